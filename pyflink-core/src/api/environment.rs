@@ -1,0 +1,188 @@
+//! `StreamExecutionEnvironment`: where jobs are defined and executed.
+
+use std::cell::RefCell;
+use std::collections::BTreeSet;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use pyflink_state::key_group::check_max_parallelism;
+use pyflink_state::DEFAULT_MAX_PARALLELISM;
+
+use crate::api::datastream::DataStream;
+use crate::config::{Boundedness, RuntimeExecutionMode};
+use crate::runtime::graph::{build_fn, GraphNode, JobGraph, NodeId, PlanSettings};
+use crate::runtime::job::{run, JobClient, JobExecutionResult, JobShared};
+use crate::runtime::source_task::build_source;
+use crate::sources::{CollectionSource, NumberSequenceSource, Source};
+use crate::{Data, FlinkError, Result};
+
+struct Environment {
+    nodes: Vec<GraphNode>,
+    executed: Vec<bool>,
+    parallelism: usize,
+    max_parallelism: usize,
+    mode: RuntimeExecutionMode,
+}
+
+/// The context in which a streaming program runs: it records the transformations of the
+/// program's streams and executes them as a job.
+///
+/// ```
+/// use pyflink_core::StreamExecutionEnvironment;
+///
+/// let env = StreamExecutionEnvironment::get_execution_environment();
+/// env.set_parallelism(2);
+/// let doubled = env.from_collection(vec![1i64, 2, 3]).map(|x| x * 2);
+/// let mut result: Vec<i64> = doubled.execute_and_collect().unwrap().map(Result::unwrap).collect();
+/// result.sort();
+/// assert_eq!(result, vec![2, 4, 6]);
+/// ```
+#[derive(Clone)]
+pub struct StreamExecutionEnvironment {
+    inner: Rc<RefCell<Environment>>,
+}
+
+impl StreamExecutionEnvironment {
+    /// A local environment whose default parallelism is the number of cores.
+    pub fn get_execution_environment() -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        StreamExecutionEnvironment {
+            inner: Rc::new(RefCell::new(Environment {
+                nodes: Vec::new(),
+                executed: Vec::new(),
+                parallelism: cores,
+                max_parallelism: DEFAULT_MAX_PARALLELISM,
+                mode: RuntimeExecutionMode::Streaming,
+            })),
+        }
+    }
+
+    /// Sets the default parallelism of operators (the number of parallel instances of each).
+    pub fn set_parallelism(&self, parallelism: usize) -> &Self {
+        self.inner.borrow_mut().parallelism = parallelism;
+        self
+    }
+
+    /// The default parallelism.
+    pub fn get_parallelism(&self) -> usize {
+        self.inner.borrow().parallelism
+    }
+
+    /// Sets the max parallelism: the number of key groups, the upper bound for rescaling keyed
+    /// state. Fails outside 1 ..= 32768.
+    pub fn set_max_parallelism(&self, max_parallelism: usize) -> Result<&Self> {
+        check_max_parallelism(max_parallelism)?;
+        self.inner.borrow_mut().max_parallelism = max_parallelism;
+        Ok(self)
+    }
+
+    /// The max parallelism (default 128).
+    pub fn get_max_parallelism(&self) -> usize {
+        self.inner.borrow().max_parallelism
+    }
+
+    /// Sets the runtime mode: STREAMING (default), BATCH, or AUTOMATIC.
+    pub fn set_runtime_mode(&self, mode: RuntimeExecutionMode) -> &Self {
+        self.inner.borrow_mut().mode = mode;
+        self
+    }
+
+    /// A stream of the elements of `elements`, in order, from a non-parallel source.
+    pub fn from_collection<T: Data>(&self, elements: Vec<T>) -> DataStream<T> {
+        let stream = self.from_source(CollectionSource::new(elements), "Collection Source");
+        self.update_node(stream.node_id(), |node| node.max_node_parallelism = Some(1));
+        stream
+    }
+
+    /// A parallel stream of the numbers `from ..= to` (Flink's `fromSequence`).
+    pub fn from_sequence(&self, from: i64, to: i64) -> Result<DataStream<i64>> {
+        Ok(self.from_source(NumberSequenceSource::new(from, to)?, "Sequence Source"))
+    }
+
+    /// A stream read from `source`, named `source_name`.
+    pub fn from_source<T: Data, S: Source<T>>(&self, source: S, source_name: &str) -> DataStream<T> {
+        let bounded = source.boundedness() == Boundedness::Bounded;
+        let source = Arc::new(source);
+        let node = GraphNode {
+            name: source_name.to_string(),
+            uid: None,
+            parallelism: None,
+            max_node_parallelism: None,
+            inputs: Vec::new(),
+            side_outputs: Vec::new(),
+            is_sink: false,
+            bounded: Some(bounded),
+            build: Some(build_fn(move |context, _node, plan| build_source(context, plan, Arc::clone(&source)))),
+        };
+        DataStream::new(self.clone(), self.add_node(node))
+    }
+
+    /// Runs every sink added since the last execution as one job, and waits for it to end.
+    pub fn execute(&self, job_name: &str) -> Result<JobExecutionResult> {
+        let graph = self.take_job()?;
+        run(job_name.to_string(), graph, Arc::new(JobShared::default()))
+    }
+
+    /// Starts the job in the background and returns a client to wait for or cancel it.
+    pub fn execute_async(&self, job_name: &str) -> Result<JobClient> {
+        JobClient::spawn(job_name.to_string(), self.take_job()?)
+    }
+
+    pub(crate) fn add_node(&self, node: GraphNode) -> NodeId {
+        let mut inner = self.inner.borrow_mut();
+        inner.nodes.push(node);
+        inner.executed.push(false);
+        inner.nodes.len() - 1
+    }
+
+    pub(crate) fn update_node(&self, id: NodeId, change: impl FnOnce(&mut GraphNode)) {
+        change(&mut self.inner.borrow_mut().nodes[id]);
+    }
+
+    pub(crate) fn with_node<R>(&self, id: NodeId, read: impl FnOnce(&GraphNode) -> R) -> R {
+        read(&self.inner.borrow().nodes[id])
+    }
+
+    /// The job of the sinks not executed yet: every node they read from, in creation order.
+    fn take_job(&self) -> Result<JobGraph> {
+        let mut inner = self.inner.borrow_mut();
+        let sinks: Vec<NodeId> =
+            (0..inner.nodes.len()).filter(|&i| inner.nodes[i].is_sink && !inner.executed[i]).collect();
+        if sinks.is_empty() {
+            return Err(FlinkError::InvalidProgram(
+                "no operators defined in streaming topology; add a sink (print, sink_to, execute_and_collect) before executing".into(),
+            ));
+        }
+        let mut selected = BTreeSet::new();
+        let mut pending = sinks.clone();
+        while let Some(id) = pending.pop() {
+            if selected.insert(id) {
+                pending.extend(inner.nodes[id].inputs.iter().map(|i| i.node));
+            }
+        }
+        let batch_mode = match inner.mode {
+            RuntimeExecutionMode::Streaming => false,
+            RuntimeExecutionMode::Batch => true,
+            RuntimeExecutionMode::Automatic => selected.iter().all(|&i| inner.nodes[i].bounded != Some(false)),
+        };
+        if batch_mode {
+            if let Some(&unbounded) = selected.iter().find(|&&i| inner.nodes[i].bounded == Some(false)) {
+                return Err(FlinkError::InvalidProgram(format!(
+                    "detected an UNBOUNDED source '{}' with the runtime mode set to BATCH; use STREAMING or AUTOMATIC, or a bounded source",
+                    inner.nodes[unbounded].name
+                )));
+            }
+        }
+        let nodes: Vec<(NodeId, GraphNode)> = selected.iter().map(|&i| (i, inner.nodes[i].clone())).collect();
+        let settings =
+            PlanSettings { default_parallelism: inner.parallelism, max_parallelism: inner.max_parallelism, batch_mode };
+        let graph = JobGraph::plan(nodes, settings)?;
+        for sink in sinks {
+            inner.executed[sink] = true;
+            // Dropping the executed sink's build function releases what it holds (a collect
+            // sink's channel, for example), so the job alone owns it.
+            inner.nodes[sink].build = None;
+        }
+        Ok(graph)
+    }
+}

@@ -1,0 +1,169 @@
+//! The user function traits of the DataStream API and the contexts they receive.
+//!
+//! Simple transformations (`map`, `filter`, `flat_map`, `reduce`, `key_by`) take closures. The
+//! process functions here are for logic that needs the life cycle (`open`/`close`), the record's
+//! timestamp, side outputs or keyed state, as Flink's `ProcessFunction` family does.
+
+use std::marker::PhantomData;
+
+use pyflink_state::{KeyedStateBackend, ValueState, ValueStateDescriptor};
+
+use crate::runtime::operator::RuntimeContext;
+use crate::runtime::output::Output;
+use crate::{Data, Key, Result};
+
+/// Names a side output of type `S`; emit with `ctx.output(&tag, value)` and read the side stream
+/// with `get_side_output(&tag)`.
+#[derive(Debug)]
+pub struct OutputTag<S> {
+    id: String,
+    _type: PhantomData<fn() -> S>,
+}
+
+impl<S> Clone for OutputTag<S> {
+    fn clone(&self) -> Self {
+        OutputTag { id: self.id.clone(), _type: PhantomData }
+    }
+}
+
+impl<S> OutputTag<S> {
+    /// A tag named `id`; tags are equal when their ids are.
+    pub fn new(id: impl Into<String>) -> Self {
+        OutputTag { id: id.into(), _type: PhantomData }
+    }
+
+    /// The tag's id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+/// What a [`ProcessFunction`] or [`CoProcessFunction`] can do while it processes a record.
+pub struct ProcessContext<'a, OUT: Data> {
+    pub(crate) out: &'a mut Output<OUT>,
+}
+
+impl<OUT: Data> ProcessContext<'_, OUT> {
+    /// Emits `value` to the main output, with the input record's timestamp.
+    #[inline]
+    pub fn collect(&mut self, value: OUT) {
+        self.out.collect(value);
+    }
+
+    /// Emits `value` to the side output `tag`.
+    pub fn output<S: Data>(&mut self, tag: &OutputTag<S>, value: S) {
+        self.out.side_output(tag.id(), value);
+    }
+
+    /// The timestamp of the record being processed, if it has one.
+    pub fn timestamp(&self) -> Option<i64> {
+        self.out.timestamp()
+    }
+}
+
+/// What a [`KeyedProcessFunction`] can do while it processes a record.
+pub struct KeyedProcessContext<'a, K: Key, OUT: Data> {
+    pub(crate) out: &'a mut Output<OUT>,
+    pub(crate) backend: &'a KeyedStateBackend<K>,
+}
+
+impl<K: Key, OUT: Data> KeyedProcessContext<'_, K, OUT> {
+    /// Emits `value` to the main output, with the input record's timestamp.
+    #[inline]
+    pub fn collect(&mut self, value: OUT) {
+        self.out.collect(value);
+    }
+
+    /// Emits `value` to the side output `tag`.
+    pub fn output<S: Data>(&mut self, tag: &OutputTag<S>, value: S) {
+        self.out.side_output(tag.id(), value);
+    }
+
+    /// The timestamp of the record being processed, if it has one.
+    pub fn timestamp(&self) -> Option<i64> {
+        self.out.timestamp()
+    }
+
+    /// The key of the record being processed.
+    pub fn get_current_key(&self) -> K {
+        self.backend.current_key().expect("a keyed record is being processed")
+    }
+}
+
+/// The runtime context of a keyed function's `open`: the [`RuntimeContext`] plus keyed state.
+pub struct KeyedRuntimeContext<'a, K: Key> {
+    pub(crate) runtime: &'a RuntimeContext,
+    pub(crate) backend: &'a mut KeyedStateBackend<K>,
+}
+
+impl<K: Key> KeyedRuntimeContext<'_, K> {
+    /// The value state described by `descriptor`, scoped to the key of each record.
+    pub fn get_state<V: Data>(&mut self, descriptor: &ValueStateDescriptor<V>) -> Result<ValueState<V>> {
+        Ok(self.backend.get_value_state(descriptor)?)
+    }
+
+    /// The operator's runtime context.
+    pub fn runtime(&self) -> &RuntimeContext {
+        self.runtime
+    }
+}
+
+/// Processes each record of a stream, with a life cycle, timestamps and side outputs.
+pub trait ProcessFunction<IN: Data, OUT: Data>: Clone + Send + Sync + 'static {
+    /// Called once per parallel instance before the first record.
+    fn open(&mut self, _context: &RuntimeContext) -> Result<()> {
+        Ok(())
+    }
+
+    /// Processes one record; emit through `ctx`.
+    fn process_element(&mut self, value: IN, ctx: &mut ProcessContext<'_, OUT>) -> Result<()>;
+
+    /// Called once after the last record.
+    fn close(&mut self) -> Result<()> {
+        Ok(())
+    }
+}
+
+impl<IN: Data, OUT: Data, F> ProcessFunction<IN, OUT> for F
+where
+    F: FnMut(IN, &mut ProcessContext<'_, OUT>) -> Result<()> + Clone + Send + Sync + 'static,
+{
+    fn process_element(&mut self, value: IN, ctx: &mut ProcessContext<'_, OUT>) -> Result<()> {
+        self(value, ctx)
+    }
+}
+
+/// Processes each record of a keyed stream, with keyed state.
+pub trait KeyedProcessFunction<K: Key, IN: Data, OUT: Data>: Clone + Send + Sync + 'static {
+    /// Called once per parallel instance before the first record; create state handles here.
+    fn open(&mut self, _context: &mut KeyedRuntimeContext<'_, K>) -> Result<()> {
+        Ok(())
+    }
+
+    /// Processes one record; state handles read and write this record's key.
+    fn process_element(&mut self, value: IN, ctx: &mut KeyedProcessContext<'_, K, OUT>) -> Result<()>;
+
+    /// Called once after the last record.
+    fn close(&mut self) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// Processes the records of two connected streams, with shared state between them.
+pub trait CoProcessFunction<IN1: Data, IN2: Data, OUT: Data>: Clone + Send + Sync + 'static {
+    /// Called once per parallel instance before the first record.
+    fn open(&mut self, _context: &RuntimeContext) -> Result<()> {
+        Ok(())
+    }
+
+    /// Processes one record of the first stream.
+    fn process_element1(&mut self, value: IN1, ctx: &mut ProcessContext<'_, OUT>) -> Result<()>;
+
+    /// Processes one record of the second stream.
+    fn process_element2(&mut self, value: IN2, ctx: &mut ProcessContext<'_, OUT>) -> Result<()>;
+
+    /// Called once after the last record.
+    fn close(&mut self) -> Result<()> {
+        Ok(())
+    }
+}

@@ -1,0 +1,56 @@
+//! Apache Flink's DataStream API and semantics in Rust, without a JVM.
+//!
+//! A program builds a graph of transformations on a [`StreamExecutionEnvironment`]; nothing runs
+//! until `execute` turns the graph into a [timely dataflow](timely) and runs it on as many worker
+//! threads as the widest operator's parallelism. Every worker builds the same dataflow; an
+//! operator of parallelism *p* runs on workers `0 .. p`, and edges between operators move
+//! batches of [`Element`]s: forward edges directly, all others through an exchange that routes
+//! records by key group, round robin, at random, or by a custom partitioner, and broadcasts
+//! watermarks so every instance can combine them.
+//!
+//! Operators follow an explicit life cycle (`open`, `process_element`, `process_watermark`,
+//! `end_input`, `close`; see [`runtime::operator`]). A panic or error in a user function fails
+//! the job with the operator's name and the cause.
+//!
+//! ```
+//! use pyflink_core::StreamExecutionEnvironment;
+//!
+//! let env = StreamExecutionEnvironment::get_execution_environment();
+//! env.set_parallelism(2);
+//! let counts = env
+//!     .from_collection(vec!["to be or not to be".to_string()])
+//!     .flat_map(|line| line.split_whitespace().map(|w| (w.to_string(), 1i64)).collect::<Vec<_>>())
+//!     .key_by(|(word, _)| word.clone())
+//!     .sum(|(_, count)| count);
+//! let mut out: Vec<(String, i64)> = counts.execute_and_collect().unwrap().map(Result::unwrap).collect();
+//! out.sort();
+//! assert_eq!(out.last(), Some(&("to".to_string(), 2)));
+//! ```
+
+pub mod api;
+mod config;
+mod data;
+mod display;
+mod element;
+mod error;
+pub(crate) mod operators;
+pub mod runtime;
+pub mod sinks;
+pub mod sources;
+
+pub use api::connected::ConnectedStreams;
+pub use api::datastream::{DataStream, DataStreamSink};
+pub use api::environment::StreamExecutionEnvironment;
+pub use api::functions::{
+    CoProcessFunction, KeyedProcessContext, KeyedProcessFunction, KeyedRuntimeContext, OutputTag, ProcessContext,
+    ProcessFunction,
+};
+pub use api::keyed::{Field, KeyedStream};
+pub use config::{Boundedness, RuntimeExecutionMode};
+pub use data::{Data, Key};
+pub use display::FlinkDisplay;
+pub use element::{Element, StreamRecord, Watermark, WatermarkStatus};
+pub use error::{FlinkError, Result};
+pub use pyflink_state::{ValueState, ValueStateDescriptor};
+pub use runtime::job::{JobClient, JobExecutionResult, JobStatus};
+pub use runtime::operator::RuntimeContext;

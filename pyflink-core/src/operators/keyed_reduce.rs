@@ -1,0 +1,72 @@
+//! Keyed `reduce` and the aggregations built on it (`sum`, `min`, `max`, `min_by`, `max_by`):
+//! one running value per key, in the instance's keyed state.
+//!
+//! In streaming mode every input record emits the key's updated value; in batch mode only the
+//! final value of every key is emitted, at end of input, as Flink does.
+
+use std::sync::Arc;
+
+use pyflink_state::key_group::key_group_for_key;
+use pyflink_state::{KeyGroupRange, KeyedTable};
+
+use crate::runtime::operator::{OneInputOperator, RuntimeContext};
+use crate::runtime::output::Output;
+use crate::{Data, Key, Result};
+
+/// Extracts the key of a record.
+pub(crate) type KeySelector<T, K> = Arc<dyn Fn(&T) -> K + Send + Sync>;
+
+/// Folds the records of each key with a reduce function.
+pub(crate) struct KeyedReduceOperator<T, K, F> {
+    pub(crate) key: KeySelector<T, K>,
+    pub(crate) reduce: F,
+    pub(crate) state: Option<KeyedTable<K, Option<T>>>,
+    pub(crate) max_parallelism: usize,
+    pub(crate) batch: bool,
+}
+
+impl<T, K, F> KeyedReduceOperator<T, K, F> {
+    pub(crate) fn new(key: KeySelector<T, K>, reduce: F) -> Self {
+        KeyedReduceOperator { key, reduce, state: None, max_parallelism: 1, batch: false }
+    }
+}
+
+impl<T: Data, K: Key, F: FnMut(T, T) -> T + 'static> OneInputOperator<T, T> for KeyedReduceOperator<T, K, F> {
+    fn open(&mut self, context: &RuntimeContext) -> Result<()> {
+        let range = KeyGroupRange::for_operator(context.max_parallelism, context.parallelism, context.subtask_index);
+        self.state = Some(KeyedTable::new(range));
+        self.max_parallelism = context.max_parallelism;
+        self.batch = context.batch_mode;
+        Ok(())
+    }
+
+    #[inline]
+    fn process_element(&mut self, value: T, out: &mut Output<T>) -> Result<()> {
+        let key = (self.key)(&value);
+        let group = key_group_for_key(&key, self.max_parallelism);
+        let state = self.state.as_mut().expect("opened before the first record");
+        let slot = state.get_or_insert_with(group, key, || None);
+        let next = match slot.take() {
+            Some(accumulated) => (self.reduce)(accumulated, value),
+            None => value,
+        };
+        if !self.batch {
+            out.collect(next.clone());
+        }
+        *slot = Some(next);
+        Ok(())
+    }
+
+    fn end_input(&mut self, out: &mut Output<T>) -> Result<()> {
+        if self.batch {
+            if let Some(state) = &self.state {
+                for (_, _, value) in state.iter() {
+                    if let Some(value) = value {
+                        out.collect_with_timestamp(value.clone(), None);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,24 @@
+//! `process`: runs a [`ProcessFunction`] with its life cycle and side outputs.
+
+use crate::api::functions::{ProcessContext, ProcessFunction};
+use crate::runtime::operator::{OneInputOperator, RuntimeContext};
+use crate::runtime::output::Output;
+use crate::{Data, Result};
+
+/// Runs a process function.
+pub(crate) struct ProcessOperator<F>(pub(crate) F);
+
+impl<IN: Data, OUT: Data, F: ProcessFunction<IN, OUT>> OneInputOperator<IN, OUT> for ProcessOperator<F> {
+    fn open(&mut self, context: &RuntimeContext) -> Result<()> {
+        self.0.open(context)
+    }
+
+    #[inline]
+    fn process_element(&mut self, value: IN, out: &mut Output<OUT>) -> Result<()> {
+        self.0.process_element(value, &mut ProcessContext { out })
+    }
+
+    fn close(&mut self) -> Result<()> {
+        self.0.close()
+    }
+}

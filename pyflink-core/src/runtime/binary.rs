@@ -1,0 +1,166 @@
+//! The harness of two-input operators (`connect`): like the one-input harness, with one
+//! watermark tracker over the channels of both inputs.
+
+use std::marker::PhantomData;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
+use timely::dataflow::operators::Capability;
+use timely::progress::frontier::MutableAntichain;
+
+use crate::element::Element;
+use crate::runtime::graph::{BuildContext, NodePlan};
+use crate::runtime::input::{
+    channel_count, connect_input, process_batch, tracker_for, BatchHandler, ConnectedInput, InputEdge,
+};
+use crate::runtime::job::panic_message;
+use crate::runtime::operator::{RuntimeContext, TwoInputOperator};
+use crate::runtime::output::{ElementOutput, Output, SendCapability};
+use crate::runtime::unary::downgrade;
+use crate::runtime::watermark::WatermarkTracker;
+use crate::{Data, FlinkError, Result};
+
+/// Builds a two-input `operator` as node `plan`, fed by `first` and `second`.
+pub(crate) fn build_binary<'s, IN1: Data, IN2: Data, OUT: Data, O: TwoInputOperator<IN1, IN2, OUT>>(
+    context: &mut BuildContext<'s>,
+    plan: &NodePlan,
+    first: InputEdge<'s, IN1>,
+    second: InputEdge<'s, IN2>,
+    operator: O,
+) -> Result<()> {
+    let mut builder = OperatorBuilder::new(plan.name.clone(), context.scope);
+    let counts = [
+        channel_count(&first.partitioner, plan.input_parallelism[0], plan.parallelism),
+        channel_count(&second.partitioner, plan.input_parallelism[1], plan.parallelism),
+    ];
+    let first = connect_input(&mut builder, context, plan, 0, first, 0);
+    let second = connect_input(&mut builder, context, plan, 1, second, counts[0]);
+    let (main_output, stream) = builder.new_output::<Vec<Element<OUT>>>();
+    context.set_stream(plan.id, 0, stream);
+
+    let subtask = context.worker_index();
+    let active = subtask < plan.parallelism;
+    let job = context.job.clone();
+    let mut task = BinaryTask {
+        operator,
+        context: RuntimeContext {
+            name: plan.name.clone(),
+            subtask_index: subtask,
+            parallelism: plan.parallelism,
+            max_parallelism: plan.max_parallelism,
+            batch_mode: plan.batch_mode,
+        },
+        first,
+        second,
+        tracker: tracker_for(&counts),
+        output: Output::new(subtask, Vec::new()),
+        main_output,
+        opened: false,
+    };
+    builder.build(move |capabilities| {
+        let mut held = if active { Some(capabilities) } else { None };
+        move |frontiers: &[MutableAntichain<u64>]| {
+            if held.is_none() || job.should_stop() {
+                task.first.handle.for_each(|_, batch| batch.clear());
+                task.second.handle.for_each(|_, batch| batch.clear());
+                held = None;
+                return;
+            }
+            let outcome = catch_unwind(AssertUnwindSafe(|| task.activate(frontiers, held.as_mut().expect("held"))));
+            let cause = match outcome {
+                Ok(Ok(true)) => None,
+                Ok(Ok(false)) => return,
+                Ok(Err(error)) => Some(error.to_string()),
+                Err(payload) => Some(panic_message(payload.as_ref())),
+            };
+            if let Some(cause) = cause {
+                job.fail(FlinkError::TaskFailed {
+                    operator: task.context.name.clone(),
+                    subtask: task.context.subtask_index,
+                    cause,
+                });
+            }
+            held = None;
+        }
+    });
+    Ok(())
+}
+
+struct BinaryTask<IN1: Data, IN2: Data, OUT: Data, O> {
+    operator: O,
+    context: RuntimeContext,
+    first: ConnectedInput<IN1>,
+    second: ConnectedInput<IN2>,
+    tracker: WatermarkTracker,
+    output: Output<OUT>,
+    main_output: ElementOutput<OUT>,
+    opened: bool,
+}
+
+/// Feeds the first input's records to `process_element1`; `P` is the other input's type.
+struct First<'a, O, P>(&'a mut O, PhantomData<P>);
+/// Feeds the second input's records to `process_element2`; `P` is the other input's type.
+struct Second<'a, O, P>(&'a mut O, PhantomData<P>);
+
+impl<IN1: Data, IN2: Data, OUT: Data, O: TwoInputOperator<IN1, IN2, OUT>> BatchHandler<IN1, OUT> for First<'_, O, IN2> {
+    #[inline]
+    fn record(&mut self, value: IN1, output: &mut Output<OUT>) -> Result<()> {
+        self.0.process_element1(value, output)
+    }
+    fn watermark(&mut self, timestamp: i64, output: &mut Output<OUT>) -> Result<()> {
+        self.0.process_watermark(timestamp, output)
+    }
+}
+
+impl<IN1: Data, IN2: Data, OUT: Data, O: TwoInputOperator<IN1, IN2, OUT>> BatchHandler<IN2, OUT>
+    for Second<'_, O, IN1>
+{
+    #[inline]
+    fn record(&mut self, value: IN2, output: &mut Output<OUT>) -> Result<()> {
+        self.0.process_element2(value, output)
+    }
+    fn watermark(&mut self, timestamp: i64, output: &mut Output<OUT>) -> Result<()> {
+        self.0.process_watermark(timestamp, output)
+    }
+}
+
+impl<IN1: Data, IN2: Data, OUT: Data, O: TwoInputOperator<IN1, IN2, OUT>> BinaryTask<IN1, IN2, OUT, O> {
+    /// Processes what has arrived on both inputs; true once both inputs have ended.
+    fn activate(&mut self, frontiers: &[MutableAntichain<u64>], held: &mut [Capability<u64>]) -> Result<bool> {
+        if !self.opened {
+            self.operator.open(&self.context)?;
+            self.opened = true;
+        }
+        let BinaryTask { operator, first, second, tracker, output, main_output, .. } = self;
+        let mut failure = None;
+        let channels = first.channels;
+        first.handle.for_each(|capability, batch| {
+            if failure.is_none() {
+                let mut handler = First::<O, IN2>(&mut *operator, PhantomData);
+                failure = process_batch(&mut handler, channels, tracker, output, batch).err();
+            }
+            batch.clear();
+            output.flush(main_output, SendCapability::Input(&capability));
+        });
+        let channels = second.channels;
+        second.handle.for_each(|capability, batch| {
+            if failure.is_none() {
+                let mut handler = Second::<O, IN1>(&mut *operator, PhantomData);
+                failure = process_batch(&mut handler, channels, tracker, output, batch).err();
+            }
+            batch.clear();
+            output.flush(main_output, SendCapability::Input(&capability));
+        });
+        if let Some(error) = failure {
+            return Err(error);
+        }
+        if frontiers.iter().all(|f| f.frontier().is_empty()) {
+            operator.end_input(output)?;
+            output.flush(main_output, SendCapability::Held(held));
+            operator.close()?;
+            return Ok(true);
+        }
+        downgrade(held, frontiers);
+        Ok(false)
+    }
+}

@@ -1,0 +1,246 @@
+//! The job graph: transformations recorded lazily by the API, then instantiated as one timely
+//! dataflow on every worker by [`crate::runtime::job`].
+//!
+//! Nodes are appended in creation order and only refer to earlier nodes, so creation order is a
+//! topological order. Each node carries a build function that, on each worker, takes its typed
+//! input streams from the [`BuildContext`], builds its timely operator and registers its output
+//! streams (port 0 is the main output, ports 1.. are side outputs).
+
+use std::any::TypeId;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
+use timely::dataflow::{Scope, Stream};
+
+use crate::element::Element;
+use crate::runtime::job::JobShared;
+use crate::runtime::output::SidePort;
+use crate::{Data, FlinkError, Result};
+
+/// The identifier of a node: its position in the graph.
+pub(crate) type NodeId = usize;
+
+/// A timely stream of elements of `T`, timestamped by checkpoint epoch.
+pub(crate) type ElementStream<'s, T> = Stream<'s, u64, Vec<Element<T>>>;
+
+/// Builds a node's operator on one worker.
+pub(crate) type BuildFn = Arc<dyn for<'s> Fn(&mut BuildContext<'s>, &GraphNode, &NodePlan) -> Result<()> + Send + Sync>;
+
+/// Wraps a build closure, so that its higher-ranked signature is inferred.
+pub(crate) fn build_fn<F>(f: F) -> BuildFn
+where
+    F: for<'s> Fn(&mut BuildContext<'s>, &GraphNode, &NodePlan) -> Result<()> + Send + Sync + 'static,
+{
+    Arc::new(f)
+}
+
+/// Wraps a side port factory closure, so that its higher-ranked signature is inferred.
+pub(crate) fn side_port_factory<F>(f: F) -> SidePortFactory
+where
+    F: for<'s, 'b> Fn(&'b mut OperatorBuilder<'s, u64>, &mut BuildContext<'s>, NodeId, usize) -> Box<dyn SidePort>
+        + Send
+        + Sync
+        + 'static,
+{
+    Arc::new(f)
+}
+
+/// Creates the typed timely output of one side output of a node, returning the port the
+/// operator writes to and registering the stream under `(node, port)`.
+pub(crate) type SidePortFactory = Arc<
+    dyn for<'s, 'b> Fn(&'b mut OperatorBuilder<'s, u64>, &mut BuildContext<'s>, NodeId, usize) -> Box<dyn SidePort>
+        + Send
+        + Sync,
+>;
+
+/// A side output requested by `get_side_output`.
+#[derive(Clone)]
+pub(crate) struct SideOutputSpec {
+    pub(crate) tag_id: String,
+    pub(crate) type_name: &'static str,
+    pub(crate) factory: SidePortFactory,
+}
+
+/// An input edge of a node.
+#[derive(Debug, Clone)]
+pub(crate) struct InputRef {
+    pub(crate) node: NodeId,
+    /// Flink's name of the partitioning of the edge, checked before the job runs.
+    pub(crate) partitioning: &'static str,
+}
+
+/// One recorded transformation.
+#[derive(Clone)]
+pub(crate) struct GraphNode {
+    pub(crate) name: String,
+    pub(crate) uid: Option<String>,
+    pub(crate) parallelism: Option<usize>,
+    /// Sources that cannot run in parallel (for example `from_collection`).
+    pub(crate) max_node_parallelism: Option<usize>,
+    pub(crate) inputs: Vec<InputRef>,
+    pub(crate) side_outputs: Vec<SideOutputSpec>,
+    pub(crate) is_sink: bool,
+    /// For sources: whether they end.
+    pub(crate) bounded: Option<bool>,
+    /// The build function; taken from sinks once they have been executed.
+    pub(crate) build: Option<BuildFn>,
+}
+
+impl GraphNode {
+    /// A node with the given inputs and build function, and defaults for everything else.
+    pub(crate) fn operator(name: &str, inputs: Vec<InputRef>, build: BuildFn) -> Self {
+        GraphNode {
+            name: name.to_string(),
+            uid: None,
+            parallelism: None,
+            max_node_parallelism: None,
+            inputs,
+            side_outputs: Vec::new(),
+            is_sink: false,
+            bounded: None,
+            build: Some(build),
+        }
+    }
+}
+
+/// What a node's build function learns about its place in the job.
+#[derive(Debug, Clone)]
+pub(crate) struct NodePlan {
+    pub(crate) id: NodeId,
+    pub(crate) name: String,
+    pub(crate) parallelism: usize,
+    pub(crate) max_parallelism: usize,
+    /// The parallelism of each input's upstream node, in input order.
+    pub(crate) input_parallelism: Vec<usize>,
+    pub(crate) batch_mode: bool,
+}
+
+/// A job ready to run: the nodes reachable from its sinks, with their resolved plans.
+pub(crate) struct JobGraph {
+    pub(crate) nodes: Vec<GraphNode>,
+    pub(crate) plans: Vec<NodePlan>,
+    pub(crate) workers: usize,
+}
+
+/// Job-wide settings the plan needs.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PlanSettings {
+    pub(crate) default_parallelism: usize,
+    pub(crate) max_parallelism: usize,
+    pub(crate) batch_mode: bool,
+}
+
+impl JobGraph {
+    /// Resolves the parallelism of `nodes` (given with their ids, in id order) and checks the
+    /// graph; fails with what to change.
+    pub(crate) fn plan(nodes: Vec<(NodeId, GraphNode)>, settings: PlanSettings) -> Result<JobGraph> {
+        let PlanSettings { default_parallelism, max_parallelism, batch_mode } = settings;
+        let mut resolved: HashMap<NodeId, (usize, &str)> = HashMap::new();
+        let mut plans: Vec<NodePlan> = Vec::with_capacity(nodes.len());
+        for (id, node) in &nodes {
+            let mut parallelism = node.parallelism.unwrap_or(default_parallelism);
+            if let Some(limit) = node.max_node_parallelism {
+                if node.parallelism.is_some_and(|p| p > limit) {
+                    return Err(FlinkError::InvalidProgram(format!(
+                        "operator '{}' is not parallel; its parallelism must be {limit}, not {parallelism}",
+                        node.name
+                    )));
+                }
+                parallelism = parallelism.min(limit);
+            }
+            if parallelism == 0 || parallelism > max_parallelism {
+                return Err(FlinkError::InvalidProgram(format!(
+                    "operator '{}' has parallelism {parallelism}; it must be between 1 and the max parallelism {max_parallelism}",
+                    node.name
+                )));
+            }
+            let mut input_parallelism = Vec::with_capacity(node.inputs.len());
+            for input in &node.inputs {
+                let (up, up_name) = resolved[&input.node];
+                if input.partitioning == "FORWARD" && up != parallelism {
+                    return Err(FlinkError::InvalidProgram(format!(
+                        "forward partitioning does not allow change of parallelism: '{up_name}' has parallelism {up}, '{}' has {parallelism}; use rebalance() or another partitioning",
+                        node.name
+                    )));
+                }
+                input_parallelism.push(up);
+            }
+            resolved.insert(*id, (parallelism, &node.name));
+            plans.push(NodePlan {
+                id: *id,
+                name: node.name.clone(),
+                parallelism,
+                max_parallelism,
+                input_parallelism,
+                batch_mode,
+            });
+        }
+        let mut uids: HashMap<&str, &str> = HashMap::new();
+        for (_, node) in &nodes {
+            if let Some(uid) = &node.uid {
+                if let Some(other) = uids.insert(uid, &node.name) {
+                    return Err(FlinkError::InvalidProgram(format!(
+                        "uid '{uid}' is used by both '{other}' and '{}'; uids must be unique within a job",
+                        node.name
+                    )));
+                }
+            }
+        }
+        let workers = plans.iter().map(|p| p.parallelism).max().unwrap_or(1);
+        Ok(JobGraph { nodes: nodes.into_iter().map(|(_, n)| n).collect(), plans, workers })
+    }
+}
+
+/// A stream whose element type is known only at run time, with the scope lifetime kept.
+trait ErasedStream<'s> {
+    fn element_type(&self) -> TypeId;
+}
+
+struct Held<'s, T: Data>(ElementStream<'s, T>);
+
+impl<'s, T: Data> ErasedStream<'s> for Held<'s, T> {
+    fn element_type(&self) -> TypeId {
+        TypeId::of::<T>()
+    }
+}
+
+/// The per-worker state of building the dataflow: the scope and the streams built so far.
+pub(crate) struct BuildContext<'s> {
+    pub(crate) scope: Scope<'s, u64>,
+    pub(crate) job: Arc<JobShared>,
+    streams: HashMap<(NodeId, usize), Box<dyn ErasedStream<'s> + 's>>,
+}
+
+impl<'s> BuildContext<'s> {
+    pub(crate) fn new(scope: Scope<'s, u64>, job: Arc<JobShared>) -> Self {
+        BuildContext { scope, job, streams: HashMap::new() }
+    }
+
+    /// The index of the worker building the dataflow.
+    pub(crate) fn worker_index(&self) -> usize {
+        self.scope.index()
+    }
+
+    /// Registers the stream of output `port` of `node`.
+    pub(crate) fn set_stream<T: Data>(&mut self, node: NodeId, port: usize, stream: ElementStream<'s, T>) {
+        self.streams.insert((node, port), Box::new(Held(stream)));
+    }
+
+    /// The stream of output `port` of `node`, typed. Each consumer gets its own handle.
+    pub(crate) fn stream<T: Data>(&self, node: NodeId, port: usize) -> ElementStream<'s, T> {
+        let erased = self
+            .streams
+            .get(&(node, port))
+            .unwrap_or_else(|| panic!("stream ({node}, {port}) is consumed before it was built"));
+        assert_eq!(erased.element_type(), TypeId::of::<T>(), "stream ({node}, {port}) has another element type");
+        let erased: &(dyn ErasedStream<'s> + 's) = erased.as_ref();
+        // SAFETY: `Held` is the only implementation of the private trait `ErasedStream`, and its
+        // `element_type` is `TypeId::of::<T>()` for `Held<'s, T>`. The types are equal as checked
+        // above, and the trait object carries the same lifetime `'s`, so the pointee is a
+        // `Held<'s, T>`. This is the downcast `std::any::Any` performs, extended to a type that is
+        // not `'static` because timely ties streams to their scope's lifetime.
+        let held = unsafe { &*(erased as *const (dyn ErasedStream<'s> + 's) as *const Held<'s, T>) };
+        held.0.clone()
+    }
+}

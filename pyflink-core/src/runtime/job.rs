@@ -1,0 +1,209 @@
+//! Running a job graph on timely workers: building the dataflow on every worker, stepping it to
+//! completion, and failing or cancelling every worker together.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use timely::worker::Worker;
+
+use crate::runtime::graph::{BuildContext, JobGraph};
+use crate::{FlinkError, Result};
+
+/// How long an idle worker parks before it checks for cancellation and failures again.
+const PARK_INTERVAL: Duration = Duration::from_millis(10);
+
+/// State shared by all workers of a running job: the first failure, and cancellation.
+#[derive(Debug, Default)]
+pub(crate) struct JobShared {
+    stop: AtomicBool,
+    cancelled: AtomicBool,
+    error: Mutex<Option<FlinkError>>,
+}
+
+impl JobShared {
+    /// Records `error` (the first one wins) and asks every worker to stop.
+    pub(crate) fn fail(&self, error: FlinkError) {
+        let mut slot = self.error.lock().unwrap_or_else(|e| e.into_inner());
+        slot.get_or_insert(error);
+        self.stop.store(true, Ordering::Release);
+    }
+
+    /// Asks every worker to stop; the job ends as cancelled.
+    pub(crate) fn cancel(&self) {
+        self.cancelled.store(true, Ordering::Release);
+        self.stop.store(true, Ordering::Release);
+    }
+
+    /// Whether workers should stop processing.
+    #[inline]
+    pub(crate) fn should_stop(&self) -> bool {
+        self.stop.load(Ordering::Acquire)
+    }
+
+    fn error(&self) -> Option<FlinkError> {
+        self.error.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn is_cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::Acquire)
+    }
+}
+
+/// The text of a panic payload.
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "panic with a non-string payload".to_string()
+    }
+}
+
+/// The result of a finished job, as Flink's `JobExecutionResult`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobExecutionResult {
+    job_name: String,
+    net_runtime: Duration,
+}
+
+impl JobExecutionResult {
+    /// The job's name, as passed to `execute`.
+    pub fn job_name(&self) -> &str {
+        &self.job_name
+    }
+
+    /// How long the job ran.
+    pub fn net_runtime(&self) -> Duration {
+        self.net_runtime
+    }
+
+    /// How long the job ran, in milliseconds (PyFlink's `get_net_runtime()`).
+    pub fn get_net_runtime(&self) -> u128 {
+        self.net_runtime.as_millis()
+    }
+}
+
+/// The status of a job started with `execute_async`, as Flink's `JobStatus`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobStatus {
+    /// The job is running.
+    Running,
+    /// The job ended after all its sources ended.
+    Finished,
+    /// The job failed.
+    Failed,
+    /// The job was cancelled.
+    Canceled,
+}
+
+/// A handle to a job running in the background (`execute_async`).
+pub struct JobClient {
+    shared: Arc<JobShared>,
+    handle: Option<JoinHandle<Result<JobExecutionResult>>>,
+    outcome: Option<Result<JobExecutionResult>>,
+}
+
+impl JobClient {
+    /// Starts `graph` on background threads.
+    pub(crate) fn spawn(job_name: String, graph: JobGraph) -> Result<JobClient> {
+        let shared = Arc::new(JobShared::default());
+        let job = Arc::clone(&shared);
+        let handle = std::thread::Builder::new()
+            .name(format!("job: {job_name}"))
+            .spawn(move || run(job_name, graph, job))
+            .map_err(|e| FlinkError::Runtime(format!("cannot start the job thread: {e}")))?;
+        Ok(JobClient { shared, handle: Some(handle), outcome: None })
+    }
+
+    /// Asks the job to stop; [`JobClient::wait`] then returns [`FlinkError::Cancelled`].
+    pub fn cancel(&self) {
+        self.shared.cancel();
+    }
+
+    /// The job's status now.
+    pub fn job_status(&mut self) -> JobStatus {
+        if self.handle.as_ref().is_some_and(|h| h.is_finished()) {
+            self.join();
+        }
+        match &self.outcome {
+            None => JobStatus::Running,
+            Some(Ok(_)) => JobStatus::Finished,
+            Some(Err(FlinkError::Cancelled)) => JobStatus::Canceled,
+            Some(Err(_)) => JobStatus::Failed,
+        }
+    }
+
+    /// Waits for the job to end and returns its result.
+    pub fn wait(mut self) -> Result<JobExecutionResult> {
+        self.join();
+        self.outcome.take().expect("joined job has an outcome")
+    }
+
+    fn join(&mut self) {
+        if let Some(handle) = self.handle.take() {
+            let outcome = handle.join().unwrap_or_else(|payload| {
+                Err(FlinkError::Runtime(format!("job thread panicked: {}", panic_message(payload.as_ref()))))
+            });
+            self.outcome = Some(outcome);
+        }
+    }
+}
+
+/// Runs `graph` to completion on its workers and reports how it ended.
+pub(crate) fn run(job_name: String, graph: JobGraph, shared: Arc<JobShared>) -> Result<JobExecutionResult> {
+    let start = Instant::now();
+    let workers = graph.workers;
+    let graph = Arc::new(graph);
+    let job = Arc::clone(&shared);
+    let guards = timely::execute(timely::Config::process(workers), move |worker| run_worker(worker, &graph, &job))
+        .map_err(|e| FlinkError::Runtime(format!("cannot start {workers} workers: {e}")))?;
+    for outcome in guards.join() {
+        if let Err(message) = outcome {
+            shared.fail(FlinkError::Runtime(format!("a worker thread died: {message}")));
+        }
+    }
+    if let Some(error) = shared.error() {
+        return Err(error);
+    }
+    if shared.is_cancelled() {
+        return Err(FlinkError::Cancelled);
+    }
+    Ok(JobExecutionResult { job_name, net_runtime: start.elapsed() })
+}
+
+/// Builds the dataflow on one worker and steps it until it completes or the job stops.
+fn run_worker(worker: &mut Worker, graph: &JobGraph, job: &Arc<JobShared>) {
+    let built = catch_unwind(AssertUnwindSafe(|| {
+        worker.dataflow::<u64, _, _>(|scope| {
+            let mut context = BuildContext::new(scope, Arc::clone(job));
+            for (node, plan) in graph.nodes.iter().zip(&graph.plans) {
+                let build = node.build.as_ref().expect("nodes of a job keep their build function");
+                build(&mut context, node, plan)?;
+            }
+            Ok::<(), FlinkError>(())
+        })
+    }));
+    match built {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => job.fail(error),
+        Err(payload) => {
+            job.fail(FlinkError::Runtime(format!("building the dataflow failed: {}", panic_message(payload.as_ref()))))
+        }
+    }
+    let stepped = catch_unwind(AssertUnwindSafe(|| {
+        while worker.has_dataflows() && !job.should_stop() {
+            worker.step_or_park(Some(PARK_INTERVAL));
+        }
+    }));
+    if let Err(payload) = stepped {
+        job.fail(FlinkError::Runtime(format!("a worker failed: {}", panic_message(payload.as_ref()))));
+    }
+    // On failure or cancellation, drop what is left so that timely does not wait for it.
+    for dataflow in worker.installed_dataflows() {
+        worker.drop_dataflow(dataflow);
+    }
+}

@@ -1,0 +1,13 @@
+//! The runtime: the job graph, operator harnesses on timely-dataflow, partitioning, watermark
+//! combination, and job execution.
+
+pub(crate) mod binary;
+pub(crate) mod graph;
+pub(crate) mod input;
+pub(crate) mod job;
+pub mod operator;
+pub mod output;
+pub(crate) mod partition;
+pub(crate) mod source_task;
+pub(crate) mod unary;
+pub mod watermark;

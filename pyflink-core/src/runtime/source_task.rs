@@ -1,0 +1,147 @@
+//! The harness of sources: enumerates and assigns splits, drives the reader in bounded batches,
+//! reschedules itself while records remain, and ends its stream with the final watermark.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+
+use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
+use timely::dataflow::operators::Capability;
+use timely::scheduling::Activator;
+
+use crate::element::{Element, Watermark};
+use crate::runtime::graph::{BuildContext, NodePlan};
+use crate::runtime::job::panic_message;
+use crate::runtime::output::{ElementOutput, Output, SendCapability};
+use crate::sources::{
+    InputStatus, Source, SourceOutput, SourceReader, SourceReaderContext, SourceSplit, SplitEnumeratorContext,
+};
+use crate::{Data, FlinkError, Result};
+
+/// Records a reader may emit per call.
+const BATCH: usize = 1024;
+/// Records a source emits per activation before it yields to downstream operators.
+const ACTIVATION_BUDGET: usize = 64 * BATCH;
+
+/// Builds the source node `plan` on this worker.
+pub(crate) fn build_source<'s, T: Data, S: Source<T>>(
+    context: &mut BuildContext<'s>,
+    plan: &NodePlan,
+    source: Arc<S>,
+) -> Result<()> {
+    let mut builder = OperatorBuilder::new(plan.name.clone(), context.scope);
+    let (output, stream) = builder.new_output::<Vec<Element<T>>>();
+    context.set_stream(plan.id, 0, stream);
+    let activator = context.scope.activator_for(builder.operator_info().address);
+    let subtask = context.worker_index();
+    let active = subtask < plan.parallelism;
+    let job = context.job.clone();
+    let mut task = SourceTask::<T, S> {
+        source,
+        reader: None,
+        subtask,
+        parallelism: plan.parallelism,
+        name: plan.name.clone(),
+        output: Output::new(subtask, Vec::new()),
+        timely_output: output,
+        activator,
+    };
+    builder.build(move |mut capabilities| {
+        let mut held: Option<Capability<u64>> = if active { capabilities.pop() } else { None };
+        move |_frontiers| {
+            let Some(capability) = held.as_ref() else { return };
+            if job.should_stop() {
+                held = None;
+                return;
+            }
+            let outcome = catch_unwind(AssertUnwindSafe(|| task.activate(capability)));
+            let cause = match outcome {
+                Ok(Ok(false)) => return,
+                Ok(Ok(true)) => None,
+                Ok(Err(error)) => Some(error.to_string()),
+                Err(payload) => Some(panic_message(payload.as_ref())),
+            };
+            if let Some(cause) = cause {
+                job.fail(FlinkError::TaskFailed { operator: task.name.clone(), subtask: task.subtask, cause });
+            }
+            held = None;
+        }
+    });
+    Ok(())
+}
+
+struct SourceTask<T: Data, S: Source<T>> {
+    source: Arc<S>,
+    reader: Option<S::Reader>,
+    subtask: usize,
+    parallelism: usize,
+    name: String,
+    output: Output<T>,
+    timely_output: ElementOutput<T>,
+    activator: Activator,
+}
+
+impl<T: Data, S: Source<T>> SourceTask<T, S> {
+    /// Opens the reader with the splits of this instance.
+    fn open(&mut self) -> Result<S::Reader> {
+        let enumeration = SplitEnumeratorContext { parallelism: self.parallelism };
+        let splits = self.source.enumerate_splits(&enumeration)?;
+        let mut mine = Vec::new();
+        for (position, split) in splits.into_iter().enumerate() {
+            let owner = self.source.assign_split(&split, position, &enumeration);
+            if owner >= self.parallelism {
+                return Err(FlinkError::InvalidProgram(format!(
+                    "split '{}' was assigned to reader {owner}, but the source has only {} readers",
+                    split.split_id(),
+                    self.parallelism
+                )));
+            }
+            if owner == self.subtask {
+                mine.push(split);
+            }
+        }
+        let mut reader = self
+            .source
+            .create_reader(&SourceReaderContext { subtask_index: self.subtask, parallelism: self.parallelism })?;
+        reader.add_splits(mine);
+        Ok(reader)
+    }
+
+    /// Reads up to the activation budget; true once the input has ended.
+    fn activate(&mut self, capability: &Capability<u64>) -> Result<bool> {
+        if self.reader.is_none() {
+            self.reader = Some(self.open()?);
+        }
+        let reader = self.reader.as_mut().expect("opened");
+        let caps = std::slice::from_ref(capability);
+        let mut emitted = 0;
+        loop {
+            let mut batch = SourceOutput::new(&mut self.output, BATCH);
+            let status = reader.poll_next(&mut batch)?;
+            let produced = BATCH - batch.remaining();
+            emitted += produced;
+            match status {
+                // A reader that reports more but emitted nothing yields, so it cannot spin here.
+                InputStatus::MoreAvailable if produced > 0 && emitted < ACTIVATION_BUDGET => {
+                    if self.output.buffer.len() >= BATCH {
+                        self.output.flush(&mut self.timely_output, SendCapability::Held(caps));
+                    }
+                }
+                InputStatus::MoreAvailable => {
+                    self.output.flush(&mut self.timely_output, SendCapability::Held(caps));
+                    self.activator.activate();
+                    return Ok(false);
+                }
+                InputStatus::NothingAvailable(delay) => {
+                    self.output.flush(&mut self.timely_output, SendCapability::Held(caps));
+                    self.activator.activate_after(delay);
+                    return Ok(false);
+                }
+                InputStatus::EndOfInput => {
+                    self.output.emit_watermark(Watermark::MAX_TIMESTAMP);
+                    self.output.flush(&mut self.timely_output, SendCapability::Held(caps));
+                    return Ok(true);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,46 @@
+//! Sinks: the [`Sink`] API that connectors implement, and the built-in print, collect and
+//! blackhole sinks.
+
+mod blackhole;
+mod collect;
+mod print;
+
+pub use blackhole::DiscardingSink;
+pub use collect::{CollectIterator, CollectSink};
+pub use print::PrintSink;
+
+use crate::{Data, Result};
+
+/// What a sink writer knows about where it runs.
+#[derive(Debug, Clone, Copy)]
+pub struct SinkWriterContext {
+    /// The index of this writer, `0 .. parallelism`.
+    pub subtask_index: usize,
+    /// The number of parallel writers.
+    pub parallelism: usize,
+}
+
+/// A destination for the records of a stream. Each parallel instance gets its own writer.
+pub trait Sink<T: Data>: Send + Sync + 'static {
+    /// The writer type, created on the worker thread that runs it.
+    type Writer: SinkWriter<T>;
+
+    /// Creates the writer of one parallel instance.
+    fn create_writer(&self, context: &SinkWriterContext) -> Result<Self::Writer>;
+}
+
+/// Writes the records of one parallel instance of a sink.
+pub trait SinkWriter<T>: 'static {
+    /// Writes one record with its timestamp, if it has one.
+    fn write(&mut self, value: T, timestamp: Option<i64>) -> Result<()>;
+
+    /// Makes everything written so far durable or visible; called at end of input.
+    fn flush(&mut self, _end_of_input: bool) -> Result<()> {
+        Ok(())
+    }
+
+    /// Releases the writer's resources; called once, last.
+    fn close(&mut self) -> Result<()> {
+        Ok(())
+    }
+}

@@ -1,0 +1,129 @@
+//! Sources: the split-based [`Source`] API (Flink's FLIP-27 shape) and the built-in sources.
+//!
+//! A source enumerates *splits* (a Kafka partition, a file, a range of numbers), assigns them to
+//! its parallel readers, and each [`SourceReader`] reads its splits in small batches. A reader's
+//! [`SourceReader::snapshot_state`] returns its splits with their current positions, which is what
+//! checkpoints store.
+
+mod collection;
+mod datagen;
+mod number_sequence;
+
+use std::time::Duration;
+
+pub use collection::{CollectionSource, CollectionSplit};
+pub use datagen::{DataGenSource, DataGenSplit, GeneratorContext};
+pub use number_sequence::{NumberSequenceSource, NumberSequenceSplit};
+
+use crate::config::Boundedness;
+use crate::runtime::output::Output;
+use crate::{Data, Result};
+
+/// A unit of work of a source, with its reading position.
+pub trait SourceSplit: Clone + Send + Sync + 'static {
+    /// An id unique among the source's splits.
+    fn split_id(&self) -> String;
+}
+
+/// What split enumeration knows: the source's parallelism.
+#[derive(Debug, Clone, Copy)]
+pub struct SplitEnumeratorContext {
+    /// The number of parallel readers.
+    pub parallelism: usize,
+}
+
+/// What a reader knows about where it runs.
+#[derive(Debug, Clone, Copy)]
+pub struct SourceReaderContext {
+    /// The index of this reader, `0 .. parallelism`.
+    pub subtask_index: usize,
+    /// The number of parallel readers.
+    pub parallelism: usize,
+}
+
+/// What a reader reports after a call to [`SourceReader::poll_next`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputStatus {
+    /// More records can be read right away.
+    MoreAvailable,
+    /// Nothing to read now; call again after the given delay (used for rate limits and polling).
+    NothingAvailable(Duration),
+    /// All splits of this reader are done.
+    EndOfInput,
+}
+
+/// A split-based source of records of type `T`.
+///
+/// Every worker enumerates the splits the same way, so enumeration must be deterministic for a
+/// given configuration; [`Source::assign_split`] then decides which reader reads each split.
+pub trait Source<T: Data>: Send + Sync + 'static {
+    /// The split type.
+    type Split: SourceSplit;
+    /// The reader type, created on the worker thread that runs it.
+    type Reader: SourceReader<T, Self::Split>;
+
+    /// Whether the source ends.
+    fn boundedness(&self) -> Boundedness;
+
+    /// The source's splits.
+    fn enumerate_splits(&self, context: &SplitEnumeratorContext) -> Result<Vec<Self::Split>>;
+
+    /// The reader of the `position`-th split; round robin unless overridden.
+    fn assign_split(&self, _split: &Self::Split, position: usize, context: &SplitEnumeratorContext) -> usize {
+        position % context.parallelism
+    }
+
+    /// Creates the reader of one parallel instance.
+    fn create_reader(&self, context: &SourceReaderContext) -> Result<Self::Reader>;
+}
+
+/// Reads the splits assigned to one parallel instance of a source.
+pub trait SourceReader<T: Data, S: SourceSplit>: 'static {
+    /// Adds splits to read.
+    fn add_splits(&mut self, splits: Vec<S>);
+
+    /// Emits available records into `output` while [`SourceOutput::has_capacity`] holds, and
+    /// reports whether more are available.
+    fn poll_next(&mut self, output: &mut SourceOutput<'_, T>) -> Result<InputStatus>;
+
+    /// The reader's splits with their current positions, for checkpoints.
+    fn snapshot_state(&self) -> Vec<S>;
+}
+
+/// Where a reader emits records; bounded per call so that a reader yields regularly.
+pub struct SourceOutput<'a, T: Data> {
+    output: &'a mut Output<T>,
+    remaining: usize,
+}
+
+impl<'a, T: Data> SourceOutput<'a, T> {
+    pub(crate) fn new(output: &'a mut Output<T>, capacity: usize) -> Self {
+        SourceOutput { output, remaining: capacity }
+    }
+
+    /// Emits a record without timestamp.
+    #[inline]
+    pub fn collect(&mut self, value: T) {
+        self.remaining = self.remaining.saturating_sub(1);
+        self.output.collect_with_timestamp(value, None);
+    }
+
+    /// Emits a record with an event timestamp.
+    #[inline]
+    pub fn collect_with_timestamp(&mut self, value: T, timestamp: i64) {
+        self.remaining = self.remaining.saturating_sub(1);
+        self.output.collect_with_timestamp(value, Some(timestamp));
+    }
+
+    /// Whether the reader should emit more in this call.
+    #[inline]
+    pub fn has_capacity(&self) -> bool {
+        self.remaining > 0
+    }
+
+    /// How many more records this call may emit.
+    #[inline]
+    pub fn remaining(&self) -> usize {
+        self.remaining
+    }
+}
