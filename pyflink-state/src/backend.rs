@@ -5,12 +5,13 @@ use std::cell::{Ref, RefCell};
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::key_group::key_group_for_key;
-use crate::value_state::HeapValueState;
+use crate::value_state::{HeapValueState, ValueAccess};
 use crate::{KeyGroupRange, KeyedTable, StateError, ValueState, ValueStateDescriptor};
 
-/// The key of the record being processed, with its key group, shared by all state handles.
+/// The key of the record being processed, with its key group, shared by all states.
 pub(crate) struct CurrentKey<K> {
     slot: RefCell<Option<(usize, K)>>,
 }
@@ -21,22 +22,54 @@ impl<K> CurrentKey<K> {
     }
 }
 
-/// A registered state: the value type it was created with, and the typed state behind `Any`.
+/// The registered states of a backend, by index: each an `Rc<dyn ValueAccess<V>>` behind `Any`.
+struct Registry {
+    id: u64,
+    states: RefCell<Vec<Rc<dyn Any>>>,
+}
+
+thread_local! {
+    /// The backend whose operator is running user code on this thread.
+    static ENTERED: RefCell<Option<Rc<Registry>>> = const { RefCell::new(None) };
+}
+
+/// Gives `f` the state `index` of the entered backend `backend`, or the error that says why
+/// there is none.
+pub(crate) fn with_entered_state<R>(
+    backend: u64,
+    index: usize,
+    name: &str,
+    f: impl FnOnce(&dyn Any) -> Result<R, StateError>,
+) -> Result<R, StateError> {
+    let registry = ENTERED.with(|entered| entered.borrow().clone());
+    let registry = registry.ok_or_else(|| StateError::NoCurrentKey { name: name.to_string() })?;
+    if registry.id != backend {
+        return Err(StateError::ForeignState { name: name.to_string() });
+    }
+    let state = Rc::clone(&registry.states.borrow()[index]);
+    f(state.as_ref())
+}
+
+/// A registered state's name and value type, to detect a name reused with another type.
 struct Registered {
+    index: usize,
     value_type: &'static str,
-    state: Rc<dyn Any>,
 }
 
 /// Keyed state of one operator instance on the heap (Flink's `hashmap` backend).
 ///
-/// The operator sets the current key before it calls the user function; every state handle then
-/// reads and writes that key's entry.
+/// The operator makes the backend current with [`KeyedStateBackend::enter`] and sets the key
+/// of each record; state handles then read and write that key's entry.
 pub struct KeyedStateBackend<K> {
     range: KeyGroupRange,
     max_parallelism: usize,
     key: Rc<CurrentKey<K>>,
-    states: HashMap<String, Registered>,
+    registry: Rc<Registry>,
+    names: HashMap<String, Registered>,
 }
+
+/// Distinguishes backends, so a handle is never resolved against another operator's states.
+static NEXT_BACKEND_ID: AtomicU64 = AtomicU64::new(1);
 
 impl<K: Hash + Eq + Clone + 'static> KeyedStateBackend<K> {
     /// A backend for the key groups `range` out of `max_parallelism`.
@@ -45,13 +78,26 @@ impl<K: Hash + Eq + Clone + 'static> KeyedStateBackend<K> {
             range,
             max_parallelism,
             key: Rc::new(CurrentKey { slot: RefCell::new(None) }),
-            states: HashMap::new(),
+            registry: Rc::new(Registry {
+                id: NEXT_BACKEND_ID.fetch_add(1, Ordering::Relaxed),
+                states: RefCell::new(Vec::new()),
+            }),
+            names: HashMap::new(),
         }
     }
 
     /// The key groups this backend holds.
     pub fn key_group_range(&self) -> KeyGroupRange {
         self.range
+    }
+
+    /// Runs `f` with this backend current on this thread, so state handles resolve to it.
+    #[inline]
+    pub fn enter<R>(&self, f: impl FnOnce() -> R) -> R {
+        let previous = ENTERED.with(|entered| entered.replace(Some(Rc::clone(&self.registry))));
+        let result = f();
+        ENTERED.with(|entered| *entered.borrow_mut() = previous);
+        result
     }
 
     /// Makes `key` the current key and returns its key group.
@@ -75,26 +121,27 @@ impl<K: Hash + Eq + Clone + 'static> KeyedStateBackend<K> {
         descriptor: &ValueStateDescriptor<V>,
     ) -> Result<ValueState<V>, StateError> {
         let name = descriptor.name();
-        if let Some(existing) = self.states.get(name) {
-            return match Rc::clone(&existing.state).downcast::<HeapValueState<K, V>>() {
-                Ok(state) => Ok(ValueState::new(state)),
-                Err(_) => Err(StateError::TypeMismatch {
+        let requested = HeapValueState::<K, V>::type_name();
+        if let Some(existing) = self.names.get(name) {
+            if existing.value_type != requested {
+                return Err(StateError::TypeMismatch {
                     name: name.to_string(),
                     existing: existing.value_type,
-                    requested: HeapValueState::<K, V>::type_name(),
-                }),
-            };
+                    requested,
+                });
+            }
+            return Ok(ValueState::new(self.registry.id, existing.index, name));
         }
-        let state = Rc::new(HeapValueState {
+        let state: Rc<dyn ValueAccess<V>> = Rc::new(HeapValueState {
             name: name.to_string(),
             key: Rc::clone(&self.key),
             table: RefCell::new(KeyedTable::<K, V>::new(self.range)),
         });
-        self.states.insert(
-            name.to_string(),
-            Registered { value_type: HeapValueState::<K, V>::type_name(), state: state.clone() },
-        );
-        Ok(ValueState::new(state))
+        let mut states = self.registry.states.borrow_mut();
+        let index = states.len();
+        states.push(Rc::new(state));
+        self.names.insert(name.to_string(), Registered { index, value_type: requested });
+        Ok(ValueState::new(self.registry.id, index, name))
     }
 }
 
@@ -110,16 +157,18 @@ mod tests {
     fn values_are_per_key() {
         let mut b = backend();
         let s = b.get_value_state(&ValueStateDescriptor::<i64>::new("sum")).unwrap();
-        for (k, v) in [(1, 10), (2, 20), (1, 5)] {
-            b.set_current_key(k);
-            s.update(s.value().unwrap_or(0) + v);
-        }
-        b.set_current_key(1);
-        assert_eq!(s.value(), Some(15));
-        s.clear();
-        assert_eq!(s.value(), None);
-        b.set_current_key(2);
-        assert_eq!(s.value(), Some(20));
+        b.enter(|| {
+            for (k, v) in [(1, 10), (2, 20), (1, 5)] {
+                b.set_current_key(k);
+                s.update(s.value().unwrap_or(0) + v);
+            }
+            b.set_current_key(1);
+            assert_eq!(s.value(), Some(15));
+            s.clear();
+            assert_eq!(s.value(), None);
+            b.set_current_key(2);
+            assert_eq!(s.value(), Some(20));
+        });
     }
 
     #[test]
@@ -127,18 +176,37 @@ mod tests {
         let mut b = backend();
         let a = b.get_value_state(&ValueStateDescriptor::<i64>::new("x")).unwrap();
         let again = b.get_value_state(&ValueStateDescriptor::<i64>::new("x")).unwrap();
-        b.set_current_key(7);
-        a.update(3);
-        assert_eq!(again.value(), Some(3));
+        b.enter(|| {
+            b.set_current_key(7);
+            a.update(3);
+            assert_eq!(again.value(), Some(3));
+        });
         let err = b.get_value_state(&ValueStateDescriptor::<String>::new("x")).err().unwrap();
         assert!(matches!(err, StateError::TypeMismatch { .. }), "{err}");
         assert!(err.to_string().contains("use a different state name"));
     }
 
     #[test]
-    fn access_without_key_is_an_error() {
+    fn access_outside_a_keyed_context_is_an_error() {
         let mut b = backend();
         let s = b.get_value_state(&ValueStateDescriptor::<i64>::new("v")).unwrap();
         assert_eq!(s.try_value(), Err(StateError::NoCurrentKey { name: "v".into() }));
+        b.enter(|| assert_eq!(s.try_value(), Err(StateError::NoCurrentKey { name: "v".into() })));
+    }
+
+    #[test]
+    fn a_handle_is_not_resolved_against_another_backend() {
+        let mut first = backend();
+        let mut second = backend();
+        let s = first.get_value_state(&ValueStateDescriptor::<i64>::new("v")).unwrap();
+        second.get_value_state(&ValueStateDescriptor::<i64>::new("v")).unwrap();
+        second.set_current_key(1);
+        second.enter(|| assert_eq!(s.try_value(), Err(StateError::ForeignState { name: "v".into() })));
+    }
+
+    #[test]
+    fn handles_are_send_and_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<ValueState<String>>();
     }
 }

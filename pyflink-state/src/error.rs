@@ -21,6 +21,12 @@ pub enum StateError {
         /// The state name.
         name: String,
     },
+    /// A state handle was used in another operator than the one that created it.
+    #[error("state '{name}' belongs to another operator; get state handles in this function's open()")]
+    ForeignState {
+        /// The state name.
+        name: String,
+    },
     /// A max parallelism outside Flink's bounds.
     #[error("max parallelism must be between 1 and {max}, got {got}")]
     InvalidMaxParallelism {

@@ -12,11 +12,13 @@
 //!
 //! let mut backend = KeyedStateBackend::<String>::new(KeyGroupRange::new(0, 127), 128);
 //! let count = backend.get_value_state(&ValueStateDescriptor::<u64>::new("count")).unwrap();
-//! backend.set_current_key("alice".to_string());
-//! count.update(count.value().unwrap_or(0) + 1);
-//! assert_eq!(count.value(), Some(1));
-//! backend.set_current_key("bob".to_string());
-//! assert_eq!(count.value(), None);
+//! backend.enter(|| {
+//!     backend.set_current_key("alice".to_string());
+//!     count.update(count.value().unwrap_or(0) + 1);
+//!     assert_eq!(count.value(), Some(1));
+//!     backend.set_current_key("bob".to_string());
+//!     assert_eq!(count.value(), None);
+//! });
 //! ```
 
 mod backend;

@@ -5,8 +5,9 @@ use std::cell::RefCell;
 use std::hash::Hash;
 use std::marker::PhantomData;
 use std::rc::Rc;
+use std::sync::Arc;
 
-use crate::backend::CurrentKey;
+use crate::backend::{with_entered_state, CurrentKey};
 use crate::{KeyedTable, StateError};
 
 /// Describes a value state: its name, unique within an operator, and its value type.
@@ -28,7 +29,7 @@ impl<V> ValueStateDescriptor<V> {
     }
 }
 
-/// The value operations a keyed backend provides for one state, for the current key.
+/// The value operations of one state for the current key.
 pub(crate) trait ValueAccess<V> {
     fn value(&self) -> Result<Option<V>, StateError>;
     fn update(&self, value: V) -> Result<(), StateError>;
@@ -37,26 +38,47 @@ pub(crate) trait ValueAccess<V> {
 
 /// A handle to one value per key. Every call reads or writes the value of the key of the record
 /// being processed, so a handle obtained in `open()` serves all keys.
+///
+/// The handle itself is a small, thread-safe token (which backend, which state): user functions
+/// are shared between worker threads as prototypes, and each worker's operator makes its own
+/// backend current while it runs the function.
 pub struct ValueState<V> {
-    access: Rc<dyn ValueAccess<V>>,
+    pub(crate) backend: u64,
+    pub(crate) index: usize,
+    pub(crate) name: Arc<str>,
+    _value: PhantomData<fn() -> V>,
 }
 
 impl<V> Clone for ValueState<V> {
     fn clone(&self) -> Self {
-        ValueState { access: Rc::clone(&self.access) }
+        ValueState { backend: self.backend, index: self.index, name: Arc::clone(&self.name), _value: PhantomData }
     }
 }
 
-impl<V> ValueState<V> {
-    pub(crate) fn new(access: Rc<dyn ValueAccess<V>>) -> Self {
-        ValueState { access }
+impl<V> std::fmt::Debug for ValueState<V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ValueState").field("name", &self.name).finish()
+    }
+}
+
+impl<V: 'static> ValueState<V> {
+    pub(crate) fn new(backend: u64, index: usize, name: &str) -> Self {
+        ValueState { backend, index, name: name.into(), _value: PhantomData }
+    }
+
+    fn with_access<R>(&self, f: impl FnOnce(&dyn ValueAccess<V>) -> Result<R, StateError>) -> Result<R, StateError> {
+        with_entered_state(self.backend, self.index, &self.name, |state| {
+            let access = state
+                .downcast_ref::<Rc<dyn ValueAccess<V>>>()
+                .expect("a state handle's index and type come from the backend that registered it");
+            f(access.as_ref())
+        })
     }
 
     /// The current key's value, or `None` if it has none.
     ///
     /// # Panics
-    /// If called where no key is current (outside processing of a keyed record); use
-    /// [`ValueState::try_value`] to get that as an error instead.
+    /// Outside processing of a keyed record; [`ValueState::try_value`] returns that as an error.
     pub fn value(&self) -> Option<V> {
         self.try_value().unwrap_or_else(|e| panic!("{e}"))
     }
@@ -77,19 +99,19 @@ impl<V> ValueState<V> {
         self.try_clear().unwrap_or_else(|e| panic!("{e}"))
     }
 
-    /// The current key's value, or an error if no key is current.
+    /// The current key's value, or an error outside a keyed context.
     pub fn try_value(&self) -> Result<Option<V>, StateError> {
-        self.access.value()
+        self.with_access(|a| a.value())
     }
 
-    /// Sets the current key's value, or fails if no key is current.
+    /// Sets the current key's value, or fails outside a keyed context.
     pub fn try_update(&self, value: V) -> Result<(), StateError> {
-        self.access.update(value)
+        self.with_access(|a| a.update(value))
     }
 
-    /// Removes the current key's value, or fails if no key is current.
+    /// Removes the current key's value, or fails outside a keyed context.
     pub fn try_clear(&self) -> Result<(), StateError> {
-        self.access.clear()
+        self.with_access(|a| a.clear())
     }
 }
 

@@ -280,7 +280,8 @@ impl<T: Data> DataStream<T> {
     /// As [`DataStream::execute_and_collect`], with a job name.
     pub fn execute_and_collect_named(&self, job_name: &str) -> Result<CollectIterator<T>> {
         let (sender, receiver) = mpsc::channel();
-        self.sink_to(CollectSink::new(sender)).name("Collect");
+        // One collecting instance, as in Flink, so the order of a parallelism-1 stream is kept.
+        self.sink_to(CollectSink::new(sender)).name("Collect").set_parallelism(1);
         let client = self.env.execute_async(job_name)?;
         Ok(CollectIterator::new(receiver, client))
     }

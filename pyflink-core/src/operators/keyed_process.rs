@@ -29,10 +29,15 @@ impl<IN: Data, K: Key, OUT: Data, F: KeyedProcessFunction<K, IN, OUT>> OneInputO
     fn process_element(&mut self, value: IN, out: &mut Output<OUT>) -> Result<()> {
         let backend = self.backend.as_ref().expect("opened before the first record");
         backend.set_current_key((self.key)(&value));
-        self.function.process_element(value, &mut KeyedProcessContext { out, backend })
+        let function = &mut self.function;
+        backend.enter(|| function.process_element(value, &mut KeyedProcessContext { out, backend }))
     }
 
     fn close(&mut self) -> Result<()> {
-        self.function.close()
+        let function = &mut self.function;
+        match &self.backend {
+            Some(backend) => backend.enter(|| function.close()),
+            None => function.close(),
+        }
     }
 }
