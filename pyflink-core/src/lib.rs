@@ -54,3 +54,8 @@ pub use error::{FlinkError, Result};
 pub use pyflink_state::{ValueState, ValueStateDescriptor};
 pub use runtime::job::{JobClient, JobExecutionResult, JobStatus};
 pub use runtime::operator::RuntimeContext;
+
+/// Compiles and runs the Rust examples of the README as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeExamples;

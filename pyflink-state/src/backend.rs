@@ -7,17 +7,17 @@ use std::hash::Hash;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::key_group::key_group_for_key;
+use crate::key_group::{KeyGroupAssigner, KeyHash};
 use crate::value_state::{HeapValueState, ValueAccess};
 use crate::{KeyGroupRange, KeyedTable, StateError, ValueState, ValueStateDescriptor};
 
 /// The key of the record being processed, with its key group, shared by all states.
 pub(crate) struct CurrentKey<K> {
-    slot: RefCell<Option<(usize, K)>>,
+    slot: RefCell<Option<(KeyHash, K)>>,
 }
 
 impl<K> CurrentKey<K> {
-    pub(crate) fn get(&self) -> Ref<'_, Option<(usize, K)>> {
+    pub(crate) fn get(&self) -> Ref<'_, Option<(KeyHash, K)>> {
         self.slot.borrow()
     }
 }
@@ -62,7 +62,7 @@ struct Registered {
 /// of each record; state handles then read and write that key's entry.
 pub struct KeyedStateBackend<K> {
     range: KeyGroupRange,
-    max_parallelism: usize,
+    assigner: KeyGroupAssigner,
     key: Rc<CurrentKey<K>>,
     registry: Rc<Registry>,
     names: HashMap<String, Registered>,
@@ -76,7 +76,7 @@ impl<K: Hash + Eq + Clone + 'static> KeyedStateBackend<K> {
     pub fn new(range: KeyGroupRange, max_parallelism: usize) -> Self {
         KeyedStateBackend {
             range,
-            max_parallelism,
+            assigner: KeyGroupAssigner::new(max_parallelism),
             key: Rc::new(CurrentKey { slot: RefCell::new(None) }),
             registry: Rc::new(Registry {
                 id: NEXT_BACKEND_ID.fetch_add(1, Ordering::Relaxed),
@@ -103,10 +103,10 @@ impl<K: Hash + Eq + Clone + 'static> KeyedStateBackend<K> {
     /// Makes `key` the current key and returns its key group.
     #[inline]
     pub fn set_current_key(&self, key: K) -> usize {
-        let group = key_group_for_key(&key, self.max_parallelism);
-        debug_assert!(self.range.contains(group), "key group {group} is not owned by this instance");
-        *self.key.slot.borrow_mut() = Some((group, key));
-        group
+        let at = self.assigner.hash_key(&key);
+        debug_assert!(self.range.contains(at.group), "key group {} is not owned by this instance", at.group);
+        *self.key.slot.borrow_mut() = Some((at, key));
+        at.group
     }
 
     /// The current key, if one is set.

@@ -130,6 +130,54 @@ pub fn key_group_for_key<K: Hash + ?Sized>(key: &K, max_parallelism: usize) -> u
     (stable_hash(key) % max_parallelism as u64) as usize
 }
 
+/// A key's stable hash with its key group, computed once per record and reused for routing and
+/// for the state table lookup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyHash {
+    /// The stable hash of the key.
+    pub hash: u64,
+    /// The key group: `hash mod max_parallelism`.
+    pub group: usize,
+}
+
+/// Assigns key groups without a division in the common case of a power-of-two max parallelism.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyGroupAssigner {
+    max_parallelism: u64,
+    mask: Option<u64>,
+}
+
+impl KeyGroupAssigner {
+    /// An assigner for `max_parallelism` key groups.
+    pub fn new(max_parallelism: usize) -> Self {
+        let max = max_parallelism as u64;
+        KeyGroupAssigner { max_parallelism: max, mask: max.is_power_of_two().then(|| max - 1) }
+    }
+
+    /// The key group of a stable hash; the same as `hash % max_parallelism`.
+    #[inline]
+    pub fn group_of(&self, hash: u64) -> usize {
+        match self.mask {
+            Some(mask) => (hash & mask) as usize,
+            None => (hash % self.max_parallelism) as usize,
+        }
+    }
+
+    /// The hash and key group of `key`.
+    ///
+    /// ```
+    /// use pyflink_state::key_group::{key_group_for_key, KeyGroupAssigner};
+    /// for max in [128, 100] {
+    ///     assert_eq!(KeyGroupAssigner::new(max).hash_key(&"k").group, key_group_for_key(&"k", max));
+    /// }
+    /// ```
+    #[inline]
+    pub fn hash_key<K: Hash + ?Sized>(&self, key: &K) -> KeyHash {
+        let hash = stable_hash(key);
+        KeyHash { hash, group: self.group_of(hash) }
+    }
+}
+
 /// The index of the operator instance that owns `key_group` at `parallelism`.
 ///
 /// ```

@@ -1,30 +1,45 @@
 //! A heap table of per-key values, stored by key group.
 
-use std::collections::HashMap;
 use std::hash::Hash;
 
-use crate::{KeyGroupRange, StableBuildHasher};
+use hashbrown::HashTable;
 
-/// Values by key, held in one hash map per key group of the owning instance's range, so that the
-/// table can be split by key group when a job is restored at another parallelism.
+use crate::key_group::{stable_hash, KeyHash};
+use crate::KeyGroupRange;
+
+/// The hash a group's table uses for its buckets. The key group is taken from the low bits of
+/// the stable hash, so every key of one group shares them; the table must not pick buckets from
+/// those bits, or all keys of a group would collide.
+#[inline]
+fn bucket_hash(hash: u64) -> u64 {
+    hash.rotate_left(32)
+}
+
+/// Values by key, held in one hash table per key group of the owning instance's range, so that
+/// the table can be split by key group when a job is restored at another parallelism.
+///
+/// Lookups take the key's [`KeyHash`], computed once per record by the caller.
 ///
 /// ```
+/// use pyflink_state::key_group::KeyGroupAssigner;
 /// use pyflink_state::{KeyGroupRange, KeyedTable};
+/// let assigner = KeyGroupAssigner::new(128);
 /// let mut table = KeyedTable::<&str, i64>::new(KeyGroupRange::new(0, 127));
-/// *table.get_or_insert_with(5, "a", || 0) += 3;
-/// assert_eq!(table.get(5, &"a"), Some(&3));
+/// let at = assigner.hash_key(&"a");
+/// *table.get_or_insert_with(at, "a", || 0) += 3;
+/// assert_eq!(table.get(at, &"a"), Some(&3));
 /// assert_eq!(table.len(), 1);
 /// ```
 #[derive(Debug, Clone)]
 pub struct KeyedTable<K, V> {
     range: KeyGroupRange,
-    groups: Vec<HashMap<K, V, StableBuildHasher>>,
+    groups: Vec<HashTable<(K, V)>>,
 }
 
 impl<K: Hash + Eq, V> KeyedTable<K, V> {
     /// An empty table for the key groups of `range`.
     pub fn new(range: KeyGroupRange) -> Self {
-        KeyedTable { range, groups: (0..range.len()).map(|_| HashMap::default()).collect() }
+        KeyedTable { range, groups: (0..range.len()).map(|_| HashTable::new()).collect() }
     }
 
     /// The key groups this table holds.
@@ -33,55 +48,70 @@ impl<K: Hash + Eq, V> KeyedTable<K, V> {
     }
 
     #[inline]
-    fn group(&self, key_group: usize) -> &HashMap<K, V, StableBuildHasher> {
+    fn group(&self, key_group: usize) -> &HashTable<(K, V)> {
         debug_assert!(self.range.contains(key_group), "key group {key_group} outside {:?}", self.range);
         &self.groups[key_group - self.range.start]
     }
 
     #[inline]
-    fn group_mut(&mut self, key_group: usize) -> &mut HashMap<K, V, StableBuildHasher> {
+    fn group_mut(&mut self, key_group: usize) -> &mut HashTable<(K, V)> {
         debug_assert!(self.range.contains(key_group), "key group {key_group} outside {:?}", self.range);
         &mut self.groups[key_group - self.range.start]
     }
 
-    /// The value of `key` in `key_group`, if any.
+    /// The value of `key`, if any.
     #[inline]
-    pub fn get(&self, key_group: usize, key: &K) -> Option<&V> {
-        self.group(key_group).get(key)
+    pub fn get(&self, at: KeyHash, key: &K) -> Option<&V> {
+        self.group(at.group).find(bucket_hash(at.hash), |(k, _)| k == key).map(|(_, v)| v)
     }
 
     /// The value of `key`, mutably, if any.
     #[inline]
-    pub fn get_mut(&mut self, key_group: usize, key: &K) -> Option<&mut V> {
-        self.group_mut(key_group).get_mut(key)
+    pub fn get_mut(&mut self, at: KeyHash, key: &K) -> Option<&mut V> {
+        self.group_mut(at.group).find_mut(bucket_hash(at.hash), |(k, _)| k == key).map(|(_, v)| v)
     }
 
     /// The value of `key`, inserting `make()` first if there is none.
     #[inline]
-    pub fn get_or_insert_with(&mut self, key_group: usize, key: K, make: impl FnOnce() -> V) -> &mut V {
-        self.group_mut(key_group).entry(key).or_insert_with(make)
+    pub fn get_or_insert_with(&mut self, at: KeyHash, key: K, make: impl FnOnce() -> V) -> &mut V {
+        let entry = self.group_mut(at.group).entry(
+            bucket_hash(at.hash),
+            |(k, _)| *k == key,
+            |(k, _)| bucket_hash(stable_hash(k)),
+        );
+        &mut entry.or_insert_with(|| (key, make())).into_mut().1
     }
 
     /// Sets the value of `key`, returning the previous one.
     #[inline]
-    pub fn insert(&mut self, key_group: usize, key: K, value: V) -> Option<V> {
-        self.group_mut(key_group).insert(key, value)
+    pub fn insert(&mut self, at: KeyHash, key: K, value: V) -> Option<V> {
+        match self.get_mut(at, &key) {
+            Some(slot) => Some(std::mem::replace(slot, value)),
+            None => {
+                self.group_mut(at.group)
+                    .insert_unique(bucket_hash(at.hash), (key, value), |(k, _)| bucket_hash(stable_hash(k)));
+                None
+            }
+        }
     }
 
     /// Removes the value of `key`, returning it.
     #[inline]
-    pub fn remove(&mut self, key_group: usize, key: &K) -> Option<V> {
-        self.group_mut(key_group).remove(key)
+    pub fn remove(&mut self, at: KeyHash, key: &K) -> Option<V> {
+        match self.group_mut(at.group).find_entry(bucket_hash(at.hash), |(k, _)| k == key) {
+            Ok(entry) => Some(entry.remove().0 .1),
+            Err(_) => None,
+        }
     }
 
     /// The number of keys with a value.
     pub fn len(&self) -> usize {
-        self.groups.iter().map(HashMap::len).sum()
+        self.groups.iter().map(HashTable::len).sum()
     }
 
     /// Whether no key has a value.
     pub fn is_empty(&self) -> bool {
-        self.groups.iter().all(HashMap::is_empty)
+        self.groups.iter().all(HashTable::is_empty)
     }
 
     /// Every `(key_group, key, value)`, group by group.
@@ -90,6 +120,40 @@ impl<K: Hash + Eq, V> KeyedTable<K, V> {
         self.groups
             .iter()
             .enumerate()
-            .flat_map(move |(offset, map)| map.iter().map(move |(k, v)| (start + offset, k, v)))
+            .flat_map(move |(offset, table)| table.iter().map(move |(k, v)| (start + offset, k, v)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::key_group::KeyGroupAssigner;
+    use proptest::prelude::*;
+    use std::collections::HashMap;
+
+    proptest! {
+        #[test]
+        fn behaves_like_a_map(ops in proptest::collection::vec((0u8..3, 0u16..300, any::<i32>()), 0..400)) {
+            let assigner = KeyGroupAssigner::new(128);
+            let mut table = KeyedTable::<u16, i32>::new(KeyGroupRange::new(0, 127));
+            let mut oracle = HashMap::new();
+            for (op, key, value) in ops {
+                let at = assigner.hash_key(&key);
+                match op {
+                    0 => prop_assert_eq!(table.insert(at, key, value), oracle.insert(key, value)),
+                    1 => prop_assert_eq!(table.remove(at, &key), oracle.remove(&key)),
+                    _ => {
+                        *table.get_or_insert_with(at, key, || 0) += 1;
+                        *oracle.entry(key).or_insert(0) += 1;
+                    }
+                }
+                prop_assert_eq!(table.get(at, &key), oracle.get(&key));
+                prop_assert_eq!(table.len(), oracle.len());
+            }
+            for (group, key, value) in table.iter() {
+                prop_assert_eq!(group, assigner.hash_key(key).group);
+                prop_assert_eq!(Some(value), oracle.get(key));
+            }
+        }
     }
 }

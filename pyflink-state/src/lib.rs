@@ -29,6 +29,8 @@ mod value_state;
 
 pub use backend::KeyedStateBackend;
 pub use error::StateError;
-pub use key_group::{KeyGroupRange, StableBuildHasher, StableHasher, DEFAULT_MAX_PARALLELISM};
+pub use key_group::{
+    KeyGroupAssigner, KeyGroupRange, KeyHash, StableBuildHasher, StableHasher, DEFAULT_MAX_PARALLELISM,
+};
 pub use keyed_table::KeyedTable;
 pub use value_state::{ValueState, ValueStateDescriptor};

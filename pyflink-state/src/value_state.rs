@@ -135,18 +135,18 @@ impl<K, V> HeapValueState<K, V> {
 impl<K: Hash + Eq + Clone, V: Clone> ValueAccess<V> for HeapValueState<K, V> {
     fn value(&self) -> Result<Option<V>, StateError> {
         let current = self.key.get();
-        let (group, key) = current.as_ref().ok_or_else(|| self.no_key())?;
-        Ok(self.table.borrow().get(*group, key).cloned())
+        let (at, key) = current.as_ref().ok_or_else(|| self.no_key())?;
+        Ok(self.table.borrow().get(*at, key).cloned())
     }
 
     fn update(&self, value: V) -> Result<(), StateError> {
         let current = self.key.get();
-        let (group, key) = current.as_ref().ok_or_else(|| self.no_key())?;
+        let (at, key) = current.as_ref().ok_or_else(|| self.no_key())?;
         let mut table = self.table.borrow_mut();
-        match table.get_mut(*group, key) {
+        match table.get_mut(*at, key) {
             Some(slot) => *slot = value,
             None => {
-                table.insert(*group, key.clone(), value);
+                table.insert(*at, key.clone(), value);
             }
         }
         Ok(())
@@ -154,8 +154,8 @@ impl<K: Hash + Eq + Clone, V: Clone> ValueAccess<V> for HeapValueState<K, V> {
 
     fn clear(&self) -> Result<(), StateError> {
         let current = self.key.get();
-        let (group, key) = current.as_ref().ok_or_else(|| self.no_key())?;
-        self.table.borrow_mut().remove(*group, key);
+        let (at, key) = current.as_ref().ok_or_else(|| self.no_key())?;
+        self.table.borrow_mut().remove(*at, key);
         Ok(())
     }
 }

@@ -6,8 +6,7 @@
 
 use std::sync::Arc;
 
-use pyflink_state::key_group::key_group_for_key;
-use pyflink_state::{KeyGroupRange, KeyedTable};
+use pyflink_state::{KeyGroupAssigner, KeyGroupRange, KeyedTable};
 
 use crate::runtime::operator::{OneInputOperator, RuntimeContext};
 use crate::runtime::output::Output;
@@ -21,13 +20,13 @@ pub(crate) struct KeyedReduceOperator<T, K, F> {
     pub(crate) key: KeySelector<T, K>,
     pub(crate) reduce: F,
     pub(crate) state: Option<KeyedTable<K, Option<T>>>,
-    pub(crate) max_parallelism: usize,
+    pub(crate) assigner: KeyGroupAssigner,
     pub(crate) batch: bool,
 }
 
 impl<T, K, F> KeyedReduceOperator<T, K, F> {
     pub(crate) fn new(key: KeySelector<T, K>, reduce: F) -> Self {
-        KeyedReduceOperator { key, reduce, state: None, max_parallelism: 1, batch: false }
+        KeyedReduceOperator { key, reduce, state: None, assigner: KeyGroupAssigner::new(1), batch: false }
     }
 }
 
@@ -35,7 +34,7 @@ impl<T: Data, K: Key, F: FnMut(T, T) -> T + 'static> OneInputOperator<T, T> for 
     fn open(&mut self, context: &RuntimeContext) -> Result<()> {
         let range = KeyGroupRange::for_operator(context.max_parallelism, context.parallelism, context.subtask_index);
         self.state = Some(KeyedTable::new(range));
-        self.max_parallelism = context.max_parallelism;
+        self.assigner = KeyGroupAssigner::new(context.max_parallelism);
         self.batch = context.batch_mode;
         Ok(())
     }
@@ -43,9 +42,9 @@ impl<T: Data, K: Key, F: FnMut(T, T) -> T + 'static> OneInputOperator<T, T> for 
     #[inline]
     fn process_element(&mut self, value: T, out: &mut Output<T>) -> Result<()> {
         let key = (self.key)(&value);
-        let group = key_group_for_key(&key, self.max_parallelism);
+        let at = self.assigner.hash_key(&key);
         let state = self.state.as_mut().expect("opened before the first record");
-        let slot = state.get_or_insert_with(group, key, || None);
+        let slot = state.get_or_insert_with(at, key, || None);
         let next = match slot.take() {
             Some(accumulated) => (self.reduce)(accumulated, value),
             None => value,

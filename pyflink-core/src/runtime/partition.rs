@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use pyflink_state::key_group::operator_index_for_key_group;
+use pyflink_state::KeyGroupAssigner;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use timely::communication::Push;
@@ -14,6 +15,7 @@ use timely::progress::Stamp;
 
 use crate::element::Element;
 use crate::runtime::job::JobShared;
+use crate::runtime::output::BATCH;
 use crate::{Data, FlinkError};
 
 /// The stable hash of a record's key, computed through the key selector of a `KeyedStream`.
@@ -81,9 +83,6 @@ impl<T> Partitioner<T> {
     }
 }
 
-/// Records batched per target before they are pushed.
-const BATCH: usize = 1024;
-
 /// The per-edge routing state of one sending instance.
 enum Route<T> {
     RoundRobin { next: usize },
@@ -91,7 +90,7 @@ enum Route<T> {
     Rescale { targets: Vec<usize>, next: usize },
     Broadcast,
     Global,
-    KeyGroup { key_hash: KeyHashFn<T>, max_parallelism: u64 },
+    KeyGroup { key_hash: KeyHashFn<T>, assigner: KeyGroupAssigner, owners: Vec<u32> },
     Custom(CustomPartitionFn<T>),
 }
 
@@ -129,7 +128,14 @@ impl<T: Data> ElementDistributor<T> {
             }
             Partitioner::Broadcast => Route::Broadcast,
             Partitioner::Global => Route::Global,
-            Partitioner::KeyGroup(f) => Route::KeyGroup { key_hash: f, max_parallelism: edge.max_parallelism as u64 },
+            Partitioner::KeyGroup(f) => Route::KeyGroup {
+                key_hash: f,
+                assigner: KeyGroupAssigner::new(edge.max_parallelism),
+                // The owner of every key group, looked up rather than computed per record.
+                owners: (0..edge.max_parallelism)
+                    .map(|group| operator_index_for_key_group(group, edge.max_parallelism, down) as u32)
+                    .collect(),
+            },
             Partitioner::Custom(f) => Route::Custom(f),
         };
         ElementDistributor {
@@ -147,10 +153,7 @@ impl<T: Data> ElementDistributor<T> {
     fn target(&mut self, value: &T) -> Option<usize> {
         let targets = self.targets;
         Some(match &mut self.route {
-            Route::KeyGroup { key_hash, max_parallelism } => {
-                let group = (key_hash(value) % *max_parallelism) as usize;
-                operator_index_for_key_group(group, *max_parallelism as usize, targets)
-            }
+            Route::KeyGroup { key_hash, assigner, owners } => owners[assigner.group_of(key_hash(value))] as usize,
             Route::RoundRobin { next } => {
                 let t = *next;
                 *next = if t + 1 == targets { 0 } else { t + 1 };
@@ -232,6 +235,7 @@ fn partition_elements<T: Data, TS: Clone, P: Push<Message<TS, Vec<Element<T>>>>>
                 buffer.push(element);
                 if buffer.len() >= BATCH {
                     Message::push_at(buffer, stamp.clone(), &mut pushers[t]);
+                    buffer.reserve(BATCH);
                 }
             }
             None => {
@@ -239,6 +243,7 @@ fn partition_elements<T: Data, TS: Clone, P: Push<Message<TS, Vec<Element<T>>>>>
                     buffer.push(element.clone());
                     if buffer.len() >= BATCH {
                         Message::push_at(buffer, stamp.clone(), pusher);
+                        buffer.reserve(BATCH);
                     }
                 }
             }

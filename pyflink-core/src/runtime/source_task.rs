@@ -11,14 +11,12 @@ use timely::scheduling::Activator;
 use crate::element::{Element, Watermark};
 use crate::runtime::graph::{BuildContext, NodePlan};
 use crate::runtime::job::panic_message;
-use crate::runtime::output::{ElementOutput, Output, SendCapability};
+use crate::runtime::output::{ElementOutput, Output, SendCapability, BATCH};
 use crate::sources::{
     InputStatus, Source, SourceOutput, SourceReader, SourceReaderContext, SourceSplit, SplitEnumeratorContext,
 };
 use crate::{Data, FlinkError, Result};
 
-/// Records a reader may emit per call.
-const BATCH: usize = 1024;
 /// Records a source emits per activation before it yields to downstream operators.
 const ACTIVATION_BUDGET: usize = 64 * BATCH;
 
