@@ -27,6 +27,8 @@
 //! assert_eq!(out.last(), Some(&("to".to_string(), 2)));
 //! ```
 
+#![deny(missing_docs)]
+
 pub mod api;
 mod config;
 mod data;

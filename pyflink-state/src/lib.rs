@@ -21,6 +21,8 @@
 //! });
 //! ```
 
+#![deny(missing_docs)]
+
 mod backend;
 mod error;
 pub mod key_group;

@@ -18,7 +18,7 @@ use crate::sources::{
 use crate::{Data, FlinkError, Result};
 
 /// Records a source emits per activation before it yields to downstream operators.
-const ACTIVATION_BUDGET: usize = 64 * BATCH;
+const ACTIVATION_BUDGET: usize = 16 * BATCH;
 
 /// Builds the source node `plan` on this worker.
 pub(crate) fn build_source<'s, T: Data, S: Source<T>>(
