@@ -183,19 +183,19 @@ impl<T: Data> DataStream<T> {
 
     /// Names the operator that produces this stream.
     pub fn name(self, name: &str) -> Self {
-        self.env.update_node(self.node, |node| node.name = name.to_string());
+        self.env.set_node_name(self.node, name);
         self
     }
 
     /// Sets the operator's unique id, which binds its state across job changes.
     pub fn uid(self, uid: &str) -> Self {
-        self.env.update_node(self.node, |node| node.uid = Some(uid.to_string()));
+        self.env.set_node_uid(self.node, uid);
         self
     }
 
     /// Sets the parallelism of the operator that produces this stream.
     pub fn set_parallelism(self, parallelism: usize) -> Self {
-        self.env.update_node(self.node, |node| node.parallelism = Some(parallelism));
+        self.env.set_node_parallelism(self.node, parallelism);
         self
     }
 
@@ -310,19 +310,19 @@ pub struct DataStreamSink {
 impl DataStreamSink {
     /// Names the sink.
     pub fn name(self, name: &str) -> Self {
-        self.env.update_node(self.node, |node| node.name = name.to_string());
+        self.env.set_node_name(self.node, name);
         self
     }
 
     /// Sets the sink's unique id.
     pub fn uid(self, uid: &str) -> Self {
-        self.env.update_node(self.node, |node| node.uid = Some(uid.to_string()));
+        self.env.set_node_uid(self.node, uid);
         self
     }
 
     /// Sets the sink's parallelism.
     pub fn set_parallelism(self, parallelism: usize) -> Self {
-        self.env.update_node(self.node, |node| node.parallelism = Some(parallelism));
+        self.env.set_node_parallelism(self.node, parallelism);
         self
     }
 }

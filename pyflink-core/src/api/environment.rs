@@ -139,6 +139,18 @@ impl StreamExecutionEnvironment {
         change(&mut self.inner.borrow_mut().nodes[id]);
     }
 
+    pub(crate) fn set_node_name(&self, id: NodeId, name: &str) {
+        self.update_node(id, |node| node.name = name.to_string());
+    }
+
+    pub(crate) fn set_node_uid(&self, id: NodeId, uid: &str) {
+        self.update_node(id, |node| node.uid = Some(uid.to_string()));
+    }
+
+    pub(crate) fn set_node_parallelism(&self, id: NodeId, parallelism: usize) {
+        self.update_node(id, |node| node.parallelism = Some(parallelism));
+    }
+
     pub(crate) fn with_node<R>(&self, id: NodeId, read: impl FnOnce(&GraphNode) -> R) -> R {
         read(&self.inner.borrow().nodes[id])
     }

@@ -5,6 +5,7 @@
 //! timestamp, side outputs or keyed state, as Flink's `ProcessFunction` family does.
 
 use std::marker::PhantomData;
+use std::ops::{Deref, DerefMut};
 
 use pyflink_state::{KeyedStateBackend, ValueState, ValueStateDescriptor};
 
@@ -61,32 +62,30 @@ impl<OUT: Data> ProcessContext<'_, OUT> {
     }
 }
 
-/// What a [`KeyedProcessFunction`] can do while it processes a record.
+/// What a [`KeyedProcessFunction`] can do while it processes a record: everything a
+/// [`ProcessContext`] offers (through `Deref`), plus the record's key.
 pub struct KeyedProcessContext<'a, K: Key, OUT: Data> {
-    pub(crate) out: &'a mut Output<OUT>,
+    pub(crate) context: ProcessContext<'a, OUT>,
     pub(crate) backend: &'a KeyedStateBackend<K>,
 }
 
 impl<K: Key, OUT: Data> KeyedProcessContext<'_, K, OUT> {
-    /// Emits `value` to the main output, with the input record's timestamp.
-    #[inline]
-    pub fn collect(&mut self, value: OUT) {
-        self.out.collect(value);
-    }
-
-    /// Emits `value` to the side output `tag`.
-    pub fn output<S: Data>(&mut self, tag: &OutputTag<S>, value: S) {
-        self.out.side_output(tag.id(), value);
-    }
-
-    /// The timestamp of the record being processed, if it has one.
-    pub fn timestamp(&self) -> Option<i64> {
-        self.out.timestamp()
-    }
-
     /// The key of the record being processed.
     pub fn get_current_key(&self) -> K {
         self.backend.current_key().expect("a keyed record is being processed")
+    }
+}
+
+impl<'a, K: Key, OUT: Data> Deref for KeyedProcessContext<'a, K, OUT> {
+    type Target = ProcessContext<'a, OUT>;
+    fn deref(&self) -> &Self::Target {
+        &self.context
+    }
+}
+
+impl<K: Key, OUT: Data> DerefMut for KeyedProcessContext<'_, K, OUT> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.context
     }
 }
 

@@ -3,7 +3,7 @@
 
 use pyflink_state::{KeyGroupRange, KeyedStateBackend};
 
-use crate::api::functions::{KeyedProcessContext, KeyedProcessFunction, KeyedRuntimeContext};
+use crate::api::functions::{KeyedProcessContext, KeyedProcessFunction, KeyedRuntimeContext, ProcessContext};
 use crate::operators::keyed_reduce::KeySelector;
 use crate::runtime::operator::{OneInputOperator, RuntimeContext};
 use crate::runtime::output::Output;
@@ -30,7 +30,10 @@ impl<IN: Data, K: Key, OUT: Data, F: KeyedProcessFunction<K, IN, OUT>> OneInputO
         let backend = self.backend.as_ref().expect("opened before the first record");
         backend.set_current_key((self.key)(&value));
         let function = &mut self.function;
-        backend.enter(|| function.process_element(value, &mut KeyedProcessContext { out, backend }))
+        backend.enter(|| {
+            let context = ProcessContext { out };
+            function.process_element(value, &mut KeyedProcessContext { context, backend })
+        })
     }
 
     fn close(&mut self) -> Result<()> {

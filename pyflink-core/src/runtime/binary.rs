@@ -2,7 +2,6 @@
 //! watermark tracker over the channels of both inputs.
 
 use std::marker::PhantomData;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
 use timely::dataflow::operators::Capability;
@@ -13,12 +12,12 @@ use crate::runtime::graph::{BuildContext, NodePlan};
 use crate::runtime::input::{
     channel_count, connect_input, process_batch, tracker_for, BatchHandler, ConnectedInput, InputEdge,
 };
-use crate::runtime::job::panic_message;
+use crate::runtime::job::activate_guarded;
 use crate::runtime::operator::{RuntimeContext, TwoInputOperator};
 use crate::runtime::output::{ElementOutput, Output, SendCapability};
 use crate::runtime::unary::downgrade;
 use crate::runtime::watermark::WatermarkTracker;
-use crate::{Data, FlinkError, Result};
+use crate::{Data, Result};
 
 /// Builds a two-input `operator` as node `plan`, fed by `first` and `second`.
 pub(crate) fn build_binary<'s, IN1: Data, IN2: Data, OUT: Data, O: TwoInputOperator<IN1, IN2, OUT>>(
@@ -43,13 +42,7 @@ pub(crate) fn build_binary<'s, IN1: Data, IN2: Data, OUT: Data, O: TwoInputOpera
     let job = context.job.clone();
     let mut task = BinaryTask {
         operator,
-        context: RuntimeContext {
-            name: plan.name.clone(),
-            subtask_index: subtask,
-            parallelism: plan.parallelism,
-            max_parallelism: plan.max_parallelism,
-            batch_mode: plan.batch_mode,
-        },
+        context: RuntimeContext::new(plan, subtask),
         first,
         second,
         tracker: tracker_for(&counts),
@@ -57,6 +50,7 @@ pub(crate) fn build_binary<'s, IN1: Data, IN2: Data, OUT: Data, O: TwoInputOpera
         main_output,
         opened: false,
     };
+    let name = plan.name.clone();
     builder.build(move |capabilities| {
         let mut held = if active { Some(capabilities) } else { None };
         move |frontiers: &[MutableAntichain<u64>]| {
@@ -66,21 +60,10 @@ pub(crate) fn build_binary<'s, IN1: Data, IN2: Data, OUT: Data, O: TwoInputOpera
                 held = None;
                 return;
             }
-            let outcome = catch_unwind(AssertUnwindSafe(|| task.activate(frontiers, held.as_mut().expect("held"))));
-            let cause = match outcome {
-                Ok(Ok(true)) => None,
-                Ok(Ok(false)) => return,
-                Ok(Err(error)) => Some(error.to_string()),
-                Err(payload) => Some(panic_message(payload.as_ref())),
-            };
-            if let Some(cause) = cause {
-                job.fail(FlinkError::TaskFailed {
-                    operator: task.context.name.clone(),
-                    subtask: task.context.subtask_index,
-                    cause,
-                });
+            let capabilities = held.as_mut().expect("checked above");
+            if activate_guarded(&job, &name, subtask, || task.activate(frontiers, capabilities)) {
+                held = None;
             }
-            held = None;
         }
     });
     Ok(())

@@ -1,6 +1,7 @@
 //! The life cycle every operator follows: open, process elements and watermarks, end of input,
 //! close. The runtime drives these calls; operators in `crate::operators` implement them.
 
+use crate::runtime::graph::NodePlan;
 use crate::runtime::output::Output;
 use crate::{Data, Result};
 
@@ -15,6 +16,17 @@ pub struct RuntimeContext {
 }
 
 impl RuntimeContext {
+    /// The context of instance `subtask_index` of the node `plan`.
+    pub(crate) fn new(plan: &NodePlan, subtask_index: usize) -> Self {
+        RuntimeContext {
+            name: plan.name.clone(),
+            subtask_index,
+            parallelism: plan.parallelism,
+            max_parallelism: plan.max_parallelism,
+            batch_mode: plan.batch_mode,
+        }
+    }
+
     /// The operator's name.
     pub fn get_task_name(&self) -> &str {
         &self.name

@@ -1,7 +1,6 @@
 //! The harness of sources: enumerates and assigns splits, drives the reader in bounded batches,
 //! reschedules itself while records remain, and ends its stream with the final watermark.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
 use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
@@ -10,7 +9,7 @@ use timely::scheduling::Activator;
 
 use crate::element::{Element, Watermark};
 use crate::runtime::graph::{BuildContext, NodePlan};
-use crate::runtime::job::panic_message;
+use crate::runtime::job::activate_guarded;
 use crate::runtime::output::{ElementOutput, Output, SendCapability, BATCH};
 use crate::sources::{
     InputStatus, Source, SourceOutput, SourceReader, SourceReaderContext, SourceSplit, SplitEnumeratorContext,
@@ -38,11 +37,11 @@ pub(crate) fn build_source<'s, T: Data, S: Source<T>>(
         reader: None,
         subtask,
         parallelism: plan.parallelism,
-        name: plan.name.clone(),
         output: Output::new(subtask, Vec::new()),
         timely_output: output,
         activator,
     };
+    let name = plan.name.clone();
     builder.build(move |mut capabilities| {
         let mut held: Option<Capability<u64>> = if active { capabilities.pop() } else { None };
         move |_frontiers| {
@@ -51,17 +50,9 @@ pub(crate) fn build_source<'s, T: Data, S: Source<T>>(
                 held = None;
                 return;
             }
-            let outcome = catch_unwind(AssertUnwindSafe(|| task.activate(capability)));
-            let cause = match outcome {
-                Ok(Ok(false)) => return,
-                Ok(Ok(true)) => None,
-                Ok(Err(error)) => Some(error.to_string()),
-                Err(payload) => Some(panic_message(payload.as_ref())),
-            };
-            if let Some(cause) = cause {
-                job.fail(FlinkError::TaskFailed { operator: task.name.clone(), subtask: task.subtask, cause });
+            if activate_guarded(&job, &name, subtask, || task.activate(capability)) {
+                held = None;
             }
-            held = None;
         }
     });
     Ok(())
@@ -72,7 +63,6 @@ struct SourceTask<T: Data, S: Source<T>> {
     reader: Option<S::Reader>,
     subtask: usize,
     parallelism: usize,
-    name: String,
     output: Output<T>,
     timely_output: ElementOutput<T>,
     activator: Activator,

@@ -2,8 +2,6 @@
 //! input batches, combines watermarks, calls the operator's life-cycle methods, sends its output,
 //! and turns panics and errors into a task failure that stops the job.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
-
 use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
 use timely::dataflow::operators::Capability;
 use timely::progress::frontier::MutableAntichain;
@@ -13,11 +11,11 @@ use crate::runtime::graph::{BuildContext, GraphNode, NodePlan};
 use crate::runtime::input::{
     channel_count, connect_input, process_batch, tracker_for, BatchHandler, ConnectedInput, InputEdge,
 };
-use crate::runtime::job::panic_message;
+use crate::runtime::job::activate_guarded;
 use crate::runtime::operator::{OneInputOperator, RuntimeContext};
 use crate::runtime::output::{ElementOutput, Output, SendCapability, SidePort};
 use crate::runtime::watermark::WatermarkTracker;
-use crate::{Data, FlinkError, Result};
+use crate::{Data, Result};
 
 /// Builds `operator` as the node `plan` on this worker, fed by `inputs`, and registers its output
 /// streams. Instances at indexes at or above the node's parallelism are idle: they hold no
@@ -54,22 +52,16 @@ pub(crate) fn build_unary<'s, IN: Data, OUT: Data, O: OneInputOperator<IN, OUT>>
     let subtask = context.worker_index();
     let active = subtask < plan.parallelism;
     let job = context.job.clone();
-    let task_context = RuntimeContext {
-        name: plan.name.clone(),
-        subtask_index: subtask,
-        parallelism: plan.parallelism,
-        max_parallelism: plan.max_parallelism,
-        batch_mode: plan.batch_mode,
-    };
     let mut task = UnaryTask {
         operator,
-        context: task_context,
+        context: RuntimeContext::new(plan, subtask),
         inputs: connected,
         tracker,
         output: Output::new(subtask, sides),
         main_output,
         opened: false,
     };
+    let name = plan.name.clone();
     builder.build(move |capabilities| {
         let mut held = if active { Some(capabilities) } else { None };
         move |frontiers: &[MutableAntichain<u64>]| {
@@ -78,21 +70,10 @@ pub(crate) fn build_unary<'s, IN: Data, OUT: Data, O: OneInputOperator<IN, OUT>>
                 held = None;
                 return;
             }
-            let outcome = catch_unwind(AssertUnwindSafe(|| task.activate(frontiers, held.as_mut().expect("held"))));
-            let failure = match outcome {
-                Ok(Ok(true)) => None,
-                Ok(Ok(false)) => return,
-                Ok(Err(error)) => Some(error.to_string()),
-                Err(payload) => Some(panic_message(payload.as_ref())),
-            };
-            if let Some(cause) = failure {
-                job.fail(FlinkError::TaskFailed {
-                    operator: task.context.name.clone(),
-                    subtask: task.context.subtask_index,
-                    cause,
-                });
+            let capabilities = held.as_mut().expect("checked above");
+            if activate_guarded(&job, &name, subtask, || task.activate(frontiers, capabilities)) {
+                held = None;
             }
-            held = None;
         }
     });
     Ok(())
