@@ -47,7 +47,7 @@ pub use api::functions::{
     CoProcessFunction, KeyedProcessContext, KeyedProcessFunction, KeyedRuntimeContext, OutputTag, ProcessContext,
     ProcessFunction,
 };
-pub use api::keyed::{Field, KeyedStream};
+pub use api::keyed::KeyedStream;
 pub use config::{Boundedness, RuntimeExecutionMode};
 pub use data::{Data, Key};
 pub use display::FlinkDisplay;

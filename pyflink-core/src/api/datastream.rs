@@ -112,11 +112,15 @@ impl<T: Data> DataStream<T> {
 
     /// Partitions the stream by the key `key_selector` extracts: records with equal keys go to
     /// the same parallel instance, whose keyed state holds that key.
-    pub fn key_by<K: Key, F: Fn(&T) -> K + Send + Sync + 'static>(&self, key_selector: F) -> KeyedStream<T, K> {
-        let selector: Arc<dyn Fn(&T) -> K + Send + Sync> = Arc::new(key_selector);
-        let hash_selector = Arc::clone(&selector);
+    pub fn key_by<K: Key, F>(&self, key_selector: F) -> KeyedStream<T, K>
+    where
+        F: Fn(&T) -> K + Clone + Send + Sync + 'static,
+    {
+        // The exchange gets its own copy of the selector, so routing a record is one dynamic
+        // call that extracts and hashes the key together.
+        let hash_selector = key_selector.clone();
         let partitioner = Partitioner::KeyGroup(Arc::new(move |value: &T| stable_hash(&hash_selector(value))));
-        KeyedStream::new(self.with_partitioner(partitioner), selector)
+        KeyedStream::new(self.with_partitioner(partitioner), Arc::new(key_selector))
     }
 
     /// Merges this stream with `others` into one stream of all their records.

@@ -9,11 +9,9 @@ use crate::operators::keyed_process::KeyedProcessOperator;
 use crate::operators::keyed_reduce::{KeySelector, KeyedReduceOperator};
 use crate::{Data, Key};
 
-/// A field of a record, as a function from the record to the field; aggregations such as
-/// [`KeyedStream::sum`] take one, for example `|t| &mut t.1`.
-pub type Field<T, N> = fn(&mut T) -> &mut N;
-
-/// A stream partitioned by the key of each record. Keyed operators see all records of a key on
+/// A stream partitioned by the key of each record.
+///
+/// Aggregations take the aggregated field as an accessor closure, for example `|t| &mut t.1`. Keyed operators see all records of a key on
 /// one instance, and their state is scoped to the record's key.
 pub struct KeyedStream<T: Data, K: Key> {
     stream: DataStream<T>,
@@ -49,7 +47,11 @@ impl<T: Data, K: Key> KeyedStream<T, K> {
     }
 
     /// The running sum of `field` per key; other fields keep the key's first record's values.
-    pub fn sum<N: Add<Output = N> + Copy + 'static>(&self, field: Field<T, N>) -> DataStream<T> {
+    pub fn sum<N, F>(&self, field: F) -> DataStream<T>
+    where
+        N: Add<Output = N> + Copy + 'static,
+        F: Fn(&mut T) -> &mut N + Clone + Send + Sync + 'static,
+    {
         self.aggregate("Keyed Sum", move |mut acc: T, mut next: T| {
             let added = *field(&mut next);
             let slot = field(&mut acc);
@@ -59,7 +61,11 @@ impl<T: Data, K: Key> KeyedStream<T, K> {
     }
 
     /// The running minimum of `field` per key; other fields keep the first record's values.
-    pub fn min<N: PartialOrd + Copy + 'static>(&self, field: Field<T, N>) -> DataStream<T> {
+    pub fn min<N, F>(&self, field: F) -> DataStream<T>
+    where
+        N: PartialOrd + Copy + 'static,
+        F: Fn(&mut T) -> &mut N + Clone + Send + Sync + 'static,
+    {
         self.aggregate("Keyed Min", move |mut acc: T, mut next: T| {
             let candidate = *field(&mut next);
             let slot = field(&mut acc);
@@ -71,7 +77,11 @@ impl<T: Data, K: Key> KeyedStream<T, K> {
     }
 
     /// The running maximum of `field` per key; other fields keep the first record's values.
-    pub fn max<N: PartialOrd + Copy + 'static>(&self, field: Field<T, N>) -> DataStream<T> {
+    pub fn max<N, F>(&self, field: F) -> DataStream<T>
+    where
+        N: PartialOrd + Copy + 'static,
+        F: Fn(&mut T) -> &mut N + Clone + Send + Sync + 'static,
+    {
         self.aggregate("Keyed Max", move |mut acc: T, mut next: T| {
             let candidate = *field(&mut next);
             let slot = field(&mut acc);
@@ -83,7 +93,11 @@ impl<T: Data, K: Key> KeyedStream<T, K> {
     }
 
     /// The record with the smallest `field` per key so far (the first one among equals).
-    pub fn min_by<N: PartialOrd + Copy + 'static>(&self, field: Field<T, N>) -> DataStream<T> {
+    pub fn min_by<N, F>(&self, field: F) -> DataStream<T>
+    where
+        N: PartialOrd + Copy + 'static,
+        F: Fn(&mut T) -> &mut N + Clone + Send + Sync + 'static,
+    {
         self.aggregate(
             "Keyed MinBy",
             move |mut acc: T, mut next: T| if *field(&mut next) < *field(&mut acc) { next } else { acc },
@@ -91,7 +105,11 @@ impl<T: Data, K: Key> KeyedStream<T, K> {
     }
 
     /// The record with the largest `field` per key so far (the first one among equals).
-    pub fn max_by<N: PartialOrd + Copy + 'static>(&self, field: Field<T, N>) -> DataStream<T> {
+    pub fn max_by<N, F>(&self, field: F) -> DataStream<T>
+    where
+        N: PartialOrd + Copy + 'static,
+        F: Fn(&mut T) -> &mut N + Clone + Send + Sync + 'static,
+    {
         self.aggregate(
             "Keyed MaxBy",
             move |mut acc: T, mut next: T| if *field(&mut next) > *field(&mut acc) { next } else { acc },
