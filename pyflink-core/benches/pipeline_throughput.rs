@@ -7,12 +7,6 @@ use std::time::Instant;
 
 use pyflink_core::StreamExecutionEnvironment;
 
-/// Batches are allocated on one worker and freed on another; a thread-caching allocator keeps
-/// that from faulting in fresh pages all the time. Applications choose their allocator; so does
-/// this benchmark.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn run(parallelism: usize, records: i64) -> f64 {
     let env = StreamExecutionEnvironment::get_execution_environment();
     env.set_parallelism(parallelism);

@@ -193,3 +193,17 @@ fn datagen_rate_limit_slows_the_source_down() {
     assert!(start.elapsed() >= Duration::from_millis(250), "took {:?}", start.elapsed());
     assert!(DataGenSource::new(|ctx| ctx.index()).rows_per_second(0.0).is_err());
 }
+
+#[test]
+fn a_panicking_key_selector_fails_the_job() {
+    let err = within_a_minute(|| {
+        let env = env(2);
+        env.from_sequence(1, 10_000)
+            .unwrap()
+            .key_by(|x| if *x == 777 { panic!("no key for {x}") } else { x % 5 })
+            .reduce(|a, b| a + b)
+            .discard();
+        env.execute("bad key").unwrap_err()
+    });
+    assert!(err.to_string().contains("no key for 777"), "{err}");
+}

@@ -8,6 +8,7 @@ use timely::dataflow::operators::Capability;
 use timely::progress::frontier::MutableAntichain;
 
 use crate::element::Element;
+use crate::runtime::batch_pool::recycle;
 use crate::runtime::graph::{BuildContext, NodePlan};
 use crate::runtime::input::{
     channel_count, connect_input, process_batch, tracker_for, BatchHandler, ConnectedInput, InputEdge,
@@ -123,6 +124,7 @@ impl<IN1: Data, IN2: Data, OUT: Data, O: TwoInputOperator<IN1, IN2, OUT>> Binary
                 failure = process_batch(&mut handler, channels, tracker, output, batch).err();
             }
             batch.clear();
+            recycle(batch);
             output.flush(main_output, SendCapability::Input(&capability));
         });
         let channels = second.channels;
@@ -132,6 +134,7 @@ impl<IN1: Data, IN2: Data, OUT: Data, O: TwoInputOperator<IN1, IN2, OUT>> Binary
                 failure = process_batch(&mut handler, channels, tracker, output, batch).err();
             }
             batch.clear();
+            recycle(batch);
             output.flush(main_output, SendCapability::Input(&capability));
         });
         if let Some(error) = failure {

@@ -6,10 +6,11 @@ use timely::dataflow::channels::pushers;
 use timely::dataflow::operators::{Capability, InputCapability};
 
 use crate::element::{Element, StreamRecord, Watermark};
+use crate::runtime::batch_pool::fresh_batch;
 use crate::Data;
 
 /// The number of elements an operator batches before sending.
-pub(crate) const BATCH: usize = 1024;
+pub(crate) const BATCH: usize = 512;
 
 /// The timely output of a stream of `Element<T>`.
 pub(crate) type ElementOutput<T> = pushers::Output<u64, Vec<Element<T>>>;
@@ -33,11 +34,11 @@ impl SendCapability<'_> {
             SendCapability::Input(cap) => session.give(*cap, buffer),
             SendCapability::Held(caps) => session.give(&caps[port], buffer),
         }
-        // Timely takes the batch and leaves an empty vector; give it room for the next batch at
+        // Timely takes the batch and leaves an empty vector; replace it with a full-size one at
         // once rather than letting it regrow record by record.
         buffer.clear();
         if buffer.capacity() < BATCH {
-            buffer.reserve(BATCH);
+            *buffer = fresh_batch();
         }
     }
 }
@@ -89,7 +90,7 @@ pub struct Output<T: Data> {
 
 impl<T: Data> Output<T> {
     pub(crate) fn new(channel: usize, sides: Vec<Box<dyn SidePort>>) -> Self {
-        Output { buffer: Vec::with_capacity(BATCH), timestamp: None, channel: channel as u32, sides }
+        Output { buffer: fresh_batch(), timestamp: None, channel: channel as u32, sides }
     }
 
     /// Emits `value` with the timestamp of the record being processed.

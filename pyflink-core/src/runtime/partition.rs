@@ -14,6 +14,7 @@ use timely::dataflow::channels::Message;
 use timely::progress::Stamp;
 
 use crate::element::Element;
+use crate::runtime::batch_pool::{fresh_batch, recycle};
 use crate::runtime::job::JobShared;
 use crate::runtime::output::BATCH;
 use crate::{Data, FlinkError};
@@ -235,7 +236,7 @@ fn partition_elements<T: Data, TS: Clone, P: Push<Message<TS, Vec<Element<T>>>>>
                 buffer.push(element);
                 if buffer.len() >= BATCH {
                     Message::push_at(buffer, stamp.clone(), &mut pushers[t]);
-                    buffer.reserve(BATCH);
+                    *buffer = fresh_batch();
                 }
             }
             None => {
@@ -243,12 +244,13 @@ fn partition_elements<T: Data, TS: Clone, P: Push<Message<TS, Vec<Element<T>>>>>
                     buffer.push(element.clone());
                     if buffer.len() >= BATCH {
                         Message::push_at(buffer, stamp.clone(), pusher);
-                        buffer.reserve(BATCH);
+                        *buffer = fresh_batch();
                     }
                 }
             }
         }
     }
+    recycle(container);
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use timely::dataflow::operators::Capability;
 use timely::progress::frontier::MutableAntichain;
 
 use crate::element::Element;
+use crate::runtime::batch_pool::recycle;
 use crate::runtime::graph::{BuildContext, GraphNode, NodePlan};
 use crate::runtime::input::{
     channel_count, connect_input, process_batch, tracker_for, BatchHandler, ConnectedInput, InputEdge,
@@ -109,6 +110,7 @@ impl<IN: Data, OUT: Data, O: OneInputOperator<IN, OUT>> UnaryTask<IN, OUT, O> {
                     }
                 }
                 batch.clear();
+                recycle(batch);
                 output.flush(main_output, SendCapability::Input(&capability));
             });
             if let Some(error) = failure {
