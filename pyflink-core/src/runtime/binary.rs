@@ -116,6 +116,7 @@ impl<IN1: Data, IN2: Data, OUT: Data, O: TwoInputOperator<IN1, IN2, OUT>> Binary
             self.opened = true;
         }
         let BinaryTask { operator, first, second, tracker, output, main_output, .. } = self;
+        let mut session = main_output.activate();
         let mut failure = None;
         let channels = first.channels;
         first.handle.for_each(|capability, batch| {
@@ -125,7 +126,7 @@ impl<IN1: Data, IN2: Data, OUT: Data, O: TwoInputOperator<IN1, IN2, OUT>> Binary
             }
             batch.clear();
             recycle(batch);
-            output.flush(main_output, SendCapability::Input(&capability));
+            output.flush(&mut session, SendCapability::Input(&capability));
         });
         let channels = second.channels;
         second.handle.for_each(|capability, batch| {
@@ -135,14 +136,14 @@ impl<IN1: Data, IN2: Data, OUT: Data, O: TwoInputOperator<IN1, IN2, OUT>> Binary
             }
             batch.clear();
             recycle(batch);
-            output.flush(main_output, SendCapability::Input(&capability));
+            output.flush(&mut session, SendCapability::Input(&capability));
         });
         if let Some(error) = failure {
             return Err(error);
         }
         if frontiers.iter().all(|f| f.frontier().is_empty()) {
             operator.end_input(output)?;
-            output.flush(main_output, SendCapability::Held(held));
+            output.flush(&mut session, SendCapability::Held(held));
             operator.close()?;
             return Ok(true);
         }

@@ -15,6 +15,10 @@ pub(crate) const BATCH: usize = 512;
 /// The timely output of a stream of `Element<T>`.
 pub(crate) type ElementOutput<T> = pushers::Output<u64, Vec<Element<T>>>;
 
+/// An open session on an [`ElementOutput`]. Closing a session makes downstream exchanges flush
+/// their partly filled batches, so operators keep one session open per activation.
+pub(crate) type ElementSession<'a, T> = pushers::OutputSession<'a, u64, Vec<Element<T>>>;
+
 /// The capability to send a batch under: the one of the input batch being processed, or one the
 /// operator holds (for output at end of input).
 #[derive(Clone, Copy)]
@@ -24,12 +28,11 @@ pub(crate) enum SendCapability<'a> {
 }
 
 impl SendCapability<'_> {
-    /// Sends `buffer` through `output` (output port `port`) and leaves `buffer` empty.
-    pub(crate) fn send<T: Data>(&self, port: usize, output: &mut ElementOutput<T>, buffer: &mut Vec<Element<T>>) {
+    /// Sends `buffer` through `session` (output port `port`) and leaves `buffer` empty.
+    pub(crate) fn send<T: Data>(&self, port: usize, session: &mut ElementSession<'_, T>, buffer: &mut Vec<Element<T>>) {
         if buffer.is_empty() {
             return;
         }
-        let mut session = output.activate();
         match self {
             SendCapability::Input(cap) => session.give(*cap, buffer),
             SendCapability::Held(caps) => session.give(&caps[port], buffer),
@@ -74,7 +77,9 @@ impl<S: Data> SidePort for TypedSidePort<S> {
         self.buffer.push(Element::Watermark(watermark));
     }
     fn flush(&mut self, capability: SendCapability<'_>) {
-        capability.send(self.port, &mut self.output, &mut self.buffer);
+        if !self.buffer.is_empty() {
+            capability.send(self.port, &mut self.output.activate(), &mut self.buffer);
+        }
     }
 }
 
@@ -132,8 +137,8 @@ impl<T: Data> Output<T> {
     }
 
     /// Sends everything buffered to the main output (port 0) and the side ports.
-    pub(crate) fn flush(&mut self, output: &mut ElementOutput<T>, capability: SendCapability<'_>) {
-        capability.send(0, output, &mut self.buffer);
+    pub(crate) fn flush(&mut self, session: &mut ElementSession<'_, T>, capability: SendCapability<'_>) {
+        capability.send(0, session, &mut self.buffer);
         for side in &mut self.sides {
             side.flush(capability);
         }

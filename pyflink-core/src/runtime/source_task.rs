@@ -101,6 +101,7 @@ impl<T: Data, S: Source<T>> SourceTask<T, S> {
         }
         let reader = self.reader.as_mut().expect("opened");
         let caps = std::slice::from_ref(capability);
+        let mut session = self.timely_output.activate();
         let mut emitted = 0;
         loop {
             let mut batch = SourceOutput::new(&mut self.output, BATCH);
@@ -111,22 +112,22 @@ impl<T: Data, S: Source<T>> SourceTask<T, S> {
                 // A reader that reports more but emitted nothing yields, so it cannot spin here.
                 InputStatus::MoreAvailable if produced > 0 && emitted < ACTIVATION_BUDGET => {
                     if self.output.buffer.len() >= BATCH {
-                        self.output.flush(&mut self.timely_output, SendCapability::Held(caps));
+                        self.output.flush(&mut session, SendCapability::Held(caps));
                     }
                 }
                 InputStatus::MoreAvailable => {
-                    self.output.flush(&mut self.timely_output, SendCapability::Held(caps));
+                    self.output.flush(&mut session, SendCapability::Held(caps));
                     self.activator.activate();
                     return Ok(false);
                 }
                 InputStatus::NothingAvailable(delay) => {
-                    self.output.flush(&mut self.timely_output, SendCapability::Held(caps));
+                    self.output.flush(&mut session, SendCapability::Held(caps));
                     self.activator.activate_after(delay);
                     return Ok(false);
                 }
                 InputStatus::EndOfInput => {
                     self.output.emit_watermark(Watermark::MAX_TIMESTAMP);
-                    self.output.flush(&mut self.timely_output, SendCapability::Held(caps));
+                    self.output.flush(&mut session, SendCapability::Held(caps));
                     return Ok(true);
                 }
             }

@@ -99,6 +99,7 @@ impl<IN: Data, OUT: Data, O: OneInputOperator<IN, OUT>> UnaryTask<IN, OUT, O> {
             self.opened = true;
         }
         let UnaryTask { operator, inputs, tracker, output, main_output, .. } = self;
+        let mut session = main_output.activate();
         for input in inputs.iter_mut() {
             let mut failure = None;
             input.handle.for_each(|capability, batch| {
@@ -111,7 +112,7 @@ impl<IN: Data, OUT: Data, O: OneInputOperator<IN, OUT>> UnaryTask<IN, OUT, O> {
                 }
                 batch.clear();
                 recycle(batch);
-                output.flush(main_output, SendCapability::Input(&capability));
+                output.flush(&mut session, SendCapability::Input(&capability));
             });
             if let Some(error) = failure {
                 return Err(error);
@@ -119,7 +120,7 @@ impl<IN: Data, OUT: Data, O: OneInputOperator<IN, OUT>> UnaryTask<IN, OUT, O> {
         }
         if frontiers.iter().all(|f| f.frontier().is_empty()) {
             operator.end_input(output)?;
-            output.flush(main_output, SendCapability::Held(held));
+            output.flush(&mut session, SendCapability::Held(held));
             operator.close()?;
             return Ok(true);
         }
