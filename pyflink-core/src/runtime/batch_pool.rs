@@ -20,13 +20,14 @@ thread_local! {
     static SPARE: RefCell<HashMap<TypeId, Box<dyn Any>>> = RefCell::new(HashMap::new());
 }
 
-/// Takes the drained `batch` for reuse, leaving an empty, unallocated vector in its place.
+/// Empties `batch` and takes a full-size one for reuse, leaving an unallocated vector in its
+/// place.
 pub(crate) fn recycle<T: 'static>(batch: &mut Vec<T>) {
+    batch.clear();
     if batch.capacity() < BATCH {
         return;
     }
-    let mut spare_batch = std::mem::take(batch);
-    spare_batch.clear();
+    let spare_batch = std::mem::take(batch);
     SPARE.with(|spare| {
         let mut spare = spare.borrow_mut();
         let pool = spare.entry(TypeId::of::<T>()).or_insert_with(|| Box::new(Vec::<Vec<T>>::new()));
@@ -46,6 +47,16 @@ pub(crate) fn fresh_batch<T: 'static>() -> Vec<T> {
             .and_then(|pool| pool.downcast_mut::<Vec<Vec<T>>>().expect("pools are keyed by their element type").pop())
     });
     reused.unwrap_or_else(|| Vec::with_capacity(BATCH))
+}
+
+/// Gives `buffer` room for a full batch again after its contents were sent. Timely may hand a
+/// vector back when it sends; that one is kept if it is large enough.
+#[inline]
+pub(crate) fn refill<T: 'static>(buffer: &mut Vec<T>) {
+    buffer.clear();
+    if buffer.capacity() < BATCH {
+        *buffer = fresh_batch();
+    }
 }
 
 #[cfg(test)]

@@ -124,7 +124,6 @@ impl<IN1: Data, IN2: Data, OUT: Data, O: TwoInputOperator<IN1, IN2, OUT>> Binary
                 let mut handler = First::<O, IN2>(&mut *operator, PhantomData);
                 failure = process_batch(&mut handler, channels, tracker, output, batch).err();
             }
-            batch.clear();
             recycle(batch);
             output.flush(&mut session, SendCapability::Input(&capability));
         });
@@ -134,7 +133,6 @@ impl<IN1: Data, IN2: Data, OUT: Data, O: TwoInputOperator<IN1, IN2, OUT>> Binary
                 let mut handler = Second::<O, IN1>(&mut *operator, PhantomData);
                 failure = process_batch(&mut handler, channels, tracker, output, batch).err();
             }
-            batch.clear();
             recycle(batch);
             output.flush(&mut session, SendCapability::Input(&capability));
         });

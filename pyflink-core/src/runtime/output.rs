@@ -6,11 +6,11 @@ use timely::dataflow::channels::pushers;
 use timely::dataflow::operators::{Capability, InputCapability};
 
 use crate::element::{Element, StreamRecord, Watermark};
-use crate::runtime::batch_pool::fresh_batch;
+use crate::runtime::batch_pool::{fresh_batch, refill};
 use crate::Data;
 
 /// The number of elements an operator batches before sending.
-pub(crate) const BATCH: usize = 512;
+pub(crate) const BATCH: usize = 1024;
 
 /// The timely output of a stream of `Element<T>`.
 pub(crate) type ElementOutput<T> = pushers::Output<u64, Vec<Element<T>>>;
@@ -37,12 +37,9 @@ impl SendCapability<'_> {
             SendCapability::Input(cap) => session.give(*cap, buffer),
             SendCapability::Held(caps) => session.give(&caps[port], buffer),
         }
-        // Timely takes the batch and leaves an empty vector; replace it with a full-size one at
-        // once rather than letting it regrow record by record.
-        buffer.clear();
-        if buffer.capacity() < BATCH {
-            *buffer = fresh_batch();
-        }
+        // Timely takes the batch; give the buffer room for a whole batch again at once rather
+        // than letting it regrow record by record.
+        refill(buffer);
     }
 }
 

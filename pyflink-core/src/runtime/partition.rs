@@ -14,7 +14,7 @@ use timely::dataflow::channels::Message;
 use timely::progress::Stamp;
 
 use crate::element::Element;
-use crate::runtime::batch_pool::{fresh_batch, recycle};
+use crate::runtime::batch_pool::{recycle, refill};
 use crate::runtime::job::JobShared;
 use crate::runtime::output::BATCH;
 use crate::{Data, FlinkError};
@@ -236,7 +236,7 @@ fn partition_elements<T: Data, TS: Clone, P: Push<Message<TS, Vec<Element<T>>>>>
                 buffer.push(element);
                 if buffer.len() >= BATCH {
                     Message::push_at(buffer, stamp.clone(), &mut pushers[t]);
-                    *buffer = fresh_batch();
+                    refill(buffer);
                 }
             }
             None => {
@@ -244,7 +244,7 @@ fn partition_elements<T: Data, TS: Clone, P: Push<Message<TS, Vec<Element<T>>>>>
                     buffer.push(element.clone());
                     if buffer.len() >= BATCH {
                         Message::push_at(buffer, stamp.clone(), pusher);
-                        *buffer = fresh_batch();
+                        refill(buffer);
                     }
                 }
             }

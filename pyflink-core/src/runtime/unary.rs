@@ -110,7 +110,6 @@ impl<IN: Data, OUT: Data, O: OneInputOperator<IN, OUT>> UnaryTask<IN, OUT, O> {
                         failure = Some(error);
                     }
                 }
-                batch.clear();
                 recycle(batch);
                 output.flush(&mut session, SendCapability::Input(&capability));
             });
