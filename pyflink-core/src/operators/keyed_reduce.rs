@@ -44,15 +44,25 @@ impl<T: Data, K: Key, F: FnMut(T, T) -> T + 'static> OneInputOperator<T, T> for 
         let key = (self.key)(&value);
         let at = self.assigner.hash_key(&key);
         let state = self.state.as_mut().expect("opened before the first record");
-        let slot = state.get_or_insert_with(at, key, || None);
-        let next = match slot.take() {
-            Some(accumulated) => (self.reduce)(accumulated, value),
-            None => value,
-        };
-        if !self.batch {
-            out.collect(next.clone());
+        // Most records update a key seen before: look it up first, insert only when it is new.
+        match state.get_mut(at, &key) {
+            Some(slot) => {
+                let next = match slot.take() {
+                    Some(accumulated) => (self.reduce)(accumulated, value),
+                    None => value,
+                };
+                if !self.batch {
+                    out.collect(next.clone());
+                }
+                *slot = Some(next);
+            }
+            None => {
+                if !self.batch {
+                    out.collect(value.clone());
+                }
+                state.insert(at, key, Some(value));
+            }
         }
-        *slot = Some(next);
         Ok(())
     }
 

@@ -225,6 +225,26 @@ fn partition_elements<T: Data, TS: Clone, P: Push<Message<TS, Vec<Element<T>>>>>
     stamp: &Stamp<TS>,
     pushers: &mut [P],
 ) {
+    // Key routing is the common case: route it in its own loop, without the per-record match
+    // over routes.
+    if let Route::KeyGroup { key_hash, assigner, owners } = &d.route {
+        for element in container.drain(..) {
+            match element {
+                Element::Record(record) => {
+                    let t = owners[assigner.group_of(key_hash(&record.value))] as usize;
+                    let buffer = &mut d.buffers[t];
+                    buffer.push(Element::Record(record));
+                    if buffer.len() >= BATCH {
+                        Message::push_at(buffer, stamp.clone(), &mut pushers[t]);
+                        refill(buffer);
+                    }
+                }
+                other => broadcast(&mut d.buffers[..d.targets], other, stamp, pushers),
+            }
+        }
+        recycle(container);
+        return;
+    }
     for element in container.drain(..) {
         let target = match &element {
             Element::Record(record) => d.target(&record.value),
@@ -239,18 +259,26 @@ fn partition_elements<T: Data, TS: Clone, P: Push<Message<TS, Vec<Element<T>>>>>
                     refill(buffer);
                 }
             }
-            None => {
-                for (buffer, pusher) in d.buffers.iter_mut().zip(pushers.iter_mut()).take(d.targets) {
-                    buffer.push(element.clone());
-                    if buffer.len() >= BATCH {
-                        Message::push_at(buffer, stamp.clone(), pusher);
-                        refill(buffer);
-                    }
-                }
-            }
+            None => broadcast(&mut d.buffers[..d.targets], element, stamp, pushers),
         }
     }
     recycle(container);
+}
+
+/// Appends `element` to the buffer of every target, sending the buffers that fill up.
+fn broadcast<T: Data, TS: Clone, P: Push<Message<TS, Vec<Element<T>>>>>(
+    buffers: &mut [Vec<Element<T>>],
+    element: Element<T>,
+    stamp: &Stamp<TS>,
+    pushers: &mut [P],
+) {
+    for (buffer, pusher) in buffers.iter_mut().zip(pushers.iter_mut()) {
+        buffer.push(element.clone());
+        if buffer.len() >= BATCH {
+            Message::push_at(buffer, stamp.clone(), pusher);
+            refill(buffer);
+        }
+    }
 }
 
 #[cfg(test)]
