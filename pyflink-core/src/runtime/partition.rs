@@ -84,6 +84,9 @@ impl<T> Partitioner<T> {
     }
 }
 
+/// The routing target that stands for "every target" (watermarks and status changes).
+const BROADCAST: u32 = u32::MAX;
+
 /// The per-edge routing state of one sending instance.
 enum Route<T> {
     RoundRobin { next: usize },
@@ -100,6 +103,8 @@ pub(crate) struct ElementDistributor<T> {
     route: Route<T>,
     targets: usize,
     buffers: Vec<Vec<Element<T>>>,
+    /// The target of each element of the batch being partitioned, reused between batches.
+    targets_scratch: Vec<u32>,
     job: Arc<JobShared>,
     operator: String,
     sender: usize,
@@ -143,6 +148,7 @@ impl<T: Data> ElementDistributor<T> {
             route,
             targets: down,
             buffers: (0..peers).map(|_| Vec::new()).collect(),
+            targets_scratch: Vec::with_capacity(BATCH),
             job: edge.job,
             operator: edge.operator,
             sender: edge.sender,
@@ -219,49 +225,46 @@ impl<T: Data> Distributor<Vec<Element<T>>> for ElementDistributor<T> {
     }
 }
 
+/// Routes every record of `container` and moves it into its target's buffer, sending buffers that
+/// fill up. Routing happens in a first pass over references and moving in a second: routing inside
+/// the moving loop made every element take a detour through a stack temporary while its key was
+/// hashed, which cost more than the hashing.
 fn partition_elements<T: Data, TS: Clone, P: Push<Message<TS, Vec<Element<T>>>>>(
     d: &mut ElementDistributor<T>,
     container: &mut Vec<Element<T>>,
     stamp: &Stamp<TS>,
     pushers: &mut [P],
 ) {
-    // Key routing is the common case: route it in its own loop, without the per-record match
-    // over routes.
+    let mut targets = std::mem::take(&mut d.targets_scratch);
+    targets.clear();
     if let Route::KeyGroup { key_hash, assigner, owners } = &d.route {
-        for element in container.drain(..) {
-            match element {
-                Element::Record(record) => {
-                    let t = owners[assigner.group_of(key_hash(&record.value))] as usize;
-                    let buffer = &mut d.buffers[t];
-                    buffer.push(Element::Record(record));
-                    if buffer.len() >= BATCH {
-                        Message::push_at(buffer, stamp.clone(), &mut pushers[t]);
-                        refill(buffer);
-                    }
-                }
-                other => broadcast(&mut d.buffers[..d.targets], other, stamp, pushers),
-            }
-        }
-        recycle(container);
-        return;
-    }
-    for element in container.drain(..) {
-        let target = match &element {
-            Element::Record(record) => d.target(&record.value),
-            Element::Watermark(_) | Element::Status(_) => None,
-        };
-        match target {
-            Some(t) => {
-                let buffer = &mut d.buffers[t];
-                buffer.push(element);
-                if buffer.len() >= BATCH {
-                    Message::push_at(buffer, stamp.clone(), &mut pushers[t]);
-                    refill(buffer);
-                }
-            }
-            None => broadcast(&mut d.buffers[..d.targets], element, stamp, pushers),
+        // The common case, routed without the per-record dispatch over routes.
+        targets.extend(container.iter().map(|element| match element {
+            Element::Record(record) => owners[assigner.group_of(key_hash(&record.value))],
+            Element::Watermark(_) | Element::Status(_) => BROADCAST,
+        }));
+    } else {
+        for element in container.iter() {
+            targets.push(match element {
+                Element::Record(record) => d.target(&record.value).map_or(BROADCAST, |t| t as u32),
+                Element::Watermark(_) | Element::Status(_) => BROADCAST,
+            });
         }
     }
+    for (element, &t) in container.drain(..).zip(targets.iter()) {
+        if t == BROADCAST {
+            broadcast(&mut d.buffers[..d.targets], element, stamp, pushers);
+            continue;
+        }
+        let t = t as usize;
+        let buffer = &mut d.buffers[t];
+        buffer.push(element);
+        if buffer.len() >= BATCH {
+            Message::push_at(buffer, stamp.clone(), &mut pushers[t]);
+            refill(buffer);
+        }
+    }
+    d.targets_scratch = targets;
     recycle(container);
 }
 
