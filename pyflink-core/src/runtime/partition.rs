@@ -237,19 +237,11 @@ fn partition_elements<T: Data, TS: Clone, P: Push<Message<TS, Vec<Element<T>>>>>
 ) {
     let mut targets = std::mem::take(&mut d.targets_scratch);
     targets.clear();
-    if let Route::KeyGroup { key_hash, assigner, owners } = &d.route {
-        // The common case, routed without the per-record dispatch over routes.
-        targets.extend(container.iter().map(|element| match element {
-            Element::Record(record) => owners[assigner.group_of(key_hash(&record.value))],
+    for element in container.iter() {
+        targets.push(match element {
+            Element::Record(record) => d.target(&record.value).map_or(BROADCAST, |t| t as u32),
             Element::Watermark(_) | Element::Status(_) => BROADCAST,
-        }));
-    } else {
-        for element in container.iter() {
-            targets.push(match element {
-                Element::Record(record) => d.target(&record.value).map_or(BROADCAST, |t| t as u32),
-                Element::Watermark(_) | Element::Status(_) => BROADCAST,
-            });
-        }
+        });
     }
     for (element, &t) in container.drain(..).zip(targets.iter()) {
         if t == BROADCAST {
