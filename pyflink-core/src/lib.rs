@@ -39,13 +39,14 @@ pub(crate) mod operators;
 pub mod runtime;
 pub mod sinks;
 pub mod sources;
+pub mod time;
 
 pub use api::connected::ConnectedStreams;
 pub use api::datastream::{DataStream, DataStreamSink};
 pub use api::environment::StreamExecutionEnvironment;
 pub use api::functions::{
-    CoProcessFunction, KeyedProcessContext, KeyedProcessFunction, KeyedRuntimeContext, OutputTag, ProcessContext,
-    ProcessFunction,
+    CoProcessFunction, KeyedProcessContext, KeyedProcessFunction, KeyedRuntimeContext, OnTimerContext, OutputTag,
+    ProcessContext, ProcessFunction,
 };
 pub use api::keyed::KeyedStream;
 pub use config::{Boundedness, RuntimeExecutionMode};

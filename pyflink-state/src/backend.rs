@@ -109,6 +109,17 @@ impl<K: Hash + Eq + Clone + 'static> KeyedStateBackend<K> {
         at.group
     }
 
+    /// Runs `f` with the current key.
+    ///
+    /// # Panics
+    /// If no key is set: keyed operators set it before they run user code.
+    #[inline]
+    pub fn with_current_key<R>(&self, f: impl FnOnce(&K) -> R) -> R {
+        let current = self.key.get();
+        let (_, key) = current.as_ref().expect("a current key is set while keyed user code runs");
+        f(key)
+    }
+
     /// The current key, if one is set.
     pub fn current_key(&self) -> Option<K> {
         self.key.get().as_ref().map(|(_, k)| k.clone())

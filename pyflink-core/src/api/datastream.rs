@@ -16,6 +16,7 @@ use crate::operators::forward::ForwardOperator;
 use crate::operators::map::MapOperator;
 use crate::operators::process::ProcessOperator;
 use crate::operators::sink::SinkOperator;
+use crate::operators::timestamps::TimestampsAndWatermarksOperator;
 use crate::runtime::graph::{build_fn, side_port_factory, GraphNode, InputRef, NodeId, SideOutputSpec};
 use crate::runtime::input::InputEdge;
 use crate::runtime::operator::OneInputOperator;
@@ -23,6 +24,7 @@ use crate::runtime::output::TypedSidePort;
 use crate::runtime::partition::Partitioner;
 use crate::runtime::unary::build_unary;
 use crate::sinks::{CollectIterator, CollectSink, DiscardingSink, PrintSink, Sink};
+use crate::time::WatermarkStrategy;
 use crate::{Data, FlinkDisplay, FlinkError, Key, Result};
 
 /// A stream of records of type `T`. Transformations record new nodes in the environment's job
@@ -108,6 +110,28 @@ impl<T: Data> DataStream<T> {
     /// Runs a [`ProcessFunction`] on every record; it can emit to side outputs.
     pub fn process<O: Data, F: ProcessFunction<T, O>>(&self, function: F) -> DataStream<O> {
         self.add_operator("Process", move || ProcessOperator(function.clone()))
+    }
+
+    /// Gives every record its event timestamp from `strategy` and generates watermarks from it;
+    /// watermarks from upstream are replaced, except the final one at the end of a bounded input.
+    ///
+    /// ```
+    /// use pyflink_core::{time::WatermarkStrategy, StreamExecutionEnvironment};
+    /// let env = StreamExecutionEnvironment::get_execution_environment();
+    /// env.set_parallelism(1);
+    /// let events = env.from_collection(vec![('a', 1000i64), ('b', 3000)]);
+    /// let stamped = events.assign_timestamps_and_watermarks(
+    ///     WatermarkStrategy::for_monotonous_timestamps().with_timestamp_assigner(|e: &(char, i64), _| e.1),
+    /// );
+    /// let timestamps = stamped.process(|_e: (char, i64), ctx: &mut pyflink_core::ProcessContext<'_, Option<i64>>| {
+    ///     ctx.collect(ctx.timestamp());
+    ///     Ok(())
+    /// });
+    /// let out: Vec<_> = timestamps.execute_and_collect().unwrap().map(Result::unwrap).collect();
+    /// assert_eq!(out, vec![Some(1000), Some(3000)]);
+    /// ```
+    pub fn assign_timestamps_and_watermarks(&self, strategy: WatermarkStrategy<T>) -> DataStream<T> {
+        self.add_operator("Timestamps/Watermarks", move || TimestampsAndWatermarksOperator::new(strategy.clone()))
     }
 
     /// Partitions the stream by the key `key_selector` extracts: records with equal keys go to

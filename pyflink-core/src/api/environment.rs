@@ -4,6 +4,7 @@ use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::rc::Rc;
 use std::sync::Arc;
+use std::time::Duration;
 
 use pyflink_state::key_group::check_max_parallelism;
 use pyflink_state::DEFAULT_MAX_PARALLELISM;
@@ -14,7 +15,11 @@ use crate::runtime::graph::{build_fn, GraphNode, JobGraph, NodeId, PlanSettings}
 use crate::runtime::job::{run, JobClient, JobExecutionResult, JobShared};
 use crate::runtime::source_task::build_source;
 use crate::sources::{CollectionSource, NumberSequenceSource, Source};
+use crate::time::duration_millis;
 use crate::{Data, FlinkError, Result};
+
+/// Flink's default `pipeline.auto-watermark-interval`.
+const DEFAULT_AUTO_WATERMARK_INTERVAL: Duration = Duration::from_millis(200);
 
 struct Environment {
     nodes: Vec<GraphNode>,
@@ -22,6 +27,7 @@ struct Environment {
     parallelism: usize,
     max_parallelism: usize,
     mode: RuntimeExecutionMode,
+    auto_watermark_interval: Duration,
 }
 
 /// The context in which a streaming program runs: it records the transformations of the
@@ -53,6 +59,7 @@ impl StreamExecutionEnvironment {
                 parallelism: cores,
                 max_parallelism: DEFAULT_MAX_PARALLELISM,
                 mode: RuntimeExecutionMode::Streaming,
+                auto_watermark_interval: DEFAULT_AUTO_WATERMARK_INTERVAL,
             })),
         }
     }
@@ -97,6 +104,18 @@ impl StreamExecutionEnvironment {
     /// A parallel stream of the numbers `from ..= to` (Flink's `fromSequence`).
     pub fn from_sequence(&self, from: i64, to: i64) -> Result<DataStream<i64>> {
         Ok(self.from_source(NumberSequenceSource::new(from, to)?, "Sequence Source"))
+    }
+
+    /// Sets how often periodic watermark generators emit (`pipeline.auto-watermark-interval`,
+    /// 200 ms by default); zero turns periodic watermarks off.
+    pub fn set_auto_watermark_interval(&self, interval: Duration) -> &Self {
+        self.inner.borrow_mut().auto_watermark_interval = interval;
+        self
+    }
+
+    /// The periodic watermark interval.
+    pub fn get_auto_watermark_interval(&self) -> Duration {
+        self.inner.borrow().auto_watermark_interval
     }
 
     /// A stream read from `source`, named `source_name`.
@@ -186,8 +205,12 @@ impl StreamExecutionEnvironment {
             }
         }
         let nodes: Vec<(NodeId, GraphNode)> = selected.iter().map(|&i| (i, inner.nodes[i].clone())).collect();
-        let settings =
-            PlanSettings { default_parallelism: inner.parallelism, max_parallelism: inner.max_parallelism, batch_mode };
+        let settings = PlanSettings {
+            default_parallelism: inner.parallelism,
+            max_parallelism: inner.max_parallelism,
+            batch_mode,
+            auto_watermark_interval: duration_millis(inner.auto_watermark_interval),
+        };
         let graph = JobGraph::plan(nodes, settings)?;
         for sink in sinks {
             inner.executed[sink] = true;

@@ -11,6 +11,8 @@ use pyflink_state::{KeyedStateBackend, ValueState, ValueStateDescriptor};
 
 use crate::runtime::operator::RuntimeContext;
 use crate::runtime::output::Output;
+use crate::time::timer_service::InternalTimerService;
+use crate::time::{TimeDomain, TimerService};
 use crate::{Data, Key, Result};
 
 /// Names a side output of type `S`; emit with `ctx.output(&tag, value)` and read the side stream
@@ -62,17 +64,34 @@ impl<OUT: Data> ProcessContext<'_, OUT> {
     }
 }
 
-/// What a [`KeyedProcessFunction`] can do while it processes a record: everything a
-/// [`ProcessContext`] offers (through `Deref`), plus the record's key.
+/// What a [`KeyedProcessFunction`] can do while it processes a record or a timer: everything a
+/// [`ProcessContext`] offers (through `Deref`), plus the current key and the timer service.
 pub struct KeyedProcessContext<'a, K: Key, OUT: Data> {
     pub(crate) context: ProcessContext<'a, OUT>,
     pub(crate) backend: &'a KeyedStateBackend<K>,
+    pub(crate) timers: &'a mut InternalTimerService<K, ()>,
+    pub(crate) time_domain: Option<TimeDomain>,
 }
 
+/// The context of [`KeyedProcessFunction::on_timer`]: the same as while processing a record,
+/// with [`KeyedProcessContext::time_domain`] telling which kind of timer fired.
+pub type OnTimerContext<'a, K, OUT> = KeyedProcessContext<'a, K, OUT>;
+
 impl<K: Key, OUT: Data> KeyedProcessContext<'_, K, OUT> {
-    /// The key of the record being processed.
+    /// The key of the record (or timer) being processed.
     pub fn get_current_key(&self) -> K {
         self.backend.current_key().expect("a keyed record is being processed")
+    }
+
+    /// The timer service: the current times, and timers for the current key.
+    pub fn timer_service(&mut self) -> TimerService<'_, K> {
+        TimerService { timers: &mut *self.timers, backend: self.backend }
+    }
+
+    /// In `on_timer`, whether an event-time or a processing-time timer fired; `None` while
+    /// processing a record.
+    pub fn time_domain(&self) -> Option<TimeDomain> {
+        self.time_domain
     }
 }
 
@@ -141,6 +160,12 @@ pub trait KeyedProcessFunction<K: Key, IN: Data, OUT: Data>: Clone + Send + Sync
 
     /// Processes one record; state handles read and write this record's key.
     fn process_element(&mut self, value: IN, ctx: &mut KeyedProcessContext<'_, K, OUT>) -> Result<()>;
+
+    /// Called when a timer of the current key fires. Records emitted from an event-time timer
+    /// carry the timer's timestamp.
+    fn on_timer(&mut self, _timestamp: i64, _ctx: &mut OnTimerContext<'_, K, OUT>) -> Result<()> {
+        Ok(())
+    }
 
     /// Called once after the last record.
     fn close(&mut self) -> Result<()> {

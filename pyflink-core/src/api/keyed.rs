@@ -124,11 +124,7 @@ impl<T: Data, K: Key> KeyedStream<T, K> {
     /// Runs a [`KeyedProcessFunction`] with keyed state on every record.
     pub fn process<O: Data, F: KeyedProcessFunction<K, T, O>>(&self, function: F) -> DataStream<O> {
         let key = self.key.clone();
-        self.stream.add_operator("KeyedProcess", move || KeyedProcessOperator {
-            key: key.clone(),
-            function: function.clone(),
-            backend: None,
-        })
+        self.stream.add_operator("KeyedProcess", move || KeyedProcessOperator::new(key.clone(), function.clone()))
     }
 
     /// Applies `f` to every record, after partitioning by key.

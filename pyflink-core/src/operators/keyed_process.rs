@@ -1,5 +1,6 @@
 //! `KeyedStream::process`: runs a [`KeyedProcessFunction`] with the record's key current in the
-//! instance's keyed state backend.
+//! instance's keyed state backend, and fires its timers when event or processing time reaches
+//! them.
 
 use pyflink_state::{KeyGroupRange, KeyedStateBackend};
 
@@ -7,13 +8,45 @@ use crate::api::functions::{KeyedProcessContext, KeyedProcessFunction, KeyedRunt
 use crate::operators::keyed_reduce::KeySelector;
 use crate::runtime::operator::{OneInputOperator, RuntimeContext};
 use crate::runtime::output::Output;
+use crate::time::timer_service::InternalTimerService;
+use crate::time::TimeDomain;
 use crate::{Data, Key, Result};
 
 /// Runs a keyed process function.
 pub(crate) struct KeyedProcessOperator<IN, K: Key, F> {
-    pub(crate) key: KeySelector<IN, K>,
-    pub(crate) function: F,
-    pub(crate) backend: Option<KeyedStateBackend<K>>,
+    key: KeySelector<IN, K>,
+    function: F,
+    backend: Option<KeyedStateBackend<K>>,
+    timers: Option<InternalTimerService<K, ()>>,
+}
+
+impl<IN, K: Key, F> KeyedProcessOperator<IN, K, F> {
+    pub(crate) fn new(key: KeySelector<IN, K>, function: F) -> Self {
+        KeyedProcessOperator { key, function, backend: None, timers: None }
+    }
+}
+
+impl<IN: Data, K: Key, F> KeyedProcessOperator<IN, K, F> {
+    /// Fires the timer of `key` at `timestamp` in `domain`.
+    fn fire<OUT: Data>(&mut self, domain: TimeDomain, timestamp: i64, key: K, out: &mut Output<OUT>) -> Result<()>
+    where
+        F: KeyedProcessFunction<K, IN, OUT>,
+    {
+        let (Some(backend), Some(timers)) = (self.backend.as_ref(), self.timers.as_mut()) else {
+            return Ok(());
+        };
+        backend.set_current_key(key);
+        out.timestamp = match domain {
+            TimeDomain::EventTime => Some(timestamp),
+            TimeDomain::ProcessingTime => None,
+        };
+        let function = &mut self.function;
+        backend.enter(|| {
+            let context = ProcessContext { out };
+            let mut ctx = KeyedProcessContext { context, backend, timers, time_domain: Some(domain) };
+            function.on_timer(timestamp, &mut ctx)
+        })
+    }
 }
 
 impl<IN: Data, K: Key, OUT: Data, F: KeyedProcessFunction<K, IN, OUT>> OneInputOperator<IN, OUT>
@@ -21,6 +54,7 @@ impl<IN: Data, K: Key, OUT: Data, F: KeyedProcessFunction<K, IN, OUT>> OneInputO
 {
     fn open(&mut self, context: &RuntimeContext) -> Result<()> {
         let range = KeyGroupRange::for_operator(context.max_parallelism, context.parallelism, context.subtask_index);
+        self.timers = Some(InternalTimerService::new(context.processing_time_service().clone()));
         let backend = self.backend.insert(KeyedStateBackend::new(range, context.max_parallelism));
         self.function.open(&mut KeyedRuntimeContext { runtime: context, backend })
     }
@@ -28,12 +62,34 @@ impl<IN: Data, K: Key, OUT: Data, F: KeyedProcessFunction<K, IN, OUT>> OneInputO
     #[inline]
     fn process_element(&mut self, value: IN, out: &mut Output<OUT>) -> Result<()> {
         let backend = self.backend.as_ref().expect("opened before the first record");
+        let timers = self.timers.as_mut().expect("opened before the first record");
         backend.set_current_key((self.key)(&value));
         let function = &mut self.function;
         backend.enter(|| {
             let context = ProcessContext { out };
-            function.process_element(value, &mut KeyedProcessContext { context, backend })
+            function.process_element(value, &mut KeyedProcessContext { context, backend, timers, time_domain: None })
         })
+    }
+
+    fn process_watermark(&mut self, timestamp: i64, out: &mut Output<OUT>) -> Result<()> {
+        if let Some(timers) = self.timers.as_mut() {
+            timers.advance_watermark(timestamp);
+        }
+        while let Some((at, key, ())) = self.timers.as_mut().and_then(|t| t.event.pop_due(timestamp)) {
+            self.fire(TimeDomain::EventTime, at, key, out)?;
+        }
+        out.emit_watermark(timestamp);
+        Ok(())
+    }
+
+    fn on_processing_time(&mut self, now: i64, out: &mut Output<OUT>) -> Result<()> {
+        while let Some((at, key, ())) = self.timers.as_mut().and_then(|t| t.processing.pop_due(now)) {
+            self.fire(TimeDomain::ProcessingTime, at, key, out)?;
+        }
+        if let Some(timers) = self.timers.as_mut() {
+            timers.rearm_processing_time();
+        }
+        Ok(())
     }
 
     fn close(&mut self) -> Result<()> {

@@ -11,3 +11,4 @@ pub(crate) mod keyed_reduce;
 pub(crate) mod map;
 pub(crate) mod process;
 pub(crate) mod sink;
+pub(crate) mod timestamps;

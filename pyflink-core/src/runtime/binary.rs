@@ -17,6 +17,7 @@ use crate::runtime::job::activate_guarded;
 use crate::runtime::operator::{RuntimeContext, TwoInputOperator};
 use crate::runtime::output::{ElementOutput, Output, SendCapability};
 use crate::runtime::unary::downgrade;
+use crate::runtime::wakeup::Wakeups;
 use crate::runtime::watermark::WatermarkTracker;
 use crate::{Data, Result};
 
@@ -41,9 +42,12 @@ pub(crate) fn build_binary<'s, IN1: Data, IN2: Data, OUT: Data, O: TwoInputOpera
     let subtask = context.worker_index();
     let active = subtask < plan.parallelism;
     let job = context.job.clone();
+    let runtime_context = RuntimeContext::new(plan, subtask);
+    let activator = context.scope.activator_for(builder.operator_info().address);
     let mut task = BinaryTask {
         operator,
-        context: RuntimeContext::new(plan, subtask),
+        wakeups: Wakeups::new(runtime_context.processing_time.clone(), activator),
+        context: runtime_context,
         first,
         second,
         tracker: tracker_for(&counts),
@@ -78,6 +82,7 @@ struct BinaryTask<IN1: Data, IN2: Data, OUT: Data, O> {
     tracker: WatermarkTracker,
     output: Output<OUT>,
     main_output: ElementOutput<OUT>,
+    wakeups: Wakeups,
     opened: bool,
 }
 
@@ -115,8 +120,12 @@ impl<IN1: Data, IN2: Data, OUT: Data, O: TwoInputOperator<IN1, IN2, OUT>> Binary
             self.operator.open(&self.context)?;
             self.opened = true;
         }
-        let BinaryTask { operator, first, second, tracker, output, main_output, .. } = self;
+        let BinaryTask { operator, first, second, tracker, output, main_output, wakeups, .. } = self;
         let mut session = main_output.activate();
+        if let Some(now) = wakeups.due() {
+            operator.on_processing_time(now, output)?;
+            output.flush(&mut session, SendCapability::Held(held));
+        }
         let mut failure = None;
         let channels = first.channels;
         first.handle.for_each(|capability, batch| {
@@ -146,6 +155,7 @@ impl<IN1: Data, IN2: Data, OUT: Data, O: TwoInputOperator<IN1, IN2, OUT>> Binary
             return Ok(true);
         }
         downgrade(held, frontiers);
+        wakeups.schedule();
         Ok(false)
     }
 }

@@ -114,6 +114,8 @@ pub(crate) struct NodePlan {
     /// The parallelism of each input's upstream node, in input order.
     pub(crate) input_parallelism: Vec<usize>,
     pub(crate) batch_mode: bool,
+    /// `pipeline.auto-watermark-interval` in milliseconds; 0 disables periodic watermarks.
+    pub(crate) auto_watermark_interval: i64,
 }
 
 /// A job ready to run: the nodes reachable from its sinks, with their resolved plans.
@@ -129,13 +131,14 @@ pub(crate) struct PlanSettings {
     pub(crate) default_parallelism: usize,
     pub(crate) max_parallelism: usize,
     pub(crate) batch_mode: bool,
+    pub(crate) auto_watermark_interval: i64,
 }
 
 impl JobGraph {
     /// Resolves the parallelism of `nodes` (given with their ids, in id order) and checks the
     /// graph; fails with what to change.
     pub(crate) fn plan(nodes: Vec<(NodeId, GraphNode)>, settings: PlanSettings) -> Result<JobGraph> {
-        let PlanSettings { default_parallelism, max_parallelism, batch_mode } = settings;
+        let PlanSettings { default_parallelism, max_parallelism, batch_mode, auto_watermark_interval } = settings;
         let mut resolved: HashMap<NodeId, (usize, &str)> = HashMap::new();
         let mut plans: Vec<NodePlan> = Vec::with_capacity(nodes.len());
         for (id, node) in &nodes {
@@ -174,6 +177,7 @@ impl JobGraph {
                 max_parallelism,
                 input_parallelism,
                 batch_mode,
+                auto_watermark_interval,
             });
         }
         let mut uids: HashMap<&str, &str> = HashMap::new();

@@ -75,7 +75,9 @@ pub(crate) trait BatchHandler<IN, OUT: Data> {
 }
 
 /// Runs one batch through `handler`: records as they come, watermarks and status changes through
-/// the tracker, calling `watermark` when the combined watermark rises.
+/// the tracker, calling `watermark` when the combined watermark rises. When all input channels
+/// become idle the operator's output is marked idle (after any watermark the change released),
+/// and active again (before the next watermark) when one of them resumes.
 #[inline]
 pub(crate) fn process_batch<IN: Data, OUT: Data, H: BatchHandler<IN, OUT>>(
     handler: &mut H,
@@ -85,6 +87,7 @@ pub(crate) fn process_batch<IN: Data, OUT: Data, H: BatchHandler<IN, OUT>>(
     batch: &mut Vec<Element<IN>>,
 ) -> Result<()> {
     for element in batch.drain(..) {
+        let was_idle = tracker.is_idle();
         let combined = match element {
             Element::Record(record) => {
                 output.timestamp = record.timestamp;
@@ -94,9 +97,16 @@ pub(crate) fn process_batch<IN: Data, OUT: Data, H: BatchHandler<IN, OUT>>(
             Element::Watermark(w) => tracker.on_watermark(channels.channel(w.channel), w.timestamp),
             Element::Status(s) => tracker.on_status(channels.channel(s.channel), s.idle),
         };
+        let is_idle = tracker.is_idle();
+        if was_idle && !is_idle {
+            output.emit_watermark_status(false);
+        }
         if let Some(timestamp) = combined {
             output.timestamp = None;
             handler.watermark(timestamp, output)?;
+        }
+        if is_idle && !was_idle {
+            output.emit_watermark_status(true);
         }
     }
     Ok(())

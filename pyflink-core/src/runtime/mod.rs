@@ -11,4 +11,5 @@ pub mod output;
 pub(crate) mod partition;
 pub(crate) mod source_task;
 pub(crate) mod unary;
+pub(crate) mod wakeup;
 pub mod watermark;

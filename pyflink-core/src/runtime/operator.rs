@@ -1,8 +1,9 @@
-//! The life cycle every operator follows: open, process elements and watermarks, end of input,
-//! close. The runtime drives these calls; operators in `crate::operators` implement them.
+//! The life cycle every operator follows: open, process elements and watermarks, processing-time
+//! callbacks, end of input, close. The runtime drives these calls; operators in `crate::operators` implement them.
 
 use crate::runtime::graph::NodePlan;
 use crate::runtime::output::Output;
+use crate::time::ProcessingTimeService;
 use crate::{Data, Result};
 
 /// What an operator instance knows about where it runs, as Flink's `RuntimeContext`.
@@ -13,6 +14,8 @@ pub struct RuntimeContext {
     pub(crate) parallelism: usize,
     pub(crate) max_parallelism: usize,
     pub(crate) batch_mode: bool,
+    pub(crate) auto_watermark_interval: i64,
+    pub(crate) processing_time: ProcessingTimeService,
 }
 
 impl RuntimeContext {
@@ -24,6 +27,8 @@ impl RuntimeContext {
             parallelism: plan.parallelism,
             max_parallelism: plan.max_parallelism,
             batch_mode: plan.batch_mode,
+            auto_watermark_interval: plan.auto_watermark_interval,
+            processing_time: ProcessingTimeService::default(),
         }
     }
 
@@ -51,6 +56,17 @@ impl RuntimeContext {
     pub fn is_batch_mode(&self) -> bool {
         self.batch_mode
     }
+
+    /// The periodic watermark interval in milliseconds (0 when periodic watermarks are off).
+    pub fn get_auto_watermark_interval(&self) -> i64 {
+        self.auto_watermark_interval
+    }
+
+    /// The instance's processing-time service: the wall clock, and callbacks at a time through
+    /// the operator's `on_processing_time`.
+    pub fn processing_time_service(&self) -> &ProcessingTimeService {
+        &self.processing_time
+    }
 }
 
 /// An operator with one input (possibly fed by several upstream streams, as `union` is).
@@ -68,6 +84,12 @@ pub trait OneInputOperator<IN: Data, OUT: Data>: 'static {
     /// Called when the combined input watermark advances; the default forwards it.
     fn process_watermark(&mut self, timestamp: i64, out: &mut Output<OUT>) -> Result<()> {
         out.emit_watermark(timestamp);
+        Ok(())
+    }
+
+    /// Called when processing time reaches a time requested through the context's
+    /// [`ProcessingTimeService`]; `now` is the current processing time.
+    fn on_processing_time(&mut self, _now: i64, _out: &mut Output<OUT>) -> Result<()> {
         Ok(())
     }
 
@@ -98,6 +120,12 @@ pub trait TwoInputOperator<IN1: Data, IN2: Data, OUT: Data>: 'static {
     /// Called when the watermark combined over both inputs advances; the default forwards it.
     fn process_watermark(&mut self, timestamp: i64, out: &mut Output<OUT>) -> Result<()> {
         out.emit_watermark(timestamp);
+        Ok(())
+    }
+
+    /// Called when processing time reaches a time requested through the context's
+    /// [`ProcessingTimeService`].
+    fn on_processing_time(&mut self, _now: i64, _out: &mut Output<OUT>) -> Result<()> {
         Ok(())
     }
 

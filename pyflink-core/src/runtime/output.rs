@@ -5,7 +5,7 @@ use std::any::Any;
 use timely::dataflow::channels::pushers;
 use timely::dataflow::operators::{Capability, InputCapability};
 
-use crate::element::{Element, StreamRecord, Watermark};
+use crate::element::{Element, StreamRecord, Watermark, WatermarkStatus};
 use crate::runtime::batch_pool::{fresh_batch, refill};
 use crate::Data;
 
@@ -51,6 +51,8 @@ pub(crate) trait SidePort {
     fn buffer(&mut self) -> &mut dyn Any;
     /// Appends a watermark to the buffer (watermarks reach side outputs too).
     fn push_watermark(&mut self, watermark: Watermark);
+    /// Appends a watermark status change to the buffer.
+    fn push_status(&mut self, status: WatermarkStatus);
     /// Sends the buffered elements.
     fn flush(&mut self, capability: SendCapability<'_>);
 }
@@ -72,6 +74,9 @@ impl<S: Data> SidePort for TypedSidePort<S> {
     }
     fn push_watermark(&mut self, watermark: Watermark) {
         self.buffer.push(Element::Watermark(watermark));
+    }
+    fn push_status(&mut self, status: WatermarkStatus) {
+        self.buffer.push(Element::Status(status));
     }
     fn flush(&mut self, capability: SendCapability<'_>) {
         if !self.buffer.is_empty() {
@@ -130,6 +135,15 @@ impl<T: Data> Output<T> {
         self.buffer.push(Element::Watermark(watermark));
         for side in &mut self.sides {
             side.push_watermark(watermark);
+        }
+    }
+
+    /// Tells downstream operators that this instance became idle (`true`) or active again.
+    pub fn emit_watermark_status(&mut self, idle: bool) {
+        let status = WatermarkStatus { idle, channel: self.channel };
+        self.buffer.push(Element::Status(status));
+        for side in &mut self.sides {
+            side.push_status(status);
         }
     }
 

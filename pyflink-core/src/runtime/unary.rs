@@ -15,6 +15,7 @@ use crate::runtime::input::{
 use crate::runtime::job::activate_guarded;
 use crate::runtime::operator::{OneInputOperator, RuntimeContext};
 use crate::runtime::output::{ElementOutput, Output, SendCapability, SidePort};
+use crate::runtime::wakeup::Wakeups;
 use crate::runtime::watermark::WatermarkTracker;
 use crate::{Data, Result};
 
@@ -53,9 +54,12 @@ pub(crate) fn build_unary<'s, IN: Data, OUT: Data, O: OneInputOperator<IN, OUT>>
     let subtask = context.worker_index();
     let active = subtask < plan.parallelism;
     let job = context.job.clone();
+    let runtime_context = RuntimeContext::new(plan, subtask);
+    let activator = context.scope.activator_for(builder.operator_info().address);
     let mut task = UnaryTask {
         operator,
-        context: RuntimeContext::new(plan, subtask),
+        wakeups: Wakeups::new(runtime_context.processing_time.clone(), activator),
+        context: runtime_context,
         inputs: connected,
         tracker,
         output: Output::new(subtask, sides),
@@ -88,6 +92,7 @@ struct UnaryTask<IN: Data, OUT: Data, O> {
     tracker: WatermarkTracker,
     output: Output<OUT>,
     main_output: ElementOutput<OUT>,
+    wakeups: Wakeups,
     opened: bool,
 }
 
@@ -98,8 +103,12 @@ impl<IN: Data, OUT: Data, O: OneInputOperator<IN, OUT>> UnaryTask<IN, OUT, O> {
             self.operator.open(&self.context)?;
             self.opened = true;
         }
-        let UnaryTask { operator, inputs, tracker, output, main_output, .. } = self;
+        let UnaryTask { operator, inputs, tracker, output, main_output, wakeups, .. } = self;
         let mut session = main_output.activate();
+        if let Some(now) = wakeups.due() {
+            operator.on_processing_time(now, output)?;
+            output.flush(&mut session, SendCapability::Held(held));
+        }
         for input in inputs.iter_mut() {
             let mut failure = None;
             input.handle.for_each(|capability, batch| {
@@ -124,6 +133,7 @@ impl<IN: Data, OUT: Data, O: OneInputOperator<IN, OUT>> UnaryTask<IN, OUT, O> {
             return Ok(true);
         }
         downgrade(held, frontiers);
+        wakeups.schedule();
         Ok(false)
     }
 

@@ -7,6 +7,7 @@
 pub struct WatermarkTracker {
     channels: Vec<Channel>,
     combined: i64,
+    idle_channels: usize,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -18,7 +19,11 @@ struct Channel {
 impl WatermarkTracker {
     /// A tracker over `channels` channels, all active and at the minimum watermark.
     pub fn new(channels: usize) -> Self {
-        WatermarkTracker { channels: vec![Channel { watermark: i64::MIN, idle: false }; channels], combined: i64::MIN }
+        WatermarkTracker {
+            channels: vec![Channel { watermark: i64::MIN, idle: false }; channels],
+            combined: i64::MIN,
+            idle_channels: 0,
+        }
     }
 
     /// The current combined watermark.
@@ -28,9 +33,10 @@ impl WatermarkTracker {
 
     /// Records a watermark of `channel`; returns the new combined watermark if it rose.
     /// A watermark lower than the channel's previous one is ignored: watermarks never go back.
+    /// A watermark from an idle channel makes it active again.
     pub fn on_watermark(&mut self, channel: usize, timestamp: i64) -> Option<i64> {
+        self.set_idle(channel, false);
         let slot = &mut self.channels[channel];
-        slot.idle = false;
         if timestamp > slot.watermark {
             slot.watermark = timestamp;
         }
@@ -39,8 +45,25 @@ impl WatermarkTracker {
 
     /// Marks `channel` idle or active; returns the new combined watermark if it rose.
     pub fn on_status(&mut self, channel: usize, idle: bool) -> Option<i64> {
-        self.channels[channel].idle = idle;
+        self.set_idle(channel, idle);
         self.recompute()
+    }
+
+    /// Whether every channel is idle: then the operator's own output is idle too.
+    pub fn is_idle(&self) -> bool {
+        self.idle_channels == self.channels.len()
+    }
+
+    fn set_idle(&mut self, channel: usize, idle: bool) {
+        let slot = &mut self.channels[channel];
+        if slot.idle != idle {
+            slot.idle = idle;
+            if idle {
+                self.idle_channels += 1;
+            } else {
+                self.idle_channels -= 1;
+            }
+        }
     }
 
     fn recompute(&mut self) -> Option<i64> {
@@ -74,6 +97,11 @@ mod tests {
         let mut t = WatermarkTracker::new(2);
         t.on_watermark(0, 100);
         assert_eq!(t.on_status(1, true), Some(100));
+        assert!(!t.is_idle());
+        assert_eq!(t.on_status(0, true), None);
+        assert!(t.is_idle(), "all channels idle");
+        assert_eq!(t.on_status(0, false), None);
+        assert!(!t.is_idle());
         assert_eq!(t.on_watermark(1, 50), None, "rejoining below the combined watermark holds it");
         assert_eq!(t.on_watermark(1, 150), None);
         assert_eq!(t.on_watermark(0, 200), Some(150));

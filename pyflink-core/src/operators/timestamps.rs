@@ -1,0 +1,91 @@
+//! `assign_timestamps_and_watermarks`: gives every record its event timestamp and runs the
+//! strategy's watermark generator, periodically and per event.
+
+use crate::runtime::operator::{OneInputOperator, RuntimeContext};
+use crate::runtime::output::Output;
+use crate::time::{ProcessingTimeService, WatermarkEvent, WatermarkGenerator, WatermarkOutput, WatermarkStrategy};
+use crate::{Data, Result, Watermark};
+
+/// Assigns timestamps and generates watermarks. Watermarks from upstream are dropped, except the
+/// final one of a bounded input, which still ends event time.
+pub(crate) struct TimestampsAndWatermarksOperator<T: Data> {
+    strategy: WatermarkStrategy<T>,
+    generator: Option<Box<dyn WatermarkGenerator<T>>>,
+    watermarks: WatermarkOutput,
+    interval: i64,
+    processing_time: Option<ProcessingTimeService>,
+}
+
+impl<T: Data> TimestampsAndWatermarksOperator<T> {
+    pub(crate) fn new(strategy: WatermarkStrategy<T>) -> Self {
+        TimestampsAndWatermarksOperator {
+            strategy,
+            generator: None,
+            watermarks: WatermarkOutput::default(),
+            interval: 0,
+            processing_time: None,
+        }
+    }
+
+    fn emit_changes(&mut self, out: &mut Output<T>) {
+        emit_watermark_changes(&mut self.watermarks, out);
+    }
+}
+
+/// Forwards what a generator emitted to `out`, in order.
+pub(crate) fn emit_watermark_changes<T: Data>(watermarks: &mut WatermarkOutput, out: &mut Output<T>) {
+    for change in watermarks.drain() {
+        match change {
+            WatermarkEvent::Watermark(timestamp) => out.emit_watermark(timestamp),
+            WatermarkEvent::Idle(idle) => out.emit_watermark_status(idle),
+        }
+    }
+}
+
+impl<T: Data> OneInputOperator<T, T> for TimestampsAndWatermarksOperator<T> {
+    fn open(&mut self, context: &RuntimeContext) -> Result<()> {
+        self.generator = Some(self.strategy.create_generator());
+        // Batch jobs only need the final watermark at the end of input.
+        if context.auto_watermark_interval > 0 && !context.batch_mode {
+            self.interval = context.auto_watermark_interval;
+            let service = context.processing_time_service().clone();
+            service.request_callback(service.current_processing_time() + self.interval);
+            self.processing_time = Some(service);
+        }
+        Ok(())
+    }
+
+    #[inline]
+    fn process_element(&mut self, value: T, out: &mut Output<T>) -> Result<()> {
+        let timestamp = self.strategy.extract_timestamp(&value, out.timestamp());
+        let generator = self.generator.as_mut().expect("opened before the first record");
+        match timestamp {
+            Some(ts) => {
+                generator.on_event(&value, ts, &mut self.watermarks);
+                out.collect_with_timestamp(value, Some(ts));
+                self.emit_changes(out);
+            }
+            None => out.collect_with_timestamp(value, None),
+        }
+        Ok(())
+    }
+
+    fn process_watermark(&mut self, timestamp: i64, out: &mut Output<T>) -> Result<()> {
+        if timestamp == Watermark::MAX_TIMESTAMP {
+            self.watermarks.emit_watermark(timestamp);
+            self.emit_changes(out);
+        }
+        Ok(())
+    }
+
+    fn on_processing_time(&mut self, now: i64, out: &mut Output<T>) -> Result<()> {
+        if let Some(generator) = self.generator.as_mut() {
+            generator.on_periodic_emit(&mut self.watermarks);
+        }
+        self.emit_changes(out);
+        if let Some(service) = &self.processing_time {
+            service.request_callback(now + self.interval);
+        }
+        Ok(())
+    }
+}
