@@ -40,7 +40,9 @@ pub mod runtime;
 pub mod sinks;
 pub mod sources;
 pub mod time;
+pub mod window;
 
+pub use api::all_windowed::AllWindowedStream;
 pub use api::connected::ConnectedStreams;
 pub use api::datastream::{DataStream, DataStreamSink};
 pub use api::environment::StreamExecutionEnvironment;
@@ -49,6 +51,7 @@ pub use api::functions::{
     ProcessContext, ProcessFunction,
 };
 pub use api::keyed::KeyedStream;
+pub use api::windowed::WindowedStream;
 pub use config::{Boundedness, RuntimeExecutionMode};
 pub use data::{Data, Key};
 pub use display::FlinkDisplay;

@@ -5,10 +5,12 @@ use std::sync::Arc;
 
 use pyflink_state::key_group::stable_hash;
 
+use crate::api::all_windowed::AllWindowedStream;
 use crate::api::connected::ConnectedStreams;
 use crate::api::environment::StreamExecutionEnvironment;
 use crate::api::functions::{OutputTag, ProcessFunction};
 use crate::api::keyed::KeyedStream;
+use crate::api::windowed::WindowedStream;
 use crate::element::Element;
 use crate::operators::filter::FilterOperator;
 use crate::operators::flat_map::FlatMapOperator;
@@ -25,6 +27,7 @@ use crate::runtime::partition::Partitioner;
 use crate::runtime::unary::build_unary;
 use crate::sinks::{CollectIterator, CollectSink, DiscardingSink, PrintSink, Sink};
 use crate::time::WatermarkStrategy;
+use crate::window::{CountTrigger, GlobalWindows, PurgingTrigger, WindowAssigner};
 use crate::{Data, FlinkDisplay, FlinkError, Key, Result};
 
 /// A stream of records of type `T`. Transformations record new nodes in the environment's job
@@ -145,6 +148,25 @@ impl<T: Data> DataStream<T> {
         let hash_selector = key_selector.clone();
         let partitioner = Partitioner::KeyGroup(Arc::new(move |value: &T| stable_hash(&hash_selector(value))));
         KeyedStream::new(self.with_partitioner(partitioner), Arc::new(key_selector))
+    }
+
+    /// Groups all records into the windows `assigner` gives them, evaluated by one operator
+    /// instance (parallelism 1), as Flink's `window_all`.
+    pub fn window_all<A: WindowAssigner<T>>(&self, assigner: A) -> AllWindowedStream<T, A, A::DefaultTrigger> {
+        let keyed = self.key_by(|_: &T| ());
+        let (stream, key) = keyed.parts();
+        let mut inner = WindowedStream::new(stream.clone(), key.clone(), assigner);
+        inner.non_parallel = true;
+        AllWindowedStream { inner }
+    }
+
+    /// Tumbling count windows over all records: groups of `size`.
+    pub fn count_window_all(&self, size: u64) -> AllWindowedStream<T, GlobalWindows, PurgingTrigger<CountTrigger>> {
+        let mut windowed = self.window_all(GlobalWindows::create()).trigger(PurgingTrigger::of(CountTrigger::of(size)));
+        if size == 0 {
+            windowed.inner.invalid = Some("count windows need a size above 0".into());
+        }
+        windowed
     }
 
     /// Merges this stream with `others` into one stream of all their records.

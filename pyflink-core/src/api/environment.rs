@@ -131,6 +131,7 @@ impl StreamExecutionEnvironment {
             side_outputs: Vec::new(),
             is_sink: false,
             bounded: Some(bounded),
+            invalid: None,
             build: Some(build_fn(move |context, _node, plan| build_source(context, plan, Arc::clone(&source)))),
         };
         DataStream::new(self.clone(), self.add_node(node))

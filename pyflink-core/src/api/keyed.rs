@@ -5,8 +5,10 @@ use std::ops::Add;
 
 use crate::api::datastream::DataStream;
 use crate::api::functions::KeyedProcessFunction;
+use crate::api::windowed::WindowedStream;
 use crate::operators::keyed_process::KeyedProcessOperator;
 use crate::operators::keyed_reduce::{KeySelector, KeyedReduceOperator};
+use crate::window::{CountEvictor, CountTrigger, GlobalWindows, PurgingTrigger, WindowAssigner};
 use crate::{Data, Key};
 
 /// A stream partitioned by the key of each record.
@@ -27,6 +29,11 @@ impl<T: Data, K: Key> Clone for KeyedStream<T, K> {
 impl<T: Data, K: Key> KeyedStream<T, K> {
     pub(crate) fn new(stream: DataStream<T>, key: KeySelector<T, K>) -> Self {
         KeyedStream { stream, key }
+    }
+
+    /// The partitioned stream and the key selector.
+    pub(crate) fn parts(&self) -> (&DataStream<T>, &KeySelector<T, K>) {
+        (&self.stream, &self.key)
     }
 
     /// Combines each record with the key's previous result: in streaming mode every record
@@ -125,6 +132,33 @@ impl<T: Data, K: Key> KeyedStream<T, K> {
     pub fn process<O: Data, F: KeyedProcessFunction<K, T, O>>(&self, function: F) -> DataStream<O> {
         let key = self.key.clone();
         self.stream.add_operator("KeyedProcess", move || KeyedProcessOperator::new(key.clone(), function.clone()))
+    }
+
+    /// Groups each key's records into the windows `assigner` gives them.
+    pub fn window<A: WindowAssigner<T>>(&self, assigner: A) -> WindowedStream<T, K, A, A::DefaultTrigger> {
+        WindowedStream::new(self.stream.clone(), self.key.clone(), assigner)
+    }
+
+    /// Tumbling count windows: each key's records in groups of `size`, evaluated when a group is
+    /// full (global windows, a count trigger, purged on firing).
+    pub fn count_window(&self, size: u64) -> WindowedStream<T, K, GlobalWindows, PurgingTrigger<CountTrigger>> {
+        let mut windowed = self.window(GlobalWindows::create()).trigger(PurgingTrigger::of(CountTrigger::of(size)));
+        if size == 0 {
+            windowed.invalid = Some("count windows need a size above 0".into());
+        }
+        windowed
+    }
+
+    /// Sliding count windows: every `slide` records of a key, the last `size` of them.
+    pub fn count_window_sliding(&self, size: u64, slide: u64) -> WindowedStream<T, K, GlobalWindows, CountTrigger> {
+        let mut windowed = self
+            .window(GlobalWindows::create())
+            .evictor(CountEvictor::of(size as usize))
+            .trigger(CountTrigger::of(slide));
+        if size == 0 || slide == 0 {
+            windowed.invalid = Some(format!("count windows need a size and slide above 0, not {size} and {slide}"));
+        }
+        windowed
     }
 
     /// Applies `f` to every record, after partitioning by key.

@@ -1,7 +1,10 @@
-//! The DataStream API: environment, streams, keyed and connected streams, user functions.
+//! The DataStream API: environment, streams, keyed, windowed and connected streams, user
+//! functions.
 
+pub mod all_windowed;
 pub mod connected;
 pub mod datastream;
 pub mod environment;
 pub mod functions;
 pub mod keyed;
+pub mod windowed;

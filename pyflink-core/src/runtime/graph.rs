@@ -83,6 +83,8 @@ pub(crate) struct GraphNode {
     pub(crate) is_sink: bool,
     /// For sources: whether they end.
     pub(crate) bounded: Option<bool>,
+    /// A mistake found while the node was defined, reported when the job is planned.
+    pub(crate) invalid: Option<String>,
     /// The build function; taken from sinks once they have been executed.
     pub(crate) build: Option<BuildFn>,
 }
@@ -99,6 +101,7 @@ impl GraphNode {
             side_outputs: Vec::new(),
             is_sink: false,
             bounded: None,
+            invalid: None,
             build: Some(build),
         }
     }
@@ -142,6 +145,9 @@ impl JobGraph {
         let mut resolved: HashMap<NodeId, (usize, &str)> = HashMap::new();
         let mut plans: Vec<NodePlan> = Vec::with_capacity(nodes.len());
         for (id, node) in &nodes {
+            if let Some(problem) = &node.invalid {
+                return Err(FlinkError::InvalidProgram(format!("operator '{}': {problem}", node.name)));
+            }
             let mut parallelism = node.parallelism.unwrap_or(default_parallelism);
             if let Some(limit) = node.max_node_parallelism {
                 if node.parallelism.is_some_and(|p| p > limit) {

@@ -1,0 +1,186 @@
+//! The functions that evaluate windows: [`AggregateFunction`] (incremental), and
+//! [`ProcessWindowFunction`] / [`ProcessAllWindowFunction`] (all elements, or the result of an
+//! incremental aggregation, with the window's context).
+
+use crate::api::functions::OutputTag;
+use crate::runtime::operator::RuntimeContext;
+use crate::runtime::output::Output;
+use crate::time::current_processing_time;
+use crate::window::windows::Window;
+use crate::{Data, Result};
+
+/// Aggregates a window's elements incrementally into an accumulator, as Flink's
+/// `AggregateFunction`.
+///
+/// ```
+/// use pyflink_core::window::AggregateFunction;
+/// /// The average of the second field.
+/// #[derive(Clone)]
+/// struct Average;
+/// impl AggregateFunction<(String, i64)> for Average {
+///     type Accumulator = (i64, i64);
+///     type Output = f64;
+///     fn create_accumulator(&self) -> (i64, i64) { (0, 0) }
+///     fn add(&self, value: (String, i64), (sum, count): (i64, i64)) -> (i64, i64) { (sum + value.1, count + 1) }
+///     fn get_result(&self, (sum, count): &(i64, i64)) -> f64 { *sum as f64 / *count as f64 }
+///     fn merge(&self, a: (i64, i64), b: (i64, i64)) -> (i64, i64) { (a.0 + b.0, a.1 + b.1) }
+/// }
+/// ```
+pub trait AggregateFunction<IN>: Clone + Send + Sync + 'static {
+    /// The accumulator type.
+    type Accumulator: Clone + 'static;
+    /// The result type.
+    type Output: Data;
+
+    /// A new, empty accumulator.
+    fn create_accumulator(&self) -> Self::Accumulator;
+    /// Adds `value` to `accumulator` and returns the updated accumulator.
+    fn add(&self, value: IN, accumulator: Self::Accumulator) -> Self::Accumulator;
+    /// The result of an accumulator.
+    fn get_result(&self, accumulator: &Self::Accumulator) -> Self::Output;
+    /// Combines two accumulators (when session windows merge).
+    fn merge(&self, a: Self::Accumulator, b: Self::Accumulator) -> Self::Accumulator;
+}
+
+/// What a window function sees while it evaluates a window: the window, the times, and where to
+/// emit. Emitted records carry the window's max timestamp.
+pub struct WindowContext<'a, W, OUT: Data> {
+    pub(crate) window: &'a W,
+    pub(crate) watermark: i64,
+    pub(crate) out: &'a mut Output<OUT>,
+}
+
+impl<W: Window, OUT: Data> WindowContext<'_, W, OUT> {
+    /// The window being evaluated.
+    pub fn window(&self) -> &W {
+        self.window
+    }
+
+    /// The operator's current watermark.
+    pub fn current_watermark(&self) -> i64 {
+        self.watermark
+    }
+
+    /// The current processing time.
+    pub fn current_processing_time(&self) -> i64 {
+        current_processing_time()
+    }
+
+    /// Emits a result of the window.
+    #[inline]
+    pub fn collect(&mut self, value: OUT) {
+        self.out.collect(value);
+    }
+
+    /// Emits `value` to the side output `tag`.
+    pub fn output<S: Data>(&mut self, tag: &OutputTag<S>, value: S) {
+        self.out.side_output(tag.id(), value);
+    }
+}
+
+/// Evaluates a window of a keyed stream with all its elements (or the single result of an
+/// incremental aggregation), as Flink's `ProcessWindowFunction`. Closures
+/// `|key, ctx, elements| -> Result<()>` implement it.
+pub trait ProcessWindowFunction<IN, OUT: Data, K, W: Window>: Clone + Send + Sync + 'static {
+    /// Called once per parallel instance before the first window.
+    fn open(&mut self, _context: &RuntimeContext) -> Result<()> {
+        Ok(())
+    }
+
+    /// Evaluates the window `ctx.window()` of `key` over `elements`; emit with `ctx.collect`.
+    fn process(&mut self, key: &K, ctx: &mut WindowContext<'_, W, OUT>, elements: &[IN]) -> Result<()>;
+
+    /// Called when the window is removed (after its allowed lateness).
+    fn clear(&mut self, _key: &K, _ctx: &mut WindowContext<'_, W, OUT>) -> Result<()> {
+        Ok(())
+    }
+
+    /// Called once after the last window.
+    fn close(&mut self) -> Result<()> {
+        Ok(())
+    }
+}
+
+impl<IN, OUT: Data, K, W: Window, F> ProcessWindowFunction<IN, OUT, K, W> for F
+where
+    F: FnMut(&K, &mut WindowContext<'_, W, OUT>, &[IN]) -> Result<()> + Clone + Send + Sync + 'static,
+{
+    fn process(&mut self, key: &K, ctx: &mut WindowContext<'_, W, OUT>, elements: &[IN]) -> Result<()> {
+        self(key, ctx, elements)
+    }
+}
+
+/// Evaluates a window of a non-keyed stream (`window_all`), as Flink's
+/// `ProcessAllWindowFunction`. Closures `|ctx, elements| -> Result<()>` implement it.
+pub trait ProcessAllWindowFunction<IN, OUT: Data, W: Window>: Clone + Send + Sync + 'static {
+    /// Called once before the first window.
+    fn open(&mut self, _context: &RuntimeContext) -> Result<()> {
+        Ok(())
+    }
+
+    /// Evaluates the window `ctx.window()` over `elements`.
+    fn process(&mut self, ctx: &mut WindowContext<'_, W, OUT>, elements: &[IN]) -> Result<()>;
+
+    /// Called once after the last window.
+    fn close(&mut self) -> Result<()> {
+        Ok(())
+    }
+}
+
+impl<IN, OUT: Data, W: Window, F> ProcessAllWindowFunction<IN, OUT, W> for F
+where
+    F: FnMut(&mut WindowContext<'_, W, OUT>, &[IN]) -> Result<()> + Clone + Send + Sync + 'static,
+{
+    fn process(&mut self, ctx: &mut WindowContext<'_, W, OUT>, elements: &[IN]) -> Result<()> {
+        self(ctx, elements)
+    }
+}
+
+/// Runs a [`ProcessAllWindowFunction`] as the window function of the single key `()`.
+#[derive(Clone)]
+pub(crate) struct AllWindows<P>(pub(crate) P);
+
+impl<IN, OUT: Data, W: Window, P: ProcessAllWindowFunction<IN, OUT, W>> ProcessWindowFunction<IN, OUT, (), W>
+    for AllWindows<P>
+{
+    fn open(&mut self, context: &RuntimeContext) -> Result<()> {
+        self.0.open(context)
+    }
+    fn process(&mut self, _: &(), ctx: &mut WindowContext<'_, W, OUT>, elements: &[IN]) -> Result<()> {
+        self.0.process(ctx, elements)
+    }
+    fn close(&mut self) -> Result<()> {
+        self.0.close()
+    }
+}
+
+/// Emits the results of an incremental aggregation as they are.
+#[derive(Clone, Copy)]
+pub(crate) struct PassThrough;
+
+impl<OUT: Data, K, W: Window> ProcessWindowFunction<OUT, OUT, K, W> for PassThrough {
+    #[inline]
+    fn process(&mut self, _: &K, ctx: &mut WindowContext<'_, W, OUT>, elements: &[OUT]) -> Result<()> {
+        for element in elements {
+            ctx.collect(element.clone());
+        }
+        Ok(())
+    }
+}
+
+/// Runs a `WindowFunction` closure (`apply`): key, window and elements in, results out.
+#[derive(Clone)]
+pub(crate) struct Apply<F>(pub(crate) F);
+
+impl<IN, OUT: Data, K, W: Window, I, F> ProcessWindowFunction<IN, OUT, K, W> for Apply<F>
+where
+    I: IntoIterator<Item = OUT>,
+    F: FnMut(&K, &W, &[IN]) -> I + Clone + Send + Sync + 'static,
+{
+    fn process(&mut self, key: &K, ctx: &mut WindowContext<'_, W, OUT>, elements: &[IN]) -> Result<()> {
+        for value in (self.0)(key, ctx.window, elements) {
+            ctx.collect(value);
+        }
+        Ok(())
+    }
+}
