@@ -1,0 +1,313 @@
+//! Property tests of event time: window results, late data, sessions and timers over random
+//! out-of-order input at random parallelism, each against a brute-force oracle.
+//!
+//! Watermarks come from a punctuated generator (one per event, `max timestamp - delay - 1`) on a
+//! single upstream instance, so the interleaving of records and watermarks every window
+//! instance sees is fixed by the input, whatever the parallelism: the oracle can replay it.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use common::{collect_sorted, env};
+use proptest::prelude::*;
+use pyflink_core::time::{WatermarkGenerator, WatermarkOutput, WatermarkStrategy};
+use pyflink_core::window::{
+    AggregateFunction, EventTimeSessionWindows, SlidingEventTimeWindows, TimeWindow, TumblingEventTimeWindows,
+    WindowAssigner, WindowContext,
+};
+use pyflink_core::{
+    DataStream, KeyedProcessContext, KeyedProcessFunction, OnTimerContext, OutputTag, Result,
+    StreamExecutionEnvironment,
+};
+
+/// `(key, timestamp, value)`.
+type Event = (u8, i64, i64);
+/// `(kind, key, a, b, c, d)`: kind 0 is a window result `(start, end, sum, count)`, kind 1 a
+/// late event `(timestamp, value, 0, 0)`.
+type Tagged = (u8, u8, i64, i64, i64, i64);
+
+/// Emits `max timestamp - delay - 1` after every event.
+struct Punctuated {
+    delay: i64,
+    max: i64,
+}
+
+impl WatermarkGenerator<Event> for Punctuated {
+    fn on_event(&mut self, _: &Event, timestamp: i64, output: &mut WatermarkOutput) {
+        self.max = self.max.max(timestamp);
+        output.emit_watermark(self.max - self.delay - 1);
+    }
+    fn on_periodic_emit(&mut self, _: &mut WatermarkOutput) {}
+}
+
+fn punctuated(delay: i64) -> WatermarkStrategy<Event> {
+    WatermarkStrategy::for_generator(move || Punctuated { delay, max: i64::MIN })
+        .with_timestamp_assigner(|e: &Event, _| e.1)
+}
+
+/// Sums values and counts elements.
+#[derive(Clone)]
+struct SumCount;
+
+impl AggregateFunction<Event> for SumCount {
+    type Accumulator = (i64, i64);
+    type Output = (i64, i64);
+    fn create_accumulator(&self) -> (i64, i64) {
+        (0, 0)
+    }
+    fn add(&self, value: Event, acc: (i64, i64)) -> (i64, i64) {
+        (acc.0 + value.2, acc.1 + 1)
+    }
+    fn get_result(&self, acc: &(i64, i64)) -> (i64, i64) {
+        *acc
+    }
+    fn merge(&self, a: (i64, i64), b: (i64, i64)) -> (i64, i64) {
+        (a.0 + b.0, a.1 + b.1)
+    }
+}
+
+fn window_result(key: &u8, ctx: &mut WindowContext<'_, TimeWindow, Tagged>, results: &[(i64, i64)]) -> Result<()> {
+    let w = *ctx.window();
+    for (sum, count) in results {
+        ctx.collect((0, *key, w.start, w.end, *sum, *count));
+    }
+    Ok(())
+}
+
+/// An event-time source of `events` at parallelism 1 with punctuated watermarks.
+fn timed_source(env: &StreamExecutionEnvironment, events: &[Event], delay: i64) -> DataStream<Event> {
+    env.set_auto_watermark_interval(Duration::ZERO);
+    env.from_collection(events.to_vec()).assign_timestamps_and_watermarks(punctuated(delay)).set_parallelism(1)
+}
+
+/// Runs a windowed sum/count with lateness and a late-data side output; returns both outputs.
+fn run_windows<A>(events: &[Event], assigner: A, delay: i64, lateness: i64, parallelism: usize) -> Vec<Tagged>
+where
+    A: WindowAssigner<Event, Window = TimeWindow>,
+{
+    let env = env(parallelism);
+    let late = OutputTag::<Event>::new("late");
+    let results = timed_source(&env, events, delay)
+        .key_by(|e| e.0)
+        .window(assigner)
+        .allowed_lateness(Duration::from_millis(lateness as u64))
+        .side_output_late_data(&late)
+        .aggregate_with_process(SumCount, window_result);
+    let late_events = results.get_side_output(&late).unwrap().map(|e| (1, e.0, e.1, e.2, 0, 0));
+    collect_sorted(&results.union(&[late_events]))
+}
+
+/// Flink's window semantics replayed sequentially: elements join their windows unless the
+/// window is past its cleanup time, fire at once if the watermark passed the window's end,
+/// windows fire when the watermark first passes their end and are dropped after the allowed
+/// lateness; elements whose windows were all dropped are late.
+fn oracle(events: &[Event], assign: impl Fn(i64) -> Vec<(i64, i64)>, delay: i64, lateness: i64) -> Vec<Tagged> {
+    let mut out = Vec::new();
+    let mut live: BTreeMap<(u8, i64, i64), (i64, i64)> = BTreeMap::new();
+    let mut watermark = i64::MIN;
+    let mut max = i64::MIN;
+    let advance = |to: i64, from: i64, live: &mut BTreeMap<(u8, i64, i64), (i64, i64)>, out: &mut Vec<Tagged>| {
+        for (&(key, start, end), &(sum, count)) in live.iter() {
+            if from < end - 1 && end - 1 <= to {
+                out.push((0, key, start, end, sum, count));
+            }
+        }
+        live.retain(|&(_, _, end), _| (end - 1).saturating_add(lateness) > to);
+    };
+    for &(key, ts, value) in events {
+        let mut skipped = true;
+        for (start, end) in assign(ts) {
+            if (end - 1).saturating_add(lateness) <= watermark {
+                continue;
+            }
+            skipped = false;
+            let slot = live.entry((key, start, end)).or_insert((0, 0));
+            slot.0 += value;
+            slot.1 += 1;
+            if end - 1 <= watermark {
+                out.push((0, key, start, end, slot.0, slot.1));
+            }
+        }
+        if skipped && ts + lateness <= watermark {
+            out.push((1, key, ts, value, 0, 0));
+        }
+        max = max.max(ts);
+        let next = max - delay - 1;
+        if next > watermark {
+            advance(next, watermark, &mut live, &mut out);
+            watermark = next;
+        }
+    }
+    advance(i64::MAX, watermark, &mut live, &mut out);
+    out.sort();
+    out
+}
+
+fn events() -> impl Strategy<Value = Vec<Event>> {
+    proptest::collection::vec((0u8..4, 0i64..100, 1i64..50), 0..60)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn tumbling_windows_match_the_oracle(
+        events in events(), size in 1i64..20, delay in 0i64..15, lateness in 0i64..10, parallelism in 1usize..=4,
+    ) {
+        let assigner = TumblingEventTimeWindows::of(Duration::from_millis(size as u64));
+        let assign = |ts: i64| {
+            let start = ts - ts.rem_euclid(size);
+            vec![(start, start + size)]
+        };
+        let expected = oracle(&events, assign, delay, lateness);
+        prop_assert_eq!(run_windows(&events, assigner, delay, lateness, parallelism), expected);
+    }
+
+    #[test]
+    fn sliding_windows_match_the_oracle(
+        events in events(), size in 1i64..20, slide_seed in 1i64..20, delay in 0i64..15, lateness in 0i64..10,
+        parallelism in 1usize..=4,
+    ) {
+        let slide = 1 + slide_seed % size;
+        let assigner = SlidingEventTimeWindows::of(Duration::from_millis(size as u64), Duration::from_millis(slide as u64));
+        // Brute force: every window start on the slide grid whose window contains ts.
+        let assign = |ts: i64| {
+            (ts - size - slide..=ts)
+                .filter(|start| start.rem_euclid(slide) == 0 && *start <= ts && ts < start + size)
+                .map(|start| (start, start + size))
+                .collect::<Vec<_>>()
+        };
+        let expected = oracle(&events, assign, delay, lateness);
+        prop_assert_eq!(run_windows(&events, assigner, delay, lateness, parallelism), expected);
+    }
+
+    /// Sessions over all input at once (no watermarks until the end): each key's elements sorted
+    /// by time, chained while the next starts at or before the current session's end.
+    #[test]
+    fn session_windows_match_the_oracle(
+        events in events(), gap in 1i64..15, dynamic in any::<bool>(), upstream in 1usize..=3, parallelism in 1usize..=4,
+    ) {
+        let gap_of = move |e: &Event| if dynamic { e.2 % 7 + 1 } else { gap };
+        let env = env(parallelism);
+        let stamped = env
+            .from_collection(events.clone())
+            .set_parallelism(1)
+            .rebalance()
+            .map(|e| e)
+            .set_parallelism(upstream)
+            .assign_timestamps_and_watermarks(WatermarkStrategy::no_watermarks().with_timestamp_assigner(|e: &Event, _| e.1));
+        let keyed = stamped.key_by(|e| e.0);
+        let results = if dynamic {
+            keyed.window(EventTimeSessionWindows::with_dynamic_gap(gap_of)).aggregate_with_process(SumCount, window_result)
+        } else {
+            keyed
+                .window(EventTimeSessionWindows::with_gap(Duration::from_millis(gap as u64)))
+                .aggregate_with_process(SumCount, window_result)
+        };
+        let mut expected = Vec::new();
+        let mut by_key: BTreeMap<u8, Vec<Event>> = BTreeMap::new();
+        for e in &events {
+            by_key.entry(e.0).or_default().push(*e);
+        }
+        for (key, mut list) in by_key {
+            list.sort_by_key(|e| e.1);
+            let mut current: Option<(i64, i64, i64, i64)> = None;
+            for e in list {
+                let (start, end) = (e.1, e.1 + gap_of(&e));
+                current = match current {
+                    Some((s, en, sum, count)) if start <= en => Some((s, en.max(end), sum + e.2, count + 1)),
+                    Some((s, en, sum, count)) => {
+                        expected.push((0, key, s, en, sum, count));
+                        Some((start, end, e.2, 1))
+                    }
+                    None => Some((start, end, e.2, 1)),
+                };
+            }
+            if let Some((s, en, sum, count)) = current {
+                expected.push((0, key, s, en, sum, count));
+            }
+        }
+        expected.sort();
+        prop_assert_eq!(collect_sorted(&results), expected);
+    }
+}
+
+/// Registers (or, for negative values, deletes) an event-time timer at the event's value and
+/// reports every firing as `(key, timer, watermark at firing)`.
+#[derive(Clone)]
+struct TimerProbe;
+
+impl KeyedProcessFunction<u8, Event, (u8, i64, i64)> for TimerProbe {
+    fn process_element(&mut self, e: Event, ctx: &mut KeyedProcessContext<'_, u8, (u8, i64, i64)>) -> Result<()> {
+        if e.2 >= 0 {
+            ctx.timer_service().register_event_time_timer(e.2);
+        } else {
+            ctx.timer_service().delete_event_time_timer(-e.2);
+        }
+        Ok(())
+    }
+
+    fn on_timer(&mut self, timestamp: i64, ctx: &mut OnTimerContext<'_, u8, (u8, i64, i64)>) -> Result<()> {
+        let watermark = ctx.timer_service().current_watermark();
+        let key = ctx.get_current_key();
+        prop_assert_timer(ctx.timestamp() == Some(timestamp))?;
+        ctx.collect((key, timestamp, watermark));
+        Ok(())
+    }
+}
+
+fn prop_assert_timer(ok: bool) -> Result<()> {
+    if ok {
+        Ok(())
+    } else {
+        Err(pyflink_core::FlinkError::user("output of an event-time timer must carry the timer's timestamp"))
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// Every live timer fires exactly once, in timestamp order per key, at the first watermark at
+    /// or past it (after registration), and watermarks seen by timers never go back.
+    #[test]
+    fn timers_fire_once_in_order(
+        events in proptest::collection::vec((0u8..3, 0i64..60, -40i64..40), 0..50),
+        delay in 0i64..10,
+        parallelism in 1usize..=4,
+    ) {
+        let env = env(parallelism);
+        let fired = common::collect(&timed_source(&env, &events, delay).key_by(|e| e.0).process(TimerProbe));
+        // Oracle: replay registrations, deletions and watermark advances sequentially.
+        let mut pending: BTreeSet<(u8, i64)> = BTreeSet::new();
+        let mut expected: BTreeMap<u8, Vec<(i64, i64)>> = BTreeMap::new();
+        let mut watermark = i64::MIN;
+        let mut max = i64::MIN;
+        let mut advance = |to: i64, pending: &mut BTreeSet<(u8, i64)>| {
+            let due: Vec<(u8, i64)> = pending.iter().filter(|t| t.1 <= to).copied().collect();
+            for timer in due {
+                pending.remove(&timer);
+                expected.entry(timer.0).or_default().push((timer.1, to));
+            }
+        };
+        for &(key, ts, value) in &events {
+            if value >= 0 {
+                pending.insert((key, value));
+            } else {
+                pending.remove(&(key, -value));
+            }
+            max = max.max(ts);
+            if max - delay - 1 > watermark {
+                watermark = max - delay - 1;
+                advance(watermark, &mut pending);
+            }
+        }
+        advance(i64::MAX, &mut pending);
+        let mut actual: BTreeMap<u8, Vec<(i64, i64)>> = BTreeMap::new();
+        for (key, timer, watermark) in fired {
+            actual.entry(key).or_default().push((timer, watermark));
+        }
+        prop_assert_eq!(actual, expected);
+    }
+}
