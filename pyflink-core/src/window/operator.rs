@@ -27,26 +27,84 @@ struct Slot<W, A, S> {
     window: W,
     contents: Option<A>,
     trigger_state: S,
+    timers: TimerMemo,
 }
 
-/// Timers of one key, as triggers see them.
+impl<W, A, S: Default> Slot<W, A, S> {
+    fn new(window: W) -> Self {
+        Slot { window, contents: None, trigger_state: S::default(), timers: TimerMemo::default() }
+    }
+}
+
+/// The last timers a window registered, per time domain. Triggers register the same timer for
+/// every element (the window's end, the cleanup time); remembering them here saves a lookup in
+/// the timer queue per element. An entry is forgotten when its timer is deleted or fires.
+#[derive(Debug, Clone, Copy)]
+struct TimerMemo {
+    event: [i64; 2],
+    processing: [i64; 2],
+}
+
+impl Default for TimerMemo {
+    fn default() -> Self {
+        TimerMemo { event: [i64::MIN; 2], processing: [i64::MIN; 2] }
+    }
+}
+
+impl TimerMemo {
+    fn entries(&mut self, domain: TimeDomain) -> &mut [i64; 2] {
+        match domain {
+            TimeDomain::EventTime => &mut self.event,
+            TimeDomain::ProcessingTime => &mut self.processing,
+        }
+    }
+
+    /// Records a registration; false if the timer is known to be registered already.
+    #[inline]
+    fn remember(&mut self, domain: TimeDomain, time: i64) -> bool {
+        let entries = self.entries(domain);
+        if entries.contains(&time) {
+            return false;
+        }
+        *entries = [time, entries[0]];
+        true
+    }
+
+    fn forget(&mut self, domain: TimeDomain, time: i64) {
+        for entry in self.entries(domain).iter_mut() {
+            if *entry == time {
+                *entry = i64::MIN;
+            }
+        }
+    }
+}
+
+/// Timers of one key and window, as triggers see them.
 struct KeyTimers<'a, K, W> {
     service: &'a mut InternalTimerService<K, W>,
     key: &'a K,
+    memo: &'a mut TimerMemo,
 }
 
 impl<K: Key, W: Window> WindowTimers<W> for KeyTimers<'_, K, W> {
     #[inline]
     fn register_event_time_timer(&mut self, window: &W, time: i64) {
-        self.service.register_event_time_timer(time, self.key, window);
+        if self.memo.remember(TimeDomain::EventTime, time) {
+            self.service.register_event_time_timer(time, self.key, window);
+        }
     }
+    #[inline]
     fn register_processing_time_timer(&mut self, window: &W, time: i64) {
-        self.service.register_processing_time_timer(time, self.key, window);
+        if self.memo.remember(TimeDomain::ProcessingTime, time) {
+            self.service.register_processing_time_timer(time, self.key, window);
+        }
     }
     fn delete_event_time_timer(&mut self, window: &W, time: i64) {
+        self.memo.forget(TimeDomain::EventTime, time);
         self.service.delete_event_time_timer(time, self.key, window);
     }
     fn delete_processing_time_timer(&mut self, window: &W, time: i64) {
+        self.memo.forget(TimeDomain::ProcessingTime, time);
         self.service.delete_processing_time_timer(time, self.key, window);
     }
     fn current_processing_time(&self) -> i64 {
@@ -166,7 +224,7 @@ where
             let base_position = existing.iter().position(|&m| candidates[m] == result);
             let mut base = match base_position {
                 Some(p) => old[existing[p]].take().expect("each window is in one group"),
-                None => Slot { window: result.clone(), contents: None, trigger_state: TR::State::default() },
+                None => Slot::new(result.clone()),
             };
             let merged: Vec<usize> =
                 existing.iter().enumerate().filter(|(p, _)| Some(*p) != base_position).map(|(_, &m)| m).collect();
@@ -177,7 +235,7 @@ where
                 }
                 for m in merged {
                     let mut slot = old[m].take().expect("each window is in one group");
-                    let mut access = KeyTimers { service: &mut *timers, key };
+                    let mut access = KeyTimers { service: &mut *timers, key, memo: &mut slot.timers };
                     let mut ctx =
                         TriggerContext { window: &slot.window, state: &mut slot.trigger_state, timers: &mut access };
                     spec.trigger.clear(&slot.window, &mut ctx);
@@ -192,7 +250,7 @@ where
                     }
                     states.push(slot.trigger_state);
                 }
-                let mut access = KeyTimers { service: &mut *timers, key };
+                let mut access = KeyTimers { service: &mut *timers, key, memo: &mut base.timers };
                 let mut ctx =
                     TriggerContext { window: &base.window, state: &mut base.trigger_state, timers: &mut access };
                 spec.trigger.on_merge(&result, states, &mut ctx);
@@ -246,8 +304,9 @@ where
         let Some(slots) = state.get_mut(at, &key) else { return Ok(()) };
         let Some(index) = slots.iter().position(|s| s.window == window) else { return Ok(()) };
         let slot = &mut slots[index];
+        slot.timers.forget(domain, time);
         let watermark = timers.current_watermark();
-        let mut access = KeyTimers { service: &mut *timers, key: &key };
+        let mut access = KeyTimers { service: &mut *timers, key: &key, memo: &mut slot.timers };
         let mut ctx = TriggerContext { window: &window, state: &mut slot.trigger_state, timers: &mut access };
         let result = match domain {
             TimeDomain::EventTime => spec.trigger.on_event_time(time, &window, &mut ctx),
@@ -261,8 +320,9 @@ where
         }
         let cleanup = time == cleanup_time && (domain == TimeDomain::EventTime) == is_event_time;
         if cleanup {
-            let mut slot = slots.swap_remove(index);
-            let mut access = KeyTimers { service: &mut *timers, key: &key };
+            // Removing in order keeps the newest windows at the back for the search above.
+            let mut slot = slots.remove(index);
+            let mut access = KeyTimers { service: &mut *timers, key: &key, memo: &mut slot.timers };
             let mut ctx = TriggerContext { window: &window, state: &mut slot.trigger_state, timers: &mut access };
             spec.trigger.clear(&window, &mut ctx);
             out.timestamp = Some(window.max_timestamp());
@@ -325,10 +385,12 @@ where
                 if spec.is_window_late(&window, watermark) {
                     continue;
                 }
-                match slots.iter().position(|s| s.window == window) {
+                // Windows are appended as time moves on, so the element's window is most often
+                // the newest: search from the back.
+                match slots.iter().rposition(|s| s.window == window) {
                     Some(index) => index,
                     None => {
-                        slots.push(Slot { window, contents: None, trigger_state: TR::State::default() });
+                        slots.push(Slot::new(window));
                         slots.len() - 1
                     }
                 }
@@ -338,7 +400,7 @@ where
             let element = element.expect("the element is moved only into the last window");
             let slot = &mut slots[index];
             let cleanup = spec.cleanup_time(&slot.window);
-            let mut access = KeyTimers { service: &mut *timers, key: &key };
+            let mut access = KeyTimers { service: &mut *timers, key: &key, memo: &mut slot.timers };
             let mut ctx = TriggerContext { window: &slot.window, state: &mut slot.trigger_state, timers: &mut access };
             let result = spec.trigger.on_element(&element, timestamp, &slot.window, &mut ctx);
             contents.add(&mut slot.contents, element, timestamp);
@@ -352,10 +414,11 @@ where
                 slot.contents = None;
             }
             if cleanup != i64::MAX {
+                let mut access = KeyTimers { service: &mut *timers, key: &key, memo: &mut slot.timers };
                 if spec.assigner.is_event_time() {
-                    timers.register_event_time_timer(cleanup, &key, &slot.window);
+                    access.register_event_time_timer(&slot.window, cleanup);
                 } else {
-                    timers.register_processing_time_timer(cleanup, &key, &slot.window);
+                    access.register_processing_time_timer(&slot.window, cleanup);
                 }
             }
         }
