@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use common::{collect, collect_sorted, env};
 use pyflink_core::sources::DataGenSource;
+use pyflink_core::time::WatermarkStrategy;
 use pyflink_core::{FlinkError, JobStatus, ProcessContext, Result, RuntimeExecutionMode, StreamExecutionEnvironment};
 
 /// Runs `job` on another thread and fails the test if it takes longer than a minute: a job that
@@ -19,7 +20,7 @@ fn within_a_minute<R: Send + 'static>(job: impl FnOnce() -> R + Send + 'static) 
 }
 
 fn unbounded(env: &StreamExecutionEnvironment) -> pyflink_core::DataStream<u64> {
-    env.from_source(DataGenSource::new(|ctx| ctx.index()), "Unbounded")
+    env.from_source(DataGenSource::new(|ctx| ctx.index()), WatermarkStrategy::no_watermarks(), "Unbounded")
 }
 
 #[test]
@@ -175,7 +176,7 @@ fn datagen_generates_each_row_once_with_sequence_and_random_fields() {
         let source = DataGenSource::new(|ctx| (ctx.sequence(100), ctx.random_long(-5, 5), ctx.random_string(4)))
             .number_of_rows(500)
             .seed(7);
-        let rows = collect_sorted(&env.from_source(source, "gen"));
+        let rows = collect_sorted(&env.from_source(source, WatermarkStrategy::no_watermarks(), "gen"));
         assert_eq!(rows.iter().map(|r| r.0).collect::<Vec<_>>(), (100..600).collect::<Vec<_>>());
         assert!(rows.iter().all(|r| (-5..=5).contains(&r.1) && r.2.len() == 4));
         let distinct: std::collections::BTreeSet<i64> = rows.iter().map(|r| r.1).collect();
@@ -188,7 +189,7 @@ fn datagen_rate_limit_slows_the_source_down() {
     let env = env(2);
     let source = DataGenSource::new(|ctx| ctx.index()).number_of_rows(300).rows_per_second(1000.0).unwrap();
     let start = Instant::now();
-    assert_eq!(collect(&env.from_source(source, "limited")).len(), 300);
+    assert_eq!(collect(&env.from_source(source, WatermarkStrategy::no_watermarks(), "limited")).len(), 300);
     // 300 rows at 1000 rows/s take at least about 0.3 s; allow for the first row of each reader.
     assert!(start.elapsed() >= Duration::from_millis(250), "took {:?}", start.elapsed());
     assert!(DataGenSource::new(|ctx| ctx.index()).rows_per_second(0.0).is_err());

@@ -15,7 +15,7 @@ use crate::runtime::graph::{build_fn, GraphNode, JobGraph, NodeId, PlanSettings}
 use crate::runtime::job::{run, JobClient, JobExecutionResult, JobShared};
 use crate::runtime::source_task::build_source;
 use crate::sources::{CollectionSource, NumberSequenceSource, Source};
-use crate::time::duration_millis;
+use crate::time::{duration_millis, WatermarkStrategy};
 use crate::{Data, FlinkError, Result};
 
 /// Flink's default `pipeline.auto-watermark-interval`.
@@ -96,14 +96,19 @@ impl StreamExecutionEnvironment {
 
     /// A stream of the elements of `elements`, in order, from a non-parallel source.
     pub fn from_collection<T: Data>(&self, elements: Vec<T>) -> DataStream<T> {
-        let stream = self.from_source(CollectionSource::new(elements), "Collection Source");
+        let stream =
+            self.from_source(CollectionSource::new(elements), WatermarkStrategy::no_watermarks(), "Collection Source");
         self.update_node(stream.node_id(), |node| node.max_node_parallelism = Some(1));
         stream
     }
 
     /// A parallel stream of the numbers `from ..= to` (Flink's `fromSequence`).
     pub fn from_sequence(&self, from: i64, to: i64) -> Result<DataStream<i64>> {
-        Ok(self.from_source(NumberSequenceSource::new(from, to)?, "Sequence Source"))
+        Ok(self.from_source(
+            NumberSequenceSource::new(from, to)?,
+            WatermarkStrategy::no_watermarks(),
+            "Sequence Source",
+        ))
     }
 
     /// Sets how often periodic watermark generators emit (`pipeline.auto-watermark-interval`,
@@ -118,8 +123,14 @@ impl StreamExecutionEnvironment {
         self.inner.borrow().auto_watermark_interval
     }
 
-    /// A stream read from `source`, named `source_name`.
-    pub fn from_source<T: Data, S: Source<T>>(&self, source: S, source_name: &str) -> DataStream<T> {
+    /// A stream read from `source`, named `source_name`, with timestamps and watermarks from
+    /// `watermark_strategy`, generated per split (`WatermarkStrategy::no_watermarks()` for none).
+    pub fn from_source<T: Data, S: Source<T>>(
+        &self,
+        source: S,
+        watermark_strategy: WatermarkStrategy<T>,
+        source_name: &str,
+    ) -> DataStream<T> {
         let bounded = source.boundedness() == Boundedness::Bounded;
         let source = Arc::new(source);
         let node = GraphNode {
@@ -132,7 +143,9 @@ impl StreamExecutionEnvironment {
             is_sink: false,
             bounded: Some(bounded),
             invalid: None,
-            build: Some(build_fn(move |context, _node, plan| build_source(context, plan, Arc::clone(&source)))),
+            build: Some(build_fn(move |context, _node, plan| {
+                build_source(context, plan, Arc::clone(&source), watermark_strategy.clone())
+            })),
         };
         DataStream::new(self.clone(), self.add_node(node))
     }

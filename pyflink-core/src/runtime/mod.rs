@@ -10,6 +10,7 @@ pub mod operator;
 pub mod output;
 pub(crate) mod partition;
 pub(crate) mod source_task;
+pub(crate) mod source_watermarks;
 pub(crate) mod unary;
 pub(crate) mod wakeup;
 pub mod watermark;

@@ -17,6 +17,7 @@ pub use number_sequence::{NumberSequenceSource, NumberSequenceSplit};
 
 use crate::config::Boundedness;
 use crate::runtime::output::Output;
+use crate::runtime::source_watermarks::SourceWatermarks;
 use crate::{Data, Result};
 
 /// A unit of work of a source, with its reading position.
@@ -91,28 +92,66 @@ pub trait SourceReader<T: Data, S: SourceSplit>: 'static {
 }
 
 /// Where a reader emits records; bounded per call so that a reader yields regularly.
+///
+/// With a watermark strategy on the source, each record's timestamp comes from the strategy
+/// and watermarks are generated per split: a reader that reads several splits names the split
+/// of the records that follow with [`SourceOutput::split`], and reports finished splits with
+/// [`SourceOutput::finish_split`].
 pub struct SourceOutput<'a, T: Data> {
     output: &'a mut Output<T>,
+    watermarks: Option<&'a mut SourceWatermarks<T>>,
     remaining: usize,
 }
 
 impl<'a, T: Data> SourceOutput<'a, T> {
-    pub(crate) fn new(output: &'a mut Output<T>, capacity: usize) -> Self {
-        SourceOutput { output, remaining: capacity }
+    pub(crate) fn new(
+        output: &'a mut Output<T>,
+        watermarks: Option<&'a mut SourceWatermarks<T>>,
+        capacity: usize,
+    ) -> Self {
+        SourceOutput { output, watermarks, remaining: capacity }
     }
 
-    /// Emits a record without timestamp.
+    #[inline]
+    fn emit(&mut self, value: T, timestamp: Option<i64>) {
+        self.remaining = self.remaining.saturating_sub(1);
+        match self.watermarks.as_deref_mut() {
+            None => self.output.collect_with_timestamp(value, timestamp),
+            Some(watermarks) => {
+                let timestamp = watermarks.on_record(&value, timestamp);
+                self.output.collect_with_timestamp(value, timestamp);
+                if watermarks.has_changes() {
+                    watermarks.emit(self.output);
+                }
+            }
+        }
+    }
+
+    /// Emits a record without timestamp (the source's timestamp assigner may give it one).
     #[inline]
     pub fn collect(&mut self, value: T) {
-        self.remaining = self.remaining.saturating_sub(1);
-        self.output.collect_with_timestamp(value, None);
+        self.emit(value, None);
     }
 
     /// Emits a record with an event timestamp.
     #[inline]
     pub fn collect_with_timestamp(&mut self, value: T, timestamp: i64) {
-        self.remaining = self.remaining.saturating_sub(1);
-        self.output.collect_with_timestamp(value, Some(timestamp));
+        self.emit(value, Some(timestamp));
+    }
+
+    /// Makes `split_id` the split of the records emitted next, for per-split watermarks.
+    pub fn split(&mut self, split_id: &str) {
+        if let Some(watermarks) = self.watermarks.as_deref_mut() {
+            watermarks.select_split(split_id);
+        }
+    }
+
+    /// Reports that `split_id` has no more records: it no longer holds the watermark back.
+    pub fn finish_split(&mut self, split_id: &str) {
+        if let Some(watermarks) = self.watermarks.as_deref_mut() {
+            watermarks.finish_split(split_id);
+            watermarks.emit(self.output);
+        }
     }
 
     /// Whether the reader should emit more in this call.

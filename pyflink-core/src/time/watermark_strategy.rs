@@ -91,6 +91,12 @@ impl WatermarkOutput {
         self.idle
     }
 
+    /// Whether changes are waiting to be drained.
+    #[inline]
+    pub(crate) fn has_pending(&self) -> bool {
+        !self.events.is_empty()
+    }
+
     /// Takes the changes made since the last call, in order.
     pub(crate) fn drain(&mut self) -> std::vec::Drain<'_, WatermarkEvent> {
         self.events.drain(..)
@@ -114,6 +120,7 @@ pub struct WatermarkStrategy<T> {
     generator: GeneratorFactory<T>,
     assigner: Option<Arc<dyn TimestampAssigner<T>>>,
     idle_timeout: Option<Duration>,
+    no_watermarks: bool,
 }
 
 impl<T> Clone for WatermarkStrategy<T> {
@@ -122,6 +129,7 @@ impl<T> Clone for WatermarkStrategy<T> {
             generator: Arc::clone(&self.generator),
             assigner: self.assigner.clone(),
             idle_timeout: self.idle_timeout,
+            no_watermarks: self.no_watermarks,
         }
     }
 }
@@ -142,7 +150,7 @@ impl<T: 'static> WatermarkStrategy<T> {
 
     /// No watermarks at all: event time never advances (except at the end of a bounded input).
     pub fn no_watermarks() -> Self {
-        Self::for_generator(|| NoWatermarks)
+        WatermarkStrategy { no_watermarks: true, ..Self::for_generator(|| NoWatermarks) }
     }
 
     /// A strategy with a custom generator, one created per stream instance or split.
@@ -151,6 +159,7 @@ impl<T: 'static> WatermarkStrategy<T> {
             generator: Arc::new(move || Box::new(factory()) as Box<dyn WatermarkGenerator<T>>),
             assigner: None,
             idle_timeout: None,
+            no_watermarks: false,
         }
     }
 
@@ -174,6 +183,12 @@ impl<T: 'static> WatermarkStrategy<T> {
             Some(timeout) => Box::new(WithIdleness::new(inner, duration_millis(timeout))),
             None => inner,
         }
+    }
+
+    /// Whether the strategy neither assigns timestamps nor generates watermarks, so a source
+    /// can skip it per record.
+    pub(crate) fn is_noop(&self) -> bool {
+        self.assigner.is_none() && self.idle_timeout.is_none() && self.no_watermarks
     }
 
     /// The event timestamp of a record: from the assigner if there is one, else the one the
