@@ -311,3 +311,63 @@ proptest! {
         prop_assert_eq!(actual, expected);
     }
 }
+
+/// Counts firings per window (window state) and per key (global state); `clear` forgets the
+/// window's count and reports itself as `(start, 0, -1, 0)`.
+#[derive(Clone, Default)]
+struct FiringCounter {
+    per_window: Option<pyflink_core::ValueState<i64>>,
+    per_key: Option<pyflink_core::ValueState<i64>>,
+}
+
+impl pyflink_core::window::ProcessWindowFunction<Event, (i64, i64, i64, usize), u8, TimeWindow> for FiringCounter {
+    fn open(&mut self, ctx: &mut pyflink_core::window::WindowRuntimeContext<'_, u8, TimeWindow>) -> Result<()> {
+        self.per_window = Some(ctx.get_window_state(&pyflink_core::ValueStateDescriptor::new("firings"))?);
+        self.per_key = Some(ctx.get_state(&pyflink_core::ValueStateDescriptor::new("total"))?);
+        Ok(())
+    }
+
+    fn process(
+        &mut self,
+        _: &u8,
+        ctx: &mut WindowContext<'_, TimeWindow, (i64, i64, i64, usize)>,
+        elements: &[Event],
+    ) -> Result<()> {
+        let (per_window, per_key) = (self.per_window.as_ref().unwrap(), self.per_key.as_ref().unwrap());
+        let here = per_window.value().unwrap_or(0) + 1;
+        per_window.update(here);
+        let total = per_key.value().unwrap_or(0) + 1;
+        per_key.update(total);
+        ctx.collect((ctx.window().start, here, total, elements.len()));
+        Ok(())
+    }
+
+    fn clear(&mut self, _: &u8, ctx: &mut WindowContext<'_, TimeWindow, (i64, i64, i64, usize)>) -> Result<()> {
+        self.per_window.as_ref().unwrap().clear();
+        ctx.collect((ctx.window().start, 0, -1, 0));
+        Ok(())
+    }
+}
+
+#[test]
+fn window_functions_keep_per_window_and_per_key_state() {
+    let env = env(1);
+    let events: Vec<Event> = vec![(0, 1, 0), (0, 6, 0), (0, 3, 0), (0, 30, 0)];
+    let results = timed_source(&env, &events, 0)
+        .key_by(|e| e.0)
+        .window(TumblingEventTimeWindows::of(Duration::from_millis(5)))
+        .allowed_lateness(Duration::from_millis(10))
+        .process(FiringCounter::default());
+    assert_eq!(
+        common::collect(&results),
+        vec![
+            (0, 1, 1, 1),  // [0,5) fires when the watermark reaches 5
+            (0, 2, 2, 2),  // a late element within the lateness fires it again
+            (5, 1, 3, 1),  // the watermark reaches 29
+            (0, 0, -1, 0), // [0,5) is removed at 4 + 10
+            (5, 0, -1, 0),
+            (30, 1, 4, 1), // the final watermark
+            (30, 0, -1, 0),
+        ]
+    );
+}

@@ -29,8 +29,9 @@ struct Registry {
 }
 
 thread_local! {
-    /// The backend whose operator is running user code on this thread.
-    static ENTERED: RefCell<Option<Rc<Registry>>> = const { RefCell::new(None) };
+    /// The backends whose operator is running user code on this thread (a window function sees
+    /// a per-key and a per-window backend at once).
+    static ENTERED: RefCell<Vec<Rc<Registry>>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Gives `f` the state `index` of the entered backend `backend`, or the error that says why
@@ -41,11 +42,14 @@ pub(crate) fn with_entered_state<R>(
     name: &str,
     f: impl FnOnce(&dyn Any) -> Result<R, StateError>,
 ) -> Result<R, StateError> {
-    let registry = ENTERED.with(|entered| entered.borrow().clone());
-    let registry = registry.ok_or_else(|| StateError::NoCurrentKey { name: name.to_string() })?;
-    if registry.id != backend {
-        return Err(StateError::ForeignState { name: name.to_string() });
-    }
+    let registry = ENTERED.with(|entered| {
+        let entered = entered.borrow();
+        if entered.is_empty() {
+            return Err(StateError::NoCurrentKey { name: name.to_string() });
+        }
+        let found = entered.iter().rev().find(|r| r.id == backend).cloned();
+        found.ok_or_else(|| StateError::ForeignState { name: name.to_string() })
+    })?;
     let state = Rc::clone(&registry.states.borrow()[index]);
     f(state.as_ref())
 }
@@ -92,12 +96,19 @@ impl<K: Hash + Eq + Clone + 'static> KeyedStateBackend<K> {
     }
 
     /// Runs `f` with this backend current on this thread, so state handles resolve to it.
+    /// Backends entered inside `f` are current too.
     #[inline]
     pub fn enter<R>(&self, f: impl FnOnce() -> R) -> R {
-        let previous = ENTERED.with(|entered| entered.replace(Some(Rc::clone(&self.registry))));
-        let result = f();
-        ENTERED.with(|entered| *entered.borrow_mut() = previous);
-        result
+        /// Leaves the backend also when `f` unwinds.
+        struct Leave;
+        impl Drop for Leave {
+            fn drop(&mut self) {
+                ENTERED.with(|entered| entered.borrow_mut().pop());
+            }
+        }
+        ENTERED.with(|entered| entered.borrow_mut().push(Rc::clone(&self.registry)));
+        let _leave = Leave;
+        f()
     }
 
     /// Makes `key` the current key and returns its key group.
@@ -213,6 +224,24 @@ mod tests {
         second.get_value_state(&ValueStateDescriptor::<i64>::new("v")).unwrap();
         second.set_current_key(1);
         second.enter(|| assert_eq!(s.try_value(), Err(StateError::ForeignState { name: "v".into() })));
+    }
+
+    #[test]
+    fn nested_backends_are_both_current() {
+        let mut outer = backend();
+        let mut inner = KeyedStateBackend::<(u32, u8)>::new(KeyGroupRange::new(0, 127), 128);
+        let a = outer.get_value_state(&ValueStateDescriptor::<i64>::new("a")).unwrap();
+        let b = inner.get_value_state(&ValueStateDescriptor::<i64>::new("b")).unwrap();
+        outer.set_current_key(1);
+        inner.set_current_key((1, 0));
+        outer.enter(|| {
+            inner.enter(|| {
+                a.update(1);
+                b.update(2);
+            });
+            assert_eq!(a.value(), Some(1));
+            assert_eq!(b.try_value(), Err(StateError::ForeignState { name: "b".into() }), "inner left");
+        });
     }
 
     #[test]

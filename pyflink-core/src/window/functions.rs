@@ -3,11 +3,13 @@
 //! incremental aggregation, with the window's context).
 
 use crate::api::functions::OutputTag;
+use pyflink_state::{KeyGroupRange, KeyedStateBackend, ValueState, ValueStateDescriptor};
+
 use crate::runtime::operator::RuntimeContext;
 use crate::runtime::output::Output;
 use crate::time::current_processing_time;
 use crate::window::windows::Window;
-use crate::{Data, Result};
+use crate::{Data, Key, Result};
 
 /// Aggregates a window's elements incrementally into an accumulator, as Flink's
 /// `AggregateFunction`.
@@ -40,6 +42,57 @@ pub trait AggregateFunction<IN>: Clone + Send + Sync + 'static {
     fn get_result(&self, accumulator: &Self::Accumulator) -> Self::Output;
     /// Combines two accumulators (when session windows merge).
     fn merge(&self, a: Self::Accumulator, b: Self::Accumulator) -> Self::Accumulator;
+}
+
+/// What a window function's `open` sees: the runtime context and the window operator's keyed
+/// state. Handles from [`WindowRuntimeContext::get_state`] hold one value per key across all
+/// windows (Flink's global state); handles from [`WindowRuntimeContext::get_window_state`] hold
+/// one value per key and window (Flink's window state).
+pub struct WindowRuntimeContext<'a, K: Key, W: Window> {
+    pub(crate) runtime: &'a RuntimeContext,
+    pub(crate) states: &'a mut WindowStates<K, W>,
+}
+
+impl<K: Key, W: Window> WindowRuntimeContext<'_, K, W> {
+    /// The operator's runtime context.
+    pub fn runtime(&self) -> &RuntimeContext {
+        self.runtime
+    }
+
+    /// A value per key, shared by all windows of the key.
+    pub fn get_state<V: Data>(&mut self, descriptor: &ValueStateDescriptor<V>) -> Result<ValueState<V>> {
+        Ok(self.states.global.get_value_state(descriptor)?)
+    }
+
+    /// A value per key and window; clear it in `clear()` when the window is removed.
+    pub fn get_window_state<V: Data>(&mut self, descriptor: &ValueStateDescriptor<V>) -> Result<ValueState<V>> {
+        Ok(self.states.per_window.get_value_state(descriptor)?)
+    }
+}
+
+/// The keyed state of a window operator instance: per key, and per key and window.
+pub(crate) struct WindowStates<K: Key, W: Window> {
+    global: KeyedStateBackend<K>,
+    per_window: KeyedStateBackend<(K, W)>,
+}
+
+impl<K: Key, W: Window> WindowStates<K, W> {
+    pub(crate) fn new(context: &RuntimeContext) -> Self {
+        let range = KeyGroupRange::for_operator(context.max_parallelism, context.parallelism, context.subtask_index);
+        // Per-window entries are found by the hash of (key, window), so they span all groups.
+        let all_groups = KeyGroupRange::new(0, context.max_parallelism - 1);
+        WindowStates {
+            global: KeyedStateBackend::new(range, context.max_parallelism),
+            per_window: KeyedStateBackend::new(all_groups, context.max_parallelism),
+        }
+    }
+
+    /// Runs `f` with `key` and `window` current in both backends.
+    pub(crate) fn scoped<R>(&self, key: &K, window: &W, f: impl FnOnce() -> R) -> R {
+        self.global.set_current_key(key.clone());
+        self.per_window.set_current_key((key.clone(), window.clone()));
+        self.global.enter(|| self.per_window.enter(f))
+    }
 }
 
 /// What a window function sees while it evaluates a window: the window, the times, and where to
@@ -81,16 +134,17 @@ impl<W: Window, OUT: Data> WindowContext<'_, W, OUT> {
 /// Evaluates a window of a keyed stream with all its elements (or the single result of an
 /// incremental aggregation), as Flink's `ProcessWindowFunction`. Closures
 /// `|key, ctx, elements| -> Result<()>` implement it.
-pub trait ProcessWindowFunction<IN, OUT: Data, K, W: Window>: Clone + Send + Sync + 'static {
-    /// Called once per parallel instance before the first window.
-    fn open(&mut self, _context: &RuntimeContext) -> Result<()> {
+pub trait ProcessWindowFunction<IN, OUT: Data, K: Key, W: Window>: Clone + Send + Sync + 'static {
+    /// Called once per parallel instance before the first window; create state handles here.
+    fn open(&mut self, _context: &mut WindowRuntimeContext<'_, K, W>) -> Result<()> {
         Ok(())
     }
 
     /// Evaluates the window `ctx.window()` of `key` over `elements`; emit with `ctx.collect`.
     fn process(&mut self, key: &K, ctx: &mut WindowContext<'_, W, OUT>, elements: &[IN]) -> Result<()>;
 
-    /// Called when the window is removed (after its allowed lateness).
+    /// Called when the window is removed (after its allowed lateness): clear per-window state
+    /// here.
     fn clear(&mut self, _key: &K, _ctx: &mut WindowContext<'_, W, OUT>) -> Result<()> {
         Ok(())
     }
@@ -101,7 +155,7 @@ pub trait ProcessWindowFunction<IN, OUT: Data, K, W: Window>: Clone + Send + Syn
     }
 }
 
-impl<IN, OUT: Data, K, W: Window, F> ProcessWindowFunction<IN, OUT, K, W> for F
+impl<IN, OUT: Data, K: Key, W: Window, F> ProcessWindowFunction<IN, OUT, K, W> for F
 where
     F: FnMut(&K, &mut WindowContext<'_, W, OUT>, &[IN]) -> Result<()> + Clone + Send + Sync + 'static,
 {
@@ -113,8 +167,8 @@ where
 /// Evaluates a window of a non-keyed stream (`window_all`), as Flink's
 /// `ProcessAllWindowFunction`. Closures `|ctx, elements| -> Result<()>` implement it.
 pub trait ProcessAllWindowFunction<IN, OUT: Data, W: Window>: Clone + Send + Sync + 'static {
-    /// Called once before the first window.
-    fn open(&mut self, _context: &RuntimeContext) -> Result<()> {
+    /// Called once before the first window; create state handles here.
+    fn open(&mut self, _context: &mut WindowRuntimeContext<'_, (), W>) -> Result<()> {
         Ok(())
     }
 
@@ -143,7 +197,7 @@ pub(crate) struct AllWindows<P>(pub(crate) P);
 impl<IN, OUT: Data, W: Window, P: ProcessAllWindowFunction<IN, OUT, W>> ProcessWindowFunction<IN, OUT, (), W>
     for AllWindows<P>
 {
-    fn open(&mut self, context: &RuntimeContext) -> Result<()> {
+    fn open(&mut self, context: &mut WindowRuntimeContext<'_, (), W>) -> Result<()> {
         self.0.open(context)
     }
     fn process(&mut self, _: &(), ctx: &mut WindowContext<'_, W, OUT>, elements: &[IN]) -> Result<()> {
@@ -158,7 +212,7 @@ impl<IN, OUT: Data, W: Window, P: ProcessAllWindowFunction<IN, OUT, W>> ProcessW
 #[derive(Clone, Copy)]
 pub(crate) struct PassThrough;
 
-impl<OUT: Data, K, W: Window> ProcessWindowFunction<OUT, OUT, K, W> for PassThrough {
+impl<OUT: Data, K: Key, W: Window> ProcessWindowFunction<OUT, OUT, K, W> for PassThrough {
     #[inline]
     fn process(&mut self, _: &K, ctx: &mut WindowContext<'_, W, OUT>, elements: &[OUT]) -> Result<()> {
         for element in elements {
@@ -172,7 +226,7 @@ impl<OUT: Data, K, W: Window> ProcessWindowFunction<OUT, OUT, K, W> for PassThro
 #[derive(Clone)]
 pub(crate) struct Apply<F>(pub(crate) F);
 
-impl<IN, OUT: Data, K, W: Window, I, F> ProcessWindowFunction<IN, OUT, K, W> for Apply<F>
+impl<IN, OUT: Data, K: Key, W: Window, I, F> ProcessWindowFunction<IN, OUT, K, W> for Apply<F>
 where
     I: IntoIterator<Item = OUT>,
     F: FnMut(&K, &W, &[IN]) -> I + Clone + Send + Sync + 'static,

@@ -30,7 +30,9 @@ pub use assigners::{
     TumblingProcessingTimeWindows, WindowAssigner,
 };
 pub use evictors::{CountEvictor, Evictor, EvictorContext, TimeEvictor, TimestampedValue};
-pub use functions::{AggregateFunction, ProcessAllWindowFunction, ProcessWindowFunction, WindowContext};
+pub use functions::{
+    AggregateFunction, ProcessAllWindowFunction, ProcessWindowFunction, WindowContext, WindowRuntimeContext,
+};
 pub use sessions::{
     DynamicEventTimeSessionWindows, DynamicProcessingTimeSessionWindows, EventTimeSessionWindows,
     ProcessingTimeSessionWindows,

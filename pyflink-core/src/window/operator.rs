@@ -17,7 +17,7 @@ use crate::time::TimeDomain;
 use crate::window::assigners::WindowAssigner;
 use crate::window::contents::WindowContents;
 use crate::window::evictors::EvictorContext;
-use crate::window::functions::{ProcessWindowFunction, WindowContext};
+use crate::window::functions::{ProcessWindowFunction, WindowContext, WindowRuntimeContext, WindowStates};
 use crate::window::triggers::{Trigger, TriggerContext, WindowTimers};
 use crate::window::windows::Window;
 use crate::{Data, Key, Result};
@@ -175,6 +175,7 @@ where
     state: Option<KeyedTable<K, Slots<A, T, C, TR>>>,
     key_groups: KeyGroupAssigner,
     timers: Option<InternalTimerService<K, A::Window>>,
+    states: Option<WindowStates<K, A::Window>>,
     assigned: Vec<A::Window>,
     _types: PhantomData<fn(T) -> OUT>,
 }
@@ -197,6 +198,7 @@ where
             state: None,
             key_groups: KeyGroupAssigner::new(1),
             timers: None,
+            states: None,
             assigned: Vec::new(),
             _types: PhantomData,
         }
@@ -267,6 +269,7 @@ where
     fn emit(
         contents: &mut C,
         function: &mut P,
+        states: &WindowStates<K, A::Window>,
         key: &K,
         slot: &mut Slot<A::Window, C::Acc, TR::State>,
         watermark: i64,
@@ -283,7 +286,7 @@ where
         let window = &slot.window;
         contents.with_results(acc, window, &evictor_context, |results| {
             let mut ctx = WindowContext { window, watermark, out };
-            function.process(key, &mut ctx, results)
+            states.scoped(key, window, || function.process(key, &mut ctx, results))
         })
     }
 
@@ -299,8 +302,10 @@ where
         let at = self.key_groups.hash_key(&key);
         let cleanup_time = self.spec.cleanup_time(&window);
         let is_event_time = self.spec.assigner.is_event_time();
-        let WindowOperator { spec, contents, function, state, timers, .. } = self;
-        let (Some(state), Some(timers)) = (state.as_mut(), timers.as_mut()) else { return Ok(()) };
+        let WindowOperator { spec, contents, function, state, timers, states, .. } = self;
+        let (Some(state), Some(timers), Some(states)) = (state.as_mut(), timers.as_mut(), states.as_ref()) else {
+            return Ok(());
+        };
         let Some(slots) = state.get_mut(at, &key) else { return Ok(()) };
         let Some(index) = slots.iter().position(|s| s.window == window) else { return Ok(()) };
         let slot = &mut slots[index];
@@ -313,7 +318,7 @@ where
             TimeDomain::ProcessingTime => spec.trigger.on_processing_time(time, &window, &mut ctx),
         };
         if result.is_fire() {
-            Self::emit(contents, function, &key, slot, watermark, out)?;
+            Self::emit(contents, function, states, &key, slot, watermark, out)?;
         }
         if result.is_purge() {
             slot.contents = None;
@@ -326,7 +331,8 @@ where
             let mut ctx = TriggerContext { window: &window, state: &mut slot.trigger_state, timers: &mut access };
             spec.trigger.clear(&window, &mut ctx);
             out.timestamp = Some(window.max_timestamp());
-            function.clear(&key, &mut WindowContext { window: &window, watermark, out })?;
+            let mut ctx = WindowContext { window: &window, watermark, out };
+            states.scoped(&key, &window, || function.clear(&key, &mut ctx))?;
             if slots.is_empty() {
                 state.remove(at, &key);
             }
@@ -350,14 +356,15 @@ where
         self.state = Some(KeyedTable::new(range));
         self.key_groups = KeyGroupAssigner::new(context.max_parallelism);
         self.timers = Some(InternalTimerService::new(context.processing_time_service().clone()));
-        self.function.open(context)
+        let states = self.states.insert(WindowStates::new(context));
+        self.function.open(&mut WindowRuntimeContext { runtime: context, states })
     }
 
     #[inline]
     fn process_element(&mut self, value: T, out: &mut Output<OUT>) -> Result<()> {
         let timestamp = out.timestamp();
-        let WindowOperator { spec, contents, function, state, key_groups, timers, assigned, .. } = self;
-        let (Some(state), Some(timers)) = (state.as_mut(), timers.as_mut()) else {
+        let WindowOperator { spec, contents, function, state, key_groups, timers, states, assigned, .. } = self;
+        let (Some(state), Some(timers), Some(states)) = (state.as_mut(), timers.as_mut(), states.as_ref()) else {
             unreachable!("the harness opens operators before the first record")
         };
         let key = (spec.key)(&value);
@@ -405,7 +412,7 @@ where
             let result = spec.trigger.on_element(&element, timestamp, &slot.window, &mut ctx);
             contents.add(&mut slot.contents, element, timestamp);
             if result.is_fire() {
-                outcome = Self::emit(contents, function, &key, slot, watermark, out);
+                outcome = Self::emit(contents, function, states, &key, slot, watermark, out);
                 if outcome.is_err() {
                     break;
                 }
