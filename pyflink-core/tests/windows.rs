@@ -10,42 +10,18 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use common::{collect_sorted, env};
+use common::{collect_sorted, env, timed_source, Event};
 use proptest::prelude::*;
-use pyflink_core::time::{WatermarkGenerator, WatermarkOutput, WatermarkStrategy};
+use pyflink_core::time::WatermarkStrategy;
 use pyflink_core::window::{
     AggregateFunction, EventTimeSessionWindows, SlidingEventTimeWindows, TimeWindow, TumblingEventTimeWindows,
     WindowAssigner, WindowContext,
 };
-use pyflink_core::{
-    DataStream, KeyedProcessContext, KeyedProcessFunction, OnTimerContext, OutputTag, Result,
-    StreamExecutionEnvironment,
-};
+use pyflink_core::{KeyedProcessContext, KeyedProcessFunction, OnTimerContext, OutputTag, Result};
 
-/// `(key, timestamp, value)`.
-type Event = (u8, i64, i64);
 /// `(kind, key, a, b, c, d)`: kind 0 is a window result `(start, end, sum, count)`, kind 1 a
 /// late event `(timestamp, value, 0, 0)`.
 type Tagged = (u8, u8, i64, i64, i64, i64);
-
-/// Emits `max timestamp - delay - 1` after every event.
-struct Punctuated {
-    delay: i64,
-    max: i64,
-}
-
-impl WatermarkGenerator<Event> for Punctuated {
-    fn on_event(&mut self, _: &Event, timestamp: i64, output: &mut WatermarkOutput) {
-        self.max = self.max.max(timestamp);
-        output.emit_watermark(self.max - self.delay - 1);
-    }
-    fn on_periodic_emit(&mut self, _: &mut WatermarkOutput) {}
-}
-
-fn punctuated(delay: i64) -> WatermarkStrategy<Event> {
-    WatermarkStrategy::for_generator(move || Punctuated { delay, max: i64::MIN })
-        .with_timestamp_assigner(|e: &Event, _| e.1)
-}
 
 /// Sums values and counts elements.
 #[derive(Clone)]
@@ -74,12 +50,6 @@ fn window_result(key: &u8, ctx: &mut WindowContext<'_, TimeWindow, Tagged>, resu
         ctx.collect((0, *key, w.start, w.end, *sum, *count));
     }
     Ok(())
-}
-
-/// An event-time source of `events` at parallelism 1 with punctuated watermarks.
-fn timed_source(env: &StreamExecutionEnvironment, events: &[Event], delay: i64) -> DataStream<Event> {
-    env.set_auto_watermark_interval(Duration::ZERO);
-    env.from_collection(events.to_vec()).assign_timestamps_and_watermarks(punctuated(delay)).set_parallelism(1)
 }
 
 /// Runs a windowed sum/count with lateness and a late-data side output; returns both outputs.

@@ -2,6 +2,9 @@
 
 #![allow(dead_code)]
 
+use std::time::Duration;
+
+use pyflink_core::time::{WatermarkGenerator, WatermarkOutput, WatermarkStrategy};
 use pyflink_core::{
     Data, DataStream, ProcessContext, ProcessFunction, Result, RuntimeContext, StreamExecutionEnvironment,
 };
@@ -41,4 +44,31 @@ impl<T: Data> ProcessFunction<T, (usize, T)> for TagSubtask {
         ctx.collect((self.index, value));
         Ok(())
     }
+}
+
+/// `(key, timestamp, value)`: the events of the event-time tests.
+pub type Event = (u8, i64, i64);
+
+/// Emits `max timestamp - delay - 1` after every event, so watermarks follow the input
+/// deterministically.
+struct Punctuated {
+    delay: i64,
+    max: i64,
+}
+
+impl WatermarkGenerator<Event> for Punctuated {
+    fn on_event(&mut self, _: &Event, timestamp: i64, output: &mut WatermarkOutput) {
+        self.max = self.max.max(timestamp);
+        output.emit_watermark(self.max - self.delay - 1);
+    }
+    fn on_periodic_emit(&mut self, _: &mut WatermarkOutput) {}
+}
+
+/// `events` with their timestamps and punctuated watermarks, from one source instance: every
+/// downstream instance sees records and watermarks interleaved as the input orders them.
+pub fn timed_source(env: &StreamExecutionEnvironment, events: &[Event], delay: i64) -> DataStream<Event> {
+    env.set_auto_watermark_interval(Duration::ZERO);
+    let strategy = WatermarkStrategy::for_generator(move || Punctuated { delay, max: i64::MIN })
+        .with_timestamp_assigner(|e: &Event, _| e.1);
+    env.from_collection(events.to_vec()).assign_timestamps_and_watermarks(strategy).set_parallelism(1)
 }

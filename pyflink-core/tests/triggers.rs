@@ -1,0 +1,134 @@
+//! Window jobs with non-default triggers and evictors, on deterministic punctuated watermarks:
+//! continuous event-time triggers, sliding count windows, a custom trigger on global windows,
+//! and `window_all`.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{collect, env, env as env_with, timed_source, Event};
+use pyflink_core::window::{
+    ContinuousEventTimeTrigger, GlobalWindow, GlobalWindows, TimeWindow, Trigger, TriggerContext, TriggerResult,
+    TumblingEventTimeWindows,
+};
+use pyflink_core::FlinkError;
+
+fn start_and_count(_: &u8, window: &TimeWindow, events: &[Event]) -> [(i64, usize); 1] {
+    [(window.start, events.len())]
+}
+
+#[test]
+fn continuous_event_time_trigger_fires_every_interval_and_at_the_end() {
+    let env = env(1);
+    let events: Vec<Event> = [1, 2, 4, 7, 12].iter().map(|&ts| (0, ts, 0)).collect();
+    let fired = timed_source(&env, &events, 0)
+        .key_by(|e| e.0)
+        .window(TumblingEventTimeWindows::of(Duration::from_millis(10)))
+        .trigger(ContinuousEventTimeTrigger::of(Duration::from_millis(3)))
+        .apply(start_and_count);
+    // [0,10) fires at 0, 3 and 6 as the watermark passes them, and at its end (9);
+    // [10,20) at 12, 15 and 18, and at its end, all on the final watermark.
+    assert_eq!(collect(&fired), vec![(0, 1), (0, 3), (0, 4), (0, 4), (10, 1), (10, 1), (10, 1), (10, 1)]);
+}
+
+#[test]
+fn sliding_count_windows_fire_every_slide_over_the_last_size_elements() {
+    let env = env(2);
+    let values: Vec<(u8, i64)> = (1..=7).map(|v| (0u8, v)).chain((1..=3).map(|v| (1, v * 100))).collect();
+    let sums = env
+        .from_collection(values)
+        .key_by(|v| v.0)
+        .count_window_sliding(3, 2)
+        .apply(|key: &u8, _: &GlobalWindow, rows: &[(u8, i64)]| [(*key, rows.iter().map(|r| r.1).sum::<i64>())]);
+    let mut out = collect(&sums);
+    out.sort();
+    assert_eq!(out, vec![(0, 3), (0, 9), (0, 15), (1, 300)]);
+}
+
+/// Fires and purges a global window when an element with a negative value arrives.
+#[derive(Clone)]
+struct OnNegative;
+
+impl Trigger<Event, GlobalWindow> for OnNegative {
+    type State = u32;
+
+    fn on_element(
+        &self,
+        element: &Event,
+        _: Option<i64>,
+        _: &GlobalWindow,
+        ctx: &mut TriggerContext<'_, GlobalWindow, u32>,
+    ) -> TriggerResult {
+        *ctx.state() += 1;
+        if element.2 < 0 {
+            TriggerResult::FireAndPurge
+        } else {
+            TriggerResult::Continue
+        }
+    }
+    fn on_event_time(&self, _: i64, _: &GlobalWindow, _: &mut TriggerContext<'_, GlobalWindow, u32>) -> TriggerResult {
+        TriggerResult::Continue
+    }
+    fn on_processing_time(
+        &self,
+        _: i64,
+        _: &GlobalWindow,
+        _: &mut TriggerContext<'_, GlobalWindow, u32>,
+    ) -> TriggerResult {
+        TriggerResult::Continue
+    }
+    fn clear(&self, _: &GlobalWindow, ctx: &mut TriggerContext<'_, GlobalWindow, u32>) {
+        *ctx.state() = 0;
+    }
+}
+
+#[test]
+fn a_custom_trigger_fires_global_windows() {
+    let env = env(2);
+    let events: Vec<Event> = vec![(0, 0, 1), (1, 0, 10), (0, 0, 2), (0, 0, -1), (0, 0, 5), (1, 0, -10), (0, 0, 7)];
+    let sums = env
+        .from_collection(events)
+        .key_by(|e| e.0)
+        .window(GlobalWindows::create())
+        .trigger(OnNegative)
+        .reduce(|a, b| (a.0, a.1, a.2 + b.2));
+    let mut out = collect(&sums);
+    out.sort();
+    // Key 0 fires on -1 with 1 + 2 - 1; the 5 and 7 after it never fire. Key 1 fires 10 - 10.
+    assert_eq!(out, vec![(0, 0, 2), (1, 0, 0)]);
+}
+
+#[test]
+fn window_all_runs_one_instance_over_all_keys() {
+    let env = env(2);
+    let events: Vec<Event> = vec![(0, 1, 0), (1, 2, 0), (2, 6, 0), (3, 3, 0), (1, 12, 0)];
+    let counts = timed_source(&env, &events, 10)
+        .window_all(TumblingEventTimeWindows::of(Duration::from_millis(5)))
+        .apply(|window: &TimeWindow, rows: &[Event]| [(window.start, rows.len())]);
+    assert_eq!(collect(&counts), vec![(0, 3), (5, 1), (10, 1)]);
+
+    let second = env_with(2);
+    timed_source(&second, &events, 0)
+        .window_all(TumblingEventTimeWindows::of(Duration::from_millis(5)))
+        .apply(|window: &TimeWindow, rows: &[Event]| [(window.start, rows.len())])
+        .set_parallelism(2)
+        .discard();
+    match second.execute("parallel window_all") {
+        Err(FlinkError::InvalidProgram(message)) => assert!(message.contains("not parallel"), "{message}"),
+        other => panic!("expected an invalid program, got {other:?}"),
+    }
+}
+
+#[test]
+fn invalid_window_parameters_fail_when_the_job_is_planned() {
+    let env = env(1);
+    env.from_collection(vec![(0u8, 1i64, 0i64)])
+        .key_by(|e| e.0)
+        .window(TumblingEventTimeWindows::of(Duration::ZERO))
+        .apply(start_and_count)
+        .discard();
+    match env.execute("zero window") {
+        Err(FlinkError::InvalidProgram(message)) => assert!(message.contains("size above 0"), "{message}"),
+        other => panic!("expected an invalid program, got {other:?}"),
+    }
+}
