@@ -204,6 +204,74 @@ proptest! {
     }
 }
 
+/// Session windows replayed sequentially with Flink's rules: a new element's window merges
+/// with every live session it overlaps or touches; the merged session is dropped if already
+/// past its cleanup time, fires at once if the watermark passed its end, and otherwise fires when
+/// the watermark first passes its end; sessions are removed after the allowed lateness.
+fn session_oracle(events: &[Event], gap: i64, delay: i64, lateness: i64) -> Vec<Tagged> {
+    let mut out = Vec::new();
+    // (key, start, end) -> (sum, count); sessions of a key never overlap or touch.
+    let mut live: BTreeMap<(u8, i64, i64), (i64, i64)> = BTreeMap::new();
+    let mut watermark = i64::MIN;
+    let mut max = i64::MIN;
+    let advance = |to: i64, from: i64, live: &mut BTreeMap<(u8, i64, i64), (i64, i64)>, out: &mut Vec<Tagged>| {
+        for (&(key, start, end), &(sum, count)) in live.iter() {
+            if from < end - 1 && end - 1 <= to {
+                out.push((0, key, start, end, sum, count));
+            }
+        }
+        live.retain(|&(_, _, end), _| (end - 1).saturating_add(lateness) > to);
+    };
+    for &(key, ts, value) in events {
+        let (mut start, mut end, mut sum, mut count) = (ts, ts + gap, value, 1);
+        let touching: Vec<(u8, i64, i64)> =
+            live.keys().filter(|w| w.0 == key && w.1 <= ts + gap && w.2 >= ts).copied().collect();
+        for window in &touching {
+            start = start.min(window.1);
+            end = end.max(window.2);
+        }
+        if (end - 1).saturating_add(lateness) <= watermark {
+            if ts + lateness <= watermark {
+                out.push((1, key, ts, value, 0, 0));
+            }
+        } else {
+            for window in touching {
+                let (s, c) = live.remove(&window).expect("listed above");
+                sum += s;
+                count += c;
+            }
+            live.insert((key, start, end), (sum, count));
+            if end - 1 <= watermark {
+                out.push((0, key, start, end, sum, count));
+            }
+        }
+        max = max.max(ts);
+        let next = max - delay - 1;
+        if next > watermark {
+            advance(next, watermark, &mut live, &mut out);
+            watermark = next;
+        }
+    }
+    advance(i64::MAX, watermark, &mut live, &mut out);
+    out.sort();
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// Sessions in streaming: out-of-order events beyond the watermark delay, lateness, late
+    /// data to the side output.
+    #[test]
+    fn session_windows_with_lateness_match_the_oracle(
+        events in events(), gap in 1i64..15, delay in 0i64..15, lateness in 0i64..10, parallelism in 1usize..=4,
+    ) {
+        let assigner = EventTimeSessionWindows::with_gap(Duration::from_millis(gap as u64));
+        let expected = session_oracle(&events, gap, delay, lateness);
+        prop_assert_eq!(run_windows(&events, assigner, delay, lateness, parallelism), expected);
+    }
+}
+
 /// Registers (or, for negative values, deletes) an event-time timer at the event's value and
 /// reports every firing as `(key, timer, watermark at firing)`.
 #[derive(Clone)]
