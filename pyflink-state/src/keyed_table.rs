@@ -82,6 +82,21 @@ impl<K: Hash + Eq, V> KeyedTable<K, V> {
         &mut entry.or_insert_with(|| (key, make())).into_mut().1
     }
 
+    /// The value of `key`, inserting a copy of `key` with `make()` first if there is none: one
+    /// probe of the table, and the key is cloned only when it is new.
+    #[inline]
+    pub fn get_or_insert_cloned(&mut self, at: KeyHash, key: &K, make: impl FnOnce() -> V) -> &mut V
+    where
+        K: Clone,
+    {
+        let entry = self.group_mut(at.group).entry(
+            bucket_hash(at.hash),
+            |(k, _)| k == key,
+            |(k, _)| bucket_hash(stable_hash(k)),
+        );
+        &mut entry.or_insert_with(|| (key.clone(), make())).into_mut().1
+    }
+
     /// Sets the value of `key`, returning the previous one.
     #[inline]
     pub fn insert(&mut self, at: KeyHash, key: K, value: V) -> Option<V> {
@@ -133,7 +148,7 @@ mod tests {
 
     proptest! {
         #[test]
-        fn behaves_like_a_map(ops in proptest::collection::vec((0u8..3, 0u16..300, any::<i32>()), 0..400)) {
+        fn behaves_like_a_map(ops in proptest::collection::vec((0u8..4, 0u16..300, any::<i32>()), 0..400)) {
             let assigner = KeyGroupAssigner::new(128);
             let mut table = KeyedTable::<u16, i32>::new(KeyGroupRange::new(0, 127));
             let mut oracle = HashMap::new();
@@ -142,9 +157,13 @@ mod tests {
                 match op {
                     0 => prop_assert_eq!(table.insert(at, key, value), oracle.insert(key, value)),
                     1 => prop_assert_eq!(table.remove(at, &key), oracle.remove(&key)),
-                    _ => {
+                    2 => {
                         *table.get_or_insert_with(at, key, || 0) += 1;
                         *oracle.entry(key).or_insert(0) += 1;
+                    }
+                    _ => {
+                        *table.get_or_insert_cloned(at, &key, || 7) -= 1;
+                        *oracle.entry(key).or_insert(7) -= 1;
                     }
                 }
                 prop_assert_eq!(table.get(at, &key), oracle.get(&key));

@@ -372,10 +372,7 @@ where
         assigned.clear();
         spec.assigner.assign_windows(&value, timestamp, assigned)?;
         let watermark = timers.current_watermark();
-        if state.get_mut(at, &key).is_none() {
-            state.insert(at, key.clone(), Vec::new());
-        }
-        let slots = state.get_mut(at, &key).expect("inserted above");
+        let slots = state.get_or_insert_cloned(at, &key, Vec::new);
         let count = assigned.len();
         let mut value = Some(value);
         let mut skipped = true;
