@@ -1,6 +1,8 @@
 //! Window assigners: which windows an element belongs to, whether they follow event or
 //! processing time, and which trigger fires them by default.
 
+use std::fmt::Debug;
+use std::marker::PhantomData;
 use std::time::Duration;
 
 use crate::time::{current_processing_time, duration_millis};
@@ -41,6 +43,50 @@ pub trait WindowAssigner<T>: Clone + Send + Sync + 'static {
     }
 }
 
+/// The clock time windows follow: [`EventTime`] (the records' timestamps and the watermark) or
+/// [`ProcessingTime`] (the wall clock when a record is processed).
+pub trait WindowTime: Debug + Clone + Copy + Send + Sync + 'static {
+    /// The trigger that fires windows when this clock passes their end.
+    type Trigger: Default + Clone + Send + Sync + 'static;
+    /// Whether windows follow event time.
+    const IS_EVENT_TIME: bool;
+    /// `EventTime` or `ProcessingTime`, as in the names of Flink's assigners.
+    const NAME: &'static str;
+
+    /// The time an element is placed at: its event timestamp (none if it has none), or the
+    /// current processing time.
+    fn time_of(timestamp: Option<i64>) -> Option<i64>;
+}
+
+/// Windows follow the records' event timestamps and fire on the watermark.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EventTime;
+
+impl WindowTime for EventTime {
+    type Trigger = EventTimeTrigger;
+    const IS_EVENT_TIME: bool = true;
+    const NAME: &'static str = "EventTime";
+
+    #[inline]
+    fn time_of(timestamp: Option<i64>) -> Option<i64> {
+        timestamp
+    }
+}
+
+/// Windows follow the wall clock at which records are processed.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ProcessingTime;
+
+impl WindowTime for ProcessingTime {
+    type Trigger = ProcessingTimeTrigger;
+    const IS_EVENT_TIME: bool = false;
+    const NAME: &'static str = "ProcessingTime";
+
+    fn time_of(_: Option<i64>) -> Option<i64> {
+        Some(current_processing_time())
+    }
+}
+
 /// The error of an event-time window on a record without timestamp.
 fn missing_timestamp() -> FlinkError {
     FlinkError::InvalidProgram(
@@ -60,20 +106,16 @@ fn validate_size_and_offset(kind: &str, size: i64, offset: i64, offset_bound: i6
     Ok(())
 }
 
-fn tumbling_window(timestamp: i64, size: i64, offset: i64) -> TimeWindow {
-    let start = TimeWindow::get_window_start_with_offset(timestamp, offset, size);
-    TimeWindow::new(start, start.saturating_add(size))
+/// Tumbling (fixed-size, non-overlapping) windows on the clock `D`; use
+/// [`TumblingEventTimeWindows`] or [`TumblingProcessingTimeWindows`].
+#[derive(Debug, Clone, Copy)]
+pub struct TumblingWindows<D> {
+    size: i64,
+    offset: i64,
+    _time: PhantomData<D>,
 }
 
-fn sliding_windows(timestamp: i64, size: i64, slide: i64, offset: i64, windows: &mut Vec<TimeWindow>) {
-    let mut start = TimeWindow::get_window_start_with_offset(timestamp, offset, slide);
-    while start > timestamp - size {
-        windows.push(TimeWindow::new(start, start + size));
-        start -= slide;
-    }
-}
-
-/// Tumbling (fixed-size, non-overlapping) windows in event time.
+/// Tumbling windows in event time.
 ///
 /// ```
 /// use std::time::Duration;
@@ -83,16 +125,16 @@ fn sliding_windows(timestamp: i64, size: i64, slide: i64, offset: i64, windows: 
 /// assigner.assign_windows(&(), Some(7), &mut windows).unwrap();
 /// assert_eq!(windows, vec![TimeWindow::new(5, 10)]);
 /// ```
-#[derive(Debug, Clone, Copy)]
-pub struct TumblingEventTimeWindows {
-    size: i64,
-    offset: i64,
-}
+pub type TumblingEventTimeWindows = TumblingWindows<EventTime>;
 
-impl TumblingEventTimeWindows {
+/// Tumbling windows in processing time: each element goes to the window of the wall-clock time
+/// at which it is processed.
+pub type TumblingProcessingTimeWindows = TumblingWindows<ProcessingTime>;
+
+impl<D: WindowTime> TumblingWindows<D> {
     /// Windows of length `size`, aligned to the epoch.
     pub fn of(size: Duration) -> Self {
-        TumblingEventTimeWindows { size: duration_millis(size), offset: 0 }
+        TumblingWindows { size: duration_millis(size), offset: 0, _time: PhantomData }
     }
 
     /// Shifts the windows by `offset_millis` (may be negative, for example for time zones);
@@ -103,69 +145,43 @@ impl TumblingEventTimeWindows {
     }
 }
 
-impl<T> WindowAssigner<T> for TumblingEventTimeWindows {
+impl<T, D: WindowTime> WindowAssigner<T> for TumblingWindows<D>
+where
+    D::Trigger: Trigger<T, TimeWindow>,
+{
     type Window = TimeWindow;
-    type DefaultTrigger = EventTimeTrigger;
+    type DefaultTrigger = D::Trigger;
 
     #[inline]
     fn assign_windows(&self, _: &T, timestamp: Option<i64>, windows: &mut Vec<TimeWindow>) -> Result<()> {
-        let timestamp = timestamp.ok_or_else(missing_timestamp)?;
-        windows.push(tumbling_window(timestamp, self.size, self.offset));
+        let time = D::time_of(timestamp).ok_or_else(missing_timestamp)?;
+        let start = TimeWindow::get_window_start_with_offset(time, self.offset, self.size);
+        windows.push(TimeWindow::new(start, start.saturating_add(self.size)));
         Ok(())
     }
-    fn default_trigger(&self) -> EventTimeTrigger {
-        EventTimeTrigger
+    fn default_trigger(&self) -> D::Trigger {
+        D::Trigger::default()
     }
     fn is_event_time(&self) -> bool {
-        true
+        D::IS_EVENT_TIME
     }
     fn validate(&self) -> std::result::Result<(), String> {
-        validate_size_and_offset("TumblingEventTimeWindows", self.size, self.offset, self.size)
+        validate_size_and_offset(&format!("Tumbling{}Windows", D::NAME), self.size, self.offset, self.size)
     }
 }
 
-/// Tumbling windows in processing time: each element goes to the window of the wall-clock time
-/// at which it is processed.
+/// Sliding (fixed-size, overlapping) windows on the clock `D`: a window of length `size`
+/// starts every `slide`, so each element belongs to `size / slide` windows. Use
+/// [`SlidingEventTimeWindows`] or [`SlidingProcessingTimeWindows`].
 #[derive(Debug, Clone, Copy)]
-pub struct TumblingProcessingTimeWindows {
+pub struct SlidingWindows<D> {
     size: i64,
+    slide: i64,
     offset: i64,
+    _time: PhantomData<D>,
 }
 
-impl TumblingProcessingTimeWindows {
-    /// Windows of length `size`, aligned to the epoch.
-    pub fn of(size: Duration) -> Self {
-        TumblingProcessingTimeWindows { size: duration_millis(size), offset: 0 }
-    }
-
-    /// Shifts the windows by `offset_millis`; its magnitude must be below the size.
-    pub fn with_offset(mut self, offset_millis: i64) -> Self {
-        self.offset = offset_millis;
-        self
-    }
-}
-
-impl<T> WindowAssigner<T> for TumblingProcessingTimeWindows {
-    type Window = TimeWindow;
-    type DefaultTrigger = ProcessingTimeTrigger;
-
-    fn assign_windows(&self, _: &T, _: Option<i64>, windows: &mut Vec<TimeWindow>) -> Result<()> {
-        windows.push(tumbling_window(current_processing_time(), self.size, self.offset));
-        Ok(())
-    }
-    fn default_trigger(&self) -> ProcessingTimeTrigger {
-        ProcessingTimeTrigger
-    }
-    fn is_event_time(&self) -> bool {
-        false
-    }
-    fn validate(&self) -> std::result::Result<(), String> {
-        validate_size_and_offset("TumblingProcessingTimeWindows", self.size, self.offset, self.size)
-    }
-}
-
-/// Sliding (fixed-size, overlapping) windows in event time: a window of length `size` starts
-/// every `slide`, so each element belongs to `size / slide` windows.
+/// Sliding windows in event time.
 ///
 /// ```
 /// use std::time::Duration;
@@ -175,17 +191,15 @@ impl<T> WindowAssigner<T> for TumblingProcessingTimeWindows {
 /// assigner.assign_windows(&(), Some(1), &mut windows).unwrap();
 /// assert_eq!(windows, vec![TimeWindow::new(0, 5), TimeWindow::new(-2, 3)]);
 /// ```
-#[derive(Debug, Clone, Copy)]
-pub struct SlidingEventTimeWindows {
-    size: i64,
-    slide: i64,
-    offset: i64,
-}
+pub type SlidingEventTimeWindows = SlidingWindows<EventTime>;
 
-impl SlidingEventTimeWindows {
+/// Sliding windows in processing time.
+pub type SlidingProcessingTimeWindows = SlidingWindows<ProcessingTime>;
+
+impl<D: WindowTime> SlidingWindows<D> {
     /// Windows of length `size` starting every `slide`.
     pub fn of(size: Duration, slide: Duration) -> Self {
-        SlidingEventTimeWindows { size: duration_millis(size), slide: duration_millis(slide), offset: 0 }
+        SlidingWindows { size: duration_millis(size), slide: duration_millis(slide), offset: 0, _time: PhantomData }
     }
 
     /// Shifts the windows by `offset_millis`; its magnitude must be below the slide.
@@ -195,70 +209,35 @@ impl SlidingEventTimeWindows {
     }
 }
 
-impl<T> WindowAssigner<T> for SlidingEventTimeWindows {
+impl<T, D: WindowTime> WindowAssigner<T> for SlidingWindows<D>
+where
+    D::Trigger: Trigger<T, TimeWindow>,
+{
     type Window = TimeWindow;
-    type DefaultTrigger = EventTimeTrigger;
+    type DefaultTrigger = D::Trigger;
 
     #[inline]
     fn assign_windows(&self, _: &T, timestamp: Option<i64>, windows: &mut Vec<TimeWindow>) -> Result<()> {
-        let timestamp = timestamp.ok_or_else(missing_timestamp)?;
-        sliding_windows(timestamp, self.size, self.slide, self.offset, windows);
+        let time = D::time_of(timestamp).ok_or_else(missing_timestamp)?;
+        let mut start = TimeWindow::get_window_start_with_offset(time, self.offset, self.slide);
+        while start > time - self.size {
+            windows.push(TimeWindow::new(start, start + self.size));
+            start -= self.slide;
+        }
         Ok(())
     }
-    fn default_trigger(&self) -> EventTimeTrigger {
-        EventTimeTrigger
+    fn default_trigger(&self) -> D::Trigger {
+        D::Trigger::default()
     }
     fn is_event_time(&self) -> bool {
-        true
+        D::IS_EVENT_TIME
     }
     fn validate(&self) -> std::result::Result<(), String> {
+        let kind = format!("Sliding{}Windows", D::NAME);
         if self.slide <= 0 {
-            return Err(format!("SlidingEventTimeWindows needs a slide above 0 ms, not {} ms", self.slide));
+            return Err(format!("{kind} needs a slide above 0 ms, not {} ms", self.slide));
         }
-        validate_size_and_offset("SlidingEventTimeWindows", self.size, self.offset, self.slide)
-    }
-}
-
-/// Sliding windows in processing time.
-#[derive(Debug, Clone, Copy)]
-pub struct SlidingProcessingTimeWindows {
-    size: i64,
-    slide: i64,
-    offset: i64,
-}
-
-impl SlidingProcessingTimeWindows {
-    /// Windows of length `size` starting every `slide`.
-    pub fn of(size: Duration, slide: Duration) -> Self {
-        SlidingProcessingTimeWindows { size: duration_millis(size), slide: duration_millis(slide), offset: 0 }
-    }
-
-    /// Shifts the windows by `offset_millis`; its magnitude must be below the slide.
-    pub fn with_offset(mut self, offset_millis: i64) -> Self {
-        self.offset = offset_millis;
-        self
-    }
-}
-
-impl<T> WindowAssigner<T> for SlidingProcessingTimeWindows {
-    type Window = TimeWindow;
-    type DefaultTrigger = ProcessingTimeTrigger;
-
-    fn assign_windows(&self, _: &T, _: Option<i64>, windows: &mut Vec<TimeWindow>) -> Result<()> {
-        sliding_windows(current_processing_time(), self.size, self.slide, self.offset, windows);
-        Ok(())
-    }
-    fn default_trigger(&self) -> ProcessingTimeTrigger {
-        ProcessingTimeTrigger
-    }
-    fn is_event_time(&self) -> bool {
-        false
-    }
-    fn validate(&self) -> std::result::Result<(), String> {
-        if self.slide <= 0 {
-            return Err(format!("SlidingProcessingTimeWindows needs a slide above 0 ms, not {} ms", self.slide));
-        }
-        validate_size_and_offset("SlidingProcessingTimeWindows", self.size, self.offset, self.slide)
+        validate_size_and_offset(&kind, self.size, self.offset, self.slide)
     }
 }
 

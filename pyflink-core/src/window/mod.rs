@@ -26,16 +26,16 @@ mod triggers;
 mod windows;
 
 pub use assigners::{
-    GlobalWindows, SlidingEventTimeWindows, SlidingProcessingTimeWindows, TumblingEventTimeWindows,
-    TumblingProcessingTimeWindows, WindowAssigner,
+    EventTime, GlobalWindows, ProcessingTime, SlidingEventTimeWindows, SlidingProcessingTimeWindows, SlidingWindows,
+    TumblingEventTimeWindows, TumblingProcessingTimeWindows, TumblingWindows, WindowAssigner, WindowTime,
 };
 pub use evictors::{CountEvictor, Evictor, EvictorContext, TimeEvictor, TimestampedValue};
 pub use functions::{
     AggregateFunction, ProcessAllWindowFunction, ProcessWindowFunction, WindowContext, WindowRuntimeContext,
 };
 pub use sessions::{
-    DynamicEventTimeSessionWindows, DynamicProcessingTimeSessionWindows, EventTimeSessionWindows,
-    ProcessingTimeSessionWindows,
+    DynamicEventTimeSessionWindows, DynamicGap, DynamicProcessingTimeSessionWindows, EventTimeSessionWindows, FixedGap,
+    ProcessingTimeSessionWindows, SessionGap, SessionWindows,
 };
 pub use triggers::{
     ContinuousEventTimeTrigger, ContinuousProcessingTimeTrigger, CountTrigger, EventTimeTrigger, NeverTrigger,
