@@ -69,48 +69,67 @@ where
     collect_sorted(&results.union(&[late_events]))
 }
 
+/// The live windows of an oracle replay, `(key, start, end) -> (sum, count)`.
+type LiveWindows = BTreeMap<(u8, i64, i64), (i64, i64)>;
+
+/// Event time in an oracle replay: the punctuated watermarks of [`timed_source`], and the
+/// windows each watermark advance fires (their end first passed) and drops (past the lateness).
+struct OracleClock {
+    watermark: i64,
+    max: i64,
+    delay: i64,
+    lateness: i64,
+}
+
+impl OracleClock {
+    /// The watermark after an event at `timestamp`.
+    fn after_event(&mut self, timestamp: i64, live: &mut LiveWindows, out: &mut Vec<Tagged>) {
+        self.max = self.max.max(timestamp);
+        let next = self.max - self.delay - 1;
+        if next > self.watermark {
+            self.advance(next, live, out);
+        }
+    }
+
+    fn advance(&mut self, to: i64, live: &mut LiveWindows, out: &mut Vec<Tagged>) {
+        for (&(key, start, end), &(sum, count)) in live.iter() {
+            if self.watermark < end - 1 && end - 1 <= to {
+                out.push((0, key, start, end, sum, count));
+            }
+        }
+        live.retain(|&(_, _, end), _| (end - 1).saturating_add(self.lateness) > to);
+        self.watermark = to;
+    }
+}
+
 /// Flink's window semantics replayed sequentially: elements join their windows unless the
 /// window is past its cleanup time, fire at once if the watermark passed the window's end,
 /// windows fire when the watermark first passes their end and are dropped after the allowed
 /// lateness; elements whose windows were all dropped are late.
 fn oracle(events: &[Event], assign: impl Fn(i64) -> Vec<(i64, i64)>, delay: i64, lateness: i64) -> Vec<Tagged> {
     let mut out = Vec::new();
-    let mut live: BTreeMap<(u8, i64, i64), (i64, i64)> = BTreeMap::new();
-    let mut watermark = i64::MIN;
-    let mut max = i64::MIN;
-    let advance = |to: i64, from: i64, live: &mut BTreeMap<(u8, i64, i64), (i64, i64)>, out: &mut Vec<Tagged>| {
-        for (&(key, start, end), &(sum, count)) in live.iter() {
-            if from < end - 1 && end - 1 <= to {
-                out.push((0, key, start, end, sum, count));
-            }
-        }
-        live.retain(|&(_, _, end), _| (end - 1).saturating_add(lateness) > to);
-    };
+    let mut live = LiveWindows::new();
+    let mut clock = OracleClock { watermark: i64::MIN, max: i64::MIN, delay, lateness };
     for &(key, ts, value) in events {
         let mut skipped = true;
         for (start, end) in assign(ts) {
-            if (end - 1).saturating_add(lateness) <= watermark {
+            if (end - 1).saturating_add(lateness) <= clock.watermark {
                 continue;
             }
             skipped = false;
             let slot = live.entry((key, start, end)).or_insert((0, 0));
             slot.0 += value;
             slot.1 += 1;
-            if end - 1 <= watermark {
+            if end - 1 <= clock.watermark {
                 out.push((0, key, start, end, slot.0, slot.1));
             }
         }
-        if skipped && ts + lateness <= watermark {
+        if skipped && ts + lateness <= clock.watermark {
             out.push((1, key, ts, value, 0, 0));
         }
-        max = max.max(ts);
-        let next = max - delay - 1;
-        if next > watermark {
-            advance(next, watermark, &mut live, &mut out);
-            watermark = next;
-        }
+        clock.after_event(ts, &mut live, &mut out);
     }
-    advance(i64::MAX, watermark, &mut live, &mut out);
+    clock.advance(i64::MAX, &mut live, &mut out);
     out.sort();
     out
 }
@@ -210,18 +229,9 @@ proptest! {
 /// the watermark first passes its end; sessions are removed after the allowed lateness.
 fn session_oracle(events: &[Event], gap: i64, delay: i64, lateness: i64) -> Vec<Tagged> {
     let mut out = Vec::new();
-    // (key, start, end) -> (sum, count); sessions of a key never overlap or touch.
-    let mut live: BTreeMap<(u8, i64, i64), (i64, i64)> = BTreeMap::new();
-    let mut watermark = i64::MIN;
-    let mut max = i64::MIN;
-    let advance = |to: i64, from: i64, live: &mut BTreeMap<(u8, i64, i64), (i64, i64)>, out: &mut Vec<Tagged>| {
-        for (&(key, start, end), &(sum, count)) in live.iter() {
-            if from < end - 1 && end - 1 <= to {
-                out.push((0, key, start, end, sum, count));
-            }
-        }
-        live.retain(|&(_, _, end), _| (end - 1).saturating_add(lateness) > to);
-    };
+    // Sessions of a key never overlap or touch.
+    let mut live = LiveWindows::new();
+    let mut clock = OracleClock { watermark: i64::MIN, max: i64::MIN, delay, lateness };
     for &(key, ts, value) in events {
         let (mut start, mut end, mut sum, mut count) = (ts, ts + gap, value, 1);
         let touching: Vec<(u8, i64, i64)> =
@@ -230,8 +240,8 @@ fn session_oracle(events: &[Event], gap: i64, delay: i64, lateness: i64) -> Vec<
             start = start.min(window.1);
             end = end.max(window.2);
         }
-        if (end - 1).saturating_add(lateness) <= watermark {
-            if ts + lateness <= watermark {
+        if (end - 1).saturating_add(lateness) <= clock.watermark {
+            if ts + lateness <= clock.watermark {
                 out.push((1, key, ts, value, 0, 0));
             }
         } else {
@@ -241,18 +251,13 @@ fn session_oracle(events: &[Event], gap: i64, delay: i64, lateness: i64) -> Vec<
                 count += c;
             }
             live.insert((key, start, end), (sum, count));
-            if end - 1 <= watermark {
+            if end - 1 <= clock.watermark {
                 out.push((0, key, start, end, sum, count));
             }
         }
-        max = max.max(ts);
-        let next = max - delay - 1;
-        if next > watermark {
-            advance(next, watermark, &mut live, &mut out);
-            watermark = next;
-        }
+        clock.after_event(ts, &mut live, &mut out);
     }
-    advance(i64::MAX, watermark, &mut live, &mut out);
+    clock.advance(i64::MAX, &mut live, &mut out);
     out.sort();
     out
 }
