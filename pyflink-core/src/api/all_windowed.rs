@@ -64,13 +64,12 @@ impl<T: Data, A: WindowAssigner<T>, TR: Trigger<T, A::Window>> AllWindowedStream
     }
 
     /// Evaluates each window with `f(window, elements)`, emitting what it returns.
-    pub fn apply<OUT, I, F>(self, f: F) -> DataStream<OUT>
+    pub fn apply<OUT, I, F>(self, mut f: F) -> DataStream<OUT>
     where
         OUT: Data,
         I: IntoIterator<Item = OUT>,
         F: FnMut(&A::Window, &[T]) -> I + Clone + Send + Sync + 'static,
     {
-        let mut f = f;
         self.inner.apply(move |_: &(), window: &A::Window, elements: &[T]| f(window, elements))
     }
 }

@@ -27,17 +27,13 @@ impl<T: Data> TimestampsAndWatermarksOperator<T> {
         }
     }
 
+    /// Forwards what the generator emitted to `out`, in order.
     fn emit_changes(&mut self, out: &mut Output<T>) {
-        emit_watermark_changes(&mut self.watermarks, out);
-    }
-}
-
-/// Forwards what a generator emitted to `out`, in order.
-pub(crate) fn emit_watermark_changes<T: Data>(watermarks: &mut WatermarkOutput, out: &mut Output<T>) {
-    for change in watermarks.drain() {
-        match change {
-            WatermarkEvent::Watermark(timestamp) => out.emit_watermark(timestamp),
-            WatermarkEvent::Idle(idle) => out.emit_watermark_status(idle),
+        for change in self.watermarks.drain() {
+            match change {
+                WatermarkEvent::Watermark(timestamp) => out.emit_watermark(timestamp),
+                WatermarkEvent::Idle(idle) => out.emit_watermark_status(idle),
+            }
         }
     }
 }
