@@ -2,7 +2,6 @@
 //! reschedules itself while records remain, and ends its stream with the final watermark.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
 use timely::dataflow::operators::Capability;
@@ -13,10 +12,11 @@ use crate::runtime::graph::{BuildContext, NodePlan};
 use crate::runtime::job::activate_guarded;
 use crate::runtime::output::{ElementOutput, Output, SendCapability, BATCH};
 use crate::runtime::source_watermarks::SourceWatermarks;
+use crate::runtime::wakeup::Wakeups;
 use crate::sources::{
     InputStatus, Source, SourceOutput, SourceReader, SourceReaderContext, SourceSplit, SplitEnumeratorContext,
 };
-use crate::time::{current_processing_time, WatermarkStrategy};
+use crate::time::{ProcessingTimeService, WatermarkStrategy};
 use crate::{Data, FlinkError, Result};
 
 /// Records a source emits per activation before it yields to downstream operators.
@@ -43,11 +43,11 @@ pub(crate) fn build_source<'s, T: Data, S: Source<T>>(
         parallelism: plan.parallelism,
         output: Output::new(subtask, Vec::new()),
         timely_output: output,
+        wakeups: Wakeups::new(ProcessingTimeService::default(), activator.clone()),
         activator,
         // Batch jobs only need the final watermark; a strategy that does nothing costs nothing.
         watermarks: (!strategy.is_noop() && !plan.batch_mode).then(|| SourceWatermarks::new(strategy)),
         interval: plan.auto_watermark_interval,
-        next_periodic: i64::MIN,
     };
     let name = plan.name.clone();
     builder.build(move |mut capabilities| {
@@ -74,10 +74,11 @@ struct SourceTask<T: Data, S: Source<T>> {
     output: Output<T>,
     timely_output: ElementOutput<T>,
     activator: Activator,
+    /// Wakes the source for periodic watermarks, also while its reader waits.
+    wakeups: Wakeups,
     watermarks: Option<SourceWatermarks<T>>,
-    /// The periodic watermark interval in ms (0: none) and when the next periodic emit is due.
+    /// The periodic watermark interval in ms (0: none).
     interval: i64,
-    next_periodic: i64,
 }
 
 impl<T: Data, S: Source<T>> SourceTask<T, S> {
@@ -115,17 +116,15 @@ impl<T: Data, S: Source<T>> SourceTask<T, S> {
         let caps = std::slice::from_ref(capability);
         let mut session = self.timely_output.activate();
         let mut emitted = 0;
-        let mut periodic_wait = None;
         if let (Some(watermarks), true) = (self.watermarks.as_mut(), self.interval > 0) {
-            let now = current_processing_time();
-            if self.next_periodic == i64::MIN {
-                self.next_periodic = now + self.interval;
-            } else if now >= self.next_periodic {
+            if self.wakeups.due().is_some() {
                 watermarks.on_periodic_emit();
                 watermarks.emit(&mut self.output);
-                self.next_periodic = now + self.interval;
             }
-            periodic_wait = Some(Duration::from_millis((self.next_periodic - now).max(0) as u64));
+            let service = self.wakeups.service();
+            if service.requested() == i64::MAX {
+                service.request_callback(service.current_processing_time() + self.interval);
+            }
         }
         loop {
             let mut batch = SourceOutput::new(&mut self.output, self.watermarks.as_mut(), BATCH);
@@ -142,13 +141,13 @@ impl<T: Data, S: Source<T>> SourceTask<T, S> {
                 InputStatus::MoreAvailable => {
                     self.output.flush(&mut session, SendCapability::Held(caps));
                     self.activator.activate();
+                    self.wakeups.schedule();
                     return Ok(false);
                 }
                 InputStatus::NothingAvailable(delay) => {
                     self.output.flush(&mut session, SendCapability::Held(caps));
-                    // Wake for the next periodic watermark even while the reader waits.
-                    let delay = periodic_wait.map_or(delay, |wait| wait.min(delay));
                     self.activator.activate_after(delay);
+                    self.wakeups.schedule();
                     return Ok(false);
                 }
                 InputStatus::EndOfInput => {

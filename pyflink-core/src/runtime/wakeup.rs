@@ -20,6 +20,11 @@ impl Wakeups {
         Wakeups { service, activator, scheduled: i64::MAX }
     }
 
+    /// The service whose requests this turns into activations.
+    pub(crate) fn service(&self) -> &ProcessingTimeService {
+        &self.service
+    }
+
     /// The current processing time if a requested callback is due, clearing the request.
     pub(crate) fn due(&mut self) -> Option<i64> {
         if self.service.requested() == i64::MAX {
