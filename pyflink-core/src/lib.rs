@@ -57,7 +57,11 @@ pub use data::{Data, Key};
 pub use display::FlinkDisplay;
 pub use element::{Element, StreamRecord, Watermark, WatermarkStatus};
 pub use error::{FlinkError, Result};
-pub use pyflink_state::{ValueState, ValueStateDescriptor};
+pub use pyflink_state::{
+    AggregatingState, AggregatingStateDescriptor, ListState, ListStateDescriptor, MapState, MapStateDescriptor,
+    ReducingState, ReducingStateDescriptor, StateTtlConfig, StateVisibility, UpdateType, ValueState,
+    ValueStateDescriptor,
+};
 pub use runtime::job::{JobClient, JobExecutionResult, JobStatus};
 pub use runtime::operator::RuntimeContext;
 

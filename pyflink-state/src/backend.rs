@@ -1,15 +1,29 @@
-//! The keyed state backend of one operator instance: its states and the current key.
+//! The keyed state backend of one operator instance: its registered states, the current key, and
+//! snapshot and restore of everything it holds by key group.
 
-use std::any::Any;
+use std::any::{type_name, Any};
 use std::cell::{Ref, RefCell};
 use std::collections::HashMap;
 use std::hash::Hash;
+use std::marker::PhantomData;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::key_group::{KeyGroupAssigner, KeyHash};
-use crate::value_state::{HeapValueState, ValueAccess};
-use crate::{KeyGroupRange, KeyedTable, StateError, ValueState, ValueStateDescriptor};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::cells::{CellAccess, KeyedCells, StateSnapshotter};
+use crate::config::StateBackendConfig;
+use crate::key_group::{stable_hash, KeyGroupAssigner, KeyHash};
+use crate::rocks::{RocksCells, RocksInstance};
+use crate::snapshot::{KeyedStateSnapshot, StateKind, StateSection};
+use crate::state::aggregating::{AggregatingAccess, AggregatingCells};
+use crate::state::{DescriptorBase, StateRef};
+use crate::ttl::{Expiring, Stamped, Ttl, TtlTimeProvider};
+use crate::{
+    AggregateFunction, AggregatingState, AggregatingStateDescriptor, KeyGroupRange, ListState, ListStateDescriptor,
+    MapState, MapStateDescriptor, ReducingState, ReducingStateDescriptor, StateError, ValueState, ValueStateDescriptor,
+};
 
 /// The key of the record being processed, with its key group, shared by all states.
 pub(crate) struct CurrentKey<K> {
@@ -22,7 +36,7 @@ impl<K> CurrentKey<K> {
     }
 }
 
-/// The registered states of a backend, by index: each an `Rc<dyn ValueAccess<V>>` behind `Any`.
+/// The registered states of a backend, by index, each behind `Any` as the handle expects it.
 struct Registry {
     id: u64,
     states: RefCell<Vec<Rc<dyn Any>>>,
@@ -54,32 +68,86 @@ pub(crate) fn with_entered_state<R>(
     f(state.as_ref())
 }
 
-/// A registered state's name and value type, to detect a name reused with another type.
+/// A registered state's name, kind and value type, to detect a name reused differently.
 struct Registered {
     index: usize,
+    kind: StateKind,
     value_type: &'static str,
 }
 
-/// Keyed state of one operator instance on the heap (Flink's `hashmap` backend).
+/// Where the backend keeps its cells.
+enum Storage {
+    Heap,
+    RocksDb(Rc<RocksInstance>),
+}
+
+/// Keyed state of one operator instance, on the heap (Flink's `hashmap` backend) or in RocksDB.
 ///
 /// The operator makes the backend current with [`KeyedStateBackend::enter`] and sets the key
-/// of each record; state handles then read and write that key's entry.
+/// of each record; state handles then read and write that key's entries.
+///
+/// ```
+/// use pyflink_state::{KeyGroupRange, KeyedStateBackend, ValueStateDescriptor};
+///
+/// let mut backend = KeyedStateBackend::<String>::new(KeyGroupRange::new(0, 127), 128);
+/// let count = backend.get_value_state(&ValueStateDescriptor::<u64>::new("count")).unwrap();
+/// backend.enter(|| {
+///     backend.set_current_key("alice".to_string());
+///     count.update(count.value().unwrap_or(0) + 1);
+///     assert_eq!(count.value(), Some(1));
+///     backend.set_current_key("bob".to_string());
+///     assert_eq!(count.value(), None);
+/// });
+/// ```
 pub struct KeyedStateBackend<K> {
     range: KeyGroupRange,
+    max_parallelism: usize,
     assigner: KeyGroupAssigner,
     key: Rc<CurrentKey<K>>,
     registry: Rc<Registry>,
     names: HashMap<String, Registered>,
+    storage: Storage,
+    clock: TtlTimeProvider,
+    snapshotters: Vec<Rc<dyn StateSnapshotter>>,
+    /// Restored sections of states not registered yet; they are loaded on registration and
+    /// carried into later snapshots until then, so no state is dropped by a job that stops
+    /// using it for a while.
+    pending: Vec<StateSection>,
 }
 
 /// Distinguishes backends, so a handle is never resolved against another operator's states.
 static NEXT_BACKEND_ID: AtomicU64 = AtomicU64::new(1);
 
-impl<K: Hash + Eq + Clone + 'static> KeyedStateBackend<K> {
-    /// A backend for the key groups `range` out of `max_parallelism`.
+impl<K> KeyedStateBackend<K>
+where
+    K: Hash + Eq + Clone + Serialize + DeserializeOwned + 'static,
+{
+    /// A heap backend for the key groups `range` out of `max_parallelism`.
     pub fn new(range: KeyGroupRange, max_parallelism: usize) -> Self {
+        Self::with_storage(range, max_parallelism, Storage::Heap)
+    }
+
+    /// A backend of the kind `config` selects, for the key groups `range`; `instance` names the
+    /// operator instance (it names RocksDB's working directory).
+    pub fn from_config(
+        config: &StateBackendConfig,
+        range: KeyGroupRange,
+        max_parallelism: usize,
+        instance: &str,
+    ) -> Result<Self, StateError> {
+        let storage = match config {
+            StateBackendConfig::HashMap => Storage::Heap,
+            StateBackendConfig::RocksDb(options) => {
+                Storage::RocksDb(Rc::new(RocksInstance::create(options.clone(), instance)?))
+            }
+        };
+        Ok(Self::with_storage(range, max_parallelism, storage))
+    }
+
+    fn with_storage(range: KeyGroupRange, max_parallelism: usize, storage: Storage) -> Self {
         KeyedStateBackend {
             range,
+            max_parallelism,
             assigner: KeyGroupAssigner::new(max_parallelism),
             key: Rc::new(CurrentKey { slot: RefCell::new(None) }),
             registry: Rc::new(Registry {
@@ -87,12 +155,27 @@ impl<K: Hash + Eq + Clone + 'static> KeyedStateBackend<K> {
                 states: RefCell::new(Vec::new()),
             }),
             names: HashMap::new(),
+            storage,
+            clock: TtlTimeProvider::default(),
+            snapshotters: Vec::new(),
+            pending: Vec::new(),
         }
     }
 
     /// The key groups this backend holds.
     pub fn key_group_range(&self) -> KeyGroupRange {
         self.range
+    }
+
+    /// Whether the state lives in RocksDB.
+    pub fn is_rocksdb(&self) -> bool {
+        matches!(self.storage, Storage::RocksDb(_))
+    }
+
+    /// Replaces the processing-time clock of state TTL (for tests); applies to states
+    /// registered afterwards.
+    pub fn set_ttl_time_provider(&mut self, clock: TtlTimeProvider) {
+        self.clock = clock;
     }
 
     /// Runs `f` with this backend current on this thread, so state handles resolve to it.
@@ -120,6 +203,15 @@ impl<K: Hash + Eq + Clone + 'static> KeyedStateBackend<K> {
         at.group
     }
 
+    /// Makes `key` current in the key group `group`: for keys that combine a record's key with a
+    /// namespace (a window), which belong to the group of the record's key.
+    #[inline]
+    pub fn set_current_key_in_group(&self, key: K, group: usize) {
+        debug_assert!(self.range.contains(group), "key group {group} is not owned by this instance");
+        let at = KeyHash { hash: stable_hash(&key), group };
+        *self.key.slot.borrow_mut() = Some((at, key));
+    }
+
     /// Runs `f` with the current key.
     ///
     /// # Panics
@@ -136,34 +228,199 @@ impl<K: Hash + Eq + Clone + 'static> KeyedStateBackend<K> {
         self.key.get().as_ref().map(|(_, k)| k.clone())
     }
 
-    /// The value state described by `descriptor`, created on first use. Asking again with the same
-    /// name returns a handle to the same state.
-    pub fn get_value_state<V: Clone + 'static>(
+    /// The value state described by `descriptor`, created on first use. Asking again with the
+    /// same name returns a handle to the same state.
+    pub fn get_value_state<V>(&mut self, descriptor: &ValueStateDescriptor<V>) -> Result<ValueState<V>, StateError>
+    where
+        V: Clone + Serialize + DeserializeOwned + 'static,
+    {
+        let state = self.register_cells::<Stamped<V>>(&descriptor.base, StateKind::Value, type_name::<V>())?;
+        Ok(ValueState::new(state))
+    }
+
+    /// The list state described by `descriptor`.
+    pub fn get_list_state<V>(&mut self, descriptor: &ListStateDescriptor<V>) -> Result<ListState<V>, StateError>
+    where
+        V: Clone + Serialize + DeserializeOwned + 'static,
+    {
+        let state = self.register_cells::<Vec<Stamped<V>>>(&descriptor.base, StateKind::List, type_name::<V>())?;
+        Ok(ListState::new(state))
+    }
+
+    /// The map state described by `descriptor`.
+    pub fn get_map_state<UK, UV>(
         &mut self,
-        descriptor: &ValueStateDescriptor<V>,
-    ) -> Result<ValueState<V>, StateError> {
-        let name = descriptor.name();
-        let requested = HeapValueState::<K, V>::type_name();
-        if let Some(existing) = self.names.get(name) {
-            if existing.value_type != requested {
-                return Err(StateError::TypeMismatch {
-                    name: name.to_string(),
-                    existing: existing.value_type,
-                    requested,
-                });
-            }
-            return Ok(ValueState::new(self.registry.id, existing.index, name));
+        descriptor: &MapStateDescriptor<UK, UV>,
+    ) -> Result<MapState<UK, UV>, StateError>
+    where
+        UK: Hash + Eq + Clone + Serialize + DeserializeOwned + 'static,
+        UV: Clone + Serialize + DeserializeOwned + 'static,
+    {
+        let state =
+            self.register_cells::<HashMap<UK, Stamped<UV>>>(&descriptor.base, StateKind::Map, type_name::<(UK, UV)>())?;
+        Ok(MapState::new(state))
+    }
+
+    /// The reducing state described by `descriptor`.
+    pub fn get_reducing_state<V>(
+        &mut self,
+        descriptor: &ReducingStateDescriptor<V>,
+    ) -> Result<ReducingState<V>, StateError>
+    where
+        V: Clone + Serialize + DeserializeOwned + 'static,
+    {
+        let state = self.register_cells::<Stamped<V>>(&descriptor.base, StateKind::Reducing, type_name::<V>())?;
+        Ok(ReducingState { state, reduce: descriptor.reduce.clone() })
+    }
+
+    /// The aggregating state described by `descriptor`.
+    pub fn get_aggregating_state<IN: 'static, F: AggregateFunction<IN>>(
+        &mut self,
+        descriptor: &AggregatingStateDescriptor<IN, F>,
+    ) -> Result<AggregatingState<IN, F::Output>, StateError> {
+        let base = &descriptor.base;
+        let value_type = type_name::<F::Accumulator>();
+        if let Some(existing) = self.existing(&base.name, StateKind::Aggregating, value_type)? {
+            return Ok(AggregatingState::new(existing));
         }
-        let state: Rc<dyn ValueAccess<V>> = Rc::new(HeapValueState {
-            name: name.to_string(),
-            key: Rc::clone(&self.key),
-            table: RefCell::new(KeyedTable::<K, V>::new(self.range)),
+        let cells: Rc<dyn CellAccess<Stamped<F::Accumulator>>> =
+            self.create_cells::<Stamped<F::Accumulator>>(base, StateKind::Aggregating)?;
+        let access: Rc<dyn AggregatingAccess<IN, F::Output>> =
+            Rc::new(AggregatingCells { cells, function: descriptor.function.clone(), _input: PhantomData });
+        let state = self.add(&base.name, StateKind::Aggregating, value_type, Rc::new(access));
+        Ok(AggregatingState::new(state))
+    }
+
+    /// The handle of an already registered state `name`, after checking that it is used alike.
+    fn existing(&self, name: &str, kind: StateKind, value_type: &'static str) -> Result<Option<StateRef>, StateError> {
+        let Some(existing) = self.names.get(name) else { return Ok(None) };
+        if existing.kind != kind || existing.value_type != value_type {
+            return Err(StateError::TypeMismatch {
+                name: name.to_string(),
+                existing: existing.value_type,
+                requested: value_type,
+            });
+        }
+        Ok(Some(StateRef { backend: self.registry.id, index: existing.index, name: name.into() }))
+    }
+
+    /// Registers cells of type `S` for a state that handles reach as `dyn CellAccess<S>`.
+    fn register_cells<S>(
+        &mut self,
+        base: &DescriptorBase,
+        kind: StateKind,
+        value_type: &'static str,
+    ) -> Result<StateRef, StateError>
+    where
+        S: Expiring + Clone + Serialize + DeserializeOwned + 'static,
+    {
+        if let Some(existing) = self.existing(&base.name, kind, value_type)? {
+            return Ok(existing);
+        }
+        let cells: Rc<dyn CellAccess<S>> = self.create_cells::<S>(base, kind)?;
+        Ok(self.add(&base.name, kind, value_type, Rc::new(cells)))
+    }
+
+    /// Creates the cells of a new state, loaded with its restored entries.
+    fn create_cells<S>(&mut self, base: &DescriptorBase, kind: StateKind) -> Result<Rc<KeyedCells<K, S>>, StateError>
+    where
+        S: Expiring + Clone + Serialize + DeserializeOwned + 'static,
+    {
+        let name = &base.name;
+        let ttl = base.ttl.clone().map(|config| Ttl { config, clock: self.clock.clone() });
+        let key = Rc::clone(&self.key);
+        let cells = Rc::new(match &self.storage {
+            Storage::Heap => KeyedCells::heap(name, kind, key, self.range, ttl),
+            Storage::RocksDb(instance) => {
+                let column = RocksCells::new(Rc::clone(instance), name)?;
+                KeyedCells::rocks(name, kind, key, self.range, ttl, column)
+            }
         });
+        let mut remaining = Vec::with_capacity(self.pending.len());
+        for section in std::mem::take(&mut self.pending) {
+            if section.name != *name {
+                remaining.push(section);
+                continue;
+            }
+            if section.kind != kind {
+                let error = StateError::KindMismatch {
+                    name: name.clone(),
+                    restored: section.kind.to_string(),
+                    requested: kind.to_string(),
+                };
+                remaining.push(section);
+                remaining.append(&mut self.pending);
+                self.pending = remaining;
+                return Err(error);
+            }
+            for entry in section.raw_entries(self.range) {
+                let (group, key, value) = entry?;
+                cells.restore_entry(group, key, value)?;
+            }
+        }
+        self.pending = remaining;
+        self.snapshotters.push(cells.clone());
+        Ok(cells)
+    }
+
+    fn add(&mut self, name: &str, kind: StateKind, value_type: &'static str, object: Rc<dyn Any>) -> StateRef {
         let mut states = self.registry.states.borrow_mut();
         let index = states.len();
-        states.push(Rc::new(state));
-        self.names.insert(name.to_string(), Registered { index, value_type: requested });
-        Ok(ValueState::new(self.registry.id, index, name))
+        states.push(object);
+        self.names.insert(name.to_string(), Registered { index, kind, value_type });
+        StateRef { backend: self.registry.id, index, name: name.into() }
+    }
+
+    /// Loads restored snapshots (taken at any parallelism) before states are registered: every
+    /// state gets the entries of this backend's key groups when it registers. Sections of
+    /// operator-owned state ([`StateKind::Raw`]) are left to the operator.
+    pub fn restore(&mut self, snapshots: &[KeyedStateSnapshot]) -> Result<(), StateError> {
+        for snapshot in snapshots {
+            if snapshot.max_parallelism as usize != self.max_parallelism {
+                return Err(StateError::InvalidConfig {
+                    key: "pipeline.max-parallelism".into(),
+                    value: self.max_parallelism.to_string(),
+                    expected: format!(
+                        "the max parallelism of the restored checkpoint, {}; the number of key groups cannot change",
+                        snapshot.max_parallelism
+                    ),
+                });
+            }
+            for section in snapshot.sections.iter().filter(|s| s.kind != StateKind::Raw) {
+                let overlapping = section.groups.iter().filter(|(g, _)| self.range.contains(*g as usize));
+                let mut mine = StateSection { name: section.name.clone(), kind: section.kind, groups: Vec::new() };
+                mine.groups.extend(overlapping.cloned());
+                if mine.groups.is_empty() {
+                    continue;
+                }
+                match self.pending.iter_mut().find(|p| p.name == mine.name) {
+                    Some(pending) => {
+                        pending.groups.append(&mut mine.groups);
+                        pending.groups.sort_by_key(|(g, _)| *g);
+                    }
+                    None => self.pending.push(mine),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A snapshot of every state, by key group.
+    pub fn snapshot(&self) -> Result<KeyedStateSnapshot, StateError> {
+        let mut sections = Vec::with_capacity(self.snapshotters.len() + self.pending.len());
+        for state in &self.snapshotters {
+            let mut section = StateSection { name: state.name().to_string(), kind: state.kind(), groups: Vec::new() };
+            for group in self.range.start..=self.range.end {
+                let entries = section.group_mut(group);
+                state.write_group(group, entries)?;
+                if entries.is_empty() {
+                    section.groups.pop();
+                }
+            }
+            sections.push(section);
+        }
+        sections.extend(self.pending.iter().cloned());
+        Ok(KeyedStateSnapshot::new(self.max_parallelism, self.range, sections))
     }
 }
 
@@ -206,6 +463,8 @@ mod tests {
         let err = b.get_value_state(&ValueStateDescriptor::<String>::new("x")).err().unwrap();
         assert!(matches!(err, StateError::TypeMismatch { .. }), "{err}");
         assert!(err.to_string().contains("use a different state name"));
+        let err = b.get_list_state(&ListStateDescriptor::<i64>::new("x")).err().unwrap();
+        assert!(matches!(err, StateError::TypeMismatch { .. }), "another kind under the same name: {err}");
     }
 
     #[test]
@@ -248,5 +507,26 @@ mod tests {
     fn handles_are_send_and_sync() {
         fn assert_send_sync<T: Send + Sync>() {}
         assert_send_sync::<ValueState<String>>();
+        assert_send_sync::<ListState<String>>();
+        assert_send_sync::<MapState<String, u8>>();
+        assert_send_sync::<ReducingState<i64>>();
+        assert_send_sync::<AggregatingState<i64, f64>>();
+    }
+
+    #[test]
+    fn restored_state_of_another_kind_is_refused() {
+        let mut first = backend();
+        let s = first.get_value_state(&ValueStateDescriptor::<i64>::new("s")).unwrap();
+        first.set_current_key(1);
+        first.enter(|| s.update(1));
+        let snapshot = first.snapshot().unwrap();
+        let mut second = backend();
+        second.restore(&[snapshot]).unwrap();
+        let err = second.get_list_state(&ListStateDescriptor::<i64>::new("s")).err().unwrap();
+        assert!(matches!(err, StateError::KindMismatch { .. }), "{err}");
+        // The restored entries stay, and a correct registration still gets them.
+        let s = second.get_value_state(&ValueStateDescriptor::<i64>::new("s")).unwrap();
+        second.set_current_key(1);
+        second.enter(|| assert_eq!(s.value(), Some(1)));
     }
 }

@@ -35,4 +35,66 @@ pub enum StateError {
         /// The upper bound (32768, as in Flink).
         max: usize,
     },
+    /// A state was registered with another kind than the restored state of that name.
+    #[error("state '{name}' was restored as {restored} state but is requested as {requested} state; use the same kind or a new state name")]
+    KindMismatch {
+        /// The state name.
+        name: String,
+        /// The kind in the snapshot.
+        restored: String,
+        /// The kind requested now.
+        requested: String,
+    },
+    /// A value or key could not be encoded.
+    #[error("cannot serialize state: {cause}")]
+    Serialization {
+        /// What the encoder reported.
+        cause: String,
+    },
+    /// Stored or snapshot bytes could not be decoded.
+    #[error("corrupt {what}: {cause}")]
+    Corrupt {
+        /// What was being decoded.
+        what: String,
+        /// What the decoder reported.
+        cause: String,
+    },
+    /// A file operation failed.
+    #[error("{path}: {cause}")]
+    Io {
+        /// The file or directory.
+        path: String,
+        /// The operating system's message.
+        cause: String,
+    },
+    /// RocksDB reported an error.
+    #[error("RocksDB at {path}: {cause}")]
+    RocksDb {
+        /// The database directory.
+        path: String,
+        /// RocksDB's message.
+        cause: String,
+    },
+    /// A setting has a value that is not allowed.
+    #[error("invalid value '{value}' for '{key}': {expected}")]
+    InvalidConfig {
+        /// The configuration key.
+        key: String,
+        /// The value given.
+        value: String,
+        /// What is allowed.
+        expected: String,
+    },
+}
+
+impl StateError {
+    /// An I/O error on `path`.
+    pub(crate) fn io(path: impl AsRef<std::path::Path>, error: std::io::Error) -> Self {
+        StateError::Io { path: path.as_ref().display().to_string(), cause: error.to_string() }
+    }
+
+    /// A RocksDB error of the database at `path`.
+    pub(crate) fn rocks(path: impl AsRef<std::path::Path>, error: rocksdb::Error) -> Self {
+        StateError::RocksDb { path: path.as_ref().display().to_string(), cause: error.into_string() }
+    }
 }

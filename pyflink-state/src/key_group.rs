@@ -200,7 +200,7 @@ pub fn check_max_parallelism(max_parallelism: usize) -> Result<(), StateError> {
 }
 
 /// An inclusive range of key groups owned by one operator instance.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct KeyGroupRange {
     /// The first key group of the range.
     pub start: usize,

@@ -129,6 +129,21 @@ impl<K: Hash + Eq, V> KeyedTable<K, V> {
         self.groups.iter().all(HashTable::is_empty)
     }
 
+    /// The number of keys in `key_group`.
+    pub fn group_len(&self, key_group: usize) -> usize {
+        self.group(key_group).len()
+    }
+
+    /// Every `(key, value)` of `key_group`.
+    pub fn iter_group(&self, key_group: usize) -> impl Iterator<Item = (&K, &V)> {
+        self.group(key_group).iter().map(|(k, v)| (k, v))
+    }
+
+    /// Keeps only the entries of `key_group` for which `keep` returns true.
+    pub fn retain_in_group(&mut self, key_group: usize, mut keep: impl FnMut(&K, &mut V) -> bool) {
+        self.group_mut(key_group).retain(|(k, v)| keep(k, v));
+    }
+
     /// Every `(key_group, key, value)`, group by group.
     pub fn iter(&self) -> impl Iterator<Item = (usize, &K, &V)> {
         let start = self.range.start;

@@ -1,38 +1,74 @@
-//! State for pyflink-rs operators: key groups, keyed state tables and state handles.
+//! State for pyflink-rs operators: key groups, the keyed state kinds of Flink, the heap and
+//! RocksDB backends that hold them, and their snapshots.
 //!
 //! Flink partitions keyed state into *key groups*: every key hashes to one of `max_parallelism`
 //! groups, and each parallel operator instance owns a contiguous range of groups. Because state is
-//! stored per key group, a snapshot taken at one parallelism can be redistributed at another.
+//! stored and snapshotted per key group, a snapshot taken at one parallelism can be restored at
+//! another ([`KeyedStateBackend::restore`] takes the groups it owns from any snapshots).
 //!
-//! This crate knows nothing about streams or Python. `pyflink-core` uses it to route keyed records
-//! ([`key_group`]) and to give user functions keyed state ([`KeyedStateBackend`], [`ValueState`]).
+//! A [`KeyedStateBackend`] holds the states of one operator instance, on the heap or in RocksDB
+//! ([`StateBackendConfig`]). User functions get handles through descriptors —
+//! [`ValueState`], [`ListState`], [`MapState`], [`ReducingState`], [`AggregatingState`] — each
+//! optionally with a time-to-live ([`StateTtlConfig`]). A handle reads and writes the entry of
+//! the backend's current key.
+//!
+//! This crate knows nothing about streams or Python; `pyflink-core` routes records by key group,
+//! sets the current key, and writes snapshots into checkpoints.
 //!
 //! ```
-//! use pyflink_state::{KeyGroupRange, KeyedStateBackend, ValueStateDescriptor};
+//! use pyflink_state::{KeyGroupRange, KeyedStateBackend, ListStateDescriptor, ValueStateDescriptor};
 //!
 //! let mut backend = KeyedStateBackend::<String>::new(KeyGroupRange::new(0, 127), 128);
 //! let count = backend.get_value_state(&ValueStateDescriptor::<u64>::new("count")).unwrap();
+//! let words = backend.get_list_state(&ListStateDescriptor::<String>::new("words")).unwrap();
 //! backend.enter(|| {
 //!     backend.set_current_key("alice".to_string());
 //!     count.update(count.value().unwrap_or(0) + 1);
+//!     words.add("hello".to_string()).unwrap();
 //!     assert_eq!(count.value(), Some(1));
 //!     backend.set_current_key("bob".to_string());
 //!     assert_eq!(count.value(), None);
+//!     assert!(words.get().unwrap().is_empty());
 //! });
+//!
+//! // Restore the snapshot into an instance that owns half the key groups.
+//! let snapshot = backend.snapshot().unwrap();
+//! let owner = pyflink_state::key_group::key_group_for_key(&"alice".to_string(), 128);
+//! let range = if owner < 64 { KeyGroupRange::new(0, 63) } else { KeyGroupRange::new(64, 127) };
+//! let mut half = KeyedStateBackend::<String>::new(range, 128);
+//! half.restore(&[snapshot]).unwrap();
+//! let count = half.get_value_state(&ValueStateDescriptor::<u64>::new("count")).unwrap();
+//! half.set_current_key("alice".to_string());
+//! half.enter(|| assert_eq!(count.value(), Some(1)));
 //! ```
 
 #![deny(missing_docs)]
 
 mod backend;
+mod cells;
+pub mod checkpoint;
+mod codec;
+pub mod config;
 mod error;
 pub mod key_group;
 mod keyed_table;
-mod value_state;
+mod rocks;
+mod snapshot;
+mod state;
+mod ttl;
 
 pub use backend::KeyedStateBackend;
+pub use config::StateBackendConfig;
 pub use error::StateError;
 pub use key_group::{
     KeyGroupAssigner, KeyGroupRange, KeyHash, StableBuildHasher, StableHasher, DEFAULT_MAX_PARALLELISM,
 };
 pub use keyed_table::KeyedTable;
-pub use value_state::{ValueState, ValueStateDescriptor};
+pub use rocks::RocksDbOptions;
+pub use snapshot::{GroupEntries, KeyedStateSnapshot, StateKind, StateSection};
+pub use state::aggregating::{AggregateFunction, AggregatingState, AggregatingStateDescriptor};
+pub use state::list::{ListState, ListStateDescriptor};
+pub use state::map::{MapState, MapStateDescriptor};
+pub use state::reducing::{ReduceFn, ReducingState, ReducingStateDescriptor};
+pub use state::value::{ValueState, ValueStateDescriptor};
+pub use ttl::{StateTtlConfig, StateTtlConfigBuilder, StateVisibility, TtlTimeProvider, UpdateType};

@@ -7,7 +7,10 @@
 use std::marker::PhantomData;
 use std::ops::{Deref, DerefMut};
 
-use pyflink_state::{KeyedStateBackend, ValueState, ValueStateDescriptor};
+use pyflink_state::{
+    AggregateFunction, AggregatingState, AggregatingStateDescriptor, KeyedStateBackend, ListState, ListStateDescriptor,
+    MapState, MapStateDescriptor, ReducingState, ReducingStateDescriptor, ValueState, ValueStateDescriptor,
+};
 
 use crate::runtime::operator::RuntimeContext;
 use crate::runtime::output::Output;
@@ -118,6 +121,32 @@ impl<K: Key> KeyedRuntimeContext<'_, K> {
     /// The value state described by `descriptor`, scoped to the key of each record.
     pub fn get_state<V: Data>(&mut self, descriptor: &ValueStateDescriptor<V>) -> Result<ValueState<V>> {
         Ok(self.backend.get_value_state(descriptor)?)
+    }
+
+    /// The list state described by `descriptor`, scoped to the key of each record.
+    pub fn get_list_state<V: Data>(&mut self, descriptor: &ListStateDescriptor<V>) -> Result<ListState<V>> {
+        Ok(self.backend.get_list_state(descriptor)?)
+    }
+
+    /// The map state described by `descriptor`, scoped to the key of each record.
+    pub fn get_map_state<UK: Key, UV: Data>(
+        &mut self,
+        descriptor: &MapStateDescriptor<UK, UV>,
+    ) -> Result<MapState<UK, UV>> {
+        Ok(self.backend.get_map_state(descriptor)?)
+    }
+
+    /// The reducing state described by `descriptor`, scoped to the key of each record.
+    pub fn get_reducing_state<V: Data>(&mut self, descriptor: &ReducingStateDescriptor<V>) -> Result<ReducingState<V>> {
+        Ok(self.backend.get_reducing_state(descriptor)?)
+    }
+
+    /// The aggregating state described by `descriptor`, scoped to the key of each record.
+    pub fn get_aggregating_state<IN: 'static, F: AggregateFunction<IN>>(
+        &mut self,
+        descriptor: &AggregatingStateDescriptor<IN, F>,
+    ) -> Result<AggregatingState<IN, F::Output>> {
+        Ok(self.backend.get_aggregating_state(descriptor)?)
     }
 
     /// The operator's runtime context.

@@ -7,6 +7,7 @@ use pyflink_state::KeyedStateBackend;
 
 use crate::time::processing_time::ProcessingTimeService;
 use crate::time::timer_queue::TimerQueue;
+use crate::Key;
 
 /// Both timer queues of an operator instance and the event time it has reached.
 pub(crate) struct InternalTimerService<K, N> {
@@ -74,12 +75,12 @@ impl<K: Hash + Eq + Clone, N: Hash + Eq + Clone> InternalTimerService<K, N> {
 ///
 /// Registering a timer that exists for the key and time again keeps one timer; a timer for a
 /// time already passed fires at the next watermark (event time) or right away (processing time).
-pub struct TimerService<'a, K: Clone + Hash + Eq + 'static> {
+pub struct TimerService<'a, K: Key> {
     pub(crate) timers: &'a mut InternalTimerService<K, ()>,
     pub(crate) backend: &'a KeyedStateBackend<K>,
 }
 
-impl<K: Clone + Hash + Eq + 'static> TimerService<'_, K> {
+impl<K: Key> TimerService<'_, K> {
     /// The current processing time in milliseconds.
     pub fn current_processing_time(&self) -> i64 {
         self.timers.current_processing_time()

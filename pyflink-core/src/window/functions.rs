@@ -12,7 +12,7 @@ use crate::window::windows::Window;
 use crate::{Data, Key, Result};
 
 /// Aggregates a window's elements incrementally into an accumulator, as Flink's
-/// `AggregateFunction`.
+/// `AggregateFunction`; the same trait serves `AggregatingState`.
 ///
 /// ```
 /// use pyflink_core::window::AggregateFunction;
@@ -28,21 +28,7 @@ use crate::{Data, Key, Result};
 ///     fn merge(&self, a: (i64, i64), b: (i64, i64)) -> (i64, i64) { (a.0 + b.0, a.1 + b.1) }
 /// }
 /// ```
-pub trait AggregateFunction<IN>: Clone + Send + Sync + 'static {
-    /// The accumulator type.
-    type Accumulator: Clone + 'static;
-    /// The result type.
-    type Output: Data;
-
-    /// A new, empty accumulator.
-    fn create_accumulator(&self) -> Self::Accumulator;
-    /// Adds `value` to `accumulator` and returns the updated accumulator.
-    fn add(&self, value: IN, accumulator: Self::Accumulator) -> Self::Accumulator;
-    /// The result of an accumulator.
-    fn get_result(&self, accumulator: &Self::Accumulator) -> Self::Output;
-    /// Combines two accumulators (when session windows merge).
-    fn merge(&self, a: Self::Accumulator, b: Self::Accumulator) -> Self::Accumulator;
-}
+pub use pyflink_state::AggregateFunction;
 
 /// What a window function's `open` sees: the runtime context and the window operator's keyed
 /// state. Handles from [`WindowRuntimeContext::get_state`] hold one value per key across all
@@ -79,18 +65,18 @@ pub(crate) struct WindowStates<K: Key, W: Window> {
 impl<K: Key, W: Window> WindowStates<K, W> {
     pub(crate) fn new(context: &RuntimeContext) -> Self {
         let range = KeyGroupRange::for_operator(context.max_parallelism, context.parallelism, context.subtask_index);
-        // Per-window entries are found by the hash of (key, window), so they span all groups.
-        let all_groups = KeyGroupRange::new(0, context.max_parallelism - 1);
+        // Per-window entries are keyed by (key, window) in the key group of the key: the window
+        // is the entry's namespace, and the entry moves with its key when the job is rescaled.
         WindowStates {
             global: KeyedStateBackend::new(range, context.max_parallelism),
-            per_window: KeyedStateBackend::new(all_groups, context.max_parallelism),
+            per_window: KeyedStateBackend::new(range, context.max_parallelism),
         }
     }
 
     /// Runs `f` with `key` and `window` current in both backends.
     pub(crate) fn scoped<R>(&self, key: &K, window: &W, f: impl FnOnce() -> R) -> R {
-        self.global.set_current_key(key.clone());
-        self.per_window.set_current_key((key.clone(), window.clone()));
+        let group = self.global.set_current_key(key.clone());
+        self.per_window.set_current_key_in_group((key.clone(), window.clone()), group);
         self.global.enter(|| self.per_window.enter(f))
     }
 }

@@ -4,10 +4,11 @@
 use std::fmt::Debug;
 use std::hash::Hash;
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 /// A window: a group of elements that a trigger evaluates together.
-pub trait Window: Clone + Eq + Hash + Debug + Send + Sync + 'static {
+pub trait Window: Clone + Eq + Hash + Debug + Send + Sync + Serialize + DeserializeOwned + 'static {
     /// The largest timestamp that still belongs to the window; results of the window carry it.
     fn max_timestamp(&self) -> i64;
 }
