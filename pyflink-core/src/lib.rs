@@ -30,6 +30,7 @@
 #![deny(missing_docs)]
 
 pub mod api;
+pub mod checkpoint;
 mod config;
 mod data;
 mod display;
@@ -52,6 +53,7 @@ pub use api::functions::{
 };
 pub use api::keyed::KeyedStream;
 pub use api::windowed::WindowedStream;
+pub use checkpoint::{CheckpointConfig, CheckpointingMode, RestartStrategy};
 pub use config::{Boundedness, RuntimeExecutionMode};
 pub use data::{Data, Key};
 pub use display::FlinkDisplay;
@@ -62,6 +64,7 @@ pub use pyflink_state::{
     ReducingState, ReducingStateDescriptor, StateTtlConfig, StateVisibility, UpdateType, ValueState,
     ValueStateDescriptor,
 };
+pub use pyflink_state::{RocksDbOptions, StateBackendConfig};
 pub use runtime::job::{JobClient, JobExecutionResult, JobStatus};
 pub use runtime::operator::RuntimeContext;
 

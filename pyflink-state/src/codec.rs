@@ -14,12 +14,12 @@ fn options() -> impl Options {
 
 /// Appends the encoding of `value` to `out`.
 #[inline]
-pub(crate) fn encode_into<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) -> Result<(), StateError> {
+pub fn encode_into<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) -> Result<(), StateError> {
     options().serialize_into(out, value).map_err(|e| StateError::Serialization { cause: e.to_string() })
 }
 
 /// The encoding of `value`.
-pub(crate) fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, StateError> {
+pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, StateError> {
     let mut out = Vec::new();
     encode_into(&mut out, value)?;
     Ok(out)
@@ -27,7 +27,7 @@ pub(crate) fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, StateE
 
 /// Decodes a `T` that must fill `bytes` exactly; `what` names the data in the error.
 #[inline]
-pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, StateError> {
+pub fn decode<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, StateError> {
     options()
         .with_limit(bytes.len() as u64)
         .reject_trailing_bytes()

@@ -154,6 +154,11 @@ impl KeyGroupAssigner {
         KeyGroupAssigner { max_parallelism: max, mask: max.is_power_of_two().then(|| max - 1) }
     }
 
+    /// The number of key groups.
+    pub fn max_parallelism(&self) -> usize {
+        self.max_parallelism as usize
+    }
+
     /// The key group of a stable hash; the same as `hash % max_parallelism`.
     #[inline]
     pub fn group_of(&self, hash: u64) -> usize {

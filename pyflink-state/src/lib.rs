@@ -47,7 +47,7 @@
 mod backend;
 mod cells;
 pub mod checkpoint;
-mod codec;
+pub mod codec;
 pub mod config;
 mod error;
 pub mod key_group;

@@ -291,7 +291,7 @@ impl<T: Data> DataStream<T> {
             vec![self.input_ref()],
             build_fn(move |context, node, plan| {
                 let edge = source.edge(context);
-                let operator = SinkOperator { sink: Arc::clone(&sink), writer: None };
+                let operator = SinkOperator::new(Arc::clone(&sink));
                 build_unary::<T, (), _>(context, node, plan, vec![edge], operator)
             }),
         );

@@ -7,9 +7,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use pyflink_state::key_group::check_max_parallelism;
-use pyflink_state::DEFAULT_MAX_PARALLELISM;
+use pyflink_state::{StateBackendConfig, DEFAULT_MAX_PARALLELISM};
 
 use crate::api::datastream::DataStream;
+use crate::checkpoint::{CheckpointConfig, CheckpointingMode, RestartStrategy};
 use crate::config::{Boundedness, RuntimeExecutionMode};
 use crate::runtime::graph::{build_fn, GraphNode, JobGraph, NodeId, PlanSettings};
 use crate::runtime::job::{run, JobClient, JobExecutionResult, JobShared};
@@ -28,6 +29,9 @@ struct Environment {
     max_parallelism: usize,
     mode: RuntimeExecutionMode,
     auto_watermark_interval: Duration,
+    state_backend: StateBackendConfig,
+    checkpoint: CheckpointConfig,
+    restart: Option<RestartStrategy>,
 }
 
 /// The context in which a streaming program runs: it records the transformations of the
@@ -60,6 +64,9 @@ impl StreamExecutionEnvironment {
                 max_parallelism: DEFAULT_MAX_PARALLELISM,
                 mode: RuntimeExecutionMode::Streaming,
                 auto_watermark_interval: DEFAULT_AUTO_WATERMARK_INTERVAL,
+                state_backend: StateBackendConfig::default(),
+                checkpoint: CheckpointConfig::default(),
+                restart: None,
             })),
         }
     }
@@ -121,6 +128,38 @@ impl StreamExecutionEnvironment {
     /// The periodic watermark interval.
     pub fn get_auto_watermark_interval(&self) -> Duration {
         self.inner.borrow().auto_watermark_interval
+    }
+
+    /// Chooses where keyed state lives: on the heap (the default) or in RocksDB.
+    pub fn set_state_backend(&self, backend: StateBackendConfig) -> &Self {
+        self.inner.borrow_mut().state_backend = backend;
+        self
+    }
+
+    /// Takes a checkpoint every `interval` with the guarantee `mode`.
+    pub fn enable_checkpointing(&self, interval: Duration, mode: CheckpointingMode) -> &Self {
+        let mut inner = self.inner.borrow_mut();
+        inner.checkpoint.interval = Some(interval);
+        inner.checkpoint.mode = mode;
+        self
+    }
+
+    /// The checkpoint settings.
+    pub fn get_checkpoint_config(&self) -> CheckpointConfig {
+        self.inner.borrow().checkpoint.clone()
+    }
+
+    /// Replaces the checkpoint settings.
+    pub fn set_checkpoint_config(&self, config: CheckpointConfig) -> &Self {
+        self.inner.borrow_mut().checkpoint = config;
+        self
+    }
+
+    /// Sets how the job restarts after a failure. Without one, a job with checkpointing restarts
+    /// with exponential delay, and a job without fails at once, as in Flink.
+    pub fn set_restart_strategy(&self, strategy: RestartStrategy) -> &Self {
+        self.inner.borrow_mut().restart = Some(strategy);
+        self
     }
 
     /// A stream read from `source`, named `source_name`, with timestamps and watermarks from
@@ -219,11 +258,23 @@ impl StreamExecutionEnvironment {
             }
         }
         let nodes: Vec<(NodeId, GraphNode)> = selected.iter().map(|&i| (i, inner.nodes[i].clone())).collect();
+        let mut checkpoint = inner.checkpoint.clone();
+        if batch_mode {
+            // As in Flink, batch jobs recover by rerunning, not from checkpoints.
+            checkpoint.interval = None;
+        }
+        let restart = inner.restart.clone().unwrap_or_else(|| match checkpoint.is_checkpointing_enabled() {
+            true => RestartStrategy::default_with_checkpointing(),
+            false => RestartStrategy::no_restart(),
+        });
         let settings = PlanSettings {
             default_parallelism: inner.parallelism,
             max_parallelism: inner.max_parallelism,
             batch_mode,
             auto_watermark_interval: duration_millis(inner.auto_watermark_interval),
+            state_backend: inner.state_backend.clone(),
+            checkpoint,
+            restart,
         };
         let graph = JobGraph::plan(nodes, settings)?;
         for sink in sinks {

@@ -2,9 +2,10 @@
 //! instance's keyed state backend, and fires its timers when event or processing time reaches
 //! them.
 
-use pyflink_state::{KeyGroupRange, KeyedStateBackend};
+use pyflink_state::{KeyGroupAssigner, KeyedStateBackend};
 
 use crate::api::functions::{KeyedProcessContext, KeyedProcessFunction, KeyedRuntimeContext, ProcessContext};
+use crate::checkpoint::StateSnapshotContext;
 use crate::operators::keyed_reduce::KeySelector;
 use crate::runtime::operator::{OneInputOperator, RuntimeContext};
 use crate::runtime::output::Output;
@@ -18,11 +19,12 @@ pub(crate) struct KeyedProcessOperator<IN, K: Key, F> {
     function: F,
     backend: Option<KeyedStateBackend<K>>,
     timers: Option<InternalTimerService<K, ()>>,
+    assigner: KeyGroupAssigner,
 }
 
 impl<IN, K: Key, F> KeyedProcessOperator<IN, K, F> {
     pub(crate) fn new(key: KeySelector<IN, K>, function: F) -> Self {
-        KeyedProcessOperator { key, function, backend: None, timers: None }
+        KeyedProcessOperator { key, function, backend: None, timers: None, assigner: KeyGroupAssigner::new(1) }
     }
 }
 
@@ -53,10 +55,20 @@ impl<IN: Data, K: Key, OUT: Data, F: KeyedProcessFunction<K, IN, OUT>> OneInputO
     for KeyedProcessOperator<IN, K, F>
 {
     fn open(&mut self, context: &RuntimeContext) -> Result<()> {
-        let range = KeyGroupRange::for_operator(context.max_parallelism, context.parallelism, context.subtask_index);
-        self.timers = Some(InternalTimerService::new(context.processing_time_service().clone()));
-        let backend = self.backend.insert(KeyedStateBackend::new(range, context.max_parallelism));
+        let (backend, restored) = context.keyed_backend::<K>()?;
+        let mut timers = InternalTimerService::new(context.processing_time_service().clone());
+        timers.restore(&restored, context.key_group_range())?;
+        self.timers = Some(timers);
+        self.assigner = KeyGroupAssigner::new(context.max_parallelism);
+        let backend = self.backend.insert(backend);
         self.function.open(&mut KeyedRuntimeContext { runtime: context, backend })
+    }
+
+    fn snapshot_state(&mut self, context: &mut StateSnapshotContext) -> Result<()> {
+        let (Some(backend), Some(timers)) = (&self.backend, &self.timers) else { return Ok(()) };
+        let mut snapshot = backend.snapshot()?;
+        snapshot.sections.extend(timers.snapshot(&self.assigner)?);
+        Ok(context.add_keyed(&snapshot)?)
     }
 
     #[inline]

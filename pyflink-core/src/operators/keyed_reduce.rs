@@ -6,11 +6,15 @@
 
 use std::sync::Arc;
 
-use pyflink_state::{KeyGroupAssigner, KeyGroupRange, KeyedTable};
+use pyflink_state::{KeyGroupAssigner, KeyedStateSnapshot, KeyedTable, StateSection};
 
+use crate::checkpoint::StateSnapshotContext;
 use crate::runtime::operator::{OneInputOperator, RuntimeContext};
 use crate::runtime::output::Output;
 use crate::{Data, Key, Result};
+
+/// The snapshot section of the running values.
+const REDUCED: &str = "reduced";
 
 /// Extracts the key of a record.
 pub(crate) type KeySelector<T, K> = Arc<dyn Fn(&T) -> K + Send + Sync>;
@@ -32,11 +36,33 @@ impl<T, K, F> KeyedReduceOperator<T, K, F> {
 
 impl<T: Data, K: Key, F: FnMut(T, T) -> T + 'static> OneInputOperator<T, T> for KeyedReduceOperator<T, K, F> {
     fn open(&mut self, context: &RuntimeContext) -> Result<()> {
-        let range = KeyGroupRange::for_operator(context.max_parallelism, context.parallelism, context.subtask_index);
-        self.state = Some(KeyedTable::new(range));
+        let range = context.key_group_range();
+        let mut state = KeyedTable::new(range);
         self.assigner = KeyGroupAssigner::new(context.max_parallelism);
+        if let Some(restored) = context.restored() {
+            for snapshot in restored.keyed(range)? {
+                let Some(section) = snapshot.section(REDUCED) else { continue };
+                for (_, key, value) in section.entries::<K, T>(range)? {
+                    let at = self.assigner.hash_key(&key);
+                    state.insert(at, key, Some(value));
+                }
+            }
+        }
+        self.state = Some(state);
         self.batch = context.batch_mode;
         Ok(())
+    }
+
+    fn snapshot_state(&mut self, context: &mut StateSnapshotContext) -> Result<()> {
+        let Some(state) = &self.state else { return Ok(()) };
+        let mut section = StateSection::raw(REDUCED);
+        for (group, key, value) in state.iter() {
+            if let Some(value) = value {
+                section.add(group, key, value)?;
+            }
+        }
+        let snapshot = KeyedStateSnapshot::new(self.assigner.max_parallelism(), state.range(), vec![section]);
+        Ok(context.add_keyed(&snapshot)?)
     }
 
     #[inline]

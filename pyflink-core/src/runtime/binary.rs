@@ -2,21 +2,25 @@
 //! watermark tracker over the channels of both inputs.
 
 use std::marker::PhantomData;
+use std::ops::Range;
 
 use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
 use timely::dataflow::operators::Capability;
 use timely::progress::frontier::MutableAntichain;
 
+use crate::checkpoint::task::TaskCheckpoints;
 use crate::element::Element;
 use crate::runtime::batch_pool::recycle;
+use crate::runtime::epochs::{
+    acknowledge_closed, downgrade_to, least_epoch, take_snapshot, EpochAlignment, EpochHandler,
+};
 use crate::runtime::graph::{BuildContext, NodePlan};
 use crate::runtime::input::{
-    channel_count, connect_input, process_batch, tracker_for, BatchHandler, ConnectedInput, InputEdge,
+    channel_count, connect_input, process_batch, tracker_for, BatchHandler, ChannelMap, ConnectedInput, InputEdge,
 };
 use crate::runtime::job::activate_guarded;
 use crate::runtime::operator::{RuntimeContext, TwoInputOperator};
-use crate::runtime::output::{ElementOutput, Output, SendCapability};
-use crate::runtime::unary::downgrade;
+use crate::runtime::output::{ElementOutput, ElementSession, Output, SendCapability};
 use crate::runtime::wakeup::Wakeups;
 use crate::runtime::watermark::WatermarkTracker;
 use crate::{Data, Result};
@@ -42,9 +46,13 @@ pub(crate) fn build_binary<'s, IN1: Data, IN2: Data, OUT: Data, O: TwoInputOpera
     let subtask = context.worker_index();
     let active = subtask < plan.parallelism;
     let job = context.job.clone();
-    let runtime_context = RuntimeContext::new(plan, subtask);
-    let activator = context.scope.activator_for(builder.operator_info().address);
+    let runtime_context = RuntimeContext::new(plan, subtask, context.restored_operator(plan));
+    let address = builder.operator_info().address;
+    let checkpoints = context.task_checkpoints(plan, &address);
+    let activator = context.scope.activator_for(address);
     let mut task = BinaryTask {
+        alignment: EpochAlignment::new(checkpoints.aligned()),
+        checkpoints,
         operator,
         wakeups: Wakeups::new(runtime_context.processing_time.clone(), activator),
         context: runtime_context,
@@ -84,6 +92,14 @@ struct BinaryTask<IN1: Data, IN2: Data, OUT: Data, O> {
     main_output: ElementOutput<OUT>,
     wakeups: Wakeups,
     opened: bool,
+    alignment: EpochAlignment<Either<IN1, IN2>>,
+    checkpoints: TaskCheckpoints,
+}
+
+/// A batch of the first or the second input, held back for a later epoch.
+enum Either<IN1, IN2> {
+    First(Vec<Element<IN1>>),
+    Second(Vec<Element<IN2>>),
 }
 
 /// Feeds the first input's records to `process_element1`; `P` is the other input's type.
@@ -120,7 +136,12 @@ impl<IN1: Data, IN2: Data, OUT: Data, O: TwoInputOperator<IN1, IN2, OUT>> Binary
             self.operator.open(&self.context)?;
             self.opened = true;
         }
-        let BinaryTask { operator, first, second, tracker, output, main_output, wakeups, .. } = self;
+        if let Some(checkpoint_id) = self.checkpoints.newly_completed() {
+            self.operator.notify_checkpoint_complete(checkpoint_id)?;
+        }
+        let BinaryTask {
+            operator, first, second, tracker, output, main_output, wakeups, alignment, checkpoints, ..
+        } = self;
         let mut session = main_output.activate();
         if let Some(now) = wakeups.due() {
             operator.on_processing_time(now, output)?;
@@ -129,6 +150,11 @@ impl<IN1: Data, IN2: Data, OUT: Data, O: TwoInputOperator<IN1, IN2, OUT>> Binary
         let mut failure = None;
         let channels = first.channels;
         first.handle.for_each(|capability, batch| {
+            let time = capability.least().copied().unwrap_or_default();
+            if alignment.holds_back(time) {
+                alignment.hold(time, Either::First(std::mem::take(batch)));
+                return;
+            }
             if failure.is_none() {
                 let mut handler = First::<O, IN2>(&mut *operator, PhantomData);
                 failure = process_batch(&mut handler, channels, tracker, output, batch).err();
@@ -138,6 +164,11 @@ impl<IN1: Data, IN2: Data, OUT: Data, O: TwoInputOperator<IN1, IN2, OUT>> Binary
         });
         let channels = second.channels;
         second.handle.for_each(|capability, batch| {
+            let time = capability.least().copied().unwrap_or_default();
+            if alignment.holds_back(time) {
+                alignment.hold(time, Either::Second(std::mem::take(batch)));
+                return;
+            }
             if failure.is_none() {
                 let mut handler = Second::<O, IN1>(&mut *operator, PhantomData);
                 failure = process_batch(&mut handler, channels, tracker, output, batch).err();
@@ -148,14 +179,66 @@ impl<IN1: Data, IN2: Data, OUT: Data, O: TwoInputOperator<IN1, IN2, OUT>> Binary
         if let Some(error) = failure {
             return Err(error);
         }
-        if frontiers.iter().all(|f| f.frontier().is_empty()) {
-            operator.end_input(output)?;
-            output.flush(&mut session, SendCapability::Held(held));
-            operator.close()?;
-            return Ok(true);
+        let frontier = least_epoch(frontiers);
+        let mut epochs = BinaryEpochs {
+            operator: &mut *operator,
+            channels: [first.channels, second.channels],
+            tracker,
+            output,
+            session: &mut session,
+            held,
+            checkpoints,
+            _inputs: PhantomData,
+        };
+        alignment.advance(frontier, &mut epochs)?;
+        if frontier.is_some() {
+            downgrade_to(held, alignment.epoch());
+            wakeups.schedule();
+            return Ok(false);
         }
-        downgrade(held, frontiers);
-        wakeups.schedule();
-        Ok(false)
+        operator.end_input(output)?;
+        output.flush(&mut session, SendCapability::Held(held));
+        if checkpoints.enabled() {
+            let epoch = alignment.epoch();
+            checkpoints.finish(epoch, take_snapshot(checkpoints, epoch, |c| operator.snapshot_state(c))?);
+        }
+        operator.close()?;
+        Ok(true)
+    }
+}
+
+/// Closes epochs of a two-input task: snapshots, then the held-back batches of the next epoch.
+struct BinaryEpochs<'a, 's, IN1, IN2, OUT: Data, O> {
+    operator: &'a mut O,
+    channels: [ChannelMap; 2],
+    tracker: &'a mut WatermarkTracker,
+    output: &'a mut Output<OUT>,
+    session: &'a mut ElementSession<'s, OUT>,
+    held: &'a mut [Capability<u64>],
+    checkpoints: &'a TaskCheckpoints,
+    _inputs: PhantomData<(IN1, IN2)>,
+}
+
+impl<IN1: Data, IN2: Data, OUT: Data, O: TwoInputOperator<IN1, IN2, OUT>> EpochHandler<Either<IN1, IN2>>
+    for BinaryEpochs<'_, '_, IN1, IN2, OUT, O>
+{
+    fn close(&mut self, closed: Range<u64>) -> Result<()> {
+        acknowledge_closed(self.checkpoints, closed, |c| self.operator.snapshot_state(c))
+    }
+
+    fn process(&mut self, epoch: u64, batch: Either<IN1, IN2>) -> Result<()> {
+        downgrade_to(self.held, epoch);
+        let result = match batch {
+            Either::First(mut batch) => {
+                let mut handler = First::<O, IN2>(&mut *self.operator, PhantomData);
+                process_batch(&mut handler, self.channels[0], self.tracker, self.output, &mut batch)
+            }
+            Either::Second(mut batch) => {
+                let mut handler = Second::<O, IN1>(&mut *self.operator, PhantomData);
+                process_batch(&mut handler, self.channels[1], self.tracker, self.output, &mut batch)
+            }
+        };
+        self.output.flush(self.session, SendCapability::Held(self.held));
+        result
     }
 }

@@ -13,6 +13,12 @@ use std::sync::Arc;
 use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
 use timely::dataflow::{Scope, Stream};
 
+use pyflink_state::StateBackendConfig;
+
+use crate::checkpoint::coordinator::{CheckpointCoordinator, TaskId};
+use crate::checkpoint::restore::{RestoredCheckpoint, RestoredOperator};
+use crate::checkpoint::task::TaskCheckpoints;
+use crate::checkpoint::{CheckpointConfig, RestartStrategy};
 use crate::element::Element;
 use crate::runtime::job::JobShared;
 use crate::runtime::output::SidePort;
@@ -111,6 +117,8 @@ impl GraphNode {
 #[derive(Debug, Clone)]
 pub(crate) struct NodePlan {
     pub(crate) id: NodeId,
+    /// The node's position among the job's nodes (its operator index in checkpoints).
+    pub(crate) index: usize,
     pub(crate) name: String,
     pub(crate) parallelism: usize,
     pub(crate) max_parallelism: usize,
@@ -119,6 +127,12 @@ pub(crate) struct NodePlan {
     pub(crate) batch_mode: bool,
     /// `pipeline.auto-watermark-interval` in milliseconds; 0 disables periodic watermarks.
     pub(crate) auto_watermark_interval: i64,
+    /// The id that binds the node's state in checkpoints.
+    pub(crate) operator_id: String,
+    /// Where keyed state lives.
+    pub(crate) state_backend: StateBackendConfig,
+    /// Whether the job takes checkpoints.
+    pub(crate) checkpointing: bool,
 }
 
 /// A job ready to run: the nodes reachable from its sinks, with their resolved plans.
@@ -126,22 +140,36 @@ pub(crate) struct JobGraph {
     pub(crate) nodes: Vec<GraphNode>,
     pub(crate) plans: Vec<NodePlan>,
     pub(crate) workers: usize,
+    pub(crate) max_parallelism: usize,
+    pub(crate) checkpoint: CheckpointConfig,
+    pub(crate) restart: RestartStrategy,
 }
 
 /// Job-wide settings the plan needs.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct PlanSettings {
     pub(crate) default_parallelism: usize,
     pub(crate) max_parallelism: usize,
     pub(crate) batch_mode: bool,
     pub(crate) auto_watermark_interval: i64,
+    pub(crate) state_backend: StateBackendConfig,
+    pub(crate) checkpoint: CheckpointConfig,
+    pub(crate) restart: RestartStrategy,
 }
 
 impl JobGraph {
     /// Resolves the parallelism of `nodes` (given with their ids, in id order) and checks the
     /// graph; fails with what to change.
     pub(crate) fn plan(nodes: Vec<(NodeId, GraphNode)>, settings: PlanSettings) -> Result<JobGraph> {
-        let PlanSettings { default_parallelism, max_parallelism, batch_mode, auto_watermark_interval } = settings;
+        let PlanSettings {
+            default_parallelism,
+            max_parallelism,
+            batch_mode,
+            auto_watermark_interval,
+            state_backend,
+            checkpoint,
+            restart,
+        } = settings;
         let mut resolved: HashMap<NodeId, (usize, &str)> = HashMap::new();
         let mut plans: Vec<NodePlan> = Vec::with_capacity(nodes.len());
         for (id, node) in &nodes {
@@ -178,12 +206,16 @@ impl JobGraph {
             resolved.insert(*id, (parallelism, &node.name));
             plans.push(NodePlan {
                 id: *id,
+                index: plans.len(),
                 name: node.name.clone(),
                 parallelism,
                 max_parallelism,
                 input_parallelism,
                 batch_mode,
                 auto_watermark_interval,
+                operator_id: node.uid.clone().unwrap_or_else(|| format!("{id}-{}", node.name)),
+                state_backend: state_backend.clone(),
+                checkpointing: checkpoint.is_checkpointing_enabled(),
             });
         }
         let mut uids: HashMap<&str, &str> = HashMap::new();
@@ -198,7 +230,14 @@ impl JobGraph {
             }
         }
         let workers = plans.iter().map(|p| p.parallelism).max().unwrap_or(1);
-        Ok(JobGraph { nodes: nodes.into_iter().map(|(_, n)| n).collect(), plans, workers })
+        Ok(JobGraph {
+            nodes: nodes.into_iter().map(|(_, n)| n).collect(),
+            plans,
+            workers,
+            max_parallelism,
+            checkpoint,
+            restart,
+        })
     }
 }
 
@@ -215,16 +254,40 @@ impl<'s, T: Data> ErasedStream<'s> for Held<'s, T> {
     }
 }
 
-/// The per-worker state of building the dataflow: the scope and the streams built so far.
+/// The per-worker state of building the dataflow: the scope, the run's checkpointing, and the
+/// streams built so far.
 pub(crate) struct BuildContext<'s> {
     pub(crate) scope: Scope<'s, u64>,
     pub(crate) job: Arc<JobShared>,
+    checkpoints: Option<Arc<CheckpointCoordinator>>,
+    restored: Option<Arc<RestoredCheckpoint>>,
     streams: HashMap<(NodeId, usize), Box<dyn ErasedStream<'s> + 's>>,
 }
 
 impl<'s> BuildContext<'s> {
-    pub(crate) fn new(scope: Scope<'s, u64>, job: Arc<JobShared>) -> Self {
-        BuildContext { scope, job, streams: HashMap::new() }
+    pub(crate) fn new(
+        scope: Scope<'s, u64>,
+        job: Arc<JobShared>,
+        checkpoints: Option<Arc<CheckpointCoordinator>>,
+        restored: Option<Arc<RestoredCheckpoint>>,
+    ) -> Self {
+        BuildContext { scope, job, checkpoints, restored, streams: HashMap::new() }
+    }
+
+    /// The restored state of the node `plan`, if any.
+    pub(crate) fn restored_operator(&self, plan: &NodePlan) -> Option<RestoredOperator> {
+        self.restored.as_ref()?.operator(&plan.operator_id)
+    }
+
+    /// The checkpoint link of this worker's instance of `plan`, woken through the operator at
+    /// `address` when epochs are triggered or complete.
+    pub(crate) fn task_checkpoints(&self, plan: &NodePlan, address: &[usize]) -> TaskCheckpoints {
+        let task = TaskId { node: plan.index, subtask: self.worker_index() };
+        let checkpoints = TaskCheckpoints::new(self.checkpoints.clone(), task);
+        if self.worker_index() < plan.parallelism {
+            checkpoints.register(self.scope.worker().sync_activator_for(address.to_vec()));
+        }
+        checkpoints
     }
 
     /// The index of the worker building the dataflow.

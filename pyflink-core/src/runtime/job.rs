@@ -9,6 +9,11 @@ use std::time::{Duration, Instant};
 
 use timely::worker::Worker;
 
+use pyflink_state::checkpoint::CheckpointStorage;
+
+use crate::checkpoint::coordinator::{CheckpointCoordinator, OperatorInfo, RunningCoordinator};
+use crate::checkpoint::restore::RestoredCheckpoint;
+use crate::checkpoint::CheckpointConfig;
 use crate::runtime::graph::{BuildContext, JobGraph};
 use crate::{FlinkError, Result};
 
@@ -45,6 +50,14 @@ impl JobShared {
 
     fn error(&self) -> Option<FlinkError> {
         self.error.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Clears the failure of an attempt before the job restarts (unless it was cancelled).
+    fn reset_for_restart(&self) {
+        *self.error.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        if !self.is_cancelled() {
+            self.stop.store(false, Ordering::Release);
+        }
     }
 
     fn is_cancelled(&self) -> bool {
@@ -170,33 +183,123 @@ impl JobClient {
     }
 }
 
-/// Runs `graph` to completion on its workers and reports how it ended.
+/// Runs `graph` to completion and reports how it ended. A failed run restarts under the job's
+/// restart strategy, from the newest complete checkpoint if there is one.
 pub(crate) fn run(job_name: String, graph: JobGraph, shared: Arc<JobShared>) -> Result<JobExecutionResult> {
     let start = Instant::now();
-    let workers = graph.workers;
     let graph = Arc::new(graph);
-    let job = Arc::clone(&shared);
-    let guards = timely::execute(timely::Config::process(workers), move |worker| run_worker(worker, &graph, &job))
-        .map_err(|e| FlinkError::Runtime(format!("cannot start {workers} workers: {e}")))?;
-    for outcome in guards.join() {
-        if let Err(message) = outcome {
-            shared.fail(FlinkError::Runtime(format!("a worker thread died: {message}")));
+    let storage = checkpoint_storage(&graph.checkpoint)?;
+    let mut restored = match &graph.checkpoint.restore_path {
+        Some(path) => {
+            let (metadata, storage) = CheckpointStorage::open_path(path)?;
+            Some(Arc::new(RestoredCheckpoint { metadata, storage }))
+        }
+        None => None,
+    };
+    let mut backoff = graph.restart.backoff();
+    loop {
+        let attempt = Instant::now();
+        let outcome = run_attempt(&graph, &shared, storage.as_ref(), restored.clone());
+        if shared.is_cancelled() {
+            return Err(FlinkError::Cancelled);
+        }
+        let error = match outcome {
+            Ok(()) => return Ok(JobExecutionResult { job_name, net_runtime: start.elapsed() }),
+            Err(error) => error,
+        };
+        let Some(delay) = backoff.next_delay_after(attempt.elapsed()) else { return Err(error) };
+        tracing::warn!(job = %job_name, restart = backoff.restarts(), %error, "job failed; restarting after {delay:?}");
+        let deadline = Instant::now() + delay;
+        while Instant::now() < deadline {
+            if shared.is_cancelled() {
+                return Err(FlinkError::Cancelled);
+            }
+            std::thread::sleep(PARK_INTERVAL.min(deadline.saturating_duration_since(Instant::now())));
+        }
+        shared.reset_for_restart();
+        if let Some(storage) = &storage {
+            if let Some(metadata) = storage.latest_complete()? {
+                restored = Some(Arc::new(RestoredCheckpoint { metadata, storage: storage.clone() }));
+            }
         }
     }
-    if let Some(error) = shared.error() {
-        return Err(error);
+}
+
+/// The storage of the job's checkpoints, if it takes any: `<dir>/<job id>` as in Flink.
+fn checkpoint_storage(config: &CheckpointConfig) -> Result<Option<CheckpointStorage>> {
+    if !config.is_checkpointing_enabled() {
+        return Ok(None);
     }
-    if shared.is_cancelled() {
-        return Err(FlinkError::Cancelled);
+    let base = config.storage_dir.clone().unwrap_or_else(|| std::env::temp_dir().join("pyflink-checkpoints"));
+    let job_id = format!("{:032x}", rand::random::<u128>());
+    Ok(Some(CheckpointStorage::new(base.join(job_id), config.retained)?))
+}
+
+/// Runs one attempt of the job: its workers and, with checkpointing, its coordinator.
+fn run_attempt(
+    graph: &Arc<JobGraph>,
+    shared: &Arc<JobShared>,
+    storage: Option<&CheckpointStorage>,
+    restored: Option<Arc<RestoredCheckpoint>>,
+) -> Result<()> {
+    let coordinator = match storage {
+        Some(storage) => {
+            let operators = graph
+                .plans
+                .iter()
+                .map(|p| OperatorInfo { operator_id: p.operator_id.clone(), parallelism: p.parallelism })
+                .collect();
+            let base_id = restored.as_ref().map_or(0, |r| r.metadata.checkpoint_id);
+            Some(RunningCoordinator::start(
+                &graph.checkpoint,
+                storage.clone(),
+                operators,
+                graph.max_parallelism,
+                base_id,
+                Arc::clone(shared),
+            )?)
+        }
+        None => None,
+    };
+    let checkpoints = coordinator.as_ref().map(|c| Arc::clone(&c.shared));
+    let workers = graph.workers;
+    let worker_graph = Arc::clone(graph);
+    let job = Arc::clone(shared);
+    let started = timely::execute(timely::Config::process(workers), move |worker| {
+        run_worker(worker, &worker_graph, &job, checkpoints.clone(), restored.clone())
+    });
+    let result = match started {
+        Ok(guards) => {
+            for outcome in guards.join() {
+                if let Err(message) = outcome {
+                    shared.fail(FlinkError::Runtime(format!("a worker thread died: {message}")));
+                }
+            }
+            Ok(())
+        }
+        Err(e) => Err(FlinkError::Runtime(format!("cannot start {workers} workers: {e}"))),
+    };
+    if let Some(coordinator) = coordinator {
+        coordinator.stop();
     }
-    Ok(JobExecutionResult { job_name, net_runtime: start.elapsed() })
+    result?;
+    match shared.error() {
+        Some(error) => Err(error),
+        None => Ok(()),
+    }
 }
 
 /// Builds the dataflow on one worker and steps it until it completes or the job stops.
-fn run_worker(worker: &mut Worker, graph: &JobGraph, job: &Arc<JobShared>) {
+fn run_worker(
+    worker: &mut Worker,
+    graph: &JobGraph,
+    job: &Arc<JobShared>,
+    checkpoints: Option<Arc<CheckpointCoordinator>>,
+    restored: Option<Arc<RestoredCheckpoint>>,
+) {
     let built = catch_unwind(AssertUnwindSafe(|| {
         worker.dataflow::<u64, _, _>(|scope| {
-            let mut context = BuildContext::new(scope, Arc::clone(job));
+            let mut context = BuildContext::new(scope, Arc::clone(job), checkpoints, restored);
             for (node, plan) in graph.nodes.iter().zip(&graph.plans) {
                 let build = node.build.as_ref().expect("nodes of a job keep their build function");
                 build(&mut context, node, plan)?;

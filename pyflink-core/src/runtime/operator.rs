@@ -1,10 +1,15 @@
-//! The life cycle every operator follows: open, process elements and watermarks, processing-time
-//! callbacks, end of input, close. The runtime drives these calls; operators in `crate::operators` implement them.
+//! The life cycle every operator follows: open (with restored state), process elements and
+//! watermarks, processing-time callbacks, snapshot state, checkpoint complete, end of input, close.
+//! The runtime drives these calls; operators in `crate::operators` implement them.
 
+use pyflink_state::{KeyGroupRange, KeyedStateBackend, KeyedStateSnapshot, StateBackendConfig};
+
+use crate::checkpoint::restore::RestoredOperator;
+use crate::checkpoint::StateSnapshotContext;
 use crate::runtime::graph::NodePlan;
 use crate::runtime::output::Output;
 use crate::time::ProcessingTimeService;
-use crate::{Data, Result};
+use crate::{Data, Key, Result};
 
 /// What an operator instance knows about where it runs, as Flink's `RuntimeContext`.
 #[derive(Debug, Clone)]
@@ -16,12 +21,20 @@ pub struct RuntimeContext {
     pub(crate) batch_mode: bool,
     pub(crate) auto_watermark_interval: i64,
     pub(crate) processing_time: ProcessingTimeService,
+    pub(crate) operator_id: String,
+    pub(crate) state_backend: StateBackendConfig,
+    pub(crate) checkpointing: bool,
+    pub(crate) restored: Option<RestoredOperator>,
 }
 
 impl RuntimeContext {
-    /// The context of instance `subtask_index` of the node `plan`.
-    pub(crate) fn new(plan: &NodePlan, subtask_index: usize) -> Self {
+    /// The context of instance `subtask_index` of the node `plan`, restoring `restored`.
+    pub(crate) fn new(plan: &NodePlan, subtask_index: usize, restored: Option<RestoredOperator>) -> Self {
         RuntimeContext {
+            operator_id: plan.operator_id.clone(),
+            state_backend: plan.state_backend.clone(),
+            checkpointing: plan.checkpointing,
+            restored,
             name: plan.name.clone(),
             subtask_index,
             parallelism: plan.parallelism,
@@ -67,6 +80,52 @@ impl RuntimeContext {
     pub fn processing_time_service(&self) -> &ProcessingTimeService {
         &self.processing_time
     }
+
+    /// The id that binds the operator's state in checkpoints: its uid, or one derived from its
+    /// place in the job.
+    pub fn get_operator_id(&self) -> &str {
+        &self.operator_id
+    }
+
+    /// Whether the job takes checkpoints.
+    pub fn is_checkpointing_enabled(&self) -> bool {
+        self.checkpointing
+    }
+
+    /// The key groups this instance owns.
+    pub(crate) fn key_group_range(&self) -> KeyGroupRange {
+        KeyGroupRange::for_operator(self.max_parallelism, self.parallelism, self.subtask_index)
+    }
+
+    /// The restored state of the operator, if the job was restored and it has any.
+    pub(crate) fn restored(&self) -> Option<&RestoredOperator> {
+        self.restored.as_ref()
+    }
+
+    /// The restored keyed state snapshots that hold this instance's key groups.
+    pub(crate) fn restored_keyed(&self) -> Result<Vec<KeyedStateSnapshot>> {
+        match &self.restored {
+            Some(restored) => Ok(restored.keyed(self.key_group_range())?),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// An empty keyed state backend of the configured kind for this instance's key groups;
+    /// `part` tells apart the backends of one instance.
+    pub(crate) fn create_keyed_backend<K: Key>(&self, part: &str) -> Result<KeyedStateBackend<K>> {
+        let instance = format!("{}-{}{part}", self.operator_id, self.subtask_index);
+        let range = self.key_group_range();
+        Ok(KeyedStateBackend::from_config(&self.state_backend, range, self.max_parallelism, &instance)?)
+    }
+
+    /// A keyed state backend loaded with the restored keyed state, and the restored snapshots
+    /// themselves (for operator-owned sections such as timers).
+    pub(crate) fn keyed_backend<K: Key>(&self) -> Result<(KeyedStateBackend<K>, Vec<KeyedStateSnapshot>)> {
+        let mut backend = self.create_keyed_backend("")?;
+        let restored = self.restored_keyed()?;
+        backend.restore(&restored)?;
+        Ok((backend, restored))
+    }
 }
 
 /// An operator with one input (possibly fed by several upstream streams, as `union` is).
@@ -96,6 +155,23 @@ pub trait OneInputOperator<IN: Data, OUT: Data>: 'static {
     /// Called once when every input has ended (bounded inputs only).
     fn end_input(&mut self, _out: &mut Output<OUT>) -> Result<()> {
         Ok(())
+    }
+
+    /// Writes the operator's state for a checkpoint; called between records, once the inputs
+    /// have passed the checkpoint's epoch. The default writes nothing: a stateless operator.
+    fn snapshot_state(&mut self, _context: &mut StateSnapshotContext) -> Result<()> {
+        Ok(())
+    }
+
+    /// Called when the checkpoint `checkpoint_id` (and every earlier one) is complete.
+    fn notify_checkpoint_complete(&mut self, _checkpoint_id: u64) -> Result<()> {
+        Ok(())
+    }
+
+    /// Whether the operator stays open after end of input until the final checkpoint completes
+    /// (a transactional sink that commits its last records then).
+    fn awaits_final_checkpoint(&self) -> bool {
+        false
     }
 
     /// Called once after the last call, also for unbounded jobs that finish by cancellation.
@@ -131,6 +207,16 @@ pub trait TwoInputOperator<IN1: Data, IN2: Data, OUT: Data>: 'static {
 
     /// Called once when both inputs have ended.
     fn end_input(&mut self, _out: &mut Output<OUT>) -> Result<()> {
+        Ok(())
+    }
+
+    /// Writes the operator's state for a checkpoint (see [`OneInputOperator::snapshot_state`]).
+    fn snapshot_state(&mut self, _context: &mut StateSnapshotContext) -> Result<()> {
+        Ok(())
+    }
+
+    /// Called when the checkpoint `checkpoint_id` (and every earlier one) is complete.
+    fn notify_checkpoint_complete(&mut self, _checkpoint_id: u64) -> Result<()> {
         Ok(())
     }
 

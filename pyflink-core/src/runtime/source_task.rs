@@ -7,7 +7,13 @@ use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
 use timely::dataflow::operators::Capability;
 use timely::scheduling::Activator;
 
+use pyflink_state::codec;
+
+use crate::checkpoint::coordinator::TaskSnapshot;
+use crate::checkpoint::restore::RestoredOperator;
+use crate::checkpoint::task::TaskCheckpoints;
 use crate::element::{Element, Watermark};
+use crate::runtime::epochs::take_snapshot;
 use crate::runtime::graph::{BuildContext, NodePlan};
 use crate::runtime::job::activate_guarded;
 use crate::runtime::output::{ElementOutput, Output, SendCapability, BATCH};
@@ -32,7 +38,10 @@ pub(crate) fn build_source<'s, T: Data, S: Source<T>>(
     let mut builder = OperatorBuilder::new(plan.name.clone(), context.scope);
     let (output, stream) = builder.new_output::<Vec<Element<T>>>();
     context.set_stream(plan.id, 0, stream);
-    let activator = context.scope.activator_for(builder.operator_info().address);
+    let address = builder.operator_info().address;
+    let checkpoints = context.task_checkpoints(plan, &address);
+    let restored = context.restored_operator(plan);
+    let activator = context.scope.activator_for(address);
     let subtask = context.worker_index();
     let active = subtask < plan.parallelism;
     let job = context.job.clone();
@@ -48,12 +57,14 @@ pub(crate) fn build_source<'s, T: Data, S: Source<T>>(
         // Batch jobs only need the final watermark; a strategy that does nothing costs nothing.
         watermarks: (!strategy.is_noop() && !plan.batch_mode).then(|| SourceWatermarks::new(strategy)),
         interval: plan.auto_watermark_interval,
+        checkpoints,
+        restored,
     };
     let name = plan.name.clone();
     builder.build(move |mut capabilities| {
         let mut held: Option<Capability<u64>> = if active { capabilities.pop() } else { None };
         move |_frontiers| {
-            let Some(capability) = held.as_ref() else { return };
+            let Some(capability) = held.as_mut() else { return };
             if job.should_stop() {
                 held = None;
                 return;
@@ -79,13 +90,56 @@ struct SourceTask<T: Data, S: Source<T>> {
     watermarks: Option<SourceWatermarks<T>>,
     /// The periodic watermark interval in ms (0: none).
     interval: i64,
+    checkpoints: TaskCheckpoints,
+    /// The source's state in the checkpoint the job restored, if any.
+    restored: Option<RestoredOperator>,
 }
 
+/// The name of a source reader's file in checkpoints: its splits with their positions.
+const SPLITS_FILE: &str = "splits";
+
 impl<T: Data, S: Source<T>> SourceTask<T, S> {
+    /// The splits of the source: enumerated afresh, or, after a restore, those all readers had
+    /// in the checkpoint, with their positions (in a stable order, whatever the old parallelism).
+    fn splits(&self, enumeration: &SplitEnumeratorContext) -> Result<Vec<S::Split>> {
+        let Some(restored) = &self.restored else { return self.source.enumerate_splits(enumeration) };
+        let mut splits = Vec::new();
+        for (_, bytes) in restored.files(SPLITS_FILE)? {
+            splits.extend(codec::decode::<Vec<S::Split>>(&bytes, "source splits")?);
+        }
+        splits.sort_by_key(|split| split.split_id());
+        Ok(splits)
+    }
+
+    /// The reader's splits, encoded for a checkpoint.
+    fn snapshot(&self, epoch: u64) -> Result<TaskSnapshot> {
+        let splits = self.reader.as_ref().map(|r| r.snapshot_state()).unwrap_or_default();
+        take_snapshot(&self.checkpoints, epoch, |context| {
+            context.add_file(SPLITS_FILE, codec::encode(&splits)?);
+            Ok(())
+        })
+    }
+
+    /// Snapshots the reader and moves to the epoch the coordinator triggered, after sending
+    /// what was read in the epoch that closes.
+    fn advance_epoch(&mut self, capability: &mut Capability<u64>) -> Result<()> {
+        let target = self.checkpoints.triggered_epoch();
+        let epoch = *capability.time();
+        if !self.checkpoints.enabled() || target <= epoch {
+            return Ok(());
+        }
+        let mut session = self.timely_output.activate();
+        self.output.flush(&mut session, SendCapability::Held(std::slice::from_ref(capability)));
+        drop(session);
+        self.checkpoints.acknowledge(epoch..target, self.snapshot(epoch)?);
+        capability.downgrade(&target);
+        Ok(())
+    }
+
     /// Opens the reader with the splits of this instance.
     fn open(&mut self) -> Result<S::Reader> {
         let enumeration = SplitEnumeratorContext { parallelism: self.parallelism };
-        let splits = self.source.enumerate_splits(&enumeration)?;
+        let splits = self.splits(&enumeration)?;
         let mut mine = Vec::new();
         for (position, split) in splits.into_iter().enumerate() {
             let owner = self.source.assign_split(&split, position, &enumeration);
@@ -103,18 +157,24 @@ impl<T: Data, S: Source<T>> SourceTask<T, S> {
         let mut reader = self
             .source
             .create_reader(&SourceReaderContext { subtask_index: self.subtask, parallelism: self.parallelism })?;
+        if let Some(watermarks) = self.watermarks.as_mut() {
+            for split in &mine {
+                watermarks.register_split(&split.split_id());
+            }
+        }
         reader.add_splits(mine);
         Ok(reader)
     }
 
     /// Reads up to the activation budget; true once the input has ended.
-    fn activate(&mut self, capability: &Capability<u64>) -> Result<bool> {
+    fn activate(&mut self, capability: &mut Capability<u64>) -> Result<bool> {
         if self.reader.is_none() {
             self.reader = Some(self.open()?);
         }
-        let reader = self.reader.as_mut().expect("opened");
-        let caps = std::slice::from_ref(capability);
+        self.advance_epoch(capability)?;
         let mut session = self.timely_output.activate();
+        let reader = self.reader.as_mut().expect("opened");
+        let caps = std::slice::from_ref(&*capability);
         let mut emitted = 0;
         if let (Some(watermarks), true) = (self.watermarks.as_mut(), self.interval > 0) {
             if self.wakeups.due().is_some() {
@@ -153,6 +213,11 @@ impl<T: Data, S: Source<T>> SourceTask<T, S> {
                 InputStatus::EndOfInput => {
                     self.output.emit_watermark(Watermark::MAX_TIMESTAMP);
                     self.output.flush(&mut session, SendCapability::Held(caps));
+                    drop(session);
+                    if self.checkpoints.enabled() {
+                        let epoch = *capability.time();
+                        self.checkpoints.finish(epoch, self.snapshot(epoch)?);
+                    }
                     return Ok(true);
                 }
             }

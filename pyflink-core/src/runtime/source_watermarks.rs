@@ -24,6 +24,9 @@ pub(crate) struct SourceWatermarks<T> {
     current: usize,
     combined: i64,
     idle: bool,
+    /// Whether the reader names splits; from then on every assigned split holds the watermark
+    /// back, also before its first record.
+    split_aware: bool,
 }
 
 impl<T: Data> SourceWatermarks<T> {
@@ -35,6 +38,7 @@ impl<T: Data> SourceWatermarks<T> {
             current: 0,
             combined: i64::MIN,
             idle: false,
+            split_aware: false,
         };
         watermarks.add_split();
         watermarks
@@ -50,8 +54,19 @@ impl<T: Data> SourceWatermarks<T> {
         self.splits.len() - 1
     }
 
+    /// Registers a split assigned to the reader, so that once the reader names splits it holds
+    /// the watermark back even before its first record (a restored split may start later than
+    /// the others).
+    pub(crate) fn register_split(&mut self, split_id: &str) {
+        if !self.ids.contains_key(split_id) {
+            let index = self.add_split();
+            self.ids.insert(split_id.to_string(), index);
+        }
+    }
+
     /// Makes `split_id` the split of the records that follow.
     pub(crate) fn select_split(&mut self, split_id: &str) {
+        self.split_aware = true;
         self.current = match self.ids.get(split_id) {
             Some(&index) => index,
             None => {
@@ -98,9 +113,11 @@ impl<T: Data> SourceWatermarks<T> {
             split.output.drain().for_each(drop);
         }
         // The reader-wide split (index 0) counts only once records were emitted outside any
-        // named split; a named split holds the watermark back from its registration on.
+        // named split; a named split holds the watermark back once the reader names splits.
+        let split_aware = self.split_aware;
+        let counts = |i: usize, s: &SplitWatermark<T>| if i == 0 { s.used } else { s.used || split_aware };
         let active =
-            self.splits.iter().enumerate().filter(|(i, s)| !s.finished && !s.output.is_idle() && (*i > 0 || s.used));
+            self.splits.iter().enumerate().filter(|(i, s)| !s.finished && !s.output.is_idle() && counts(*i, s));
         let active = active.map(|(_, s)| s);
         match active.map(|s| s.output.current_watermark()).min() {
             Some(min) => {
@@ -113,7 +130,7 @@ impl<T: Data> SourceWatermarks<T> {
                     out.emit_watermark(min);
                 }
             }
-            None if self.splits.iter().enumerate().any(|(i, s)| !s.finished && (i > 0 || s.used)) && !self.idle => {
+            None if self.splits.iter().enumerate().any(|(i, s)| !s.finished && counts(i, s)) && !self.idle => {
                 self.idle = true;
                 out.emit_watermark_status(true);
             }

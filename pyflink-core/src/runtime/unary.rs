@@ -1,20 +1,26 @@
 //! The harness of one-input operators: it connects the inputs, and on every activation reads the
-//! input batches, combines watermarks, calls the operator's life-cycle methods, sends its output,
-//! and turns panics and errors into a task failure that stops the job.
+//! input batches, combines watermarks, closes checkpoint epochs, calls the operator's life-cycle
+//! methods, sends its output, and turns panics and errors into a task failure that stops the job.
+
+use std::ops::Range;
 
 use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
 use timely::dataflow::operators::Capability;
 use timely::progress::frontier::MutableAntichain;
 
+use crate::checkpoint::task::TaskCheckpoints;
 use crate::element::Element;
 use crate::runtime::batch_pool::recycle;
+use crate::runtime::epochs::{
+    acknowledge_closed, downgrade_to, least_epoch, take_snapshot, EpochAlignment, EpochHandler,
+};
 use crate::runtime::graph::{BuildContext, GraphNode, NodePlan};
 use crate::runtime::input::{
-    channel_count, connect_input, process_batch, tracker_for, BatchHandler, ConnectedInput, InputEdge,
+    channel_count, connect_input, process_batch, tracker_for, BatchHandler, ChannelMap, ConnectedInput, InputEdge,
 };
 use crate::runtime::job::activate_guarded;
 use crate::runtime::operator::{OneInputOperator, RuntimeContext};
-use crate::runtime::output::{ElementOutput, Output, SendCapability, SidePort};
+use crate::runtime::output::{ElementOutput, ElementSession, Output, SendCapability, SidePort};
 use crate::runtime::wakeup::Wakeups;
 use crate::runtime::watermark::WatermarkTracker;
 use crate::{Data, Result};
@@ -54,17 +60,23 @@ pub(crate) fn build_unary<'s, IN: Data, OUT: Data, O: OneInputOperator<IN, OUT>>
     let subtask = context.worker_index();
     let active = subtask < plan.parallelism;
     let job = context.job.clone();
-    let runtime_context = RuntimeContext::new(plan, subtask);
-    let activator = context.scope.activator_for(builder.operator_info().address);
+    let runtime_context = RuntimeContext::new(plan, subtask, context.restored_operator(plan));
+    let address = builder.operator_info().address;
+    let checkpoints = context.task_checkpoints(plan, &address);
+    let activator = context.scope.activator_for(address);
     let mut task = UnaryTask {
         operator,
         wakeups: Wakeups::new(runtime_context.processing_time.clone(), activator),
         context: runtime_context,
+        channels: connected.iter().map(|c| c.channels).collect(),
         inputs: connected,
         tracker,
         output: Output::new(subtask, sides),
         main_output,
         opened: false,
+        alignment: EpochAlignment::new(checkpoints.aligned()),
+        checkpoints,
+        awaiting_final_checkpoint: false,
     };
     let name = plan.name.clone();
     builder.build(move |capabilities| {
@@ -89,11 +101,17 @@ struct UnaryTask<IN: Data, OUT: Data, O> {
     operator: O,
     context: RuntimeContext,
     inputs: Vec<ConnectedInput<IN>>,
+    /// The watermark channels of each input, by position.
+    channels: Vec<ChannelMap>,
     tracker: WatermarkTracker,
     output: Output<OUT>,
     main_output: ElementOutput<OUT>,
     wakeups: Wakeups,
     opened: bool,
+    alignment: EpochAlignment<(usize, Vec<Element<IN>>)>,
+    checkpoints: TaskCheckpoints,
+    /// Input has ended; the operator waits for the final checkpoint before it closes.
+    awaiting_final_checkpoint: bool,
 }
 
 impl<IN: Data, OUT: Data, O: OneInputOperator<IN, OUT>> UnaryTask<IN, OUT, O> {
@@ -103,18 +121,35 @@ impl<IN: Data, OUT: Data, O: OneInputOperator<IN, OUT>> UnaryTask<IN, OUT, O> {
             self.operator.open(&self.context)?;
             self.opened = true;
         }
-        let UnaryTask { operator, inputs, tracker, output, main_output, wakeups, .. } = self;
+        if let Some(checkpoint_id) = self.checkpoints.newly_completed() {
+            self.operator.notify_checkpoint_complete(checkpoint_id)?;
+        }
+        if self.awaiting_final_checkpoint {
+            if !self.checkpoints.is_complete(self.alignment.epoch()) {
+                return Ok(false);
+            }
+            self.operator.close()?;
+            return Ok(true);
+        }
+        let UnaryTask {
+            operator, inputs, channels, tracker, output, main_output, wakeups, alignment, checkpoints, ..
+        } = self;
         let mut session = main_output.activate();
         if let Some(now) = wakeups.due() {
             operator.on_processing_time(now, output)?;
             output.flush(&mut session, SendCapability::Held(held));
         }
-        for input in inputs.iter_mut() {
+        for (position, input) in inputs.iter_mut().enumerate() {
             let mut failure = None;
             input.handle.for_each(|capability, batch| {
+                let time = capability.least().copied().unwrap_or_default();
+                if alignment.holds_back(time) {
+                    alignment.hold(time, (position, std::mem::take(batch)));
+                    return;
+                }
                 if failure.is_none() {
                     if let Err(error) =
-                        process_batch(&mut Unary(&mut *operator), input.channels, tracker, output, batch)
+                        process_batch(&mut Unary(&mut *operator), channels[position], tracker, output, batch)
                     {
                         failure = Some(error);
                     }
@@ -126,15 +161,35 @@ impl<IN: Data, OUT: Data, O: OneInputOperator<IN, OUT>> UnaryTask<IN, OUT, O> {
                 return Err(error);
             }
         }
-        if frontiers.iter().all(|f| f.frontier().is_empty()) {
-            operator.end_input(output)?;
-            output.flush(&mut session, SendCapability::Held(held));
-            operator.close()?;
-            return Ok(true);
+        let frontier = least_epoch(frontiers);
+        let mut epochs = UnaryEpochs {
+            operator: &mut *operator,
+            channels,
+            tracker,
+            output,
+            session: &mut session,
+            held,
+            checkpoints,
+        };
+        alignment.advance(frontier, &mut epochs)?;
+        if frontier.is_some() {
+            downgrade_to(held, alignment.epoch());
+            wakeups.schedule();
+            return Ok(false);
         }
-        downgrade(held, frontiers);
-        wakeups.schedule();
-        Ok(false)
+        operator.end_input(output)?;
+        output.flush(&mut session, SendCapability::Held(held));
+        drop(session);
+        if checkpoints.enabled() {
+            let epoch = alignment.epoch();
+            checkpoints.finish(epoch, take_snapshot(checkpoints, epoch, |c| operator.snapshot_state(c))?);
+            if operator.awaits_final_checkpoint() {
+                self.awaiting_final_checkpoint = true;
+                return Ok(false);
+            }
+        }
+        self.operator.close()?;
+        Ok(true)
     }
 
     /// Drops whatever arrives at an idle or stopped instance.
@@ -142,6 +197,38 @@ impl<IN: Data, OUT: Data, O: OneInputOperator<IN, OUT>> UnaryTask<IN, OUT, O> {
         for input in &mut self.inputs {
             input.handle.for_each(|_, batch| batch.clear());
         }
+    }
+}
+
+/// Closes epochs of a one-input task: snapshots, then the held-back batches of the next epoch.
+struct UnaryEpochs<'a, 's, OUT: Data, O> {
+    operator: &'a mut O,
+    channels: &'a [ChannelMap],
+    tracker: &'a mut WatermarkTracker,
+    output: &'a mut Output<OUT>,
+    session: &'a mut ElementSession<'s, OUT>,
+    held: &'a mut [Capability<u64>],
+    checkpoints: &'a TaskCheckpoints,
+}
+
+impl<IN: Data, OUT: Data, O: OneInputOperator<IN, OUT>> EpochHandler<(usize, Vec<Element<IN>>)>
+    for UnaryEpochs<'_, '_, OUT, O>
+{
+    fn close(&mut self, closed: Range<u64>) -> Result<()> {
+        acknowledge_closed(self.checkpoints, closed, |c| self.operator.snapshot_state(c))
+    }
+
+    fn process(&mut self, epoch: u64, (position, mut batch): (usize, Vec<Element<IN>>)) -> Result<()> {
+        downgrade_to(self.held, epoch);
+        let result = process_batch(
+            &mut Unary(&mut *self.operator),
+            self.channels[position],
+            self.tracker,
+            self.output,
+            &mut batch,
+        );
+        self.output.flush(self.session, SendCapability::Held(self.held));
+        result
     }
 }
 
@@ -155,17 +242,5 @@ impl<IN: Data, OUT: Data, O: OneInputOperator<IN, OUT>> BatchHandler<IN, OUT> fo
     }
     fn watermark(&mut self, timestamp: i64, output: &mut Output<OUT>) -> Result<()> {
         self.0.process_watermark(timestamp, output)
-    }
-}
-
-/// Moves the held capabilities up to the least epoch still possible at the inputs.
-pub(crate) fn downgrade(held: &mut [Capability<u64>], frontiers: &[MutableAntichain<u64>]) {
-    let least = frontiers.iter().filter_map(|f| f.frontier().iter().min().copied()).min();
-    if let Some(least) = least {
-        for capability in held.iter_mut() {
-            if *capability.time() < least {
-                capability.downgrade(&least);
-            }
-        }
     }
 }

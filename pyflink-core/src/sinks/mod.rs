@@ -1,5 +1,10 @@
 //! Sinks: the [`Sink`] API that connectors implement, and the built-in print, collect and
 //! blackhole sinks.
+//!
+//! A sink gives exactly-once output through two-phase commit: its writers prepare what they
+//! wrote in each checkpoint ([`SinkWriter::prepare_commit`]) and the sink commits it when the
+//! checkpoint completes ([`Sink::commit`]). Without checkpointing, what writers prepared is
+//! committed at end of input.
 
 mod blackhole;
 mod collect;
@@ -27,12 +32,26 @@ pub trait Sink<T: Data>: Send + Sync + 'static {
 
     /// Creates the writer of one parallel instance.
     fn create_writer(&self, context: &SinkWriterContext) -> Result<Self::Writer>;
+
+    /// Makes what a writer prepared with [`SinkWriter::prepare_commit`] visible, once the
+    /// checkpoint that holds it is complete (Flink's `Committer`). It must be idempotent: after a
+    /// failure, the committables of the restored checkpoint are committed again.
+    fn commit(&self, _committables: Vec<Vec<u8>>) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// Writes the records of one parallel instance of a sink.
 pub trait SinkWriter<T>: 'static {
     /// Writes one record with its timestamp, if it has one.
     fn write(&mut self, value: T, timestamp: Option<i64>) -> Result<()>;
+
+    /// Two-phase commit: called as the checkpoint `checkpoint_id` is taken; returns what
+    /// [`Sink::commit`] must commit once that checkpoint completes (a transaction, a staged
+    /// file). Writers that write directly return nothing, which makes them at-least-once.
+    fn prepare_commit(&mut self, _checkpoint_id: u64) -> Result<Vec<Vec<u8>>> {
+        Ok(Vec::new())
+    }
 
     /// Makes everything written so far durable or visible; called at end of input.
     fn flush(&mut self, _end_of_input: bool) -> Result<()> {

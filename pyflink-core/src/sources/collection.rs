@@ -2,6 +2,8 @@
 
 use std::sync::Arc;
 
+use serde::{Deserialize, Serialize};
+
 use crate::config::Boundedness;
 use crate::sources::{
     InputStatus, Source, SourceOutput, SourceReader, SourceReaderContext, SourceSplit, SplitEnumeratorContext,
@@ -20,9 +22,12 @@ impl<T: Data> CollectionSource<T> {
     }
 }
 
-/// The single split of a collection source: the elements and the index of the next one.
-#[derive(Debug, Clone)]
+/// The single split of a collection source: the elements and the index of the next one. Only
+/// the index goes into checkpoints; a restored reader takes the elements from its source.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(bound = "")]
 pub struct CollectionSplit<T> {
+    #[serde(skip)]
     elements: Arc<Vec<T>>,
     /// The index of the next element to emit.
     pub next: usize,
@@ -47,18 +52,20 @@ impl<T: Data> Source<T> for CollectionSource<T> {
     }
 
     fn create_reader(&self, _context: &SourceReaderContext) -> Result<Self::Reader> {
-        Ok(CollectionReader { splits: Vec::new() })
+        Ok(CollectionReader { elements: Arc::clone(&self.elements), splits: Vec::new() })
     }
 }
 
 /// Reads collection splits.
 pub struct CollectionReader<T> {
+    elements: Arc<Vec<T>>,
     splits: Vec<CollectionSplit<T>>,
 }
 
 impl<T: Data> SourceReader<T, CollectionSplit<T>> for CollectionReader<T> {
     fn add_splits(&mut self, splits: Vec<CollectionSplit<T>>) {
-        self.splits.extend(splits);
+        let elements = &self.elements;
+        self.splits.extend(splits.into_iter().map(|split| CollectionSplit { elements: Arc::clone(elements), ..split }));
     }
 
     fn poll_next(&mut self, output: &mut SourceOutput<'_, T>) -> Result<InputStatus> {

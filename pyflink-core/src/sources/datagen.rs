@@ -103,7 +103,7 @@ impl GeneratorContext {
 }
 
 /// The rows of one reader: `next, next + stride, …` up to `end` (exclusive) if bounded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DataGenSplit {
     /// The split's index.
     pub index: usize,

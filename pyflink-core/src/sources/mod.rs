@@ -11,6 +11,9 @@ mod number_sequence;
 
 use std::time::Duration;
 
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
 pub use collection::{CollectionSource, CollectionSplit};
 pub use datagen::{DataGenSource, DataGenSplit, GeneratorContext};
 pub use number_sequence::{NumberSequenceSource, NumberSequenceSplit};
@@ -20,8 +23,9 @@ use crate::runtime::output::Output;
 use crate::runtime::source_watermarks::SourceWatermarks;
 use crate::{Data, Result};
 
-/// A unit of work of a source, with its reading position.
-pub trait SourceSplit: Clone + Send + Sync + 'static {
+/// A unit of work of a source, with its reading position. Splits are what checkpoints store of a
+/// source, so they are serializable.
+pub trait SourceSplit: Clone + Send + Sync + Serialize + DeserializeOwned + 'static {
     /// An id unique among the source's splits.
     fn split_id(&self) -> String;
 }
@@ -96,7 +100,9 @@ pub trait SourceReader<T: Data, S: SourceSplit>: 'static {
 /// With a watermark strategy on the source, each record's timestamp comes from the strategy
 /// and watermarks are generated per split: a reader that reads several splits names the split
 /// of the records that follow with [`SourceOutput::split`], and reports finished splits with
-/// [`SourceOutput::finish_split`].
+/// [`SourceOutput::finish_split`]. Once a reader names splits, every split assigned to it holds
+/// the watermark back until it is finished, so such a reader must also finish the splits it was
+/// given already finished (after a restore).
 pub struct SourceOutput<'a, T: Data> {
     output: &'a mut Output<T>,
     watermarks: Option<&'a mut SourceWatermarks<T>>,

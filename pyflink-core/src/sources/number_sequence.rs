@@ -28,7 +28,7 @@ impl NumberSequenceSource {
 }
 
 /// A sub-range of the sequence: the next number to emit and the last one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct NumberSequenceSplit {
     /// The split's index.
     pub index: usize,

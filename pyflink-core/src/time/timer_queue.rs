@@ -124,6 +124,11 @@ impl<K: Hash + Eq + Clone, N: Hash + Eq + Clone> TimerQueue<K, N> {
         None
     }
 
+    /// Every registered timer, in no particular order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &(i64, K, N)> {
+        self.registered.iter()
+    }
+
     /// The number of registered timers.
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {

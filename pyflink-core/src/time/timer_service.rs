@@ -3,11 +3,18 @@
 
 use std::hash::Hash;
 
-use pyflink_state::KeyedStateBackend;
+use pyflink_state::{KeyGroupAssigner, KeyGroupRange, KeyedStateBackend, KeyedStateSnapshot, StateError, StateSection};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 
 use crate::time::processing_time::ProcessingTimeService;
 use crate::time::timer_queue::TimerQueue;
 use crate::Key;
+
+/// The snapshot section of event-time timers.
+const EVENT_TIMERS: &str = "_timers/event";
+/// The snapshot section of processing-time timers.
+const PROCESSING_TIMERS: &str = "_timers/processing";
 
 /// Both timer queues of an operator instance and the event time it has reached.
 pub(crate) struct InternalTimerService<K, N> {
@@ -60,6 +67,46 @@ impl<K: Hash + Eq + Clone, N: Hash + Eq + Clone> InternalTimerService<K, N> {
 
     pub(crate) fn delete_processing_time_timer(&mut self, timestamp: i64, key: &K, namespace: &N) {
         self.processing.delete(timestamp, key, namespace);
+    }
+
+    /// The timers as two key-grouped sections of a keyed snapshot (event and processing time).
+    pub(crate) fn snapshot(&self, assigner: &KeyGroupAssigner) -> Result<[StateSection; 2], StateError>
+    where
+        K: Serialize,
+        N: Serialize,
+    {
+        let section = |name: &str, queue: &TimerQueue<K, N>| -> Result<StateSection, StateError> {
+            let mut timers: Vec<(usize, &(i64, K, N))> =
+                queue.iter().map(|timer| (assigner.hash_key(&timer.1).group, timer)).collect();
+            timers.sort_by_key(|(group, timer)| (*group, timer.0));
+            let mut section = StateSection::raw(name);
+            for (group, (timestamp, key, namespace)) in timers {
+                section.add(group, key, &(*timestamp, namespace))?;
+            }
+            Ok(section)
+        };
+        Ok([section(EVENT_TIMERS, &self.event)?, section(PROCESSING_TIMERS, &self.processing)?])
+    }
+
+    /// Registers the timers of the key groups `range` in restored snapshots.
+    pub(crate) fn restore(&mut self, snapshots: &[KeyedStateSnapshot], range: KeyGroupRange) -> Result<(), StateError>
+    where
+        K: DeserializeOwned,
+        N: DeserializeOwned,
+    {
+        for snapshot in snapshots {
+            if let Some(section) = snapshot.section(EVENT_TIMERS) {
+                for (_, key, (timestamp, namespace)) in section.entries::<K, (i64, N)>(range)? {
+                    self.event.register(timestamp, &key, &namespace);
+                }
+            }
+            if let Some(section) = snapshot.section(PROCESSING_TIMERS) {
+                for (_, key, (timestamp, namespace)) in section.entries::<K, (i64, N)>(range)? {
+                    self.register_processing_time_timer(timestamp, &key, &namespace);
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Asks for the next processing-time callback after due timers were taken.

@@ -5,13 +5,17 @@
 use std::marker::PhantomData;
 use std::sync::Arc;
 
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
 use crate::window::evictors::{Evictor, EvictorContext, TimestampedValue};
 use crate::window::functions::AggregateFunction;
+use crate::Data;
 
 /// The contents of one window and how elements are added to it.
 pub(crate) trait WindowContents<T, W>: 'static {
-    /// What a window stores.
-    type Acc: 'static;
+    /// What a window stores; part of checkpoints.
+    type Acc: Serialize + DeserializeOwned + 'static;
     /// What the window function receives.
     type Result;
 
@@ -35,7 +39,7 @@ pub(crate) trait WindowContents<T, W>: 'static {
 #[derive(Clone)]
 pub(crate) struct Reducing<F>(pub(crate) F);
 
-impl<T: 'static, W, F: FnMut(T, T) -> T + 'static> WindowContents<T, W> for Reducing<F> {
+impl<T: Data, W, F: FnMut(T, T) -> T + 'static> WindowContents<T, W> for Reducing<F> {
     type Acc = T;
     type Result = T;
 
@@ -100,7 +104,7 @@ impl<T> Clone for Listing<T> {
     }
 }
 
-impl<T: 'static, W> WindowContents<T, W> for Listing<T> {
+impl<T: Data, W> WindowContents<T, W> for Listing<T> {
     type Acc = Vec<T>;
     type Result = T;
 
@@ -125,7 +129,7 @@ pub(crate) struct Evicting<T, W, C> {
     pub(crate) evictor: Arc<dyn Evictor<T, W>>,
 }
 
-impl<T: Clone + 'static, W: 'static, C: WindowContents<T, W>> WindowContents<T, W> for Evicting<T, W, C> {
+impl<T: Data, W: 'static, C: WindowContents<T, W>> WindowContents<T, W> for Evicting<T, W, C> {
     type Acc = Vec<TimestampedValue<T>>;
     type Result = C::Result;
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::time::duration_millis;
 
 /// An element in a window with its timestamp.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TimestampedValue<T> {
     /// The element.
     pub value: T,

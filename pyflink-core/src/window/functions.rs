@@ -3,7 +3,7 @@
 //! incremental aggregation, with the window's context).
 
 use crate::api::functions::OutputTag;
-use pyflink_state::{KeyGroupRange, KeyedStateBackend, ValueState, ValueStateDescriptor};
+use pyflink_state::{KeyedStateBackend, KeyedStateSnapshot, StateSection, ValueState, ValueStateDescriptor};
 
 use crate::runtime::operator::RuntimeContext;
 use crate::runtime::output::Output;
@@ -56,6 +56,22 @@ impl<K: Key, W: Window> WindowRuntimeContext<'_, K, W> {
     }
 }
 
+/// The prefix of the snapshot sections of per-window states.
+const PER_WINDOW_PREFIX: &str = "_window/";
+
+/// Splits a snapshot into its per-window sections (prefix removed) and the others.
+fn split_window_sections(snapshot: &KeyedStateSnapshot) -> (KeyedStateSnapshot, KeyedStateSnapshot) {
+    let mut windowed = KeyedStateSnapshot { sections: Vec::new(), ..snapshot.clone() };
+    let mut plain = KeyedStateSnapshot { sections: Vec::new(), ..snapshot.clone() };
+    for section in &snapshot.sections {
+        match section.name.strip_prefix(PER_WINDOW_PREFIX) {
+            Some(name) => windowed.sections.push(StateSection { name: name.to_string(), ..section.clone() }),
+            None => plain.sections.push(section.clone()),
+        }
+    }
+    (windowed, plain)
+}
+
 /// The keyed state of a window operator instance: per key, and per key and window.
 pub(crate) struct WindowStates<K: Key, W: Window> {
     global: KeyedStateBackend<K>,
@@ -63,14 +79,27 @@ pub(crate) struct WindowStates<K: Key, W: Window> {
 }
 
 impl<K: Key, W: Window> WindowStates<K, W> {
-    pub(crate) fn new(context: &RuntimeContext) -> Self {
-        let range = KeyGroupRange::for_operator(context.max_parallelism, context.parallelism, context.subtask_index);
+    /// The backends of an instance, with the state of `restored`.
+    pub(crate) fn new(context: &RuntimeContext, restored: &[KeyedStateSnapshot]) -> Result<Self> {
         // Per-window entries are keyed by (key, window) in the key group of the key: the window
         // is the entry's namespace, and the entry moves with its key when the job is rescaled.
-        WindowStates {
-            global: KeyedStateBackend::new(range, context.max_parallelism),
-            per_window: KeyedStateBackend::new(range, context.max_parallelism),
+        let mut global = context.create_keyed_backend::<K>("")?;
+        let mut per_window = context.create_keyed_backend::<(K, W)>("-windows")?;
+        let (windowed, plain): (Vec<KeyedStateSnapshot>, Vec<KeyedStateSnapshot>) =
+            restored.iter().map(split_window_sections).unzip();
+        global.restore(&plain)?;
+        per_window.restore(&windowed)?;
+        Ok(WindowStates { global, per_window })
+    }
+
+    /// The sections of both backends; per-window states are named with a prefix.
+    pub(crate) fn snapshot(&self) -> Result<Vec<StateSection>> {
+        let mut sections = self.global.snapshot()?.sections;
+        for mut section in self.per_window.snapshot()?.sections {
+            section.name = format!("{PER_WINDOW_PREFIX}{}", section.name);
+            sections.push(section);
         }
+        Ok(sections)
     }
 
     /// Runs `f` with `key` and `window` current in both backends.

@@ -7,7 +7,9 @@
 
 use std::marker::PhantomData;
 
-use pyflink_state::{KeyGroupAssigner, KeyGroupRange, KeyedTable};
+use pyflink_state::{KeyGroupAssigner, KeyedStateSnapshot, KeyedTable, StateSection};
+
+use crate::checkpoint::StateSnapshotContext;
 
 use crate::operators::keyed_reduce::KeySelector;
 use crate::runtime::operator::{OneInputOperator, RuntimeContext};
@@ -152,6 +154,17 @@ impl<T, K, A: WindowAssigner<T>, TR> WindowSpec<T, K, A, TR> {
         self.assigner.is_event_time() && self.cleanup_time(window) <= watermark
     }
 }
+
+/// The snapshot section of the live windows of every key.
+const WINDOWS: &str = "_windows";
+
+/// A window as checkpoints store it: the window, its contents and its trigger state (the timer
+/// memo is a cache and starts empty after a restore).
+type SlotState<A, T, C, TR> = (
+    <A as WindowAssigner<T>>::Window,
+    Option<<C as WindowContents<T, <A as WindowAssigner<T>>::Window>>::Acc>,
+    <TR as Trigger<T, <A as WindowAssigner<T>>::Window>>::State,
+);
 
 type Slots<A, T, C, TR> = Vec<
     Slot<
@@ -352,12 +365,49 @@ where
     P: ProcessWindowFunction<C::Result, OUT, K, A::Window>,
 {
     fn open(&mut self, context: &RuntimeContext) -> Result<()> {
-        let range = KeyGroupRange::for_operator(context.max_parallelism, context.parallelism, context.subtask_index);
-        self.state = Some(KeyedTable::new(range));
+        let range = context.key_group_range();
+        let restored = context.restored_keyed()?;
         self.key_groups = KeyGroupAssigner::new(context.max_parallelism);
-        self.timers = Some(InternalTimerService::new(context.processing_time_service().clone()));
-        let states = self.states.insert(WindowStates::new(context));
+        let mut state = KeyedTable::new(range);
+        for section in restored.iter().filter_map(|s| s.section(WINDOWS)) {
+            for (_, key, windows) in section.entries::<K, Vec<SlotState<A, T, C, TR>>>(range)? {
+                let slots = windows
+                    .into_iter()
+                    .map(|(window, contents, trigger_state)| Slot {
+                        window,
+                        contents,
+                        trigger_state,
+                        timers: TimerMemo::default(),
+                    })
+                    .collect();
+                state.insert(self.key_groups.hash_key(&key), key, slots);
+            }
+        }
+        self.state = Some(state);
+        let mut timers = InternalTimerService::new(context.processing_time_service().clone());
+        timers.restore(&restored, range)?;
+        self.timers = Some(timers);
+        let states = self.states.insert(WindowStates::new(context, &restored)?);
         self.function.open(&mut WindowRuntimeContext { runtime: context, states })
+    }
+
+    fn snapshot_state(&mut self, context: &mut StateSnapshotContext) -> Result<()> {
+        let (Some(state), Some(timers), Some(states)) = (&self.state, &self.timers, &self.states) else {
+            return Ok(());
+        };
+        let mut windows = StateSection::raw(WINDOWS);
+        for (group, key, slots) in state.iter() {
+            if slots.is_empty() {
+                continue;
+            }
+            let slots: Vec<_> = slots.iter().map(|slot| (&slot.window, &slot.contents, &slot.trigger_state)).collect();
+            windows.add(group, key, &slots)?;
+        }
+        let mut sections = vec![windows];
+        sections.extend(timers.snapshot(&self.key_groups)?);
+        sections.extend(states.snapshot()?);
+        let snapshot = KeyedStateSnapshot::new(self.key_groups.max_parallelism(), state.range(), sections);
+        Ok(context.add_keyed(&snapshot)?)
     }
 
     #[inline]

@@ -3,6 +3,9 @@
 
 use std::time::Duration;
 
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
 use crate::time::duration_millis;
 use crate::window::windows::Window;
 
@@ -87,8 +90,8 @@ impl<W, S> TriggerContext<'_, W, S> {
 
 /// Decides when windows fire. Triggers are shared prototypes: keep per-window data in `State`.
 pub trait Trigger<T, W: Window>: Clone + Send + Sync + 'static {
-    /// Per-key, per-window state, created with `Default`.
-    type State: Default + Clone + 'static;
+    /// Per-key, per-window state, created with `Default`; part of checkpoints.
+    type State: Default + Clone + Serialize + DeserializeOwned + 'static;
 
     /// Called for every element added to `window`.
     fn on_element(

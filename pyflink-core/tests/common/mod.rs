@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod checkpointing;
+
 use std::time::Duration;
 
 use pyflink_core::time::{WatermarkGenerator, WatermarkOutput, WatermarkStrategy};

@@ -1,0 +1,363 @@
+//! The checkpoint coordinator of one job run: it triggers checkpoints (sources then close their
+//! epoch), collects the snapshots of every task, writes them, and completes a checkpoint by
+//! writing its metadata once every task's snapshot of the epoch is durable.
+//!
+//! It runs on its own thread so that tasks only serialize their state and hand the bytes over;
+//! files are written while the tasks go on processing.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use pyflink_state::checkpoint::{CheckpointMetadata, CheckpointStorage, FileHandle, OperatorSnapshot, SubtaskSnapshot};
+use pyflink_state::KeyGroupRange;
+use timely::scheduling::SyncActivator;
+
+use crate::checkpoint::config::CheckpointConfig;
+use crate::runtime::job::JobShared;
+use crate::{FlinkError, Result};
+
+/// A task: an operator (by node index) and its instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct TaskId {
+    pub(crate) node: usize,
+    pub(crate) subtask: usize,
+}
+
+/// The snapshot of one task at one epoch: named files and the key groups it covers.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TaskSnapshot {
+    pub(crate) files: Vec<(String, Vec<u8>)>,
+    pub(crate) key_groups: Option<KeyGroupRange>,
+}
+
+enum Message {
+    Ack { task: TaskId, epoch: u64, snapshot: TaskSnapshot },
+    Finished { task: TaskId, from_epoch: u64, snapshot: TaskSnapshot },
+    Shutdown,
+}
+
+/// One operator of the job as checkpoints name it.
+#[derive(Debug, Clone)]
+pub(crate) struct OperatorInfo {
+    pub(crate) operator_id: String,
+    pub(crate) parallelism: usize,
+}
+
+/// What tasks share with the coordinator thread.
+pub(crate) struct CheckpointCoordinator {
+    sender: Mutex<Sender<Message>>,
+    /// Sources run in this epoch; every lower epoch is closed (its checkpoint triggered).
+    triggered: AtomicU64,
+    /// One more than the newest completed epoch (0: none yet).
+    completed: AtomicU64,
+    /// Tasks to wake when an epoch is triggered or completed.
+    activators: Mutex<Vec<SyncActivator>>,
+    /// The id of the checkpoint the run was restored from (0 when it started fresh); epoch `e`
+    /// is checkpoint `base_id + e + 1`.
+    base_id: u64,
+    aligned: bool,
+}
+
+impl CheckpointCoordinator {
+    /// Whether operators align epochs (exactly-once).
+    pub(crate) fn aligned(&self) -> bool {
+        self.aligned
+    }
+
+    /// The epoch sources should be in.
+    #[inline]
+    pub(crate) fn triggered_epoch(&self) -> u64 {
+        self.triggered.load(Ordering::Acquire)
+    }
+
+    /// The number of epochs completed: epochs below it are in a complete checkpoint.
+    #[inline]
+    pub(crate) fn completed_epochs(&self) -> u64 {
+        self.completed.load(Ordering::Acquire)
+    }
+
+    /// The checkpoint id of `epoch`.
+    pub(crate) fn checkpoint_id(&self, epoch: u64) -> u64 {
+        self.base_id + epoch + 1
+    }
+
+    /// Wakes the task of `activator` whenever an epoch is triggered or completed.
+    pub(crate) fn register(&self, activator: SyncActivator) {
+        self.activators.lock().unwrap_or_else(|e| e.into_inner()).push(activator);
+    }
+
+    fn wake_all(&self) {
+        for activator in self.activators.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            // A failed activation means the dataflow is gone; nothing is left to wake.
+            let _ = activator.activate();
+        }
+    }
+
+    fn send(&self, message: Message) {
+        // The coordinator outlives every task of its run, so the receiver is there.
+        let _ = self.sender.lock().unwrap_or_else(|e| e.into_inner()).send(message);
+    }
+
+    /// Hands over `task`'s snapshot of `epoch`.
+    pub(crate) fn acknowledge(&self, task: TaskId, epoch: u64, snapshot: TaskSnapshot) {
+        self.send(Message::Ack { task, epoch, snapshot });
+    }
+
+    /// Reports that `task` has finished: `snapshot` is its state in every epoch from
+    /// `from_epoch` on.
+    pub(crate) fn finished(&self, task: TaskId, from_epoch: u64, snapshot: TaskSnapshot) {
+        self.send(Message::Finished { task, from_epoch, snapshot });
+    }
+}
+
+/// The coordinator thread of a run and the handle tasks use.
+pub(crate) struct RunningCoordinator {
+    pub(crate) shared: Arc<CheckpointCoordinator>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl RunningCoordinator {
+    /// Starts the coordinator of a run whose tasks are those of `operators`; `base_id` is the
+    /// id of the checkpoint it restores (0 if none).
+    pub(crate) fn start(
+        config: &CheckpointConfig,
+        storage: CheckpointStorage,
+        operators: Vec<OperatorInfo>,
+        max_parallelism: usize,
+        base_id: u64,
+        job: Arc<JobShared>,
+    ) -> Result<RunningCoordinator> {
+        let (sender, receiver) = channel();
+        let shared = Arc::new(CheckpointCoordinator {
+            sender: Mutex::new(sender),
+            triggered: AtomicU64::new(0),
+            completed: AtomicU64::new(0),
+            activators: Mutex::new(Vec::new()),
+            base_id,
+            aligned: config.aligned(),
+        });
+        let expected = operators
+            .iter()
+            .enumerate()
+            .flat_map(|(node, o)| (0..o.parallelism).map(move |subtask| TaskId { node, subtask }))
+            .collect();
+        let state = CoordinatorThread {
+            config: config.clone(),
+            storage,
+            operators,
+            max_parallelism,
+            expected,
+            shared: Arc::clone(&shared),
+            job,
+            pending: BTreeMap::new(),
+            finished: HashMap::new(),
+            last_trigger: Instant::now(),
+            last_completion: None,
+            failures: 0,
+        };
+        let thread = std::thread::Builder::new()
+            .name("checkpoint coordinator".into())
+            .spawn(move || state.run(receiver))
+            .map_err(|e| FlinkError::Runtime(format!("cannot start the checkpoint coordinator: {e}")))?;
+        Ok(RunningCoordinator { shared, thread: Some(thread) })
+    }
+
+    /// Stops the thread after it has handled every message sent so far.
+    pub(crate) fn stop(mut self) {
+        self.shared.send(Message::Shutdown);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// A checkpoint in progress.
+struct Pending {
+    started: Instant,
+    files: HashMap<TaskId, (Vec<FileHandle>, Option<KeyGroupRange>)>,
+}
+
+struct CoordinatorThread {
+    config: CheckpointConfig,
+    storage: CheckpointStorage,
+    operators: Vec<OperatorInfo>,
+    max_parallelism: usize,
+    expected: Vec<TaskId>,
+    shared: Arc<CheckpointCoordinator>,
+    job: Arc<JobShared>,
+    pending: BTreeMap<u64, Pending>,
+    finished: HashMap<TaskId, (u64, TaskSnapshot)>,
+    last_trigger: Instant,
+    last_completion: Option<Instant>,
+    failures: u32,
+}
+
+impl CoordinatorThread {
+    fn run(mut self, receiver: Receiver<Message>) {
+        loop {
+            let wait = self.next_trigger().map_or(Duration::from_millis(100), |at| {
+                at.saturating_duration_since(Instant::now()).clamp(Duration::from_millis(1), Duration::from_millis(100))
+            });
+            match receiver.recv_timeout(wait) {
+                Ok(Message::Shutdown) | Err(RecvTimeoutError::Disconnected) => return,
+                Ok(Message::Ack { task, epoch, snapshot }) => self.on_ack(task, epoch, snapshot),
+                Ok(Message::Finished { task, from_epoch, snapshot }) => {
+                    self.finished.insert(task, (from_epoch, snapshot));
+                    self.on_finished();
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+            }
+            if let Err(error) = self.step() {
+                self.job.fail(error);
+                return;
+            }
+        }
+    }
+
+    /// When the next checkpoint may be triggered, if checkpointing is periodic.
+    fn next_trigger(&self) -> Option<Instant> {
+        let interval = self.config.interval?;
+        let mut next = self.last_trigger + interval;
+        if let Some(completion) = self.last_completion {
+            next = next.max(completion + self.config.min_pause);
+        }
+        Some(next)
+    }
+
+    /// Triggers a checkpoint when it is time, and abandons checkpoints that timed out.
+    fn step(&mut self) -> Result<()> {
+        let now = Instant::now();
+        let expired: Vec<u64> =
+            self.pending.iter().filter(|(_, p)| now - p.started > self.config.timeout).map(|(e, _)| *e).collect();
+        for epoch in expired {
+            self.pending.remove(&epoch);
+            let id = self.shared.checkpoint_id(epoch);
+            self.storage.discard(id);
+            self.failures += 1;
+            tracing::warn!(checkpoint = id, "checkpoint expired before it completed");
+            if self.failures > self.config.tolerable_failures {
+                return Err(FlinkError::Runtime(format!(
+                    "checkpoint {id} expired after {:?}; exceeded the tolerable number of checkpoint failures ({}); raise the checkpoint timeout or the tolerable failure number",
+                    self.config.timeout, self.config.tolerable_failures
+                )));
+            }
+        }
+        let all_finished = self.finished.len() == self.expected.len();
+        if !all_finished
+            && self.next_trigger().is_some_and(|at| at <= now)
+            && self.pending.len() < self.config.max_concurrent.max(1)
+        {
+            let epoch = self.shared.triggered.fetch_add(1, Ordering::AcqRel);
+            self.pending.insert(epoch, Pending { started: now, files: HashMap::new() });
+            self.last_trigger = now;
+            self.shared.wake_all();
+        }
+        Ok(())
+    }
+
+    fn on_ack(&mut self, task: TaskId, epoch: u64, snapshot: TaskSnapshot) {
+        let id = self.shared.checkpoint_id(epoch);
+        // Acks of an abandoned checkpoint are dropped with it.
+        let Some(pending) = self.pending.get_mut(&epoch) else { return };
+        match write_task_files(&self.storage, id, task, &snapshot) {
+            Ok(handles) => {
+                pending.files.insert(task, (handles, snapshot.key_groups));
+            }
+            Err(error) => {
+                self.job.fail(FlinkError::Runtime(format!("cannot write checkpoint {id}: {error}")));
+                return;
+            }
+        }
+        self.try_complete(epoch);
+    }
+
+    /// When every task has finished, the final state is one more checkpoint: it lets sinks
+    /// commit what they wrote last.
+    fn on_finished(&mut self) {
+        if self.finished.len() == self.expected.len() {
+            let last = self.finished.values().map(|(from, _)| *from).max().unwrap_or(0);
+            let open_epoch = self.shared.triggered_epoch().max(last);
+            self.pending
+                .entry(open_epoch)
+                .or_insert_with(|| Pending { started: Instant::now(), files: HashMap::new() });
+        }
+        let epochs: Vec<u64> = self.pending.keys().copied().collect();
+        for epoch in epochs {
+            self.try_complete(epoch);
+        }
+    }
+
+    fn try_complete(&mut self, epoch: u64) {
+        let Some(pending) = self.pending.get(&epoch) else { return };
+        let done = self.expected.iter().all(|task| {
+            pending.files.contains_key(task) || self.finished.get(task).is_some_and(|(from, _)| *from <= epoch)
+        });
+        // Checkpoints complete in order: a later one never overtakes an earlier one.
+        if !done || self.pending.keys().next() != Some(&epoch) {
+            return;
+        }
+        let mut pending = self.pending.remove(&epoch).expect("checked above");
+        let id = self.shared.checkpoint_id(epoch);
+        let result = self.complete(id, &mut pending);
+        match result {
+            Ok(()) => {
+                self.failures = 0;
+                self.last_completion = Some(Instant::now());
+                self.shared.completed.fetch_max(epoch + 1, Ordering::AcqRel);
+                self.shared.wake_all();
+                if let Some(next) = self.pending.keys().next().copied() {
+                    self.try_complete(next);
+                }
+            }
+            Err(error) => self.job.fail(FlinkError::Runtime(format!("cannot complete checkpoint {id}: {error}"))),
+        }
+    }
+
+    fn complete(&self, id: u64, pending: &mut Pending) -> Result<()> {
+        let mut operators: Vec<OperatorSnapshot> = self
+            .operators
+            .iter()
+            .map(|o| OperatorSnapshot {
+                operator_id: o.operator_id.clone(),
+                parallelism: o.parallelism as u32,
+                max_parallelism: self.max_parallelism as u32,
+                subtasks: Vec::new(),
+            })
+            .collect();
+        for task in &self.expected {
+            let (files, key_groups) = match pending.files.remove(task) {
+                Some(written) => written,
+                None => {
+                    let (_, snapshot) = &self.finished[task];
+                    (write_task_files(&self.storage, id, *task, snapshot)?, snapshot.key_groups)
+                }
+            };
+            operators[task.node].subtasks.push(SubtaskSnapshot { subtask: task.subtask as u32, files, key_groups });
+        }
+        self.storage.commit(&CheckpointMetadata::new(id, operators))?;
+        tracing::info!(checkpoint = id, "completed checkpoint");
+        Ok(())
+    }
+}
+
+/// Writes the files of one task's snapshot into checkpoint `id`.
+fn write_task_files(
+    storage: &CheckpointStorage,
+    id: u64,
+    task: TaskId,
+    snapshot: &TaskSnapshot,
+) -> std::result::Result<Vec<FileHandle>, pyflink_state::StateError> {
+    snapshot
+        .files
+        .iter()
+        .map(|(name, bytes)| {
+            let mut handle = storage.write_file(id, &format!("{}-{}-{name}", task.node, task.subtask), bytes)?;
+            handle.name = name.clone();
+            Ok(handle)
+        })
+        .collect()
+}

@@ -1,0 +1,55 @@
+//! Checkpoints and recovery, as DESIGN.md describes them.
+//!
+//! The timely timestamp of every record is its *checkpoint epoch*. When the coordinator triggers
+//! a checkpoint, sources snapshot their split positions and move to the next epoch. Every task
+//! snapshots its state for epoch `e` once its input frontier has passed `e` (in exactly-once mode
+//! it holds back batches of later epochs until then), and hands the snapshot to the coordinator,
+//! which writes it. Once every task's snapshot of `e` is written, the coordinator writes the
+//! checkpoint's metadata atomically, and tasks are told that the checkpoint completed: that is
+//! when transactional sinks commit.
+//!
+//! When a task fails, the job restarts under its [`RestartStrategy`] from the newest complete
+//! checkpoint: sources resume from the recorded positions and operators from their snapshots,
+//! at any parallelism (keyed state moves by key group).
+
+pub mod config;
+pub(crate) mod coordinator;
+pub mod restart;
+pub(crate) mod restore;
+pub(crate) mod task;
+
+pub use config::{CheckpointConfig, CheckpointingMode};
+pub use restart::{RestartBackoff, RestartStrategy};
+
+use pyflink_state::{KeyedStateSnapshot, StateError};
+
+use crate::checkpoint::coordinator::TaskSnapshot;
+
+/// What an operator writes into a checkpoint: named files of bytes, and its keyed state.
+pub struct StateSnapshotContext {
+    checkpoint_id: u64,
+    pub(crate) snapshot: TaskSnapshot,
+}
+
+impl StateSnapshotContext {
+    pub(crate) fn new(checkpoint_id: u64) -> Self {
+        StateSnapshotContext { checkpoint_id, snapshot: TaskSnapshot::default() }
+    }
+
+    /// The id of the checkpoint being taken.
+    pub fn checkpoint_id(&self) -> u64 {
+        self.checkpoint_id
+    }
+
+    /// Adds a file of operator state called `name`.
+    pub fn add_file(&mut self, name: &str, bytes: Vec<u8>) {
+        self.snapshot.files.push((name.to_string(), bytes));
+    }
+
+    /// Adds the instance's keyed state (the file `keyed`, restored by key group).
+    pub fn add_keyed(&mut self, snapshot: &KeyedStateSnapshot) -> Result<(), StateError> {
+        self.snapshot.key_groups = Some(snapshot.range);
+        self.add_file(restore::KEYED_FILE, snapshot.encode()?);
+        Ok(())
+    }
+}

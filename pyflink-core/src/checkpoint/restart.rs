@@ -1,0 +1,132 @@
+//! Restart strategies: whether and when a failed job restarts from its latest complete
+//! checkpoint, as Flink's `RestartStrategies`.
+
+use std::time::Duration;
+
+/// How a failed job is restarted.
+///
+/// ```
+/// use std::time::Duration;
+/// use pyflink_core::checkpoint::RestartStrategy;
+///
+/// let mut fixed = RestartStrategy::fixed_delay_restart(2, Duration::from_millis(10)).backoff();
+/// assert_eq!(fixed.next_delay(), Some(Duration::from_millis(10)));
+/// assert_eq!(fixed.next_delay(), Some(Duration::from_millis(10)));
+/// assert_eq!(fixed.next_delay(), None, "two restarts, then the job fails");
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub enum RestartStrategy {
+    /// Never restart: the first failure fails the job (the default without checkpointing).
+    NoRestart,
+    /// Restart up to `attempts` times, waiting `delay` before each restart.
+    FixedDelay {
+        /// The number of restarts allowed.
+        attempts: u32,
+        /// The wait before each restart.
+        delay: Duration,
+    },
+    /// Restart without limit, the wait growing by `multiplier` from `initial` up to `max`; after
+    /// `reset_threshold` without failure the wait starts over (the default with checkpointing,
+    /// as in Flink).
+    ExponentialDelay {
+        /// The first wait.
+        initial: Duration,
+        /// The longest wait.
+        max: Duration,
+        /// The factor between successive waits.
+        multiplier: f64,
+        /// The failure-free time after which the wait resets to `initial`.
+        reset_threshold: Duration,
+    },
+}
+
+impl RestartStrategy {
+    /// No restarts.
+    pub fn no_restart() -> Self {
+        RestartStrategy::NoRestart
+    }
+
+    /// Up to `attempts` restarts, `delay` apart.
+    pub fn fixed_delay_restart(attempts: u32, delay: Duration) -> Self {
+        RestartStrategy::FixedDelay { attempts, delay }
+    }
+
+    /// Unlimited restarts with exponentially growing waits.
+    pub fn exponential_delay_restart(
+        initial: Duration,
+        max: Duration,
+        multiplier: f64,
+        reset_threshold: Duration,
+    ) -> Self {
+        RestartStrategy::ExponentialDelay { initial, max, multiplier: multiplier.max(1.0), reset_threshold }
+    }
+
+    /// Flink's default when checkpointing is on: exponential delay from 1 s to 1 min, doubling,
+    /// reset after an hour without failure.
+    pub fn default_with_checkpointing() -> Self {
+        Self::exponential_delay_restart(Duration::from_secs(1), Duration::from_secs(60), 2.0, Duration::from_secs(3600))
+    }
+
+    /// The restart decisions of one job run.
+    pub fn backoff(&self) -> RestartBackoff {
+        RestartBackoff { strategy: self.clone(), restarts: 0, current: None }
+    }
+}
+
+/// The restarts of one job under a [`RestartStrategy`].
+#[derive(Debug, Clone)]
+pub struct RestartBackoff {
+    strategy: RestartStrategy,
+    restarts: u32,
+    current: Option<Duration>,
+}
+
+impl RestartBackoff {
+    /// The wait before the next restart, or `None` if the job must fail.
+    pub fn next_delay(&mut self) -> Option<Duration> {
+        self.next_delay_after(Duration::ZERO)
+    }
+
+    /// As [`RestartBackoff::next_delay`], when the attempt that failed ran for `ran`.
+    pub fn next_delay_after(&mut self, ran: Duration) -> Option<Duration> {
+        match &self.strategy {
+            RestartStrategy::NoRestart => None,
+            RestartStrategy::FixedDelay { attempts, delay } => {
+                if self.restarts >= *attempts {
+                    return None;
+                }
+                self.restarts += 1;
+                Some(*delay)
+            }
+            RestartStrategy::ExponentialDelay { initial, max, multiplier, reset_threshold } => {
+                self.restarts += 1;
+                let next = match self.current {
+                    Some(previous) if ran < *reset_threshold => previous.mul_f64(*multiplier).min(*max),
+                    _ => *initial,
+                };
+                self.current = Some(next);
+                Some(next)
+            }
+        }
+    }
+
+    /// How many restarts happened.
+    pub fn restarts(&self) -> u32 {
+        self.restarts
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exponential_delay_grows_to_its_max_and_resets_after_a_quiet_run() {
+        let ms = Duration::from_millis;
+        let mut backoff = RestartStrategy::exponential_delay_restart(ms(10), ms(50), 2.0, ms(1000)).backoff();
+        let delays: Vec<_> = (0..5).map(|_| backoff.next_delay().unwrap()).collect();
+        assert_eq!(delays, vec![ms(10), ms(20), ms(40), ms(50), ms(50)]);
+        assert_eq!(backoff.next_delay_after(ms(5000)), Some(ms(10)), "reset after a long healthy run");
+        assert_eq!(RestartStrategy::no_restart().backoff().next_delay(), None);
+    }
+}
