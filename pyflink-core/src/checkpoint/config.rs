@@ -37,6 +37,9 @@ pub struct CheckpointConfig {
     pub tolerable_failures: u32,
     /// A checkpoint or savepoint to start the job from (`execution.savepoint.path`).
     pub restore_path: Option<PathBuf>,
+    /// Whether a restore may skip state of operators that are not in the job any more
+    /// (`execution.savepoint.ignore-unclaimed-state`).
+    pub allow_non_restored_state: bool,
 }
 
 impl Default for CheckpointConfig {
@@ -51,6 +54,7 @@ impl Default for CheckpointConfig {
             retained: 1,
             tolerable_failures: 0,
             restore_path: None,
+            allow_non_restored_state: false,
         }
     }
 }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use timely::worker::Worker;
 
-use pyflink_state::checkpoint::CheckpointStorage;
+use pyflink_state::checkpoint::{CheckpointMetadata, CheckpointStorage};
 
 use crate::checkpoint::coordinator::{CheckpointCoordinator, OperatorInfo, RunningCoordinator};
 use crate::checkpoint::restore::RestoredCheckpoint;
@@ -192,6 +192,7 @@ pub(crate) fn run(job_name: String, graph: JobGraph, shared: Arc<JobShared>) -> 
     let mut restored = match &graph.checkpoint.restore_path {
         Some(path) => {
             let (metadata, storage) = CheckpointStorage::open_path(path)?;
+            check_all_state_claimed(&graph, &metadata, path)?;
             Some(Arc::new(RestoredCheckpoint { metadata, storage }))
         }
         None => None,
@@ -223,6 +224,25 @@ pub(crate) fn run(job_name: String, graph: JobGraph, shared: Arc<JobShared>) -> 
             }
         }
     }
+}
+
+/// Fails if the checkpoint at `path` has state of an operator the job does not have, unless
+/// the job allows it, as Flink does.
+fn check_all_state_claimed(graph: &JobGraph, metadata: &CheckpointMetadata, path: &std::path::Path) -> Result<()> {
+    if graph.checkpoint.allow_non_restored_state {
+        return Ok(());
+    }
+    for operator in &metadata.operators {
+        let has_state = operator.subtasks.iter().any(|s| !s.files.is_empty());
+        if has_state && !graph.plans.iter().any(|p| p.operator_id == operator.operator_id) {
+            return Err(FlinkError::InvalidProgram(format!(
+                "cannot map the state of operator '{}' in {} to the new job: no operator has that id; give the operator the same uid() as before, or allow non-restored state",
+                operator.operator_id,
+                path.display()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The storage of the job's checkpoints, if it takes any: `<dir>/<job id>` as in Flink.
