@@ -9,44 +9,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::checkpointing::{committed_records, Committed, FailureInjector, PacedSource, TransactionalSink};
+use common::checkpointing::{
+    committed_records, Committed, CountPerKey, Event, FailureInjector, PacedSource, TransactionalSink,
+};
 use proptest::prelude::*;
 use pyflink_core::time::WatermarkStrategy;
 use pyflink_core::window::TumblingEventTimeWindows;
 use pyflink_core::{
-    CheckpointingMode, KeyedProcessContext, KeyedProcessFunction, KeyedRuntimeContext, RestartStrategy, Result,
-    RocksDbOptions, StateBackendConfig, StreamExecutionEnvironment, ValueState, ValueStateDescriptor,
+    CheckpointingMode, RestartStrategy, RocksDbOptions, StateBackendConfig, StreamExecutionEnvironment,
 };
-
-/// `(key, id, timestamp)`; ids are unique, timestamps increase within a split.
-type Event = (u8, u32, i64);
-
-/// Emits `(key, id, number of the key's records so far)` and fails where the injector says.
-#[derive(Clone)]
-struct CountPerKey {
-    injector: FailureInjector,
-    count: Option<ValueState<u32>>,
-}
-
-impl KeyedProcessFunction<u8, Event, (u8, u32, u32)> for CountPerKey {
-    fn open(&mut self, context: &mut KeyedRuntimeContext<'_, u8>) -> Result<()> {
-        self.count = Some(context.get_state(&ValueStateDescriptor::new("count"))?);
-        Ok(())
-    }
-
-    fn process_element(
-        &mut self,
-        (key, id, _): Event,
-        ctx: &mut KeyedProcessContext<'_, u8, (u8, u32, u32)>,
-    ) -> Result<()> {
-        self.injector.tick();
-        let count = self.count.as_ref().expect("opened");
-        let next = count.value().unwrap_or(0) + 1;
-        count.update(next);
-        ctx.collect((key, id, next));
-        Ok(())
-    }
-}
 
 /// The input split by key (each key's records in one split); timestamps rise within a split by
 /// each event's step, so that no record is late.
@@ -109,7 +80,7 @@ fn run(
     let injector = FailureInjector::at(failures);
     events
         .key_by(|e: &Event| e.0)
-        .process(CountPerKey { injector, count: None })
+        .process(CountPerKey::failing_at(injector))
         .uid("count")
         .sink_to(TransactionalSink::new(Arc::clone(&counts)))
         .uid("count-sink");

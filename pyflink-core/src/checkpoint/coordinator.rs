@@ -17,7 +17,7 @@ use pyflink_state::KeyGroupRange;
 use timely::scheduling::SyncActivator;
 
 use crate::checkpoint::config::CheckpointConfig;
-use crate::runtime::job::JobShared;
+use crate::runtime::job::{JobShared, SavepointRequest};
 use crate::{FlinkError, Result};
 
 /// A task: an operator (by node index) and its instance.
@@ -179,6 +179,14 @@ impl RunningCoordinator {
 struct Pending {
     started: Instant,
     files: HashMap<TaskId, (Vec<FileHandle>, Option<KeyGroupRange>)>,
+    /// Savepoints to write from this checkpoint once it completes.
+    savepoints: Vec<SavepointRequest>,
+}
+
+impl Pending {
+    fn new(now: Instant) -> Self {
+        Pending { started: now, files: HashMap::new(), savepoints: Vec::new() }
+    }
 }
 
 struct CoordinatorThread {
@@ -247,12 +255,21 @@ impl CoordinatorThread {
             }
         }
         let all_finished = self.finished.len() == self.expected.len();
-        if !all_finished
-            && self.next_trigger().is_some_and(|at| at <= now)
-            && self.pending.len() < self.config.max_concurrent.max(1)
-        {
+        let savepoints = self.job.take_savepoint_requests();
+        if all_finished {
+            for request in savepoints {
+                request.fail("the job has finished");
+            }
+            return Ok(());
+        }
+        // A savepoint is taken at once, whatever the interval says.
+        let due =
+            self.next_trigger().is_some_and(|at| at <= now) && self.pending.len() < self.config.max_concurrent.max(1);
+        if due || !savepoints.is_empty() {
             let epoch = self.shared.triggered.fetch_add(1, Ordering::AcqRel);
-            self.pending.insert(epoch, Pending { started: now, files: HashMap::new() });
+            let mut pending = Pending::new(now);
+            pending.savepoints = savepoints;
+            self.pending.insert(epoch, pending);
             self.last_trigger = now;
             self.shared.wake_all();
         }
@@ -281,9 +298,7 @@ impl CoordinatorThread {
         if self.finished.len() == self.expected.len() {
             let last = self.finished.values().map(|(from, _)| *from).max().unwrap_or(0);
             let open_epoch = self.shared.triggered_epoch().max(last);
-            self.pending
-                .entry(open_epoch)
-                .or_insert_with(|| Pending { started: Instant::now(), files: HashMap::new() });
+            self.pending.entry(open_epoch).or_insert_with(|| Pending::new(Instant::now()));
         }
         let epochs: Vec<u64> = self.pending.keys().copied().collect();
         for epoch in epochs {
@@ -338,8 +353,13 @@ impl CoordinatorThread {
             };
             operators[task.node].subtasks.push(SubtaskSnapshot { subtask: task.subtask as u32, files, key_groups });
         }
-        self.storage.commit(&CheckpointMetadata::new(id, operators))?;
+        let metadata = CheckpointMetadata::new(id, operators);
+        self.storage.commit(&metadata)?;
         tracing::info!(checkpoint = id, "completed checkpoint");
+        for request in pending.savepoints.drain(..) {
+            let written = self.storage.write_savepoint(&metadata, &request.target);
+            request.respond(written.map_err(FlinkError::from));
+        }
         Ok(())
     }
 }

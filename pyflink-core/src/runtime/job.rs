@@ -2,7 +2,9 @@
 //! completion, and failing or cancelling every worker together.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{sync_channel, RecvTimeoutError, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -20,12 +22,35 @@ use crate::{FlinkError, Result};
 /// How long an idle worker parks before it checks for cancellation and failures again.
 const PARK_INTERVAL: Duration = Duration::from_millis(10);
 
-/// State shared by all workers of a running job: the first failure, and cancellation.
+/// A savepoint asked for by a client: where to write it, and where to answer.
+#[derive(Debug)]
+pub(crate) struct SavepointRequest {
+    pub(crate) target: PathBuf,
+    answer: SyncSender<Result<PathBuf>>,
+}
+
+impl SavepointRequest {
+    /// Answers the client.
+    pub(crate) fn respond(self, outcome: Result<PathBuf>) {
+        // A client that stopped waiting does not need the answer.
+        let _ = self.answer.send(outcome);
+    }
+
+    /// Answers the client with a failure.
+    pub(crate) fn fail(self, reason: &str) {
+        let target = self.target.display().to_string();
+        self.respond(Err(FlinkError::Runtime(format!("savepoint {target} was not taken: {reason}"))));
+    }
+}
+
+/// State shared by all workers of a running job: the first failure, cancellation, and the
+/// savepoints clients asked for.
 #[derive(Debug, Default)]
 pub(crate) struct JobShared {
     stop: AtomicBool,
     cancelled: AtomicBool,
     error: Mutex<Option<FlinkError>>,
+    savepoints: Mutex<Vec<SavepointRequest>>,
 }
 
 impl JobShared {
@@ -50,6 +75,11 @@ impl JobShared {
 
     fn error(&self) -> Option<FlinkError> {
         self.error.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The savepoint requests not yet taken up by the coordinator.
+    pub(crate) fn take_savepoint_requests(&self) -> Vec<SavepointRequest> {
+        std::mem::take(&mut *self.savepoints.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     /// Clears the failure of an attempt before the job restarts (unless it was cancelled).
@@ -133,6 +163,7 @@ pub enum JobStatus {
 /// A handle to a job running in the background (`execute_async`).
 pub struct JobClient {
     shared: Arc<JobShared>,
+    checkpointing: bool,
     handle: Option<JoinHandle<Result<JobExecutionResult>>>,
     outcome: Option<Result<JobExecutionResult>>,
 }
@@ -141,17 +172,41 @@ impl JobClient {
     /// Starts `graph` on background threads.
     pub(crate) fn spawn(job_name: String, graph: JobGraph) -> Result<JobClient> {
         let shared = Arc::new(JobShared::default());
+        let checkpointing = graph.checkpoint.is_checkpointing_enabled();
         let job = Arc::clone(&shared);
         let handle = std::thread::Builder::new()
             .name(format!("job: {job_name}"))
             .spawn(move || run(job_name, graph, job))
             .map_err(|e| FlinkError::Runtime(format!("cannot start the job thread: {e}")))?;
-        Ok(JobClient { shared, handle: Some(handle), outcome: None })
+        Ok(JobClient { shared, checkpointing, handle: Some(handle), outcome: None })
     }
 
     /// Asks the job to stop; [`JobClient::wait`] then returns [`FlinkError::Cancelled`].
     pub fn cancel(&self) {
         self.shared.cancel();
+    }
+
+    /// Takes a savepoint of the running job into the directory `target` (which must not exist)
+    /// and returns its path once it is complete; a job can later start from it with
+    /// `CheckpointConfig::restore_path`. The job must have checkpointing enabled.
+    pub fn trigger_savepoint(&self, target: impl Into<PathBuf>, timeout: Duration) -> Result<PathBuf> {
+        if !self.checkpointing {
+            return Err(FlinkError::InvalidProgram(
+                "savepoints need checkpointing; call enable_checkpointing before executing the job".into(),
+            ));
+        }
+        let (answer, receiver) = sync_channel(1);
+        let target = target.into();
+        self.shared.savepoints.lock().unwrap_or_else(|e| e.into_inner()).push(SavepointRequest { target, answer });
+        match receiver.recv_timeout(timeout) {
+            Ok(outcome) => outcome,
+            Err(RecvTimeoutError::Timeout) => {
+                Err(FlinkError::Runtime(format!("the savepoint did not complete within {timeout:?}")))
+            }
+            Err(RecvTimeoutError::Disconnected) => {
+                Err(FlinkError::Runtime("the job ended or restarted before the savepoint completed".into()))
+            }
+        }
     }
 
     /// The job's status now.

@@ -11,7 +11,9 @@ use pyflink_core::sources::{
     InputStatus, Source, SourceOutput, SourceReader, SourceReaderContext, SourceSplit, SplitEnumeratorContext,
 };
 use pyflink_core::Boundedness;
-use pyflink_core::{Data, Result};
+use pyflink_core::{
+    Data, KeyedProcessContext, KeyedProcessFunction, KeyedRuntimeContext, Result, ValueState, ValueStateDescriptor,
+};
 use serde::{Deserialize, Serialize};
 
 /// Emits the records of each split in order, a few per poll, so that checkpoints are taken
@@ -178,5 +180,47 @@ impl FailureInjector {
         if self.points.contains(&call) {
             panic!("injected failure at call {call}");
         }
+    }
+}
+
+/// `(key, id, timestamp)`; ids are unique, timestamps increase within a split.
+pub type Event = (u8, u32, i64);
+
+/// Emits `(key, id, number of the key's records so far)` and fails where its injector says.
+#[derive(Clone)]
+pub struct CountPerKey {
+    injector: FailureInjector,
+    count: Option<ValueState<u32>>,
+}
+
+impl CountPerKey {
+    /// Counts, failing at the injector's points.
+    pub fn failing_at(injector: FailureInjector) -> Self {
+        CountPerKey { injector, count: None }
+    }
+
+    /// Counts without failing.
+    pub fn new() -> Self {
+        Self::failing_at(FailureInjector::at(Vec::new()))
+    }
+}
+
+impl KeyedProcessFunction<u8, Event, (u8, u32, u32)> for CountPerKey {
+    fn open(&mut self, context: &mut KeyedRuntimeContext<'_, u8>) -> Result<()> {
+        self.count = Some(context.get_state(&ValueStateDescriptor::new("count"))?);
+        Ok(())
+    }
+
+    fn process_element(
+        &mut self,
+        (key, id, _): Event,
+        ctx: &mut KeyedProcessContext<'_, u8, (u8, u32, u32)>,
+    ) -> Result<()> {
+        self.injector.tick();
+        let count = self.count.as_ref().expect("opened");
+        let next = count.value().unwrap_or(0) + 1;
+        count.update(next);
+        ctx.collect((key, id, next));
+        Ok(())
     }
 }
