@@ -52,6 +52,7 @@ pub mod config;
 mod error;
 pub mod key_group;
 mod keyed_table;
+mod operator_state;
 mod rocks;
 mod snapshot;
 mod state;
@@ -64,6 +65,7 @@ pub use key_group::{
     KeyGroupAssigner, KeyGroupRange, KeyHash, StableBuildHasher, StableHasher, DEFAULT_MAX_PARALLELISM,
 };
 pub use keyed_table::KeyedTable;
+pub use operator_state::{OperatorListState, OperatorStateStore};
 pub use rocks::RocksDbOptions;
 pub use snapshot::{GroupEntries, KeyedStateSnapshot, StateKind, StateSection};
 pub use state::aggregating::{AggregateFunction, AggregatingState, AggregatingStateDescriptor};

@@ -46,7 +46,7 @@ pub(crate) fn build_binary<'s, IN1: Data, IN2: Data, OUT: Data, O: TwoInputOpera
     let subtask = context.worker_index();
     let active = subtask < plan.parallelism;
     let job = context.job.clone();
-    let runtime_context = RuntimeContext::new(plan, subtask, context.restored_operator(plan));
+    let runtime_context = RuntimeContext::new(plan, subtask, context.restored_operator(plan))?;
     let address = builder.operator_info().address;
     let checkpoints = context.task_checkpoints(plan, &address);
     let activator = context.scope.activator_for(address);
@@ -140,7 +140,17 @@ impl<IN1: Data, IN2: Data, OUT: Data, O: TwoInputOperator<IN1, IN2, OUT>> Binary
             self.operator.notify_checkpoint_complete(checkpoint_id)?;
         }
         let BinaryTask {
-            operator, first, second, tracker, output, main_output, wakeups, alignment, checkpoints, ..
+            operator,
+            first,
+            second,
+            tracker,
+            output,
+            main_output,
+            wakeups,
+            alignment,
+            checkpoints,
+            context,
+            ..
         } = self;
         let mut session = main_output.activate();
         if let Some(now) = wakeups.due() {
@@ -188,6 +198,7 @@ impl<IN1: Data, IN2: Data, OUT: Data, O: TwoInputOperator<IN1, IN2, OUT>> Binary
             session: &mut session,
             held,
             checkpoints,
+            context,
             _inputs: PhantomData,
         };
         alignment.advance(frontier, &mut epochs)?;
@@ -200,7 +211,11 @@ impl<IN1: Data, IN2: Data, OUT: Data, O: TwoInputOperator<IN1, IN2, OUT>> Binary
         output.flush(&mut session, SendCapability::Held(held));
         if checkpoints.enabled() {
             let epoch = alignment.epoch();
-            checkpoints.finish(epoch, take_snapshot(checkpoints, epoch, |c| operator.snapshot_state(c))?);
+            let snapshot = take_snapshot(checkpoints, epoch, |c| {
+                operator.snapshot_state(c)?;
+                context.snapshot_operator_state(c)
+            })?;
+            checkpoints.finish(epoch, snapshot);
         }
         operator.close()?;
         Ok(true)
@@ -216,6 +231,7 @@ struct BinaryEpochs<'a, 's, IN1, IN2, OUT: Data, O> {
     session: &'a mut ElementSession<'s, OUT>,
     held: &'a mut [Capability<u64>],
     checkpoints: &'a TaskCheckpoints,
+    context: &'a RuntimeContext,
     _inputs: PhantomData<(IN1, IN2)>,
 }
 
@@ -223,7 +239,10 @@ impl<IN1: Data, IN2: Data, OUT: Data, O: TwoInputOperator<IN1, IN2, OUT>> EpochH
     for BinaryEpochs<'_, '_, IN1, IN2, OUT, O>
 {
     fn close(&mut self, closed: Range<u64>) -> Result<()> {
-        acknowledge_closed(self.checkpoints, closed, |c| self.operator.snapshot_state(c))
+        acknowledge_closed(self.checkpoints, closed, |c| {
+            self.operator.snapshot_state(c)?;
+            self.context.snapshot_operator_state(c)
+        })
     }
 
     fn process(&mut self, epoch: u64, batch: Either<IN1, IN2>) -> Result<()> {

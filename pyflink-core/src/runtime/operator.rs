@@ -2,7 +2,9 @@
 //! watermarks, processing-time callbacks, snapshot state, checkpoint complete, end of input, close.
 //! The runtime drives these calls; operators in `crate::operators` implement them.
 
-use pyflink_state::{KeyGroupRange, KeyedStateBackend, KeyedStateSnapshot, StateBackendConfig};
+use std::sync::Arc;
+
+use pyflink_state::{KeyGroupRange, KeyedStateBackend, KeyedStateSnapshot, OperatorStateStore, StateBackendConfig};
 
 use crate::checkpoint::restore::RestoredOperator;
 use crate::checkpoint::StateSnapshotContext;
@@ -25,12 +27,26 @@ pub struct RuntimeContext {
     pub(crate) state_backend: StateBackendConfig,
     pub(crate) checkpointing: bool,
     pub(crate) restored: Option<RestoredOperator>,
+    pub(crate) operator_state: Arc<OperatorStateStore>,
 }
+
+/// The file of an instance's operator state in checkpoints.
+const OPERATOR_STATE_FILE: &str = "operator";
 
 impl RuntimeContext {
     /// The context of instance `subtask_index` of the node `plan`, restoring `restored`.
-    pub(crate) fn new(plan: &NodePlan, subtask_index: usize, restored: Option<RestoredOperator>) -> Self {
-        RuntimeContext {
+    pub(crate) fn new(plan: &NodePlan, subtask_index: usize, restored: Option<RestoredOperator>) -> Result<Self> {
+        let operator_state = match &restored {
+            Some(restored) => {
+                let mut files = restored.files(OPERATOR_STATE_FILE)?;
+                files.sort_by_key(|(subtask, _)| *subtask);
+                let files: Vec<Vec<u8>> = files.into_iter().map(|(_, bytes)| bytes).collect();
+                OperatorStateStore::restore(&files, subtask_index, plan.parallelism)?
+            }
+            None => OperatorStateStore::default(),
+        };
+        Ok(RuntimeContext {
+            operator_state: Arc::new(operator_state),
             operator_id: plan.operator_id.clone(),
             state_backend: plan.state_backend.clone(),
             checkpointing: plan.checkpointing,
@@ -42,7 +58,22 @@ impl RuntimeContext {
             batch_mode: plan.batch_mode,
             auto_watermark_interval: plan.auto_watermark_interval,
             processing_time: ProcessingTimeService::default(),
+        })
+    }
+
+    /// The instance's operator state (state that is not keyed), as Flink's
+    /// `getOperatorStateStore()`: list states that are redistributed on rescaling. Get handles in
+    /// `open()`; they are checkpointed with the operator.
+    pub fn get_operator_state_store(&self) -> &OperatorStateStore {
+        &self.operator_state
+    }
+
+    /// Adds the operator state, if there is any, to a checkpoint.
+    pub(crate) fn snapshot_operator_state(&self, context: &mut StateSnapshotContext) -> Result<()> {
+        if !self.operator_state.is_empty() {
+            context.add_file(OPERATOR_STATE_FILE, self.operator_state.snapshot()?);
         }
+        Ok(())
     }
 
     /// The operator's name.

@@ -60,7 +60,7 @@ pub(crate) fn build_unary<'s, IN: Data, OUT: Data, O: OneInputOperator<IN, OUT>>
     let subtask = context.worker_index();
     let active = subtask < plan.parallelism;
     let job = context.job.clone();
-    let runtime_context = RuntimeContext::new(plan, subtask, context.restored_operator(plan));
+    let runtime_context = RuntimeContext::new(plan, subtask, context.restored_operator(plan))?;
     let address = builder.operator_info().address;
     let checkpoints = context.task_checkpoints(plan, &address);
     let activator = context.scope.activator_for(address);
@@ -132,7 +132,17 @@ impl<IN: Data, OUT: Data, O: OneInputOperator<IN, OUT>> UnaryTask<IN, OUT, O> {
             return Ok(true);
         }
         let UnaryTask {
-            operator, inputs, channels, tracker, output, main_output, wakeups, alignment, checkpoints, ..
+            operator,
+            inputs,
+            channels,
+            tracker,
+            output,
+            main_output,
+            wakeups,
+            alignment,
+            checkpoints,
+            context,
+            ..
         } = self;
         let mut session = main_output.activate();
         if let Some(now) = wakeups.due() {
@@ -170,6 +180,7 @@ impl<IN: Data, OUT: Data, O: OneInputOperator<IN, OUT>> UnaryTask<IN, OUT, O> {
             session: &mut session,
             held,
             checkpoints,
+            context,
         };
         alignment.advance(frontier, &mut epochs)?;
         if frontier.is_some() {
@@ -182,7 +193,11 @@ impl<IN: Data, OUT: Data, O: OneInputOperator<IN, OUT>> UnaryTask<IN, OUT, O> {
         drop(session);
         if checkpoints.enabled() {
             let epoch = alignment.epoch();
-            checkpoints.finish(epoch, take_snapshot(checkpoints, epoch, |c| operator.snapshot_state(c))?);
+            let snapshot = take_snapshot(checkpoints, epoch, |c| {
+                operator.snapshot_state(c)?;
+                context.snapshot_operator_state(c)
+            })?;
+            checkpoints.finish(epoch, snapshot);
             if operator.awaits_final_checkpoint() {
                 self.awaiting_final_checkpoint = true;
                 return Ok(false);
@@ -209,13 +224,17 @@ struct UnaryEpochs<'a, 's, OUT: Data, O> {
     session: &'a mut ElementSession<'s, OUT>,
     held: &'a mut [Capability<u64>],
     checkpoints: &'a TaskCheckpoints,
+    context: &'a RuntimeContext,
 }
 
 impl<IN: Data, OUT: Data, O: OneInputOperator<IN, OUT>> EpochHandler<(usize, Vec<Element<IN>>)>
     for UnaryEpochs<'_, '_, OUT, O>
 {
     fn close(&mut self, closed: Range<u64>) -> Result<()> {
-        acknowledge_closed(self.checkpoints, closed, |c| self.operator.snapshot_state(c))
+        acknowledge_closed(self.checkpoints, closed, |c| {
+            self.operator.snapshot_state(c)?;
+            self.context.snapshot_operator_state(c)
+        })
     }
 
     fn process(&mut self, epoch: u64, (position, mut batch): (usize, Vec<Element<IN>>)) -> Result<()> {
