@@ -47,6 +47,9 @@ struct ListSnapshot {
     elements: Vec<Vec<u8>>,
 }
 
+/// Encoded elements of restored lists by name, with how they are distributed.
+type RestoredLists = HashMap<String, (Distribution, Vec<Vec<u8>>)>;
+
 /// A registered list: its elements behind a lock (operator state is touched rarely, mostly when
 /// a function opens and when a checkpoint is taken), and how to encode them.
 struct Registered {
@@ -61,7 +64,7 @@ struct Registered {
 pub struct OperatorStateStore {
     states: Mutex<Vec<(String, Registered)>>,
     /// Restored elements of lists not registered yet, kept in snapshots until they are.
-    restored: Mutex<HashMap<String, (Distribution, Vec<Vec<u8>>)>>,
+    restored: Mutex<RestoredLists>,
 }
 
 impl std::fmt::Debug for OperatorStateStore {
@@ -146,7 +149,7 @@ impl OperatorStateStore {
     /// The store of instance `index` of `parallelism`, from the snapshots of all old instances
     /// (in instance order).
     pub fn restore(snapshots: &[Vec<u8>], index: usize, parallelism: usize) -> Result<Self, StateError> {
-        let mut merged: HashMap<String, (Distribution, Vec<Vec<u8>>)> = HashMap::new();
+        let mut merged = RestoredLists::new();
         for bytes in snapshots {
             for list in codec::decode::<Vec<ListSnapshot>>(bytes, "operator state")? {
                 let entry = merged.entry(list.name).or_insert((list.distribution, Vec::new()));
