@@ -60,9 +60,9 @@ pub use display::FlinkDisplay;
 pub use element::{Element, StreamRecord, Watermark, WatermarkStatus};
 pub use error::{FlinkError, Result};
 pub use pyflink_state::{
-    AggregatingState, AggregatingStateDescriptor, ListState, ListStateDescriptor, MapState, MapStateDescriptor,
-    ReducingState, ReducingStateDescriptor, StateTtlConfig, StateVisibility, UpdateType, ValueState,
-    ValueStateDescriptor,
+    AggregatingState, AggregatingStateDescriptor, BroadcastState, ListState, ListStateDescriptor, MapState,
+    MapStateDescriptor, ReadOnlyBroadcastState, ReducingState, ReducingStateDescriptor, StateTtlConfig,
+    StateVisibility, UpdateType, ValueState, ValueStateDescriptor,
 };
 pub use pyflink_state::{RocksDbOptions, StateBackendConfig};
 pub use runtime::job::{JobClient, JobExecutionResult, JobStatus};

@@ -45,6 +45,12 @@ pub enum StateError {
         /// The kind requested now.
         requested: String,
     },
+    /// Broadcast state was asked for under a name its broadcast stream did not declare.
+    #[error("broadcast state '{name}' does not exist; check the name, or pass its descriptor to broadcast_with()")]
+    UndeclaredBroadcastState {
+        /// The state name asked for.
+        name: String,
+    },
     /// A value or key could not be encoded.
     #[error("cannot serialize state: {cause}")]
     Serialization {

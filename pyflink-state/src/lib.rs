@@ -45,6 +45,7 @@
 #![deny(missing_docs)]
 
 mod backend;
+mod broadcast_state;
 mod cells;
 pub mod checkpoint;
 pub mod codec;
@@ -59,6 +60,7 @@ mod state;
 mod ttl;
 
 pub use backend::KeyedStateBackend;
+pub use broadcast_state::{BroadcastState, BroadcastStateStore, ReadOnlyBroadcastState};
 pub use config::StateBackendConfig;
 pub use error::StateError;
 pub use key_group::{

@@ -128,6 +128,16 @@ impl<T: Data, K: Key> KeyedStream<T, K> {
         self.stream.add_operator(name, move || KeyedReduceOperator::new(key.clone(), f.clone()))
     }
 
+    /// The key selector.
+    pub(crate) fn key_selector(&self) -> KeySelector<T, K> {
+        self.key.clone()
+    }
+
+    /// The stream partitioned by key.
+    pub(crate) fn stream(&self) -> &DataStream<T> {
+        &self.stream
+    }
+
     /// Runs a [`KeyedProcessFunction`] with keyed state on every record.
     pub fn process<O: Data, F: KeyedProcessFunction<K, T, O>>(&self, function: F) -> DataStream<O> {
         let key = self.key.clone();

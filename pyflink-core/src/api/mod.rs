@@ -2,6 +2,7 @@
 //! functions.
 
 pub mod all_windowed;
+pub mod broadcast;
 pub mod connected;
 pub mod datastream;
 pub mod environment;

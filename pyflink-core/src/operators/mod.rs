@@ -2,6 +2,7 @@
 //! [`OneInputOperator`](crate::runtime::operator::OneInputOperator) or
 //! [`TwoInputOperator`](crate::runtime::operator::TwoInputOperator); the runtime drives them.
 
+pub(crate) mod broadcast_process;
 pub(crate) mod co_process;
 pub(crate) mod filter;
 pub(crate) mod flat_map;
