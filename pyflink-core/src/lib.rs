@@ -32,6 +32,7 @@
 pub mod api;
 pub mod checkpoint;
 mod config;
+pub mod configuration;
 mod data;
 mod display;
 mod element;
@@ -55,6 +56,7 @@ pub use api::keyed::KeyedStream;
 pub use api::windowed::WindowedStream;
 pub use checkpoint::{CheckpointConfig, CheckpointingMode, RestartStrategy};
 pub use config::{Boundedness, RuntimeExecutionMode};
+pub use configuration::Configuration;
 pub use data::{Data, Key};
 pub use display::FlinkDisplay;
 pub use element::{Element, StreamRecord, Watermark, WatermarkStatus};

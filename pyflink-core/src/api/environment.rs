@@ -12,6 +12,7 @@ use pyflink_state::{StateBackendConfig, DEFAULT_MAX_PARALLELISM};
 use crate::api::datastream::DataStream;
 use crate::checkpoint::{CheckpointConfig, CheckpointingMode, RestartStrategy};
 use crate::config::{Boundedness, RuntimeExecutionMode};
+use crate::configuration::Configuration;
 use crate::runtime::graph::{build_fn, GraphNode, JobGraph, NodeId, PlanSettings};
 use crate::runtime::job::{run, JobClient, JobExecutionResult, JobShared};
 use crate::runtime::source_task::build_source;
@@ -153,6 +154,23 @@ impl StreamExecutionEnvironment {
     pub fn set_checkpoint_config(&self, config: CheckpointConfig) -> &Self {
         self.inner.borrow_mut().checkpoint = config;
         self
+    }
+
+    /// Applies Flink's settings in `config`: state backend, checkpointing, restart strategy (see
+    /// [`Configuration`] for the keys). A value that is not allowed gives an error naming its key.
+    pub fn configure(&self, config: &Configuration) -> Result<&Self> {
+        let state_backend = config.state_backend()?;
+        let checkpoint = config.checkpoint_config(self.get_checkpoint_config())?;
+        let restart = config.restart_strategy()?;
+        let mut inner = self.inner.borrow_mut();
+        if let Some(backend) = state_backend {
+            inner.state_backend = backend;
+        }
+        inner.checkpoint = checkpoint;
+        if let Some(restart) = restart {
+            inner.restart = Some(restart);
+        }
+        Ok(self)
     }
 
     /// Sets how the job restarts after a failure. Without one, a job with checkpointing restarts

@@ -1,0 +1,193 @@
+//! `Configuration`: Flink's string key-value settings, applied to an environment with
+//! [`StreamExecutionEnvironment::configure`](crate::StreamExecutionEnvironment::configure).
+//!
+//! Keys read: `state.backend.type` (`hashmap`, `rocksdb`) and `state.backend.rocksdb.localdir`,
+//! `state.backend.rocksdb.block.cache-size`, `state.backend.incremental`;
+//! `execution.checkpointing.interval`, `.mode` (`EXACTLY_ONCE`, `AT_LEAST_ONCE`), `.dir` (or
+//! `state.checkpoints.dir`), `.timeout`, `.min-pause`, `.max-concurrent-checkpoints`,
+//! `.tolerable-failed-checkpoints`; `state.checkpoints.num-retained`;
+//! `execution.savepoint.path`, `execution.savepoint.ignore-unclaimed-state`;
+//! `restart-strategy.type` (`none`, `fixed-delay`, `exponential-delay`) with
+//! `restart-strategy.fixed-delay.attempts`, `.delay` and
+//! `restart-strategy.exponential-delay.initial-backoff`, `.max-backoff`, `.backoff-multiplier`,
+//! `.reset-backoff-threshold`.
+//!
+//! ```
+//! use pyflink_core::{Configuration, StreamExecutionEnvironment};
+//!
+//! let mut config = Configuration::new();
+//! config.set_string("state.backend.type", "rocksdb");
+//! config.set_string("execution.checkpointing.interval", "10 s");
+//! let env = StreamExecutionEnvironment::get_execution_environment();
+//! env.configure(&config).unwrap();
+//! assert_eq!(env.get_checkpoint_config().interval, Some(std::time::Duration::from_secs(10)));
+//!
+//! config.set_string("execution.checkpointing.interval", "often");
+//! let error = env.configure(&config).err().unwrap();
+//! assert!(error.to_string().contains("execution.checkpointing.interval"));
+//! ```
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use pyflink_state::config::parse_bool;
+use pyflink_state::StateBackendConfig;
+
+use crate::checkpoint::{CheckpointConfig, CheckpointingMode, RestartStrategy};
+use crate::{FlinkError, Result};
+
+/// String settings by key, as Flink's `Configuration`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Configuration {
+    values: BTreeMap<String, String>,
+}
+
+impl Configuration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets `key` to `value`.
+    pub fn set_string(&mut self, key: &str, value: &str) -> &mut Self {
+        self.values.insert(key.to_string(), value.to_string());
+        self
+    }
+
+    /// The value of `key`, if set.
+    pub fn get_string(&self, key: &str) -> Option<&str> {
+        self.values.get(key).map(String::as_str)
+    }
+
+    /// Whether `key` is set.
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.values.contains_key(key)
+    }
+
+    /// The value of the first of `keys` that is set.
+    pub(crate) fn first(&self, keys: &[&str]) -> Option<&str> {
+        keys.iter().find_map(|k| self.get_string(k))
+    }
+
+    /// `key` as a duration, if set.
+    pub(crate) fn duration(&self, key: &str) -> Result<Option<Duration>> {
+        self.get_string(key).map(|v| parse_duration(key, v)).transpose()
+    }
+
+    /// `key` as a number, if set.
+    pub(crate) fn number<N: std::str::FromStr>(&self, key: &str) -> Result<Option<N>> {
+        self.get_string(key).map(|v| v.trim().parse().map_err(|_| invalid(key, v, "a number"))).transpose()
+    }
+
+    /// `key` as a boolean, if set.
+    pub(crate) fn boolean(&self, key: &str) -> Result<Option<bool>> {
+        self.get_string(key).map(|v| Ok(parse_bool(key, v)?)).transpose()
+    }
+}
+
+/// The error for a setting with a value that is not allowed.
+pub(crate) fn invalid(key: &str, value: &str, expected: &str) -> FlinkError {
+    FlinkError::InvalidProgram(format!("invalid value '{value}' for '{key}': expected {expected}"))
+}
+
+/// A duration in Flink's notation: a number and a unit (`ms`, `s`, `min`, `h`, `d` and their
+/// long forms), milliseconds when there is none.
+///
+/// ```
+/// use std::time::Duration;
+/// use pyflink_core::configuration::parse_duration;
+/// assert_eq!(parse_duration("k", "500").unwrap(), Duration::from_millis(500));
+/// assert_eq!(parse_duration("k", "10 s").unwrap(), Duration::from_secs(10));
+/// assert_eq!(parse_duration("k", "2min").unwrap(), Duration::from_secs(120));
+/// assert!(parse_duration("k", "soon").is_err());
+/// ```
+pub fn parse_duration(key: &str, value: &str) -> Result<Duration> {
+    let text = value.trim().to_ascii_lowercase();
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let expected = "a duration such as '500 ms', '10 s' or '1 min'";
+    let number: u64 = digits.parse().map_err(|_| invalid(key, value, expected))?;
+    let millis = match unit.trim() {
+        "" | "ms" | "milli" | "millis" | "millisecond" | "milliseconds" => 1,
+        "s" | "sec" | "secs" | "second" | "seconds" => 1_000,
+        "m" | "min" | "minute" | "minutes" => 60_000,
+        "h" | "hour" | "hours" => 3_600_000,
+        "d" | "day" | "days" => 86_400_000,
+        _ => return Err(invalid(key, value, expected)),
+    };
+    number.checked_mul(millis).map(Duration::from_millis).ok_or_else(|| invalid(key, value, expected))
+}
+
+impl Configuration {
+    /// The state backend the settings select, if `state.backend.type` is set.
+    pub(crate) fn state_backend(&self) -> Result<Option<StateBackendConfig>> {
+        if !self.contains_key(pyflink_state::config::STATE_BACKEND_TYPE) {
+            return Ok(None);
+        }
+        Ok(Some(StateBackendConfig::from_settings(|key| self.get_string(key).map(str::to_string))?))
+    }
+
+    /// `base` with the checkpoint settings that are set.
+    pub(crate) fn checkpoint_config(&self, mut config: CheckpointConfig) -> Result<CheckpointConfig> {
+        if let Some(interval) = self.duration("execution.checkpointing.interval")? {
+            config.interval = Some(interval);
+        }
+        if let Some(mode) = self.get_string("execution.checkpointing.mode") {
+            config.mode = match mode.trim().to_ascii_uppercase().as_str() {
+                "EXACTLY_ONCE" => CheckpointingMode::ExactlyOnce,
+                "AT_LEAST_ONCE" => CheckpointingMode::AtLeastOnce,
+                _ => return Err(invalid("execution.checkpointing.mode", mode, "EXACTLY_ONCE or AT_LEAST_ONCE")),
+            };
+        }
+        if let Some(dir) = self.first(&["execution.checkpointing.dir", "state.checkpoints.dir"]) {
+            config.storage_dir = Some(dir.trim_start_matches("file://").into());
+        }
+        if let Some(timeout) = self.duration("execution.checkpointing.timeout")? {
+            config.timeout = timeout;
+        }
+        if let Some(pause) = self.duration("execution.checkpointing.min-pause")? {
+            config.min_pause = pause;
+        }
+        if let Some(n) = self.number("execution.checkpointing.max-concurrent-checkpoints")? {
+            config.max_concurrent = n;
+        }
+        if let Some(n) = self.number("execution.checkpointing.tolerable-failed-checkpoints")? {
+            config.tolerable_failures = n;
+        }
+        if let Some(n) = self.number("state.checkpoints.num-retained")? {
+            config.retained = n;
+        }
+        if let Some(path) = self.get_string("execution.savepoint.path") {
+            config.restore_path = Some(path.trim_start_matches("file://").into());
+        }
+        if let Some(allow) = self.boolean("execution.savepoint.ignore-unclaimed-state")? {
+            config.allow_non_restored_state = allow;
+        }
+        Ok(config)
+    }
+
+    /// The restart strategy the settings select, if `restart-strategy.type` is set.
+    pub(crate) fn restart_strategy(&self) -> Result<Option<RestartStrategy>> {
+        let Some(kind) = self.get_string("restart-strategy.type") else { return Ok(None) };
+        let strategy = match kind.trim().to_ascii_lowercase().as_str() {
+            "none" | "off" | "disable" => RestartStrategy::no_restart(),
+            "fixed-delay" | "fixeddelay" => RestartStrategy::fixed_delay_restart(
+                self.number("restart-strategy.fixed-delay.attempts")?.unwrap_or(1),
+                self.duration("restart-strategy.fixed-delay.delay")?.unwrap_or(Duration::from_secs(1)),
+            ),
+            "exponential-delay" | "exponentialdelay" => {
+                let prefix = "restart-strategy.exponential-delay";
+                RestartStrategy::exponential_delay_restart(
+                    self.duration(&format!("{prefix}.initial-backoff"))?.unwrap_or(Duration::from_secs(1)),
+                    self.duration(&format!("{prefix}.max-backoff"))?.unwrap_or(Duration::from_secs(60)),
+                    self.number(&format!("{prefix}.backoff-multiplier"))?.unwrap_or(2.0),
+                    self.duration(&format!("{prefix}.reset-backoff-threshold"))?.unwrap_or(Duration::from_secs(3600)),
+                )
+            }
+            _ => {
+                return Err(invalid("restart-strategy.type", kind, "one of 'none', 'fixed-delay', 'exponential-delay'"))
+            }
+        };
+        Ok(Some(strategy))
+    }
+}
