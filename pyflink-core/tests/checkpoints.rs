@@ -136,3 +136,29 @@ proptest! {
         prop_assert_eq!(seen, all);
     }
 }
+
+/// A checkpoint that cannot complete within its timeout fails the job once the tolerable number
+/// of checkpoint failures is exceeded.
+#[test]
+fn expired_checkpoints_beyond_the_tolerable_number_fail_the_job() {
+    let env = StreamExecutionEnvironment::get_execution_environment();
+    env.set_parallelism(1);
+    env.enable_checkpointing(Duration::from_millis(5), CheckpointingMode::ExactlyOnce);
+    env.set_restart_strategy(RestartStrategy::no_restart());
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = env.get_checkpoint_config();
+    config.storage_dir = Some(dir.path().to_path_buf());
+    config.timeout = Duration::from_millis(20);
+    config.tolerable_failures = 1;
+    env.set_checkpoint_config(config);
+    let splits = vec![(0..200u32).map(|i| (0u8, i, i as i64)).collect::<Vec<Event>>()];
+    env.from_source(PacedSource::new(splits, 1), WatermarkStrategy::no_watermarks(), "events")
+        .map(|e: Event| {
+            // Far slower than the checkpoint timeout: no checkpoint can complete.
+            std::thread::sleep(Duration::from_millis(30));
+            e
+        })
+        .sink_to(TransactionalSink::new(Arc::new(Mutex::new(BTreeMap::new()))));
+    let error = env.execute("stalled").unwrap_err().to_string();
+    assert!(error.contains("expired") && error.contains("tolerable"), "{error}");
+}
