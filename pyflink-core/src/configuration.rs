@@ -33,7 +33,7 @@ use std::time::Duration;
 use pyflink_state::config::parse_bool;
 use pyflink_state::StateBackendConfig;
 
-use crate::checkpoint::{CheckpointConfig, CheckpointingMode, RestartStrategy};
+use crate::checkpoint::{CheckpointConfig, CheckpointingMode, ExternalizedCheckpointRetention, RestartStrategy};
 use crate::{FlinkError, Result};
 
 /// String settings by key, as Flink's `Configuration`.
@@ -159,6 +159,20 @@ impl Configuration {
         }
         if let Some(path) = self.get_string("execution.savepoint.path") {
             config.restore_path = Some(path.trim_start_matches("file://").into());
+        }
+        if let Some(retention) = self.get_string("execution.checkpointing.externalized-checkpoint-retention") {
+            config.externalized_retention = match retention.trim().to_ascii_uppercase().as_str() {
+                "NO_EXTERNALIZED_CHECKPOINTS" => ExternalizedCheckpointRetention::NoExternalizedCheckpoints,
+                "DELETE_ON_CANCELLATION" => ExternalizedCheckpointRetention::DeleteOnCancellation,
+                "RETAIN_ON_CANCELLATION" => ExternalizedCheckpointRetention::RetainOnCancellation,
+                _ => {
+                    return Err(invalid(
+                        "execution.checkpointing.externalized-checkpoint-retention",
+                        retention,
+                        "NO_EXTERNALIZED_CHECKPOINTS, DELETE_ON_CANCELLATION or RETAIN_ON_CANCELLATION",
+                    ))
+                }
+            };
         }
         if let Some(allow) = self.boolean("execution.savepoint.ignore-unclaimed-state")? {
             config.allow_non_restored_state = allow;

@@ -54,7 +54,7 @@ pub use api::functions::{
 };
 pub use api::keyed::KeyedStream;
 pub use api::windowed::WindowedStream;
-pub use checkpoint::{CheckpointConfig, CheckpointingMode, RestartStrategy};
+pub use checkpoint::{CheckpointConfig, CheckpointingMode, ExternalizedCheckpointRetention, RestartStrategy};
 pub use config::{Boundedness, RuntimeExecutionMode};
 pub use configuration::Configuration;
 pub use data::{Data, Key};

@@ -11,8 +11,8 @@ use std::time::Duration;
 use common::checkpointing::{committed_records, Committed, TransactionalSink};
 use pyflink_core::api::broadcast::{BroadcastContext, KeyedBroadcastProcessFunction, KeyedReadOnlyBroadcastContext};
 use pyflink_core::{
-    CheckpointingMode, KeyedRuntimeContext, MapStateDescriptor, Result, StreamExecutionEnvironment, ValueState,
-    ValueStateDescriptor,
+    CheckpointingMode, ExternalizedCheckpointRetention, KeyedRuntimeContext, MapStateDescriptor, Result,
+    StreamExecutionEnvironment, ValueState, ValueStateDescriptor,
 };
 
 type Rule = (String, i64);
@@ -69,6 +69,8 @@ fn run(stage: usize, rules: Vec<Rule>, events: Vec<(String, i64)>, parallelism: 
     env.enable_checkpointing(Duration::from_millis(20), CheckpointingMode::ExactlyOnce);
     let mut config = env.get_checkpoint_config();
     config.storage_dir = Some(dir.to_path_buf());
+    // Later stages start from this job's last checkpoint.
+    config.externalized_retention = ExternalizedCheckpointRetention::RetainOnCancellation;
     config.restore_path = (stage > 0).then(|| latest_checkpoint(dir));
     config.allow_non_restored_state = true;
     env.set_checkpoint_config(config);

@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use common::checkpointing::{committed_records, Committed, TransactionalSink};
 use pyflink_core::{
-    CheckpointingMode, ListStateDescriptor, ProcessContext, ProcessFunction, Result, RuntimeContext,
-    StreamExecutionEnvironment,
+    CheckpointingMode, ExternalizedCheckpointRetention, ListStateDescriptor, ProcessContext, ProcessFunction, Result,
+    RuntimeContext, StreamExecutionEnvironment,
 };
 use pyflink_state::OperatorListState;
 
@@ -70,6 +70,8 @@ fn run(input: Vec<u32>, parallelism: usize, dir: &Path, from: Option<PathBuf>) -
     env.enable_checkpointing(Duration::from_millis(20), CheckpointingMode::ExactlyOnce);
     let mut config = env.get_checkpoint_config();
     config.storage_dir = Some(dir.to_path_buf());
+    // Later stages start from this job's last checkpoint.
+    config.externalized_retention = ExternalizedCheckpointRetention::RetainOnCancellation;
     config.restore_path = from;
     config.allow_non_restored_state = true;
     env.set_checkpoint_config(config);

@@ -11,9 +11,9 @@ use std::time::Duration;
 
 use common::checkpointing::{committed_records, Committed, TransactionalSink};
 use pyflink_core::{
-    CheckpointingMode, FlinkError, KeyedProcessContext, KeyedProcessFunction, KeyedRuntimeContext, ListState,
-    ListStateDescriptor, Result, RocksDbOptions, StateBackendConfig, StreamExecutionEnvironment, ValueState,
-    ValueStateDescriptor,
+    CheckpointingMode, ExternalizedCheckpointRetention, FlinkError, KeyedProcessContext, KeyedProcessFunction,
+    KeyedRuntimeContext, ListState, ListStateDescriptor, Result, RocksDbOptions, StateBackendConfig,
+    StreamExecutionEnvironment, ValueState, ValueStateDescriptor,
 };
 
 /// Emits `(key, value, count of the key's records, the key's last three values)`.
@@ -80,6 +80,8 @@ fn run(
     env.enable_checkpointing(Duration::from_millis(20), CheckpointingMode::ExactlyOnce);
     let mut config = env.get_checkpoint_config();
     config.storage_dir = Some(dir.to_path_buf());
+    // Later stages start from this job's last checkpoint.
+    config.externalized_retention = ExternalizedCheckpointRetention::RetainOnCancellation;
     config.restore_path = from;
     // Each stage reads a new input: the state of the previous stage's source is not needed.
     config.allow_non_restored_state = true;
@@ -172,4 +174,17 @@ fn a_corrupt_checkpoint_is_refused_and_unclaimed_state_is_reported() {
     let error = run(stage_input(2), 1, 2, StateBackendConfig::HashMap, dir.path(), Some(checkpoint)).unwrap_err();
     let message = error.to_string();
     assert!(message.contains("corrupt") && message.contains("checksum"), "{message}");
+}
+
+#[test]
+fn checkpoints_are_deleted_when_a_job_ends_unless_retained() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = StreamExecutionEnvironment::get_execution_environment();
+    env.enable_checkpointing(Duration::from_millis(20), CheckpointingMode::ExactlyOnce);
+    let mut config = env.get_checkpoint_config();
+    config.storage_dir = Some(dir.path().to_path_buf());
+    env.set_checkpoint_config(config);
+    env.from_collection(stage_input(1)).key_by(|r: &(u16, i64)| r.0).process(Tally::default()).print();
+    env.execute("not retained").unwrap();
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "the job's checkpoint directory is gone");
 }

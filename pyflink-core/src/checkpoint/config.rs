@@ -15,6 +15,19 @@ pub enum CheckpointingMode {
     AtLeastOnce,
 }
 
+/// What happens to a job's checkpoints when it ends, as Flink's
+/// `ExternalizedCheckpointRetention` (`execution.checkpointing.externalized-checkpoint-retention`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ExternalizedCheckpointRetention {
+    /// Checkpoints are deleted when the job ends, however it ends (the default).
+    #[default]
+    NoExternalizedCheckpoints,
+    /// Checkpoints are kept when the job fails or finishes, deleted when it is cancelled.
+    DeleteOnCancellation,
+    /// Checkpoints are kept however the job ends, to start a later job from them.
+    RetainOnCancellation,
+}
+
 /// The checkpoint settings of a job (`execution.checkpointing.*`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CheckpointConfig {
@@ -37,6 +50,8 @@ pub struct CheckpointConfig {
     pub tolerable_failures: u32,
     /// A checkpoint or savepoint to start the job from (`execution.savepoint.path`).
     pub restore_path: Option<PathBuf>,
+    /// Whether the job's checkpoints outlive it.
+    pub externalized_retention: ExternalizedCheckpointRetention,
     /// Whether a restore may skip state of operators that are not in the job any more
     /// (`execution.savepoint.ignore-unclaimed-state`).
     pub allow_non_restored_state: bool,
@@ -55,6 +70,7 @@ impl Default for CheckpointConfig {
             tolerable_failures: 0,
             restore_path: None,
             allow_non_restored_state: false,
+            externalized_retention: ExternalizedCheckpointRetention::NoExternalizedCheckpoints,
         }
     }
 }

@@ -18,7 +18,7 @@ pub mod restart;
 pub(crate) mod restore;
 pub(crate) mod task;
 
-pub use config::{CheckpointConfig, CheckpointingMode};
+pub use config::{CheckpointConfig, CheckpointingMode, ExternalizedCheckpointRetention};
 pub use restart::{RestartBackoff, RestartStrategy};
 
 use pyflink_state::{KeyedStateSnapshot, StateError};

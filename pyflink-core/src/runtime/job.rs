@@ -15,7 +15,7 @@ use pyflink_state::checkpoint::{CheckpointMetadata, CheckpointStorage};
 
 use crate::checkpoint::coordinator::{CheckpointCoordinator, OperatorInfo, RunningCoordinator};
 use crate::checkpoint::restore::RestoredCheckpoint;
-use crate::checkpoint::CheckpointConfig;
+use crate::checkpoint::{CheckpointConfig, ExternalizedCheckpointRetention};
 use crate::runtime::graph::{BuildContext, JobGraph};
 use crate::{FlinkError, Result};
 
@@ -238,16 +238,38 @@ impl JobClient {
     }
 }
 
-/// Runs `graph` to completion and reports how it ended. A failed run restarts under the job's
-/// restart strategy, from the newest complete checkpoint if there is one.
+/// Runs `graph` to completion and reports how it ended; the job's checkpoints are then kept or
+/// deleted as its retention setting says.
 pub(crate) fn run(job_name: String, graph: JobGraph, shared: Arc<JobShared>) -> Result<JobExecutionResult> {
-    let start = Instant::now();
     let graph = Arc::new(graph);
     let storage = checkpoint_storage(&graph.checkpoint)?;
+    let outcome = run_with_restarts(job_name, &graph, &shared, storage.as_ref());
+    if let Some(storage) = storage {
+        let keep = match graph.checkpoint.externalized_retention {
+            ExternalizedCheckpointRetention::NoExternalizedCheckpoints => false,
+            ExternalizedCheckpointRetention::DeleteOnCancellation => !matches!(outcome, Err(FlinkError::Cancelled)),
+            ExternalizedCheckpointRetention::RetainOnCancellation => true,
+        };
+        if !keep {
+            let _ = std::fs::remove_dir_all(storage.root());
+        }
+    }
+    outcome
+}
+
+/// Runs `graph` to completion; a failed run restarts under the job's restart strategy, from the
+/// newest complete checkpoint if there is one.
+fn run_with_restarts(
+    job_name: String,
+    graph: &Arc<JobGraph>,
+    shared: &Arc<JobShared>,
+    storage: Option<&CheckpointStorage>,
+) -> Result<JobExecutionResult> {
+    let start = Instant::now();
     let mut restored = match &graph.checkpoint.restore_path {
         Some(path) => {
             let (metadata, storage) = CheckpointStorage::open_path(path)?;
-            check_all_state_claimed(&graph, &metadata, path)?;
+            check_all_state_claimed(graph, &metadata, path)?;
             Some(Arc::new(RestoredCheckpoint { metadata, storage }))
         }
         None => None,
@@ -255,7 +277,7 @@ pub(crate) fn run(job_name: String, graph: JobGraph, shared: Arc<JobShared>) -> 
     let mut backoff = graph.restart.backoff();
     loop {
         let attempt = Instant::now();
-        let outcome = run_attempt(&graph, &shared, storage.as_ref(), restored.clone());
+        let outcome = run_attempt(graph, shared, storage, restored.clone());
         if shared.is_cancelled() {
             return Err(FlinkError::Cancelled);
         }
@@ -273,7 +295,7 @@ pub(crate) fn run(job_name: String, graph: JobGraph, shared: Arc<JobShared>) -> 
             std::thread::sleep(PARK_INTERVAL.min(deadline.saturating_duration_since(Instant::now())));
         }
         shared.reset_for_restart();
-        if let Some(storage) = &storage {
+        if let Some(storage) = storage {
             if let Some(metadata) = storage.latest_complete()? {
                 restored = Some(Arc::new(RestoredCheckpoint { metadata, storage: storage.clone() }));
             }
