@@ -21,8 +21,9 @@ pub struct RocksDbOptions {
     /// The block cache shared by all instances of the job, in bytes
     /// (`state.backend.rocksdb.block.cache-size`, 8 MiB by default).
     pub block_cache_size: usize,
-    /// Whether checkpoints upload only the files that changed since the previous one
-    /// (`state.backend.incremental`).
+    /// Whether checkpoints should upload only the files that changed since the previous one
+    /// (`state.backend.incremental`). Not honoured yet: RocksDB checkpoints are full snapshots
+    /// in the backend-independent format.
     pub incremental: bool,
     cache: Option<Cache>,
 }
