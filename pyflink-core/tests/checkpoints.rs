@@ -99,8 +99,12 @@ fn run(
     Outcome { counts, windows }
 }
 
-fn backends() -> [StateBackendConfig; 2] {
-    [StateBackendConfig::HashMap, StateBackendConfig::RocksDb(RocksDbOptions::default())]
+fn backends() -> [StateBackendConfig; 3] {
+    [
+        StateBackendConfig::HashMap,
+        StateBackendConfig::RocksDb(RocksDbOptions::default()),
+        StateBackendConfig::RocksDb(RocksDbOptions::default().with_incremental_checkpoints(true)),
+    ]
 }
 
 fn input() -> impl Strategy<Value = (Vec<(u8, i64)>, usize, usize, Vec<i64>)> {
@@ -115,7 +119,8 @@ fn input() -> impl Strategy<Value = (Vec<(u8, i64)>, usize, usize, Vec<i64>)> {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 12, max_shrink_iters: 20, ..ProptestConfig::default() })]
 
-    /// Exactly-once: the committed output equals the oracle's, whatever failed, on both backends.
+    /// Exactly-once: the committed output equals the oracle's, whatever failed, on every backend
+    /// (heap, RocksDB, RocksDB with incremental checkpoints).
     #[test]
     fn exactly_once_survives_injected_failures((events, parallelism, split_count, failures) in input()) {
         let splits = splits(&events, split_count);

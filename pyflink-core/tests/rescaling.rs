@@ -131,15 +131,22 @@ fn stage_input(stage: i64) -> Vec<(u16, i64)> {
 #[test]
 fn state_survives_rescaling_from_2_to_3_to_1_across_backends() {
     let dir = tempfile::tempdir().unwrap();
-    let stages = vec![stage_input(1), stage_input(2), stage_input(3)];
+    let stages = vec![stage_input(1), stage_input(2), stage_input(3), stage_input(4)];
     let expected = oracle(&stages);
     let rocksdb = StateBackendConfig::RocksDb(RocksDbOptions::default());
-    let plan = [(2, StateBackendConfig::HashMap), (3, rocksdb), (1, StateBackendConfig::HashMap)];
+    let incremental = StateBackendConfig::RocksDb(RocksDbOptions::default().with_incremental_checkpoints(true));
+    // Incremental RocksDB checkpoints restore into the same key groups (opening their files),
+    // then into other key groups and another backend.
+    let plan = [(2, incremental.clone()), (2, incremental), (3, rocksdb), (1, StateBackendConfig::HashMap)];
     let mut from = None;
     for (stage, (parallelism, backend)) in plan.into_iter().enumerate() {
         let out = run(stages[stage].clone(), stage, parallelism, backend, dir.path(), from.take()).unwrap();
         assert_eq!(out, expected[stage], "stage {stage} at parallelism {parallelism}");
-        from = Some(latest_checkpoint(dir.path()));
+        let checkpoint = latest_checkpoint(dir.path());
+        let shared = checkpoint.parent().unwrap().join("shared");
+        let sst_files = std::fs::read_dir(&shared).map_or(0, |d| d.flatten().count());
+        assert_eq!(sst_files > 0, stage < 2, "stage {stage}: SST files in {}", shared.display());
+        from = Some(checkpoint);
     }
 }
 

@@ -15,7 +15,8 @@ use serde::Serialize;
 use crate::cells::{CellAccess, KeyedCells, StateSnapshotter};
 use crate::config::StateBackendConfig;
 use crate::key_group::{stable_hash, KeyGroupAssigner, KeyHash};
-use crate::rocks::{RocksCells, RocksInstance};
+use crate::native::NativeStatePart;
+use crate::rocks::{RocksCells, RocksDbOptions, RocksInstance};
 use crate::snapshot::{KeyedStateSnapshot, StateKind, StateSection};
 use crate::state::aggregating::{AggregatingAccess, AggregatingCells};
 use crate::state::{DescriptorBase, StateRef};
@@ -113,6 +114,9 @@ pub struct KeyedStateBackend<K> {
     /// carried into later snapshots until then, so no state is dropped by a job that stops
     /// using it for a while.
     pending: Vec<StateSection>,
+    /// The kinds of the states restored as RocksDB's own files, whose column families are in the
+    /// database whether or not the job registers them again.
+    restored_kinds: HashMap<String, StateKind>,
 }
 
 /// Distinguishes backends, so a handle is never resolved against another operator's states.
@@ -159,6 +163,7 @@ where
             clock: TtlTimeProvider::default(),
             snapshotters: Vec::new(),
             pending: Vec::new(),
+            restored_kinds: HashMap::new(),
         }
     }
 
@@ -327,6 +332,13 @@ where
         S: Expiring + Clone + Serialize + DeserializeOwned + 'static,
     {
         let name = &base.name;
+        if let Some(restored) = self.restored_kinds.get(name).filter(|restored| **restored != kind) {
+            return Err(StateError::KindMismatch {
+                name: name.clone(),
+                restored: restored.to_string(),
+                requested: kind.to_string(),
+            });
+        }
         let ttl = base.ttl.clone().map(|config| Ttl { config, clock: self.clock.clone() });
         let key = Rc::clone(&self.key);
         let cells = Rc::new(match &self.storage {
@@ -374,6 +386,10 @@ where
     /// Loads restored snapshots (taken at any parallelism) before states are registered: every
     /// state gets the entries of this backend's key groups when it registers. Sections of
     /// operator-owned state ([`StateKind::Raw`]) are left to the operator.
+    ///
+    /// A RocksDB backend restored from the RocksDB checkpoint of exactly its key groups opens
+    /// that checkpoint's files as its database; otherwise the entries of its key groups are read
+    /// out of every snapshot that holds some.
     pub fn restore(&mut self, snapshots: &[KeyedStateSnapshot]) -> Result<(), StateError> {
         for snapshot in snapshots {
             if snapshot.max_parallelism as usize != self.max_parallelism {
@@ -386,27 +402,75 @@ where
                     ),
                 });
             }
+        }
+        let range = self.range;
+        let parts: Vec<&NativeStatePart> = snapshots
+            .iter()
+            .flat_map(|s| &s.native)
+            .filter(|p| p.range.start <= range.end && range.start <= p.range.end)
+            .collect();
+        match (&self.storage, parts.as_slice()) {
+            (Storage::RocksDb(instance), [part])
+                if part.range == range && self.names.is_empty() && self.restored_kinds.is_empty() =>
+            {
+                let restored =
+                    RocksInstance::restore(part.require_files()?, instance.settings().clone(), instance.name())?;
+                self.storage = Storage::RocksDb(Rc::new(restored));
+                self.restored_kinds.extend(part.states.iter().cloned());
+            }
+            _ => {
+                for part in parts {
+                    self.read_native_part(part)?;
+                }
+            }
+        }
+        for snapshot in snapshots {
             for section in snapshot.sections.iter().filter(|s| s.kind != StateKind::Raw) {
-                let overlapping = section.groups.iter().filter(|(g, _)| self.range.contains(*g as usize));
+                let overlapping = section.groups.iter().filter(|(g, _)| range.contains(*g as usize));
                 let mut mine = StateSection { name: section.name.clone(), kind: section.kind, groups: Vec::new() };
                 mine.groups.extend(overlapping.cloned());
-                if mine.groups.is_empty() {
-                    continue;
-                }
-                match self.pending.iter_mut().find(|p| p.name == mine.name) {
-                    Some(pending) => {
-                        pending.groups.append(&mut mine.groups);
-                        pending.groups.sort_by_key(|(g, _)| *g);
-                    }
-                    None => self.pending.push(mine),
-                }
+                self.add_pending(mine);
             }
         }
         Ok(())
     }
 
-    /// A snapshot of every state, by key group.
+    /// Adds restored entries of a state to those waiting for its registration.
+    fn add_pending(&mut self, mut section: StateSection) {
+        if section.groups.is_empty() {
+            return;
+        }
+        match self.pending.iter_mut().find(|p| p.name == section.name) {
+            Some(pending) => {
+                pending.groups.append(&mut section.groups);
+                pending.groups.sort_by_key(|(g, _)| *g);
+            }
+            None => self.pending.push(section),
+        }
+    }
+
+    /// Reads the entries of this backend's key groups out of the RocksDB checkpoint `part`.
+    fn read_native_part(&mut self, part: &NativeStatePart) -> Result<(), StateError> {
+        let options = match &self.storage {
+            Storage::RocksDb(instance) => instance.settings().clone(),
+            Storage::Heap => RocksDbOptions::default(),
+        };
+        let reader = RocksInstance::restore(part.require_files()?, options, "restore")?;
+        let groups = KeyGroupRange::new(self.range.start.max(part.range.start), self.range.end.min(part.range.end));
+        for (name, kind) in &part.states {
+            self.add_pending(section_from_rocks(&reader, name, *kind, groups)?);
+        }
+        Ok(())
+    }
+
+    /// A snapshot of every state, by key group: the entries themselves, or for an incremental
+    /// RocksDB backend, RocksDB's own checkpoint of its database.
     pub fn snapshot(&self) -> Result<KeyedStateSnapshot, StateError> {
+        if let Storage::RocksDb(instance) = &self.storage {
+            if instance.settings().incremental {
+                return self.native_snapshot(instance);
+            }
+        }
         let mut sections = Vec::with_capacity(self.snapshotters.len() + self.pending.len());
         for state in &self.snapshotters {
             let mut section = StateSection { name: state.name().to_string(), kind: state.kind(), groups: Vec::new() };
@@ -419,9 +483,55 @@ where
             }
             sections.push(section);
         }
+        if let Storage::RocksDb(instance) = &self.storage {
+            for (name, kind) in self.unregistered_restored_kinds() {
+                sections.push(section_from_rocks(instance, name, kind, self.range)?);
+            }
+        }
         sections.extend(self.pending.iter().cloned());
         Ok(KeyedStateSnapshot::new(self.max_parallelism, self.range, sections))
     }
+
+    /// States restored as RocksDB files that the job has not registered (again).
+    fn unregistered_restored_kinds(&self) -> impl Iterator<Item = (&String, StateKind)> {
+        self.restored_kinds.iter().filter(|(name, _)| !self.names.contains_key(*name)).map(|(n, k)| (n, *k))
+    }
+
+    /// The snapshot of an incremental RocksDB backend: its database as a RocksDB checkpoint,
+    /// and the restored entries still waiting for their state to be registered.
+    fn native_snapshot(&self, instance: &RocksInstance) -> Result<KeyedStateSnapshot, StateError> {
+        let mut states: Vec<(String, StateKind)> =
+            self.snapshotters.iter().map(|s| (s.name().to_string(), s.kind())).collect();
+        states.extend(self.unregistered_restored_kinds().map(|(n, k)| (n.clone(), k)));
+        states.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut snapshot = KeyedStateSnapshot::new(self.max_parallelism, self.range, self.pending.clone());
+        if !states.is_empty() {
+            let files = instance.native_checkpoint()?;
+            snapshot.native.push(NativeStatePart::new(instance.id().to_string(), self.range, states, files));
+        }
+        Ok(snapshot)
+    }
+}
+
+/// The entries of state `name` in the key groups `groups` of a RocksDB database, as a section.
+fn section_from_rocks(
+    instance: &RocksInstance,
+    name: &str,
+    kind: StateKind,
+    groups: KeyGroupRange,
+) -> Result<StateSection, StateError> {
+    let mut section = StateSection { name: name.to_string(), kind, groups: Vec::new() };
+    for group in groups.start..=groups.end {
+        let entries = section.group_mut(group);
+        instance.scan_group(name, group, |key, value| {
+            entries.push_raw(key, value);
+            Ok(())
+        })?;
+        if entries.is_empty() {
+            section.groups.pop();
+        }
+    }
+    Ok(section)
 }
 
 #[cfg(test)]
@@ -528,5 +638,34 @@ mod tests {
         let s = second.get_value_state(&ValueStateDescriptor::<i64>::new("s")).unwrap();
         second.set_current_key(1);
         second.enter(|| assert_eq!(s.value(), Some(1)));
+    }
+
+    #[test]
+    fn an_incremental_snapshot_of_the_same_key_groups_is_opened_not_read() {
+        let config = StateBackendConfig::RocksDb(RocksDbOptions::default().with_incremental_checkpoints(true));
+        let range = KeyGroupRange::new(0, 127);
+        let mut first = KeyedStateBackend::<u32>::from_config(&config, range, 128, "first").unwrap();
+        let s = first.get_value_state(&ValueStateDescriptor::<i64>::new("s")).unwrap();
+        for key in 0..50 {
+            first.set_current_key(key);
+            first.enter(|| s.update(key as i64));
+        }
+        let snapshot = first.snapshot().unwrap();
+        assert!(snapshot.sections.is_empty() && snapshot.native.len() == 1, "{snapshot:?}");
+
+        let mut same = KeyedStateBackend::<u32>::from_config(&config, range, 128, "same").unwrap();
+        same.restore(std::slice::from_ref(&snapshot)).unwrap();
+        assert!(same.pending.is_empty(), "nothing is read into memory");
+        assert_eq!(same.restored_kinds.get("s"), Some(&StateKind::Value));
+        let err = same.get_list_state(&ListStateDescriptor::<i64>::new("s")).err().unwrap();
+        assert!(matches!(err, StateError::KindMismatch { .. }), "{err}");
+        // A state restored but not registered is still in the next snapshot.
+        let again = same.snapshot().unwrap();
+        assert_eq!(again.native[0].states, vec![("s".to_string(), StateKind::Value)]);
+
+        let mut half = KeyedStateBackend::<u32>::from_config(&config, KeyGroupRange::new(0, 63), 128, "half").unwrap();
+        half.restore(&[snapshot]).unwrap();
+        assert!(half.restored_kinds.is_empty());
+        assert_eq!(half.pending.len(), 1, "another range reads its key groups");
     }
 }

@@ -12,6 +12,10 @@
 //! optionally with a time-to-live ([`StateTtlConfig`]). A handle reads and writes the entry of
 //! the backend's current key.
 //!
+//! A snapshot ([`KeyedStateSnapshot`]) holds every entry by key group in one encoding that both
+//! backends share, or, for RocksDB with incremental checkpoints, RocksDB's own checkpoint of the
+//! database ([`native`]), whose SST files successive checkpoints share ([`checkpoint`]).
+//!
 //! This crate knows nothing about streams or Python; `pyflink-core` routes records by key group,
 //! sets the current key, and writes snapshots into checkpoints.
 //!
@@ -53,6 +57,7 @@ pub mod config;
 mod error;
 pub mod key_group;
 mod keyed_table;
+pub mod native;
 mod operator_state;
 mod rocks;
 mod snapshot;

@@ -20,6 +20,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::codec;
+use crate::native::NativeStatePart;
 use crate::{KeyGroupRange, StateError};
 
 /// The kind of a state, recorded so that a restore cannot reinterpret one kind as another.
@@ -107,13 +108,26 @@ impl GroupEntries {
         self.count == 0
     }
 
-    /// Appends an entry, encoding `key` and `value`.
+    /// Appends an entry, encoding `key` and `value` in place (no buffer per entry).
     pub fn push<K: Serialize + ?Sized, V: Serialize + ?Sized>(&mut self, key: &K, value: &V) -> Result<(), StateError> {
-        for part in [codec::encode(key)?, codec::encode(value)?] {
-            self.bytes.extend_from_slice(&(part.len() as u32).to_le_bytes());
-            self.bytes.extend_from_slice(&part);
+        let start = self.bytes.len();
+        let written = self.push_part(key).and_then(|()| self.push_part(value));
+        if written.is_err() {
+            self.bytes.truncate(start);
         }
+        written?;
         self.count += 1;
+        Ok(())
+    }
+
+    /// Appends the length-prefixed encoding of `part`.
+    #[inline]
+    fn push_part<T: Serialize + ?Sized>(&mut self, part: &T) -> Result<(), StateError> {
+        let at = self.bytes.len();
+        self.bytes.extend_from_slice(&[0; 4]);
+        codec::encode_into(&mut self.bytes, part)?;
+        let length = (self.bytes.len() - at - 4) as u32;
+        self.bytes[at..at + 4].copy_from_slice(&length.to_le_bytes());
         Ok(())
     }
 
@@ -220,14 +234,16 @@ pub struct KeyedStateSnapshot {
     pub max_parallelism: u32,
     /// The key groups the instance owned.
     pub range: KeyGroupRange,
-    /// One section per state.
+    /// One section per state whose entries the snapshot holds itself.
     pub sections: Vec<StateSection>,
+    /// RocksDB databases whose own checkpoints hold the other states (incremental checkpoints).
+    pub native: Vec<NativeStatePart>,
 }
 
 impl KeyedStateSnapshot {
     /// A snapshot of the given sections.
     pub fn new(max_parallelism: usize, range: KeyGroupRange, sections: Vec<StateSection>) -> Self {
-        KeyedStateSnapshot { max_parallelism: max_parallelism as u32, range, sections }
+        KeyedStateSnapshot { max_parallelism: max_parallelism as u32, range, sections, native: Vec::new() }
     }
 
     /// The section of state `name`.
@@ -245,6 +261,9 @@ impl KeyedStateSnapshot {
         let snapshot: KeyedStateSnapshot = codec::decode(bytes, "keyed state snapshot")?;
         if snapshot.range.start > snapshot.range.end || snapshot.range.end >= snapshot.max_parallelism as usize {
             return Err(malformed("key group range beyond the max parallelism"));
+        }
+        for part in &snapshot.native {
+            part.validate(snapshot.max_parallelism)?;
         }
         Ok(snapshot)
     }

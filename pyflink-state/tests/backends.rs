@@ -157,6 +157,10 @@ fn rocksdb() -> StateBackendConfig {
     StateBackendConfig::RocksDb(RocksDbOptions::default())
 }
 
+fn rocksdb_incremental() -> StateBackendConfig {
+    StateBackendConfig::RocksDb(RocksDbOptions::default().with_incremental_checkpoints(true))
+}
+
 fn key(i: u8) -> String {
     format!("key-{i}")
 }
@@ -183,15 +187,16 @@ fn read_all(
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(24))]
+    #![proptest_config(ProptestConfig::with_cases(16))]
 
-    /// Both backends equal the model, and after snapshots and restores at parallelism 2 -> 3 -> 1
-    /// (switching backends on the way) every key still has exactly its state.
+    /// The backends (heap, RocksDB, RocksDB with incremental checkpoints) equal the model, and
+    /// after snapshots and restores at parallelism 2 -> 2 -> 3 -> 1 (switching backends on the
+    /// way) every key still has exactly its state.
     #[test]
     fn backends_match_the_model_and_survive_rescaling(
         ops in proptest::collection::vec((0u8..12, op()), 1..120),
     ) {
-        let configs = [StateBackendConfig::HashMap, rocksdb()];
+        let configs = [StateBackendConfig::HashMap, rocksdb(), rocksdb_incremental()];
         let mut model: HashMap<u8, Model> = HashMap::new();
         let keys: Vec<u8> = (0..12).collect();
         let mut snapshots_by_config = Vec::new();
@@ -214,12 +219,23 @@ proptest! {
         }
         let expected = |k: &u8| model.get(k).cloned().unwrap_or_default();
         // Heap snapshots restore into RocksDB and the other way round: the bytes are the same.
-        for (from, to) in [(0, 1), (1, 0)] {
-            let (at3, snapshots) = read_all(&configs[to], 3, &snapshots_by_config[from], &keys);
-            let (at1, _) = read_all(&configs[from], 1, &snapshots, &keys);
-            for k in &keys {
-                prop_assert_eq!(&at3[k], &expected(k));
-                prop_assert_eq!(&at1[k], &expected(k));
+        // Incremental snapshots restore into any backend too, and into an incremental backend of
+        // the same key groups by opening RocksDB's files. Each chain starts from the snapshots
+        // of one backend and restores them as (backend, parallelism) in turn.
+        let chains: [(usize, &[(usize, usize)]); 4] = [
+            (0, &[(1, 3), (0, 1)]),
+            (1, &[(0, 3), (1, 1)]),
+            (2, &[(2, 2), (2, 3), (0, 1)]),
+            (0, &[(2, 3), (1, 1)]),
+        ];
+        for (start, steps) in chains {
+            let mut snapshots = snapshots_by_config[start].clone();
+            for &(config, parallelism) in steps {
+                let (seen, next) = read_all(&configs[config], parallelism, &snapshots, &keys);
+                for k in &keys {
+                    prop_assert_eq!(&seen[k], &expected(k), "from {} restored into {} at {}", start, config, parallelism);
+                }
+                snapshots = next;
             }
         }
     }

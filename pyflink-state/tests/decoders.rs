@@ -2,11 +2,17 @@
 //! (The same decoders have cargo-fuzz targets in `fuzz/` for longer runs.)
 
 use proptest::prelude::*;
-use pyflink_state::checkpoint::{CheckpointMetadata, FileHandle, OperatorSnapshot, SubtaskSnapshot};
+use pyflink_state::checkpoint::{CheckpointMetadata, FileFormat, FileHandle, OperatorSnapshot, SubtaskSnapshot};
 use pyflink_state::{KeyGroupRange, KeyedStateSnapshot, StateSection};
 
 fn metadata() -> CheckpointMetadata {
-    let file = FileHandle { name: "keyed".into(), path: "chk-3/0-1-keyed".into(), length: 120, crc32: 7 };
+    let file = FileHandle {
+        name: "keyed".into(),
+        path: "chk-3/0-1-keyed".into(),
+        length: 120,
+        crc32: 7,
+        format: FileFormat::Framed,
+    };
     let subtask = SubtaskSnapshot { subtask: 1, files: vec![file], key_groups: Some(KeyGroupRange::new(64, 127)) };
     let operator =
         OperatorSnapshot { operator_id: "count".into(), parallelism: 2, max_parallelism: 128, subtasks: vec![subtask] };

@@ -12,7 +12,10 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use pyflink_state::checkpoint::{CheckpointMetadata, CheckpointStorage, FileHandle, OperatorSnapshot, SubtaskSnapshot};
+use pyflink_state::checkpoint::{
+    CheckpointMetadata, CheckpointStorage, FileHandle, OperatorSnapshot, SharedFiles, SubtaskSnapshot,
+};
+use pyflink_state::native::NativeStatePart;
 use pyflink_state::KeyGroupRange;
 use timely::scheduling::SyncActivator;
 
@@ -27,10 +30,12 @@ pub(crate) struct TaskId {
     pub(crate) subtask: usize,
 }
 
-/// The snapshot of one task at one epoch: named files and the key groups it covers.
+/// The snapshot of one task at one epoch: named files, RocksDB checkpoints to upload (for
+/// incremental checkpoints) and the key groups it covers.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct TaskSnapshot {
     pub(crate) files: Vec<(String, Vec<u8>)>,
+    pub(crate) native: Vec<NativeStatePart>,
     pub(crate) key_groups: Option<KeyGroupRange>,
 }
 
@@ -158,6 +163,7 @@ impl RunningCoordinator {
             last_trigger: Instant::now(),
             last_completion: None,
             failures: 0,
+            shared_files: SharedFiles::default(),
         };
         let thread = std::thread::Builder::new()
             .name("checkpoint coordinator".into())
@@ -202,6 +208,8 @@ struct CoordinatorThread {
     last_trigger: Instant,
     last_completion: Option<Instant>,
     failures: u32,
+    /// The files incremental checkpoints share, as written so far.
+    shared_files: SharedFiles,
 }
 
 impl CoordinatorThread {
@@ -280,7 +288,7 @@ impl CoordinatorThread {
         let id = self.shared.checkpoint_id(epoch);
         // Acks of an abandoned checkpoint are dropped with it.
         let Some(pending) = self.pending.get_mut(&epoch) else { return };
-        match write_task_files(&self.storage, id, task, &snapshot) {
+        match write_task_files(&self.storage, &mut self.shared_files, id, task, &snapshot) {
             Ok(handles) => {
                 pending.files.insert(task, (handles, snapshot.key_groups));
             }
@@ -332,7 +340,7 @@ impl CoordinatorThread {
         }
     }
 
-    fn complete(&self, id: u64, pending: &mut Pending) -> Result<()> {
+    fn complete(&mut self, id: u64, pending: &mut Pending) -> Result<()> {
         let mut operators: Vec<OperatorSnapshot> = self
             .operators
             .iter()
@@ -348,13 +356,22 @@ impl CoordinatorThread {
                 Some(written) => written,
                 None => {
                     let (_, snapshot) = &self.finished[task];
-                    (write_task_files(&self.storage, id, *task, snapshot)?, snapshot.key_groups)
+                    (write_task_files(&self.storage, &mut self.shared_files, id, *task, snapshot)?, snapshot.key_groups)
                 }
             };
             operators[task.node].subtasks.push(SubtaskSnapshot { subtask: task.subtask as u32, files, key_groups });
         }
         let metadata = CheckpointMetadata::new(id, operators);
-        self.storage.commit(&metadata)?;
+        // Checkpoints still in progress may list shared files no complete checkpoint lists yet.
+        let in_flight = self
+            .pending
+            .values()
+            .flat_map(|p| p.files.values())
+            .flat_map(|(files, _)| files)
+            .filter(|f| f.is_shared())
+            .map(|f| f.path.clone())
+            .collect();
+        self.storage.commit_with_in_flight(&metadata, &in_flight, Some(&mut self.shared_files))?;
         tracing::info!(checkpoint = id, "completed checkpoint");
         for request in pending.savepoints.drain(..) {
             let written = self.storage.write_savepoint(&metadata, &request.target);
@@ -364,20 +381,24 @@ impl CoordinatorThread {
     }
 }
 
-/// Writes the files of one task's snapshot into checkpoint `id`.
+/// Writes the files of one task's snapshot into checkpoint `id`, and uploads the files of its
+/// RocksDB checkpoints that `shared/` does not hold yet.
 fn write_task_files(
     storage: &CheckpointStorage,
+    shared: &mut SharedFiles,
     id: u64,
     task: TaskId,
     snapshot: &TaskSnapshot,
 ) -> std::result::Result<Vec<FileHandle>, pyflink_state::StateError> {
-    snapshot
-        .files
-        .iter()
-        .map(|(name, bytes)| {
-            let mut handle = storage.write_file(id, &format!("{}-{}-{name}", task.node, task.subtask), bytes)?;
-            handle.name = name.clone();
-            Ok(handle)
-        })
-        .collect()
+    let prefix = format!("{}-{}", task.node, task.subtask);
+    let mut handles = Vec::with_capacity(snapshot.files.len());
+    for (name, bytes) in &snapshot.files {
+        let mut handle = storage.write_file(id, &format!("{prefix}-{name}"), bytes)?;
+        handle.name = name.clone();
+        handles.push(handle);
+    }
+    for part in &snapshot.native {
+        handles.extend(storage.write_native_files(id, &prefix, part, shared)?);
+    }
+    Ok(handles)
 }

@@ -46,10 +46,12 @@ impl StateSnapshotContext {
         self.snapshot.files.push((name.to_string(), bytes));
     }
 
-    /// Adds the instance's keyed state (the file `keyed`, restored by key group).
+    /// Adds the instance's keyed state (the file `keyed`, restored by key group), with the
+    /// files of its RocksDB checkpoints if it has any: the coordinator uploads those.
     pub fn add_keyed(&mut self, snapshot: &KeyedStateSnapshot) -> Result<(), StateError> {
         self.snapshot.key_groups = Some(snapshot.range);
         self.add_file(restore::KEYED_FILE, snapshot.encode()?);
+        self.snapshot.native.extend(snapshot.native.iter().cloned());
         Ok(())
     }
 }

@@ -62,7 +62,9 @@ impl RestoredOperator {
             let overlaps = subtask.key_groups.is_some_and(|g| g.start <= range.end && range.start <= g.end);
             if let (true, Some(handle)) = (overlaps, subtask.file(KEYED_FILE)) {
                 let bytes = self.checkpoint.storage.read_file(&self.checkpoint.metadata, handle)?;
-                snapshots.push(KeyedStateSnapshot::decode(&bytes)?);
+                let mut snapshot = KeyedStateSnapshot::decode(&bytes)?;
+                self.checkpoint.storage.attach_native_files(subtask, &mut snapshot);
+                snapshots.push(snapshot);
             }
         }
         Ok(snapshots)

@@ -3,6 +3,7 @@
 //! incremental aggregation, with the window's context).
 
 use crate::api::functions::OutputTag;
+use pyflink_state::native::NativeStatePart;
 use pyflink_state::{KeyedStateBackend, KeyedStateSnapshot, StateSection, ValueState, ValueStateDescriptor};
 
 use crate::runtime::operator::RuntimeContext;
@@ -61,12 +62,22 @@ const PER_WINDOW_PREFIX: &str = "_window/";
 
 /// Splits a snapshot into its per-window sections (prefix removed) and the others.
 fn split_window_sections(snapshot: &KeyedStateSnapshot) -> (KeyedStateSnapshot, KeyedStateSnapshot) {
-    let mut windowed = KeyedStateSnapshot { sections: Vec::new(), ..snapshot.clone() };
-    let mut plain = KeyedStateSnapshot { sections: Vec::new(), ..snapshot.clone() };
+    let mut windowed = KeyedStateSnapshot { sections: Vec::new(), native: Vec::new(), ..snapshot.clone() };
+    let mut plain = KeyedStateSnapshot { sections: Vec::new(), native: Vec::new(), ..snapshot.clone() };
     for section in &snapshot.sections {
         match section.name.strip_prefix(PER_WINDOW_PREFIX) {
             Some(name) => windowed.sections.push(StateSection { name: name.to_string(), ..section.clone() }),
             None => plain.sections.push(section.clone()),
+        }
+    }
+    for part in &snapshot.native {
+        match part.prefix.as_str() {
+            PER_WINDOW_PREFIX => {
+                let mut part = part.clone();
+                part.prefix.clear();
+                windowed.native.push(part);
+            }
+            _ => plain.native.push(part.clone()),
         }
     }
     (windowed, plain)
@@ -92,14 +103,20 @@ impl<K: Key, W: Window> WindowStates<K, W> {
         Ok(WindowStates { global, per_window })
     }
 
-    /// The sections of both backends; per-window states are named with a prefix.
-    pub(crate) fn snapshot(&self) -> Result<Vec<StateSection>> {
-        let mut sections = self.global.snapshot()?.sections;
-        for mut section in self.per_window.snapshot()?.sections {
+    /// The sections and RocksDB parts of both backends; per-window states are named with a
+    /// prefix.
+    pub(crate) fn snapshot(&self) -> Result<(Vec<StateSection>, Vec<NativeStatePart>)> {
+        let KeyedStateSnapshot { mut sections, mut native, .. } = self.global.snapshot()?;
+        let per_window = self.per_window.snapshot()?;
+        for mut section in per_window.sections {
             section.name = format!("{PER_WINDOW_PREFIX}{}", section.name);
             sections.push(section);
         }
-        Ok(sections)
+        for mut part in per_window.native {
+            part.prefix = PER_WINDOW_PREFIX.to_string();
+            native.push(part);
+        }
+        Ok((sections, native))
     }
 
     /// Runs `f` with `key` and `window` current in both backends.

@@ -405,8 +405,10 @@ where
         }
         let mut sections = vec![windows];
         sections.extend(timers.snapshot(&self.key_groups)?);
-        sections.extend(states.snapshot()?);
-        let snapshot = KeyedStateSnapshot::new(self.key_groups.max_parallelism(), state.range(), sections);
+        let (state_sections, native) = states.snapshot()?;
+        sections.extend(state_sections);
+        let mut snapshot = KeyedStateSnapshot::new(self.key_groups.max_parallelism(), state.range(), sections);
+        snapshot.native = native;
         Ok(context.add_keyed(&snapshot)?)
     }
 

@@ -6,18 +6,42 @@ use serde::{Deserialize, Serialize};
 use crate::checkpoint::file_format::{decode_checked, encode_checked, FileKind};
 use crate::{codec, KeyGroupRange, StateError};
 
+/// How a checkpoint file is laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FileFormat {
+    /// Framed by pyflink-rs: a header, the payload and a checksum of its own.
+    Framed,
+    /// Written by RocksDB (the files of an incremental checkpoint), verified by the length and
+    /// checksum of its handle only.
+    Raw,
+}
+
 /// A file written into a checkpoint.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileHandle {
     /// What the file holds for its operator instance (for example `keyed` or `source`).
     pub name: String,
-    /// The file's path relative to the checkpoint directory.
+    /// The file's path relative to the job's checkpoint directory (for a savepoint, to the
+    /// savepoint's directory). Files shared by incremental checkpoints are under `shared/`.
     pub path: String,
     /// The file's length in bytes.
     pub length: u64,
     /// The CRC-32 of the whole file.
     pub crc32: u32,
+    /// How the file is laid out.
+    pub format: FileFormat,
 }
+
+impl FileHandle {
+    /// Whether the file is shared between the incremental checkpoints of a job.
+    pub fn is_shared(&self) -> bool {
+        self.path.starts_with(SHARED_DIR)
+    }
+}
+
+/// The directory, under a job's checkpoint directory, of the files that incremental
+/// checkpoints share; each is kept while a retained checkpoint lists it.
+pub const SHARED_DIR: &str = "shared/";
 
 /// The files of one operator instance.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -25,8 +25,10 @@
 
 mod file_format;
 mod metadata;
+mod shared_files;
 mod storage;
 
 pub use file_format::{read_checked, write_checked, FileKind};
-pub use metadata::{CheckpointMetadata, FileHandle, OperatorSnapshot, SubtaskSnapshot};
+pub use metadata::{CheckpointMetadata, FileFormat, FileHandle, OperatorSnapshot, SubtaskSnapshot, SHARED_DIR};
+pub use shared_files::SharedFiles;
 pub use storage::{CheckpointStorage, SkippedCheckpoint, METADATA_FILE};

@@ -1,10 +1,12 @@
 //! The checkpoint directory of a job: writing snapshot files, committing metadata atomically,
 //! retaining the newest checkpoints, and finding the newest complete one.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use crate::checkpoint::file_format::{read_checked, write_checked, FileKind};
-use crate::checkpoint::metadata::{CheckpointMetadata, FileHandle};
+use crate::checkpoint::file_format::{decode_checked, write_checked, FileKind};
+use crate::checkpoint::metadata::{CheckpointMetadata, FileFormat, FileHandle};
+use crate::checkpoint::shared_files::{checksum_file, SharedFiles};
 use crate::StateError;
 
 /// The name of a checkpoint's metadata file, as in Flink.
@@ -20,7 +22,7 @@ pub struct SkippedCheckpoint {
 }
 
 /// The checkpoints of one job under `root`: `root/chk-<id>/…` with file paths in metadata
-/// relative to `root`.
+/// relative to `root`, and `root/shared/…` for the files incremental checkpoints share.
 #[derive(Debug, Clone)]
 pub struct CheckpointStorage {
     root: PathBuf,
@@ -53,21 +55,40 @@ impl CheckpointStorage {
         std::fs::create_dir_all(&dir).map_err(|e| StateError::io(&dir, e))?;
         let relative = format!("chk-{id}/{name}");
         let (length, crc32) = write_checked(&self.root.join(&relative), FileKind::State, payload)?;
-        Ok(FileHandle { name: name.to_string(), path: relative, length, crc32 })
+        Ok(FileHandle { name: name.to_string(), path: relative, length, crc32, format: FileFormat::Framed })
     }
 
-    /// Reads and verifies a file listed in `metadata` of this storage.
+    /// Reads and verifies a file listed in `metadata` of this storage: the payload of a framed
+    /// file, the whole of a raw one.
     pub fn read_file(&self, _metadata: &CheckpointMetadata, handle: &FileHandle) -> Result<Vec<u8>, StateError> {
         read_verified(&self.root, handle)
     }
 
+    /// Where the file of `handle` is.
+    pub fn path_of(&self, handle: &FileHandle) -> PathBuf {
+        self.root.join(&handle.path)
+    }
+
     /// Makes checkpoint `metadata.checkpoint_id` complete: writes its metadata atomically, then
-    /// removes the checkpoints beyond the number retained.
+    /// removes the checkpoints beyond the number retained and the shared files no retained
+    /// checkpoint lists.
     pub fn commit(&self, metadata: &CheckpointMetadata) -> Result<PathBuf, StateError> {
+        self.commit_with_in_flight(metadata, &HashSet::new(), None)
+    }
+
+    /// As [`CheckpointStorage::commit`], keeping the shared files in `in_flight` (written for
+    /// checkpoints still in progress) and forgetting removed ones in `shared`.
+    pub fn commit_with_in_flight(
+        &self,
+        metadata: &CheckpointMetadata,
+        in_flight: &HashSet<String>,
+        shared: Option<&mut SharedFiles>,
+    ) -> Result<PathBuf, StateError> {
         let dir = self.checkpoint_dir(metadata.checkpoint_id);
         std::fs::create_dir_all(&dir).map_err(|e| StateError::io(&dir, e))?;
         write_metadata_atomically(&dir, metadata)?;
         self.prune(metadata.checkpoint_id);
+        self.remove_unreferenced_shared(in_flight, shared);
         Ok(dir)
     }
 
@@ -91,6 +112,11 @@ impl CheckpointStorage {
                 let _ = std::fs::remove_dir_all(&dir);
             }
         }
+    }
+
+    /// The directories of the checkpoints present.
+    pub(crate) fn checkpoint_dirs(&self) -> Vec<PathBuf> {
+        self.checkpoint_ids().into_iter().map(|id| self.checkpoint_dir(id)).collect()
     }
 
     /// The ids of the checkpoint directories present.
@@ -157,7 +183,7 @@ impl CheckpointStorage {
         for (o, operator) in savepoint.operators.iter_mut().enumerate() {
             for subtask in &mut operator.subtasks {
                 for file in &mut subtask.files {
-                    let relative = format!("op{o}-{}-{}", subtask.subtask, file.name);
+                    let relative = format!("op{o}-{}-{}", subtask.subtask, file.name.replace('/', "-"));
                     let from = self.root.join(&file.path);
                     let to = target.join(&relative);
                     std::fs::copy(&from, &to).map_err(|e| StateError::io(&from, e))?;
@@ -188,7 +214,7 @@ fn write_metadata_atomically(dir: &Path, metadata: &CheckpointMetadata) -> Resul
     Ok(())
 }
 
-fn read_metadata(dir: &Path) -> Result<CheckpointMetadata, StateError> {
+pub(crate) fn read_metadata(dir: &Path) -> Result<CheckpointMetadata, StateError> {
     let path = dir.join(METADATA_FILE);
     let bytes = std::fs::read(&path).map_err(|e| StateError::io(&path, e))?;
     CheckpointMetadata::decode(&bytes).map_err(|e| match e {
@@ -210,28 +236,47 @@ fn load_verified(root: &Path, dir: &Path) -> Result<CheckpointMetadata, String> 
 /// Checks the length and checksum of every file of `metadata`.
 fn verify_files(root: &Path, metadata: &CheckpointMetadata) -> Result<(), String> {
     for file in metadata.operators.iter().flat_map(|o| &o.subtasks).flat_map(|s| &s.files) {
-        read_verified(root, file).map_err(|e| e.to_string())?;
+        match file.format {
+            FileFormat::Framed => read_verified(root, file).map(drop),
+            // RocksDB's files can be large: checked in blocks rather than read whole.
+            FileFormat::Raw => {
+                let path = root.join(&file.path);
+                checksum_file(&path)
+                    .and_then(|(length, crc32)| check_against(&path, handle_says(file), (length, crc32)))
+            }
+        }
+        .map_err(|e| e.to_string())?;
     }
     Ok(())
 }
 
-/// Reads a file and checks it against its handle and its own framing.
+fn handle_says(handle: &FileHandle) -> (u64, u32) {
+    (handle.length, handle.crc32)
+}
+
+/// An error unless a file's length and checksum are what its handle says.
+fn check_against(path: &Path, expected: (u64, u32), actual: (u64, u32)) -> Result<(), StateError> {
+    if actual == expected {
+        return Ok(());
+    }
+    Err(StateError::Corrupt {
+        what: path.display().to_string(),
+        cause: format!(
+            "{} bytes with checksum {:08x}, the metadata says {} bytes with {:08x}",
+            actual.0, actual.1, expected.0, expected.1
+        ),
+    })
+}
+
+/// Reads a file and checks it against its handle and, if framed, its own framing.
 fn read_verified(root: &Path, handle: &FileHandle) -> Result<Vec<u8>, StateError> {
     let path = root.join(&handle.path);
     let bytes = std::fs::read(&path).map_err(|e| StateError::io(&path, e))?;
-    if bytes.len() as u64 != handle.length || crc32fast::hash(&bytes) != handle.crc32 {
-        return Err(StateError::Corrupt {
-            what: path.display().to_string(),
-            cause: format!(
-                "{} bytes with checksum {:08x}, the metadata says {} bytes with {:08x}",
-                bytes.len(),
-                crc32fast::hash(&bytes),
-                handle.length,
-                handle.crc32
-            ),
-        });
+    check_against(&path, handle_says(handle), (bytes.len() as u64, crc32fast::hash(&bytes)))?;
+    match handle.format {
+        FileFormat::Framed => Ok(decode_checked(FileKind::State, &bytes, &path.display().to_string())?.to_vec()),
+        FileFormat::Raw => Ok(bytes),
     }
-    read_checked(&path, FileKind::State)
 }
 
 #[cfg(test)]
