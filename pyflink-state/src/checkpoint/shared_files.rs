@@ -123,27 +123,23 @@ fn copy_checked(from: &Path, to: &Path) -> Result<(u64, u32), StateError> {
         std::fs::create_dir_all(parent).map_err(|e| StateError::io(parent, e))?;
     }
     let temporary = to.with_extension("inprogress");
-    let mut source = std::fs::File::open(from).map_err(|e| StateError::io(from, e))?;
     let mut target = std::fs::File::create(&temporary).map_err(|e| StateError::io(&temporary, e))?;
-    let mut hasher = crc32fast::Hasher::new();
-    let mut length = 0u64;
-    let mut buffer = vec![0u8; 1 << 20];
-    loop {
-        let read = source.read(&mut buffer).map_err(|e| StateError::io(from, e))?;
-        if read == 0 {
-            break;
-        }
-        hasher.update(&buffer[..read]);
-        target.write_all(&buffer[..read]).map_err(|e| StateError::io(&temporary, e))?;
-        length += read as u64;
-    }
+    let checked = read_checksummed(from, |block| target.write_all(block).map_err(|e| StateError::io(&temporary, e)))?;
     target.sync_all().map_err(|e| StateError::io(&temporary, e))?;
     std::fs::rename(&temporary, to).map_err(|e| StateError::io(to, e))?;
-    Ok((length, hasher.finalize()))
+    Ok(checked)
 }
 
 /// The length and CRC-32 of the file at `path`, read in blocks.
 pub(crate) fn checksum_file(path: &Path) -> Result<(u64, u32), StateError> {
+    read_checksummed(path, |_| Ok(()))
+}
+
+/// Reads the file at `path` in blocks, handing each to `each`; returns its length and CRC-32.
+fn read_checksummed(
+    path: &Path,
+    mut each: impl FnMut(&[u8]) -> Result<(), StateError>,
+) -> Result<(u64, u32), StateError> {
     let mut file = std::fs::File::open(path).map_err(|e| StateError::io(path, e))?;
     let mut hasher = crc32fast::Hasher::new();
     let mut length = 0u64;
@@ -154,6 +150,7 @@ pub(crate) fn checksum_file(path: &Path) -> Result<(u64, u32), StateError> {
             return Ok((length, hasher.finalize()));
         }
         hasher.update(&buffer[..read]);
+        each(&buffer[..read])?;
         length += read as u64;
     }
 }

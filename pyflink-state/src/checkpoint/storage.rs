@@ -241,8 +241,7 @@ fn verify_files(root: &Path, metadata: &CheckpointMetadata) -> Result<(), String
             // RocksDB's files can be large: checked in blocks rather than read whole.
             FileFormat::Raw => {
                 let path = root.join(&file.path);
-                checksum_file(&path)
-                    .and_then(|(length, crc32)| check_against(&path, handle_says(file), (length, crc32)))
+                checksum_file(&path).and_then(|actual| check_against(&path, handle_says(file), actual))
             }
         }
         .map_err(|e| e.to_string())?;
