@@ -14,6 +14,7 @@ use serde::Serialize;
 
 use crate::cells::{CellAccess, KeyedCells, StateSnapshotter};
 use crate::config::StateBackendConfig;
+use crate::deferred::DeferredKeyedSnapshot;
 use crate::key_group::{stable_hash, KeyGroupAssigner, KeyHash};
 use crate::native::NativeStatePart;
 use crate::rocks::{RocksCells, RocksDbOptions, RocksInstance};
@@ -124,7 +125,7 @@ static NEXT_BACKEND_ID: AtomicU64 = AtomicU64::new(1);
 
 impl<K> KeyedStateBackend<K>
 where
-    K: Hash + Eq + Clone + Serialize + DeserializeOwned + 'static,
+    K: Hash + Eq + Clone + Serialize + DeserializeOwned + Send + Sync + 'static,
 {
     /// A heap backend for the key groups `range` out of `max_parallelism`.
     pub fn new(range: KeyGroupRange, max_parallelism: usize) -> Self {
@@ -237,7 +238,7 @@ where
     /// same name returns a handle to the same state.
     pub fn get_value_state<V>(&mut self, descriptor: &ValueStateDescriptor<V>) -> Result<ValueState<V>, StateError>
     where
-        V: Clone + Serialize + DeserializeOwned + 'static,
+        V: Clone + Serialize + DeserializeOwned + Send + Sync + 'static,
     {
         let state = self.register_cells::<Stamped<V>>(&descriptor.base, StateKind::Value, type_name::<V>())?;
         Ok(ValueState::new(state))
@@ -246,7 +247,7 @@ where
     /// The list state described by `descriptor`.
     pub fn get_list_state<V>(&mut self, descriptor: &ListStateDescriptor<V>) -> Result<ListState<V>, StateError>
     where
-        V: Clone + Serialize + DeserializeOwned + 'static,
+        V: Clone + Serialize + DeserializeOwned + Send + Sync + 'static,
     {
         let state = self.register_cells::<Vec<Stamped<V>>>(&descriptor.base, StateKind::List, type_name::<V>())?;
         Ok(ListState::new(state))
@@ -258,8 +259,8 @@ where
         descriptor: &MapStateDescriptor<UK, UV>,
     ) -> Result<MapState<UK, UV>, StateError>
     where
-        UK: Hash + Eq + Clone + Serialize + DeserializeOwned + 'static,
-        UV: Clone + Serialize + DeserializeOwned + 'static,
+        UK: Hash + Eq + Clone + Serialize + DeserializeOwned + Send + Sync + 'static,
+        UV: Clone + Serialize + DeserializeOwned + Send + Sync + 'static,
     {
         let state =
             self.register_cells::<HashMap<UK, Stamped<UV>>>(&descriptor.base, StateKind::Map, type_name::<(UK, UV)>())?;
@@ -272,7 +273,7 @@ where
         descriptor: &ReducingStateDescriptor<V>,
     ) -> Result<ReducingState<V>, StateError>
     where
-        V: Clone + Serialize + DeserializeOwned + 'static,
+        V: Clone + Serialize + DeserializeOwned + Send + Sync + 'static,
     {
         let state = self.register_cells::<Stamped<V>>(&descriptor.base, StateKind::Reducing, type_name::<V>())?;
         Ok(ReducingState { state, reduce: descriptor.reduce.clone() })
@@ -317,7 +318,7 @@ where
         value_type: &'static str,
     ) -> Result<StateRef, StateError>
     where
-        S: Expiring + Clone + Serialize + DeserializeOwned + 'static,
+        S: Expiring + Clone + Serialize + DeserializeOwned + Send + Sync + 'static,
     {
         if let Some(existing) = self.existing(&base.name, kind, value_type)? {
             return Ok(existing);
@@ -329,7 +330,7 @@ where
     /// Creates the cells of a new state, loaded with its restored entries.
     fn create_cells<S>(&mut self, base: &DescriptorBase, kind: StateKind) -> Result<Rc<KeyedCells<K, S>>, StateError>
     where
-        S: Expiring + Clone + Serialize + DeserializeOwned + 'static,
+        S: Expiring + Clone + Serialize + DeserializeOwned + Send + Sync + 'static,
     {
         let name = &base.name;
         if let Some(restored) = self.restored_kinds.get(name).filter(|restored| **restored != kind) {
@@ -466,30 +467,56 @@ where
     /// A snapshot of every state, by key group: the entries themselves, or for an incremental
     /// RocksDB backend, RocksDB's own checkpoint of its database.
     pub fn snapshot(&self) -> Result<KeyedStateSnapshot, StateError> {
+        self.snapshot_deferred()?.complete()
+    }
+
+    /// A snapshot whose heap entries are encoded later: the heap tables are frozen (a cheap
+    /// copy-on-write clone), so the task can go on processing while another thread completes
+    /// the snapshot with [`DeferredKeyedSnapshot::complete`].
+    ///
+    /// ```
+    /// use pyflink_state::{KeyGroupRange, KeyedStateBackend, ValueStateDescriptor};
+    ///
+    /// let mut backend = KeyedStateBackend::<String>::new(KeyGroupRange::new(0, 127), 128);
+    /// let count = backend.get_value_state(&ValueStateDescriptor::<u64>::new("count")).unwrap();
+    /// let bump = |backend: &KeyedStateBackend<String>| {
+    ///     backend.enter(|| {
+    ///         backend.set_current_key("alice".to_string());
+    ///         count.update(count.value().unwrap_or(0) + 1);
+    ///     })
+    /// };
+    /// bump(&backend);
+    /// let frozen = backend.snapshot_deferred().unwrap();
+    /// bump(&backend); // after the barrier: not in this checkpoint
+    /// let snapshot = std::thread::spawn(move || frozen.complete()).join().unwrap().unwrap();
+    ///
+    /// let mut restored = KeyedStateBackend::<String>::new(KeyGroupRange::new(0, 127), 128);
+    /// restored.restore(&[snapshot]).unwrap();
+    /// let count = restored.get_value_state(&ValueStateDescriptor::<u64>::new("count")).unwrap();
+    /// restored.enter(|| {
+    ///     restored.set_current_key("alice".to_string());
+    ///     assert_eq!(count.value(), Some(1));
+    /// });
+    /// ```
+    pub fn snapshot_deferred(&self) -> Result<DeferredKeyedSnapshot, StateError> {
         if let Storage::RocksDb(instance) = &self.storage {
             if instance.settings().incremental {
-                return self.native_snapshot(instance);
+                return Ok(DeferredKeyedSnapshot::ready(self.native_snapshot(instance)?));
             }
         }
-        let mut sections = Vec::with_capacity(self.snapshotters.len() + self.pending.len());
+        let mut snapshot = DeferredKeyedSnapshot::new(self.max_parallelism, self.range);
         for state in &self.snapshotters {
-            let mut section = StateSection { name: state.name().to_string(), kind: state.kind(), groups: Vec::new() };
-            for group in self.range.start..=self.range.end {
-                let entries = section.group_mut(group);
-                state.write_group(group, entries)?;
-                if entries.is_empty() {
-                    section.groups.pop();
-                }
-            }
-            sections.push(section);
+            state.snapshot_into(&mut snapshot)?;
         }
         if let Storage::RocksDb(instance) = &self.storage {
             for (name, kind) in self.unregistered_restored_kinds() {
-                sections.push(section_from_rocks(instance, name, kind, self.range)?);
+                snapshot.push_section(section_from_rocks(instance, name, kind, self.range)?);
             }
         }
-        sections.extend(self.pending.iter().cloned());
-        Ok(KeyedStateSnapshot::new(self.max_parallelism, self.range, sections))
+        for section in &self.pending {
+            snapshot.push_section(section.clone());
+        }
+        Ok(snapshot)
     }
 
     /// States restored as RocksDB files that the job has not registered (again).
@@ -520,18 +547,12 @@ fn section_from_rocks(
     kind: StateKind,
     groups: KeyGroupRange,
 ) -> Result<StateSection, StateError> {
-    let mut section = StateSection { name: name.to_string(), kind, groups: Vec::new() };
-    for group in groups.start..=groups.end {
-        let entries = section.group_mut(group);
+    StateSection::from_groups(name, kind, groups, |group, entries| {
         instance.scan_group(name, group, |key, value| {
             entries.push_raw(key, value);
             Ok(())
-        })?;
-        if entries.is_empty() {
-            section.groups.pop();
-        }
-    }
-    Ok(section)
+        })
+    })
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use crate::codec;
 use crate::rocks::RocksCells;
 use crate::snapshot::{GroupEntries, StateKind};
 use crate::ttl::{Expiring, Ttl};
-use crate::{KeyGroupRange, KeyedTable, StateError};
+use crate::{DeferredKeyedSnapshot, KeyGroupRange, KeyedTable, StateError, StateSection, StateTtlConfig};
 
 /// The cells of one state for the current key, as state handles use them. Object-safe, so that
 /// a handle need not know the key type.
@@ -37,8 +37,10 @@ pub(crate) trait StateSnapshotter {
     /// The state's kind, recorded in snapshots.
     fn kind(&self) -> StateKind;
 
-    /// Appends the encoded entries of `group`, leaving out expired ones when TTL says so.
-    fn write_group(&self, group: usize, out: &mut GroupEntries) -> Result<(), StateError>;
+    /// Adds the state's section to `snapshot`, leaving out expired entries when TTL says so.
+    /// Heap cells add a frozen clone of their table, encoded when the snapshot completes;
+    /// RocksDB cells are read now, since the task goes on writing the same database.
+    fn snapshot_into(&self, snapshot: &mut DeferredKeyedSnapshot) -> Result<(), StateError>;
 
     /// Inserts one encoded entry of a snapshot.
     fn restore_entry(&self, group: usize, key: &[u8], value: &[u8]) -> Result<(), StateError>;
@@ -177,8 +179,8 @@ where
 
 impl<K, S> StateSnapshotter for KeyedCells<K, S>
 where
-    K: Hash + Eq + Clone + Serialize + DeserializeOwned + 'static,
-    S: Expiring + Clone + Serialize + DeserializeOwned + 'static,
+    K: Hash + Eq + Clone + Serialize + DeserializeOwned + Send + Sync + 'static,
+    S: Expiring + Clone + Serialize + DeserializeOwned + Send + Sync + 'static,
 {
     fn name(&self) -> &str {
         &self.name
@@ -188,38 +190,39 @@ where
         self.kind
     }
 
-    fn write_group(&self, group: usize, out: &mut GroupEntries) -> Result<(), StateError> {
-        let purge = self.ttl.as_ref().filter(|t| t.config.cleanup_in_full_snapshot()).map(|t| (t, t.now()));
+    fn snapshot_into(&self, snapshot: &mut DeferredKeyedSnapshot) -> Result<(), StateError> {
+        let purge =
+            self.ttl.as_ref().filter(|t| t.config.cleanup_in_full_snapshot()).map(|t| (t.config.clone(), t.now()));
+        let (name, kind) = (self.name.clone(), self.kind);
         match &self.store {
             Store::Heap(table) => {
-                for (key, cell) in table.borrow().iter_group(group) {
-                    let Some(cell) = cell else { continue };
-                    match purge {
-                        Some((ttl, now)) => {
-                            let mut kept = cell.clone();
-                            if !kept.purge_expired(&ttl.config, now) {
-                                out.push(key, &kept)?;
-                            }
-                        }
-                        None => out.push(key, cell)?,
-                    }
-                }
-                Ok(())
+                let frozen = table.borrow().clone();
+                snapshot.push_deferred(move || {
+                    StateSection::from_groups(&name, kind, frozen.range(), |group, out| {
+                        write_heap_group(&frozen, group, purge.as_ref(), out)
+                    })
+                });
             }
-            Store::RocksDb(cells) => cells.scan_group(group, |key, value| match purge {
-                Some((ttl, now)) => {
-                    let mut cell: S = codec::decode(value, &self.name)?;
-                    if !cell.purge_expired(&ttl.config, now) {
-                        out.push_raw(key, &codec::encode(&cell)?);
-                    }
-                    Ok(())
-                }
-                None => {
-                    out.push_raw(key, value);
-                    Ok(())
-                }
-            }),
+            Store::RocksDb(cells) => {
+                let section = StateSection::from_groups(&name, kind, self.range, |group, out| {
+                    cells.scan_group(group, |key, value| match &purge {
+                        Some((config, now)) => {
+                            let mut cell: S = codec::decode(value, &self.name)?;
+                            if !cell.purge_expired(config, *now) {
+                                out.push_raw(key, &codec::encode(&cell)?);
+                            }
+                            Ok(())
+                        }
+                        None => {
+                            out.push_raw(key, value);
+                            Ok(())
+                        }
+                    })
+                })?;
+                snapshot.push_section(section);
+            }
         }
+        Ok(())
     }
 
     fn restore_entry(&self, group: usize, key: &[u8], value: &[u8]) -> Result<(), StateError> {
@@ -238,4 +241,27 @@ where
             }
         }
     }
+}
+
+/// Appends the entries of `group` of a frozen heap table to `out`, leaving out the expired ones
+/// when `purge` gives the TTL and the time of the snapshot.
+fn write_heap_group<K: Hash + Eq + Clone + Serialize, S: Expiring + Clone + Serialize>(
+    table: &KeyedTable<K, Option<S>>,
+    group: usize,
+    purge: Option<&(StateTtlConfig, i64)>,
+    out: &mut GroupEntries,
+) -> Result<(), StateError> {
+    for (key, cell) in table.iter_group(group) {
+        let Some(cell) = cell else { continue };
+        match purge {
+            Some((config, now)) => {
+                let mut kept = cell.clone();
+                if !kept.purge_expired(config, *now) {
+                    out.push(key, &kept)?;
+                }
+            }
+            None => out.push(key, cell)?,
+        }
+    }
+    Ok(())
 }

@@ -1,6 +1,7 @@
 //! A heap table of per-key values, stored by key group.
 
 use std::hash::Hash;
+use std::sync::Arc;
 
 use hashbrown::HashTable;
 
@@ -20,6 +21,11 @@ fn bucket_hash(hash: u64) -> u64 {
 ///
 /// Lookups take the key's [`KeyHash`], computed once per record by the caller.
 ///
+/// Cloning a table is cheap and is how a checkpoint freezes it: the clone shares every group's
+/// hash table, and whichever side writes to a shared group first copies that group alone (copy
+/// on write, by key group). The task goes on processing at once, and the frozen clone can be
+/// encoded on another thread.
+///
 /// ```
 /// use pyflink_state::key_group::KeyGroupAssigner;
 /// use pyflink_state::{KeyGroupRange, KeyedTable};
@@ -33,13 +39,13 @@ fn bucket_hash(hash: u64) -> u64 {
 #[derive(Debug, Clone)]
 pub struct KeyedTable<K, V> {
     range: KeyGroupRange,
-    groups: Vec<HashTable<(K, V)>>,
+    groups: Vec<Arc<HashTable<(K, V)>>>,
 }
 
-impl<K: Hash + Eq, V> KeyedTable<K, V> {
+impl<K: Hash + Eq + Clone, V: Clone> KeyedTable<K, V> {
     /// An empty table for the key groups of `range`.
     pub fn new(range: KeyGroupRange) -> Self {
-        KeyedTable { range, groups: (0..range.len()).map(|_| HashTable::new()).collect() }
+        KeyedTable { range, groups: (0..range.len()).map(|_| Arc::new(HashTable::new())).collect() }
     }
 
     /// The key groups this table holds.
@@ -53,10 +59,11 @@ impl<K: Hash + Eq, V> KeyedTable<K, V> {
         &self.groups[key_group - self.range.start]
     }
 
+    /// The table of `key_group`, for writing: copied first if a frozen clone still shares it.
     #[inline]
     fn group_mut(&mut self, key_group: usize) -> &mut HashTable<(K, V)> {
         debug_assert!(self.range.contains(key_group), "key group {key_group} outside {:?}", self.range);
-        &mut self.groups[key_group - self.range.start]
+        Arc::make_mut(&mut self.groups[key_group - self.range.start])
     }
 
     /// The value of `key`, if any.
@@ -113,6 +120,8 @@ impl<K: Hash + Eq, V> KeyedTable<K, V> {
     /// Removes the value of `key`, returning it.
     #[inline]
     pub fn remove(&mut self, at: KeyHash, key: &K) -> Option<V> {
+        // Removing a missing key must not copy a shared group.
+        self.get(at, key)?;
         match self.group_mut(at.group).find_entry(bucket_hash(at.hash), |(k, _)| k == key) {
             Ok(entry) => Some(entry.remove().0 .1),
             Err(_) => None,
@@ -121,12 +130,12 @@ impl<K: Hash + Eq, V> KeyedTable<K, V> {
 
     /// The number of keys with a value.
     pub fn len(&self) -> usize {
-        self.groups.iter().map(HashTable::len).sum()
+        self.groups.iter().map(|group| group.len()).sum()
     }
 
     /// Whether no key has a value.
     pub fn is_empty(&self) -> bool {
-        self.groups.iter().all(HashTable::is_empty)
+        self.groups.iter().all(|group| group.is_empty())
     }
 
     /// The number of keys in `key_group`.
@@ -163,13 +172,16 @@ mod tests {
 
     proptest! {
         #[test]
-        fn behaves_like_a_map(ops in proptest::collection::vec((0u8..4, 0u16..300, any::<i32>()), 0..400)) {
+        fn behaves_like_a_map(ops in proptest::collection::vec((0u8..5, 0u16..300, any::<i32>()), 0..400)) {
             let assigner = KeyGroupAssigner::new(128);
             let mut table = KeyedTable::<u16, i32>::new(KeyGroupRange::new(0, 127));
             let mut oracle = HashMap::new();
+            // Clones taken along the way, as checkpoints take them, with what they held then.
+            let mut frozen = Vec::new();
             for (op, key, value) in ops {
                 let at = assigner.hash_key(&key);
                 match op {
+                    4 => frozen.push((table.clone(), oracle.clone())),
                     0 => prop_assert_eq!(table.insert(at, key, value), oracle.insert(key, value)),
                     1 => prop_assert_eq!(table.remove(at, &key), oracle.remove(&key)),
                     2 => {
@@ -184,10 +196,32 @@ mod tests {
                 prop_assert_eq!(table.get(at, &key), oracle.get(&key));
                 prop_assert_eq!(table.len(), oracle.len());
             }
-            for (group, key, value) in table.iter() {
-                prop_assert_eq!(group, assigner.hash_key(key).group);
-                prop_assert_eq!(Some(value), oracle.get(key));
+            frozen.push((table, oracle));
+            for (table, oracle) in &frozen {
+                prop_assert_eq!(table.len(), oracle.len());
+                for (group, key, value) in table.iter() {
+                    prop_assert_eq!(group, assigner.hash_key(key).group);
+                    prop_assert_eq!(Some(value), oracle.get(key));
+                }
             }
         }
+    }
+
+    #[test]
+    fn a_write_after_a_clone_copies_only_its_own_group() {
+        let assigner = KeyGroupAssigner::new(8);
+        let mut table = KeyedTable::<u32, u32>::new(KeyGroupRange::new(0, 7));
+        for key in 0..100 {
+            table.insert(assigner.hash_key(&key), key, key);
+        }
+        let frozen = table.clone();
+        let at = assigner.hash_key(&5);
+        *table.get_mut(at, &5).unwrap() += 1;
+        table.remove(assigner.hash_key(&1000), &1000);
+        let copied: Vec<usize> =
+            (0..8).filter(|&group| !Arc::ptr_eq(&table.groups[group], &frozen.groups[group])).collect();
+        assert_eq!(copied, vec![at.group], "only the written group is copied; removing a missing key copies none");
+        assert_eq!(frozen.get(at, &5), Some(&5));
+        assert_eq!(table.get(at, &5), Some(&6));
     }
 }

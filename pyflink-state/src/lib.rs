@@ -54,6 +54,7 @@ mod cells;
 pub mod checkpoint;
 pub mod codec;
 pub mod config;
+mod deferred;
 mod error;
 pub mod key_group;
 mod keyed_table;
@@ -67,6 +68,7 @@ mod ttl;
 pub use backend::KeyedStateBackend;
 pub use broadcast_state::{BroadcastState, BroadcastStateStore, ReadOnlyBroadcastState};
 pub use config::StateBackendConfig;
+pub use deferred::DeferredKeyedSnapshot;
 pub use error::StateError;
 pub use key_group::{
     KeyGroupAssigner, KeyGroupRange, KeyHash, StableBuildHasher, StableHasher, DEFAULT_MAX_PARALLELISM,

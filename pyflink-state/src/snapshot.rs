@@ -182,6 +182,25 @@ impl StateSection {
         StateSection { name: name.to_string(), kind: StateKind::Raw, groups: Vec::new() }
     }
 
+    /// A section of state `name` whose entries `fill` appends group by group, for every group of
+    /// `range`; empty groups are left out.
+    pub fn from_groups(
+        name: &str,
+        kind: StateKind,
+        range: KeyGroupRange,
+        mut fill: impl FnMut(usize, &mut GroupEntries) -> Result<(), StateError>,
+    ) -> Result<Self, StateError> {
+        let mut section = StateSection { name: name.to_string(), kind, groups: Vec::new() };
+        for group in range.start..=range.end {
+            let entries = section.group_mut(group);
+            fill(group, entries)?;
+            if entries.is_empty() {
+                section.groups.pop();
+            }
+        }
+        Ok(section)
+    }
+
     /// The entries of `group` to append to; groups must be filled in ascending order.
     pub fn group_mut(&mut self, group: usize) -> &mut GroupEntries {
         let group = group as u32;

@@ -2,13 +2,14 @@
 //! epoch), collects the snapshots of every task, writes them, and completes a checkpoint by
 //! writing its metadata once every task's snapshot of the epoch is durable.
 //!
-//! It runs on its own thread so that tasks only serialize their state and hand the bytes over;
-//! files are written while the tasks go on processing.
+//! It runs on its own thread so that tasks only freeze their state and hand it over: heap state
+//! is encoded and files are written here while the tasks go on processing.
 
 use std::collections::{BTreeMap, HashMap};
+use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -16,7 +17,7 @@ use pyflink_state::checkpoint::{
     CheckpointMetadata, CheckpointStorage, FileHandle, OperatorSnapshot, SharedFiles, SubtaskSnapshot,
 };
 use pyflink_state::native::NativeStatePart;
-use pyflink_state::KeyGroupRange;
+use pyflink_state::{DeferredKeyedSnapshot, KeyGroupRange, StateError};
 use timely::scheduling::SyncActivator;
 
 use crate::checkpoint::config::CheckpointConfig;
@@ -34,9 +35,60 @@ pub(crate) struct TaskId {
 /// incremental checkpoints) and the key groups it covers.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct TaskSnapshot {
-    pub(crate) files: Vec<(String, Vec<u8>)>,
+    pub(crate) files: Vec<(String, SnapshotFile)>,
     pub(crate) native: Vec<NativeStatePart>,
     pub(crate) key_groups: Option<KeyGroupRange>,
+}
+
+/// The contents of one file of a task snapshot.
+#[derive(Clone)]
+pub(crate) enum SnapshotFile {
+    /// Bytes the task wrote.
+    Ready(Vec<u8>),
+    /// Keyed state the task froze at the barrier, encoded by the coordinator thread, once,
+    /// however many epochs share the snapshot.
+    Keyed(Arc<DeferredFile>),
+}
+
+impl SnapshotFile {
+    /// Keyed state to encode on the coordinator thread.
+    pub(crate) fn keyed(snapshot: DeferredKeyedSnapshot) -> Self {
+        SnapshotFile::Keyed(Arc::new(DeferredFile { frozen: Mutex::new(Some(snapshot)), encoded: OnceLock::new() }))
+    }
+
+    /// The file's bytes, encoding them first if the task left that to the coordinator.
+    fn bytes(&self) -> std::result::Result<&[u8], StateError> {
+        match self {
+            SnapshotFile::Ready(bytes) => Ok(bytes),
+            SnapshotFile::Keyed(deferred) => deferred.bytes(),
+        }
+    }
+}
+
+impl fmt::Debug for SnapshotFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SnapshotFile::Ready(bytes) => write!(f, "Ready({} bytes)", bytes.len()),
+            SnapshotFile::Keyed(_) => f.write_str("Keyed(deferred)"),
+        }
+    }
+}
+
+/// A keyed snapshot to encode, and its bytes once encoded.
+pub(crate) struct DeferredFile {
+    /// Taken by the first encoding, which frees the frozen tables.
+    frozen: Mutex<Option<DeferredKeyedSnapshot>>,
+    encoded: OnceLock<std::result::Result<Vec<u8>, StateError>>,
+}
+
+impl DeferredFile {
+    fn bytes(&self) -> std::result::Result<&[u8], StateError> {
+        let encoded = self.encoded.get_or_init(|| {
+            let frozen = self.frozen.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
+            frozen.expect("the frozen snapshot is only taken by the one encoding").complete()?.encode()
+        });
+        encoded.as_deref().map_err(Clone::clone)
+    }
 }
 
 enum Message {
@@ -392,8 +444,8 @@ fn write_task_files(
 ) -> std::result::Result<Vec<FileHandle>, pyflink_state::StateError> {
     let prefix = format!("{}-{}", task.node, task.subtask);
     let mut handles = Vec::with_capacity(snapshot.files.len());
-    for (name, bytes) in &snapshot.files {
-        let mut handle = storage.write_file(id, &format!("{prefix}-{name}"), bytes)?;
+    for (name, contents) in &snapshot.files {
+        let mut handle = storage.write_file(id, &format!("{prefix}-{name}"), contents.bytes()?)?;
         handle.name = name.clone();
         handles.push(handle);
     }

@@ -21,9 +21,9 @@ pub(crate) mod task;
 pub use config::{CheckpointConfig, CheckpointingMode, ExternalizedCheckpointRetention};
 pub use restart::{RestartBackoff, RestartStrategy};
 
-use pyflink_state::{KeyedStateSnapshot, StateError};
+use pyflink_state::DeferredKeyedSnapshot;
 
-use crate::checkpoint::coordinator::TaskSnapshot;
+use crate::checkpoint::coordinator::{SnapshotFile, TaskSnapshot};
 
 /// What an operator writes into a checkpoint: named files of bytes, and its keyed state.
 pub struct StateSnapshotContext {
@@ -43,15 +43,15 @@ impl StateSnapshotContext {
 
     /// Adds a file of operator state called `name`.
     pub fn add_file(&mut self, name: &str, bytes: Vec<u8>) {
-        self.snapshot.files.push((name.to_string(), bytes));
+        self.snapshot.files.push((name.to_string(), SnapshotFile::Ready(bytes)));
     }
 
     /// Adds the instance's keyed state (the file `keyed`, restored by key group), with the
-    /// files of its RocksDB checkpoints if it has any: the coordinator uploads those.
-    pub fn add_keyed(&mut self, snapshot: &KeyedStateSnapshot) -> Result<(), StateError> {
-        self.snapshot.key_groups = Some(snapshot.range);
-        self.add_file(restore::KEYED_FILE, snapshot.encode()?);
+    /// files of its RocksDB checkpoints if it has any. The coordinator thread encodes what the
+    /// snapshot froze and uploads the files, while the task goes on processing.
+    pub fn add_keyed(&mut self, snapshot: DeferredKeyedSnapshot) {
+        self.snapshot.key_groups = Some(snapshot.range());
         self.snapshot.native.extend(snapshot.native.iter().cloned());
-        Ok(())
+        self.snapshot.files.push((restore::KEYED_FILE.to_string(), SnapshotFile::keyed(snapshot)));
     }
 }

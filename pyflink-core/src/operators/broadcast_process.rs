@@ -12,6 +12,7 @@ use crate::api::broadcast::{
 use crate::api::functions::{KeyedProcessContext, KeyedRuntimeContext, ProcessContext};
 use crate::checkpoint::StateSnapshotContext;
 use crate::operators::keyed_reduce::KeySelector;
+use crate::operators::snapshot_keyed;
 use crate::runtime::operator::{RuntimeContext, TwoInputOperator};
 use crate::runtime::output::Output;
 use crate::time::timer_service::InternalTimerService;
@@ -181,9 +182,7 @@ impl<IN: Data, K: Key, B: Data, OUT: Data, F: KeyedBroadcastProcessFunction<K, I
     fn snapshot_state(&mut self, context: &mut StateSnapshotContext) -> Result<()> {
         snapshot_store(&self.store, context)?;
         let (Some(backend), Some(timers)) = (&self.backend, &self.timers) else { return Ok(()) };
-        let mut snapshot = backend.snapshot()?;
-        snapshot.sections.extend(timers.snapshot(&self.assigner)?);
-        Ok(context.add_keyed(&snapshot)?)
+        snapshot_keyed(backend, timers, &self.assigner, context)
     }
 
     fn close(&mut self) -> Result<()> {

@@ -7,6 +7,7 @@ use pyflink_state::{KeyGroupAssigner, KeyedStateBackend};
 use crate::api::functions::{KeyedProcessContext, KeyedProcessFunction, KeyedRuntimeContext, ProcessContext};
 use crate::checkpoint::StateSnapshotContext;
 use crate::operators::keyed_reduce::KeySelector;
+use crate::operators::snapshot_keyed;
 use crate::runtime::operator::{OneInputOperator, RuntimeContext};
 use crate::runtime::output::Output;
 use crate::time::timer_service::InternalTimerService;
@@ -66,9 +67,7 @@ impl<IN: Data, K: Key, OUT: Data, F: KeyedProcessFunction<K, IN, OUT>> OneInputO
 
     fn snapshot_state(&mut self, context: &mut StateSnapshotContext) -> Result<()> {
         let (Some(backend), Some(timers)) = (&self.backend, &self.timers) else { return Ok(()) };
-        let mut snapshot = backend.snapshot()?;
-        snapshot.sections.extend(timers.snapshot(&self.assigner)?);
-        Ok(context.add_keyed(&snapshot)?)
+        snapshot_keyed(backend, timers, &self.assigner, context)
     }
 
     #[inline]

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use pyflink_state::{KeyGroupAssigner, KeyedStateSnapshot, KeyedTable, StateSection};
+use pyflink_state::{DeferredKeyedSnapshot, KeyGroupAssigner, KeyedTable, StateSection};
 
 use crate::checkpoint::StateSnapshotContext;
 use crate::runtime::operator::{OneInputOperator, RuntimeContext};
@@ -55,14 +55,20 @@ impl<T: Data, K: Key, F: FnMut(T, T) -> T + 'static> OneInputOperator<T, T> for 
 
     fn snapshot_state(&mut self, context: &mut StateSnapshotContext) -> Result<()> {
         let Some(state) = &self.state else { return Ok(()) };
-        let mut section = StateSection::raw(REDUCED);
-        for (group, key, value) in state.iter() {
-            if let Some(value) = value {
-                section.add(group, key, value)?;
+        // A copy-on-write clone: the task goes on reducing while the coordinator encodes it.
+        let frozen = state.clone();
+        let mut snapshot = DeferredKeyedSnapshot::new(self.assigner.max_parallelism(), state.range());
+        snapshot.push_deferred(move || {
+            let mut section = StateSection::raw(REDUCED);
+            for (group, key, value) in frozen.iter() {
+                if let Some(value) = value {
+                    section.add(group, key, value)?;
+                }
             }
-        }
-        let snapshot = KeyedStateSnapshot::new(self.assigner.max_parallelism(), state.range(), vec![section]);
-        Ok(context.add_keyed(&snapshot)?)
+            Ok(section)
+        });
+        context.add_keyed(snapshot);
+        Ok(())
     }
 
     #[inline]

@@ -13,3 +13,25 @@ pub(crate) mod map;
 pub(crate) mod process;
 pub(crate) mod sink;
 pub(crate) mod timestamps;
+
+use pyflink_state::{KeyGroupAssigner, KeyedStateBackend};
+
+use crate::checkpoint::StateSnapshotContext;
+use crate::time::timer_service::InternalTimerService;
+use crate::{Key, Result};
+
+/// Adds the keyed state and the timers of a keyed operator to its snapshot. The backend's heap
+/// tables are frozen and encoded later, off the task thread; the timers are encoded now.
+pub(crate) fn snapshot_keyed<K: Key>(
+    backend: &KeyedStateBackend<K>,
+    timers: &InternalTimerService<K, ()>,
+    assigner: &KeyGroupAssigner,
+    context: &mut StateSnapshotContext,
+) -> Result<()> {
+    let mut snapshot = backend.snapshot_deferred()?;
+    for section in timers.snapshot(assigner)? {
+        snapshot.push_section(section);
+    }
+    context.add_keyed(snapshot);
+    Ok(())
+}

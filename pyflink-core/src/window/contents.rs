@@ -15,7 +15,7 @@ use crate::Data;
 /// The contents of one window and how elements are added to it.
 pub(crate) trait WindowContents<T, W>: 'static {
     /// What a window stores; part of checkpoints.
-    type Acc: Serialize + DeserializeOwned + 'static;
+    type Acc: Clone + Send + Sync + Serialize + DeserializeOwned + 'static;
     /// What the window function receives.
     type Result;
 

@@ -3,8 +3,9 @@
 //! incremental aggregation, with the window's context).
 
 use crate::api::functions::OutputTag;
-use pyflink_state::native::NativeStatePart;
-use pyflink_state::{KeyedStateBackend, KeyedStateSnapshot, StateSection, ValueState, ValueStateDescriptor};
+use pyflink_state::{
+    DeferredKeyedSnapshot, KeyedStateBackend, KeyedStateSnapshot, StateSection, ValueState, ValueStateDescriptor,
+};
 
 use crate::runtime::operator::RuntimeContext;
 use crate::runtime::output::Output;
@@ -103,20 +104,14 @@ impl<K: Key, W: Window> WindowStates<K, W> {
         Ok(WindowStates { global, per_window })
     }
 
-    /// The sections and RocksDB parts of both backends; per-window states are named with a
-    /// prefix.
-    pub(crate) fn snapshot(&self) -> Result<(Vec<StateSection>, Vec<NativeStatePart>)> {
-        let KeyedStateSnapshot { mut sections, mut native, .. } = self.global.snapshot()?;
-        let per_window = self.per_window.snapshot()?;
-        for mut section in per_window.sections {
-            section.name = format!("{PER_WINDOW_PREFIX}{}", section.name);
-            sections.push(section);
-        }
-        for mut part in per_window.native {
-            part.prefix = PER_WINDOW_PREFIX.to_string();
-            native.push(part);
-        }
-        Ok((sections, native))
+    /// The snapshot of both backends, their heap tables frozen to encode later; per-window
+    /// states are named with a prefix.
+    pub(crate) fn snapshot(&self) -> Result<DeferredKeyedSnapshot> {
+        let mut snapshot = self.global.snapshot_deferred()?;
+        let mut per_window = self.per_window.snapshot_deferred()?;
+        per_window.prefix_names(PER_WINDOW_PREFIX);
+        snapshot.append(per_window);
+        Ok(snapshot)
     }
 
     /// Runs `f` with `key` and `window` current in both backends.

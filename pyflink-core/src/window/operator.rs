@@ -7,7 +7,7 @@
 
 use std::marker::PhantomData;
 
-use pyflink_state::{KeyGroupAssigner, KeyedStateSnapshot, KeyedTable, StateSection};
+use pyflink_state::{KeyGroupAssigner, KeyedTable, StateSection};
 
 use crate::checkpoint::StateSnapshotContext;
 
@@ -25,6 +25,7 @@ use crate::window::windows::Window;
 use crate::{Data, Key, Result};
 
 /// One live window of a key.
+#[derive(Clone)]
 struct Slot<W, A, S> {
     window: W,
     contents: Option<A>,
@@ -395,21 +396,26 @@ where
         let (Some(state), Some(timers), Some(states)) = (&self.state, &self.timers, &self.states) else {
             return Ok(());
         };
-        let mut windows = StateSection::raw(WINDOWS);
-        for (group, key, slots) in state.iter() {
-            if slots.is_empty() {
-                continue;
+        let mut snapshot = states.snapshot()?;
+        // The window contents are frozen by a copy-on-write clone and encoded off the task thread.
+        let frozen = state.clone();
+        snapshot.push_deferred(move || {
+            let mut windows = StateSection::raw(WINDOWS);
+            for (group, key, slots) in frozen.iter() {
+                if slots.is_empty() {
+                    continue;
+                }
+                let slots: Vec<_> =
+                    slots.iter().map(|slot| (&slot.window, &slot.contents, &slot.trigger_state)).collect();
+                windows.add(group, key, &slots)?;
             }
-            let slots: Vec<_> = slots.iter().map(|slot| (&slot.window, &slot.contents, &slot.trigger_state)).collect();
-            windows.add(group, key, &slots)?;
+            Ok(windows)
+        });
+        for section in timers.snapshot(&self.key_groups)? {
+            snapshot.push_section(section);
         }
-        let mut sections = vec![windows];
-        sections.extend(timers.snapshot(&self.key_groups)?);
-        let (state_sections, native) = states.snapshot()?;
-        sections.extend(state_sections);
-        let mut snapshot = KeyedStateSnapshot::new(self.key_groups.max_parallelism(), state.range(), sections);
-        snapshot.native = native;
-        Ok(context.add_keyed(&snapshot)?)
+        context.add_keyed(snapshot);
+        Ok(())
     }
 
     #[inline]

@@ -91,7 +91,7 @@ impl<W, S> TriggerContext<'_, W, S> {
 /// Decides when windows fire. Triggers are shared prototypes: keep per-window data in `State`.
 pub trait Trigger<T, W: Window>: Clone + Send + Sync + 'static {
     /// Per-key, per-window state, created with `Default`; part of checkpoints.
-    type State: Default + Clone + Serialize + DeserializeOwned + 'static;
+    type State: Default + Clone + Send + Sync + Serialize + DeserializeOwned + 'static;
 
     /// Called for every element added to `window`.
     fn on_element(

@@ -34,7 +34,7 @@ use crate::StateError;
 /// ```
 pub trait AggregateFunction<IN>: Clone + Send + Sync + 'static {
     /// The accumulator type; it is part of checkpoints, so it is serializable.
-    type Accumulator: Clone + Serialize + DeserializeOwned + 'static;
+    type Accumulator: Clone + Send + Sync + Serialize + DeserializeOwned + 'static;
     /// The result type.
     type Output: Clone + Send + Sync + Serialize + DeserializeOwned + 'static;
 
