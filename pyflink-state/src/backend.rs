@@ -8,6 +8,7 @@ use std::hash::Hash;
 use std::marker::PhantomData;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError};
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -17,7 +18,7 @@ use crate::config::StateBackendConfig;
 use crate::deferred::DeferredKeyedSnapshot;
 use crate::key_group::{stable_hash, KeyGroupAssigner, KeyHash};
 use crate::native::NativeStatePart;
-use crate::rocks::{RocksCells, RocksDbOptions, RocksInstance};
+use crate::rocks::{FrozenDatabase, RocksCells, RocksDbOptions, RocksInstance};
 use crate::snapshot::{KeyedStateSnapshot, StateKind, StateSection};
 use crate::state::aggregating::{AggregatingAccess, AggregatingCells};
 use crate::state::{DescriptorBase, StateRef};
@@ -470,9 +471,10 @@ where
         self.snapshot_deferred()?.complete()
     }
 
-    /// A snapshot whose heap entries are encoded later: the heap tables are frozen (a cheap
-    /// copy-on-write clone), so the task can go on processing while another thread completes
-    /// the snapshot with [`DeferredKeyedSnapshot::complete`].
+    /// A snapshot whose entries are read and encoded later, so that the task can go on
+    /// processing while another thread completes it with [`DeferredKeyedSnapshot::complete`].
+    /// The heap tables are frozen by a copy-on-write clone; a RocksDB database by RocksDB's own
+    /// checkpoint of it (a flush and hard links), which the completion opens and reads.
     ///
     /// ```
     /// use pyflink_state::{KeyGroupRange, KeyedStateBackend, ValueStateDescriptor};
@@ -505,12 +507,25 @@ where
             }
         }
         let mut snapshot = DeferredKeyedSnapshot::new(self.max_parallelism, self.range);
+        let database = match &self.storage {
+            Storage::RocksDb(instance) => Some(FrozenDatabase::freeze(instance)?),
+            Storage::Heap => None,
+        };
         for state in &self.snapshotters {
-            state.snapshot_into(&mut snapshot)?;
+            state.snapshot_into(&mut snapshot, database.as_ref())?;
         }
-        if let Storage::RocksDb(instance) = &self.storage {
+        if let Some(database) = &database {
             for (name, kind) in self.unregistered_restored_kinds() {
-                snapshot.push_section(section_from_rocks(instance, name, kind, self.range)?);
+                let (database, name, range) = (Arc::clone(database), name.clone(), self.range);
+                snapshot.push_deferred(move || {
+                    let mut database = database.lock().unwrap_or_else(PoisonError::into_inner);
+                    StateSection::from_groups(&name, kind, range, |group, entries| {
+                        database.scan_group(&name, group, |key, value| {
+                            entries.push_raw(key, value);
+                            Ok(())
+                        })
+                    })
+                });
             }
         }
         for section in &self.pending {

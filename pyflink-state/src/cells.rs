@@ -5,13 +5,14 @@
 use std::cell::{Cell, RefCell};
 use std::hash::Hash;
 use std::rc::Rc;
+use std::sync::{Arc, PoisonError};
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::backend::CurrentKey;
 use crate::codec;
-use crate::rocks::RocksCells;
+use crate::rocks::{RocksCells, SharedFrozenDatabase};
 use crate::snapshot::{GroupEntries, StateKind};
 use crate::ttl::{Expiring, Ttl};
 use crate::{DeferredKeyedSnapshot, KeyGroupRange, KeyedTable, StateError, StateSection, StateTtlConfig};
@@ -38,9 +39,14 @@ pub(crate) trait StateSnapshotter {
     fn kind(&self) -> StateKind;
 
     /// Adds the state's section to `snapshot`, leaving out expired entries when TTL says so.
-    /// Heap cells add a frozen clone of their table, encoded when the snapshot completes;
-    /// RocksDB cells are read now, since the task goes on writing the same database.
-    fn snapshot_into(&self, snapshot: &mut DeferredKeyedSnapshot) -> Result<(), StateError>;
+    /// Heap cells add a frozen clone of their table, RocksDB cells their column of `database`
+    /// (the backend's database, frozen at the barrier); either is read and encoded when the
+    /// snapshot completes, off the task thread.
+    fn snapshot_into(
+        &self,
+        snapshot: &mut DeferredKeyedSnapshot,
+        database: Option<&SharedFrozenDatabase>,
+    ) -> Result<(), StateError>;
 
     /// Inserts one encoded entry of a snapshot.
     fn restore_entry(&self, group: usize, key: &[u8], value: &[u8]) -> Result<(), StateError>;
@@ -190,7 +196,11 @@ where
         self.kind
     }
 
-    fn snapshot_into(&self, snapshot: &mut DeferredKeyedSnapshot) -> Result<(), StateError> {
+    fn snapshot_into(
+        &self,
+        snapshot: &mut DeferredKeyedSnapshot,
+        database: Option<&SharedFrozenDatabase>,
+    ) -> Result<(), StateError> {
         let purge =
             self.ttl.as_ref().filter(|t| t.config.cleanup_in_full_snapshot()).map(|t| (t.config.clone(), t.now()));
         let (name, kind) = (self.name.clone(), self.kind);
@@ -204,22 +214,26 @@ where
                 });
             }
             Store::RocksDb(cells) => {
-                let section = StateSection::from_groups(&name, kind, self.range, |group, out| {
-                    cells.scan_group(group, |key, value| match &purge {
-                        Some((config, now)) => {
-                            let mut cell: S = codec::decode(value, &self.name)?;
-                            if !cell.purge_expired(config, *now) {
-                                out.push_raw(key, &codec::encode(&cell)?);
+                let database = Arc::clone(database.expect("a RocksDB backend freezes its database to snapshot it"));
+                let (column, range) = (cells.column().to_string(), self.range);
+                snapshot.push_deferred(move || {
+                    let mut database = database.lock().unwrap_or_else(PoisonError::into_inner);
+                    StateSection::from_groups(&name, kind, range, |group, out| {
+                        database.scan_group(&column, group, |key, value| match &purge {
+                            Some((config, now)) => {
+                                let mut cell: S = codec::decode(value, &name)?;
+                                if !cell.purge_expired(config, *now) {
+                                    out.push_raw(key, &codec::encode(&cell)?);
+                                }
+                                Ok(())
                             }
-                            Ok(())
-                        }
-                        None => {
-                            out.push_raw(key, value);
-                            Ok(())
-                        }
+                            None => {
+                                out.push_raw(key, value);
+                                Ok(())
+                            }
+                        })
                     })
-                })?;
-                snapshot.push_section(section);
+                });
             }
         }
         Ok(())

@@ -4,6 +4,7 @@
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use rocksdb::checkpoint::Checkpoint;
 use rocksdb::{BlockBasedOptions, Cache, ColumnFamily, FlushOptions, Options, WriteOptions, DB};
@@ -242,6 +243,41 @@ impl RocksInstance {
     }
 }
 
+/// A database as a checkpoint barrier left it: RocksDB's own checkpoint of it (a flush and hard
+/// links, on the task thread), opened and read when the snapshot completes, off the task thread,
+/// while the task goes on writing the live database.
+pub(crate) struct FrozenDatabase {
+    files: NativeFiles,
+    settings: RocksDbOptions,
+    opened: Option<RocksInstance>,
+}
+
+/// A frozen database, shared by the deferred sections of its states.
+pub(crate) type SharedFrozenDatabase = Arc<Mutex<FrozenDatabase>>;
+
+impl FrozenDatabase {
+    /// Freezes `instance` as it is now.
+    pub(crate) fn freeze(instance: &RocksInstance) -> Result<SharedFrozenDatabase, StateError> {
+        let files = instance.native_checkpoint()?;
+        Ok(Arc::new(Mutex::new(FrozenDatabase { files, settings: instance.settings().clone(), opened: None })))
+    }
+
+    /// Calls `f` with every encoded (key, value) of `group` in the column family `column` of the
+    /// frozen database, which is opened on the first call.
+    pub(crate) fn scan_group(
+        &mut self,
+        column: &str,
+        group: usize,
+        f: impl FnMut(&[u8], &[u8]) -> Result<(), StateError>,
+    ) -> Result<(), StateError> {
+        let opened = match &mut self.opened {
+            Some(opened) => opened,
+            None => self.opened.insert(RocksInstance::restore(&self.files, self.settings.clone(), "snapshot")?),
+        };
+        opened.scan_group(column, group, f)
+    }
+}
+
 /// The cells of one state in a column family of a [`RocksInstance`].
 pub(crate) struct RocksCells {
     instance: std::rc::Rc<RocksInstance>,
@@ -326,12 +362,8 @@ impl RocksCells {
         })
     }
 
-    /// Calls `f` with every encoded (key, value) of `group`, in key order.
-    pub(crate) fn scan_group(
-        &self,
-        group: usize,
-        f: impl FnMut(&[u8], &[u8]) -> Result<(), StateError>,
-    ) -> Result<(), StateError> {
-        self.instance.scan_group(&self.column, group, f)
+    /// The column family of the state.
+    pub(crate) fn column(&self) -> &str {
+        &self.column
     }
 }
