@@ -1,0 +1,40 @@
+"""The entry point of a DataStream program."""
+
+import cloudpickle
+
+from pyflink_rs import _native
+from pyflink_rs.datastream.data_stream import DataStream
+
+
+class StreamExecutionEnvironment:
+    """The context in which a streaming program runs: it records the program's streams and
+    executes them as a job, in this process, with no JVM."""
+
+    def __init__(self, native=None):
+        self._native = native or _native.Environment()
+
+    @staticmethod
+    def get_execution_environment(configuration=None):
+        """A local environment; its default parallelism is the number of cores."""
+        return StreamExecutionEnvironment()
+
+    def set_parallelism(self, parallelism):
+        """Sets the default parallelism of operators."""
+        if parallelism < 1:
+            raise ValueError("parallelism must be at least 1")
+        self._native.set_parallelism(parallelism)
+        return self
+
+    def get_parallelism(self):
+        """The default parallelism of operators."""
+        return self._native.get_parallelism()
+
+    def from_collection(self, collection, type_info=None):
+        """A stream of the elements of ``collection``, in order, from a non-parallel source.
+        Records are Python objects (PyFlink's default ``PICKLED_BYTE_ARRAY`` type)."""
+        elements = list(collection)
+        return DataStream(self._native.from_collection(cloudpickle.dumps(elements)))
+
+    def execute(self, job_name="Flink Streaming Job"):
+        """Runs every stream that ends in a sink, and returns when the job ends."""
+        self._native.execute(job_name)

@@ -1,0 +1,50 @@
+//! The engine side of the Python package `pyflink-rs`.
+//!
+//! `api.udl` at the repository root defines what Python sees; uniffi generates the low-level
+//! module `pyflink_rs._native` from it, and the pure-Python layer (`python/pyflink_rs`) gives it
+//! PyFlink's names. This crate implements that API on `pyflink-core`:
+//!
+//! - [`plan`]: the objects Python holds (environment, streams) record a program as a plan of
+//!   steps, plain data that any Python thread may extend;
+//! - [`compile`]: a plan becomes a `pyflink-core` job when it executes, on the calling thread;
+//! - [`operators`]: the operators that run Python functions, through pyo3, in the job's
+//!   worker threads (thread mode: records stay Python objects from operator to operator);
+//! - [`value`]: Python objects as records and keys of the engine.
+//!
+//! Functions cross the interface once, cloudpickled, when the program is built; records never
+//! cross it one by one, so no uniffi call is on the per-record path.
+
+pub mod compile;
+pub mod function;
+pub mod operators;
+pub mod plan;
+pub mod value;
+
+pub use plan::{Environment, KeyedStream, Stream};
+
+uniffi::include_scaffolding!("api");
+
+/// Why a call of the Python API failed.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// The program cannot run as built; the message says what to change.
+    #[error("invalid program: {0}")]
+    InvalidProgram(String),
+    /// The job failed while running; a Python exception carries its traceback.
+    #[error("{0}")]
+    JobFailed(String),
+}
+
+impl From<pyflink_core::FlinkError> for JobError {
+    fn from(error: pyflink_core::FlinkError) -> Self {
+        match error {
+            pyflink_core::FlinkError::InvalidProgram(message) => JobError::InvalidProgram(message),
+            other => JobError::JobFailed(other.to_string()),
+        }
+    }
+}
+
+/// The version of the engine.
+pub fn engine_version() -> String {
+    env!("CARGO_PKG_VERSION").to_string()
+}

@@ -1,0 +1,155 @@
+//! The operators that run Python functions. Each takes the interpreter for one record and
+//! calls the function; a Python exception fails the job with its traceback.
+
+use pyflink_core::{
+    KeyedProcessContext, KeyedProcessFunction, KeyedRuntimeContext, ProcessContext, ProcessFunction, Result,
+    ValueState, ValueStateDescriptor,
+};
+use pyo3::prelude::*;
+
+use crate::function::{python_error, PyFunction};
+use crate::value::{KeyedRecord, PyKey, PyValue};
+
+/// What a one-input Python function does with its result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transform {
+    /// The result is the new record (`map`).
+    Map,
+    /// The result is an iterable of new records (`flat_map`).
+    FlatMap,
+    /// A true result keeps the record (`filter`).
+    Filter,
+}
+
+/// Runs a Python `map`, `flat_map` or `filter` function on every record.
+#[derive(Clone)]
+pub struct PythonTransform {
+    function: PyFunction,
+    transform: Transform,
+}
+
+impl PythonTransform {
+    /// An operator calling `function` as `transform` says.
+    pub fn new(function: PyFunction, transform: Transform) -> Self {
+        PythonTransform { function, transform }
+    }
+
+    fn apply(&mut self, py: Python<'_>, value: PyValue, ctx: &mut ProcessContext<'_, PyValue>) -> PyResult<()> {
+        let function = self.function.get(py)?;
+        match self.transform {
+            Transform::Map => ctx.collect(PyValue(function.call1((value.0,))?.unbind())),
+            Transform::FlatMap => {
+                for item in function.call1((value.0,))?.try_iter()? {
+                    ctx.collect(PyValue(item?.unbind()));
+                }
+            }
+            Transform::Filter => {
+                if function.call1((value.bind(py),))?.is_truthy()? {
+                    ctx.collect(value);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl ProcessFunction<PyValue, PyValue> for PythonTransform {
+    fn process_element(&mut self, value: PyValue, ctx: &mut ProcessContext<'_, PyValue>) -> Result<()> {
+        Python::attach(|py| self.apply(py, value, ctx).map_err(|e| python_error(py, e)))
+    }
+}
+
+/// Selects the key of every record with a Python function, before the records are
+/// partitioned by it.
+#[derive(Clone)]
+pub struct PythonKeySelector {
+    function: PyFunction,
+}
+
+impl PythonKeySelector {
+    /// A selector calling `function`.
+    pub fn new(function: PyFunction) -> Self {
+        PythonKeySelector { function }
+    }
+}
+
+impl ProcessFunction<PyValue, KeyedRecord> for PythonKeySelector {
+    fn process_element(&mut self, value: PyValue, ctx: &mut ProcessContext<'_, KeyedRecord>) -> Result<()> {
+        Python::attach(|py| {
+            let selected = self.function.get(py).and_then(|f| f.call1((value.bind(py),)));
+            let key = selected.and_then(|key| PyKey::from_object(&key)).map_err(|e| python_error(py, e))?;
+            ctx.collect(KeyedRecord { key, value });
+            Ok(())
+        })
+    }
+}
+
+/// A rolling reduce per key with a Python function of two records, as Flink's `reduce`: the
+/// first record of a key is emitted as it is, every later one combined with the key's result
+/// so far. The result is keyed state, so it is checkpointed and rescaled with its key.
+#[derive(Clone)]
+pub struct PythonReduce {
+    function: PyFunction,
+    reduced: Option<ValueState<PyValue>>,
+}
+
+impl PythonReduce {
+    /// A reduce calling `function`.
+    pub fn new(function: PyFunction) -> Self {
+        PythonReduce { function, reduced: None }
+    }
+}
+
+impl KeyedProcessFunction<PyKey, KeyedRecord, PyValue> for PythonReduce {
+    fn open(&mut self, context: &mut KeyedRuntimeContext<'_, PyKey>) -> Result<()> {
+        self.reduced = Some(context.get_state(&ValueStateDescriptor::new("_reduced"))?);
+        Ok(())
+    }
+
+    fn process_element(
+        &mut self,
+        record: KeyedRecord,
+        ctx: &mut KeyedProcessContext<'_, PyKey, PyValue>,
+    ) -> Result<()> {
+        let reduced = self.reduced.as_ref().expect("open() runs before the first record");
+        let next = match reduced.value() {
+            None => record.value,
+            Some(previous) => Python::attach(|py| {
+                let combined = self.function.get(py).and_then(|f| f.call1((previous.0, record.value.0)));
+                combined.map(|value| PyValue(value.unbind())).map_err(|e| python_error(py, e))
+            })?,
+        };
+        reduced.update(next.clone());
+        ctx.collect(next);
+        Ok(())
+    }
+}
+
+/// Runs a Python `map` function on the records of a keyed stream.
+#[derive(Clone)]
+pub struct PythonKeyedMap {
+    map: PythonTransform,
+}
+
+impl PythonKeyedMap {
+    /// A keyed map calling `function`.
+    pub fn new(function: PyFunction) -> Self {
+        PythonKeyedMap { map: PythonTransform::new(function, Transform::Map) }
+    }
+}
+
+impl KeyedProcessFunction<PyKey, KeyedRecord, PyValue> for PythonKeyedMap {
+    fn process_element(
+        &mut self,
+        record: KeyedRecord,
+        ctx: &mut KeyedProcessContext<'_, PyKey, PyValue>,
+    ) -> Result<()> {
+        let map = &mut self.map;
+        Python::attach(|py| {
+            let function = map.function.get(py).map_err(|e| python_error(py, e))?;
+            let mapped = function.call1((record.value.0,)).map_err(|e| python_error(py, e))?;
+            ctx.collect(PyValue(mapped.unbind()));
+            Ok(())
+        })
+    }
+}

@@ -1,0 +1,190 @@
+//! The objects Python holds: an environment and its streams record the program as a plan of
+//! steps. A plan is plain data behind a mutex, so that Python may build it from any thread;
+//! it becomes a job of the engine only when it executes.
+
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use crate::compile;
+use crate::JobError;
+
+/// One step of a program: where its records come from and what it does with them.
+#[derive(Debug, Clone)]
+pub enum Step {
+    /// The elements of a pickled Python list.
+    Collection { pickled_elements: Vec<u8> },
+    /// A Python function over each record of step `input`.
+    Transform { input: usize, function: Vec<u8>, transform: crate::operators::Transform, name: String },
+    /// The records of step `input`, keyed by a Python key selector.
+    KeyBy { input: usize, selector: Vec<u8> },
+    /// A rolling reduce of the keyed step `input`.
+    Reduce { input: usize, function: Vec<u8>, name: String },
+    /// A Python `map` over the keyed step `input`.
+    KeyedMap { input: usize, function: Vec<u8>, name: String },
+}
+
+/// A step and the parallelism set on it, if any.
+#[derive(Debug, Clone)]
+pub struct PlannedStep {
+    /// What the step does.
+    pub step: Step,
+    /// Its parallelism, when set on the stream.
+    pub parallelism: Option<usize>,
+}
+
+/// The program recorded so far.
+#[derive(Debug, Default)]
+pub struct Plan {
+    /// The default parallelism of operators.
+    pub parallelism: Option<usize>,
+    /// The steps, each after its inputs.
+    pub steps: Vec<PlannedStep>,
+    /// The steps printed to standard output when the job executes.
+    pub printed: Vec<usize>,
+}
+
+/// A plan shared by an environment and its streams.
+pub(crate) type SharedPlan = Arc<Mutex<Plan>>;
+
+fn lock(plan: &SharedPlan) -> MutexGuard<'_, Plan> {
+    // A panic while the plan was held cannot leave it half-changed: every change is one push.
+    plan.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn add(plan: &SharedPlan, step: Step) -> usize {
+    let mut plan = lock(plan);
+    plan.steps.push(PlannedStep { step, parallelism: None });
+    plan.steps.len() - 1
+}
+
+/// The context in which a program runs (`StreamExecutionEnvironment`).
+pub struct Environment {
+    plan: SharedPlan,
+}
+
+impl Default for Environment {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Environment {
+    /// An environment with an empty program.
+    pub fn new() -> Self {
+        Environment { plan: Arc::new(Mutex::new(Plan::default())) }
+    }
+
+    /// Sets the default parallelism of operators.
+    pub fn set_parallelism(&self, parallelism: u32) {
+        lock(&self.plan).parallelism = Some(parallelism.max(1) as usize);
+    }
+
+    /// The default parallelism of operators: as set, or the number of cores.
+    pub fn get_parallelism(&self) -> u32 {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        lock(&self.plan).parallelism.unwrap_or(cores) as u32
+    }
+
+    /// A stream of the elements of a pickled Python list.
+    pub fn from_collection(&self, pickled_elements: Vec<u8>) -> Arc<Stream> {
+        let step = add(&self.plan, Step::Collection { pickled_elements });
+        Arc::new(Stream { plan: Arc::clone(&self.plan), step })
+    }
+
+    /// Runs the printed streams, and returns when the job ends.
+    pub fn execute(&self, job_name: String) -> Result<(), JobError> {
+        let plan = std::mem::take(&mut lock(&self.plan).printed);
+        let snapshot = self.snapshot(plan);
+        compile::execute(&snapshot, &job_name)
+    }
+
+    fn snapshot(&self, printed: Vec<usize>) -> Plan {
+        let plan = lock(&self.plan);
+        Plan { parallelism: plan.parallelism, steps: plan.steps.clone(), printed }
+    }
+}
+
+/// A stream of Python objects (`DataStream`).
+pub struct Stream {
+    plan: SharedPlan,
+    step: usize,
+}
+
+impl Stream {
+    fn then(&self, step: Step) -> Arc<Stream> {
+        Arc::new(Stream { plan: Arc::clone(&self.plan), step: add(&self.plan, step) })
+    }
+
+    fn transform(&self, function: Vec<u8>, transform: crate::operators::Transform, name: String) -> Arc<Stream> {
+        self.then(Step::Transform { input: self.step, function, transform, name })
+    }
+
+    /// Each record through a Python callable returning the new record.
+    pub fn map(&self, function: Vec<u8>, name: String) -> Arc<Stream> {
+        self.transform(function, crate::operators::Transform::Map, name)
+    }
+
+    /// Each record through a Python callable returning an iterable of records.
+    pub fn flat_map(&self, function: Vec<u8>, name: String) -> Arc<Stream> {
+        self.transform(function, crate::operators::Transform::FlatMap, name)
+    }
+
+    /// The records for which a Python callable returns a true value.
+    pub fn filter(&self, function: Vec<u8>, name: String) -> Arc<Stream> {
+        self.transform(function, crate::operators::Transform::Filter, name)
+    }
+
+    /// The stream partitioned by the key a Python callable selects.
+    pub fn key_by(&self, key_selector: Vec<u8>) -> Arc<KeyedStream> {
+        let step = add(&self.plan, Step::KeyBy { input: self.step, selector: key_selector });
+        Arc::new(KeyedStream { plan: Arc::clone(&self.plan), step })
+    }
+
+    /// Sets the parallelism of the operator producing this stream.
+    pub fn set_parallelism(&self, parallelism: u32) -> Result<(), JobError> {
+        if parallelism == 0 {
+            return Err(JobError::InvalidProgram("parallelism must be at least 1".into()));
+        }
+        let mut plan = lock(&self.plan);
+        if matches!(plan.steps[self.step].step, Step::Collection { .. }) && parallelism != 1 {
+            return Err(JobError::InvalidProgram(
+                "a collection source is not parallel; its parallelism can only be 1".into(),
+            ));
+        }
+        plan.steps[self.step].parallelism = Some(parallelism as usize);
+        Ok(())
+    }
+
+    /// Prints every record to standard output when the environment executes.
+    pub fn print(&self) {
+        lock(&self.plan).printed.push(self.step);
+    }
+
+    /// Runs the job of this stream and returns its records as a pickled list.
+    pub fn execute_and_collect(&self, job_name: String) -> Result<Vec<u8>, JobError> {
+        let plan = {
+            let plan = lock(&self.plan);
+            Plan { parallelism: plan.parallelism, steps: plan.steps.clone(), printed: Vec::new() }
+        };
+        compile::execute_and_collect(&plan, self.step, &job_name)
+    }
+}
+
+/// A stream partitioned by key (`KeyedStream`).
+pub struct KeyedStream {
+    plan: SharedPlan,
+    step: usize,
+}
+
+impl KeyedStream {
+    /// A rolling reduce of each key's records with a Python callable of two records.
+    pub fn reduce(&self, function: Vec<u8>, name: String) -> Arc<Stream> {
+        let step = add(&self.plan, Step::Reduce { input: self.step, function, name });
+        Arc::new(Stream { plan: Arc::clone(&self.plan), step })
+    }
+
+    /// Each record through a Python callable returning the new record.
+    pub fn map(&self, function: Vec<u8>, name: String) -> Arc<Stream> {
+        let step = add(&self.plan, Step::KeyedMap { input: self.step, function, name });
+        Arc::new(Stream { plan: Arc::clone(&self.plan), step })
+    }
+}

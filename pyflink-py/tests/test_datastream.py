@@ -1,0 +1,176 @@
+"""The DataStream API of the installed package: transformations, keyed reduce, sinks and
+failures, each checked against what plain Python computes for the same input."""
+
+import collections
+
+import pytest
+
+from pyflink_rs.datastream import (
+    FilterFunction,
+    FlatMapFunction,
+    KeySelector,
+    MapFunction,
+    ReduceFunction,
+    StreamExecutionEnvironment,
+)
+
+
+@pytest.fixture
+def env():
+    environment = StreamExecutionEnvironment.get_execution_environment()
+    environment.set_parallelism(1)
+    return environment
+
+
+def test_map_filter_flat_map_keep_order_on_one_worker(env):
+    words = ["to be", "or not", "to be"]
+    result = list(
+        env.from_collection(words)
+        .flat_map(lambda line: line.split())
+        .filter(lambda word: word != "or")
+        .map(lambda word: word.upper())
+        .execute_and_collect()
+    )
+    assert result == ["TO", "BE", "NOT", "TO", "BE"]
+
+
+def test_function_classes_are_called_by_their_method(env):
+    class Double(MapFunction):
+        def map(self, value):
+            return value * 2
+
+    class Odd(FilterFunction):
+        def filter(self, value):
+            return value % 2 == 1
+
+    class Repeat(FlatMapFunction):
+        def flat_map(self, value):
+            yield value
+            yield value
+
+    result = list(env.from_collection(range(6)).filter(Odd()).flat_map(Repeat()).map(Double()).execute_and_collect())
+    assert result == [2, 2, 6, 6, 10, 10]
+
+
+def test_records_stay_python_objects(env):
+    class Point:
+        def __init__(self, x, y):
+            self.x, self.y = x, y
+
+    points = [Point(1, 2), Point(3, 4)]
+    result = list(env.from_collection(points).map(lambda p: (type(p).__name__, p.x + p.y)).execute_and_collect())
+    assert result == [("Point", 3), ("Point", 7)]
+
+
+def test_rolling_reduce_per_key_matches_python(env):
+    env.set_parallelism(2)
+    events = [(f"k{i % 5}", i) for i in range(200)]
+    reduced = list(
+        env.from_collection(events)
+        .key_by(lambda event: event[0])
+        .reduce(lambda a, b: (a[0], a[1] + b[1]))
+        .execute_and_collect()
+    )
+    # A rolling reduce emits one result per record; the last per key is the key's sum.
+    assert len(reduced) == len(events)
+    expected = collections.Counter()
+    for key, value in events:
+        expected[key] += value
+    final = {}
+    for key, total in reduced:
+        final[key] = max(final.get(key, 0), total)
+    assert final == dict(expected)
+
+
+def test_reduce_and_key_selector_classes(env):
+    class First(KeySelector):
+        def get_key(self, value):
+            return value[0]
+
+    class Longest(ReduceFunction):
+        def reduce(self, value1, value2):
+            return max(value1, value2, key=lambda v: len(v[1]))
+
+    data = [("a", "x"), ("b", "yy"), ("a", "zzz"), ("b", "w")]
+    result = list(env.from_collection(data).key_by(First()).reduce(Longest()).execute_and_collect())
+    assert result == [("a", "x"), ("b", "yy"), ("a", "zzz"), ("b", "yy")]
+
+
+def test_keys_of_many_kinds_group_equal_values(env):
+    env.set_parallelism(2)
+    keys = [None, True, 3, "three", b"3", (1, "a"), 2**80, 1.5, frozenset({1})]
+    data = [(key, 1) for key in keys for _ in range(3)]
+    result = list(
+        env.from_collection(data)
+        .key_by(lambda event: event[0])
+        .reduce(lambda a, b: (a[0], a[1] + b[1]))
+        .execute_and_collect()
+    )
+    final = collections.defaultdict(int)
+    for key, count in result:
+        final[repr(key)] = max(final[repr(key)], count)
+    assert final == {repr(key): 3 for key in keys}
+
+
+def test_keyed_map(env):
+    result = list(env.from_collection([1, 2, 3]).key_by(lambda v: v % 2).map(lambda v: v + 10).execute_and_collect())
+    assert result == [11, 12, 13]
+
+
+def test_parallel_map_loses_and_duplicates_nothing(env):
+    env.set_parallelism(2)
+    result = (
+        env.from_collection(range(1000))
+        .map(lambda v: v)
+        .set_parallelism(1)
+        .key_by(lambda v: v % 7)
+        .map(lambda v: v * 3)
+        .execute_and_collect()
+    )
+    assert sorted(result) == [v * 3 for v in range(1000)]
+
+
+def test_collect_with_limit_returns_a_list(env):
+    assert env.from_collection([5, 6, 7]).map(lambda v: v).execute_and_collect(limit=2) == [5, 6]
+
+
+def test_print_writes_each_record_to_stdout(env, capfd):
+    env.from_collection([1, 2, 3]).map(lambda v: {"value": v}).print()
+    env.execute("print job")
+    out = capfd.readouterr().out
+    assert out.splitlines() == ["{'value': 1}", "{'value': 2}", "{'value': 3}"]
+
+
+def test_execute_without_a_sink_says_what_to_add(env):
+    env.from_collection([1]).map(lambda v: v)
+    with pytest.raises(Exception, match="no sinks are defined"):
+        env.execute("nothing")
+
+
+def test_python_exception_fails_the_job_with_traceback_and_operator():
+    env = StreamExecutionEnvironment.get_execution_environment()
+    env.set_parallelism(1)
+
+    def explode(value):
+        if value == 3:
+            raise ValueError(f"cannot handle {value}")
+        return value
+
+    with pytest.raises(Exception) as failure:
+        list(env.from_collection([1, 2, 3]).map(explode).execute_and_collect())
+    message = str(failure.value)
+    assert "ValueError: cannot handle 3" in message
+    assert "in explode" in message  # the traceback's frame
+    assert "Map" in message  # the operator
+
+
+def test_invalid_parallelism_is_rejected(env):
+    with pytest.raises(ValueError, match="at least 1"):
+        env.set_parallelism(0)
+    with pytest.raises(Exception, match="collection source is not parallel"):
+        env.from_collection([1]).set_parallelism(2)
+
+
+def test_non_callable_function_is_a_type_error(env):
+    with pytest.raises(TypeError, match="MapFunction or a callable"):
+        env.from_collection([1]).map(42)
