@@ -1,13 +1,14 @@
 //! Turns a plan into a job of the engine and runs it. This happens on the thread that asked
 //! for the run, which holds the engine's (single-threaded) program builder for the duration.
 
-use pyflink_core::{DataStream, KeyedStream, StreamExecutionEnvironment};
+use pyflink_core::{DataStream, KeyedStream, ProcessContext, ProcessFunction, StreamExecutionEnvironment};
 use pyo3::prelude::*;
 use pyo3::types::PyList;
 
-use crate::function::PyFunction;
-use crate::operators::{PythonKeySelector, PythonKeyedMap, PythonReduce, PythonTransform};
+use crate::function::{python_error, PyFunction};
+use crate::operators::{OutputType, PythonKeySelector, PythonKeyedMap, PythonReduce, PythonTransform};
 use crate::plan::{Plan, Step};
+use crate::types::{RowClass, TypeInfo};
 use crate::value::{pickle, unpickle, KeyedRecord, PyKey, PyValue};
 use crate::JobError;
 
@@ -27,15 +28,19 @@ fn build(plan: &Plan) -> Result<(StreamExecutionEnvironment, Vec<Built>), JobErr
     for planned in &plan.steps {
         let stream = match &planned.step {
             Step::Collection { pickled_elements } => {
+                let record_type = &planned.record_type;
                 let elements = Python::attach(|py| -> PyResult<Vec<PyValue>> {
+                    let mut rows = RowClass::new();
+                    rows.load(py)?;
                     let list = unpickle(py, pickled_elements)?;
-                    list.try_iter()?.map(|item| Ok(PyValue(item?.unbind()))).collect()
+                    list.try_iter()?.map(|item| Ok(PyValue(record_type.convert(&item?, &rows)?.unbind()))).collect()
                 })
                 .map_err(|e| JobError::InvalidProgram(format!("cannot read the collection: {e}")))?;
                 Built::Stream(env.from_collection(elements))
             }
             Step::Transform { input, function, transform, name } => {
-                let operator = PythonTransform::new(PyFunction::new(function.clone()), *transform);
+                let output = OutputType::new(planned.record_type.clone());
+                let operator = PythonTransform::new(PyFunction::new(function.clone()), *transform, output);
                 Built::Stream(stream_of(&built, *input)?.process(operator).name(name))
             }
             Step::KeyBy { input, selector } => {
@@ -44,11 +49,13 @@ fn build(plan: &Plan) -> Result<(StreamExecutionEnvironment, Vec<Built>), JobErr
                 Built::Keyed(selected.key_by(|record: &KeyedRecord| record.key.clone()))
             }
             Step::Reduce { input, function, name } => {
-                let reduce = PythonReduce::new(PyFunction::new(function.clone()));
+                let output = OutputType::new(planned.record_type.clone());
+                let reduce = PythonReduce::new(PyFunction::new(function.clone()), output);
                 Built::Stream(keyed_of(&built, *input)?.process(reduce).name(name))
             }
             Step::KeyedMap { input, function, name } => {
-                let map = PythonKeyedMap::new(PyFunction::new(function.clone()));
+                let output = OutputType::new(planned.record_type.clone());
+                let map = PythonKeyedMap::new(PyFunction::new(function.clone()), output);
                 Built::Stream(keyed_of(&built, *input)?.process(map).name(name))
             }
         };
@@ -83,7 +90,14 @@ pub fn execute(plan: &Plan, job_name: &str) -> Result<(), JobError> {
         ));
     }
     for step in &plan.printed {
-        stream_of(&built, *step)?.print();
+        let stream = stream_of(&built, *step)?;
+        let record_type = plan.steps[*step].record_type.clone();
+        if record_type.is_pickled() {
+            stream.print();
+        } else {
+            // Typed records print as Java's toString shows them, as a PyFlink job prints them.
+            stream.process(JavaText(record_type)).name("Print formatter").print();
+        }
     }
     env.execute(job_name)?;
     Ok(())
@@ -99,4 +113,17 @@ pub fn execute_and_collect(plan: &Plan, step: usize, job_name: &str) -> Result<V
         pickle(list.as_any())
     })
     .map_err(|e| JobError::JobFailed(format!("cannot pickle the results: {e}")))
+}
+
+/// Turns typed records into the text Java's `toString` gives them, for the print sink.
+#[derive(Clone)]
+struct JavaText(TypeInfo);
+
+impl ProcessFunction<PyValue, String> for JavaText {
+    fn process_element(&mut self, value: PyValue, ctx: &mut ProcessContext<'_, String>) -> pyflink_core::Result<()> {
+        let mut text = String::new();
+        Python::attach(|py| self.0.format_java(value.bind(py), &mut text).map_err(|e| python_error(py, e)))?;
+        ctx.collect(text);
+        Ok(())
+    }
 }

@@ -9,7 +9,9 @@
 //! - [`compile`]: a plan becomes a `pyflink-core` job when it executes, on the calling thread;
 //! - [`operators`]: the operators that run Python functions, through pyo3, in the job's
 //!   worker threads (thread mode: records stay Python objects from operator to operator);
-//! - [`value`]: Python objects as records and keys of the engine.
+//! - [`value`]: Python objects as records and keys of the engine;
+//! - [`types`]: record types (PyFlink's `Types`): conversion of typed records and their Java
+//!   text for the print sink.
 //!
 //! Functions cross the interface once, cloudpickled, when the program is built; records never
 //! cross it one by one, so no uniffi call is on the per-record path.
@@ -18,9 +20,11 @@ pub mod compile;
 pub mod function;
 pub mod operators;
 pub mod plan;
+pub mod types;
 pub mod value;
 
 pub use plan::{Environment, KeyedStream, Stream};
+pub use types::{BasicType, TypeInfo};
 
 uniffi::include_scaffolding!("api");
 

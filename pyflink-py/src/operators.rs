@@ -8,7 +8,32 @@ use pyflink_core::{
 use pyo3::prelude::*;
 
 use crate::function::{python_error, PyFunction};
+use crate::types::{RowClass, TypeInfo};
 use crate::value::{KeyedRecord, PyKey, PyValue};
+
+/// Converts what a Python function returns to the record type of its stream (nothing to do
+/// for the default type, any Python object).
+#[derive(Clone)]
+pub struct OutputType {
+    record_type: TypeInfo,
+    rows: RowClass,
+}
+
+impl OutputType {
+    /// Conversion to `record_type`.
+    pub fn new(record_type: TypeInfo) -> Self {
+        OutputType { record_type, rows: RowClass::new() }
+    }
+
+    /// `value` as a record of the type.
+    fn apply<'py>(&mut self, value: Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        if self.record_type.is_pickled() {
+            return Ok(value);
+        }
+        self.rows.load(value.py())?;
+        self.record_type.convert(&value, &self.rows)
+    }
+}
 
 /// What a one-input Python function does with its result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,21 +51,22 @@ pub enum Transform {
 pub struct PythonTransform {
     function: PyFunction,
     transform: Transform,
+    output: OutputType,
 }
 
 impl PythonTransform {
-    /// An operator calling `function` as `transform` says.
-    pub fn new(function: PyFunction, transform: Transform) -> Self {
-        PythonTransform { function, transform }
+    /// An operator calling `function` as `transform` says, emitting records of `output`.
+    pub fn new(function: PyFunction, transform: Transform, output: OutputType) -> Self {
+        PythonTransform { function, transform, output }
     }
 
     fn apply(&mut self, py: Python<'_>, value: PyValue, ctx: &mut ProcessContext<'_, PyValue>) -> PyResult<()> {
         let function = self.function.get(py)?;
         match self.transform {
-            Transform::Map => ctx.collect(PyValue(function.call1((value.0,))?.unbind())),
+            Transform::Map => ctx.collect(PyValue(self.output.apply(function.call1((value.0,))?)?.unbind())),
             Transform::FlatMap => {
                 for item in function.call1((value.0,))?.try_iter()? {
-                    ctx.collect(PyValue(item?.unbind()));
+                    ctx.collect(PyValue(self.output.apply(item?)?.unbind()));
                 }
             }
             Transform::Filter => {
@@ -90,13 +116,14 @@ impl ProcessFunction<PyValue, KeyedRecord> for PythonKeySelector {
 #[derive(Clone)]
 pub struct PythonReduce {
     function: PyFunction,
+    output: OutputType,
     reduced: Option<ValueState<PyValue>>,
 }
 
 impl PythonReduce {
-    /// A reduce calling `function`.
-    pub fn new(function: PyFunction) -> Self {
-        PythonReduce { function, reduced: None }
+    /// A reduce calling `function`, whose results are records of `output`.
+    pub fn new(function: PyFunction, output: OutputType) -> Self {
+        PythonReduce { function, output, reduced: None }
     }
 }
 
@@ -116,6 +143,7 @@ impl KeyedProcessFunction<PyKey, KeyedRecord, PyValue> for PythonReduce {
             None => record.value,
             Some(previous) => Python::attach(|py| {
                 let combined = self.function.get(py).and_then(|f| f.call1((previous.0, record.value.0)));
+                let combined = combined.and_then(|value| self.output.apply(value));
                 combined.map(|value| PyValue(value.unbind())).map_err(|e| python_error(py, e))
             })?,
         };
@@ -132,9 +160,9 @@ pub struct PythonKeyedMap {
 }
 
 impl PythonKeyedMap {
-    /// A keyed map calling `function`.
-    pub fn new(function: PyFunction) -> Self {
-        PythonKeyedMap { map: PythonTransform::new(function, Transform::Map) }
+    /// A keyed map calling `function`, emitting records of `output`.
+    pub fn new(function: PyFunction, output: OutputType) -> Self {
+        PythonKeyedMap { map: PythonTransform::new(function, Transform::Map, output) }
     }
 }
 
@@ -147,8 +175,8 @@ impl KeyedProcessFunction<PyKey, KeyedRecord, PyValue> for PythonKeyedMap {
         let map = &mut self.map;
         Python::attach(|py| {
             let function = map.function.get(py).map_err(|e| python_error(py, e))?;
-            let mapped = function.call1((record.value.0,)).map_err(|e| python_error(py, e))?;
-            ctx.collect(PyValue(mapped.unbind()));
+            let mapped = function.call1((record.value.0,)).and_then(|value| map.output.apply(value));
+            ctx.collect(PyValue(mapped.map_err(|e| python_error(py, e))?.unbind()));
             Ok(())
         })
     }

@@ -5,6 +5,8 @@
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use crate::compile;
+use crate::operators::Transform;
+use crate::types::TypeInfo;
 use crate::JobError;
 
 /// One step of a program: where its records come from and what it does with them.
@@ -13,7 +15,7 @@ pub enum Step {
     /// The elements of a pickled Python list.
     Collection { pickled_elements: Vec<u8> },
     /// A Python function over each record of step `input`.
-    Transform { input: usize, function: Vec<u8>, transform: crate::operators::Transform, name: String },
+    Transform { input: usize, function: Vec<u8>, transform: Transform, name: String },
     /// The records of step `input`, keyed by a Python key selector.
     KeyBy { input: usize, selector: Vec<u8> },
     /// A rolling reduce of the keyed step `input`.
@@ -22,11 +24,13 @@ pub enum Step {
     KeyedMap { input: usize, function: Vec<u8>, name: String },
 }
 
-/// A step and the parallelism set on it, if any.
+/// A step, the type of its records, and the parallelism set on it, if any.
 #[derive(Debug, Clone)]
 pub struct PlannedStep {
     /// What the step does.
     pub step: Step,
+    /// The type of the records it produces (`Pickled`: any Python object).
+    pub record_type: TypeInfo,
     /// Its parallelism, when set on the stream.
     pub parallelism: Option<usize>,
 }
@@ -50,10 +54,32 @@ fn lock(plan: &SharedPlan) -> MutexGuard<'_, Plan> {
     plan.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-fn add(plan: &SharedPlan, step: Step) -> usize {
+/// Adds `step` producing records of `record_type`, or of its input's type when `None`.
+fn add(plan: &SharedPlan, step: Step, record_type: Option<TypeInfo>) -> Result<usize, JobError> {
+    if let Some(record_type) = &record_type {
+        record_type.validate()?;
+    }
     let mut plan = lock(plan);
-    plan.steps.push(PlannedStep { step, parallelism: None });
-    plan.steps.len() - 1
+    let record_type = match (record_type, step.input()) {
+        (Some(record_type), _) => record_type,
+        (None, Some(input)) => plan.steps[input].record_type.clone(),
+        (None, None) => TypeInfo::Pickled,
+    };
+    plan.steps.push(PlannedStep { step, record_type, parallelism: None });
+    Ok(plan.steps.len() - 1)
+}
+
+impl Step {
+    /// The step whose records this step reads, if any.
+    fn input(&self) -> Option<usize> {
+        match self {
+            Step::Collection { .. } => None,
+            Step::Transform { input, .. }
+            | Step::KeyBy { input, .. }
+            | Step::Reduce { input, .. }
+            | Step::KeyedMap { input, .. } => Some(*input),
+        }
+    }
 }
 
 /// The context in which a program runs (`StreamExecutionEnvironment`).
@@ -84,10 +110,15 @@ impl Environment {
         lock(&self.plan).parallelism.unwrap_or(cores) as u32
     }
 
-    /// A stream of the elements of a pickled Python list.
-    pub fn from_collection(&self, pickled_elements: Vec<u8>) -> Arc<Stream> {
-        let step = add(&self.plan, Step::Collection { pickled_elements });
-        Arc::new(Stream { plan: Arc::clone(&self.plan), step })
+    /// A stream of the elements of a pickled Python list, converted to `type_info` if given.
+    pub fn from_collection(
+        &self,
+        pickled_elements: Vec<u8>,
+        type_info: Option<TypeInfo>,
+    ) -> Result<Arc<Stream>, JobError> {
+        let step =
+            add(&self.plan, Step::Collection { pickled_elements }, Some(type_info.unwrap_or(TypeInfo::Pickled)))?;
+        Ok(Arc::new(Stream { plan: Arc::clone(&self.plan), step }))
     }
 
     /// Runs the printed streams, and returns when the job ends.
@@ -110,33 +141,42 @@ pub struct Stream {
 }
 
 impl Stream {
-    fn then(&self, step: Step) -> Arc<Stream> {
-        Arc::new(Stream { plan: Arc::clone(&self.plan), step: add(&self.plan, step) })
+    fn transform(
+        &self,
+        function: Vec<u8>,
+        transform: Transform,
+        name: String,
+        output_type: Option<TypeInfo>,
+    ) -> Result<Arc<Stream>, JobError> {
+        let step = Step::Transform { input: self.step, function, transform, name };
+        Ok(Arc::new(Stream { plan: Arc::clone(&self.plan), step: add(&self.plan, step, output_type)? }))
     }
 
-    fn transform(&self, function: Vec<u8>, transform: crate::operators::Transform, name: String) -> Arc<Stream> {
-        self.then(Step::Transform { input: self.step, function, transform, name })
-    }
-
-    /// Each record through a Python callable returning the new record.
-    pub fn map(&self, function: Vec<u8>, name: String) -> Arc<Stream> {
-        self.transform(function, crate::operators::Transform::Map, name)
+    /// Each record through a Python callable returning the new record, of `output_type`
+    /// (any Python object when `None`).
+    pub fn map(&self, function: Vec<u8>, name: String, output_type: Option<TypeInfo>) -> Result<Arc<Stream>, JobError> {
+        self.transform(function, Transform::Map, name, Some(output_type.unwrap_or(TypeInfo::Pickled)))
     }
 
     /// Each record through a Python callable returning an iterable of records.
-    pub fn flat_map(&self, function: Vec<u8>, name: String) -> Arc<Stream> {
-        self.transform(function, crate::operators::Transform::FlatMap, name)
+    pub fn flat_map(
+        &self,
+        function: Vec<u8>,
+        name: String,
+        output_type: Option<TypeInfo>,
+    ) -> Result<Arc<Stream>, JobError> {
+        self.transform(function, Transform::FlatMap, name, Some(output_type.unwrap_or(TypeInfo::Pickled)))
     }
 
-    /// The records for which a Python callable returns a true value.
-    pub fn filter(&self, function: Vec<u8>, name: String) -> Arc<Stream> {
-        self.transform(function, crate::operators::Transform::Filter, name)
+    /// The records for which a Python callable returns a true value; their type is kept.
+    pub fn filter(&self, function: Vec<u8>, name: String) -> Result<Arc<Stream>, JobError> {
+        self.transform(function, Transform::Filter, name, None)
     }
 
     /// The stream partitioned by the key a Python callable selects.
-    pub fn key_by(&self, key_selector: Vec<u8>) -> Arc<KeyedStream> {
-        let step = add(&self.plan, Step::KeyBy { input: self.step, selector: key_selector });
-        Arc::new(KeyedStream { plan: Arc::clone(&self.plan), step })
+    pub fn key_by(&self, key_selector: Vec<u8>) -> Result<Arc<KeyedStream>, JobError> {
+        let step = add(&self.plan, Step::KeyBy { input: self.step, selector: key_selector }, None)?;
+        Ok(Arc::new(KeyedStream { plan: Arc::clone(&self.plan), step }))
     }
 
     /// Sets the parallelism of the operator producing this stream.
@@ -176,15 +216,17 @@ pub struct KeyedStream {
 }
 
 impl KeyedStream {
-    /// A rolling reduce of each key's records with a Python callable of two records.
-    pub fn reduce(&self, function: Vec<u8>, name: String) -> Arc<Stream> {
-        let step = add(&self.plan, Step::Reduce { input: self.step, function, name });
-        Arc::new(Stream { plan: Arc::clone(&self.plan), step })
+    /// A rolling reduce of each key's records with a Python callable of two records; the
+    /// results have the type of the records.
+    pub fn reduce(&self, function: Vec<u8>, name: String) -> Result<Arc<Stream>, JobError> {
+        let step = add(&self.plan, Step::Reduce { input: self.step, function, name }, None)?;
+        Ok(Arc::new(Stream { plan: Arc::clone(&self.plan), step }))
     }
 
-    /// Each record through a Python callable returning the new record.
-    pub fn map(&self, function: Vec<u8>, name: String) -> Arc<Stream> {
-        let step = add(&self.plan, Step::KeyedMap { input: self.step, function, name });
-        Arc::new(Stream { plan: Arc::clone(&self.plan), step })
+    /// Each record through a Python callable returning the new record, of `output_type`.
+    pub fn map(&self, function: Vec<u8>, name: String, output_type: Option<TypeInfo>) -> Result<Arc<Stream>, JobError> {
+        let step = Step::KeyedMap { input: self.step, function, name };
+        let step = add(&self.plan, step, Some(output_type.unwrap_or(TypeInfo::Pickled)))?;
+        Ok(Arc::new(Stream { plan: Arc::clone(&self.plan), step }))
     }
 }

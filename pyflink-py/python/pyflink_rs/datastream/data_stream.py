@@ -2,6 +2,10 @@
 
 import pickle
 
+import cloudpickle
+
+from pyflink_rs.common.typeinfo import native_type
+from pyflink_rs.common.types import Row
 from pyflink_rs.datastream.functions import (
     FilterFunction,
     FlatMapFunction,
@@ -20,14 +24,15 @@ class DataStream:
         self._native = native
 
     def map(self, func, output_type=None):
-        """Each record through ``func`` (a callable or a ``MapFunction``). Records stay Python
-        objects whatever ``output_type`` says (typed conversion is not applied yet)."""
-        return DataStream(self._native.map(pickled_callable(func, MapFunction, "map"), "Map"))
+        """Each record through ``func`` (a callable or a ``MapFunction``); the results are
+        records of ``output_type`` (any Python object when not given)."""
+        function = pickled_callable(func, MapFunction, "map")
+        return DataStream(self._native.map(function, "Map", native_type(output_type)))
 
     def flat_map(self, func, output_type=None):
-        """Each record to the records that ``func`` returns or yields."""
+        """Each record to the records that ``func`` returns or yields, of ``output_type``."""
         function = pickled_callable(func, FlatMapFunction, "flat_map")
-        return DataStream(self._native.flat_map(function, "FlatMap"))
+        return DataStream(self._native.flat_map(function, "FlatMap", native_type(output_type)))
 
     def filter(self, func):
         """The records for which ``func`` returns a true value."""
@@ -69,5 +74,74 @@ class KeyedStream:
         return DataStream(self._native.reduce(function, "Reduce"))
 
     def map(self, func, output_type=None):
-        """Each record through ``func``, keyed."""
-        return DataStream(self._native.map(pickled_callable(func, MapFunction, "map"), "Map"))
+        """Each record through ``func``, keyed; the results are records of ``output_type``."""
+        function = pickled_callable(func, MapFunction, "map")
+        return DataStream(self._native.map(function, "Map", native_type(output_type)))
+
+    def sum(self, position_to_sum=0):
+        """A rolling sum per key of the field at ``position_to_sum`` (an index, or a name for
+        rows); the other fields are the first record's. Records that are plain numbers are
+        summed whole."""
+        return self._aggregate(position_to_sum, lambda kept, new: kept + new, "Sum")
+
+    def min(self, position_to_min=0):
+        """A rolling minimum per key of one field; the other fields are the first record's."""
+        return self._aggregate(position_to_min, lambda kept, new: new if new < kept else kept, "Min")
+
+    def max(self, position_to_max=0):
+        """A rolling maximum per key of one field; the other fields are the first record's."""
+        return self._aggregate(position_to_max, lambda kept, new: new if new > kept else kept, "Max")
+
+    def min_by(self, position_to_min_by=0):
+        """Per key, the record with the smallest value of one field so far (the first on ties)."""
+        return self._select(position_to_min_by, lambda kept, new: new < kept, "MinBy")
+
+    def max_by(self, position_to_max_by=0):
+        """Per key, the record with the largest value of one field so far (the first on ties)."""
+        return self._select(position_to_max_by, lambda kept, new: new > kept, "MaxBy")
+
+    def _aggregate(self, position, combine, name):
+        def reduce(accumulated, record):
+            if not _has_fields(accumulated):
+                return combine(accumulated, record)
+            return _with_field(accumulated, position, combine(_field(accumulated, position), _field(record, position)))
+
+        return DataStream(self._native.reduce(cloudpickle.dumps(reduce), name))
+
+    def _select(self, position, better, name):
+        def reduce(kept, record):
+            if not _has_fields(kept):
+                return record if better(kept, record) else kept
+            return record if better(_field(kept, position), _field(record, position)) else kept
+
+        return DataStream(self._native.reduce(cloudpickle.dumps(reduce), name))
+
+
+def _has_fields(record):
+    return isinstance(record, (tuple, list, dict))
+
+
+def _field(record, position):
+    return record[position]
+
+
+def _with_field(record, position, value):
+    """A copy of ``record`` with the field at ``position`` replaced by ``value``."""
+    if isinstance(record, Row):
+        index = position if isinstance(position, int) else record._fields.index(position)
+        values = list(record)
+        values[index] = value
+        updated = Row._of(values, record._fields)
+        updated.set_row_kind(record.get_row_kind())
+        return updated
+    if isinstance(record, tuple):
+        values = list(record)
+        values[position] = value
+        return tuple(values)
+    if isinstance(record, list):
+        values = list(record)
+        values[position] = value
+        return values
+    updated = dict(record)
+    updated[position] = value
+    return updated

@@ -3,6 +3,7 @@
 import cloudpickle
 
 from pyflink_rs import _native
+from pyflink_rs.common.typeinfo import native_type
 from pyflink_rs.datastream.data_stream import DataStream
 
 
@@ -30,10 +31,10 @@ class StreamExecutionEnvironment:
         return self._native.get_parallelism()
 
     def from_collection(self, collection, type_info=None):
-        """A stream of the elements of ``collection``, in order, from a non-parallel source.
-        Records are Python objects (PyFlink's default ``PICKLED_BYTE_ARRAY`` type)."""
+        """A stream of the elements of ``collection``, in order, from a non-parallel source,
+        as records of ``type_info`` (any Python object when not given)."""
         elements = list(collection)
-        return DataStream(self._native.from_collection(cloudpickle.dumps(elements)))
+        return DataStream(self._native.from_collection(cloudpickle.dumps(elements), native_type(type_info)))
 
     def execute(self, job_name="Flink Streaming Job"):
         """Runs every stream that ends in a sink, and returns when the job ends."""

@@ -1,0 +1,72 @@
+"""Durations and times (PyFlink's ``Duration`` and ``Time``), in milliseconds."""
+
+
+class Duration:
+    """A length of time, kept in milliseconds."""
+
+    def __init__(self, millis):
+        self._millis = int(millis)
+
+    @staticmethod
+    def of_millis(millis):
+        return Duration(millis)
+
+    @staticmethod
+    def of_seconds(seconds):
+        return Duration(seconds * 1000)
+
+    @staticmethod
+    def of_minutes(minutes):
+        return Duration(minutes * 60_000)
+
+    @staticmethod
+    def of_hours(hours):
+        return Duration(hours * 3_600_000)
+
+    @staticmethod
+    def of_days(days):
+        return Duration(days * 86_400_000)
+
+    @staticmethod
+    def of_nanos(nanos):
+        return Duration(nanos // 1_000_000)
+
+    def to_milliseconds(self):
+        """The duration in milliseconds."""
+        return self._millis
+
+    def __eq__(self, other):
+        return isinstance(other, Duration) and self._millis == other._millis
+
+    def __hash__(self):
+        return hash(self._millis)
+
+    def __repr__(self):
+        return f"Duration.of_millis({self._millis})"
+
+
+class Time(Duration):
+    """A length of time for windows and state TTL (PyFlink's ``Time``)."""
+
+    @staticmethod
+    def milliseconds(milliseconds):
+        return Time(milliseconds)
+
+    @staticmethod
+    def seconds(seconds):
+        return Time(seconds * 1000)
+
+    @staticmethod
+    def minutes(minutes):
+        return Time(minutes * 60_000)
+
+    @staticmethod
+    def hours(hours):
+        return Time(hours * 3_600_000)
+
+    @staticmethod
+    def days(days):
+        return Time(days * 86_400_000)
+
+    def __repr__(self):
+        return f"Time.milliseconds({self._millis})"
