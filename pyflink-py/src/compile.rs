@@ -1,13 +1,17 @@
 //! Turns a plan into a job of the engine and runs it. This happens on the thread that asked
 //! for the run, which holds the engine's (single-threaded) program builder for the duration.
 
+use std::time::Duration;
+
+use pyflink_core::time::WatermarkStrategy;
 use pyflink_core::{DataStream, KeyedStream, ProcessContext, ProcessFunction, StreamExecutionEnvironment};
 use pyo3::prelude::*;
 use pyo3::types::PyList;
 
 use crate::function::{python_error, PyFunction};
+use crate::keyed_process::{PythonKeyedProcess, PythonTimestampAssigner};
 use crate::operators::{OutputType, PythonKeySelector, PythonKeyedMap, PythonReduce, PythonTransform};
-use crate::plan::{Plan, Step};
+use crate::plan::{Plan, Step, WatermarkGeneration, WatermarkStrategySpec};
 use crate::types::{RowClass, TypeInfo};
 use crate::value::{pickle, unpickle, KeyedRecord, PyKey, PyValue};
 use crate::JobError;
@@ -45,7 +49,12 @@ fn build(plan: &Plan) -> Result<(StreamExecutionEnvironment, Vec<Built>), JobErr
             }
             Step::KeyBy { input, selector } => {
                 let selector = PythonKeySelector::new(PyFunction::new(selector.clone()));
-                let selected = stream_of(&built, *input)?.process(selector).name("Key Selector");
+                let mut selected = stream_of(&built, *input)?.process(selector).name("Key Selector");
+                // The selector runs beside its input, as Flink's key extraction does, so that a
+                // key's records keep their order from a source of another parallelism.
+                if let Some(parallelism) = explicit_parallelism(plan, *input) {
+                    selected = selected.set_parallelism(parallelism);
+                }
                 Built::Keyed(selected.key_by(|record: &KeyedRecord| record.key.clone()))
             }
             Step::Reduce { input, function, name } => {
@@ -53,6 +62,14 @@ fn build(plan: &Plan) -> Result<(StreamExecutionEnvironment, Vec<Built>), JobErr
                 let reduce = PythonReduce::new(PyFunction::new(function.clone()), output);
                 Built::Stream(keyed_of(&built, *input)?.process(reduce).name(name))
             }
+            Step::KeyedProcess { input, function, name } => {
+                let output = OutputType::new(planned.record_type.clone());
+                let process = PythonKeyedProcess::new(PyFunction::new(function.clone()), output);
+                Built::Stream(keyed_of(&built, *input)?.process(process).name(name))
+            }
+            Step::Timestamps { input, strategy } => Built::Stream(
+                stream_of(&built, *input)?.assign_timestamps_and_watermarks(watermark_strategy(strategy)?),
+            ),
             Step::KeyedMap { input, function, name } => {
                 let output = OutputType::new(planned.record_type.clone());
                 let map = PythonKeyedMap::new(PyFunction::new(function.clone()), output);
@@ -65,6 +82,36 @@ fn build(plan: &Plan) -> Result<(StreamExecutionEnvironment, Vec<Built>), JobErr
         });
     }
     Ok((env, built))
+}
+
+/// The engine's watermark strategy for `spec`.
+fn watermark_strategy(spec: &WatermarkStrategySpec) -> Result<WatermarkStrategy<PyValue>, JobError> {
+    let millis = |ms: i64| Duration::from_millis(ms.max(0) as u64);
+    let mut strategy = match spec.generation {
+        WatermarkGeneration::NoWatermarks => WatermarkStrategy::no_watermarks(),
+        WatermarkGeneration::Monotonous => WatermarkStrategy::for_monotonous_timestamps(),
+        WatermarkGeneration::BoundedOutOfOrderness { max_out_of_orderness_ms } => {
+            WatermarkStrategy::for_bounded_out_of_orderness(millis(max_out_of_orderness_ms))
+        }
+    };
+    if let Some(idle) = spec.idle_timeout_ms {
+        strategy = strategy.with_idleness(millis(idle));
+    }
+    if let Some(assigner) = &spec.timestamp_assigner {
+        let assigner = PythonTimestampAssigner::new(assigner)
+            .map_err(|e| JobError::InvalidProgram(format!("cannot load the timestamp assigner: {e}")))?;
+        strategy = strategy.with_timestamp_assigner(assigner);
+    }
+    Ok(strategy)
+}
+
+/// The parallelism of step `step` when it is not the default: set on it, or 1 for a collection.
+fn explicit_parallelism(plan: &Plan, step: usize) -> Option<usize> {
+    let planned = &plan.steps[step];
+    match planned.step {
+        Step::Collection { .. } => Some(1),
+        _ => planned.parallelism,
+    }
 }
 
 fn stream_of(built: &[Built], step: usize) -> Result<&DataStream<PyValue>, JobError> {

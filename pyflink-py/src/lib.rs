@@ -9,6 +9,8 @@
 //! - [`compile`]: a plan becomes a `pyflink-core` job when it executes, on the calling thread;
 //! - [`operators`]: the operators that run Python functions, through pyo3, in the job's
 //!   worker threads (thread mode: records stay Python objects from operator to operator);
+//! - [`keyed_process`] and [`context`]: Python `KeyedProcessFunction`s with keyed state and
+//!   timers, and Python timestamp assigners;
 //! - [`value`]: Python objects as records and keys of the engine;
 //! - [`types`]: record types (PyFlink's `Types`): conversion of typed records and their Java
 //!   text for the print sink.
@@ -17,13 +19,15 @@
 //! cross it one by one, so no uniffi call is on the per-record path.
 
 pub mod compile;
+pub mod context;
 pub mod function;
+pub mod keyed_process;
 pub mod operators;
 pub mod plan;
 pub mod types;
 pub mod value;
 
-pub use plan::{Environment, KeyedStream, Stream};
+pub use plan::{Environment, KeyedStream, Stream, WatermarkGeneration, WatermarkStrategySpec};
 pub use types::{BasicType, TypeInfo};
 
 uniffi::include_scaffolding!("api");

@@ -26,7 +26,7 @@ impl OutputType {
     }
 
     /// `value` as a record of the type.
-    fn apply<'py>(&mut self, value: Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    pub fn apply<'py>(&mut self, value: Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         if self.record_type.is_pickled() {
             return Ok(value);
         }

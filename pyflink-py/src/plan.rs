@@ -22,6 +22,35 @@ pub enum Step {
     Reduce { input: usize, function: Vec<u8>, name: String },
     /// A Python `map` over the keyed step `input`.
     KeyedMap { input: usize, function: Vec<u8>, name: String },
+    /// A Python `KeyedProcessFunction` object over the keyed step `input`.
+    KeyedProcess { input: usize, function: Vec<u8>, name: String },
+    /// Event timestamps and watermarks for the records of step `input`.
+    Timestamps { input: usize, strategy: WatermarkStrategySpec },
+}
+
+/// How watermarks are generated (PyFlink's `WatermarkStrategy.for_...`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WatermarkGeneration {
+    /// `no_watermarks()`.
+    NoWatermarks,
+    /// `for_monotonous_timestamps()`.
+    Monotonous,
+    /// `for_bounded_out_of_orderness(duration)`.
+    BoundedOutOfOrderness {
+        /// The largest lateness allowed, in milliseconds.
+        max_out_of_orderness_ms: i64,
+    },
+}
+
+/// A watermark strategy as Python built it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WatermarkStrategySpec {
+    /// How watermarks are generated.
+    pub generation: WatermarkGeneration,
+    /// `with_idleness`: after how long without records an input counts as idle.
+    pub idle_timeout_ms: Option<i64>,
+    /// `with_timestamp_assigner`: the cloudpickled `extract_timestamp(value, record_timestamp)`.
+    pub timestamp_assigner: Option<Vec<u8>>,
 }
 
 /// A step, the type of its records, and the parallelism set on it, if any.
@@ -77,7 +106,9 @@ impl Step {
             Step::Transform { input, .. }
             | Step::KeyBy { input, .. }
             | Step::Reduce { input, .. }
-            | Step::KeyedMap { input, .. } => Some(*input),
+            | Step::KeyedMap { input, .. }
+            | Step::KeyedProcess { input, .. }
+            | Step::Timestamps { input, .. } => Some(*input),
         }
     }
 }
@@ -179,6 +210,22 @@ impl Stream {
         Ok(Arc::new(KeyedStream { plan: Arc::clone(&self.plan), step }))
     }
 
+    /// The stream with event timestamps and watermarks from `strategy`; the records are kept.
+    pub fn assign_timestamps_and_watermarks(&self, strategy: WatermarkStrategySpec) -> Result<Arc<Stream>, JobError> {
+        let durations = [
+            strategy.idle_timeout_ms,
+            match strategy.generation {
+                WatermarkGeneration::BoundedOutOfOrderness { max_out_of_orderness_ms } => Some(max_out_of_orderness_ms),
+                _ => None,
+            },
+        ];
+        if durations.iter().flatten().any(|ms| *ms < 0) {
+            return Err(JobError::InvalidProgram("watermark durations cannot be negative".into()));
+        }
+        let step = add(&self.plan, Step::Timestamps { input: self.step, strategy }, None)?;
+        Ok(Arc::new(Stream { plan: Arc::clone(&self.plan), step }))
+    }
+
     /// Sets the parallelism of the operator producing this stream.
     pub fn set_parallelism(&self, parallelism: u32) -> Result<(), JobError> {
         if parallelism == 0 {
@@ -220,6 +267,19 @@ impl KeyedStream {
     /// results have the type of the records.
     pub fn reduce(&self, function: Vec<u8>, name: String) -> Result<Arc<Stream>, JobError> {
         let step = add(&self.plan, Step::Reduce { input: self.step, function, name }, None)?;
+        Ok(Arc::new(Stream { plan: Arc::clone(&self.plan), step }))
+    }
+
+    /// Each record through a Python `KeyedProcessFunction` object, whose results are records of
+    /// `output_type`.
+    pub fn process(
+        &self,
+        function: Vec<u8>,
+        name: String,
+        output_type: Option<TypeInfo>,
+    ) -> Result<Arc<Stream>, JobError> {
+        let step = Step::KeyedProcess { input: self.step, function, name };
+        let step = add(&self.plan, step, Some(output_type.unwrap_or(TypeInfo::Pickled)))?;
         Ok(Arc::new(Stream { plan: Arc::clone(&self.plan), step }))
     }
 

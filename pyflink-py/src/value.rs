@@ -117,6 +117,22 @@ impl PyKey {
         }
         pickle(value).map(PyKey::Pickled)
     }
+
+    /// The Python object of the key (an equal one: the selector's object itself is not kept).
+    pub fn to_object<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        Ok(match self {
+            PyKey::None => py.None().into_bound(py),
+            PyKey::Bool(flag) => PyBool::new(py, *flag).to_owned().into_any(),
+            PyKey::Int(int) => int.into_pyobject(py)?.into_any(),
+            PyKey::Str(text) => PyString::new(py, text).into_any(),
+            PyKey::Bytes(bytes) => PyBytes::new(py, bytes).into_any(),
+            PyKey::Tuple(items) => {
+                let items = items.iter().map(|item| item.to_object(py)).collect::<PyResult<Vec<_>>>()?;
+                PyTuple::new(py, items)?.into_any()
+            }
+            PyKey::Pickled(bytes) => unpickle(py, bytes)?,
+        })
+    }
 }
 
 /// A record of a keyed stream: its key, selected once, and the record.

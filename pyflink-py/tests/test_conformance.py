@@ -21,7 +21,7 @@ HERE = pathlib.Path(__file__).parent
 FIXTURES = [HERE / "fixtures", HERE.parent.parent / "examples" / "tests" / "fixtures"]
 CACHE = pathlib.Path(os.environ.get("PYFLINK_WHEEL_CACHE", pathlib.Path.home() / ".cache" / "pyflink-conformance"))
 
-EXAMPLES = ["basic_operations", "process_json_data"]
+EXAMPLES = ["basic_operations", "process_json_data", "state_access", "event_time_timer"]
 
 
 @pytest.fixture(scope="module")

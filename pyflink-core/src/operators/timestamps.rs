@@ -53,7 +53,7 @@ impl<T: Data> OneInputOperator<T, T> for TimestampsAndWatermarksOperator<T> {
 
     #[inline]
     fn process_element(&mut self, value: T, out: &mut Output<T>) -> Result<()> {
-        let timestamp = self.strategy.extract_timestamp(&value, out.timestamp());
+        let timestamp = self.strategy.try_extract_timestamp(&value, out.timestamp())?;
         let generator = self.generator.as_mut().expect("opened before the first record");
         match timestamp {
             Some(ts) => {

@@ -15,6 +15,12 @@ use crate::time::generators::{BoundedOutOfOrderness, NoWatermarks, WithIdleness}
 pub trait TimestampAssigner<T>: Send + Sync + 'static {
     /// The event timestamp of `value`.
     fn extract_timestamp(&self, value: &T, record_timestamp: Option<i64>) -> i64;
+
+    /// The event timestamp of `value`, or the error that fails the task. `assign_timestamps_and_watermarks`
+    /// calls this form; an assigner that runs code which can fail (a Python function) overrides it.
+    fn try_extract_timestamp(&self, value: &T, record_timestamp: Option<i64>) -> crate::Result<i64> {
+        Ok(self.extract_timestamp(value, record_timestamp))
+    }
 }
 
 impl<T, F: Fn(&T, Option<i64>) -> i64 + Send + Sync + 'static> TimestampAssigner<T> for F {
@@ -198,6 +204,15 @@ impl<T: 'static> WatermarkStrategy<T> {
         match &self.assigner {
             Some(assigner) => Some(assigner.extract_timestamp(value, record_timestamp)),
             None => record_timestamp,
+        }
+    }
+
+    /// The same as `extract_timestamp`, with the assigner's failure as an error.
+    #[inline]
+    pub(crate) fn try_extract_timestamp(&self, value: &T, record_timestamp: Option<i64>) -> crate::Result<Option<i64>> {
+        match &self.assigner {
+            Some(assigner) => assigner.try_extract_timestamp(value, record_timestamp).map(Some),
+            None => Ok(record_timestamp),
         }
     }
 }

@@ -3,5 +3,15 @@
 from pyflink_rs.common.time import Duration, Time
 from pyflink_rs.common.typeinfo import Types, TypeInformation
 from pyflink_rs.common.types import Row, RowKind
+from pyflink_rs.common.watermark_strategy import TimestampAssigner, WatermarkStrategy
 
-__all__ = ["Duration", "Row", "RowKind", "Time", "TypeInformation", "Types"]
+__all__ = [
+    "Duration",
+    "Row",
+    "RowKind",
+    "Time",
+    "TimestampAssigner",
+    "TypeInformation",
+    "Types",
+    "WatermarkStrategy",
+]

@@ -3,9 +3,13 @@
 from pyflink_rs.datastream.functions import (
     FilterFunction,
     FlatMapFunction,
+    KeyedProcessFunction,
     KeySelector,
     MapFunction,
     ReduceFunction,
+    RuntimeContext,
+    TimeDomain,
+    TimerService,
 )
 from pyflink_rs.datastream.stream_execution_environment import StreamExecutionEnvironment
 from pyflink_rs.datastream.data_stream import DataStream, KeyedStream
@@ -15,7 +19,11 @@ __all__ = [
     "FilterFunction",
     "FlatMapFunction",
     "KeySelector",
+    "KeyedProcessFunction",
     "KeyedStream",
+    "RuntimeContext",
+    "TimeDomain",
+    "TimerService",
     "MapFunction",
     "ReduceFunction",
     "StreamExecutionEnvironment",

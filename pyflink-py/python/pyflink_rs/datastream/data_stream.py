@@ -9,6 +9,7 @@ from pyflink_rs.common.types import Row
 from pyflink_rs.datastream.functions import (
     FilterFunction,
     FlatMapFunction,
+    KeyedProcessFunction,
     KeySelector,
     MapFunction,
     ReduceFunction,
@@ -44,6 +45,10 @@ class DataStream:
         selector = pickled_callable(key_selector, KeySelector, "get_key")
         return KeyedStream(self._native.key_by(selector))
 
+    def assign_timestamps_and_watermarks(self, watermark_strategy):
+        """The stream with event timestamps and watermarks from ``watermark_strategy``."""
+        return DataStream(self._native.assign_timestamps_and_watermarks(watermark_strategy._native()))
+
     def set_parallelism(self, parallelism):
         """Sets the parallelism of the operator that produces this stream."""
         self._native.set_parallelism(parallelism)
@@ -77,6 +82,13 @@ class KeyedStream:
         """Each record through ``func``, keyed; the results are records of ``output_type``."""
         function = pickled_callable(func, MapFunction, "map")
         return DataStream(self._native.map(function, "Map", native_type(output_type)))
+
+    def process(self, func, output_type=None):
+        """Each record through a ``KeyedProcessFunction``: keyed state, timers, and results
+        returned or yielded, of ``output_type``."""
+        if not isinstance(func, KeyedProcessFunction):
+            raise TypeError(f"expected a KeyedProcessFunction, got {type(func).__name__}")
+        return DataStream(self._native.process(cloudpickle.dumps(func), "KeyedProcess", native_type(output_type)))
 
     def sum(self, position_to_sum=0):
         """A rolling sum per key of the field at ``position_to_sum`` (an index, or a name for

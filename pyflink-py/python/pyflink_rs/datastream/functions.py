@@ -61,3 +61,153 @@ def pickled_callable(function, function_class, method):
             f"expected a {function_class.__name__} or a callable, got {type(function).__name__}"
         )
     return cloudpickle.dumps(target)
+
+
+class RuntimeContext:
+    """What a function's ``open()`` learns about where it runs, and its keyed state."""
+
+    def __init__(self, native):
+        self._native = native
+
+    def get_task_name(self):
+        """The operator's name."""
+        return self._native.get_task_name()
+
+    def get_number_of_parallel_subtasks(self):
+        """The operator's parallelism."""
+        return self._native.get_number_of_parallel_subtasks()
+
+    def get_max_number_of_parallel_subtasks(self):
+        """The job's max parallelism (the number of key groups)."""
+        return self._native.get_max_number_of_parallel_subtasks()
+
+    def get_index_of_this_subtask(self):
+        """This instance's index, from 0."""
+        return self._native.get_index_of_this_subtask()
+
+    def get_attempt_number(self):
+        """How many times the task was restarted before this run (0 when it was not)."""
+        return 0
+
+    def get_state(self, state_descriptor):
+        """The ``ValueState`` a ``ValueStateDescriptor`` describes, for the current key."""
+        from pyflink_rs.datastream.state import ValueState, ValueStateDescriptor
+
+        _expect(state_descriptor, ValueStateDescriptor)
+        return ValueState(self._native.get_state(state_descriptor.name, state_descriptor._ttl_config))
+
+    def get_list_state(self, state_descriptor):
+        """The ``ListState`` a ``ListStateDescriptor`` describes, for the current key."""
+        from pyflink_rs.datastream.state import ListState, ListStateDescriptor
+
+        _expect(state_descriptor, ListStateDescriptor)
+        return ListState(self._native.get_list_state(state_descriptor.name, state_descriptor._ttl_config))
+
+    def get_map_state(self, state_descriptor):
+        """The ``MapState`` a ``MapStateDescriptor`` describes, for the current key."""
+        from pyflink_rs.datastream.state import MapState, MapStateDescriptor
+
+        _expect(state_descriptor, MapStateDescriptor)
+        return MapState(self._native.get_map_state(state_descriptor.name, state_descriptor._ttl_config))
+
+
+def _expect(descriptor, descriptor_class):
+    if not isinstance(descriptor, descriptor_class):
+        raise TypeError(f"expected a {descriptor_class.__name__}, got {type(descriptor).__name__}")
+
+
+class TimeDomain:
+    """Which clock a timer follows."""
+
+    EVENT_TIME = 0
+    PROCESSING_TIME = 1
+
+
+class TimerService:
+    """The current times, and timers for the current key."""
+
+    def current_processing_time(self):
+        raise NotImplementedError
+
+    def current_watermark(self):
+        raise NotImplementedError
+
+    def register_processing_time_timer(self, timestamp):
+        raise NotImplementedError
+
+    def register_event_time_timer(self, timestamp):
+        raise NotImplementedError
+
+    def delete_processing_time_timer(self, timestamp):
+        raise NotImplementedError
+
+    def delete_event_time_timer(self, timestamp):
+        raise NotImplementedError
+
+
+class KeyedProcessFunction(Function):
+    """Processes the records of a keyed stream one by one, with keyed state and timers.
+    ``process_element`` and ``on_timer`` return or yield their results."""
+
+    class Context:
+        """The context of a record: its timestamp, its key, the timer service."""
+
+        def timestamp(self):
+            raise NotImplementedError
+
+        def timer_service(self):
+            raise NotImplementedError
+
+        def get_current_key(self):
+            raise NotImplementedError
+
+    class OnTimerContext(Context):
+        """The context of a timer; also tells which clock fired it."""
+
+        def time_domain(self):
+            raise NotImplementedError
+
+    def process_element(self, value, ctx):
+        raise NotImplementedError("KeyedProcessFunction subclasses implement process_element(value, ctx)")
+
+    def on_timer(self, timestamp, ctx):
+        """Called when a timer set for the current key fires."""
+
+
+class _KeyedContext(KeyedProcessFunction.OnTimerContext, TimerService):
+    """The engine's context of a record or timer, under PyFlink's names."""
+
+    __slots__ = ("_native",)
+
+    def __init__(self, native):
+        self._native = native
+
+    def timestamp(self):
+        return self._native.timestamp()
+
+    def timer_service(self):
+        return self
+
+    def get_current_key(self):
+        return self._native.get_current_key()
+
+    def time_domain(self):
+        return self._native.time_domain()
+
+    def current_processing_time(self):
+        return self._native.current_processing_time()
+
+    def current_watermark(self):
+        return self._native.current_watermark()
+
+    def register_processing_time_timer(self, timestamp):
+        self._native.register_processing_time_timer(timestamp)
+
+    def register_event_time_timer(self, timestamp):
+        self._native.register_event_time_timer(timestamp)
+
+    def delete_processing_time_timer(self, timestamp):
+        self._native.delete_processing_time_timer(timestamp)
+
+    def delete_event_time_timer(self, timestamp):
+        self._native.delete_event_time_timer(timestamp)

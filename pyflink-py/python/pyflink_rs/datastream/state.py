@@ -1,0 +1,238 @@
+"""Keyed state: descriptors, the state objects a function gets from its ``RuntimeContext``, and
+``StateTtlConfig``. State values are Python objects, checkpointed pickled."""
+
+from enum import Enum
+
+
+class StateTtlConfig:
+    """When state entries expire (build one with ``StateTtlConfig.new_builder(Time...)``)."""
+
+    class UpdateType(Enum):
+        Disabled = 0
+        OnCreateAndWrite = 1
+        OnReadAndWrite = 2
+
+    class StateVisibility(Enum):
+        ReturnExpiredIfNotCleanedUp = 0
+        NeverReturnExpired = 1
+
+    class TtlTimeCharacteristic(Enum):
+        ProcessingTime = 0
+
+    def __init__(self, builder):
+        self._ttl_millis = builder._ttl.to_milliseconds()
+        self._update_type = builder._update_type.value
+        self._state_visibility = builder._state_visibility.value
+        self._cleanup_full_snapshot = builder._cleanup_full_snapshot
+        self._incremental_cleanup_size = builder._incremental_cleanup_size
+        self._cleanup_in_background = builder._cleanup_in_background
+
+    @staticmethod
+    def new_builder(ttl):
+        return StateTtlConfig.Builder(ttl)
+
+    def get_ttl(self):
+        from pyflink_rs.common.time import Time
+
+        return Time.milliseconds(self._ttl_millis)
+
+    def get_update_type(self):
+        return StateTtlConfig.UpdateType(self._update_type)
+
+    def get_state_visibility(self):
+        return StateTtlConfig.StateVisibility(self._state_visibility)
+
+    def is_enabled(self):
+        return self._update_type != StateTtlConfig.UpdateType.Disabled.value
+
+    class Builder:
+        """Builds a ``StateTtlConfig``."""
+
+        def __init__(self, ttl):
+            self._ttl = ttl
+            self._update_type = StateTtlConfig.UpdateType.OnCreateAndWrite
+            self._state_visibility = StateTtlConfig.StateVisibility.NeverReturnExpired
+            self._cleanup_full_snapshot = False
+            self._incremental_cleanup_size = None
+            self._cleanup_in_background = True
+
+        def set_update_type(self, update_type):
+            self._update_type = update_type
+            return self
+
+        def update_ttl_on_create_and_write(self):
+            return self.set_update_type(StateTtlConfig.UpdateType.OnCreateAndWrite)
+
+        def update_ttl_on_read_and_write(self):
+            return self.set_update_type(StateTtlConfig.UpdateType.OnReadAndWrite)
+
+        def set_state_visibility(self, state_visibility):
+            self._state_visibility = state_visibility
+            return self
+
+        def return_expired_if_not_cleaned_up(self):
+            return self.set_state_visibility(StateTtlConfig.StateVisibility.ReturnExpiredIfNotCleanedUp)
+
+        def never_return_expired(self):
+            return self.set_state_visibility(StateTtlConfig.StateVisibility.NeverReturnExpired)
+
+        def set_ttl_time_characteristic(self, ttl_time_characteristic):
+            return self
+
+        def use_processing_time(self):
+            return self
+
+        def cleanup_full_snapshot(self):
+            self._cleanup_full_snapshot = True
+            return self
+
+        def cleanup_incrementally(self, cleanup_size, run_cleanup_for_every_record=False):
+            self._incremental_cleanup_size = cleanup_size
+            return self
+
+        def cleanup_in_rocksdb_compact_filter(self, query_time_after_num_entries=1000, periodic_compaction_time=None):
+            return self
+
+        def disable_cleanup_in_background(self):
+            self._cleanup_in_background = False
+            return self
+
+        def set_ttl(self, ttl):
+            self._ttl = ttl
+            return self
+
+        def build(self):
+            return StateTtlConfig(self)
+
+
+class StateDescriptor:
+    """Names a state and the type of its values."""
+
+    def __init__(self, name, type_info=None):
+        if not isinstance(name, str) or not name:
+            raise ValueError("a state needs a non-empty name")
+        self.name = name
+        self.type_info = type_info
+        self._ttl_config = None
+
+    def get_name(self):
+        return self.name
+
+    def enable_time_to_live(self, ttl_config):
+        """Lets the state's entries expire as ``ttl_config`` says."""
+        if not isinstance(ttl_config, StateTtlConfig):
+            raise TypeError("expected a StateTtlConfig")
+        self._ttl_config = ttl_config
+
+
+class ValueStateDescriptor(StateDescriptor):
+    """Describes a ``ValueState``: one value per key."""
+
+    def __init__(self, name, value_type_info=None):
+        super().__init__(name, value_type_info)
+
+
+class ListStateDescriptor(StateDescriptor):
+    """Describes a ``ListState``: a list of values per key."""
+
+    def __init__(self, name, elem_type_info=None):
+        super().__init__(name, elem_type_info)
+
+
+class MapStateDescriptor(StateDescriptor):
+    """Describes a ``MapState``: a map per key."""
+
+    def __init__(self, name, key_type_info=None, value_type_info=None):
+        super().__init__(name, value_type_info)
+        self.key_type_info = key_type_info
+
+
+class State:
+    """The base of the state objects."""
+
+    def __init__(self, native):
+        self._native = native
+
+    def clear(self):
+        """Removes the current key's value."""
+        self._native.clear()
+
+
+class ValueState(State):
+    """One value per key."""
+
+    def value(self):
+        """The current key's value, or ``None``."""
+        return self._native.value()
+
+    def update(self, value):
+        """Sets the current key's value."""
+        self._native.update(value)
+
+
+class ListState(State):
+    """A list of values per key."""
+
+    def get(self):
+        """The current key's values (an empty list when there are none)."""
+        return self._native.get()
+
+    def add(self, value):
+        self._native.add(value)
+
+    def add_all(self, values):
+        self._native.add_all(list(values))
+
+    def update(self, values):
+        self._native.update(list(values))
+
+    def __iter__(self):
+        return iter(self.get())
+
+
+class MapState(State):
+    """A map per key."""
+
+    def get(self, key):
+        return self._native.get(key)
+
+    def put(self, key, value):
+        self._native.put(key, value)
+
+    def put_all(self, dict_value):
+        self._native.put_all(dict(dict_value))
+
+    def remove(self, key):
+        self._native.remove(key)
+
+    def contains(self, key):
+        return self._native.contains(key)
+
+    def items(self):
+        return self._native.items()
+
+    def keys(self):
+        return self._native.keys()
+
+    def values(self):
+        return self._native.values()
+
+    def is_empty(self):
+        return self._native.is_empty()
+
+    def __getitem__(self, key):
+        if not self.contains(key):
+            raise KeyError(key)
+        return self.get(key)
+
+    def __setitem__(self, key, value):
+        self.put(key, value)
+
+    def __delitem__(self, key):
+        self.remove(key)
+
+    def __contains__(self, key):
+        return self.contains(key)
+
+    def __iter__(self):
+        return iter(self.keys())

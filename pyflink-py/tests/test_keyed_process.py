@@ -1,0 +1,126 @@
+"""Python KeyedProcessFunctions: keyed state, event-time timers and timestamp assigners,
+checked against plain Python over the same input."""
+
+import collections
+import random
+
+import pytest
+
+from pyflink_rs.common import Duration, Time, Types, WatermarkStrategy
+from pyflink_rs.common.watermark_strategy import TimestampAssigner
+from pyflink_rs.datastream import KeyedProcessFunction, RuntimeContext, StreamExecutionEnvironment
+from pyflink_rs.datastream.state import (
+    ListStateDescriptor,
+    MapStateDescriptor,
+    StateTtlConfig,
+    ValueStateDescriptor,
+)
+
+
+@pytest.fixture
+def env():
+    environment = StreamExecutionEnvironment.get_execution_environment()
+    environment.set_parallelism(2)
+    return environment
+
+
+class RunningSum(KeyedProcessFunction):
+    def open(self, runtime_context: RuntimeContext):
+        descriptor = ValueStateDescriptor("sum", Types.LONG())
+        descriptor.enable_time_to_live(StateTtlConfig.new_builder(Time.hours(1)).update_ttl_on_read_and_write().build())
+        self.sum = runtime_context.get_state(descriptor)
+        self.seen = runtime_context.get_list_state(ListStateDescriptor("seen", Types.LONG()))
+        self.counts = runtime_context.get_map_state(MapStateDescriptor("counts", Types.LONG(), Types.LONG()))
+
+    def process_element(self, value, ctx):
+        key, amount = value
+        total = (self.sum.value() or 0) + amount
+        self.sum.update(total)
+        self.seen.add(amount)
+        self.counts.put(amount, (self.counts.get(amount) or 0) + 1)
+        assert ctx.get_current_key() == key
+        yield key, total, len(self.seen.get()), self.counts.get(amount)
+
+
+def test_value_list_and_map_state_per_key_match_python(env):
+    rng = random.Random(7)
+    events = [(rng.choice("abcde"), rng.randint(1, 3)) for _ in range(500)]
+    result = list(env.from_collection(events).key_by(lambda e: e[0]).process(RunningSum()).execute_and_collect())
+
+    expected = collections.defaultdict(list)
+    totals, seen, counts = collections.Counter(), collections.Counter(), collections.defaultdict(collections.Counter)
+    for key, amount in events:
+        totals[key] += amount
+        seen[key] += 1
+        counts[key][amount] += 1
+        expected[key].append((key, totals[key], seen[key], counts[key][amount]))
+    actual = collections.defaultdict(list)
+    for record in result:
+        actual[record[0]].append(record)
+    # Per key, results come in input order.
+    assert dict(actual) == dict(expected)
+
+
+class FireAfter(KeyedProcessFunction):
+    """Counts records per key and reports the count two seconds of event time after each."""
+
+    def open(self, runtime_context):
+        self.count = runtime_context.get_state(ValueStateDescriptor("count", Types.LONG()))
+
+    def process_element(self, value, ctx):
+        self.count.update((self.count.value() or 0) + 1)
+        ctx.timer_service().register_event_time_timer(ctx.timestamp() + 2000)
+
+    def on_timer(self, timestamp, ctx):
+        yield ctx.get_current_key(), timestamp, self.count.value(), ctx.time_domain()
+
+
+class FirstField(TimestampAssigner):
+    def extract_timestamp(self, value, record_timestamp):
+        return value[0]
+
+
+def test_event_time_timers_fire_at_the_watermark(env):
+    events = [(1000, "a"), (4000, "b"), (3000, "a"), (2000, "b"), (9000, "a")]
+    strategy = WatermarkStrategy.for_bounded_out_of_orderness(Duration.of_seconds(2)).with_timestamp_assigner(FirstField())
+    result = list(
+        env.from_collection(events)
+        .assign_timestamps_and_watermarks(strategy)
+        .key_by(lambda e: e[1])
+        .process(FireAfter())
+        .execute_and_collect()
+    )
+    # Each record at t registers a timer at t + 2000 for its key; every timer fires once, in
+    # event time, after the records before it. How many records a timer sees depends on when
+    # periodic watermarks happen to be emitted, up to the key's total at the end of input.
+    assert sorted((key, timestamp) for key, timestamp, _, _ in result) == [
+        ("a", 3000), ("a", 5000), ("a", 11000), ("b", 4000), ("b", 6000)
+    ]
+    assert all(domain == 0 for _, _, _, domain in result)
+    totals = {"a": 3, "b": 2}
+    assert all(1 <= count <= totals[key] for key, _, count, _ in result)
+    assert [count for key, timestamp, count, _ in result if timestamp == 11000] == [3]
+
+
+def test_a_failing_timestamp_assigner_fails_the_job(env):
+    strategy = WatermarkStrategy.for_monotonous_timestamps().with_timestamp_assigner(lambda v, t: v["missing"])
+    with pytest.raises(Exception, match="KeyError"):
+        list(env.from_collection([{"x": 1}]).assign_timestamps_and_watermarks(strategy).execute_and_collect())
+
+
+def test_state_outside_a_keyed_call_is_a_clear_error(env):
+    class EarlyRead(KeyedProcessFunction):
+        def open(self, runtime_context):
+            self.state = runtime_context.get_state(ValueStateDescriptor("s", Types.INT()))
+            self.state.value()
+
+        def process_element(self, value, ctx):
+            yield value
+
+    with pytest.raises(Exception, match="after open\\(\\) returns"):
+        list(env.from_collection([1]).key_by(lambda v: v).process(EarlyRead()).execute_and_collect())
+
+
+def test_process_needs_a_keyed_process_function(env):
+    with pytest.raises(TypeError, match="KeyedProcessFunction"):
+        env.from_collection([1]).key_by(lambda v: v).process(lambda v: v)
