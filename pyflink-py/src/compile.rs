@@ -11,7 +11,7 @@ use pyo3::types::PyList;
 use crate::function::{python_error, PyFunction};
 use crate::keyed_process::{PythonKeyedProcess, PythonTimestampAssigner};
 use crate::operators::{OutputType, PythonKeySelector, PythonKeyedMap, PythonReduce, PythonTransform};
-use crate::plan::{Plan, Step, WatermarkGeneration, WatermarkStrategySpec};
+use crate::plan::{Plan, SinkKind, Step, WatermarkGeneration, WatermarkStrategySpec};
 use crate::types::{RowClass, TypeInfo};
 use crate::value::{pickle, unpickle, KeyedRecord, PyKey, PyValue};
 use crate::JobError;
@@ -41,6 +41,10 @@ fn build(plan: &Plan) -> Result<(StreamExecutionEnvironment, Vec<Built>), JobErr
                 })
                 .map_err(|e| JobError::InvalidProgram(format!("cannot read the collection: {e}")))?;
                 Built::Stream(env.from_collection(elements))
+            }
+            Step::Sequence { from, to } => {
+                let numbers = env.from_sequence(*from, *to)?;
+                Built::Stream(numbers.process(IntoPython).name("Sequence to Python"))
             }
             Step::Transform { input, function, transform, name } => {
                 let output = OutputType::new(planned.record_type.clone());
@@ -128,22 +132,22 @@ fn keyed_of(built: &[Built], step: usize) -> Result<&KeyedStream<KeyedRecord, Py
     }
 }
 
-/// Runs the printed streams of `plan`.
+/// Runs the streams of `plan` that end in sinks.
 pub fn execute(plan: &Plan, job_name: &str) -> Result<(), JobError> {
     let (env, built) = build(plan)?;
-    if plan.printed.is_empty() {
+    if plan.sinks.is_empty() {
         return Err(JobError::InvalidProgram(
             "no sinks are defined: add print() or another sink before execute()".into(),
         ));
     }
-    for step in &plan.printed {
+    for (step, kind) in &plan.sinks {
         let stream = stream_of(&built, *step)?;
         let record_type = plan.steps[*step].record_type.clone();
-        if record_type.is_pickled() {
-            stream.print();
-        } else {
+        match kind {
+            SinkKind::Discard => drop(stream.discard()),
+            SinkKind::Print if record_type.is_pickled() => drop(stream.print()),
             // Typed records print as Java's toString shows them, as a PyFlink job prints them.
-            stream.process(JavaText(record_type)).name("Print formatter").print();
+            SinkKind::Print => drop(stream.process(JavaText(record_type)).name("Print formatter").print()),
         }
     }
     env.execute(job_name)?;
@@ -160,6 +164,21 @@ pub fn execute_and_collect(plan: &Plan, step: usize, job_name: &str) -> Result<V
         pickle(list.as_any())
     })
     .map_err(|e| JobError::JobFailed(format!("cannot pickle the results: {e}")))
+}
+
+/// Turns the numbers of a sequence source into Python integers.
+#[derive(Clone)]
+struct IntoPython;
+
+impl ProcessFunction<i64, PyValue> for IntoPython {
+    fn process_element(&mut self, value: i64, ctx: &mut ProcessContext<'_, PyValue>) -> pyflink_core::Result<()> {
+        let value = Python::attach(|py| match value.into_pyobject(py) {
+            Ok(int) => int.into_any().unbind(),
+            Err(never) => match never {},
+        });
+        ctx.collect(PyValue(value));
+        Ok(())
+    }
 }
 
 /// Turns typed records into the text Java's `toString` gives them, for the print sink.

@@ -14,6 +14,8 @@ use crate::JobError;
 pub enum Step {
     /// The elements of a pickled Python list.
     Collection { pickled_elements: Vec<u8> },
+    /// The numbers `from ..= to`, from a parallel source (`NumberSequenceSource`).
+    Sequence { from: i64, to: i64 },
     /// A Python function over each record of step `input`.
     Transform { input: usize, function: Vec<u8>, transform: Transform, name: String },
     /// The records of step `input`, keyed by a Python key selector.
@@ -71,8 +73,17 @@ pub struct Plan {
     pub parallelism: Option<usize>,
     /// The steps, each after its inputs.
     pub steps: Vec<PlannedStep>,
-    /// The steps printed to standard output when the job executes.
-    pub printed: Vec<usize>,
+    /// The sinks the job runs when the environment executes: which step, and where it goes.
+    pub sinks: Vec<(usize, SinkKind)>,
+}
+
+/// Where a sink sends records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SinkKind {
+    /// Standard output, one line per record (`print()`).
+    Print,
+    /// Nowhere (`DiscardingSink`): for jobs run for their side effects or to measure them.
+    Discard,
 }
 
 /// A plan shared by an environment and its streams.
@@ -102,7 +113,7 @@ impl Step {
     /// The step whose records this step reads, if any.
     fn input(&self) -> Option<usize> {
         match self {
-            Step::Collection { .. } => None,
+            Step::Collection { .. } | Step::Sequence { .. } => None,
             Step::Transform { input, .. }
             | Step::KeyBy { input, .. }
             | Step::Reduce { input, .. }
@@ -152,16 +163,28 @@ impl Environment {
         Ok(Arc::new(Stream { plan: Arc::clone(&self.plan), step }))
     }
 
-    /// Runs the printed streams, and returns when the job ends.
+    /// A parallel stream of the numbers `from ..= to` (records of type `LONG`).
+    pub fn from_sequence(&self, from: i64, to: i64) -> Result<Arc<Stream>, JobError> {
+        if from > to {
+            return Err(JobError::InvalidProgram(format!(
+                "a number sequence cannot start ({from}) after its end ({to})"
+            )));
+        }
+        let long = TypeInfo::Basic { kind: crate::types::BasicType::Long };
+        let step = add(&self.plan, Step::Sequence { from, to }, Some(long))?;
+        Ok(Arc::new(Stream { plan: Arc::clone(&self.plan), step }))
+    }
+
+    /// Runs the streams that end in sinks, and returns when the job ends.
     pub fn execute(&self, job_name: String) -> Result<(), JobError> {
-        let plan = std::mem::take(&mut lock(&self.plan).printed);
-        let snapshot = self.snapshot(plan);
+        let sinks = std::mem::take(&mut lock(&self.plan).sinks);
+        let snapshot = self.snapshot(sinks);
         compile::execute(&snapshot, &job_name)
     }
 
-    fn snapshot(&self, printed: Vec<usize>) -> Plan {
+    fn snapshot(&self, sinks: Vec<(usize, SinkKind)>) -> Plan {
         let plan = lock(&self.plan);
-        Plan { parallelism: plan.parallelism, steps: plan.steps.clone(), printed }
+        Plan { parallelism: plan.parallelism, steps: plan.steps.clone(), sinks }
     }
 }
 
@@ -243,14 +266,19 @@ impl Stream {
 
     /// Prints every record to standard output when the environment executes.
     pub fn print(&self) {
-        lock(&self.plan).printed.push(self.step);
+        lock(&self.plan).sinks.push((self.step, SinkKind::Print));
+    }
+
+    /// Drops every record when the environment executes (Flink's `DiscardingSink`).
+    pub fn discard(&self) {
+        lock(&self.plan).sinks.push((self.step, SinkKind::Discard));
     }
 
     /// Runs the job of this stream and returns its records as a pickled list.
     pub fn execute_and_collect(&self, job_name: String) -> Result<Vec<u8>, JobError> {
         let plan = {
             let plan = lock(&self.plan);
-            Plan { parallelism: plan.parallelism, steps: plan.steps.clone(), printed: Vec::new() }
+            Plan { parallelism: plan.parallelism, steps: plan.steps.clone(), sinks: Vec::new() }
         };
         compile::execute_and_collect(&plan, self.step, &job_name)
     }

@@ -174,3 +174,30 @@ def test_invalid_parallelism_is_rejected(env):
 def test_non_callable_function_is_a_type_error(env):
     with pytest.raises(TypeError, match="MapFunction or a callable"):
         env.from_collection([1]).map(42)
+
+
+def test_number_sequence_source_is_parallel_and_complete(env):
+    from pyflink_rs.common import WatermarkStrategy
+    from pyflink_rs.datastream.connectors import NumberSequenceSource
+
+    env.set_parallelism(2)
+    numbers = env.from_source(NumberSequenceSource(1, 1000), WatermarkStrategy.no_watermarks(), "numbers")
+    assert sorted(numbers.map(lambda n: n * 2).execute_and_collect()) == [n * 2 for n in range(1, 1001)]
+    with pytest.raises(ValueError, match="cannot start"):
+        NumberSequenceSource(5, 1)
+
+
+def test_discarding_sink_runs_the_job_and_prints_nothing(env, capfd, tmp_path):
+    from pyflink_rs.datastream.connectors import DiscardingSink
+
+    marker = tmp_path / "ran"
+
+    def touch(value):
+        with open(marker, "a") as out:
+            out.write(f"{value}\n")
+        return value
+
+    env.from_collection([1, 2, 3]).map(touch).sink_to(DiscardingSink())
+    env.execute("discard")
+    assert capfd.readouterr().out == ""
+    assert marker.read_text().split() == ["1", "2", "3"]

@@ -51,6 +51,9 @@ class WatermarkStrategy:
         """Counts an input idle after ``idle_timeout`` (a ``Duration``) without records."""
         return WatermarkStrategy(self._generation, idle_timeout.to_milliseconds(), self._timestamp_assigner)
 
+    def _is_no_watermarks(self):
+        return self._timestamp_assigner is None and self._generation == _native.WatermarkGeneration.NO_WATERMARKS()
+
     def _native(self):
         assigner = None if self._timestamp_assigner is None else cloudpickle.dumps(self._timestamp_assigner)
         return _native.WatermarkStrategySpec(

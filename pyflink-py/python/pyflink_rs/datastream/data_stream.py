@@ -58,6 +58,10 @@ class DataStream:
         """Prints every record (its ``str``) to standard output when the job runs."""
         self._native.print()
 
+    def sink_to(self, sink):
+        """Sends the stream's records to ``sink`` when the job runs."""
+        sink._add_to(self._native)
+
     def execute_and_collect(self, job_execution_name=None, limit=None):
         """Runs the job of this stream and returns an iterator over its records (a list when
         ``limit`` is given, as in PyFlink)."""

@@ -36,6 +36,14 @@ class StreamExecutionEnvironment:
         elements = list(collection)
         return DataStream(self._native.from_collection(cloudpickle.dumps(elements), native_type(type_info)))
 
+    def from_source(self, source, watermark_strategy, source_name):
+        """A stream of the records of ``source`` (such as a ``NumberSequenceSource``), with
+        event time from ``watermark_strategy``."""
+        stream = DataStream(source._add_to(self._native))
+        if watermark_strategy is not None and not watermark_strategy._is_no_watermarks():
+            stream = stream.assign_timestamps_and_watermarks(watermark_strategy)
+        return stream
+
     def execute(self, job_name="Flink Streaming Job"):
         """Runs every stream that ends in a sink, and returns when the job ends."""
         self._native.execute(job_name)
