@@ -5,7 +5,7 @@ mod common;
 use common::{collect, collect_sorted, env, TagSubtask};
 use pyflink_core::{
     CoProcessFunction, KeyedProcessContext, KeyedProcessFunction, KeyedRuntimeContext, OutputTag, ProcessContext,
-    Result, RuntimeExecutionMode, ValueState, ValueStateDescriptor,
+    ProcessFunction, Result, RuntimeExecutionMode, ValueState, ValueStateDescriptor,
 };
 
 const PARALLELISMS: [usize; 2] = [1, 4];
@@ -332,4 +332,54 @@ fn name_and_uid_are_recorded_and_uids_must_be_unique() {
     b.discard();
     let err = env.execute("dup uid").unwrap_err();
     assert!(err.to_string().contains("uid 'op-1' is used by both 'doubler' and 'Map'"), "{err}");
+}
+
+thread_local! {
+    static IN_BATCH: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Records whether each record was processed inside the function's batch scope.
+#[derive(Clone)]
+struct ScopeProbe;
+
+impl ProcessFunction<i64, (i64, bool)> for ScopeProbe {
+    fn process_element(&mut self, value: i64, ctx: &mut ProcessContext<'_, (i64, bool)>) -> Result<()> {
+        ctx.collect((value, IN_BATCH.with(|flag| flag.get())));
+        Ok(())
+    }
+
+    fn within_batch(batch: &mut dyn FnMut() -> Result<()>) -> Result<()> {
+        IN_BATCH.with(|flag| flag.set(true));
+        let result = batch();
+        IN_BATCH.with(|flag| flag.set(false));
+        result
+    }
+}
+
+#[derive(Clone)]
+struct KeyedScopeProbe;
+
+impl KeyedProcessFunction<i64, i64, (i64, bool)> for KeyedScopeProbe {
+    fn process_element(&mut self, value: i64, ctx: &mut KeyedProcessContext<'_, i64, (i64, bool)>) -> Result<()> {
+        ctx.collect((value, IN_BATCH.with(|flag| flag.get())));
+        Ok(())
+    }
+
+    fn within_batch(batch: &mut dyn FnMut() -> Result<()>) -> Result<()> {
+        ScopeProbe::within_batch(batch)
+    }
+}
+
+#[test]
+fn every_record_is_processed_inside_the_functions_batch_scope() {
+    for p in PARALLELISMS {
+        let env = env(p);
+        let numbers = env.from_sequence(1, 2000).unwrap();
+        let plain = numbers.process(ScopeProbe);
+        let keyed = numbers.key_by(|n| n % 7).process(KeyedScopeProbe);
+        for out in [collect_sorted(&plain), collect_sorted(&keyed)] {
+            assert_eq!(out.len(), 2000, "parallelism {p}");
+            assert!(out.iter().all(|(_, in_batch)| *in_batch), "parallelism {p}: a record ran outside the scope");
+        }
+    }
 }

@@ -9,6 +9,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyList;
 
 use crate::function::{python_error, PyFunction};
+use crate::interpreter::with_interpreter;
 use crate::keyed_process::{PythonKeyedProcess, PythonTimestampAssigner};
 use crate::operators::{OutputType, PythonKeySelector, PythonKeyedMap, PythonReduce, PythonTransform};
 use crate::plan::{Plan, SinkKind, Step, WatermarkGeneration, WatermarkStrategySpec};
@@ -171,6 +172,10 @@ pub fn execute_and_collect(plan: &Plan, step: usize, job_name: &str) -> Result<V
 struct IntoPython;
 
 impl ProcessFunction<i64, PyValue> for IntoPython {
+    fn within_batch(batch: &mut dyn FnMut() -> pyflink_core::Result<()>) -> pyflink_core::Result<()> {
+        with_interpreter(batch)
+    }
+
     fn process_element(&mut self, value: i64, ctx: &mut ProcessContext<'_, PyValue>) -> pyflink_core::Result<()> {
         let value = Python::attach(|py| match value.into_pyobject(py) {
             Ok(int) => int.into_any().unbind(),
@@ -186,6 +191,10 @@ impl ProcessFunction<i64, PyValue> for IntoPython {
 struct JavaText(TypeInfo);
 
 impl ProcessFunction<PyValue, String> for JavaText {
+    fn within_batch(batch: &mut dyn FnMut() -> pyflink_core::Result<()>) -> pyflink_core::Result<()> {
+        with_interpreter(batch)
+    }
+
     fn process_element(&mut self, value: PyValue, ctx: &mut ProcessContext<'_, String>) -> pyflink_core::Result<()> {
         let mut text = String::new();
         Python::attach(|py| self.0.format_java(value.bind(py), &mut text).map_err(|e| python_error(py, e)))?;

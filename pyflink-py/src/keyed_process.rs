@@ -9,6 +9,7 @@ use pyo3::types::PyTuple;
 
 use crate::context::{NativeKeyedContext, NativeRuntimeContext, TimerRequest};
 use crate::function::{python_error, PyFunction};
+use crate::interpreter::with_interpreter;
 use crate::operators::OutputType;
 use crate::value::{KeyedRecord, PyKey, PyValue};
 
@@ -91,6 +92,10 @@ impl PythonKeyedProcess {
 }
 
 impl KeyedProcessFunction<PyKey, KeyedRecord, PyValue> for PythonKeyedProcess {
+    fn within_batch(batch: &mut dyn FnMut() -> Result<()>) -> Result<()> {
+        with_interpreter(batch)
+    }
+
     fn open(&mut self, context: &mut KeyedRuntimeContext<'_, PyKey>) -> Result<()> {
         Python::attach(|py| {
             let opened = (|| -> PyResult<Py<NativeRuntimeContext>> {

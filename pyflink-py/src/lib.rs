@@ -21,6 +21,7 @@
 pub mod compile;
 pub mod context;
 pub mod function;
+pub mod interpreter;
 pub mod keyed_process;
 pub mod operators;
 pub mod plan;

@@ -8,6 +8,7 @@ use pyflink_core::{
 use pyo3::prelude::*;
 
 use crate::function::{python_error, PyFunction};
+use crate::interpreter::with_interpreter;
 use crate::types::{RowClass, TypeInfo};
 use crate::value::{KeyedRecord, PyKey, PyValue};
 
@@ -80,6 +81,10 @@ impl PythonTransform {
 }
 
 impl ProcessFunction<PyValue, PyValue> for PythonTransform {
+    fn within_batch(batch: &mut dyn FnMut() -> Result<()>) -> Result<()> {
+        with_interpreter(batch)
+    }
+
     fn process_element(&mut self, value: PyValue, ctx: &mut ProcessContext<'_, PyValue>) -> Result<()> {
         Python::attach(|py| self.apply(py, value, ctx).map_err(|e| python_error(py, e)))
     }
@@ -100,6 +105,10 @@ impl PythonKeySelector {
 }
 
 impl ProcessFunction<PyValue, KeyedRecord> for PythonKeySelector {
+    fn within_batch(batch: &mut dyn FnMut() -> Result<()>) -> Result<()> {
+        with_interpreter(batch)
+    }
+
     fn process_element(&mut self, value: PyValue, ctx: &mut ProcessContext<'_, KeyedRecord>) -> Result<()> {
         Python::attach(|py| {
             let selected = self.function.get(py).and_then(|f| f.call1((value.bind(py),)));
@@ -128,6 +137,10 @@ impl PythonReduce {
 }
 
 impl KeyedProcessFunction<PyKey, KeyedRecord, PyValue> for PythonReduce {
+    fn within_batch(batch: &mut dyn FnMut() -> Result<()>) -> Result<()> {
+        with_interpreter(batch)
+    }
+
     fn open(&mut self, context: &mut KeyedRuntimeContext<'_, PyKey>) -> Result<()> {
         self.reduced = Some(context.get_state(&ValueStateDescriptor::new("_reduced"))?);
         Ok(())
@@ -167,6 +180,10 @@ impl PythonKeyedMap {
 }
 
 impl KeyedProcessFunction<PyKey, KeyedRecord, PyValue> for PythonKeyedMap {
+    fn within_batch(batch: &mut dyn FnMut() -> Result<()>) -> Result<()> {
+        with_interpreter(batch)
+    }
+
     fn process_element(
         &mut self,
         record: KeyedRecord,

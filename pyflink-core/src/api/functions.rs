@@ -165,6 +165,16 @@ pub trait ProcessFunction<IN: Data, OUT: Data>: Clone + Send + Sync + 'static {
     /// Processes one record; emit through `ctx`.
     fn process_element(&mut self, value: IN, ctx: &mut ProcessContext<'_, OUT>) -> Result<()>;
 
+    /// Runs `batch`, the calls for one batch of input; a function whose every call needs one
+    /// shared resource (the Python interpreter) takes it here once per batch. See
+    /// [`OneInputOperator::within_batch`](crate::runtime::operator::OneInputOperator::within_batch).
+    fn within_batch(batch: &mut dyn FnMut() -> Result<()>) -> Result<()>
+    where
+        Self: Sized,
+    {
+        batch()
+    }
+
     /// Called once after the last record.
     fn close(&mut self) -> Result<()> {
         Ok(())
@@ -189,6 +199,16 @@ pub trait KeyedProcessFunction<K: Key, IN: Data, OUT: Data>: Clone + Send + Sync
 
     /// Processes one record; state handles read and write this record's key.
     fn process_element(&mut self, value: IN, ctx: &mut KeyedProcessContext<'_, K, OUT>) -> Result<()>;
+
+    /// Runs `batch`, the calls for one batch of input; a function whose every call needs one
+    /// shared resource (the Python interpreter) takes it here once per batch. See
+    /// [`OneInputOperator::within_batch`](crate::runtime::operator::OneInputOperator::within_batch).
+    fn within_batch(batch: &mut dyn FnMut() -> Result<()>) -> Result<()>
+    where
+        Self: Sized,
+    {
+        batch()
+    }
 
     /// Called when a timer of the current key fires. Records emitted from an event-time timer
     /// carry the timer's timestamp.

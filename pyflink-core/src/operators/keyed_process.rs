@@ -103,6 +103,10 @@ impl<IN: Data, K: Key, OUT: Data, F: KeyedProcessFunction<K, IN, OUT>> OneInputO
         Ok(())
     }
 
+    fn within_batch(batch: &mut dyn FnMut() -> Result<()>) -> Result<()> {
+        F::within_batch(batch)
+    }
+
     fn close(&mut self) -> Result<()> {
         let function = &mut self.function;
         match &self.backend {

@@ -18,6 +18,10 @@ impl<IN: Data, OUT: Data, F: ProcessFunction<IN, OUT>> OneInputOperator<IN, OUT>
         self.0.process_element(value, &mut ProcessContext { out })
     }
 
+    fn within_batch(batch: &mut dyn FnMut() -> Result<()>) -> Result<()> {
+        F::within_batch(batch)
+    }
+
     fn close(&mut self) -> Result<()> {
         self.0.close()
     }

@@ -171,6 +171,17 @@ pub trait OneInputOperator<IN: Data, OUT: Data>: 'static {
     /// Processes one record. `out` carries the record's timestamp to emitted records.
     fn process_element(&mut self, value: IN, out: &mut Output<OUT>) -> Result<()>;
 
+    /// Runs `batch`, the processing of one batch of input elements (records, watermarks and
+    /// the timers they fire). An operator whose every call needs one shared resource, such as
+    /// the Python interpreter, takes it here once per batch instead of once per record. The
+    /// default runs the batch as it is.
+    fn within_batch(batch: &mut dyn FnMut() -> Result<()>) -> Result<()>
+    where
+        Self: Sized,
+    {
+        batch()
+    }
+
     /// Called when the combined input watermark advances; the default forwards it.
     fn process_watermark(&mut self, timestamp: i64, out: &mut Output<OUT>) -> Result<()> {
         out.emit_watermark(timestamp);

@@ -149,28 +149,32 @@ impl<IN: Data, OUT: Data, O: OneInputOperator<IN, OUT>> UnaryTask<IN, OUT, O> {
             operator.on_processing_time(now, output)?;
             output.flush(&mut session, SendCapability::Held(held));
         }
-        for (position, input) in inputs.iter_mut().enumerate() {
-            let mut failure = None;
-            input.handle.for_each(|capability, batch| {
-                let time = capability.least().copied().unwrap_or_default();
-                if alignment.holds_back(time) {
-                    alignment.hold(time, (position, std::mem::take(batch)));
-                    return;
-                }
-                if failure.is_none() {
-                    if let Err(error) =
-                        process_batch(&mut Unary(&mut *operator), channels[position], tracker, output, batch)
-                    {
-                        failure = Some(error);
+        // Everything that has arrived is processed in one batch scope of the operator.
+        O::within_batch(&mut || {
+            for (position, input) in inputs.iter_mut().enumerate() {
+                let mut failure = None;
+                input.handle.for_each(|capability, batch| {
+                    let time = capability.least().copied().unwrap_or_default();
+                    if alignment.holds_back(time) {
+                        alignment.hold(time, (position, std::mem::take(batch)));
+                        return;
                     }
+                    if failure.is_none() {
+                        if let Err(error) =
+                            process_batch(&mut Unary(&mut *operator), channels[position], tracker, output, batch)
+                        {
+                            failure = Some(error);
+                        }
+                    }
+                    recycle(batch);
+                    output.flush(&mut session, SendCapability::Input(&capability));
+                });
+                if let Some(error) = failure {
+                    return Err(error);
                 }
-                recycle(batch);
-                output.flush(&mut session, SendCapability::Input(&capability));
-            });
-            if let Some(error) = failure {
-                return Err(error);
             }
-        }
+            Ok(())
+        })?;
         let frontier = least_epoch(frontiers);
         let mut epochs = UnaryEpochs {
             operator: &mut *operator,
@@ -239,13 +243,10 @@ impl<IN: Data, OUT: Data, O: OneInputOperator<IN, OUT>> EpochHandler<(usize, Vec
 
     fn process(&mut self, epoch: u64, (position, mut batch): (usize, Vec<Element<IN>>)) -> Result<()> {
         downgrade_to(self.held, epoch);
-        let result = process_batch(
-            &mut Unary(&mut *self.operator),
-            self.channels[position],
-            self.tracker,
-            self.output,
-            &mut batch,
-        );
+        let (operator, channels, tracker, output) =
+            (&mut *self.operator, self.channels[position], &mut *self.tracker, &mut *self.output);
+        let result =
+            O::within_batch(&mut || process_batch(&mut Unary(&mut *operator), channels, tracker, output, &mut batch));
         self.output.flush(self.session, SendCapability::Held(self.held));
         result
     }
