@@ -16,6 +16,10 @@ use crate::value::{KeyedRecord, PyKey, PyValue};
 /// The Python objects of one open instance.
 struct Loaded {
     function: Py<PyAny>,
+    /// The function's bound `process_element` and `on_timer`, looked up once: a lookup by
+    /// name per record costs more than the call.
+    process_element: Py<PyAny>,
+    on_timer: Py<PyAny>,
     /// The engine side of the context, refreshed for every call.
     context: Py<NativeKeyedContext>,
     /// The PyFlink-named wrapper of `context` that the function sees.
@@ -42,16 +46,18 @@ impl PythonKeyedProcess {
         PythonKeyedProcess { function, output, loaded: None }
     }
 
-    /// Calls `method` with `args`, emits what it returns or yields, and applies the timers it set.
+    /// Calls `process_element` (or `on_timer` when `timer`) with `args`, emits what it returns
+    /// or yields, and applies the timers it set.
     fn call(
         &mut self,
         py: Python<'_>,
-        method: &str,
+        timer: bool,
         args: Bound<'_, PyTuple>,
         ctx: &mut KeyedProcessContext<'_, PyKey, PyValue>,
     ) -> PyResult<()> {
         let loaded = self.loaded.as_ref().expect("open() runs before the first record");
-        let result = loaded.function.bind(py).call_method1(method, args)?;
+        let method = if timer { &loaded.on_timer } else { &loaded.process_element };
+        let result = method.bind(py).call1(args)?;
         if !result.is_none() {
             for item in result.try_iter()? {
                 ctx.collect(PyValue(self.output.apply(item?)?.unbind()));
@@ -106,8 +112,13 @@ impl KeyedProcessFunction<PyKey, KeyedRecord, PyValue> for PythonKeyedProcess {
                 function.call_method1("open", (runtime_context,))?;
                 let keyed_context = Py::new(py, NativeKeyedContext::default())?;
                 let wrapper = functions.getattr("_KeyedContext")?.call1((keyed_context.clone_ref(py),))?;
-                self.loaded =
-                    Some(Loaded { function: function.unbind(), context: keyed_context, wrapper: wrapper.unbind() });
+                self.loaded = Some(Loaded {
+                    process_element: function.getattr("process_element")?.unbind(),
+                    on_timer: function.getattr("on_timer")?.unbind(),
+                    function: function.unbind(),
+                    context: keyed_context,
+                    wrapper: wrapper.unbind(),
+                });
                 Ok(native)
             })();
             let native = opened.map_err(|e| python_error(py, e))?;
@@ -124,7 +135,7 @@ impl KeyedProcessFunction<PyKey, KeyedRecord, PyValue> for PythonKeyedProcess {
         Python::attach(|py| {
             let context = self.prepare(py, record.key, ctx.timestamp(), None, ctx);
             let args = PyTuple::new(py, [record.value.bind(py).clone(), context]).map_err(|e| python_error(py, e))?;
-            self.call(py, "process_element", args, ctx).map_err(|e| python_error(py, e))
+            self.call(py, false, args, ctx).map_err(|e| python_error(py, e))
         })
     }
 
@@ -137,7 +148,7 @@ impl KeyedProcessFunction<PyKey, KeyedRecord, PyValue> for PythonKeyedProcess {
         Python::attach(|py| {
             let context = self.prepare(py, key, Some(timestamp), Some(domain), ctx);
             let args = (timestamp, context).into_pyobject(py).map_err(|e| python_error(py, e))?;
-            self.call(py, "on_timer", args, ctx).map_err(|e| python_error(py, e))
+            self.call(py, true, args, ctx).map_err(|e| python_error(py, e))
         })
     }
 
