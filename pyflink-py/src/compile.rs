@@ -13,7 +13,7 @@ use crate::interpreter::with_interpreter;
 use crate::keyed_process::{PythonKeyedProcess, PythonTimestampAssigner};
 use crate::operators::{OutputType, PythonKeySelector, PythonKeyedMap, PythonReduce, PythonTransform};
 use crate::plan::{Plan, SinkKind, Step, WatermarkGeneration, WatermarkStrategySpec};
-use crate::types::{RowClass, TypeInfo};
+use crate::types::TypeInfo;
 use crate::value::{pickle, unpickle, KeyedRecord, PyKey, PyValue};
 use crate::JobError;
 
@@ -35,10 +35,8 @@ fn build(plan: &Plan) -> Result<(StreamExecutionEnvironment, Vec<Built>), JobErr
             Step::Collection { pickled_elements } => {
                 let record_type = &planned.record_type;
                 let elements = Python::attach(|py| -> PyResult<Vec<PyValue>> {
-                    let mut rows = RowClass::new();
-                    rows.load(py)?;
                     let list = unpickle(py, pickled_elements)?;
-                    list.try_iter()?.map(|item| Ok(PyValue(record_type.convert(&item?, &rows)?.unbind()))).collect()
+                    list.try_iter()?.map(|item| Ok(PyValue(record_type.convert(&item?)?.unbind()))).collect()
                 })
                 .map_err(|e| JobError::InvalidProgram(format!("cannot read the collection: {e}")))?;
                 Built::Stream(env.from_collection(elements))
@@ -135,12 +133,12 @@ fn keyed_of(built: &[Built], step: usize) -> Result<&KeyedStream<KeyedRecord, Py
 
 /// Runs the streams of `plan` that end in sinks.
 pub fn execute(plan: &Plan, job_name: &str) -> Result<(), JobError> {
-    let (env, built) = build(plan)?;
     if plan.sinks.is_empty() {
         return Err(JobError::InvalidProgram(
             "no sinks are defined: add print() or another sink before execute()".into(),
         ));
     }
+    let (env, built) = build(plan)?;
     for (step, kind) in &plan.sinks {
         let stream = stream_of(&built, *step)?;
         let record_type = plan.steps[*step].record_type.clone();

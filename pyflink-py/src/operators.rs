@@ -1,5 +1,6 @@
-//! The operators that run Python functions. Each takes the interpreter for one record and
-//! calls the function; a Python exception fails the job with its traceback.
+//! The operators that run Python functions. Each holds the interpreter for a whole input batch
+//! (see [`crate::interpreter`]) and calls the function per record; a Python exception fails the
+//! job with its traceback.
 
 use pyflink_core::{
     KeyedProcessContext, KeyedProcessFunction, KeyedRuntimeContext, ProcessContext, ProcessFunction, Result,
@@ -9,7 +10,7 @@ use pyo3::prelude::*;
 
 use crate::function::{python_error, PyFunction};
 use crate::interpreter::with_interpreter;
-use crate::types::{RowClass, TypeInfo};
+use crate::types::TypeInfo;
 use crate::value::{KeyedRecord, PyKey, PyValue};
 
 /// Converts what a Python function returns to the record type of its stream (nothing to do
@@ -17,22 +18,20 @@ use crate::value::{KeyedRecord, PyKey, PyValue};
 #[derive(Clone)]
 pub struct OutputType {
     record_type: TypeInfo,
-    rows: RowClass,
 }
 
 impl OutputType {
     /// Conversion to `record_type`.
     pub fn new(record_type: TypeInfo) -> Self {
-        OutputType { record_type, rows: RowClass::new() }
+        OutputType { record_type }
     }
 
     /// `value` as a record of the type.
-    pub fn apply<'py>(&mut self, value: Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    pub fn apply<'py>(&self, value: Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         if self.record_type.is_pickled() {
             return Ok(value);
         }
-        self.rows.load(value.py())?;
-        self.record_type.convert(&value, &self.rows)
+        self.record_type.convert(&value)
     }
 }
 
@@ -189,12 +188,6 @@ impl KeyedProcessFunction<PyKey, KeyedRecord, PyValue> for PythonKeyedMap {
         record: KeyedRecord,
         ctx: &mut KeyedProcessContext<'_, PyKey, PyValue>,
     ) -> Result<()> {
-        let map = &mut self.map;
-        Python::attach(|py| {
-            let function = map.function.get(py).map_err(|e| python_error(py, e))?;
-            let mapped = function.call1((record.value.0,)).and_then(|value| map.output.apply(value));
-            ctx.collect(PyValue(mapped.map_err(|e| python_error(py, e))?.unbind()));
-            Ok(())
-        })
+        Python::attach(|py| self.map.apply(py, record.value, ctx).map_err(|e| python_error(py, e)))
     }
 }

@@ -109,6 +109,18 @@ fn add(plan: &SharedPlan, step: Step, record_type: Option<TypeInfo>) -> Result<u
     Ok(plan.steps.len() - 1)
 }
 
+/// A stream of the records of `step`, added to `plan` (see [`add`]).
+fn stream(plan: &SharedPlan, step: Step, record_type: Option<TypeInfo>) -> Result<Arc<Stream>, JobError> {
+    let step = add(plan, step, record_type)?;
+    Ok(Arc::new(Stream { plan: Arc::clone(plan), step }))
+}
+
+/// The program as it stands, to compile; `sinks` are the sinks the job runs.
+fn snapshot(plan: &SharedPlan, sinks: Vec<(usize, SinkKind)>) -> Plan {
+    let plan = lock(plan);
+    Plan { parallelism: plan.parallelism, steps: plan.steps.clone(), sinks }
+}
+
 impl Step {
     /// The step whose records this step reads, if any.
     fn input(&self) -> Option<usize> {
@@ -158,9 +170,7 @@ impl Environment {
         pickled_elements: Vec<u8>,
         type_info: Option<TypeInfo>,
     ) -> Result<Arc<Stream>, JobError> {
-        let step =
-            add(&self.plan, Step::Collection { pickled_elements }, Some(type_info.unwrap_or(TypeInfo::Pickled)))?;
-        Ok(Arc::new(Stream { plan: Arc::clone(&self.plan), step }))
+        stream(&self.plan, Step::Collection { pickled_elements }, Some(type_info.unwrap_or(TypeInfo::Pickled)))
     }
 
     /// A parallel stream of the numbers `from ..= to` (records of type `LONG`).
@@ -171,20 +181,13 @@ impl Environment {
             )));
         }
         let long = TypeInfo::Basic { kind: crate::types::BasicType::Long };
-        let step = add(&self.plan, Step::Sequence { from, to }, Some(long))?;
-        Ok(Arc::new(Stream { plan: Arc::clone(&self.plan), step }))
+        stream(&self.plan, Step::Sequence { from, to }, Some(long))
     }
 
     /// Runs the streams that end in sinks, and returns when the job ends.
     pub fn execute(&self, job_name: String) -> Result<(), JobError> {
         let sinks = std::mem::take(&mut lock(&self.plan).sinks);
-        let snapshot = self.snapshot(sinks);
-        compile::execute(&snapshot, &job_name)
-    }
-
-    fn snapshot(&self, sinks: Vec<(usize, SinkKind)>) -> Plan {
-        let plan = lock(&self.plan);
-        Plan { parallelism: plan.parallelism, steps: plan.steps.clone(), sinks }
+        compile::execute(&snapshot(&self.plan, sinks), &job_name)
     }
 }
 
@@ -203,7 +206,7 @@ impl Stream {
         output_type: Option<TypeInfo>,
     ) -> Result<Arc<Stream>, JobError> {
         let step = Step::Transform { input: self.step, function, transform, name };
-        Ok(Arc::new(Stream { plan: Arc::clone(&self.plan), step: add(&self.plan, step, output_type)? }))
+        stream(&self.plan, step, output_type)
     }
 
     /// Each record through a Python callable returning the new record, of `output_type`
@@ -245,8 +248,7 @@ impl Stream {
         if durations.iter().flatten().any(|ms| *ms < 0) {
             return Err(JobError::InvalidProgram("watermark durations cannot be negative".into()));
         }
-        let step = add(&self.plan, Step::Timestamps { input: self.step, strategy }, None)?;
-        Ok(Arc::new(Stream { plan: Arc::clone(&self.plan), step }))
+        stream(&self.plan, Step::Timestamps { input: self.step, strategy }, None)
     }
 
     /// Sets the parallelism of the operator producing this stream.
@@ -276,11 +278,7 @@ impl Stream {
 
     /// Runs the job of this stream and returns its records as a pickled list.
     pub fn execute_and_collect(&self, job_name: String) -> Result<Vec<u8>, JobError> {
-        let plan = {
-            let plan = lock(&self.plan);
-            Plan { parallelism: plan.parallelism, steps: plan.steps.clone(), sinks: Vec::new() }
-        };
-        compile::execute_and_collect(&plan, self.step, &job_name)
+        compile::execute_and_collect(&snapshot(&self.plan, Vec::new()), self.step, &job_name)
     }
 }
 
@@ -294,8 +292,7 @@ impl KeyedStream {
     /// A rolling reduce of each key's records with a Python callable of two records; the
     /// results have the type of the records.
     pub fn reduce(&self, function: Vec<u8>, name: String) -> Result<Arc<Stream>, JobError> {
-        let step = add(&self.plan, Step::Reduce { input: self.step, function, name }, None)?;
-        Ok(Arc::new(Stream { plan: Arc::clone(&self.plan), step }))
+        stream(&self.plan, Step::Reduce { input: self.step, function, name }, None)
     }
 
     /// Each record through a Python `KeyedProcessFunction` object, whose results are records of
@@ -307,14 +304,12 @@ impl KeyedStream {
         output_type: Option<TypeInfo>,
     ) -> Result<Arc<Stream>, JobError> {
         let step = Step::KeyedProcess { input: self.step, function, name };
-        let step = add(&self.plan, step, Some(output_type.unwrap_or(TypeInfo::Pickled)))?;
-        Ok(Arc::new(Stream { plan: Arc::clone(&self.plan), step }))
+        stream(&self.plan, step, Some(output_type.unwrap_or(TypeInfo::Pickled)))
     }
 
     /// Each record through a Python callable returning the new record, of `output_type`.
     pub fn map(&self, function: Vec<u8>, name: String, output_type: Option<TypeInfo>) -> Result<Arc<Stream>, JobError> {
         let step = Step::KeyedMap { input: self.step, function, name };
-        let step = add(&self.plan, step, Some(output_type.unwrap_or(TypeInfo::Pickled)))?;
-        Ok(Arc::new(Stream { plan: Arc::clone(&self.plan), step }))
+        stream(&self.plan, step, Some(output_type.unwrap_or(TypeInfo::Pickled)))
     }
 }

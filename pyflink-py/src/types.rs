@@ -11,6 +11,7 @@
 use pyflink_core::FlinkDisplay;
 use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 use serde::{Deserialize, Serialize};
 
@@ -107,7 +108,7 @@ impl TypeInfo {
 
     /// `value` as a record of this type: the object PyFlink would hand to the next function.
     /// A value that does not fit the type is an error that names both.
-    pub fn convert<'py>(&self, value: &Bound<'py, PyAny>, rows: &RowClass) -> PyResult<Bound<'py, PyAny>> {
+    pub fn convert<'py>(&self, value: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         let py = value.py();
         if value.is_none() {
             // Every Flink type but the primitives admits null; PyFlink passes None through.
@@ -116,35 +117,18 @@ impl TypeInfo {
         match self {
             TypeInfo::Pickled => Ok(value.clone()),
             TypeInfo::Basic { kind } => convert_basic(*kind, value),
-            TypeInfo::Row { names, fields } => {
-                let items = sequence_items(value, fields.len(), "ROW")?;
-                let converted = fields
-                    .iter()
-                    .zip(items.iter())
-                    .map(|(field, item)| field.convert(item, rows))
-                    .collect::<PyResult<Vec<_>>>()?;
-                rows.build(py, converted, names)
-            }
-            TypeInfo::Tuple { fields } => {
-                let items = sequence_items(value, fields.len(), "TUPLE")?;
-                let converted = fields
-                    .iter()
-                    .zip(items.iter())
-                    .map(|(field, item)| field.convert(item, rows))
-                    .collect::<PyResult<Vec<_>>>()?;
-                Ok(PyTuple::new(py, converted)?.into_any())
-            }
+            TypeInfo::Row { names, fields } => build_row(py, convert_fields(fields, value, "ROW")?, names),
+            TypeInfo::Tuple { fields } => Ok(PyTuple::new(py, convert_fields(fields, value, "TUPLE")?)?.into_any()),
             TypeInfo::List { element } => {
                 let element = &element[0];
-                let converted =
-                    value.try_iter()?.map(|item| element.convert(&item?, rows)).collect::<PyResult<Vec<_>>>()?;
+                let converted = value.try_iter()?.map(|item| element.convert(&item?)).collect::<PyResult<Vec<_>>>()?;
                 Ok(PyList::new(py, converted)?.into_any())
             }
             TypeInfo::Map { key_value } => {
                 let dict = value.cast::<PyDict>().map_err(|_| mismatch(value, "MAP"))?;
                 let converted = PyDict::new(py);
                 for (key, item) in dict.iter() {
-                    converted.set_item(key_value[0].convert(&key, rows)?, key_value[1].convert(&item, rows)?)?;
+                    converted.set_item(key_value[0].convert(&key)?, key_value[1].convert(&item)?)?;
                 }
                 Ok(converted.into_any())
             }
@@ -295,49 +279,24 @@ fn convert_basic<'py>(kind: BasicType, value: &Bound<'py, PyAny>) -> PyResult<Bo
     }
 }
 
-/// PyFlink's `Row` class (`pyflink_rs.common.Row`), looked up once per operator instance.
-pub struct RowClass {
-    build: Option<Py<PyAny>>,
+/// The fields of `value`, a tuple, list or row of exactly as many fields as `fields`, each
+/// converted to its type.
+fn convert_fields<'py>(
+    fields: &[TypeInfo],
+    value: &Bound<'py, PyAny>,
+    type_name: &str,
+) -> PyResult<Vec<Bound<'py, PyAny>>> {
+    let items = sequence_items(value, fields.len(), type_name)?;
+    fields.iter().zip(items.iter()).map(|(field, item)| field.convert(item)).collect()
 }
 
-impl RowClass {
-    /// The class, imported when the first row is built.
-    pub fn new() -> Self {
-        RowClass { build: None }
-    }
+/// `Row._of` of `pyflink_rs.common.types`, imported once per interpreter.
+static BUILD_ROW: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
-    fn build<'py>(
-        &self,
-        py: Python<'py>,
-        values: Vec<Bound<'py, PyAny>>,
-        names: &[String],
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let build = match &self.build {
-            Some(build) => build.bind(py).clone(),
-            None => py.import("pyflink_rs.common.types")?.getattr("Row")?.getattr("_of")?,
-        };
-        build.call1((PyTuple::new(py, values)?, PyTuple::new(py, names)?))
-    }
-
-    /// Imports the class now, so that building rows later does not.
-    pub fn load(&mut self, py: Python<'_>) -> PyResult<()> {
-        if self.build.is_none() {
-            let build = py.import("pyflink_rs.common.types")?.getattr("Row")?.getattr("_of")?;
-            self.build = Some(build.unbind());
-        }
-        Ok(())
-    }
-}
-
-impl Default for RowClass {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Clone for RowClass {
-    fn clone(&self) -> Self {
-        // Each operator instance imports its own handle: instances may run on other threads.
-        RowClass::new()
-    }
+/// A PyFlink `Row` of `values` with field `names`.
+fn build_row<'py>(py: Python<'py>, values: Vec<Bound<'py, PyAny>>, names: &[String]) -> PyResult<Bound<'py, PyAny>> {
+    let build = BUILD_ROW.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
+        Ok(py.import("pyflink_rs.common.types")?.getattr("Row")?.getattr("_of")?.unbind())
+    })?;
+    build.bind(py).call1((PyTuple::new(py, values)?, PyTuple::new(py, names)?))
 }

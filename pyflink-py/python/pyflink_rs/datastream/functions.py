@@ -177,20 +177,10 @@ class KeyedProcessFunction(Function):
 class _KeyedContext(KeyedProcessFunction.OnTimerContext, TimerService):
     """The engine's context of a record or timer, under PyFlink's names."""
 
+    __slots__ = ("_native",)
+
     def __init__(self, native):
         self._native = native
-        # The engine's methods themselves, so that a context call costs no extra Python frame.
-        for name in (
-            "timestamp",
-            "get_current_key",
-            "current_processing_time",
-            "current_watermark",
-            "register_processing_time_timer",
-            "register_event_time_timer",
-            "delete_processing_time_timer",
-            "delete_event_time_timer",
-        ):
-            setattr(self, name, getattr(native, name))
 
     def timestamp(self):
         return self._native.timestamp()

@@ -152,11 +152,6 @@ class State:
 
     def __init__(self, native):
         self._native = native
-        # The engine's methods themselves, so that a state call costs no extra Python frame.
-        for name in self._direct:
-            setattr(self, name, getattr(native, name))
-
-    _direct = ("clear",)
 
     def clear(self):
         """Removes the current key's value."""
@@ -165,8 +160,6 @@ class State:
 
 class ValueState(State):
     """One value per key."""
-
-    _direct = ("clear", "value", "update")
 
     def value(self):
         """The current key's value, or ``None``."""
@@ -179,8 +172,6 @@ class ValueState(State):
 
 class ListState(State):
     """A list of values per key."""
-
-    _direct = ("clear", "get", "add")
 
     def get(self):
         """The current key's values (an empty list when there are none)."""
@@ -201,8 +192,6 @@ class ListState(State):
 
 class MapState(State):
     """A map per key."""
-
-    _direct = ("clear", "get", "put", "remove", "contains", "items", "keys", "values", "is_empty")
 
     def get(self, key):
         return self._native.get(key)
