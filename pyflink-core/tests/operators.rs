@@ -3,6 +3,7 @@
 mod common;
 
 use common::{collect, collect_sorted, env, TagSubtask};
+use pyflink_core::window::{GlobalWindow, ProcessWindowFunction, WindowContext};
 use pyflink_core::{
     CoProcessFunction, KeyedProcessContext, KeyedProcessFunction, KeyedRuntimeContext, OutputTag, ProcessContext,
     ProcessFunction, Result, RuntimeExecutionMode, ValueState, ValueStateDescriptor,
@@ -381,5 +382,31 @@ fn every_record_is_processed_inside_the_functions_batch_scope() {
             assert_eq!(out.len(), 2000, "parallelism {p}");
             assert!(out.iter().all(|(_, in_batch)| *in_batch), "parallelism {p}: a record ran outside the scope");
         }
+    }
+}
+
+#[derive(Clone)]
+struct WindowScopeProbe;
+
+impl ProcessWindowFunction<i64, (i64, bool), i64, GlobalWindow> for WindowScopeProbe {
+    fn process(&mut self, key: &i64, ctx: &mut WindowContext<'_, GlobalWindow, (i64, bool)>, _: &[i64]) -> Result<()> {
+        ctx.collect((*key, IN_BATCH.with(|flag| flag.get())));
+        Ok(())
+    }
+
+    fn within_batch(batch: &mut dyn FnMut() -> Result<()>) -> Result<()> {
+        ScopeProbe::within_batch(batch)
+    }
+}
+
+#[test]
+fn every_window_is_evaluated_inside_the_window_functions_batch_scope() {
+    for p in PARALLELISMS {
+        let env = env(p);
+        let numbers = env.from_sequence(1, 2000).unwrap();
+        let windows = numbers.key_by(|n| n % 7).count_window(10).process(WindowScopeProbe);
+        let out = collect_sorted(&windows);
+        assert!(out.len() >= 190, "parallelism {p}: {} windows", out.len());
+        assert!(out.iter().all(|(_, in_batch)| *in_batch), "parallelism {p}: a window ran outside the scope");
     }
 }

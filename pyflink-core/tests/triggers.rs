@@ -1,6 +1,7 @@
-//! Window jobs with non-default triggers and evictors, on deterministic punctuated watermarks:
+//! Window jobs with non-default triggers and functions, on deterministic punctuated watermarks:
 //! continuous event-time triggers, sliding count windows, a custom trigger on global windows,
-//! and `window_all`.
+//! a trigger delegating to built-in ones, fallible reduce and aggregate functions, and
+//! `window_all`.
 
 mod common;
 
@@ -8,8 +9,8 @@ use std::time::Duration;
 
 use common::{collect, env, env as env_with, timed_source, Event};
 use pyflink_core::window::{
-    ContinuousEventTimeTrigger, GlobalWindow, GlobalWindows, TimeWindow, Trigger, TriggerContext, TriggerResult,
-    TumblingEventTimeWindows,
+    ContinuousEventTimeTrigger, CountTrigger, EventTimeTrigger, GlobalWindow, GlobalWindows, TimeWindow, Trigger,
+    TriggerContext, TriggerResult, TryAggregateFunction, TumblingEventTimeWindows, Window,
 };
 use pyflink_core::FlinkError;
 
@@ -131,4 +132,132 @@ fn invalid_window_parameters_fail_when_the_job_is_planned() {
         Err(FlinkError::InvalidProgram(message)) => assert!(message.contains("size above 0"), "{message}"),
         other => panic!("expected an invalid program, got {other:?}"),
     }
+}
+
+/// A trigger picked when the job is built, delegating to built-in triggers whose states
+/// differ: the count lives in the first field of its state.
+#[derive(Clone)]
+enum Picked {
+    Count(CountTrigger),
+    EventTime,
+}
+
+impl<W: Window> Trigger<Event, W> for Picked {
+    type State = (u64, ());
+
+    fn on_element(
+        &self,
+        e: &Event,
+        ts: Option<i64>,
+        w: &W,
+        ctx: &mut TriggerContext<'_, W, (u64, ())>,
+    ) -> TriggerResult {
+        match self {
+            Picked::Count(trigger) => {
+                let mut count = ctx.state().0;
+                let result = ctx.with_state(&mut count, |inner| trigger.on_element(e, ts, w, inner));
+                ctx.state().0 = count;
+                result
+            }
+            Picked::EventTime => ctx.with_state(&mut (), |inner| EventTimeTrigger.on_element(e, ts, w, inner)),
+        }
+    }
+    fn on_event_time(&self, time: i64, w: &W, ctx: &mut TriggerContext<'_, W, (u64, ())>) -> TriggerResult {
+        match self {
+            Picked::Count(_) => TriggerResult::Continue,
+            Picked::EventTime => {
+                ctx.with_state(&mut (), |inner| Trigger::<Event, W>::on_event_time(&EventTimeTrigger, time, w, inner))
+            }
+        }
+    }
+    fn on_processing_time(&self, _: i64, _: &W, _: &mut TriggerContext<'_, W, (u64, ())>) -> TriggerResult {
+        TriggerResult::Continue
+    }
+    fn clear(&self, w: &W, ctx: &mut TriggerContext<'_, W, (u64, ())>) {
+        match self {
+            Picked::Count(_) => ctx.state().0 = 0,
+            Picked::EventTime => {
+                ctx.with_state(&mut (), |inner| Trigger::<Event, W>::clear(&EventTimeTrigger, w, inner))
+            }
+        }
+    }
+}
+
+#[test]
+fn a_trigger_picked_at_run_time_delegates_to_built_in_triggers_with_their_state() {
+    let events: Vec<Event> = [1, 2, 3, 4, 5, 6, 7].iter().map(|&ts| (0, ts, 0)).collect();
+    let run = |trigger: Picked| {
+        let env = env(1);
+        let fired = timed_source(&env, &events, 0)
+            .key_by(|e| e.0)
+            .window(TumblingEventTimeWindows::of(Duration::from_millis(10)))
+            .trigger(trigger)
+            .apply(start_and_count);
+        collect(&fired)
+    };
+    // Every third element fires the window, counted in the delegated state.
+    assert_eq!(run(Picked::Count(CountTrigger::of(3))), vec![(0, 3), (0, 6)]);
+    // The event-time trigger fires once, at the window's end.
+    assert_eq!(run(Picked::EventTime), vec![(0, 7)]);
+}
+
+/// Sums the third fields, failing on a negative one.
+#[derive(Clone)]
+struct CheckedSum;
+
+impl TryAggregateFunction<Event> for CheckedSum {
+    type Accumulator = i64;
+    type Output = i64;
+    fn try_create_accumulator(&self) -> pyflink_core::Result<i64> {
+        Ok(0)
+    }
+    fn try_add(&self, e: Event, sum: i64) -> pyflink_core::Result<i64> {
+        if e.2 < 0 {
+            return Err(FlinkError::user(format!("negative amount {}", e.2)));
+        }
+        Ok(sum + e.2)
+    }
+    fn try_get_result(&self, sum: &i64) -> pyflink_core::Result<i64> {
+        Ok(*sum)
+    }
+    fn try_merge(&self, a: i64, b: i64) -> pyflink_core::Result<i64> {
+        Ok(a + b)
+    }
+}
+
+#[test]
+fn fallible_reduce_and_aggregate_functions_fail_the_job_with_their_error() {
+    let good: Vec<Event> = vec![(0, 1, 2), (0, 2, 3), (1, 3, 4)];
+    let bad: Vec<Event> = vec![(0, 1, 2), (0, 2, -3), (1, 3, 4)];
+    let checked = |a: Event, b: Event| -> pyflink_core::Result<Event> {
+        if b.2 < 0 {
+            return Err(FlinkError::user(format!("negative amount {}", b.2)));
+        }
+        Ok((a.0, a.1, a.2 + b.2))
+    };
+    for (events, ok) in [(&good, true), (&bad, false)] {
+        let env = env(2);
+        let windowed = || {
+            timed_source(&env, events, 0)
+                .key_by(|e| e.0)
+                .window(TumblingEventTimeWindows::of(Duration::from_millis(10)))
+        };
+        windowed().try_reduce(checked).discard();
+        windowed().aggregate(CheckedSum).discard();
+        match env.execute("checked sums") {
+            Ok(_) => assert!(ok, "a negative amount must fail the job"),
+            Err(error) => {
+                assert!(!ok, "{error}");
+                assert!(error.to_string().contains("negative amount -3"), "{error}");
+            }
+        }
+    }
+    let env = env(1);
+    let sums = timed_source(&env, &good, 0)
+        .key_by(|e| e.0)
+        .window(TumblingEventTimeWindows::of(Duration::from_millis(10)))
+        .aggregate(CheckedSum);
+    let mut out = collect(&sums);
+    out.sort();
+    assert_eq!(out, vec![4, 5]);
 }

@@ -4,17 +4,23 @@
 use std::time::Duration;
 
 use pyflink_core::time::WatermarkStrategy;
-use pyflink_core::{DataStream, KeyedStream, ProcessContext, ProcessFunction, StreamExecutionEnvironment};
+use pyflink_core::window::{GlobalWindows, Trigger, WindowAssigner};
+use pyflink_core::{
+    DataStream, KeyedStream, ProcessContext, ProcessFunction, StreamExecutionEnvironment, WindowedStream,
+};
 use pyo3::prelude::*;
 use pyo3::types::PyList;
 
+use crate::count_window::{CountContents, PythonCountWindow};
 use crate::function::{python_error, PyFunction};
 use crate::interpreter::with_interpreter;
 use crate::keyed_process::{PythonKeyedProcess, PythonTimestampAssigner};
 use crate::operators::{OutputType, PythonKeySelector, PythonKeyedMap, PythonReduce, PythonTransform};
-use crate::plan::{Plan, SinkKind, Step, WatermarkGeneration, WatermarkStrategySpec};
+use crate::plan::{Plan, SinkKind, Step, WatermarkGeneration, WatermarkStrategySpec, WindowContentsSpec, WindowSpec};
 use crate::types::TypeInfo;
 use crate::value::{pickle, unpickle, KeyedRecord, PyKey, PyValue};
+use crate::window_assign::{PythonTimeWindows, PythonTrigger, WindowAssignerSpec};
+use crate::window_function::{reduce_records, PythonAggregate, PythonWindow, PythonWindowFunction, WindowEvaluator};
 use crate::JobError;
 
 /// A step as the engine's program holds it.
@@ -78,6 +84,14 @@ fn build(plan: &Plan) -> Result<(StreamExecutionEnvironment, Vec<Built>), JobErr
                 let map = PythonKeyedMap::new(PyFunction::new(function.clone()), output);
                 Built::Stream(keyed_of(&built, *input)?.process(map).name(name))
             }
+            Step::Window { input, window, contents, evaluator, name } => {
+                let evaluator = WindowEvaluator::new(
+                    PyFunction::new(evaluator.clone()),
+                    OutputType::new(planned.record_type.clone()),
+                );
+                let keyed = keyed_of(&built, *input)?;
+                Built::Stream(build_window(keyed, window, contents, evaluator)?.name(name))
+            }
         };
         built.push(match (stream, planned.parallelism) {
             (Built::Stream(stream), Some(parallelism)) => Built::Stream(stream.set_parallelism(parallelism)),
@@ -85,6 +99,63 @@ fn build(plan: &Plan) -> Result<(StreamExecutionEnvironment, Vec<Built>), JobErr
         });
     }
     Ok((env, built))
+}
+
+/// The window operator of `window` over `keyed`.
+fn build_window(
+    keyed: &KeyedStream<KeyedRecord, PyKey>,
+    window: &WindowSpec,
+    contents: &WindowContentsSpec,
+    evaluator: WindowEvaluator,
+) -> Result<DataStream<PyValue>, JobError> {
+    let trigger = window.trigger.as_ref().map(PythonTrigger::new).transpose().map_err(JobError::InvalidProgram)?;
+    let lateness = Duration::from_millis(window.allowed_lateness_ms.max(0) as u64);
+    match &window.assigner {
+        WindowAssignerSpec::Count { size, slide } => {
+            let contents = match contents {
+                WindowContentsSpec::All => CountContents::All,
+                WindowContentsSpec::Reduce { function } => CountContents::Reduce(PyFunction::new(function.clone())),
+                WindowContentsSpec::Aggregate { function } => {
+                    CountContents::Aggregate(PyFunction::new(function.clone()))
+                }
+            };
+            Ok(keyed.process(PythonCountWindow::new(*size, *slide, contents, evaluator)))
+        }
+        WindowAssignerSpec::Global => {
+            let windowed = keyed.window(GlobalWindows::create()).trigger(trigger.unwrap_or(PythonTrigger::Never));
+            Ok(evaluate_windows(windowed.allowed_lateness(lateness), contents, evaluator))
+        }
+        time => {
+            let assigner = PythonTimeWindows::new(time).expect("the other assigners are handled above");
+            let trigger = trigger.unwrap_or_else(|| assigner.default_trigger());
+            let windowed = keyed.window(assigner).trigger(trigger);
+            Ok(evaluate_windows(windowed.allowed_lateness(lateness), contents, evaluator))
+        }
+    }
+}
+
+/// The windows of `windowed` keeping `contents` and evaluated by `evaluator`.
+fn evaluate_windows<A>(
+    windowed: WindowedStream<KeyedRecord, PyKey, A, PythonTrigger>,
+    contents: &WindowContentsSpec,
+    evaluator: WindowEvaluator,
+) -> DataStream<PyValue>
+where
+    A: WindowAssigner<KeyedRecord>,
+    A::Window: PythonWindow,
+    PythonTrigger: Trigger<KeyedRecord, A::Window>,
+{
+    let function = PythonWindowFunction(evaluator);
+    match contents {
+        WindowContentsSpec::All => windowed.process(function),
+        WindowContentsSpec::Reduce { function: reduce } => {
+            let reduce = PyFunction::new(reduce.clone());
+            windowed.try_reduce_with_process(move |a, b| reduce_records(&reduce, a, b), function)
+        }
+        WindowContentsSpec::Aggregate { function: aggregate } => {
+            windowed.aggregate_with_process(PythonAggregate::new(PyFunction::new(aggregate.clone())), function)
+        }
+    }
 }
 
 /// The engine's watermark strategy for `spec`.

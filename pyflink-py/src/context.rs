@@ -61,6 +61,17 @@ impl NativeRuntimeContext {
         }
     }
 
+    /// Fails when the function asked for state where the engine offers none to Python yet;
+    /// `place` names where that is, for the message.
+    pub fn refuse_states(&self, place: &str) -> pyflink_core::Result<()> {
+        if self.requests.is_empty() {
+            return Ok(());
+        }
+        Err(pyflink_core::FlinkError::InvalidProgram(format!(
+            "{place} cannot use keyed state from Python yet; keep state in a KeyedProcessFunction or a count window"
+        )))
+    }
+
     /// Binds every state asked for so far to the engine's keyed state.
     pub fn bind_states(&mut self, context: &mut KeyedRuntimeContext<'_, PyKey>) -> pyflink_core::Result<()> {
         for request in self.requests.drain(..) {

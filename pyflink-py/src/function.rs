@@ -1,33 +1,40 @@
 //! Python functions by reference: cloudpickled when the program is built, unpickled once per
 //! parallel instance of their operator, and called with the interpreter held.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use pyflink_core::FlinkError;
 use pyo3::prelude::*;
 
 use crate::value::unpickle;
 
-/// A cloudpickled Python callable, unpickled on its first call in each parallel instance.
-#[derive(Clone)]
+/// A cloudpickled Python callable (or function object), unpickled on its first use in each
+/// parallel instance: a clone starts unloaded, so instances never share a Python object.
 pub struct PyFunction {
     pickled: Arc<Vec<u8>>,
-    loaded: Option<Arc<Py<PyAny>>>,
+    loaded: OnceLock<Py<PyAny>>,
+}
+
+impl Clone for PyFunction {
+    fn clone(&self) -> Self {
+        PyFunction { pickled: Arc::clone(&self.pickled), loaded: OnceLock::new() }
+    }
 }
 
 impl PyFunction {
     /// The callable of `pickled`, as `cloudpickle.dumps` wrote it.
     pub fn new(pickled: Vec<u8>) -> Self {
-        PyFunction { pickled: Arc::new(pickled), loaded: None }
+        PyFunction { pickled: Arc::new(pickled), loaded: OnceLock::new() }
     }
 
     /// The callable, unpickling it on first use.
-    pub fn get<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        if let Some(loaded) = &self.loaded {
+    pub fn get<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        if let Some(loaded) = self.loaded.get() {
             return Ok(loaded.bind(py).clone());
         }
         let function = unpickle(py, &self.pickled)?;
-        self.loaded = Some(Arc::new(function.clone().unbind()));
+        // Only the thread holding the interpreter gets here, so the cell is still empty.
+        let _ = self.loaded.set(function.clone().unbind());
         Ok(function)
     }
 }

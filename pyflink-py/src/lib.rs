@@ -11,6 +11,8 @@
 //!   worker threads (thread mode: records stay Python objects from operator to operator);
 //! - [`keyed_process`] and [`context`]: Python `KeyedProcessFunction`s with keyed state and
 //!   timers, and Python timestamp assigners;
+//! - [`window_assign`], [`window_function`] and [`count_window`]: windows from Python, with the
+//!   engine's window operator (time and global windows) or PyFlink's count windows;
 //! - [`value`]: Python objects as records and keys of the engine;
 //! - [`types`]: record types (PyFlink's `Types`): conversion of typed records and their Java
 //!   text for the print sink.
@@ -20,6 +22,7 @@
 
 pub mod compile;
 pub mod context;
+pub mod count_window;
 pub mod function;
 pub mod interpreter;
 pub mod keyed_process;
@@ -27,9 +30,14 @@ pub mod operators;
 pub mod plan;
 pub mod types;
 pub mod value;
+pub mod window_assign;
+pub mod window_function;
 
-pub use plan::{Environment, KeyedStream, Stream, WatermarkGeneration, WatermarkStrategySpec};
+pub use plan::{
+    Environment, KeyedStream, Stream, WatermarkGeneration, WatermarkStrategySpec, WindowContentsSpec, WindowSpec,
+};
 pub use types::{BasicType, TypeInfo};
+pub use window_assign::{TriggerSpec, WindowAssignerSpec};
 
 uniffi::include_scaffolding!("api");
 

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use crate::compile;
 use crate::operators::Transform;
 use crate::types::TypeInfo;
+use crate::window_assign::{PythonTrigger, TriggerSpec, WindowAssignerSpec};
 use crate::JobError;
 
 /// One step of a program: where its records come from and what it does with them.
@@ -28,6 +29,30 @@ pub enum Step {
     KeyedProcess { input: usize, function: Vec<u8>, name: String },
     /// Event timestamps and watermarks for the records of step `input`.
     Timestamps { input: usize, strategy: WatermarkStrategySpec },
+    /// Windows of the keyed step `input`, evaluated by a cloudpickled Python window evaluator.
+    Window { input: usize, window: WindowSpec, contents: WindowContentsSpec, evaluator: Vec<u8>, name: String },
+}
+
+/// How a keyed stream is cut into windows (PyFlink's `WindowedStream` before its function).
+#[derive(Debug, Clone)]
+pub struct WindowSpec {
+    /// Which windows a record belongs to.
+    pub assigner: WindowAssignerSpec,
+    /// When windows fire, if not as the assigner's default trigger says.
+    pub trigger: Option<TriggerSpec>,
+    /// How long event-time windows are kept after their end for late records, in ms.
+    pub allowed_lateness_ms: i64,
+}
+
+/// What a window keeps of its records until it fires.
+#[derive(Debug, Clone)]
+pub enum WindowContentsSpec {
+    /// Every record (`process`, `apply`).
+    All,
+    /// One record, folded by the cloudpickled reduce function as records arrive.
+    Reduce { function: Vec<u8> },
+    /// One accumulator of the cloudpickled `AggregateFunction` object.
+    Aggregate { function: Vec<u8> },
 }
 
 /// How watermarks are generated (PyFlink's `WatermarkStrategy.for_...`).
@@ -131,7 +156,8 @@ impl Step {
             | Step::Reduce { input, .. }
             | Step::KeyedMap { input, .. }
             | Step::KeyedProcess { input, .. }
-            | Step::Timestamps { input, .. } => Some(*input),
+            | Step::Timestamps { input, .. }
+            | Step::Window { input, .. } => Some(*input),
         }
     }
 }
@@ -311,5 +337,51 @@ impl KeyedStream {
     pub fn map(&self, function: Vec<u8>, name: String, output_type: Option<TypeInfo>) -> Result<Arc<Stream>, JobError> {
         let step = Step::KeyedMap { input: self.step, function, name };
         stream(&self.plan, step, Some(output_type.unwrap_or(TypeInfo::Pickled)))
+    }
+
+    /// The records cut into windows as `window` says, each window keeping `contents` and
+    /// evaluated by the cloudpickled Python window evaluator `evaluator` when it fires; the
+    /// results are records of `output_type`, or of the input's type when `None`.
+    pub fn window(
+        &self,
+        window: WindowSpec,
+        contents: WindowContentsSpec,
+        evaluator: Vec<u8>,
+        name: String,
+        output_type: Option<TypeInfo>,
+    ) -> Result<Arc<Stream>, JobError> {
+        validate_window(&window)?;
+        let step = Step::Window { input: self.step, window, contents, evaluator, name };
+        stream(&self.plan, step, output_type)
+    }
+}
+
+/// Checks what the engine checks only when the job runs, so that the mistake is reported
+/// where the window is defined.
+fn validate_window(window: &WindowSpec) -> Result<(), JobError> {
+    let invalid = |message: String| Err(JobError::InvalidProgram(message));
+    if window.allowed_lateness_ms < 0 {
+        return invalid(format!("allowed lateness cannot be negative, not {} ms", window.allowed_lateness_ms));
+    }
+    if let Some(trigger) = &window.trigger {
+        PythonTrigger::new(trigger).map_err(JobError::InvalidProgram)?;
+    }
+    match &window.assigner {
+        WindowAssignerSpec::Count { size, slide } if *size == 0 || *slide == 0 => {
+            invalid(format!("count windows need a size and slide above 0, not {size} and {slide}"))
+        }
+        WindowAssignerSpec::Count { .. } if window.trigger.is_some() => {
+            invalid("count windows fire when they are full; they take no other trigger".into())
+        }
+        WindowAssignerSpec::Tumbling { size_ms, .. } | WindowAssignerSpec::Sliding { size_ms, .. } if *size_ms <= 0 => {
+            invalid(format!("time windows need a size above 0 ms, not {size_ms} ms"))
+        }
+        WindowAssignerSpec::Sliding { slide_ms, .. } if *slide_ms <= 0 => {
+            invalid(format!("sliding windows need a slide above 0 ms, not {slide_ms} ms"))
+        }
+        WindowAssignerSpec::Session { gap_ms, .. } if *gap_ms <= 0 => {
+            invalid(format!("session windows need a gap above 0 ms, not {gap_ms} ms"))
+        }
+        _ => Ok(()),
     }
 }

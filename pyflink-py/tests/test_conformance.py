@@ -21,7 +21,17 @@ HERE = pathlib.Path(__file__).parent
 FIXTURES = [HERE / "fixtures", HERE.parent.parent / "examples" / "tests" / "fixtures"]
 CACHE = pathlib.Path(os.environ.get("PYFLINK_WHEEL_CACHE", pathlib.Path.home() / ".cache" / "pyflink-conformance"))
 
-EXAMPLES = ["basic_operations", "process_json_data", "state_access", "event_time_timer"]
+EXAMPLES = [
+    "basic_operations",
+    "process_json_data",
+    "state_access",
+    "event_time_timer",
+    "windowing/tumbling_time_window",
+    "windowing/sliding_time_window",
+    "windowing/session_with_gap_window",
+    "windowing/session_with_dynamic_gap_window",
+    "windowing/tumbling_count_window",
+]
 
 
 @pytest.fixture(scope="module")
@@ -74,8 +84,9 @@ def test_rewrite_touches_imports_only():
 def test_pyflink_example_prints_what_pyflink_prints(example, pyflink_wheel, tmp_path):
     with zipfile.ZipFile(pyflink_wheel) as wheel:
         source = wheel.read(f"pyflink/examples/datastream/{example}.py").decode()
-    script = tmp_path / f"{example}.py"
+    name = example.rpartition("/")[2]
+    script = tmp_path / f"{name}.py"
     script.write_text(rewrite_imports(source))
     run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
-    assert result_lines(run.stdout) == result_lines(fixture(example))
+    assert result_lines(run.stdout) == result_lines(fixture(name))

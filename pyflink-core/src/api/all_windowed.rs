@@ -8,7 +8,7 @@ use crate::api::datastream::DataStream;
 use crate::api::functions::OutputTag;
 use crate::api::windowed::WindowedStream;
 use crate::window::contents::{Aggregating, Listing, Reducing};
-use crate::window::functions::{AggregateFunction, AllWindows, PassThrough, ProcessAllWindowFunction};
+use crate::window::functions::{AllWindows, PassThrough, ProcessAllWindowFunction, TryAggregateFunction};
 use crate::window::{Evictor, Trigger, WindowAssigner};
 use crate::Data;
 
@@ -39,19 +39,19 @@ impl<T: Data, A: WindowAssigner<T>, TR: Trigger<T, A::Window>> AllWindowedStream
     }
 
     /// Folds each window's elements with `f`.
-    pub fn reduce<F: FnMut(T, T) -> T + Clone + Send + Sync + 'static>(self, f: F) -> DataStream<T> {
-        self.inner.build("AllWindow(Reduce)", Reducing(f), PassThrough)
+    pub fn reduce<F: FnMut(T, T) -> T + Clone + Send + Sync + 'static>(self, mut f: F) -> DataStream<T> {
+        self.inner.build("AllWindow(Reduce)", Reducing(move |a, b| Ok(f(a, b))), PassThrough)
     }
 
     /// Aggregates each window's elements incrementally with `aggregate`.
-    pub fn aggregate<AG: AggregateFunction<T>>(self, aggregate: AG) -> DataStream<AG::Output> {
+    pub fn aggregate<AG: TryAggregateFunction<T>>(self, aggregate: AG) -> DataStream<AG::Output> {
         self.inner.build("AllWindow(Aggregate)", Aggregating(aggregate), PassThrough)
     }
 
     /// Aggregates each window incrementally, then passes the result to `function`.
     pub fn aggregate_with_process<AG, OUT, P>(self, aggregate: AG, function: P) -> DataStream<OUT>
     where
-        AG: AggregateFunction<T>,
+        AG: TryAggregateFunction<T>,
         OUT: Data,
         P: ProcessAllWindowFunction<AG::Output, OUT, A::Window>,
     {

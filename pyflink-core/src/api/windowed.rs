@@ -31,10 +31,10 @@ use crate::api::functions::OutputTag;
 use crate::operators::keyed_reduce::KeySelector;
 use crate::time::duration_millis;
 use crate::window::contents::{Aggregating, Evicting, Listing, Reducing, WindowContents};
-use crate::window::functions::{AggregateFunction, Apply, PassThrough, ProcessWindowFunction};
+use crate::window::functions::{Apply, PassThrough, ProcessWindowFunction, TryAggregateFunction};
 use crate::window::operator::{WindowOperator, WindowSpec};
 use crate::window::{Evictor, Trigger, WindowAssigner};
-use crate::{Data, Key};
+use crate::{Data, Key, Result};
 
 /// A keyed stream whose records are grouped into windows by a [`WindowAssigner`], fired by a
 /// [`Trigger`], and evaluated by a window function (`reduce`, `aggregate`, `process`, `apply`).
@@ -101,7 +101,12 @@ impl<T: Data, K: Key, A: WindowAssigner<T>, TR: Trigger<T, A::Window>> WindowedS
     }
 
     /// Folds each window's elements with `f`, incrementally, and emits the result per window.
-    pub fn reduce<F: FnMut(T, T) -> T + Clone + Send + Sync + 'static>(self, f: F) -> DataStream<T> {
+    pub fn reduce<F: FnMut(T, T) -> T + Clone + Send + Sync + 'static>(self, mut f: F) -> DataStream<T> {
+        self.build("Window(Reduce)", Reducing(move |a, b| Ok(f(a, b))), PassThrough)
+    }
+
+    /// Folds each window's elements with the fallible `f`; an error fails the task.
+    pub fn try_reduce<F: FnMut(T, T) -> Result<T> + Clone + Send + Sync + 'static>(self, f: F) -> DataStream<T> {
         self.build("Window(Reduce)", Reducing(f), PassThrough)
     }
 
@@ -113,18 +118,32 @@ impl<T: Data, K: Key, A: WindowAssigner<T>, TR: Trigger<T, A::Window>> WindowedS
         F: FnMut(T, T) -> T + Clone + Send + Sync + 'static,
         P: ProcessWindowFunction<T, OUT, K, A::Window>,
     {
+        let mut f = f;
+        self.build("Window(Reduce, Process)", Reducing(move |a, b| Ok(f(a, b))), function)
+    }
+
+    /// Folds each window's elements with the fallible `f` and passes the result to
+    /// `function`; an error of either fails the task.
+    pub fn try_reduce_with_process<OUT, F, P>(self, f: F, function: P) -> DataStream<OUT>
+    where
+        OUT: Data,
+        F: FnMut(T, T) -> Result<T> + Clone + Send + Sync + 'static,
+        P: ProcessWindowFunction<T, OUT, K, A::Window>,
+    {
         self.build("Window(Reduce, Process)", Reducing(f), function)
     }
 
-    /// Aggregates each window's elements incrementally with `aggregate`.
-    pub fn aggregate<AG: AggregateFunction<T>>(self, aggregate: AG) -> DataStream<AG::Output> {
+    /// Aggregates each window's elements incrementally with `aggregate` (an
+    /// [`AggregateFunction`](crate::window::AggregateFunction), or a [`TryAggregateFunction`]
+    /// whose errors fail the task).
+    pub fn aggregate<AG: TryAggregateFunction<T>>(self, aggregate: AG) -> DataStream<AG::Output> {
         self.build("Window(Aggregate)", Aggregating(aggregate), PassThrough)
     }
 
     /// Aggregates each window incrementally, then passes the result to `function`.
     pub fn aggregate_with_process<AG, OUT, P>(self, aggregate: AG, function: P) -> DataStream<OUT>
     where
-        AG: AggregateFunction<T>,
+        AG: TryAggregateFunction<T>,
         OUT: Data,
         P: ProcessWindowFunction<AG::Output, OUT, K, A::Window>,
     {

@@ -2,6 +2,9 @@
 //! [`ProcessWindowFunction`] / [`ProcessAllWindowFunction`] (all elements, or the result of an
 //! incremental aggregation, with the window's context).
 
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
 use crate::api::functions::OutputTag;
 use pyflink_state::{
     DeferredKeyedSnapshot, KeyedStateBackend, KeyedStateSnapshot, StateSection, ValueState, ValueStateDescriptor,
@@ -31,6 +34,67 @@ use crate::{Data, Key, Result};
 /// }
 /// ```
 pub use pyflink_state::AggregateFunction;
+
+/// An aggregate function whose steps can fail, as a function calling user code in another
+/// language does; every [`AggregateFunction`] is one that never fails. A failing step fails
+/// the task, which restarts from its last checkpoint.
+///
+/// ```
+/// use pyflink_core::window::TryAggregateFunction;
+/// use pyflink_core::{FlinkError, Result};
+/// /// The sum of numbers parsed from text.
+/// #[derive(Clone)]
+/// struct ParsedSum;
+/// impl TryAggregateFunction<String> for ParsedSum {
+///     type Accumulator = i64;
+///     type Output = i64;
+///     fn try_create_accumulator(&self) -> Result<i64> { Ok(0) }
+///     fn try_add(&self, value: String, sum: i64) -> Result<i64> {
+///         let n: i64 = value.parse().map_err(|_| FlinkError::user(format!("not a number: {value}")))?;
+///         Ok(sum + n)
+///     }
+///     fn try_get_result(&self, sum: &i64) -> Result<i64> { Ok(*sum) }
+///     fn try_merge(&self, a: i64, b: i64) -> Result<i64> { Ok(a + b) }
+/// }
+/// assert!(ParsedSum.try_add("x".into(), 0).is_err());
+/// ```
+pub trait TryAggregateFunction<IN>: Clone + Send + Sync + 'static {
+    /// The accumulator type; it is part of checkpoints, so it is serializable.
+    type Accumulator: Clone + Send + Sync + Serialize + DeserializeOwned + 'static;
+    /// The result type.
+    type Output: Clone + Send + Sync + Serialize + DeserializeOwned + 'static;
+
+    /// A new, empty accumulator.
+    fn try_create_accumulator(&self) -> Result<Self::Accumulator>;
+    /// Adds `value` to `accumulator` and returns the updated accumulator.
+    fn try_add(&self, value: IN, accumulator: Self::Accumulator) -> Result<Self::Accumulator>;
+    /// The result of an accumulator.
+    fn try_get_result(&self, accumulator: &Self::Accumulator) -> Result<Self::Output>;
+    /// Combines two accumulators (when session windows merge).
+    fn try_merge(&self, a: Self::Accumulator, b: Self::Accumulator) -> Result<Self::Accumulator>;
+}
+
+impl<IN, A: AggregateFunction<IN>> TryAggregateFunction<IN> for A {
+    type Accumulator = A::Accumulator;
+    type Output = A::Output;
+
+    #[inline]
+    fn try_create_accumulator(&self) -> Result<Self::Accumulator> {
+        Ok(self.create_accumulator())
+    }
+    #[inline]
+    fn try_add(&self, value: IN, accumulator: Self::Accumulator) -> Result<Self::Accumulator> {
+        Ok(self.add(value, accumulator))
+    }
+    #[inline]
+    fn try_get_result(&self, accumulator: &Self::Accumulator) -> Result<Self::Output> {
+        Ok(self.get_result(accumulator))
+    }
+    #[inline]
+    fn try_merge(&self, a: Self::Accumulator, b: Self::Accumulator) -> Result<Self::Accumulator> {
+        Ok(self.merge(a, b))
+    }
+}
 
 /// What a window function's `open` sees: the runtime context and the window operator's keyed
 /// state. Handles from [`WindowRuntimeContext::get_state`] hold one value per key across all
@@ -176,6 +240,16 @@ pub trait ProcessWindowFunction<IN, OUT: Data, K: Key, W: Window>: Clone + Send 
         Ok(())
     }
 
+    /// Runs `batch`, the window operator's work for one batch of input; a function whose
+    /// every call needs one shared resource (the Python interpreter) takes it here once. See
+    /// [`OneInputOperator::within_batch`](crate::runtime::operator::OneInputOperator::within_batch).
+    fn within_batch(batch: &mut dyn FnMut() -> Result<()>) -> Result<()>
+    where
+        Self: Sized,
+    {
+        batch()
+    }
+
     /// Called once after the last window.
     fn close(&mut self) -> Result<()> {
         Ok(())
@@ -201,6 +275,14 @@ pub trait ProcessAllWindowFunction<IN, OUT: Data, W: Window>: Clone + Send + Syn
 
     /// Evaluates the window `ctx.window()` over `elements`.
     fn process(&mut self, ctx: &mut WindowContext<'_, W, OUT>, elements: &[IN]) -> Result<()>;
+
+    /// Runs `batch` (see [`ProcessWindowFunction::within_batch`]).
+    fn within_batch(batch: &mut dyn FnMut() -> Result<()>) -> Result<()>
+    where
+        Self: Sized,
+    {
+        batch()
+    }
 
     /// Called once after the last window.
     fn close(&mut self) -> Result<()> {
@@ -229,6 +311,9 @@ impl<IN, OUT: Data, W: Window, P: ProcessAllWindowFunction<IN, OUT, W>> ProcessW
     }
     fn process(&mut self, _: &(), ctx: &mut WindowContext<'_, W, OUT>, elements: &[IN]) -> Result<()> {
         self.0.process(ctx, elements)
+    }
+    fn within_batch(batch: &mut dyn FnMut() -> Result<()>) -> Result<()> {
+        P::within_batch(batch)
     }
     fn close(&mut self) -> Result<()> {
         self.0.close()

@@ -31,7 +31,8 @@ pub use assigners::{
 };
 pub use evictors::{CountEvictor, Evictor, EvictorContext, TimeEvictor, TimestampedValue};
 pub use functions::{
-    AggregateFunction, ProcessAllWindowFunction, ProcessWindowFunction, WindowContext, WindowRuntimeContext,
+    AggregateFunction, ProcessAllWindowFunction, ProcessWindowFunction, TryAggregateFunction, WindowContext,
+    WindowRuntimeContext,
 };
 pub use sessions::{
     DynamicEventTimeSessionWindows, DynamicGap, DynamicProcessingTimeSessionWindows, EventTimeSessionWindows, FixedGap,

@@ -227,7 +227,7 @@ where
         key: &K,
         slots: &mut Slots<A, T, C, TR>,
         new: A::Window,
-    ) -> usize {
+    ) -> Result<usize> {
         let mut candidates: Vec<A::Window> = slots.iter().map(|s| s.window.clone()).collect();
         candidates.push(new);
         let new_index = candidates.len() - 1;
@@ -262,7 +262,7 @@ where
                         timers.delete_processing_time_timer(cleanup, key, &slot.window);
                     }
                     if let Some(merged_contents) = slot.contents {
-                        contents.merge(&mut base.contents, merged_contents);
+                        contents.merge(&mut base.contents, merged_contents)?;
                     }
                     states.push(slot.trigger_state);
                 }
@@ -276,7 +276,7 @@ where
                 actual = slots.len() - 1;
             }
         }
-        actual
+        Ok(actual)
     }
 
     /// Evaluates the window of `slot` and emits its results.
@@ -365,6 +365,10 @@ where
     C: WindowContents<T, A::Window>,
     P: ProcessWindowFunction<C::Result, OUT, K, A::Window>,
 {
+    fn within_batch(batch: &mut dyn FnMut() -> Result<()>) -> Result<()> {
+        P::within_batch(batch)
+    }
+
     fn open(&mut self, context: &RuntimeContext) -> Result<()> {
         let range = context.key_group_range();
         let restored = context.restored_keyed()?;
@@ -437,7 +441,13 @@ where
         let mut outcome = Ok(());
         for (position, window) in assigned.drain(..).enumerate() {
             let index = if spec.assigner.is_merging() {
-                let index = Self::merge_window(spec, contents, timers, &key, slots, window);
+                let index = match Self::merge_window(spec, contents, timers, &key, slots, window) {
+                    Ok(index) => index,
+                    Err(error) => {
+                        outcome = Err(error);
+                        break;
+                    }
+                };
                 if spec.is_window_late(&slots[index].window, watermark) {
                     slots.swap_remove(index);
                     continue;
@@ -465,7 +475,10 @@ where
             let mut access = KeyTimers { service: &mut *timers, key: &key, memo: &mut slot.timers };
             let mut ctx = TriggerContext { window: &slot.window, state: &mut slot.trigger_state, timers: &mut access };
             let result = spec.trigger.on_element(&element, timestamp, &slot.window, &mut ctx);
-            contents.add(&mut slot.contents, element, timestamp);
+            outcome = contents.add(&mut slot.contents, element, timestamp);
+            if outcome.is_err() {
+                break;
+            }
             if result.is_fire() {
                 outcome = Self::emit(contents, function, states, &key, slot, watermark, out);
                 if outcome.is_err() {

@@ -86,6 +86,39 @@ impl<W, S> TriggerContext<'_, W, S> {
     pub fn state(&mut self) -> &mut S {
         self.state
     }
+
+    /// Runs `f` with a context for the same window and timers but the state `state`: a
+    /// trigger chosen at run time delegates to built-in triggers, whose state types differ,
+    /// through it.
+    ///
+    /// ```
+    /// use pyflink_core::window::{CountTrigger, Trigger, TriggerContext, TriggerResult, Window};
+    /// /// Counts in the first field of its `(u64, bool)` state.
+    /// #[derive(Clone)]
+    /// struct Counting(CountTrigger);
+    /// impl<T, W: Window> Trigger<T, W> for Counting {
+    ///     type State = (u64, bool);
+    ///     fn on_element(&self, e: &T, ts: Option<i64>, w: &W, ctx: &mut TriggerContext<'_, W, (u64, bool)>) -> TriggerResult {
+    ///         let mut count = ctx.state().0;
+    ///         let result = ctx.with_state(&mut count, |inner| self.0.on_element(e, ts, w, inner));
+    ///         ctx.state().0 = count;
+    ///         result
+    ///     }
+    ///     fn on_event_time(&self, _: i64, _: &W, _: &mut TriggerContext<'_, W, (u64, bool)>) -> TriggerResult {
+    ///         TriggerResult::Continue
+    ///     }
+    ///     fn on_processing_time(&self, _: i64, _: &W, _: &mut TriggerContext<'_, W, (u64, bool)>) -> TriggerResult {
+    ///         TriggerResult::Continue
+    ///     }
+    ///     fn clear(&self, _: &W, ctx: &mut TriggerContext<'_, W, (u64, bool)>) {
+    ///         *ctx.state() = (0, false);
+    ///     }
+    /// }
+    /// ```
+    pub fn with_state<S2, R>(&mut self, state: &mut S2, f: impl FnOnce(&mut TriggerContext<'_, W, S2>) -> R) -> R {
+        let mut inner = TriggerContext { window: self.window, state, timers: &mut *self.timers };
+        f(&mut inner)
+    }
 }
 
 /// Decides when windows fire. Triggers are shared prototypes: keep per-window data in `State`.

@@ -1,20 +1,29 @@
 """PyFlink's DataStream API: environments, streams and the function classes."""
 
 from pyflink_rs.datastream.functions import (
+    AggregateFunction,
+    AllWindowFunction,
     FilterFunction,
     FlatMapFunction,
     KeyedProcessFunction,
     KeySelector,
     MapFunction,
+    ProcessAllWindowFunction,
+    ProcessWindowFunction,
     ReduceFunction,
     RuntimeContext,
     TimeDomain,
     TimerService,
+    WindowFunction,
 )
 from pyflink_rs.datastream.stream_execution_environment import StreamExecutionEnvironment
 from pyflink_rs.datastream.data_stream import DataStream, KeyedStream
+from pyflink_rs.datastream.windowed_stream import AllWindowedStream, WindowedStream
 
 __all__ = [
+    "AggregateFunction",
+    "AllWindowFunction",
+    "AllWindowedStream",
     "DataStream",
     "FilterFunction",
     "FlatMapFunction",
@@ -25,6 +34,10 @@ __all__ = [
     "TimeDomain",
     "TimerService",
     "MapFunction",
+    "ProcessAllWindowFunction",
+    "ProcessWindowFunction",
     "ReduceFunction",
     "StreamExecutionEnvironment",
+    "WindowFunction",
+    "WindowedStream",
 ]

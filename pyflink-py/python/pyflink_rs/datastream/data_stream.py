@@ -15,6 +15,8 @@ from pyflink_rs.datastream.functions import (
     ReduceFunction,
     pickled_callable,
 )
+from pyflink_rs.datastream.window import CountSlidingWindowAssigner, CountTumblingWindowAssigner
+from pyflink_rs.datastream.windowed_stream import AllWindowedStream, WindowedStream
 
 
 class DataStream:
@@ -48,6 +50,16 @@ class DataStream:
     def assign_timestamps_and_watermarks(self, watermark_strategy):
         """The stream with event timestamps and watermarks from ``watermark_strategy``."""
         return DataStream(self._native.assign_timestamps_and_watermarks(watermark_strategy._native()))
+
+    def window_all(self, window_assigner):
+        """The whole stream cut into windows by ``window_assigner``, evaluated by one
+        instance."""
+        return AllWindowedStream(self, window_assigner)
+
+    def count_window_all(self, size, slide=0):
+        """The whole stream in windows of ``size`` records, one every ``slide`` records
+        (tumbling when ``slide`` is 0)."""
+        return AllWindowedStream(self, _count_assigner(size, slide))
 
     def set_parallelism(self, parallelism):
         """Sets the parallelism of the operator that produces this stream."""
@@ -94,6 +106,15 @@ class KeyedStream:
             raise TypeError(f"expected a KeyedProcessFunction, got {type(func).__name__}")
         return DataStream(self._native.process(cloudpickle.dumps(func), "KeyedProcess", native_type(output_type)))
 
+    def window(self, window_assigner):
+        """Each key's records cut into windows by ``window_assigner``."""
+        return WindowedStream(self, window_assigner)
+
+    def count_window(self, size, slide=0):
+        """Each key's records in windows of ``size`` records, one every ``slide`` records
+        (tumbling when ``slide`` is 0)."""
+        return WindowedStream(self, _count_assigner(size, slide))
+
     def sum(self, position_to_sum=0):
         """A rolling sum per key of the field at ``position_to_sum`` (an index, or a name for
         rows); the other fields are the first record's. Records that are plain numbers are
@@ -131,6 +152,12 @@ class KeyedStream:
             return record if better(_field(kept, position), _field(record, position)) else kept
 
         return DataStream(self._native.reduce(cloudpickle.dumps(reduce), name))
+
+
+def _count_assigner(size, slide):
+    if slide == 0:
+        return CountTumblingWindowAssigner.of(size)
+    return CountSlidingWindowAssigner.of(size, slide)
 
 
 def _has_fields(record):

@@ -1,7 +1,15 @@
 """The function classes of PyFlink. A transformation takes either one of these or a plain
 callable (a lambda or a function)."""
 
+from typing import Generic, TypeVar
+
 import cloudpickle
+
+IN = TypeVar("IN")
+OUT = TypeVar("OUT")
+KEY = TypeVar("KEY")
+ACC = TypeVar("ACC")
+W = TypeVar("W")
 
 
 class Function:
@@ -211,3 +219,85 @@ class _KeyedContext(KeyedProcessFunction.OnTimerContext, TimerService):
 
     def delete_event_time_timer(self, timestamp):
         self._native.delete_event_time_timer(timestamp)
+
+
+class AggregateFunction(Function, Generic[IN, ACC, OUT]):
+    """Aggregates the records of a window (or of a state) incrementally into an accumulator."""
+
+    def create_accumulator(self):
+        raise NotImplementedError("AggregateFunction subclasses implement create_accumulator()")
+
+    def add(self, value, accumulator):
+        """Adds ``value`` and returns the new accumulator."""
+        raise NotImplementedError("AggregateFunction subclasses implement add(value, accumulator)")
+
+    def get_result(self, accumulator):
+        raise NotImplementedError("AggregateFunction subclasses implement get_result(accumulator)")
+
+    def merge(self, acc_a, acc_b):
+        """Combines two accumulators (when session windows merge)."""
+        raise NotImplementedError("AggregateFunction subclasses implement merge(acc_a, acc_b)")
+
+
+class WindowFunction(Function, Generic[IN, OUT, KEY, W]):
+    """Evaluates a window of a keyed stream: ``apply(key, window, inputs)`` returns or yields
+    the results."""
+
+    def apply(self, key, window, inputs):
+        raise NotImplementedError("WindowFunction subclasses implement apply(key, window, inputs)")
+
+
+class AllWindowFunction(Function, Generic[IN, OUT, W]):
+    """Evaluates a window of a whole stream: ``apply(window, inputs)``."""
+
+    def apply(self, window, inputs):
+        raise NotImplementedError("AllWindowFunction subclasses implement apply(window, inputs)")
+
+
+class _WindowFunctionContext(Generic[W]):
+    """What a window function sees of the window it evaluates."""
+
+    def window(self):
+        """The window being evaluated."""
+        raise NotImplementedError
+
+    def current_processing_time(self):
+        raise NotImplementedError
+
+    def current_watermark(self):
+        raise NotImplementedError
+
+    def window_state(self):
+        """State per key and window."""
+        raise NotImplementedError
+
+    def global_state(self):
+        """State per key, across windows."""
+        raise NotImplementedError
+
+
+class ProcessWindowFunction(Function, Generic[IN, OUT, KEY, W]):
+    """Evaluates a window of a keyed stream with its context: ``process(key, context,
+    elements)`` returns or yields the results."""
+
+    class Context(_WindowFunctionContext[W]):
+        """The context of the window being evaluated."""
+
+    def process(self, key, context, elements):
+        raise NotImplementedError("ProcessWindowFunction subclasses implement process(key, context, elements)")
+
+    def clear(self, context):
+        """Called when the window is removed."""
+
+
+class ProcessAllWindowFunction(Function, Generic[IN, OUT, W]):
+    """Evaluates a window of a whole stream with its context: ``process(context, elements)``."""
+
+    class Context(_WindowFunctionContext[W]):
+        """The context of the window being evaluated."""
+
+    def process(self, context, elements):
+        raise NotImplementedError("ProcessAllWindowFunction subclasses implement process(context, elements)")
+
+    def clear(self, context):
+        """Called when the window is removed."""

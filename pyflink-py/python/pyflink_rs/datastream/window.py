@@ -1,0 +1,498 @@
+"""Windows (PyFlink's ``pyflink.datastream.window``): the window objects window functions see,
+the assigners that put records into windows, and the built-in triggers that fire them. The
+engine runs them; these classes describe them."""
+
+from pyflink_rs import _native
+
+MAX_LONG_VALUE = (1 << 63) - 1
+MIN_LONG_VALUE = -(1 << 63)
+
+
+def _millis(duration, what):
+    """Milliseconds of a ``Duration``/``Time`` or of a number of milliseconds."""
+    if hasattr(duration, "to_milliseconds"):
+        return duration.to_milliseconds()
+    if isinstance(duration, int) and not isinstance(duration, bool):
+        return duration
+    raise TypeError(f"{what} must be a Duration, a Time or milliseconds, not {type(duration).__name__}")
+
+
+class Window:
+    """A group of records evaluated together."""
+
+    def max_timestamp(self):
+        """The largest timestamp that belongs to the window."""
+        raise NotImplementedError
+
+
+class TimeWindow(Window):
+    """The time interval ``[start, end)`` in milliseconds."""
+
+    __slots__ = ("start", "end")
+
+    def __init__(self, start, end):
+        self.start = start
+        self.end = end
+
+    def max_timestamp(self):
+        return self.end - 1
+
+    def intersects(self, other):
+        """Whether the windows overlap or touch."""
+        return self.start <= other.end and self.end >= other.start
+
+    def cover(self, other):
+        """The smallest window containing both."""
+        return TimeWindow(min(self.start, other.start), max(self.end, other.end))
+
+    @staticmethod
+    def get_window_start_with_offset(timestamp, offset, window_size):
+        """The start of the window of ``window_size`` shifted by ``offset`` that holds
+        ``timestamp``."""
+        return timestamp - (timestamp - offset) % window_size
+
+    def __eq__(self, other):
+        return isinstance(other, TimeWindow) and (self.start, self.end) == (other.start, other.end)
+
+    def __lt__(self, other):
+        return (self.start, self.end) < (other.start, other.end)
+
+    def __hash__(self):
+        return hash((self.start, self.end))
+
+    def __repr__(self):
+        return f"TimeWindow(start={self.start}, end={self.end})"
+
+
+class CountWindow(Window):
+    """The window number ``id`` of a key's count windows."""
+
+    __slots__ = ("id",)
+
+    def __init__(self, id):
+        self.id = id
+
+    def max_timestamp(self):
+        return MAX_LONG_VALUE
+
+    def __eq__(self, other):
+        return isinstance(other, CountWindow) and self.id == other.id
+
+    def __hash__(self):
+        return hash(self.id)
+
+    def __repr__(self):
+        return f"CountWindow(id={self.id})"
+
+
+class GlobalWindow(Window):
+    """The one window of ``GlobalWindows``."""
+
+    _instance = None
+
+    @staticmethod
+    def get():
+        if GlobalWindow._instance is None:
+            GlobalWindow._instance = GlobalWindow()
+        return GlobalWindow._instance
+
+    def max_timestamp(self):
+        return MAX_LONG_VALUE
+
+    def __eq__(self, other):
+        return isinstance(other, GlobalWindow)
+
+    def __hash__(self):
+        return 0
+
+    def __repr__(self):
+        return "GlobalWindow"
+
+
+class WindowAssigner:
+    """Puts records into windows. The built-in assigners below are the ones the engine runs."""
+
+    def _native(self):
+        raise TypeError(
+            f"{type(self).__name__} is not a built-in window assigner; custom Python window assigners "
+            "are not supported yet: use one of pyflink_rs.datastream.window's assigners"
+        )
+
+    def is_event_time(self):
+        raise NotImplementedError
+
+
+class MergingWindowAssigner(WindowAssigner):
+    """An assigner whose windows of a key can merge (sessions)."""
+
+
+class TumblingEventTimeWindows(WindowAssigner):
+    """Fixed-size, non-overlapping windows by event time."""
+
+    def __init__(self, size, offset=0):
+        self._size = _millis(size, "the window size")
+        self._offset = _millis(offset, "the window offset")
+        if self._size <= 0:
+            raise ValueError(f"tumbling windows need a size above 0 ms, not {self._size} ms")
+        if abs(self._offset) >= self._size:
+            raise ValueError("tumbling windows need |offset| < size")
+
+    @staticmethod
+    def of(size, offset=None):
+        return TumblingEventTimeWindows(size, offset or 0)
+
+    def is_event_time(self):
+        return True
+
+    def _native(self):
+        return _native.WindowAssignerSpec.TUMBLING(self._size, self._offset, self.is_event_time())
+
+    def __repr__(self):
+        return f"TumblingEventTimeWindows({self._size}, {self._offset})"
+
+
+class TumblingProcessingTimeWindows(TumblingEventTimeWindows):
+    """Fixed-size, non-overlapping windows by the wall clock."""
+
+    @staticmethod
+    def of(size, offset=None):
+        return TumblingProcessingTimeWindows(size, offset or 0)
+
+    def is_event_time(self):
+        return False
+
+    def __repr__(self):
+        return f"TumblingProcessingTimeWindows({self._size}, {self._offset})"
+
+
+class SlidingEventTimeWindows(WindowAssigner):
+    """Windows of ``size`` starting every ``slide``, by event time; they overlap when the
+    slide is smaller than the size."""
+
+    def __init__(self, size, slide, offset=0):
+        self._size = _millis(size, "the window size")
+        self._slide = _millis(slide, "the window slide")
+        self._offset = _millis(offset, "the window offset")
+        if self._size <= 0 or self._slide <= 0:
+            raise ValueError(f"sliding windows need a size and slide above 0 ms, not {self._size} and {self._slide}")
+        if abs(self._offset) >= self._slide:
+            raise ValueError("sliding windows need |offset| < slide")
+
+    @staticmethod
+    def of(size, slide, offset=None):
+        return SlidingEventTimeWindows(size, slide, offset or 0)
+
+    def is_event_time(self):
+        return True
+
+    def _native(self):
+        return _native.WindowAssignerSpec.SLIDING(self._size, self._slide, self._offset, self.is_event_time())
+
+    def __repr__(self):
+        return f"SlidingEventTimeWindows({self._size}, {self._slide}, {self._offset})"
+
+
+class SlidingProcessingTimeWindows(SlidingEventTimeWindows):
+    """Sliding windows by the wall clock."""
+
+    @staticmethod
+    def of(size, slide, offset=None):
+        return SlidingProcessingTimeWindows(size, slide, offset or 0)
+
+    def is_event_time(self):
+        return False
+
+    def __repr__(self):
+        return f"SlidingProcessingTimeWindows({self._size}, {self._slide}, {self._offset})"
+
+
+class SessionWindowTimeGapExtractor:
+    """Computes the session gap after a record, in milliseconds."""
+
+    def extract(self, element):
+        raise NotImplementedError("SessionWindowTimeGapExtractor subclasses implement extract(element)")
+
+
+def _gap_extractor(extractor):
+    if isinstance(extractor, SessionWindowTimeGapExtractor):
+        return extractor.extract
+    if callable(extractor):
+        return extractor
+    raise TypeError(f"expected a SessionWindowTimeGapExtractor, got {type(extractor).__name__}")
+
+
+class EventTimeSessionWindows(MergingWindowAssigner):
+    """Sessions by event time: a key's window closes after a gap without records."""
+
+    def __init__(self, gap):
+        self._gap = _millis(gap, "the session gap")
+        if self._gap <= 0:
+            raise ValueError(f"session windows need a gap above 0 ms, not {self._gap} ms")
+
+    @staticmethod
+    def with_gap(size):
+        return EventTimeSessionWindows(size)
+
+    @staticmethod
+    def with_dynamic_gap(extractor):
+        return DynamicEventTimeSessionWindows(extractor)
+
+    def is_event_time(self):
+        return True
+
+    def _native(self):
+        return _native.WindowAssignerSpec.SESSION(self._gap, self.is_event_time())
+
+    def __repr__(self):
+        return f"EventTimeSessionWindows({self._gap})"
+
+
+class ProcessingTimeSessionWindows(EventTimeSessionWindows):
+    """Sessions by the wall clock."""
+
+    @staticmethod
+    def with_gap(size):
+        return ProcessingTimeSessionWindows(size)
+
+    @staticmethod
+    def with_dynamic_gap(extractor):
+        return DynamicProcessingTimeSessionWindows(extractor)
+
+    def is_event_time(self):
+        return False
+
+    def __repr__(self):
+        return f"ProcessingTimeSessionWindows({self._gap})"
+
+
+class DynamicEventTimeSessionWindows(MergingWindowAssigner):
+    """Sessions by event time whose gap an extractor computes from each record."""
+
+    def __init__(self, extractor):
+        self._extract = _gap_extractor(extractor)
+
+    @staticmethod
+    def with_dynamic_gap(extractor):
+        return DynamicEventTimeSessionWindows(extractor)
+
+    def is_event_time(self):
+        return True
+
+    def _native(self):
+        import cloudpickle
+
+        return _native.WindowAssignerSpec.DYNAMIC_SESSION(cloudpickle.dumps(self._extract), self.is_event_time())
+
+
+class DynamicProcessingTimeSessionWindows(DynamicEventTimeSessionWindows):
+    """Sessions by the wall clock whose gap an extractor computes from each record."""
+
+    @staticmethod
+    def with_dynamic_gap(extractor):
+        return DynamicProcessingTimeSessionWindows(extractor)
+
+    def is_event_time(self):
+        return False
+
+
+class GlobalWindows(WindowAssigner):
+    """One window per key holding all its records; it fires only by a trigger set on it."""
+
+    @staticmethod
+    def create():
+        return GlobalWindows()
+
+    def is_event_time(self):
+        return False
+
+    def _native(self):
+        return _native.WindowAssignerSpec.GLOBAL()
+
+    def __repr__(self):
+        return "GlobalWindows()"
+
+
+class CountTumblingWindowAssigner(WindowAssigner):
+    """Windows of ``window_size`` records of a key, one after another."""
+
+    def __init__(self, window_size):
+        if window_size <= 0:
+            raise ValueError(f"count windows need a size above 0, not {window_size}")
+        self._size = window_size
+
+    @staticmethod
+    def of(window_size):
+        return CountTumblingWindowAssigner(window_size)
+
+    def is_event_time(self):
+        return False
+
+    def _native(self):
+        return _native.WindowAssignerSpec.COUNT(self._size, self._size)
+
+    def __repr__(self):
+        return f"CountTumblingWindowAssigner({self._size})"
+
+
+class CountSlidingWindowAssigner(WindowAssigner):
+    """Windows of ``window_size`` records of a key, one starting every ``window_slide``."""
+
+    def __init__(self, window_size, window_slide):
+        if window_size <= 0 or window_slide <= 0:
+            raise ValueError(f"count windows need a size and slide above 0, not {window_size} and {window_slide}")
+        self._size = window_size
+        self._slide = window_slide
+
+    @staticmethod
+    def of(window_size, window_slide):
+        return CountSlidingWindowAssigner(window_size, window_slide)
+
+    def is_event_time(self):
+        return False
+
+    def _native(self):
+        return _native.WindowAssignerSpec.COUNT(self._size, self._slide)
+
+    def __repr__(self):
+        return f"CountSlidingWindowAssigner({self._size}, {self._slide})"
+
+
+class Trigger:
+    """Decides when a window fires. The built-in triggers below are the ones the engine runs."""
+
+    def _native(self):
+        raise TypeError(
+            f"{type(self).__name__} is not a built-in trigger; custom Python triggers are not supported "
+            "yet: use EventTimeTrigger, ProcessingTimeTrigger, CountTrigger, PurgingTrigger, "
+            "ContinuousEventTimeTrigger, ContinuousProcessingTimeTrigger or NeverTrigger"
+        )
+
+
+class EventTimeTrigger(Trigger):
+    """Fires when the watermark passes the window's end, and again for each late record within
+    the allowed lateness."""
+
+    @staticmethod
+    def create():
+        return EventTimeTrigger()
+
+    def _native(self):
+        return _native.TriggerSpec.EVENT_TIME()
+
+
+class ProcessingTimeTrigger(Trigger):
+    """Fires when the wall clock passes the window's end."""
+
+    @staticmethod
+    def create():
+        return ProcessingTimeTrigger()
+
+    def _native(self):
+        return _native.TriggerSpec.PROCESSING_TIME()
+
+
+class CountTrigger(Trigger):
+    """Fires every ``window_size`` records of a window."""
+
+    def __init__(self, window_size):
+        if window_size <= 0:
+            raise ValueError(f"CountTrigger needs a count above 0, not {window_size}")
+        self._count = window_size
+
+    @staticmethod
+    def of(window_size):
+        return CountTrigger(window_size)
+
+    def _native(self):
+        return _native.TriggerSpec.COUNT(self._count)
+
+
+class ContinuousEventTimeTrigger(Trigger):
+    """Fires every ``interval`` of event time while the window is open, and at its end."""
+
+    def __init__(self, interval):
+        self._interval = _millis(interval, "the interval")
+        if self._interval <= 0:
+            raise ValueError(f"ContinuousEventTimeTrigger needs an interval above 0 ms, not {self._interval} ms")
+
+    @staticmethod
+    def of(interval):
+        return ContinuousEventTimeTrigger(interval)
+
+    def _native(self):
+        return _native.TriggerSpec.CONTINUOUS_EVENT_TIME(self._interval)
+
+
+class ContinuousProcessingTimeTrigger(Trigger):
+    """Fires every ``interval`` of processing time while the window has records."""
+
+    def __init__(self, interval):
+        self._interval = _millis(interval, "the interval")
+        if self._interval <= 0:
+            raise ValueError(
+                f"ContinuousProcessingTimeTrigger needs an interval above 0 ms, not {self._interval} ms"
+            )
+
+    @staticmethod
+    def of(interval):
+        return ContinuousProcessingTimeTrigger(interval)
+
+    def _native(self):
+        return _native.TriggerSpec.CONTINUOUS_PROCESSING_TIME(self._interval)
+
+
+class PurgingTrigger(Trigger):
+    """Purges the window whenever the nested trigger fires it."""
+
+    def __init__(self, nested_trigger):
+        if not isinstance(nested_trigger, Trigger):
+            raise TypeError(f"PurgingTrigger.of() takes a trigger, not {type(nested_trigger).__name__}")
+        self._nested = nested_trigger
+
+    @staticmethod
+    def of(nested_trigger):
+        return PurgingTrigger(nested_trigger)
+
+    def _native(self):
+        return _native.TriggerSpec.PURGING([self._nested._native()])
+
+
+class NeverTrigger(Trigger):
+    """Never fires."""
+
+    @staticmethod
+    def create():
+        return NeverTrigger()
+
+    def _native(self):
+        return _native.TriggerSpec.NEVER()
+
+
+__all__ = [
+    "ContinuousEventTimeTrigger",
+    "ContinuousProcessingTimeTrigger",
+    "CountSlidingWindowAssigner",
+    "CountTrigger",
+    "CountTumblingWindowAssigner",
+    "CountWindow",
+    "DynamicEventTimeSessionWindows",
+    "DynamicProcessingTimeSessionWindows",
+    "EventTimeSessionWindows",
+    "EventTimeTrigger",
+    "GlobalWindow",
+    "GlobalWindows",
+    "MergingWindowAssigner",
+    "NeverTrigger",
+    "ProcessingTimeSessionWindows",
+    "ProcessingTimeTrigger",
+    "PurgingTrigger",
+    "SessionWindowTimeGapExtractor",
+    "SlidingEventTimeWindows",
+    "SlidingProcessingTimeWindows",
+    "TimeWindow",
+    "Trigger",
+    "TumblingEventTimeWindows",
+    "TumblingProcessingTimeWindows",
+    "Window",
+    "WindowAssigner",
+]
