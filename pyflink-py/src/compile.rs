@@ -1,12 +1,13 @@
 //! Turns a plan into a job of the engine and runs it. This happens on the thread that asked
 //! for the run, which holds the engine's (single-threaded) program builder for the duration.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use pyflink_core::time::WatermarkStrategy;
 use pyflink_core::window::{GlobalWindows, Trigger, WindowAssigner};
 use pyflink_core::{
-    DataStream, KeyedStream, ProcessContext, ProcessFunction, StreamExecutionEnvironment, WindowedStream,
+    DataStream, KeyedStream, OutputTag, ProcessContext, ProcessFunction, StreamExecutionEnvironment, WindowedStream,
 };
 use pyo3::prelude::*;
 use pyo3::types::PyList;
@@ -17,6 +18,8 @@ use crate::interpreter::with_interpreter;
 use crate::keyed_process::{PythonKeyedProcess, PythonTimestampAssigner};
 use crate::operators::{OutputType, PythonKeySelector, PythonKeyedMap, PythonReduce, PythonTransform};
 use crate::plan::{Plan, SinkKind, Step, WatermarkGeneration, WatermarkStrategySpec, WindowContentsSpec, WindowSpec};
+use crate::process::PythonProcess;
+use crate::side_output::SideOutputs;
 use crate::types::TypeInfo;
 use crate::value::{pickle, unpickle, KeyedRecord, PyKey, PyValue};
 use crate::window_assign::{PythonTimeWindows, PythonTrigger, WindowAssignerSpec};
@@ -36,7 +39,9 @@ fn build(plan: &Plan) -> Result<(StreamExecutionEnvironment, Vec<Built>), JobErr
         env.set_parallelism(parallelism);
     }
     let mut built: Vec<Built> = Vec::with_capacity(plan.steps.len());
-    for planned in &plan.steps {
+    let side_outputs = side_outputs_read(plan);
+    let sides_of = |step: usize| side_outputs.get(&step).cloned().unwrap_or_default();
+    for (index, planned) in plan.steps.iter().enumerate() {
         let stream = match &planned.step {
             Step::Collection { pickled_elements } => {
                 let record_type = &planned.record_type;
@@ -73,8 +78,30 @@ fn build(plan: &Plan) -> Result<(StreamExecutionEnvironment, Vec<Built>), JobErr
             }
             Step::KeyedProcess { input, function, name } => {
                 let output = OutputType::new(planned.record_type.clone());
-                let process = PythonKeyedProcess::new(PyFunction::new(function.clone()), output);
+                let process = PythonKeyedProcess::new(PyFunction::new(function.clone()), output, sides_of(index));
                 Built::Stream(keyed_of(&built, *input)?.process(process).name(name))
+            }
+            Step::Process { input, function, name } => {
+                let output = OutputType::new(planned.record_type.clone());
+                let process = PythonProcess::new(PyFunction::new(function.clone()), output, sides_of(index));
+                Built::Stream(stream_of(&built, *input)?.process(process).name(name))
+            }
+            Step::Union { inputs } => {
+                let (first, others) = inputs.split_first().expect("a union has its own stream as first input");
+                let others =
+                    others.iter().map(|&step| stream_of(&built, step).cloned()).collect::<Result<Vec<_>, _>>()?;
+                Built::Stream(stream_of(&built, *first)?.union(&others))
+            }
+            Step::SideOutput { input, tag_id } => {
+                let from = stream_of(&built, *input)?;
+                match &plan.steps[*input].step {
+                    Step::Window { window, .. } if window.late_data_tag.as_ref() == Some(tag_id) => {
+                        // Late records leave the window operator as keyed records.
+                        let late = from.get_side_output::<KeyedRecord>(&OutputTag::new(tag_id.clone()))?;
+                        Built::Stream(late.map(|record: KeyedRecord| record.value).name("Late data"))
+                    }
+                    _ => Built::Stream(from.get_side_output::<PyValue>(&OutputTag::new(tag_id.clone()))?),
+                }
             }
             Step::Timestamps { input, strategy } => Built::Stream(
                 stream_of(&built, *input)?.assign_timestamps_and_watermarks(watermark_strategy(strategy)?),
@@ -88,6 +115,7 @@ fn build(plan: &Plan) -> Result<(StreamExecutionEnvironment, Vec<Built>), JobErr
                 let evaluator = WindowEvaluator::new(
                     PyFunction::new(evaluator.clone()),
                     OutputType::new(planned.record_type.clone()),
+                    sides_of(index),
                 );
                 let keyed = keyed_of(&built, *input)?;
                 Built::Stream(build_window(keyed, window, contents, evaluator)?.name(name))
@@ -99,6 +127,25 @@ fn build(plan: &Plan) -> Result<(StreamExecutionEnvironment, Vec<Built>), JobErr
         });
     }
     Ok((env, built))
+}
+
+/// The side outputs read from each step (by a `SideOutput` step), with their record types;
+/// the late data of a window is read from the window operator itself.
+fn side_outputs_read(plan: &Plan) -> HashMap<usize, SideOutputs> {
+    let mut read: HashMap<usize, Vec<(String, TypeInfo)>> = HashMap::new();
+    for planned in &plan.steps {
+        let Step::SideOutput { input, tag_id } = &planned.step else { continue };
+        if let Step::Window { window, .. } = &plan.steps[*input].step {
+            if window.late_data_tag.as_ref() == Some(tag_id) {
+                continue;
+            }
+        }
+        let tags = read.entry(*input).or_default();
+        if !tags.iter().any(|(id, _)| id == tag_id) {
+            tags.push((tag_id.clone(), planned.record_type.clone()));
+        }
+    }
+    read.into_iter().map(|(step, tags)| (step, SideOutputs::new(tags))).collect()
 }
 
 /// The window operator of `window` over `keyed`.
@@ -123,14 +170,29 @@ fn build_window(
         }
         WindowAssignerSpec::Global => {
             let windowed = keyed.window(GlobalWindows::create()).trigger(trigger.unwrap_or(PythonTrigger::Never));
-            Ok(evaluate_windows(windowed.allowed_lateness(lateness), contents, evaluator))
+            Ok(evaluate_windows(late_data(windowed.allowed_lateness(lateness), window), contents, evaluator))
         }
         time => {
             let assigner = PythonTimeWindows::new(time).expect("the other assigners are handled above");
             let trigger = trigger.unwrap_or_else(|| assigner.default_trigger());
             let windowed = keyed.window(assigner).trigger(trigger);
-            Ok(evaluate_windows(windowed.allowed_lateness(lateness), contents, evaluator))
+            Ok(evaluate_windows(late_data(windowed.allowed_lateness(lateness), window), contents, evaluator))
         }
+    }
+}
+
+/// `windowed` sending records too late for their windows to the side output `window` names.
+fn late_data<A>(
+    windowed: WindowedStream<KeyedRecord, PyKey, A, PythonTrigger>,
+    window: &WindowSpec,
+) -> WindowedStream<KeyedRecord, PyKey, A, PythonTrigger>
+where
+    A: WindowAssigner<KeyedRecord>,
+    PythonTrigger: Trigger<KeyedRecord, A::Window>,
+{
+    match &window.late_data_tag {
+        Some(tag) => windowed.side_output_late_data(&OutputTag::new(tag.clone())),
+        None => windowed,
     }
 }
 

@@ -61,15 +61,12 @@ impl NativeRuntimeContext {
         }
     }
 
-    /// Fails when the function asked for state where the engine offers none to Python yet;
-    /// `place` names where that is, for the message.
-    pub fn refuse_states(&self, place: &str) -> pyflink_core::Result<()> {
+    /// Fails with `message` when the function asked for state where it has none.
+    pub fn refuse_states(&self, message: &str) -> pyflink_core::Result<()> {
         if self.requests.is_empty() {
             return Ok(());
         }
-        Err(pyflink_core::FlinkError::InvalidProgram(format!(
-            "{place} cannot use keyed state from Python yet; keep state in a KeyedProcessFunction or a count window"
-        )))
+        Err(pyflink_core::FlinkError::InvalidProgram(message.to_string()))
     }
 
     /// Binds every state asked for so far to the engine's keyed state.

@@ -12,6 +12,7 @@ use pyo3::types::PyList;
 
 use crate::function::{python_error, PyFunction};
 use crate::interpreter::with_interpreter;
+use crate::side_output::Routed;
 use crate::value::{KeyedRecord, PyKey, PyValue};
 use crate::window_function::{count_window, WindowEvaluator};
 
@@ -115,7 +116,11 @@ impl KeyedProcessFunction<PyKey, KeyedRecord, PyValue> for PythonCountWindow {
             let evaluated = (|| {
                 let results = self.contents.results(py, all)?;
                 let window = count_window(py, window_id as i64)?;
-                self.evaluator.evaluate(py, &record.key, window, times, results, |value| ctx.collect(value))
+                self.evaluator.evaluate(py, &record.key, window, times, results, |routed| match routed {
+                    Routed::Main(value) => ctx.collect(value),
+                    Routed::Side(tag, value) => ctx.output(tag, value),
+                    Routed::Dropped => {}
+                })
             })();
             evaluated.map_err(|e| python_error(py, e))
         })
@@ -133,7 +138,8 @@ mod tests {
     use crate::types::TypeInfo;
 
     fn windows(size: u64, slide: u64) -> PythonCountWindow {
-        let evaluator = WindowEvaluator::new(PyFunction::new(Vec::new()), OutputType::new(TypeInfo::Pickled));
+        let output = OutputType::new(TypeInfo::Pickled);
+        let evaluator = WindowEvaluator::new(PyFunction::new(Vec::new()), output, Default::default());
         PythonCountWindow::new(size, slide, CountContents::All, evaluator)
     }
 

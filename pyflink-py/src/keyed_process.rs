@@ -11,6 +11,7 @@ use crate::context::{NativeKeyedContext, NativeRuntimeContext, TimerRequest};
 use crate::function::{python_error, PyFunction};
 use crate::interpreter::with_interpreter;
 use crate::operators::OutputType;
+use crate::side_output::{Routed, SideOutputs};
 use crate::value::{KeyedRecord, PyKey, PyValue};
 
 /// The Python objects of one open instance.
@@ -30,20 +31,27 @@ struct Loaded {
 pub struct PythonKeyedProcess {
     function: PyFunction,
     output: OutputType,
+    sides: SideOutputs,
     loaded: Option<Loaded>,
 }
 
 impl Clone for PythonKeyedProcess {
     fn clone(&self) -> Self {
         // Each parallel instance unpickles its own function object when it opens.
-        PythonKeyedProcess { function: self.function.clone(), output: self.output.clone(), loaded: None }
+        PythonKeyedProcess {
+            function: self.function.clone(),
+            output: self.output.clone(),
+            sides: self.sides.clone(),
+            loaded: None,
+        }
     }
 }
 
 impl PythonKeyedProcess {
-    /// An operator running the pickled function object `function`, emitting records of `output`.
-    pub fn new(function: PyFunction, output: OutputType) -> Self {
-        PythonKeyedProcess { function, output, loaded: None }
+    /// An operator running the pickled function object `function`, emitting records of `output`
+    /// and to the side outputs `sides`.
+    pub fn new(function: PyFunction, output: OutputType, sides: SideOutputs) -> Self {
+        PythonKeyedProcess { function, output, sides, loaded: None }
     }
 
     /// Calls `process_element` (or `on_timer` when `timer`) with `args`, emits what it returns
@@ -60,7 +68,11 @@ impl PythonKeyedProcess {
         let result = method.bind(py).call1(args)?;
         if !result.is_none() {
             for item in result.try_iter()? {
-                ctx.collect(PyValue(self.output.apply(item?)?.unbind()));
+                match self.sides.route(item?, &self.output)? {
+                    Routed::Main(value) => ctx.collect(value),
+                    Routed::Side(tag, value) => ctx.output(tag, value),
+                    Routed::Dropped => {}
+                }
             }
         }
         let mut context = loaded.context.bind(py).borrow_mut();

@@ -10,7 +10,8 @@
 //! - [`operators`]: the operators that run Python functions, through pyo3, in the job's
 //!   worker threads (thread mode: records stay Python objects from operator to operator);
 //! - [`keyed_process`] and [`context`]: Python `KeyedProcessFunction`s with keyed state and
-//!   timers, and Python timestamp assigners;
+//!   timers, and Python timestamp assigners; [`process`]: `ProcessFunction`s on streams that
+//!   are not keyed; [`side_output`]: results yielded as `(output_tag, value)`;
 //! - [`window_assign`], [`window_function`] and [`count_window`]: windows from Python, with the
 //!   engine's window operator (time and global windows) or PyFlink's count windows;
 //! - [`value`]: Python objects as records and keys of the engine;
@@ -28,6 +29,8 @@ pub mod interpreter;
 pub mod keyed_process;
 pub mod operators;
 pub mod plan;
+pub mod process;
+pub mod side_output;
 pub mod types;
 pub mod value;
 pub mod window_assign;

@@ -29,6 +29,12 @@ pub enum Step {
     KeyedProcess { input: usize, function: Vec<u8>, name: String },
     /// Event timestamps and watermarks for the records of step `input`.
     Timestamps { input: usize, strategy: WatermarkStrategySpec },
+    /// A Python `ProcessFunction` object over the (not keyed) step `input`.
+    Process { input: usize, function: Vec<u8>, name: String },
+    /// The records of steps `inputs`, merged (the first is the step's input).
+    Union { inputs: Vec<usize> },
+    /// The records step `input` sent to the side output `tag_id`.
+    SideOutput { input: usize, tag_id: String },
     /// Windows of the keyed step `input`, evaluated by a cloudpickled Python window evaluator.
     Window { input: usize, window: WindowSpec, contents: WindowContentsSpec, evaluator: Vec<u8>, name: String },
 }
@@ -42,6 +48,8 @@ pub struct WindowSpec {
     pub trigger: Option<TriggerSpec>,
     /// How long event-time windows are kept after their end for late records, in ms.
     pub allowed_lateness_ms: i64,
+    /// The side output that records too late for their windows go to, if any.
+    pub late_data_tag: Option<String>,
 }
 
 /// What a window keeps of its records until it fires.
@@ -151,12 +159,15 @@ impl Step {
     fn input(&self) -> Option<usize> {
         match self {
             Step::Collection { .. } | Step::Sequence { .. } => None,
+            Step::Union { inputs } => inputs.first().copied(),
             Step::Transform { input, .. }
             | Step::KeyBy { input, .. }
             | Step::Reduce { input, .. }
             | Step::KeyedMap { input, .. }
             | Step::KeyedProcess { input, .. }
             | Step::Timestamps { input, .. }
+            | Step::Process { input, .. }
+            | Step::SideOutput { input, .. }
             | Step::Window { input, .. } => Some(*input),
         }
     }
@@ -254,6 +265,53 @@ impl Stream {
     /// The records for which a Python callable returns a true value; their type is kept.
     pub fn filter(&self, function: Vec<u8>, name: String) -> Result<Arc<Stream>, JobError> {
         self.transform(function, Transform::Filter, name, None)
+    }
+
+    /// Each record through a Python `ProcessFunction` object, whose results are records of
+    /// `output_type`.
+    pub fn process(
+        &self,
+        function: Vec<u8>,
+        name: String,
+        output_type: Option<TypeInfo>,
+    ) -> Result<Arc<Stream>, JobError> {
+        let step = Step::Process { input: self.step, function, name };
+        stream(&self.plan, step, Some(output_type.unwrap_or(TypeInfo::Pickled)))
+    }
+
+    /// The records that the operator of this stream sent to the side output `tag_id`, of
+    /// `type_info`.
+    pub fn get_side_output(&self, tag_id: String, type_info: Option<TypeInfo>) -> Result<Arc<Stream>, JobError> {
+        if tag_id.is_empty() {
+            return Err(JobError::InvalidProgram("an OutputTag needs a non-empty id".into()));
+        }
+        let step = Step::SideOutput { input: self.step, tag_id };
+        stream(&self.plan, step, Some(type_info.unwrap_or(TypeInfo::Pickled)))
+    }
+
+    /// The records of this stream and of `others`, which must have the same record type.
+    pub fn union(&self, others: Vec<Arc<Stream>>) -> Result<Arc<Stream>, JobError> {
+        let mut inputs = vec![self.step];
+        {
+            let plan = lock(&self.plan);
+            let record_type = &plan.steps[self.step].record_type;
+            for other in &others {
+                if !Arc::ptr_eq(&self.plan, &other.plan) {
+                    return Err(JobError::InvalidProgram(
+                        "union() takes streams of the same StreamExecutionEnvironment".into(),
+                    ));
+                }
+                if &plan.steps[other.step].record_type != record_type {
+                    return Err(JobError::InvalidProgram(format!(
+                        "union() needs streams of one record type, not {} and {}",
+                        record_type.name(),
+                        plan.steps[other.step].record_type.name()
+                    )));
+                }
+                inputs.push(other.step);
+            }
+        }
+        stream(&self.plan, Step::Union { inputs }, None)
     }
 
     /// The stream partitioned by the key a Python callable selects.

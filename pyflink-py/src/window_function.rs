@@ -16,6 +16,7 @@ use crate::context::NativeRuntimeContext;
 use crate::function::{python_error, PyFunction};
 use crate::interpreter::with_interpreter;
 use crate::operators::OutputType;
+use crate::side_output::{Routed, SideOutputs};
 use crate::value::{KeyedRecord, PyKey, PyValue};
 
 /// `pyflink_rs.datastream.window`, imported once per interpreter.
@@ -76,12 +77,14 @@ impl WindowElement for PyValue {
 pub struct WindowEvaluator {
     evaluator: PyFunction,
     output: OutputType,
+    sides: SideOutputs,
 }
 
 impl WindowEvaluator {
-    /// The cloudpickled evaluator `evaluator`, whose results are records of `output`.
-    pub fn new(evaluator: PyFunction, output: OutputType) -> Self {
-        WindowEvaluator { evaluator, output }
+    /// The cloudpickled evaluator `evaluator`, whose results are records of `output` or go to
+    /// the side outputs `sides`.
+    pub fn new(evaluator: PyFunction, output: OutputType, sides: SideOutputs) -> Self {
+        WindowEvaluator { evaluator, output, sides }
     }
 
     /// Calls `open` with a runtime context; returns the context, to bind the states it was
@@ -103,7 +106,7 @@ impl WindowEvaluator {
         window: Bound<'py, PyAny>,
         times: (i64, i64),
         elements: Bound<'py, PyList>,
-        mut emit: impl FnMut(PyValue),
+        mut emit: impl FnMut(Routed<'_>),
     ) -> PyResult<()> {
         let evaluator = self.evaluator.get(py)?;
         let (watermark, processing_time) = times;
@@ -111,7 +114,7 @@ impl WindowEvaluator {
         let results = evaluator.call_method1(intern!(py, "process"), args)?;
         if !results.is_none() {
             for result in results.try_iter()? {
-                emit(PyValue(self.output.apply(result?)?.unbind()));
+                emit(self.sides.route(result?, &self.output)?);
             }
         }
         Ok(())
@@ -148,7 +151,10 @@ impl<IN: WindowElement, W: PythonWindow> ProcessWindowFunction<IN, PyValue, PyKe
     fn open(&mut self, context: &mut WindowRuntimeContext<'_, PyKey, W>) -> Result<()> {
         Python::attach(|py| {
             let native = self.0.open(py, context.runtime()).map_err(|e| python_error(py, e))?;
-            let refused = native.bind(py).borrow().refuse_states("a function of time or global windows");
+            let refused = native.bind(py).borrow().refuse_states(
+                "functions of time and global windows cannot use keyed state from Python yet; keep state in a \
+                 KeyedProcessFunction or a count window",
+            );
             refused
         })
     }
@@ -159,7 +165,11 @@ impl<IN: WindowElement, W: PythonWindow> ProcessWindowFunction<IN, PyValue, PyKe
             let evaluated = (|| {
                 let list = PyList::new(py, elements.iter().map(|element| element.object(py)))?;
                 let window = ctx.window().to_python(py)?;
-                self.0.evaluate(py, key, window, times, list, |value| ctx.collect(value))
+                self.0.evaluate(py, key, window, times, list, |routed| match routed {
+                    Routed::Main(value) => ctx.collect(value),
+                    Routed::Side(tag, value) => ctx.output(tag, value),
+                    Routed::Dropped => {}
+                })
             })();
             evaluated.map_err(|e| python_error(py, e))
         })

@@ -65,6 +65,12 @@ impl<OUT: Data> ProcessContext<'_, OUT> {
     pub fn timestamp(&self) -> Option<i64> {
         self.out.timestamp()
     }
+
+    /// The operator's current watermark: the latest combined watermark of its inputs
+    /// (`i64::MIN` before the first, as Flink's `Long.MIN_VALUE`).
+    pub fn current_watermark(&self) -> i64 {
+        self.out.input_watermark
+    }
 }
 
 /// What a [`KeyedProcessFunction`] can do while it processes a record or a timer: everything a

@@ -113,6 +113,7 @@ impl<IN1: Data, IN2: Data, OUT: Data, O: TwoInputOperator<IN1, IN2, OUT>> BatchH
         self.0.process_element1(value, output)
     }
     fn watermark(&mut self, timestamp: i64, output: &mut Output<OUT>) -> Result<()> {
+        output.input_watermark = timestamp;
         self.0.process_watermark(timestamp, output)
     }
 }
@@ -125,6 +126,7 @@ impl<IN1: Data, IN2: Data, OUT: Data, O: TwoInputOperator<IN1, IN2, OUT>> BatchH
         self.0.process_element2(value, output)
     }
     fn watermark(&mut self, timestamp: i64, output: &mut Output<OUT>) -> Result<()> {
+        output.input_watermark = timestamp;
         self.0.process_watermark(timestamp, output)
     }
 }

@@ -93,11 +93,13 @@ pub struct Output<T: Data> {
     pub(crate) timestamp: Option<i64>,
     pub(crate) channel: u32,
     pub(crate) sides: Vec<Box<dyn SidePort>>,
+    /// The operator's combined input watermark (`i64::MIN` before the first).
+    pub(crate) input_watermark: i64,
 }
 
 impl<T: Data> Output<T> {
     pub(crate) fn new(channel: usize, sides: Vec<Box<dyn SidePort>>) -> Self {
-        Output { buffer: fresh_batch(), timestamp: None, channel: channel as u32, sides }
+        Output { buffer: fresh_batch(), timestamp: None, channel: channel as u32, sides, input_watermark: i64::MIN }
     }
 
     /// Emits `value` with the timestamp of the record being processed.

@@ -261,6 +261,7 @@ impl<IN: Data, OUT: Data, O: OneInputOperator<IN, OUT>> BatchHandler<IN, OUT> fo
         self.0.process_element(value, output)
     }
     fn watermark(&mut self, timestamp: i64, output: &mut Output<OUT>) -> Result<()> {
+        output.input_watermark = timestamp;
         self.0.process_watermark(timestamp, output)
     }
 }

@@ -9,6 +9,7 @@ from pyflink_rs.datastream.functions import (
     KeySelector,
     MapFunction,
     ProcessAllWindowFunction,
+    ProcessFunction,
     ProcessWindowFunction,
     ReduceFunction,
     RuntimeContext,
@@ -18,6 +19,7 @@ from pyflink_rs.datastream.functions import (
 )
 from pyflink_rs.datastream.stream_execution_environment import StreamExecutionEnvironment
 from pyflink_rs.datastream.data_stream import DataStream, KeyedStream
+from pyflink_rs.datastream.output_tag import OutputTag
 from pyflink_rs.datastream.windowed_stream import AllWindowedStream, WindowedStream
 
 __all__ = [
@@ -34,7 +36,9 @@ __all__ = [
     "TimeDomain",
     "TimerService",
     "MapFunction",
+    "OutputTag",
     "ProcessAllWindowFunction",
+    "ProcessFunction",
     "ProcessWindowFunction",
     "ReduceFunction",
     "StreamExecutionEnvironment",

@@ -12,9 +12,11 @@ from pyflink_rs.datastream.functions import (
     KeyedProcessFunction,
     KeySelector,
     MapFunction,
+    ProcessFunction,
     ReduceFunction,
     pickled_callable,
 )
+from pyflink_rs.datastream.output_tag import OutputTag
 from pyflink_rs.datastream.window import CountSlidingWindowAssigner, CountTumblingWindowAssigner
 from pyflink_rs.datastream.windowed_stream import AllWindowedStream, WindowedStream
 
@@ -41,6 +43,26 @@ class DataStream:
         """The records for which ``func`` returns a true value."""
         function = pickled_callable(func, FilterFunction, "filter")
         return DataStream(self._native.filter(function, "Filter"))
+
+    def process(self, func, output_type=None):
+        """Each record through a ``ProcessFunction``: results and side outputs returned or
+        yielded, results of ``output_type``."""
+        if not isinstance(func, ProcessFunction):
+            raise TypeError(f"expected a ProcessFunction, got {type(func).__name__}")
+        return DataStream(self._native.process(cloudpickle.dumps(func), "Process", native_type(output_type)))
+
+    def get_side_output(self, output_tag):
+        """The records the operator of this stream sent to the side output ``output_tag``."""
+        if not isinstance(output_tag, OutputTag):
+            raise TypeError(f"expected an OutputTag, got {type(output_tag).__name__}")
+        return DataStream(self._native.get_side_output(output_tag.tag_id, native_type(output_tag.type_info)))
+
+    def union(self, *streams):
+        """The records of this stream and of ``streams``, which have the same type."""
+        for stream in streams:
+            if not isinstance(stream, DataStream):
+                raise TypeError(f"union() takes DataStreams, not {type(stream).__name__}")
+        return DataStream(self._native.union([stream._native for stream in streams]))
 
     def key_by(self, key_selector, key_type=None):
         """The stream partitioned by the key that ``key_selector`` returns."""

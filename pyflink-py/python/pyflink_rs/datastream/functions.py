@@ -153,6 +153,23 @@ class TimerService:
         raise NotImplementedError
 
 
+class ProcessFunction(Function):
+    """Processes the records of a stream one by one; ``process_element`` returns or yields
+    its results, and ``(output_tag, value)`` pairs for side outputs."""
+
+    class Context:
+        """The context of a record: its timestamp and the current times."""
+
+        def timestamp(self):
+            raise NotImplementedError
+
+        def timer_service(self):
+            raise NotImplementedError
+
+    def process_element(self, value, ctx):
+        raise NotImplementedError("ProcessFunction subclasses implement process_element(value, ctx)")
+
+
 class KeyedProcessFunction(Function):
     """Processes the records of a keyed stream one by one, with keyed state and timers.
     ``process_element`` and ``on_timer`` return or yield their results."""
@@ -182,7 +199,7 @@ class KeyedProcessFunction(Function):
         """Called when a timer set for the current key fires."""
 
 
-class _KeyedContext(KeyedProcessFunction.OnTimerContext, TimerService):
+class _KeyedContext(KeyedProcessFunction.OnTimerContext, ProcessFunction.Context, TimerService):
     """The engine's context of a record or timer, under PyFlink's names."""
 
     __slots__ = ("_native",)

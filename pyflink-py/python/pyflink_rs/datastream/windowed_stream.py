@@ -14,6 +14,7 @@ from pyflink_rs.datastream.functions import (
     WindowFunction,
     pickled_callable,
 )
+from pyflink_rs.datastream.output_tag import OutputTag
 from pyflink_rs.datastream.window import Trigger, WindowAssigner
 
 
@@ -128,6 +129,7 @@ class WindowedStream:
         self._assigner = window_assigner._native()
         self._trigger = None
         self._allowed_lateness = 0
+        self._late_data_tag = None
         self._keyed = keyed
 
     def trigger(self, trigger):
@@ -144,6 +146,14 @@ class WindowedStream:
         if millis < 0:
             raise ValueError(f"allowed lateness cannot be negative, not {millis} ms")
         self._allowed_lateness = millis
+        return self
+
+    def side_output_late_data(self, output_tag):
+        """Sends records too late for their windows to the side output ``output_tag``; read it
+        with ``get_side_output`` on the windowed result."""
+        if not isinstance(output_tag, OutputTag):
+            raise TypeError(f"expected an OutputTag, got {type(output_tag).__name__}")
+        self._late_data_tag = output_tag.tag_id
         return self
 
     def reduce(self, reduce_function, window_function=None, output_type=None):
@@ -177,7 +187,10 @@ class WindowedStream:
         from pyflink_rs.datastream.data_stream import DataStream
 
         spec = _native.WindowSpec(
-            assigner=self._assigner, trigger=self._trigger, allowed_lateness_ms=self._allowed_lateness
+            assigner=self._assigner,
+            trigger=self._trigger,
+            allowed_lateness_ms=self._allowed_lateness,
+            late_data_tag=self._late_data_tag,
         )
         evaluator = _evaluator(window_function, self._keyed)
         stream = DataStream(self._keyed_stream._native.window(spec, contents, evaluator, name, record_type))

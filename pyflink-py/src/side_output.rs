@@ -1,0 +1,70 @@
+//! Side outputs from Python: a process function yields `(output_tag, value)` to send `value`
+//! to the side output of `output_tag`, as in PyFlink. The operator knows, from the program,
+//! which tags are read and their record types; values for tags nobody reads are dropped, as
+//! Flink drops them.
+
+use std::sync::Arc;
+
+use pyflink_core::OutputTag;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::PyTuple;
+
+use crate::operators::OutputType;
+use crate::types::TypeInfo;
+use crate::value::PyValue;
+
+/// `OutputTag` of `pyflink_rs.datastream.output_tag`, imported once per interpreter.
+static OUTPUT_TAG_CLASS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+fn output_tag_class(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
+    let class = OUTPUT_TAG_CLASS.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
+        Ok(py.import("pyflink_rs.datastream.output_tag")?.getattr("OutputTag")?.unbind())
+    })?;
+    Ok(class.bind(py))
+}
+
+/// The side outputs an operator's results may go to: each read tag with its record type.
+#[derive(Clone, Default)]
+pub struct SideOutputs {
+    tags: Arc<Vec<(OutputTag<PyValue>, OutputType)>>,
+}
+
+/// Where one result of a Python function goes.
+pub enum Routed<'a> {
+    /// The main output.
+    Main(PyValue),
+    /// A side output.
+    Side(&'a OutputTag<PyValue>, PyValue),
+    /// Nowhere: a side output nobody reads.
+    Dropped,
+}
+
+impl SideOutputs {
+    /// The side outputs `tags` (tag id and record type).
+    pub fn new(tags: Vec<(String, TypeInfo)>) -> Self {
+        let tags = tags.into_iter().map(|(id, record_type)| (OutputTag::new(id), OutputType::new(record_type)));
+        SideOutputs { tags: Arc::new(tags.collect()) }
+    }
+
+    /// Where `result` goes: a side output if it is a pair `(OutputTag, value)`, else the main
+    /// output as a record of `main`.
+    pub fn route<'py>(&self, result: Bound<'py, PyAny>, main: &OutputType) -> PyResult<Routed<'_>> {
+        if let Ok(pair) = result.cast::<PyTuple>() {
+            if pair.len() == 2 {
+                let first = pair.get_item(0)?;
+                if first.is_instance(output_tag_class(result.py())?)? {
+                    let id = first.getattr("tag_id")?;
+                    let id = id.extract::<&str>()?;
+                    return Ok(match self.tags.iter().find(|(tag, _)| tag.id() == id) {
+                        Some((tag, record_type)) => {
+                            Routed::Side(tag, PyValue(record_type.apply(pair.get_item(1)?)?.unbind()))
+                        }
+                        None => Routed::Dropped,
+                    });
+                }
+            }
+        }
+        Ok(Routed::Main(PyValue(main.apply(result)?.unbind())))
+    }
+}
