@@ -2,8 +2,10 @@
 
 mod common;
 
-use common::{collect, collect_sorted, env, TagSubtask};
-use pyflink_core::window::{GlobalWindow, ProcessWindowFunction, WindowContext};
+use std::time::Duration;
+
+use common::{collect, collect_sorted, env, Event, TagSubtask};
+use pyflink_core::window::{GlobalWindow, ProcessWindowFunction, TimeWindow, TumblingEventTimeWindows, WindowContext};
 use pyflink_core::{
     CoProcessFunction, KeyedProcessContext, KeyedProcessFunction, KeyedRuntimeContext, OutputTag, ProcessContext,
     ProcessFunction, Result, RuntimeExecutionMode, ValueState, ValueStateDescriptor,
@@ -408,5 +410,97 @@ fn every_window_is_evaluated_inside_the_window_functions_batch_scope() {
         let out = collect_sorted(&windows);
         assert!(out.len() >= 190, "parallelism {p}: {} windows", out.len());
         assert!(out.iter().all(|(_, in_batch)| *in_batch), "parallelism {p}: a window ran outside the scope");
+    }
+}
+
+/// Holds records back until the end of the batch, as a function handing bundles to another
+/// process does, and emits each with its own timestamp.
+#[derive(Clone, Default)]
+struct Buffering {
+    pending: Vec<(Event, Option<i64>)>,
+}
+
+impl ProcessFunction<Event, Event> for Buffering {
+    fn process_element(&mut self, value: Event, ctx: &mut ProcessContext<'_, Event>) -> Result<()> {
+        self.pending.push((value, ctx.timestamp()));
+        Ok(())
+    }
+
+    fn finish_batch(&mut self, ctx: &mut ProcessContext<'_, Event>) -> Result<()> {
+        for (value, timestamp) in self.pending.drain(..) {
+            ctx.set_timestamp(timestamp);
+            ctx.collect(value);
+        }
+        Ok(())
+    }
+}
+
+/// Counts per key in keyed state, but only at the end of each batch, switching to each
+/// buffered record's key.
+#[derive(Clone, Default)]
+struct BufferedCount {
+    pending: Vec<u8>,
+    count: Option<ValueState<i64>>,
+}
+
+impl KeyedProcessFunction<u8, Event, (u8, i64)> for BufferedCount {
+    fn open(&mut self, context: &mut KeyedRuntimeContext<'_, u8>) -> Result<()> {
+        self.count = Some(context.get_state(&ValueStateDescriptor::new("count"))?);
+        Ok(())
+    }
+
+    fn process_element(&mut self, value: Event, _: &mut KeyedProcessContext<'_, u8, (u8, i64)>) -> Result<()> {
+        self.pending.push(value.0);
+        Ok(())
+    }
+
+    fn finish_batch(&mut self, ctx: &mut KeyedProcessContext<'_, u8, (u8, i64)>) -> Result<()> {
+        let count = self.count.as_ref().expect("opened");
+        for key in self.pending.drain(..) {
+            ctx.set_current_key(key);
+            let next = count.value().unwrap_or(0) + 1;
+            count.update(next);
+            ctx.collect((key, next));
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn buffered_records_are_finished_before_each_watermark_with_their_timestamps() {
+    let events: Vec<Event> = (0..3000).map(|t| ((t % 5) as u8, t, 1)).collect();
+    let window_counts = |buffered: bool| {
+        let env = env(2);
+        let source = common::timed_source(&env, &events, 0);
+        let stream = if buffered { source.process(Buffering::default()) } else { source };
+        let counts = stream
+            .key_by(|e| e.0)
+            .window(TumblingEventTimeWindows::of(Duration::from_millis(100)))
+            .apply(|key: &u8, window: &TimeWindow, events: &[Event]| [(*key, window.start, events.len())]);
+        collect_sorted(&counts)
+    };
+    // Records held past a watermark would be late for their windows and dropped.
+    let direct = window_counts(false);
+    assert_eq!(direct.iter().map(|c| c.2).sum::<usize>(), 3000);
+    assert_eq!(window_counts(true), direct);
+}
+
+#[test]
+fn a_keyed_function_finishing_its_batch_updates_the_state_of_each_records_key() {
+    for p in PARALLELISMS {
+        let env = env(p);
+        let events: Vec<Event> = (0..2000).map(|n| ((n * 7 % 11) as u8, 0, 0)).collect();
+        let counts = env.from_collection(events.clone()).key_by(|e| e.0).process(BufferedCount::default());
+        let out = collect(&counts);
+        let mut last = std::collections::BTreeMap::new();
+        for (key, count) in out {
+            let previous = last.insert(key, count).unwrap_or(0);
+            assert_eq!(count, previous + 1, "parallelism {p}: key {key} counted out of order");
+        }
+        let mut expected = std::collections::BTreeMap::new();
+        for e in &events {
+            *expected.entry(e.0).or_insert(0) += 1;
+        }
+        assert_eq!(last, expected, "parallelism {p}");
     }
 }

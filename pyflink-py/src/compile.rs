@@ -12,6 +12,7 @@ use pyflink_core::{
 use pyo3::prelude::*;
 use pyo3::types::PyList;
 
+use crate::bundled::{BundledKeySelector, BundledReduce, BundledTransform, Stage};
 use crate::count_window::{CountContents, PythonCountWindow};
 use crate::function::{python_error, PyFunction};
 use crate::interpreter::with_interpreter;
@@ -19,6 +20,7 @@ use crate::keyed_process::{PythonKeyedProcess, PythonTimestampAssigner};
 use crate::operators::{OutputType, PythonKeySelector, PythonKeyedMap, PythonReduce, PythonTransform};
 use crate::plan::{Plan, SinkKind, Step, WatermarkGeneration, WatermarkStrategySpec, WindowContentsSpec, WindowSpec};
 use crate::process::PythonProcess;
+use crate::process_chain::ProcessChains;
 use crate::side_output::SideOutputs;
 use crate::types::TypeInfo;
 use crate::value::{pickle, unpickle, KeyedRecord, PyKey, PyValue};
@@ -30,6 +32,8 @@ use crate::JobError;
 enum Built {
     Stream(DataStream<PyValue>),
     Keyed(KeyedStream<KeyedRecord, PyKey>),
+    /// A transformation that runs in the process-mode chain of a later step.
+    Chained,
 }
 
 /// The engine's program for `plan`, with its streams by step.
@@ -40,8 +44,17 @@ fn build(plan: &Plan) -> Result<(StreamExecutionEnvironment, Vec<Built>), JobErr
     }
     let mut built: Vec<Built> = Vec::with_capacity(plan.steps.len());
     let side_outputs = side_outputs_read(plan);
+    let bundle_size = plan.python.bundle_size;
+    if plan.python.process_mode {
+        check_process_mode(plan)?;
+    }
     let sides_of = |step: usize| side_outputs.get(&step).cloned().unwrap_or_default();
+    let chains = if plan.python.process_mode { ProcessChains::new(plan) } else { ProcessChains::default() };
     for (index, planned) in plan.steps.iter().enumerate() {
+        if chains.is_absorbed(index) {
+            built.push(Built::Chained);
+            continue;
+        }
         let stream = match &planned.step {
             Step::Collection { pickled_elements } => {
                 let record_type = &planned.record_type;
@@ -58,12 +71,27 @@ fn build(plan: &Plan) -> Result<(StreamExecutionEnvironment, Vec<Built>), JobErr
             }
             Step::Transform { input, function, transform, name } => {
                 let output = OutputType::new(planned.record_type.clone());
-                let operator = PythonTransform::new(PyFunction::new(function.clone()), *transform, output);
-                Built::Stream(stream_of(&built, *input)?.process(operator).name(name))
+                if plan.python.process_mode {
+                    let (first, mut stages) = chains.chain(index).cloned().unwrap_or((*input, Vec::new()));
+                    let chained_name = ProcessChains::chained_name(&stages, name);
+                    stages.push(Stage { transform: *transform, function: function.clone(), name: name.clone() });
+                    let operator = BundledTransform::new(&stages, output, bundle_size)?;
+                    Built::Stream(stream_of(&built, first)?.process(operator).name(&chained_name))
+                } else {
+                    let operator = PythonTransform::new(PyFunction::new(function.clone()), *transform, output);
+                    Built::Stream(stream_of(&built, *input)?.process(operator).name(name))
+                }
             }
             Step::KeyBy { input, selector } => {
-                let selector = PythonKeySelector::new(PyFunction::new(selector.clone()));
-                let mut selected = stream_of(&built, *input)?.process(selector).name("Key Selector");
+                let mut selected = if plan.python.process_mode {
+                    let (first, stages) = chains.chain(index).cloned().unwrap_or((*input, Vec::new()));
+                    let operator = BundledKeySelector::new(&stages, selector, bundle_size)?;
+                    let chained_name = ProcessChains::chained_name(&stages, "Key Selector");
+                    stream_of(&built, first)?.process(operator).name(&chained_name)
+                } else {
+                    let operator = PythonKeySelector::new(PyFunction::new(selector.clone()));
+                    stream_of(&built, *input)?.process(operator).name("Key Selector")
+                };
                 // The selector runs beside its input, as Flink's key extraction does, so that a
                 // key's records keep their order from a source of another parallelism.
                 if let Some(parallelism) = explicit_parallelism(plan, *input) {
@@ -73,8 +101,13 @@ fn build(plan: &Plan) -> Result<(StreamExecutionEnvironment, Vec<Built>), JobErr
             }
             Step::Reduce { input, function, name } => {
                 let output = OutputType::new(planned.record_type.clone());
-                let reduce = PythonReduce::new(PyFunction::new(function.clone()), output);
-                Built::Stream(keyed_of(&built, *input)?.process(reduce).name(name))
+                let keyed = keyed_of(&built, *input)?;
+                let reduced = if plan.python.process_mode {
+                    keyed.process(BundledReduce::new(function.clone(), output, bundle_size))
+                } else {
+                    keyed.process(PythonReduce::new(PyFunction::new(function.clone()), output))
+                };
+                Built::Stream(reduced.name(name))
             }
             Step::KeyedProcess { input, function, name } => {
                 let output = OutputType::new(planned.record_type.clone());
@@ -127,6 +160,24 @@ fn build(plan: &Plan) -> Result<(StreamExecutionEnvironment, Vec<Built>), JobErr
         });
     }
     Ok((env, built))
+}
+
+/// Fails for the Python functions that process mode does not run yet.
+fn check_process_mode(plan: &Plan) -> Result<(), JobError> {
+    for planned in &plan.steps {
+        let unsupported = match &planned.step {
+            Step::KeyedProcess { .. } => "a KeyedProcessFunction",
+            Step::Process { .. } => "a ProcessFunction",
+            Step::KeyedMap { .. } => "a map on a keyed stream",
+            Step::Window { .. } => "a window function",
+            _ => continue,
+        };
+        return Err(JobError::InvalidProgram(format!(
+            "python.execution-mode 'process' does not run {unsupported} yet (it runs map, flat_map, filter, \
+             key_by and reduce); use the default 'thread' mode for this job"
+        )));
+    }
+    Ok(())
 }
 
 /// The side outputs read from each step (by a `SideOutput` step), with their record types;

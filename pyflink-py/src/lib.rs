@@ -14,6 +14,8 @@
 //!   are not keyed; [`side_output`]: results yielded as `(output_tag, value)`;
 //! - [`window_assign`], [`window_function`] and [`count_window`]: windows from Python, with the
 //!   engine's window operator (time and global windows) or PyFlink's count windows;
+//! - [`bundled`], [`process_chain`] and [`worker`]: process mode (`python.execution-mode:
+//!   process`), where worker processes run chains of functions over bundles of records;
 //! - [`value`]: Python objects as records and keys of the engine;
 //! - [`types`]: record types (PyFlink's `Types`): conversion of typed records and their Java
 //!   text for the print sink.
@@ -21,6 +23,7 @@
 //! Functions cross the interface once, cloudpickled, when the program is built; records never
 //! cross it one by one, so no uniffi call is on the per-record path.
 
+pub mod bundled;
 pub mod compile;
 pub mod context;
 pub mod count_window;
@@ -30,11 +33,13 @@ pub mod keyed_process;
 pub mod operators;
 pub mod plan;
 pub mod process;
+pub mod process_chain;
 pub mod side_output;
 pub mod types;
 pub mod value;
 pub mod window_assign;
 pub mod window_function;
+pub mod worker;
 
 pub use plan::{
     Environment, KeyedStream, Stream, WatermarkGeneration, WatermarkStrategySpec, WindowContentsSpec, WindowSpec,

@@ -2,6 +2,7 @@
 //! steps. A plan is plain data behind a mutex, so that Python may build it from any thread;
 //! it becomes a job of the engine only when it executes.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use crate::compile;
@@ -99,11 +100,30 @@ pub struct PlannedStep {
     pub parallelism: Option<usize>,
 }
 
+/// Where Python functions run (`python.execution-mode`) and how they are fed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PythonExecution {
+    /// `process`: in worker processes, fed bundles; `thread` (the default): in the job's
+    /// worker threads, in this process.
+    pub process_mode: bool,
+    /// `python.fn-execution.bundle.size`: the most records in one bundle.
+    pub bundle_size: usize,
+}
+
+impl Default for PythonExecution {
+    fn default() -> Self {
+        // PyFlink's default bundle size.
+        PythonExecution { process_mode: false, bundle_size: 100_000 }
+    }
+}
+
 /// The program recorded so far.
 #[derive(Debug, Default)]
 pub struct Plan {
     /// The default parallelism of operators.
     pub parallelism: Option<usize>,
+    /// How Python functions run.
+    pub python: PythonExecution,
     /// The steps, each after its inputs.
     pub steps: Vec<PlannedStep>,
     /// The sinks the job runs when the environment executes: which step, and where it goes.
@@ -151,12 +171,12 @@ fn stream(plan: &SharedPlan, step: Step, record_type: Option<TypeInfo>) -> Resul
 /// The program as it stands, to compile; `sinks` are the sinks the job runs.
 fn snapshot(plan: &SharedPlan, sinks: Vec<(usize, SinkKind)>) -> Plan {
     let plan = lock(plan);
-    Plan { parallelism: plan.parallelism, steps: plan.steps.clone(), sinks }
+    Plan { parallelism: plan.parallelism, python: plan.python, steps: plan.steps.clone(), sinks }
 }
 
 impl Step {
-    /// The step whose records this step reads, if any.
-    fn input(&self) -> Option<usize> {
+    /// The step whose records this step reads, if any (the first, for a union).
+    pub fn input(&self) -> Option<usize> {
         match self {
             Step::Collection { .. } | Step::Sequence { .. } => None,
             Step::Union { inputs } => inputs.first().copied(),
@@ -199,6 +219,44 @@ impl Environment {
     pub fn get_parallelism(&self) -> u32 {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         lock(&self.plan).parallelism.unwrap_or(cores) as u32
+    }
+
+    /// Applies the configuration `options` (PyFlink's `Configuration` as text); the `python.*`
+    /// options the engine knows are checked, others are kept for later use and ignored.
+    pub fn configure(&self, options: HashMap<String, String>) -> Result<(), JobError> {
+        let mut python = lock(&self.plan).python;
+        if let Some(mode) = options.get("python.execution-mode") {
+            python.process_mode = match mode.trim().to_ascii_lowercase().as_str() {
+                "process" => true,
+                "thread" => false,
+                other => {
+                    return Err(JobError::InvalidProgram(format!(
+                        "python.execution-mode must be 'thread' or 'process', not '{other}'"
+                    )))
+                }
+            };
+        }
+        if let Some(size) = options.get("python.fn-execution.bundle.size") {
+            python.bundle_size = match size.trim().parse::<usize>() {
+                Ok(size) if size > 0 => size,
+                _ => {
+                    return Err(JobError::InvalidProgram(format!(
+                        "python.fn-execution.bundle.size must be a whole number above 0, not '{size}'"
+                    )))
+                }
+            };
+        }
+        if let Some(time) = options.get("python.fn-execution.bundle.time") {
+            // Bundles end with every input batch, so no record waits for this long; the
+            // option is checked so that a typo is not silently ignored.
+            if !matches!(time.trim().parse::<i64>(), Ok(ms) if ms > 0) {
+                return Err(JobError::InvalidProgram(format!(
+                    "python.fn-execution.bundle.time must be milliseconds above 0, not '{time}'"
+                )));
+            }
+        }
+        lock(&self.plan).python = python;
+        Ok(())
     }
 
     /// A stream of the elements of a pickled Python list, converted to `type_info` if given.

@@ -66,6 +66,12 @@ impl<OUT: Data> ProcessContext<'_, OUT> {
         self.out.timestamp()
     }
 
+    /// Sets the timestamp that records emitted from now on carry, until the next record: a
+    /// function emitting the results of buffered records gives each its own record's timestamp.
+    pub fn set_timestamp(&mut self, timestamp: Option<i64>) {
+        self.out.timestamp = timestamp;
+    }
+
     /// The operator's current watermark: the latest combined watermark of its inputs
     /// (`i64::MIN` before the first, as Flink's `Long.MIN_VALUE`).
     pub fn current_watermark(&self) -> i64 {
@@ -90,6 +96,13 @@ impl<K: Key, OUT: Data> KeyedProcessContext<'_, K, OUT> {
     /// The key of the record (or timer) being processed.
     pub fn get_current_key(&self) -> K {
         self.backend.current_key().expect("a keyed record is being processed")
+    }
+
+    /// Makes `key` the current key, for state and timers, until the next record: a function
+    /// that processes buffered records of several keys at once (in
+    /// [`KeyedProcessFunction::finish_batch`]) switches to each record's key.
+    pub fn set_current_key(&mut self, key: K) {
+        self.backend.set_current_key(key);
     }
 
     /// The timer service: the current times, and timers for the current key.
@@ -181,6 +194,13 @@ pub trait ProcessFunction<IN: Data, OUT: Data>: Clone + Send + Sync + 'static {
         batch()
     }
 
+    /// Called after the last record of each input batch and before each watermark: a
+    /// function that buffers records emits their results here (see
+    /// [`OneInputOperator::finish_batch`](crate::runtime::operator::OneInputOperator::finish_batch)).
+    fn finish_batch(&mut self, _ctx: &mut ProcessContext<'_, OUT>) -> Result<()> {
+        Ok(())
+    }
+
     /// Called once after the last record.
     fn close(&mut self) -> Result<()> {
         Ok(())
@@ -219,6 +239,13 @@ pub trait KeyedProcessFunction<K: Key, IN: Data, OUT: Data>: Clone + Send + Sync
     /// Called when a timer of the current key fires. Records emitted from an event-time timer
     /// carry the timer's timestamp.
     fn on_timer(&mut self, _timestamp: i64, _ctx: &mut OnTimerContext<'_, K, OUT>) -> Result<()> {
+        Ok(())
+    }
+
+    /// Called after the last record of each input batch and before each watermark: a
+    /// function that buffers records emits their results here, switching to each record's key
+    /// with [`KeyedProcessContext::set_current_key`].
+    fn finish_batch(&mut self, _ctx: &mut KeyedProcessContext<'_, K, OUT>) -> Result<()> {
         Ok(())
     }
 

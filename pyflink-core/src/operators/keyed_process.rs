@@ -82,6 +82,18 @@ impl<IN: Data, K: Key, OUT: Data, F: KeyedProcessFunction<K, IN, OUT>> OneInputO
         })
     }
 
+    fn finish_batch(&mut self, out: &mut Output<OUT>) -> Result<()> {
+        let (Some(backend), Some(timers)) = (self.backend.as_ref(), self.timers.as_mut()) else {
+            return Ok(());
+        };
+        // No record is current: the function sets the key of each buffered record it handles.
+        let function = &mut self.function;
+        backend.enter(|| {
+            let context = ProcessContext { out };
+            function.finish_batch(&mut KeyedProcessContext { context, backend, timers, time_domain: None })
+        })
+    }
+
     fn process_watermark(&mut self, timestamp: i64, out: &mut Output<OUT>) -> Result<()> {
         if let Some(timers) = self.timers.as_mut() {
             timers.advance_watermark(timestamp);

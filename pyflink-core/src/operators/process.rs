@@ -22,6 +22,10 @@ impl<IN: Data, OUT: Data, F: ProcessFunction<IN, OUT>> OneInputOperator<IN, OUT>
         F::within_batch(batch)
     }
 
+    fn finish_batch(&mut self, out: &mut Output<OUT>) -> Result<()> {
+        self.0.finish_batch(&mut ProcessContext { out })
+    }
+
     fn close(&mut self) -> Result<()> {
         self.0.close()
     }

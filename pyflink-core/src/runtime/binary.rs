@@ -116,6 +116,10 @@ impl<IN1: Data, IN2: Data, OUT: Data, O: TwoInputOperator<IN1, IN2, OUT>> BatchH
         output.input_watermark = timestamp;
         self.0.process_watermark(timestamp, output)
     }
+    #[inline]
+    fn finish(&mut self, output: &mut Output<OUT>) -> Result<()> {
+        self.0.finish_batch(output)
+    }
 }
 
 impl<IN1: Data, IN2: Data, OUT: Data, O: TwoInputOperator<IN1, IN2, OUT>> BatchHandler<IN2, OUT>
@@ -128,6 +132,10 @@ impl<IN1: Data, IN2: Data, OUT: Data, O: TwoInputOperator<IN1, IN2, OUT>> BatchH
     fn watermark(&mut self, timestamp: i64, output: &mut Output<OUT>) -> Result<()> {
         output.input_watermark = timestamp;
         self.0.process_watermark(timestamp, output)
+    }
+    #[inline]
+    fn finish(&mut self, output: &mut Output<OUT>) -> Result<()> {
+        self.0.finish_batch(output)
     }
 }
 

@@ -72,12 +72,15 @@ pub(crate) struct ConnectedInput<T: Data> {
 pub(crate) trait BatchHandler<IN, OUT: Data> {
     fn record(&mut self, value: IN, output: &mut Output<OUT>) -> Result<()>;
     fn watermark(&mut self, timestamp: i64, output: &mut Output<OUT>) -> Result<()>;
+    /// Called after the batch's last record and before each watermark.
+    fn finish(&mut self, output: &mut Output<OUT>) -> Result<()>;
 }
 
 /// Runs one batch through `handler`: records as they come, watermarks and status changes through
 /// the tracker, calling `watermark` when the combined watermark rises. When all input channels
 /// become idle the operator's output is marked idle (after any watermark the change released),
-/// and active again (before the next watermark) when one of them resumes.
+/// and active again (before the next watermark) when one of them resumes. The operator's batch
+/// is finished before every watermark and at the end.
 #[inline]
 pub(crate) fn process_batch<IN: Data, OUT: Data, H: BatchHandler<IN, OUT>>(
     handler: &mut H,
@@ -102,6 +105,7 @@ pub(crate) fn process_batch<IN: Data, OUT: Data, H: BatchHandler<IN, OUT>>(
             output.emit_watermark_status(false);
         }
         if let Some(timestamp) = combined {
+            handler.finish(output)?;
             output.timestamp = None;
             handler.watermark(timestamp, output)?;
         }
@@ -109,7 +113,7 @@ pub(crate) fn process_batch<IN: Data, OUT: Data, H: BatchHandler<IN, OUT>>(
             output.emit_watermark_status(true);
         }
     }
-    Ok(())
+    handler.finish(output)
 }
 
 /// Connects the `position`-th input of the operator being built.

@@ -188,6 +188,14 @@ pub trait OneInputOperator<IN: Data, OUT: Data>: 'static {
         Ok(())
     }
 
+    /// Called after the last record of each input batch and before each watermark: an
+    /// operator that buffers records (to hand them to another process in bundles) emits their
+    /// results here, so that they precede the watermark and belong to the batch's checkpoint
+    /// epoch. `out` carries no record timestamp: set one per emitted record.
+    fn finish_batch(&mut self, _out: &mut Output<OUT>) -> Result<()> {
+        Ok(())
+    }
+
     /// Called when processing time reaches a time requested through the context's
     /// [`ProcessingTimeService`]; `now` is the current processing time.
     fn on_processing_time(&mut self, _now: i64, _out: &mut Output<OUT>) -> Result<()> {
@@ -238,6 +246,12 @@ pub trait TwoInputOperator<IN1: Data, IN2: Data, OUT: Data>: 'static {
     /// Called when the watermark combined over both inputs advances; the default forwards it.
     fn process_watermark(&mut self, timestamp: i64, out: &mut Output<OUT>) -> Result<()> {
         out.emit_watermark(timestamp);
+        Ok(())
+    }
+
+    /// Called after the last record of each input batch and before each watermark (see
+    /// [`OneInputOperator::finish_batch`]).
+    fn finish_batch(&mut self, _out: &mut Output<OUT>) -> Result<()> {
         Ok(())
     }
 

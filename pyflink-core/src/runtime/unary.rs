@@ -264,4 +264,8 @@ impl<IN: Data, OUT: Data, O: OneInputOperator<IN, OUT>> BatchHandler<IN, OUT> fo
         output.input_watermark = timestamp;
         self.0.process_watermark(timestamp, output)
     }
+    #[inline]
+    fn finish(&mut self, output: &mut Output<OUT>) -> Result<()> {
+        self.0.finish_batch(output)
+    }
 }

@@ -1,5 +1,6 @@
 """PyFlink's common classes: types, rows, durations."""
 
+from pyflink_rs.common.configuration import Configuration
 from pyflink_rs.common.serialization import Encoder
 from pyflink_rs.common.time import Duration, Time
 from pyflink_rs.common.typeinfo import Types, TypeInformation
@@ -7,6 +8,7 @@ from pyflink_rs.common.types import Row, RowKind
 from pyflink_rs.common.watermark_strategy import TimestampAssigner, WatermarkStrategy
 
 __all__ = [
+    "Configuration",
     "Duration",
     "Encoder",
     "Row",

@@ -3,6 +3,7 @@
 import cloudpickle
 
 from pyflink_rs import _native
+from pyflink_rs.common.configuration import Configuration
 from pyflink_rs.common.typeinfo import native_type
 from pyflink_rs.datastream.data_stream import DataStream
 
@@ -16,8 +17,22 @@ class StreamExecutionEnvironment:
 
     @staticmethod
     def get_execution_environment(configuration=None):
-        """A local environment; its default parallelism is the number of cores."""
-        return StreamExecutionEnvironment()
+        """A local environment, configured by ``configuration`` if given; its default
+        parallelism is the number of cores."""
+        environment = StreamExecutionEnvironment()
+        if configuration is not None:
+            environment.configure(configuration)
+        return environment
+
+    def configure(self, configuration):
+        """Applies the options of ``configuration`` (a ``Configuration``), such as
+        ``python.execution-mode``: ``thread`` (the default) runs Python functions in this
+        process, ``process`` in worker processes fed bundles of
+        ``python.fn-execution.bundle.size`` records."""
+        if not isinstance(configuration, Configuration):
+            raise TypeError(f"expected a Configuration, got {type(configuration).__name__}")
+        self._native.configure(configuration.to_dict())
+        return self
 
     def set_parallelism(self, parallelism):
         """Sets the default parallelism of operators."""

@@ -1,0 +1,394 @@
+//! Python operators of process mode: each parallel instance buffers its records into bundles
+//! (up to `python.fn-execution.bundle.size` records, and never past the end of an input batch
+//! or a watermark) and has its worker process run the function over a whole bundle. Results
+//! keep their own record's timestamp; keyed results update the engine's keyed state, so
+//! checkpoints and rescaling work as in thread mode.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use pyflink_core::{
+    KeyedProcessContext, KeyedProcessFunction, KeyedRuntimeContext, ProcessContext, ProcessFunction, Result,
+    RuntimeContext, ValueState, ValueStateDescriptor,
+};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
+
+use crate::function::python_error;
+use crate::interpreter::with_interpreter;
+use crate::operators::{OutputType, Transform};
+use crate::value::{KeyedRecord, PyKey, PyValue};
+use crate::worker::PythonWorker;
+
+/// What every process-mode operator holds: the function, its worker, and the bundle size.
+struct Bundling {
+    function: Arc<Vec<u8>>,
+    kind: &'static str,
+    bundle_size: usize,
+    worker: Option<PythonWorker>,
+}
+
+impl Clone for Bundling {
+    fn clone(&self) -> Self {
+        // Each parallel instance starts its own worker when it opens.
+        Bundling { function: Arc::clone(&self.function), kind: self.kind, bundle_size: self.bundle_size, worker: None }
+    }
+}
+
+impl Bundling {
+    fn new(function: Vec<u8>, kind: &'static str, bundle_size: usize) -> Self {
+        Bundling { function: Arc::new(function), kind, bundle_size: bundle_size.max(1), worker: None }
+    }
+
+    fn open(&mut self, runtime: &RuntimeContext) -> Result<()> {
+        let worker = Python::attach(|py| PythonWorker::start(py, &self.function, self.kind, runtime))?;
+        self.worker = Some(worker);
+        Ok(())
+    }
+
+    /// Runs the bundle `payload` in the worker.
+    fn run<'py>(&mut self, py: Python<'py>, payload: Bound<'py, PyAny>) -> Result<Bound<'py, PyAny>> {
+        self.worker.as_mut().expect("open() runs before the first record").bundle(py, payload)
+    }
+
+    fn close(&mut self) -> Result<()> {
+        match self.worker.take() {
+            Some(worker) => Python::attach(|py| worker.close(py)),
+            None => Ok(()),
+        }
+    }
+}
+
+/// One Python transformation of a chain run by one worker.
+#[derive(Debug, Clone)]
+pub struct Stage {
+    /// What the function does with a record.
+    pub transform: Transform,
+    /// The cloudpickled function.
+    pub function: Vec<u8>,
+    /// The name of its step, for the name of the chain.
+    pub name: String,
+}
+
+impl Stage {
+    fn kind(&self) -> &'static str {
+        match self.transform {
+            Transform::Map => "map",
+            Transform::FlatMap => "flat_map",
+            Transform::Filter => "filter",
+        }
+    }
+}
+
+/// The worker's description of a chain: the pickled list of `(kind, function)` stages, a key
+/// selector last if `key_selector` is given.
+fn chain_payload(stages: &[Stage], key_selector: Option<&[u8]>) -> Result<Vec<u8>> {
+    Python::attach(|py| {
+        let described = (|| -> PyResult<Vec<u8>> {
+            let mut list = Vec::with_capacity(stages.len() + 1);
+            for stage in stages {
+                list.push((stage.kind(), PyBytes::new(py, &stage.function)).into_pyobject(py)?);
+            }
+            if let Some(selector) = key_selector {
+                list.push(("key", PyBytes::new(py, selector)).into_pyobject(py)?);
+            }
+            crate::value::pickle(PyList::new(py, list)?.as_any())
+        })();
+        described.map_err(|e| python_error(py, e))
+    })
+}
+
+/// Whether every stage emits exactly one record per input record: the worker then answers
+/// one result per record instead of a list per record.
+fn one_to_one(stages: &[Stage]) -> bool {
+    stages.iter().all(|stage| stage.transform == Transform::Map)
+}
+
+/// Chained `map`, `flat_map` and `filter` functions run by one worker process: consecutive
+/// Python transformations hand records to each other inside the worker, as PyFlink chains
+/// Python operators, instead of crossing the pipe between each.
+#[derive(Clone)]
+pub struct BundledTransform {
+    bundling: Bundling,
+    one_to_one: bool,
+    output: OutputType,
+    /// The records of the open bundle, with their timestamps.
+    pending: Vec<(PyValue, Option<i64>)>,
+}
+
+impl BundledTransform {
+    /// An operator running `stages` in bundles of `bundle_size` records, emitting records of
+    /// `output`.
+    pub fn new(stages: &[Stage], output: OutputType, bundle_size: usize) -> Result<Self> {
+        let chain = chain_payload(stages, None)?;
+        let one_to_one = one_to_one(stages);
+        Ok(BundledTransform {
+            bundling: Bundling::new(chain, "chain", bundle_size),
+            one_to_one,
+            output,
+            pending: Vec::new(),
+        })
+    }
+
+    fn flush(&mut self, ctx: &mut ProcessContext<'_, PyValue>) -> Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let pending = std::mem::take(&mut self.pending);
+        Python::attach(|py| {
+            let records =
+                PyList::new(py, pending.iter().map(|(value, _)| value.bind(py))).map_err(|e| python_error(py, e))?;
+            let results = self.bundling.run(py, records.into_any())?;
+            let emitted = (|| -> PyResult<()> {
+                for ((_, timestamp), result) in pending.iter().zip(results.try_iter()?) {
+                    ctx.set_timestamp(*timestamp);
+                    let result = result?;
+                    if self.one_to_one {
+                        ctx.collect(PyValue(self.output.apply(result)?.unbind()));
+                        continue;
+                    }
+                    for item in result.try_iter()? {
+                        ctx.collect(PyValue(self.output.apply(item?)?.unbind()));
+                    }
+                }
+                Ok(())
+            })();
+            emitted.map_err(|e| python_error(py, e))
+        })
+    }
+}
+
+impl ProcessFunction<PyValue, PyValue> for BundledTransform {
+    fn within_batch(batch: &mut dyn FnMut() -> Result<()>) -> Result<()> {
+        with_interpreter(batch)
+    }
+
+    fn open(&mut self, runtime: &RuntimeContext) -> Result<()> {
+        self.bundling.open(runtime)
+    }
+
+    fn process_element(&mut self, value: PyValue, ctx: &mut ProcessContext<'_, PyValue>) -> Result<()> {
+        self.pending.push((value, ctx.timestamp()));
+        if self.pending.len() >= self.bundling.bundle_size {
+            self.flush(ctx)?;
+        }
+        Ok(())
+    }
+
+    fn finish_batch(&mut self, ctx: &mut ProcessContext<'_, PyValue>) -> Result<()> {
+        self.flush(ctx)
+    }
+
+    fn close(&mut self) -> Result<()> {
+        self.bundling.close()
+    }
+}
+
+/// A key selector run by a worker process, after the chained transformations `stages` (if
+/// any): the worker returns `(key, record)` pairs.
+#[derive(Clone)]
+pub struct BundledKeySelector {
+    bundling: Bundling,
+    one_to_one: bool,
+    /// Whether the selector is the only stage: the worker then answers only the keys.
+    selector_only: bool,
+    pending: Vec<(PyValue, Option<i64>)>,
+}
+
+impl BundledKeySelector {
+    /// A selector running `stages`, then `selector`, in bundles of `bundle_size` records.
+    pub fn new(stages: &[Stage], selector: &[u8], bundle_size: usize) -> Result<Self> {
+        let chain = chain_payload(stages, Some(selector))?;
+        let one_to_one = one_to_one(stages);
+        Ok(BundledKeySelector {
+            bundling: Bundling::new(chain, "chain", bundle_size),
+            one_to_one,
+            selector_only: stages.is_empty(),
+            pending: Vec::new(),
+        })
+    }
+
+    fn flush(&mut self, ctx: &mut ProcessContext<'_, KeyedRecord>) -> Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let pending = std::mem::take(&mut self.pending);
+        Python::attach(|py| {
+            let records =
+                PyList::new(py, pending.iter().map(|(value, _)| value.bind(py))).map_err(|e| python_error(py, e))?;
+            let results = self.bundling.run(py, records.into_any())?;
+            let emitted = (|| -> PyResult<()> {
+                if self.selector_only {
+                    for ((value, timestamp), key) in pending.into_iter().zip(results.try_iter()?) {
+                        ctx.set_timestamp(timestamp);
+                        ctx.collect(KeyedRecord { key: PyKey::from_object(&key?)?, value });
+                    }
+                    return Ok(());
+                }
+                if self.one_to_one {
+                    // One key and one record per input record, in two lists.
+                    let (keys, values): (Bound<'_, PyAny>, Bound<'_, PyAny>) = results.extract()?;
+                    for (((_, timestamp), key), value) in pending.iter().zip(keys.try_iter()?).zip(values.try_iter()?) {
+                        ctx.set_timestamp(*timestamp);
+                        ctx.collect(KeyedRecord { key: PyKey::from_object(&key?)?, value: PyValue(value?.unbind()) });
+                    }
+                    return Ok(());
+                }
+                for ((_, timestamp), result) in pending.iter().zip(results.try_iter()?) {
+                    ctx.set_timestamp(*timestamp);
+                    for pair in result?.try_iter()? {
+                        ctx.collect(keyed_record(pair?)?);
+                    }
+                }
+                Ok(())
+            })();
+            emitted.map_err(|e| python_error(py, e))
+        })
+    }
+}
+
+/// The record of a `(key, record)` pair from a worker.
+fn keyed_record(pair: Bound<'_, PyAny>) -> PyResult<KeyedRecord> {
+    let (key, value): (Bound<'_, PyAny>, Bound<'_, PyAny>) = pair.extract()?;
+    Ok(KeyedRecord { key: PyKey::from_object(&key)?, value: PyValue(value.unbind()) })
+}
+
+impl ProcessFunction<PyValue, KeyedRecord> for BundledKeySelector {
+    fn within_batch(batch: &mut dyn FnMut() -> Result<()>) -> Result<()> {
+        with_interpreter(batch)
+    }
+
+    fn open(&mut self, runtime: &RuntimeContext) -> Result<()> {
+        self.bundling.open(runtime)
+    }
+
+    fn process_element(&mut self, value: PyValue, ctx: &mut ProcessContext<'_, KeyedRecord>) -> Result<()> {
+        self.pending.push((value, ctx.timestamp()));
+        if self.pending.len() >= self.bundling.bundle_size {
+            self.flush(ctx)?;
+        }
+        Ok(())
+    }
+
+    fn finish_batch(&mut self, ctx: &mut ProcessContext<'_, KeyedRecord>) -> Result<()> {
+        self.flush(ctx)
+    }
+
+    fn close(&mut self) -> Result<()> {
+        self.bundling.close()
+    }
+}
+/// A rolling reduce in a worker process. The reduced value of each key is keyed state in the
+/// engine (as in thread mode); a bundle carries the current values of its keys, and the worker
+/// returns each record's result and each key's new value.
+#[derive(Clone)]
+pub struct BundledReduce {
+    bundling: Bundling,
+    output: OutputType,
+    reduced: Option<ValueState<PyValue>>,
+    /// The keys of the open bundle, by slot, and their reduced values before the bundle.
+    keys: Vec<(PyKey, Option<PyValue>)>,
+    slots: HashMap<PyKey, usize>,
+    /// The records of the open bundle: slot, record, timestamp.
+    pending: Vec<(usize, PyValue, Option<i64>)>,
+}
+
+impl BundledReduce {
+    /// A reduce running `function` in bundles of `bundle_size` records, whose results are
+    /// records of `output`.
+    pub fn new(function: Vec<u8>, output: OutputType, bundle_size: usize) -> Self {
+        BundledReduce {
+            bundling: Bundling::new(function, "reduce", bundle_size),
+            output,
+            reduced: None,
+            keys: Vec::new(),
+            slots: HashMap::new(),
+            pending: Vec::new(),
+        }
+    }
+
+    fn flush(&mut self, ctx: &mut KeyedProcessContext<'_, PyKey, PyValue>) -> Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let pending = std::mem::take(&mut self.pending);
+        let keys = std::mem::take(&mut self.keys);
+        self.slots.clear();
+        let reduced = self.reduced.clone().expect("open() runs before the first record");
+        Python::attach(|py| {
+            let message = (|| -> PyResult<Bound<'_, PyAny>> {
+                let current = PyDict::new(py);
+                for (slot, (_, value)) in keys.iter().enumerate() {
+                    if let Some(value) = value {
+                        current.set_item(slot, value.bind(py))?;
+                    }
+                }
+                let slots = PyList::new(py, pending.iter().map(|(slot, _, _)| *slot))?;
+                let records = PyList::new(py, pending.iter().map(|(_, value, _)| value.bind(py)))?;
+                Ok(PyTuple::new(py, [current.into_any(), slots.into_any(), records.into_any()])?.into_any())
+            })()
+            .map_err(|e| python_error(py, e))?;
+            let results = self.bundling.run(py, message)?;
+            // The last result of each key is its new reduced value.
+            let mut finals: Vec<Option<PyValue>> = (0..keys.len()).map(|_| None).collect();
+            let emitted = (|| -> PyResult<()> {
+                for ((slot, _, timestamp), result) in pending.iter().zip(results.try_iter()?) {
+                    let result = PyValue(self.output.apply(result?)?.unbind());
+                    ctx.set_timestamp(*timestamp);
+                    ctx.collect(result.clone());
+                    finals[*slot] = Some(result);
+                }
+                Ok(())
+            })();
+            emitted.map_err(|e| python_error(py, e))?;
+            for ((key, _), last) in keys.into_iter().zip(finals) {
+                if let Some(value) = last {
+                    ctx.set_current_key(key);
+                    reduced.update(value);
+                }
+            }
+            Ok(())
+        })
+    }
+}
+
+impl KeyedProcessFunction<PyKey, KeyedRecord, PyValue> for BundledReduce {
+    fn within_batch(batch: &mut dyn FnMut() -> Result<()>) -> Result<()> {
+        with_interpreter(batch)
+    }
+
+    fn open(&mut self, context: &mut KeyedRuntimeContext<'_, PyKey>) -> Result<()> {
+        // The same state as the thread-mode reduce, so a job can change modes across a savepoint.
+        self.reduced = Some(context.get_state(&ValueStateDescriptor::new("_reduced"))?);
+        self.bundling.open(context.runtime())
+    }
+
+    fn process_element(
+        &mut self,
+        record: KeyedRecord,
+        ctx: &mut KeyedProcessContext<'_, PyKey, PyValue>,
+    ) -> Result<()> {
+        let slot = match self.slots.get(&record.key) {
+            Some(slot) => *slot,
+            None => {
+                let before = self.reduced.as_ref().expect("open() runs before the first record").value();
+                self.keys.push((record.key.clone(), before));
+                self.slots.insert(record.key, self.keys.len() - 1);
+                self.keys.len() - 1
+            }
+        };
+        self.pending.push((slot, record.value, ctx.timestamp()));
+        if self.pending.len() >= self.bundling.bundle_size {
+            self.flush(ctx)?;
+        }
+        Ok(())
+    }
+
+    fn finish_batch(&mut self, ctx: &mut KeyedProcessContext<'_, PyKey, PyValue>) -> Result<()> {
+        self.flush(ctx)
+    }
+
+    fn close(&mut self) -> Result<()> {
+        self.bundling.close()
+    }
+}

@@ -1,0 +1,161 @@
+//! The engine's side of a process-mode worker (`python -m pyflink_rs.worker`, see
+//! `python/pyflink_rs/worker.py`): a child process running one operator instance's Python
+//! function, fed bundles of records over a socket passed as its standard input. Messages are
+//! pickled tuples in frames of a 4-byte little-endian length and the bytes.
+//!
+//! The interpreter is released while a bundle is with the worker, so that the engine's other
+//! Python operators (and their workers) run meanwhile.
+
+use std::io::{Read, Write};
+use std::os::fd::OwnedFd;
+use std::os::unix::net::UnixStream;
+use std::process::{Child, Command, Stdio};
+
+use pyflink_core::{FlinkError, Result, RuntimeContext};
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyBytes, PyDict, PyTuple};
+
+use crate::function::python_error;
+
+/// A running worker process.
+pub struct PythonWorker {
+    socket: UnixStream,
+    child: Child,
+    /// The operator's name, for errors.
+    name: String,
+    /// Whether the answer to `open` is still to be read (it is read with the first bundle, so
+    /// that workers start in parallel).
+    open_pending: bool,
+}
+
+fn io_error(name: &str, what: &str, error: std::io::Error) -> FlinkError {
+    FlinkError::User(format!("the Python worker process of '{name}' {what}: {error}"))
+}
+
+impl PythonWorker {
+    /// Starts a worker for the cloudpickled `function`, run as `kind` (`map`, `flat_map`,
+    /// `filter`, `key`, `reduce`) by the instance `runtime` describes.
+    pub fn start(py: Python<'_>, function: &[u8], kind: &str, runtime: &RuntimeContext) -> Result<Self> {
+        let name = runtime.get_task_name().to_string();
+        let (executable, sys_path) = (|| -> PyResult<(String, Bound<'_, PyAny>)> {
+            let sys = py.import("sys")?;
+            Ok((sys.getattr("executable")?.extract()?, sys.getattr("path")?))
+        })()
+        .map_err(|e| python_error(py, e))?;
+        let (socket, theirs) = UnixStream::pair().map_err(|e| io_error(&name, "cannot be connected", e))?;
+        let child = Command::new(&executable)
+            .args(["-m", "pyflink_rs.worker"])
+            .stdin(Stdio::from(OwnedFd::from(theirs)))
+            .spawn()
+            .map_err(|e| io_error(&name, &format!("cannot be started with {executable}"), e))?;
+        let mut worker = PythonWorker { socket, child, name, open_pending: true };
+        let open = (|| -> PyResult<Vec<u8>> {
+            let info = PyDict::new(py);
+            info.set_item("task_name", runtime.get_task_name())?;
+            info.set_item("index_of_this_subtask", runtime.get_index_of_this_subtask())?;
+            info.set_item("number_of_parallel_subtasks", runtime.get_number_of_parallel_subtasks())?;
+            let message = ("open", PyBytes::new(py, function), kind, sys_path, info).into_pyobject(py)?;
+            pickle(py, message.as_any())
+        })()
+        .map_err(|e| python_error(py, e))?;
+        worker.write_frame(&open)?;
+        Ok(worker)
+    }
+
+    /// Sends `("bundle", payload)` and returns what the worker answered.
+    pub fn bundle<'py>(&mut self, py: Python<'py>, payload: Bound<'py, PyAny>) -> Result<Bound<'py, PyAny>> {
+        let message = PyTuple::new(py, [pyo3::types::PyString::new(py, "bundle").into_any(), payload])
+            .and_then(|message| pickle(py, message.as_any()))
+            .map_err(|e| python_error(py, e))?;
+        self.call(py, &message)
+    }
+
+    /// Ends the worker: it answers `close`, then exits.
+    pub fn close(mut self, py: Python<'_>) -> Result<()> {
+        let message =
+            PyTuple::new(py, ["close"]).and_then(|m| pickle(py, m.as_any())).map_err(|e| python_error(py, e))?;
+        self.call(py, &message)?;
+        let name = self.name.clone();
+        py.detach(|| self.child.wait()).map_err(|e| io_error(&name, "did not exit", e))?;
+        Ok(())
+    }
+
+    /// Sends the pickled `message` and returns the worker's answer, without the interpreter
+    /// while the worker works.
+    fn call<'py>(&mut self, py: Python<'py>, message: &[u8]) -> Result<Bound<'py, PyAny>> {
+        let (open_answer, answer) = py.detach(|| -> Result<(Option<Vec<u8>>, Vec<u8>)> {
+            let open_answer = if self.open_pending { Some(self.read_frame()?) } else { None };
+            self.write_frame(message)?;
+            Ok((open_answer, self.read_frame()?))
+        })?;
+        if let Some(open_answer) = open_answer {
+            self.open_pending = false;
+            self.answer(py, &open_answer)?;
+        }
+        self.answer(py, &answer)
+    }
+
+    /// The result of an answer, or the error the worker reported.
+    fn answer<'py>(&self, py: Python<'py>, bytes: &[u8]) -> Result<Bound<'py, PyAny>> {
+        let answer = crate::value::unpickle(py, bytes).map_err(|e| python_error(py, e))?;
+        let (status, value): (String, Bound<'py, PyAny>) = answer.extract().map_err(|e| python_error(py, e))?;
+        match status.as_str() {
+            "ok" => Ok(value),
+            _ => Err(FlinkError::User(format!(
+                "Python function raised an exception (in the worker process of '{}'):\n{}",
+                self.name,
+                value.extract::<String>().unwrap_or_default()
+            ))),
+        }
+    }
+
+    fn write_frame(&mut self, payload: &[u8]) -> Result<()> {
+        let length = u32::try_from(payload.len())
+            .map_err(|_| FlinkError::User(format!("a bundle of '{}' exceeds 4 GiB when pickled", self.name)))?;
+        let name = self.name.clone();
+        self.socket
+            .write_all(&length.to_le_bytes())
+            .and_then(|()| self.socket.write_all(payload))
+            .map_err(|e| self.gone(&name, e))
+    }
+
+    fn read_frame(&mut self) -> Result<Vec<u8>> {
+        let name = self.name.clone();
+        let mut length = [0u8; 4];
+        self.socket.read_exact(&mut length).map_err(|e| self.gone(&name, e))?;
+        let mut payload = vec![0u8; u32::from_le_bytes(length) as usize];
+        self.socket.read_exact(&mut payload).map_err(|e| self.gone(&name, e))?;
+        Ok(payload)
+    }
+
+    /// The error of a broken connection: the worker's exit status when it exited.
+    fn gone(&mut self, name: &str, error: std::io::Error) -> FlinkError {
+        match self.child.try_wait() {
+            Ok(Some(status)) => FlinkError::User(format!("the Python worker process of '{name}' exited ({status})")),
+            _ => io_error(name, "stopped answering", error),
+        }
+    }
+}
+
+impl Drop for PythonWorker {
+    fn drop(&mut self) {
+        // A worker not closed (the job failed) is stopped; closing the socket ends a healthy one.
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// `pyflink_rs.worker.pickle_bundle`, imported once per interpreter.
+static PICKLE_BUNDLE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+/// `value` pickled as the worker pickles its answers.
+fn pickle(py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+    let pickle_bundle = PICKLE_BUNDLE.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
+        Ok(py.import("pyflink_rs.worker")?.getattr("pickle_bundle")?.unbind())
+    })?;
+    let bytes = pickle_bundle.bind(py).call1((value,))?;
+    Ok(bytes.cast::<PyBytes>()?.as_bytes().to_vec())
+}

@@ -1,0 +1,162 @@
+"""Process mode (`python.execution-mode: process`): functions run in worker processes over
+bundles of records, with the same results as thread mode."""
+
+import collections
+import os
+import pathlib
+import random
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from pyflink_rs.common import Configuration, Types
+from pyflink_rs.datastream import KeyedProcessFunction, MapFunction, StreamExecutionEnvironment
+
+
+def environment(mode="process", bundle_size=None, parallelism=2):
+    config = Configuration()
+    config.set_string("python.execution-mode", mode)
+    if bundle_size is not None:
+        config.set_integer("python.fn-execution.bundle.size", bundle_size)
+    env = StreamExecutionEnvironment.get_execution_environment(config)
+    env.set_parallelism(parallelism)
+    return env
+
+
+def word_counts(env, lines):
+    return (
+        env.from_collection(lines)
+        .flat_map(lambda line: line.split())
+        .filter(lambda word: not word.startswith("#"))
+        .map(lambda word: (word, 1), output_type=Types.TUPLE([Types.STRING(), Types.INT()]))
+        .key_by(lambda pair: pair[0])
+        .reduce(lambda a, b: (a[0], a[1] + b[1]))
+    )
+
+
+@pytest.mark.parametrize("bundle_size", [1, 7, 100_000])
+def test_process_mode_gives_the_results_of_thread_mode(bundle_size):
+    rng = random.Random(bundle_size)
+    words = ["alpha", "beta", "gamma", "delta", "#skip", "epsilon"]
+    lines = [" ".join(rng.choice(words) for _ in range(rng.randint(0, 6))) for _ in range(300)]
+    processed = list(word_counts(environment("process", bundle_size), lines).execute_and_collect())
+    threaded = list(word_counts(environment("thread"), lines).execute_and_collect())
+    # Per key, the rolling counts come in order, whatever the mode: compare them key by key.
+    def by_key(results):
+        grouped = collections.defaultdict(list)
+        for word, count in results:
+            grouped[word].append(count)
+        return dict(grouped)
+
+    assert by_key(processed) == by_key(threaded)
+    expected = collections.Counter(w for line in lines for w in line.split() if not w.startswith("#"))
+    assert {word: counts[-1] for word, counts in by_key(processed).items()} == dict(expected)
+
+
+def test_function_classes_and_open_run_in_the_worker():
+    class Tagged(MapFunction):
+        def open(self, runtime_context):
+            self.pid = os.getpid()
+
+        def map(self, value):
+            return value, os.getpid()
+
+    results = list(environment(parallelism=1).from_collection([1, 2, 3]).map(Tagged()).execute_and_collect())
+    assert [value for value, _ in results] == [1, 2, 3]
+    assert {pid for _, pid in results} != {os.getpid()}
+
+
+def test_an_exception_in_a_worker_fails_the_job_with_its_traceback():
+    def broken(value):
+        raise KeyError(f"no such thing: {value}")
+
+    stream = environment().from_collection([1, 2]).map(broken)
+    with pytest.raises(Exception) as failure:
+        list(stream.execute_and_collect())
+    message = str(failure.value)
+    assert "no such thing" in message and "in broken" in message and "worker process of 'Map'" in message
+
+
+def test_process_mode_refuses_what_it_does_not_run_yet_and_bad_options():
+    class Noop(KeyedProcessFunction):
+        def process_element(self, value, ctx):
+            yield value
+
+    stream = environment().from_collection([1]).key_by(lambda v: v).process(Noop())
+    with pytest.raises(Exception, match="does not run a KeyedProcessFunction yet"):
+        list(stream.execute_and_collect())
+    for key, value, message in [
+        ("python.execution-mode", "processes", "must be 'thread' or 'process'"),
+        ("python.fn-execution.bundle.size", "0", "bundle.size must be a whole number above 0"),
+        ("python.fn-execution.bundle.time", "soon", "bundle.time must be milliseconds"),
+    ]:
+        config = Configuration().set_string(key, value)
+        with pytest.raises(Exception, match=message):
+            StreamExecutionEnvironment.get_execution_environment(config)
+
+
+def worker_children():
+    """The worker processes this process started that are still running."""
+    children = []
+    for task in pathlib.Path(f"/proc/{os.getpid()}/task").iterdir():
+        for pid in (task / "children").read_text().split():
+            try:
+                command = pathlib.Path(f"/proc/{pid}/cmdline").read_bytes()
+            except FileNotFoundError:
+                continue
+            if b"pyflink_rs.worker" in command:
+                children.append(pid)
+    return children
+
+
+def test_workers_end_with_the_job_whether_it_succeeds_or_fails():
+    assert list(environment().from_collection([1, 2, 3]).map(lambda v: v + 1).execute_and_collect())
+    with pytest.raises(Exception):
+        list(environment().from_collection([1, 2, 3]).map(lambda v: 1 / 0).execute_and_collect())
+    assert worker_children() == []
+
+
+def test_print_in_a_worker_reaches_standard_output(tmp_path):
+    script = tmp_path / "printing.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            from pyflink_rs.common import Configuration
+            from pyflink_rs.datastream import StreamExecutionEnvironment
+
+            config = Configuration().set_string("python.execution-mode", "process")
+            env = StreamExecutionEnvironment.get_execution_environment(config)
+            env.set_parallelism(1)
+
+            def shout(value):
+                print(f"seen {value}")
+                return value
+
+            env.from_collection([1, 2]).map(shout).print()
+            env.execute("printing")
+            """
+        )
+    )
+    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert "seen 1" in run.stdout and "seen 2" in run.stdout, run.stdout
+    assert lines.count("1") == 1 and lines.count("2") == 1, run.stdout
+
+
+def test_chains_and_branches_give_the_results_of_thread_mode():
+    rng = random.Random(3)
+    lines = [" ".join(rng.choice(["a", "bb", "ccc", "dd"]) for _ in range(rng.randint(1, 5))) for _ in range(200)]
+
+    def build(env):
+        words = env.from_collection(lines).flat_map(lambda line: line.split())
+        # `words` has two readers, so it runs in a worker of its own; each branch chains.
+        lengths = words.map(len).filter(lambda n: n > 1).map(lambda n: ("length", n))
+        counts = words.map(lambda w: (w, 1)).key_by(lambda pair: pair[0]).reduce(lambda a, b: (a[0], a[1] + b[1]))
+        return lengths.union(counts)
+
+    for bundle_size in (5, 100_000):
+        processed = sorted(build(environment("process", bundle_size)).execute_and_collect())
+        assert processed == sorted(build(environment("thread")).execute_and_collect())
