@@ -504,3 +504,47 @@ fn a_keyed_function_finishing_its_batch_updates_the_state_of_each_records_key() 
         assert_eq!(last, expected, "parallelism {p}");
     }
 }
+
+/// Emits each key's count only when the input ends.
+#[derive(Clone, Default)]
+struct CountAtEnd {
+    keys: Vec<u8>,
+    count: Option<ValueState<i64>>,
+}
+
+impl KeyedProcessFunction<u8, Event, (u8, i64)> for CountAtEnd {
+    fn open(&mut self, context: &mut KeyedRuntimeContext<'_, u8>) -> Result<()> {
+        self.count = Some(context.get_state(&ValueStateDescriptor::new("count"))?);
+        Ok(())
+    }
+
+    fn process_element(&mut self, value: Event, _: &mut KeyedProcessContext<'_, u8, (u8, i64)>) -> Result<()> {
+        let count = self.count.as_ref().expect("opened");
+        let next = count.value().unwrap_or(0) + 1;
+        if next == 1 {
+            self.keys.push(value.0);
+        }
+        count.update(next);
+        Ok(())
+    }
+
+    fn end_input(&mut self, ctx: &mut KeyedProcessContext<'_, u8, (u8, i64)>) -> Result<()> {
+        let count = self.count.as_ref().expect("opened");
+        for key in self.keys.drain(..) {
+            ctx.set_current_key(key);
+            ctx.collect((key, count.value().unwrap_or(0)));
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn a_keyed_function_emits_held_results_when_its_input_ends() {
+    for p in PARALLELISMS {
+        let env = env(p);
+        let events: Vec<Event> = (0..1000).map(|n| ((n % 13) as u8, 0, 0)).collect();
+        let counts = env.from_collection(events).key_by(|e| e.0).process(CountAtEnd::default());
+        let expected: Vec<(u8, i64)> = (0..13u8).map(|k| (k, if k < 12 { 77 } else { 76 })).collect();
+        assert_eq!(collect_sorted(&counts), expected, "parallelism {p}");
+    }
+}

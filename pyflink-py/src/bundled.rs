@@ -16,7 +16,7 @@ use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 
 use crate::function::python_error;
 use crate::interpreter::with_interpreter;
-use crate::operators::{OutputType, Transform};
+use crate::operators::{HeldBack, OutputType, Transform};
 use crate::value::{KeyedRecord, PyKey, PyValue};
 use crate::worker::PythonWorker;
 
@@ -286,6 +286,8 @@ pub struct BundledReduce {
     bundling: Bundling,
     output: OutputType,
     reduced: Option<ValueState<PyValue>>,
+    /// In batch mode: the keys whose final results are emitted at the end.
+    held_back: Option<HeldBack>,
     /// The keys of the open bundle, by slot, and their reduced values before the bundle.
     keys: Vec<(PyKey, Option<PyValue>)>,
     slots: HashMap<PyKey, usize>,
@@ -301,6 +303,7 @@ impl BundledReduce {
             bundling: Bundling::new(function, "reduce", bundle_size),
             output,
             reduced: None,
+            held_back: None,
             keys: Vec::new(),
             slots: HashMap::new(),
             pending: Vec::new(),
@@ -334,8 +337,10 @@ impl BundledReduce {
             let emitted = (|| -> PyResult<()> {
                 for ((slot, _, timestamp), result) in pending.iter().zip(results.try_iter()?) {
                     let result = PyValue(self.output.apply(result?)?.unbind());
-                    ctx.set_timestamp(*timestamp);
-                    ctx.collect(result.clone());
+                    if self.held_back.is_none() {
+                        ctx.set_timestamp(*timestamp);
+                        ctx.collect(result.clone());
+                    }
                     finals[*slot] = Some(result);
                 }
                 Ok(())
@@ -343,6 +348,9 @@ impl BundledReduce {
             emitted.map_err(|e| python_error(py, e))?;
             for ((key, _), last) in keys.into_iter().zip(finals) {
                 if let Some(value) = last {
+                    if let Some(held_back) = self.held_back.as_mut() {
+                        held_back.touch(&key);
+                    }
                     ctx.set_current_key(key);
                     reduced.update(value);
                 }
@@ -360,7 +368,16 @@ impl KeyedProcessFunction<PyKey, KeyedRecord, PyValue> for BundledReduce {
     fn open(&mut self, context: &mut KeyedRuntimeContext<'_, PyKey>) -> Result<()> {
         // The same state as the thread-mode reduce, so a job can change modes across a savepoint.
         self.reduced = Some(context.get_state(&ValueStateDescriptor::new("_reduced"))?);
+        self.held_back = context.runtime().is_batch_mode().then(HeldBack::default);
         self.bundling.open(context.runtime())
+    }
+
+    fn end_input(&mut self, ctx: &mut KeyedProcessContext<'_, PyKey, PyValue>) -> Result<()> {
+        // Bundles end with every batch, so the last one is done before the input ends.
+        if let (Some(held_back), Some(reduced)) = (self.held_back.as_mut(), self.reduced.as_ref()) {
+            held_back.emit(reduced, ctx);
+        }
+        Ok(())
     }
 
     fn process_element(

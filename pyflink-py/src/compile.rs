@@ -7,7 +7,8 @@ use std::time::Duration;
 use pyflink_core::time::WatermarkStrategy;
 use pyflink_core::window::{GlobalWindows, Trigger, WindowAssigner};
 use pyflink_core::{
-    DataStream, KeyedStream, OutputTag, ProcessContext, ProcessFunction, StreamExecutionEnvironment, WindowedStream,
+    DataStream, KeyedStream, OutputTag, ProcessContext, ProcessFunction, RuntimeExecutionMode,
+    StreamExecutionEnvironment, WindowedStream,
 };
 use pyo3::prelude::*;
 use pyo3::types::PyList;
@@ -18,7 +19,9 @@ use crate::function::{python_error, PyFunction};
 use crate::interpreter::with_interpreter;
 use crate::keyed_process::{PythonKeyedProcess, PythonTimestampAssigner};
 use crate::operators::{OutputType, PythonKeySelector, PythonKeyedMap, PythonReduce, PythonTransform};
-use crate::plan::{Plan, SinkKind, Step, WatermarkGeneration, WatermarkStrategySpec, WindowContentsSpec, WindowSpec};
+use crate::plan::{
+    Plan, RuntimeMode, SinkKind, Step, WatermarkGeneration, WatermarkStrategySpec, WindowContentsSpec, WindowSpec,
+};
 use crate::process::PythonProcess;
 use crate::process_chain::ProcessChains;
 use crate::side_output::SideOutputs;
@@ -42,6 +45,11 @@ fn build(plan: &Plan) -> Result<(StreamExecutionEnvironment, Vec<Built>), JobErr
     if let Some(parallelism) = plan.parallelism {
         env.set_parallelism(parallelism);
     }
+    env.set_runtime_mode(match plan.runtime_mode {
+        RuntimeMode::Streaming => RuntimeExecutionMode::Streaming,
+        RuntimeMode::Batch => RuntimeExecutionMode::Batch,
+        RuntimeMode::Automatic => RuntimeExecutionMode::Automatic,
+    });
     let mut built: Vec<Built> = Vec::with_capacity(plan.steps.len());
     let side_outputs = side_outputs_read(plan);
     let bundle_size = plan.python.bundle_size;

@@ -42,7 +42,8 @@ pub mod window_function;
 pub mod worker;
 
 pub use plan::{
-    Environment, KeyedStream, Stream, WatermarkGeneration, WatermarkStrategySpec, WindowContentsSpec, WindowSpec,
+    Environment, KeyedStream, RuntimeMode, Stream, WatermarkGeneration, WatermarkStrategySpec, WindowContentsSpec,
+    WindowSpec,
 };
 pub use types::{BasicType, TypeInfo};
 pub use window_assign::{TriggerSpec, WindowAssignerSpec};

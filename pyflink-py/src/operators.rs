@@ -6,6 +6,8 @@ use pyflink_core::{
     KeyedProcessContext, KeyedProcessFunction, KeyedRuntimeContext, ProcessContext, ProcessFunction, Result,
     ValueState, ValueStateDescriptor,
 };
+use std::collections::HashSet;
+
 use pyo3::prelude::*;
 
 use crate::function::{python_error, PyFunction};
@@ -118,20 +120,51 @@ impl ProcessFunction<PyValue, KeyedRecord> for PythonKeySelector {
     }
 }
 
+/// The keys whose results a reduce holds back until its input ends, as Flink's reduce does in
+/// batch mode (`RuntimeExecutionMode.BATCH`), in the order they first came.
+#[derive(Clone, Default)]
+pub struct HeldBack {
+    keys: Vec<PyKey>,
+    seen: HashSet<PyKey>,
+}
+
+impl HeldBack {
+    /// Remembers that `key` has a result.
+    pub fn touch(&mut self, key: &PyKey) {
+        if self.seen.insert(key.clone()) {
+            self.keys.push(key.clone());
+        }
+    }
+
+    /// Emits the final result of every key, as `state` holds it.
+    pub fn emit(&mut self, state: &ValueState<PyValue>, ctx: &mut KeyedProcessContext<'_, PyKey, PyValue>) {
+        for key in self.keys.drain(..) {
+            ctx.set_current_key(key);
+            if let Some(result) = state.value() {
+                ctx.collect(result);
+            }
+        }
+        self.seen.clear();
+    }
+}
+
 /// A rolling reduce per key with a Python function of two records, as Flink's `reduce`: the
 /// first record of a key is emitted as it is, every later one combined with the key's result
-/// so far. The result is keyed state, so it is checkpointed and rescaled with its key.
+/// so far; in batch mode, only each key's final result, when the input ends. The result is
+/// keyed state, so it is checkpointed and rescaled with its key.
 #[derive(Clone)]
 pub struct PythonReduce {
     function: PyFunction,
     output: OutputType,
     reduced: Option<ValueState<PyValue>>,
+    /// In batch mode: the keys whose final results are emitted at the end.
+    held_back: Option<HeldBack>,
 }
 
 impl PythonReduce {
     /// A reduce calling `function`, whose results are records of `output`.
     pub fn new(function: PyFunction, output: OutputType) -> Self {
-        PythonReduce { function, output, reduced: None }
+        PythonReduce { function, output, reduced: None, held_back: None }
     }
 }
 
@@ -142,6 +175,14 @@ impl KeyedProcessFunction<PyKey, KeyedRecord, PyValue> for PythonReduce {
 
     fn open(&mut self, context: &mut KeyedRuntimeContext<'_, PyKey>) -> Result<()> {
         self.reduced = Some(context.get_state(&ValueStateDescriptor::new("_reduced"))?);
+        self.held_back = context.runtime().is_batch_mode().then(HeldBack::default);
+        Ok(())
+    }
+
+    fn end_input(&mut self, ctx: &mut KeyedProcessContext<'_, PyKey, PyValue>) -> Result<()> {
+        if let (Some(held_back), Some(reduced)) = (self.held_back.as_mut(), self.reduced.as_ref()) {
+            held_back.emit(reduced, ctx);
+        }
         Ok(())
     }
 
@@ -159,8 +200,16 @@ impl KeyedProcessFunction<PyKey, KeyedRecord, PyValue> for PythonReduce {
                 combined.map(|value| PyValue(value.unbind())).map_err(|e| python_error(py, e))
             })?,
         };
-        reduced.update(next.clone());
-        ctx.collect(next);
+        match self.held_back.as_mut() {
+            Some(held_back) => {
+                reduced.update(next);
+                held_back.touch(&record.key);
+            }
+            None => {
+                reduced.update(next.clone());
+                ctx.collect(next);
+            }
+        }
         Ok(())
     }
 }

@@ -100,6 +100,18 @@ pub struct PlannedStep {
     pub parallelism: Option<usize>,
 }
 
+/// How a job executes (PyFlink's `RuntimeExecutionMode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RuntimeMode {
+    /// Continuous processing: reduces emit every updated result.
+    #[default]
+    Streaming,
+    /// Bounded input processed as a whole: reduces emit each key's final result.
+    Batch,
+    /// Batch when every source is bounded, else streaming.
+    Automatic,
+}
+
 /// Where Python functions run (`python.execution-mode`) and how they are fed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PythonExecution {
@@ -124,6 +136,8 @@ pub struct Plan {
     pub parallelism: Option<usize>,
     /// How Python functions run.
     pub python: PythonExecution,
+    /// Streaming, batch, or batch when every source is bounded.
+    pub runtime_mode: RuntimeMode,
     /// The steps, each after its inputs.
     pub steps: Vec<PlannedStep>,
     /// The sinks the job runs when the environment executes: which step, and where it goes.
@@ -171,7 +185,13 @@ fn stream(plan: &SharedPlan, step: Step, record_type: Option<TypeInfo>) -> Resul
 /// The program as it stands, to compile; `sinks` are the sinks the job runs.
 fn snapshot(plan: &SharedPlan, sinks: Vec<(usize, SinkKind)>) -> Plan {
     let plan = lock(plan);
-    Plan { parallelism: plan.parallelism, python: plan.python, steps: plan.steps.clone(), sinks }
+    Plan {
+        parallelism: plan.parallelism,
+        python: plan.python,
+        runtime_mode: plan.runtime_mode,
+        steps: plan.steps.clone(),
+        sinks,
+    }
 }
 
 impl Step {
@@ -213,6 +233,11 @@ impl Environment {
     /// Sets the default parallelism of operators.
     pub fn set_parallelism(&self, parallelism: u32) {
         lock(&self.plan).parallelism = Some(parallelism.max(1) as usize);
+    }
+
+    /// Sets how the job executes: streaming (the default), batch, or automatic.
+    pub fn set_runtime_mode(&self, mode: RuntimeMode) {
+        lock(&self.plan).runtime_mode = mode;
     }
 
     /// The default parallelism of operators: as set, or the number of cores.

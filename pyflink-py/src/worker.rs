@@ -55,6 +55,9 @@ impl PythonWorker {
             info.set_item("task_name", runtime.get_task_name())?;
             info.set_item("index_of_this_subtask", runtime.get_index_of_this_subtask())?;
             info.set_item("number_of_parallel_subtasks", runtime.get_number_of_parallel_subtasks())?;
+            // Functions log at the level the program configured.
+            let level = py.import("logging")?.call_method0("getLogger")?.call_method0("getEffectiveLevel")?;
+            info.set_item("log_level", level)?;
             let message = ("open", PyBytes::new(py, function), kind, sys_path, info).into_pyobject(py)?;
             pickle(py, message.as_any())
         })()

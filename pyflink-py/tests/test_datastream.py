@@ -201,3 +201,54 @@ def test_discarding_sink_runs_the_job_and_prints_nothing(env, capfd, tmp_path):
     env.execute("discard")
     assert capfd.readouterr().out == ""
     assert marker.read_text().split() == ["1", "2", "3"]
+
+
+def test_a_breakpoint_in_a_function_stops_there_in_thread_mode(tmp_path):
+    """PyFlink documents debugging functions with breakpoints in local thread mode: pdb runs
+    in the worker thread, with the function's locals."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = tmp_path / "debugged.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            from pyflink_rs.datastream import StreamExecutionEnvironment
+
+            env = StreamExecutionEnvironment.get_execution_environment()
+            env.set_parallelism(1)
+
+            def inspect(value):
+                marker = value * 1000
+                breakpoint()
+                return value + 1
+
+            env.from_collection([7]).map(inspect).print()
+            env.execute("debugged")
+            """
+        )
+    )
+    run = subprocess.run(
+        [sys.executable, str(script)], input="p marker\nc\n", capture_output=True, text=True, timeout=120
+    )
+    assert run.returncode == 0, run.stderr
+    assert "(Pdb) 7000" in run.stdout and run.stdout.rstrip().endswith("8"), run.stdout
+
+
+@pytest.mark.parametrize("mode", ["thread", "process"])
+def test_batch_mode_reduces_emit_only_each_keys_final_result(mode):
+    from pyflink_rs.common import Configuration
+    from pyflink_rs.datastream import RuntimeExecutionMode
+
+    config = Configuration().set_string("python.execution-mode", mode)
+    env = StreamExecutionEnvironment.get_execution_environment(config)
+    env.set_parallelism(2)
+    env.set_runtime_mode(RuntimeExecutionMode.BATCH)
+    words = ["a", "b", "a", "c", "a", "b"]
+    counts = env.from_collection(words).map(lambda w: (w, 1)).key_by(lambda p: p[0]).reduce(
+        lambda x, y: (x[0], x[1] + y[1])
+    )
+    assert sorted(counts.execute_and_collect()) == [("a", 3), ("b", 2), ("c", 1)]
+    env.set_runtime_mode(RuntimeExecutionMode.STREAMING)
+    assert len(list(counts.execute_and_collect())) == len(words)

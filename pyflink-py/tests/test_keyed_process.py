@@ -124,3 +124,49 @@ def test_state_outside_a_keyed_call_is_a_clear_error(env):
 def test_process_needs_a_keyed_process_function(env):
     with pytest.raises(TypeError, match="KeyedProcessFunction"):
         env.from_collection([1]).key_by(lambda v: v).process(lambda v: v)
+
+
+class Stats(KeyedProcessFunction):
+    """Per key: the largest value (ReducingState) and the mean (AggregatingState)."""
+
+    class Mean:
+        def create_accumulator(self):
+            return 0, 0
+
+        def add(self, value, accumulator):
+            return accumulator[0] + value, accumulator[1] + 1
+
+        def get_result(self, accumulator):
+            return accumulator[0] / accumulator[1]
+
+        def merge(self, a, b):
+            return a[0] + b[0], a[1] + b[1]
+
+    def open(self, runtime_context):
+        from pyflink_rs.datastream.state import AggregatingStateDescriptor, ReducingStateDescriptor
+
+        self.largest = runtime_context.get_reducing_state(ReducingStateDescriptor("largest", max, Types.LONG()))
+        self.mean = runtime_context.get_aggregating_state(AggregatingStateDescriptor("mean", Stats.Mean()))
+
+    def process_element(self, value, ctx):
+        key, amount = value
+        before = self.largest.get()
+        self.largest.add(amount)
+        self.mean.add(amount)
+        yield key, before, self.largest.get(), self.mean.get()
+
+
+def test_reducing_and_aggregating_state_per_key_match_python(env):
+    rng = random.Random(11)
+    events = [(rng.choice("xyz"), rng.randint(-50, 50)) for _ in range(300)]
+    result = list(env.from_collection(events).key_by(lambda e: e[0]).process(Stats()).execute_and_collect())
+    expected = collections.defaultdict(list)
+    seen = collections.defaultdict(list)
+    for key, amount in events:
+        before = max(seen[key]) if seen[key] else None
+        seen[key].append(amount)
+        expected[key].append((key, before, max(seen[key]), sum(seen[key]) / len(seen[key])))
+    actual = collections.defaultdict(list)
+    for record in result:
+        actual[record[0]].append(record)
+    assert dict(actual) == dict(expected)

@@ -160,3 +160,33 @@ def test_chains_and_branches_give_the_results_of_thread_mode():
     for bundle_size in (5, 100_000):
         processed = sorted(build(environment("process", bundle_size)).execute_and_collect())
         assert processed == sorted(build(environment("thread")).execute_and_collect())
+
+
+def test_logging_in_a_worker_reaches_standard_error_at_the_programs_level(tmp_path):
+    script = tmp_path / "logging_job.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import logging
+            from pyflink_rs.common import Configuration
+            from pyflink_rs.datastream import StreamExecutionEnvironment
+
+            logging.basicConfig(level=logging.INFO)
+            config = Configuration().set_string("python.execution-mode", "process")
+            env = StreamExecutionEnvironment.get_execution_environment(config)
+            env.set_parallelism(1)
+
+            def noted(value):
+                logging.getLogger("udf").info("handling %s", value)
+                logging.getLogger("udf").debug("not shown %s", value)
+                return value
+
+            env.from_collection([5]).map(noted).print()
+            env.execute("logging")
+            """
+        )
+    )
+    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert "INFO [Map (1/1)] udf - handling 5" in run.stderr, run.stderr
+    assert "not shown" not in run.stderr

@@ -249,6 +249,13 @@ pub trait KeyedProcessFunction<K: Key, IN: Data, OUT: Data>: Clone + Send + Sync
         Ok(())
     }
 
+    /// Called once when the input has ended (bounded input), after its final watermark: a
+    /// function that holds its results back until the end, as a reduce does in batch mode,
+    /// emits them here, setting each key with [`KeyedProcessContext::set_current_key`].
+    fn end_input(&mut self, _ctx: &mut KeyedProcessContext<'_, K, OUT>) -> Result<()> {
+        Ok(())
+    }
+
     /// Called once after the last record.
     fn close(&mut self) -> Result<()> {
         Ok(())

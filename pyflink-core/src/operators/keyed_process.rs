@@ -82,6 +82,18 @@ impl<IN: Data, K: Key, OUT: Data, F: KeyedProcessFunction<K, IN, OUT>> OneInputO
         })
     }
 
+    fn end_input(&mut self, out: &mut Output<OUT>) -> Result<()> {
+        let (Some(backend), Some(timers)) = (self.backend.as_ref(), self.timers.as_mut()) else {
+            return Ok(());
+        };
+        out.timestamp = None;
+        let function = &mut self.function;
+        backend.enter(|| {
+            let context = ProcessContext { out };
+            function.end_input(&mut KeyedProcessContext { context, backend, timers, time_domain: None })
+        })
+    }
+
     fn finish_batch(&mut self, out: &mut Output<OUT>) -> Result<()> {
         let (Some(backend), Some(timers)) = (self.backend.as_ref(), self.timers.as_mut()) else {
             return Ok(());

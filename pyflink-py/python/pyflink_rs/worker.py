@@ -6,11 +6,13 @@ tuple in a frame (4-byte little-endian length, then the bytes). The engine sends
 ``("open", function, kind, sys_path, runtime_info)`` once, then ``("bundle", records)`` any
 number of times, then ``("close",)``; the worker answers each with ``("ok", result)`` or
 ``("error", traceback)``. Standard output and error stay the engine's, so ``print`` in a
-function shows as in thread mode.
+function shows as in thread mode, and ``logging`` writes to standard error at the level of the
+program's root logger, each line naming the operator instance.
 """
 
 import gc
 import io
+import logging
 import os
 import pickle
 import struct
@@ -132,6 +134,21 @@ class _Reduce:
         return results
 
 
+def _configure_logging(runtime_info):
+    """Logs of functions go to standard error, at the program's level, marked with the
+    operator instance (``Map (1/2)``), as a task manager's log marks them."""
+    instance = "{} ({}/{})".format(
+        runtime_info["task_name"],
+        runtime_info["index_of_this_subtask"] + 1,
+        runtime_info["number_of_parallel_subtasks"],
+    )
+    logging.basicConfig(
+        level=runtime_info.get("log_level", logging.WARNING),
+        format=f"%(asctime)s %(levelname)s [{instance}] %(name)s - %(message)s",
+        stream=sys.stderr,
+    )
+
+
 def _operator(function, kind):
     if kind == "reduce":
         return _Reduce(pickle.loads(function))
@@ -155,10 +172,11 @@ def main():
         try:
             command = message[0]
             if command == "open":
-                _, function, kind, sys_path, _runtime_info = message
+                _, function, kind, sys_path, runtime_info = message
                 for entry in reversed(sys_path):
                     if entry not in sys.path:
                         sys.path.insert(0, entry)
+                _configure_logging(runtime_info)
                 operator = _operator(function, kind)
                 channel.send(("ok", None))
             elif command == "bundle":

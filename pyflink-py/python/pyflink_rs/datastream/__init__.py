@@ -19,6 +19,7 @@ from pyflink_rs.datastream.functions import (
 )
 from pyflink_rs.datastream.stream_execution_environment import StreamExecutionEnvironment
 from pyflink_rs.datastream.data_stream import DataStream, KeyedStream
+from pyflink_rs.datastream.execution_mode import RuntimeExecutionMode
 from pyflink_rs.datastream.output_tag import OutputTag
 from pyflink_rs.datastream.windowed_stream import AllWindowedStream, WindowedStream
 
@@ -41,6 +42,7 @@ __all__ = [
     "ProcessFunction",
     "ProcessWindowFunction",
     "ReduceFunction",
+    "RuntimeExecutionMode",
     "StreamExecutionEnvironment",
     "WindowFunction",
     "WindowedStream",

@@ -111,6 +111,23 @@ class RuntimeContext:
         _expect(state_descriptor, ListStateDescriptor)
         return ListState(self._native.get_list_state(state_descriptor.name, state_descriptor._ttl_config))
 
+    def get_reducing_state(self, state_descriptor):
+        """The ``ReducingState`` a ``ReducingStateDescriptor`` describes, for the current key."""
+        from pyflink_rs.datastream.state import ReducingState, ReducingStateDescriptor
+
+        _expect(state_descriptor, ReducingStateDescriptor)
+        native = self._native.get_state(state_descriptor.name, state_descriptor._ttl_config)
+        return ReducingState(native, state_descriptor.get_reduce_function())
+
+    def get_aggregating_state(self, state_descriptor):
+        """The ``AggregatingState`` an ``AggregatingStateDescriptor`` describes, for the
+        current key."""
+        from pyflink_rs.datastream.state import AggregatingState, AggregatingStateDescriptor
+
+        _expect(state_descriptor, AggregatingStateDescriptor)
+        native = self._native.get_state(state_descriptor.name, state_descriptor._ttl_config)
+        return AggregatingState(native, state_descriptor.get_agg_function())
+
     def get_map_state(self, state_descriptor):
         """The ``MapState`` a ``MapStateDescriptor`` describes, for the current key."""
         from pyflink_rs.datastream.state import MapState, MapStateDescriptor

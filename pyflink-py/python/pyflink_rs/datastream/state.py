@@ -147,6 +147,36 @@ class MapStateDescriptor(StateDescriptor):
         self.key_type_info = key_type_info
 
 
+class ReducingStateDescriptor(StateDescriptor):
+    """Describes a ``ReducingState``: per key, the values added so far folded by
+    ``reduce_function`` (a ``ReduceFunction`` or a callable of two values)."""
+
+    def __init__(self, name, reduce_function, type_info=None):
+        super().__init__(name, type_info)
+        reduce = getattr(reduce_function, "reduce", reduce_function)
+        if not callable(reduce):
+            raise TypeError(f"expected a ReduceFunction or a callable, got {type(reduce_function).__name__}")
+        self._reduce = reduce
+
+    def get_reduce_function(self):
+        return self._reduce
+
+
+class AggregatingStateDescriptor(StateDescriptor):
+    """Describes an ``AggregatingState``: per key, an accumulator of the values added so far,
+    kept by ``agg_function`` (an ``AggregateFunction``)."""
+
+    def __init__(self, name, agg_function, state_type_info=None):
+        super().__init__(name, state_type_info)
+        for method in ("create_accumulator", "add", "get_result"):
+            if not callable(getattr(agg_function, method, None)):
+                raise TypeError(f"expected an AggregateFunction, got {type(agg_function).__name__}")
+        self._agg_function = agg_function
+
+    def get_agg_function(self):
+        return self._agg_function
+
+
 class State:
     """The base of the state objects."""
 
@@ -236,3 +266,41 @@ class MapState(State):
 
     def __iter__(self):
         return iter(self.keys())
+
+
+class ReducingState(State):
+    """Per key, the values added so far folded into one by a reduce function."""
+
+    def __init__(self, native, reduce):
+        super().__init__(native)
+        self._reduce = reduce
+
+    def get(self):
+        """The current key's folded value, or ``None`` when nothing was added."""
+        return self._native.value()
+
+    def add(self, value):
+        """Folds ``value`` into the current key's value."""
+        current = self._native.value()
+        self._native.update(value if current is None else self._reduce(current, value))
+
+
+class AggregatingState(State):
+    """Per key, an accumulator of the values added so far, read through the aggregate
+    function's ``get_result``."""
+
+    def __init__(self, native, agg_function):
+        super().__init__(native)
+        self._agg_function = agg_function
+
+    def get(self):
+        """The current key's result, or ``None`` when nothing was added."""
+        accumulator = self._native.value()
+        return None if accumulator is None else self._agg_function.get_result(accumulator)
+
+    def add(self, value):
+        """Adds ``value`` to the current key's accumulator."""
+        accumulator = self._native.value()
+        if accumulator is None:
+            accumulator = self._agg_function.create_accumulator()
+        self._native.update(self._agg_function.add(value, accumulator))

@@ -6,6 +6,7 @@ from pyflink_rs import _native
 from pyflink_rs.common.configuration import Configuration
 from pyflink_rs.common.typeinfo import native_type
 from pyflink_rs.datastream.data_stream import DataStream
+from pyflink_rs.datastream.execution_mode import RuntimeExecutionMode
 
 
 class StreamExecutionEnvironment:
@@ -39,6 +40,13 @@ class StreamExecutionEnvironment:
         if parallelism < 1:
             raise ValueError("parallelism must be at least 1")
         self._native.set_parallelism(parallelism)
+        return self
+
+    def set_runtime_mode(self, execution_mode):
+        """Sets how the job executes: a ``RuntimeExecutionMode``."""
+        if not isinstance(execution_mode, RuntimeExecutionMode):
+            raise TypeError(f"expected a RuntimeExecutionMode, got {type(execution_mode).__name__}")
+        self._native.set_runtime_mode(execution_mode._native())
         return self
 
     def get_parallelism(self):
