@@ -15,7 +15,7 @@ use pyo3::types::PyList;
 
 use crate::bundled::{BundledKeySelector, BundledReduce, BundledTransform, Stage};
 use crate::count_window::{CountContents, PythonCountWindow};
-use crate::function::{python_error, PyFunction};
+use crate::function::{python_error, PyFunction, UserFunction};
 use crate::interpreter::with_interpreter;
 use crate::keyed_process::{PythonKeyedProcess, PythonTimestampAssigner};
 use crate::operators::{OutputType, PythonKeySelector, PythonKeyedMap, PythonReduce, PythonTransform};
@@ -86,7 +86,7 @@ fn build(plan: &Plan) -> Result<(StreamExecutionEnvironment, Vec<Built>), JobErr
                     let operator = BundledTransform::new(&stages, output, bundle_size)?;
                     Built::Stream(stream_of(&built, first)?.process(operator).name(&chained_name))
                 } else {
-                    let operator = PythonTransform::new(PyFunction::new(function.clone()), *transform, output);
+                    let operator = PythonTransform::new(UserFunction::new(function.clone()), *transform, output);
                     Built::Stream(stream_of(&built, *input)?.process(operator).name(name))
                 }
             }
@@ -97,7 +97,7 @@ fn build(plan: &Plan) -> Result<(StreamExecutionEnvironment, Vec<Built>), JobErr
                     let chained_name = ProcessChains::chained_name(&stages, "Key Selector");
                     stream_of(&built, first)?.process(operator).name(&chained_name)
                 } else {
-                    let operator = PythonKeySelector::new(PyFunction::new(selector.clone()));
+                    let operator = PythonKeySelector::new(UserFunction::new(selector.clone()));
                     stream_of(&built, *input)?.process(operator).name("Key Selector")
                 };
                 // The selector runs beside its input, as Flink's key extraction does, so that a
@@ -113,7 +113,7 @@ fn build(plan: &Plan) -> Result<(StreamExecutionEnvironment, Vec<Built>), JobErr
                 let reduced = if plan.python.process_mode {
                     keyed.process(BundledReduce::new(function.clone(), output, bundle_size))
                 } else {
-                    keyed.process(PythonReduce::new(PyFunction::new(function.clone()), output))
+                    keyed.process(PythonReduce::new(UserFunction::new(function.clone()), output))
                 };
                 Built::Stream(reduced.name(name))
             }
@@ -149,7 +149,7 @@ fn build(plan: &Plan) -> Result<(StreamExecutionEnvironment, Vec<Built>), JobErr
             ),
             Step::KeyedMap { input, function, name } => {
                 let output = OutputType::new(planned.record_type.clone());
-                let map = PythonKeyedMap::new(PyFunction::new(function.clone()), output);
+                let map = PythonKeyedMap::new(UserFunction::new(function.clone()), output);
                 Built::Stream(keyed_of(&built, *input)?.process(map).name(name))
             }
             Step::Window { input, window, contents, evaluator, name } => {
@@ -220,7 +220,7 @@ fn build_window(
         WindowAssignerSpec::Count { size, slide } => {
             let contents = match contents {
                 WindowContentsSpec::All => CountContents::All,
-                WindowContentsSpec::Reduce { function } => CountContents::Reduce(PyFunction::new(function.clone())),
+                WindowContentsSpec::Reduce { function } => CountContents::Reduce(UserFunction::new(function.clone())),
                 WindowContentsSpec::Aggregate { function } => {
                     CountContents::Aggregate(PyFunction::new(function.clone()))
                 }
@@ -270,7 +270,7 @@ where
     match contents {
         WindowContentsSpec::All => windowed.process(function),
         WindowContentsSpec::Reduce { function: reduce } => {
-            let reduce = PyFunction::new(reduce.clone());
+            let reduce = UserFunction::new(reduce.clone());
             windowed.try_reduce_with_process(move |a, b| reduce_records(&reduce, a, b), function)
         }
         WindowContentsSpec::Aggregate { function: aggregate } => {

@@ -10,7 +10,7 @@ use pyflink_core::{
 use pyo3::prelude::*;
 use pyo3::types::PyList;
 
-use crate::function::{python_error, PyFunction};
+use crate::function::{python_error, PyFunction, UserFunction};
 use crate::interpreter::with_interpreter;
 use crate::side_output::Routed;
 use crate::value::{KeyedRecord, PyKey, PyValue};
@@ -22,7 +22,7 @@ pub enum CountContents {
     /// All of them.
     All,
     /// Folded with a Python reduce function into one.
-    Reduce(PyFunction),
+    Reduce(UserFunction),
     /// Aggregated by a Python `AggregateFunction` object into one result.
     Aggregate(PyFunction),
 }

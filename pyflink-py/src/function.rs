@@ -6,6 +6,7 @@ use std::sync::{Arc, OnceLock};
 use pyflink_core::FlinkError;
 use pyo3::prelude::*;
 
+use crate::context::NativeRuntimeContext;
 use crate::value::unpickle;
 
 /// A cloudpickled Python callable (or function object), unpickled on its first use in each
@@ -54,3 +55,114 @@ pub fn python_error(py: Python<'_>, error: PyErr) -> FlinkError {
         Err(_) => FlinkError::User(format!("Python function raised an exception: {error}")),
     }
 }
+
+/// A user function as the Python layer sends it: the cloudpickled pair `(target, method)`, a
+/// function class instance (`MapFunction`, `ReduceFunction`, ...) and the name of the method
+/// called per record, or a plain callable and `None`. A function class instance is opened
+/// with a runtime context before the first record and closed after the last, as in PyFlink.
+pub struct UserFunction {
+    pickled: Arc<Vec<u8>>,
+    loaded: OnceLock<LoadedFunction>,
+}
+
+/// An unpickled user function.
+struct LoadedFunction {
+    target: Py<PyAny>,
+    /// What is called per record: the bound method, or the callable itself.
+    call: Py<PyAny>,
+    /// Whether `target` is a function class instance, with `open` and `close`.
+    has_life_cycle: bool,
+}
+
+impl Clone for UserFunction {
+    fn clone(&self) -> Self {
+        UserFunction { pickled: Arc::clone(&self.pickled), loaded: OnceLock::new() }
+    }
+}
+
+impl UserFunction {
+    /// The function of `pickled`, `(target, method)` as `cloudpickle.dumps` wrote it.
+    pub fn new(pickled: Vec<u8>) -> Self {
+        UserFunction { pickled: Arc::new(pickled), loaded: OnceLock::new() }
+    }
+
+    fn load(&self, py: Python<'_>) -> PyResult<&LoadedFunction> {
+        if let Some(loaded) = self.loaded.get() {
+            return Ok(loaded);
+        }
+        let (target, method): (Bound<'_, PyAny>, Option<String>) = unpickle(py, &self.pickled)?.extract()?;
+        let call = match &method {
+            Some(method) => target.getattr(method.as_str())?,
+            None => target.clone(),
+        };
+        let loaded = LoadedFunction { target: target.unbind(), call: call.unbind(), has_life_cycle: method.is_some() };
+        // Only the thread holding the interpreter gets here, so the cell is still empty.
+        let _ = self.loaded.set(loaded);
+        Ok(self.loaded.get().expect("set above"))
+    }
+
+    /// What is called per record.
+    pub fn get<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        Ok(self.load(py)?.call.bind(py).clone())
+    }
+
+    /// Calls the function class's `open` with a runtime context of `runtime`; returns the
+    /// context, whose state requests the caller binds (keyed) or refuses (not keyed).
+    pub fn open(
+        &self,
+        py: Python<'_>,
+        runtime: &pyflink_core::RuntimeContext,
+    ) -> PyResult<Option<Py<NativeRuntimeContext>>> {
+        let loaded = self.load(py)?;
+        if !loaded.has_life_cycle {
+            return Ok(None);
+        }
+        let native = Py::new(py, NativeRuntimeContext::new(runtime))?;
+        let wrapper =
+            py.import("pyflink_rs.datastream.functions")?.getattr("RuntimeContext")?.call1((native.clone_ref(py),))?;
+        loaded.target.bind(py).call_method1("open", (wrapper,))?;
+        Ok(Some(native))
+    }
+
+    /// Calls the function class's `close`, if it was opened.
+    pub fn close(&self, py: Python<'_>) -> PyResult<()> {
+        match self.loaded.get() {
+            Some(loaded) if loaded.has_life_cycle => loaded.target.bind(py).call_method0("close").map(drop),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Opens `function` on a stream that is not keyed: asking for keyed state there is an error.
+pub fn open_unkeyed(function: &UserFunction, runtime: &pyflink_core::RuntimeContext) -> pyflink_core::Result<()> {
+    Python::attach(|py| {
+        let native = function.open(py, runtime).map_err(|e| python_error(py, e))?;
+        match native {
+            Some(native) => native.bind(py).borrow().refuse_states(KEYED_STATE_NEEDS_KEYS),
+            None => Ok(()),
+        }
+    })
+}
+
+/// Opens `function` on a keyed stream: the keyed state it asks for is bound to `context`.
+pub fn open_keyed(
+    function: &UserFunction,
+    context: &mut pyflink_core::KeyedRuntimeContext<'_, crate::value::PyKey>,
+) -> pyflink_core::Result<()> {
+    Python::attach(|py| {
+        let native = function.open(py, context.runtime()).map_err(|e| python_error(py, e))?;
+        match native {
+            Some(native) => native.bind(py).borrow_mut().bind_states(context),
+            None => Ok(()),
+        }
+    })
+}
+
+/// Closes `function`.
+pub fn close(function: &UserFunction) -> pyflink_core::Result<()> {
+    Python::attach(|py| function.close(py).map_err(|e| python_error(py, e)))
+}
+
+/// Why a function on a stream that is not keyed cannot have keyed state.
+pub const KEYED_STATE_NEEDS_KEYS: &str =
+    "keyed state can only be used on a keyed stream: key_by() the stream and use a KeyedProcessFunction";

@@ -4,13 +4,13 @@
 
 use pyflink_core::{
     KeyedProcessContext, KeyedProcessFunction, KeyedRuntimeContext, ProcessContext, ProcessFunction, Result,
-    ValueState, ValueStateDescriptor,
+    RuntimeContext, ValueState, ValueStateDescriptor,
 };
 use std::collections::HashSet;
 
 use pyo3::prelude::*;
 
-use crate::function::{python_error, PyFunction};
+use crate::function::{close, open_keyed, open_unkeyed, python_error, UserFunction};
 use crate::interpreter::with_interpreter;
 use crate::types::TypeInfo;
 use crate::value::{KeyedRecord, PyKey, PyValue};
@@ -51,14 +51,14 @@ pub enum Transform {
 /// Runs a Python `map`, `flat_map` or `filter` function on every record.
 #[derive(Clone)]
 pub struct PythonTransform {
-    function: PyFunction,
+    function: UserFunction,
     transform: Transform,
     output: OutputType,
 }
 
 impl PythonTransform {
     /// An operator calling `function` as `transform` says, emitting records of `output`.
-    pub fn new(function: PyFunction, transform: Transform, output: OutputType) -> Self {
+    pub fn new(function: UserFunction, transform: Transform, output: OutputType) -> Self {
         PythonTransform { function, transform, output }
     }
 
@@ -86,6 +86,14 @@ impl ProcessFunction<PyValue, PyValue> for PythonTransform {
         with_interpreter(batch)
     }
 
+    fn open(&mut self, runtime: &RuntimeContext) -> Result<()> {
+        open_unkeyed(&self.function, runtime)
+    }
+
+    fn close(&mut self) -> Result<()> {
+        close(&self.function)
+    }
+
     fn process_element(&mut self, value: PyValue, ctx: &mut ProcessContext<'_, PyValue>) -> Result<()> {
         Python::attach(|py| self.apply(py, value, ctx).map_err(|e| python_error(py, e)))
     }
@@ -95,12 +103,12 @@ impl ProcessFunction<PyValue, PyValue> for PythonTransform {
 /// partitioned by it.
 #[derive(Clone)]
 pub struct PythonKeySelector {
-    function: PyFunction,
+    function: UserFunction,
 }
 
 impl PythonKeySelector {
     /// A selector calling `function`.
-    pub fn new(function: PyFunction) -> Self {
+    pub fn new(function: UserFunction) -> Self {
         PythonKeySelector { function }
     }
 }
@@ -108,6 +116,14 @@ impl PythonKeySelector {
 impl ProcessFunction<PyValue, KeyedRecord> for PythonKeySelector {
     fn within_batch(batch: &mut dyn FnMut() -> Result<()>) -> Result<()> {
         with_interpreter(batch)
+    }
+
+    fn open(&mut self, runtime: &RuntimeContext) -> Result<()> {
+        open_unkeyed(&self.function, runtime)
+    }
+
+    fn close(&mut self) -> Result<()> {
+        close(&self.function)
     }
 
     fn process_element(&mut self, value: PyValue, ctx: &mut ProcessContext<'_, KeyedRecord>) -> Result<()> {
@@ -154,7 +170,7 @@ impl HeldBack {
 /// keyed state, so it is checkpointed and rescaled with its key.
 #[derive(Clone)]
 pub struct PythonReduce {
-    function: PyFunction,
+    function: UserFunction,
     output: OutputType,
     reduced: Option<ValueState<PyValue>>,
     /// In batch mode: the keys whose final results are emitted at the end.
@@ -163,7 +179,7 @@ pub struct PythonReduce {
 
 impl PythonReduce {
     /// A reduce calling `function`, whose results are records of `output`.
-    pub fn new(function: PyFunction, output: OutputType) -> Self {
+    pub fn new(function: UserFunction, output: OutputType) -> Self {
         PythonReduce { function, output, reduced: None, held_back: None }
     }
 }
@@ -176,7 +192,11 @@ impl KeyedProcessFunction<PyKey, KeyedRecord, PyValue> for PythonReduce {
     fn open(&mut self, context: &mut KeyedRuntimeContext<'_, PyKey>) -> Result<()> {
         self.reduced = Some(context.get_state(&ValueStateDescriptor::new("_reduced"))?);
         self.held_back = context.runtime().is_batch_mode().then(HeldBack::default);
-        Ok(())
+        open_keyed(&self.function, context)
+    }
+
+    fn close(&mut self) -> Result<()> {
+        close(&self.function)
     }
 
     fn end_input(&mut self, ctx: &mut KeyedProcessContext<'_, PyKey, PyValue>) -> Result<()> {
@@ -222,7 +242,7 @@ pub struct PythonKeyedMap {
 
 impl PythonKeyedMap {
     /// A keyed map calling `function`, emitting records of `output`.
-    pub fn new(function: PyFunction, output: OutputType) -> Self {
+    pub fn new(function: UserFunction, output: OutputType) -> Self {
         PythonKeyedMap { map: PythonTransform::new(function, Transform::Map, output) }
     }
 }
@@ -230,6 +250,14 @@ impl PythonKeyedMap {
 impl KeyedProcessFunction<PyKey, KeyedRecord, PyValue> for PythonKeyedMap {
     fn within_batch(batch: &mut dyn FnMut() -> Result<()>) -> Result<()> {
         with_interpreter(batch)
+    }
+
+    fn open(&mut self, context: &mut KeyedRuntimeContext<'_, PyKey>) -> Result<()> {
+        open_keyed(&self.map.function, context)
+    }
+
+    fn close(&mut self) -> Result<()> {
+        close(&self.map.function)
     }
 
     fn process_element(

@@ -13,7 +13,7 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyList, PyModule, PyString};
 
 use crate::context::NativeRuntimeContext;
-use crate::function::{python_error, PyFunction};
+use crate::function::{python_error, PyFunction, UserFunction};
 use crate::interpreter::with_interpreter;
 use crate::operators::OutputType;
 use crate::side_output::{Routed, SideOutputs};
@@ -189,7 +189,7 @@ impl<IN: WindowElement, W: PythonWindow> ProcessWindowFunction<IN, PyValue, PyKe
 }
 
 /// Folds two records of a window with a Python reduce function; the key is kept.
-pub fn reduce_records(function: &PyFunction, first: KeyedRecord, second: KeyedRecord) -> Result<KeyedRecord> {
+pub fn reduce_records(function: &UserFunction, first: KeyedRecord, second: KeyedRecord) -> Result<KeyedRecord> {
     Python::attach(|py| {
         let reduced = function.get(py).and_then(|f| f.call1((first.value.0, second.value.0)));
         let value = reduced.map_err(|e| python_error(py, e))?;

@@ -5,6 +5,8 @@ import collections
 
 import pytest
 
+from pyflink_rs.common import Types
+
 from pyflink_rs.datastream import (
     FilterFunction,
     FlatMapFunction,
@@ -252,3 +254,60 @@ def test_batch_mode_reduces_emit_only_each_keys_final_result(mode):
     assert sorted(counts.execute_and_collect()) == [("a", 3), ("b", 2), ("c", 1)]
     env.set_runtime_mode(RuntimeExecutionMode.STREAMING)
     assert len(list(counts.execute_and_collect())) == len(words)
+
+
+class Scaled(MapFunction):
+    """Multiplies by a factor set in open(); close() leaves a file behind."""
+
+    def __init__(self, closed_marker):
+        self.closed_marker = closed_marker
+
+    def open(self, runtime_context):
+        self.factor = 10 + runtime_context.get_number_of_parallel_subtasks()
+
+    def map(self, value):
+        return value * self.factor
+
+    def close(self):
+        with open(self.closed_marker, "a") as marker:
+            marker.write("closed\n")
+
+
+@pytest.mark.parametrize("mode", ["thread", "process"])
+def test_function_classes_are_opened_before_and_closed_after_their_records(mode, tmp_path):
+    from pyflink_rs.common import Configuration
+
+    config = Configuration().set_string("python.execution-mode", mode)
+    env = StreamExecutionEnvironment.get_execution_environment(config)
+    env.set_parallelism(1)
+    marker = tmp_path / "closed.txt"
+    doubled = env.from_collection([1, 2]).map(Scaled(str(marker)))
+    assert list(doubled.execute_and_collect()) == [11, 22]
+    assert marker.read_text() == "closed\n"
+
+
+def test_a_map_function_after_key_by_keeps_keyed_state(env):
+    from pyflink_rs.datastream.state import ValueStateDescriptor
+
+    class Numbered(MapFunction):
+        def open(self, runtime_context):
+            self.seen = runtime_context.get_state(ValueStateDescriptor("seen", Types.LONG()))
+
+        def map(self, value):
+            count = (self.seen.value() or 0) + 1
+            self.seen.update(count)
+            return value, count
+
+    words = ["a", "b", "a", "a", "b"]
+    numbered = env.from_collection(words).key_by(lambda w: w).map(Numbered())
+    assert sorted(numbered.execute_and_collect()) == [("a", 1), ("a", 2), ("a", 3), ("b", 1), ("b", 2)]
+
+    class Unkeyed(MapFunction):
+        def open(self, runtime_context):
+            self.seen = runtime_context.get_state(ValueStateDescriptor("seen", Types.LONG()))
+
+        def map(self, value):
+            return value
+
+    with pytest.raises(Exception, match="keyed state can only be used on a keyed stream"):
+        list(env.from_collection(words).map(Unkeyed()).execute_and_collect())

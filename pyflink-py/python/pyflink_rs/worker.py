@@ -149,17 +149,67 @@ def _configure_logging(runtime_info):
     )
 
 
-def _operator(function, kind):
+class _RuntimeContext:
+    """What a function's ``open()`` learns in a worker: where it runs. Keyed state is not
+    available to process-mode functions yet."""
+
+    def __init__(self, runtime_info):
+        self._info = runtime_info
+
+    def get_task_name(self):
+        return self._info["task_name"]
+
+    def get_index_of_this_subtask(self):
+        return self._info["index_of_this_subtask"]
+
+    def get_number_of_parallel_subtasks(self):
+        return self._info["number_of_parallel_subtasks"]
+
+    def get_attempt_number(self):
+        return 0
+
+    def _no_state(self, *_):
+        raise NotImplementedError(
+            "keyed state is not available to functions in process mode yet; use thread mode "
+            "(python.execution-mode: thread, the default)"
+        )
+
+    get_state = get_list_state = get_map_state = get_reducing_state = get_aggregating_state = _no_state
+
+
+class _Functions:
+    """The user functions of an operator: opened after loading, closed at the end."""
+
+    def __init__(self, runtime_info):
+        self._context = _RuntimeContext(runtime_info)
+        self._opened = []
+
+    def load(self, pickled):
+        """The callable of a pickled ``(target, method)`` pair, its target opened."""
+        target, method = pickle.loads(pickled)
+        if method is None:
+            return target
+        target.open(self._context)
+        self._opened.append(target)
+        return getattr(target, method)
+
+    def close(self):
+        for target in self._opened:
+            target.close()
+
+
+def _operator(function, kind, functions):
     if kind == "reduce":
-        return _Reduce(pickle.loads(function))
+        return _Reduce(functions.load(function))
     if kind == "chain":
-        return _Chain([(stage, pickle.loads(pickled)) for stage, pickled in pickle.loads(function)])
+        return _Chain([(stage, functions.load(pickled)) for stage, pickled in pickle.loads(function)])
     raise ValueError(f"unknown operator kind {kind!r}")
 
 
 def main():
     channel = _Channel()
     operator = None
+    functions = None
     while True:
         # The garbage collector runs between bundles, not every few hundred records: a bundle's
         # records are short-lived and without cycles.
@@ -177,13 +227,16 @@ def main():
                     if entry not in sys.path:
                         sys.path.insert(0, entry)
                 _configure_logging(runtime_info)
-                operator = _operator(function, kind)
+                functions = _Functions(runtime_info)
+                operator = _operator(function, kind, functions)
                 channel.send(("ok", None))
             elif command == "bundle":
                 result = operator.bundle(message[1])
                 sys.stdout.flush()
                 channel.send(("ok", result))
             elif command == "close":
+                if functions is not None:
+                    functions.close()
                 sys.stdout.flush()
                 channel.send(("ok", None))
                 return

@@ -3,6 +3,10 @@
 from pyflink_rs.datastream.functions import (
     AggregateFunction,
     AllWindowFunction,
+    CoFlatMapFunction,
+    CoMapFunction,
+    CoProcessFunction,
+    KeyedCoProcessFunction,
     FilterFunction,
     FlatMapFunction,
     KeyedProcessFunction,
@@ -18,6 +22,7 @@ from pyflink_rs.datastream.functions import (
     WindowFunction,
 )
 from pyflink_rs.datastream.stream_execution_environment import StreamExecutionEnvironment
+from pyflink_rs.datastream.connected_streams import ConnectedStreams
 from pyflink_rs.datastream.data_stream import DataStream, KeyedStream
 from pyflink_rs.datastream.execution_mode import RuntimeExecutionMode
 from pyflink_rs.datastream.output_tag import OutputTag
@@ -26,6 +31,11 @@ from pyflink_rs.datastream.windowed_stream import AllWindowedStream, WindowedStr
 __all__ = [
     "AggregateFunction",
     "AllWindowFunction",
+    "CoFlatMapFunction",
+    "CoMapFunction",
+    "CoProcessFunction",
+    "ConnectedStreams",
+    "KeyedCoProcessFunction",
     "AllWindowedStream",
     "DataStream",
     "FilterFunction",

@@ -57,6 +57,15 @@ class DataStream:
             raise TypeError(f"expected an OutputTag, got {type(output_tag).__name__}")
         return DataStream(self._native.get_side_output(output_tag.tag_id, native_type(output_tag.type_info)))
 
+    def connect(self, ds):
+        """This stream and ``ds`` connected: one function processes the records of both, by
+        input (``map1``/``map2``, ``process_element1``/``process_element2``)."""
+        from pyflink_rs.datastream.connected_streams import ConnectedStreams
+
+        if not isinstance(ds, DataStream):
+            raise TypeError(f"connect() takes a DataStream, not {type(ds).__name__}")
+        return ConnectedStreams(self, ds)
+
     def union(self, *streams):
         """The records of this stream and of ``streams``, which have the same type."""
         for stream in streams:
@@ -165,7 +174,7 @@ class KeyedStream:
                 return combine(accumulated, record)
             return _with_field(accumulated, position, combine(_field(accumulated, position), _field(record, position)))
 
-        return DataStream(self._native.reduce(cloudpickle.dumps(reduce), name))
+        return DataStream(self._native.reduce(pickled_callable(reduce, ReduceFunction, "reduce"), name))
 
     def _select(self, position, better, name):
         def reduce(kept, record):
@@ -173,7 +182,7 @@ class KeyedStream:
                 return record if better(kept, record) else kept
             return record if better(_field(kept, position), _field(record, position)) else kept
 
-        return DataStream(self._native.reduce(cloudpickle.dumps(reduce), name))
+        return DataStream(self._native.reduce(pickled_callable(reduce, ReduceFunction, "reduce"), name))
 
 
 def _count_assigner(size, slide):

@@ -58,17 +58,14 @@ class KeySelector(Function):
 
 
 def pickled_callable(function, function_class, method):
-    """The cloudpickled callable for ``function``: its ``method`` if it is an instance of
-    ``function_class``, else ``function`` itself, which must be callable."""
+    """The cloudpickled pair the engine calls: ``(function, method)`` for an instance of
+    ``function_class`` (the engine calls its ``open`` and ``close`` around the records), or
+    ``(function, None)`` for a plain callable."""
     if isinstance(function, function_class):
-        target = getattr(function, method)
-    elif callable(function):
-        target = function
-    else:
-        raise TypeError(
-            f"expected a {function_class.__name__} or a callable, got {type(function).__name__}"
-        )
-    return cloudpickle.dumps(target)
+        return cloudpickle.dumps((function, method))
+    if callable(function):
+        return cloudpickle.dumps((function, None))
+    raise TypeError(f"expected a {function_class.__name__} or a callable, got {type(function).__name__}")
 
 
 class RuntimeContext:
@@ -335,3 +332,59 @@ class ProcessAllWindowFunction(Function, Generic[IN, OUT, W]):
 
     def clear(self, context):
         """Called when the window is removed."""
+
+
+class CoMapFunction(Function):
+    """Maps the records of two connected streams: ``map1`` for the first, ``map2`` for the
+    second."""
+
+    def map1(self, value):
+        raise NotImplementedError("CoMapFunction subclasses implement map1(value)")
+
+    def map2(self, value):
+        raise NotImplementedError("CoMapFunction subclasses implement map2(value)")
+
+
+class CoFlatMapFunction(Function):
+    """Maps each record of two connected streams to any number of records: ``flat_map1`` and
+    ``flat_map2`` return or yield them."""
+
+    def flat_map1(self, value):
+        raise NotImplementedError("CoFlatMapFunction subclasses implement flat_map1(value)")
+
+    def flat_map2(self, value):
+        raise NotImplementedError("CoFlatMapFunction subclasses implement flat_map2(value)")
+
+
+class CoProcessFunction(Function):
+    """Processes the records of two connected streams: ``process_element1`` and
+    ``process_element2`` return or yield results and side outputs."""
+
+    class Context(ProcessFunction.Context):
+        """The context of a record: its timestamp and the current times."""
+
+    def process_element1(self, value, ctx):
+        raise NotImplementedError("CoProcessFunction subclasses implement process_element1(value, ctx)")
+
+    def process_element2(self, value, ctx):
+        raise NotImplementedError("CoProcessFunction subclasses implement process_element2(value, ctx)")
+
+
+class KeyedCoProcessFunction(Function):
+    """Processes the records of two connected streams keyed alike, with keyed state shared by
+    both inputs and timers."""
+
+    class Context(KeyedProcessFunction.Context):
+        """The context of a record: its timestamp, its key, the timer service."""
+
+    class OnTimerContext(KeyedProcessFunction.OnTimerContext):
+        """The context of a timer."""
+
+    def process_element1(self, value, ctx):
+        raise NotImplementedError("KeyedCoProcessFunction subclasses implement process_element1(value, ctx)")
+
+    def process_element2(self, value, ctx):
+        raise NotImplementedError("KeyedCoProcessFunction subclasses implement process_element2(value, ctx)")
+
+    def on_timer(self, timestamp, ctx):
+        """Called when a timer set for the current key fires."""
