@@ -37,6 +37,7 @@ mod data;
 mod display;
 mod element;
 mod error;
+pub mod metrics;
 pub(crate) mod operators;
 pub mod runtime;
 pub mod sinks;

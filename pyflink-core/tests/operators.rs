@@ -548,3 +548,36 @@ fn a_keyed_function_emits_held_results_when_its_input_ends() {
         assert_eq!(collect_sorted(&counts), expected, "parallelism {p}");
     }
 }
+
+/// Counts records in a metric.
+#[derive(Clone, Default)]
+struct Metered {
+    seen: Option<pyflink_core::metrics::Counter>,
+}
+
+impl ProcessFunction<i64, i64> for Metered {
+    fn open(&mut self, context: &pyflink_core::RuntimeContext) -> Result<()> {
+        self.seen = Some(context.get_metric_group().add_group("io").counter("seen"));
+        Ok(())
+    }
+
+    fn process_element(&mut self, value: i64, ctx: &mut ProcessContext<'_, i64>) -> Result<()> {
+        self.seen.as_ref().expect("opened").inc();
+        ctx.collect(value);
+        Ok(())
+    }
+}
+
+#[test]
+fn metrics_of_every_instance_are_in_the_jobs_result() {
+    let env = env(4);
+    env.from_sequence(1, 1000).unwrap().process(Metered::default()).name("metered").discard();
+    let result = env.execute("metrics").unwrap();
+    let counts: Vec<i64> = (0..4)
+        .map(|i| match result.get_metrics().get(&format!("metered.{i}.io.seen")) {
+            Some(pyflink_core::metrics::MetricValue::Counter(count)) => *count,
+            other => panic!("instance {i}: {other:?}"),
+        })
+        .collect();
+    assert_eq!(counts.iter().sum::<i64>(), 1000);
+}

@@ -18,6 +18,7 @@ use crate::count_window::{CountContents, PythonCountWindow};
 use crate::function::{python_error, PyFunction, UserFunction};
 use crate::interpreter::with_interpreter;
 use crate::keyed_process::{PythonKeyedProcess, PythonTimestampAssigner};
+use crate::metrics::MetricSnapshot;
 use crate::operators::{OutputType, PythonKeySelector, PythonKeyedMap, PythonReduce, PythonTransform};
 use crate::plan::{
     Plan, RuntimeMode, SinkKind, Step, WatermarkGeneration, WatermarkStrategySpec, WindowContentsSpec, WindowSpec,
@@ -323,8 +324,19 @@ fn keyed_of(built: &[Built], step: usize) -> Result<&KeyedStream<KeyedRecord, Py
     }
 }
 
+/// How a job ended, for Python.
+#[derive(Debug, Clone)]
+pub struct JobResult {
+    /// The job's name.
+    pub job_name: String,
+    /// How long it ran.
+    pub net_runtime_ms: u64,
+    /// The operators' metrics when it ended.
+    pub metrics: HashMap<String, MetricSnapshot>,
+}
+
 /// Runs the streams of `plan` that end in sinks.
-pub fn execute(plan: &Plan, job_name: &str) -> Result<(), JobError> {
+pub fn execute(plan: &Plan, job_name: &str) -> Result<JobResult, JobError> {
     if plan.sinks.is_empty() {
         return Err(JobError::InvalidProgram(
             "no sinks are defined: add print() or another sink before execute()".into(),
@@ -341,8 +353,12 @@ pub fn execute(plan: &Plan, job_name: &str) -> Result<(), JobError> {
             SinkKind::Print => drop(stream.process(JavaText(record_type)).name("Print formatter").print()),
         }
     }
-    env.execute(job_name)?;
-    Ok(())
+    let result = env.execute(job_name)?;
+    Ok(JobResult {
+        job_name: result.job_name().to_string(),
+        net_runtime_ms: result.get_net_runtime() as u64,
+        metrics: result.get_metrics().iter().map(|(id, value)| (id.clone(), MetricSnapshot::from(value))).collect(),
+    })
 }
 
 /// Runs the job of step `step` of `plan` and returns its records as a pickled list.

@@ -46,6 +46,7 @@ pub struct NativeRuntimeContext {
     subtask_index: usize,
     parallelism: usize,
     max_parallelism: usize,
+    metrics: pyflink_core::metrics::MetricGroup,
     requests: Vec<StateRequest>,
 }
 
@@ -57,6 +58,7 @@ impl NativeRuntimeContext {
             subtask_index: runtime.get_index_of_this_subtask(),
             parallelism: runtime.get_number_of_parallel_subtasks(),
             max_parallelism: runtime.get_max_number_of_parallel_subtasks(),
+            metrics: runtime.get_metric_group().clone(),
             requests: Vec::new(),
         }
     }
@@ -116,6 +118,10 @@ fn ttl_config(ttl: &Bound<'_, PyAny>) -> PyResult<StateTtlConfig> {
 
 #[pymethods]
 impl NativeRuntimeContext {
+    fn get_metric_group(&self) -> crate::metrics::NativeMetricGroup {
+        crate::metrics::NativeMetricGroup::new(self.metrics.clone())
+    }
+
     fn get_task_name(&self) -> &str {
         &self.task_name
     }

@@ -16,6 +16,7 @@
 //!   engine's window operator (time and global windows) or PyFlink's count windows;
 //! - [`bundled`], [`process_chain`] and [`worker`]: process mode (`python.execution-mode:
 //!   process`), where worker processes run chains of functions over bundles of records;
+//! - [`metrics`]: counters, gauges, meters and distributions from Python functions;
 //! - [`value`]: Python objects as records and keys of the engine;
 //! - [`types`]: record types (PyFlink's `Types`): conversion of typed records and their Java
 //!   text for the print sink.
@@ -30,6 +31,7 @@ pub mod count_window;
 pub mod function;
 pub mod interpreter;
 pub mod keyed_process;
+pub mod metrics;
 pub mod operators;
 pub mod plan;
 pub mod process;
@@ -41,6 +43,8 @@ pub mod window_assign;
 pub mod window_function;
 pub mod worker;
 
+pub use compile::JobResult;
+pub use metrics::MetricSnapshot;
 pub use plan::{
     Environment, KeyedStream, RuntimeMode, Stream, WatermarkGeneration, WatermarkStrategySpec, WindowContentsSpec,
     WindowSpec,

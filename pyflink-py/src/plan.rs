@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use crate::compile;
+use crate::compile::{self, JobResult};
 use crate::operators::Transform;
 use crate::types::TypeInfo;
 use crate::window_assign::{PythonTrigger, TriggerSpec, WindowAssignerSpec};
@@ -304,8 +304,8 @@ impl Environment {
         stream(&self.plan, Step::Sequence { from, to }, Some(long))
     }
 
-    /// Runs the streams that end in sinks, and returns when the job ends.
-    pub fn execute(&self, job_name: String) -> Result<(), JobError> {
+    /// Runs the streams that end in sinks, and returns how the job ended.
+    pub fn execute(&self, job_name: String) -> Result<JobResult, JobError> {
         let sinks = std::mem::take(&mut lock(&self.plan).sinks);
         compile::execute(&snapshot(&self.plan, sinks), &job_name)
     }

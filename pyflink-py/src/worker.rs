@@ -11,12 +11,14 @@ use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixStream;
 use std::process::{Child, Command, Stdio};
 
+use pyflink_core::metrics::MetricGroup;
 use pyflink_core::{FlinkError, Result, RuntimeContext};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBytes, PyDict, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 
 use crate::function::python_error;
+use crate::metrics::WorkerMetrics;
 
 /// A running worker process.
 pub struct PythonWorker {
@@ -27,6 +29,9 @@ pub struct PythonWorker {
     /// Whether the answer to `open` is still to be read (it is read with the first bundle, so
     /// that workers start in parallel).
     open_pending: bool,
+    /// The instance's metric group, and what the worker reported to it.
+    metric_group: MetricGroup,
+    metrics: WorkerMetrics,
 }
 
 fn io_error(name: &str, what: &str, error: std::io::Error) -> FlinkError {
@@ -49,7 +54,9 @@ impl PythonWorker {
             .stdin(Stdio::from(OwnedFd::from(theirs)))
             .spawn()
             .map_err(|e| io_error(&name, &format!("cannot be started with {executable}"), e))?;
-        let mut worker = PythonWorker { socket, child, name, open_pending: true };
+        let metric_group = runtime.get_metric_group().clone();
+        let metrics = WorkerMetrics::default();
+        let mut worker = PythonWorker { socket, child, name, open_pending: true, metric_group, metrics };
         let open = (|| -> PyResult<Vec<u8>> {
             let info = PyDict::new(py);
             info.set_item("task_name", runtime.get_task_name())?;
@@ -99,10 +106,13 @@ impl PythonWorker {
         self.answer(py, &answer)
     }
 
-    /// The result of an answer, or the error the worker reported.
-    fn answer<'py>(&self, py: Python<'py>, bytes: &[u8]) -> Result<Bound<'py, PyAny>> {
+    /// The result of an answer, or the error the worker reported; the metric updates that
+    /// come with it are applied.
+    fn answer<'py>(&mut self, py: Python<'py>, bytes: &[u8]) -> Result<Bound<'py, PyAny>> {
         let answer = crate::value::unpickle(py, bytes).map_err(|e| python_error(py, e))?;
-        let (status, value): (String, Bound<'py, PyAny>) = answer.extract().map_err(|e| python_error(py, e))?;
+        let (status, value, updates): (String, Bound<'py, PyAny>, Bound<'py, PyList>) =
+            answer.extract().map_err(|e| python_error(py, e))?;
+        self.metrics.apply(&self.metric_group, &updates).map_err(|e| python_error(py, e))?;
         match status.as_str() {
             "ok" => Ok(value),
             _ => Err(FlinkError::User(format!(

@@ -46,7 +46,7 @@ pub(crate) fn build_binary<'s, IN1: Data, IN2: Data, OUT: Data, O: TwoInputOpera
     let subtask = context.worker_index();
     let active = subtask < plan.parallelism;
     let job = context.job.clone();
-    let runtime_context = RuntimeContext::new(plan, subtask, context.restored_operator(plan))?;
+    let runtime_context = RuntimeContext::new(plan, subtask, context.restored_operator(plan), &context.job.metrics)?;
     let address = builder.operator_info().address;
     let checkpoints = context.task_checkpoints(plan, &address);
     let activator = context.scope.activator_for(address);

@@ -1,6 +1,7 @@
 //! Running a job graph on timely workers: building the dataflow on every worker, stepping it to
 //! completion, and failing or cancelling every worker together.
 
+use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -16,6 +17,7 @@ use pyflink_state::checkpoint::{CheckpointMetadata, CheckpointStorage};
 use crate::checkpoint::coordinator::{CheckpointCoordinator, OperatorInfo, RunningCoordinator};
 use crate::checkpoint::restore::RestoredCheckpoint;
 use crate::checkpoint::{CheckpointConfig, ExternalizedCheckpointRetention};
+use crate::metrics::{MetricRegistry, MetricValue};
 use crate::runtime::graph::{BuildContext, JobGraph};
 use crate::{FlinkError, Result};
 
@@ -43,10 +45,11 @@ impl SavepointRequest {
     }
 }
 
-/// State shared by all workers of a running job: the first failure, cancellation, and the
-/// savepoints clients asked for.
+/// State shared by all workers of a running job: the first failure, cancellation, the
+/// savepoints clients asked for, and the operators' metrics.
 #[derive(Debug, Default)]
 pub(crate) struct JobShared {
+    pub(crate) metrics: MetricRegistry,
     stop: AtomicBool,
     cancelled: AtomicBool,
     error: Mutex<Option<FlinkError>>,
@@ -124,10 +127,11 @@ pub(crate) fn activate_guarded(
 }
 
 /// The result of a finished job, as Flink's `JobExecutionResult`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct JobExecutionResult {
     job_name: String,
     net_runtime: Duration,
+    metrics: BTreeMap<String, MetricValue>,
 }
 
 impl JobExecutionResult {
@@ -144,6 +148,11 @@ impl JobExecutionResult {
     /// How long the job ran, in milliseconds (PyFlink's `get_net_runtime()`).
     pub fn get_net_runtime(&self) -> u128 {
         self.net_runtime.as_millis()
+    }
+
+    /// The operators' metrics when the job ended, by identifier (see [`crate::metrics`]).
+    pub fn get_metrics(&self) -> &BTreeMap<String, MetricValue> {
+        &self.metrics
     }
 }
 
@@ -169,6 +178,11 @@ pub struct JobClient {
 }
 
 impl JobClient {
+    /// The operators' metrics now, by identifier (see [`crate::metrics`]).
+    pub fn get_metrics(&self) -> BTreeMap<String, MetricValue> {
+        self.shared.metrics.snapshot()
+    }
+
     /// Starts `graph` on background threads.
     pub(crate) fn spawn(job_name: String, graph: JobGraph) -> Result<JobClient> {
         let shared = Arc::new(JobShared::default());
@@ -282,7 +296,10 @@ fn run_with_restarts(
             return Err(FlinkError::Cancelled);
         }
         let error = match outcome {
-            Ok(()) => return Ok(JobExecutionResult { job_name, net_runtime: start.elapsed() }),
+            Ok(()) => {
+                let metrics = shared.metrics.snapshot();
+                return Ok(JobExecutionResult { job_name, net_runtime: start.elapsed(), metrics });
+            }
             Err(error) => error,
         };
         let Some(delay) = backoff.next_delay_after(attempt.elapsed()) else { return Err(error) };

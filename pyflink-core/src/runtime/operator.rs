@@ -8,6 +8,7 @@ use pyflink_state::{KeyGroupRange, KeyedStateBackend, KeyedStateSnapshot, Operat
 
 use crate::checkpoint::restore::RestoredOperator;
 use crate::checkpoint::StateSnapshotContext;
+use crate::metrics::{MetricGroup, MetricRegistry};
 use crate::runtime::graph::NodePlan;
 use crate::runtime::output::Output;
 use crate::time::ProcessingTimeService;
@@ -28,6 +29,7 @@ pub struct RuntimeContext {
     pub(crate) checkpointing: bool,
     pub(crate) restored: Option<RestoredOperator>,
     pub(crate) operator_state: Arc<OperatorStateStore>,
+    pub(crate) metrics: MetricGroup,
 }
 
 /// The file of an instance's operator state in checkpoints.
@@ -35,7 +37,12 @@ const OPERATOR_STATE_FILE: &str = "operator";
 
 impl RuntimeContext {
     /// The context of instance `subtask_index` of the node `plan`, restoring `restored`.
-    pub(crate) fn new(plan: &NodePlan, subtask_index: usize, restored: Option<RestoredOperator>) -> Result<Self> {
+    pub(crate) fn new(
+        plan: &NodePlan,
+        subtask_index: usize,
+        restored: Option<RestoredOperator>,
+        metrics: &MetricRegistry,
+    ) -> Result<Self> {
         let operator_state = match &restored {
             Some(restored) => {
                 let mut files = restored.files(OPERATOR_STATE_FILE)?;
@@ -47,6 +54,7 @@ impl RuntimeContext {
         };
         Ok(RuntimeContext {
             operator_state: Arc::new(operator_state),
+            metrics: metrics.group(vec![plan.name.clone(), subtask_index.to_string()]),
             operator_id: plan.operator_id.clone(),
             state_backend: plan.state_backend.clone(),
             checkpointing: plan.checkpointing,
@@ -74,6 +82,11 @@ impl RuntimeContext {
             context.add_file(OPERATOR_STATE_FILE, self.operator_state.snapshot()?);
         }
         Ok(())
+    }
+
+    /// The instance's metric group (see [`crate::metrics`]): register metrics in `open()`.
+    pub fn get_metric_group(&self) -> &MetricGroup {
+        &self.metrics
     }
 
     /// The operator's name.

@@ -5,7 +5,7 @@ The engine talks to it over a socket passed as standard input. Every message is 
 tuple in a frame (4-byte little-endian length, then the bytes). The engine sends
 ``("open", function, kind, sys_path, runtime_info)`` once, then ``("bundle", records)`` any
 number of times, then ``("close",)``; the worker answers each with ``("ok", result)`` or
-``("error", traceback)``. Standard output and error stay the engine's, so ``print`` in a
+``("error", traceback)``, each with the metric updates since the last answer. Standard output and error stay the engine's, so ``print`` in a
 function shows as in thread mode, and ``logging`` writes to standard error at the level of the
 program's root logger, each line naming the operator instance.
 """
@@ -18,6 +18,8 @@ import pickle
 import struct
 import sys
 import traceback
+
+from pyflink_rs.worker_metrics import MetricGroup, metric_updates
 
 _LENGTH = struct.Struct("<I")
 
@@ -150,11 +152,15 @@ def _configure_logging(runtime_info):
 
 
 class _RuntimeContext:
-    """What a function's ``open()`` learns in a worker: where it runs. Keyed state is not
-    available to process-mode functions yet."""
+    """What a function's ``open()`` learns in a worker: where it runs, and its metric group.
+    Keyed state is not available to process-mode functions yet."""
 
-    def __init__(self, runtime_info):
+    def __init__(self, runtime_info, metrics):
         self._info = runtime_info
+        self._metrics = metrics
+
+    def get_metrics_group(self):
+        return MetricGroup(self._metrics)
 
     def get_task_name(self):
         return self._info["task_name"]
@@ -181,7 +187,8 @@ class _Functions:
     """The user functions of an operator: opened after loading, closed at the end."""
 
     def __init__(self, runtime_info):
-        self._context = _RuntimeContext(runtime_info)
+        self.metrics = {}
+        self._context = _RuntimeContext(runtime_info, self.metrics)
         self._opened = []
 
     def load(self, pickled):
@@ -229,21 +236,23 @@ def main():
                 _configure_logging(runtime_info)
                 functions = _Functions(runtime_info)
                 operator = _operator(function, kind, functions)
-                channel.send(("ok", None))
+                channel.send(("ok", None, metric_updates(functions.metrics)))
             elif command == "bundle":
                 result = operator.bundle(message[1])
                 sys.stdout.flush()
-                channel.send(("ok", result))
+                channel.send(("ok", result, metric_updates(functions.metrics)))
             elif command == "close":
+                updates = []
                 if functions is not None:
                     functions.close()
+                    updates = metric_updates(functions.metrics)
                 sys.stdout.flush()
-                channel.send(("ok", None))
+                channel.send(("ok", None, updates))
                 return
             else:
                 raise ValueError(f"unknown command {command!r}")
         except Exception:
-            channel.send(("error", traceback.format_exc()))
+            channel.send(("error", traceback.format_exc(), []))
 
 
 if __name__ == "__main__":

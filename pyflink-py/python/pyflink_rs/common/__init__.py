@@ -1,6 +1,7 @@
 """PyFlink's common classes: types, rows, durations."""
 
 from pyflink_rs.common.configuration import Configuration
+from pyflink_rs.common.job_execution_result import JobExecutionResult
 from pyflink_rs.common.serialization import Encoder
 from pyflink_rs.common.time import Duration, Time
 from pyflink_rs.common.typeinfo import Types, TypeInformation
@@ -11,6 +12,7 @@ __all__ = [
     "Configuration",
     "Duration",
     "Encoder",
+    "JobExecutionResult",
     "Row",
     "RowKind",
     "Time",

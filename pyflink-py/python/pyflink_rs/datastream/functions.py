@@ -94,6 +94,11 @@ class RuntimeContext:
         """How many times the task was restarted before this run (0 when it was not)."""
         return 0
 
+    def get_metrics_group(self):
+        """The instance's metric group (see ``pyflink_rs.metrics``): register metrics in
+        ``open()``."""
+        return self._native.get_metric_group()
+
     def get_state(self, state_descriptor):
         """The ``ValueState`` a ``ValueStateDescriptor`` describes, for the current key."""
         from pyflink_rs.datastream.state import ValueState, ValueStateDescriptor

@@ -4,6 +4,7 @@ import cloudpickle
 
 from pyflink_rs import _native
 from pyflink_rs.common.configuration import Configuration
+from pyflink_rs.common.job_execution_result import JobExecutionResult
 from pyflink_rs.common.typeinfo import native_type
 from pyflink_rs.datastream.data_stream import DataStream
 from pyflink_rs.datastream.execution_mode import RuntimeExecutionMode
@@ -68,5 +69,6 @@ class StreamExecutionEnvironment:
         return stream
 
     def execute(self, job_name="Flink Streaming Job"):
-        """Runs every stream that ends in a sink, and returns when the job ends."""
-        self._native.execute(job_name)
+        """Runs every stream that ends in a sink, and returns a ``JobExecutionResult`` when
+        the job ends."""
+        return JobExecutionResult(self._native.execute(job_name))
