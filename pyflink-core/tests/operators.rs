@@ -581,3 +581,20 @@ fn metrics_of_every_instance_are_in_the_jobs_result() {
         .collect();
     assert_eq!(counts.iter().sum::<i64>(), 1000);
 }
+
+#[test]
+fn a_timestamp_assigner_runs_beside_its_input_so_each_keys_order_is_kept() {
+    use pyflink_core::time::WatermarkStrategy;
+    let env = env(4);
+    let events: Vec<Event> = (0..2000).map(|n| ((n % 7) as u8, n, n)).collect();
+    let stamped = env.from_collection(events).assign_timestamps_and_watermarks(
+        WatermarkStrategy::for_monotonous_timestamps().with_timestamp_assigner(|e: &Event, _| e.1),
+    );
+    let seen = collect(&stamped.key_by(|e| e.0).map(|e| (e.0, e.2)));
+    let mut last = std::collections::BTreeMap::new();
+    for (key, value) in seen {
+        let previous = last.insert(key, value).unwrap_or(-1);
+        assert!(value > previous, "key {key}: {value} after {previous}");
+    }
+    assert_eq!(last.len(), 7);
+}

@@ -3,7 +3,7 @@
 (a) sequence -> Python map -> key_by (Python key selector) -> Python reduce, in thread mode
     and in process mode (`python.execution-mode: process`)
 (b) sequence -> key_by -> Python KeyedProcessFunction keeping a running average in ValueState,
-    in thread mode (process mode does not run KeyedProcessFunctions yet)
+    in thread and process mode
 
 Run against an installed wheel built in the release profile (`pip install ./pyflink-py`):
 
@@ -69,6 +69,7 @@ def main():
     measure("(a) map -> key_by -> reduce", map_key_by_reduce, records, keys, "thread", bundle_size)
     measure("(a) map -> key_by -> reduce", map_key_by_reduce, records, keys, "process", bundle_size)
     measure("(b) KeyedProcessFunction running average", keyed_running_average, records, keys, "thread", bundle_size)
+    measure("(b) KeyedProcessFunction running average", keyed_running_average, records, keys, "process", bundle_size)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyList;
 
 use crate::bundled::{BundledKeySelector, BundledReduce, BundledTransform, Stage};
+use crate::bundled_keyed::BundledKeyedProcess;
 use crate::count_window::{CountContents, PythonCountWindow};
 use crate::function::{python_error, PyFunction, UserFunction};
 use crate::interpreter::with_interpreter;
@@ -120,8 +121,13 @@ fn build(plan: &Plan) -> Result<(StreamExecutionEnvironment, Vec<Built>), JobErr
             }
             Step::KeyedProcess { input, function, name } => {
                 let output = OutputType::new(planned.record_type.clone());
-                let process = PythonKeyedProcess::new(PyFunction::new(function.clone()), output, sides_of(index));
-                Built::Stream(keyed_of(&built, *input)?.process(process).name(name))
+                let keyed = keyed_of(&built, *input)?;
+                let processed = if plan.python.process_mode {
+                    keyed.process(BundledKeyedProcess::new(function.clone(), output, sides_of(index), bundle_size))
+                } else {
+                    keyed.process(PythonKeyedProcess::new(PyFunction::new(function.clone()), output, sides_of(index)))
+                };
+                Built::Stream(processed.name(name))
             }
             Step::Process { input, function, name } => {
                 let output = OutputType::new(planned.record_type.clone());
@@ -175,7 +181,6 @@ fn build(plan: &Plan) -> Result<(StreamExecutionEnvironment, Vec<Built>), JobErr
 fn check_process_mode(plan: &Plan) -> Result<(), JobError> {
     for planned in &plan.steps {
         let unsupported = match &planned.step {
-            Step::KeyedProcess { .. } => "a KeyedProcessFunction",
             Step::Process { .. } => "a ProcessFunction",
             Step::KeyedMap { .. } => "a map on a keyed stream",
             Step::Window { .. } => "a window function",
@@ -183,7 +188,7 @@ fn check_process_mode(plan: &Plan) -> Result<(), JobError> {
         };
         return Err(JobError::InvalidProgram(format!(
             "python.execution-mode 'process' does not run {unsupported} yet (it runs map, flat_map, filter, \
-             key_by and reduce); use the default 'thread' mode for this job"
+             key_by, reduce and KeyedProcessFunction); use the default 'thread' mode for this job"
         )));
     }
     Ok(())
@@ -301,11 +306,13 @@ fn watermark_strategy(spec: &WatermarkStrategySpec) -> Result<WatermarkStrategy<
     Ok(strategy)
 }
 
-/// The parallelism of step `step` when it is not the default: set on it, or 1 for a collection.
+/// The parallelism of step `step` when it is not the default: set on it, 1 for a collection,
+/// or its input's for a timestamp assigner, which runs beside its input as in Flink.
 fn explicit_parallelism(plan: &Plan, step: usize) -> Option<usize> {
     let planned = &plan.steps[step];
     match planned.step {
         Step::Collection { .. } => Some(1),
+        Step::Timestamps { input, .. } => planned.parallelism.or_else(|| explicit_parallelism(plan, input)),
         _ => planned.parallelism,
     }
 }

@@ -139,7 +139,7 @@ impl NativeRuntimeContext {
     }
 
     #[pyo3(signature = (name, ttl=None))]
-    fn get_state(&mut self, name: String, ttl: Option<Bound<'_, PyAny>>) -> PyResult<NativeValueState> {
+    pub(crate) fn get_state(&mut self, name: String, ttl: Option<Bound<'_, PyAny>>) -> PyResult<NativeValueState> {
         let mut descriptor = ValueStateDescriptor::new(name.clone());
         if let Some(ttl) = ttl {
             descriptor.enable_time_to_live(ttl_config(&ttl)?);
@@ -150,7 +150,7 @@ impl NativeRuntimeContext {
     }
 
     #[pyo3(signature = (name, ttl=None))]
-    fn get_list_state(&mut self, name: String, ttl: Option<Bound<'_, PyAny>>) -> PyResult<NativeListState> {
+    pub(crate) fn get_list_state(&mut self, name: String, ttl: Option<Bound<'_, PyAny>>) -> PyResult<NativeListState> {
         let mut descriptor = ListStateDescriptor::new(name.clone());
         if let Some(ttl) = ttl {
             descriptor.enable_time_to_live(ttl_config(&ttl)?);
@@ -161,7 +161,7 @@ impl NativeRuntimeContext {
     }
 
     #[pyo3(signature = (name, ttl=None))]
-    fn get_map_state(&mut self, name: String, ttl: Option<Bound<'_, PyAny>>) -> PyResult<NativeMapState> {
+    pub(crate) fn get_map_state(&mut self, name: String, ttl: Option<Bound<'_, PyAny>>) -> PyResult<NativeMapState> {
         let mut descriptor = MapStateDescriptor::new(name.clone());
         if let Some(ttl) = ttl {
             descriptor.enable_time_to_live(ttl_config(&ttl)?);
@@ -181,17 +181,17 @@ pub struct NativeValueState {
 
 #[pymethods]
 impl NativeValueState {
-    fn value(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+    pub(crate) fn value(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         let state = self.slot.get().ok_or_else(|| unbound(&self.name))?;
         Ok(state.try_value().map_err(state_error)?.map_or_else(|| py.None(), |value| value.0))
     }
 
-    fn update(&self, value: Py<PyAny>) -> PyResult<()> {
+    pub(crate) fn update(&self, value: Py<PyAny>) -> PyResult<()> {
         let state = self.slot.get().ok_or_else(|| unbound(&self.name))?;
         state.try_update(PyValue(value)).map_err(state_error)
     }
 
-    fn clear(&self) -> PyResult<()> {
+    pub(crate) fn clear(&self) -> PyResult<()> {
         self.slot.get().ok_or_else(|| unbound(&self.name))?.try_clear().map_err(state_error)
     }
 }
@@ -209,7 +209,7 @@ fn values_of(values: &Bound<'_, PyAny>) -> PyResult<Vec<PyValue>> {
 
 #[pymethods]
 impl NativeListState {
-    fn get<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+    pub(crate) fn get<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let values = self.slot.get().ok_or_else(|| unbound(&self.name))?.get().map_err(state_error)?;
         PyList::new(py, values.into_iter().map(|value| value.0))
     }
@@ -222,11 +222,11 @@ impl NativeListState {
         self.slot.get().ok_or_else(|| unbound(&self.name))?.add_all(values_of(&values)?).map_err(state_error)
     }
 
-    fn update(&self, values: Bound<'_, PyAny>) -> PyResult<()> {
+    pub(crate) fn update(&self, values: Bound<'_, PyAny>) -> PyResult<()> {
         self.slot.get().ok_or_else(|| unbound(&self.name))?.update(values_of(&values)?).map_err(state_error)
     }
 
-    fn clear(&self) -> PyResult<()> {
+    pub(crate) fn clear(&self) -> PyResult<()> {
         self.slot.get().ok_or_else(|| unbound(&self.name))?.clear().map_err(state_error)
     }
 }
@@ -256,7 +256,7 @@ impl NativeMapState {
         self.with(|state| state.put(key, PyValue(value)).map_err(state_error))
     }
 
-    fn put_all(&self, entries: Bound<'_, PyDict>) -> PyResult<()> {
+    pub(crate) fn put_all(&self, entries: Bound<'_, PyDict>) -> PyResult<()> {
         let entries = entries
             .iter()
             .map(|(key, value)| Ok((PyKey::from_object(&key)?, PyValue(value.unbind()))))
@@ -274,7 +274,7 @@ impl NativeMapState {
         self.with(|state| state.contains(&key).map_err(state_error))
     }
 
-    fn items<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+    pub(crate) fn items<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let items = self.with(|state| state.items().map_err(state_error))?;
         let pairs = items
             .into_iter()
@@ -297,7 +297,7 @@ impl NativeMapState {
         self.with(|state| state.is_empty().map_err(state_error))
     }
 
-    fn clear(&self) -> PyResult<()> {
+    pub(crate) fn clear(&self) -> PyResult<()> {
         self.with(|state| state.clear().map_err(state_error))
     }
 }

@@ -62,6 +62,7 @@ impl PythonWorker {
             info.set_item("task_name", runtime.get_task_name())?;
             info.set_item("index_of_this_subtask", runtime.get_index_of_this_subtask())?;
             info.set_item("number_of_parallel_subtasks", runtime.get_number_of_parallel_subtasks())?;
+            info.set_item("max_parallelism", runtime.get_max_number_of_parallel_subtasks())?;
             // Functions log at the level the program configured.
             let level = py.import("logging")?.call_method0("getLogger")?.call_method0("getEffectiveLevel")?;
             info.set_item("log_level", level)?;
@@ -79,6 +80,17 @@ impl PythonWorker {
             .and_then(|message| pickle(py, message.as_any()))
             .map_err(|e| python_error(py, e))?;
         self.call(py, &message)
+    }
+
+    /// Waits for the worker's answer to `open` (what the function declared, for a keyed
+    /// process function).
+    pub fn opened<'py>(&mut self, py: Python<'py>) -> Result<Bound<'py, PyAny>> {
+        if !self.open_pending {
+            return Ok(py.None().into_bound(py));
+        }
+        let answer = py.detach(|| self.read_frame())?;
+        self.open_pending = false;
+        self.answer(py, &answer)
     }
 
     /// Ends the worker: it answers `close`, then exits.

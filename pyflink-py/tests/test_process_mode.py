@@ -80,12 +80,14 @@ def test_an_exception_in_a_worker_fails_the_job_with_its_traceback():
 
 
 def test_process_mode_refuses_what_it_does_not_run_yet_and_bad_options():
-    class Noop(KeyedProcessFunction):
+    from pyflink_rs.datastream import ProcessFunction
+
+    class Noop(ProcessFunction):
         def process_element(self, value, ctx):
             yield value
 
-    stream = environment().from_collection([1]).key_by(lambda v: v).process(Noop())
-    with pytest.raises(Exception, match="does not run a KeyedProcessFunction yet"):
+    stream = environment().from_collection([1]).process(Noop())
+    with pytest.raises(Exception, match="does not run a ProcessFunction yet"):
         list(stream.execute_and_collect())
     for key, value, message in [
         ("python.execution-mode", "processes", "must be 'thread' or 'process'"),
@@ -190,3 +192,61 @@ def test_logging_in_a_worker_reaches_standard_error_at_the_programs_level(tmp_pa
     assert run.returncode == 0, run.stderr
     assert "INFO [Map (1/1)] udf - handling 5" in run.stderr, run.stderr
     assert "not shown" not in run.stderr
+
+
+class Sessions(KeyedProcessFunction):
+    """Per key: a running total in ValueState, the amounts in ListState, counts per amount in
+    MapState, and a summary when event time passes the key's last amount by 100 ms."""
+
+    def open(self, runtime_context):
+        from pyflink_rs.datastream.state import ListStateDescriptor, MapStateDescriptor, ValueStateDescriptor
+
+        self.total = runtime_context.get_state(ValueStateDescriptor("total", Types.LONG()))
+        self.amounts = runtime_context.get_list_state(ListStateDescriptor("amounts", Types.LONG()))
+        self.counts = runtime_context.get_map_state(MapStateDescriptor("counts", Types.LONG(), Types.LONG()))
+        self.fired = runtime_context.get_metrics_group().counter("fired")
+
+    def process_element(self, value, ctx):
+        key, time, amount = value
+        self.total.update((self.total.value() or 0) + amount)
+        self.amounts.add(amount)
+        self.counts.put(amount, (self.counts.get(amount) or 0) + 1)
+        ctx.timer_service().register_event_time_timer(time + 100)
+        yield "running", key, self.total.value()
+
+    def on_timer(self, timestamp, ctx):
+        self.fired.inc()
+        amounts = sorted(self.amounts.get())
+        yield "summary", ctx.get_current_key(), sum(amounts), dict(self.counts.items()), timestamp
+
+
+def sessions(env, events):
+    from pyflink_rs.common import WatermarkStrategy
+    from pyflink_rs.common.watermark_strategy import TimestampAssigner
+
+    class Second(TimestampAssigner):
+        def extract_timestamp(self, value, record_timestamp):
+            return value[1]
+
+    strategy = WatermarkStrategy.for_monotonous_timestamps().with_timestamp_assigner(Second())
+    return env.from_collection(events).assign_timestamps_and_watermarks(strategy).key_by(lambda e: e[0]).process(
+        Sessions()
+    )
+
+
+@pytest.mark.parametrize("bundle_size", [1, 4, 100_000])
+def test_keyed_process_functions_keep_state_and_timers_in_process_mode(bundle_size):
+    rng = random.Random(bundle_size)
+    events = sorted(((rng.choice("abc"), t, rng.randint(1, 3)) for t in range(0, 400, 7)), key=lambda e: e[1])
+    processed = list(sessions(environment("process", bundle_size), events).execute_and_collect())
+    threaded = list(sessions(environment("thread"), events).execute_and_collect())
+
+    def per_key(results):
+        grouped = collections.defaultdict(list)
+        for result in results:
+            grouped[result[1]].append(result)
+        return dict(grouped)
+
+    # Per key, records and timers come in the same order in both modes.
+    assert per_key(processed) == per_key(threaded)
+    assert any(result[0] == "summary" for result in processed)

@@ -134,7 +134,12 @@ impl<T: Data> DataStream<T> {
     /// assert_eq!(out, vec![Some(1000), Some(3000)]);
     /// ```
     pub fn assign_timestamps_and_watermarks(&self, strategy: WatermarkStrategy<T>) -> DataStream<T> {
-        self.add_operator("Timestamps/Watermarks", move || TimestampsAndWatermarksOperator::new(strategy.clone()))
+        let stream =
+            self.add_operator("Timestamps/Watermarks", move || TimestampsAndWatermarksOperator::new(strategy.clone()));
+        // As in Flink, the assigner runs beside its input (unless given a parallelism), so that
+        // records keep their order from a source of another parallelism.
+        self.env.update_node(stream.node, |node| node.inherits_parallelism = true);
+        stream
     }
 
     /// Partitions the stream by the key `key_selector` extracts: records with equal keys go to

@@ -195,6 +195,7 @@ impl StreamExecutionEnvironment {
             uid: None,
             parallelism: None,
             max_node_parallelism: None,
+            inherits_parallelism: false,
             inputs: Vec::new(),
             side_outputs: Vec::new(),
             is_sink: false,

@@ -242,9 +242,9 @@ pub trait KeyedProcessFunction<K: Key, IN: Data, OUT: Data>: Clone + Send + Sync
         Ok(())
     }
 
-    /// Called after the last record of each input batch and before each watermark: a
-    /// function that buffers records emits their results here, switching to each record's key
-    /// with [`KeyedProcessContext::set_current_key`].
+    /// Called after the last record of each input batch, before each watermark, and after
+    /// timers fire: a function that buffers records (and timer calls) emits their results
+    /// here, switching to each record's key with [`KeyedProcessContext::set_current_key`].
     fn finish_batch(&mut self, _ctx: &mut KeyedProcessContext<'_, K, OUT>) -> Result<()> {
         Ok(())
     }

@@ -110,16 +110,31 @@ impl<IN: Data, K: Key, OUT: Data, F: KeyedProcessFunction<K, IN, OUT>> OneInputO
         if let Some(timers) = self.timers.as_mut() {
             timers.advance_watermark(timestamp);
         }
-        while let Some((at, key, ())) = self.timers.as_mut().and_then(|t| t.event.pop_due(timestamp)) {
-            self.fire(TimeDomain::EventTime, at, key, out)?;
+        loop {
+            let mut fired = false;
+            while let Some((at, key, ())) = self.timers.as_mut().and_then(|t| t.event.pop_due(timestamp)) {
+                self.fire(TimeDomain::EventTime, at, key, out)?;
+                fired = true;
+            }
+            if !fired {
+                break;
+            }
+            // A function that buffers its timer calls finishes them before the watermark
+            // passes on; finishing them may set timers that are already due.
+            self.finish_batch(out)?;
         }
         out.emit_watermark(timestamp);
         Ok(())
     }
 
     fn on_processing_time(&mut self, now: i64, out: &mut Output<OUT>) -> Result<()> {
+        let mut fired = false;
         while let Some((at, key, ())) = self.timers.as_mut().and_then(|t| t.processing.pop_due(now)) {
             self.fire(TimeDomain::ProcessingTime, at, key, out)?;
+            fired = true;
+        }
+        if fired {
+            self.finish_batch(out)?;
         }
         if let Some(timers) = self.timers.as_mut() {
             timers.rearm_processing_time();

@@ -84,6 +84,9 @@ pub(crate) struct GraphNode {
     pub(crate) parallelism: Option<usize>,
     /// Sources that cannot run in parallel (for example `from_collection`).
     pub(crate) max_node_parallelism: Option<usize>,
+    /// Whether the node takes its (first) input's parallelism unless one is set, as Flink's
+    /// timestamp assigner does.
+    pub(crate) inherits_parallelism: bool,
     pub(crate) inputs: Vec<InputRef>,
     pub(crate) side_outputs: Vec<SideOutputSpec>,
     pub(crate) is_sink: bool,
@@ -103,6 +106,7 @@ impl GraphNode {
             uid: None,
             parallelism: None,
             max_node_parallelism: None,
+            inherits_parallelism: false,
             inputs,
             side_outputs: Vec::new(),
             is_sink: false,
@@ -176,7 +180,11 @@ impl JobGraph {
             if let Some(problem) = &node.invalid {
                 return Err(FlinkError::InvalidProgram(format!("operator '{}': {problem}", node.name)));
             }
-            let mut parallelism = node.parallelism.unwrap_or(default_parallelism);
+            let inherited = match (node.inherits_parallelism, node.inputs.first()) {
+                (true, Some(input)) => resolved.get(&input.node).map(|(up, _)| *up),
+                _ => None,
+            };
+            let mut parallelism = node.parallelism.or(inherited).unwrap_or(default_parallelism);
             if let Some(limit) = node.max_node_parallelism {
                 if node.parallelism.is_some_and(|p| p > limit) {
                     return Err(FlinkError::InvalidProgram(format!(

@@ -19,6 +19,7 @@ import struct
 import sys
 import traceback
 
+from pyflink_rs.worker_keyed import KeyedProcess
 from pyflink_rs.worker_metrics import MetricGroup, metric_updates
 
 _LENGTH = struct.Struct("<I")
@@ -205,7 +206,9 @@ class _Functions:
             target.close()
 
 
-def _operator(function, kind, functions):
+def _operator(function, kind, functions, runtime_info):
+    if kind == "keyed_process":
+        return KeyedProcess(pickle.loads(function), runtime_info, functions.metrics)
     if kind == "reduce":
         return _Reduce(functions.load(function))
     if kind == "chain":
@@ -235,14 +238,18 @@ def main():
                         sys.path.insert(0, entry)
                 _configure_logging(runtime_info)
                 functions = _Functions(runtime_info)
-                operator = _operator(function, kind, functions)
-                channel.send(("ok", None, metric_updates(functions.metrics)))
+                operator = _operator(function, kind, functions, runtime_info)
+                # A keyed process function answers the states it declared, for the engine to bind.
+                declared = getattr(operator, "declared", None)
+                channel.send(("ok", declared, metric_updates(functions.metrics)))
             elif command == "bundle":
                 result = operator.bundle(message[1])
                 sys.stdout.flush()
                 channel.send(("ok", result, metric_updates(functions.metrics)))
             elif command == "close":
                 updates = []
+                if hasattr(operator, "close"):
+                    operator.close()
                 if functions is not None:
                     functions.close()
                     updates = metric_updates(functions.metrics)

@@ -1,0 +1,221 @@
+"""A ``KeyedProcessFunction`` in a process-mode worker. The engine keeps the keyed state and
+the timers; each bundle brings the keys it touches with their state, the records and fired
+timers in order, and the current times. The function runs against a cache of that state; the
+answer carries each call's results, the state each key ended with, and the timers set or
+deleted, which the engine applies."""
+
+from pyflink_rs.datastream.functions import RuntimeContext, _KeyedContext
+from pyflink_rs.worker_metrics import MetricGroup
+
+RECORD, EVENT_TIMER, PROCESSING_TIMER = 0, 1, 2
+REGISTER_EVENT, REGISTER_PROCESSING, DELETE_EVENT, DELETE_PROCESSING = 0, 1, 2, 3
+
+
+class _Cache:
+    """The state of the bundle's keys, by slot, and which states each call changed."""
+
+    def __init__(self):
+        self.states = []
+        self.dirty = []
+        self.slot = 0
+
+    def reset(self, states):
+        self.states = states
+        self.dirty = [set() for _ in states]
+
+    def read(self, name):
+        return self.states[self.slot].get(name)
+
+    def write(self, name, value):
+        self.states[self.slot][name] = value
+        self.dirty[self.slot].add(name)
+
+    def changes(self):
+        return [{name: states[name] for name in dirty} for states, dirty in zip(self.states, self.dirty)]
+
+
+class _ValueNative:
+    def __init__(self, cache, name):
+        self._cache = cache
+        self._name = name
+
+    def value(self):
+        return self._cache.read(self._name)
+
+    def update(self, value):
+        self._cache.write(self._name, value)
+
+    def clear(self):
+        self._cache.write(self._name, None)
+
+
+class _ListNative(_ValueNative):
+    def get(self):
+        return list(self._cache.read(self._name) or [])
+
+    def add(self, value):
+        self._cache.write(self._name, self.get() + [value])
+
+    def add_all(self, values):
+        self._cache.write(self._name, self.get() + list(values))
+
+    def update(self, values):
+        self._cache.write(self._name, list(values))
+
+
+class _MapNative(_ValueNative):
+    def _map(self):
+        return dict(self._cache.read(self._name) or {})
+
+    def get(self, key):
+        return self._map().get(key)
+
+    def put(self, key, value):
+        entries = self._map()
+        entries[key] = value
+        self._cache.write(self._name, entries)
+
+    def put_all(self, dict_value):
+        entries = self._map()
+        entries.update(dict_value)
+        self._cache.write(self._name, entries)
+
+    def remove(self, key):
+        entries = self._map()
+        entries.pop(key, None)
+        self._cache.write(self._name, entries)
+
+    def contains(self, key):
+        return key in self._map()
+
+    def items(self):
+        return list(self._map().items())
+
+    def keys(self):
+        return list(self._map())
+
+    def values(self):
+        return list(self._map().values())
+
+    def is_empty(self):
+        return not self._map()
+
+
+class _RuntimeNative:
+    """What ``RuntimeContext`` asks of the engine, in a worker: the task's facts, state
+    handles backed by the bundle's cache (recorded so the engine binds its own), metrics."""
+
+    def __init__(self, runtime_info, cache, metrics):
+        self._info = runtime_info
+        self._cache = cache
+        self._metrics = metrics
+        self.declared = []
+
+    def get_task_name(self):
+        return self._info["task_name"]
+
+    def get_index_of_this_subtask(self):
+        return self._info["index_of_this_subtask"]
+
+    def get_number_of_parallel_subtasks(self):
+        return self._info["number_of_parallel_subtasks"]
+
+    def get_max_number_of_parallel_subtasks(self):
+        return self._info.get("max_parallelism", 128)
+
+    def get_metric_group(self):
+        return MetricGroup(self._metrics)
+
+    def _declare(self, name, kind, ttl, native):
+        self.declared.append((name, kind, ttl))
+        return native
+
+    def get_state(self, name, ttl=None):
+        return self._declare(name, "value", ttl, _ValueNative(self._cache, name))
+
+    def get_list_state(self, name, ttl=None):
+        return self._declare(name, "list", ttl, _ListNative(self._cache, name))
+
+    def get_map_state(self, name, ttl=None):
+        return self._declare(name, "map", ttl, _MapNative(self._cache, name))
+
+
+class _ContextNative:
+    """What a record's or timer's context asks of the engine, in a worker."""
+
+    def __init__(self):
+        self.key = None
+        self.timestamp_value = None
+        self.watermark = None
+        self.processing_time = None
+        self.domain = None
+        self.slot = 0
+        self.timers = []
+
+    def timestamp(self):
+        return self.timestamp_value
+
+    def get_current_key(self):
+        return self.key
+
+    def current_watermark(self):
+        return self.watermark
+
+    def current_processing_time(self):
+        return self.processing_time
+
+    def time_domain(self):
+        return self.domain
+
+    def register_event_time_timer(self, timestamp):
+        self.timers.append((self.slot, REGISTER_EVENT, timestamp))
+
+    def register_processing_time_timer(self, timestamp):
+        self.timers.append((self.slot, REGISTER_PROCESSING, timestamp))
+
+    def delete_event_time_timer(self, timestamp):
+        self.timers.append((self.slot, DELETE_EVENT, timestamp))
+
+    def delete_processing_time_timer(self, timestamp):
+        self.timers.append((self.slot, DELETE_PROCESSING, timestamp))
+
+
+class KeyedProcess:
+    """The worker's operator for a ``KeyedProcessFunction``."""
+
+    def __init__(self, function, runtime_info, metrics):
+        self._function = function
+        self._cache = _Cache()
+        runtime = _RuntimeNative(runtime_info, self._cache, metrics)
+        function.open(RuntimeContext(runtime))
+        self.declared = runtime.declared
+        self._context = _ContextNative()
+        self._wrapper = _KeyedContext(self._context)
+
+    def bundle(self, message):
+        keys, states, events, watermark, processing_time = message
+        self._cache.reset(states)
+        context = self._context
+        context.watermark = watermark
+        context.processing_time = processing_time
+        context.timers = []
+        process_element = self._function.process_element
+        on_timer = self._function.on_timer
+        results = []
+        for kind, slot, value, timestamp in events:
+            self._cache.slot = slot
+            context.slot = slot
+            context.key = keys[slot]
+            context.timestamp_value = timestamp
+            if kind == RECORD:
+                context.domain = None
+                emitted = process_element(value, self._wrapper)
+            else:
+                context.domain = 0 if kind == EVENT_TIMER else 1
+                emitted = on_timer(value, self._wrapper)
+            results.append([] if emitted is None else list(emitted))
+        return results, self._cache.changes(), context.timers
+
+    def close(self):
+        self._function.close()
+
