@@ -21,10 +21,10 @@ use crate::value::{KeyedRecord, PyKey, PyValue};
 use crate::worker::PythonWorker;
 
 /// What every process-mode operator holds: the function, its worker, and the bundle size.
-struct Bundling {
+pub(crate) struct Bundling {
     function: Arc<Vec<u8>>,
     kind: &'static str,
-    bundle_size: usize,
+    pub(crate) bundle_size: usize,
     worker: Option<PythonWorker>,
 }
 
@@ -36,22 +36,22 @@ impl Clone for Bundling {
 }
 
 impl Bundling {
-    fn new(function: Vec<u8>, kind: &'static str, bundle_size: usize) -> Self {
+    pub(crate) fn new(function: Vec<u8>, kind: &'static str, bundle_size: usize) -> Self {
         Bundling { function: Arc::new(function), kind, bundle_size: bundle_size.max(1), worker: None }
     }
 
-    fn open(&mut self, runtime: &RuntimeContext) -> Result<()> {
+    pub(crate) fn open(&mut self, runtime: &RuntimeContext) -> Result<()> {
         let worker = Python::attach(|py| PythonWorker::start(py, &self.function, self.kind, runtime))?;
         self.worker = Some(worker);
         Ok(())
     }
 
     /// Runs the bundle `payload` in the worker.
-    fn run<'py>(&mut self, py: Python<'py>, payload: Bound<'py, PyAny>) -> Result<Bound<'py, PyAny>> {
+    pub(crate) fn run<'py>(&mut self, py: Python<'py>, payload: Bound<'py, PyAny>) -> Result<Bound<'py, PyAny>> {
         self.worker.as_mut().expect("open() runs before the first record").bundle(py, payload)
     }
 
-    fn close(&mut self) -> Result<()> {
+    pub(crate) fn close(&mut self) -> Result<()> {
         match self.worker.take() {
             Some(worker) => Python::attach(|py| worker.close(py)),
             None => Ok(()),

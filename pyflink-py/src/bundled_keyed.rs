@@ -46,6 +46,8 @@ type Answer<'py> = (Bound<'py, PyAny>, Bound<'py, PyList>, Vec<(usize, u8, i64)>
 /// Runs a cloudpickled `KeyedProcessFunction` in a worker process.
 pub struct BundledKeyedProcess {
     function: Arc<Vec<u8>>,
+    /// `keyed_process` for a `KeyedProcessFunction`, `keyed_map` for a map after `key_by`.
+    kind: &'static str,
     output: OutputType,
     sides: SideOutputs,
     bundle_size: usize,
@@ -59,7 +61,10 @@ pub struct BundledKeyedProcess {
 impl Clone for BundledKeyedProcess {
     fn clone(&self) -> Self {
         // Each parallel instance starts its own worker and binds its own state when it opens.
-        BundledKeyedProcess::new(self.function.to_vec(), self.output.clone(), self.sides.clone(), self.bundle_size)
+        let function = self.function.to_vec();
+        let mut clone = BundledKeyedProcess::new(function, self.output.clone(), self.sides.clone(), self.bundle_size);
+        clone.kind = self.kind;
+        clone
     }
 }
 
@@ -69,6 +74,7 @@ impl BundledKeyedProcess {
     pub fn new(function: Vec<u8>, output: OutputType, sides: SideOutputs, bundle_size: usize) -> Self {
         BundledKeyedProcess {
             function: Arc::new(function),
+            kind: "keyed_process",
             output,
             sides,
             bundle_size: bundle_size.max(1),
@@ -78,6 +84,14 @@ impl BundledKeyedProcess {
             slots: HashMap::new(),
             events: Vec::new(),
         }
+    }
+
+    /// A `map` function after `key_by` (the `(target, method)` pair the Python layer pickles),
+    /// run as a keyed process function so that its `open()` can ask for keyed state.
+    pub fn keyed_map(function: Vec<u8>, output: OutputType, bundle_size: usize) -> Self {
+        let mut operator = BundledKeyedProcess::new(function, output, SideOutputs::default(), bundle_size);
+        operator.kind = "keyed_map";
+        operator
     }
 
     fn slot(&mut self, key: PyKey) -> usize {
@@ -227,7 +241,7 @@ impl KeyedProcessFunction<PyKey, KeyedRecord, PyValue> for BundledKeyedProcess {
 
     fn open(&mut self, context: &mut KeyedRuntimeContext<'_, PyKey>) -> Result<()> {
         Python::attach(|py| {
-            let mut worker = PythonWorker::start(py, &self.function, "keyed_process", context.runtime())?;
+            let mut worker = PythonWorker::start(py, &self.function, self.kind, context.runtime())?;
             // The engine binds the declared states now, so it waits for the worker's open().
             let declared = worker.opened(py)?;
             self.worker = Some(worker);

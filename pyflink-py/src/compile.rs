@@ -15,6 +15,7 @@ use pyo3::types::PyList;
 
 use crate::bundled::{BundledKeySelector, BundledReduce, BundledTransform, Stage};
 use crate::bundled_keyed::BundledKeyedProcess;
+use crate::bundled_process::BundledProcess;
 use crate::count_window::{CountContents, PythonCountWindow};
 use crate::function::{python_error, PyFunction, UserFunction};
 use crate::interpreter::with_interpreter;
@@ -131,8 +132,13 @@ fn build(plan: &Plan) -> Result<(StreamExecutionEnvironment, Vec<Built>), JobErr
             }
             Step::Process { input, function, name } => {
                 let output = OutputType::new(planned.record_type.clone());
-                let process = PythonProcess::new(PyFunction::new(function.clone()), output, sides_of(index));
-                Built::Stream(stream_of(&built, *input)?.process(process).name(name))
+                let records = stream_of(&built, *input)?;
+                let processed = if plan.python.process_mode {
+                    records.process(BundledProcess::new(function.clone(), output, sides_of(index), bundle_size))
+                } else {
+                    records.process(PythonProcess::new(PyFunction::new(function.clone()), output, sides_of(index)))
+                };
+                Built::Stream(processed.name(name))
             }
             Step::Union { inputs } => {
                 let (first, others) = inputs.split_first().expect("a union has its own stream as first input");
@@ -156,8 +162,13 @@ fn build(plan: &Plan) -> Result<(StreamExecutionEnvironment, Vec<Built>), JobErr
             ),
             Step::KeyedMap { input, function, name } => {
                 let output = OutputType::new(planned.record_type.clone());
-                let map = PythonKeyedMap::new(UserFunction::new(function.clone()), output);
-                Built::Stream(keyed_of(&built, *input)?.process(map).name(name))
+                let keyed = keyed_of(&built, *input)?;
+                let mapped = if plan.python.process_mode {
+                    keyed.process(BundledKeyedProcess::keyed_map(function.clone(), output, bundle_size))
+                } else {
+                    keyed.process(PythonKeyedMap::new(UserFunction::new(function.clone()), output))
+                };
+                Built::Stream(mapped.name(name))
             }
             Step::Window { input, window, contents, evaluator, name } => {
                 let evaluator = WindowEvaluator::new(
@@ -180,16 +191,14 @@ fn build(plan: &Plan) -> Result<(StreamExecutionEnvironment, Vec<Built>), JobErr
 /// Fails for the Python functions that process mode does not run yet.
 fn check_process_mode(plan: &Plan) -> Result<(), JobError> {
     for planned in &plan.steps {
-        let unsupported = match &planned.step {
-            Step::Process { .. } => "a ProcessFunction",
-            Step::KeyedMap { .. } => "a map on a keyed stream",
-            Step::Window { .. } => "a window function",
-            _ => continue,
-        };
-        return Err(JobError::InvalidProgram(format!(
-            "python.execution-mode 'process' does not run {unsupported} yet (it runs map, flat_map, filter, \
-             key_by, reduce and KeyedProcessFunction); use the default 'thread' mode for this job"
-        )));
+        if let Step::Window { .. } = &planned.step {
+            return Err(JobError::InvalidProgram(
+                "python.execution-mode 'process' does not run window functions yet (it runs map, flat_map, \
+                 filter, key_by, reduce, ProcessFunction and KeyedProcessFunction); use the default 'thread' \
+                 mode for this job"
+                    .into(),
+            ));
+        }
     }
     Ok(())
 }

@@ -14,7 +14,8 @@
 //!   are not keyed; [`side_output`]: results yielded as `(output_tag, value)`;
 //! - [`window_assign`], [`window_function`] and [`count_window`]: windows from Python, with the
 //!   engine's window operator (time and global windows) or PyFlink's count windows;
-//! - [`bundled`], [`bundled_keyed`], [`process_chain`] and [`worker`]: process mode (`python.execution-mode:
+//! - [`bundled`], [`bundled_keyed`], [`bundled_process`], [`process_chain`] and [`worker`]:
+//!   process mode (`python.execution-mode:
 //!   process`), where worker processes run chains of functions over bundles of records;
 //! - [`metrics`]: counters, gauges, meters and distributions from Python functions;
 //! - [`value`]: Python objects as records and keys of the engine;
@@ -26,6 +27,7 @@
 
 pub mod bundled;
 pub mod bundled_keyed;
+pub mod bundled_process;
 pub mod compile;
 pub mod context;
 pub mod count_window;

@@ -80,14 +80,12 @@ def test_an_exception_in_a_worker_fails_the_job_with_its_traceback():
 
 
 def test_process_mode_refuses_what_it_does_not_run_yet_and_bad_options():
-    from pyflink_rs.datastream import ProcessFunction
+    from pyflink_rs.datastream.window import CountTumblingWindowAssigner
 
-    class Noop(ProcessFunction):
-        def process_element(self, value, ctx):
-            yield value
-
-    stream = environment().from_collection([1]).process(Noop())
-    with pytest.raises(Exception, match="does not run a ProcessFunction yet"):
+    stream = environment().from_collection([1]).key_by(lambda v: v).window(CountTumblingWindowAssigner.of(2)).reduce(
+        lambda a, b: a
+    )
+    with pytest.raises(Exception, match="does not run window functions yet"):
         list(stream.execute_and_collect())
     for key, value, message in [
         ("python.execution-mode", "processes", "must be 'thread' or 'process'"),
@@ -250,3 +248,39 @@ def test_keyed_process_functions_keep_state_and_timers_in_process_mode(bundle_si
     # Per key, records and timers come in the same order in both modes.
     assert per_key(processed) == per_key(threaded)
     assert any(result[0] == "summary" for result in processed)
+
+
+def test_process_functions_side_outputs_and_keyed_maps_run_in_process_mode():
+    from pyflink_rs.datastream import OutputTag, ProcessFunction
+    from pyflink_rs.datastream.state import ValueStateDescriptor
+
+    odd = OutputTag("odd", Types.STRING())
+
+    class Split(ProcessFunction):
+        def open(self, runtime_context):
+            self.offset = runtime_context.get_number_of_parallel_subtasks() * 0 + 100
+
+        def process_element(self, value, ctx):
+            if value % 2:
+                yield odd, f"odd {value}"
+            else:
+                yield value + self.offset
+
+    class Numbered(MapFunction):
+        def open(self, runtime_context):
+            self.seen = runtime_context.get_state(ValueStateDescriptor("seen", Types.LONG()))
+
+        def map(self, value):
+            count = (self.seen.value() or 0) + 1
+            self.seen.update(count)
+            return value % 3, count
+
+    for bundle_size in (2, 100_000):
+        env = environment("process", bundle_size)
+        split = env.from_collection(list(range(10))).process(Split())
+        assert sorted(split.execute_and_collect()) == [100, 102, 104, 106, 108]
+        assert sorted(split.get_side_output(odd).execute_and_collect()) == sorted(f"odd {n}" for n in range(1, 10, 2))
+        numbered = environment("process", bundle_size).from_collection(list(range(9))).key_by(lambda v: v % 3).map(
+            Numbered()
+        )
+        assert sorted(numbered.execute_and_collect()) == [(k, c) for k in range(3) for c in (1, 2, 3)]

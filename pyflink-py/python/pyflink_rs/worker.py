@@ -19,7 +19,7 @@ import struct
 import sys
 import traceback
 
-from pyflink_rs.worker_keyed import KeyedProcess
+from pyflink_rs.worker_keyed import KeyedProcess, MapAsKeyedProcess, Process
 from pyflink_rs.worker_metrics import MetricGroup, metric_updates
 
 _LENGTH = struct.Struct("<I")
@@ -189,7 +189,7 @@ class _Functions:
 
     def __init__(self, runtime_info):
         self.metrics = {}
-        self._context = _RuntimeContext(runtime_info, self.metrics)
+        self.context = _RuntimeContext(runtime_info, self.metrics)
         self._opened = []
 
     def load(self, pickled):
@@ -197,7 +197,7 @@ class _Functions:
         target, method = pickle.loads(pickled)
         if method is None:
             return target
-        target.open(self._context)
+        target.open(self.context)
         self._opened.append(target)
         return getattr(target, method)
 
@@ -209,6 +209,10 @@ class _Functions:
 def _operator(function, kind, functions, runtime_info):
     if kind == "keyed_process":
         return KeyedProcess(pickle.loads(function), runtime_info, functions.metrics)
+    if kind == "keyed_map":
+        return KeyedProcess(MapAsKeyedProcess(*pickle.loads(function)), runtime_info, functions.metrics)
+    if kind == "process":
+        return Process(pickle.loads(function), functions.context)
     if kind == "reduce":
         return _Reduce(functions.load(function))
     if kind == "chain":

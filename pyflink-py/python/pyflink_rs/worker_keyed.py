@@ -219,3 +219,66 @@ class KeyedProcess:
     def close(self):
         self._function.close()
 
+
+
+class MapAsKeyedProcess:
+    """A map function on a keyed stream, run as a keyed process function, so that its
+    ``open()`` can ask for keyed state: ``(target, method)`` as the engine pickles functions."""
+
+    def __init__(self, target, method):
+        self._target = target
+        self._map = target if method is None else getattr(target, method)
+        self._has_life_cycle = method is not None
+
+    def open(self, runtime_context):
+        if self._has_life_cycle:
+            self._target.open(runtime_context)
+
+    def close(self):
+        if self._has_life_cycle:
+            self._target.close()
+
+    def process_element(self, value, ctx):
+        return (self._map(value),)
+
+    def on_timer(self, timestamp, ctx):
+        return None
+
+
+class _UnkeyedContextNative(_ContextNative):
+    """The context of a record on a stream that is not keyed: no key, no timers."""
+
+    def _no_timers(self, _timestamp):
+        raise RuntimeError(
+            "timers can only be set on a keyed stream: key_by() the stream and use a KeyedProcessFunction"
+        )
+
+    register_event_time_timer = register_processing_time_timer = _no_timers
+    delete_event_time_timer = delete_processing_time_timer = _no_timers
+
+
+class Process:
+    """A ``ProcessFunction`` on a stream that is not keyed: each bundle brings the records,
+    their timestamps and the current times; the answer has each record's results."""
+
+    def __init__(self, function, runtime_context):
+        self._function = function
+        function.open(runtime_context)
+        self._context = _UnkeyedContextNative()
+        self._wrapper = _KeyedContext(self._context)
+
+    def bundle(self, message):
+        records, timestamps, watermark, processing_time = message
+        context = self._context
+        context.watermark = watermark
+        context.processing_time = processing_time
+        process_element = self._function.process_element
+        results = []
+        for value, timestamp in zip(records, timestamps):
+            context.timestamp_value = timestamp
+            emitted = process_element(value, self._wrapper)
+            results.append([] if emitted is None else list(emitted))
+        return results
+
+    def close(self):
+        self._function.close()
