@@ -90,3 +90,24 @@ def test_pyflink_example_prints_what_pyflink_prints(example, pyflink_wheel, tmp_
     run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     assert result_lines(run.stdout) == result_lines(fixture(name))
+
+
+PROCESS_MODE = (
+    "StreamExecutionEnvironment.get_execution_environment("
+    "__import__('pyflink_rs.common', fromlist=['Configuration']).Configuration()"
+    ".set_string('python.execution-mode', 'process'))"
+)
+
+
+@pytest.mark.parametrize("example", ["basic_operations", "process_json_data", "state_access", "event_time_timer"])
+def test_pyflink_example_in_process_mode_prints_what_pyflink_prints(example, pyflink_wheel, tmp_path):
+    """The same examples with, besides their imports, the environment set to process mode."""
+    with zipfile.ZipFile(pyflink_wheel) as wheel:
+        source = wheel.read(f"pyflink/examples/datastream/{example}.py").decode()
+    configured = rewrite_imports(source).replace("StreamExecutionEnvironment.get_execution_environment()", PROCESS_MODE)
+    assert configured != rewrite_imports(source), "the example no longer creates its environment this way"
+    script = tmp_path / f"{example}.py"
+    script.write_text(configured)
+    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert result_lines(run.stdout) == result_lines(fixture(example))
