@@ -5,10 +5,9 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use pyflink_core::time::WatermarkStrategy;
-use pyflink_core::window::{GlobalWindows, Trigger, WindowAssigner};
 use pyflink_core::{
     DataStream, KeyedStream, OutputTag, ProcessContext, ProcessFunction, RuntimeExecutionMode,
-    StreamExecutionEnvironment, WindowedStream,
+    StreamExecutionEnvironment,
 };
 use pyo3::prelude::*;
 use pyo3::types::PyList;
@@ -16,22 +15,19 @@ use pyo3::types::PyList;
 use crate::bundled::{BundledKeySelector, BundledReduce, BundledTransform, Stage};
 use crate::bundled_keyed::BundledKeyedProcess;
 use crate::bundled_process::BundledProcess;
-use crate::count_window::{CountContents, PythonCountWindow};
 use crate::function::{python_error, PyFunction, UserFunction};
 use crate::interpreter::with_interpreter;
 use crate::keyed_process::{PythonKeyedProcess, PythonTimestampAssigner};
 use crate::metrics::MetricSnapshot;
 use crate::operators::{OutputType, PythonKeySelector, PythonKeyedMap, PythonReduce, PythonTransform};
-use crate::plan::{
-    Plan, RuntimeMode, SinkKind, Step, WatermarkGeneration, WatermarkStrategySpec, WindowContentsSpec, WindowSpec,
-};
+use crate::plan::{Plan, RuntimeMode, SinkKind, Step, WatermarkGeneration, WatermarkStrategySpec};
 use crate::process::PythonProcess;
 use crate::process_chain::ProcessChains;
 use crate::side_output::SideOutputs;
 use crate::types::TypeInfo;
 use crate::value::{pickle, unpickle, KeyedRecord, PyKey, PyValue};
-use crate::window_assign::{PythonTimeWindows, PythonTrigger, WindowAssignerSpec};
-use crate::window_function::{reduce_records, PythonAggregate, PythonWindow, PythonWindowFunction, WindowEvaluator};
+use crate::window_compile::build_window;
+use crate::window_function::WindowEvaluator;
 use crate::JobError;
 
 /// A step as the engine's program holds it.
@@ -220,78 +216,6 @@ fn side_outputs_read(plan: &Plan) -> HashMap<usize, SideOutputs> {
         }
     }
     read.into_iter().map(|(step, tags)| (step, SideOutputs::new(tags))).collect()
-}
-
-/// The window operator of `window` over `keyed`.
-fn build_window(
-    keyed: &KeyedStream<KeyedRecord, PyKey>,
-    window: &WindowSpec,
-    contents: &WindowContentsSpec,
-    evaluator: WindowEvaluator,
-) -> Result<DataStream<PyValue>, JobError> {
-    let trigger = window.trigger.as_ref().map(PythonTrigger::new).transpose().map_err(JobError::InvalidProgram)?;
-    let lateness = Duration::from_millis(window.allowed_lateness_ms.max(0) as u64);
-    match &window.assigner {
-        WindowAssignerSpec::Count { size, slide } => {
-            let contents = match contents {
-                WindowContentsSpec::All => CountContents::All,
-                WindowContentsSpec::Reduce { function } => CountContents::Reduce(UserFunction::new(function.clone())),
-                WindowContentsSpec::Aggregate { function } => {
-                    CountContents::Aggregate(PyFunction::new(function.clone()))
-                }
-            };
-            Ok(keyed.process(PythonCountWindow::new(*size, *slide, contents, evaluator)))
-        }
-        WindowAssignerSpec::Global => {
-            let windowed = keyed.window(GlobalWindows::create()).trigger(trigger.unwrap_or(PythonTrigger::Never));
-            Ok(evaluate_windows(late_data(windowed.allowed_lateness(lateness), window), contents, evaluator))
-        }
-        time => {
-            let assigner = PythonTimeWindows::new(time).expect("the other assigners are handled above");
-            let trigger = trigger.unwrap_or_else(|| assigner.default_trigger());
-            let windowed = keyed.window(assigner).trigger(trigger);
-            Ok(evaluate_windows(late_data(windowed.allowed_lateness(lateness), window), contents, evaluator))
-        }
-    }
-}
-
-/// `windowed` sending records too late for their windows to the side output `window` names.
-fn late_data<A>(
-    windowed: WindowedStream<KeyedRecord, PyKey, A, PythonTrigger>,
-    window: &WindowSpec,
-) -> WindowedStream<KeyedRecord, PyKey, A, PythonTrigger>
-where
-    A: WindowAssigner<KeyedRecord>,
-    PythonTrigger: Trigger<KeyedRecord, A::Window>,
-{
-    match &window.late_data_tag {
-        Some(tag) => windowed.side_output_late_data(&OutputTag::new(tag.clone())),
-        None => windowed,
-    }
-}
-
-/// The windows of `windowed` keeping `contents` and evaluated by `evaluator`.
-fn evaluate_windows<A>(
-    windowed: WindowedStream<KeyedRecord, PyKey, A, PythonTrigger>,
-    contents: &WindowContentsSpec,
-    evaluator: WindowEvaluator,
-) -> DataStream<PyValue>
-where
-    A: WindowAssigner<KeyedRecord>,
-    A::Window: PythonWindow,
-    PythonTrigger: Trigger<KeyedRecord, A::Window>,
-{
-    let function = PythonWindowFunction(evaluator);
-    match contents {
-        WindowContentsSpec::All => windowed.process(function),
-        WindowContentsSpec::Reduce { function: reduce } => {
-            let reduce = UserFunction::new(reduce.clone());
-            windowed.try_reduce_with_process(move |a, b| reduce_records(&reduce, a, b), function)
-        }
-        WindowContentsSpec::Aggregate { function: aggregate } => {
-            windowed.aggregate_with_process(PythonAggregate::new(PyFunction::new(aggregate.clone())), function)
-        }
-    }
 }
 
 /// The engine's watermark strategy for `spec`.

@@ -12,7 +12,8 @@
 //! - [`keyed_process`] and [`context`]: Python `KeyedProcessFunction`s with keyed state and
 //!   timers, and Python timestamp assigners; [`process`]: `ProcessFunction`s on streams that
 //!   are not keyed; [`side_output`]: results yielded as `(output_tag, value)`;
-//! - [`window_assign`], [`window_function`] and [`count_window`]: windows from Python, with the
+//! - [`window_assign`], [`window_function`], [`window_compile`] and [`count_window`]: windows
+//!   from Python, with the
 //!   engine's window operator (time and global windows) or PyFlink's count windows;
 //! - [`bundled`], [`bundled_keyed`], [`bundled_process`], [`process_chain`] and [`worker`]:
 //!   process mode (`python.execution-mode:
@@ -43,6 +44,7 @@ pub mod side_output;
 pub mod types;
 pub mod value;
 pub mod window_assign;
+pub mod window_compile;
 pub mod window_function;
 pub mod worker;
 

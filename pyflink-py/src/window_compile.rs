@@ -1,0 +1,88 @@
+//! The window operator of a plan's window step: the engine's window operator with Python's
+//! assigner, trigger, contents and evaluator for time and global windows, or PyFlink's count
+//! windows.
+
+use std::time::Duration;
+
+use pyflink_core::window::{GlobalWindows, Trigger, WindowAssigner};
+use pyflink_core::{DataStream, KeyedStream, OutputTag, WindowedStream};
+
+use crate::count_window::{CountContents, PythonCountWindow};
+use crate::function::{PyFunction, UserFunction};
+use crate::plan::{WindowContentsSpec, WindowSpec};
+use crate::value::{KeyedRecord, PyKey, PyValue};
+use crate::window_assign::{PythonTimeWindows, PythonTrigger, WindowAssignerSpec};
+use crate::window_function::{reduce_records, PythonAggregate, PythonWindow, PythonWindowFunction, WindowEvaluator};
+use crate::JobError;
+
+/// The window operator of `window` over `keyed`.
+pub fn build_window(
+    keyed: &KeyedStream<KeyedRecord, PyKey>,
+    window: &WindowSpec,
+    contents: &WindowContentsSpec,
+    evaluator: WindowEvaluator,
+) -> Result<DataStream<PyValue>, JobError> {
+    let trigger = window.trigger.as_ref().map(PythonTrigger::new).transpose().map_err(JobError::InvalidProgram)?;
+    let lateness = Duration::from_millis(window.allowed_lateness_ms.max(0) as u64);
+    match &window.assigner {
+        WindowAssignerSpec::Count { size, slide } => {
+            let contents = match contents {
+                WindowContentsSpec::All => CountContents::All,
+                WindowContentsSpec::Reduce { function } => CountContents::Reduce(UserFunction::new(function.clone())),
+                WindowContentsSpec::Aggregate { function } => {
+                    CountContents::Aggregate(PyFunction::new(function.clone()))
+                }
+            };
+            Ok(keyed.process(PythonCountWindow::new(*size, *slide, contents, evaluator)))
+        }
+        WindowAssignerSpec::Global => {
+            let windowed = keyed.window(GlobalWindows::create()).trigger(trigger.unwrap_or(PythonTrigger::Never));
+            Ok(evaluate_windows(late_data(windowed.allowed_lateness(lateness), window), contents, evaluator))
+        }
+        time => {
+            let assigner = PythonTimeWindows::new(time).expect("the other assigners are handled above");
+            let trigger = trigger.unwrap_or_else(|| assigner.default_trigger());
+            let windowed = keyed.window(assigner).trigger(trigger);
+            Ok(evaluate_windows(late_data(windowed.allowed_lateness(lateness), window), contents, evaluator))
+        }
+    }
+}
+
+/// `windowed` sending records too late for their windows to the side output `window` names.
+fn late_data<A>(
+    windowed: WindowedStream<KeyedRecord, PyKey, A, PythonTrigger>,
+    window: &WindowSpec,
+) -> WindowedStream<KeyedRecord, PyKey, A, PythonTrigger>
+where
+    A: WindowAssigner<KeyedRecord>,
+    PythonTrigger: Trigger<KeyedRecord, A::Window>,
+{
+    match &window.late_data_tag {
+        Some(tag) => windowed.side_output_late_data(&OutputTag::new(tag.clone())),
+        None => windowed,
+    }
+}
+
+/// The windows of `windowed` keeping `contents` and evaluated by `evaluator`.
+fn evaluate_windows<A>(
+    windowed: WindowedStream<KeyedRecord, PyKey, A, PythonTrigger>,
+    contents: &WindowContentsSpec,
+    evaluator: WindowEvaluator,
+) -> DataStream<PyValue>
+where
+    A: WindowAssigner<KeyedRecord>,
+    A::Window: PythonWindow,
+    PythonTrigger: Trigger<KeyedRecord, A::Window>,
+{
+    let function = PythonWindowFunction(evaluator);
+    match contents {
+        WindowContentsSpec::All => windowed.process(function),
+        WindowContentsSpec::Reduce { function: reduce } => {
+            let reduce = UserFunction::new(reduce.clone());
+            windowed.try_reduce_with_process(move |a, b| reduce_records(&reduce, a, b), function)
+        }
+        WindowContentsSpec::Aggregate { function: aggregate } => {
+            windowed.aggregate_with_process(PythonAggregate::new(PyFunction::new(aggregate.clone())), function)
+        }
+    }
+}
