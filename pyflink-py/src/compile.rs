@@ -15,6 +15,7 @@ use pyo3::types::PyList;
 use crate::bundled::{BundledKeySelector, BundledReduce, BundledTransform, Stage};
 use crate::bundled_keyed::BundledKeyedProcess;
 use crate::bundled_process::BundledProcess;
+use crate::bundled_window::WorkerWindowFunction;
 use crate::function::{python_error, PyFunction, UserFunction};
 use crate::interpreter::with_interpreter;
 use crate::keyed_process::{PythonKeyedProcess, PythonTimestampAssigner};
@@ -26,6 +27,7 @@ use crate::process_chain::ProcessChains;
 use crate::side_output::SideOutputs;
 use crate::types::TypeInfo;
 use crate::value::{pickle, unpickle, KeyedRecord, PyKey, PyValue};
+use crate::window_assign::WindowAssignerSpec;
 use crate::window_compile::build_window;
 use crate::window_function::WindowEvaluator;
 use crate::JobError;
@@ -167,13 +169,20 @@ fn build(plan: &Plan) -> Result<(StreamExecutionEnvironment, Vec<Built>), JobErr
                 Built::Stream(mapped.name(name))
             }
             Step::Window { input, window, contents, evaluator, name } => {
+                let evaluator_bytes = evaluator.as_slice();
                 let evaluator = WindowEvaluator::new(
                     PyFunction::new(evaluator.clone()),
                     OutputType::new(planned.record_type.clone()),
                     sides_of(index),
                 );
                 let keyed = keyed_of(&built, *input)?;
-                Built::Stream(build_window(keyed, window, contents, evaluator)?.name(name))
+                let in_worker = if plan.python.process_mode {
+                    let output = OutputType::new(planned.record_type.clone());
+                    Some(WorkerWindowFunction::new(evaluator_bytes, contents, output, sides_of(index))?)
+                } else {
+                    None
+                };
+                Built::Stream(build_window(keyed, window, contents, evaluator, in_worker)?.name(name))
             }
         };
         built.push(match (stream, planned.parallelism) {
@@ -187,14 +196,17 @@ fn build(plan: &Plan) -> Result<(StreamExecutionEnvironment, Vec<Built>), JobErr
 /// Fails for the Python functions that process mode does not run yet.
 fn check_process_mode(plan: &Plan) -> Result<(), JobError> {
     for planned in &plan.steps {
-        if let Step::Window { .. } = &planned.step {
-            return Err(JobError::InvalidProgram(
-                "python.execution-mode 'process' does not run window functions yet (it runs map, flat_map, \
-                 filter, key_by, reduce, ProcessFunction and KeyedProcessFunction); use the default 'thread' \
-                 mode for this job"
-                    .into(),
-            ));
-        }
+        let Step::Window { window, .. } = &planned.step else { continue };
+        let unsupported = match window.assigner {
+            WindowAssignerSpec::Count { .. } => "count windows",
+            WindowAssignerSpec::DynamicSession { .. } => "session windows with a dynamic gap",
+            _ => continue,
+        };
+        return Err(JobError::InvalidProgram(format!(
+            "python.execution-mode 'process' does not run {unsupported} yet (it runs time and global windows, \
+             map, flat_map, filter, key_by, reduce, ProcessFunction and KeyedProcessFunction); use the default \
+             'thread' mode for this job"
+        )));
     }
     Ok(())
 }

@@ -15,7 +15,8 @@
 //! - [`window_assign`], [`window_function`], [`window_compile`] and [`count_window`]: windows
 //!   from Python, with the
 //!   engine's window operator (time and global windows) or PyFlink's count windows;
-//! - [`bundled`], [`bundled_keyed`], [`bundled_process`], [`process_chain`] and [`worker`]:
+//! - [`bundled`], [`bundled_keyed`], [`bundled_process`], [`bundled_window`],
+//!   [`process_chain`] and [`worker`]:
 //!   process mode (`python.execution-mode:
 //!   process`), where worker processes run chains of functions over bundles of records;
 //! - [`metrics`]: counters, gauges, meters and distributions from Python functions;
@@ -29,6 +30,7 @@
 pub mod bundled;
 pub mod bundled_keyed;
 pub mod bundled_process;
+pub mod bundled_window;
 pub mod compile;
 pub mod context;
 pub mod count_window;

@@ -7,6 +7,7 @@ use std::time::Duration;
 use pyflink_core::window::{GlobalWindows, Trigger, WindowAssigner};
 use pyflink_core::{DataStream, KeyedStream, OutputTag, WindowedStream};
 
+use crate::bundled_window::WorkerWindowFunction;
 use crate::count_window::{CountContents, PythonCountWindow};
 use crate::function::{PyFunction, UserFunction};
 use crate::plan::{WindowContentsSpec, WindowSpec};
@@ -15,12 +16,14 @@ use crate::window_assign::{PythonTimeWindows, PythonTrigger, WindowAssignerSpec}
 use crate::window_function::{reduce_records, PythonAggregate, PythonWindow, PythonWindowFunction, WindowEvaluator};
 use crate::JobError;
 
-/// The window operator of `window` over `keyed`.
+/// The window operator of `window` over `keyed`; in process mode (`in_worker`), a worker
+/// folds and evaluates each window when it fires.
 pub fn build_window(
     keyed: &KeyedStream<KeyedRecord, PyKey>,
     window: &WindowSpec,
     contents: &WindowContentsSpec,
     evaluator: WindowEvaluator,
+    in_worker: Option<WorkerWindowFunction>,
 ) -> Result<DataStream<PyValue>, JobError> {
     let trigger = window.trigger.as_ref().map(PythonTrigger::new).transpose().map_err(JobError::InvalidProgram)?;
     let lateness = Duration::from_millis(window.allowed_lateness_ms.max(0) as u64);
@@ -37,13 +40,13 @@ pub fn build_window(
         }
         WindowAssignerSpec::Global => {
             let windowed = keyed.window(GlobalWindows::create()).trigger(trigger.unwrap_or(PythonTrigger::Never));
-            Ok(evaluate_windows(late_data(windowed.allowed_lateness(lateness), window), contents, evaluator))
+            Ok(evaluate_windows(late_data(windowed.allowed_lateness(lateness), window), contents, evaluator, in_worker))
         }
         time => {
             let assigner = PythonTimeWindows::new(time).expect("the other assigners are handled above");
             let trigger = trigger.unwrap_or_else(|| assigner.default_trigger());
             let windowed = keyed.window(assigner).trigger(trigger);
-            Ok(evaluate_windows(late_data(windowed.allowed_lateness(lateness), window), contents, evaluator))
+            Ok(evaluate_windows(late_data(windowed.allowed_lateness(lateness), window), contents, evaluator, in_worker))
         }
     }
 }
@@ -63,17 +66,22 @@ where
     }
 }
 
-/// The windows of `windowed` keeping `contents` and evaluated by `evaluator`.
+/// The windows of `windowed` keeping `contents` and evaluated by `evaluator`, or keeping all
+/// their records for the worker function `in_worker`.
 fn evaluate_windows<A>(
     windowed: WindowedStream<KeyedRecord, PyKey, A, PythonTrigger>,
     contents: &WindowContentsSpec,
     evaluator: WindowEvaluator,
+    in_worker: Option<WorkerWindowFunction>,
 ) -> DataStream<PyValue>
 where
     A: WindowAssigner<KeyedRecord>,
     A::Window: PythonWindow,
     PythonTrigger: Trigger<KeyedRecord, A::Window>,
 {
+    if let Some(in_worker) = in_worker {
+        return windowed.process(in_worker);
+    }
     let function = PythonWindowFunction(evaluator);
     match contents {
         WindowContentsSpec::All => windowed.process(function),

@@ -99,15 +99,27 @@ PROCESS_MODE = (
 )
 
 
-@pytest.mark.parametrize("example", ["basic_operations", "process_json_data", "state_access", "event_time_timer"])
+@pytest.mark.parametrize(
+    "example",
+    [
+        "basic_operations",
+        "process_json_data",
+        "state_access",
+        "event_time_timer",
+        "windowing/tumbling_time_window",
+        "windowing/sliding_time_window",
+        "windowing/session_with_gap_window",
+    ],
+)
 def test_pyflink_example_in_process_mode_prints_what_pyflink_prints(example, pyflink_wheel, tmp_path):
     """The same examples with, besides their imports, the environment set to process mode."""
     with zipfile.ZipFile(pyflink_wheel) as wheel:
         source = wheel.read(f"pyflink/examples/datastream/{example}.py").decode()
     configured = rewrite_imports(source).replace("StreamExecutionEnvironment.get_execution_environment()", PROCESS_MODE)
     assert configured != rewrite_imports(source), "the example no longer creates its environment this way"
-    script = tmp_path / f"{example}.py"
+    name = example.rpartition("/")[2]
+    script = tmp_path / f"{name}.py"
     script.write_text(configured)
     run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
-    assert result_lines(run.stdout) == result_lines(fixture(example))
+    assert result_lines(run.stdout) == result_lines(fixture(name))

@@ -85,7 +85,7 @@ def test_process_mode_refuses_what_it_does_not_run_yet_and_bad_options():
     stream = environment().from_collection([1]).key_by(lambda v: v).window(CountTumblingWindowAssigner.of(2)).reduce(
         lambda a, b: a
     )
-    with pytest.raises(Exception, match="does not run window functions yet"):
+    with pytest.raises(Exception, match="does not run count windows yet"):
         list(stream.execute_and_collect())
     for key, value, message in [
         ("python.execution-mode", "processes", "must be 'thread' or 'process'"),
@@ -284,3 +284,53 @@ def test_process_functions_side_outputs_and_keyed_maps_run_in_process_mode():
             Numbered()
         )
         assert sorted(numbered.execute_and_collect()) == [(k, c) for k in range(3) for c in (1, 2, 3)]
+
+
+def test_time_windows_reduce_aggregate_and_side_outputs_run_in_process_mode():
+    from pyflink_rs.common import Time, WatermarkStrategy
+    from pyflink_rs.common.watermark_strategy import TimestampAssigner
+    from pyflink_rs.datastream import AggregateFunction, OutputTag, ProcessWindowFunction
+    from pyflink_rs.datastream.window import TumblingEventTimeWindows
+
+    big = OutputTag("big")
+
+    class Second(TimestampAssigner):
+        def extract_timestamp(self, value, record_timestamp):
+            return value[1]
+
+    class Mean(AggregateFunction):
+        def create_accumulator(self):
+            return 0, 0
+
+        def add(self, value, accumulator):
+            return accumulator[0] + value[2], accumulator[1] + 1
+
+        def get_result(self, accumulator):
+            return accumulator[0] / accumulator[1]
+
+        def merge(self, a, b):
+            return a[0] + b[0], a[1] + b[1]
+
+    class Labelled(ProcessWindowFunction):
+        def process(self, key, context, elements):
+            (value,) = elements
+            if value > 5:
+                yield big, (key, context.window().start)
+            yield key, context.window().start, value
+
+    def windows(env):
+        events = [(k, t, t % 10) for t in range(0, 60, 3) for k in "ab"]
+        strategy = WatermarkStrategy.for_monotonous_timestamps().with_timestamp_assigner(Second())
+        keyed = env.from_collection(events).assign_timestamps_and_watermarks(strategy).key_by(lambda e: e[0])
+        tumbling = TumblingEventTimeWindows.of(Time.milliseconds(20))
+        sums = keyed.window(tumbling).reduce(lambda x, y: (x[0], max(x[1], y[1]), x[2] + y[2]))
+        means = keyed.window(tumbling).aggregate(Mean(), Labelled())
+        return sums, means
+
+    processed_sums, processed_means = windows(environment("process"))
+    threaded_sums, threaded_means = windows(environment("thread"))
+    assert sorted(processed_sums.execute_and_collect()) == sorted(threaded_sums.execute_and_collect())
+    assert sorted(processed_means.execute_and_collect()) == sorted(threaded_means.execute_and_collect())
+    assert sorted(processed_means.get_side_output(big).execute_and_collect()) == sorted(
+        threaded_means.get_side_output(big).execute_and_collect()
+    )

@@ -19,7 +19,7 @@ import struct
 import sys
 import traceback
 
-from pyflink_rs.worker_keyed import KeyedProcess, MapAsKeyedProcess, Process
+from pyflink_rs.worker_keyed import KeyedProcess, MapAsKeyedProcess, Process, Window
 from pyflink_rs.worker_metrics import MetricGroup, metric_updates
 
 _LENGTH = struct.Struct("<I")
@@ -213,6 +213,9 @@ def _operator(function, kind, functions, runtime_info):
         return KeyedProcess(MapAsKeyedProcess(*pickle.loads(function)), runtime_info, functions.metrics)
     if kind == "process":
         return Process(pickle.loads(function), functions.context)
+    if kind == "window":
+        evaluator, contents_kind, contents = pickle.loads(function)
+        return Window(pickle.loads(evaluator), contents_kind, contents, functions)
     if kind == "reduce":
         return _Reduce(functions.load(function))
     if kind == "chain":

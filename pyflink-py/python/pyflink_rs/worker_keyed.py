@@ -4,6 +4,9 @@ timers in order, and the current times. The function runs against a cache of tha
 answer carries each call's results, the state each key ended with, and the timers set or
 deleted, which the engine applies."""
 
+import functools
+import pickle
+
 from pyflink_rs.datastream.functions import RuntimeContext, _KeyedContext
 from pyflink_rs.worker_metrics import MetricGroup
 
@@ -282,3 +285,40 @@ class Process:
 
     def close(self):
         self._function.close()
+
+
+class Window:
+    """A window function in a worker: when a window fires, the engine sends its key, window,
+    the current times and all its records; the worker folds them with the reduce or aggregate
+    function, if any, and returns what the window function returns."""
+
+    FIRE, CLEAR = 0, 1
+
+    def __init__(self, evaluator, contents_kind, contents, functions):
+        self._evaluator = evaluator
+        evaluator.open(functions.context)
+        self._kind = contents_kind
+        self._reduce = functions.load(contents) if contents_kind == "reduce" else None
+        self._aggregate = pickle.loads(contents) if contents_kind == "aggregate" else None
+        if self._aggregate is not None:
+            self._aggregate.open(functions.context)
+
+    def bundle(self, message):
+        what, key, window, watermark, processing_time, records = message
+        if what == Window.CLEAR:
+            self._evaluator.clear(key, window, watermark, processing_time)
+            return []
+        if self._reduce is not None and records:
+            records = [functools.reduce(self._reduce, records)]
+        elif self._aggregate is not None:
+            accumulator = self._aggregate.create_accumulator()
+            for record in records:
+                accumulator = self._aggregate.add(record, accumulator)
+            records = [self._aggregate.get_result(accumulator)]
+        results = self._evaluator.process(key, window, watermark, processing_time, records)
+        return [] if results is None else list(results)
+
+    def close(self):
+        self._evaluator.close()
+        if self._aggregate is not None:
+            self._aggregate.close()
