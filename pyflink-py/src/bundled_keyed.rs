@@ -17,7 +17,7 @@ use crate::context::{NativeListState, NativeMapState, NativeRuntimeContext, Nati
 use crate::function::python_error;
 use crate::interpreter::with_interpreter;
 use crate::operators::OutputType;
-use crate::side_output::{Routed, SideOutputs};
+use crate::side_output::SideOutputs;
 use crate::value::{KeyedRecord, PyKey, PyValue};
 use crate::worker::PythonWorker;
 
@@ -198,13 +198,7 @@ impl BundledKeyedProcess {
                         Event::Timer { timestamp, event_time: true, .. } => Some(*timestamp),
                         Event::Timer { event_time: false, .. } => None,
                     });
-                    for item in emitted?.try_iter()? {
-                        match self.sides.route(item?, &self.output)? {
-                            Routed::Main(value) => ctx.collect(value),
-                            Routed::Side(tag, value) => ctx.output(tag, value),
-                            Routed::Dropped => {}
-                        }
-                    }
+                    self.sides.emit_all(&emitted?, &self.output, &mut **ctx)?;
                 }
                 for (key, changed) in keys.iter().zip(changes.iter()) {
                     let changed = changed.cast_into::<PyDict>()?;

@@ -12,7 +12,7 @@ use crate::bundled::Bundling;
 use crate::function::python_error;
 use crate::interpreter::with_interpreter;
 use crate::operators::OutputType;
-use crate::side_output::{Routed, SideOutputs};
+use crate::side_output::SideOutputs;
 use crate::value::PyValue;
 
 /// Runs a cloudpickled `ProcessFunction` object in a worker process.
@@ -48,13 +48,7 @@ impl BundledProcess {
             let emitted = (|| -> PyResult<()> {
                 for ((_, timestamp), emitted) in pending.iter().zip(results.try_iter()?) {
                     ctx.set_timestamp(*timestamp);
-                    for item in emitted?.try_iter()? {
-                        match self.sides.route(item?, &self.output)? {
-                            Routed::Main(value) => ctx.collect(value),
-                            Routed::Side(tag, value) => ctx.output(tag, value),
-                            Routed::Dropped => {}
-                        }
-                    }
+                    self.sides.emit_all(&emitted?, &self.output, ctx)?;
                 }
                 Ok(())
             })();

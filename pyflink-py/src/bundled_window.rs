@@ -13,7 +13,7 @@ use crate::function::python_error;
 use crate::interpreter::with_interpreter;
 use crate::operators::OutputType;
 use crate::plan::WindowContentsSpec;
-use crate::side_output::{Routed, SideOutputs};
+use crate::side_output::SideOutputs;
 use crate::value::{KeyedRecord, PyKey, PyValue};
 use crate::window_function::PythonWindow;
 
@@ -87,13 +87,7 @@ impl<W: PythonWindow> ProcessWindowFunction<KeyedRecord, PyValue, PyKey, W> for 
         Python::attach(|py| {
             let results = self.exchange(py, FIRE, key, ctx, records)?;
             let emitted = (|| -> PyResult<()> {
-                for item in results.try_iter()? {
-                    match self.sides.route(item?, &self.output)? {
-                        Routed::Main(value) => ctx.collect(value),
-                        Routed::Side(tag, value) => ctx.output(tag, value),
-                        Routed::Dropped => {}
-                    }
-                }
+                self.sides.emit_all(&results, &self.output, ctx)?;
                 Ok(())
             })();
             emitted.map_err(|e| python_error(py, e))

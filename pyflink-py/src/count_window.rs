@@ -12,7 +12,6 @@ use pyo3::types::PyList;
 
 use crate::function::{python_error, PyFunction, UserFunction};
 use crate::interpreter::with_interpreter;
-use crate::side_output::Routed;
 use crate::value::{KeyedRecord, PyKey, PyValue};
 use crate::window_function::{count_window, WindowEvaluator};
 
@@ -116,11 +115,7 @@ impl KeyedProcessFunction<PyKey, KeyedRecord, PyValue> for PythonCountWindow {
             let evaluated = (|| {
                 let results = self.contents.results(py, all)?;
                 let window = count_window(py, window_id as i64)?;
-                self.evaluator.evaluate(py, &record.key, window, times, results, |routed| match routed {
-                    Routed::Main(value) => ctx.collect(value),
-                    Routed::Side(tag, value) => ctx.output(tag, value),
-                    Routed::Dropped => {}
-                })
+                self.evaluator.evaluate(py, &record.key, window, times, results, &mut **ctx)
             })();
             evaluated.map_err(|e| python_error(py, e))
         })

@@ -11,7 +11,7 @@ use crate::context::{NativeKeyedContext, NativeRuntimeContext, TimerRequest};
 use crate::function::{python_error, PyFunction};
 use crate::interpreter::with_interpreter;
 use crate::operators::OutputType;
-use crate::side_output::{Routed, SideOutputs};
+use crate::side_output::SideOutputs;
 use crate::value::{KeyedRecord, PyKey, PyValue};
 
 /// The Python objects of one open instance.
@@ -67,13 +67,7 @@ impl PythonKeyedProcess {
         let method = if timer { &loaded.on_timer } else { &loaded.process_element };
         let result = method.bind(py).call1(args)?;
         if !result.is_none() {
-            for item in result.try_iter()? {
-                match self.sides.route(item?, &self.output)? {
-                    Routed::Main(value) => ctx.collect(value),
-                    Routed::Side(tag, value) => ctx.output(tag, value),
-                    Routed::Dropped => {}
-                }
-            }
+            self.sides.emit_all(&result, &self.output, &mut **ctx)?;
         }
         let mut context = loaded.context.bind(py).borrow_mut();
         let mut timers = ctx.timer_service();

@@ -11,7 +11,7 @@ use crate::context::{NativeKeyedContext, NativeRuntimeContext};
 use crate::function::{python_error, PyFunction};
 use crate::interpreter::with_interpreter;
 use crate::operators::OutputType;
-use crate::side_output::{Routed, SideOutputs};
+use crate::side_output::SideOutputs;
 use crate::value::PyValue;
 
 /// The Python objects of one open instance.
@@ -61,13 +61,7 @@ impl PythonProcess {
         }
         let result = loaded.process_element.bind(py).call1((value.0, loaded.wrapper.bind(py)))?;
         if !result.is_none() {
-            for item in result.try_iter()? {
-                match self.sides.route(item?, &self.output)? {
-                    Routed::Main(value) => ctx.collect(value),
-                    Routed::Side(tag, value) => ctx.output(tag, value),
-                    Routed::Dropped => {}
-                }
-            }
+            self.sides.emit_all(&result, &self.output, ctx)?;
         }
         let mut context = loaded.context.bind(py).borrow_mut();
         let asked_for_timers = !context.timers.is_empty();

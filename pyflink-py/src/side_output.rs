@@ -5,7 +5,8 @@
 
 use std::sync::Arc;
 
-use pyflink_core::OutputTag;
+use pyflink_core::window::{Window, WindowContext};
+use pyflink_core::{OutputTag, ProcessContext};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::PyTuple;
@@ -30,6 +31,33 @@ pub struct SideOutputs {
     tags: Arc<Vec<(OutputTag<PyValue>, OutputType)>>,
 }
 
+/// Where a Python function's results go: the main output and the side outputs of a process
+/// or window function's context.
+pub trait Emit {
+    /// Emits `value` to the main output.
+    fn emit(&mut self, value: PyValue);
+    /// Emits `value` to the side output `tag`.
+    fn emit_to(&mut self, tag: &OutputTag<PyValue>, value: PyValue);
+}
+
+impl Emit for ProcessContext<'_, PyValue> {
+    fn emit(&mut self, value: PyValue) {
+        self.collect(value);
+    }
+    fn emit_to(&mut self, tag: &OutputTag<PyValue>, value: PyValue) {
+        self.output(tag, value);
+    }
+}
+
+impl<W: Window> Emit for WindowContext<'_, W, PyValue> {
+    fn emit(&mut self, value: PyValue) {
+        self.collect(value);
+    }
+    fn emit_to(&mut self, tag: &OutputTag<PyValue>, value: PyValue) {
+        self.output(tag, value);
+    }
+}
+
 /// Where one result of a Python function goes.
 pub enum Routed<'a> {
     /// The main output.
@@ -45,6 +73,24 @@ impl SideOutputs {
     pub fn new(tags: Vec<(String, TypeInfo)>) -> Self {
         let tags = tags.into_iter().map(|(id, record_type)| (OutputTag::new(id), OutputType::new(record_type)));
         SideOutputs { tags: Arc::new(tags.collect()) }
+    }
+
+    /// Sends every item of the iterable `results` where [`SideOutputs::route`] says.
+    pub fn emit_all(&self, results: &Bound<'_, PyAny>, main: &OutputType, out: &mut impl Emit) -> PyResult<()> {
+        for result in results.try_iter()? {
+            self.emit_one(result?, main, out)?;
+        }
+        Ok(())
+    }
+
+    /// Sends `result` where [`SideOutputs::route`] says.
+    pub fn emit_one(&self, result: Bound<'_, PyAny>, main: &OutputType, out: &mut impl Emit) -> PyResult<()> {
+        match self.route(result, main)? {
+            Routed::Main(value) => out.emit(value),
+            Routed::Side(tag, value) => out.emit_to(tag, value),
+            Routed::Dropped => {}
+        }
+        Ok(())
     }
 
     /// Where `result` goes: a side output if it is a pair `(OutputTag, value)`, else the main

@@ -16,7 +16,7 @@ use crate::context::NativeRuntimeContext;
 use crate::function::{python_error, PyFunction, UserFunction};
 use crate::interpreter::with_interpreter;
 use crate::operators::OutputType;
-use crate::side_output::{Routed, SideOutputs};
+use crate::side_output::{Emit, SideOutputs};
 use crate::value::{KeyedRecord, PyKey, PyValue};
 
 /// `pyflink_rs.datastream.window`, imported once per interpreter.
@@ -98,7 +98,7 @@ impl WindowEvaluator {
         Ok(native)
     }
 
-    /// Evaluates the window `window` of `key` over `elements`, passing each result to `emit`.
+    /// Evaluates the window `window` of `key` over `elements`, emitting the results to `out`.
     pub fn evaluate<'py>(
         &self,
         py: Python<'py>,
@@ -106,16 +106,14 @@ impl WindowEvaluator {
         window: Bound<'py, PyAny>,
         times: (i64, i64),
         elements: Bound<'py, PyList>,
-        mut emit: impl FnMut(Routed<'_>),
+        out: &mut impl Emit,
     ) -> PyResult<()> {
         let evaluator = self.evaluator.get(py)?;
         let (watermark, processing_time) = times;
         let args = (key.to_object(py)?, window, watermark, processing_time, elements);
         let results = evaluator.call_method1(intern!(py, "process"), args)?;
         if !results.is_none() {
-            for result in results.try_iter()? {
-                emit(self.sides.route(result?, &self.output)?);
-            }
+            self.sides.emit_all(&results, &self.output, out)?;
         }
         Ok(())
     }
@@ -165,11 +163,7 @@ impl<IN: WindowElement, W: PythonWindow> ProcessWindowFunction<IN, PyValue, PyKe
             let evaluated = (|| {
                 let list = PyList::new(py, elements.iter().map(|element| element.object(py)))?;
                 let window = ctx.window().to_python(py)?;
-                self.0.evaluate(py, key, window, times, list, |routed| match routed {
-                    Routed::Main(value) => ctx.collect(value),
-                    Routed::Side(tag, value) => ctx.output(tag, value),
-                    Routed::Dropped => {}
-                })
+                self.0.evaluate(py, key, window, times, list, ctx)
             })();
             evaluated.map_err(|e| python_error(py, e))
         })

@@ -289,7 +289,8 @@ def test_process_functions_side_outputs_and_keyed_maps_run_in_process_mode():
 def test_time_windows_reduce_aggregate_and_side_outputs_run_in_process_mode():
     from pyflink_rs.common import Time, WatermarkStrategy
     from pyflink_rs.common.watermark_strategy import TimestampAssigner
-    from pyflink_rs.datastream import AggregateFunction, OutputTag, ProcessWindowFunction
+    from pyflink_rs.datastream import OutputTag, ProcessWindowFunction
+    from test_windows import Average
     from pyflink_rs.datastream.window import TumblingEventTimeWindows
 
     big = OutputTag("big")
@@ -297,19 +298,6 @@ def test_time_windows_reduce_aggregate_and_side_outputs_run_in_process_mode():
     class Second(TimestampAssigner):
         def extract_timestamp(self, value, record_timestamp):
             return value[1]
-
-    class Mean(AggregateFunction):
-        def create_accumulator(self):
-            return 0, 0
-
-        def add(self, value, accumulator):
-            return accumulator[0] + value[2], accumulator[1] + 1
-
-        def get_result(self, accumulator):
-            return accumulator[0] / accumulator[1]
-
-        def merge(self, a, b):
-            return a[0] + b[0], a[1] + b[1]
 
     class Labelled(ProcessWindowFunction):
         def process(self, key, context, elements):
@@ -324,7 +312,7 @@ def test_time_windows_reduce_aggregate_and_side_outputs_run_in_process_mode():
         keyed = env.from_collection(events).assign_timestamps_and_watermarks(strategy).key_by(lambda e: e[0])
         tumbling = TumblingEventTimeWindows.of(Time.milliseconds(20))
         sums = keyed.window(tumbling).reduce(lambda x, y: (x[0], max(x[1], y[1]), x[2] + y[2]))
-        means = keyed.window(tumbling).aggregate(Mean(), Labelled())
+        means = keyed.window(tumbling).aggregate(Average(), Labelled())
         return sums, means
 
     processed_sums, processed_means = windows(environment("process"))
