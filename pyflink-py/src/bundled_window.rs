@@ -4,7 +4,7 @@
 //! the worker; its results and side outputs carry the window's timestamp.
 
 use pyflink_core::window::{ProcessWindowFunction, WindowContext, WindowRuntimeContext};
-use pyflink_core::Result;
+use pyflink_core::{Result, RuntimeContext};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList};
 
@@ -13,13 +13,24 @@ use crate::function::python_error;
 use crate::interpreter::with_interpreter;
 use crate::operators::OutputType;
 use crate::plan::WindowContentsSpec;
-use crate::side_output::SideOutputs;
+use crate::side_output::{Emit, SideOutputs};
 use crate::value::{KeyedRecord, PyKey, PyValue};
 use crate::window_function::PythonWindow;
 
-/// What the worker is told when a window fires or is removed.
-const FIRE: u8 = 0;
+/// What the worker is told when a window fires.
+pub const FIRE: u8 = 0;
+/// What the worker is told when a window is removed.
 const CLEAR: u8 = 1;
+
+/// A window that fires (or is removed), as the worker takes it.
+pub struct Firing<'py> {
+    /// The window object (`TimeWindow`, `GlobalWindow`, `CountWindow`).
+    pub window: Bound<'py, PyAny>,
+    /// The current watermark and processing time.
+    pub times: (i64, i64),
+    /// The window's records.
+    pub records: Bound<'py, PyList>,
+}
 
 /// A window evaluator (and its reduce or aggregate function) in a worker process.
 #[derive(Clone)]
@@ -53,24 +64,48 @@ impl WorkerWindowFunction {
         Ok(WorkerWindowFunction { bundling: Bundling::new(payload, "window", 1), output, sides })
     }
 
-    /// Sends `(what, key, window, watermark, processing time, records)` and returns the answer.
-    fn exchange<'py, W: PythonWindow>(
+    /// Starts the worker of the operator instance `runtime` describes.
+    pub fn open(&mut self, runtime: &RuntimeContext) -> Result<()> {
+        self.bundling.open(runtime)
+    }
+
+    /// Ends the worker.
+    pub fn close(&mut self) -> Result<()> {
+        self.bundling.close()
+    }
+
+    /// Sends `(what, key, window, watermark, processing time, records)` to the worker and
+    /// emits what it answers to `out`.
+    pub fn exchange<'py>(
         &mut self,
         py: Python<'py>,
         what: u8,
         key: &PyKey,
-        ctx: &WindowContext<'_, W, PyValue>,
-        records: &[KeyedRecord],
-    ) -> Result<Bound<'py, PyAny>> {
+        firing: Firing<'py>,
+        out: &mut impl Emit,
+    ) -> Result<()> {
         let message = (|| -> PyResult<Bound<'py, PyAny>> {
-            let records = PyList::new(py, records.iter().map(|record| record.value.bind(py)))?;
-            let window = ctx.window().to_python(py)?;
-            let message =
-                (what, key.to_object(py)?, window, ctx.current_watermark(), ctx.current_processing_time(), records);
+            let Firing { window, times, records } = firing;
+            let message = (what, key.to_object(py)?, window, times.0, times.1, records);
             Ok(message.into_pyobject(py)?.into_any())
         })()
         .map_err(|e| python_error(py, e))?;
-        self.bundling.run(py, message)
+        let results = self.bundling.run(py, message)?;
+        self.sides.emit_all(&results, &self.output, out).map_err(|e| python_error(py, e))
+    }
+
+    /// The engine's window, its times and records as the worker takes them.
+    fn describe<'py, W: PythonWindow>(
+        py: Python<'py>,
+        ctx: &WindowContext<'_, W, PyValue>,
+        records: &[KeyedRecord],
+    ) -> Result<Firing<'py>> {
+        let described = (|| -> PyResult<_> {
+            let records = PyList::new(py, records.iter().map(|record| record.value.bind(py)))?;
+            let times = (ctx.current_watermark(), ctx.current_processing_time());
+            Ok(Firing { window: ctx.window().to_python(py)?, times, records })
+        })();
+        described.map_err(|e| python_error(py, e))
     }
 }
 
@@ -80,25 +115,24 @@ impl<W: PythonWindow> ProcessWindowFunction<KeyedRecord, PyValue, PyKey, W> for 
     }
 
     fn open(&mut self, context: &mut WindowRuntimeContext<'_, PyKey, W>) -> Result<()> {
-        self.bundling.open(context.runtime())
+        WorkerWindowFunction::open(self, context.runtime())
     }
 
     fn process(&mut self, key: &PyKey, ctx: &mut WindowContext<'_, W, PyValue>, records: &[KeyedRecord]) -> Result<()> {
         Python::attach(|py| {
-            let results = self.exchange(py, FIRE, key, ctx, records)?;
-            let emitted = (|| -> PyResult<()> {
-                self.sides.emit_all(&results, &self.output, ctx)?;
-                Ok(())
-            })();
-            emitted.map_err(|e| python_error(py, e))
+            let firing = Self::describe(py, ctx, records)?;
+            self.exchange(py, FIRE, key, firing, ctx)
         })
     }
 
     fn clear(&mut self, key: &PyKey, ctx: &mut WindowContext<'_, W, PyValue>) -> Result<()> {
-        Python::attach(|py| self.exchange(py, CLEAR, key, ctx, &[]).map(drop))
+        Python::attach(|py| {
+            let firing = Self::describe(py, ctx, &[])?;
+            self.exchange(py, CLEAR, key, firing, ctx)
+        })
     }
 
     fn close(&mut self) -> Result<()> {
-        self.bundling.close()
+        WorkerWindowFunction::close(self)
     }
 }

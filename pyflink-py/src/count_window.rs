@@ -10,6 +10,7 @@ use pyflink_core::{
 use pyo3::prelude::*;
 use pyo3::types::PyList;
 
+use crate::bundled_window::{Firing, WorkerWindowFunction, FIRE};
 use crate::function::{python_error, PyFunction, UserFunction};
 use crate::interpreter::with_interpreter;
 use crate::value::{KeyedRecord, PyKey, PyValue};
@@ -60,6 +61,8 @@ pub struct PythonCountWindow {
     slide: u64,
     contents: CountContents,
     evaluator: WindowEvaluator,
+    /// In process mode: the worker that folds and evaluates each window instead.
+    in_worker: Option<WorkerWindowFunction>,
     count: Option<ValueState<u64>>,
     records: Option<ListState<PyValue>>,
 }
@@ -67,7 +70,13 @@ pub struct PythonCountWindow {
 impl PythonCountWindow {
     /// Windows of `size` records every `slide` records (both above 0).
     pub fn new(size: u64, slide: u64, contents: CountContents, evaluator: WindowEvaluator) -> Self {
-        PythonCountWindow { size, slide, contents, evaluator, count: None, records: None }
+        PythonCountWindow { size, slide, contents, evaluator, in_worker: None, count: None, records: None }
+    }
+
+    /// The same windows evaluated by `in_worker` (process mode).
+    pub fn in_worker(mut self, in_worker: Option<WorkerWindowFunction>) -> Self {
+        self.in_worker = in_worker;
+        self
     }
 
     /// The window that record `index` (from 0) completes, if any.
@@ -85,6 +94,9 @@ impl KeyedProcessFunction<PyKey, KeyedRecord, PyValue> for PythonCountWindow {
     fn open(&mut self, context: &mut KeyedRuntimeContext<'_, PyKey>) -> Result<()> {
         self.count = Some(context.get_state(&ValueStateDescriptor::new("_count_window_count"))?);
         self.records = Some(context.get_list_state(&ListStateDescriptor::new("_count_window_records"))?);
+        if let Some(in_worker) = self.in_worker.as_mut() {
+            return in_worker.open(context.runtime());
+        }
         let native = Python::attach(|py| self.evaluator.open(py, context.runtime()).map_err(|e| python_error(py, e)))?;
         Python::attach(|py| native.bind(py).borrow_mut().bind_states(context))
     }
@@ -112,6 +124,13 @@ impl KeyedProcessFunction<PyKey, KeyedRecord, PyValue> for PythonCountWindow {
             (timers.current_watermark(), timers.current_processing_time())
         };
         Python::attach(|py| {
+            if let Some(in_worker) = self.in_worker.as_mut() {
+                let window = count_window(py, window_id as i64).map_err(|e| python_error(py, e))?;
+                let records =
+                    PyList::new(py, all.iter().map(|record| record.bind(py))).map_err(|e| python_error(py, e))?;
+                let firing = Firing { window, times, records };
+                return in_worker.exchange(py, FIRE, &record.key, firing, &mut **ctx);
+            }
             let evaluated = (|| {
                 let results = self.contents.results(py, all)?;
                 let window = count_window(py, window_id as i64)?;
@@ -122,6 +141,9 @@ impl KeyedProcessFunction<PyKey, KeyedRecord, PyValue> for PythonCountWindow {
     }
 
     fn close(&mut self) -> Result<()> {
+        if let Some(in_worker) = self.in_worker.as_mut() {
+            return in_worker.close();
+        }
         Python::attach(|py| self.evaluator.close(py).map_err(|e| python_error(py, e)))
     }
 }

@@ -36,7 +36,7 @@ pub fn build_window(
                     CountContents::Aggregate(PyFunction::new(function.clone()))
                 }
             };
-            Ok(keyed.process(PythonCountWindow::new(*size, *slide, contents, evaluator)))
+            Ok(keyed.process(PythonCountWindow::new(*size, *slide, contents, evaluator).in_worker(in_worker)))
         }
         WindowAssignerSpec::Global => {
             let windowed = keyed.window(GlobalWindows::create()).trigger(trigger.unwrap_or(PythonTrigger::Never));

@@ -104,8 +104,8 @@ PROCESS_MODE = (
     ".set_string('python.execution-mode', 'process'))"
 )
 
-# Process mode does not run count windows or dynamic session gaps yet.
-PROCESS_MODE_EXAMPLES = [e for e in EXAMPLES if not e.endswith(("count_window", "dynamic_gap_window"))]
+# Process mode does not run dynamic session gaps yet.
+PROCESS_MODE_EXAMPLES = [e for e in EXAMPLES if not e.endswith("dynamic_gap_window")]
 
 
 def in_process_mode(source):

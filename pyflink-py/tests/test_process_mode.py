@@ -80,12 +80,11 @@ def test_an_exception_in_a_worker_fails_the_job_with_its_traceback():
 
 
 def test_process_mode_refuses_what_it_does_not_run_yet_and_bad_options():
-    from pyflink_rs.datastream.window import CountTumblingWindowAssigner
+    from pyflink_rs.datastream.window import ProcessingTimeSessionWindows
 
-    stream = environment().from_collection([1]).key_by(lambda v: v).window(CountTumblingWindowAssigner.of(2)).reduce(
-        lambda a, b: a
-    )
-    with pytest.raises(Exception, match="does not run count windows yet"):
+    sessions = ProcessingTimeSessionWindows.with_dynamic_gap(lambda element: 10)
+    stream = environment().from_collection([1]).key_by(lambda v: v).window(sessions).reduce(lambda a, b: a)
+    with pytest.raises(Exception, match="does not run session windows with a dynamic gap yet"):
         list(stream.execute_and_collect())
     for key, value, message in [
         ("python.execution-mode", "processes", "must be 'thread' or 'process'"),
@@ -322,3 +321,18 @@ def test_time_windows_reduce_aggregate_and_side_outputs_run_in_process_mode():
     assert sorted(processed_means.get_side_output(big).execute_and_collect()) == sorted(
         threaded_means.get_side_output(big).execute_and_collect()
     )
+
+
+def test_count_windows_run_in_process_mode():
+    from test_windows import Average
+
+    def windows(env):
+        keyed = env.from_collection([(k, n, n) for n in range(20) for k in "xy"]).key_by(lambda r: r[0])
+        sliding = keyed.count_window(3, 2).reduce(lambda a, b: (a[0], a[1], a[2] + b[2]))
+        tumbling = keyed.count_window(4).aggregate(Average())
+        return sliding, tumbling
+
+    processed = windows(environment("process", 3))
+    threaded = windows(environment("thread"))
+    for mine, theirs in zip(processed, threaded):
+        assert sorted(mine.execute_and_collect()) == sorted(theirs.execute_and_collect())
