@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use pyflink_core::{
-    KeyedProcessContext, KeyedProcessFunction, KeyedRuntimeContext, ProcessContext, ProcessFunction, Result,
+    Data, KeyedProcessContext, KeyedProcessFunction, KeyedRuntimeContext, ProcessContext, ProcessFunction, Result,
     RuntimeContext, ValueState, ValueStateDescriptor,
 };
 use pyo3::prelude::*;
@@ -104,61 +104,56 @@ fn one_to_one(stages: &[Stage]) -> bool {
     stages.iter().all(|stage| stage.transform == Transform::Map)
 }
 
-/// Chained `map`, `flat_map` and `filter` functions run by one worker process: consecutive
-/// Python transformations hand records to each other inside the worker, as PyFlink chains
-/// Python operators, instead of crossing the pipe between each.
-#[derive(Clone)]
-pub struct BundledTransform {
-    bundling: Bundling,
-    one_to_one: bool,
-    output: OutputType,
-    /// The records of the open bundle, with their timestamps.
-    pending: Vec<(PyValue, Option<i64>)>,
+/// The records of an open bundle, with their timestamps.
+pub(crate) type Pending = Vec<(PyValue, Option<i64>)>;
+
+/// What a process-mode operator on a stream that is not keyed makes of a bundle: the message
+/// its worker takes, and the records it emits from the worker's answer.
+pub trait BundleCodec<OUT: Data>: Clone + Send + Sync + 'static {
+    /// The worker's message for the records `pending`.
+    fn message<'py>(
+        &self,
+        py: Python<'py>,
+        pending: &Pending,
+        ctx: &ProcessContext<'_, OUT>,
+    ) -> PyResult<Bound<'py, PyAny>>;
+
+    /// Emits, each with its own record's timestamp, what the worker answered for `pending`.
+    fn emit(&self, pending: Pending, answer: &Bound<'_, PyAny>, ctx: &mut ProcessContext<'_, OUT>) -> PyResult<()>;
 }
 
-impl BundledTransform {
-    /// An operator running `stages` in bundles of `bundle_size` records, emitting records of
-    /// `output`.
-    pub fn new(stages: &[Stage], output: OutputType, bundle_size: usize) -> Result<Self> {
-        let chain = chain_payload(stages, None)?;
-        let one_to_one = one_to_one(stages);
-        Ok(BundledTransform {
-            bundling: Bundling::new(chain, "chain", bundle_size),
-            one_to_one,
-            output,
-            pending: Vec::new(),
-        })
+/// A Python operator of process mode on a stream that is not keyed: it buffers records with
+/// their timestamps and has its worker run them a bundle at a time; `C` says what the bundle
+/// and the answer hold.
+#[derive(Clone)]
+pub struct Bundled<C> {
+    bundling: Bundling,
+    codec: C,
+    pending: Pending,
+}
+
+impl<C> Bundled<C> {
+    pub(crate) fn with_codec(bundling: Bundling, codec: C) -> Self {
+        Bundled { bundling, codec, pending: Vec::new() }
     }
 
-    fn flush(&mut self, ctx: &mut ProcessContext<'_, PyValue>) -> Result<()> {
+    fn flush<OUT: Data>(&mut self, ctx: &mut ProcessContext<'_, OUT>) -> Result<()>
+    where
+        C: BundleCodec<OUT>,
+    {
         if self.pending.is_empty() {
             return Ok(());
         }
         let pending = std::mem::take(&mut self.pending);
         Python::attach(|py| {
-            let records =
-                PyList::new(py, pending.iter().map(|(value, _)| value.bind(py))).map_err(|e| python_error(py, e))?;
-            let results = self.bundling.run(py, records.into_any())?;
-            let emitted = (|| -> PyResult<()> {
-                for ((_, timestamp), result) in pending.iter().zip(results.try_iter()?) {
-                    ctx.set_timestamp(*timestamp);
-                    let result = result?;
-                    if self.one_to_one {
-                        ctx.collect(PyValue(self.output.apply(result)?.unbind()));
-                        continue;
-                    }
-                    for item in result.try_iter()? {
-                        ctx.collect(PyValue(self.output.apply(item?)?.unbind()));
-                    }
-                }
-                Ok(())
-            })();
-            emitted.map_err(|e| python_error(py, e))
+            let message = self.codec.message(py, &pending, ctx).map_err(|e| python_error(py, e))?;
+            let answer = self.bundling.run(py, message)?;
+            self.codec.emit(pending, &answer, ctx).map_err(|e| python_error(py, e))
         })
     }
 }
 
-impl ProcessFunction<PyValue, PyValue> for BundledTransform {
+impl<OUT: Data, C: BundleCodec<OUT>> ProcessFunction<PyValue, OUT> for Bundled<C> {
     fn within_batch(batch: &mut dyn FnMut() -> Result<()>) -> Result<()> {
         with_interpreter(batch)
     }
@@ -167,7 +162,7 @@ impl ProcessFunction<PyValue, PyValue> for BundledTransform {
         self.bundling.open(runtime)
     }
 
-    fn process_element(&mut self, value: PyValue, ctx: &mut ProcessContext<'_, PyValue>) -> Result<()> {
+    fn process_element(&mut self, value: PyValue, ctx: &mut ProcessContext<'_, OUT>) -> Result<()> {
         self.pending.push((value, ctx.timestamp()));
         if self.pending.len() >= self.bundling.bundle_size {
             self.flush(ctx)?;
@@ -175,7 +170,7 @@ impl ProcessFunction<PyValue, PyValue> for BundledTransform {
         Ok(())
     }
 
-    fn finish_batch(&mut self, ctx: &mut ProcessContext<'_, PyValue>) -> Result<()> {
+    fn finish_batch(&mut self, ctx: &mut ProcessContext<'_, OUT>) -> Result<()> {
         self.flush(ctx)
     }
 
@@ -184,66 +179,125 @@ impl ProcessFunction<PyValue, PyValue> for BundledTransform {
     }
 }
 
-/// A key selector run by a worker process, after the chained transformations `stages` (if
-/// any): the worker returns `(key, record)` pairs.
+/// The records of a bundle, as the chain worker takes them.
+fn records_of<'py>(py: Python<'py>, pending: &Pending) -> PyResult<Bound<'py, PyAny>> {
+    Ok(PyList::new(py, pending.iter().map(|(value, _)| value.bind(py)))?.into_any())
+}
+
+/// Chained `map`, `flat_map` and `filter` functions run by one worker process: consecutive
+/// Python transformations hand records to each other inside the worker, as PyFlink chains
+/// Python operators, instead of crossing the pipe between each.
+pub type BundledTransform = Bundled<ChainResults>;
+
+/// The answers of a chain of transformations: one result per record when every stage maps one
+/// record to one, else a list per record.
 #[derive(Clone)]
-pub struct BundledKeySelector {
-    bundling: Bundling,
+pub struct ChainResults {
+    one_to_one: bool,
+    output: OutputType,
+}
+
+impl BundledTransform {
+    /// An operator running `stages` in bundles of `bundle_size` records, emitting records of
+    /// `output`.
+    pub fn new(stages: &[Stage], output: OutputType, bundle_size: usize) -> Result<Self> {
+        let chain = chain_payload(stages, None)?;
+        let codec = ChainResults { one_to_one: one_to_one(stages), output };
+        Ok(Bundled::with_codec(Bundling::new(chain, "chain", bundle_size), codec))
+    }
+}
+
+impl BundleCodec<PyValue> for ChainResults {
+    fn message<'py>(
+        &self,
+        py: Python<'py>,
+        pending: &Pending,
+        _: &ProcessContext<'_, PyValue>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        records_of(py, pending)
+    }
+
+    fn emit(
+        &self,
+        pending: Pending,
+        results: &Bound<'_, PyAny>,
+        ctx: &mut ProcessContext<'_, PyValue>,
+    ) -> PyResult<()> {
+        for ((_, timestamp), result) in pending.iter().zip(results.try_iter()?) {
+            ctx.set_timestamp(*timestamp);
+            let result = result?;
+            if self.one_to_one {
+                ctx.collect(PyValue(self.output.apply(result)?.unbind()));
+                continue;
+            }
+            for item in result.try_iter()? {
+                ctx.collect(PyValue(self.output.apply(item?)?.unbind()));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A key selector run by a worker process, after the chained transformations `stages` (if
+/// any): the worker returns the keys (and the records, when stages changed them).
+pub type BundledKeySelector = Bundled<KeyedChainResults>;
+
+/// The answers of a chain ending in a key selector.
+#[derive(Clone)]
+pub struct KeyedChainResults {
     one_to_one: bool,
     /// Whether the selector is the only stage: the worker then answers only the keys.
     selector_only: bool,
-    pending: Vec<(PyValue, Option<i64>)>,
 }
 
 impl BundledKeySelector {
     /// A selector running `stages`, then `selector`, in bundles of `bundle_size` records.
     pub fn new(stages: &[Stage], selector: &[u8], bundle_size: usize) -> Result<Self> {
         let chain = chain_payload(stages, Some(selector))?;
-        let one_to_one = one_to_one(stages);
-        Ok(BundledKeySelector {
-            bundling: Bundling::new(chain, "chain", bundle_size),
-            one_to_one,
-            selector_only: stages.is_empty(),
-            pending: Vec::new(),
-        })
+        let codec = KeyedChainResults { one_to_one: one_to_one(stages), selector_only: stages.is_empty() };
+        Ok(Bundled::with_codec(Bundling::new(chain, "chain", bundle_size), codec))
+    }
+}
+
+impl BundleCodec<KeyedRecord> for KeyedChainResults {
+    fn message<'py>(
+        &self,
+        py: Python<'py>,
+        pending: &Pending,
+        _: &ProcessContext<'_, KeyedRecord>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        records_of(py, pending)
     }
 
-    fn flush(&mut self, ctx: &mut ProcessContext<'_, KeyedRecord>) -> Result<()> {
-        if self.pending.is_empty() {
+    fn emit(
+        &self,
+        pending: Pending,
+        results: &Bound<'_, PyAny>,
+        ctx: &mut ProcessContext<'_, KeyedRecord>,
+    ) -> PyResult<()> {
+        if self.selector_only {
+            for ((value, timestamp), key) in pending.into_iter().zip(results.try_iter()?) {
+                ctx.set_timestamp(timestamp);
+                ctx.collect(KeyedRecord { key: PyKey::from_object(&key?)?, value });
+            }
             return Ok(());
         }
-        let pending = std::mem::take(&mut self.pending);
-        Python::attach(|py| {
-            let records =
-                PyList::new(py, pending.iter().map(|(value, _)| value.bind(py))).map_err(|e| python_error(py, e))?;
-            let results = self.bundling.run(py, records.into_any())?;
-            let emitted = (|| -> PyResult<()> {
-                if self.selector_only {
-                    for ((value, timestamp), key) in pending.into_iter().zip(results.try_iter()?) {
-                        ctx.set_timestamp(timestamp);
-                        ctx.collect(KeyedRecord { key: PyKey::from_object(&key?)?, value });
-                    }
-                    return Ok(());
-                }
-                if self.one_to_one {
-                    // One key and one record per input record, in two lists.
-                    let (keys, values): (Bound<'_, PyAny>, Bound<'_, PyAny>) = results.extract()?;
-                    for (((_, timestamp), key), value) in pending.iter().zip(keys.try_iter()?).zip(values.try_iter()?) {
-                        ctx.set_timestamp(*timestamp);
-                        ctx.collect(KeyedRecord { key: PyKey::from_object(&key?)?, value: PyValue(value?.unbind()) });
-                    }
-                    return Ok(());
-                }
-                for ((_, timestamp), result) in pending.iter().zip(results.try_iter()?) {
-                    ctx.set_timestamp(*timestamp);
-                    for pair in result?.try_iter()? {
-                        ctx.collect(keyed_record(pair?)?);
-                    }
-                }
-                Ok(())
-            })();
-            emitted.map_err(|e| python_error(py, e))
-        })
+        if self.one_to_one {
+            // One key and one record per input record, in two lists.
+            let (keys, values): (Bound<'_, PyAny>, Bound<'_, PyAny>) = results.extract()?;
+            for (((_, timestamp), key), value) in pending.iter().zip(keys.try_iter()?).zip(values.try_iter()?) {
+                ctx.set_timestamp(*timestamp);
+                ctx.collect(KeyedRecord { key: PyKey::from_object(&key?)?, value: PyValue(value?.unbind()) });
+            }
+            return Ok(());
+        }
+        for ((_, timestamp), result) in pending.iter().zip(results.try_iter()?) {
+            ctx.set_timestamp(*timestamp);
+            for pair in result?.try_iter()? {
+                ctx.collect(keyed_record(pair?)?);
+            }
+        }
+        Ok(())
     }
 }
 
@@ -253,31 +307,6 @@ fn keyed_record(pair: Bound<'_, PyAny>) -> PyResult<KeyedRecord> {
     Ok(KeyedRecord { key: PyKey::from_object(&key)?, value: PyValue(value.unbind()) })
 }
 
-impl ProcessFunction<PyValue, KeyedRecord> for BundledKeySelector {
-    fn within_batch(batch: &mut dyn FnMut() -> Result<()>) -> Result<()> {
-        with_interpreter(batch)
-    }
-
-    fn open(&mut self, runtime: &RuntimeContext) -> Result<()> {
-        self.bundling.open(runtime)
-    }
-
-    fn process_element(&mut self, value: PyValue, ctx: &mut ProcessContext<'_, KeyedRecord>) -> Result<()> {
-        self.pending.push((value, ctx.timestamp()));
-        if self.pending.len() >= self.bundling.bundle_size {
-            self.flush(ctx)?;
-        }
-        Ok(())
-    }
-
-    fn finish_batch(&mut self, ctx: &mut ProcessContext<'_, KeyedRecord>) -> Result<()> {
-        self.flush(ctx)
-    }
-
-    fn close(&mut self) -> Result<()> {
-        self.bundling.close()
-    }
-}
 /// A rolling reduce in a worker process. The reduced value of each key is keyed state in the
 /// engine (as in thread mode); a bundle carries the current values of its keys, and the worker
 /// returns each record's result and each key's new value.

@@ -19,8 +19,8 @@ import struct
 import sys
 import traceback
 
-from pyflink_rs.worker_keyed import KeyedProcess, MapAsKeyedProcess, Process, Window
-from pyflink_rs.worker_metrics import MetricGroup, metric_updates
+from pyflink_rs.worker_keyed import KeyedProcess, MapAsKeyedProcess, Process, TaskFacts, Window
+from pyflink_rs.worker_metrics import metric_updates
 
 _LENGTH = struct.Struct("<I")
 
@@ -152,28 +152,12 @@ def _configure_logging(runtime_info):
     )
 
 
-class _RuntimeContext:
-    """What a function's ``open()`` learns in a worker: where it runs, and its metric group.
-    Keyed state is not available to process-mode functions yet."""
-
-    def __init__(self, runtime_info, metrics):
-        self._info = runtime_info
-        self._metrics = metrics
+class _RuntimeContext(TaskFacts):
+    """What a function's ``open()`` learns in a worker (PyFlink's ``RuntimeContext``): where it
+    runs, and its metric group. Keyed state is not available to these functions."""
 
     def get_metrics_group(self):
-        return MetricGroup(self._metrics)
-
-    def get_task_name(self):
-        return self._info["task_name"]
-
-    def get_index_of_this_subtask(self):
-        return self._info["index_of_this_subtask"]
-
-    def get_number_of_parallel_subtasks(self):
-        return self._info["number_of_parallel_subtasks"]
-
-    def get_attempt_number(self):
-        return 0
+        return self._metric_group()
 
     def _no_state(self, *_):
         raise NotImplementedError(

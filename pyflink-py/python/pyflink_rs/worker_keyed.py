@@ -104,15 +104,13 @@ class _MapNative(_ValueNative):
         return not self._map()
 
 
-class _RuntimeNative:
-    """What ``RuntimeContext`` asks of the engine, in a worker: the task's facts, state
-    handles backed by the bundle's cache (recorded so the engine binds its own), metrics."""
+class TaskFacts:
+    """Where a worker's function runs, as the engine described it when the worker opened, and
+    the worker's metrics."""
 
-    def __init__(self, runtime_info, cache, metrics):
+    def __init__(self, runtime_info, metrics):
         self._info = runtime_info
-        self._cache = cache
         self._metrics = metrics
-        self.declared = []
 
     def get_task_name(self):
         return self._info["task_name"]
@@ -126,8 +124,24 @@ class _RuntimeNative:
     def get_max_number_of_parallel_subtasks(self):
         return self._info.get("max_parallelism", 128)
 
-    def get_metric_group(self):
+    def get_attempt_number(self):
+        return 0
+
+    def _metric_group(self):
         return MetricGroup(self._metrics)
+
+
+class _RuntimeNative(TaskFacts):
+    """What ``RuntimeContext`` asks of the engine, in a worker: the task's facts, state
+    handles backed by the bundle's cache (recorded so the engine binds its own), metrics."""
+
+    def __init__(self, runtime_info, cache, metrics):
+        super().__init__(runtime_info, metrics)
+        self._cache = cache
+        self.declared = []
+
+    def get_metric_group(self):
+        return self._metric_group()
 
     def _declare(self, name, kind, ttl, native):
         self.declared.append((name, kind, ttl))
