@@ -1,7 +1,9 @@
 //! Exactly-once recovery, checked against an oracle: random keyed jobs over random input, with
 //! operators panicking at random points, end with the output of a run without failures (through
 //! a sink that commits on checkpoint completion), on the heap and the RocksDB backend, at
-//! parallelism 1 to 4; in at-least-once mode nothing is lost.
+//! parallelism 1 to 4; in at-least-once mode nothing is lost. Some runs pass the input through
+//! an operator that emits each batch's results only after the next batch (as process-mode
+//! Python operators do), which must not change the outcome either.
 
 mod common;
 
@@ -12,6 +14,7 @@ use std::time::Duration;
 use common::checkpointing::{
     committed_records, Committed, CountPerKey, Event, FailureInjector, PacedSource, TransactionalSink,
 };
+use common::Deferring;
 use proptest::prelude::*;
 use pyflink_core::time::WatermarkStrategy;
 use pyflink_core::window::TumblingEventTimeWindows;
@@ -61,6 +64,7 @@ fn run(
     backend: StateBackendConfig,
     mode: CheckpointingMode,
     failures: Vec<i64>,
+    deferred: bool,
 ) -> Outcome {
     let env = StreamExecutionEnvironment::get_execution_environment();
     env.set_parallelism(parallelism);
@@ -74,7 +78,10 @@ fn run(
     env.set_checkpoint_config(config);
 
     let strategy = WatermarkStrategy::for_monotonous_timestamps().with_timestamp_assigner(|e: &Event, _| e.2);
-    let events = env.from_source(PacedSource::new(splits, 3), strategy, "events").uid("events");
+    let mut events = env.from_source(PacedSource::new(splits, 3), strategy, "events").uid("events");
+    if deferred {
+        events = events.process(Deferring::default()).name("deferring");
+    }
     let counts: Committed<(u8, u32, u32)> = Arc::new(Mutex::new(BTreeMap::new()));
     let windows: Committed<(u8, i64, u32)> = Arc::new(Mutex::new(BTreeMap::new()));
     let injector = FailureInjector::at(failures);
@@ -107,12 +114,13 @@ fn backends() -> [StateBackendConfig; 3] {
     ]
 }
 
-fn input() -> impl Strategy<Value = (Vec<(u8, i64)>, usize, usize, Vec<i64>)> {
+fn input() -> impl Strategy<Value = (Vec<(u8, i64)>, usize, usize, Vec<i64>, bool)> {
     (
         proptest::collection::vec((0u8..6, 0i64..4), 1..250),
         1usize..5,
         1usize..4,
         proptest::collection::vec(0i64..400, 0..3),
+        any::<bool>(),
     )
 }
 
@@ -122,20 +130,22 @@ proptest! {
     /// Exactly-once: the committed output equals the oracle's, whatever failed, on every backend
     /// (heap, RocksDB, RocksDB with incremental checkpoints).
     #[test]
-    fn exactly_once_survives_injected_failures((events, parallelism, split_count, failures) in input()) {
+    fn exactly_once_survives_injected_failures((events, parallelism, split_count, failures, deferred) in input()) {
         let splits = splits(&events, split_count);
         let expected = oracle(&splits);
         for backend in backends() {
-            let outcome = run(splits.clone(), parallelism, backend, CheckpointingMode::ExactlyOnce, failures.clone());
+            let mode = CheckpointingMode::ExactlyOnce;
+            let outcome = run(splits.clone(), parallelism, backend, mode, failures.clone(), deferred);
             prop_assert_eq!(&outcome, &expected);
         }
     }
 
     /// At-least-once: every record reaches the output at least once.
     #[test]
-    fn at_least_once_loses_nothing((events, parallelism, split_count, failures) in input()) {
+    fn at_least_once_loses_nothing((events, parallelism, split_count, failures, deferred) in input()) {
         let splits = splits(&events, split_count);
-        let outcome = run(splits.clone(), parallelism, StateBackendConfig::HashMap, CheckpointingMode::AtLeastOnce, failures);
+        let mode = CheckpointingMode::AtLeastOnce;
+        let outcome = run(splits.clone(), parallelism, StateBackendConfig::HashMap, mode, failures, deferred);
         let seen: BTreeSet<u32> = outcome.counts.iter().map(|&(_, id, _)| id).collect();
         let all: BTreeSet<u32> = splits.iter().flatten().map(|e| e.1).collect();
         prop_assert_eq!(seen, all);

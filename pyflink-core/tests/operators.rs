@@ -4,7 +4,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::{collect, collect_sorted, env, Event, TagSubtask};
+use common::{collect, collect_sorted, env, Deferring, Event, TagSubtask};
+use pyflink_core::time::WatermarkStrategy;
 use pyflink_core::window::{GlobalWindow, ProcessWindowFunction, TimeWindow, TumblingEventTimeWindows, WindowContext};
 use pyflink_core::{
     CoProcessFunction, KeyedProcessContext, KeyedProcessFunction, KeyedRuntimeContext, OutputTag, ProcessContext,
@@ -436,11 +437,26 @@ impl ProcessFunction<Event, Event> for Buffering {
 }
 
 /// Counts per key in keyed state, but only at the end of each batch, switching to each
-/// buffered record's key.
+/// buffered record's key; when `defer`red, a batch's counts wait until the next batch ends or
+/// the runtime asks for owed results.
 #[derive(Clone, Default)]
 struct BufferedCount {
     pending: Vec<u8>,
+    away: Vec<u8>,
+    defer: bool,
     count: Option<ValueState<i64>>,
+}
+
+impl BufferedCount {
+    fn count(&mut self, keys: &mut Vec<u8>, ctx: &mut KeyedProcessContext<'_, u8, (u8, i64)>) {
+        let count = self.count.as_ref().expect("opened");
+        for key in keys.drain(..) {
+            ctx.set_current_key(key);
+            let next = count.value().unwrap_or(0) + 1;
+            count.update(next);
+            ctx.collect((key, next));
+        }
+    }
 }
 
 impl KeyedProcessFunction<u8, Event, (u8, i64)> for BufferedCount {
@@ -455,14 +471,23 @@ impl KeyedProcessFunction<u8, Event, (u8, i64)> for BufferedCount {
     }
 
     fn finish_batch(&mut self, ctx: &mut KeyedProcessContext<'_, u8, (u8, i64)>) -> Result<()> {
-        let count = self.count.as_ref().expect("opened");
-        for key in self.pending.drain(..) {
-            ctx.set_current_key(key);
-            let next = count.value().unwrap_or(0) + 1;
-            count.update(next);
-            ctx.collect((key, next));
-        }
+        let (mut away, mut pending) = (std::mem::take(&mut self.away), std::mem::take(&mut self.pending));
+        self.count(&mut away, ctx);
+        self.count(&mut pending, ctx);
         Ok(())
+    }
+
+    fn end_batch(&mut self, ctx: &mut KeyedProcessContext<'_, u8, (u8, i64)>) -> Result<()> {
+        if !self.defer {
+            return self.finish_batch(ctx);
+        }
+        let mut away = std::mem::replace(&mut self.away, std::mem::take(&mut self.pending));
+        self.count(&mut away, ctx);
+        Ok(())
+    }
+
+    fn owes_results(&self) -> bool {
+        !self.away.is_empty()
     }
 }
 
@@ -486,11 +511,32 @@ fn buffered_records_are_finished_before_each_watermark_with_their_timestamps() {
 }
 
 #[test]
+fn results_owed_past_the_end_of_a_batch_precede_the_next_watermark_and_keep_their_timestamps() {
+    let window_counts = |deferred: bool| {
+        let env = env(2);
+        env.set_auto_watermark_interval(Duration::from_millis(1));
+        let strategy = WatermarkStrategy::for_monotonous_timestamps().with_timestamp_assigner(|n: &i64, _| n / 10);
+        let numbers = env.from_sequence(0, 199_999).unwrap().assign_timestamps_and_watermarks(strategy);
+        let numbers = if deferred { numbers.process(Deferring::default()) } else { numbers };
+        let counts = numbers
+            .key_by(|n| n % 3)
+            .window(TumblingEventTimeWindows::of(Duration::from_millis(500)))
+            .apply(|key: &i64, window: &TimeWindow, numbers: &[i64]| [(*key, window.start, numbers.len())]);
+        collect_sorted(&counts)
+    };
+    // Results emitted after a watermark that passed their timestamps would be late and dropped.
+    let deferred = window_counts(true);
+    assert_eq!(deferred.iter().map(|c| c.2).sum::<usize>(), 200_000);
+    assert_eq!(deferred, window_counts(false));
+}
+
+#[test]
 fn a_keyed_function_finishing_its_batch_updates_the_state_of_each_records_key() {
-    for p in PARALLELISMS {
+    for (p, defer) in PARALLELISMS.into_iter().flat_map(|p| [(p, false), (p, true)]) {
         let env = env(p);
-        let events: Vec<Event> = (0..2000).map(|n| ((n * 7 % 11) as u8, 0, 0)).collect();
-        let counts = env.from_collection(events.clone()).key_by(|e| e.0).process(BufferedCount::default());
+        let events: Vec<Event> = (0..20_000).map(|n| ((n * 7 % 11) as u8, 0, 0)).collect();
+        let function = BufferedCount { defer, ..BufferedCount::default() };
+        let counts = env.from_collection(events.clone()).key_by(|e| e.0).process(function);
         let out = collect(&counts);
         let mut last = std::collections::BTreeMap::new();
         for (key, count) in out {

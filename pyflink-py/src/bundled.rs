@@ -4,19 +4,15 @@
 //! keep their own record's timestamp; keyed results update the engine's keyed state, so
 //! checkpoints and rescaling work as in thread mode.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use pyflink_core::{
-    Data, KeyedProcessContext, KeyedProcessFunction, KeyedRuntimeContext, ProcessContext, ProcessFunction, Result,
-    RuntimeContext, ValueState, ValueStateDescriptor,
-};
+use pyflink_core::{Data, ProcessContext, ProcessFunction, Result, RuntimeContext};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
+use pyo3::types::{PyBytes, PyList};
 
 use crate::function::python_error;
 use crate::interpreter::with_interpreter;
-use crate::operators::{HeldBack, OutputType, Transform};
+use crate::operators::{OutputType, Transform};
 use crate::value::{KeyedRecord, PyKey, PyValue};
 use crate::worker::PythonWorker;
 
@@ -46,9 +42,35 @@ impl Bundling {
         Ok(())
     }
 
+    fn worker(&mut self) -> &mut PythonWorker {
+        self.worker.as_mut().expect("open() runs before the first record")
+    }
+
     /// Runs the bundle `payload` in the worker.
     pub(crate) fn run<'py>(&mut self, py: Python<'py>, payload: Bound<'py, PyAny>) -> Result<Bound<'py, PyAny>> {
-        self.worker.as_mut().expect("open() runs before the first record").bundle(py, payload)
+        self.worker().bundle(py, payload)
+    }
+
+    /// Sends the bundle `payload` without waiting for its answer, and returns the answer to
+    /// the bundle that was in flight, if one was. The new bundle is pickled while the worker
+    /// still computes the previous one, and the previous answer unpickled while it computes
+    /// the new one.
+    pub(crate) fn pass<'py>(
+        &mut self,
+        py: Python<'py>,
+        payload: Bound<'py, PyAny>,
+        in_flight: bool,
+    ) -> Result<Option<Bound<'py, PyAny>>> {
+        let worker = self.worker();
+        let frame = worker.frame(py, payload)?;
+        let previous = if in_flight { Some(worker.receive_frame(py)?) } else { None };
+        worker.send(py, frame)?;
+        previous.map(|bytes| worker.answer(py, &bytes)).transpose()
+    }
+
+    /// The answer to the bundle in flight.
+    pub(crate) fn collect<'py>(&mut self, py: Python<'py>) -> Result<Bound<'py, PyAny>> {
+        self.worker().receive(py)
     }
 
     pub(crate) fn close(&mut self) -> Result<()> {
@@ -125,19 +147,26 @@ pub trait BundleCodec<OUT: Data>: Clone + Send + Sync + 'static {
 /// A Python operator of process mode on a stream that is not keyed: it buffers records with
 /// their timestamps and has its worker run them a bundle at a time; `C` says what the bundle
 /// and the answer hold.
+///
+/// A bundle ends when it is full or its batch ends; it is then sent, and its results are
+/// emitted when the next bundle is sent or when the runtime asks for them (see
+/// `OneInputOperator::end_batch`), so the worker computes while the engine works.
 #[derive(Clone)]
 pub struct Bundled<C> {
     bundling: Bundling,
     codec: C,
     pending: Pending,
+    /// The records of the bundle in flight.
+    away: Option<Pending>,
 }
 
 impl<C> Bundled<C> {
     pub(crate) fn with_codec(bundling: Bundling, codec: C) -> Self {
-        Bundled { bundling, codec, pending: Vec::new() }
+        Bundled { bundling, codec, pending: Vec::new(), away: None }
     }
 
-    fn flush<OUT: Data>(&mut self, ctx: &mut ProcessContext<'_, OUT>) -> Result<()>
+    /// Sends the open bundle, emitting the results of the one in flight.
+    fn send<OUT: Data>(&mut self, ctx: &mut ProcessContext<'_, OUT>) -> Result<()>
     where
         C: BundleCodec<OUT>,
     {
@@ -147,8 +176,27 @@ impl<C> Bundled<C> {
         let pending = std::mem::take(&mut self.pending);
         Python::attach(|py| {
             let message = self.codec.message(py, &pending, ctx).map_err(|e| python_error(py, e))?;
-            let answer = self.bundling.run(py, message)?;
-            self.codec.emit(pending, &answer, ctx).map_err(|e| python_error(py, e))
+            let previous = self.bundling.pass(py, message, self.away.is_some())?;
+            match (self.away.replace(pending), previous) {
+                (Some(records), Some(answer)) => {
+                    self.codec.emit(records, &answer, ctx).map_err(|e| python_error(py, e))
+                }
+                _ => Ok(()),
+            }
+        })
+    }
+
+    /// Emits the results of the bundle in flight.
+    fn collect<OUT: Data>(&mut self, ctx: &mut ProcessContext<'_, OUT>) -> Result<()>
+    where
+        C: BundleCodec<OUT>,
+    {
+        let Some(records) = self.away.take() else {
+            return Ok(());
+        };
+        Python::attach(|py| {
+            let answer = self.bundling.collect(py)?;
+            self.codec.emit(records, &answer, ctx).map_err(|e| python_error(py, e))
         })
     }
 }
@@ -165,13 +213,22 @@ impl<OUT: Data, C: BundleCodec<OUT>> ProcessFunction<PyValue, OUT> for Bundled<C
     fn process_element(&mut self, value: PyValue, ctx: &mut ProcessContext<'_, OUT>) -> Result<()> {
         self.pending.push((value, ctx.timestamp()));
         if self.pending.len() >= self.bundling.bundle_size {
-            self.flush(ctx)?;
+            self.send(ctx)?;
         }
         Ok(())
     }
 
+    fn end_batch(&mut self, ctx: &mut ProcessContext<'_, OUT>) -> Result<()> {
+        self.send(ctx)
+    }
+
     fn finish_batch(&mut self, ctx: &mut ProcessContext<'_, OUT>) -> Result<()> {
-        self.flush(ctx)
+        self.send(ctx)?;
+        self.collect(ctx)
+    }
+
+    fn owes_results(&self) -> bool {
+        self.away.is_some()
     }
 
     fn close(&mut self) -> Result<()> {
@@ -305,136 +362,4 @@ impl BundleCodec<KeyedRecord> for KeyedChainResults {
 fn keyed_record(pair: Bound<'_, PyAny>) -> PyResult<KeyedRecord> {
     let (key, value): (Bound<'_, PyAny>, Bound<'_, PyAny>) = pair.extract()?;
     Ok(KeyedRecord { key: PyKey::from_object(&key)?, value: PyValue(value.unbind()) })
-}
-
-/// A rolling reduce in a worker process. The reduced value of each key is keyed state in the
-/// engine (as in thread mode); a bundle carries the current values of its keys, and the worker
-/// returns each record's result and each key's new value.
-#[derive(Clone)]
-pub struct BundledReduce {
-    bundling: Bundling,
-    output: OutputType,
-    reduced: Option<ValueState<PyValue>>,
-    /// In batch mode: the keys whose final results are emitted at the end.
-    held_back: Option<HeldBack>,
-    /// The keys of the open bundle, by slot, and their reduced values before the bundle.
-    keys: Vec<(PyKey, Option<PyValue>)>,
-    slots: HashMap<PyKey, usize>,
-    /// The records of the open bundle: slot, record, timestamp.
-    pending: Vec<(usize, PyValue, Option<i64>)>,
-}
-
-impl BundledReduce {
-    /// A reduce running `function` in bundles of `bundle_size` records, whose results are
-    /// records of `output`.
-    pub fn new(function: Vec<u8>, output: OutputType, bundle_size: usize) -> Self {
-        BundledReduce {
-            bundling: Bundling::new(function, "reduce", bundle_size),
-            output,
-            reduced: None,
-            held_back: None,
-            keys: Vec::new(),
-            slots: HashMap::new(),
-            pending: Vec::new(),
-        }
-    }
-
-    fn flush(&mut self, ctx: &mut KeyedProcessContext<'_, PyKey, PyValue>) -> Result<()> {
-        if self.pending.is_empty() {
-            return Ok(());
-        }
-        let pending = std::mem::take(&mut self.pending);
-        let keys = std::mem::take(&mut self.keys);
-        self.slots.clear();
-        let reduced = self.reduced.clone().expect("open() runs before the first record");
-        Python::attach(|py| {
-            let message = (|| -> PyResult<Bound<'_, PyAny>> {
-                let current = PyDict::new(py);
-                for (slot, (_, value)) in keys.iter().enumerate() {
-                    if let Some(value) = value {
-                        current.set_item(slot, value.bind(py))?;
-                    }
-                }
-                let slots = PyList::new(py, pending.iter().map(|(slot, _, _)| *slot))?;
-                let records = PyList::new(py, pending.iter().map(|(_, value, _)| value.bind(py)))?;
-                Ok(PyTuple::new(py, [current.into_any(), slots.into_any(), records.into_any()])?.into_any())
-            })()
-            .map_err(|e| python_error(py, e))?;
-            let results = self.bundling.run(py, message)?;
-            // The last result of each key is its new reduced value.
-            let mut finals: Vec<Option<PyValue>> = (0..keys.len()).map(|_| None).collect();
-            let emitted = (|| -> PyResult<()> {
-                for ((slot, _, timestamp), result) in pending.iter().zip(results.try_iter()?) {
-                    let result = PyValue(self.output.apply(result?)?.unbind());
-                    if self.held_back.is_none() {
-                        ctx.set_timestamp(*timestamp);
-                        ctx.collect(result.clone());
-                    }
-                    finals[*slot] = Some(result);
-                }
-                Ok(())
-            })();
-            emitted.map_err(|e| python_error(py, e))?;
-            for ((key, _), last) in keys.into_iter().zip(finals) {
-                if let Some(value) = last {
-                    if let Some(held_back) = self.held_back.as_mut() {
-                        held_back.touch(&key);
-                    }
-                    ctx.set_current_key(key);
-                    reduced.update(value);
-                }
-            }
-            Ok(())
-        })
-    }
-}
-
-impl KeyedProcessFunction<PyKey, KeyedRecord, PyValue> for BundledReduce {
-    fn within_batch(batch: &mut dyn FnMut() -> Result<()>) -> Result<()> {
-        with_interpreter(batch)
-    }
-
-    fn open(&mut self, context: &mut KeyedRuntimeContext<'_, PyKey>) -> Result<()> {
-        // The same state as the thread-mode reduce, so a job can change modes across a savepoint.
-        self.reduced = Some(context.get_state(&ValueStateDescriptor::new("_reduced"))?);
-        self.held_back = context.runtime().is_batch_mode().then(HeldBack::default);
-        self.bundling.open(context.runtime())
-    }
-
-    fn end_input(&mut self, ctx: &mut KeyedProcessContext<'_, PyKey, PyValue>) -> Result<()> {
-        // Bundles end with every batch, so the last one is done before the input ends.
-        if let (Some(held_back), Some(reduced)) = (self.held_back.as_mut(), self.reduced.as_ref()) {
-            held_back.emit(reduced, ctx);
-        }
-        Ok(())
-    }
-
-    fn process_element(
-        &mut self,
-        record: KeyedRecord,
-        ctx: &mut KeyedProcessContext<'_, PyKey, PyValue>,
-    ) -> Result<()> {
-        let slot = match self.slots.get(&record.key) {
-            Some(slot) => *slot,
-            None => {
-                let before = self.reduced.as_ref().expect("open() runs before the first record").value();
-                self.keys.push((record.key.clone(), before));
-                self.slots.insert(record.key, self.keys.len() - 1);
-                self.keys.len() - 1
-            }
-        };
-        self.pending.push((slot, record.value, ctx.timestamp()));
-        if self.pending.len() >= self.bundling.bundle_size {
-            self.flush(ctx)?;
-        }
-        Ok(())
-    }
-
-    fn finish_batch(&mut self, ctx: &mut KeyedProcessContext<'_, PyKey, PyValue>) -> Result<()> {
-        self.flush(ctx)
-    }
-
-    fn close(&mut self) -> Result<()> {
-        self.bundling.close()
-    }
 }

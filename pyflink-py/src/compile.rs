@@ -12,9 +12,10 @@ use pyflink_core::{
 use pyo3::prelude::*;
 use pyo3::types::PyList;
 
-use crate::bundled::{BundledKeySelector, BundledReduce, BundledTransform, Stage};
+use crate::bundled::{BundledKeySelector, BundledTransform, Stage};
 use crate::bundled_keyed::BundledKeyedProcess;
 use crate::bundled_process::BundledProcess;
+use crate::bundled_reduce::BundledReduce;
 use crate::bundled_window::WorkerWindowFunction;
 use crate::function::{python_error, PyFunction, UserFunction};
 use crate::interpreter::with_interpreter;

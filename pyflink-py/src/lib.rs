@@ -30,6 +30,7 @@
 pub mod bundled;
 pub mod bundled_keyed;
 pub mod bundled_process;
+pub mod bundled_reduce;
 pub mod bundled_window;
 pub mod compile;
 pub mod context;

@@ -4,7 +4,10 @@
 //! pickled tuples in frames of a 4-byte little-endian length and the bytes.
 //!
 //! The interpreter is released while a bundle is with the worker, so that the engine's other
-//! Python operators (and their workers) run meanwhile.
+//! Python operators (and their workers) run meanwhile. An operator may keep one bundle in
+//! flight: it pickles the next bundle while the worker computes, collects the answer, sends
+//! the next bundle, and unpickles the answer while the worker computes again. The engine never
+//! writes while an answer is unread, so neither side can block the other on a full socket.
 
 use std::io::{Read, Write};
 use std::os::fd::OwnedFd;
@@ -32,7 +35,12 @@ pub struct PythonWorker {
     /// The instance's metric group, and what the worker reported to it.
     metric_group: MetricGroup,
     metrics: WorkerMetrics,
+    /// Whether a bundle was sent whose answer is still to be read.
+    in_flight: bool,
 }
+
+/// A bundle pickled for a worker, ready to send.
+pub struct BundleFrame(Vec<u8>);
 
 fn io_error(name: &str, what: &str, error: std::io::Error) -> FlinkError {
     FlinkError::User(format!("the Python worker process of '{name}' {what}: {error}"))
@@ -56,7 +64,8 @@ impl PythonWorker {
             .map_err(|e| io_error(&name, &format!("cannot be started with {executable}"), e))?;
         let metric_group = runtime.get_metric_group().clone();
         let metrics = WorkerMetrics::default();
-        let mut worker = PythonWorker { socket, child, name, open_pending: true, metric_group, metrics };
+        let mut worker =
+            PythonWorker { socket, child, name, open_pending: true, metric_group, metrics, in_flight: false };
         let open = (|| -> PyResult<Vec<u8>> {
             let info = PyDict::new(py);
             info.set_item("task_name", runtime.get_task_name())?;
@@ -76,10 +85,40 @@ impl PythonWorker {
 
     /// Sends `("bundle", payload)` and returns what the worker answered.
     pub fn bundle<'py>(&mut self, py: Python<'py>, payload: Bound<'py, PyAny>) -> Result<Bound<'py, PyAny>> {
-        let message = PyTuple::new(py, [pyo3::types::PyString::new(py, "bundle").into_any(), payload])
+        let frame = self.frame(py, payload)?;
+        self.send(py, frame)?;
+        self.receive(py)
+    }
+
+    /// The message `("bundle", payload)`, pickled.
+    pub fn frame<'py>(&self, py: Python<'py>, payload: Bound<'py, PyAny>) -> Result<BundleFrame> {
+        PyTuple::new(py, [pyo3::types::PyString::new(py, "bundle").into_any(), payload])
             .and_then(|message| pickle(py, message.as_any()))
-            .map_err(|e| python_error(py, e))?;
-        self.call(py, &message)
+            .map(BundleFrame)
+            .map_err(|e| python_error(py, e))
+    }
+
+    /// Sends a bundle; its answer is read by [`receive`](Self::receive) before the next send.
+    pub fn send(&mut self, py: Python<'_>, frame: BundleFrame) -> Result<()> {
+        assert!(!self.in_flight, "the answer to the previous bundle is read first");
+        self.opened(py)?;
+        py.detach(|| self.write_frame(&frame.0))?;
+        self.in_flight = true;
+        Ok(())
+    }
+
+    /// The answer to the bundle in flight, waiting for it without the interpreter.
+    pub fn receive<'py>(&mut self, py: Python<'py>) -> Result<Bound<'py, PyAny>> {
+        let bytes = self.receive_frame(py)?;
+        self.answer(py, &bytes)
+    }
+
+    /// The pickled answer to the bundle in flight, to unpickle with [`answer`](Self::answer).
+    pub fn receive_frame(&mut self, py: Python<'_>) -> Result<Vec<u8>> {
+        assert!(self.in_flight, "a bundle was sent");
+        let bytes = py.detach(|| self.read_frame())?;
+        self.in_flight = false;
+        Ok(bytes)
     }
 
     /// Waits for the worker's answer to `open` (what the function declared, for a keyed
@@ -97,31 +136,17 @@ impl PythonWorker {
     pub fn close(mut self, py: Python<'_>) -> Result<()> {
         let message =
             PyTuple::new(py, ["close"]).and_then(|m| pickle(py, m.as_any())).map_err(|e| python_error(py, e))?;
-        self.call(py, &message)?;
+        self.send(py, BundleFrame(message))?;
+        self.receive(py)?;
         let name = self.name.clone();
         py.detach(|| self.child.wait()).map_err(|e| io_error(&name, "did not exit", e))?;
         Ok(())
     }
 
-    /// Sends the pickled `message` and returns the worker's answer, without the interpreter
-    /// while the worker works.
-    fn call<'py>(&mut self, py: Python<'py>, message: &[u8]) -> Result<Bound<'py, PyAny>> {
-        let (open_answer, answer) = py.detach(|| -> Result<(Option<Vec<u8>>, Vec<u8>)> {
-            let open_answer = if self.open_pending { Some(self.read_frame()?) } else { None };
-            self.write_frame(message)?;
-            Ok((open_answer, self.read_frame()?))
-        })?;
-        if let Some(open_answer) = open_answer {
-            self.open_pending = false;
-            self.answer(py, &open_answer)?;
-        }
-        self.answer(py, &answer)
-    }
-
     /// The result of an answer, or the error the worker reported; the metric updates that
     /// come with it are applied.
-    fn answer<'py>(&mut self, py: Python<'py>, bytes: &[u8]) -> Result<Bound<'py, PyAny>> {
-        let answer = crate::value::unpickle(py, bytes).map_err(|e| python_error(py, e))?;
+    pub fn answer<'py>(&mut self, py: Python<'py>, bytes: &[u8]) -> Result<Bound<'py, PyAny>> {
+        let answer = unpickle_answer(py, bytes).map_err(|e| python_error(py, e))?;
         let (status, value, updates): (String, Bound<'py, PyAny>, Bound<'py, PyList>) =
             answer.extract().map_err(|e| python_error(py, e))?;
         self.metrics.apply(&self.metric_group, &updates).map_err(|e| python_error(py, e))?;
@@ -175,6 +200,34 @@ impl Drop for PythonWorker {
 
 /// `pyflink_rs.worker.pickle_bundle`, imported once per interpreter.
 static PICKLE_BUNDLE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+/// `pickle.loads` and the `gc` functions, looked up once per interpreter.
+static UNPICKLING: PyOnceLock<[Py<PyAny>; 4]> = PyOnceLock::new();
+
+/// An answer unpickled with the cyclic garbage collector paused: the many tuples of a bundle
+/// would otherwise set off collections that find nothing to free (the worker pauses it for
+/// the same reason).
+fn unpickle_answer<'py>(py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+    let [loads, is_enabled, disable, enable] = UNPICKLING.get_or_try_init(py, || -> PyResult<[Py<PyAny>; 4]> {
+        let gc = py.import("gc")?;
+        Ok([
+            py.import("pickle")?.getattr("loads")?.unbind(),
+            gc.getattr("isenabled")?.unbind(),
+            gc.getattr("disable")?.unbind(),
+            gc.getattr("enable")?.unbind(),
+        ])
+    })?;
+    // Only a collector this call paused is resumed: the program may have turned it off.
+    let paused = is_enabled.bind(py).call0()?.is_truthy()?;
+    if paused {
+        disable.bind(py).call0()?;
+    }
+    let answer = loads.bind(py).call1((PyBytes::new(py, bytes),));
+    if paused {
+        enable.bind(py).call0()?;
+    }
+    answer
+}
 
 /// `value` pickled as the worker pickles its answers.
 fn pickle(py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {

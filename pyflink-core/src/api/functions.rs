@@ -194,11 +194,23 @@ pub trait ProcessFunction<IN: Data, OUT: Data>: Clone + Send + Sync + 'static {
         batch()
     }
 
-    /// Called after the last record of each input batch and before each watermark: a
-    /// function that buffers records emits their results here (see
+    /// Called before each watermark and whenever owed results must go out: a function that
+    /// buffers records emits every result it still owes here (see
     /// [`OneInputOperator::finish_batch`](crate::runtime::operator::OneInputOperator::finish_batch)).
     fn finish_batch(&mut self, _ctx: &mut ProcessContext<'_, OUT>) -> Result<()> {
         Ok(())
+    }
+
+    /// Called after the last record of each input batch; the default finishes the batch. A
+    /// function may leave results owed (see
+    /// [`OneInputOperator::end_batch`](crate::runtime::operator::OneInputOperator::end_batch)).
+    fn end_batch(&mut self, ctx: &mut ProcessContext<'_, OUT>) -> Result<()> {
+        self.finish_batch(ctx)
+    }
+
+    /// Whether batches ended by `end_batch` have results not emitted yet.
+    fn owes_results(&self) -> bool {
+        false
     }
 
     /// Called once after the last record.
@@ -242,11 +254,23 @@ pub trait KeyedProcessFunction<K: Key, IN: Data, OUT: Data>: Clone + Send + Sync
         Ok(())
     }
 
-    /// Called after the last record of each input batch, before each watermark, and after
-    /// timers fire: a function that buffers records (and timer calls) emits their results
-    /// here, switching to each record's key with [`KeyedProcessContext::set_current_key`].
+    /// Called before each watermark, after timers fire, and whenever owed results must go
+    /// out: a function that buffers records (and timer calls) emits every result it still
+    /// owes here, switching to each record's key with [`KeyedProcessContext::set_current_key`].
     fn finish_batch(&mut self, _ctx: &mut KeyedProcessContext<'_, K, OUT>) -> Result<()> {
         Ok(())
+    }
+
+    /// Called after the last record of each input batch; the default finishes the batch. A
+    /// function may leave results owed (see
+    /// [`OneInputOperator::end_batch`](crate::runtime::operator::OneInputOperator::end_batch)).
+    fn end_batch(&mut self, ctx: &mut KeyedProcessContext<'_, K, OUT>) -> Result<()> {
+        self.finish_batch(ctx)
+    }
+
+    /// Whether batches ended by `end_batch` have results not emitted yet.
+    fn owes_results(&self) -> bool {
+        false
     }
 
     /// Called once when the input has ended (bounded input), after its final watermark: a

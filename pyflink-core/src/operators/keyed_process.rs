@@ -50,6 +50,24 @@ impl<IN: Data, K: Key, F> KeyedProcessOperator<IN, K, F> {
             function.on_timer(timestamp, &mut ctx)
         })
     }
+
+    /// Runs `call` of the function when no record is current (ending a batch or the input):
+    /// the function sets the key of each buffered record it handles.
+    fn between_records<OUT: Data>(
+        &mut self,
+        out: &mut Output<OUT>,
+        call: impl FnOnce(&mut F, &mut KeyedProcessContext<'_, K, OUT>) -> Result<()>,
+    ) -> Result<()> {
+        let (Some(backend), Some(timers)) = (self.backend.as_ref(), self.timers.as_mut()) else {
+            return Ok(());
+        };
+        out.timestamp = None;
+        let function = &mut self.function;
+        backend.enter(|| {
+            let context = ProcessContext { out };
+            call(function, &mut KeyedProcessContext { context, backend, timers, time_domain: None })
+        })
+    }
 }
 
 impl<IN: Data, K: Key, OUT: Data, F: KeyedProcessFunction<K, IN, OUT>> OneInputOperator<IN, OUT>
@@ -83,27 +101,19 @@ impl<IN: Data, K: Key, OUT: Data, F: KeyedProcessFunction<K, IN, OUT>> OneInputO
     }
 
     fn end_input(&mut self, out: &mut Output<OUT>) -> Result<()> {
-        let (Some(backend), Some(timers)) = (self.backend.as_ref(), self.timers.as_mut()) else {
-            return Ok(());
-        };
-        out.timestamp = None;
-        let function = &mut self.function;
-        backend.enter(|| {
-            let context = ProcessContext { out };
-            function.end_input(&mut KeyedProcessContext { context, backend, timers, time_domain: None })
-        })
+        self.between_records(out, |function, ctx| function.end_input(ctx))
     }
 
     fn finish_batch(&mut self, out: &mut Output<OUT>) -> Result<()> {
-        let (Some(backend), Some(timers)) = (self.backend.as_ref(), self.timers.as_mut()) else {
-            return Ok(());
-        };
-        // No record is current: the function sets the key of each buffered record it handles.
-        let function = &mut self.function;
-        backend.enter(|| {
-            let context = ProcessContext { out };
-            function.finish_batch(&mut KeyedProcessContext { context, backend, timers, time_domain: None })
-        })
+        self.between_records(out, |function, ctx| function.finish_batch(ctx))
+    }
+
+    fn end_batch(&mut self, out: &mut Output<OUT>) -> Result<()> {
+        self.between_records(out, |function, ctx| function.end_batch(ctx))
+    }
+
+    fn owes_results(&self) -> bool {
+        self.function.owes_results()
     }
 
     fn process_watermark(&mut self, timestamp: i64, out: &mut Output<OUT>) -> Result<()> {

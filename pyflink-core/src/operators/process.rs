@@ -26,6 +26,14 @@ impl<IN: Data, OUT: Data, F: ProcessFunction<IN, OUT>> OneInputOperator<IN, OUT>
         self.0.finish_batch(&mut ProcessContext { out })
     }
 
+    fn end_batch(&mut self, out: &mut Output<OUT>) -> Result<()> {
+        self.0.end_batch(&mut ProcessContext { out })
+    }
+
+    fn owes_results(&self) -> bool {
+        self.0.owes_results()
+    }
+
     fn close(&mut self) -> Result<()> {
         self.0.close()
     }

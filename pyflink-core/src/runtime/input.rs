@@ -72,15 +72,20 @@ pub(crate) struct ConnectedInput<T: Data> {
 pub(crate) trait BatchHandler<IN, OUT: Data> {
     fn record(&mut self, value: IN, output: &mut Output<OUT>) -> Result<()>;
     fn watermark(&mut self, timestamp: i64, output: &mut Output<OUT>) -> Result<()>;
-    /// Called after the batch's last record and before each watermark.
+    /// Called before each watermark: every result of the records so far must be out.
     fn finish(&mut self, output: &mut Output<OUT>) -> Result<()>;
+    /// Called after the batch's last record; results may stay owed (see
+    /// [`OneInputOperator::end_batch`](crate::runtime::operator::OneInputOperator::end_batch)).
+    fn end_batch(&mut self, output: &mut Output<OUT>) -> Result<()> {
+        self.finish(output)
+    }
 }
 
 /// Runs one batch through `handler`: records as they come, watermarks and status changes through
 /// the tracker, calling `watermark` when the combined watermark rises. When all input channels
 /// become idle the operator's output is marked idle (after any watermark the change released),
 /// and active again (before the next watermark) when one of them resumes. The operator's batch
-/// is finished before every watermark and at the end.
+/// is finished before every watermark, and ended (its results maybe still owed) at the end.
 #[inline]
 pub(crate) fn process_batch<IN: Data, OUT: Data, H: BatchHandler<IN, OUT>>(
     handler: &mut H,
@@ -113,7 +118,7 @@ pub(crate) fn process_batch<IN: Data, OUT: Data, H: BatchHandler<IN, OUT>>(
             output.emit_watermark_status(true);
         }
     }
-    handler.finish(output)
+    handler.end_batch(output)
 }
 
 /// Connects the `position`-th input of the operator being built.

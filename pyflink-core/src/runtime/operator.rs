@@ -201,12 +201,29 @@ pub trait OneInputOperator<IN: Data, OUT: Data>: 'static {
         Ok(())
     }
 
-    /// Called after the last record of each input batch and before each watermark: an
-    /// operator that buffers records (to hand them to another process in bundles) emits their
-    /// results here, so that they precede the watermark and belong to the batch's checkpoint
-    /// epoch. `out` carries no record timestamp: set one per emitted record.
+    /// Called before each watermark, and whenever the results [`end_batch`](Self::end_batch)
+    /// left owed must go out: an operator that buffers records (to hand them to another
+    /// process in bundles) emits every result it still owes here, so that they precede the
+    /// watermark and belong to their batch's checkpoint epoch. `out` carries no record
+    /// timestamp: set one per emitted record.
     fn finish_batch(&mut self, _out: &mut Output<OUT>) -> Result<()> {
         Ok(())
+    }
+
+    /// Called after the last record of each input batch; the default finishes the batch. An
+    /// operator whose bundles another process computes may send the bundle here and return at
+    /// once, so that the other process works while the engine runs other operators; it then
+    /// [owes](Self::owes_results) the results, and the runtime calls
+    /// [`finish_batch`](Self::finish_batch) before anything that must follow them: a batch of
+    /// another epoch, a watermark, a timer, a snapshot, the end of input, or at the latest at
+    /// the operator's next activation (which it schedules at once).
+    fn end_batch(&mut self, out: &mut Output<OUT>) -> Result<()> {
+        self.finish_batch(out)
+    }
+
+    /// Whether batches ended by [`end_batch`](Self::end_batch) have results not emitted yet.
+    fn owes_results(&self) -> bool {
+        false
     }
 
     /// Called when processing time reaches a time requested through the context's

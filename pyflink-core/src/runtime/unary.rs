@@ -77,6 +77,7 @@ pub(crate) fn build_unary<'s, IN: Data, OUT: Data, O: OneInputOperator<IN, OUT>>
         alignment: EpochAlignment::new(checkpoints.aligned()),
         checkpoints,
         awaiting_final_checkpoint: false,
+        owed: None,
     };
     let name = plan.name.clone();
     builder.build(move |capabilities| {
@@ -112,6 +113,9 @@ struct UnaryTask<IN: Data, OUT: Data, O> {
     checkpoints: TaskCheckpoints,
     /// Input has ended; the operator waits for the final checkpoint before it closes.
     awaiting_final_checkpoint: bool,
+    /// The epoch of the batches whose results the operator still owes (see
+    /// [`OneInputOperator::end_batch`]).
+    owed: Option<u64>,
 }
 
 impl<IN: Data, OUT: Data, O: OneInputOperator<IN, OUT>> UnaryTask<IN, OUT, O> {
@@ -142,9 +146,12 @@ impl<IN: Data, OUT: Data, O: OneInputOperator<IN, OUT>> UnaryTask<IN, OUT, O> {
             alignment,
             checkpoints,
             context,
+            owed,
             ..
         } = self;
         let mut session = main_output.activate();
+        // Results owed since the last activation go first: everything below follows them.
+        settle(operator, output, &mut session, held, owed)?;
         if let Some(now) = wakeups.due() {
             operator.on_processing_time(now, output)?;
             output.flush(&mut session, SendCapability::Held(held));
@@ -160,10 +167,18 @@ impl<IN: Data, OUT: Data, O: OneInputOperator<IN, OUT>> UnaryTask<IN, OUT, O> {
                         return;
                     }
                     if failure.is_none() {
-                        if let Err(error) =
+                        // Owed results of another epoch go out under their own epoch first.
+                        let result = match *owed {
+                            Some(epoch) if epoch != time => settle(operator, output, &mut session, held, owed),
+                            _ => Ok(()),
+                        }
+                        .and_then(|()| {
                             process_batch(&mut Unary(&mut *operator), channels[position], tracker, output, batch)
-                        {
-                            failure = Some(error);
+                        });
+                        match result {
+                            Err(error) => failure = Some(error),
+                            Ok(()) if operator.owes_results() => *owed = Some(time),
+                            Ok(()) => {}
                         }
                     }
                     recycle(batch);
@@ -185,13 +200,19 @@ impl<IN: Data, OUT: Data, O: OneInputOperator<IN, OUT>> UnaryTask<IN, OUT, O> {
             held,
             checkpoints,
             context,
+            owed,
         };
         alignment.advance(frontier, &mut epochs)?;
         if frontier.is_some() {
             downgrade_to(held, alignment.epoch());
             wakeups.schedule();
+            if owed.is_some() {
+                // The results are being computed elsewhere: collect them at the next activation.
+                wakeups.activate();
+            }
             return Ok(false);
         }
+        settle(operator, output, &mut session, held, owed)?;
         operator.end_input(output)?;
         output.flush(&mut session, SendCapability::Held(held));
         drop(session);
@@ -229,12 +250,15 @@ struct UnaryEpochs<'a, 's, OUT: Data, O> {
     held: &'a mut [Capability<u64>],
     checkpoints: &'a TaskCheckpoints,
     context: &'a RuntimeContext,
+    owed: &'a mut Option<u64>,
 }
 
 impl<IN: Data, OUT: Data, O: OneInputOperator<IN, OUT>> EpochHandler<(usize, Vec<Element<IN>>)>
     for UnaryEpochs<'_, '_, OUT, O>
 {
     fn close(&mut self, closed: Range<u64>) -> Result<()> {
+        // The snapshot holds the state the owed results leave behind.
+        settle(self.operator, self.output, self.session, self.held, self.owed)?;
         acknowledge_closed(self.checkpoints, closed, |c| {
             self.operator.snapshot_state(c)?;
             self.context.snapshot_operator_state(c)
@@ -248,8 +272,36 @@ impl<IN: Data, OUT: Data, O: OneInputOperator<IN, OUT>> EpochHandler<(usize, Vec
         let result =
             O::within_batch(&mut || process_batch(&mut Unary(&mut *operator), channels, tracker, output, &mut batch));
         self.output.flush(self.session, SendCapability::Held(self.held));
+        if result.is_ok() && self.operator.owes_results() {
+            *self.owed = Some(epoch);
+        }
         result
     }
+}
+
+/// Emits the results `operator` owes for batches of the epoch `owed` (see
+/// [`OneInputOperator::end_batch`]), under a capability for that epoch, which the held ones
+/// never pass while results are owed.
+fn settle<IN: Data, OUT: Data, O: OneInputOperator<IN, OUT>>(
+    operator: &mut O,
+    output: &mut Output<OUT>,
+    session: &mut ElementSession<'_, OUT>,
+    held: &[Capability<u64>],
+    owed: &mut Option<u64>,
+) -> Result<()> {
+    let Some(epoch) = owed.take() else {
+        return Ok(());
+    };
+    operator.finish_batch(output)?;
+    if held.iter().all(|capability| *capability.time() == epoch) {
+        output.flush(session, SendCapability::Held(held));
+    } else {
+        debug_assert!(held.iter().all(|capability| *capability.time() <= epoch));
+        let at_epoch: Vec<Capability<u64>> =
+            held.iter().map(|capability| capability.delayed(&epoch.max(*capability.time()))).collect();
+        output.flush(session, SendCapability::Held(&at_epoch));
+    }
+    Ok(())
 }
 
 /// Feeds records and watermarks of the single input to a one-input operator.
@@ -267,5 +319,9 @@ impl<IN: Data, OUT: Data, O: OneInputOperator<IN, OUT>> BatchHandler<IN, OUT> fo
     #[inline]
     fn finish(&mut self, output: &mut Output<OUT>) -> Result<()> {
         self.0.finish_batch(output)
+    }
+    #[inline]
+    fn end_batch(&mut self, output: &mut Output<OUT>) -> Result<()> {
+        self.0.end_batch(output)
     }
 }

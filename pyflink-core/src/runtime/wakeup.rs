@@ -39,6 +39,11 @@ impl Wakeups {
         }
     }
 
+    /// Schedules an activation as soon as the worker gets to it.
+    pub(crate) fn activate(&self) {
+        self.activator.activate();
+    }
+
     /// Schedules an activation for the earliest pending request, unless one is scheduled.
     pub(crate) fn schedule(&mut self) {
         let requested = self.service.requested();

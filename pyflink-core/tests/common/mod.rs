@@ -74,3 +74,48 @@ pub fn timed_source(env: &StreamExecutionEnvironment, events: &[Event], delay: i
         .with_timestamp_assigner(|e: &Event, _| e.1);
     env.from_collection(events.to_vec()).assign_timestamps_and_watermarks(strategy).set_parallelism(1)
 }
+
+/// Forwards records one batch late, as an operator whose bundles another process computes:
+/// at the end of a batch its records go "away", and come back (are emitted, with their own
+/// timestamps) when the next batch ends or when the runtime asks for owed results.
+#[derive(Clone)]
+pub struct Deferring<T> {
+    pending: Vec<(T, Option<i64>)>,
+    away: Vec<(T, Option<i64>)>,
+}
+
+impl<T> Default for Deferring<T> {
+    fn default() -> Self {
+        Deferring { pending: Vec::new(), away: Vec::new() }
+    }
+}
+
+fn emit_all<T: Data>(records: &mut Vec<(T, Option<i64>)>, ctx: &mut ProcessContext<'_, T>) {
+    for (value, timestamp) in records.drain(..) {
+        ctx.set_timestamp(timestamp);
+        ctx.collect(value);
+    }
+}
+
+impl<T: Data> ProcessFunction<T, T> for Deferring<T> {
+    fn process_element(&mut self, value: T, ctx: &mut ProcessContext<'_, T>) -> Result<()> {
+        self.pending.push((value, ctx.timestamp()));
+        Ok(())
+    }
+
+    fn end_batch(&mut self, ctx: &mut ProcessContext<'_, T>) -> Result<()> {
+        emit_all(&mut self.away, ctx);
+        std::mem::swap(&mut self.away, &mut self.pending);
+        Ok(())
+    }
+
+    fn finish_batch(&mut self, ctx: &mut ProcessContext<'_, T>) -> Result<()> {
+        emit_all(&mut self.away, ctx);
+        emit_all(&mut self.pending, ctx);
+        Ok(())
+    }
+
+    fn owes_results(&self) -> bool {
+        !self.away.is_empty()
+    }
+}

@@ -118,15 +118,20 @@ class _Chain:
 
 
 class _Reduce:
-    """A rolling reduce: the engine sends each key's reduced value so far (by slot), and the
-    slots and records in order; the worker returns the result after each record (the last
-    result of a slot is its new value)."""
+    """A rolling reduce: the engine sends each key's reduced value so far (by slot), the slots
+    whose value is the one a slot of the previous bundle ended with (the engine has not stored
+    that bundle's results yet when it sends the next), and the slots and records in order; the
+    worker returns the result after each record (the last result of a slot is its new value)."""
 
     def __init__(self, function):
         self._function = function
+        self._last = {}
 
     def bundle(self, message):
-        current, slots, records = message
+        current, carried, slots, records = message
+        last = self._last
+        for slot, previous in carried.items():
+            current[slot] = last[previous]
         reduce = self._function
         results = []
         for slot, record in zip(slots, records):
@@ -134,6 +139,7 @@ class _Reduce:
                 record = reduce(current[slot], record)
             current[slot] = record
             results.append(record)
+        self._last = current
         return results
 
 
