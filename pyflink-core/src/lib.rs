@@ -12,6 +12,9 @@
 //! `end_input`, `close`; see [`runtime::operator`]). A panic or error in a user function fails
 //! the job with the operator's name and the cause.
 //!
+//! Tables ([`table`]) are described by a connector and a schema, registered by name, and read
+//! as streams of rows that the DataStream API processes.
+//!
 //! ```
 //! use pyflink_core::StreamExecutionEnvironment;
 //!
@@ -42,6 +45,7 @@ pub(crate) mod operators;
 pub mod runtime;
 pub mod sinks;
 pub mod sources;
+pub mod table;
 pub mod time;
 pub mod window;
 

@@ -75,6 +75,7 @@ fn build(plan: &Plan) -> Result<(StreamExecutionEnvironment, Vec<Built>), JobErr
                 .map_err(|e| JobError::InvalidProgram(format!("cannot read the collection: {e}")))?;
                 Built::Stream(env.from_collection(elements))
             }
+            Step::Table { descriptor } => Built::Stream(crate::table::rows_in_python(&env, descriptor)?),
             Step::Sequence { from, to } => {
                 let numbers = env.from_sequence(*from, *to)?;
                 Built::Stream(numbers.process(IntoPython).name("Sequence to Python"))

@@ -44,6 +44,7 @@ pub mod plan;
 pub mod process;
 pub mod process_chain;
 pub mod side_output;
+pub mod table;
 pub mod types;
 pub mod value;
 pub mod window_assign;
@@ -57,6 +58,7 @@ pub use plan::{
     Environment, KeyedStream, RuntimeMode, Stream, WatermarkGeneration, WatermarkStrategySpec, WindowContentsSpec,
     WindowSpec,
 };
+pub use table::{ColumnSpec, ColumnType, TableSpec};
 pub use types::{BasicType, TypeInfo};
 pub use window_assign::{TriggerSpec, WindowAssignerSpec};
 

@@ -18,6 +18,8 @@ pub enum Step {
     Collection { pickled_elements: Vec<u8> },
     /// The numbers `from ..= to`, from a parallel source (`NumberSequenceSource`).
     Sequence { from: i64, to: i64 },
+    /// The rows of a table, read by its connector.
+    Table { descriptor: pyflink_core::table::TableDescriptor },
     /// A Python function over each record of step `input`.
     Transform { input: usize, function: Vec<u8>, transform: Transform, name: String },
     /// The records of step `input`, keyed by a Python key selector.
@@ -177,7 +179,7 @@ fn add(plan: &SharedPlan, step: Step, record_type: Option<TypeInfo>) -> Result<u
 }
 
 /// A stream of the records of `step`, added to `plan` (see [`add`]).
-fn stream(plan: &SharedPlan, step: Step, record_type: Option<TypeInfo>) -> Result<Arc<Stream>, JobError> {
+pub(crate) fn stream(plan: &SharedPlan, step: Step, record_type: Option<TypeInfo>) -> Result<Arc<Stream>, JobError> {
     let step = add(plan, step, record_type)?;
     Ok(Arc::new(Stream { plan: Arc::clone(plan), step }))
 }
@@ -198,7 +200,7 @@ impl Step {
     /// The step whose records this step reads, if any (the first, for a union).
     pub fn input(&self) -> Option<usize> {
         match self {
-            Step::Collection { .. } | Step::Sequence { .. } => None,
+            Step::Collection { .. } | Step::Sequence { .. } | Step::Table { .. } => None,
             Step::Union { inputs } => inputs.first().copied(),
             Step::Transform { input, .. }
             | Step::KeyBy { input, .. }
@@ -215,7 +217,7 @@ impl Step {
 
 /// The context in which a program runs (`StreamExecutionEnvironment`).
 pub struct Environment {
-    plan: SharedPlan,
+    pub(crate) plan: SharedPlan,
 }
 
 impl Default for Environment {

@@ -294,7 +294,11 @@ fn convert_fields<'py>(
 static BUILD_ROW: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
 /// A PyFlink `Row` of `values` with field `names`.
-fn build_row<'py>(py: Python<'py>, values: Vec<Bound<'py, PyAny>>, names: &[String]) -> PyResult<Bound<'py, PyAny>> {
+pub(crate) fn build_row<'py>(
+    py: Python<'py>,
+    values: Vec<Bound<'py, PyAny>>,
+    names: &[String],
+) -> PyResult<Bound<'py, PyAny>> {
     let build = BUILD_ROW.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
         Ok(py.import("pyflink_rs.common.types")?.getattr("Row")?.getattr("_of")?.unbind())
     })?;

@@ -12,6 +12,7 @@ import pathlib
 import re
 import subprocess
 import sys
+import time
 import zipfile
 
 import pytest
@@ -80,13 +81,18 @@ def test_rewrite_touches_imports_only():
     assert rewrite_imports(source) == "from pyflink_rs.common import Types\nimport pyflink_rs.datastream\nprint('pyflink')\n"
 
 
-def run_example(example, pyflink_wheel, tmp_path, configure=lambda source: source):
-    """The output of PyFlink's `example`, its imports rewritten and then `configure`d."""
+def example_script(example, pyflink_wheel, tmp_path, configure=lambda source: source):
+    """PyFlink's `example`, its imports rewritten and then `configure`d, as a script."""
     with zipfile.ZipFile(pyflink_wheel) as wheel:
         source = wheel.read(f"pyflink/examples/datastream/{example}.py").decode()
-    name = example.rpartition("/")[2]
-    script = tmp_path / f"{name}.py"
+    script = tmp_path / f"{example.rpartition('/')[2]}.py"
     script.write_text(configure(rewrite_imports(source)))
+    return script
+
+
+def run_example(example, pyflink_wheel, tmp_path, configure=lambda source: source):
+    """The output of PyFlink's `example`, its imports rewritten and then `configure`d."""
+    script = example_script(example, pyflink_wheel, tmp_path, configure)
     run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     return run.stdout
@@ -119,3 +125,42 @@ def test_pyflink_example_in_process_mode_prints_what_pyflink_prints(example, pyf
     """The same examples with, besides their imports, the environment set to process mode."""
     output = run_example(example, pyflink_wheel, tmp_path, in_process_mode)
     assert result_lines(output) == result_lines(fixture(example.rpartition("/")[2]))
+
+
+WORD_COUNT_LINE = re.compile(r"^(?:\d+> )?\((\w+),(\d+)\)$")
+
+
+def running_counts(text):
+    """The `(word,count)` lines of `text` by word, checking that each word's counts run 1, 2,
+    3, ... (a rolling count per key, in order)."""
+    counts = {}
+    for line in text.splitlines()[1:]:
+        match = WORD_COUNT_LINE.match(line)
+        assert match, f"not a (word,count) line: {line!r}"
+        word, count = match.group(1), int(match.group(2))
+        assert count == counts.get(word, 0) + 1, f"{word} counted {count} after {counts.get(word, 0)}"
+        counts[word] = count
+    return counts
+
+
+def test_streaming_word_count_prints_running_counts_as_pyflink_does(pyflink_wheel, tmp_path):
+    """PyFlink's streaming_word_count reads an endless `datagen` table of random word ids (5 a
+    second), so it runs for a few seconds and is stopped; its random words cannot match a
+    recording, so both outputs are held to what the job promises: after the same first line,
+    only `(word,count)` lines of the example's words, each word counting up by one."""
+    script = example_script("streaming_word_count", pyflink_wheel, tmp_path)
+    job = subprocess.Popen(
+        [sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        time.sleep(5)
+        assert job.poll() is None, job.communicate()[1]
+    finally:
+        job.terminate()
+        output, errors = job.communicate(timeout=60)
+    recorded = fixture("streaming_word_count")
+    assert output.splitlines()[0] == recorded.splitlines()[0]
+    ours, theirs = running_counts(output), running_counts(recorded)
+    assert 10 <= sum(ours.values()) <= 30, f"5 words a second for 5 seconds, got {sum(ours.values())}: {errors}"
+    assert set(ours) <= set(theirs)

@@ -1,0 +1,77 @@
+"""``DataTypes``: the column types of tables, as PyFlink names them."""
+
+from pyflink_rs import _native
+
+
+class DataType:
+    """A column type (``DataTypes.INT()``, ``DataTypes.STRING()``, ...)."""
+
+    def __init__(self, name, native, nullable=True):
+        self._name = name
+        self._native = native
+        self._nullable = nullable
+
+    def not_null(self):
+        """The type without ``NULL`` values."""
+        return DataType(self._name, self._native, nullable=False)
+
+    def nullable(self):
+        """The type with ``NULL`` values."""
+        return DataType(self._name, self._native, nullable=True)
+
+    def __repr__(self):
+        return self._name if self._nullable else f"{self._name} NOT NULL"
+
+    def __eq__(self, other):
+        return isinstance(other, DataType) and repr(self) == repr(other)
+
+    def __hash__(self):
+        return hash(repr(self))
+
+
+def _type(name, native, nullable):
+    return DataType(name, native, nullable)
+
+
+class DataTypes:
+    """The column types the engine's tables hold."""
+
+    @staticmethod
+    def BOOLEAN(nullable=True):
+        return _type("BOOLEAN", _native.ColumnType.BOOLEAN(), nullable)
+
+    @staticmethod
+    def TINYINT(nullable=True):
+        return _type("TINYINT", _native.ColumnType.TINY_INT(), nullable)
+
+    @staticmethod
+    def SMALLINT(nullable=True):
+        return _type("SMALLINT", _native.ColumnType.SMALL_INT(), nullable)
+
+    @staticmethod
+    def INT(nullable=True):
+        return _type("INT", _native.ColumnType.INT(), nullable)
+
+    @staticmethod
+    def BIGINT(nullable=True):
+        return _type("BIGINT", _native.ColumnType.BIG_INT(), nullable)
+
+    @staticmethod
+    def FLOAT(nullable=True):
+        return _type("FLOAT", _native.ColumnType.FLOAT(), nullable)
+
+    @staticmethod
+    def DOUBLE(nullable=True):
+        return _type("DOUBLE", _native.ColumnType.DOUBLE(), nullable)
+
+    @staticmethod
+    def CHAR(length, nullable=True):
+        return _type(f"CHAR({length})", _native.ColumnType.CHAR(length), nullable)
+
+    @staticmethod
+    def VARCHAR(length, nullable=True):
+        return _type(f"VARCHAR({length})", _native.ColumnType.VARCHAR(length), nullable)
+
+    @staticmethod
+    def STRING(nullable=True):
+        return _type("STRING", _native.ColumnType.STRING(), nullable)
