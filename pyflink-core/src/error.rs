@@ -31,6 +31,10 @@ pub enum FlinkError {
     /// Keyed or operator state was used wrongly.
     #[error(transparent)]
     State(#[from] StateError),
+    /// A connector could not read or write its external system (a file, a broker); the
+    /// message names what and where.
+    #[error("connector error: {0}")]
+    Connector(String),
     /// The runtime itself failed (for example worker threads could not start).
     #[error("runtime error: {0}")]
     Runtime(String),

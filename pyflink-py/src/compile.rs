@@ -76,6 +76,7 @@ fn build(plan: &Plan) -> Result<(StreamExecutionEnvironment, Vec<Built>), JobErr
                 Built::Stream(env.from_collection(elements))
             }
             Step::Table { descriptor } => Built::Stream(crate::table::rows_in_python(&env, descriptor)?),
+            Step::TextFiles { paths, monitor } => Built::Stream(crate::files::text_files(&env, paths, *monitor)?),
             Step::Sequence { from, to } => {
                 let numbers = env.from_sequence(*from, *to)?;
                 Built::Stream(numbers.process(IntoPython).name("Sequence to Python"))
@@ -303,6 +304,10 @@ pub fn execute(plan: &Plan, job_name: &str) -> Result<JobResult, JobError> {
             SinkKind::Print if record_type.is_pickled() => drop(stream.print()),
             // Typed records print as Java's toString shows them, as a PyFlink job prints them.
             SinkKind::Print => drop(stream.process(JavaText(record_type)).name("Print formatter").print()),
+            // Encoder.simple_string_encoder() writes what print() shows.
+            SinkKind::Files(spec) => {
+                crate::files::write_files(&stream.process(JavaText(record_type)).name("Row formatter"), spec)?
+            }
         }
     }
     let result = env.execute(job_name)?;
@@ -313,11 +318,13 @@ pub fn execute(plan: &Plan, job_name: &str) -> Result<JobResult, JobError> {
     })
 }
 
-/// Runs the job of step `step` of `plan` and returns its records as a pickled list.
-pub fn execute_and_collect(plan: &Plan, step: usize, job_name: &str) -> Result<Vec<u8>, JobError> {
+/// Runs the job of step `step` of `plan` and returns its records as a pickled list; with a
+/// `limit`, the job is cancelled once that many records have come (an unbounded job ends so).
+pub fn execute_and_collect(plan: &Plan, step: usize, job_name: &str, limit: Option<u64>) -> Result<Vec<u8>, JobError> {
     let (_env, built) = build(plan)?;
     let results = stream_of(&built, step)?.execute_and_collect_named(job_name)?;
-    let records = results.collect::<pyflink_core::Result<Vec<PyValue>>>()?;
+    let limit = limit.map_or(usize::MAX, |limit| usize::try_from(limit).unwrap_or(usize::MAX));
+    let records = results.take(limit).collect::<pyflink_core::Result<Vec<PyValue>>>()?;
     Python::attach(|py| {
         let list = PyList::new(py, records.iter().map(|record| record.bind(py)))?;
         pickle(list.as_any())

@@ -35,6 +35,7 @@ pub mod bundled_window;
 pub mod compile;
 pub mod context;
 pub mod count_window;
+pub mod files;
 pub mod function;
 pub mod interpreter;
 pub mod keyed_process;
@@ -53,6 +54,7 @@ pub mod window_function;
 pub mod worker;
 
 pub use compile::JobResult;
+pub use files::FileSinkSpec;
 pub use metrics::MetricSnapshot;
 pub use plan::{
     Environment, KeyedStream, RuntimeMode, Stream, WatermarkGeneration, WatermarkStrategySpec, WindowContentsSpec,

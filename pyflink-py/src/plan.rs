@@ -18,6 +18,8 @@ pub enum Step {
     Collection { pickled_elements: Vec<u8> },
     /// The numbers `from ..= to`, from a parallel source (`NumberSequenceSource`).
     Sequence { from: i64, to: i64 },
+    /// The lines of the files at or under `paths`, watched for new files every `monitor`.
+    TextFiles { paths: Vec<String>, monitor: Option<std::time::Duration> },
     /// The rows of a table, read by its connector.
     Table { descriptor: pyflink_core::table::TableDescriptor },
     /// A Python function over each record of step `input`.
@@ -147,18 +149,20 @@ pub struct Plan {
 }
 
 /// Where a sink sends records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SinkKind {
     /// Standard output, one line per record (`print()`).
     Print,
     /// Nowhere (`DiscardingSink`): for jobs run for their side effects or to measure them.
     Discard,
+    /// Lines of part files (`FileSink`).
+    Files(crate::files::FileSinkSpec),
 }
 
 /// A plan shared by an environment and its streams.
 pub(crate) type SharedPlan = Arc<Mutex<Plan>>;
 
-fn lock(plan: &SharedPlan) -> MutexGuard<'_, Plan> {
+pub(crate) fn lock(plan: &SharedPlan) -> MutexGuard<'_, Plan> {
     // A panic while the plan was held cannot leave it half-changed: every change is one push.
     plan.lock().unwrap_or_else(PoisonError::into_inner)
 }
@@ -200,7 +204,7 @@ impl Step {
     /// The step whose records this step reads, if any (the first, for a union).
     pub fn input(&self) -> Option<usize> {
         match self {
-            Step::Collection { .. } | Step::Sequence { .. } | Step::Table { .. } => None,
+            Step::Collection { .. } | Step::Sequence { .. } | Step::Table { .. } | Step::TextFiles { .. } => None,
             Step::Union { inputs } => inputs.first().copied(),
             Step::Transform { input, .. }
             | Step::KeyBy { input, .. }
@@ -315,8 +319,8 @@ impl Environment {
 
 /// A stream of Python objects (`DataStream`).
 pub struct Stream {
-    plan: SharedPlan,
-    step: usize,
+    pub(crate) plan: SharedPlan,
+    pub(crate) step: usize,
 }
 
 impl Stream {
@@ -446,8 +450,8 @@ impl Stream {
     }
 
     /// Runs the job of this stream and returns its records as a pickled list.
-    pub fn execute_and_collect(&self, job_name: String) -> Result<Vec<u8>, JobError> {
-        compile::execute_and_collect(&snapshot(&self.plan, Vec::new()), self.step, &job_name)
+    pub fn execute_and_collect(&self, job_name: String, limit: Option<u64>) -> Result<Vec<u8>, JobError> {
+        compile::execute_and_collect(&snapshot(&self.plan, Vec::new()), self.step, &job_name, limit)
     }
 }
 

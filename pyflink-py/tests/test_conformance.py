@@ -23,6 +23,7 @@ FIXTURES = [HERE / "fixtures", HERE.parent.parent / "examples" / "tests" / "fixt
 CACHE = pathlib.Path(os.environ.get("PYFLINK_WHEEL_CACHE", pathlib.Path.home() / ".cache" / "pyflink-conformance"))
 
 EXAMPLES = [
+    "word_count",
     "basic_operations",
     "process_json_data",
     "state_access",
@@ -90,10 +91,10 @@ def example_script(example, pyflink_wheel, tmp_path, configure=lambda source: so
     return script
 
 
-def run_example(example, pyflink_wheel, tmp_path, configure=lambda source: source):
+def run_example(example, pyflink_wheel, tmp_path, configure=lambda source: source, args=()):
     """The output of PyFlink's `example`, its imports rewritten and then `configure`d."""
     script = example_script(example, pyflink_wheel, tmp_path, configure)
-    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    run = subprocess.run([sys.executable, str(script), *args], capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     return run.stdout
 
@@ -164,3 +165,29 @@ def test_streaming_word_count_prints_running_counts_as_pyflink_does(pyflink_whee
     ours, theirs = running_counts(output), running_counts(recorded)
     assert 10 <= sum(ours.values()) <= 30, f"5 words a second for 5 seconds, got {sum(ours.values())}: {errors}"
     assert set(ours) <= set(theirs)
+
+
+PART_FILE = re.compile(r"^prefix-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}-\d+\.ext$")
+HOURLY_BUCKET = re.compile(r"^\d{4}-\d{2}-\d{2}--\d{2}$")
+
+
+@pytest.mark.parametrize("mode", ["thread", "process"])
+def test_word_count_reads_and_writes_files_as_pyflink_does(mode, pyflink_wheel, tmp_path):
+    """word_count with `--input` (a file of its default text) and `--output`: a FileSource
+    read in batch mode, and a FileSink whose part files PyFlink names
+    `prefix-<uuid>-<n>.ext` under an hourly bucket; their lines are PyFlink's counts."""
+    with zipfile.ZipFile(pyflink_wheel) as wheel:
+        source = wheel.read("pyflink/examples/datastream/word_count.py").decode()
+    text = re.search(r"word_count_data = (\[.*?\])\n", source, re.S).group(1)
+    (tmp_path / "input.txt").write_text("\n".join(eval(text)) + "\n")
+    output = tmp_path / "output"
+    configure = in_process_mode if mode == "process" else (lambda source: source)
+    printed = run_example("word_count", pyflink_wheel, tmp_path, configure,
+                          args=("--input", str(tmp_path / "input.txt"), "--output", str(output)))
+    assert printed == ""
+    files = [path for path in output.rglob("*") if path.is_file()]
+    assert files, "no part file was written"
+    assert all(PART_FILE.match(path.name) and HOURLY_BUCKET.match(path.parent.name) for path in files), files
+    written = "".join(path.read_text() for path in files)
+    counts = [line for line in result_lines(fixture("word_count")) if line.startswith("(")]
+    assert result_lines(written) == counts

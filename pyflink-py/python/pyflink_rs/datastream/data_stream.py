@@ -108,9 +108,11 @@ class DataStream:
     def execute_and_collect(self, job_execution_name=None, limit=None):
         """Runs the job of this stream and returns an iterator over its records (a list when
         ``limit`` is given, as in PyFlink)."""
-        records = pickle.loads(self._native.execute_and_collect(job_execution_name or "collect"))
+        if limit is not None and limit < 0:
+            raise ValueError(f"limit must not be negative, got {limit}")
+        records = pickle.loads(self._native.execute_and_collect(job_execution_name or "collect", limit))
         if limit is not None:
-            return records[:limit]
+            return records
         return iter(records)
 
 

@@ -1,8 +1,75 @@
-"""The file sink's configuration (PyFlink's ``FileSink``, ``OutputFileConfig``,
-``RollingPolicy``). Programs that configure a file sink import and build it here; running one
-is not supported yet, and says so when the sink is added to a stream."""
+"""Files as sources and sinks (PyFlink's ``FileSource``, ``StreamFormat``, ``FileSink``,
+``OutputFileConfig``, ``RollingPolicy``, ``BucketAssigner``).
 
-from pyflink_rs.datastream.connectors import Sink
+``FileSource`` reads the lines of every file at or under its paths (files whose names start
+with ``.`` or ``_`` are skipped), once (``process_static_file_set``, the default) or watching
+for new files (``monitor_continuously``). ``FileSink`` writes each record as a line (its
+``str``, or its Java text for typed records, as ``Encoder.simple_string_encoder()`` writes)
+into part files under hourly buckets of the base path; part files are hidden while written and
+become visible when a checkpoint completes, or at the end of a bounded job.
+"""
+
+from pyflink_rs import _native
+from pyflink_rs.common.serialization import Encoder
+from pyflink_rs.common.time import Duration
+from pyflink_rs.datastream.connectors import Sink, Source
+
+
+class StreamFormat:
+    """How records are read from the lines of a file."""
+
+    def __init__(self, kind):
+        self._kind = kind
+
+    @staticmethod
+    def text_line_format(charset_name="UTF-8"):
+        """Each line as a string (UTF-8; a line ends at ``\\n`` or ``\\r\\n``)."""
+        if charset_name.replace("-", "").upper() != "UTF8":
+            raise ValueError(f"text_line_format reads UTF-8 only, not {charset_name}")
+        return StreamFormat("text_line")
+
+
+class FileSource(Source):
+    """The records of the files at or under some paths."""
+
+    def __init__(self, paths, monitor_interval_ms):
+        self._paths = paths
+        self._monitor_interval_ms = monitor_interval_ms
+
+    @staticmethod
+    def for_record_stream_format(stream_format, *paths):
+        """A source of the records ``stream_format`` reads from the files at or under ``paths``."""
+        if not isinstance(stream_format, StreamFormat):
+            raise TypeError(f"for_record_stream_format needs a StreamFormat, not {stream_format!r}")
+        return FileSource.FileSourceBuilder([str(path) for path in paths])
+
+    class FileSourceBuilder:
+        """Builds a ``FileSource``."""
+
+        def __init__(self, paths):
+            if not paths:
+                raise ValueError("a FileSource needs at least one path to read")
+            self._paths = paths
+            self._monitor_interval_ms = None
+
+        def process_static_file_set(self):
+            """Reads the files present when the job starts, then ends."""
+            self._monitor_interval_ms = None
+            return self
+
+        def monitor_continuously(self, discovery_interval):
+            """Never ends: looks for new files every ``discovery_interval`` (a ``Duration``)."""
+            millis = discovery_interval.to_milliseconds() if isinstance(discovery_interval, Duration) else None
+            if millis is None or millis <= 0:
+                raise ValueError(f"monitor_continuously needs a positive Duration, not {discovery_interval!r}")
+            self._monitor_interval_ms = millis
+            return self
+
+        def build(self):
+            return FileSource(self._paths, self._monitor_interval_ms)
+
+    def _add_to(self, native_environment):
+        return native_environment.from_text_files(self._paths, self._monitor_interval_ms)
 
 
 class OutputFileConfig:
@@ -56,14 +123,36 @@ class RollingPolicy:
         return RollingPolicy("on_checkpoint")
 
 
+class BucketAssigner:
+    """Which directory under the base path a record goes to."""
+
+    def __init__(self, format_string):
+        self._format_string = format_string
+
+    @staticmethod
+    def base_path_bucket_assigner():
+        """Every record in the base path itself."""
+        return BucketAssigner(None)
+
+    @staticmethod
+    def date_time_bucket_assigner(format_str="yyyy-MM-dd--HH", timezone_id=None):
+        """A directory per processing-time period named by the Java date pattern
+        ``format_str`` (letters ``yyyy``, ``yy``, ``MM``, ``dd``, ``HH``, ``mm``, ``ss``), in
+        the local time zone."""
+        if timezone_id is not None:
+            raise ValueError("date_time_bucket_assigner uses the local time zone; timezone_id is not supported")
+        return BucketAssigner(format_str)
+
+
 class FileSink(Sink):
     """Writes records to part files under a base path."""
 
-    def __init__(self, base_path, encoder, output_file_config, rolling_policy):
+    def __init__(self, base_path, encoder, output_file_config, rolling_policy, bucket_assigner=None):
         self.base_path = base_path
         self.encoder = encoder
         self.output_file_config = output_file_config
         self.rolling_policy = rolling_policy
+        self.bucket_assigner = bucket_assigner or BucketAssigner.date_time_bucket_assigner()
 
     @staticmethod
     def for_row_format(base_path, encoder):
@@ -78,6 +167,11 @@ class FileSink(Sink):
             self._encoder = encoder
             self._output_file_config = OutputFileConfig()
             self._rolling_policy = RollingPolicy.default_rolling_policy()
+            self._bucket_assigner = BucketAssigner.date_time_bucket_assigner()
+
+        def with_bucket_assigner(self, bucket_assigner):
+            self._bucket_assigner = bucket_assigner
+            return self
 
         def with_output_file_config(self, output_file_config):
             self._output_file_config = output_file_config
@@ -88,13 +182,30 @@ class FileSink(Sink):
             return self
 
         def build(self):
-            return FileSink(self._base_path, self._encoder, self._output_file_config, self._rolling_policy)
+            return FileSink(
+                self._base_path, self._encoder, self._output_file_config, self._rolling_policy, self._bucket_assigner
+            )
 
     def _add_to(self, native_stream):
-        raise NotImplementedError(
-            "pyflink-rs cannot write files yet: FileSink is not supported; print() the stream or "
-            "collect it with execute_and_collect()"
+        if not isinstance(self.encoder, Encoder) or self.encoder.charset.replace("-", "").upper() != "UTF8":
+            raise ValueError("FileSink writes rows with Encoder.simple_string_encoder() (UTF-8) only")
+        policy = self.rolling_policy
+        never = 2**64 - 1
+        if policy.kind == "on_checkpoint":
+            sizes = (never, never, never)
+        else:
+            sizes = (policy.part_size, policy.rollover_interval, policy.inactivity_interval)
+        native_stream.sink_to_files(
+            _native.FileSinkSpec(
+                base_path=str(self.base_path),
+                part_prefix=self.output_file_config.part_prefix,
+                part_suffix=self.output_file_config.part_suffix,
+                max_part_size=sizes[0],
+                rollover_interval_ms=sizes[1],
+                inactivity_interval_ms=sizes[2],
+                bucket_format=self.bucket_assigner._format_string,
+            )
         )
 
 
-__all__ = ["FileSink", "OutputFileConfig", "RollingPolicy"]
+__all__ = ["BucketAssigner", "FileSink", "FileSource", "OutputFileConfig", "RollingPolicy", "StreamFormat"]

@@ -1,0 +1,471 @@
+//! `FileSink`: rows written into rolling part files, made visible exactly once when the
+//! checkpoint that holds them completes.
+
+use std::collections::HashMap;
+use std::fmt::Display;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use pyflink_core::sinks::{Sink, SinkWriter, SinkWriterContext};
+use pyflink_core::{Data, FlinkError, Result};
+use rand::Rng;
+
+/// How a record becomes bytes of a part file (Flink's `Encoder`).
+pub trait Encoder<T>: Send + Sync + 'static {
+    /// Appends the bytes of `value` to `out`.
+    fn encode(&self, value: &T, out: &mut Vec<u8>) -> Result<()>;
+}
+
+/// Each record's text and a line break (Flink's `SimpleStringEncoder`, UTF-8).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SimpleStringEncoder;
+
+impl<T: Display> Encoder<T> for SimpleStringEncoder {
+    fn encode(&self, value: &T, out: &mut Vec<u8>) -> Result<()> {
+        writeln!(out, "{value}").map_err(|e| FlinkError::Connector(format!("cannot encode a record: {e}")))
+    }
+}
+
+/// The prefix and suffix of part file names (Flink's `OutputFileConfig`; default `part`, no
+/// suffix).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputFileConfig {
+    part_prefix: String,
+    part_suffix: String,
+}
+
+impl Default for OutputFileConfig {
+    fn default() -> Self {
+        OutputFileConfig { part_prefix: "part".into(), part_suffix: String::new() }
+    }
+}
+
+impl OutputFileConfig {
+    /// The configuration with part file names starting with `prefix`.
+    pub fn with_part_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.part_prefix = prefix.into();
+        self
+    }
+
+    /// The configuration with part file names ending with `suffix`.
+    pub fn with_part_suffix(mut self, suffix: impl Into<String>) -> Self {
+        self.part_suffix = suffix.into();
+        self
+    }
+}
+
+/// When a part file ends and the next begins (Flink's `DefaultRollingPolicy`): at a size, an
+/// age, or a time without writes; also at every checkpoint.
+///
+/// ```
+/// use pyflink_connectors::file::RollingPolicy;
+/// use std::time::Duration;
+/// let small = RollingPolicy::default_rolling_policy().with_max_part_size(1 << 20)
+///     .with_rollover_interval(Duration::from_secs(600));
+/// assert_ne!(small, RollingPolicy::default_rolling_policy());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RollingPolicy {
+    part_size: u64,
+    rollover_interval: Duration,
+    inactivity_interval: Duration,
+}
+
+impl Default for RollingPolicy {
+    fn default() -> Self {
+        RollingPolicy::default_rolling_policy()
+    }
+}
+
+impl RollingPolicy {
+    /// Parts of at most 128 MiB, 60 seconds old at most, ended after 60 seconds without writes.
+    pub fn default_rolling_policy() -> Self {
+        RollingPolicy {
+            part_size: 128 * 1024 * 1024,
+            rollover_interval: Duration::from_secs(60),
+            inactivity_interval: Duration::from_secs(60),
+        }
+    }
+
+    /// Parts that end only at checkpoints (Flink's `OnCheckpointRollingPolicy`).
+    pub fn on_checkpoint_rolling_policy() -> Self {
+        RollingPolicy { part_size: u64::MAX, rollover_interval: Duration::MAX, inactivity_interval: Duration::MAX }
+    }
+
+    /// The policy with parts ending once they reach `bytes`.
+    pub fn with_max_part_size(mut self, bytes: u64) -> Self {
+        self.part_size = bytes.max(1);
+        self
+    }
+
+    /// The policy with parts ending once they are `interval` old.
+    pub fn with_rollover_interval(mut self, interval: Duration) -> Self {
+        self.rollover_interval = interval;
+        self
+    }
+
+    /// The policy with parts ending after `interval` without writes.
+    pub fn with_inactivity_interval(mut self, interval: Duration) -> Self {
+        self.inactivity_interval = interval;
+        self
+    }
+
+    fn should_roll(&self, part: &PartFile, now: Instant) -> bool {
+        part.size >= self.part_size
+            || now.duration_since(part.created) >= self.rollover_interval
+            || now.duration_since(part.last_write) >= self.inactivity_interval
+    }
+}
+
+/// Which directory under the base path a record goes to (Flink's `BucketAssigner`).
+pub trait BucketAssigner<T>: Send + Sync + 'static {
+    /// The bucket of `value` (a relative directory; empty for the base path itself).
+    fn bucket_id(&self, value: &T) -> String;
+}
+
+/// One bucket per hour of processing time, `2026-11-23--14` (Flink's default
+/// `DateTimeBucketAssigner`, in the local time zone).
+#[derive(Debug, Clone)]
+pub struct DateTimeBucketAssigner {
+    format: String,
+}
+
+impl Default for DateTimeBucketAssigner {
+    fn default() -> Self {
+        DateTimeBucketAssigner { format: "%Y-%m-%d--%H".into() }
+    }
+}
+
+impl DateTimeBucketAssigner {
+    /// Buckets named by the Java date pattern `pattern` (letters `yyyy`, `yy`, `MM`, `dd`,
+    /// `HH`, `mm`, `ss`; other characters stay as they are, text in `'…'` too).
+    ///
+    /// ```
+    /// use pyflink_connectors::file::DateTimeBucketAssigner;
+    /// assert!(DateTimeBucketAssigner::with_format_string("yyyy/MM/dd").is_ok());
+    /// assert!(DateTimeBucketAssigner::with_format_string("EEE").is_err());
+    /// ```
+    pub fn with_format_string(pattern: &str) -> Result<Self> {
+        let mut format = String::new();
+        let mut chars = pattern.chars().peekable();
+        let mut quoted = false;
+        while let Some(c) = chars.next() {
+            if c == '\'' {
+                quoted = !quoted;
+                continue;
+            }
+            if quoted || !c.is_ascii_alphabetic() {
+                if c == '%' {
+                    format.push('%');
+                }
+                format.push(c);
+                continue;
+            }
+            let mut run = 1;
+            while chars.peek() == Some(&c) {
+                chars.next();
+                run += 1;
+            }
+            format.push_str(match (c, run) {
+                ('y', 4) => "%Y",
+                ('y', 2) => "%y",
+                ('M', 2) => "%m",
+                ('d', 2) => "%d",
+                ('H', 2) => "%H",
+                ('m', 2) => "%M",
+                ('s', 2) => "%S",
+                _ => {
+                    return Err(FlinkError::InvalidProgram(format!(
+                        "the bucket pattern '{pattern}' uses '{}', which is not supported; use yyyy, yy, MM, dd, HH, \
+                         mm, ss and quoted text",
+                        c.to_string().repeat(run)
+                    )))
+                }
+            });
+        }
+        Ok(DateTimeBucketAssigner { format })
+    }
+}
+
+impl<T> BucketAssigner<T> for DateTimeBucketAssigner {
+    fn bucket_id(&self, _: &T) -> String {
+        chrono::Local::now().format(&self.format).to_string()
+    }
+}
+
+/// Every record in the base path itself (Flink's `BasePathBucketAssigner`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BasePathBucketAssigner;
+
+impl<T> BucketAssigner<T> for BasePathBucketAssigner {
+    fn bucket_id(&self, _: &T) -> String {
+        String::new()
+    }
+}
+
+/// Writes records as rows of part files under a base path.
+pub struct FileSink<T> {
+    base_path: PathBuf,
+    encoder: Arc<dyn Encoder<T>>,
+    buckets: Arc<dyn BucketAssigner<T>>,
+    config: OutputFileConfig,
+    rolling: RollingPolicy,
+}
+
+/// Builds a [`FileSink`].
+pub struct FileSinkBuilder<T> {
+    sink: FileSink<T>,
+}
+
+impl<T: Data> FileSink<T> {
+    /// A sink of rows that `encoder` writes into part files under `base_path`.
+    pub fn for_row_format(base_path: impl AsRef<Path>, encoder: impl Encoder<T>) -> FileSinkBuilder<T> {
+        FileSinkBuilder {
+            sink: FileSink {
+                base_path: base_path.as_ref().to_path_buf(),
+                encoder: Arc::new(encoder),
+                buckets: Arc::new(DateTimeBucketAssigner::default()),
+                config: OutputFileConfig::default(),
+                rolling: RollingPolicy::default(),
+            },
+        }
+    }
+}
+
+impl<T: Data> FileSinkBuilder<T> {
+    /// Names part files as `config` says.
+    pub fn with_output_file_config(mut self, config: OutputFileConfig) -> Self {
+        self.sink.config = config;
+        self
+    }
+
+    /// Ends part files as `policy` says (and at every checkpoint).
+    pub fn with_rolling_policy(mut self, policy: RollingPolicy) -> Self {
+        self.sink.rolling = policy;
+        self
+    }
+
+    /// Puts records into the buckets `assigner` picks.
+    pub fn with_bucket_assigner(mut self, assigner: impl BucketAssigner<T>) -> Self {
+        self.sink.buckets = Arc::new(assigner);
+        self
+    }
+
+    /// The sink.
+    pub fn build(self) -> FileSink<T> {
+        self.sink
+    }
+}
+
+/// A part file being written: hidden until committed.
+struct PartFile {
+    in_progress: PathBuf,
+    visible: PathBuf,
+    file: BufWriter<File>,
+    size: u64,
+    created: Instant,
+    last_write: Instant,
+}
+
+impl PartFile {
+    /// Flushes and closes the file; returns its committable: the hidden and the visible path.
+    fn finish(mut self) -> Result<Vec<u8>> {
+        let path = self.in_progress.display().to_string();
+        self.file
+            .flush()
+            .and_then(|()| self.file.get_ref().sync_all())
+            .map_err(|e| FlinkError::Connector(format!("cannot write '{path}': {e}")))?;
+        committable(&self.in_progress, &self.visible)
+    }
+}
+
+/// A pending file as a committable: both paths, UTF-8, separated by a NUL byte.
+fn committable(in_progress: &Path, visible: &Path) -> Result<Vec<u8>> {
+    match (in_progress.to_str(), visible.to_str()) {
+        (Some(hidden), Some(shown)) => Ok(format!("{hidden}\0{shown}").into_bytes()),
+        _ => Err(FlinkError::Connector(format!("file sink paths must be UTF-8: '{}'", visible.display()))),
+    }
+}
+
+impl<T: Data> Sink<T> for FileSink<T> {
+    type Writer = FileWriter<T>;
+
+    fn create_writer(&self, _: &SinkWriterContext) -> Result<FileWriter<T>> {
+        let id: u128 = rand::rng().random();
+        let hex = format!("{id:032x}");
+        let writer_id = format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..]);
+        Ok(FileWriter {
+            base_path: self.base_path.clone(),
+            encoder: Arc::clone(&self.encoder),
+            buckets: Arc::clone(&self.buckets),
+            config: self.config.clone(),
+            rolling: self.rolling,
+            writer_id,
+            counters: HashMap::new(),
+            open: HashMap::new(),
+            finished: Vec::new(),
+            buffer: Vec::new(),
+        })
+    }
+
+    fn commit(&self, committables: Vec<Vec<u8>>) -> Result<()> {
+        for committable in committables {
+            let text = String::from_utf8(committable)
+                .map_err(|_| FlinkError::Connector("a file sink committable is not UTF-8".into()))?;
+            let Some((hidden, visible)) = text.split_once('\0') else {
+                return Err(FlinkError::Connector(format!("a file sink committable is malformed: {text:?}")));
+            };
+            match std::fs::rename(hidden, visible) {
+                Ok(()) => {}
+                // Committed before a failure: commits repeat after a restore.
+                Err(_) if Path::new(visible).exists() => {}
+                Err(e) => {
+                    return Err(FlinkError::Connector(format!(
+                        "cannot commit part file '{visible}' from '{hidden}': {e}"
+                    )))
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Writes one parallel instance's part files.
+pub struct FileWriter<T> {
+    base_path: PathBuf,
+    encoder: Arc<dyn Encoder<T>>,
+    buckets: Arc<dyn BucketAssigner<T>>,
+    config: OutputFileConfig,
+    rolling: RollingPolicy,
+    writer_id: String,
+    /// The next part number of each bucket.
+    counters: HashMap<String, u64>,
+    /// The part file being written in each bucket.
+    open: HashMap<String, PartFile>,
+    /// The committables of part files finished since the last checkpoint.
+    finished: Vec<Vec<u8>>,
+    buffer: Vec<u8>,
+}
+
+impl<T> FileWriter<T> {
+    /// Opens the next part file of `bucket`.
+    fn open_part(&mut self, bucket: &str) -> Result<PartFile> {
+        let directory = if bucket.is_empty() { self.base_path.clone() } else { self.base_path.join(bucket) };
+        std::fs::create_dir_all(&directory)
+            .map_err(|e| FlinkError::Connector(format!("cannot create '{}': {e}", directory.display())))?;
+        let counter = self.counters.entry(bucket.to_string()).or_insert(0);
+        // The writer id is unique to this instance, so names never collide across instances.
+        let name = format!("{}-{}-{}{}", self.config.part_prefix, self.writer_id, counter, self.config.part_suffix);
+        *counter += 1;
+        let in_progress = directory.join(format!(".{name}.inprogress.{}", self.writer_id));
+        let file = File::create(&in_progress)
+            .map_err(|e| FlinkError::Connector(format!("cannot create '{}': {e}", in_progress.display())))?;
+        let now = Instant::now();
+        Ok(PartFile {
+            in_progress,
+            visible: directory.join(name),
+            file: BufWriter::with_capacity(1 << 16, file),
+            size: 0,
+            created: now,
+            last_write: now,
+        })
+    }
+}
+
+impl<T: Data> SinkWriter<T> for FileWriter<T> {
+    fn write(&mut self, value: T, _: Option<i64>) -> Result<()> {
+        let bucket = self.buckets.bucket_id(&value);
+        let now = Instant::now();
+        if let Some(part) = self.open.get(&bucket) {
+            if self.rolling.should_roll(part, now) {
+                let part = self.open.remove(&bucket).expect("present");
+                self.finished.push(part.finish()?);
+            }
+        }
+        if !self.open.contains_key(&bucket) {
+            let part = self.open_part(&bucket)?;
+            self.open.insert(bucket.clone(), part);
+        }
+        self.buffer.clear();
+        self.encoder.encode(&value, &mut self.buffer)?;
+        let part = self.open.get_mut(&bucket).expect("opened above");
+        part.file
+            .write_all(&self.buffer)
+            .map_err(|e| FlinkError::Connector(format!("cannot write '{}': {e}", part.in_progress.display())))?;
+        part.size += self.buffer.len() as u64;
+        part.last_write = now;
+        Ok(())
+    }
+
+    fn prepare_commit(&mut self, _checkpoint_id: u64) -> Result<Vec<Vec<u8>>> {
+        for (_, part) in self.open.drain() {
+            self.finished.push(part.finish()?);
+        }
+        Ok(std::mem::take(&mut self.finished))
+    }
+}
+
+/// The visible files at or under `path`, sorted: what a file sink has committed there.
+pub fn finished_files(path: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    let mut pending = vec![path.to_path_buf()];
+    while let Some(path) = pending.pop() {
+        for entry in std::fs::read_dir(&path)? {
+            let entry = entry?;
+            let hidden = entry.file_name().to_str().is_none_or(|n| n.starts_with('.') || n.starts_with('_'));
+            if hidden {
+                continue;
+            }
+            if entry.file_type()?.is_dir() {
+                pending.push(entry.path());
+            } else {
+                files.push(entry.path());
+            }
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn java_date_patterns_become_bucket_formats() {
+        let assigner = DateTimeBucketAssigner::with_format_string("yyyy-MM-dd--HH").unwrap();
+        assert_eq!(assigner.format, DateTimeBucketAssigner::default().format);
+        let quoted = DateTimeBucketAssigner::with_format_string("'day='yyyyMMdd'%'").unwrap();
+        assert_eq!(quoted.format, "day=%Y%m%d%%");
+        let error = DateTimeBucketAssigner::with_format_string("yyyy-MMM").unwrap_err().to_string();
+        assert!(error.contains("'MMM'"), "{error}");
+    }
+
+    #[test]
+    fn parts_roll_at_their_size_and_committables_name_both_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        let sink = FileSink::<String>::for_row_format(dir.path(), SimpleStringEncoder)
+            .with_bucket_assigner(BasePathBucketAssigner)
+            .with_rolling_policy(RollingPolicy::default_rolling_policy().with_max_part_size(10))
+            .with_output_file_config(OutputFileConfig::default().with_part_prefix("p").with_part_suffix(".txt"))
+            .build();
+        let mut writer = sink.create_writer(&SinkWriterContext { subtask_index: 3, parallelism: 4 }).unwrap();
+        for word in ["alpha", "beta", "gamma"] {
+            writer.write(word.to_string(), None).unwrap();
+        }
+        let committables = writer.prepare_commit(1).unwrap();
+        assert_eq!(committables.len(), 2, "'alpha\\nbeta\\n' reached 10 bytes, then 'gamma' began a part");
+        assert!(finished_files(dir.path()).unwrap().is_empty(), "nothing is visible before the commit");
+        sink.commit(committables.clone()).unwrap();
+        sink.commit(committables).unwrap();
+        let files = finished_files(dir.path()).unwrap();
+        let names: Vec<String> = files.iter().map(|f| f.file_name().unwrap().to_str().unwrap().to_string()).collect();
+        let named = |n: &String| n.starts_with("p-") && (n.ends_with("-0.txt") || n.ends_with("-1.txt"));
+        assert!(names.iter().all(named), "{names:?}");
+        let text: Vec<String> = files.iter().map(|f| std::fs::read_to_string(f).unwrap()).collect();
+        assert_eq!(text, ["alpha\nbeta\n", "gamma\n"]);
+    }
+}

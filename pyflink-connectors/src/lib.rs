@@ -1,0 +1,32 @@
+//! Connectors of pyflink-rs: where jobs read their records from and write them to, built on
+//! the source and sink APIs of `pyflink-core` (split-based sources, two-phase-commit sinks).
+//!
+//! - [`file`]: `FileSource` reads lines of files, once or watching directories for new files;
+//!   `FileSink` writes rows into rolling part files that become visible, exactly once, when a
+//!   checkpoint completes.
+//!
+//! ```
+//! use pyflink_connectors::file::{FileSink, FileSource, SimpleStringEncoder, TextLineFormat};
+//! use pyflink_core::time::WatermarkStrategy;
+//! use pyflink_core::StreamExecutionEnvironment;
+//!
+//! let input = tempfile::tempdir().unwrap();
+//! std::fs::write(input.path().join("words.txt"), "to be\nor not\nto be\n").unwrap();
+//! let output = tempfile::tempdir().unwrap();
+//!
+//! let env = StreamExecutionEnvironment::get_execution_environment();
+//! env.set_parallelism(1);
+//! let source = FileSource::for_record_stream_format(TextLineFormat, [input.path()]).build().unwrap();
+//! env.from_source(source, WatermarkStrategy::no_watermarks(), "lines")
+//!     .map(|line: String| line.to_uppercase())
+//!     .sink_to(FileSink::for_row_format(output.path(), SimpleStringEncoder).build());
+//! env.execute("shout").unwrap();
+//!
+//! let written = pyflink_connectors::file::finished_files(output.path()).unwrap();
+//! let text: String = written.iter().map(|path| std::fs::read_to_string(path).unwrap()).collect();
+//! assert_eq!(text, "TO BE\nOR NOT\nTO BE\n");
+//! ```
+
+#![deny(missing_docs)]
+
+pub mod file;

@@ -1,0 +1,122 @@
+"""Files as sources and sinks: `FileSource` with `StreamFormat.text_line_format()` and a
+row-format `FileSink` with `Encoder.simple_string_encoder()`."""
+
+import pathlib
+
+import pytest
+
+from pyflink_rs.common import Duration, Encoder, Types, WatermarkStrategy
+from pyflink_rs.datastream import StreamExecutionEnvironment
+from pyflink_rs.datastream.connectors.file_system import (
+    BucketAssigner,
+    FileSink,
+    FileSource,
+    OutputFileConfig,
+    RollingPolicy,
+    StreamFormat,
+)
+
+
+def visible_files(directory):
+    return sorted(
+        path for path in pathlib.Path(directory).rglob("*")
+        if path.is_file() and not any(part.startswith((".", "_")) for part in path.relative_to(directory).parts)
+    )
+
+
+def written_lines(directory):
+    return sorted(line for path in visible_files(directory) for line in path.read_text().splitlines())
+
+
+def write_input(directory, files=3, lines=200):
+    expected = []
+    for f in range(files):
+        text = [f"{f} {n}" for n in range(lines)]
+        (directory / f"in-{f}.txt").write_text("\n".join(text) + "\n")
+        expected.extend(text)
+    (directory / "_SUCCESS").write_text("not data\n")
+    return sorted(expected)
+
+
+def test_files_are_read_transformed_and_written_once(tmp_path):
+    source_dir, sink_dir = tmp_path / "in", tmp_path / "out"
+    source_dir.mkdir()
+    expected = write_input(source_dir)
+    env = StreamExecutionEnvironment.get_execution_environment()
+    env.set_parallelism(2)
+    lines = env.from_source(
+        FileSource.for_record_stream_format(StreamFormat.text_line_format(), str(source_dir)).build(),
+        WatermarkStrategy.no_watermarks(),
+        "files",
+    )
+    pairs = lines.map(lambda line: tuple(int(x) for x in line.split()), output_type=Types.TUPLE([Types.INT(), Types.INT()]))
+    pairs.sink_to(
+        FileSink.for_row_format(str(sink_dir), Encoder.simple_string_encoder())
+        .with_output_file_config(OutputFileConfig.builder().with_part_prefix("prefix").with_part_suffix(".ext").build())
+        .with_rolling_policy(RollingPolicy.default_rolling_policy(part_size=1024))
+        .build()
+    )
+    env.execute("copy")
+    # Typed records are written as Java prints them, as PyFlink's simple string encoder does.
+    assert written_lines(sink_dir) == sorted("({},{})".format(*line.split()) for line in expected)
+    files = visible_files(sink_dir)
+    assert len(files) > 2, "parts roll at 1 KiB"
+    assert all(f.name.startswith("prefix-") and f.name.endswith(".ext") for f in files)
+    assert {len(f.parent.name) for f in files} == {len("2026-11-23--14")}, "hourly buckets by default"
+
+
+def test_base_path_buckets_and_picked_records_write_their_str(tmp_path):
+    env = StreamExecutionEnvironment.get_execution_environment()
+    env.set_parallelism(1)
+    env.from_collection([{"a": 1}, [2, 3]]).sink_to(
+        FileSink.for_row_format(str(tmp_path), Encoder.simple_string_encoder())
+        .with_bucket_assigner(BucketAssigner.base_path_bucket_assigner())
+        .build()
+    )
+    env.execute("pickled")
+    (part,) = visible_files(tmp_path)
+    assert part.parent == tmp_path
+    assert part.read_text() == "{'a': 1}\n[2, 3]\n"
+
+
+def test_a_watched_directory_is_read_as_files_arrive(tmp_path):
+    (tmp_path / "first.txt").write_text("a\nb\n")
+    env = StreamExecutionEnvironment.get_execution_environment()
+    env.set_parallelism(1)
+    source = (
+        FileSource.for_record_stream_format(StreamFormat.text_line_format(), str(tmp_path))
+        .monitor_continuously(Duration.of_millis(50))
+        .build()
+    )
+    stream = env.from_source(source, WatermarkStrategy.no_watermarks(), "watched")
+    # An unbounded job: write the second file from the first record's map, then stop after three.
+    def arrive(line):
+        if line == "a":
+            (tmp_path / "second.txt").write_text("c\n")
+        return line
+
+    assert sorted(stream.map(arrive).execute_and_collect(limit=3)) == ["a", "b", "c"]
+
+
+def test_bad_file_connector_settings_are_refused(tmp_path):
+    with pytest.raises(ValueError, match="at least one path"):
+        FileSource.for_record_stream_format(StreamFormat.text_line_format())
+    with pytest.raises(ValueError, match="UTF-8 only"):
+        StreamFormat.text_line_format("latin-1")
+    with pytest.raises(ValueError, match="positive Duration"):
+        FileSource.for_record_stream_format(StreamFormat.text_line_format(), "x").monitor_continuously(5)
+    env = StreamExecutionEnvironment.get_execution_environment()
+    stream = env.from_collection([1])
+    with pytest.raises(Exception, match="'EEE', which is not supported"):
+        stream.sink_to(
+            FileSink.for_row_format(str(tmp_path), Encoder.simple_string_encoder())
+            .with_bucket_assigner(BucketAssigner.date_time_bucket_assigner("EEE"))
+            .build()
+        )
+    missing = env.from_source(
+        FileSource.for_record_stream_format(StreamFormat.text_line_format(), str(tmp_path / "nope")).build(),
+        WatermarkStrategy.no_watermarks(),
+        "missing",
+    )
+    with pytest.raises(Exception, match="nope"):
+        list(missing.execute_and_collect())
