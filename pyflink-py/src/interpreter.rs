@@ -117,3 +117,16 @@ pub fn with_interpreter(batch: &mut dyn FnMut() -> Result<()>) -> Result<()> {
         }
     })
 }
+
+/// Runs `f` with the interpreter that the batch being run by [`with_interpreter`] holds on
+/// this thread. The per-record calls of operators whose records arrive only inside their
+/// `within_batch` use this instead of `Python::attach`, which looks up this thread's
+/// interpreter state (a thread-local access, a noticeable part of a cheap Python call).
+#[inline]
+pub(crate) fn in_batch<R>(f: impl for<'py> FnOnce(Python<'py>) -> R) -> R {
+    // SAFETY: PyGILState_Check only reads this thread's state.
+    debug_assert_eq!(unsafe { ffi::PyGILState_Check() }, 1, "a per-record Python call outside with_interpreter");
+    // SAFETY: the callers' records are processed inside `with_interpreter`, which holds the
+    // interpreter on this thread until the batch ends.
+    f(unsafe { Python::assume_attached() })
+}

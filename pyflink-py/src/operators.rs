@@ -11,7 +11,7 @@ use std::collections::HashSet;
 use pyo3::prelude::*;
 
 use crate::function::{close, open_keyed, open_unkeyed, python_error, UserFunction};
-use crate::interpreter::with_interpreter;
+use crate::interpreter::{in_batch, with_interpreter};
 use crate::types::TypeInfo;
 use crate::value::{KeyedRecord, PyKey, PyValue};
 
@@ -95,7 +95,7 @@ impl ProcessFunction<PyValue, PyValue> for PythonTransform {
     }
 
     fn process_element(&mut self, value: PyValue, ctx: &mut ProcessContext<'_, PyValue>) -> Result<()> {
-        Python::attach(|py| self.apply(py, value, ctx).map_err(|e| python_error(py, e)))
+        in_batch(|py| self.apply(py, value, ctx).map_err(|e| python_error(py, e)))
     }
 }
 
@@ -127,7 +127,7 @@ impl ProcessFunction<PyValue, KeyedRecord> for PythonKeySelector {
     }
 
     fn process_element(&mut self, value: PyValue, ctx: &mut ProcessContext<'_, KeyedRecord>) -> Result<()> {
-        Python::attach(|py| {
+        in_batch(|py| {
             let selected = self.function.get(py).and_then(|f| f.call1((value.bind(py),)));
             let key = selected.and_then(|key| PyKey::from_object(&key)).map_err(|e| python_error(py, e))?;
             ctx.collect(KeyedRecord { key, value });
@@ -214,7 +214,7 @@ impl KeyedProcessFunction<PyKey, KeyedRecord, PyValue> for PythonReduce {
         let reduced = self.reduced.as_ref().expect("open() runs before the first record");
         let next = match reduced.value() {
             None => record.value,
-            Some(previous) => Python::attach(|py| {
+            Some(previous) => in_batch(|py| {
                 let combined = self.function.get(py).and_then(|f| f.call1((previous.0, record.value.0)));
                 let combined = combined.and_then(|value| self.output.apply(value));
                 combined.map(|value| PyValue(value.unbind())).map_err(|e| python_error(py, e))
@@ -265,6 +265,6 @@ impl KeyedProcessFunction<PyKey, KeyedRecord, PyValue> for PythonKeyedMap {
         record: KeyedRecord,
         ctx: &mut KeyedProcessContext<'_, PyKey, PyValue>,
     ) -> Result<()> {
-        Python::attach(|py| self.map.apply(py, record.value, ctx).map_err(|e| python_error(py, e)))
+        in_batch(|py| self.map.apply(py, record.value, ctx).map_err(|e| python_error(py, e)))
     }
 }
