@@ -4,6 +4,9 @@
 //! - [`file`]: `FileSource` reads lines of files, once or watching directories for new files;
 //!   `FileSink` writes rows into rolling part files that become visible, exactly once, when a
 //!   checkpoint completes.
+//! - [`kafka`]: `KafkaSource` reads topics, one split per partition, with its read positions
+//!   in checkpoints; `KafkaSink` writes records with delivery guarantee `NONE` or
+//!   `AT_LEAST_ONCE`.
 //!
 //! ```
 //! use pyflink_connectors::file::{FileSink, FileSource, SimpleStringEncoder, TextLineFormat};
@@ -30,3 +33,4 @@
 #![deny(missing_docs)]
 
 pub mod file;
+pub mod kafka;

@@ -1,0 +1,23 @@
+//! The Kafka connector, on librdkafka: [`KafkaSource`] reads topics with one split per
+//! partition, its read positions in checkpoints; [`KafkaSink`] writes records with the
+//! delivery guarantee asked for. Names and options follow Flink's Kafka connector.
+
+mod offsets;
+mod schema;
+mod sink;
+mod source;
+
+pub use offsets::{OffsetResetStrategy, OffsetsInitializer};
+pub use schema::{
+    DeserializationSchema, KafkaRecord, KafkaRecordDeserializationSchema, KafkaRecordSerializationSchema,
+    RawBytesSchema, SerializationSchema, SimpleStringSchema, ValueOnly,
+};
+pub use sink::{DeliveryGuarantee, KafkaSink, KafkaSinkBuilder};
+pub use source::{KafkaSource, KafkaSourceBuilder, KafkaSplit};
+
+use pyflink_core::FlinkError;
+
+/// The error of a Kafka call, naming what was attempted.
+pub(crate) fn kafka_error(what: &str, error: rdkafka::error::KafkaError) -> FlinkError {
+    FlinkError::Connector(format!("Kafka: cannot {what}: {error}"))
+}

@@ -1,0 +1,193 @@
+//! How Kafka records become values and values become Kafka records (Flink's
+//! `DeserializationSchema`, `KafkaRecordDeserializationSchema`, `SerializationSchema` and
+//! `KafkaRecordSerializationSchema`).
+
+use std::sync::Arc;
+
+use pyflink_core::{FlinkError, Result};
+
+/// A Kafka record as read: where it was, its timestamp, key and value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KafkaRecord<'a> {
+    /// The topic.
+    pub topic: &'a str,
+    /// The partition.
+    pub partition: i32,
+    /// The record's offset in its partition.
+    pub offset: i64,
+    /// The record's timestamp in milliseconds, if it has one.
+    pub timestamp: Option<i64>,
+    /// The key, if any.
+    pub key: Option<&'a [u8]>,
+    /// The value, if any (`None` for a tombstone).
+    pub value: Option<&'a [u8]>,
+}
+
+/// Turns bytes into a value.
+pub trait DeserializationSchema<T>: Send + Sync + 'static {
+    /// The value of `bytes`; an error says what is wrong with them.
+    fn deserialize(&self, bytes: &[u8]) -> Result<T>;
+}
+
+/// Turns a whole Kafka record into a value, or skips it (`None`).
+pub trait KafkaRecordDeserializationSchema<T>: Send + Sync + 'static {
+    /// The value of `record`, if it makes one.
+    fn deserialize(&self, record: &KafkaRecord<'_>) -> Result<Option<T>>;
+}
+
+/// Reads only each record's value (Flink's `KafkaRecordDeserializationSchema.valueOnly`);
+/// records without a value are skipped.
+pub struct ValueOnly<D>(pub D);
+
+impl<T, D: DeserializationSchema<T>> KafkaRecordDeserializationSchema<T> for ValueOnly<D> {
+    fn deserialize(&self, record: &KafkaRecord<'_>) -> Result<Option<T>> {
+        record.value.map(|value| self.0.deserialize(value)).transpose()
+    }
+}
+
+/// Turns a value into bytes.
+pub trait SerializationSchema<T>: Send + Sync + 'static {
+    /// The bytes of `value`.
+    fn serialize(&self, value: &T) -> Result<Vec<u8>>;
+}
+
+/// UTF-8 text (Flink's `SimpleStringSchema`): bytes that are not UTF-8 are refused.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SimpleStringSchema;
+
+impl DeserializationSchema<String> for SimpleStringSchema {
+    fn deserialize(&self, bytes: &[u8]) -> Result<String> {
+        String::from_utf8(bytes.to_vec()).map_err(|e| FlinkError::Connector(format!("a record is not UTF-8 text: {e}")))
+    }
+}
+
+impl SerializationSchema<String> for SimpleStringSchema {
+    fn serialize(&self, value: &String) -> Result<Vec<u8>> {
+        Ok(value.as_bytes().to_vec())
+    }
+}
+
+/// The bytes as they are.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RawBytesSchema;
+
+impl DeserializationSchema<Vec<u8>> for RawBytesSchema {
+    fn deserialize(&self, bytes: &[u8]) -> Result<Vec<u8>> {
+        Ok(bytes.to_vec())
+    }
+}
+
+impl SerializationSchema<Vec<u8>> for RawBytesSchema {
+    fn serialize(&self, value: &Vec<u8>) -> Result<Vec<u8>> {
+        Ok(value.clone())
+    }
+}
+
+/// Picks the partition of a value among a topic's partitions.
+type Partitioner<T> = Arc<dyn Fn(&T, usize) -> i32 + Send + Sync>;
+
+/// A value as a Kafka record: its key and value bytes, and the partition picked for it.
+pub(crate) struct SerializedRecord {
+    pub(crate) key: Option<Vec<u8>>,
+    pub(crate) value: Vec<u8>,
+    pub(crate) partition: Option<i32>,
+}
+
+/// Where and how a value is written to Kafka: the topic, the value's and optionally the key's
+/// serializer, and optionally a partitioner (Flink's `KafkaRecordSerializationSchema`).
+///
+/// ```
+/// use pyflink_connectors::kafka::{KafkaRecordSerializationSchema, SimpleStringSchema};
+/// let schema = KafkaRecordSerializationSchema::builder()
+///     .set_topic("words")
+///     .set_value_serialization_schema(SimpleStringSchema)
+///     .build()
+///     .unwrap();
+/// assert_eq!(schema.topic(), "words");
+/// ```
+pub struct KafkaRecordSerializationSchema<T> {
+    topic: String,
+    value: Arc<dyn SerializationSchema<T>>,
+    key: Option<Arc<dyn SerializationSchema<T>>>,
+    partitioner: Option<Partitioner<T>>,
+}
+
+impl<T> Clone for KafkaRecordSerializationSchema<T> {
+    fn clone(&self) -> Self {
+        KafkaRecordSerializationSchema {
+            topic: self.topic.clone(),
+            value: Arc::clone(&self.value),
+            key: self.key.clone(),
+            partitioner: self.partitioner.clone(),
+        }
+    }
+}
+
+/// Builds a [`KafkaRecordSerializationSchema`].
+pub struct KafkaRecordSerializationSchemaBuilder<T> {
+    topic: Option<String>,
+    value: Option<Arc<dyn SerializationSchema<T>>>,
+    key: Option<Arc<dyn SerializationSchema<T>>>,
+    partitioner: Option<Partitioner<T>>,
+}
+
+impl<T: 'static> KafkaRecordSerializationSchema<T> {
+    /// A builder of a schema.
+    pub fn builder() -> KafkaRecordSerializationSchemaBuilder<T> {
+        KafkaRecordSerializationSchemaBuilder { topic: None, value: None, key: None, partitioner: None }
+    }
+
+    /// The topic records are written to.
+    pub fn topic(&self) -> &str {
+        &self.topic
+    }
+
+    /// Whether a partitioner picks partitions (it needs the topic's number of partitions).
+    pub(crate) fn has_partitioner(&self) -> bool {
+        self.partitioner.is_some()
+    }
+
+    /// The key and value bytes of `value`, and the partition among `partitions` its
+    /// partitioner picks (Kafka's partitioner picks when there is none).
+    pub(crate) fn serialize(&self, value: &T, partitions: usize) -> Result<SerializedRecord> {
+        let key = self.key.as_ref().map(|key| key.serialize(value)).transpose()?;
+        let partition = self.partitioner.as_ref().map(|pick| pick(value, partitions));
+        Ok(SerializedRecord { key, value: self.value.serialize(value)?, partition })
+    }
+}
+
+impl<T: 'static> KafkaRecordSerializationSchemaBuilder<T> {
+    /// The topic to write to.
+    pub fn set_topic(mut self, topic: impl Into<String>) -> Self {
+        self.topic = Some(topic.into());
+        self
+    }
+
+    /// How values become record values.
+    pub fn set_value_serialization_schema(mut self, schema: impl SerializationSchema<T>) -> Self {
+        self.value = Some(Arc::new(schema));
+        self
+    }
+
+    /// How values become record keys (records have no key otherwise).
+    pub fn set_key_serialization_schema(mut self, schema: impl SerializationSchema<T>) -> Self {
+        self.key = Some(Arc::new(schema));
+        self
+    }
+
+    /// Picks each record's partition from the value and the topic's number of partitions.
+    pub fn set_partitioner(mut self, partitioner: impl Fn(&T, usize) -> i32 + Send + Sync + 'static) -> Self {
+        self.partitioner = Some(Arc::new(partitioner));
+        self
+    }
+
+    /// The schema; fails without a topic or a value serializer.
+    pub fn build(self) -> Result<KafkaRecordSerializationSchema<T>> {
+        let topic =
+            self.topic.ok_or_else(|| FlinkError::InvalidProgram("the Kafka record schema needs a topic".into()))?;
+        let value = self.value.ok_or_else(|| {
+            FlinkError::InvalidProgram("the Kafka record schema needs a value serialization schema".into())
+        })?;
+        Ok(KafkaRecordSerializationSchema { topic, value, key: self.key, partitioner: self.partitioner })
+    }
+}
