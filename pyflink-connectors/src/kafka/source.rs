@@ -203,6 +203,7 @@ impl<T: Data> Source<T> for KafkaSource<T> {
             stopping: self.stopping.clone(),
             deserializer: Arc::clone(&self.deserializer),
             splits: Vec::new(),
+            split_ids: Vec::new(),
             index: HashMap::new(),
             assigned: false,
         })
@@ -216,8 +217,10 @@ pub struct KafkaReader<T> {
     stopping: Option<OffsetsInitializer>,
     deserializer: Arc<dyn KafkaRecordDeserializationSchema<T>>,
     splits: Vec<KafkaSplit>,
-    /// The position of each (topic, partition) in `splits`.
-    index: HashMap<(String, i32), usize>,
+    /// Each split's id, made once: the per-record path names the split of each record.
+    split_ids: Vec<String>,
+    /// The position in `splits` of each partition, by topic and partition.
+    index: HashMap<String, HashMap<i32, usize>>,
     /// Whether the consumer reads the current splits.
     assigned: bool,
 }
@@ -259,7 +262,8 @@ impl<T: Data> KafkaReader<T> {
 impl<T: Data> SourceReader<T, KafkaSplit> for KafkaReader<T> {
     fn add_splits(&mut self, splits: Vec<KafkaSplit>) {
         for split in splits {
-            self.index.insert((split.topic.clone(), split.partition), self.splits.len());
+            self.index.entry(split.topic.clone()).or_default().insert(split.partition, self.splits.len());
+            self.split_ids.push(split.split_id());
             self.splits.push(split);
         }
         self.assigned = false;
@@ -276,7 +280,9 @@ impl<T: Data> SourceReader<T, KafkaSplit> for KafkaReader<T> {
                 Some(Err(KafkaError::PartitionEOF(_))) => continue,
                 Some(Err(error)) => return Err(kafka_error("read records", error)),
             };
-            let Some(&position) = self.index.get(&(message.topic().to_string(), message.partition())) else {
+            let Some(&position) =
+                self.index.get(message.topic()).and_then(|partitions| partitions.get(&message.partition()))
+            else {
                 continue;
             };
             let split = &mut self.splits[position];
@@ -298,17 +304,16 @@ impl<T: Data> SourceReader<T, KafkaSplit> for KafkaReader<T> {
                 ))
             })?;
             split.offset = Some(message.offset() + 1);
-            let split_id = split.split_id();
-            output.split(&split_id);
+            let split_id = &self.split_ids[position];
+            output.split(split_id);
             if let Some(value) = value {
                 match record.timestamp {
                     Some(timestamp) => output.collect_with_timestamp(value, timestamp),
                     None => output.collect(value),
                 }
             }
-            let split = &self.splits[position];
-            if self.finished(split) {
-                output.finish_split(&split_id);
+            if self.finished(&self.splits[position]) {
+                output.finish_split(split_id);
             }
         }
         if self.stopping.is_some() && self.splits.iter().all(|split| self.finished(split)) {
