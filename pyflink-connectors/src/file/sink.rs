@@ -7,7 +7,7 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use pyflink_core::sinks::{Sink, SinkWriter, SinkWriterContext};
 use pyflink_core::{Data, FlinkError, Result};
@@ -120,10 +120,16 @@ impl RollingPolicy {
     }
 }
 
-/// Which directory under the base path a record goes to (Flink's `BucketAssigner`).
+/// Which directory under the base path a record goes to (Flink's `BucketAssigner`). Each
+/// writer has its own assigner (from [`for_writer`](Self::for_writer)), so an assigner may
+/// keep what it computed for the next record.
 pub trait BucketAssigner<T>: Send + Sync + 'static {
-    /// The bucket of `value` (a relative directory; empty for the base path itself).
-    fn bucket_id(&self, value: &T) -> String;
+    /// Writes the bucket of `value` (a relative directory; empty for the base path itself)
+    /// into the empty `bucket`.
+    fn bucket_id(&mut self, value: &T, bucket: &mut String);
+
+    /// The assigner of one writer, in its initial state.
+    fn for_writer(&self) -> Box<dyn BucketAssigner<T>>;
 }
 
 /// One bucket per hour of processing time, `2026-11-23--14` (Flink's default
@@ -131,11 +137,15 @@ pub trait BucketAssigner<T>: Send + Sync + 'static {
 #[derive(Debug, Clone)]
 pub struct DateTimeBucketAssigner {
     format: String,
+    /// The second the bucket was last named for, and its name: naming a bucket formats the
+    /// local time, which is not for every record.
+    named_at: u64,
+    name: String,
 }
 
 impl Default for DateTimeBucketAssigner {
     fn default() -> Self {
-        DateTimeBucketAssigner { format: "%Y-%m-%d--%H".into() }
+        DateTimeBucketAssigner::with_format("%Y-%m-%d--%H".into())
     }
 }
 
@@ -186,13 +196,26 @@ impl DateTimeBucketAssigner {
                 }
             });
         }
-        Ok(DateTimeBucketAssigner { format })
+        Ok(DateTimeBucketAssigner::with_format(format))
+    }
+
+    fn with_format(format: String) -> Self {
+        DateTimeBucketAssigner { format, named_at: u64::MAX, name: String::new() }
     }
 }
 
 impl<T> BucketAssigner<T> for DateTimeBucketAssigner {
-    fn bucket_id(&self, _: &T) -> String {
-        chrono::Local::now().format(&self.format).to_string()
+    fn bucket_id(&mut self, _: &T, bucket: &mut String) {
+        let second = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        if second != self.named_at {
+            self.named_at = second;
+            self.name = chrono::Local::now().format(&self.format).to_string();
+        }
+        bucket.push_str(&self.name);
+    }
+
+    fn for_writer(&self) -> Box<dyn BucketAssigner<T>> {
+        Box::new(DateTimeBucketAssigner::with_format(self.format.clone()))
     }
 }
 
@@ -201,8 +224,10 @@ impl<T> BucketAssigner<T> for DateTimeBucketAssigner {
 pub struct BasePathBucketAssigner;
 
 impl<T> BucketAssigner<T> for BasePathBucketAssigner {
-    fn bucket_id(&self, _: &T) -> String {
-        String::new()
+    fn bucket_id(&mut self, _: &T, _: &mut String) {}
+
+    fn for_writer(&self) -> Box<dyn BucketAssigner<T>> {
+        Box::new(BasePathBucketAssigner)
     }
 }
 
@@ -300,7 +325,8 @@ impl<T: Data> Sink<T> for FileSink<T> {
         Ok(FileWriter {
             base_path: self.base_path.clone(),
             encoder: Arc::clone(&self.encoder),
-            buckets: Arc::clone(&self.buckets),
+            buckets: self.buckets.for_writer(),
+            bucket: String::new(),
             config: self.config.clone(),
             rolling: self.rolling,
             writer_id,
@@ -337,7 +363,9 @@ impl<T: Data> Sink<T> for FileSink<T> {
 pub struct FileWriter<T> {
     base_path: PathBuf,
     encoder: Arc<dyn Encoder<T>>,
-    buckets: Arc<dyn BucketAssigner<T>>,
+    buckets: Box<dyn BucketAssigner<T>>,
+    /// The bucket of the record being written.
+    bucket: String,
     config: OutputFileConfig,
     rolling: RollingPolicy,
     writer_id: String,
@@ -377,21 +405,24 @@ impl<T> FileWriter<T> {
 
 impl<T: Data> SinkWriter<T> for FileWriter<T> {
     fn write(&mut self, value: T, _: Option<i64>) -> Result<()> {
-        let bucket = self.buckets.bucket_id(&value);
+        let mut bucket = std::mem::take(&mut self.bucket);
+        bucket.clear();
+        self.buckets.bucket_id(&value, &mut bucket);
         let now = Instant::now();
-        if let Some(part) = self.open.get(&bucket) {
+        if let Some(part) = self.open.get(bucket.as_str()) {
             if self.rolling.should_roll(part, now) {
-                let part = self.open.remove(&bucket).expect("present");
+                let part = self.open.remove(bucket.as_str()).expect("present");
                 self.finished.push(part.finish()?);
             }
         }
-        if !self.open.contains_key(&bucket) {
+        if !self.open.contains_key(bucket.as_str()) {
             let part = self.open_part(&bucket)?;
             self.open.insert(bucket.clone(), part);
         }
         self.buffer.clear();
         self.encoder.encode(&value, &mut self.buffer)?;
-        let part = self.open.get_mut(&bucket).expect("opened above");
+        let part = self.open.get_mut(bucket.as_str()).expect("opened above");
+        self.bucket = bucket;
         part.file
             .write_all(&self.buffer)
             .map_err(|e| FlinkError::Connector(format!("cannot write '{}': {e}", part.in_progress.display())))?;
