@@ -16,6 +16,7 @@ use pyflink_connectors::kafka::{
     SimpleStringSchema,
 };
 use pyflink_core::time::WatermarkStrategy;
+use pyflink_core::window::{TimeWindow, TumblingEventTimeWindows};
 use pyflink_core::{CheckpointingMode, RestartStrategy, StreamExecutionEnvironment};
 
 fn env(parallelism: usize) -> StreamExecutionEnvironment {
@@ -171,4 +172,58 @@ fn a_restarted_job_resumes_each_partition_from_its_checkpoint() {
         .collect();
     written.sort();
     assert_eq!(written, values, "every record once: the source resumed where its checkpoint was");
+}
+
+#[test]
+fn an_idle_partition_does_not_hold_back_the_watermarks_of_the_others() {
+    let broker = Broker::start();
+    broker.create_topic("events", 2);
+    // Every record goes to partition 0; partition 1 stays empty.
+    let env = env(1);
+    let timed: Vec<(String, i64)> = (1..=20).map(|i| (format!("{i}"), i * 1000)).collect();
+    let strategy = WatermarkStrategy::for_monotonous_timestamps().with_timestamp_assigner(|v: &(String, i64), _| v.1);
+    let schema = KafkaRecordSerializationSchema::builder()
+        .set_topic("events")
+        .set_value_serialization_schema(SimpleStringSchema)
+        .set_partitioner(|_: &String, _| 0)
+        .build()
+        .unwrap();
+    env.from_collection(timed).assign_timestamps_and_watermarks(strategy).map(|(value, _)| value).sink_to(
+        KafkaSink::builder()
+            .set_bootstrap_servers(&broker.bootstrap)
+            .set_record_serializer(schema)
+            .set_delivery_guarantee(DeliveryGuarantee::AtLeastOnce)
+            .build()
+            .unwrap(),
+    );
+    env.execute("produce").unwrap();
+
+    // An unbounded source: only watermarks close the windows. Each partition has its own
+    // watermark from the records' Kafka timestamps; the empty one turns idle after 200 ms.
+    // Were it to hold the watermark back, no window would ever close: the job runs on its own
+    // thread so that the test fails after a deadline instead of waiting forever.
+    let bootstrap = broker.bootstrap.clone();
+    let (sender, windows) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let env = self::env(1);
+        env.set_auto_watermark_interval(Duration::from_millis(20));
+        let source = KafkaSource::builder()
+            .set_bootstrap_servers(bootstrap)
+            .set_topics(["events"])
+            .set_value_only_deserializer(SimpleStringSchema)
+            .build()
+            .unwrap();
+        let strategy = WatermarkStrategy::for_monotonous_timestamps().with_idleness(Duration::from_millis(200));
+        let counts = env
+            .from_source(source, strategy, "kafka")
+            .key_by(|_: &String| 0u8)
+            .window(TumblingEventTimeWindows::of(Duration::from_secs(5)))
+            .apply(|_: &u8, window: &TimeWindow, values: &[String]| [(window.start, values.len())]);
+        let first: Vec<(i64, usize)> = counts.execute_and_collect().unwrap().take(3).map(Result::unwrap).collect();
+        let _ = sender.send(first);
+    });
+    let first = windows.recv_timeout(Duration::from_secs(60)).expect("the windows closed within a minute");
+    // Records at 1 s .. 20 s: the windows [0, 5 s), [5 s, 10 s), [10 s, 15 s) close as the
+    // watermark of partition 0 passes them.
+    assert_eq!(first, [(0, 4), (5000, 5), (10000, 5)]);
 }
