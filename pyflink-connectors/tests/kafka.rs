@@ -58,11 +58,22 @@ fn produce(broker: &Broker, topic: &str, values: &[String], parallelism: usize) 
 
 /// Everything a bounded source reads from `topic`, sorted.
 fn consume(broker: &Broker, topic: &str, parallelism: usize, starting: OffsetsInitializer) -> Vec<String> {
+    consume_as(broker, topic, "tests", parallelism, starting)
+}
+
+/// Everything a bounded source of consumer group `group` reads from `topic`, sorted.
+fn consume_as(
+    broker: &Broker,
+    topic: &str,
+    group: &str,
+    parallelism: usize,
+    starting: OffsetsInitializer,
+) -> Vec<String> {
     let env = env(parallelism);
     let source = KafkaSource::builder()
         .set_bootstrap_servers(&broker.bootstrap)
         .set_topics([topic])
-        .set_group_id("tests")
+        .set_group_id(group)
         .set_starting_offsets(starting)
         .set_bounded(OffsetsInitializer::latest())
         .set_value_only_deserializer(SimpleStringSchema)
@@ -226,4 +237,49 @@ fn an_idle_partition_does_not_hold_back_the_watermarks_of_the_others() {
     // Records at 1 s .. 20 s: the windows [0, 5 s), [5 s, 10 s), [10 s, 15 s) close as the
     // watermark of partition 0 passes them.
     assert_eq!(first, [(0, 4), (5000, 5), (10000, 5)]);
+}
+
+#[test]
+fn completed_checkpoints_commit_the_read_offsets_for_the_group() {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    let broker = Broker::start();
+    broker.create_topic("commits", 1);
+    produce(&broker, "commits", &numbered(200), 1);
+    let env = env(1);
+    env.enable_checkpointing(Duration::from_millis(10), CheckpointingMode::ExactlyOnce);
+    let checkpoints = tempfile::tempdir().unwrap();
+    let mut config = env.get_checkpoint_config();
+    config.storage_dir = Some(checkpoints.path().to_path_buf());
+    env.set_checkpoint_config(config);
+    let source = KafkaSource::builder()
+        .set_bootstrap_servers(&broker.bootstrap)
+        .set_topics(["commits"])
+        .set_group_id("readers")
+        .set_value_only_deserializer(SimpleStringSchema)
+        .build()
+        .unwrap();
+    let mut lines = env.from_source(source, WatermarkStrategy::no_watermarks(), "kafka").execute_and_collect().unwrap();
+    assert_eq!(lines.by_ref().take(200).count(), 200);
+    // The job goes on (the source is unbounded); its next checkpoints commit offset 200.
+    let group: BaseConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", &broker.bootstrap)
+        .set("group.id", "readers")
+        .create()
+        .unwrap();
+    let mut query = rdkafka::TopicPartitionList::new();
+    query.add_partition("commits", 0);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let committed = group.committed_offsets(query.clone(), Duration::from_secs(5)).unwrap();
+        if committed.find_partition("commits", 0).unwrap().offset() == rdkafka::Offset::Offset(200) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "offset 200 was not committed: {committed:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    drop(lines);
+    // A source starting from the group's committed offsets reads only what came after.
+    produce(&broker, "commits", &["later".to_string()], 1);
+    let committed = OffsetsInitializer::committed_offsets(OffsetResetStrategy::None);
+    assert_eq!(consume_as(&broker, "commits", "readers", 1, committed), ["later"]);
 }

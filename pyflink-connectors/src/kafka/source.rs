@@ -9,7 +9,7 @@ use pyflink_core::sources::{
 };
 use pyflink_core::{Boundedness, Data, FlinkError, Result};
 use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
@@ -328,5 +328,20 @@ impl<T: Data> SourceReader<T, KafkaSplit> for KafkaReader<T> {
 
     fn snapshot_state(&self) -> Vec<KafkaSplit> {
         self.splits.clone()
+    }
+
+    fn notify_checkpoint_complete(&mut self, _checkpoint_id: u64, splits: &[KafkaSplit]) {
+        // The consumer group learns how far the job has read, as Flink's source commits on
+        // checkpoint completion; the job's own positions are those of its checkpoints.
+        let mut offsets = TopicPartitionList::new();
+        for split in splits {
+            if let Some(offset) = split.offset {
+                let _ = offsets.add_partition_offset(&split.topic, split.partition, Offset::Offset(offset));
+            }
+        }
+        if offsets.count() > 0 {
+            // An asynchronous commit: a failed one is retried by the next checkpoint's.
+            let _ = self.consumer.commit(&offsets, CommitMode::Async);
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! The harness of sources: enumerates and assigns splits, drives the reader in bounded batches,
 //! reschedules itself while records remain, and ends its stream with the final watermark.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
@@ -59,6 +60,7 @@ pub(crate) fn build_source<'s, T: Data, S: Source<T>>(
         interval: plan.auto_watermark_interval,
         checkpoints,
         restored,
+        in_checkpoints: BTreeMap::new(),
     };
     let name = plan.name.clone();
     builder.build(move |mut capabilities| {
@@ -93,6 +95,8 @@ struct SourceTask<T: Data, S: Source<T>> {
     checkpoints: TaskCheckpoints,
     /// The source's state in the checkpoint the job restored, if any.
     restored: Option<RestoredOperator>,
+    /// The reader's splits in each checkpoint not known to be complete, by checkpoint id.
+    in_checkpoints: BTreeMap<u64, Vec<S::Split>>,
 }
 
 /// The name of a source reader's file in checkpoints: its splits with their positions.
@@ -112,12 +116,24 @@ impl<T: Data, S: Source<T>> SourceTask<T, S> {
     }
 
     /// The reader's splits, encoded for a checkpoint.
-    fn snapshot(&self, epoch: u64) -> Result<TaskSnapshot> {
+    fn snapshot(&mut self, epoch: u64) -> Result<TaskSnapshot> {
         let splits = self.reader.as_ref().map(|r| r.snapshot_state()).unwrap_or_default();
-        take_snapshot(&self.checkpoints, epoch, |context| {
+        let snapshot = take_snapshot(&self.checkpoints, epoch, |context| {
             context.add_file(SPLITS_FILE, codec::encode(&splits)?);
             Ok(())
-        })
+        })?;
+        self.in_checkpoints.insert(self.checkpoints.checkpoint_id(epoch), splits);
+        Ok(snapshot)
+    }
+
+    /// Tells the reader of the newest completed checkpoint, with its splits in it.
+    fn notify_completed(&mut self) {
+        let Some(completed) = self.checkpoints.newly_completed() else { return };
+        let later = self.in_checkpoints.split_off(&(completed + 1));
+        let done = std::mem::replace(&mut self.in_checkpoints, later);
+        if let (Some(reader), Some((id, splits))) = (self.reader.as_mut(), done.into_iter().next_back()) {
+            reader.notify_checkpoint_complete(id, &splits);
+        }
     }
 
     /// Snapshots the reader and moves to the epoch the coordinator triggered, after sending
@@ -131,7 +147,8 @@ impl<T: Data, S: Source<T>> SourceTask<T, S> {
         let mut session = self.timely_output.activate();
         self.output.flush(&mut session, SendCapability::Held(std::slice::from_ref(capability)));
         drop(session);
-        self.checkpoints.acknowledge(epoch..target, self.snapshot(epoch)?);
+        let snapshot = self.snapshot(epoch)?;
+        self.checkpoints.acknowledge(epoch..target, snapshot);
         capability.downgrade(&target);
         Ok(())
     }
@@ -171,6 +188,7 @@ impl<T: Data, S: Source<T>> SourceTask<T, S> {
         if self.reader.is_none() {
             self.reader = Some(self.open()?);
         }
+        self.notify_completed();
         self.advance_epoch(capability)?;
         let mut session = self.timely_output.activate();
         let reader = self.reader.as_mut().expect("opened");
@@ -216,7 +234,8 @@ impl<T: Data, S: Source<T>> SourceTask<T, S> {
                     drop(session);
                     if self.checkpoints.enabled() {
                         let epoch = *capability.time();
-                        self.checkpoints.finish(epoch, self.snapshot(epoch)?);
+                        let snapshot = self.snapshot(epoch)?;
+                        self.checkpoints.finish(epoch, snapshot);
                     }
                     return Ok(true);
                 }

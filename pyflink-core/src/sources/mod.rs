@@ -93,6 +93,12 @@ pub trait SourceReader<T: Data, S: SourceSplit>: 'static {
 
     /// The reader's splits with their current positions, for checkpoints.
     fn snapshot_state(&self) -> Vec<S>;
+
+    /// Called when the checkpoint `checkpoint_id` is complete, with the splits this reader
+    /// had in it: a reader may tell its external system how far it has read (a Kafka source
+    /// commits its offsets for the consumer group). Positions live in checkpoints, so what
+    /// the reader does here must not fail the job.
+    fn notify_checkpoint_complete(&mut self, _checkpoint_id: u64, _splits: &[S]) {}
 }
 
 /// Where a reader emits records; bounded per call so that a reader yields regularly.
