@@ -34,6 +34,11 @@ fn env(parallelism: usize) -> StreamExecutionEnvironment {
 /// log end, which bounded sources stop at) with the base offset of its last batch plus one, so
 /// after a batch of 50 records it says 1 where Kafka says 50.
 fn produce(broker: &Broker, topic: &str, values: &[String], parallelism: usize) {
+    produce_to(broker, topic, values, parallelism, None);
+}
+
+/// [`produce`], with every record in `partition` if one is given.
+fn produce_to(broker: &Broker, topic: &str, values: &[String], parallelism: usize, partition: Option<i32>) {
     let env = env(parallelism);
     let timed: Vec<(String, i64)> =
         values.iter().enumerate().map(|(i, v)| (v.clone(), (i as i64 + 1) * 1000)).collect();
@@ -41,13 +46,15 @@ fn produce(broker: &Broker, topic: &str, values: &[String], parallelism: usize) 
     let schema = KafkaRecordSerializationSchema::builder()
         .set_topic(topic)
         .set_value_serialization_schema(SimpleStringSchema)
-        .set_key_serialization_schema(SimpleStringSchema)
-        .build()
-        .unwrap();
+        .set_key_serialization_schema(SimpleStringSchema);
+    let schema = match partition {
+        Some(partition) => schema.set_partitioner(move |_: &String, _| partition),
+        None => schema,
+    };
     env.from_collection(timed).assign_timestamps_and_watermarks(strategy).map(|(value, _)| value).sink_to(
         KafkaSink::builder()
             .set_bootstrap_servers(&broker.bootstrap)
-            .set_record_serializer(schema)
+            .set_record_serializer(schema.build().unwrap())
             .set_delivery_guarantee(DeliveryGuarantee::AtLeastOnce)
             .set_property("batch.num.messages", "1")
             .build()
@@ -189,25 +196,8 @@ fn a_restarted_job_resumes_each_partition_from_its_checkpoint() {
 fn an_idle_partition_does_not_hold_back_the_watermarks_of_the_others() {
     let broker = Broker::start();
     broker.create_topic("events", 2);
-    // Every record goes to partition 0; partition 1 stays empty.
-    let env = env(1);
-    let timed: Vec<(String, i64)> = (1..=20).map(|i| (format!("{i}"), i * 1000)).collect();
-    let strategy = WatermarkStrategy::for_monotonous_timestamps().with_timestamp_assigner(|v: &(String, i64), _| v.1);
-    let schema = KafkaRecordSerializationSchema::builder()
-        .set_topic("events")
-        .set_value_serialization_schema(SimpleStringSchema)
-        .set_partitioner(|_: &String, _| 0)
-        .build()
-        .unwrap();
-    env.from_collection(timed).assign_timestamps_and_watermarks(strategy).map(|(value, _)| value).sink_to(
-        KafkaSink::builder()
-            .set_bootstrap_servers(&broker.bootstrap)
-            .set_record_serializer(schema)
-            .set_delivery_guarantee(DeliveryGuarantee::AtLeastOnce)
-            .build()
-            .unwrap(),
-    );
-    env.execute("produce").unwrap();
+    // Every record (at 1 s, 2 s, ..., 20 s) goes to partition 0; partition 1 stays empty.
+    produce_to(&broker, "events", &numbered(20), 1, Some(0));
 
     // An unbounded source: only watermarks close the windows. Each partition has its own
     // watermark from the records' Kafka timestamps; the empty one turns idle after 200 ms.

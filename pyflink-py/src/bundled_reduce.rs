@@ -9,16 +9,14 @@
 
 use std::collections::HashMap;
 
-use pyflink_core::{
-    KeyedProcessContext, KeyedProcessFunction, KeyedRuntimeContext, Result, ValueState, ValueStateDescriptor,
-};
+use pyflink_core::{KeyedProcessContext, KeyedProcessFunction, KeyedRuntimeContext, Result};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
 
 use crate::bundled::Bundling;
 use crate::function::python_error;
 use crate::interpreter::with_interpreter;
-use crate::operators::{HeldBack, OutputType};
+use crate::operators::{OutputType, ReduceState};
 use crate::value::{KeyedRecord, PyKey, PyValue};
 
 /// Where the worker finds a key's value before a bundle.
@@ -44,9 +42,7 @@ struct Bundle {
 pub struct BundledReduce {
     bundling: Bundling,
     output: OutputType,
-    reduced: Option<ValueState<PyValue>>,
-    /// In batch mode: the keys whose final results are emitted at the end.
-    held_back: Option<HeldBack>,
+    state: ReduceState,
     /// The open bundle: its keys and where their values are, its slots, its records.
     before: Vec<Before>,
     slots: HashMap<PyKey, usize>,
@@ -64,8 +60,7 @@ impl BundledReduce {
         BundledReduce {
             bundling: Bundling::new(function, "reduce", bundle_size),
             output,
-            reduced: None,
-            held_back: None,
+            state: ReduceState::default(),
             before: Vec::new(),
             slots: HashMap::new(),
             values: Vec::new(),
@@ -129,12 +124,11 @@ impl BundledReduce {
         ctx: &mut KeyedProcessContext<'_, PyKey, PyValue>,
     ) -> Result<()> {
         let py = results.py();
-        let reduced = self.reduced.clone().expect("open() runs before the first record");
         let mut finals: Vec<Option<PyValue>> = (0..bundle.keys.len()).map(|_| None).collect();
         let emitted = (|| -> PyResult<()> {
             for ((slot, timestamp), result) in bundle.records.iter().zip(results.try_iter()?) {
                 let result = PyValue(self.output.apply(result?)?.unbind());
-                if self.held_back.is_none() {
+                if !self.state.holds_back() {
                     ctx.set_timestamp(*timestamp);
                     ctx.collect(result.clone());
                 }
@@ -145,11 +139,8 @@ impl BundledReduce {
         emitted.map_err(|e| python_error(py, e))?;
         for (key, last) in bundle.keys.into_iter().zip(finals) {
             if let Some(value) = last {
-                if let Some(held_back) = self.held_back.as_mut() {
-                    held_back.touch(&key);
-                }
-                ctx.set_current_key(key);
-                reduced.update(value);
+                ctx.set_current_key(key.clone());
+                self.state.update(&key, value);
             }
         }
         Ok(())
@@ -162,17 +153,13 @@ impl KeyedProcessFunction<PyKey, KeyedRecord, PyValue> for BundledReduce {
     }
 
     fn open(&mut self, context: &mut KeyedRuntimeContext<'_, PyKey>) -> Result<()> {
-        // The same state as the thread-mode reduce, so a job can change modes across a savepoint.
-        self.reduced = Some(context.get_state(&ValueStateDescriptor::new("_reduced"))?);
-        self.held_back = context.runtime().is_batch_mode().then(HeldBack::default);
+        self.state.open(context)?;
         self.bundling.open(context.runtime())
     }
 
     fn end_input(&mut self, ctx: &mut KeyedProcessContext<'_, PyKey, PyValue>) -> Result<()> {
         // The runtime has every bundle finished before the input ends.
-        if let (Some(held_back), Some(reduced)) = (self.held_back.as_mut(), self.reduced.as_ref()) {
-            held_back.emit(reduced, ctx);
-        }
+        self.state.end_input(ctx);
         Ok(())
     }
 
@@ -186,7 +173,7 @@ impl KeyedProcessFunction<PyKey, KeyedRecord, PyValue> for BundledReduce {
             None => {
                 let before = match self.away_slots.get(&record.key) {
                     Some(previous) => Before::Carried(*previous),
-                    None => Before::State(self.reduced.as_ref().expect("open() runs before the first record").value()),
+                    None => Before::State(self.state.value()),
                 };
                 self.before.push(before);
                 self.open.keys.push(record.key.clone());

@@ -139,21 +139,21 @@ impl ProcessFunction<PyValue, KeyedRecord> for PythonKeySelector {
 /// The keys whose results a reduce holds back until its input ends, as Flink's reduce does in
 /// batch mode (`RuntimeExecutionMode.BATCH`), in the order they first came.
 #[derive(Clone, Default)]
-pub struct HeldBack {
+struct HeldBack {
     keys: Vec<PyKey>,
     seen: HashSet<PyKey>,
 }
 
 impl HeldBack {
     /// Remembers that `key` has a result.
-    pub fn touch(&mut self, key: &PyKey) {
+    fn touch(&mut self, key: &PyKey) {
         if self.seen.insert(key.clone()) {
             self.keys.push(key.clone());
         }
     }
 
     /// Emits the final result of every key, as `state` holds it.
-    pub fn emit(&mut self, state: &ValueState<PyValue>, ctx: &mut KeyedProcessContext<'_, PyKey, PyValue>) {
+    fn emit(&mut self, state: &ValueState<PyValue>, ctx: &mut KeyedProcessContext<'_, PyKey, PyValue>) {
         for key in self.keys.drain(..) {
             ctx.set_current_key(key);
             if let Some(result) = state.value() {
@@ -161,6 +161,49 @@ impl HeldBack {
             }
         }
         self.seen.clear();
+    }
+}
+
+/// The state of a rolling reduce, the same in thread and process mode so that a job can change
+/// modes across a savepoint: each key's reduced value, and in batch mode the keys whose final
+/// results wait for the end of input.
+#[derive(Clone, Default)]
+pub struct ReduceState {
+    reduced: Option<ValueState<PyValue>>,
+    held_back: Option<HeldBack>,
+}
+
+impl ReduceState {
+    /// Gets the state of the reduce's instance; called from the reduce's `open`.
+    pub fn open(&mut self, context: &mut KeyedRuntimeContext<'_, PyKey>) -> Result<()> {
+        self.reduced = Some(context.get_state(&ValueStateDescriptor::new("_reduced"))?);
+        self.held_back = context.runtime().is_batch_mode().then(HeldBack::default);
+        Ok(())
+    }
+
+    /// The reduced value of the current key.
+    pub fn value(&self) -> Option<PyValue> {
+        self.reduced.as_ref().expect("open() runs before the first record").value()
+    }
+
+    /// Whether results wait for the end of input (batch mode) instead of going out as they come.
+    pub fn holds_back(&self) -> bool {
+        self.held_back.is_some()
+    }
+
+    /// Stores `value` as the reduced value of the current key, `key`.
+    pub fn update(&mut self, key: &PyKey, value: PyValue) {
+        if let Some(held_back) = self.held_back.as_mut() {
+            held_back.touch(key);
+        }
+        self.reduced.as_ref().expect("open() runs before the first record").update(value);
+    }
+
+    /// In batch mode, emits the final result of every key; called from the reduce's `end_input`.
+    pub fn end_input(&mut self, ctx: &mut KeyedProcessContext<'_, PyKey, PyValue>) {
+        if let (Some(held_back), Some(reduced)) = (self.held_back.as_mut(), self.reduced.as_ref()) {
+            held_back.emit(reduced, ctx);
+        }
     }
 }
 
@@ -172,15 +215,13 @@ impl HeldBack {
 pub struct PythonReduce {
     function: UserFunction,
     output: OutputType,
-    reduced: Option<ValueState<PyValue>>,
-    /// In batch mode: the keys whose final results are emitted at the end.
-    held_back: Option<HeldBack>,
+    state: ReduceState,
 }
 
 impl PythonReduce {
     /// A reduce calling `function`, whose results are records of `output`.
     pub fn new(function: UserFunction, output: OutputType) -> Self {
-        PythonReduce { function, output, reduced: None, held_back: None }
+        PythonReduce { function, output, state: ReduceState::default() }
     }
 }
 
@@ -190,8 +231,7 @@ impl KeyedProcessFunction<PyKey, KeyedRecord, PyValue> for PythonReduce {
     }
 
     fn open(&mut self, context: &mut KeyedRuntimeContext<'_, PyKey>) -> Result<()> {
-        self.reduced = Some(context.get_state(&ValueStateDescriptor::new("_reduced"))?);
-        self.held_back = context.runtime().is_batch_mode().then(HeldBack::default);
+        self.state.open(context)?;
         open_keyed(&self.function, context)
     }
 
@@ -200,9 +240,7 @@ impl KeyedProcessFunction<PyKey, KeyedRecord, PyValue> for PythonReduce {
     }
 
     fn end_input(&mut self, ctx: &mut KeyedProcessContext<'_, PyKey, PyValue>) -> Result<()> {
-        if let (Some(held_back), Some(reduced)) = (self.held_back.as_mut(), self.reduced.as_ref()) {
-            held_back.emit(reduced, ctx);
-        }
+        self.state.end_input(ctx);
         Ok(())
     }
 
@@ -211,8 +249,7 @@ impl KeyedProcessFunction<PyKey, KeyedRecord, PyValue> for PythonReduce {
         record: KeyedRecord,
         ctx: &mut KeyedProcessContext<'_, PyKey, PyValue>,
     ) -> Result<()> {
-        let reduced = self.reduced.as_ref().expect("open() runs before the first record");
-        let next = match reduced.value() {
+        let next = match self.state.value() {
             None => record.value,
             Some(previous) => in_batch(|py| {
                 let combined = self.function.get(py).and_then(|f| f.call1((previous.0, record.value.0)));
@@ -220,15 +257,11 @@ impl KeyedProcessFunction<PyKey, KeyedRecord, PyValue> for PythonReduce {
                 combined.map(|value| PyValue(value.unbind())).map_err(|e| python_error(py, e))
             })?,
         };
-        match self.held_back.as_mut() {
-            Some(held_back) => {
-                reduced.update(next);
-                held_back.touch(&record.key);
-            }
-            None => {
-                reduced.update(next.clone());
-                ctx.collect(next);
-            }
+        if self.state.holds_back() {
+            self.state.update(&record.key, next);
+        } else {
+            self.state.update(&record.key, next.clone());
+            ctx.collect(next);
         }
         Ok(())
     }
