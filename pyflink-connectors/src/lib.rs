@@ -5,8 +5,10 @@
 //!   `FileSink` writes rows into rolling part files that become visible, exactly once, when a
 //!   checkpoint completes.
 //! - [`kafka`]: `KafkaSource` reads topics, one split per partition, with its read positions
-//!   in checkpoints; `KafkaSink` writes records with delivery guarantee `NONE` or
-//!   `AT_LEAST_ONCE`.
+//!   in checkpoints; `KafkaSink` writes records with delivery guarantee `NONE`,
+//!   `AT_LEAST_ONCE` or `EXACTLY_ONCE` (Kafka transactions committed with checkpoints).
+//! - [`serialization`] and [`formats`]: how records become bytes and back: UTF-8 text, raw
+//!   bytes, and rows as JSON or CSV, failing on malformed input or skipping and counting it.
 //!
 //! ```
 //! use pyflink_connectors::file::{FileSink, FileSource, SimpleStringEncoder, TextLineFormat};
@@ -33,4 +35,17 @@
 #![deny(missing_docs)]
 
 pub mod file;
+pub mod formats;
 pub mod kafka;
+pub mod serialization;
+
+use pyflink_core::FlinkError;
+
+/// What an error says, without the "connector error" its kind prefixes: for errors that a
+/// connector wraps in one of its own, which says where.
+pub(crate) fn cause(error: &FlinkError) -> String {
+    match error {
+        FlinkError::Connector(message) => message.clone(),
+        other => other.to_string(),
+    }
+}

@@ -160,3 +160,41 @@ proptest! {
         prop_assert_eq!(committed, expected);
     }
 }
+
+#[test]
+fn csv_and_json_lines_are_read_as_rows() {
+    use pyflink_connectors::file::LineFormat;
+    use pyflink_connectors::formats::csv::CsvRowDeserializationSchema;
+    use pyflink_connectors::formats::json::JsonRowDeserializationSchema;
+    use pyflink_connectors::formats::RowType;
+    use pyflink_core::table::{DataType, Row};
+
+    let input = tempfile::tempdir().unwrap();
+    let row_type = RowType::new([("name", DataType::String), ("age", DataType::Int)]);
+    std::fs::write(input.path().join("people.csv"), "ada,36\n\"lovelace, a\",\nbad line\ngrace,85\n").unwrap();
+    let csv = CsvRowDeserializationSchema::builder(row_type.clone()).set_ignore_parse_errors(true).build().unwrap();
+    let skipped = csv.skipped_records();
+    let env = StreamExecutionEnvironment::get_execution_environment();
+    env.set_parallelism(2);
+    let source = FileSource::for_record_stream_format(LineFormat::new(csv), [input.path()]).build().unwrap();
+    let rows: Vec<Row> = env
+        .from_source(source, WatermarkStrategy::no_watermarks(), "csv")
+        .execute_and_collect()
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let mut printed: Vec<String> = rows.iter().map(Row::to_string).collect();
+    printed.sort();
+    assert_eq!(printed, ["+I[ada, 36]", "+I[grace, 85]", "+I[lovelace, a, null]"]);
+    assert_eq!(skipped.count(), 1, "the line of one field was skipped and counted");
+
+    let json_dir = tempfile::tempdir().unwrap();
+    std::fs::write(json_dir.path().join("people.jsonl"), "{\"name\":\"ada\",\"age\":36}\n\n{\"age\":\"old\"}\n")
+        .unwrap();
+    let json = JsonRowDeserializationSchema::builder().type_info(row_type).build().unwrap();
+    let env = StreamExecutionEnvironment::get_execution_environment();
+    let source = FileSource::for_record_stream_format(LineFormat::new(json), [json_dir.path()]).build().unwrap();
+    env.from_source(source, WatermarkStrategy::no_watermarks(), "json").discard();
+    let error = env.execute("json lines").unwrap_err().to_string();
+    assert!(error.contains("line 3 of") && error.contains("field 'age': 'old' is not INT"), "{error}");
+}

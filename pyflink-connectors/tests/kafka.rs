@@ -9,11 +9,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use broker::Broker;
+use broker::{produce, produce_to, Broker};
 use pyflink_connectors::file::{finished_files, BasePathBucketAssigner, FileSink, SimpleStringEncoder};
 use pyflink_connectors::kafka::{
-    DeliveryGuarantee, KafkaRecordSerializationSchema, KafkaSink, KafkaSource, OffsetResetStrategy, OffsetsInitializer,
-    SimpleStringSchema,
+    KafkaRecordSerializationSchema, KafkaSource, OffsetResetStrategy, OffsetsInitializer, SimpleStringSchema,
 };
 use pyflink_core::time::WatermarkStrategy;
 use pyflink_core::window::{TimeWindow, TumblingEventTimeWindows};
@@ -23,44 +22,6 @@ fn env(parallelism: usize) -> StreamExecutionEnvironment {
     let env = StreamExecutionEnvironment::get_execution_environment();
     env.set_parallelism(parallelism);
     env
-}
-
-/// Writes `values` to `topic` through a KafkaSink, each with timestamp `(index + 1) * 1000`
-/// (librdkafka reads a timestamp of 0 as "now"), keyed
-/// by the value so that they spread over the partitions; at parallelism 1 a partition holds
-/// its values in order.
-///
-/// Each record goes in a batch of its own: tansu 0.6 answers a partition's latest offset (the
-/// log end, which bounded sources stop at) with the base offset of its last batch plus one, so
-/// after a batch of 50 records it says 1 where Kafka says 50.
-fn produce(broker: &Broker, topic: &str, values: &[String], parallelism: usize) {
-    produce_to(broker, topic, values, parallelism, None);
-}
-
-/// [`produce`], with every record in `partition` if one is given.
-fn produce_to(broker: &Broker, topic: &str, values: &[String], parallelism: usize, partition: Option<i32>) {
-    let env = env(parallelism);
-    let timed: Vec<(String, i64)> =
-        values.iter().enumerate().map(|(i, v)| (v.clone(), (i as i64 + 1) * 1000)).collect();
-    let strategy = WatermarkStrategy::for_monotonous_timestamps().with_timestamp_assigner(|v: &(String, i64), _| v.1);
-    let schema = KafkaRecordSerializationSchema::builder()
-        .set_topic(topic)
-        .set_value_serialization_schema(SimpleStringSchema)
-        .set_key_serialization_schema(SimpleStringSchema);
-    let schema = match partition {
-        Some(partition) => schema.set_partitioner(move |_: &String, _| partition),
-        None => schema,
-    };
-    env.from_collection(timed).assign_timestamps_and_watermarks(strategy).map(|(value, _)| value).sink_to(
-        KafkaSink::builder()
-            .set_bootstrap_servers(&broker.bootstrap)
-            .set_record_serializer(schema.build().unwrap())
-            .set_delivery_guarantee(DeliveryGuarantee::AtLeastOnce)
-            .set_property("batch.num.messages", "1")
-            .build()
-            .unwrap(),
-    );
-    env.execute("produce").unwrap();
 }
 
 /// Everything a bounded source reads from `topic`, sorted.
@@ -272,4 +233,35 @@ fn completed_checkpoints_commit_the_read_offsets_for_the_group() {
     produce(&broker, "commits", &["later".to_string()], 1);
     let committed = OffsetsInitializer::committed_offsets(OffsetResetStrategy::None);
     assert_eq!(consume_as(&broker, "commits", "readers", 1, committed), ["later"]);
+}
+
+#[test]
+fn a_topic_pattern_reads_the_matching_topics_created_while_the_job_runs() {
+    let broker = Broker::start();
+    broker.create_topic("events-a", 1);
+    produce(&broker, "events-a", &["a1".to_string()], 1);
+    let env = env(2);
+    let source = KafkaSource::builder()
+        .set_bootstrap_servers(&broker.bootstrap)
+        .set_topic_pattern("events-.*")
+        .set_property("partition.discovery.interval.ms", "100")
+        .set_value_only_deserializer(SimpleStringSchema)
+        .build()
+        .unwrap();
+    let mut values =
+        env.from_source(source, WatermarkStrategy::no_watermarks(), "kafka").execute_and_collect().unwrap();
+    assert_eq!(values.next().unwrap().unwrap(), "a1");
+    broker.create_topic("events-b", 2);
+    broker.create_topic("other-events", 1);
+    produce(&broker, "other-events", &["not read".to_string()], 1);
+    produce(&broker, "events-b", &["b1".to_string(), "b2".to_string(), "b3".to_string()], 1);
+    let mut later: Vec<String> = values.by_ref().take(3).map(Result::unwrap).collect();
+    later.sort();
+    assert_eq!(later, ["b1", "b2", "b3"], "both partitions of the new topic were found and read");
+    let both = KafkaSource::<String>::builder()
+        .set_bootstrap_servers(&broker.bootstrap)
+        .set_topics(["a"])
+        .set_topic_pattern("b")
+        .set_value_only_deserializer(SimpleStringSchema);
+    assert!(both.build().err().unwrap().to_string().contains("not both"));
 }

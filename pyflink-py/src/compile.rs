@@ -42,8 +42,18 @@ enum Built {
 }
 
 /// The engine's program for `plan`, with its streams by step.
+/// The engine's configuration of `options`.
+pub(crate) fn engine_configuration(options: &HashMap<String, String>) -> pyflink_core::Configuration {
+    let mut config = pyflink_core::Configuration::new();
+    for (key, value) in options {
+        config.set_string(key, value);
+    }
+    config
+}
+
 fn build(plan: &Plan) -> Result<(StreamExecutionEnvironment, Vec<Built>), JobError> {
     let env = StreamExecutionEnvironment::get_execution_environment();
+    env.configure(&engine_configuration(&plan.engine_options))?;
     if let Some(parallelism) = plan.parallelism {
         env.set_parallelism(parallelism);
     }
@@ -77,6 +87,7 @@ fn build(plan: &Plan) -> Result<(StreamExecutionEnvironment, Vec<Built>), JobErr
             }
             Step::Table { descriptor } => Built::Stream(crate::table::rows_in_python(&env, descriptor)?),
             Step::TextFiles { paths, monitor } => Built::Stream(crate::files::text_files(&env, paths, *monitor)?),
+            Step::Kafka { source } => Built::Stream(crate::kafka::kafka_in_python(&env, source)?),
             Step::Sequence { from, to } => {
                 let numbers = env.from_sequence(*from, *to)?;
                 Built::Stream(numbers.process(IntoPython).name("Sequence to Python"))
@@ -308,6 +319,7 @@ pub fn execute(plan: &Plan, job_name: &str) -> Result<JobResult, JobError> {
             SinkKind::Files(spec) => {
                 crate::files::write_files(&stream.process(JavaText(record_type)).name("Row formatter"), spec)?
             }
+            SinkKind::Kafka(spec) => crate::kafka::write_kafka(stream, spec)?,
         }
     }
     let result = env.execute(job_name)?;

@@ -103,9 +103,9 @@ pub(crate) fn write_files(lines: &DataStream<String>, spec: &FileSinkSpec) -> py
     Ok(())
 }
 
-/// Turns lines into Python strings.
+/// Turns texts (lines, messages) into Python strings.
 #[derive(Clone)]
-struct StringsToPython;
+pub(crate) struct StringsToPython;
 
 impl ProcessFunction<String, PyValue> for StringsToPython {
     fn within_batch(batch: &mut dyn FnMut() -> pyflink_core::Result<()>) -> pyflink_core::Result<()> {

@@ -38,12 +38,14 @@ pub mod count_window;
 pub mod files;
 pub mod function;
 pub mod interpreter;
+pub mod kafka;
 pub mod keyed_process;
 pub mod metrics;
 pub mod operators;
 pub mod plan;
 pub mod process;
 pub mod process_chain;
+pub mod python_rows;
 pub mod side_output;
 pub mod table;
 pub mod types;
@@ -55,6 +57,10 @@ pub mod worker;
 
 pub use compile::JobResult;
 pub use files::FileSinkSpec;
+pub use kafka::{
+    CsvDialect, DeliveryGuarantee, KafkaOffsets, KafkaSinkSpec, KafkaSourceSpec, OffsetReset, PartitionOffset,
+    RecordFormat,
+};
 pub use metrics::MetricSnapshot;
 pub use plan::{
     Environment, KeyedStream, RuntimeMode, Stream, WatermarkGeneration, WatermarkStrategySpec, WindowContentsSpec,

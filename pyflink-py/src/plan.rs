@@ -20,6 +20,8 @@ pub enum Step {
     Sequence { from: i64, to: i64 },
     /// The lines of the files at or under `paths`, watched for new files every `monitor`.
     TextFiles { paths: Vec<String>, monitor: Option<std::time::Duration> },
+    /// The records of Kafka topics.
+    Kafka { source: crate::kafka::KafkaSourceSpec },
     /// The rows of a table, read by its connector.
     Table { descriptor: pyflink_core::table::TableDescriptor },
     /// A Python function over each record of step `input`.
@@ -146,10 +148,12 @@ pub struct Plan {
     pub steps: Vec<PlannedStep>,
     /// The sinks the job runs when the environment executes: which step, and where it goes.
     pub sinks: Vec<(usize, SinkKind)>,
+    /// The engine's options (checkpointing, restarts), as Flink's configuration keys name them.
+    pub engine_options: HashMap<String, String>,
 }
 
 /// Where a sink sends records.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum SinkKind {
     /// Standard output, one line per record (`print()`).
     Print,
@@ -157,6 +161,8 @@ pub enum SinkKind {
     Discard,
     /// Lines of part files (`FileSink`).
     Files(crate::files::FileSinkSpec),
+    /// Records of a Kafka topic (`KafkaSink`).
+    Kafka(Box<crate::kafka::KafkaSinkSpec>),
 }
 
 /// A plan shared by an environment and its streams.
@@ -197,6 +203,7 @@ fn snapshot(plan: &SharedPlan, sinks: Vec<(usize, SinkKind)>) -> Plan {
         runtime_mode: plan.runtime_mode,
         steps: plan.steps.clone(),
         sinks,
+        engine_options: plan.engine_options.clone(),
     }
 }
 
@@ -204,7 +211,11 @@ impl Step {
     /// The step whose records this step reads, if any (the first, for a union).
     pub fn input(&self) -> Option<usize> {
         match self {
-            Step::Collection { .. } | Step::Sequence { .. } | Step::Table { .. } | Step::TextFiles { .. } => None,
+            Step::Collection { .. }
+            | Step::Sequence { .. }
+            | Step::Table { .. }
+            | Step::TextFiles { .. }
+            | Step::Kafka { .. } => None,
             Step::Union { inputs } => inputs.first().copied(),
             Step::Transform { input, .. }
             | Step::KeyBy { input, .. }
@@ -252,9 +263,15 @@ impl Environment {
         lock(&self.plan).parallelism.unwrap_or(cores) as u32
     }
 
-    /// Applies the configuration `options` (PyFlink's `Configuration` as text); the `python.*`
-    /// options the engine knows are checked, others are kept for later use and ignored.
+    /// Applies the configuration `options` (PyFlink's `Configuration` as text): the `python.*`
+    /// options and the engine's (`execution.checkpointing.*`, `restart-strategy.*`) are
+    /// checked now; others are kept and ignored.
     pub fn configure(&self, options: HashMap<String, String>) -> Result<(), JobError> {
+        let mut engine = lock(&self.plan).engine_options.clone();
+        engine
+            .extend(options.iter().filter(|(key, _)| !key.starts_with("python.")).map(|(k, v)| (k.clone(), v.clone())));
+        let scratch = pyflink_core::StreamExecutionEnvironment::get_execution_environment();
+        scratch.configure(&crate::compile::engine_configuration(&engine))?;
         let mut python = lock(&self.plan).python;
         if let Some(mode) = options.get("python.execution-mode") {
             python.process_mode = match mode.trim().to_ascii_lowercase().as_str() {
@@ -286,7 +303,9 @@ impl Environment {
                 )));
             }
         }
-        lock(&self.plan).python = python;
+        let mut plan = lock(&self.plan);
+        plan.python = python;
+        plan.engine_options = engine;
         Ok(())
     }
 

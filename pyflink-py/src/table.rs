@@ -5,14 +5,12 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use pyflink_core::table::{DataType, Row, Schema, StreamTableEnvironment, TableDescriptor, Value};
-use pyflink_core::{DataStream, ProcessContext, ProcessFunction, StreamExecutionEnvironment};
-use pyo3::prelude::*;
+use pyflink_core::table::{DataType, Schema, StreamTableEnvironment, TableDescriptor};
+use pyflink_core::{DataStream, StreamExecutionEnvironment};
 
-use crate::function::python_error;
-use crate::interpreter::with_interpreter;
 use crate::plan::{stream, Environment, Step, Stream};
-use crate::types::{build_row, BasicType, TypeInfo};
+use crate::python_rows::RowsToPython;
+use crate::types::{BasicType, TypeInfo};
 use crate::value::PyValue;
 use crate::JobError;
 
@@ -136,41 +134,5 @@ pub(crate) fn rows_in_python(
     let t_env = StreamTableEnvironment::create(env);
     let rows = t_env.to_data_stream(&t_env.from_descriptor(descriptor.clone()))?;
     let names = descriptor.schema().column_names().into_iter().map(str::to_string).collect();
-    Ok(rows.process(RowsToPython { names: Arc::new(names) }).name("Rows to Python"))
-}
-
-/// Turns the engine's rows into PyFlink `Row`s with the column names.
-#[derive(Clone)]
-struct RowsToPython {
-    names: Arc<Vec<String>>,
-}
-
-impl ProcessFunction<Row, PyValue> for RowsToPython {
-    fn within_batch(batch: &mut dyn FnMut() -> pyflink_core::Result<()>) -> pyflink_core::Result<()> {
-        with_interpreter(batch)
-    }
-
-    fn process_element(&mut self, row: Row, ctx: &mut ProcessContext<'_, PyValue>) -> pyflink_core::Result<()> {
-        Python::attach(|py| {
-            let values: PyResult<Vec<Bound<'_, PyAny>>> = row.fields.iter().map(|value| to_python(py, value)).collect();
-            let row = values.and_then(|values| build_row(py, values, &self.names)).map_err(|e| python_error(py, e))?;
-            ctx.collect(PyValue(row.unbind()));
-            Ok(())
-        })
-    }
-}
-
-/// The Python object of a column's value: `None`, `bool`, `int`, `float` or `str`.
-fn to_python<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, PyAny>> {
-    Ok(match value {
-        Value::Null => py.None().into_bound(py),
-        Value::Boolean(v) => v.into_pyobject(py)?.to_owned().into_any(),
-        Value::TinyInt(v) => v.into_pyobject(py)?.into_any(),
-        Value::SmallInt(v) => v.into_pyobject(py)?.into_any(),
-        Value::Int(v) => v.into_pyobject(py)?.into_any(),
-        Value::BigInt(v) => v.into_pyobject(py)?.into_any(),
-        Value::Float(v) => (*v as f64).into_pyobject(py)?.into_any(),
-        Value::Double(v) => v.into_pyobject(py)?.into_any(),
-        Value::String(v) => v.into_pyobject(py)?.into_any(),
-    })
+    Ok(rows.process(RowsToPython::new(names)).name("Rows to Python"))
 }

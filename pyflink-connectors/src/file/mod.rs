@@ -1,7 +1,8 @@
 //! The file connector: [`FileSource`] and [`FileSink`], with Flink's names and behaviour.
 //!
 //! A `FileSource` reads every file under its paths (hidden files, whose names start with `.`
-//! or `_`, are skipped), one split per file, decoding records with a [`StreamFormat`];
+//! or `_`, are skipped), one split per file, decoding records with a [`StreamFormat`]
+//! (text lines, or CSV and JSON lines through a [`LineFormat`]);
 //! `process_static_file_set` makes it bounded, `monitor_continuously` keeps looking for new
 //! files. Its checkpoints hold each file's read position.
 //!
@@ -19,4 +20,4 @@ pub use sink::{
     finished_files, BasePathBucketAssigner, BucketAssigner, DateTimeBucketAssigner, Encoder, FileSink, FileSinkBuilder,
     OutputFileConfig, RollingPolicy, SimpleStringEncoder,
 };
-pub use source::{FileSource, FileSourceBuilder, FileSplit, StreamFormat, TextLineFormat};
+pub use source::{FileSource, FileSourceBuilder, FileSplit, LineFormat, StreamFormat, TextLineFormat};

@@ -13,6 +13,8 @@ use pyflink_core::sources::{
 use pyflink_core::{Boundedness, Data, FlinkError, Result};
 use serde::{Deserialize, Serialize};
 
+use crate::serialization::DeserializationSchema;
+
 /// How records are decoded from the lines of a file (Flink's `StreamFormat` for line-based
 /// formats).
 pub trait StreamFormat<T>: Send + Sync + 'static {
@@ -29,6 +31,43 @@ pub struct TextLineFormat;
 impl StreamFormat<String> for TextLineFormat {
     fn decode(&self, line: &str) -> Result<Option<String>> {
         Ok(Some(line.to_string()))
+    }
+}
+
+/// Each line through a [`DeserializationSchema`]: CSV or JSON lines as rows with the
+/// schemas of [`crate::formats`] (Flink's `CsvReaderFormat`, and JSON lines). Empty lines are
+/// skipped; lines the schema cannot read fail the job, or are skipped and counted if the schema
+/// ignores parse errors.
+///
+/// ```
+/// use pyflink_connectors::file::{LineFormat, StreamFormat};
+/// use pyflink_connectors::formats::csv::CsvRowDeserializationSchema;
+/// use pyflink_connectors::formats::RowType;
+/// use pyflink_core::table::DataType;
+///
+/// let csv = CsvRowDeserializationSchema::builder(RowType::of([DataType::String, DataType::Int])).build().unwrap();
+/// let format = LineFormat::new(csv);
+/// assert_eq!(format.decode("flink,3").unwrap().unwrap().to_string(), "+I[flink, 3]");
+/// assert_eq!(format.decode("").unwrap(), None);
+/// ```
+#[derive(Debug, Clone)]
+pub struct LineFormat<D> {
+    schema: D,
+}
+
+impl<D> LineFormat<D> {
+    /// Lines decoded by `schema`.
+    pub fn new(schema: D) -> Self {
+        LineFormat { schema }
+    }
+}
+
+impl<T, D: DeserializationSchema<T>> StreamFormat<T> for LineFormat<D> {
+    fn decode(&self, line: &str) -> Result<Option<T>> {
+        if line.is_empty() {
+            return Ok(None);
+        }
+        self.schema.deserialize_or_skip(line.as_bytes())
     }
 }
 
@@ -260,7 +299,12 @@ impl<T: Data> SourceReader<T, FileSplit> for FileReader<T> {
             split.line += 1;
             let text = String::from_utf8_lossy(trim_line_ending(&line));
             let decoded = format.decode(&text).map_err(|e| {
-                FlinkError::Connector(format!("line {} of '{}' cannot be read: {e}", split.line, split.path.display()))
+                FlinkError::Connector(format!(
+                    "line {} of '{}' cannot be read: {}",
+                    split.line,
+                    split.path.display(),
+                    crate::cause(&e)
+                ))
             })?;
             if let Some(record) = decoded {
                 output.collect(record);

@@ -2,16 +2,17 @@
 //! partition, its read positions in checkpoints; [`KafkaSink`] writes records with the
 //! delivery guarantee asked for. Names and options follow Flink's Kafka connector.
 
+mod discovery;
 mod offsets;
 mod schema;
 mod sink;
 mod source;
+mod transactions;
 
 pub use offsets::{OffsetResetStrategy, OffsetsInitializer};
-pub use schema::{
-    DeserializationSchema, KafkaRecord, KafkaRecordDeserializationSchema, KafkaRecordSerializationSchema,
-    RawBytesSchema, SerializationSchema, SimpleStringSchema, ValueOnly,
-};
+pub use schema::{KafkaRecord, KafkaRecordDeserializationSchema, KafkaRecordSerializationSchema, ValueOnly};
+// The generic schemas, where Kafka users look for them.
+pub use crate::serialization::{DeserializationSchema, RawBytesSchema, SerializationSchema, SimpleStringSchema};
 pub use sink::{DeliveryGuarantee, KafkaSink, KafkaSinkBuilder};
 pub use source::{KafkaSource, KafkaSourceBuilder, KafkaSplit};
 

@@ -6,6 +6,8 @@ use std::sync::Arc;
 
 use pyflink_core::{FlinkError, Result};
 
+use crate::serialization::{DeserializationSchema, SerializationSchema};
+
 /// A Kafka record as read: where it was, its timestamp, key and value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KafkaRecord<'a> {
@@ -23,12 +25,6 @@ pub struct KafkaRecord<'a> {
     pub value: Option<&'a [u8]>,
 }
 
-/// Turns bytes into a value.
-pub trait DeserializationSchema<T>: Send + Sync + 'static {
-    /// The value of `bytes`; an error says what is wrong with them.
-    fn deserialize(&self, bytes: &[u8]) -> Result<T>;
-}
-
 /// Turns a whole Kafka record into a value, or skips it (`None`).
 pub trait KafkaRecordDeserializationSchema<T>: Send + Sync + 'static {
     /// The value of `record`, if it makes one.
@@ -41,45 +37,10 @@ pub struct ValueOnly<D>(pub D);
 
 impl<T, D: DeserializationSchema<T>> KafkaRecordDeserializationSchema<T> for ValueOnly<D> {
     fn deserialize(&self, record: &KafkaRecord<'_>) -> Result<Option<T>> {
-        record.value.map(|value| self.0.deserialize(value)).transpose()
-    }
-}
-
-/// Turns a value into bytes.
-pub trait SerializationSchema<T>: Send + Sync + 'static {
-    /// The bytes of `value`.
-    fn serialize(&self, value: &T) -> Result<Vec<u8>>;
-}
-
-/// UTF-8 text (Flink's `SimpleStringSchema`): bytes that are not UTF-8 are refused.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SimpleStringSchema;
-
-impl DeserializationSchema<String> for SimpleStringSchema {
-    fn deserialize(&self, bytes: &[u8]) -> Result<String> {
-        String::from_utf8(bytes.to_vec()).map_err(|e| FlinkError::Connector(format!("a record is not UTF-8 text: {e}")))
-    }
-}
-
-impl SerializationSchema<String> for SimpleStringSchema {
-    fn serialize(&self, value: &String) -> Result<Vec<u8>> {
-        Ok(value.as_bytes().to_vec())
-    }
-}
-
-/// The bytes as they are.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct RawBytesSchema;
-
-impl DeserializationSchema<Vec<u8>> for RawBytesSchema {
-    fn deserialize(&self, bytes: &[u8]) -> Result<Vec<u8>> {
-        Ok(bytes.to_vec())
-    }
-}
-
-impl SerializationSchema<Vec<u8>> for RawBytesSchema {
-    fn serialize(&self, value: &Vec<u8>) -> Result<Vec<u8>> {
-        Ok(value.clone())
+        match record.value {
+            Some(value) => self.0.deserialize_or_skip(value),
+            None => Ok(None),
+        }
     }
 }
 

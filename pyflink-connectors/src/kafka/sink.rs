@@ -1,19 +1,21 @@
 //! `KafkaSink`: records written to a Kafka topic with a delivery guarantee.
 
 use std::collections::BTreeMap;
-use std::sync::{Mutex, PoisonError};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use pyflink_core::sinks::{Sink, SinkWriter, SinkWriterContext};
 use pyflink_core::{Data, FlinkError, Result};
 use rdkafka::config::ClientConfig;
 use rdkafka::error::KafkaError;
-use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
+use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext};
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::ClientContext;
 
 use crate::kafka::kafka_error;
 use crate::kafka::schema::KafkaRecordSerializationSchema;
+use crate::kafka::transactions::{OpenTransaction, SinkProducer, Transactions};
 
 /// How long a flush may wait for the broker to acknowledge what was sent.
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(60);
@@ -26,7 +28,9 @@ pub enum DeliveryGuarantee {
     /// No record is lost; a failure may write some twice: every checkpoint waits until the
     /// broker has acknowledged everything sent before it.
     AtLeastOnce,
-    /// Every record exactly once, through Kafka transactions committed with checkpoints.
+    /// Every record exactly once, for consumers that read with `isolation.level=read_committed`:
+    /// each checkpoint's records go in Kafka transactions that commit when the checkpoint
+    /// completes. Needs a transactional id prefix, and checkpointing to make progress.
     ExactlyOnce,
 }
 
@@ -47,6 +51,8 @@ pub struct KafkaSink<T> {
     properties: BTreeMap<String, String>,
     schema: KafkaRecordSerializationSchema<T>,
     guarantee: DeliveryGuarantee,
+    /// The transactions of `EXACTLY_ONCE` delivery, kept across the job's restarts.
+    transactions: Option<Arc<Transactions>>,
 }
 
 /// Builds a [`KafkaSink`].
@@ -54,12 +60,18 @@ pub struct KafkaSinkBuilder<T> {
     properties: BTreeMap<String, String>,
     schema: Option<KafkaRecordSerializationSchema<T>>,
     guarantee: DeliveryGuarantee,
+    transactional_id_prefix: Option<String>,
 }
 
 impl<T: Data> KafkaSink<T> {
     /// A builder of a sink (delivery guarantee `NONE` unless set, as in Flink).
     pub fn builder() -> KafkaSinkBuilder<T> {
-        KafkaSinkBuilder { properties: BTreeMap::new(), schema: None, guarantee: DeliveryGuarantee::None }
+        KafkaSinkBuilder {
+            properties: BTreeMap::new(),
+            schema: None,
+            guarantee: DeliveryGuarantee::None,
+            transactional_id_prefix: None,
+        }
     }
 }
 
@@ -81,6 +93,13 @@ impl<T: Data> KafkaSinkBuilder<T> {
         self
     }
 
+    /// The prefix of the transactional ids of `EXACTLY_ONCE` delivery: unique per sink among
+    /// all the jobs that write to the cluster, as two sinks with one prefix fence each other off.
+    pub fn set_transactional_id_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.transactional_id_prefix = Some(prefix.into());
+        self
+    }
+
     /// Sets a librdkafka producer property.
     pub fn set_property(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.properties.insert(key.into(), value.into());
@@ -97,19 +116,47 @@ impl<T: Data> KafkaSinkBuilder<T> {
         let schema = self.schema.ok_or_else(|| {
             FlinkError::InvalidProgram("the KafkaSink needs a record serializer (set_record_serializer)".into())
         })?;
-        if self.guarantee == DeliveryGuarantee::ExactlyOnce {
+        if self.properties.contains_key("transactional.id") {
             return Err(FlinkError::InvalidProgram(
-                "the KafkaSink cannot give EXACTLY_ONCE delivery yet; use AT_LEAST_ONCE".into(),
+                "the KafkaSink names its transactions itself: set set_transactional_id_prefix and \
+                 DeliveryGuarantee.EXACTLY_ONCE instead of the property transactional.id"
+                    .into(),
             ));
         }
-        Ok(KafkaSink { properties: self.properties, schema, guarantee: self.guarantee })
+        let transactions = match (self.guarantee, self.transactional_id_prefix) {
+            (DeliveryGuarantee::ExactlyOnce, Some(prefix)) if !prefix.is_empty() => {
+                Some(Arc::new(Transactions::new(prefix, self.properties.clone())))
+            }
+            (DeliveryGuarantee::ExactlyOnce, _) => {
+                return Err(FlinkError::InvalidProgram(
+                    "EXACTLY_ONCE delivery needs a transactional id prefix (set_transactional_id_prefix), \
+                     unique among the sinks that write to the cluster"
+                        .into(),
+                ))
+            }
+            _ => None,
+        };
+        Ok(KafkaSink { properties: self.properties, schema, guarantee: self.guarantee, transactions })
     }
 }
 
 /// Collects the first delivery failure the producer reports.
 #[derive(Default)]
-struct DeliveryReports {
+pub(crate) struct DeliveryReports {
+    /// Whether `failure` holds one: read for every record, so that the lock is taken only then.
+    failed: AtomicBool,
     failure: Mutex<Option<String>>,
+}
+
+impl DeliveryReports {
+    /// The first failure reported since the last call, if any.
+    fn take_failure(&self) -> Option<String> {
+        if !self.failed.load(Ordering::Acquire) {
+            return None;
+        }
+        self.failed.store(false, Ordering::Release);
+        self.failure.lock().unwrap_or_else(PoisonError::into_inner).take()
+    }
 }
 
 impl ClientContext for DeliveryReports {}
@@ -121,6 +168,7 @@ impl ProducerContext for DeliveryReports {
         if let Err((error, _)) = result {
             let mut failure = self.failure.lock().unwrap_or_else(PoisonError::into_inner);
             failure.get_or_insert_with(|| error.to_string());
+            self.failed.store(true, Ordering::Release);
         }
     }
 }
@@ -128,24 +176,61 @@ impl ProducerContext for DeliveryReports {
 impl<T: Data> Sink<T> for KafkaSink<T> {
     type Writer = KafkaWriter<T>;
 
-    fn create_writer(&self, _: &SinkWriterContext) -> Result<KafkaWriter<T>> {
-        let mut config = ClientConfig::new();
-        for (key, value) in &self.properties {
-            config.set(key, value);
-        }
-        let producer: BaseProducer<DeliveryReports> =
-            config.create_with_context(DeliveryReports::default()).map_err(|e| kafka_error("create a producer", e))?;
-        Ok(KafkaWriter { producer, schema: self.schema.clone(), guarantee: self.guarantee, partitions: None })
+    fn create_writer(&self, context: &SinkWriterContext) -> Result<KafkaWriter<T>> {
+        let (producer, transactional) = match &self.transactions {
+            Some(transactions) => {
+                transactions.recover(context.subtask_index, context.parallelism)?;
+                let writer = TransactionalWriter {
+                    transactions: Arc::clone(transactions),
+                    subtask: context.subtask_index,
+                    open: None,
+                };
+                (None, Some(writer))
+            }
+            None => {
+                let mut config = ClientConfig::new();
+                for (key, value) in &self.properties {
+                    config.set(key, value);
+                }
+                let producer: SinkProducer = config
+                    .create_with_context(DeliveryReports::default())
+                    .map_err(|e| kafka_error("create a producer", e))?;
+                (Some(producer), None)
+            }
+        };
+        Ok(KafkaWriter {
+            producer,
+            transactional,
+            schema: self.schema.clone(),
+            guarantee: self.guarantee,
+            partitions: None,
+        })
+    }
+
+    fn commit(&self, committables: Vec<Vec<u8>>) -> Result<()> {
+        let Some(transactions) = &self.transactions else { return Ok(()) };
+        committables.iter().try_for_each(|committable| transactions.commit(committable))
     }
 }
 
 /// Writes one parallel instance's records.
 pub struct KafkaWriter<T> {
-    producer: BaseProducer<DeliveryReports>,
+    /// Where records go: the writer's producer, or with `EXACTLY_ONCE` the producer of the open
+    /// transaction (none between a checkpoint and the next record).
+    producer: Option<SinkProducer>,
+    transactional: Option<TransactionalWriter>,
     schema: KafkaRecordSerializationSchema<T>,
     guarantee: DeliveryGuarantee,
     /// The topic's number of partitions, read when a partitioner first needs it.
     partitions: Option<usize>,
+}
+
+/// The transaction side of an `EXACTLY_ONCE` writer.
+struct TransactionalWriter {
+    transactions: Arc<Transactions>,
+    subtask: usize,
+    /// The id and serial of the open transaction, whose producer is the writer's.
+    open: Option<(String, u64)>,
 }
 
 impl<T: Data> KafkaWriter<T> {
@@ -154,8 +239,8 @@ impl<T: Data> KafkaWriter<T> {
             return Ok(count);
         }
         let topic = self.schema.topic();
-        let metadata = self
-            .producer
+        let Some(producer) = self.producer.as_ref() else { return Ok(1) };
+        let metadata = producer
             .client()
             .fetch_metadata(Some(topic), Duration::from_secs(30))
             .map_err(|e| kafka_error(&format!("read the partitions of topic '{topic}'"), e))?;
@@ -164,14 +249,30 @@ impl<T: Data> KafkaWriter<T> {
         Ok(count)
     }
 
+    /// With `EXACTLY_ONCE`, begins a transaction if none is open.
+    fn ensure_producer(&mut self) -> Result<()> {
+        if self.producer.is_some() {
+            return Ok(());
+        }
+        let Some(transactional) = self.transactional.as_mut() else {
+            return Err(FlinkError::Runtime("the Kafka writer was used after it closed".into()));
+        };
+        let OpenTransaction { id, serial, producer } = transactional.transactions.begin(transactional.subtask)?;
+        transactional.open = Some((id, serial));
+        self.producer = Some(producer);
+        Ok(())
+    }
+
     /// Waits until the broker has acknowledged every record sent, failing if one was refused.
     fn flush(&mut self) -> Result<()> {
-        self.producer.flush(FLUSH_TIMEOUT).map_err(|e| kafka_error("flush records to the broker", e))?;
+        let Some(producer) = self.producer.as_ref() else { return Ok(()) };
+        producer.flush(FLUSH_TIMEOUT).map_err(|e| kafka_error("flush records to the broker", e))?;
         self.check_deliveries()
     }
 
     fn check_deliveries(&self) -> Result<()> {
-        match self.producer.context().failure.lock().unwrap_or_else(PoisonError::into_inner).take() {
+        let Some(producer) = self.producer.as_ref() else { return Ok(()) };
+        match producer.context().take_failure() {
             Some(failure) => Err(FlinkError::Connector(format!(
                 "Kafka: a record for topic '{}' was not delivered: {failure}",
                 self.schema.topic()
@@ -179,12 +280,32 @@ impl<T: Data> KafkaWriter<T> {
             None => Ok(()),
         }
     }
+
+    /// The open transaction, taken from the writer.
+    fn take_transaction(&mut self) -> Option<(Arc<Transactions>, usize, OpenTransaction)> {
+        let transactional = self.transactional.as_mut()?;
+        let (id, serial) = transactional.open.take()?;
+        let producer = self.producer.take()?;
+        Some((Arc::clone(&transactional.transactions), transactional.subtask, OpenTransaction { id, serial, producer }))
+    }
+
+    /// Aborts the open transaction, if there is one.
+    fn abort_open_transaction(&mut self) -> Result<()> {
+        match self.take_transaction() {
+            Some((transactions, _, transaction)) => transactions.abort(transaction),
+            None => Ok(()),
+        }
+    }
 }
 
 impl<T: Data> SinkWriter<T> for KafkaWriter<T> {
     fn write(&mut self, value: T, timestamp: Option<i64>) -> Result<()> {
+        self.ensure_producer()?;
         let partitions = if self.schema.has_partitioner() { self.partitions()? } else { 0 };
         let serialized = self.schema.serialize(&value, partitions)?;
+        let Some(producer) = self.producer.as_ref() else {
+            return Err(FlinkError::Runtime("the Kafka writer has no producer to send a record with".into()));
+        };
         let mut record = BaseRecord::<[u8], [u8]>::to(self.schema.topic()).payload(&serialized.value);
         if let Some(key) = serialized.key.as_deref() {
             record = record.key(key);
@@ -196,28 +317,55 @@ impl<T: Data> SinkWriter<T> for KafkaWriter<T> {
             record = record.timestamp(timestamp);
         }
         loop {
-            match self.producer.send(record) {
+            match producer.send(record) {
                 Ok(()) => break,
                 // The local queue is full: let the producer deliver some, then try again.
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), returned)) => {
                     record = returned;
-                    self.producer.poll(Duration::from_millis(10));
+                    producer.poll(Duration::from_millis(10));
                 }
                 Err((error, _)) => return Err(kafka_error("send a record", error)),
             }
         }
-        self.producer.poll(Duration::ZERO);
+        producer.poll(Duration::ZERO);
         self.check_deliveries()
     }
 
     fn prepare_commit(&mut self, _checkpoint_id: u64) -> Result<Vec<Vec<u8>>> {
-        if self.guarantee != DeliveryGuarantee::None {
-            self.flush()?;
+        match self.guarantee {
+            DeliveryGuarantee::None => Ok(Vec::new()),
+            DeliveryGuarantee::AtLeastOnce => self.flush().map(|()| Vec::new()),
+            DeliveryGuarantee::ExactlyOnce => {
+                // Everything sent must be in the transaction before it is handed over.
+                self.flush()?;
+                match self.take_transaction() {
+                    Some((transactions, subtask, transaction)) => Ok(vec![transactions.prepare(transaction, subtask)]),
+                    None => Ok(Vec::new()),
+                }
+            }
         }
-        Ok(Vec::new())
     }
 
     fn flush(&mut self, _end_of_input: bool) -> Result<()> {
         KafkaWriter::flush(self)
+    }
+
+    fn close(&mut self) -> Result<()> {
+        self.abort_open_transaction()
+    }
+}
+
+impl<T> Drop for KafkaWriter<T> {
+    fn drop(&mut self) {
+        // A writer dropped with a transaction open (its task failed) aborts it, so that it
+        // holds back no read_committed consumer until the broker times it out.
+        if let (Some(transactional), Some(producer)) = (self.transactional.as_mut(), self.producer.take()) {
+            if let Some((id, serial)) = transactional.open.take() {
+                let transaction = OpenTransaction { id, serial, producer };
+                if let Err(error) = transactional.transactions.abort(transaction) {
+                    tracing::warn!(%error, "a failed Kafka writer could not abort its transaction");
+                }
+            }
+        }
     }
 }

@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use pyflink_core::sources::{
     InputStatus, Source, SourceOutput, SourceReader, SourceReaderContext, SourceSplit, SplitEnumeratorContext,
@@ -15,11 +15,24 @@ use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 use serde::{Deserialize, Serialize};
 
-use crate::kafka::schema::{DeserializationSchema, KafkaRecord, KafkaRecordDeserializationSchema, ValueOnly};
+use crate::kafka::discovery::{split_owner, Subscription};
+use crate::kafka::schema::{KafkaRecord, KafkaRecordDeserializationSchema, ValueOnly};
 use crate::kafka::{kafka_error, OffsetsInitializer};
+use crate::serialization::DeserializationSchema;
 
 /// How long calls to the broker may take before they fail.
 const BROKER_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The property that sets how often an unbounded source looks for new partitions and topics
+/// (Flink's; not passed to librdkafka). 0 turns discovery off.
+const DISCOVERY_INTERVAL_PROPERTY: &str = "partition.discovery.interval.ms";
+
+/// Flink's default discovery interval of unbounded sources: five minutes.
+const DEFAULT_DISCOVERY_INTERVAL: Duration = Duration::from_secs(300);
+
+/// Properties of Flink's Kafka source that configure the connector, not librdkafka.
+const FLINK_ONLY_PROPERTIES: [&str; 4] =
+    [DISCOVERY_INTERVAL_PROPERTY, "client.id.prefix", "commit.offsets.on.checkpoint", "register.consumer.metrics"];
 
 /// A partition to read, and how far it has been read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,10 +67,15 @@ impl SourceSplit for KafkaSplit {
 ///     .unwrap();
 /// ```
 pub struct KafkaSource<T> {
+    /// The librdkafka consumer properties.
     properties: BTreeMap<String, String>,
-    topics: Vec<String>,
+    subscription: Subscription,
     starting: OffsetsInitializer,
     stopping: Option<OffsetsInitializer>,
+    /// How often readers look for new partitions; `None`: never.
+    discovery: Option<Duration>,
+    /// Whether completed checkpoints commit the read offsets to the consumer group.
+    commit_offsets: bool,
     deserializer: Arc<dyn KafkaRecordDeserializationSchema<T>>,
 }
 
@@ -65,6 +83,7 @@ pub struct KafkaSource<T> {
 pub struct KafkaSourceBuilder<T> {
     properties: BTreeMap<String, String>,
     topics: Vec<String>,
+    topic_pattern: Option<String>,
     starting: OffsetsInitializer,
     stopping: Option<OffsetsInitializer>,
     deserializer: Option<Arc<dyn KafkaRecordDeserializationSchema<T>>>,
@@ -76,6 +95,7 @@ impl<T: Data> KafkaSource<T> {
         KafkaSourceBuilder {
             properties: BTreeMap::new(),
             topics: Vec::new(),
+            topic_pattern: None,
             starting: OffsetsInitializer::Earliest,
             stopping: None,
             deserializer: None,
@@ -105,6 +125,13 @@ impl<T: Data> KafkaSourceBuilder<T> {
         self
     }
 
+    /// Reads every topic whose whole name matches the regular expression `pattern`, including
+    /// topics created while the job runs (found by partition discovery).
+    pub fn set_topic_pattern(mut self, pattern: impl Into<String>) -> Self {
+        self.topic_pattern = Some(pattern.into());
+        self
+    }
+
     /// The consumer group whose committed offsets `OffsetsInitializer::committed_offsets` reads.
     pub fn set_group_id(self, group_id: impl Into<String>) -> Self {
         self.set_property("group.id", group_id)
@@ -122,7 +149,9 @@ impl<T: Data> KafkaSourceBuilder<T> {
         self
     }
 
-    /// Sets a librdkafka consumer property.
+    /// Sets a consumer property: a librdkafka one, or one of Flink's source options
+    /// `partition.discovery.interval.ms` (how often an unbounded source looks for new
+    /// partitions; 0: never; five minutes unless set) and `commit.offsets.on.checkpoint`.
     pub fn set_property(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.properties.insert(key.into(), value.into());
         self
@@ -141,20 +170,54 @@ impl<T: Data> KafkaSourceBuilder<T> {
     }
 
     /// The source; fails without bootstrap servers, topics or a deserializer.
-    pub fn build(self) -> Result<KafkaSource<T>> {
+    pub fn build(mut self) -> Result<KafkaSource<T>> {
         let missing = |what: &str| FlinkError::InvalidProgram(format!("the KafkaSource needs {what}"));
         if !self.properties.contains_key("bootstrap.servers") {
             return Err(missing("bootstrap servers (set_bootstrap_servers)"));
         }
-        if self.topics.is_empty() {
-            return Err(missing("topics to read (set_topics)"));
-        }
+        let subscription =
+            match (self.topics.is_empty(), &self.topic_pattern) {
+                (false, None) => Subscription::Topics(std::mem::take(&mut self.topics)),
+                (true, Some(pattern)) => Subscription::pattern(pattern)?,
+                (true, None) => return Err(missing("topics to read (set_topics or set_topic_pattern)")),
+                (false, Some(_)) => return Err(FlinkError::InvalidProgram(
+                    "the KafkaSource reads either topics (set_topics) or a topic pattern (set_topic_pattern), not both"
+                        .into(),
+                )),
+            };
         let deserializer = self.deserializer.ok_or_else(|| missing("a deserializer (set_value_only_deserializer)"))?;
+        let discovery = match self.properties.get(DISCOVERY_INTERVAL_PROPERTY) {
+            _ if self.stopping.is_some() => None,
+            None => Some(DEFAULT_DISCOVERY_INTERVAL),
+            Some(ms) => match ms.trim().parse::<i64>() {
+                Ok(ms) if ms > 0 => Some(Duration::from_millis(ms as u64)),
+                Ok(_) => None,
+                Err(_) => {
+                    return Err(FlinkError::InvalidProgram(format!(
+                        "{DISCOVERY_INTERVAL_PROPERTY} is a number of milliseconds, not '{ms}'"
+                    )))
+                }
+            },
+        };
+        let commit_offsets = match self.properties.get("commit.offsets.on.checkpoint").map(|v| v.trim()) {
+            None | Some("true") => true,
+            Some("false") => false,
+            Some(other) => {
+                return Err(FlinkError::InvalidProgram(format!(
+                    "commit.offsets.on.checkpoint is true or false, not '{other}'"
+                )))
+            }
+        };
+        for property in FLINK_ONLY_PROPERTIES {
+            self.properties.remove(property);
+        }
         Ok(KafkaSource {
             properties: self.properties,
-            topics: self.topics,
+            subscription,
             starting: self.starting,
             stopping: self.stopping,
+            discovery,
+            commit_offsets,
             deserializer,
         })
     }
@@ -173,32 +236,26 @@ impl<T: Data> Source<T> for KafkaSource<T> {
     }
 
     fn enumerate_splits(&self, _: &SplitEnumeratorContext) -> Result<Vec<KafkaSplit>> {
-        let consumer = self.consumer()?;
-        let mut splits = Vec::new();
-        for topic in &self.topics {
-            let metadata = consumer
-                .fetch_metadata(Some(topic), BROKER_TIMEOUT)
-                .map_err(|e| kafka_error(&format!("read the partitions of topic '{topic}'"), e))?;
-            let found = metadata.topics().iter().find(|t| t.name() == topic);
-            let partitions = match found {
-                Some(t) if t.error().is_none() && !t.partitions().is_empty() => t.partitions(),
-                _ => return Err(FlinkError::Connector(format!("Kafka: topic '{topic}' does not exist"))),
-            };
-            let mut ids: Vec<i32> = partitions.iter().map(|p| p.id()).collect();
-            ids.sort_unstable();
-            splits.extend(ids.into_iter().map(|partition| KafkaSplit {
-                topic: topic.clone(),
-                partition,
-                offset: None,
-                stop: None,
-            }));
-        }
-        Ok(splits)
+        let partitions = self.subscription.partitions(&self.consumer()?, BROKER_TIMEOUT)?;
+        Ok(partitions
+            .into_iter()
+            .map(|(topic, partition)| KafkaSplit { topic, partition, offset: None, stop: None })
+            .collect())
     }
 
-    fn create_reader(&self, _: &SourceReaderContext) -> Result<KafkaReader<T>> {
+    fn assign_split(&self, split: &KafkaSplit, _: usize, context: &SplitEnumeratorContext) -> usize {
+        split_owner(&split.topic, split.partition, context.parallelism)
+    }
+
+    fn create_reader(&self, context: &SourceReaderContext) -> Result<KafkaReader<T>> {
         Ok(KafkaReader {
             consumer: self.consumer()?,
+            subscription: self.subscription.clone(),
+            subtask: context.subtask_index,
+            parallelism: context.parallelism,
+            discovery: self.discovery,
+            next_discovery: self.discovery.map(|interval| Instant::now() + interval),
+            commit_offsets: self.commit_offsets,
             starting: self.starting.clone(),
             stopping: self.stopping.clone(),
             deserializer: Arc::clone(&self.deserializer),
@@ -213,6 +270,12 @@ impl<T: Data> Source<T> for KafkaSource<T> {
 /// Reads the partitions assigned to one parallel instance.
 pub struct KafkaReader<T> {
     consumer: BaseConsumer,
+    subscription: Subscription,
+    subtask: usize,
+    parallelism: usize,
+    discovery: Option<Duration>,
+    next_discovery: Option<Instant>,
+    commit_offsets: bool,
     starting: OffsetsInitializer,
     stopping: Option<OffsetsInitializer>,
     deserializer: Arc<dyn KafkaRecordDeserializationSchema<T>>,
@@ -226,6 +289,48 @@ pub struct KafkaReader<T> {
 }
 
 impl<T: Data> KafkaReader<T> {
+    /// Adds the partitions of the subscription that appeared since the job started and that
+    /// this reader owns; they are read from their earliest offset, as in Flink.
+    fn discover_partitions(&mut self) -> Result<()> {
+        let mut new = Vec::new();
+        for (topic, partition) in self.subscription.partitions(&self.consumer, BROKER_TIMEOUT)? {
+            let known = self.index.get(&topic).is_some_and(|partitions| partitions.contains_key(&partition));
+            if !known && split_owner(&topic, partition, self.parallelism) == self.subtask {
+                let offset = OffsetsInitializer::Earliest.resolve(&self.consumer, &topic, partition, BROKER_TIMEOUT)?;
+                new.push(KafkaSplit { topic, partition, offset: Some(offset), stop: None });
+            }
+        }
+        if !new.is_empty() {
+            tracing::info!(subtask = self.subtask, partitions = new.len(), "Kafka source discovered new partitions");
+            self.add_splits(new);
+        }
+        Ok(())
+    }
+
+    /// Finishes the bounded splits whose consumer position has reached their stop offset with
+    /// no record there to read: a partition written in transactions ends with a transaction
+    /// marker, which consumers never see.
+    fn finish_splits_at_position(&mut self, output: &mut SourceOutput<'_, T>) -> Result<()> {
+        if self.stopping.is_none() || !self.assigned {
+            return Ok(());
+        }
+        let positions = self.consumer.position().map_err(|e| kafka_error("read the consumer's positions", e))?;
+        for (split, split_id) in self.splits.iter_mut().zip(&self.split_ids) {
+            let (Some(offset), Some(stop)) = (split.offset, split.stop) else { continue };
+            if offset >= stop {
+                continue;
+            }
+            let position = positions.find_partition(&split.topic, split.partition).map(|tp| tp.offset());
+            if let Some(Offset::Offset(position)) = position {
+                if position >= stop {
+                    split.offset = Some(stop);
+                    output.finish_split(split_id);
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn finished(&self, split: &KafkaSplit) -> bool {
         matches!((split.offset, split.stop), (Some(offset), Some(stop)) if offset >= stop)
     }
@@ -270,6 +375,12 @@ impl<T: Data> SourceReader<T, KafkaSplit> for KafkaReader<T> {
     }
 
     fn poll_next(&mut self, output: &mut SourceOutput<'_, T>) -> Result<InputStatus> {
+        if let (Some(interval), Some(at)) = (self.discovery, self.next_discovery) {
+            if Instant::now() >= at {
+                self.discover_partitions()?;
+                self.next_discovery = Some(Instant::now() + interval);
+            }
+        }
         if !self.assigned {
             self.assign(output)?;
         }
@@ -299,8 +410,11 @@ impl<T: Data> SourceReader<T, KafkaSplit> for KafkaReader<T> {
             };
             let value = self.deserializer.deserialize(&record).map_err(|e| {
                 FlinkError::Connector(format!(
-                    "record {} of {}-{} cannot be read: {e}",
-                    record.offset, record.topic, record.partition
+                    "record {} of {}-{} cannot be read: {}",
+                    record.offset,
+                    record.topic,
+                    record.partition,
+                    crate::cause(&e)
                 ))
             })?;
             split.offset = Some(message.offset() + 1);
@@ -315,6 +429,9 @@ impl<T: Data> SourceReader<T, KafkaSplit> for KafkaReader<T> {
             if self.finished(&self.splits[position]) {
                 output.finish_split(split_id);
             }
+        }
+        if output.has_capacity() {
+            self.finish_splits_at_position(output)?;
         }
         if self.stopping.is_some() && self.splits.iter().all(|split| self.finished(split)) {
             return Ok(InputStatus::EndOfInput);
@@ -331,6 +448,9 @@ impl<T: Data> SourceReader<T, KafkaSplit> for KafkaReader<T> {
     }
 
     fn notify_checkpoint_complete(&mut self, _checkpoint_id: u64, splits: &[KafkaSplit]) {
+        if !self.commit_offsets {
+            return;
+        }
         // The consumer group learns how far the job has read, as Flink's source commits on
         // checkpoint completion; the job's own positions are those of its checkpoints.
         let mut offsets = TopicPartitionList::new();

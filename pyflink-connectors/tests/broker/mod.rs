@@ -4,11 +4,16 @@
 
 #![allow(dead_code)]
 
+pub mod read_committed;
+
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use pyflink_connectors::kafka::{DeliveryGuarantee, KafkaRecordSerializationSchema, KafkaSink, SimpleStringSchema};
+use pyflink_core::time::WatermarkStrategy;
+use pyflink_core::StreamExecutionEnvironment;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
@@ -68,4 +73,43 @@ impl Drop for Broker {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Writes `values` to `topic` through a KafkaSink, each with timestamp `(index + 1) * 1000`
+/// (librdkafka reads a timestamp of 0 as "now"), keyed
+/// by the value so that they spread over the partitions; at parallelism 1 a partition holds
+/// its values in order.
+///
+/// Each record goes in a batch of its own: tansu 0.6 answers a partition's latest offset (the
+/// log end, which bounded sources stop at) with the base offset of its last batch plus one, so
+/// after a batch of 50 records it says 1 where Kafka says 50.
+pub fn produce(broker: &Broker, topic: &str, values: &[String], parallelism: usize) {
+    produce_to(broker, topic, values, parallelism, None);
+}
+
+/// [`produce`], with every record in `partition` if one is given.
+pub fn produce_to(broker: &Broker, topic: &str, values: &[String], parallelism: usize, partition: Option<i32>) {
+    let env = StreamExecutionEnvironment::get_execution_environment();
+    env.set_parallelism(parallelism);
+    let timed: Vec<(String, i64)> =
+        values.iter().enumerate().map(|(i, v)| (v.clone(), (i as i64 + 1) * 1000)).collect();
+    let strategy = WatermarkStrategy::for_monotonous_timestamps().with_timestamp_assigner(|v: &(String, i64), _| v.1);
+    let schema = KafkaRecordSerializationSchema::builder()
+        .set_topic(topic)
+        .set_value_serialization_schema(SimpleStringSchema)
+        .set_key_serialization_schema(SimpleStringSchema);
+    let schema = match partition {
+        Some(partition) => schema.set_partitioner(move |_: &String, _| partition),
+        None => schema,
+    };
+    env.from_collection(timed).assign_timestamps_and_watermarks(strategy).map(|(value, _)| value).sink_to(
+        KafkaSink::builder()
+            .set_bootstrap_servers(&broker.bootstrap)
+            .set_record_serializer(schema.build().unwrap())
+            .set_delivery_guarantee(DeliveryGuarantee::AtLeastOnce)
+            .set_property("batch.num.messages", "1")
+            .build()
+            .unwrap(),
+    );
+    env.execute("produce").unwrap();
 }

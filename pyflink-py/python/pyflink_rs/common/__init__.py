@@ -2,19 +2,29 @@
 
 from pyflink_rs.common.configuration import Configuration
 from pyflink_rs.common.job_execution_result import JobExecutionResult
-from pyflink_rs.common.serialization import Encoder
+from pyflink_rs.common.serialization import (
+    ByteArraySchema,
+    DeserializationSchema,
+    Encoder,
+    SerializationSchema,
+    SimpleStringSchema,
+)
 from pyflink_rs.common.time import Duration, Time
 from pyflink_rs.common.typeinfo import Types, TypeInformation
 from pyflink_rs.common.types import Row, RowKind
 from pyflink_rs.common.watermark_strategy import TimestampAssigner, WatermarkStrategy
 
 __all__ = [
+    "ByteArraySchema",
     "Configuration",
+    "DeserializationSchema",
     "Duration",
     "Encoder",
     "JobExecutionResult",
     "Row",
     "RowKind",
+    "SerializationSchema",
+    "SimpleStringSchema",
     "Time",
     "TimestampAssigner",
     "TypeInformation",

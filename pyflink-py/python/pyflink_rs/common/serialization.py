@@ -1,4 +1,8 @@
-"""How sinks encode records (PyFlink's ``Encoder``)."""
+"""How records become bytes and back: ``Encoder`` for file sinks, and the schemas of
+messages (PyFlink's ``SimpleStringSchema``, ``ByteArraySchema``; the row formats are in
+``pyflink_rs.datastream.formats``)."""
+
+from pyflink_rs import _native
 
 
 class Encoder:
@@ -15,3 +19,36 @@ class Encoder:
     def encode(self, record):
         """The row of ``record``."""
         return (str(record) + "\n").encode(self.charset)
+
+
+class SerializationSchema:
+    """Turns records into the bytes of messages (PyFlink's ``SerializationSchema``)."""
+
+    def _format(self):
+        raise NotImplementedError
+
+
+class DeserializationSchema:
+    """Turns the bytes of messages into records (PyFlink's ``DeserializationSchema``)."""
+
+    def _format(self):
+        raise NotImplementedError
+
+
+class SimpleStringSchema(SerializationSchema, DeserializationSchema):
+    """Messages as UTF-8 text: records are ``str``."""
+
+    def __init__(self, charset="UTF-8"):
+        if charset.replace("-", "").upper() != "UTF8":
+            raise ValueError(f"SimpleStringSchema reads and writes UTF-8 only, not {charset}")
+
+    def _format(self):
+        return _native.RecordFormat.SIMPLE_STRING()
+
+
+class ByteArraySchema(SerializationSchema, DeserializationSchema):
+    """Messages as they are: records are ``bytes`` (``bytearray`` or lists of byte values are
+    written too)."""
+
+    def _format(self):
+        return _native.RecordFormat.BYTE_ARRAY()

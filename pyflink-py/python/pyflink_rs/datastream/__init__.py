@@ -21,6 +21,7 @@ from pyflink_rs.datastream.functions import (
     TimerService,
     WindowFunction,
 )
+from pyflink_rs.datastream.checkpointing_mode import CheckpointingMode
 from pyflink_rs.datastream.stream_execution_environment import StreamExecutionEnvironment
 from pyflink_rs.datastream.connected_streams import ConnectedStreams
 from pyflink_rs.datastream.data_stream import DataStream, KeyedStream
@@ -31,6 +32,7 @@ from pyflink_rs.datastream.windowed_stream import AllWindowedStream, WindowedStr
 __all__ = [
     "AggregateFunction",
     "AllWindowFunction",
+    "CheckpointingMode",
     "CoFlatMapFunction",
     "CoMapFunction",
     "CoProcessFunction",

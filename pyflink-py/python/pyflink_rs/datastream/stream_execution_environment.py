@@ -6,6 +6,7 @@ from pyflink_rs import _native
 from pyflink_rs.common.configuration import Configuration
 from pyflink_rs.common.job_execution_result import JobExecutionResult
 from pyflink_rs.common.typeinfo import native_type
+from pyflink_rs.datastream.checkpointing_mode import CheckpointingMode
 from pyflink_rs.datastream.data_stream import DataStream
 from pyflink_rs.datastream.execution_mode import RuntimeExecutionMode
 
@@ -50,9 +51,30 @@ class StreamExecutionEnvironment:
         self._native.set_runtime_mode(execution_mode._native())
         return self
 
+    def enable_checkpointing(self, interval, mode=None):
+        """Takes a checkpoint every ``interval`` milliseconds, in ``mode`` (a
+        ``CheckpointingMode``, ``EXACTLY_ONCE`` unless given): sinks with exactly-once delivery
+        commit what they wrote when a checkpoint completes, and a failed job restarts from its
+        last checkpoint. ``execution.checkpointing.dir`` sets where checkpoints go."""
+        if int(interval) <= 0:
+            raise ValueError(f"the checkpoint interval must be positive milliseconds, not {interval}")
+        options = {"execution.checkpointing.interval": f"{int(interval)} ms"}
+        if mode is not None:
+            if not isinstance(mode, CheckpointingMode):
+                raise TypeError(f"expected a CheckpointingMode, got {type(mode).__name__}")
+            options["execution.checkpointing.mode"] = mode._option()
+        self._native.configure(options)
+        return self
+
     def get_parallelism(self):
         """The default parallelism of operators."""
         return self._native.get_parallelism()
+
+    def add_jars(self, *jars_path):
+        """Accepted and ignored: pyflink-rs runs without a JVM, and its connectors need no jars."""
+
+    def add_classpaths(self, *classpaths):
+        """Accepted and ignored: pyflink-rs runs without a JVM."""
 
     def from_collection(self, collection, type_info=None):
         """A stream of the elements of ``collection``, in order, from a non-parallel source,

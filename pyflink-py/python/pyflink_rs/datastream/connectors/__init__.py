@@ -1,5 +1,6 @@
 """Sources and sinks."""
 
+from pyflink_rs.datastream.connectors.base import DeliveryGuarantee
 from pyflink_rs.datastream.connectors.number_seq import NumberSequenceSource
 
 
@@ -25,4 +26,4 @@ class DiscardingSink(Sink):
         native_stream.discard()
 
 
-__all__ = ["DiscardingSink", "NumberSequenceSource", "Sink", "Source"]
+__all__ = ["DeliveryGuarantee", "DiscardingSink", "NumberSequenceSource", "Sink", "Source"]

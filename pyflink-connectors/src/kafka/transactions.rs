@@ -1,0 +1,262 @@
+//! Kafka transactions of the `EXACTLY_ONCE` sink: each writer writes a checkpoint's records in
+//! a transaction of its own, which the sink commits when that checkpoint completes.
+//!
+//! A transaction is held by the producer that began it: librdkafka cannot commit another
+//! producer's transaction, as Flink's Java sink does by resuming its producer id and epoch. So
+//! the transactions prepared for checkpoints live here, in the sink, which outlives the
+//! restarts of its job: after a failure, the restored checkpoint's transactions are committed
+//! by the producers that hold them, and the later ones are aborted.
+//!
+//! Transactional ids are `<prefix>-<subtask>-<n>`, the smallest `n` not in use, so a writer
+//! cycles through a few ids. Creating a producer for an id (`init_transactions`) aborts what an
+//! earlier process left open under it; a new writer does that for the first
+//! [`IDS_CLEANED_ON_START`] ids of its subtask, so that leftovers of a crashed process do not
+//! hold back read_committed consumers until the broker times them out.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use pyflink_core::{FlinkError, Result};
+use rdkafka::config::ClientConfig;
+use rdkafka::producer::{BaseProducer, Producer};
+
+use crate::kafka::kafka_error;
+use crate::kafka::sink::DeliveryReports;
+
+/// The producer type of the Kafka sink.
+pub(crate) type SinkProducer = BaseProducer<DeliveryReports>;
+
+/// How long a transaction call (init, commit, abort) may wait for the broker.
+const TRANSACTION_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The ids a new writer cleans of what an earlier process left open. A writer uses ids 0 and 1
+/// in turn while each checkpoint completes before the next is taken, more when they overlap.
+pub(crate) const IDS_CLEANED_ON_START: usize = 3;
+
+/// The transactions of one `KafkaSink`, shared by its writers.
+pub(crate) struct Transactions {
+    prefix: String,
+    properties: BTreeMap<String, String>,
+    registry: Mutex<Registry>,
+}
+
+#[derive(Default)]
+struct Registry {
+    /// Transactions prepared for a checkpoint and not yet committed, by transactional id.
+    prepared: HashMap<String, Prepared>,
+    /// Ids with a transaction open in a writer.
+    open: HashSet<String>,
+    /// Producers with no transaction open, ready to begin one, by transactional id.
+    idle: HashMap<String, SinkProducer>,
+    /// The serial of the last transaction of each id that was committed or aborted.
+    finished: HashMap<String, u64>,
+    /// The serial of the next transaction: it tells a transaction from earlier ones of its id.
+    next_serial: u64,
+}
+
+struct Prepared {
+    serial: u64,
+    subtask: usize,
+    producer: SinkProducer,
+}
+
+/// A transaction a writer has open: its records go to `producer`.
+pub(crate) struct OpenTransaction {
+    pub(crate) id: String,
+    pub(crate) serial: u64,
+    pub(crate) producer: SinkProducer,
+}
+
+impl Transactions {
+    pub(crate) fn new(prefix: String, properties: BTreeMap<String, String>) -> Self {
+        Transactions { prefix, properties, registry: Mutex::new(Registry::default()) }
+    }
+
+    fn registry(&self) -> MutexGuard<'_, Registry> {
+        self.registry.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn transactional_id(&self, subtask: usize, n: usize) -> String {
+        format!("{}-{subtask}-{n}", self.prefix)
+    }
+
+    /// A producer for `id` whose `init_transactions` has fenced off and aborted whatever
+    /// another producer of that id left open.
+    fn create_producer(&self, id: &str) -> Result<SinkProducer> {
+        let mut config = ClientConfig::new();
+        for (key, value) in &self.properties {
+            config.set(key, value);
+        }
+        config.set("transactional.id", id);
+        let producer: SinkProducer = config
+            .create_with_context(DeliveryReports::default())
+            .map_err(|e| kafka_error(&format!("create a producer for transactional id '{id}'"), e))?;
+        producer
+            .init_transactions(TRANSACTION_TIMEOUT)
+            .map_err(|e| kafka_error(&format!("initialize transactions of transactional id '{id}'"), e))?;
+        Ok(producer)
+    }
+
+    /// Makes a new writer of `subtask` (of `parallelism`) start clean: aborts the transactions
+    /// that its subtasks prepared for checkpoints that never completed (the restored
+    /// checkpoint's were committed before), and what a crashed process left open.
+    pub(crate) fn recover(&self, subtask: usize, parallelism: usize) -> Result<()> {
+        let abandoned: Vec<(String, Prepared)> = {
+            let mut registry = self.registry();
+            let ids: Vec<String> = registry
+                .prepared
+                .iter()
+                .filter(|(_, prepared)| prepared.subtask % parallelism == subtask)
+                .map(|(id, _)| id.clone())
+                .collect();
+            ids.into_iter().filter_map(|id| registry.prepared.remove(&id).map(|p| (id, p))).collect()
+        };
+        for (id, prepared) in abandoned {
+            self.finish(id, prepared.serial, prepared.producer, false)?;
+        }
+        for n in 0..IDS_CLEANED_ON_START {
+            let id = self.transactional_id(subtask, n);
+            let known = {
+                let registry = self.registry();
+                registry.idle.contains_key(&id) || registry.open.contains(&id) || registry.prepared.contains_key(&id)
+            };
+            if !known {
+                let producer = self.create_producer(&id)?;
+                self.registry().idle.insert(id, producer);
+            }
+        }
+        Ok(())
+    }
+
+    /// Begins a transaction for a writer of `subtask`, under the smallest id not in use.
+    pub(crate) fn begin(&self, subtask: usize) -> Result<OpenTransaction> {
+        let (id, serial, idle) = {
+            let mut registry = self.registry();
+            let id = (0..)
+                .map(|n| self.transactional_id(subtask, n))
+                .find(|id| !registry.open.contains(id) && !registry.prepared.contains_key(id))
+                .expect("finitely many ids are in use");
+            registry.open.insert(id.clone());
+            let serial = registry.next_serial;
+            registry.next_serial += 1;
+            let idle = registry.idle.remove(&id);
+            (id, serial, idle)
+        };
+        let begun = match idle {
+            Some(producer) => Ok(producer),
+            None => self.create_producer(&id),
+        }
+        .and_then(|producer| {
+            producer.begin_transaction().map_err(|e| kafka_error(&format!("begin a transaction of '{id}'"), e))?;
+            Ok(producer)
+        });
+        match begun {
+            Ok(producer) => Ok(OpenTransaction { id, serial, producer }),
+            Err(error) => {
+                self.registry().open.remove(&id);
+                Err(error)
+            }
+        }
+    }
+
+    /// Keeps a writer's flushed transaction until its checkpoint completes; returns the
+    /// committable that names it.
+    pub(crate) fn prepare(&self, transaction: OpenTransaction, subtask: usize) -> Vec<u8> {
+        let committable = format!("{}\0{}", transaction.id, transaction.serial).into_bytes();
+        let mut registry = self.registry();
+        registry.open.remove(&transaction.id);
+        let prepared = Prepared { serial: transaction.serial, subtask, producer: transaction.producer };
+        registry.prepared.insert(transaction.id, prepared);
+        committable
+    }
+
+    /// Aborts a transaction a writer gives up (on failure or close), so that it holds back no
+    /// read_committed consumer.
+    pub(crate) fn abort(&self, transaction: OpenTransaction) -> Result<()> {
+        let OpenTransaction { id, serial, producer } = transaction;
+        self.registry().open.remove(&id);
+        self.finish(id, serial, producer, false)
+    }
+
+    /// Commits the transaction a committable names, if this process holds it (committing
+    /// twice, as after a restore, is harmless).
+    pub(crate) fn commit(&self, committable: &[u8]) -> Result<()> {
+        let (id, serial) = parse_committable(committable)?;
+        let prepared = {
+            let mut registry = self.registry();
+            match registry.prepared.get(&id) {
+                Some(prepared) if prepared.serial == serial => registry.prepared.remove(&id),
+                _ if registry.finished.get(&id).is_some_and(|&done| done >= serial) => return Ok(()),
+                _ => None,
+            }
+        };
+        match prepared {
+            Some(prepared) => self.finish(id, serial, prepared.producer, true),
+            None => {
+                // Another process began it: librdkafka cannot commit it from here. Committed
+                // before that process failed, it is in the topic; if not, the next producer
+                // of its id aborts it.
+                tracing::warn!(
+                    transactional_id = %id,
+                    "a restored checkpoint names a Kafka transaction that this process did not begin; \
+                     if it was not committed before the failure, its records are lost"
+                );
+                Ok(())
+            }
+        }
+    }
+
+    /// Commits or aborts a producer's transaction and keeps the producer for a later one.
+    fn finish(&self, id: String, serial: u64, producer: SinkProducer, commit: bool) -> Result<()> {
+        let ended = if commit {
+            producer
+                .commit_transaction(TRANSACTION_TIMEOUT)
+                .map_err(|e| kafka_error(&format!("commit transaction '{id}'"), e))
+        } else {
+            // What was sent is delivered first: aborting with records still in flight makes
+            // librdkafka bump the producer's epoch, which brokers without KIP-360 (tansu 0.6)
+            // refuse until the abort times out.
+            let _ = producer.flush(TRANSACTION_TIMEOUT);
+            producer
+                .abort_transaction(TRANSACTION_TIMEOUT)
+                .map_err(|e| kafka_error(&format!("abort transaction '{id}'"), e))
+        };
+        let mut registry = self.registry();
+        registry.finished.insert(id.clone(), serial);
+        // A producer whose transaction failed to end is dropped: the next producer of its id
+        // fences it off and aborts what it left.
+        if ended.is_ok() {
+            registry.idle.insert(id, producer);
+        }
+        ended
+    }
+}
+
+fn parse_committable(committable: &[u8]) -> Result<(String, u64)> {
+    let text = std::str::from_utf8(committable).ok();
+    let parsed = text.and_then(|text| text.split_once('\0')).and_then(|(id, serial)| {
+        let serial = serial.parse().ok()?;
+        Some((id.to_string(), serial))
+    });
+    parsed.ok_or_else(|| {
+        FlinkError::Connector(format!(
+            "Kafka: a checkpoint holds a committable that names no transaction ({} bytes); \
+             was it written by another sink?",
+            committable.len()
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn committables_name_their_transaction() {
+        assert_eq!(parse_committable(b"out-1-0\x0042").unwrap(), ("out-1-0".to_string(), 42));
+        let error = parse_committable(b"garbage").unwrap_err();
+        assert!(error.to_string().contains("names no transaction"), "{error}");
+        assert!(parse_committable(&[0xff, 0, b'1']).is_err());
+    }
+}

@@ -1,0 +1,1 @@
+"""Row formats of messages and lines: ``json`` and ``csv``."""
