@@ -8,7 +8,7 @@
 //!   in checkpoints; `KafkaSink` writes records with delivery guarantee `NONE`,
 //!   `AT_LEAST_ONCE` or `EXACTLY_ONCE` (Kafka transactions committed with checkpoints).
 //! - [`serialization`] and [`formats`]: how records become bytes and back: UTF-8 text, raw
-//!   bytes, and rows as JSON or CSV, failing on malformed input or skipping and counting it.
+//!   bytes, and rows as JSON, CSV or Avro, failing on malformed input or skipping and counting it.
 //!
 //! ```
 //! use pyflink_connectors::file::{FileSink, FileSource, SimpleStringEncoder, TextLineFormat};

@@ -124,7 +124,7 @@ fn copy_with_failures(input: &Path, output: &Path, parallelism: usize, failures:
                 panic!("injected failure at record {seen}");
             }
             // Slow enough for checkpoints to complete while the job runs.
-            if seen % 64 == 0 {
+            if seen.is_multiple_of(64) {
                 std::thread::sleep(Duration::from_millis(1));
             }
             line

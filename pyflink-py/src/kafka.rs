@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use pyflink_connectors::formats::avro::{AvroRowDeserializationSchema, AvroRowSerializationSchema};
 use pyflink_connectors::formats::csv::{CsvRowDeserializationSchema, CsvRowSerializationSchema};
 use pyflink_connectors::formats::json::{JsonRowDeserializationSchema, JsonRowSerializationSchema};
 use pyflink_connectors::formats::RowType;
@@ -25,6 +26,7 @@ use crate::function::python_error;
 use crate::interpreter::with_interpreter;
 use crate::plan::{lock, stream, Environment, SinkKind, Step, Stream};
 use crate::python_rows::{python_to_row, RowsToPython};
+use crate::table::type_info;
 use crate::types::{BasicType, TypeInfo};
 use crate::value::PyValue;
 use crate::JobError;
@@ -46,6 +48,12 @@ pub enum RecordFormat {
         fail_on_missing_field: bool,
         /// Whether unreadable records are skipped instead of failing the job.
         ignore_parse_errors: bool,
+    },
+    /// A binary Avro record of `avro_schema` as a `Row` of its fields
+    /// (`AvroRowSerializationSchema`, `AvroRowDeserializationSchema`).
+    Avro {
+        /// Avro's JSON form of a record schema.
+        avro_schema: String,
     },
     /// A CSV record as a `Row` of `row_type` (`CsvRowSerializationSchema`,
     /// `CsvRowDeserializationSchema`).
@@ -179,6 +187,13 @@ impl Environment {
                 python_row_type(row_type)?;
                 row_type.clone()
             }
+            RecordFormat::Avro { avro_schema } => {
+                let row_type = AvroRowDeserializationSchema::new(avro_schema)?.row_type().clone();
+                TypeInfo::Row {
+                    names: row_type.fields().iter().map(|(name, _)| name.clone()).collect(),
+                    fields: row_type.fields().iter().map(|(_, data_type)| type_info(*data_type)).collect(),
+                }
+            }
         };
         stream(&self.plan, Step::Kafka { source }, Some(record_type))
     }
@@ -311,6 +326,12 @@ pub(crate) fn kafka_in_python(
             );
             rows.process(RowsToPython::named(&row_type)).name("Rows to Python")
         }
+        RecordFormat::Avro { avro_schema } => {
+            let schema = AvroRowDeserializationSchema::new(avro_schema)?;
+            let to_python = RowsToPython::named(schema.row_type());
+            let rows = env.from_source(kafka_source(spec, schema)?, WatermarkStrategy::no_watermarks(), "KafkaSource");
+            rows.process(to_python).name("Rows to Python")
+        }
         RecordFormat::Csv { row_type, dialect, ignore_parse_errors, allow_comments } => {
             let row_type = python_row_type(row_type).map_err(invalid)?;
             let mut builder = CsvRowDeserializationSchema::builder(row_type.clone())
@@ -379,6 +400,10 @@ impl Encoder {
                 let row_type = python_row_type(row_type)?;
                 let schema = JsonRowSerializationSchema::builder().with_type_info(row_type.clone()).build()?;
                 Encoder::Rows { row_type, schema: Arc::new(schema) }
+            }
+            RecordFormat::Avro { avro_schema } => {
+                let schema = AvroRowSerializationSchema::new(avro_schema)?;
+                Encoder::Rows { row_type: schema.row_type().clone(), schema: Arc::new(schema) }
             }
             RecordFormat::Csv { row_type, dialect, .. } => {
                 let row_type = python_row_type(row_type)?;

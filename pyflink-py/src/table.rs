@@ -83,7 +83,7 @@ impl From<ColumnType> for DataType {
 }
 
 /// The Python type of a column's values.
-fn type_info(data_type: DataType) -> TypeInfo {
+pub(crate) fn type_info(data_type: DataType) -> TypeInfo {
     let kind = match data_type {
         DataType::Boolean => BasicType::Boolean,
         DataType::TinyInt => BasicType::Byte,

@@ -13,6 +13,7 @@ from pyflink_rs.datastream.connectors.kafka import (
     KafkaSink,
     KafkaSource,
 )
+from pyflink_rs.datastream.formats.avro import AvroRowDeserializationSchema, AvroRowSerializationSchema
 from pyflink_rs.datastream.formats.csv import CsvRowDeserializationSchema, CsvRowSerializationSchema
 from pyflink_rs.datastream.formats.json import JsonRowDeserializationSchema, JsonRowSerializationSchema
 
@@ -82,6 +83,17 @@ def test_rows_round_trip_as_json_and_csv(kafka_broker):
         read_rows = sorted(read(kafka_broker, topic, reader), key=lambda row: row.name)
         assert [(row.name, row.age) for row in read_rows] == rows, topic
         assert str(read_rows[0]) == "Row(name='ada', age=36)"
+
+
+def test_rows_round_trip_as_avro_named_by_the_schema(kafka_broker):
+    schema = """{"type": "record", "name": "Person", "fields": [
+        {"name": "name", "type": "string"}, {"name": "age", "type": ["null", "int"]}]}"""
+    kafka_broker.create_topic("py-avro")
+    write(kafka_broker, "py-avro", [("ada", 36), ("grace", None)], AvroRowSerializationSchema(avro_schema_string=schema), PEOPLE)
+    rows = sorted(read(kafka_broker, "py-avro", AvroRowDeserializationSchema(avro_schema_string=schema)), key=lambda r: r.name)
+    assert [(row.name, row.age) for row in rows] == [("ada", 36), ("grace", None)]
+    with pytest.raises(Exception, match="not a record schema"):
+        read(kafka_broker, "py-avro", AvroRowDeserializationSchema(avro_schema_string='"string"'))
 
 
 def test_malformed_messages_fail_the_job_or_are_skipped(kafka_broker):

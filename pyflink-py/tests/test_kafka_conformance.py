@@ -1,4 +1,5 @@
-"""PyFlink's Kafka examples (kafka_json_format, kafka_csv_format, kafka_bytearray_format) run
+"""PyFlink's Kafka examples (kafka_json_format, kafka_csv_format, kafka_avro_format,
+kafka_bytearray_format) run
 on pyflink-rs with only their imports changed, against a real Kafka-protocol broker (tansu) on
 localhost:9092, where the examples look for one.
 
@@ -26,6 +27,7 @@ COUNTRIES = [json.dumps({"id": i, "country": c}) for i, c in [(1, "USA"), (2, "C
 EXAMPLES = {
     "kafka_json_format": ("test_json_topic", ROWS),
     "kafka_csv_format": ("test_csv_topic", ROWS),
+    "kafka_avro_format": ("test_avro_topic", ROWS),
     "kafka_bytearray_format": ("test_bytearray_topic", COUNTRIES),
 }
 

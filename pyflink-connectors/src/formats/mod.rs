@@ -1,5 +1,6 @@
-//! Row formats: rows of a [`RowType`] as JSON objects ([`json`]) or CSV records ([`csv`]),
-//! with Flink's schema names (`JsonRowSerializationSchema`, `CsvRowDeserializationSchema`, …).
+//! Row formats: rows of a [`RowType`] as JSON objects ([`json`]), CSV records ([`csv`]) or
+//! binary Avro records ([`avro`]), with Flink's schema names (`JsonRowSerializationSchema`,
+//! `CsvRowDeserializationSchema`, `AvroRowSerializationSchema`, …).
 //!
 //! A deserializer meets malformed input one of two ways, as configured: it fails the job with
 //! an error that says what is wrong where (the default), or with `ignore_parse_errors` it
@@ -20,6 +21,7 @@
 //! assert_eq!(reader.deserialize(&bytes).unwrap().to_string(), "+I[1, hi]");
 //! ```
 
+pub mod avro;
 pub mod csv;
 pub mod json;
 

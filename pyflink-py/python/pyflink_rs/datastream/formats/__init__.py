@@ -1,1 +1,1 @@
-"""Row formats of messages and lines: ``json`` and ``csv``."""
+"""Row formats of messages and lines: ``json``, ``csv`` and ``avro``."""

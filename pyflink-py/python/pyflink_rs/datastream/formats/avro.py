@@ -1,0 +1,38 @@
+"""Rows as Avro records in Avro's binary encoding, without schema in the messages (PyFlink's
+``AvroRowSerializationSchema`` and ``AvroRowDeserializationSchema``). The Avro schema is a
+record of ``boolean``, ``int``, ``long``, ``float``, ``double`` and ``string`` fields, each
+optionally in a union with ``null``; rows read are named by its fields."""
+
+from pyflink_rs import _native
+from pyflink_rs.common.serialization import DeserializationSchema, SerializationSchema
+
+
+def _schema_string(record_class, avro_schema_string, schema):
+    if record_class is not None:
+        raise ValueError(f"{schema} reads and writes rows by an Avro schema: give avro_schema_string, not record_class")
+    if not isinstance(avro_schema_string, str):
+        raise ValueError(f"{schema} needs avro_schema_string, a record schema in Avro's JSON form")
+    return avro_schema_string
+
+
+class AvroRowSerializationSchema(SerializationSchema):
+    """Writes rows (or tuples) of the schema's fields as Avro records."""
+
+    def __init__(self, record_class=None, avro_schema_string=None):
+        self._schema = _schema_string(record_class, avro_schema_string, "AvroRowSerializationSchema")
+
+    def _format(self):
+        return _native.RecordFormat.AVRO(self._schema)
+
+
+class AvroRowDeserializationSchema(DeserializationSchema):
+    """Reads Avro records as rows named by the schema's fields."""
+
+    def __init__(self, record_class=None, avro_schema_string=None):
+        self._schema = _schema_string(record_class, avro_schema_string, "AvroRowDeserializationSchema")
+
+    def _format(self):
+        return _native.RecordFormat.AVRO(self._schema)
+
+
+__all__ = ["AvroRowDeserializationSchema", "AvroRowSerializationSchema"]
