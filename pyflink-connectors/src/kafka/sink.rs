@@ -150,7 +150,7 @@ pub(crate) struct DeliveryReports {
 
 impl DeliveryReports {
     /// The first failure reported since the last call, if any.
-    fn take_failure(&self) -> Option<String> {
+    pub(crate) fn take_failure(&self) -> Option<String> {
         if !self.failed.load(Ordering::Acquire) {
             return None;
         }

@@ -148,6 +148,9 @@ impl Transactions {
             None => self.create_producer(&id),
         }
         .and_then(|producer| {
+            // A failure reported for an earlier, aborted transaction of this producer (records
+            // purged by the abort) says nothing about the new one.
+            let _ = producer.context().take_failure();
             producer.begin_transaction().map_err(|e| kafka_error(&format!("begin a transaction of '{id}'"), e))?;
             Ok(producer)
         });
