@@ -6,13 +6,14 @@ use std::sync::Arc;
 use pyflink_connectors::formats::RowType;
 use pyflink_core::table::{DataType, Row, Value};
 use pyflink_core::{ProcessContext, ProcessFunction};
-use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyString};
+use pyo3::types::PyBool;
 
 use crate::function::python_error;
 use crate::interpreter::with_interpreter;
-use crate::types::build_row;
+use crate::table::type_info;
+use crate::types::{build_row, sequence_items};
 use crate::value::PyValue;
 
 /// Turns the engine's rows into PyFlink `Row`s with field names.
@@ -64,23 +65,10 @@ fn to_python<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, PyAny>>
 }
 
 /// The row of `record` (a `Row`, tuple or list of `row_type`'s fields), to write with a row
-/// format; a record that does not fit the type is an error naming the field.
+/// format; a record that does not fit the type is an error naming the field. Fields are checked
+/// as typed streams check their records ([`TypeInfo::convert`](crate::types::TypeInfo::convert)).
 pub(crate) fn python_to_row(record: &Bound<'_, PyAny>, row_type: &RowType) -> PyResult<Row> {
-    if record.is_instance_of::<PyString>() || record.is_instance_of::<PyDict>() {
-        return Err(PyTypeError::new_err(format!(
-            "a row of {} fields is written from a Row, tuple or list, not {}",
-            row_type.arity(),
-            type_name(record)
-        )));
-    }
-    let items: Vec<Bound<'_, PyAny>> = record.try_iter()?.collect::<PyResult<_>>()?;
-    if items.len() != row_type.arity() {
-        return Err(PyValueError::new_err(format!(
-            "a row of {} fields cannot be written from a record of {} fields",
-            row_type.arity(),
-            items.len()
-        )));
-    }
+    let items = sequence_items(record, row_type.arity(), "ROW")?;
     let mut fields = Vec::with_capacity(items.len());
     for ((name, data_type), item) in row_type.fields().iter().zip(&items) {
         let value = field_value(item, *data_type).map_err(|e| {
@@ -91,50 +79,23 @@ pub(crate) fn python_to_row(record: &Bound<'_, PyAny>, row_type: &RowType) -> Py
     Ok(Row::of(fields))
 }
 
-fn type_name(value: &Bound<'_, PyAny>) -> String {
-    value.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".into())
-}
-
 fn field_value(item: &Bound<'_, PyAny>, data_type: DataType) -> PyResult<Value> {
     if item.is_none() {
         return Ok(Value::Null);
     }
-    let integer = |bits: u32| -> PyResult<i64> {
-        if !item.is_instance_of::<PyInt>() || item.is_instance_of::<PyBool>() {
-            return Err(PyTypeError::new_err(format!("{data_type} cannot hold {} value {item}", type_name(item))));
-        }
-        let value: i64 =
-            item.extract().map_err(|_| PyOverflowError::new_err(format!("{item} does not fit {data_type}")))?;
-        if bits < 64 && !(-(1i64 << (bits - 1))..(1i64 << (bits - 1))).contains(&value) {
-            return Err(PyOverflowError::new_err(format!("{value} does not fit {data_type} ({bits} bits)")));
-        }
-        Ok(value)
-    };
-    let float = || -> PyResult<f64> {
-        if item.is_instance_of::<PyFloat>() || (item.is_instance_of::<PyInt>() && !item.is_instance_of::<PyBool>()) {
-            item.extract()
-        } else {
-            Err(PyTypeError::new_err(format!("{data_type} cannot hold {} value {item}", type_name(item))))
-        }
-    };
+    // A row format would write a bool as a number, so an integer field refuses one.
+    if data_type.is_integer() && item.is_instance_of::<PyBool>() {
+        return Err(PyTypeError::new_err(format!("{data_type} cannot hold bool value {item}")));
+    }
+    let checked = type_info(data_type).convert(item)?;
     Ok(match data_type {
-        DataType::Boolean => match item.cast::<PyBool>() {
-            Ok(flag) => Value::Boolean(flag.is_true()),
-            Err(_) => {
-                return Err(PyTypeError::new_err(format!("BOOLEAN cannot hold {} value {item}", type_name(item))))
-            }
-        },
-        DataType::TinyInt => Value::TinyInt(integer(8)? as i8),
-        DataType::SmallInt => Value::SmallInt(integer(16)? as i16),
-        DataType::Int => Value::Int(integer(32)? as i32),
-        DataType::BigInt => Value::BigInt(integer(64)?),
-        DataType::Float => Value::Float(float()? as f32),
-        DataType::Double => Value::Double(float()?),
-        DataType::Char(_) | DataType::Varchar(_) | DataType::String => {
-            if !item.is_instance_of::<PyString>() {
-                return Err(PyTypeError::new_err(format!("STRING cannot hold {} value {item}", type_name(item))));
-            }
-            Value::String(item.extract()?)
-        }
+        DataType::Boolean => Value::Boolean(checked.extract()?),
+        DataType::TinyInt => Value::TinyInt(checked.extract()?),
+        DataType::SmallInt => Value::SmallInt(checked.extract()?),
+        DataType::Int => Value::Int(checked.extract()?),
+        DataType::BigInt => Value::BigInt(checked.extract()?),
+        DataType::Float => Value::Float(checked.extract::<f64>()? as f32),
+        DataType::Double => Value::Double(checked.extract()?),
+        DataType::Char(_) | DataType::Varchar(_) | DataType::String => Value::String(checked.extract()?),
     })
 }

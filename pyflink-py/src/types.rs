@@ -214,7 +214,11 @@ fn short_repr(value: &Bound<'_, PyAny>) -> String {
 }
 
 /// The items of a tuple, list or row of exactly `arity` fields.
-fn sequence_items<'py>(value: &Bound<'py, PyAny>, arity: usize, type_name: &str) -> PyResult<Vec<Bound<'py, PyAny>>> {
+pub(crate) fn sequence_items<'py>(
+    value: &Bound<'py, PyAny>,
+    arity: usize,
+    type_name: &str,
+) -> PyResult<Vec<Bound<'py, PyAny>>> {
     if value.is_instance_of::<PyString>() || value.is_instance_of::<PyDict>() {
         return Err(mismatch(value, type_name));
     }

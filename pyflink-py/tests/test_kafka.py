@@ -130,6 +130,12 @@ def test_bad_kafka_settings_are_refused(kafka_broker):
     source = KafkaSource.builder().set_bootstrap_servers("x:1").set_value_only_deserializer(SimpleStringSchema()).build()
     with pytest.raises(Exception, match="set_topics"):
         env.from_source(source, WatermarkStrategy.no_watermarks(), "kafka")
+    json_people = JsonRowSerializationSchema.builder().with_type_info(PEOPLE).build()
+    kafka_broker.create_topic("py-bad-rows")
+    for bad, complaint in [(("ada", True), "field 'age': INT cannot hold bool"), (("ada", 2**40), "field 'age'"),
+                           ((7, 1), "field 'name'"), (("ada",), "2 fields")]:
+        with pytest.raises(Exception, match=complaint):
+            write(kafka_broker, "py-bad-rows", [bad], json_people)
     nested = Types.ROW([Types.LIST(Types.INT())])
     with pytest.raises(Exception, match="not LIST"):
         write(kafka_broker, "never", [([1],)], JsonRowSerializationSchema.builder().with_type_info(nested).build(), nested)
