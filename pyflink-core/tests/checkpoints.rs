@@ -18,9 +18,7 @@ use common::Deferring;
 use proptest::prelude::*;
 use pyflink_core::time::WatermarkStrategy;
 use pyflink_core::window::TumblingEventTimeWindows;
-use pyflink_core::{
-    CheckpointingMode, RestartStrategy, RocksDbOptions, StateBackendConfig, StreamExecutionEnvironment,
-};
+use pyflink_core::{CheckpointingMode, RestartStrategy, StateBackendConfig, StreamExecutionEnvironment};
 
 /// The input split by key (each key's records in one split); timestamps rise within a split by
 /// each event's step, so that no record is late.
@@ -106,11 +104,14 @@ fn run(
     Outcome { counts, windows }
 }
 
-fn backends() -> [StateBackendConfig; 3] {
-    [
+/// The backends of this build: the heap, and RocksDB with full and with incremental checkpoints.
+fn backends() -> Vec<StateBackendConfig> {
+    vec![
         StateBackendConfig::HashMap,
-        StateBackendConfig::RocksDb(RocksDbOptions::default()),
-        StateBackendConfig::RocksDb(RocksDbOptions::default().with_incremental_checkpoints(true)),
+        #[cfg(feature = "rocksdb")]
+        StateBackendConfig::RocksDb(pyflink_core::RocksDbOptions::default()),
+        #[cfg(feature = "rocksdb")]
+        StateBackendConfig::RocksDb(pyflink_core::RocksDbOptions::default().with_incremental_checkpoints(true)),
     ]
 }
 

@@ -12,8 +12,8 @@ use std::time::Duration;
 use common::checkpointing::{committed_records, Committed, TransactionalSink};
 use pyflink_core::{
     CheckpointingMode, ExternalizedCheckpointRetention, FlinkError, KeyedProcessContext, KeyedProcessFunction,
-    KeyedRuntimeContext, ListState, ListStateDescriptor, Result, RocksDbOptions, StateBackendConfig,
-    StreamExecutionEnvironment, ValueState, ValueStateDescriptor,
+    KeyedRuntimeContext, ListState, ListStateDescriptor, Result, StateBackendConfig, StreamExecutionEnvironment,
+    ValueState, ValueStateDescriptor,
 };
 
 /// Emits `(key, value, count of the key's records, the key's last three values)`.
@@ -101,6 +101,7 @@ fn run(
 }
 
 /// The expected output of the stages run one after the other with state carried over.
+#[cfg(feature = "rocksdb")]
 fn oracle(stages: &[Vec<(u16, i64)>]) -> Vec<Vec<Tallied>> {
     let mut counts: BTreeMap<u16, (u32, Vec<i64>)> = BTreeMap::new();
     stages
@@ -129,12 +130,14 @@ fn stage_input(stage: i64) -> Vec<(u16, i64)> {
 }
 
 #[test]
+#[cfg(feature = "rocksdb")]
 fn state_survives_rescaling_from_2_to_3_to_1_across_backends() {
     let dir = tempfile::tempdir().unwrap();
     let stages = vec![stage_input(1), stage_input(2), stage_input(3), stage_input(4)];
     let expected = oracle(&stages);
-    let rocksdb = StateBackendConfig::RocksDb(RocksDbOptions::default());
-    let incremental = StateBackendConfig::RocksDb(RocksDbOptions::default().with_incremental_checkpoints(true));
+    let rocksdb = StateBackendConfig::RocksDb(pyflink_core::RocksDbOptions::default());
+    let incremental =
+        StateBackendConfig::RocksDb(pyflink_core::RocksDbOptions::default().with_incremental_checkpoints(true));
     // Incremental RocksDB checkpoints restore into the same key groups (opening their files),
     // then into other key groups and another backend.
     let plan = [(2, incremental.clone()), (2, incremental), (3, rocksdb), (1, StateBackendConfig::HashMap)];

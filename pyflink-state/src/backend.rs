@@ -8,17 +8,19 @@ use std::hash::Hash;
 use std::marker::PhantomData;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
+#[cfg(feature = "rocksdb")]
 use std::sync::{Arc, PoisonError};
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::cells::{CellAccess, KeyedCells, StateSnapshotter};
+use crate::cells::{CellAccess, KeyedCells, SharedFrozenDatabase, StateSnapshotter};
 use crate::config::StateBackendConfig;
 use crate::deferred::DeferredKeyedSnapshot;
 use crate::key_group::{stable_hash, KeyGroupAssigner, KeyHash};
 use crate::native::NativeStatePart;
-use crate::rocks::{FrozenDatabase, RocksCells, RocksDbOptions, RocksInstance};
+#[cfg(feature = "rocksdb")]
+use crate::rocks::{FrozenDatabase, RocksCells, RocksInstance};
 use crate::snapshot::{KeyedStateSnapshot, StateKind, StateSection};
 use crate::state::aggregating::{AggregatingAccess, AggregatingCells};
 use crate::state::{DescriptorBase, StateRef};
@@ -81,6 +83,7 @@ struct Registered {
 /// Where the backend keeps its cells.
 enum Storage {
     Heap,
+    #[cfg(feature = "rocksdb")]
     RocksDb(Rc<RocksInstance>),
 }
 
@@ -135,6 +138,7 @@ where
 
     /// A backend of the kind `config` selects, for the key groups `range`; `instance` names the
     /// operator instance (it names RocksDB's working directory).
+    #[cfg_attr(not(feature = "rocksdb"), allow(unused_variables))]
     pub fn from_config(
         config: &StateBackendConfig,
         range: KeyGroupRange,
@@ -143,9 +147,12 @@ where
     ) -> Result<Self, StateError> {
         let storage = match config {
             StateBackendConfig::HashMap => Storage::Heap,
+            #[cfg(feature = "rocksdb")]
             StateBackendConfig::RocksDb(options) => {
                 Storage::RocksDb(Rc::new(RocksInstance::create(options.clone(), instance)?))
             }
+            #[cfg(not(feature = "rocksdb"))]
+            StateBackendConfig::RocksDb(_) => return Err(StateError::rocksdb_not_built()),
         };
         Ok(Self::with_storage(range, max_parallelism, storage))
     }
@@ -176,7 +183,11 @@ where
 
     /// Whether the state lives in RocksDB.
     pub fn is_rocksdb(&self) -> bool {
-        matches!(self.storage, Storage::RocksDb(_))
+        match self.storage {
+            Storage::Heap => false,
+            #[cfg(feature = "rocksdb")]
+            Storage::RocksDb(_) => true,
+        }
     }
 
     /// Replaces the processing-time clock of state TTL (for tests); applies to states
@@ -345,6 +356,7 @@ where
         let key = Rc::clone(&self.key);
         let cells = Rc::new(match &self.storage {
             Storage::Heap => KeyedCells::heap(name, kind, key, self.range, ttl),
+            #[cfg(feature = "rocksdb")]
             Storage::RocksDb(instance) => {
                 let column = RocksCells::new(Rc::clone(instance), name)?;
                 KeyedCells::rocks(name, kind, key, self.range, ttl, column)
@@ -412,6 +424,7 @@ where
             .filter(|p| p.range.start <= range.end && range.start <= p.range.end)
             .collect();
         match (&self.storage, parts.as_slice()) {
+            #[cfg(feature = "rocksdb")]
             (Storage::RocksDb(instance), [part])
                 if part.range == range && self.names.is_empty() && self.restored_kinds.is_empty() =>
             {
@@ -452,10 +465,11 @@ where
     }
 
     /// Reads the entries of this backend's key groups out of the RocksDB checkpoint `part`.
+    #[cfg(feature = "rocksdb")]
     fn read_native_part(&mut self, part: &NativeStatePart) -> Result<(), StateError> {
         let options = match &self.storage {
             Storage::RocksDb(instance) => instance.settings().clone(),
-            Storage::Heap => RocksDbOptions::default(),
+            Storage::Heap => crate::RocksDbOptions::default(),
         };
         let reader = RocksInstance::restore(part.require_files()?, options, "restore")?;
         let groups = KeyGroupRange::new(self.range.start.max(part.range.start), self.range.end.min(part.range.end));
@@ -463,6 +477,12 @@ where
             self.add_pending(section_from_rocks(&reader, name, *kind, groups)?);
         }
         Ok(())
+    }
+
+    /// The files of a RocksDB checkpoint (an incremental one) can only be read by RocksDB.
+    #[cfg(not(feature = "rocksdb"))]
+    fn read_native_part(&mut self, _part: &NativeStatePart) -> Result<(), StateError> {
+        Err(StateError::rocksdb_not_built())
     }
 
     /// A snapshot of every state, by key group: the entries themselves, or for an incremental
@@ -501,19 +521,18 @@ where
     /// });
     /// ```
     pub fn snapshot_deferred(&self) -> Result<DeferredKeyedSnapshot, StateError> {
+        #[cfg(feature = "rocksdb")]
         if let Storage::RocksDb(instance) = &self.storage {
             if instance.settings().incremental {
                 return Ok(DeferredKeyedSnapshot::ready(self.native_snapshot(instance)?));
             }
         }
         let mut snapshot = DeferredKeyedSnapshot::new(self.max_parallelism, self.range);
-        let database = match &self.storage {
-            Storage::RocksDb(instance) => Some(FrozenDatabase::freeze(instance)?),
-            Storage::Heap => None,
-        };
+        let database = self.freeze_database()?;
         for state in &self.snapshotters {
             state.snapshot_into(&mut snapshot, database.as_ref())?;
         }
+        #[cfg(feature = "rocksdb")]
         if let Some(database) = &database {
             for (name, kind) in self.unregistered_restored_kinds() {
                 let (database, name, range) = (Arc::clone(database), name.clone(), self.range);
@@ -534,13 +553,24 @@ where
         Ok(snapshot)
     }
 
+    /// The backend's database frozen at the barrier, which the states' deferred snapshots read.
+    fn freeze_database(&self) -> Result<Option<SharedFrozenDatabase>, StateError> {
+        match &self.storage {
+            Storage::Heap => Ok(None),
+            #[cfg(feature = "rocksdb")]
+            Storage::RocksDb(instance) => FrozenDatabase::freeze(instance).map(Some),
+        }
+    }
+
     /// States restored as RocksDB files that the job has not registered (again).
+    #[cfg(feature = "rocksdb")]
     fn unregistered_restored_kinds(&self) -> impl Iterator<Item = (&String, StateKind)> {
         self.restored_kinds.iter().filter(|(name, _)| !self.names.contains_key(*name)).map(|(n, k)| (n, *k))
     }
 
     /// The snapshot of an incremental RocksDB backend: its database as a RocksDB checkpoint,
     /// and the restored entries still waiting for their state to be registered.
+    #[cfg(feature = "rocksdb")]
     fn native_snapshot(&self, instance: &RocksInstance) -> Result<KeyedStateSnapshot, StateError> {
         let mut states: Vec<(String, StateKind)> =
             self.snapshotters.iter().map(|s| (s.name().to_string(), s.kind())).collect();
@@ -556,6 +586,7 @@ where
 }
 
 /// The entries of state `name` in the key groups `groups` of a RocksDB database, as a section.
+#[cfg(feature = "rocksdb")]
 fn section_from_rocks(
     instance: &RocksInstance,
     name: &str,
@@ -677,8 +708,9 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "rocksdb")]
     fn an_incremental_snapshot_of_the_same_key_groups_is_opened_not_read() {
-        let config = StateBackendConfig::RocksDb(RocksDbOptions::default().with_incremental_checkpoints(true));
+        let config = StateBackendConfig::RocksDb(crate::RocksDbOptions::default().with_incremental_checkpoints(true));
         let range = KeyGroupRange::new(0, 127);
         let mut first = KeyedStateBackend::<u32>::from_config(&config, range, 128, "first").unwrap();
         let s = first.get_value_state(&ValueStateDescriptor::<i64>::new("s")).unwrap();

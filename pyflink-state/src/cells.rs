@@ -5,6 +5,7 @@
 use std::cell::{Cell, RefCell};
 use std::hash::Hash;
 use std::rc::Rc;
+#[cfg(feature = "rocksdb")]
 use std::sync::{Arc, PoisonError};
 
 use serde::de::DeserializeOwned;
@@ -12,10 +13,17 @@ use serde::Serialize;
 
 use crate::backend::CurrentKey;
 use crate::codec;
-use crate::rocks::{RocksCells, SharedFrozenDatabase};
+#[cfg(feature = "rocksdb")]
+use crate::rocks::RocksCells;
+#[cfg(feature = "rocksdb")]
+pub(crate) use crate::rocks::SharedFrozenDatabase;
 use crate::snapshot::{GroupEntries, StateKind};
 use crate::ttl::{Expiring, Ttl};
 use crate::{DeferredKeyedSnapshot, KeyGroupRange, KeyedTable, StateError, StateSection, StateTtlConfig};
+
+/// Without RocksDB there is no database to freeze: state snapshots are always given `None`.
+#[cfg(not(feature = "rocksdb"))]
+pub(crate) type SharedFrozenDatabase = std::convert::Infallible;
 
 /// The cells of one state for the current key, as state handles use them. Object-safe, so that
 /// a handle need not know the key type.
@@ -32,10 +40,12 @@ pub(crate) trait CellAccess<S> {
 
 /// What checkpoints need of every state, whatever its cell type.
 pub(crate) trait StateSnapshotter {
-    /// The state's name.
+    /// The state's name (incremental snapshots list the states in RocksDB's files).
+    #[cfg(feature = "rocksdb")]
     fn name(&self) -> &str;
 
-    /// The state's kind, recorded in snapshots.
+    /// The state's kind, recorded in incremental snapshots.
+    #[cfg(feature = "rocksdb")]
     fn kind(&self) -> StateKind;
 
     /// Adds the state's section to `snapshot`, leaving out expired entries when TTL says so.
@@ -57,6 +67,7 @@ enum Store<K, S> {
     /// Decoded values, by key group (cells are `None` only transiently).
     Heap(RefCell<KeyedTable<K, Option<S>>>),
     /// Encoded values in a column family.
+    #[cfg(feature = "rocksdb")]
     RocksDb(RocksCells),
 }
 
@@ -91,6 +102,7 @@ where
     }
 
     /// Cells in RocksDB.
+    #[cfg(feature = "rocksdb")]
     pub(crate) fn rocks(
         name: &str,
         kind: StateKind,
@@ -151,6 +163,7 @@ where
                 f(table.borrow().get(*at, key).and_then(Option::as_ref));
                 Ok(())
             }
+            #[cfg(feature = "rocksdb")]
             Store::RocksDb(cells) => {
                 let cell: Option<S> = cells.get(at.group, key)?;
                 f(cell.as_ref());
@@ -174,6 +187,7 @@ where
                 self.sweep_step(&mut table);
                 Ok(())
             }
+            #[cfg(feature = "rocksdb")]
             Store::RocksDb(cells) => {
                 let mut cell: Option<S> = cells.get(at.group, key)?;
                 f(&mut cell);
@@ -188,14 +202,17 @@ where
     K: Hash + Eq + Clone + Serialize + DeserializeOwned + Send + Sync + 'static,
     S: Expiring + Clone + Serialize + DeserializeOwned + Send + Sync + 'static,
 {
+    #[cfg(feature = "rocksdb")]
     fn name(&self) -> &str {
         &self.name
     }
 
+    #[cfg(feature = "rocksdb")]
     fn kind(&self) -> StateKind {
         self.kind
     }
 
+    #[cfg_attr(not(feature = "rocksdb"), allow(unused_variables))]
     fn snapshot_into(
         &self,
         snapshot: &mut DeferredKeyedSnapshot,
@@ -213,6 +230,7 @@ where
                     })
                 });
             }
+            #[cfg(feature = "rocksdb")]
             Store::RocksDb(cells) => {
                 let database = Arc::clone(database.expect("a RocksDB backend freezes its database to snapshot it"));
                 let (column, range) = (cells.column().to_string(), self.range);
@@ -248,6 +266,7 @@ where
                 table.borrow_mut().insert(at, decoded_key, Some(cell));
                 Ok(())
             }
+            #[cfg(feature = "rocksdb")]
             Store::RocksDb(cells) => {
                 // Decoding validates the bytes before they reach the database.
                 codec::decode::<S>(value, &self.name)?;

@@ -2,7 +2,6 @@
 
 use std::path::PathBuf;
 
-use crate::rocks::RocksDbOptions;
 use crate::StateError;
 
 /// Which backend keeps keyed state (`state.backend.type`).
@@ -16,6 +15,60 @@ pub enum StateBackendConfig {
     RocksDb(RocksDbOptions),
 }
 
+/// The RocksDB settings of a job (`state.backend.rocksdb.*`).
+#[derive(Clone)]
+pub struct RocksDbOptions {
+    /// Where instances keep their working files (`state.backend.rocksdb.localdir`); a temporary
+    /// directory when unset.
+    pub local_dir: Option<PathBuf>,
+    /// The block cache shared by all instances of the job, in bytes
+    /// (`state.backend.rocksdb.block.cache-size`, 8 MiB by default).
+    pub block_cache_size: usize,
+    /// Whether checkpoints upload only the files that changed since the previous one
+    /// (`state.backend.incremental`, off by default as in Flink). Off, a checkpoint writes every
+    /// entry in the backend-independent format; on, it is RocksDB's own checkpoint, whose SST
+    /// files successive checkpoints share. Either kind restores into either backend.
+    pub incremental: bool,
+    /// The block cache, made by the first database opened with these options.
+    #[cfg(feature = "rocksdb")]
+    pub(crate) cache: Option<rocksdb::Cache>,
+}
+
+impl std::fmt::Debug for RocksDbOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RocksDbOptions")
+            .field("local_dir", &self.local_dir)
+            .field("block_cache_size", &self.block_cache_size)
+            .field("incremental", &self.incremental)
+            .finish()
+    }
+}
+
+impl Default for RocksDbOptions {
+    fn default() -> Self {
+        RocksDbOptions {
+            local_dir: None,
+            block_cache_size: 8 << 20,
+            incremental: false,
+            #[cfg(feature = "rocksdb")]
+            cache: None,
+        }
+    }
+}
+
+impl RocksDbOptions {
+    /// These options with incremental checkpoints on or off (`state.backend.incremental`).
+    ///
+    /// ```
+    /// use pyflink_state::RocksDbOptions;
+    /// assert!(RocksDbOptions::default().with_incremental_checkpoints(true).incremental);
+    /// ```
+    pub fn with_incremental_checkpoints(mut self, enabled: bool) -> Self {
+        self.incremental = enabled;
+        self
+    }
+}
+
 /// The configuration keys this module reads.
 pub const STATE_BACKEND_TYPE: &str = "state.backend.type";
 /// RocksDB's working directory.
@@ -26,6 +79,25 @@ pub const ROCKSDB_BLOCK_CACHE_SIZE: &str = "state.backend.rocksdb.block.cache-si
 pub const INCREMENTAL_CHECKPOINTS: &str = "state.backend.incremental";
 
 impl StateBackendConfig {
+    /// Whether this build has the backend: the heap backend always, RocksDB when the cargo
+    /// feature `rocksdb` is on. Jobs check this before they start, so that a missing backend
+    /// fails them at once with [`StateError::BackendNotBuilt`] rather than in every restart.
+    ///
+    /// ```
+    /// use pyflink_state::{RocksDbOptions, StateBackendConfig};
+    ///
+    /// assert!(StateBackendConfig::HashMap.check_available().is_ok());
+    /// let rocksdb = StateBackendConfig::RocksDb(RocksDbOptions::default()).check_available();
+    /// assert_eq!(rocksdb.is_ok(), cfg!(feature = "rocksdb"));
+    /// ```
+    pub fn check_available(&self) -> Result<(), StateError> {
+        match self {
+            StateBackendConfig::HashMap => Ok(()),
+            StateBackendConfig::RocksDb(_) if cfg!(feature = "rocksdb") => Ok(()),
+            StateBackendConfig::RocksDb(_) => Err(StateError::rocksdb_not_built()),
+        }
+    }
+
     /// The backend that the settings `get` returns select, with Flink's keys and defaults.
     ///
     /// ```

@@ -81,6 +81,18 @@ pub enum StateError {
         /// RocksDB's message.
         cause: String,
     },
+    /// The configured state backend was left out of this build.
+    #[error(
+        "the state backend '{backend}' is not in this build: enable the cargo feature '{feature}' of pyflink-core \
+         (or pyflink-connectors, pyflink-state), e.g. `cargo add pyflink-core --features {feature}`, \
+         or use the 'hashmap' backend"
+    )]
+    BackendNotBuilt {
+        /// The backend's name in `state.backend.type`.
+        backend: &'static str,
+        /// The cargo feature that builds it.
+        feature: &'static str,
+    },
     /// A setting has a value that is not allowed.
     #[error("invalid value '{value}' for '{key}': {expected}")]
     InvalidConfig {
@@ -99,7 +111,13 @@ impl StateError {
         StateError::Io { path: path.as_ref().display().to_string(), cause: error.to_string() }
     }
 
+    /// The RocksDB backend was asked for in a build without the cargo feature `rocksdb`.
+    pub(crate) fn rocksdb_not_built() -> Self {
+        StateError::BackendNotBuilt { backend: "rocksdb", feature: "rocksdb" }
+    }
+
     /// A RocksDB error of the database at `path`.
+    #[cfg(feature = "rocksdb")]
     pub(crate) fn rocks(path: impl AsRef<std::path::Path>, error: rocksdb::Error) -> Self {
         StateError::RocksDb { path: path.as_ref().display().to_string(), cause: error.into_string() }
     }

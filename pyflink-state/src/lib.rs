@@ -7,7 +7,8 @@
 //! another ([`KeyedStateBackend::restore`] takes the groups it owns from any snapshots).
 //!
 //! A [`KeyedStateBackend`] holds the states of one operator instance, on the heap or in RocksDB
-//! ([`StateBackendConfig`]). User functions get handles through descriptors —
+//! ([`StateBackendConfig`]); the RocksDB backend is built with the cargo feature `rocksdb`, which
+//! compiles RocksDB's C++ sources (without it, choosing that backend is an error that says so). User functions get handles through descriptors —
 //! [`ValueState`], [`ListState`], [`MapState`], [`ReducingState`], [`AggregatingState`] — each
 //! optionally with a time-to-live ([`StateTtlConfig`]). A handle reads and writes the entry of
 //! the backend's current key.
@@ -60,6 +61,7 @@ pub mod key_group;
 mod keyed_table;
 pub mod native;
 mod operator_state;
+#[cfg(feature = "rocksdb")]
 mod rocks;
 mod snapshot;
 mod state;
@@ -67,7 +69,7 @@ mod ttl;
 
 pub use backend::KeyedStateBackend;
 pub use broadcast_state::{BroadcastState, BroadcastStateStore, ReadOnlyBroadcastState};
-pub use config::StateBackendConfig;
+pub use config::{RocksDbOptions, StateBackendConfig};
 pub use deferred::DeferredKeyedSnapshot;
 pub use error::StateError;
 pub use key_group::{
@@ -75,7 +77,6 @@ pub use key_group::{
 };
 pub use keyed_table::KeyedTable;
 pub use operator_state::{OperatorListState, OperatorStateStore};
-pub use rocks::RocksDbOptions;
 pub use snapshot::{GroupEntries, KeyedStateSnapshot, StateKind, StateSection};
 pub use state::aggregating::{AggregateFunction, AggregatingState, AggregatingStateDescriptor};
 pub use state::list::{ListState, ListStateDescriptor};

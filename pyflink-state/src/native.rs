@@ -12,7 +12,7 @@
 //! database; any other restore (another parallelism, or the heap backend) reads the key groups
 //! it owns out of them.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -35,6 +35,7 @@ impl NativeFiles {
     }
 
     /// Every file of the local checkpoint directory `dir`, which is removed with this value.
+    #[cfg(feature = "rocksdb")]
     pub(crate) fn local(dir: PathBuf) -> Result<Self, StateError> {
         // Owned from the start, so that an error below still removes the directory.
         let mut owned = NativeFiles { files: Vec::new(), owned_dir: Some(dir.clone()) };
@@ -56,7 +57,8 @@ impl NativeFiles {
     /// Places every file into `dir` (which must exist) as `name`: SST files, which RocksDB never
     /// changes, are hard-linked where the file system allows it; the others are copied, since
     /// RocksDB appends to its manifest.
-    pub(crate) fn place_into(&self, dir: &Path) -> Result<(), StateError> {
+    #[cfg(feature = "rocksdb")]
+    pub(crate) fn place_into(&self, dir: &std::path::Path) -> Result<(), StateError> {
         for (name, from) in &self.files {
             let to = dir.join(name);
             let linked = is_immutable(name) && std::fs::hard_link(from, &to).is_ok();
@@ -110,6 +112,7 @@ impl Eq for NativeStatePart {}
 
 impl NativeStatePart {
     /// A part of the database `id` whose files are `files`.
+    #[cfg(feature = "rocksdb")]
     pub(crate) fn new(id: String, range: KeyGroupRange, states: Vec<(String, StateKind)>, files: NativeFiles) -> Self {
         NativeStatePart { id, prefix: String::new(), range, states, files: Some(Arc::new(files)) }
     }
@@ -152,6 +155,7 @@ impl NativeStatePart {
 
 /// A name for a new database that no other database of any run writes to the same checkpoint
 /// directory: the process, the time and a counter.
+#[cfg(feature = "rocksdb")]
 pub(crate) fn new_database_id() -> String {
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let counter = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);

@@ -13,53 +13,9 @@ use serde::Serialize;
 
 use crate::codec;
 use crate::native::{new_database_id, NativeFiles};
-use crate::StateError;
-
-/// The RocksDB settings of a job (`state.backend.rocksdb.*`).
-#[derive(Clone)]
-pub struct RocksDbOptions {
-    /// Where instances keep their working files (`state.backend.rocksdb.localdir`); a temporary
-    /// directory when unset.
-    pub local_dir: Option<PathBuf>,
-    /// The block cache shared by all instances of the job, in bytes
-    /// (`state.backend.rocksdb.block.cache-size`, 8 MiB by default).
-    pub block_cache_size: usize,
-    /// Whether checkpoints upload only the files that changed since the previous one
-    /// (`state.backend.incremental`, off by default as in Flink). Off, a checkpoint writes every
-    /// entry in the backend-independent format; on, it is RocksDB's own checkpoint, whose SST
-    /// files successive checkpoints share. Either kind restores into either backend.
-    pub incremental: bool,
-    cache: Option<Cache>,
-}
-
-impl std::fmt::Debug for RocksDbOptions {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RocksDbOptions")
-            .field("local_dir", &self.local_dir)
-            .field("block_cache_size", &self.block_cache_size)
-            .field("incremental", &self.incremental)
-            .finish()
-    }
-}
-
-impl Default for RocksDbOptions {
-    fn default() -> Self {
-        RocksDbOptions { local_dir: None, block_cache_size: 8 << 20, incremental: false, cache: None }
-    }
-}
+use crate::{RocksDbOptions, StateError};
 
 impl RocksDbOptions {
-    /// These options with incremental checkpoints on or off (`state.backend.incremental`).
-    ///
-    /// ```
-    /// use pyflink_state::RocksDbOptions;
-    /// assert!(RocksDbOptions::default().with_incremental_checkpoints(true).incremental);
-    /// ```
-    pub fn with_incremental_checkpoints(mut self, enabled: bool) -> Self {
-        self.incremental = enabled;
-        self
-    }
-
     /// The block cache shared by every database opened with these options.
     fn cache(&mut self) -> Cache {
         self.cache.get_or_insert_with(|| Cache::new_lru_cache(self.block_cache_size)).clone()

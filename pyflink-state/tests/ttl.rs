@@ -5,21 +5,25 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use pyflink_state::{
-    KeyGroupRange, KeyedStateBackend, ListStateDescriptor, MapStateDescriptor, ReducingStateDescriptor, RocksDbOptions,
+    KeyGroupRange, KeyedStateBackend, ListStateDescriptor, MapStateDescriptor, ReducingStateDescriptor,
     StateBackendConfig, StateTtlConfig, StateTtlConfigBuilder, TtlTimeProvider, UpdateType, ValueStateDescriptor,
 };
 
-/// A backend of each kind whose TTL clock is `clock`.
+/// A backend of each kind in this build whose TTL clock is `clock`.
 fn backends(clock: &Arc<AtomicI64>) -> Vec<KeyedStateBackend<u32>> {
-    [StateBackendConfig::HashMap, StateBackendConfig::RocksDb(RocksDbOptions::default())]
-        .iter()
-        .map(|config| {
-            let mut backend = KeyedStateBackend::from_config(config, KeyGroupRange::new(0, 127), 128, "ttl").unwrap();
-            let clock = Arc::clone(clock);
-            backend.set_ttl_time_provider(TtlTimeProvider::new(move || clock.load(Ordering::SeqCst)));
-            backend
-        })
-        .collect()
+    [
+        StateBackendConfig::HashMap,
+        #[cfg(feature = "rocksdb")]
+        StateBackendConfig::RocksDb(pyflink_state::RocksDbOptions::default()),
+    ]
+    .iter()
+    .map(|config| {
+        let mut backend = KeyedStateBackend::from_config(config, KeyGroupRange::new(0, 127), 128, "ttl").unwrap();
+        let clock = Arc::clone(clock);
+        backend.set_ttl_time_provider(TtlTimeProvider::new(move || clock.load(Ordering::SeqCst)));
+        backend
+    })
+    .collect()
 }
 
 fn ttl_ms(ms: u64) -> StateTtlConfigBuilder {

@@ -256,6 +256,8 @@ impl StreamExecutionEnvironment {
                 "no operators defined in streaming topology; add a sink (print, sink_to, execute_and_collect) before executing".into(),
             ));
         }
+        // A backend left out of this build fails the job here, once, rather than in every restart.
+        inner.state_backend.check_available()?;
         let mut selected = BTreeSet::new();
         let mut pending = sinks.clone();
         while let Some(id) = pending.pop() {
