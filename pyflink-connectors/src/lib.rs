@@ -10,6 +10,8 @@
 //! - [`serialization`] and [`formats`]: how records become bytes and back: UTF-8 text, raw
 //!   bytes, and rows as JSON, CSV or Avro, failing on malformed input or skipping and counting it.
 //!
+//! The cargo feature `rocksdb` turns on `pyflink-core`'s RocksDB state backend.
+//!
 //! ```
 //! use pyflink_connectors::file::{FileSink, FileSource, SimpleStringEncoder, TextLineFormat};
 //! use pyflink_core::time::WatermarkStrategy;

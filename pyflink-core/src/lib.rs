@@ -12,6 +12,11 @@
 //! `end_input`, `close`; see [`runtime::operator`]). A panic or error in a user function fails
 //! the job with the operator's name and the cause.
 //!
+//! Keyed state lives on the heap by default; the RocksDB backend (`state.backend.type: rocksdb`,
+//! [`RocksDbOptions`]) is built with the cargo feature `rocksdb`, which compiles RocksDB's C++
+//! sources. A job that asks for RocksDB in a build without it fails when it is executed, with an
+//! error that names the feature.
+//!
 //! Tables ([`table`]) are described by a connector and a schema, registered by name, and read
 //! as streams of rows that the DataStream API processes.
 //!

@@ -35,6 +35,9 @@ def write(broker, topic, records, schema, type_info=None, guarantee=DeliveryGuar
         .set_property("batch.num.messages", "1")
         .build()
     )
+    # One writer, so the topic holds the records in their order (tests name records by offset);
+    # two writers would interleave them in whatever order their producers deliver.
+    env.set_parallelism(1)
     env.from_collection(records, type_info=type_info).sink_to(sink)
     env.execute(f"write {topic}")
 

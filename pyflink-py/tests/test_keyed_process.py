@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from pyflink_rs.common import Duration, Time, Types, WatermarkStrategy
+from pyflink_rs.common import Configuration, Duration, Time, Types, WatermarkStrategy
 from pyflink_rs.common.watermark_strategy import TimestampAssigner
 from pyflink_rs.datastream import KeyedProcessFunction, RuntimeContext, StreamExecutionEnvironment
 from pyflink_rs.datastream.state import (
@@ -42,7 +42,10 @@ class RunningSum(KeyedProcessFunction):
         yield key, total, len(self.seen.get()), self.counts.get(amount)
 
 
-def test_value_list_and_map_state_per_key_match_python(env):
+# The wheel is built with the RocksDB backend (the cargo feature `rocksdb`), chosen as in PyFlink.
+@pytest.mark.parametrize("backend", ["hashmap", "rocksdb"])
+def test_value_list_and_map_state_per_key_match_python(env, backend):
+    env.configure(Configuration().set_string("state.backend.type", backend))
     rng = random.Random(7)
     events = [(rng.choice("abcde"), rng.randint(1, 3)) for _ in range(500)]
     result = list(env.from_collection(events).key_by(lambda e: e[0]).process(RunningSum()).execute_and_collect())

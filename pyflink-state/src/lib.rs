@@ -7,8 +7,9 @@
 //! another ([`KeyedStateBackend::restore`] takes the groups it owns from any snapshots).
 //!
 //! A [`KeyedStateBackend`] holds the states of one operator instance, on the heap or in RocksDB
-//! ([`StateBackendConfig`]); the RocksDB backend is built with the cargo feature `rocksdb`, which
-//! compiles RocksDB's C++ sources (without it, choosing that backend is an error that says so). User functions get handles through descriptors —
+//! ([`StateBackendConfig`]). The RocksDB backend is built with the cargo feature `rocksdb`, which
+//! compiles RocksDB's C++ sources; without it, choosing that backend is an error that names the
+//! feature ([`StateError::BackendNotBuilt`]). User functions get handles through descriptors —
 //! [`ValueState`], [`ListState`], [`MapState`], [`ReducingState`], [`AggregatingState`] — each
 //! optionally with a time-to-live ([`StateTtlConfig`]). A handle reads and writes the entry of
 //! the backend's current key.
