@@ -26,6 +26,9 @@ export PATH="$PYFLINK_VENV/bin:$PATH"
 # pyo3 compiles for this interpreter, in the tests' build and the wheel's alike (the wheel's build
 # backend sets the same), so neither invalidates the other's build.
 export PYO3_PYTHON="$PYFLINK_VENV/bin/python"
+# pyflink-py's Rust unit tests link that interpreter's shared library: let them find it at run time.
+PYFLINK_PYTHON_LIBDIR="$("$PYO3_PYTHON" -c 'import sysconfig; print(sysconfig.get_config_var("LIBDIR"))')"
+export LD_LIBRARY_PATH="$PYFLINK_PYTHON_LIBDIR${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 
 TANSU_DIR="$HOME/.cache/pyflink-tansu"
 if [ ! -x "$TANSU_DIR/tansu" ]; then

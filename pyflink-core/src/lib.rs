@@ -71,12 +71,12 @@ pub use data::{Data, Key};
 pub use display::FlinkDisplay;
 pub use element::{Element, StreamRecord, Watermark, WatermarkStatus};
 pub use error::{FlinkError, Result};
+pub use pyflink_state::{key_encoding, RocksDbOptions, StateBackendConfig};
 pub use pyflink_state::{
     AggregatingState, AggregatingStateDescriptor, BroadcastState, ListState, ListStateDescriptor, MapState,
     MapStateDescriptor, ReadOnlyBroadcastState, ReducingState, ReducingStateDescriptor, StateTtlConfig,
     StateVisibility, UpdateType, ValueState, ValueStateDescriptor,
 };
-pub use pyflink_state::{RocksDbOptions, StateBackendConfig};
 pub use runtime::job::{JobClient, JobExecutionResult, JobStatus};
 pub use runtime::operator::RuntimeContext;
 

@@ -1,5 +1,6 @@
 //! Exactly-once recovery, checked against an oracle: random keyed jobs over random input, with
-//! operators panicking at random points, end with the output of a run without failures (through
+//! operators panicking and sink commits failing (in `notify_checkpoint_complete`, and in the
+//! commit of a restore) at random points, end with the output of a run without failures (through
 //! a sink that commits on checkpoint completion), on the heap and the RocksDB backend, at
 //! parallelism 1 to 4; in at-least-once mode nothing is lost. Some runs pass the input through
 //! an operator that emits each batch's results only after the next batch (as process-mode
@@ -55,13 +56,22 @@ fn oracle(splits: &[Vec<Event>]) -> Outcome {
     Outcome { counts, windows: windows.into_iter().map(|((k, w), c)| (k, w, c)).collect() }
 }
 
-/// Runs the job with failures at `failures` (calls of the counting function).
+/// Where a run fails: calls of the counting function that panic, and commits of the sinks (a
+/// commit runs when a checkpoint completes, and again for the restored checkpoint on a restore)
+/// that fail with an error.
+#[derive(Debug, Clone)]
+struct Failures {
+    in_function: Vec<i64>,
+    in_commit: Vec<i64>,
+}
+
+/// Runs the job with `failures`.
 fn run(
     splits: Vec<Vec<Event>>,
     parallelism: usize,
     backend: StateBackendConfig,
     mode: CheckpointingMode,
-    failures: Vec<i64>,
+    failures: Failures,
     deferred: bool,
 ) -> Outcome {
     let env = StreamExecutionEnvironment::get_execution_environment();
@@ -69,7 +79,8 @@ fn run(
     env.set_auto_watermark_interval(Duration::from_millis(5));
     env.set_state_backend(backend);
     env.enable_checkpointing(Duration::from_millis(10), mode);
-    env.set_restart_strategy(RestartStrategy::fixed_delay_restart(failures.len() as u32 + 1, Duration::ZERO));
+    let attempts = (failures.in_function.len() + failures.in_commit.len()) as u32 + 1;
+    env.set_restart_strategy(RestartStrategy::fixed_delay_restart(attempts, Duration::ZERO));
     let dir = tempfile::tempdir().unwrap();
     let mut config = env.get_checkpoint_config();
     config.storage_dir = Some(dir.path().to_path_buf());
@@ -82,12 +93,14 @@ fn run(
     }
     let counts: Committed<(u8, u32, u32)> = Arc::new(Mutex::new(BTreeMap::new()));
     let windows: Committed<(u8, i64, u32)> = Arc::new(Mutex::new(BTreeMap::new()));
-    let injector = FailureInjector::at(failures);
+    let injector = FailureInjector::at(failures.in_function);
+    // Both sinks count their commits together.
+    let commit_failures = FailureInjector::at(failures.in_commit);
     events
         .key_by(|e: &Event| e.0)
         .process(CountPerKey::failing_at(injector))
         .uid("count")
-        .sink_to(TransactionalSink::new(Arc::clone(&counts)))
+        .sink_to(TransactionalSink::failing_commits(Arc::clone(&counts), commit_failures.clone()))
         .uid("count-sink");
     events
         .map(|(key, _, ts): Event| (key, ts.div_euclid(10) * 10, 1u32))
@@ -95,7 +108,7 @@ fn run(
         .window(TumblingEventTimeWindows::of(Duration::from_millis(10)))
         .reduce(|a, b| (a.0, a.1, a.2 + b.2))
         .uid("windows")
-        .sink_to(TransactionalSink::new(Arc::clone(&windows)))
+        .sink_to(TransactionalSink::failing_commits(Arc::clone(&windows), commit_failures))
         .uid("window-sink");
     env.execute("checkpointed job").expect("the job recovers from every injected failure");
     let (mut counts, mut windows) = (committed_records(&counts), committed_records(&windows));
@@ -115,18 +128,14 @@ fn backends() -> Vec<StateBackendConfig> {
     ]
 }
 
-fn input() -> impl Strategy<Value = (Vec<(u8, i64)>, usize, usize, Vec<i64>, bool)> {
-    (
-        proptest::collection::vec((0u8..6, 0i64..4), 1..250),
-        1usize..5,
-        1usize..4,
-        proptest::collection::vec(0i64..400, 0..3),
-        any::<bool>(),
-    )
+fn input() -> impl Strategy<Value = (Vec<(u8, i64)>, usize, usize, Failures, bool)> {
+    let failures = (proptest::collection::vec(0i64..400, 0..3), proptest::collection::vec(0i64..12, 0..3))
+        .prop_map(|(in_function, in_commit)| Failures { in_function, in_commit });
+    (proptest::collection::vec((0u8..6, 0i64..4), 1..250), 1usize..5, 1usize..4, failures, any::<bool>())
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 12, max_shrink_iters: 20, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 64, max_shrink_iters: 20, ..ProptestConfig::default() })]
 
     /// Exactly-once: the committed output equals the oracle's, whatever failed, on every backend
     /// (heap, RocksDB, RocksDB with incremental checkpoints).

@@ -71,8 +71,9 @@ impl<'de> Deserialize<'de> for PyValue {
 
 /// A Python key, by value: `None`, booleans, integers, strings, bytes and tuples of them are
 /// compared and hashed as themselves; any other key by its pickled bytes, as PyFlink compares
-/// keys of the default `PICKLED_BYTE_ARRAY` type. Hashing is stable across processes, so
-/// every worker agrees on a key's owner.
+/// keys of the default `PICKLED_BYTE_ARRAY` type. Key groups come from the key's stable encoding
+/// (`pyflink_state::key_encoding`: the variant's index, then its value), so every worker and
+/// every restore agrees on a key's owner; the variants' order is part of that encoding.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum PyKey {
     /// `None`.
@@ -84,11 +85,11 @@ pub enum PyKey {
     /// A `str`.
     Str(String),
     /// A `bytes`.
-    Bytes(Vec<u8>),
+    Bytes(#[serde(with = "serde_bytes")] Vec<u8>),
     /// A `tuple` of keys.
     Tuple(Vec<PyKey>),
     /// Any other object, pickled.
-    Pickled(Vec<u8>),
+    Pickled(#[serde(with = "serde_bytes")] Vec<u8>),
 }
 
 impl PyKey {
@@ -147,5 +148,30 @@ pub struct KeyedRecord {
 impl FlinkDisplay for KeyedRecord {
     fn fmt_flink(&self, out: &mut String) {
         self.value.fmt_flink(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pyflink_core::key_encoding::key_hash;
+
+    #[test]
+    fn python_keys_encode_as_their_variant_then_their_value() {
+        // The variant's index is the first word (None 0, Bool 1, Int 2, Str 3, Bytes 4, Tuple 5,
+        // Pickled 6), so `"alice"` and the Rust tuple `(3u32, "alice")` share one encoding.
+        assert_eq!(key_hash(&PyKey::Str("alice".into())), key_hash(&(3u32, "alice")));
+        assert_eq!(key_hash(&PyKey::Int(-1)), key_hash(&(2u32, -1i64)));
+        assert_eq!(key_hash(&PyKey::None), key_hash(&0u32));
+        let tuple = PyKey::Tuple(vec![PyKey::Str("a".into()), PyKey::Bool(true)]);
+        assert_eq!(key_hash(&tuple), key_hash(&(5u32, 2u64, (3u32, "a"), (1u32, true))));
+        // Bytes and pickles are encoded as byte strings, not as sequences of numbers.
+        struct Bytes<'a>(&'a [u8]);
+        impl Serialize for Bytes<'_> {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_bytes(self.0)
+            }
+        }
+        assert_eq!(key_hash(&PyKey::Pickled(b"\x80\x05".to_vec())), key_hash(&(6u32, Bytes(b"\x80\x05"))));
     }
 }

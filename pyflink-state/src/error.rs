@@ -65,6 +65,15 @@ pub enum StateError {
         /// What the decoder reported.
         cause: String,
     },
+    /// A checkpoint was written by a build whose checkpoint format or key encoding differs from
+    /// this build's; restoring it would look for its state in the wrong places.
+    #[error("{what} cannot be restored by this build: {cause}")]
+    IncompatibleCheckpoint {
+        /// The checkpoint or file.
+        what: String,
+        /// Which version it has and which this build reads.
+        cause: String,
+    },
     /// A file operation failed.
     #[error("{path}: {cause}")]
     Io {

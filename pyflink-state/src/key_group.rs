@@ -1,11 +1,14 @@
 //! Key groups: how keys map to parallel operator instances.
 //!
-//! A key's group is `murmur(hash(key)) mod max_parallelism`; the instance that owns a group is
+//! A key's group is `hash(key) mod max_parallelism`; the instance that owns a group is
 //! `group * parallelism / max_parallelism`, so every instance owns one contiguous [`KeyGroupRange`].
-//! The hash is [`StableHasher`], which gives the same value in every process and on every run
-//! (unlike std's randomly seeded hasher), so all workers of a cluster agree on key ownership.
+//! The hash is taken over the key's explicit, versioned encoding ([`crate::key_encoding`]), so it
+//! is the same in every process, on every run and under every toolchain, and all workers of a
+//! cluster (and every restore of a checkpoint) agree on key ownership.
 
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::{BuildHasher, Hasher};
+
+use serde::Serialize;
 
 use crate::StateError;
 
@@ -19,7 +22,9 @@ pub const UPPER_BOUND_MAX_PARALLELISM: usize = 1 << 15;
 const FOLD_MULTIPLIER: u64 = 0x517c_c1b7_2722_0a95;
 
 /// A fast, deterministic hasher: a multiply-rotate fold over the written words, finished with the
-/// murmur3 64-bit finalizer so that every input bit affects every output bit.
+/// murmur3 64-bit finalizer so that every input bit affects every output bit. Key groups feed it
+/// the words of a key's [`crate::key_encoding`]; as a `Hasher` of in-memory hash maps it takes
+/// whatever `Hash` writes.
 ///
 /// ```
 /// use std::hash::{Hash, Hasher};
@@ -109,15 +114,13 @@ impl BuildHasher for StableBuildHasher {
     }
 }
 
-/// The stable hash of a key.
+/// The stable hash of a key: [`crate::key_encoding::key_hash`].
 #[inline]
-pub fn stable_hash<K: Hash + ?Sized>(key: &K) -> u64 {
-    let mut hasher = StableHasher::default();
-    key.hash(&mut hasher);
-    hasher.finish()
+pub fn stable_hash<K: Serialize + ?Sized>(key: &K) -> u64 {
+    crate::key_encoding::key_hash(key)
 }
 
-/// The key group of a key: `murmur(hash(key)) mod max_parallelism`.
+/// The key group of a key: `stable_hash(key) mod max_parallelism`.
 ///
 /// ```
 /// use pyflink_state::key_group::key_group_for_key;
@@ -126,7 +129,7 @@ pub fn stable_hash<K: Hash + ?Sized>(key: &K) -> u64 {
 /// assert_eq!(group, key_group_for_key(&"user-42", 128));
 /// ```
 #[inline]
-pub fn key_group_for_key<K: Hash + ?Sized>(key: &K, max_parallelism: usize) -> usize {
+pub fn key_group_for_key<K: Serialize + ?Sized>(key: &K, max_parallelism: usize) -> usize {
     (stable_hash(key) % max_parallelism as u64) as usize
 }
 
@@ -177,7 +180,7 @@ impl KeyGroupAssigner {
     /// }
     /// ```
     #[inline]
-    pub fn hash_key<K: Hash + ?Sized>(&self, key: &K) -> KeyHash {
+    pub fn hash_key<K: Serialize + ?Sized>(&self, key: &K) -> KeyHash {
         let hash = stable_hash(key);
         KeyHash { hash, group: self.group_of(hash) }
     }
@@ -258,7 +261,7 @@ mod tests {
     #[test]
     fn hashes_are_stable_values() {
         // Fixed values: a change here would move every key to another key group and break
-        // restoring existing checkpoints.
+        // restoring existing checkpoints (tests/key_groups.rs pins a larger table).
         assert_eq!(stable_hash(&0u64), murmur_mix64(0));
         assert_eq!(key_group_for_key(&0u64, 128), 0);
         assert_ne!(stable_hash(&1u64), stable_hash(&2u64));

@@ -1,9 +1,9 @@
 //! A heap table of per-key values, stored by key group.
 
-use std::hash::Hash;
 use std::sync::Arc;
 
 use hashbrown::HashTable;
+use serde::Serialize;
 
 use crate::key_group::{stable_hash, KeyHash};
 use crate::KeyGroupRange;
@@ -42,7 +42,7 @@ pub struct KeyedTable<K, V> {
     groups: Vec<Arc<HashTable<(K, V)>>>,
 }
 
-impl<K: Hash + Eq + Clone, V: Clone> KeyedTable<K, V> {
+impl<K: Serialize + Eq + Clone, V: Clone> KeyedTable<K, V> {
     /// An empty table for the key groups of `range`.
     pub fn new(range: KeyGroupRange) -> Self {
         KeyedTable { range, groups: (0..range.len()).map(|_| Arc::new(HashTable::new())).collect() }

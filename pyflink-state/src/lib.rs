@@ -58,6 +58,7 @@ pub mod codec;
 pub mod config;
 mod deferred;
 mod error;
+pub mod key_encoding;
 pub mod key_group;
 mod keyed_table;
 pub mod native;

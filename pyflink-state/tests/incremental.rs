@@ -156,7 +156,7 @@ fn a_corrupt_shared_file_is_caught() {
     bytes[middle] ^= 0x20;
     std::fs::write(&path, bytes).unwrap();
 
-    let (latest, skipped) = storage.latest_complete_with_skipped();
+    let (latest, skipped) = storage.latest_complete_with_skipped().unwrap();
     assert_eq!(latest.unwrap().checkpoint_id, 1, "the corrupt checkpoint is passed over");
     assert_eq!(skipped.len(), 1);
     assert!(skipped[0].reason.contains("checksum"), "{}", skipped[0].reason);

@@ -113,7 +113,7 @@ impl Transactions {
             ids.into_iter().filter_map(|id| registry.prepared.remove(&id).map(|p| (id, p))).collect()
         };
         for (id, prepared) in abandoned {
-            self.finish(id, prepared.serial, prepared.producer, false)?;
+            self.finish(id, prepared.serial, prepared.producer, End::Abort)?;
         }
         for n in 0..IDS_CLEANED_ON_START {
             let id = self.transactional_id(subtask, n);
@@ -179,7 +179,7 @@ impl Transactions {
     pub(crate) fn abort(&self, transaction: OpenTransaction) -> Result<()> {
         let OpenTransaction { id, serial, producer } = transaction;
         self.registry().open.remove(&id);
-        self.finish(id, serial, producer, false)
+        self.finish(id, serial, producer, End::Abort)
     }
 
     /// Commits the transaction a committable names, if this process holds it (committing
@@ -195,7 +195,7 @@ impl Transactions {
             }
         };
         match prepared {
-            Some(prepared) => self.finish(id, serial, prepared.producer, true),
+            Some(prepared) => self.finish(id, serial, prepared.producer, End::Commit { subtask: prepared.subtask }),
             None => {
                 // Another process began it: librdkafka cannot commit it from here. Committed
                 // before that process failed, it is in the topic; if not, the next producer
@@ -211,28 +211,70 @@ impl Transactions {
     }
 
     /// Commits or aborts a producer's transaction and keeps the producer for a later one.
-    fn finish(&self, id: String, serial: u64, producer: SinkProducer, commit: bool) -> Result<()> {
-        let ended = if commit {
-            producer
-                .commit_transaction(TRANSACTION_TIMEOUT)
-                .map_err(|e| kafka_error(&format!("commit transaction '{id}'"), e))
+    ///
+    /// A commit that fails with an error the broker says may succeed on retry (a timeout, a
+    /// coordinator moving) leaves the transaction prepared, held by its producer: the failure
+    /// fails the job, and the restore commits the restored checkpoint's transactions again, this
+    /// one among them. A commit that cannot succeed (the transaction had to be aborted, or the
+    /// producer was fenced) loses the transaction's records: the error says so.
+    fn finish(&self, id: String, serial: u64, producer: SinkProducer, end: End) -> Result<()> {
+        let ended = if let End::Commit { .. } = end {
+            producer.commit_transaction(TRANSACTION_TIMEOUT)
         } else {
             // What was sent is delivered first: aborting with records still in flight makes
             // librdkafka bump the producer's epoch, which brokers without KIP-360 (tansu 0.6)
             // refuse until the abort times out.
             let _ = producer.flush(TRANSACTION_TIMEOUT);
-            producer
-                .abort_transaction(TRANSACTION_TIMEOUT)
-                .map_err(|e| kafka_error(&format!("abort transaction '{id}'"), e))
+            producer.abort_transaction(TRANSACTION_TIMEOUT)
         };
         let mut registry = self.registry();
-        registry.finished.insert(id.clone(), serial);
-        // A producer whose transaction failed to end is dropped: the next producer of its id
-        // fences it off and aborts what it left.
-        if ended.is_ok() {
-            registry.idle.insert(id, producer);
+        match (ended, end) {
+            (Ok(()), _) => {
+                registry.finished.insert(id.clone(), serial);
+                registry.idle.insert(id, producer);
+                Ok(())
+            }
+            (Err(error), End::Commit { subtask }) if commit_may_succeed_later(&error) => {
+                tracing::warn!(transactional_id = %id, %error, "committing a Kafka transaction failed; it is retried after the restore");
+                registry.prepared.insert(id.clone(), Prepared { serial, subtask, producer });
+                let what =
+                    format!("commit transaction '{id}' (it stays prepared and is committed again after the restore)");
+                Err(kafka_error(&what, error))
+            }
+            (Err(error), end) => {
+                // The producer is dropped: the next producer of its id fences it off and aborts
+                // what it left open.
+                registry.finished.insert(id.clone(), serial);
+                if let End::Commit { .. } = end {
+                    tracing::error!(transactional_id = %id, %error, "a Kafka transaction of a completed checkpoint cannot be committed; its records are lost");
+                    let what =
+                        format!("commit transaction '{id}': it cannot be committed any more and its records are lost");
+                    Err(kafka_error(&what, error))
+                } else {
+                    Err(kafka_error(&format!("abort transaction '{id}'"), error))
+                }
+            }
         }
-        ended
+    }
+}
+
+/// How [`Transactions::finish`] ends a transaction.
+#[derive(Clone, Copy)]
+enum End {
+    /// Commit it; a commit that may succeed later keeps it prepared for `subtask`.
+    Commit { subtask: usize },
+    /// Abort it.
+    Abort,
+}
+
+/// Whether a failed `commit_transaction` may succeed when called again: librdkafka says so of
+/// retriable errors that neither need the transaction aborted nor are fatal to the producer.
+fn commit_may_succeed_later(error: &rdkafka::error::KafkaError) -> bool {
+    match error {
+        rdkafka::error::KafkaError::Transaction(cause) => {
+            cause.is_retriable() && !cause.txn_requires_abort() && !cause.is_fatal()
+        }
+        _ => false,
     }
 }
 

@@ -219,7 +219,15 @@ impl RunningCoordinator {
         };
         let thread = std::thread::Builder::new()
             .name("checkpoint coordinator".into())
-            .spawn(move || state.run(receiver))
+            .spawn(move || {
+                let job = Arc::clone(&state.job);
+                // A panic here must fail the job: its tasks would otherwise wait forever for
+                // checkpoints that no thread completes.
+                if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| state.run(receiver))) {
+                    let message = crate::runtime::job::panic_message(payload.as_ref());
+                    job.fail(FlinkError::Runtime(format!("the checkpoint coordinator failed: {message}")));
+                }
+            })
             .map_err(|e| FlinkError::Runtime(format!("cannot start the checkpoint coordinator: {e}")))?;
         Ok(RunningCoordinator { shared, thread: Some(thread) })
     }

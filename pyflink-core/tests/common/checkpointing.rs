@@ -12,7 +12,8 @@ use pyflink_core::sources::{
 };
 use pyflink_core::Boundedness;
 use pyflink_core::{
-    Data, KeyedProcessContext, KeyedProcessFunction, KeyedRuntimeContext, Result, ValueState, ValueStateDescriptor,
+    Data, FlinkError, KeyedProcessContext, KeyedProcessFunction, KeyedRuntimeContext, Result, ValueState,
+    ValueStateDescriptor,
 };
 use serde::{Deserialize, Serialize};
 
@@ -110,12 +111,20 @@ pub type Committed<T> = Arc<Mutex<BTreeMap<(usize, u64), Vec<T>>>>;
 /// A sink whose writers stage records per checkpoint and make them visible on commit.
 pub struct TransactionalSink<T> {
     committed: Committed<T>,
+    commit_failures: FailureInjector,
 }
 
 impl<T> TransactionalSink<T> {
     /// A sink committing into `committed`.
     pub fn new(committed: Committed<T>) -> Self {
-        TransactionalSink { committed }
+        Self::failing_commits(committed, FailureInjector::at(Vec::new()))
+    }
+
+    /// A sink committing into `committed`, whose commits fail with an error at
+    /// `commit_failures`' points, after committing their first transaction (as when a broker
+    /// goes away midway, or an acknowledgement is lost).
+    pub fn failing_commits(committed: Committed<T>, commit_failures: FailureInjector) -> Self {
+        TransactionalSink { committed, commit_failures }
     }
 }
 
@@ -133,10 +142,13 @@ impl<T: Data> Sink<T> for TransactionalSink<T> {
 
     fn commit(&self, committables: Vec<Vec<u8>>) -> Result<()> {
         let mut committed = self.committed.lock().unwrap();
-        for bytes in committables {
+        for (n, bytes) in committables.into_iter().enumerate() {
             let (subtask, checkpoint, records): (usize, u64, Vec<T>) =
                 pyflink_state::codec::decode(&bytes, "test transaction").expect("own encoding");
             committed.entry((subtask, checkpoint)).or_insert(records);
+            if n == 0 {
+                self.commit_failures.check()?;
+            }
         }
         Ok(())
     }
@@ -176,10 +188,18 @@ impl FailureInjector {
 
     /// Counts a call and panics if it is a failure point.
     pub fn tick(&self) {
+        if let Err(error) = self.check() {
+            panic!("{error}");
+        }
+    }
+
+    /// Counts a call and returns an error if it is a failure point.
+    pub fn check(&self) -> Result<()> {
         let call = self.calls.fetch_add(1, Ordering::SeqCst);
         if self.points.contains(&call) {
-            panic!("injected failure at call {call}");
+            return Err(FlinkError::Runtime(format!("injected failure at call {call}")));
         }
+        Ok(())
     }
 }
 

@@ -9,8 +9,9 @@ use crate::StateError;
 
 /// The first bytes of every checkpoint file.
 const MAGIC: &[u8; 4] = b"PFCK";
-/// The version of the framing.
-const VERSION: u16 = 1;
+/// The version of the framing and of the metadata layout. Version 2 added the key encoding
+/// version to the metadata.
+const VERSION: u16 = 2;
 /// Magic, version, kind and payload length.
 const HEADER_LEN: usize = 4 + 2 + 1 + 8;
 
@@ -45,18 +46,22 @@ pub fn decode_checked<'a>(kind: FileKind, bytes: &'a [u8], what: &str) -> Result
     if &bytes[..4] != MAGIC {
         return Err(corrupt("not a pyflink-rs checkpoint file".into()));
     }
-    let version = u16::from_le_bytes([bytes[4], bytes[5]]);
-    if version != VERSION {
-        return Err(corrupt(format!("format version {version}, this build reads version {VERSION}")));
-    }
-    if bytes[6] != kind as u8 {
-        return Err(corrupt(format!("holds file kind {}, expected {:?}", bytes[6], kind)));
-    }
+    // The checksum first, so that a damaged version field reads as damage, not as another version.
     let (body, crc) = bytes.split_at(bytes.len() - 4);
     let stored = u32::from_le_bytes(crc.try_into().expect("4 bytes"));
     let actual = crc32fast::hash(body);
     if stored != actual {
         return Err(corrupt(format!("checksum mismatch (stored {stored:08x}, computed {actual:08x})")));
+    }
+    let version = u16::from_le_bytes([bytes[4], bytes[5]]);
+    if version != VERSION {
+        return Err(StateError::IncompatibleCheckpoint {
+            what: what.to_string(),
+            cause: format!("it has checkpoint format version {version}, this build reads version {VERSION}"),
+        });
+    }
+    if bytes[6] != kind as u8 {
+        return Err(corrupt(format!("holds file kind {}, expected {:?}", bytes[6], kind)));
     }
     let length = u64::from_le_bytes(body[7..HEADER_LEN].try_into().expect("8 bytes"));
     let payload = &body[HEADER_LEN..];
@@ -96,5 +101,17 @@ mod tests {
             assert!(decode_checked(FileKind::State, &framed[..i], "f").is_err(), "cut at {i}");
         }
         assert!(decode_checked(FileKind::Metadata, &framed, "f").is_err(), "wrong kind");
+    }
+
+    #[test]
+    fn another_format_version_is_incompatible_not_corrupt() {
+        let mut framed = encode_checked(FileKind::State, b"x");
+        framed[4] = 1;
+        let body = framed.len() - 4;
+        let crc = crc32fast::hash(&framed[..body]);
+        framed[body..].copy_from_slice(&crc.to_le_bytes());
+        let error = decode_checked(FileKind::State, &framed, "f").unwrap_err();
+        assert!(matches!(error, StateError::IncompatibleCheckpoint { .. }), "{error}");
+        assert!(error.to_string().contains("format version 1, this build reads version 2"), "{error}");
     }
 }

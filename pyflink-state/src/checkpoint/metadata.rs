@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::file_format::{decode_checked, encode_checked, FileKind};
+use crate::key_encoding::KEY_ENCODING_VERSION;
 use crate::{codec, KeyGroupRange, StateError};
 
 /// How a checkpoint file is laid out.
@@ -83,6 +84,8 @@ pub struct CheckpointMetadata {
     pub timestamp: i64,
     /// Whether this is a savepoint.
     pub savepoint: bool,
+    /// The [key encoding](crate::key_encoding) version its keys were assigned to key groups with.
+    pub key_encoding: u32,
     /// The operators' snapshots.
     pub operators: Vec<OperatorSnapshot>,
 }
@@ -92,7 +95,7 @@ impl CheckpointMetadata {
     pub fn new(checkpoint_id: u64, operators: Vec<OperatorSnapshot>) -> Self {
         let timestamp =
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
-        CheckpointMetadata { checkpoint_id, timestamp, savepoint: false, operators }
+        CheckpointMetadata { checkpoint_id, timestamp, savepoint: false, key_encoding: KEY_ENCODING_VERSION, operators }
     }
 
     /// The snapshot of operator `operator_id`.
@@ -109,6 +112,16 @@ impl CheckpointMetadata {
     pub fn decode(bytes: &[u8]) -> Result<Self, StateError> {
         let payload = decode_checked(FileKind::Metadata, bytes, "checkpoint metadata")?;
         let metadata: CheckpointMetadata = codec::decode(payload, "checkpoint metadata")?;
+        if metadata.key_encoding != KEY_ENCODING_VERSION {
+            return Err(StateError::IncompatibleCheckpoint {
+                what: format!("checkpoint {}", metadata.checkpoint_id),
+                cause: format!(
+                    "its keys were assigned to key groups with key encoding version {}, this build uses version \
+                     {KEY_ENCODING_VERSION}; restore it with a build that uses version {}",
+                    metadata.key_encoding, metadata.key_encoding
+                ),
+            });
+        }
         for file in metadata.operators.iter().flat_map(|o| o.subtasks.iter()).flat_map(|s| s.files.iter()) {
             if file.path.is_empty() || file.path.contains("..") || file.path.starts_with('/') {
                 return Err(StateError::Corrupt {

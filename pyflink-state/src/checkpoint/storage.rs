@@ -129,27 +129,33 @@ impl CheckpointStorage {
     }
 
     /// The newest checkpoint whose metadata and files all verify, if any. Checkpoints that do
-    /// not verify are skipped, each with a warning in the log.
+    /// not verify (cut short by a crash, or corrupt) are skipped, each with a warning in the log;
+    /// a checkpoint written by a build with another checkpoint format or key encoding is an
+    /// error, because skipping it would silently start the job without its state.
     pub fn latest_complete(&self) -> Result<Option<CheckpointMetadata>, StateError> {
-        Ok(self.latest_complete_with_skipped().0)
+        Ok(self.latest_complete_with_skipped()?.0)
     }
 
     /// As [`CheckpointStorage::latest_complete`], also returning the checkpoints skipped.
-    pub fn latest_complete_with_skipped(&self) -> (Option<CheckpointMetadata>, Vec<SkippedCheckpoint>) {
+    pub fn latest_complete_with_skipped(
+        &self,
+    ) -> Result<(Option<CheckpointMetadata>, Vec<SkippedCheckpoint>), StateError> {
         let mut ids = self.checkpoint_ids();
         ids.sort_unstable_by(|a, b| b.cmp(a));
         let mut skipped = Vec::new();
         for id in ids {
             let dir = self.checkpoint_dir(id);
             match load_verified(&self.root, &dir) {
-                Ok(metadata) => return (Some(metadata), skipped),
-                Err(reason) => {
+                Ok(metadata) => return Ok((Some(metadata), skipped)),
+                Err(incompatible @ StateError::IncompatibleCheckpoint { .. }) => return Err(incompatible),
+                Err(error) => {
+                    let reason = error.to_string();
                     tracing::warn!(checkpoint = %dir.display(), %reason, "skipping checkpoint that is incomplete or corrupt");
                     skipped.push(SkippedCheckpoint { path: dir, reason });
                 }
             }
         }
-        (None, skipped)
+        Ok((None, skipped))
     }
 
     /// Loads the checkpoint or savepoint at `path` (its directory or its `_metadata` file) and
@@ -219,17 +225,21 @@ pub(crate) fn read_metadata(dir: &Path) -> Result<CheckpointMetadata, StateError
     let bytes = std::fs::read(&path).map_err(|e| StateError::io(&path, e))?;
     CheckpointMetadata::decode(&bytes).map_err(|e| match e {
         StateError::Corrupt { cause, .. } => StateError::Corrupt { what: path.display().to_string(), cause },
+        StateError::IncompatibleCheckpoint { cause, .. } => {
+            StateError::IncompatibleCheckpoint { what: format!("checkpoint {}", dir.display()), cause }
+        }
         other => other,
     })
 }
 
 /// Reads `dir`'s metadata and checks every file it lists (paths relative to `root`).
-fn load_verified(root: &Path, dir: &Path) -> Result<CheckpointMetadata, String> {
+fn load_verified(root: &Path, dir: &Path) -> Result<CheckpointMetadata, StateError> {
+    let corrupt = |cause: String| StateError::Corrupt { what: format!("checkpoint {}", dir.display()), cause };
     if !dir.join(METADATA_FILE).exists() {
-        return Err("it has no _metadata (it never completed)".into());
+        return Err(corrupt("it has no _metadata (it never completed)".into()));
     }
-    let metadata = read_metadata(dir).map_err(|e| e.to_string())?;
-    verify_files(root, &metadata)?;
+    let metadata = read_metadata(dir)?;
+    verify_files(root, &metadata).map_err(corrupt)?;
     Ok(metadata)
 }
 
@@ -297,6 +307,21 @@ mod tests {
     }
 
     #[test]
+    fn a_checkpoint_of_another_key_encoding_fails_the_restore_instead_of_being_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = CheckpointStorage::new(dir.path(), 3).unwrap();
+        checkpoint(&storage, 1, b"one");
+        let mut other = checkpoint(&storage, 2, b"two");
+        other.key_encoding = crate::key_encoding::KEY_ENCODING_VERSION + 1;
+        storage.commit(&other).unwrap();
+        let error = storage.latest_complete().unwrap_err().to_string();
+        assert!(error.contains("chk-2 cannot be restored by this build"), "{error}");
+        assert!(error.contains("key encoding version 2, this build uses version 1"), "{error}");
+        let error = CheckpointStorage::open_path(&storage.checkpoint_dir(2)).unwrap_err().to_string();
+        assert!(error.contains("key encoding version 2"), "{error}");
+    }
+
+    #[test]
     fn corrupt_and_partial_checkpoints_are_skipped() {
         let dir = tempfile::tempdir().unwrap();
         let storage = CheckpointStorage::new(dir.path(), 3).unwrap();
@@ -310,7 +335,7 @@ mod tests {
         bytes[20] ^= 1;
         std::fs::write(&file, bytes).unwrap();
 
-        let (latest, skipped) = storage.latest_complete_with_skipped();
+        let (latest, skipped) = storage.latest_complete_with_skipped().unwrap();
         assert_eq!(latest.unwrap().checkpoint_id, 1);
         assert_eq!(skipped.len(), 2, "{skipped:?}");
         assert!(skipped[0].reason.contains("never completed"), "{}", skipped[0].reason);
