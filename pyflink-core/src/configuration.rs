@@ -10,7 +10,9 @@
 //! `restart-strategy.type` (`none`, `fixed-delay`, `exponential-delay`) with
 //! `restart-strategy.fixed-delay.attempts`, `.delay` and
 //! `restart-strategy.exponential-delay.initial-backoff`, `.max-backoff`, `.backoff-multiplier`,
-//! `.reset-backoff-threshold`.
+//! `.reset-backoff-threshold`; `execution.backpressure.max-in-flight-records` and
+//! `execution.backpressure.max-in-flight-time` (or `taskmanager.network.memory.buffer-debloat.target`),
+//! see [`BackpressureConfig`](crate::BackpressureConfig).
 //!
 //! ```
 //! use pyflink_core::{Configuration, StreamExecutionEnvironment};
@@ -34,6 +36,7 @@ use pyflink_state::config::parse_bool;
 use pyflink_state::StateBackendConfig;
 
 use crate::checkpoint::{CheckpointConfig, CheckpointingMode, ExternalizedCheckpointRetention, RestartStrategy};
+use crate::config::BackpressureConfig;
 use crate::{FlinkError, Result};
 
 /// String settings by key, as Flink's `Configuration`.
@@ -176,6 +179,27 @@ impl Configuration {
         }
         if let Some(allow) = self.boolean("execution.savepoint.ignore-unclaimed-state")? {
             config.allow_non_restored_state = allow;
+        }
+        Ok(config)
+    }
+
+    /// `base` with the backpressure settings that are set.
+    pub(crate) fn backpressure_config(&self, mut config: BackpressureConfig) -> Result<BackpressureConfig> {
+        let records_key = "execution.backpressure.max-in-flight-records";
+        if let Some(records) = self.number::<usize>(records_key)? {
+            if records == 0 {
+                return Err(invalid(records_key, "0", "at least 1 record"));
+            }
+            config.max_in_flight_records = records;
+        }
+        let time_keys =
+            ["execution.backpressure.max-in-flight-time", "taskmanager.network.memory.buffer-debloat.target"];
+        if let Some(key) = time_keys.into_iter().find(|key| self.contains_key(key)) {
+            let time = self.duration(key)?.expect("the key is set");
+            if time.is_zero() {
+                return Err(invalid(key, "0", "a duration of at least 1 ms"));
+            }
+            config.max_in_flight_time = time;
         }
         Ok(config)
     }

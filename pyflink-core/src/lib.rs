@@ -65,7 +65,7 @@ pub use api::functions::{
 pub use api::keyed::KeyedStream;
 pub use api::windowed::WindowedStream;
 pub use checkpoint::{CheckpointConfig, CheckpointingMode, ExternalizedCheckpointRetention, RestartStrategy};
-pub use config::{Boundedness, RuntimeExecutionMode};
+pub use config::{BackpressureConfig, Boundedness, RuntimeExecutionMode};
 pub use configuration::Configuration;
 pub use data::{Data, Key};
 pub use display::FlinkDisplay;

@@ -116,7 +116,7 @@ struct MeterState {
 }
 
 impl Meter {
-    fn new(span: Duration) -> Self {
+    pub(crate) fn new(span: Duration) -> Self {
         let start = Instant::now();
         let samples = Mutex::new(VecDeque::from([(start, 0)]));
         let span = span.max(Duration::from_secs(1));

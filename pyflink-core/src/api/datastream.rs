@@ -351,7 +351,7 @@ pub(crate) struct EdgeSource<T: Data> {
 }
 
 impl<T: Data> EdgeSource<T> {
-    pub(crate) fn edge<'s>(&self, context: &crate::runtime::graph::BuildContext<'s>) -> InputEdge<'s, T> {
+    pub(crate) fn edge<'s>(&self, context: &mut crate::runtime::graph::BuildContext<'s>) -> InputEdge<'s, T> {
         InputEdge { stream: context.stream::<T>(self.node, self.port), partitioner: self.partitioner.clone() }
     }
 }

@@ -11,7 +11,7 @@ use pyflink_state::{StateBackendConfig, DEFAULT_MAX_PARALLELISM};
 
 use crate::api::datastream::DataStream;
 use crate::checkpoint::{CheckpointConfig, CheckpointingMode, RestartStrategy};
-use crate::config::{Boundedness, RuntimeExecutionMode};
+use crate::config::{BackpressureConfig, Boundedness, RuntimeExecutionMode};
 use crate::configuration::Configuration;
 use crate::runtime::graph::{build_fn, GraphNode, JobGraph, NodeId, PlanSettings};
 use crate::runtime::job::{run, JobClient, JobExecutionResult, JobShared};
@@ -33,6 +33,7 @@ struct Environment {
     state_backend: StateBackendConfig,
     checkpoint: CheckpointConfig,
     restart: Option<RestartStrategy>,
+    backpressure: BackpressureConfig,
 }
 
 /// The context in which a streaming program runs: it records the transformations of the
@@ -68,6 +69,7 @@ impl StreamExecutionEnvironment {
                 state_backend: StateBackendConfig::default(),
                 checkpoint: CheckpointConfig::default(),
                 restart: None,
+                backpressure: BackpressureConfig::default(),
             })),
         }
     }
@@ -162,7 +164,9 @@ impl StreamExecutionEnvironment {
         let state_backend = config.state_backend()?;
         let checkpoint = config.checkpoint_config(self.get_checkpoint_config())?;
         let restart = config.restart_strategy()?;
+        let backpressure = config.backpressure_config(self.get_backpressure_config())?;
         let mut inner = self.inner.borrow_mut();
+        inner.backpressure = backpressure;
         if let Some(backend) = state_backend {
             inner.state_backend = backend;
         }
@@ -171,6 +175,18 @@ impl StreamExecutionEnvironment {
             inner.restart = Some(restart);
         }
         Ok(self)
+    }
+
+    /// Sets how far sources may run ahead of slower operators downstream (see
+    /// [`BackpressureConfig`]).
+    pub fn set_backpressure_config(&self, config: BackpressureConfig) -> &Self {
+        self.inner.borrow_mut().backpressure = config;
+        self
+    }
+
+    /// The backpressure settings.
+    pub fn get_backpressure_config(&self) -> BackpressureConfig {
+        self.inner.borrow().backpressure
     }
 
     /// Sets how the job restarts after a failure. Without one, a job with checkpointing restarts
@@ -296,6 +312,7 @@ impl StreamExecutionEnvironment {
             state_backend: inner.state_backend.clone(),
             checkpoint,
             restart,
+            backpressure: inner.backpressure,
         };
         let graph = JobGraph::plan(nodes, settings)?;
         for sink in sinks {

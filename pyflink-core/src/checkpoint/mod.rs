@@ -1,6 +1,7 @@
 //! Checkpoints and recovery, as DESIGN.md describes them.
 //!
-//! The timely timestamp of every record is its *checkpoint epoch*. When the coordinator triggers
+//! The timely timestamp of every record carries its *checkpoint epoch* (with a round within it,
+//! see `runtime::timestamp`). When the coordinator triggers
 //! a checkpoint, sources snapshot their split positions and move to the next epoch. Every task
 //! snapshots its state for epoch `e` once its input frontier has passed `e` (in exactly-once mode
 //! it holds back batches of later epochs until then), and hands the snapshot to the coordinator,

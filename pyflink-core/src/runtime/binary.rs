@@ -11,9 +11,7 @@ use timely::progress::frontier::MutableAntichain;
 use crate::checkpoint::task::TaskCheckpoints;
 use crate::element::Element;
 use crate::runtime::batch_pool::recycle;
-use crate::runtime::epochs::{
-    acknowledge_closed, downgrade_to, least_epoch, take_snapshot, EpochAlignment, EpochHandler,
-};
+use crate::runtime::epochs::{acknowledge_closed, downgrade_to, take_snapshot, EpochAlignment, EpochHandler};
 use crate::runtime::graph::{BuildContext, NodePlan};
 use crate::runtime::input::{
     channel_count, connect_input, process_batch, tracker_for, BatchHandler, ChannelMap, ConnectedInput, InputEdge,
@@ -21,6 +19,7 @@ use crate::runtime::input::{
 use crate::runtime::job::activate_guarded;
 use crate::runtime::operator::{RuntimeContext, TwoInputOperator};
 use crate::runtime::output::{ElementOutput, ElementSession, Output, SendCapability};
+use crate::runtime::timestamp::{epoch_of, epoch_start, least_time, Time};
 use crate::runtime::wakeup::Wakeups;
 use crate::runtime::watermark::WatermarkTracker;
 use crate::{Data, Result};
@@ -66,7 +65,7 @@ pub(crate) fn build_binary<'s, IN1: Data, IN2: Data, OUT: Data, O: TwoInputOpera
     let name = plan.name.clone();
     builder.build(move |capabilities| {
         let mut held = if active { Some(capabilities) } else { None };
-        move |frontiers: &[MutableAntichain<u64>]| {
+        move |frontiers: &[MutableAntichain<Time>]| {
             if held.is_none() || job.should_stop() {
                 task.first.handle.for_each(|_, batch| batch.clear());
                 task.second.handle.for_each(|_, batch| batch.clear());
@@ -141,7 +140,7 @@ impl<IN1: Data, IN2: Data, OUT: Data, O: TwoInputOperator<IN1, IN2, OUT>> BatchH
 
 impl<IN1: Data, IN2: Data, OUT: Data, O: TwoInputOperator<IN1, IN2, OUT>> BinaryTask<IN1, IN2, OUT, O> {
     /// Processes what has arrived on both inputs; true once both inputs have ended.
-    fn activate(&mut self, frontiers: &[MutableAntichain<u64>], held: &mut [Capability<u64>]) -> Result<bool> {
+    fn activate(&mut self, frontiers: &[MutableAntichain<Time>], held: &mut [Capability<Time>]) -> Result<bool> {
         if !self.opened {
             self.operator.open(&self.context)?;
             self.opened = true;
@@ -170,9 +169,9 @@ impl<IN1: Data, IN2: Data, OUT: Data, O: TwoInputOperator<IN1, IN2, OUT>> Binary
         let mut failure = None;
         let channels = first.channels;
         first.handle.for_each(|capability, batch| {
-            let time = capability.least().copied().unwrap_or_default();
-            if alignment.holds_back(time) {
-                alignment.hold(time, Either::First(std::mem::take(batch)));
+            let epoch = epoch_of(capability.least().copied().unwrap_or_default());
+            if alignment.holds_back(epoch) {
+                alignment.hold(epoch, Either::First(std::mem::take(batch)));
                 return;
             }
             if failure.is_none() {
@@ -184,9 +183,9 @@ impl<IN1: Data, IN2: Data, OUT: Data, O: TwoInputOperator<IN1, IN2, OUT>> Binary
         });
         let channels = second.channels;
         second.handle.for_each(|capability, batch| {
-            let time = capability.least().copied().unwrap_or_default();
-            if alignment.holds_back(time) {
-                alignment.hold(time, Either::Second(std::mem::take(batch)));
+            let epoch = epoch_of(capability.least().copied().unwrap_or_default());
+            if alignment.holds_back(epoch) {
+                alignment.hold(epoch, Either::Second(std::mem::take(batch)));
                 return;
             }
             if failure.is_none() {
@@ -199,7 +198,7 @@ impl<IN1: Data, IN2: Data, OUT: Data, O: TwoInputOperator<IN1, IN2, OUT>> Binary
         if let Some(error) = failure {
             return Err(error);
         }
-        let frontier = least_epoch(frontiers);
+        let frontier = least_time(frontiers);
         let mut epochs = BinaryEpochs {
             operator: &mut *operator,
             channels: [first.channels, second.channels],
@@ -211,9 +210,9 @@ impl<IN1: Data, IN2: Data, OUT: Data, O: TwoInputOperator<IN1, IN2, OUT>> Binary
             context,
             _inputs: PhantomData,
         };
-        alignment.advance(frontier, &mut epochs)?;
-        if frontier.is_some() {
-            downgrade_to(held, alignment.epoch());
+        alignment.advance(frontier.map(epoch_of), &mut epochs)?;
+        if let Some(frontier) = frontier {
+            downgrade_to(held, frontier);
             wakeups.schedule();
             return Ok(false);
         }
@@ -239,7 +238,7 @@ struct BinaryEpochs<'a, 's, IN1, IN2, OUT: Data, O> {
     tracker: &'a mut WatermarkTracker,
     output: &'a mut Output<OUT>,
     session: &'a mut ElementSession<'s, OUT>,
-    held: &'a mut [Capability<u64>],
+    held: &'a mut [Capability<Time>],
     checkpoints: &'a TaskCheckpoints,
     context: &'a RuntimeContext,
     _inputs: PhantomData<(IN1, IN2)>,
@@ -256,7 +255,7 @@ impl<IN1: Data, IN2: Data, OUT: Data, O: TwoInputOperator<IN1, IN2, OUT>> EpochH
     }
 
     fn process(&mut self, epoch: u64, batch: Either<IN1, IN2>) -> Result<()> {
-        downgrade_to(self.held, epoch);
+        downgrade_to(self.held, epoch_start(epoch));
         let result = match batch {
             Either::First(mut batch) => {
                 let mut handler = First::<O, IN2>(&mut *self.operator, PhantomData);

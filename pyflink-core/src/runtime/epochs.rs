@@ -2,31 +2,29 @@
 //! a later epoch than the one in progress is held back until the input frontier has passed every
 //! earlier epoch, so that the snapshot of epoch `e` reflects exactly the records of epochs up to
 //! `e`. Timely's progress tracking is the barrier: the frontier passing `e` means no record of `e`
-//! is still on its way.
+//! is still on its way. Epochs are the high half of the runtime's timely times (see
+//! [`timestamp`](super::timestamp)).
 
 use std::collections::BTreeMap;
 use std::ops::Range;
 
 use timely::dataflow::operators::Capability;
-use timely::progress::frontier::MutableAntichain;
 
 use crate::checkpoint::coordinator::TaskSnapshot;
 use crate::checkpoint::task::TaskCheckpoints;
 use crate::checkpoint::StateSnapshotContext;
+use crate::runtime::timestamp::Time;
 use crate::Result;
 
-/// The least epoch still possible at any input, or `None` once every input has ended.
+/// Moves the held capabilities up to `time`. Operators keep them at their input frontier (or at
+/// the time of results they still owe), never behind it: a capability left at an old time
+/// would hold back the frontier that sources pace themselves on (see
+/// [`pacing`](super::pacing)).
 #[inline]
-pub(crate) fn least_epoch(frontiers: &[MutableAntichain<u64>]) -> Option<u64> {
-    frontiers.iter().filter_map(|f| f.frontier().iter().min().copied()).min()
-}
-
-/// Moves the held capabilities up to `epoch`.
-#[inline]
-pub(crate) fn downgrade_to(held: &mut [Capability<u64>], epoch: u64) {
+pub(crate) fn downgrade_to(held: &mut [Capability<Time>], time: Time) {
     for capability in held.iter_mut() {
-        if *capability.time() < epoch {
-            capability.downgrade(&epoch);
+        if *capability.time() < time {
+            capability.downgrade(&time);
         }
     }
 }

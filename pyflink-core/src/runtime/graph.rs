@@ -11,6 +11,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
+use timely::dataflow::operators::probe::Handle as ProbeHandle;
+use timely::dataflow::operators::Probe;
 use timely::dataflow::{Scope, Stream};
 
 use pyflink_state::StateBackendConfig;
@@ -19,16 +21,18 @@ use crate::checkpoint::coordinator::{CheckpointCoordinator, TaskId};
 use crate::checkpoint::restore::{RestoredCheckpoint, RestoredOperator};
 use crate::checkpoint::task::TaskCheckpoints;
 use crate::checkpoint::{CheckpointConfig, RestartStrategy};
+use crate::config::BackpressureConfig;
 use crate::element::Element;
 use crate::runtime::job::JobShared;
 use crate::runtime::output::SidePort;
+use crate::runtime::timestamp::Time;
 use crate::{Data, FlinkError, Result};
 
 /// The identifier of a node: its position in the graph.
 pub(crate) type NodeId = usize;
 
 /// A timely stream of elements of `T`, timestamped by checkpoint epoch.
-pub(crate) type ElementStream<'s, T> = Stream<'s, u64, Vec<Element<T>>>;
+pub(crate) type ElementStream<'s, T> = Stream<'s, Time, Vec<Element<T>>>;
 
 /// Builds a node's operator on one worker.
 pub(crate) type BuildFn = Arc<dyn for<'s> Fn(&mut BuildContext<'s>, &GraphNode, &NodePlan) -> Result<()> + Send + Sync>;
@@ -44,7 +48,7 @@ where
 /// Wraps a side port factory closure, so that its higher-ranked signature is inferred.
 pub(crate) fn side_port_factory<F>(f: F) -> SidePortFactory
 where
-    F: for<'s, 'b> Fn(&'b mut OperatorBuilder<'s, u64>, &mut BuildContext<'s>, NodeId, usize) -> Box<dyn SidePort>
+    F: for<'s, 'b> Fn(&'b mut OperatorBuilder<'s, Time>, &mut BuildContext<'s>, NodeId, usize) -> Box<dyn SidePort>
         + Send
         + Sync
         + 'static,
@@ -55,7 +59,7 @@ where
 /// Creates the typed timely output of one side output of a node, returning the port the
 /// operator writes to and registering the stream under `(node, port)`.
 pub(crate) type SidePortFactory = Arc<
-    dyn for<'s, 'b> Fn(&'b mut OperatorBuilder<'s, u64>, &mut BuildContext<'s>, NodeId, usize) -> Box<dyn SidePort>
+    dyn for<'s, 'b> Fn(&'b mut OperatorBuilder<'s, Time>, &mut BuildContext<'s>, NodeId, usize) -> Box<dyn SidePort>
         + Send
         + Sync,
 >;
@@ -137,6 +141,8 @@ pub(crate) struct NodePlan {
     pub(crate) state_backend: StateBackendConfig,
     /// Whether the job takes checkpoints.
     pub(crate) checkpointing: bool,
+    /// How far the node's instances may run ahead of the job's last operators, if it is a source.
+    pub(crate) backpressure: BackpressureConfig,
 }
 
 /// A job ready to run: the nodes reachable from its sinks, with their resolved plans.
@@ -159,6 +165,7 @@ pub(crate) struct PlanSettings {
     pub(crate) state_backend: StateBackendConfig,
     pub(crate) checkpoint: CheckpointConfig,
     pub(crate) restart: RestartStrategy,
+    pub(crate) backpressure: BackpressureConfig,
 }
 
 impl JobGraph {
@@ -173,6 +180,7 @@ impl JobGraph {
             state_backend,
             checkpoint,
             restart,
+            backpressure,
         } = settings;
         let mut resolved: HashMap<NodeId, (usize, &str)> = HashMap::new();
         let mut plans: Vec<NodePlan> = Vec::with_capacity(nodes.len());
@@ -224,6 +232,7 @@ impl JobGraph {
                 operator_id: node.uid.clone().unwrap_or_else(|| format!("{id}-{}", node.name)),
                 state_backend: state_backend.clone(),
                 checkpointing: checkpoint.is_checkpointing_enabled(),
+                backpressure,
             });
         }
         let mut uids: HashMap<&str, &str> = HashMap::new();
@@ -252,6 +261,8 @@ impl JobGraph {
 /// A stream whose element type is known only at run time, with the scope lifetime kept.
 trait ErasedStream<'s> {
     fn element_type(&self) -> TypeId;
+    /// Makes `probe` follow the stream's frontier.
+    fn probe_with(&self, probe: &ProbeHandle<Time>);
 }
 
 struct Held<'s, T: Data>(ElementStream<'s, T>);
@@ -260,26 +271,49 @@ impl<'s, T: Data> ErasedStream<'s> for Held<'s, T> {
     fn element_type(&self) -> TypeId {
         TypeId::of::<T>()
     }
+    fn probe_with(&self, probe: &ProbeHandle<Time>) {
+        self.0.clone().probe_with(probe);
+    }
 }
 
 /// The per-worker state of building the dataflow: the scope, the run's checkpointing, and the
 /// streams built so far.
 pub(crate) struct BuildContext<'s> {
-    pub(crate) scope: Scope<'s, u64>,
+    pub(crate) scope: Scope<'s, Time>,
     pub(crate) job: Arc<JobShared>,
     checkpoints: Option<Arc<CheckpointCoordinator>>,
     restored: Option<Arc<RestoredCheckpoint>>,
-    streams: HashMap<(NodeId, usize), Box<dyn ErasedStream<'s> + 's>>,
+    /// Streams built so far, and whether an operator consumes them.
+    streams: HashMap<(NodeId, usize), (Box<dyn ErasedStream<'s> + 's>, bool)>,
+    /// Follows the frontier of the streams no operator consumes: the end of the dataflow,
+    /// which sources pace themselves on (see [`pacing`](super::pacing)).
+    end_probe: ProbeHandle<Time>,
 }
 
 impl<'s> BuildContext<'s> {
     pub(crate) fn new(
-        scope: Scope<'s, u64>,
+        scope: Scope<'s, Time>,
         job: Arc<JobShared>,
         checkpoints: Option<Arc<CheckpointCoordinator>>,
         restored: Option<Arc<RestoredCheckpoint>>,
     ) -> Self {
-        BuildContext { scope, job, checkpoints, restored, streams: HashMap::new() }
+        BuildContext { scope, job, checkpoints, restored, streams: HashMap::new(), end_probe: ProbeHandle::new() }
+    }
+
+    /// The probe of the end of the dataflow; it follows the streams no operator consumes once
+    /// [`probe_the_end`](Self::probe_the_end) has run.
+    pub(crate) fn end_probe(&self) -> ProbeHandle<Time> {
+        self.end_probe.clone()
+    }
+
+    /// Attaches the end probe to every stream that no operator consumes (the outputs of sinks,
+    /// unused side outputs): once they are past a time, the whole dataflow is.
+    pub(crate) fn probe_the_end(&self) {
+        for (stream, consumed) in self.streams.values() {
+            if !consumed {
+                stream.probe_with(&self.end_probe);
+            }
+        }
     }
 
     /// The restored state of the node `plan`, if any.
@@ -305,15 +339,16 @@ impl<'s> BuildContext<'s> {
 
     /// Registers the stream of output `port` of `node`.
     pub(crate) fn set_stream<T: Data>(&mut self, node: NodeId, port: usize, stream: ElementStream<'s, T>) {
-        self.streams.insert((node, port), Box::new(Held(stream)));
+        self.streams.insert((node, port), (Box::new(Held(stream)), false));
     }
 
     /// The stream of output `port` of `node`, typed. Each consumer gets its own handle.
-    pub(crate) fn stream<T: Data>(&self, node: NodeId, port: usize) -> ElementStream<'s, T> {
-        let erased = self
+    pub(crate) fn stream<T: Data>(&mut self, node: NodeId, port: usize) -> ElementStream<'s, T> {
+        let (erased, consumed) = self
             .streams
-            .get(&(node, port))
+            .get_mut(&(node, port))
             .unwrap_or_else(|| panic!("stream ({node}, {port}) is consumed before it was built"));
+        *consumed = true;
         assert_eq!(erased.element_type(), TypeId::of::<T>(), "stream ({node}, {port}) has another element type");
         let erased: &(dyn ErasedStream<'s> + 's) = erased.as_ref();
         // SAFETY: `Held` is the only implementation of the private trait `ErasedStream`, and its

@@ -12,22 +12,23 @@ use crate::element::Element;
 use crate::runtime::graph::{BuildContext, ElementStream, NodePlan};
 use crate::runtime::output::Output;
 use crate::runtime::partition::{EdgeRouting, ElementDistributor, Partitioner};
+use crate::runtime::timestamp::Time;
 use crate::runtime::watermark::WatermarkTracker;
 use crate::{Data, Result};
 
-type PipelinePuller<T> = <Pipeline as ParallelizationContract<u64, Vec<Element<T>>>>::Puller;
-type ExchangePuller<T> = LogPuller<Box<dyn Pull<Message<u64, Vec<Element<T>>>>>>;
+type PipelinePuller<T> = <Pipeline as ParallelizationContract<Time, Vec<Element<T>>>>::Puller;
+type ExchangePuller<T> = LogPuller<Box<dyn Pull<Message<Time, Vec<Element<T>>>>>>;
 
 /// One connected input of an operator.
 pub(crate) enum ElementInput<T: Data> {
-    Pipeline(InputHandleCore<u64, Vec<Element<T>>, PipelinePuller<T>>),
-    Exchange(InputHandleCore<u64, Vec<Element<T>>, ExchangePuller<T>>),
+    Pipeline(InputHandleCore<Time, Vec<Element<T>>, PipelinePuller<T>>),
+    Exchange(InputHandleCore<Time, Vec<Element<T>>, ExchangePuller<T>>),
 }
 
 impl<T: Data> ElementInput<T> {
     /// Calls `logic` with every received batch and the capability of its epoch.
     #[inline]
-    pub(crate) fn for_each(&mut self, logic: impl FnMut(InputCapability<u64>, &mut Vec<Element<T>>)) {
+    pub(crate) fn for_each(&mut self, logic: impl FnMut(InputCapability<Time>, &mut Vec<Element<T>>)) {
         match self {
             ElementInput::Pipeline(handle) => handle.for_each(logic),
             ElementInput::Exchange(handle) => handle.for_each(logic),
@@ -123,7 +124,7 @@ pub(crate) fn process_batch<IN: Data, OUT: Data, H: BatchHandler<IN, OUT>>(
 
 /// Connects the `position`-th input of the operator being built.
 pub(crate) fn connect_input<'s, T: Data>(
-    builder: &mut OperatorBuilder<'s, u64>,
+    builder: &mut OperatorBuilder<'s, Time>,
     context: &BuildContext<'s>,
     plan: &NodePlan,
     position: usize,

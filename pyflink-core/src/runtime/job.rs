@@ -19,6 +19,7 @@ use crate::checkpoint::restore::RestoredCheckpoint;
 use crate::checkpoint::{CheckpointConfig, ExternalizedCheckpointRetention};
 use crate::metrics::{MetricRegistry, MetricValue};
 use crate::runtime::graph::{BuildContext, JobGraph};
+use crate::runtime::timestamp::Time;
 use crate::{FlinkError, Result};
 
 /// How long an idle worker parks before it checks for cancellation and failures again.
@@ -412,12 +413,13 @@ fn run_worker(
     restored: Option<Arc<RestoredCheckpoint>>,
 ) {
     let built = catch_unwind(AssertUnwindSafe(|| {
-        worker.dataflow::<u64, _, _>(|scope| {
+        worker.dataflow::<Time, _, _>(|scope| {
             let mut context = BuildContext::new(scope, Arc::clone(job), checkpoints, restored);
             for (node, plan) in graph.nodes.iter().zip(&graph.plans) {
                 let build = node.build.as_ref().expect("nodes of a job keep their build function");
                 build(&mut context, node, plan)?;
             }
+            context.probe_the_end();
             Ok::<(), FlinkError>(())
         })
     }));

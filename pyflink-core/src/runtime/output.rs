@@ -7,24 +7,25 @@ use timely::dataflow::operators::{Capability, InputCapability};
 
 use crate::element::{Element, StreamRecord, Watermark, WatermarkStatus};
 use crate::runtime::batch_pool::{fresh_batch, refill};
+use crate::runtime::timestamp::Time;
 use crate::Data;
 
 /// The number of elements an operator batches before sending.
 pub(crate) const BATCH: usize = 1024;
 
 /// The timely output of a stream of `Element<T>`.
-pub(crate) type ElementOutput<T> = pushers::Output<u64, Vec<Element<T>>>;
+pub(crate) type ElementOutput<T> = pushers::Output<Time, Vec<Element<T>>>;
 
 /// An open session on an [`ElementOutput`]. Closing a session makes downstream exchanges flush
 /// their partly filled batches, so operators keep one session open per activation.
-pub(crate) type ElementSession<'a, T> = pushers::OutputSession<'a, u64, Vec<Element<T>>>;
+pub(crate) type ElementSession<'a, T> = pushers::OutputSession<'a, Time, Vec<Element<T>>>;
 
 /// The capability to send a batch under: the one of the input batch being processed, or one the
 /// operator holds (for output at end of input).
 #[derive(Clone, Copy)]
 pub(crate) enum SendCapability<'a> {
-    Input(&'a InputCapability<u64>),
-    Held(&'a [Capability<u64>]),
+    Input(&'a InputCapability<Time>),
+    Held(&'a [Capability<Time>]),
 }
 
 impl SendCapability<'_> {

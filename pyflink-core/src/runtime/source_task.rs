@@ -1,8 +1,10 @@
 //! The harness of sources: enumerates and assigns splits, drives the reader in bounded batches,
-//! reschedules itself while records remain, and ends its stream with the final watermark.
+//! reschedules itself while records remain, waits while the operators downstream are behind
+//! (see [`pacing`](super::pacing)), and ends its stream with the final watermark.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
 use timely::dataflow::operators::Capability;
@@ -18,7 +20,9 @@ use crate::runtime::epochs::take_snapshot;
 use crate::runtime::graph::{BuildContext, NodePlan};
 use crate::runtime::job::activate_guarded;
 use crate::runtime::output::{ElementOutput, Output, SendCapability, BATCH};
+use crate::runtime::pacing::{Pacing, WAIT_POLL};
 use crate::runtime::source_watermarks::SourceWatermarks;
+use crate::runtime::timestamp::{current_round, epoch_of, time_at, Time};
 use crate::runtime::wakeup::Wakeups;
 use crate::sources::{
     InputStatus, Source, SourceOutput, SourceReader, SourceReaderContext, SourceSplit, SplitEnumeratorContext,
@@ -28,6 +32,11 @@ use crate::{Data, FlinkError, Result};
 
 /// Records a source emits per activation before it yields to downstream operators.
 const ACTIVATION_BUDGET: usize = 16 * BATCH;
+
+/// The longest a source sleeps while its reader has nothing: the source moves its capability to
+/// the current round when it wakes, and the frontier that other sources pace themselves on
+/// cannot pass a sleeping source's round.
+const IDLE_REFRESH: Duration = Duration::from_millis(10);
 
 /// Builds the source node `plan` on this worker.
 pub(crate) fn build_source<'s, T: Data, S: Source<T>>(
@@ -46,6 +55,8 @@ pub(crate) fn build_source<'s, T: Data, S: Source<T>>(
     let subtask = context.worker_index();
     let active = subtask < plan.parallelism;
     let job = context.job.clone();
+    let metrics = context.job.metrics.group(vec![plan.name.clone(), subtask.to_string()]);
+    let pacing = Pacing::new(plan.backpressure, context.end_probe(), active.then_some(&metrics));
     let mut task = SourceTask::<T, S> {
         source,
         reader: None,
@@ -61,10 +72,12 @@ pub(crate) fn build_source<'s, T: Data, S: Source<T>>(
         checkpoints,
         restored,
         in_checkpoints: BTreeMap::new(),
+        pacing,
+        next_poll: None,
     };
     let name = plan.name.clone();
     builder.build(move |mut capabilities| {
-        let mut held: Option<Capability<u64>> = if active { capabilities.pop() } else { None };
+        let mut held: Option<Capability<Time>> = if active { capabilities.pop() } else { None };
         move |_frontiers| {
             let Some(capability) = held.as_mut() else { return };
             if job.should_stop() {
@@ -97,6 +110,10 @@ struct SourceTask<T: Data, S: Source<T>> {
     restored: Option<RestoredOperator>,
     /// The reader's splits in each checkpoint not known to be complete, by checkpoint id.
     in_checkpoints: BTreeMap<u64, Vec<S::Split>>,
+    /// What the source has in flight downstream.
+    pacing: Pacing,
+    /// When the reader, having had nothing, asked to be polled again.
+    next_poll: Option<Instant>,
 }
 
 /// The name of a source reader's file in checkpoints: its splits with their positions.
@@ -138,9 +155,9 @@ impl<T: Data, S: Source<T>> SourceTask<T, S> {
 
     /// Snapshots the reader and moves to the epoch the coordinator triggered, after sending
     /// what was read in the epoch that closes.
-    fn advance_epoch(&mut self, capability: &mut Capability<u64>) -> Result<()> {
+    fn advance_epoch(&mut self, capability: &mut Capability<Time>) -> Result<()> {
         let target = self.checkpoints.triggered_epoch();
-        let epoch = *capability.time();
+        let epoch = epoch_of(*capability.time());
         if !self.checkpoints.enabled() || target <= epoch {
             return Ok(());
         }
@@ -149,7 +166,7 @@ impl<T: Data, S: Source<T>> SourceTask<T, S> {
         drop(session);
         let snapshot = self.snapshot(epoch)?;
         self.checkpoints.acknowledge(epoch..target, snapshot);
-        capability.downgrade(&target);
+        capability.downgrade(&time_at(target, current_round()));
         Ok(())
     }
 
@@ -183,13 +200,21 @@ impl<T: Data, S: Source<T>> SourceTask<T, S> {
         Ok(reader)
     }
 
-    /// Reads up to the activation budget; true once the input has ended.
-    fn activate(&mut self, capability: &mut Capability<u64>) -> Result<bool> {
+    /// Reads up to the activation budget, unless the source must wait; true once the input has
+    /// ended.
+    fn activate(&mut self, capability: &mut Capability<Time>) -> Result<bool> {
         if self.reader.is_none() {
             self.reader = Some(self.open()?);
         }
         self.notify_completed();
         self.advance_epoch(capability)?;
+        // Everything sent from now on is sent in this round; earlier rounds are let go of, so
+        // that the frontier can pass them.
+        let round = current_round();
+        let now = time_at(epoch_of(*capability.time()), round);
+        if now > *capability.time() {
+            capability.downgrade(&now);
+        }
         let mut session = self.timely_output.activate();
         let reader = self.reader.as_mut().expect("opened");
         let caps = std::slice::from_ref(&*capability);
@@ -204,14 +229,29 @@ impl<T: Data, S: Source<T>> SourceTask<T, S> {
                 service.request_callback(service.current_processing_time() + self.interval);
             }
         }
+        let waiting_for_poll = self.next_poll.filter(|&at| at > Instant::now());
+        if self.pacing.must_wait(round) || waiting_for_poll.is_some() {
+            self.output.flush(&mut session, SendCapability::Held(caps));
+            let sleep = match waiting_for_poll {
+                Some(at) => at.saturating_duration_since(Instant::now()).min(IDLE_REFRESH),
+                None => WAIT_POLL,
+            };
+            self.activator.activate_after(sleep);
+            self.wakeups.schedule();
+            return Ok(false);
+        }
+        self.next_poll = None;
+        let budget = ACTIVATION_BUDGET.min(self.pacing.allowance());
+        let time = *capability.time();
         loop {
             let mut batch = SourceOutput::new(&mut self.output, self.watermarks.as_mut(), BATCH);
             let status = reader.poll_next(&mut batch)?;
             let produced = BATCH - batch.remaining();
             emitted += produced;
+            self.pacing.sent(time, produced);
             match status {
                 // A reader that reports more but emitted nothing yields, so it cannot spin here.
-                InputStatus::MoreAvailable if produced > 0 && emitted < ACTIVATION_BUDGET => {
+                InputStatus::MoreAvailable if produced > 0 && emitted < budget => {
                     if self.output.buffer.len() >= BATCH {
                         self.output.flush(&mut session, SendCapability::Held(caps));
                     }
@@ -224,7 +264,8 @@ impl<T: Data, S: Source<T>> SourceTask<T, S> {
                 }
                 InputStatus::NothingAvailable(delay) => {
                     self.output.flush(&mut session, SendCapability::Held(caps));
-                    self.activator.activate_after(delay);
+                    self.next_poll = Some(Instant::now() + delay);
+                    self.activator.activate_after(delay.min(IDLE_REFRESH));
                     self.wakeups.schedule();
                     return Ok(false);
                 }
@@ -233,7 +274,7 @@ impl<T: Data, S: Source<T>> SourceTask<T, S> {
                     self.output.flush(&mut session, SendCapability::Held(caps));
                     drop(session);
                     if self.checkpoints.enabled() {
-                        let epoch = *capability.time();
+                        let epoch = epoch_of(*capability.time());
                         let snapshot = self.snapshot(epoch)?;
                         self.checkpoints.finish(epoch, snapshot);
                     }

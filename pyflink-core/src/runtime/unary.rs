@@ -11,9 +11,7 @@ use timely::progress::frontier::MutableAntichain;
 use crate::checkpoint::task::TaskCheckpoints;
 use crate::element::Element;
 use crate::runtime::batch_pool::recycle;
-use crate::runtime::epochs::{
-    acknowledge_closed, downgrade_to, least_epoch, take_snapshot, EpochAlignment, EpochHandler,
-};
+use crate::runtime::epochs::{acknowledge_closed, downgrade_to, take_snapshot, EpochAlignment, EpochHandler};
 use crate::runtime::graph::{BuildContext, GraphNode, NodePlan};
 use crate::runtime::input::{
     channel_count, connect_input, process_batch, tracker_for, BatchHandler, ChannelMap, ConnectedInput, InputEdge,
@@ -21,6 +19,7 @@ use crate::runtime::input::{
 use crate::runtime::job::activate_guarded;
 use crate::runtime::operator::{OneInputOperator, RuntimeContext};
 use crate::runtime::output::{ElementOutput, ElementSession, Output, SendCapability, SidePort};
+use crate::runtime::timestamp::{epoch_of, epoch_start, least_time, Time};
 use crate::runtime::wakeup::Wakeups;
 use crate::runtime::watermark::WatermarkTracker;
 use crate::{Data, Result};
@@ -82,7 +81,7 @@ pub(crate) fn build_unary<'s, IN: Data, OUT: Data, O: OneInputOperator<IN, OUT>>
     let name = plan.name.clone();
     builder.build(move |capabilities| {
         let mut held = if active { Some(capabilities) } else { None };
-        move |frontiers: &[MutableAntichain<u64>]| {
+        move |frontiers: &[MutableAntichain<Time>]| {
             if held.is_none() || job.should_stop() {
                 task.discard_input();
                 held = None;
@@ -113,14 +112,14 @@ struct UnaryTask<IN: Data, OUT: Data, O> {
     checkpoints: TaskCheckpoints,
     /// Input has ended; the operator waits for the final checkpoint before it closes.
     awaiting_final_checkpoint: bool,
-    /// The epoch of the batches whose results the operator still owes (see
-    /// [`OneInputOperator::end_batch`]).
-    owed: Option<u64>,
+    /// The least time of the batches whose results the operator still owes (see
+    /// [`OneInputOperator::end_batch`]); they are all of one epoch.
+    owed: Option<Time>,
 }
 
 impl<IN: Data, OUT: Data, O: OneInputOperator<IN, OUT>> UnaryTask<IN, OUT, O> {
     /// Processes what has arrived; returns true once the operator has finished (all inputs ended).
-    fn activate(&mut self, frontiers: &[MutableAntichain<u64>], held: &mut [Capability<u64>]) -> Result<bool> {
+    fn activate(&mut self, frontiers: &[MutableAntichain<Time>], held: &mut [Capability<Time>]) -> Result<bool> {
         if !self.opened {
             self.operator.open(&self.context)?;
             self.opened = true;
@@ -162,14 +161,17 @@ impl<IN: Data, OUT: Data, O: OneInputOperator<IN, OUT>> UnaryTask<IN, OUT, O> {
                 let mut failure = None;
                 input.handle.for_each(|capability, batch| {
                     let time = capability.least().copied().unwrap_or_default();
-                    if alignment.holds_back(time) {
-                        alignment.hold(time, (position, std::mem::take(batch)));
+                    let epoch = epoch_of(time);
+                    if alignment.holds_back(epoch) {
+                        alignment.hold(epoch, (position, std::mem::take(batch)));
                         return;
                     }
                     if failure.is_none() {
                         // Owed results of another epoch go out under their own epoch first.
                         let result = match *owed {
-                            Some(epoch) if epoch != time => settle(operator, output, &mut session, held, owed),
+                            Some(since) if epoch_of(since) != epoch => {
+                                settle(operator, output, &mut session, held, owed)
+                            }
                             _ => Ok(()),
                         }
                         .and_then(|()| {
@@ -177,7 +179,7 @@ impl<IN: Data, OUT: Data, O: OneInputOperator<IN, OUT>> UnaryTask<IN, OUT, O> {
                         });
                         match result {
                             Err(error) => failure = Some(error),
-                            Ok(()) if operator.owes_results() => *owed = Some(time),
+                            Ok(()) if operator.owes_results() => *owed = Some(owed.map_or(time, |t| t.min(time))),
                             Ok(()) => {}
                         }
                     }
@@ -190,7 +192,7 @@ impl<IN: Data, OUT: Data, O: OneInputOperator<IN, OUT>> UnaryTask<IN, OUT, O> {
             }
             Ok(())
         })?;
-        let frontier = least_epoch(frontiers);
+        let frontier = least_time(frontiers);
         let mut epochs = UnaryEpochs {
             operator: &mut *operator,
             channels,
@@ -202,9 +204,10 @@ impl<IN: Data, OUT: Data, O: OneInputOperator<IN, OUT>> UnaryTask<IN, OUT, O> {
             context,
             owed,
         };
-        alignment.advance(frontier, &mut epochs)?;
-        if frontier.is_some() {
-            downgrade_to(held, alignment.epoch());
+        alignment.advance(frontier.map(epoch_of), &mut epochs)?;
+        if let Some(frontier) = frontier {
+            // Up to the input frontier, but not past results still owed.
+            downgrade_to(held, owed.map_or(frontier, |since| since.min(frontier)));
             wakeups.schedule();
             if owed.is_some() {
                 // The results are being computed elsewhere: collect them at the next activation.
@@ -247,10 +250,10 @@ struct UnaryEpochs<'a, 's, OUT: Data, O> {
     tracker: &'a mut WatermarkTracker,
     output: &'a mut Output<OUT>,
     session: &'a mut ElementSession<'s, OUT>,
-    held: &'a mut [Capability<u64>],
+    held: &'a mut [Capability<Time>],
     checkpoints: &'a TaskCheckpoints,
     context: &'a RuntimeContext,
-    owed: &'a mut Option<u64>,
+    owed: &'a mut Option<Time>,
 }
 
 impl<IN: Data, OUT: Data, O: OneInputOperator<IN, OUT>> EpochHandler<(usize, Vec<Element<IN>>)>
@@ -266,40 +269,40 @@ impl<IN: Data, OUT: Data, O: OneInputOperator<IN, OUT>> EpochHandler<(usize, Vec
     }
 
     fn process(&mut self, epoch: u64, (position, mut batch): (usize, Vec<Element<IN>>)) -> Result<()> {
-        downgrade_to(self.held, epoch);
+        downgrade_to(self.held, epoch_start(epoch));
         let (operator, channels, tracker, output) =
             (&mut *self.operator, self.channels[position], &mut *self.tracker, &mut *self.output);
         let result =
             O::within_batch(&mut || process_batch(&mut Unary(&mut *operator), channels, tracker, output, &mut batch));
         self.output.flush(self.session, SendCapability::Held(self.held));
         if result.is_ok() && self.operator.owes_results() {
-            *self.owed = Some(epoch);
+            *self.owed = Some(epoch_start(epoch));
         }
         result
     }
 }
 
-/// Emits the results `operator` owes for batches of the epoch `owed` (see
-/// [`OneInputOperator::end_batch`]), under a capability for that epoch, which the held ones
+/// Emits the results `operator` owes for batches since the time `owed` (see
+/// [`OneInputOperator::end_batch`]), under a capability for that time, which the held ones
 /// never pass while results are owed.
 fn settle<IN: Data, OUT: Data, O: OneInputOperator<IN, OUT>>(
     operator: &mut O,
     output: &mut Output<OUT>,
     session: &mut ElementSession<'_, OUT>,
-    held: &[Capability<u64>],
-    owed: &mut Option<u64>,
+    held: &[Capability<Time>],
+    owed: &mut Option<Time>,
 ) -> Result<()> {
-    let Some(epoch) = owed.take() else {
+    let Some(since) = owed.take() else {
         return Ok(());
     };
     operator.finish_batch(output)?;
-    if held.iter().all(|capability| *capability.time() == epoch) {
+    if held.iter().all(|capability| *capability.time() == since) {
         output.flush(session, SendCapability::Held(held));
     } else {
-        debug_assert!(held.iter().all(|capability| *capability.time() <= epoch));
-        let at_epoch: Vec<Capability<u64>> =
-            held.iter().map(|capability| capability.delayed(&epoch.max(*capability.time()))).collect();
-        output.flush(session, SendCapability::Held(&at_epoch));
+        debug_assert!(held.iter().all(|capability| *capability.time() <= since));
+        let at_time: Vec<Capability<Time>> =
+            held.iter().map(|capability| capability.delayed(&since.max(*capability.time()))).collect();
+        output.flush(session, SendCapability::Held(&at_time));
     }
     Ok(())
 }
