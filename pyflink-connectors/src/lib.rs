@@ -47,7 +47,18 @@ use pyflink_core::FlinkError;
 /// connector wraps in one of its own, which says where.
 pub(crate) fn cause(error: &FlinkError) -> String {
     match error {
-        FlinkError::Connector(message) => message.clone(),
+        FlinkError::Connector(message) | FlinkError::Deserialization(message) => message.clone(),
         other => other.to_string(),
+    }
+}
+
+/// `error`, met reading the record at `place` (such as "record 7 of topic-0"), as an error that
+/// says where; a record that cannot be deserialized stays a deserialization error, which fails
+/// the job without restarts, as reading it again fails again.
+pub(crate) fn reading_record(place: String, error: &FlinkError) -> FlinkError {
+    let message = format!("{place} cannot be read: {}", cause(error));
+    match error {
+        FlinkError::Deserialization(_) => FlinkError::Deserialization(message),
+        _ => FlinkError::Connector(message),
     }
 }

@@ -28,7 +28,8 @@ pub struct SimpleStringSchema;
 
 impl DeserializationSchema<String> for SimpleStringSchema {
     fn deserialize(&self, bytes: &[u8]) -> Result<String> {
-        String::from_utf8(bytes.to_vec()).map_err(|e| FlinkError::Connector(format!("a record is not UTF-8 text: {e}")))
+        String::from_utf8(bytes.to_vec())
+            .map_err(|e| FlinkError::Deserialization(format!("a record is not UTF-8 text: {e}")))
     }
 }
 

@@ -198,3 +198,46 @@ fn csv_and_json_lines_are_read_as_rows() {
     let error = env.execute("json lines").unwrap_err().to_string();
     assert!(error.contains("line 3 of") && error.contains("field 'age': 'old' is not INT"), "{error}");
 }
+
+/// A deserializer that counts the records it is given.
+struct Counting<D>(D, Arc<AtomicU64>);
+
+impl<T, D: pyflink_connectors::serialization::DeserializationSchema<T>>
+    pyflink_connectors::serialization::DeserializationSchema<T> for Counting<D>
+{
+    fn deserialize(&self, bytes: &[u8]) -> pyflink_core::Result<T> {
+        self.1.fetch_add(1, Ordering::SeqCst);
+        self.0.deserialize(bytes)
+    }
+}
+
+#[test]
+fn a_record_that_cannot_be_deserialized_fails_the_job_without_restarts() {
+    use pyflink_connectors::file::LineFormat;
+    use pyflink_connectors::formats::json::JsonRowDeserializationSchema;
+    use pyflink_connectors::formats::RowType;
+    use pyflink_core::table::DataType;
+
+    let input = tempfile::tempdir().unwrap();
+    std::fs::write(input.path().join("people.jsonl"), "{\"name\":\"ada\",\"age\":36}\n{\"age\":\"old\"}\n").unwrap();
+    let row_type = RowType::new([("name", DataType::String), ("age", DataType::Int)]);
+    let json = JsonRowDeserializationSchema::builder().type_info(row_type).build().unwrap();
+    let reads = Arc::new(AtomicU64::new(0));
+    let format = LineFormat::new(Counting(json, Arc::clone(&reads)));
+    let source = FileSource::for_record_stream_format(format, [input.path()]).build().unwrap();
+    let (done, outcome) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let env = StreamExecutionEnvironment::get_execution_environment();
+        // Checkpointing selects the default restart strategy, which restarts for about five
+        // minutes (waits from 1 s up); the line fails every attempt, so the job must not restart.
+        env.enable_checkpointing(Duration::from_millis(100), CheckpointingMode::ExactlyOnce);
+        env.from_source(source, WatermarkStrategy::no_watermarks(), "json").discard();
+        done.send(env.execute("malformed"))
+    });
+    let error =
+        outcome.recv_timeout(Duration::from_secs(30)).expect("the job restarts instead of failing").unwrap_err();
+    assert_eq!(reads.load(Ordering::SeqCst), 2, "each line was read once: no restart");
+    assert!(!error.is_recoverable(), "{error:?}");
+    let message = error.to_string();
+    assert!(message.contains("line 2 of") && message.contains("'old' is not INT"), "{message}");
+}

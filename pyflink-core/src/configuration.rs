@@ -221,6 +221,10 @@ impl Configuration {
                     self.number(&format!("{prefix}.backoff-multiplier"))?.unwrap_or(2.0),
                     self.duration(&format!("{prefix}.reset-backoff-threshold"))?.unwrap_or(Duration::from_secs(3600)),
                 )
+                .with_attempts_before_reset(
+                    self.number(&format!("{prefix}.attempts-before-reset-backoff"))?
+                        .unwrap_or(crate::checkpoint::DEFAULT_ATTEMPTS_BEFORE_RESET),
+                )
             }
             _ => {
                 return Err(invalid("restart-strategy.type", kind, "one of 'none', 'fixed-delay', 'exponential-delay'"))

@@ -77,7 +77,8 @@ pub use pyflink_state::{
     MapStateDescriptor, ReadOnlyBroadcastState, ReducingState, ReducingStateDescriptor, StateTtlConfig,
     StateVisibility, UpdateType, ValueState, ValueStateDescriptor,
 };
-pub use runtime::job::{JobClient, JobExecutionResult, JobStatus};
+pub use runtime::client::{JobClient, JobId, JobStatus};
+pub use runtime::job::JobExecutionResult;
 pub use runtime::operator::RuntimeContext;
 
 /// Compiles and runs the Rust examples of the README as doctests.

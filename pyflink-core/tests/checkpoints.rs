@@ -1,6 +1,8 @@
 //! Exactly-once recovery, checked against an oracle: random keyed jobs over random input, with
-//! operators panicking and sink commits failing (in `notify_checkpoint_complete`, and in the
-//! commit of a restore) at random points, end with the output of a run without failures (through
+//! operators panicking, sink commits failing with errors and panics (in
+//! `notify_checkpoint_complete`, and in the commit of a restore), and the checkpoint
+//! coordinator failing to write checkpoints or panicking on its thread, at random points, end
+//! with the output of a run without failures (through
 //! a sink that commits on checkpoint completion), on the heap and the RocksDB backend, at
 //! parallelism 1 to 4; in at-least-once mode nothing is lost. Some runs pass the input through
 //! an operator that emits each batch's results only after the next batch (as process-mode
@@ -17,6 +19,7 @@ use common::checkpointing::{
 };
 use common::Deferring;
 use proptest::prelude::*;
+use pyflink_core::checkpoint::{CoordinatorFaults, CoordinatorStep, InjectedFault};
 use pyflink_core::time::WatermarkStrategy;
 use pyflink_core::window::TumblingEventTimeWindows;
 use pyflink_core::{CheckpointingMode, RestartStrategy, StateBackendConfig, StreamExecutionEnvironment};
@@ -56,13 +59,40 @@ fn oracle(splits: &[Vec<Event>]) -> Outcome {
     Outcome { counts, windows: windows.into_iter().map(|((k, w), c)| (k, w, c)).collect() }
 }
 
-/// Where a run fails: calls of the counting function that panic, and commits of the sinks (a
-/// commit runs when a checkpoint completes, and again for the restored checkpoint on a restore)
-/// that fail with an error.
+/// Where a run fails: calls of the counting function that panic; commits of the sinks (a
+/// commit runs in `notify_checkpoint_complete` when a checkpoint completes, and again for the
+/// restored checkpoint on a restore) that fail with an error, or panic; writes of the
+/// checkpoint coordinator (task state and metadata) that fail with an I/O error; and steps of
+/// the coordinator's thread that panic.
 #[derive(Debug, Clone)]
 struct Failures {
     in_function: Vec<i64>,
     in_commit: Vec<i64>,
+    commit_panics: Vec<i64>,
+    in_coordinator_writes: Vec<i64>,
+    in_coordinator_thread: Vec<i64>,
+}
+
+impl Failures {
+    fn count(&self) -> usize {
+        self.in_function.len()
+            + self.in_commit.len()
+            + self.commit_panics.len()
+            + self.in_coordinator_writes.len()
+            + self.in_coordinator_thread.len()
+    }
+
+    /// The coordinator's faults: I/O errors at the write points, panics at the tick points.
+    fn coordinator(&self) -> CoordinatorFaults {
+        let writes = FailureInjector::at(self.in_coordinator_writes.clone());
+        let ticks = FailureInjector::at(self.in_coordinator_thread.clone());
+        CoordinatorFaults::new(move |step| match step {
+            CoordinatorStep::WriteTaskState | CoordinatorStep::CompleteCheckpoint => {
+                writes.check().err().map(|_| InjectedFault::IoError)
+            }
+            CoordinatorStep::Tick => ticks.check().err().map(|_| InjectedFault::Panic),
+        })
+    }
 }
 
 /// Runs the job with `failures`.
@@ -79,11 +109,12 @@ fn run(
     env.set_auto_watermark_interval(Duration::from_millis(5));
     env.set_state_backend(backend);
     env.enable_checkpointing(Duration::from_millis(10), mode);
-    let attempts = (failures.in_function.len() + failures.in_commit.len()) as u32 + 1;
+    let attempts = failures.count() as u32 + 1;
     env.set_restart_strategy(RestartStrategy::fixed_delay_restart(attempts, Duration::ZERO));
     let dir = tempfile::tempdir().unwrap();
     let mut config = env.get_checkpoint_config();
     config.storage_dir = Some(dir.path().to_path_buf());
+    config.coordinator_faults = Some(failures.coordinator());
     env.set_checkpoint_config(config);
 
     let strategy = WatermarkStrategy::for_monotonous_timestamps().with_timestamp_assigner(|e: &Event, _| e.2);
@@ -96,11 +127,16 @@ fn run(
     let injector = FailureInjector::at(failures.in_function);
     // Both sinks count their commits together.
     let commit_failures = FailureInjector::at(failures.in_commit);
+    let commit_panics = FailureInjector::at(failures.commit_panics);
     events
         .key_by(|e: &Event| e.0)
         .process(CountPerKey::failing_at(injector))
         .uid("count")
-        .sink_to(TransactionalSink::failing_commits(Arc::clone(&counts), commit_failures.clone()))
+        .sink_to(TransactionalSink::failing_commits(
+            Arc::clone(&counts),
+            commit_failures.clone(),
+            commit_panics.clone(),
+        ))
         .uid("count-sink");
     events
         .map(|(key, _, ts): Event| (key, ts.div_euclid(10) * 10, 1u32))
@@ -108,7 +144,7 @@ fn run(
         .window(TumblingEventTimeWindows::of(Duration::from_millis(10)))
         .reduce(|a, b| (a.0, a.1, a.2 + b.2))
         .uid("windows")
-        .sink_to(TransactionalSink::failing_commits(Arc::clone(&windows), commit_failures))
+        .sink_to(TransactionalSink::failing_commits(Arc::clone(&windows), commit_failures, commit_panics))
         .uid("window-sink");
     env.execute("checkpointed job").expect("the job recovers from every injected failure");
     let (mut counts, mut windows) = (committed_records(&counts), committed_records(&windows));
@@ -129,8 +165,16 @@ fn backends() -> Vec<StateBackendConfig> {
 }
 
 fn input() -> impl Strategy<Value = (Vec<(u8, i64)>, usize, usize, Failures, bool)> {
-    let failures = (proptest::collection::vec(0i64..400, 0..3), proptest::collection::vec(0i64..12, 0..3))
-        .prop_map(|(in_function, in_commit)| Failures { in_function, in_commit });
+    let points = |below: i64| proptest::collection::vec(0i64..below, 0..3);
+    let failures = (points(400), points(12), points(12), points(40), points(60)).prop_map(
+        |(in_function, in_commit, commit_panics, in_coordinator_writes, in_coordinator_thread)| Failures {
+            in_function,
+            in_commit,
+            commit_panics,
+            in_coordinator_writes,
+            in_coordinator_thread,
+        },
+    );
     (proptest::collection::vec((0u8..6, 0i64..4), 1..250), 1usize..5, 1usize..4, failures, any::<bool>())
 }
 

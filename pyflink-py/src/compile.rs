@@ -4,13 +4,13 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use pyflink_core::sinks::CollectIterator;
 use pyflink_core::time::WatermarkStrategy;
 use pyflink_core::{
-    DataStream, KeyedStream, OutputTag, ProcessContext, ProcessFunction, RuntimeExecutionMode,
+    DataStream, JobClient, KeyedStream, OutputTag, ProcessContext, ProcessFunction, RuntimeExecutionMode,
     StreamExecutionEnvironment,
 };
 use pyo3::prelude::*;
-use pyo3::types::PyList;
 
 use crate::bundled::{BundledKeySelector, BundledTransform, Stage};
 use crate::bundled_keyed::BundledKeyedProcess;
@@ -20,14 +20,13 @@ use crate::bundled_window::WorkerWindowFunction;
 use crate::function::{python_error, PyFunction, UserFunction};
 use crate::interpreter::with_interpreter;
 use crate::keyed_process::{PythonKeyedProcess, PythonTimestampAssigner};
-use crate::metrics::MetricSnapshot;
 use crate::operators::{OutputType, PythonKeySelector, PythonKeyedMap, PythonReduce, PythonTransform};
 use crate::plan::{Plan, RuntimeMode, SinkKind, Step, WatermarkGeneration, WatermarkStrategySpec};
 use crate::process::PythonProcess;
 use crate::process_chain::ProcessChains;
 use crate::side_output::SideOutputs;
 use crate::types::TypeInfo;
-use crate::value::{pickle, unpickle, KeyedRecord, PyKey, PyValue};
+use crate::value::{unpickle, KeyedRecord, PyKey, PyValue};
 use crate::window_assign::WindowAssignerSpec;
 use crate::window_compile::build_window;
 use crate::window_function::WindowEvaluator;
@@ -288,19 +287,8 @@ fn keyed_of(built: &[Built], step: usize) -> Result<&KeyedStream<KeyedRecord, Py
     }
 }
 
-/// How a job ended, for Python.
-#[derive(Debug, Clone)]
-pub struct JobResult {
-    /// The job's name.
-    pub job_name: String,
-    /// How long it ran.
-    pub net_runtime_ms: u64,
-    /// The operators' metrics when it ended.
-    pub metrics: HashMap<String, MetricSnapshot>,
-}
-
-/// Runs the streams of `plan` that end in sinks.
-pub fn execute(plan: &Plan, job_name: &str) -> Result<JobResult, JobError> {
+/// Starts the streams of `plan` that end in sinks as a job in the background.
+pub fn start(plan: &Plan, job_name: &str) -> Result<JobClient, JobError> {
     if plan.sinks.is_empty() {
         return Err(JobError::InvalidProgram(
             "no sinks are defined: add print() or another sink before execute()".into(),
@@ -322,26 +310,14 @@ pub fn execute(plan: &Plan, job_name: &str) -> Result<JobResult, JobError> {
             SinkKind::Kafka(spec) => crate::kafka::write_kafka(stream, spec)?,
         }
     }
-    let result = env.execute(job_name)?;
-    Ok(JobResult {
-        job_name: result.job_name().to_string(),
-        net_runtime_ms: result.get_net_runtime() as u64,
-        metrics: result.get_metrics().iter().map(|(id, value)| (id.clone(), MetricSnapshot::from(value))).collect(),
-    })
+    Ok(env.execute_async(job_name)?)
 }
 
-/// Runs the job of step `step` of `plan` and returns its records as a pickled list; with a
-/// `limit`, the job is cancelled once that many records have come (an unbounded job ends so).
-pub fn execute_and_collect(plan: &Plan, step: usize, job_name: &str, limit: Option<u64>) -> Result<Vec<u8>, JobError> {
+/// Starts the job of step `step` of `plan`, whose records the returned iterator collects as
+/// they come.
+pub fn collect(plan: &Plan, step: usize, job_name: &str) -> Result<CollectIterator<PyValue>, JobError> {
     let (_env, built) = build(plan)?;
-    let results = stream_of(&built, step)?.execute_and_collect_named(job_name)?;
-    let limit = limit.map_or(usize::MAX, |limit| usize::try_from(limit).unwrap_or(usize::MAX));
-    let records = results.take(limit).collect::<pyflink_core::Result<Vec<PyValue>>>()?;
-    Python::attach(|py| {
-        let list = PyList::new(py, records.iter().map(|record| record.bind(py)))?;
-        pickle(list.as_any())
-    })
-    .map_err(|e| JobError::JobFailed(format!("cannot pickle the results: {e}")))
+    Ok(stream_of(&built, step)?.execute_and_collect_named(job_name)?)
 }
 
 /// Turns the numbers of a sequence source into Python integers.

@@ -90,6 +90,32 @@ fn trampoline(py: Python<'_>) -> PyResult<&'static (Py<PyAny>, Py<PyAny>)> {
     Ok(TRAMPOLINE.get_or_init(|| (function, run.into_any().unbind())))
 }
 
+thread_local! {
+    /// How many [`with_interpreter`] calls this thread is inside: while it is above zero the
+    /// thread holds the interpreter, which [`in_batch`] relies on.
+    static BATCH_DEPTH: Cell<u32> = const { Cell::new(0) };
+}
+
+/// Marks this thread as inside a batch until dropped, and puts back the batch that was
+/// current before, also when the batch unwinds.
+struct BatchScope {
+    previous: Option<BatchPointer>,
+}
+
+impl BatchScope {
+    fn enter(batch: Option<BatchPointer>) -> Self {
+        BATCH_DEPTH.with(|depth| depth.set(depth.get() + 1));
+        BatchScope { previous: CURRENT_BATCH.with(|current| current.replace(batch)) }
+    }
+}
+
+impl Drop for BatchScope {
+    fn drop(&mut self) {
+        CURRENT_BATCH.with(|current| current.set(self.previous));
+        BATCH_DEPTH.with(|depth| depth.set(depth.get() - 1));
+    }
+}
+
 /// Runs one batch of input with the interpreter held, under one Python frame: the per-record
 /// `Python::attach` calls inside only count a nesting level, and the functions called reuse the
 /// trampoline's frame stack. Other Python threads still run: the interpreter switches threads
@@ -100,15 +126,19 @@ pub fn with_interpreter(batch: &mut dyn FnMut() -> Result<()>) -> Result<()> {
         let (function, run) = match trampoline(py) {
             Ok(pair) => pair,
             // Without the trampoline the batch still runs, only slower.
-            Err(_) => return batch(),
+            Err(_) => {
+                let _scope = BatchScope::enter(None);
+                return batch();
+            }
         };
-        // SAFETY: the erased lifetime is never used past this call: the pointer is cleared
-        // before `batch`'s borrow ends.
+        // SAFETY: the erased lifetime is never used past this call: the scope puts the previous
+        // pointer back before `batch`'s borrow ends, however the call ends.
         let pointer: BatchPointer =
             unsafe { std::mem::transmute::<&mut dyn FnMut() -> Result<()>, BatchPointer>(batch) };
-        let previous = CURRENT_BATCH.with(|current| current.replace(Some(pointer)));
-        let called = function.bind(py).call1((run.bind(py),));
-        CURRENT_BATCH.with(|current| current.set(previous));
+        let called = {
+            let _scope = BatchScope::enter(Some(pointer));
+            function.bind(py).call1((run.bind(py),))
+        };
         let result = BATCH_RESULT.with(|slot| slot.borrow_mut().take());
         match (called, result) {
             (_, Some(result)) => result,
@@ -121,12 +151,35 @@ pub fn with_interpreter(batch: &mut dyn FnMut() -> Result<()>) -> Result<()> {
 /// Runs `f` with the interpreter that the batch being run by [`with_interpreter`] holds on
 /// this thread. The per-record calls of operators whose records arrive only inside their
 /// `within_batch` use this instead of `Python::attach`, which looks up this thread's
-/// interpreter state (a thread-local access, a noticeable part of a cheap Python call).
+/// interpreter state (a call into CPython and a thread-local lookup there, a noticeable part
+/// of a cheap Python call). Whether the thread is inside a batch is checked in every build,
+/// with one read of a plain thread-local counter; a call outside a batch (which would be a bug
+/// of the engine) takes the interpreter the ordinary way instead of assuming it is held.
 #[inline]
 pub(crate) fn in_batch<R>(f: impl for<'py> FnOnce(Python<'py>) -> R) -> R {
-    // SAFETY: PyGILState_Check only reads this thread's state.
-    debug_assert_eq!(unsafe { ffi::PyGILState_Check() }, 1, "a per-record Python call outside with_interpreter");
-    // SAFETY: the callers' records are processed inside `with_interpreter`, which holds the
-    // interpreter on this thread until the batch ends.
+    if BATCH_DEPTH.with(Cell::get) == 0 {
+        debug_assert!(false, "a per-record Python call outside with_interpreter");
+        return Python::attach(f);
+    }
+    // SAFETY: the depth is above zero only inside `with_interpreter` on this thread, which
+    // holds the interpreter until the batch ends (the scope lowers it when the batch ends or
+    // unwinds).
     f(unsafe { Python::assume_attached() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_batch_scope_is_left_when_the_batch_panics() {
+        let unwound = std::panic::catch_unwind(|| {
+            let _scope = BatchScope::enter(None);
+            assert_eq!(BATCH_DEPTH.with(Cell::get), 1);
+            panic!("a failing batch");
+        });
+        assert!(unwound.is_err());
+        assert_eq!(BATCH_DEPTH.with(Cell::get), 0, "the depth was restored while unwinding");
+        assert!(CURRENT_BATCH.with(Cell::get).is_none());
+    }
 }

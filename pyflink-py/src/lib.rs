@@ -7,6 +7,8 @@
 //! - [`plan`]: the objects Python holds (environment, streams) record a program as a plan of
 //!   steps, plain data that any Python thread may extend;
 //! - [`compile`]: a plan becomes a `pyflink-core` job when it executes, on the calling thread;
+//! - [`job`]: the running job as Python controls it: waiting in steps that let Ctrl-C cancel
+//!   it, and collected records streamed in batches;
 //! - [`operators`]: the operators that run Python functions, through pyo3, in the job's
 //!   worker threads (thread mode: records stay Python objects from operator to operator);
 //! - [`keyed_process`] and [`context`]: Python `KeyedProcessFunction`s with keyed state and
@@ -19,6 +21,7 @@
 //!   [`process_chain`] and [`worker`]:
 //!   process mode (`python.execution-mode:
 //!   process`), where worker processes run chains of functions over bundles of records;
+//! - [`logging`]: the engine's `tracing` events as records of Python's `logging`;
 //! - [`metrics`]: counters, gauges, meters and distributions from Python functions;
 //! - [`value`]: Python objects as records and keys of the engine;
 //! - [`types`]: record types (PyFlink's `Types`): conversion of typed records and their Java
@@ -38,8 +41,10 @@ pub mod count_window;
 pub mod files;
 pub mod function;
 pub mod interpreter;
+pub mod job;
 pub mod kafka;
 pub mod keyed_process;
+pub mod logging;
 pub mod metrics;
 pub mod operators;
 pub mod plan;
@@ -55,8 +60,8 @@ pub mod window_compile;
 pub mod window_function;
 pub mod worker;
 
-pub use compile::JobResult;
 pub use files::FileSinkSpec;
+pub use job::{CollectedRecords, JobResult, RunningJob};
 pub use kafka::{
     CsvDialect, DeliveryGuarantee, KafkaOffsets, KafkaSinkSpec, KafkaSourceSpec, OffsetReset, PartitionOffset,
     RecordFormat,

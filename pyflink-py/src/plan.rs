@@ -5,7 +5,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use crate::compile::{self, JobResult};
+use crate::compile;
+use crate::job::{CollectedRecords, RunningJob};
 use crate::operators::Transform;
 use crate::types::TypeInfo;
 use crate::window_assign::{PythonTrigger, TriggerSpec, WindowAssignerSpec};
@@ -242,8 +243,10 @@ impl Default for Environment {
 }
 
 impl Environment {
-    /// An environment with an empty program.
+    /// An environment with an empty program. The first one also routes the engine's log
+    /// events to Python's `logging`.
     pub fn new() -> Self {
+        crate::logging::install();
         Environment { plan: Arc::new(Mutex::new(Plan::default())) }
     }
 
@@ -329,10 +332,10 @@ impl Environment {
         stream(&self.plan, Step::Sequence { from, to }, Some(long))
     }
 
-    /// Runs the streams that end in sinks, and returns how the job ended.
-    pub fn execute(&self, job_name: String) -> Result<JobResult, JobError> {
+    /// Starts the streams that end in sinks as a job in the background.
+    pub fn execute_async(&self, job_name: String) -> Result<Arc<RunningJob>, JobError> {
         let sinks = std::mem::take(&mut lock(&self.plan).sinks);
-        compile::execute(&snapshot(&self.plan, sinks), &job_name)
+        Ok(Arc::new(RunningJob::new(compile::start(&snapshot(&self.plan, sinks), &job_name)?)))
     }
 }
 
@@ -468,9 +471,10 @@ impl Stream {
         lock(&self.plan).sinks.push((self.step, SinkKind::Discard));
     }
 
-    /// Runs the job of this stream and returns its records as a pickled list.
-    pub fn execute_and_collect(&self, job_name: String, limit: Option<u64>) -> Result<Vec<u8>, JobError> {
-        compile::execute_and_collect(&snapshot(&self.plan, Vec::new()), self.step, &job_name, limit)
+    /// Starts the job of this stream, whose records are collected as they come.
+    pub fn execute_and_collect(&self, job_name: String) -> Result<Arc<CollectedRecords>, JobError> {
+        let records = compile::collect(&snapshot(&self.plan, Vec::new()), self.step, &job_name)?;
+        Ok(Arc::new(CollectedRecords::new(records)))
     }
 }
 

@@ -298,14 +298,9 @@ impl<T: Data> SourceReader<T, FileSplit> for FileReader<T> {
             split.offset += read as u64;
             split.line += 1;
             let text = String::from_utf8_lossy(trim_line_ending(&line));
-            let decoded = format.decode(&text).map_err(|e| {
-                FlinkError::Connector(format!(
-                    "line {} of '{}' cannot be read: {}",
-                    split.line,
-                    split.path.display(),
-                    crate::cause(&e)
-                ))
-            })?;
+            let decoded = format
+                .decode(&text)
+                .map_err(|e| crate::reading_record(format!("line {} of '{}'", split.line, split.path.display()), &e))?;
             if let Some(record) = decoded {
                 output.collect(record);
             }

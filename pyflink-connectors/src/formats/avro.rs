@@ -179,7 +179,7 @@ impl Input<'_> {
 
 impl DeserializationSchema<Row> for AvroRowDeserializationSchema {
     fn deserialize(&self, bytes: &[u8]) -> Result<Row> {
-        self.read(bytes).map_err(|e| FlinkError::Connector(format!("Avro: cannot read a row: {e}")))
+        self.read(bytes).map_err(|e| FlinkError::Deserialization(format!("Avro: cannot read a row: {e}")))
     }
 }
 

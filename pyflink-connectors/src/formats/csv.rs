@@ -162,7 +162,7 @@ impl CsvRowDeserializationSchemaBuilder {
 
 impl DeserializationSchema<Row> for CsvRowDeserializationSchema {
     fn deserialize(&self, bytes: &[u8]) -> Result<Row> {
-        self.read(bytes).map_err(|e| FlinkError::Connector(format!("CSV: cannot read a row: {e}")))
+        self.read(bytes).map_err(|e| FlinkError::Deserialization(format!("CSV: cannot read a row: {e}")))
     }
 
     fn deserialize_or_skip(&self, bytes: &[u8]) -> Result<Option<Row>> {

@@ -112,7 +112,7 @@ impl JsonRowDeserializationSchemaBuilder {
 
 impl DeserializationSchema<Row> for JsonRowDeserializationSchema {
     fn deserialize(&self, bytes: &[u8]) -> Result<Row> {
-        self.read(bytes).map_err(|e| FlinkError::Connector(format!("JSON: cannot read a row: {e}")))
+        self.read(bytes).map_err(|e| FlinkError::Deserialization(format!("JSON: cannot read a row: {e}")))
     }
 
     fn deserialize_or_skip(&self, bytes: &[u8]) -> Result<Option<Row>> {

@@ -409,13 +409,7 @@ impl<T: Data> SourceReader<T, KafkaSplit> for KafkaReader<T> {
                 value: message.payload(),
             };
             let value = self.deserializer.deserialize(&record).map_err(|e| {
-                FlinkError::Connector(format!(
-                    "record {} of {}-{} cannot be read: {}",
-                    record.offset,
-                    record.topic,
-                    record.partition,
-                    crate::cause(&e)
-                ))
+                crate::reading_record(format!("record {} of {}-{}", record.offset, record.topic, record.partition), &e)
             })?;
             split.offset = Some(message.offset() + 1);
             let split_id = &self.split_ids[position];

@@ -327,14 +327,15 @@ impl<T: Data> DataStream<T> {
     }
 
     /// Runs the job of this stream and returns its records as they arrive. Dropping the
-    /// iterator cancels the job.
+    /// iterator cancels the job and waits for it to end. The job waits for a slow reader: up
+    /// to a few thousand records are buffered.
     pub fn execute_and_collect(&self) -> Result<CollectIterator<T>> {
         self.execute_and_collect_named("collect")
     }
 
     /// As [`DataStream::execute_and_collect`], with a job name.
     pub fn execute_and_collect_named(&self, job_name: &str) -> Result<CollectIterator<T>> {
-        let (sender, receiver) = mpsc::channel();
+        let (sender, receiver) = mpsc::sync_channel(crate::sinks::collect::COLLECT_BUFFER_RECORDS);
         // One collecting instance, as in Flink, so the order of a parallelism-1 stream is kept.
         self.sink_to(CollectSink::new(sender)).name("Collect").set_parallelism(1);
         let client = self.env.execute_async(job_name)?;

@@ -13,8 +13,9 @@ use crate::api::datastream::DataStream;
 use crate::checkpoint::{CheckpointConfig, CheckpointingMode, RestartStrategy};
 use crate::config::{BackpressureConfig, Boundedness, RuntimeExecutionMode};
 use crate::configuration::Configuration;
+use crate::runtime::client::JobClient;
 use crate::runtime::graph::{build_fn, GraphNode, JobGraph, NodeId, PlanSettings};
-use crate::runtime::job::{run, JobClient, JobExecutionResult, JobShared};
+use crate::runtime::job::{run, JobExecutionResult, JobShared};
 use crate::runtime::source_task::build_source;
 use crate::sources::{CollectionSource, NumberSequenceSource, Source};
 use crate::time::{duration_millis, WatermarkStrategy};
@@ -227,7 +228,7 @@ impl StreamExecutionEnvironment {
     /// Runs every sink added since the last execution as one job, and waits for it to end.
     pub fn execute(&self, job_name: &str) -> Result<JobExecutionResult> {
         let graph = self.take_job()?;
-        run(job_name.to_string(), graph, Arc::new(JobShared::default()))
+        run(job_name.to_string(), graph, Arc::new(JobShared::new()))
     }
 
     /// Starts the job in the background and returns a client to wait for or cancel it.

@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::checkpoint::faults::CoordinatorFaults;
+
 /// The guarantee checkpoints give, as Flink's `CheckpointingMode`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum CheckpointingMode {
@@ -55,6 +57,8 @@ pub struct CheckpointConfig {
     /// Whether a restore may skip state of operators that are not in the job any more
     /// (`execution.savepoint.ignore-unclaimed-state`).
     pub allow_non_restored_state: bool,
+    /// Failures to inject into the checkpoint coordinator, to test recovery (none by default).
+    pub coordinator_faults: Option<CoordinatorFaults>,
 }
 
 impl Default for CheckpointConfig {
@@ -71,6 +75,7 @@ impl Default for CheckpointConfig {
             restore_path: None,
             allow_non_restored_state: false,
             externalized_retention: ExternalizedCheckpointRetention::NoExternalizedCheckpoints,
+            coordinator_faults: None,
         }
     }
 }

@@ -21,6 +21,7 @@ use pyflink_state::{DeferredKeyedSnapshot, KeyGroupRange, StateError};
 use timely::scheduling::SyncActivator;
 
 use crate::checkpoint::config::CheckpointConfig;
+use crate::checkpoint::faults::CoordinatorStep;
 use crate::runtime::job::{JobShared, SavepointRequest};
 use crate::{FlinkError, Result};
 
@@ -304,8 +305,17 @@ impl CoordinatorThread {
         Some(next)
     }
 
+    /// Runs the injected fault for `step`, if the configuration has one there.
+    fn inject(&self, step: CoordinatorStep) -> std::result::Result<(), pyflink_state::StateError> {
+        match &self.config.coordinator_faults {
+            Some(faults) => faults.check(step),
+            None => Ok(()),
+        }
+    }
+
     /// Triggers a checkpoint when it is time, and abandons checkpoints that timed out.
     fn step(&mut self) -> Result<()> {
+        self.inject(CoordinatorStep::Tick)?;
         let now = Instant::now();
         let expired: Vec<u64> =
             self.pending.iter().filter(|(_, p)| now - p.started > self.config.timeout).map(|(e, _)| *e).collect();
@@ -347,8 +357,14 @@ impl CoordinatorThread {
     fn on_ack(&mut self, task: TaskId, epoch: u64, snapshot: TaskSnapshot) {
         let id = self.shared.checkpoint_id(epoch);
         // Acks of an abandoned checkpoint are dropped with it.
-        let Some(pending) = self.pending.get_mut(&epoch) else { return };
-        match write_task_files(&self.storage, &mut self.shared_files, id, task, &snapshot) {
+        if !self.pending.contains_key(&epoch) {
+            return;
+        }
+        let written = self
+            .inject(CoordinatorStep::WriteTaskState)
+            .and_then(|()| write_task_files(&self.storage, &mut self.shared_files, id, task, &snapshot));
+        let pending = self.pending.get_mut(&epoch).expect("checked above");
+        match written {
             Ok(handles) => {
                 pending.files.insert(task, (handles, snapshot.key_groups));
             }
@@ -431,6 +447,7 @@ impl CoordinatorThread {
             .filter(|f| f.is_shared())
             .map(|f| f.path.clone())
             .collect();
+        self.inject(CoordinatorStep::CompleteCheckpoint)?;
         self.storage.commit_with_in_flight(&metadata, &in_flight, Some(&mut self.shared_files))?;
         tracing::info!(checkpoint = id, "completed checkpoint");
         for request in pending.savepoints.drain(..) {

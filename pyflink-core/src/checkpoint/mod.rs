@@ -15,12 +15,14 @@
 
 pub mod config;
 pub(crate) mod coordinator;
+pub mod faults;
 pub mod restart;
 pub(crate) mod restore;
 pub(crate) mod task;
 
 pub use config::{CheckpointConfig, CheckpointingMode, ExternalizedCheckpointRetention};
-pub use restart::{RestartBackoff, RestartStrategy};
+pub use faults::{CoordinatorFaults, CoordinatorStep, InjectedFault};
+pub use restart::{RestartBackoff, RestartStrategy, DEFAULT_ATTEMPTS_BEFORE_RESET};
 
 use pyflink_state::DeferredKeyedSnapshot;
 

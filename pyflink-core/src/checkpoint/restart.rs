@@ -3,6 +3,10 @@
 
 use std::time::Duration;
 
+/// The restarts in a row that the default strategy with checkpointing allows: waits of 1, 2,
+/// 4, …, 32 s and then 60 s add up to about five minutes of trying.
+pub const DEFAULT_ATTEMPTS_BEFORE_RESET: u32 = 10;
+
 /// How a failed job is restarted.
 ///
 /// ```
@@ -25,9 +29,10 @@ pub enum RestartStrategy {
         /// The wait before each restart.
         delay: Duration,
     },
-    /// Restart without limit, the wait growing by `multiplier` from `initial` up to `max`; after
-    /// `reset_threshold` without failure the wait starts over (the default with checkpointing,
-    /// as in Flink).
+    /// Restart with a wait growing by `multiplier` from `initial` up to `max`; after
+    /// `reset_threshold` without failure the wait and the count of restarts start over. The
+    /// job fails when it would restart more than `attempts_before_reset` times in a row (the
+    /// default with checkpointing, as in Flink, with a bounded count of attempts).
     ExponentialDelay {
         /// The first wait.
         initial: Duration,
@@ -37,6 +42,10 @@ pub enum RestartStrategy {
         multiplier: f64,
         /// The failure-free time after which the wait resets to `initial`.
         reset_threshold: Duration,
+        /// How many restarts may follow each other, none separated by `reset_threshold`
+        /// without failure, before the job fails (Flink's
+        /// `restart-strategy.exponential-delay.attempts-before-reset-backoff`).
+        attempts_before_reset: u32,
     },
 }
 
@@ -51,25 +60,64 @@ impl RestartStrategy {
         RestartStrategy::FixedDelay { attempts, delay }
     }
 
-    /// Unlimited restarts with exponentially growing waits.
+    /// Restarts with exponentially growing waits, without a limit on their number (bound it
+    /// with [`RestartStrategy::with_attempts_before_reset`]).
     pub fn exponential_delay_restart(
         initial: Duration,
         max: Duration,
         multiplier: f64,
         reset_threshold: Duration,
     ) -> Self {
-        RestartStrategy::ExponentialDelay { initial, max, multiplier: multiplier.max(1.0), reset_threshold }
+        RestartStrategy::ExponentialDelay {
+            initial,
+            max,
+            multiplier: multiplier.max(1.0),
+            reset_threshold,
+            attempts_before_reset: u32::MAX,
+        }
     }
 
-    /// Flink's default when checkpointing is on: exponential delay from 1 s to 1 min, doubling,
-    /// reset after an hour without failure.
+    /// This exponential-delay strategy, failing the job after `attempts` restarts in a row;
+    /// other strategies are returned as they are.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use pyflink_core::checkpoint::RestartStrategy;
+    ///
+    /// let second = Duration::from_secs(1);
+    /// let strategy = RestartStrategy::exponential_delay_restart(second, 4 * second, 2.0, 60 * second)
+    ///     .with_attempts_before_reset(3);
+    /// let mut backoff = strategy.backoff();
+    /// let waits: Vec<_> = std::iter::from_fn(|| backoff.next_delay()).collect();
+    /// assert_eq!(waits, [second, 2 * second, 4 * second]);
+    /// ```
+    pub fn with_attempts_before_reset(self, attempts: u32) -> Self {
+        match self {
+            RestartStrategy::ExponentialDelay { initial, max, multiplier, reset_threshold, .. } => {
+                RestartStrategy::ExponentialDelay {
+                    initial,
+                    max,
+                    multiplier,
+                    reset_threshold,
+                    attempts_before_reset: attempts,
+                }
+            }
+            other => other,
+        }
+    }
+
+    /// The default when checkpointing is on: exponential delay from 1 s to 1 min, doubling,
+    /// reset after an hour without failure, as in Flink; but at most
+    /// [`DEFAULT_ATTEMPTS_BEFORE_RESET`] restarts in a row (Flink's default has no bound), so a
+    /// job failing on every try fails after about five minutes instead of retrying forever.
     pub fn default_with_checkpointing() -> Self {
         Self::exponential_delay_restart(Duration::from_secs(1), Duration::from_secs(60), 2.0, Duration::from_secs(3600))
+            .with_attempts_before_reset(DEFAULT_ATTEMPTS_BEFORE_RESET)
     }
 
     /// The restart decisions of one job run.
     pub fn backoff(&self) -> RestartBackoff {
-        RestartBackoff { strategy: self.clone(), restarts: 0, current: None }
+        RestartBackoff { strategy: self.clone(), restarts: 0, in_a_row: 0, current: None }
     }
 }
 
@@ -78,6 +126,8 @@ impl RestartStrategy {
 pub struct RestartBackoff {
     strategy: RestartStrategy,
     restarts: u32,
+    /// Restarts since the last reset (exponential delay).
+    in_a_row: u32,
     current: Option<Duration>,
 }
 
@@ -98,12 +148,19 @@ impl RestartBackoff {
                 self.restarts += 1;
                 Some(*delay)
             }
-            RestartStrategy::ExponentialDelay { initial, max, multiplier, reset_threshold } => {
-                self.restarts += 1;
+            RestartStrategy::ExponentialDelay { initial, max, multiplier, reset_threshold, attempts_before_reset } => {
                 let next = match self.current {
                     Some(previous) if ran < *reset_threshold => previous.mul_f64(*multiplier).min(*max),
-                    _ => *initial,
+                    _ => {
+                        self.in_a_row = 0;
+                        *initial
+                    }
                 };
+                if self.in_a_row >= *attempts_before_reset {
+                    return None;
+                }
+                self.in_a_row += 1;
+                self.restarts += 1;
                 self.current = Some(next);
                 Some(next)
             }
@@ -128,5 +185,15 @@ mod tests {
         assert_eq!(delays, vec![ms(10), ms(20), ms(40), ms(50), ms(50)]);
         assert_eq!(backoff.next_delay_after(ms(5000)), Some(ms(10)), "reset after a long healthy run");
         assert_eq!(RestartStrategy::no_restart().backoff().next_delay(), None);
+    }
+
+    #[test]
+    fn the_default_with_checkpointing_is_bounded_but_counts_again_after_a_quiet_run() {
+        let mut backoff = RestartStrategy::default_with_checkpointing().backoff();
+        let waits: Vec<_> = std::iter::from_fn(|| backoff.next_delay()).collect();
+        assert_eq!(waits.len(), DEFAULT_ATTEMPTS_BEFORE_RESET as usize);
+        assert_eq!(waits.iter().sum::<Duration>(), Duration::from_secs(1 + 2 + 4 + 8 + 16 + 32 + 4 * 60));
+        assert_eq!(backoff.next_delay_after(Duration::from_secs(3600)), Some(Duration::from_secs(1)));
+        assert_eq!(backoff.restarts(), DEFAULT_ATTEMPTS_BEFORE_RESET + 1);
     }
 }

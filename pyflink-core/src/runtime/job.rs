@@ -5,9 +5,8 @@ use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{sync_channel, RecvTimeoutError, SyncSender};
+use std::sync::mpsc::SyncSender;
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use timely::worker::Worker;
@@ -18,6 +17,7 @@ use crate::checkpoint::coordinator::{CheckpointCoordinator, OperatorInfo, Runnin
 use crate::checkpoint::restore::RestoredCheckpoint;
 use crate::checkpoint::{CheckpointConfig, ExternalizedCheckpointRetention};
 use crate::metrics::{MetricRegistry, MetricValue};
+use crate::runtime::client::JobId;
 use crate::runtime::graph::{BuildContext, JobGraph};
 use crate::runtime::timestamp::Time;
 use crate::{FlinkError, Result};
@@ -29,7 +29,7 @@ const PARK_INTERVAL: Duration = Duration::from_millis(10);
 #[derive(Debug)]
 pub(crate) struct SavepointRequest {
     pub(crate) target: PathBuf,
-    answer: SyncSender<Result<PathBuf>>,
+    pub(crate) answer: SyncSender<Result<PathBuf>>,
 }
 
 impl SavepointRequest {
@@ -46,18 +46,24 @@ impl SavepointRequest {
     }
 }
 
-/// State shared by all workers of a running job: the first failure, cancellation, the
+/// State shared by all workers of a running job: its id, the first failure, cancellation, the
 /// savepoints clients asked for, and the operators' metrics.
 #[derive(Debug, Default)]
 pub(crate) struct JobShared {
+    pub(crate) job_id: JobId,
     pub(crate) metrics: MetricRegistry,
     stop: AtomicBool,
     cancelled: AtomicBool,
     error: Mutex<Option<FlinkError>>,
-    savepoints: Mutex<Vec<SavepointRequest>>,
+    pub(crate) savepoints: Mutex<Vec<SavepointRequest>>,
 }
 
 impl JobShared {
+    /// The shared state of a new job, with a new random id.
+    pub(crate) fn new() -> Self {
+        JobShared { job_id: JobId::random(), ..JobShared::default() }
+    }
+
     /// Records `error` (the first one wins) and asks every worker to stop.
     pub(crate) fn fail(&self, error: FlinkError) {
         let mut slot = self.error.lock().unwrap_or_else(|e| e.into_inner());
@@ -77,7 +83,7 @@ impl JobShared {
         self.stop.load(Ordering::Acquire)
     }
 
-    fn error(&self) -> Option<FlinkError> {
+    pub(crate) fn error(&self) -> Option<FlinkError> {
         self.error.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
@@ -94,7 +100,7 @@ impl JobShared {
         }
     }
 
-    fn is_cancelled(&self) -> bool {
+    pub(crate) fn is_cancelled(&self) -> bool {
         self.cancelled.load(Ordering::Acquire)
     }
 }
@@ -118,12 +124,12 @@ pub(crate) fn activate_guarded(
     subtask: usize,
     activation: impl FnOnce() -> Result<bool>,
 ) -> bool {
-    let cause = match catch_unwind(AssertUnwindSafe(activation)) {
+    let (cause, recoverable) = match catch_unwind(AssertUnwindSafe(activation)) {
         Ok(Ok(finished)) => return finished,
-        Ok(Err(error)) => error.to_string(),
-        Err(payload) => panic_message(payload.as_ref()),
+        Ok(Err(error)) => (error.to_string(), error.is_recoverable()),
+        Err(payload) => (panic_message(payload.as_ref()), true),
     };
-    job.fail(FlinkError::TaskFailed { operator: operator.to_string(), subtask, cause });
+    job.fail(FlinkError::TaskFailed { operator: operator.to_string(), subtask, cause, recoverable });
     true
 }
 
@@ -157,107 +163,11 @@ impl JobExecutionResult {
     }
 }
 
-/// The status of a job started with `execute_async`, as Flink's `JobStatus`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum JobStatus {
-    /// The job is running.
-    Running,
-    /// The job ended after all its sources ended.
-    Finished,
-    /// The job failed.
-    Failed,
-    /// The job was cancelled.
-    Canceled,
-}
-
-/// A handle to a job running in the background (`execute_async`).
-pub struct JobClient {
-    shared: Arc<JobShared>,
-    checkpointing: bool,
-    handle: Option<JoinHandle<Result<JobExecutionResult>>>,
-    outcome: Option<Result<JobExecutionResult>>,
-}
-
-impl JobClient {
-    /// The operators' metrics now, by identifier (see [`crate::metrics`]).
-    pub fn get_metrics(&self) -> BTreeMap<String, MetricValue> {
-        self.shared.metrics.snapshot()
-    }
-
-    /// Starts `graph` on background threads.
-    pub(crate) fn spawn(job_name: String, graph: JobGraph) -> Result<JobClient> {
-        let shared = Arc::new(JobShared::default());
-        let checkpointing = graph.checkpoint.is_checkpointing_enabled();
-        let job = Arc::clone(&shared);
-        let handle = std::thread::Builder::new()
-            .name(format!("job: {job_name}"))
-            .spawn(move || run(job_name, graph, job))
-            .map_err(|e| FlinkError::Runtime(format!("cannot start the job thread: {e}")))?;
-        Ok(JobClient { shared, checkpointing, handle: Some(handle), outcome: None })
-    }
-
-    /// Asks the job to stop; [`JobClient::wait`] then returns [`FlinkError::Cancelled`].
-    pub fn cancel(&self) {
-        self.shared.cancel();
-    }
-
-    /// Takes a savepoint of the running job into the directory `target` (which must not exist)
-    /// and returns its path once it is complete; a job can later start from it with
-    /// `CheckpointConfig::restore_path`. The job must have checkpointing enabled.
-    pub fn trigger_savepoint(&self, target: impl Into<PathBuf>, timeout: Duration) -> Result<PathBuf> {
-        if !self.checkpointing {
-            return Err(FlinkError::InvalidProgram(
-                "savepoints need checkpointing; call enable_checkpointing before executing the job".into(),
-            ));
-        }
-        let (answer, receiver) = sync_channel(1);
-        let target = target.into();
-        self.shared.savepoints.lock().unwrap_or_else(|e| e.into_inner()).push(SavepointRequest { target, answer });
-        match receiver.recv_timeout(timeout) {
-            Ok(outcome) => outcome,
-            Err(RecvTimeoutError::Timeout) => {
-                Err(FlinkError::Runtime(format!("the savepoint did not complete within {timeout:?}")))
-            }
-            Err(RecvTimeoutError::Disconnected) => {
-                Err(FlinkError::Runtime("the job ended or restarted before the savepoint completed".into()))
-            }
-        }
-    }
-
-    /// The job's status now.
-    pub fn job_status(&mut self) -> JobStatus {
-        if self.handle.as_ref().is_some_and(|h| h.is_finished()) {
-            self.join();
-        }
-        match &self.outcome {
-            None => JobStatus::Running,
-            Some(Ok(_)) => JobStatus::Finished,
-            Some(Err(FlinkError::Cancelled)) => JobStatus::Canceled,
-            Some(Err(_)) => JobStatus::Failed,
-        }
-    }
-
-    /// Waits for the job to end and returns its result.
-    pub fn wait(mut self) -> Result<JobExecutionResult> {
-        self.join();
-        self.outcome.take().expect("joined job has an outcome")
-    }
-
-    fn join(&mut self) {
-        if let Some(handle) = self.handle.take() {
-            let outcome = handle.join().unwrap_or_else(|payload| {
-                Err(FlinkError::Runtime(format!("job thread panicked: {}", panic_message(payload.as_ref()))))
-            });
-            self.outcome = Some(outcome);
-        }
-    }
-}
-
 /// Runs `graph` to completion and reports how it ended; the job's checkpoints are then kept or
 /// deleted as its retention setting says.
 pub(crate) fn run(job_name: String, graph: JobGraph, shared: Arc<JobShared>) -> Result<JobExecutionResult> {
     let graph = Arc::new(graph);
-    let storage = checkpoint_storage(&graph.checkpoint)?;
+    let storage = checkpoint_storage(&graph.checkpoint, shared.job_id)?;
     let outcome = run_with_restarts(job_name, &graph, &shared, storage.as_ref());
     if let Some(storage) = storage {
         let keep = match graph.checkpoint.externalized_retention {
@@ -303,6 +213,10 @@ fn run_with_restarts(
             }
             Err(error) => error,
         };
+        if !error.is_recoverable() {
+            tracing::error!(job = %job_name, %error, "job failed with an error a restart cannot get past; not restarting");
+            return Err(error);
+        }
         let Some(delay) = backoff.next_delay_after(attempt.elapsed()) else { return Err(error) };
         tracing::warn!(job = %job_name, restart = backoff.restarts(), %error, "job failed; restarting after {delay:?}");
         let deadline = Instant::now() + delay;
@@ -341,13 +255,12 @@ fn check_all_state_claimed(graph: &JobGraph, metadata: &CheckpointMetadata, path
 }
 
 /// The storage of the job's checkpoints, if it takes any: `<dir>/<job id>` as in Flink.
-fn checkpoint_storage(config: &CheckpointConfig) -> Result<Option<CheckpointStorage>> {
+fn checkpoint_storage(config: &CheckpointConfig, job_id: JobId) -> Result<Option<CheckpointStorage>> {
     if !config.is_checkpointing_enabled() {
         return Ok(None);
     }
     let base = config.storage_dir.clone().unwrap_or_else(|| std::env::temp_dir().join("pyflink-checkpoints"));
-    let job_id = format!("{:032x}", rand::random::<u128>());
-    Ok(Some(CheckpointStorage::new(base.join(job_id), config.retained)?))
+    Ok(Some(CheckpointStorage::new(base.join(job_id.to_string()), config.retained)?))
 }
 
 /// Runs one attempt of the job: its workers and, with checkpointing, its coordinator.

@@ -3,6 +3,7 @@
 
 pub(crate) mod batch_pool;
 pub(crate) mod binary;
+pub mod client;
 pub(crate) mod epochs;
 pub(crate) mod graph;
 pub(crate) mod input;

@@ -181,6 +181,8 @@ impl<T: Data> ElementDistributor<T> {
                         operator: self.operator.clone(),
                         subtask: self.sender,
                         cause: format!("custom partitioner returned partition {t}, but there are only {targets} partitions (0..{targets})"),
+                        // The partitioner returns the same for the same record after a restart.
+                        recoverable: false,
                     });
                     return Some(0);
                 }

@@ -7,11 +7,11 @@
 //! committed at end of input.
 
 mod blackhole;
-mod collect;
+pub(crate) mod collect;
 mod print;
 
 pub use blackhole::DiscardingSink;
-pub use collect::{CollectIterator, CollectSink};
+pub use collect::{CollectIterator, CollectSink, Polled};
 pub use print::PrintSink;
 
 use crate::{Data, Result};

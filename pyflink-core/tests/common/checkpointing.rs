@@ -112,19 +112,24 @@ pub type Committed<T> = Arc<Mutex<BTreeMap<(usize, u64), Vec<T>>>>;
 pub struct TransactionalSink<T> {
     committed: Committed<T>,
     commit_failures: FailureInjector,
+    commit_panics: FailureInjector,
 }
 
 impl<T> TransactionalSink<T> {
     /// A sink committing into `committed`.
     pub fn new(committed: Committed<T>) -> Self {
-        Self::failing_commits(committed, FailureInjector::at(Vec::new()))
+        Self::failing_commits(committed, FailureInjector::at(Vec::new()), FailureInjector::at(Vec::new()))
     }
 
     /// A sink committing into `committed`, whose commits fail with an error at
-    /// `commit_failures`' points, after committing their first transaction (as when a broker
-    /// goes away midway, or an acknowledgement is lost).
-    pub fn failing_commits(committed: Committed<T>, commit_failures: FailureInjector) -> Self {
-        TransactionalSink { committed, commit_failures }
+    /// `commit_failures`' points and panic at `commit_panics`' points, after committing their
+    /// first transaction (as when a broker goes away midway, or an acknowledgement is lost).
+    pub fn failing_commits(
+        committed: Committed<T>,
+        commit_failures: FailureInjector,
+        commit_panics: FailureInjector,
+    ) -> Self {
+        TransactionalSink { committed, commit_failures, commit_panics }
     }
 }
 
@@ -141,13 +146,14 @@ impl<T: Data> Sink<T> for TransactionalSink<T> {
     }
 
     fn commit(&self, committables: Vec<Vec<u8>>) -> Result<()> {
-        let mut committed = self.committed.lock().unwrap();
         for (n, bytes) in committables.into_iter().enumerate() {
             let (subtask, checkpoint, records): (usize, u64, Vec<T>) =
                 pyflink_state::codec::decode(&bytes, "test transaction").expect("own encoding");
-            committed.entry((subtask, checkpoint)).or_insert(records);
+            self.committed.lock().unwrap().entry((subtask, checkpoint)).or_insert(records);
             if n == 0 {
+                // With the lock released: a panic here must not poison the committed records.
                 self.commit_failures.check()?;
+                self.commit_panics.tick();
             }
         }
         Ok(())

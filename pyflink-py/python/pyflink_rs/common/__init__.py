@@ -1,7 +1,11 @@
 """PyFlink's common classes: types, rows, durations."""
 
+from pyflink_rs.common.completable_future import CompletableFuture
 from pyflink_rs.common.configuration import Configuration
+from pyflink_rs.common.job_client import JobClient
 from pyflink_rs.common.job_execution_result import JobExecutionResult
+from pyflink_rs.common.job_id import JobID
+from pyflink_rs.common.job_status import JobStatus
 from pyflink_rs.common.serialization import (
     ByteArraySchema,
     DeserializationSchema,
@@ -16,11 +20,15 @@ from pyflink_rs.common.watermark_strategy import TimestampAssigner, WatermarkStr
 
 __all__ = [
     "ByteArraySchema",
+    "CompletableFuture",
     "Configuration",
     "DeserializationSchema",
     "Duration",
     "Encoder",
+    "JobClient",
     "JobExecutionResult",
+    "JobID",
+    "JobStatus",
     "Row",
     "RowKind",
     "SerializationSchema",

@@ -1,11 +1,12 @@
 """Streams of records and their transformations."""
 
-import pickle
+import itertools
 
 import cloudpickle
 
 from pyflink_rs.common.typeinfo import native_type
 from pyflink_rs.common.types import Row
+from pyflink_rs.datastream.collect import CloseableIterator
 from pyflink_rs.datastream.functions import (
     FilterFunction,
     FlatMapFunction,
@@ -106,14 +107,17 @@ class DataStream:
         sink._add_to(self._native)
 
     def execute_and_collect(self, job_execution_name=None, limit=None):
-        """Runs the job of this stream and returns an iterator over its records (a list when
-        ``limit`` is given, as in PyFlink)."""
+        """Runs the job of this stream and returns a ``CloseableIterator`` over its records
+        as the job makes them, or, with ``limit``, a list of the first ``limit`` records (the
+        job is then cancelled), as in PyFlink."""
         if limit is not None and limit < 0:
             raise ValueError(f"limit must not be negative, got {limit}")
-        records = pickle.loads(self._native.execute_and_collect(job_execution_name or "collect", limit))
-        if limit is not None:
+        records = CloseableIterator(self._native.execute_and_collect(job_execution_name or "collect"))
+        if limit is None:
             return records
-        return iter(records)
+        # The job is cancelled after `limit` records, and has ended when this returns.
+        with records:
+            return list(itertools.islice(records, limit))
 
 
 class KeyedStream:

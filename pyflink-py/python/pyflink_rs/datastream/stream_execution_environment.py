@@ -4,6 +4,7 @@ import cloudpickle
 
 from pyflink_rs import _native
 from pyflink_rs.common.configuration import Configuration
+from pyflink_rs.common.job_client import JobClient, wait_for_job
 from pyflink_rs.common.job_execution_result import JobExecutionResult
 from pyflink_rs.common.typeinfo import native_type
 from pyflink_rs.datastream.checkpointing_mode import CheckpointingMode
@@ -92,5 +93,11 @@ class StreamExecutionEnvironment:
 
     def execute(self, job_name="Flink Streaming Job"):
         """Runs every stream that ends in a sink, and returns a ``JobExecutionResult`` when
-        the job ends."""
-        return JobExecutionResult(self._native.execute(job_name))
+        the job ends. Ctrl-C (``KeyboardInterrupt``) cancels the job; the interrupt reaches
+        the caller once the job has ended."""
+        return JobExecutionResult(wait_for_job(self._native.execute_async(job_name)))
+
+    def execute_async(self, job_name="Flink Streaming Job"):
+        """Starts every stream that ends in a sink as a job in the background, and returns
+        its ``JobClient``."""
+        return JobClient(self._native.execute_async(job_name))

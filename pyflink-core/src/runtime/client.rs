@@ -1,0 +1,217 @@
+//! Jobs running in the background (`execute_async`): their ids, their status, and the client
+//! that waits for, cancels or takes savepoints of them.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::mpsc::{channel, sync_channel, Receiver, RecvTimeoutError};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crate::metrics::MetricValue;
+use crate::runtime::graph::JobGraph;
+use crate::runtime::job::{panic_message, run, JobExecutionResult, JobShared, SavepointRequest};
+use crate::{FlinkError, Result};
+
+/// The id of a job, 16 random bytes shown as 32 hexadecimal digits, as Flink's `JobID`. A job's
+/// checkpoints are kept under a directory of this name.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct JobId(u128);
+
+impl JobId {
+    /// A new random id.
+    pub fn random() -> Self {
+        JobId(rand::random())
+    }
+
+    /// The id as a number.
+    pub fn as_u128(self) -> u128 {
+        self.0
+    }
+}
+
+impl fmt::Display for JobId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:032x}", self.0)
+    }
+}
+
+/// The status of a job started with `execute_async`, as Flink's `JobStatus`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobStatus {
+    /// The job is running.
+    Running,
+    /// The job ended after all its sources ended.
+    Finished,
+    /// The job failed.
+    Failed,
+    /// The job was cancelled.
+    Canceled,
+}
+
+impl JobStatus {
+    /// Flink's name of the status (`RUNNING`, `FINISHED`, `FAILED`, `CANCELED`).
+    pub fn name(self) -> &'static str {
+        match self {
+            JobStatus::Running => "RUNNING",
+            JobStatus::Finished => "FINISHED",
+            JobStatus::Failed => "FAILED",
+            JobStatus::Canceled => "CANCELED",
+        }
+    }
+
+    /// Whether the job has ended (the status cannot change any more).
+    pub fn is_globally_terminal(self) -> bool {
+        self != JobStatus::Running
+    }
+}
+
+/// Cancels a running job from any thread (see [`JobClient::canceller`]).
+#[derive(Clone)]
+pub struct JobCanceller {
+    shared: Arc<JobShared>,
+}
+
+impl JobCanceller {
+    /// Asks the job to stop, as [`JobClient::cancel`] does.
+    pub fn cancel(&self) {
+        self.shared.cancel();
+    }
+
+    /// The operators' metrics now, by identifier (see [`crate::metrics`]).
+    pub fn get_metrics(&self) -> BTreeMap<String, MetricValue> {
+        self.shared.metrics.snapshot()
+    }
+}
+
+/// A handle to a job running in the background (`execute_async`).
+///
+/// Dropping the client leaves the job running, as in Flink; [`JobClient::wait`] joins it.
+///
+/// ```
+/// use std::time::Duration;
+/// use pyflink_core::{JobStatus, StreamExecutionEnvironment};
+///
+/// let env = StreamExecutionEnvironment::get_execution_environment();
+/// env.from_sequence(1, i64::MAX).unwrap().discard();
+/// let mut client = env.execute_async("endless").unwrap();
+/// assert_eq!(client.wait_timeout(Duration::from_millis(10)), None, "still running");
+/// client.cancel();
+/// let outcome = client.wait_timeout(Duration::from_secs(60)).expect("ended");
+/// assert!(outcome.is_err());
+/// assert_eq!(client.job_status(), JobStatus::Canceled);
+/// ```
+pub struct JobClient {
+    shared: Arc<JobShared>,
+    checkpointing: bool,
+    handle: Option<JoinHandle<Result<JobExecutionResult>>>,
+    /// Closed (disconnected) when the job's thread is about to end.
+    ended: Receiver<()>,
+    outcome: Option<Result<JobExecutionResult>>,
+}
+
+impl JobClient {
+    /// Starts `graph` on background threads.
+    pub(crate) fn spawn(job_name: String, graph: JobGraph) -> Result<JobClient> {
+        let shared = Arc::new(JobShared::new());
+        let checkpointing = graph.checkpoint.is_checkpointing_enabled();
+        let job = Arc::clone(&shared);
+        let (ending, ended) = channel::<()>();
+        let handle = std::thread::Builder::new()
+            .name(format!("job: {job_name}"))
+            .spawn(move || {
+                // Dropped when `run` returns or unwinds, which wakes a waiting client.
+                let _ending = ending;
+                run(job_name, graph, job)
+            })
+            .map_err(|e| FlinkError::Runtime(format!("cannot start the job thread: {e}")))?;
+        Ok(JobClient { shared, checkpointing, handle: Some(handle), ended, outcome: None })
+    }
+
+    /// The job's id.
+    pub fn job_id(&self) -> JobId {
+        self.shared.job_id
+    }
+
+    /// The operators' metrics now, by identifier (see [`crate::metrics`]).
+    pub fn get_metrics(&self) -> BTreeMap<String, MetricValue> {
+        self.shared.metrics.snapshot()
+    }
+
+    /// A handle that cancels the job, or reads its metrics, from any thread, while another
+    /// thread waits for the job through this client.
+    pub fn canceller(&self) -> JobCanceller {
+        JobCanceller { shared: Arc::clone(&self.shared) }
+    }
+
+    /// Asks the job to stop; [`JobClient::wait`] then returns [`FlinkError::Cancelled`]. The
+    /// workers stop at their next activation: a user function running now finishes first.
+    pub fn cancel(&self) {
+        self.shared.cancel();
+    }
+
+    /// Takes a savepoint of the running job into the directory `target` (which must not exist)
+    /// and returns its path once it is complete; a job can later start from it with
+    /// `CheckpointConfig::restore_path`. The job must have checkpointing enabled.
+    pub fn trigger_savepoint(&self, target: impl Into<PathBuf>, timeout: Duration) -> Result<PathBuf> {
+        if !self.checkpointing {
+            return Err(FlinkError::InvalidProgram(
+                "savepoints need checkpointing; call enable_checkpointing before executing the job".into(),
+            ));
+        }
+        let (answer, receiver) = sync_channel(1);
+        let target = target.into();
+        self.shared.savepoints.lock().unwrap_or_else(|e| e.into_inner()).push(SavepointRequest { target, answer });
+        match receiver.recv_timeout(timeout) {
+            Ok(outcome) => outcome,
+            Err(RecvTimeoutError::Timeout) => {
+                Err(FlinkError::Runtime(format!("the savepoint did not complete within {timeout:?}")))
+            }
+            Err(RecvTimeoutError::Disconnected) => {
+                Err(FlinkError::Runtime("the job ended or restarted before the savepoint completed".into()))
+            }
+        }
+    }
+
+    /// The job's status now.
+    pub fn job_status(&mut self) -> JobStatus {
+        if self.handle.as_ref().is_some_and(|h| h.is_finished()) {
+            self.join();
+        }
+        match &self.outcome {
+            None => JobStatus::Running,
+            Some(Ok(_)) => JobStatus::Finished,
+            Some(Err(FlinkError::Cancelled)) => JobStatus::Canceled,
+            Some(Err(_)) => JobStatus::Failed,
+        }
+    }
+
+    /// Waits up to `timeout` for the job to end: its outcome once it has ended (and its
+    /// threads have been joined), `None` while it still runs. A caller that must stay
+    /// responsive (to Ctrl-C, for example) waits in short steps.
+    pub fn wait_timeout(&mut self, timeout: Duration) -> Option<Result<JobExecutionResult>> {
+        if self.handle.is_some() {
+            match self.ended.recv_timeout(timeout) {
+                Err(RecvTimeoutError::Timeout) => return None,
+                Ok(()) | Err(RecvTimeoutError::Disconnected) => self.join(),
+            }
+        }
+        self.outcome.clone()
+    }
+
+    /// Waits for the job to end and returns its result.
+    pub fn wait(mut self) -> Result<JobExecutionResult> {
+        self.join();
+        self.outcome.take().expect("joined job has an outcome")
+    }
+
+    fn join(&mut self) {
+        if let Some(handle) = self.handle.take() {
+            let outcome = handle.join().unwrap_or_else(|payload| {
+                Err(FlinkError::Runtime(format!("job thread panicked: {}", panic_message(payload.as_ref()))))
+            });
+            self.outcome = Some(outcome);
+        }
+    }
+}

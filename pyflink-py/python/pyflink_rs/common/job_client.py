@@ -1,0 +1,115 @@
+"""PyFlink's ``JobClient`` for a job started with ``execute_async()``, and the waiting that
+``execute()`` does: in short steps, so that Ctrl-C (``KeyboardInterrupt``) cancels the job,
+which has ended, threads and all, by the time the exception reaches the caller."""
+
+import atexit
+import threading
+
+from pyflink_rs.common.completable_future import CompletableFuture
+from pyflink_rs.common.job_execution_result import JobExecutionResult, _metric_value
+from pyflink_rs.common.job_id import JobID
+from pyflink_rs.common.job_status import JobStatus
+
+# How long one wait for a job lasts before the interpreter gets to see signals again.
+WAIT_STEP_MS = 100
+
+# Jobs started and not yet seen to end. They are cancelled and waited for when the interpreter
+# exits: their threads may run Python functions, which must not outlive the interpreter.
+_running = set()
+_running_lock = threading.Lock()
+
+
+def _track(native_job):
+    with _running_lock:
+        _running.add(native_job)
+
+
+def _ended(native_job):
+    with _running_lock:
+        _running.discard(native_job)
+
+
+def _wait_until_ended(native_job):
+    """Waits for a job to end however it ends (used after cancelling it)."""
+    while True:
+        try:
+            if native_job.wait_for(WAIT_STEP_MS) is not None:
+                break
+        except Exception:  # the job ended failed or cancelled: what matters is that it ended
+            break
+    _ended(native_job)
+
+
+def wait_for_job(native_job):
+    """Waits for a job and returns its native result; on ``KeyboardInterrupt`` cancels it,
+    waits for it to end, and raises the interrupt again."""
+    _track(native_job)
+    try:
+        while True:
+            result = native_job.wait_for(WAIT_STEP_MS)
+            if result is not None:
+                _ended(native_job)
+                return result
+    except KeyboardInterrupt:
+        native_job.cancel()
+        _wait_until_ended(native_job)
+        raise
+    except Exception:
+        # The job failed: it has ended.
+        _ended(native_job)
+        raise
+
+
+@atexit.register
+def _cancel_running_jobs():
+    with _running_lock:
+        jobs = list(_running)
+    for job in jobs:
+        job.cancel()
+    for job in jobs:
+        _wait_until_ended(job)
+
+
+class JobClient:
+    """A job running in the background (``env.execute_async()``): its id and status, its
+    result once it ends, and cancellation."""
+
+    def __init__(self, native_job):
+        self._native = native_job
+        _track(native_job)
+
+    def get_job_id(self):
+        """The job's ``JobID``."""
+        return JobID(self._native.job_id())
+
+    def get_job_status(self):
+        """A future of the job's ``JobStatus`` now."""
+        status = JobStatus[self._native.status()]
+        return CompletableFuture(lambda: status)
+
+    def cancel(self):
+        """Asks the job to stop; the returned future is done once it has ended."""
+        self._native.cancel()
+        native = self._native
+        return CompletableFuture(lambda: _wait_until_ended(native), lambda: _has_ended(native))
+
+    def get_job_execution_result(self):
+        """A future of the job's ``JobExecutionResult``; its ``result()`` waits for the job
+        to end (Ctrl-C cancels the job) and raises as the job failed."""
+        native = self._native
+        return CompletableFuture(lambda: JobExecutionResult(wait_for_job(native)), lambda: _has_ended(native))
+
+    def get_accumulators(self):
+        """Accumulators are not supported; metrics take their place."""
+        return CompletableFuture(lambda: {})
+
+    def get_metrics(self):
+        """The operators' metrics now, as ``JobExecutionResult.get_metrics()`` gives them."""
+        return {name: _metric_value(value) for name, value in self._native.metrics().items()}
+
+    def __repr__(self):
+        return f"JobClient({self._native.job_id()}, {self._native.status()})"
+
+
+def _has_ended(native_job):
+    return JobStatus[native_job.status()].is_globally_terminal_state()
