@@ -263,6 +263,7 @@ impl<T: Data> Source<T> for KafkaSource<T> {
             split_ids: Vec::new(),
             index: HashMap::new(),
             assigned: false,
+            handed_to_consumer: 0,
         })
     }
 }
@@ -286,6 +287,8 @@ pub struct KafkaReader<T> {
     index: HashMap<String, HashMap<i32, usize>>,
     /// Whether the consumer reads the current splits.
     assigned: bool,
+    /// How many of `splits` (which only grow) have been handed to the consumer.
+    handed_to_consumer: usize,
 }
 
 impl<T: Data> KafkaReader<T> {
@@ -335,10 +338,14 @@ impl<T: Data> KafkaReader<T> {
         matches!((split.offset, split.stop), (Some(offset), Some(stop)) if offset >= stop)
     }
 
-    /// Resolves the splits' start and stop offsets, and has the consumer read the unfinished
-    /// ones from their offsets.
+    /// Resolves the start and stop offsets of the splits added since the last call, and has the
+    /// consumer read the unfinished ones from their offsets too. The consumer's assignment only
+    /// grows (`incremental_assign`): replacing it while the partitions of the previous one are
+    /// still stopping can trip an assertion in librdkafka (confluentinc/librdkafka#5573) when
+    /// the consumer is closed soon after.
     fn assign(&mut self, output: &mut SourceOutput<'_, T>) -> Result<()> {
-        for split in &mut self.splits {
+        let new = self.handed_to_consumer..self.splits.len();
+        for split in &mut self.splits[new.clone()] {
             if split.offset.is_none() {
                 split.offset =
                     Some(self.starting.resolve(&self.consumer, &split.topic, split.partition, BROKER_TIMEOUT)?);
@@ -348,7 +355,7 @@ impl<T: Data> KafkaReader<T> {
             }
         }
         let mut assignment = TopicPartitionList::new();
-        for split in &self.splits {
+        for split in &self.splits[new] {
             if self.finished(split) {
                 output.finish_split(&split.split_id());
                 continue;
@@ -358,7 +365,10 @@ impl<T: Data> KafkaReader<T> {
                 .add_partition_offset(&split.topic, split.partition, offset)
                 .map_err(|e| kafka_error("assign partitions", e))?;
         }
-        self.consumer.assign(&assignment).map_err(|e| kafka_error("assign partitions", e))?;
+        if assignment.count() > 0 {
+            self.consumer.incremental_assign(&assignment).map_err(|e| kafka_error("assign partitions", e))?;
+        }
+        self.handed_to_consumer = self.splits.len();
         self.assigned = true;
         Ok(())
     }
