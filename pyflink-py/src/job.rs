@@ -158,4 +158,10 @@ impl CollectedRecords {
     pub fn close(&self) {
         lock(&self.records).iterator.close();
     }
+
+    /// Cancels the job if it still runs, without waiting for it: what a finalizer may do on
+    /// any thread, including one of the job's own.
+    pub fn cancel(&self) {
+        lock(&self.records).iterator.cancel();
+    }
 }

@@ -164,3 +164,15 @@ def test_the_engines_warnings_reach_python_logging(caplog):
         if record.name == "pyflink_rs.pyflink_core.runtime.job" and record.levelno == logging.WARNING
     ]
     assert any("restarting" in text and "a transient failure" in text for text in warnings), caplog.records
+
+
+def test_dropping_a_collecting_iterator_cancels_its_job():
+    env = StreamExecutionEnvironment.get_execution_environment()
+    numbers = env.from_source(NumberSequenceSource(1, ENDLESS), WatermarkStrategy.no_watermarks(), "Sequence")
+    records = numbers.execute_and_collect()
+    assert next(records) >= 1
+    del records  # the finalizer cancels without waiting (it may run on any thread)
+    deadline = time.monotonic() + 10
+    while job_threads() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert job_threads() == [], "the job of a dropped iterator still runs"

@@ -44,8 +44,8 @@ impl<T: Data> SinkWriter<T> for CollectWriter<T> {
 }
 
 /// The results of a job started by `execute_and_collect`, in arrival order. It ends when the job
-/// ends; a failed job yields its error last. Closing or dropping the iterator cancels the job
-/// and waits for its threads to end.
+/// ends; a failed job yields its error last. Closing the iterator cancels the job and waits for
+/// its threads to end; dropping it cancels the job without waiting.
 pub struct CollectIterator<T> {
     receiver: Option<Receiver<T>>,
     client: Option<JobClient>,
@@ -97,6 +97,14 @@ impl<T> CollectIterator<T> {
         }
         self.receiver = None;
     }
+
+    /// Cancels the job if it still runs, without waiting for it to end.
+    pub fn cancel(&mut self) {
+        if let Some(client) = self.client.take() {
+            client.cancel();
+        }
+        self.receiver = None;
+    }
 }
 
 impl<T> Iterator for CollectIterator<T> {
@@ -115,7 +123,10 @@ impl<T> Iterator for CollectIterator<T> {
 }
 
 impl<T> Drop for CollectIterator<T> {
+    /// Cancels the job without waiting for it: the iterator may be dropped on a thread the job
+    /// itself runs (a Python function dropping the last reference to it), which must not wait
+    /// for its own end. [`CollectIterator::close`] waits.
     fn drop(&mut self) {
-        self.close();
+        self.cancel();
     }
 }

@@ -61,6 +61,8 @@ class CloseableIterator:
         return False
 
     def __del__(self):
+        # Only cancels: a finalizer may run on one of the job's own threads (a Python function
+        # dropping the last reference), which must not wait for the job to end.
         native = getattr(self, "_native", None)
         if native is not None and not self._closed:
-            native.close()
+            native.cancel()
