@@ -4,10 +4,11 @@
 //! Waiting happens without the interpreter (uniffi calls release it), so the job's threads can
 //! run Python functions meanwhile.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use pyflink_core::metrics::MetricValue;
 use pyflink_core::runtime::client::JobCanceller;
 use pyflink_core::sinks::{CollectIterator, Polled};
 use pyflink_core::{FlinkError, JobClient, JobExecutionResult};
@@ -34,9 +35,14 @@ impl From<&JobExecutionResult> for JobResult {
         JobResult {
             job_name: result.job_name().to_string(),
             net_runtime_ms: u64::try_from(result.get_net_runtime()).unwrap_or(u64::MAX),
-            metrics: result.get_metrics().iter().map(|(id, value)| (id.clone(), MetricSnapshot::from(value))).collect(),
+            metrics: snapshots(result.get_metrics()),
         }
     }
+}
+
+/// The engine's metrics by identifier, as Python receives them.
+fn snapshots(metrics: &BTreeMap<String, MetricValue>) -> HashMap<String, MetricSnapshot> {
+    metrics.iter().map(|(id, value)| (id.clone(), MetricSnapshot::from(value))).collect()
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -90,8 +96,7 @@ impl RunningJob {
 
     /// The operators' metrics now.
     pub fn metrics(&self) -> HashMap<String, MetricSnapshot> {
-        let metrics = self.canceller.get_metrics();
-        metrics.iter().map(|(id, value)| (id.clone(), MetricSnapshot::from(value))).collect()
+        snapshots(&self.canceller.get_metrics())
     }
 }
 

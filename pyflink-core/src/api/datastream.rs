@@ -327,8 +327,8 @@ impl<T: Data> DataStream<T> {
     }
 
     /// Runs the job of this stream and returns its records as they arrive. Dropping the
-    /// iterator cancels the job (`close()` also waits for it to end). The job waits for a slow reader: up
-    /// to a few thousand records are buffered.
+    /// iterator cancels the job (`close()` also waits for it to end). The job waits for a slow
+    /// reader: up to a few thousand records are buffered.
     pub fn execute_and_collect(&self) -> Result<CollectIterator<T>> {
         self.execute_and_collect_named("collect")
     }

@@ -91,19 +91,11 @@ impl RestartStrategy {
     /// let waits: Vec<_> = std::iter::from_fn(|| backoff.next_delay()).collect();
     /// assert_eq!(waits, [second, 2 * second, 4 * second]);
     /// ```
-    pub fn with_attempts_before_reset(self, attempts: u32) -> Self {
-        match self {
-            RestartStrategy::ExponentialDelay { initial, max, multiplier, reset_threshold, .. } => {
-                RestartStrategy::ExponentialDelay {
-                    initial,
-                    max,
-                    multiplier,
-                    reset_threshold,
-                    attempts_before_reset: attempts,
-                }
-            }
-            other => other,
+    pub fn with_attempts_before_reset(mut self, attempts: u32) -> Self {
+        if let RestartStrategy::ExponentialDelay { attempts_before_reset, .. } = &mut self {
+            *attempts_before_reset = attempts;
         }
+        self
     }
 
     /// The default when checkpointing is on: exponential delay from 1 s to 1 min, doubling,

@@ -83,7 +83,7 @@ impl JobShared {
         self.stop.load(Ordering::Acquire)
     }
 
-    pub(crate) fn error(&self) -> Option<FlinkError> {
+    fn error(&self) -> Option<FlinkError> {
         self.error.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
@@ -100,7 +100,7 @@ impl JobShared {
         }
     }
 
-    pub(crate) fn is_cancelled(&self) -> bool {
+    fn is_cancelled(&self) -> bool {
         self.cancelled.load(Ordering::Acquire)
     }
 }

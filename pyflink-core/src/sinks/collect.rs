@@ -88,22 +88,28 @@ impl<T> CollectIterator<T> {
     /// Cancels the job if it still runs and waits for its threads to end; records not taken
     /// yet are dropped. The iterator yields nothing more.
     pub fn close(&mut self) {
-        if let Some(client) = self.client.take() {
-            client.cancel();
-            // A collecting writer blocked on a full buffer is released by the closed channel.
-            self.receiver = None;
+        if let Some(client) = self.stop_reading() {
             // How a cancelled job ended is of no interest to a caller that stopped reading.
             let _ = client.wait();
         }
-        self.receiver = None;
     }
 
     /// Cancels the job if it still runs, without waiting for it to end.
     pub fn cancel(&mut self) {
-        if let Some(client) = self.client.take() {
+        self.stop_reading();
+    }
+
+    /// Cancels the job if it still runs and closes the channel, which releases a collecting
+    /// writer blocked on a full buffer; returns the client of a job not yet waited for. The
+    /// job is cancelled first, so that the writer's failure on the closed channel is taken for
+    /// the cancellation and not for a failure to restart from.
+    fn stop_reading(&mut self) -> Option<JobClient> {
+        let client = self.client.take();
+        if let Some(client) = &client {
             client.cancel();
         }
         self.receiver = None;
+        client
     }
 }
 
