@@ -61,7 +61,8 @@ fn oracle(splits: &[Vec<Event>]) -> Outcome {
 
 /// Where a run fails: calls of the counting function that panic; commits of the sinks (a
 /// commit runs in `notify_checkpoint_complete` when a checkpoint completes, and again for the
-/// restored checkpoint on a restore) that fail with an error, or panic; writes of the
+/// restored checkpoint on a restore) that fail with an error, or panic; aborts of the
+/// transaction a sink writer leaves open when it closes, that fail with an error; writes of the
 /// checkpoint coordinator (task state and metadata) that fail with an I/O error; and steps of
 /// the coordinator's thread that panic.
 #[derive(Debug, Clone)]
@@ -69,6 +70,7 @@ struct Failures {
     in_function: Vec<i64>,
     in_commit: Vec<i64>,
     commit_panics: Vec<i64>,
+    in_abort: Vec<i64>,
     in_coordinator_writes: Vec<i64>,
     in_coordinator_thread: Vec<i64>,
 }
@@ -78,6 +80,7 @@ impl Failures {
         self.in_function.len()
             + self.in_commit.len()
             + self.commit_panics.len()
+            + self.in_abort.len()
             + self.in_coordinator_writes.len()
             + self.in_coordinator_thread.len()
     }
@@ -128,15 +131,15 @@ fn run(
     // Both sinks count their commits together.
     let commit_failures = FailureInjector::at(failures.in_commit);
     let commit_panics = FailureInjector::at(failures.commit_panics);
+    let abort_failures = FailureInjector::at(failures.in_abort);
     events
         .key_by(|e: &Event| e.0)
         .process(CountPerKey::failing_at(injector))
         .uid("count")
-        .sink_to(TransactionalSink::failing_commits(
-            Arc::clone(&counts),
-            commit_failures.clone(),
-            commit_panics.clone(),
-        ))
+        .sink_to(
+            TransactionalSink::failing_commits(Arc::clone(&counts), commit_failures.clone(), commit_panics.clone())
+                .failing_aborts(abort_failures.clone()),
+        )
         .uid("count-sink");
     events
         .map(|(key, _, ts): Event| (key, ts.div_euclid(10) * 10, 1u32))
@@ -144,7 +147,10 @@ fn run(
         .window(TumblingEventTimeWindows::of(Duration::from_millis(10)))
         .reduce(|a, b| (a.0, a.1, a.2 + b.2))
         .uid("windows")
-        .sink_to(TransactionalSink::failing_commits(Arc::clone(&windows), commit_failures, commit_panics))
+        .sink_to(
+            TransactionalSink::failing_commits(Arc::clone(&windows), commit_failures, commit_panics)
+                .failing_aborts(abort_failures),
+        )
         .uid("window-sink");
     env.execute("checkpointed job").expect("the job recovers from every injected failure");
     let (mut counts, mut windows) = (committed_records(&counts), committed_records(&windows));
@@ -166,11 +172,12 @@ fn backends() -> Vec<StateBackendConfig> {
 
 fn input() -> impl Strategy<Value = (Vec<(u8, i64)>, usize, usize, Failures, bool)> {
     let points = |below: i64| proptest::collection::vec(0i64..below, 0..3);
-    let failures = (points(400), points(12), points(12), points(40), points(60)).prop_map(
-        |(in_function, in_commit, commit_panics, in_coordinator_writes, in_coordinator_thread)| Failures {
+    let failures = (points(400), points(12), points(12), points(8), points(40), points(60)).prop_map(
+        |(in_function, in_commit, commit_panics, in_abort, in_coordinator_writes, in_coordinator_thread)| Failures {
             in_function,
             in_commit,
             commit_panics,
+            in_abort,
             in_coordinator_writes,
             in_coordinator_thread,
         },

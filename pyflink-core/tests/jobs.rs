@@ -3,13 +3,16 @@
 
 mod common;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use common::{collect, collect_sorted, env};
 use pyflink_core::sources::DataGenSource;
 use pyflink_core::time::WatermarkStrategy;
-use pyflink_core::{FlinkError, JobStatus, ProcessContext, Result, RuntimeExecutionMode, StreamExecutionEnvironment};
+use pyflink_core::{
+    FlinkError, JobStatus, ProcessContext, ProcessFunction, Result, RuntimeExecutionMode, StreamExecutionEnvironment,
+};
 
 /// Runs `job` on another thread and fails the test if it takes longer than a minute: a job that
 /// hangs must fail the test, not the test run.
@@ -110,6 +113,44 @@ fn collecting_from_an_unbounded_stream_and_dropping_the_iterator() {
         unbounded(&env(2)).map(|x| x).execute_and_collect().unwrap().take(100).map(Result::unwrap).collect()
     });
     assert_eq!(first.len(), 100);
+}
+
+/// Opens and closes counted by [`CountsCloses`].
+static OPENED: AtomicUsize = AtomicUsize::new(0);
+static CLOSED: AtomicUsize = AtomicUsize::new(0);
+
+/// Passes records on and counts its `open()` and `close()` calls.
+#[derive(Clone)]
+struct CountsCloses;
+
+impl ProcessFunction<u64, u64> for CountsCloses {
+    fn open(&mut self, _context: &pyflink_core::RuntimeContext) -> Result<()> {
+        OPENED.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+
+    fn process_element(&mut self, value: u64, ctx: &mut ProcessContext<'_, u64>) -> Result<()> {
+        ctx.collect(value);
+        Ok(())
+    }
+
+    fn close(&mut self) -> Result<()> {
+        CLOSED.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+#[test]
+fn a_cancelled_job_closes_its_functions_and_close_after_cancel_waits_for_it() {
+    let mut records = unbounded(&env(2)).process(CountsCloses).execute_and_collect().unwrap();
+    assert!(records.next().is_some());
+    // A cancel alone does not wait; the close after it still does.
+    records.cancel();
+    within_a_minute(move || records.close());
+    // An instance is opened on its first activation, which a cancel may come before.
+    let opened = OPENED.load(Ordering::SeqCst);
+    assert!(opened >= 1);
+    assert_eq!(CLOSED.load(Ordering::SeqCst), opened, "each opened instance is closed once");
 }
 
 #[test]

@@ -5,6 +5,8 @@ returns a client that cancels, results of an endless job stream through
 import logging
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 
@@ -25,8 +27,8 @@ def thread_names():
         try:
             with open(f"/proc/self/task/{task}/comm") as comm:
                 names.append(comm.read().strip())
-        except FileNotFoundError:
-            pass  # the thread ended while we looked
+        except (FileNotFoundError, ProcessLookupError):
+            pass  # the thread ended while we looked (before the open, or between open and read)
     return names
 
 
@@ -176,3 +178,35 @@ def test_dropping_a_collecting_iterator_cancels_its_job():
     while job_threads() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert job_threads() == [], "the job of a dropped iterator still runs"
+
+
+AN_ITERATOR_LEFT_OPEN = """
+from pyflink_rs.common import WatermarkStrategy
+from pyflink_rs.datastream import MapFunction, StreamExecutionEnvironment
+from pyflink_rs.datastream.connectors import NumberSequenceSource
+
+class PlusOne(MapFunction):
+    def map(self, value):
+        return value + 1
+
+    def close(self):
+        print("closed", flush=True)
+
+env = StreamExecutionEnvironment.get_execution_environment()
+env.set_parallelism(1)
+numbers = env.from_source(NumberSequenceSource(1, 2**62), WatermarkStrategy.no_watermarks(), "Sequence")
+records = numbers.map(PlusOne()).execute_and_collect()
+print("first", next(records) >= 2, flush=True)
+# The interpreter exits with the iterator open and its job (running a Python function) alive:
+# the job is cancelled and ends, closing its functions, before the interpreter goes.
+"""
+
+
+def test_an_iterator_left_open_at_exit_has_its_job_cancelled_and_joined():
+    started = time.monotonic()
+    finished = subprocess.run(
+        [sys.executable, "-c", AN_ITERATOR_LEFT_OPEN], capture_output=True, text=True, timeout=60
+    )
+    assert finished.returncode == 0, finished.stderr
+    assert finished.stdout.splitlines() == ["first True", "closed"], finished.stdout
+    assert time.monotonic() - started < 30

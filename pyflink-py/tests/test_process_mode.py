@@ -100,10 +100,14 @@ def worker_children():
     """The worker processes this process started that are still running."""
     children = []
     for task in pathlib.Path(f"/proc/{os.getpid()}/task").iterdir():
-        for pid in (task / "children").read_text().split():
+        try:
+            pids = (task / "children").read_text().split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # the thread ended while we looked
+        for pid in pids:
             try:
                 command = pathlib.Path(f"/proc/{pid}/cmdline").read_bytes()
-            except FileNotFoundError:
+            except (FileNotFoundError, ProcessLookupError):
                 continue
             if b"pyflink_rs.worker" in command:
                 children.append(pid)

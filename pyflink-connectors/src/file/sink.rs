@@ -483,7 +483,7 @@ mod tests {
             .with_rolling_policy(RollingPolicy::default_rolling_policy().with_max_part_size(10))
             .with_output_file_config(OutputFileConfig::default().with_part_prefix("p").with_part_suffix(".txt"))
             .build();
-        let mut writer = sink.create_writer(&SinkWriterContext { subtask_index: 3, parallelism: 4 }).unwrap();
+        let mut writer = sink.create_writer(&SinkWriterContext::new(3, 4)).unwrap();
         for word in ["alpha", "beta", "gamma"] {
             writer.write(word.to_string(), None).unwrap();
         }

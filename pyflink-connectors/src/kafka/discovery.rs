@@ -1,13 +1,11 @@
 //! Which partitions a `KafkaSource` reads and which reader reads each: the topics or topic
 //! pattern it subscribes to, the partitions they have now, and each partition's owner.
 
-use std::time::Duration;
-
 use pyflink_core::{FlinkError, Result};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use regex::Regex;
 
-use crate::kafka::kafka_error;
+use crate::kafka::broker::{BrokerCalls, OnStop};
 
 /// What a source reads: named topics, or every topic whose whole name matches a pattern.
 #[derive(Debug, Clone)]
@@ -29,14 +27,14 @@ impl Subscription {
 
     /// Every (topic, partition) subscribed to, sorted. A named topic must exist; a pattern may
     /// match none yet.
-    pub(crate) fn partitions(&self, consumer: &BaseConsumer, timeout: Duration) -> Result<Vec<(String, i32)>> {
+    pub(crate) fn partitions(&self, consumer: &BaseConsumer, calls: &BrokerCalls) -> Result<Vec<(String, i32)>> {
         let mut found = Vec::new();
         match self {
             Subscription::Topics(topics) => {
                 for topic in topics {
-                    let metadata = consumer
-                        .fetch_metadata(Some(topic), timeout)
-                        .map_err(|e| kafka_error(&format!("read the partitions of topic '{topic}'"), e))?;
+                    let metadata = calls
+                        .call(OnStop::GiveUp, |timeout| consumer.fetch_metadata(Some(topic), timeout))
+                        .map_err(|failure| failure.into_error(&format!("read the partitions of topic '{topic}'")))?;
                     let listed = metadata.topics().iter().find(|t| t.name() == topic);
                     match listed {
                         Some(t) if t.error().is_none() && !t.partitions().is_empty() => {
@@ -47,7 +45,9 @@ impl Subscription {
                 }
             }
             Subscription::Pattern(pattern) => {
-                let metadata = consumer.fetch_metadata(None, timeout).map_err(|e| kafka_error("list the topics", e))?;
+                let metadata = calls
+                    .call(OnStop::GiveUp, |timeout| consumer.fetch_metadata(None, timeout))
+                    .map_err(|failure| failure.into_error("list the topics"))?;
                 for topic in metadata.topics() {
                     if topic.error().is_none() && pattern.is_match(topic.name()) {
                         found.extend(topic.partitions().iter().map(|p| (topic.name().to_string(), p.id())));

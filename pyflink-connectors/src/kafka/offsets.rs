@@ -1,11 +1,11 @@
 //! `OffsetsInitializer`: where a Kafka source starts (or stops) reading each partition.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{Offset, TopicPartitionList};
 
+use crate::kafka::broker::{BrokerCalls, OnStop};
 use crate::kafka::kafka_error;
 use pyflink_core::{FlinkError, Result};
 
@@ -70,11 +70,11 @@ impl OffsetsInitializer {
         consumer: &BaseConsumer,
         topic: &str,
         partition: i32,
-        timeout: Duration,
+        calls: &BrokerCalls,
     ) -> Result<i64> {
-        let (low, high) = consumer
-            .fetch_watermarks(topic, partition, timeout)
-            .map_err(|e| kafka_error(&format!("read the offsets of {topic}-{partition}"), e))?;
+        let (low, high) = calls
+            .call(OnStop::GiveUp, |timeout| consumer.fetch_watermarks(topic, partition, timeout))
+            .map_err(|failure| failure.into_error(&format!("read the offsets of {topic}-{partition}")))?;
         match self {
             OffsetsInitializer::Earliest => Ok(low),
             OffsetsInitializer::Latest => Ok(high),
@@ -86,17 +86,17 @@ impl OffsetsInitializer {
                 query
                     .add_partition_offset(topic, partition, Offset::Offset(*at))
                     .map_err(|e| kafka_error("look up offsets by time", e))?;
-                let found = consumer
-                    .offsets_for_times(query, timeout)
-                    .map_err(|e| kafka_error("look up offsets by time", e))?;
+                let found = calls
+                    .call(OnStop::GiveUp, |timeout| consumer.offsets_for_times(query.clone(), timeout))
+                    .map_err(|failure| failure.into_error("look up offsets by time"))?;
                 Ok(offset_of(&found, topic, partition).unwrap_or(high))
             }
             OffsetsInitializer::Committed(reset) => {
                 let mut query = TopicPartitionList::new();
                 query.add_partition(topic, partition);
-                let committed = consumer
-                    .committed_offsets(query, timeout)
-                    .map_err(|e| kafka_error("read the group's committed offsets", e))?;
+                let committed = calls
+                    .call(OnStop::GiveUp, |timeout| consumer.committed_offsets(query.clone(), timeout))
+                    .map_err(|failure| failure.into_error("read the group's committed offsets"))?;
                 match (offset_of(&committed, topic, partition), reset) {
                     (Some(offset), _) => Ok(offset),
                     (None, OffsetResetStrategy::Earliest) => Ok(low),

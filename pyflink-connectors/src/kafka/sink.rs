@@ -3,22 +3,19 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use pyflink_core::sinks::{Sink, SinkWriter, SinkWriterContext};
 use pyflink_core::{Data, FlinkError, Result};
-use rdkafka::config::ClientConfig;
 use rdkafka::error::KafkaError;
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext};
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::ClientContext;
 
-use crate::kafka::kafka_error;
+use crate::kafka::broker::{bound_of, BrokerCalls, OnStop, MAX_BLOCK_MS};
 use crate::kafka::schema::KafkaRecordSerializationSchema;
 use crate::kafka::transactions::{OpenTransaction, SinkProducer, Transactions};
-
-/// How long a flush may wait for the broker to acknowledge what was sent.
-const FLUSH_TIMEOUT: Duration = Duration::from_secs(60);
+use crate::kafka::{client_config, kafka_error};
 
 /// What a sink promises about the records it writes (Flink's `DeliveryGuarantee`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +48,8 @@ pub struct KafkaSink<T> {
     properties: BTreeMap<String, String>,
     schema: KafkaRecordSerializationSchema<T>,
     guarantee: DeliveryGuarantee,
+    /// The bound of each broker call of a writer (`max.block.ms`).
+    max_block: Duration,
     /// The transactions of `EXACTLY_ONCE` delivery, kept across the job's restarts.
     transactions: Option<Arc<Transactions>>,
 }
@@ -123,9 +122,10 @@ impl<T: Data> KafkaSinkBuilder<T> {
                     .into(),
             ));
         }
+        let max_block = bound_of(&self.properties, MAX_BLOCK_MS)?;
         let transactions = match (self.guarantee, self.transactional_id_prefix) {
             (DeliveryGuarantee::ExactlyOnce, Some(prefix)) if !prefix.is_empty() => {
-                Some(Arc::new(Transactions::new(prefix, self.properties.clone())))
+                Some(Arc::new(Transactions::new(prefix, self.properties.clone(), max_block)))
             }
             (DeliveryGuarantee::ExactlyOnce, _) => {
                 return Err(FlinkError::InvalidProgram(
@@ -136,7 +136,7 @@ impl<T: Data> KafkaSinkBuilder<T> {
             }
             _ => None,
         };
-        Ok(KafkaSink { properties: self.properties, schema, guarantee: self.guarantee, transactions })
+        Ok(KafkaSink { properties: self.properties, schema, guarantee: self.guarantee, max_block, transactions })
     }
 }
 
@@ -177,9 +177,10 @@ impl<T: Data> Sink<T> for KafkaSink<T> {
     type Writer = KafkaWriter<T>;
 
     fn create_writer(&self, context: &SinkWriterContext) -> Result<KafkaWriter<T>> {
+        let calls = BrokerCalls::new(&context.metric_group, context.stop.clone(), self.max_block, MAX_BLOCK_MS);
         let (producer, transactional) = match &self.transactions {
             Some(transactions) => {
-                transactions.recover(context.subtask_index, context.parallelism)?;
+                transactions.recover(context.subtask_index, context.parallelism, &calls)?;
                 let writer = TransactionalWriter {
                     transactions: Arc::clone(transactions),
                     subtask: context.subtask_index,
@@ -188,11 +189,7 @@ impl<T: Data> Sink<T> for KafkaSink<T> {
                 (None, Some(writer))
             }
             None => {
-                let mut config = ClientConfig::new();
-                for (key, value) in &self.properties {
-                    config.set(key, value);
-                }
-                let producer: SinkProducer = config
+                let producer: SinkProducer = client_config(&self.properties)
                     .create_with_context(DeliveryReports::default())
                     .map_err(|e| kafka_error("create a producer", e))?;
                 (Some(producer), None)
@@ -204,6 +201,7 @@ impl<T: Data> Sink<T> for KafkaSink<T> {
             schema: self.schema.clone(),
             guarantee: self.guarantee,
             partitions: None,
+            calls,
         })
     }
 
@@ -223,6 +221,8 @@ pub struct KafkaWriter<T> {
     guarantee: DeliveryGuarantee,
     /// The topic's number of partitions, read when a partitioner first needs it.
     partitions: Option<usize>,
+    /// How the writer waits for the broker.
+    calls: BrokerCalls,
 }
 
 /// The transaction side of an `EXACTLY_ONCE` writer.
@@ -240,10 +240,10 @@ impl<T: Data> KafkaWriter<T> {
         }
         let topic = self.schema.topic();
         let Some(producer) = self.producer.as_ref() else { return Ok(1) };
-        let metadata = producer
-            .client()
-            .fetch_metadata(Some(topic), Duration::from_secs(30))
-            .map_err(|e| kafka_error(&format!("read the partitions of topic '{topic}'"), e))?;
+        let metadata = self
+            .calls
+            .call(OnStop::GiveUp, |timeout| producer.client().fetch_metadata(Some(topic), timeout))
+            .map_err(|failure| failure.into_error(&format!("read the partitions of topic '{topic}'")))?;
         let count = metadata.topics().first().map_or(0, |t| t.partitions().len()).max(1);
         self.partitions = Some(count);
         Ok(count)
@@ -257,7 +257,8 @@ impl<T: Data> KafkaWriter<T> {
         let Some(transactional) = self.transactional.as_mut() else {
             return Err(FlinkError::Runtime("the Kafka writer was used after it closed".into()));
         };
-        let OpenTransaction { id, serial, producer } = transactional.transactions.begin(transactional.subtask)?;
+        let OpenTransaction { id, serial, producer } =
+            transactional.transactions.begin(transactional.subtask, &self.calls)?;
         transactional.open = Some((id, serial));
         self.producer = Some(producer);
         Ok(())
@@ -266,7 +267,9 @@ impl<T: Data> KafkaWriter<T> {
     /// Waits until the broker has acknowledged every record sent, failing if one was refused.
     fn flush(&mut self) -> Result<()> {
         let Some(producer) = self.producer.as_ref() else { return Ok(()) };
-        producer.flush(FLUSH_TIMEOUT).map_err(|e| kafka_error("flush records to the broker", e))?;
+        self.calls
+            .call(OnStop::GiveUp, |timeout| producer.flush(timeout))
+            .map_err(|failure| failure.into_error("flush records to the broker"))?;
         self.check_deliveries()
     }
 
@@ -292,7 +295,7 @@ impl<T: Data> KafkaWriter<T> {
     /// Aborts the open transaction, if there is one.
     fn abort_open_transaction(&mut self) -> Result<()> {
         match self.take_transaction() {
-            Some((transactions, _, transaction)) => transactions.abort(transaction),
+            Some((transactions, _, transaction)) => transactions.abort(transaction, &self.calls),
             None => Ok(()),
         }
     }
@@ -316,13 +319,21 @@ impl<T: Data> SinkWriter<T> for KafkaWriter<T> {
         if let Some(timestamp) = timestamp {
             record = record.timestamp(timestamp);
         }
+        let mut full_since = None;
         loop {
             match producer.send(record) {
                 Ok(()) => break,
-                // The local queue is full: let the producer deliver some, then try again.
+                // The local queue is full: let the producer deliver some, then try again, as
+                // long as `max.block.ms` allows (the Java producer's send blocks as long).
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), returned)) => {
                     record = returned;
+                    let since = *full_since.get_or_insert_with(Instant::now);
+                    self.calls
+                        .keep_waiting(since, OnStop::GiveUp)
+                        .map_err(|failure| failure.into_error("send a record: the producer's queue stays full"))?;
+                    let before = Instant::now();
                     producer.poll(Duration::from_millis(10));
+                    self.calls.count_wait(before);
                 }
                 Err((error, _)) => return Err(kafka_error("send a record", error)),
             }
@@ -362,7 +373,7 @@ impl<T> Drop for KafkaWriter<T> {
         if let (Some(transactional), Some(producer)) = (self.transactional.as_mut(), self.producer.take()) {
             if let Some((id, serial)) = transactional.open.take() {
                 let transaction = OpenTransaction { id, serial, producer };
-                if let Err(error) = transactional.transactions.abort(transaction) {
+                if let Err(error) = transactional.transactions.abort(transaction, &self.calls) {
                     tracing::warn!(%error, "a failed Kafka writer could not abort its transaction");
                 }
             }

@@ -8,20 +8,17 @@ use pyflink_core::sources::{
     InputStatus, Source, SourceOutput, SourceReader, SourceReaderContext, SourceSplit, SplitEnumeratorContext,
 };
 use pyflink_core::{Boundedness, Data, FlinkError, Result};
-use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 use serde::{Deserialize, Serialize};
 
+use crate::kafka::broker::{bound_of, BrokerCalls, DEFAULT_API_TIMEOUT_MS};
 use crate::kafka::discovery::{split_owner, Subscription};
 use crate::kafka::schema::{KafkaRecord, KafkaRecordDeserializationSchema, ValueOnly};
-use crate::kafka::{kafka_error, OffsetsInitializer};
+use crate::kafka::{client_config, kafka_error, OffsetsInitializer};
 use crate::serialization::DeserializationSchema;
-
-/// How long calls to the broker may take before they fail.
-const BROKER_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The property that sets how often an unbounded source looks for new partitions and topics
 /// (Flink's; not passed to librdkafka). 0 turns discovery off.
@@ -76,6 +73,8 @@ pub struct KafkaSource<T> {
     discovery: Option<Duration>,
     /// Whether completed checkpoints commit the read offsets to the consumer group.
     commit_offsets: bool,
+    /// The bound of each broker call (`default.api.timeout.ms`).
+    api_timeout: Duration,
     deserializer: Arc<dyn KafkaRecordDeserializationSchema<T>>,
 }
 
@@ -103,11 +102,11 @@ impl<T: Data> KafkaSource<T> {
     }
 
     fn consumer(&self) -> Result<BaseConsumer> {
-        let mut config = ClientConfig::new();
+        let mut config = client_config(&self.properties);
         // Offsets are the source's own (kept in checkpoints), never committed on a timer.
-        config.set("enable.auto.commit", "false").set("group.id", "pyflink-rs");
-        for (key, value) in &self.properties {
-            config.set(key, value);
+        config.set("enable.auto.commit", "false");
+        if !self.properties.contains_key("group.id") {
+            config.set("group.id", "pyflink-rs");
         }
         config.create().map_err(|e| kafka_error("create a consumer", e))
     }
@@ -211,6 +210,7 @@ impl<T: Data> KafkaSourceBuilder<T> {
         for property in FLINK_ONLY_PROPERTIES {
             self.properties.remove(property);
         }
+        let api_timeout = bound_of(&self.properties, DEFAULT_API_TIMEOUT_MS)?;
         Ok(KafkaSource {
             properties: self.properties,
             subscription,
@@ -218,6 +218,7 @@ impl<T: Data> KafkaSourceBuilder<T> {
             stopping: self.stopping,
             discovery,
             commit_offsets,
+            api_timeout,
             deserializer,
         })
     }
@@ -236,7 +237,9 @@ impl<T: Data> Source<T> for KafkaSource<T> {
     }
 
     fn enumerate_splits(&self, _: &SplitEnumeratorContext) -> Result<Vec<KafkaSplit>> {
-        let partitions = self.subscription.partitions(&self.consumer()?, BROKER_TIMEOUT)?;
+        // Enumeration runs as the job is built, before any task could be asked to stop.
+        let calls = BrokerCalls::unattached(self.api_timeout, DEFAULT_API_TIMEOUT_MS);
+        let partitions = self.subscription.partitions(&self.consumer()?, &calls)?;
         Ok(partitions
             .into_iter()
             .map(|(topic, partition)| KafkaSplit { topic, partition, offset: None, stop: None })
@@ -250,6 +253,12 @@ impl<T: Data> Source<T> for KafkaSource<T> {
     fn create_reader(&self, context: &SourceReaderContext) -> Result<KafkaReader<T>> {
         Ok(KafkaReader {
             consumer: self.consumer()?,
+            calls: BrokerCalls::new(
+                &context.metric_group,
+                context.stop.clone(),
+                self.api_timeout,
+                DEFAULT_API_TIMEOUT_MS,
+            ),
             subscription: self.subscription.clone(),
             subtask: context.subtask_index,
             parallelism: context.parallelism,
@@ -271,6 +280,8 @@ impl<T: Data> Source<T> for KafkaSource<T> {
 /// Reads the partitions assigned to one parallel instance.
 pub struct KafkaReader<T> {
     consumer: BaseConsumer,
+    /// How the reader waits for the broker.
+    calls: BrokerCalls,
     subscription: Subscription,
     subtask: usize,
     parallelism: usize,
@@ -296,10 +307,10 @@ impl<T: Data> KafkaReader<T> {
     /// this reader owns; they are read from their earliest offset, as in Flink.
     fn discover_partitions(&mut self) -> Result<()> {
         let mut new = Vec::new();
-        for (topic, partition) in self.subscription.partitions(&self.consumer, BROKER_TIMEOUT)? {
+        for (topic, partition) in self.subscription.partitions(&self.consumer, &self.calls)? {
             let known = self.index.get(&topic).is_some_and(|partitions| partitions.contains_key(&partition));
             if !known && split_owner(&topic, partition, self.parallelism) == self.subtask {
-                let offset = OffsetsInitializer::Earliest.resolve(&self.consumer, &topic, partition, BROKER_TIMEOUT)?;
+                let offset = OffsetsInitializer::Earliest.resolve(&self.consumer, &topic, partition, &self.calls)?;
                 new.push(KafkaSplit { topic, partition, offset: Some(offset), stop: None });
             }
         }
@@ -348,10 +359,10 @@ impl<T: Data> KafkaReader<T> {
         for split in &mut self.splits[new.clone()] {
             if split.offset.is_none() {
                 split.offset =
-                    Some(self.starting.resolve(&self.consumer, &split.topic, split.partition, BROKER_TIMEOUT)?);
+                    Some(self.starting.resolve(&self.consumer, &split.topic, split.partition, &self.calls)?);
             }
             if let (None, Some(stopping)) = (split.stop, &self.stopping) {
-                split.stop = Some(stopping.resolve(&self.consumer, &split.topic, split.partition, BROKER_TIMEOUT)?);
+                split.stop = Some(stopping.resolve(&self.consumer, &split.topic, split.partition, &self.calls)?);
             }
         }
         let mut assignment = TopicPartitionList::new();

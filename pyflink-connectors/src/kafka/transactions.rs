@@ -12,23 +12,25 @@
 //! earlier process left open under it; a new writer does that for the first
 //! [`IDS_CLEANED_ON_START`] ids of its subtask, so that leftovers of a crashed process do not
 //! hold back read_committed consumers until the broker times them out.
+//!
+//! Every transaction call waits for the broker through the writer's [`BrokerCalls`], bounded
+//! by `max.block.ms`. Aborts and initializations give up when the task must stop (the next
+//! producer of the id aborts what is left); commits of completed checkpoints go on until the
+//! broker answers or the bound passes, since no later process could commit them.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use pyflink_core::{FlinkError, Result};
-use rdkafka::config::ClientConfig;
 use rdkafka::producer::{BaseProducer, Producer};
 
-use crate::kafka::kafka_error;
+use crate::kafka::broker::{BrokerCalls, CallFailure, OnStop, MAX_BLOCK_MS};
 use crate::kafka::sink::DeliveryReports;
+use crate::kafka::{client_config, kafka_error};
 
 /// The producer type of the Kafka sink.
 pub(crate) type SinkProducer = BaseProducer<DeliveryReports>;
-
-/// How long a transaction call (init, commit, abort) may wait for the broker.
-const TRANSACTION_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The ids a new writer cleans of what an earlier process left open. A writer uses ids 0 and 1
 /// in turn while each checkpoint completes before the next is taken, more when they overlap.
@@ -38,6 +40,8 @@ pub(crate) const IDS_CLEANED_ON_START: usize = 3;
 pub(crate) struct Transactions {
     prefix: String,
     properties: BTreeMap<String, String>,
+    /// The bound of each transaction call (`max.block.ms`).
+    max_block: Duration,
     registry: Mutex<Registry>,
 }
 
@@ -53,6 +57,8 @@ struct Registry {
     finished: HashMap<String, u64>,
     /// The serial of the next transaction: it tells a transaction from earlier ones of its id.
     next_serial: u64,
+    /// The broker calls of the latest writer of each subtask, which commit its transactions.
+    calls: HashMap<usize, BrokerCalls>,
 }
 
 struct Prepared {
@@ -69,8 +75,8 @@ pub(crate) struct OpenTransaction {
 }
 
 impl Transactions {
-    pub(crate) fn new(prefix: String, properties: BTreeMap<String, String>) -> Self {
-        Transactions { prefix, properties, registry: Mutex::new(Registry::default()) }
+    pub(crate) fn new(prefix: String, properties: BTreeMap<String, String>, max_block: Duration) -> Self {
+        Transactions { prefix, properties, max_block, registry: Mutex::new(Registry::default()) }
     }
 
     fn registry(&self) -> MutexGuard<'_, Registry> {
@@ -83,27 +89,26 @@ impl Transactions {
 
     /// A producer for `id` whose `init_transactions` has fenced off and aborted whatever
     /// another producer of that id left open.
-    fn create_producer(&self, id: &str) -> Result<SinkProducer> {
-        let mut config = ClientConfig::new();
-        for (key, value) in &self.properties {
-            config.set(key, value);
-        }
+    fn create_producer(&self, id: &str, calls: &BrokerCalls) -> Result<SinkProducer> {
+        let mut config = client_config(&self.properties);
         config.set("transactional.id", id);
         let producer: SinkProducer = config
             .create_with_context(DeliveryReports::default())
             .map_err(|e| kafka_error(&format!("create a producer for transactional id '{id}'"), e))?;
-        producer
-            .init_transactions(TRANSACTION_TIMEOUT)
-            .map_err(|e| kafka_error(&format!("initialize transactions of transactional id '{id}'"), e))?;
+        calls
+            .call(OnStop::GiveUp, |timeout| producer.init_transactions(timeout))
+            .map_err(|failure| failure.into_error(&format!("initialize transactions of transactional id '{id}'")))?;
         Ok(producer)
     }
 
     /// Makes a new writer of `subtask` (of `parallelism`) start clean: aborts the transactions
     /// that its subtasks prepared for checkpoints that never completed (the restored
     /// checkpoint's were committed before), and what a crashed process left open.
-    pub(crate) fn recover(&self, subtask: usize, parallelism: usize) -> Result<()> {
+    /// `calls` are the new writer's, which from now on also commit the subtask's transactions.
+    pub(crate) fn recover(&self, subtask: usize, parallelism: usize, calls: &BrokerCalls) -> Result<()> {
         let abandoned: Vec<(String, Prepared)> = {
             let mut registry = self.registry();
+            registry.calls.insert(subtask, calls.clone());
             let ids: Vec<String> = registry
                 .prepared
                 .iter()
@@ -113,7 +118,7 @@ impl Transactions {
             ids.into_iter().filter_map(|id| registry.prepared.remove(&id).map(|p| (id, p))).collect()
         };
         for (id, prepared) in abandoned {
-            self.finish(id, prepared.serial, prepared.producer, End::Abort)?;
+            self.finish(id, prepared.serial, prepared.producer, End::Abort, calls)?;
         }
         for n in 0..IDS_CLEANED_ON_START {
             let id = self.transactional_id(subtask, n);
@@ -122,7 +127,7 @@ impl Transactions {
                 registry.idle.contains_key(&id) || registry.open.contains(&id) || registry.prepared.contains_key(&id)
             };
             if !known {
-                let producer = self.create_producer(&id)?;
+                let producer = self.create_producer(&id, calls)?;
                 self.registry().idle.insert(id, producer);
             }
         }
@@ -130,7 +135,7 @@ impl Transactions {
     }
 
     /// Begins a transaction for a writer of `subtask`, under the smallest id not in use.
-    pub(crate) fn begin(&self, subtask: usize) -> Result<OpenTransaction> {
+    pub(crate) fn begin(&self, subtask: usize, calls: &BrokerCalls) -> Result<OpenTransaction> {
         let (id, serial, idle) = {
             let mut registry = self.registry();
             let id = (0..)
@@ -145,7 +150,7 @@ impl Transactions {
         };
         let begun = match idle {
             Some(producer) => Ok(producer),
-            None => self.create_producer(&id),
+            None => self.create_producer(&id, calls),
         }
         .and_then(|producer| {
             // A failure reported for an earlier, aborted transaction of this producer (records
@@ -176,26 +181,31 @@ impl Transactions {
 
     /// Aborts a transaction a writer gives up (on failure or close), so that it holds back no
     /// read_committed consumer.
-    pub(crate) fn abort(&self, transaction: OpenTransaction) -> Result<()> {
+    pub(crate) fn abort(&self, transaction: OpenTransaction, calls: &BrokerCalls) -> Result<()> {
         let OpenTransaction { id, serial, producer } = transaction;
         self.registry().open.remove(&id);
-        self.finish(id, serial, producer, End::Abort)
+        self.finish(id, serial, producer, End::Abort, calls)
     }
 
     /// Commits the transaction a committable names, if this process holds it (committing
     /// twice, as after a restore, is harmless).
     pub(crate) fn commit(&self, committable: &[u8]) -> Result<()> {
         let (id, serial) = parse_committable(committable)?;
-        let prepared = {
+        let (prepared, calls) = {
             let mut registry = self.registry();
-            match registry.prepared.get(&id) {
+            let prepared = match registry.prepared.get(&id) {
                 Some(prepared) if prepared.serial == serial => registry.prepared.remove(&id),
                 _ if registry.finished.get(&id).is_some_and(|&done| done >= serial) => return Ok(()),
                 _ => None,
-            }
+            };
+            let calls = prepared.as_ref().and_then(|prepared| registry.calls.get(&prepared.subtask).cloned());
+            (prepared, calls)
         };
         match prepared {
-            Some(prepared) => self.finish(id, serial, prepared.producer, End::Commit { subtask: prepared.subtask }),
+            Some(prepared) => {
+                let calls = calls.unwrap_or_else(|| BrokerCalls::unattached(self.max_block, MAX_BLOCK_MS));
+                self.finish(id, serial, prepared.producer, End::Commit { subtask: prepared.subtask }, &calls)
+            }
             None => {
                 // Another process began it: librdkafka cannot commit it from here. Committed
                 // before that process failed, it is in the topic; if not, the next producer
@@ -217,15 +227,15 @@ impl Transactions {
     /// fails the job, and the restore commits the restored checkpoint's transactions again, this
     /// one among them. A commit that cannot succeed (the transaction had to be aborted, or the
     /// producer was fenced) loses the transaction's records: the error says so.
-    fn finish(&self, id: String, serial: u64, producer: SinkProducer, end: End) -> Result<()> {
+    fn finish(&self, id: String, serial: u64, producer: SinkProducer, end: End, calls: &BrokerCalls) -> Result<()> {
         let ended = if let End::Commit { .. } = end {
-            producer.commit_transaction(TRANSACTION_TIMEOUT)
+            calls.call(OnStop::Finish, |timeout| producer.commit_transaction(timeout))
         } else {
             // What was sent is delivered first: aborting with records still in flight makes
             // librdkafka bump the producer's epoch, which brokers without KIP-360 (tansu 0.6)
             // refuse until the abort times out.
-            let _ = producer.flush(TRANSACTION_TIMEOUT);
-            producer.abort_transaction(TRANSACTION_TIMEOUT)
+            let _ = calls.call(OnStop::GiveUp, |timeout| producer.flush(timeout));
+            calls.call(OnStop::GiveUp, |timeout| producer.abort_transaction(timeout))
         };
         let mut registry = self.registry();
         match (ended, end) {
@@ -234,24 +244,26 @@ impl Transactions {
                 registry.idle.insert(id, producer);
                 Ok(())
             }
-            (Err(error), End::Commit { subtask }) if commit_may_succeed_later(&error) => {
-                tracing::warn!(transactional_id = %id, %error, "committing a Kafka transaction failed; it is retried after the restore");
-                registry.prepared.insert(id.clone(), Prepared { serial, subtask, producer });
+            (Err(failure), End::Commit { subtask }) if commit_may_succeed_later(&failure) => {
                 let what =
                     format!("commit transaction '{id}' (it stays prepared and is committed again after the restore)");
-                Err(kafka_error(&what, error))
+                let error = failure.into_error(&what);
+                tracing::warn!(transactional_id = %id, %error, "committing a Kafka transaction failed; it is retried after the restore");
+                registry.prepared.insert(id, Prepared { serial, subtask, producer });
+                Err(error)
             }
-            (Err(error), end) => {
+            (Err(failure), end) => {
                 // The producer is dropped: the next producer of its id fences it off and aborts
                 // what it left open.
                 registry.finished.insert(id.clone(), serial);
                 if let End::Commit { .. } = end {
-                    tracing::error!(transactional_id = %id, %error, "a Kafka transaction of a completed checkpoint cannot be committed; its records are lost");
                     let what =
                         format!("commit transaction '{id}': it cannot be committed any more and its records are lost");
-                    Err(kafka_error(&what, error))
+                    let error = failure.into_error(&what);
+                    tracing::error!(transactional_id = %id, %error, "a Kafka transaction of a completed checkpoint cannot be committed; its records are lost");
+                    Err(error)
                 } else {
-                    Err(kafka_error(&format!("abort transaction '{id}'"), error))
+                    Err(failure.into_error(&format!("abort transaction '{id}'")))
                 }
             }
         }
@@ -267,14 +279,16 @@ enum End {
     Abort,
 }
 
-/// Whether a failed `commit_transaction` may succeed when called again: librdkafka says so of
-/// retriable errors that neither need the transaction aborted nor are fatal to the producer.
-fn commit_may_succeed_later(error: &rdkafka::error::KafkaError) -> bool {
-    match error {
-        rdkafka::error::KafkaError::Transaction(cause) => {
+/// Whether a failed `commit_transaction` may succeed when called again: after its bound (the
+/// commit goes on in the background), and for errors librdkafka calls retriable that neither
+/// need the transaction aborted nor are fatal to the producer.
+fn commit_may_succeed_later(failure: &CallFailure) -> bool {
+    match failure {
+        CallFailure::TimedOut { .. } | CallFailure::Stopped => true,
+        CallFailure::Broker(rdkafka::error::KafkaError::Transaction(cause)) => {
             cause.is_retriable() && !cause.txn_requires_abort() && !cause.is_fatal()
         }
-        _ => false,
+        CallFailure::Broker(_) => false,
     }
 }
 

@@ -213,7 +213,8 @@ pub trait ProcessFunction<IN: Data, OUT: Data>: Clone + Send + Sync + 'static {
         false
     }
 
-    /// Called once after the last record.
+    /// Called once at the end: after the last record, or as the job stops early (cancelled, or
+    /// failed elsewhere); an error then is logged, since the job is stopping anyway.
     fn close(&mut self) -> Result<()> {
         Ok(())
     }
@@ -280,7 +281,8 @@ pub trait KeyedProcessFunction<K: Key, IN: Data, OUT: Data>: Clone + Send + Sync
         Ok(())
     }
 
-    /// Called once after the last record.
+    /// Called once at the end: after the last record, or as the job stops early (cancelled, or
+    /// failed elsewhere); an error then is logged, since the job is stopping anyway.
     fn close(&mut self) -> Result<()> {
         Ok(())
     }
@@ -299,7 +301,8 @@ pub trait CoProcessFunction<IN1: Data, IN2: Data, OUT: Data>: Clone + Send + Syn
     /// Processes one record of the second stream.
     fn process_element2(&mut self, value: IN2, ctx: &mut ProcessContext<'_, OUT>) -> Result<()>;
 
-    /// Called once after the last record.
+    /// Called once at the end: after the last record, or as the job stops early (cancelled, or
+    /// failed elsewhere); an error then is logged, since the job is stopping anyway.
     fn close(&mut self) -> Result<()> {
         Ok(())
     }

@@ -59,8 +59,12 @@ impl<T: Data, S: Sink<T>> OneInputOperator<T, ()> for SinkOperator<T, S> {
                 }
             }
         }
-        let writer_context =
-            SinkWriterContext { subtask_index: context.subtask_index, parallelism: context.parallelism };
+        let writer_context = SinkWriterContext {
+            subtask_index: context.subtask_index,
+            parallelism: context.parallelism,
+            metric_group: context.get_metric_group().clone(),
+            stop: context.stop_signal().clone(),
+        };
         self.writer = Some(self.sink.create_writer(&writer_context)?);
         Ok(())
     }

@@ -19,6 +19,7 @@ use crate::runtime::input::{
 use crate::runtime::job::activate_guarded;
 use crate::runtime::operator::{RuntimeContext, TwoInputOperator};
 use crate::runtime::output::{ElementOutput, ElementSession, Output, SendCapability};
+use crate::runtime::teardown::{close_at_teardown, Stage};
 use crate::runtime::timestamp::{epoch_of, epoch_start, least_time, Time};
 use crate::runtime::wakeup::Wakeups;
 use crate::runtime::watermark::WatermarkTracker;
@@ -45,7 +46,7 @@ pub(crate) fn build_binary<'s, IN1: Data, IN2: Data, OUT: Data, O: TwoInputOpera
     let subtask = context.worker_index();
     let active = subtask < plan.parallelism;
     let job = context.job.clone();
-    let runtime_context = RuntimeContext::new(plan, subtask, context.restored_operator(plan), &context.job.metrics)?;
+    let runtime_context = RuntimeContext::new(plan, subtask, context.restored_operator(plan), &context.job)?;
     let address = builder.operator_info().address;
     let checkpoints = context.task_checkpoints(plan, &address);
     let activator = context.scope.activator_for(address);
@@ -60,7 +61,7 @@ pub(crate) fn build_binary<'s, IN1: Data, IN2: Data, OUT: Data, O: TwoInputOpera
         tracker: tracker_for(&counts),
         output: Output::new(subtask, Vec::new()),
         main_output,
-        opened: false,
+        stage: Stage::Created,
     };
     let name = plan.name.clone();
     builder.build(move |capabilities| {
@@ -81,7 +82,7 @@ pub(crate) fn build_binary<'s, IN1: Data, IN2: Data, OUT: Data, O: TwoInputOpera
     Ok(())
 }
 
-struct BinaryTask<IN1: Data, IN2: Data, OUT: Data, O> {
+struct BinaryTask<IN1: Data, IN2: Data, OUT: Data, O: TwoInputOperator<IN1, IN2, OUT>> {
     operator: O,
     context: RuntimeContext,
     first: ConnectedInput<IN1>,
@@ -90,7 +91,8 @@ struct BinaryTask<IN1: Data, IN2: Data, OUT: Data, O> {
     output: Output<OUT>,
     main_output: ElementOutput<OUT>,
     wakeups: Wakeups,
-    opened: bool,
+    /// Whether the operator is open: one that is when the task is dropped is closed then.
+    stage: Stage,
     alignment: EpochAlignment<Either<IN1, IN2>>,
     checkpoints: TaskCheckpoints,
 }
@@ -141,9 +143,9 @@ impl<IN1: Data, IN2: Data, OUT: Data, O: TwoInputOperator<IN1, IN2, OUT>> BatchH
 impl<IN1: Data, IN2: Data, OUT: Data, O: TwoInputOperator<IN1, IN2, OUT>> BinaryTask<IN1, IN2, OUT, O> {
     /// Processes what has arrived on both inputs; true once both inputs have ended.
     fn activate(&mut self, frontiers: &[MutableAntichain<Time>], held: &mut [Capability<Time>]) -> Result<bool> {
-        if !self.opened {
+        if self.stage == Stage::Created {
             self.operator.open(&self.context)?;
-            self.opened = true;
+            self.stage = Stage::Open;
         }
         if let Some(checkpoint_id) = self.checkpoints.newly_completed() {
             self.operator.notify_checkpoint_complete(checkpoint_id)?;
@@ -159,7 +161,7 @@ impl<IN1: Data, IN2: Data, OUT: Data, O: TwoInputOperator<IN1, IN2, OUT>> Binary
             alignment,
             checkpoints,
             context,
-            ..
+            stage,
         } = self;
         let mut session = main_output.activate();
         if let Some(now) = wakeups.due() {
@@ -226,12 +228,19 @@ impl<IN1: Data, IN2: Data, OUT: Data, O: TwoInputOperator<IN1, IN2, OUT>> Binary
             })?;
             checkpoints.finish(epoch, snapshot);
         }
+        *stage = Stage::Closed;
         operator.close()?;
         Ok(true)
     }
 }
 
 /// Closes epochs of a two-input task: snapshots, then the held-back batches of the next epoch.
+impl<IN1: Data, IN2: Data, OUT: Data, O: TwoInputOperator<IN1, IN2, OUT>> Drop for BinaryTask<IN1, IN2, OUT, O> {
+    fn drop(&mut self) {
+        let (name, subtask) = (self.context.get_task_name(), self.context.get_index_of_this_subtask());
+        close_at_teardown(self.stage, name, subtask, || self.operator.close());
+    }
+}
 struct BinaryEpochs<'a, 's, IN1, IN2, OUT: Data, O> {
     operator: &'a mut O,
     channels: [ChannelMap; 2],

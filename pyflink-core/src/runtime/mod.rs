@@ -14,7 +14,11 @@ pub(crate) mod pacing;
 pub(crate) mod partition;
 pub(crate) mod source_task;
 pub(crate) mod source_watermarks;
+mod stop;
+pub(crate) mod teardown;
 pub(crate) mod timestamp;
 pub(crate) mod unary;
 pub(crate) mod wakeup;
 pub mod watermark;
+
+pub use stop::StopSignal;

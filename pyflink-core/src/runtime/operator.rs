@@ -8,9 +8,11 @@ use pyflink_state::{KeyGroupRange, KeyedStateBackend, KeyedStateSnapshot, Operat
 
 use crate::checkpoint::restore::RestoredOperator;
 use crate::checkpoint::StateSnapshotContext;
-use crate::metrics::{MetricGroup, MetricRegistry};
+use crate::metrics::MetricGroup;
 use crate::runtime::graph::NodePlan;
+use crate::runtime::job::JobShared;
 use crate::runtime::output::Output;
+use crate::runtime::StopSignal;
 use crate::time::ProcessingTimeService;
 use crate::{Data, Key, Result};
 
@@ -30,6 +32,7 @@ pub struct RuntimeContext {
     pub(crate) restored: Option<RestoredOperator>,
     pub(crate) operator_state: Arc<OperatorStateStore>,
     pub(crate) metrics: MetricGroup,
+    pub(crate) stop: StopSignal,
 }
 
 /// The file of an instance's operator state in checkpoints.
@@ -41,7 +44,7 @@ impl RuntimeContext {
         plan: &NodePlan,
         subtask_index: usize,
         restored: Option<RestoredOperator>,
-        metrics: &MetricRegistry,
+        job: &Arc<JobShared>,
     ) -> Result<Self> {
         let operator_state = match &restored {
             Some(restored) => {
@@ -54,7 +57,8 @@ impl RuntimeContext {
         };
         Ok(RuntimeContext {
             operator_state: Arc::new(operator_state),
-            metrics: metrics.group(vec![plan.name.clone(), subtask_index.to_string()]),
+            metrics: job.metrics.group(vec![plan.name.clone(), subtask_index.to_string()]),
+            stop: StopSignal::of_job(job),
             operator_id: plan.operator_id.clone(),
             state_backend: plan.state_backend.clone(),
             checkpointing: plan.checkpointing,
@@ -82,6 +86,12 @@ impl RuntimeContext {
             context.add_file(OPERATOR_STATE_FILE, self.operator_state.snapshot()?);
         }
         Ok(())
+    }
+
+    /// Tells long calls of this instance (waiting for an outside system) that it must stop:
+    /// the job was cancelled or another task failed.
+    pub fn stop_signal(&self) -> &StopSignal {
+        &self.stop
     }
 
     /// The instance's metric group (see [`crate::metrics`]): register metrics in `open()`.

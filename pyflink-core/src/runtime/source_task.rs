@@ -24,6 +24,7 @@ use crate::runtime::pacing::{Pacing, WAIT_POLL};
 use crate::runtime::source_watermarks::SourceWatermarks;
 use crate::runtime::timestamp::{current_round, epoch_of, time_at, Time};
 use crate::runtime::wakeup::Wakeups;
+use crate::runtime::StopSignal;
 use crate::sources::{
     InputStatus, Source, SourceOutput, SourceReader, SourceReaderContext, SourceSplit, SplitEnumeratorContext,
 };
@@ -57,9 +58,16 @@ pub(crate) fn build_source<'s, T: Data, S: Source<T>>(
     let job = context.job.clone();
     let metrics = context.job.metrics.group(vec![plan.name.clone(), subtask.to_string()]);
     let pacing = Pacing::new(plan.backpressure, context.end_probe(), active.then_some(&metrics));
+    let reader_context = SourceReaderContext {
+        subtask_index: subtask,
+        parallelism: plan.parallelism,
+        metric_group: metrics.clone(),
+        stop: StopSignal::of_job(&job),
+    };
     let mut task = SourceTask::<T, S> {
         source,
         reader: None,
+        reader_context,
         subtask,
         parallelism: plan.parallelism,
         output: Output::new(subtask, Vec::new()),
@@ -95,6 +103,8 @@ pub(crate) fn build_source<'s, T: Data, S: Source<T>>(
 struct SourceTask<T: Data, S: Source<T>> {
     source: Arc<S>,
     reader: Option<S::Reader>,
+    /// What the reader is told of where it runs, when it is created.
+    reader_context: SourceReaderContext,
     subtask: usize,
     parallelism: usize,
     output: Output<T>,
@@ -188,9 +198,7 @@ impl<T: Data, S: Source<T>> SourceTask<T, S> {
                 mine.push(split);
             }
         }
-        let mut reader = self
-            .source
-            .create_reader(&SourceReaderContext { subtask_index: self.subtask, parallelism: self.parallelism })?;
+        let mut reader = self.source.create_reader(&self.reader_context)?;
         if let Some(watermarks) = self.watermarks.as_mut() {
             for split in &mine {
                 watermarks.register_split(&split.split_id());

@@ -19,6 +19,7 @@ use crate::runtime::input::{
 use crate::runtime::job::activate_guarded;
 use crate::runtime::operator::{OneInputOperator, RuntimeContext};
 use crate::runtime::output::{ElementOutput, ElementSession, Output, SendCapability, SidePort};
+use crate::runtime::teardown::{close_at_teardown, Stage};
 use crate::runtime::timestamp::{epoch_of, epoch_start, least_time, Time};
 use crate::runtime::wakeup::Wakeups;
 use crate::runtime::watermark::WatermarkTracker;
@@ -59,7 +60,7 @@ pub(crate) fn build_unary<'s, IN: Data, OUT: Data, O: OneInputOperator<IN, OUT>>
     let subtask = context.worker_index();
     let active = subtask < plan.parallelism;
     let job = context.job.clone();
-    let runtime_context = RuntimeContext::new(plan, subtask, context.restored_operator(plan), &context.job.metrics)?;
+    let runtime_context = RuntimeContext::new(plan, subtask, context.restored_operator(plan), &context.job)?;
     let address = builder.operator_info().address;
     let checkpoints = context.task_checkpoints(plan, &address);
     let activator = context.scope.activator_for(address);
@@ -72,7 +73,7 @@ pub(crate) fn build_unary<'s, IN: Data, OUT: Data, O: OneInputOperator<IN, OUT>>
         tracker,
         output: Output::new(subtask, sides),
         main_output,
-        opened: false,
+        stage: Stage::Created,
         alignment: EpochAlignment::new(checkpoints.aligned()),
         checkpoints,
         awaiting_final_checkpoint: false,
@@ -97,7 +98,7 @@ pub(crate) fn build_unary<'s, IN: Data, OUT: Data, O: OneInputOperator<IN, OUT>>
 }
 
 /// One instance of a one-input operator with its inputs and outputs.
-struct UnaryTask<IN: Data, OUT: Data, O> {
+struct UnaryTask<IN: Data, OUT: Data, O: OneInputOperator<IN, OUT>> {
     operator: O,
     context: RuntimeContext,
     inputs: Vec<ConnectedInput<IN>>,
@@ -107,7 +108,8 @@ struct UnaryTask<IN: Data, OUT: Data, O> {
     output: Output<OUT>,
     main_output: ElementOutput<OUT>,
     wakeups: Wakeups,
-    opened: bool,
+    /// Whether the operator is open: one that is when the task is dropped is closed then.
+    stage: Stage,
     alignment: EpochAlignment<(usize, Vec<Element<IN>>)>,
     checkpoints: TaskCheckpoints,
     /// Input has ended; the operator waits for the final checkpoint before it closes.
@@ -120,9 +122,9 @@ struct UnaryTask<IN: Data, OUT: Data, O> {
 impl<IN: Data, OUT: Data, O: OneInputOperator<IN, OUT>> UnaryTask<IN, OUT, O> {
     /// Processes what has arrived; returns true once the operator has finished (all inputs ended).
     fn activate(&mut self, frontiers: &[MutableAntichain<Time>], held: &mut [Capability<Time>]) -> Result<bool> {
-        if !self.opened {
+        if self.stage == Stage::Created {
             self.operator.open(&self.context)?;
-            self.opened = true;
+            self.stage = Stage::Open;
         }
         if let Some(checkpoint_id) = self.checkpoints.newly_completed() {
             self.operator.notify_checkpoint_complete(checkpoint_id)?;
@@ -131,6 +133,7 @@ impl<IN: Data, OUT: Data, O: OneInputOperator<IN, OUT>> UnaryTask<IN, OUT, O> {
             if !self.checkpoints.is_complete(self.alignment.epoch()) {
                 return Ok(false);
             }
+            self.stage = Stage::Closed;
             self.operator.close()?;
             return Ok(true);
         }
@@ -231,6 +234,7 @@ impl<IN: Data, OUT: Data, O: OneInputOperator<IN, OUT>> UnaryTask<IN, OUT, O> {
                 return Ok(false);
             }
         }
+        self.stage = Stage::Closed;
         self.operator.close()?;
         Ok(true)
     }
@@ -244,6 +248,12 @@ impl<IN: Data, OUT: Data, O: OneInputOperator<IN, OUT>> UnaryTask<IN, OUT, O> {
 }
 
 /// Closes epochs of a one-input task: snapshots, then the held-back batches of the next epoch.
+impl<IN: Data, OUT: Data, O: OneInputOperator<IN, OUT>> Drop for UnaryTask<IN, OUT, O> {
+    fn drop(&mut self) {
+        let (name, subtask) = (self.context.get_task_name(), self.context.get_index_of_this_subtask());
+        close_at_teardown(self.stage, name, subtask, || self.operator.close());
+    }
+}
 struct UnaryEpochs<'a, 's, OUT: Data, O> {
     operator: &'a mut O,
     channels: &'a [ChannelMap],

@@ -88,28 +88,22 @@ impl<T> CollectIterator<T> {
     /// Cancels the job if it still runs and waits for its threads to end; records not taken
     /// yet are dropped. The iterator yields nothing more.
     pub fn close(&mut self) {
-        if let Some(client) = self.stop_reading() {
+        self.cancel();
+        if let Some(client) = self.client.take() {
             // How a cancelled job ended is of no interest to a caller that stopped reading.
             let _ = client.wait();
         }
     }
 
-    /// Cancels the job if it still runs, without waiting for it to end.
+    /// Cancels the job if it still runs, without waiting for it to end (a later
+    /// [`close`](Self::close) still waits), and closes the channel, which releases a collecting
+    /// writer blocked on a full buffer. The job is cancelled first, so that the writer's failure
+    /// on the closed channel is taken for the cancellation and not for a failure to restart from.
     pub fn cancel(&mut self) {
-        self.stop_reading();
-    }
-
-    /// Cancels the job if it still runs and closes the channel, which releases a collecting
-    /// writer blocked on a full buffer; returns the client of a job not yet waited for. The
-    /// job is cancelled first, so that the writer's failure on the closed channel is taken for
-    /// the cancellation and not for a failure to restart from.
-    fn stop_reading(&mut self) -> Option<JobClient> {
-        let client = self.client.take();
-        if let Some(client) = &client {
+        if let Some(client) = &self.client {
             client.cancel();
         }
         self.receiver = None;
-        client
     }
 }
 

@@ -14,15 +14,37 @@ pub use blackhole::DiscardingSink;
 pub use collect::{CollectIterator, CollectSink, Polled};
 pub use print::PrintSink;
 
+use crate::metrics::{MetricGroup, MetricRegistry};
+use crate::runtime::StopSignal;
 use crate::{Data, Result};
 
 /// What a sink writer knows about where it runs.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct SinkWriterContext {
     /// The index of this writer, `0 .. parallelism`.
     pub subtask_index: usize,
     /// The number of parallel writers.
     pub parallelism: usize,
+    /// The sink instance's metric group, for the writer's own metrics.
+    pub metric_group: MetricGroup,
+    /// Turns true when the writer's task must stop: calls that wait for an outside system check
+    /// it between short waits.
+    pub stop: StopSignal,
+}
+
+impl SinkWriterContext {
+    /// The context of writer `subtask_index` of `parallelism` outside a job: its metrics are
+    /// registered nowhere and it is never asked to stop.
+    ///
+    /// ```
+    /// use pyflink_core::sinks::SinkWriterContext;
+    /// let context = SinkWriterContext::new(0, 2);
+    /// assert!(!context.stop.should_stop());
+    /// ```
+    pub fn new(subtask_index: usize, parallelism: usize) -> Self {
+        let metric_group = MetricRegistry::default().group(vec!["sink".into(), subtask_index.to_string()]);
+        SinkWriterContext { subtask_index, parallelism, metric_group, stop: StopSignal::never() }
+    }
 }
 
 /// A destination for the records of a stream. Each parallel instance gets its own writer.

@@ -19,8 +19,10 @@ pub use datagen::{DataGenSource, DataGenSplit, GeneratorContext};
 pub use number_sequence::{NumberSequenceSource, NumberSequenceSplit};
 
 use crate::config::Boundedness;
+use crate::metrics::{MetricGroup, MetricRegistry};
 use crate::runtime::output::Output;
 use crate::runtime::source_watermarks::SourceWatermarks;
+use crate::runtime::StopSignal;
 use crate::{Data, Result};
 
 /// A unit of work of a source, with its reading position. Splits are what checkpoints store of a
@@ -38,12 +40,32 @@ pub struct SplitEnumeratorContext {
 }
 
 /// What a reader knows about where it runs.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct SourceReaderContext {
     /// The index of this reader, `0 .. parallelism`.
     pub subtask_index: usize,
     /// The number of parallel readers.
     pub parallelism: usize,
+    /// The source instance's metric group, for the reader's own metrics.
+    pub metric_group: MetricGroup,
+    /// Turns true when the reader's task must stop: calls that wait for an outside system check
+    /// it between short waits.
+    pub stop: StopSignal,
+}
+
+impl SourceReaderContext {
+    /// The context of reader `subtask_index` of `parallelism` outside a job: its metrics are
+    /// registered nowhere and it is never asked to stop.
+    ///
+    /// ```
+    /// use pyflink_core::sources::SourceReaderContext;
+    /// let context = SourceReaderContext::new(1, 2);
+    /// assert_eq!((context.subtask_index, context.parallelism), (1, 2));
+    /// ```
+    pub fn new(subtask_index: usize, parallelism: usize) -> Self {
+        let metric_group = MetricRegistry::default().group(vec!["source".into(), subtask_index.to_string()]);
+        SourceReaderContext { subtask_index, parallelism, metric_group, stop: StopSignal::never() }
+    }
 }
 
 /// What a reader reports after a call to [`SourceReader::poll_next`].

@@ -113,6 +113,7 @@ pub struct TransactionalSink<T> {
     committed: Committed<T>,
     commit_failures: FailureInjector,
     commit_panics: FailureInjector,
+    abort_failures: FailureInjector,
 }
 
 impl<T> TransactionalSink<T> {
@@ -129,7 +130,15 @@ impl<T> TransactionalSink<T> {
         commit_failures: FailureInjector,
         commit_panics: FailureInjector,
     ) -> Self {
-        TransactionalSink { committed, commit_failures, commit_panics }
+        let abort_failures = FailureInjector::at(Vec::new());
+        TransactionalSink { committed, commit_failures, commit_panics, abort_failures }
+    }
+
+    /// The sink, with writers whose abort of the transaction left open when they close fails
+    /// with an error at `abort_failures`' points (as a Kafka writer's does when its broker does
+    /// not answer).
+    pub fn failing_aborts(self, abort_failures: FailureInjector) -> Self {
+        TransactionalSink { abort_failures, ..self }
     }
 }
 
@@ -142,7 +151,11 @@ impl<T: Data> Sink<T> for TransactionalSink<T> {
     type Writer = StagingWriter<T>;
 
     fn create_writer(&self, context: &SinkWriterContext) -> Result<StagingWriter<T>> {
-        Ok(StagingWriter { subtask: context.subtask_index, staged: Vec::new() })
+        Ok(StagingWriter {
+            subtask: context.subtask_index,
+            staged: Vec::new(),
+            abort_failures: self.abort_failures.clone(),
+        })
     }
 
     fn commit(&self, committables: Vec<Vec<u8>>) -> Result<()> {
@@ -164,6 +177,7 @@ impl<T: Data> Sink<T> for TransactionalSink<T> {
 pub struct StagingWriter<T> {
     subtask: usize,
     staged: Vec<T>,
+    abort_failures: FailureInjector,
 }
 
 impl<T: Data> SinkWriter<T> for StagingWriter<T> {
@@ -176,6 +190,12 @@ impl<T: Data> SinkWriter<T> for StagingWriter<T> {
         let records = std::mem::take(&mut self.staged);
         let transaction = (self.subtask, checkpoint_id, records);
         Ok(vec![pyflink_state::codec::encode(&transaction).expect("records encode")])
+    }
+
+    /// Aborts the transaction left open: what was staged after the last checkpoint.
+    fn close(&mut self) -> Result<()> {
+        self.staged.clear();
+        self.abort_failures.check()
     }
 }
 

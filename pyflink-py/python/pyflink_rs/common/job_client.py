@@ -4,6 +4,7 @@ which has ended, threads and all, by the time the exception reaches the caller."
 
 import atexit
 import threading
+import weakref
 
 from pyflink_rs.common.completable_future import CompletableFuture
 from pyflink_rs.common.job_execution_result import JobExecutionResult, _metric_value
@@ -17,6 +18,21 @@ WAIT_STEP_MS = 100
 # exits: their threads may run Python functions, which must not outlive the interpreter.
 _running = set()
 _running_lock = threading.Lock()
+
+# The open iterators of ``execute_and_collect()``, closed (their jobs cancelled and waited for)
+# when the interpreter exits. Held weakly: an iterator dropped unclosed cancels its job itself.
+_open_iterators = weakref.WeakSet()
+
+
+def track_iterator(iterator):
+    """Registers an open ``CloseableIterator`` to be closed when the interpreter exits."""
+    with _running_lock:
+        _open_iterators.add(iterator)
+
+
+def iterator_closed(iterator):
+    with _running_lock:
+        _open_iterators.discard(iterator)
 
 
 def _track(native_job):
@@ -64,10 +80,16 @@ def wait_for_job(native_job):
 def _cancel_running_jobs():
     with _running_lock:
         jobs = list(_running)
+        iterators = list(_open_iterators)
+    # Every job is asked to stop first, so that they end together.
     for job in jobs:
         job.cancel()
+    for iterator in iterators:
+        iterator._cancel()
     for job in jobs:
         _wait_until_ended(job)
+    for iterator in iterators:
+        iterator.close()
 
 
 class JobClient:

@@ -4,6 +4,8 @@ them, in batches, and closing the iterator cancels the job and waits for it to e
 import pickle
 from collections import deque
 
+from pyflink_rs.common.job_client import iterator_closed, track_iterator
+
 # Records fetched from the job at once, and how long one fetch waits before the interpreter
 # gets to see signals (Ctrl-C) again.
 FETCH_RECORDS = 1024
@@ -19,6 +21,7 @@ class CloseableIterator:
         self._native = native_records
         self._buffer = deque()
         self._closed = False
+        track_iterator(self)
 
     def __iter__(self):
         return self
@@ -35,6 +38,7 @@ class CloseableIterator:
             except Exception:
                 # The job failed and has ended.
                 self._closed = True
+                iterator_closed(self)
                 raise
             if batch is None:
                 self.close()
@@ -52,6 +56,12 @@ class CloseableIterator:
         self._closed = True
         self._buffer.clear()
         self._native.close()
+        iterator_closed(self)
+
+    def _cancel(self):
+        """Asks the job to stop without waiting for it."""
+        if not self._closed:
+            self._native.cancel()
 
     def __enter__(self):
         return self
@@ -63,6 +73,5 @@ class CloseableIterator:
     def __del__(self):
         # Only cancels: a finalizer may run on one of the job's own threads (a Python function
         # dropping the last reference), which must not wait for the job to end.
-        native = getattr(self, "_native", None)
-        if native is not None and not self._closed:
-            native.cancel()
+        if getattr(self, "_native", None) is not None:
+            self._cancel()
