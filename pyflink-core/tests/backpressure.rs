@@ -89,6 +89,19 @@ fn a_fast_source_waits_for_a_slow_operator() {
         .sum();
     assert!(waited > 0.0, "the sources waited: {metrics:?}");
     assert!(metrics.iter().any(|(name, _)| name == "Sequence Source.0.isBackPressured"));
+    // The busy time shows which operator holds the job back.
+    let busy = |operator: &str| -> f64 {
+        metrics
+            .iter()
+            .filter(|(name, _)| name.starts_with(&format!("{operator}.")) && name.ends_with(".busyTimeMsPerSecond"))
+            .map(|(_, value)| match value {
+                MetricValue::Gauge(ms) => *ms,
+                other => panic!("busyTimeMsPerSecond is a gauge, not {other:?}"),
+            })
+            .sum()
+    };
+    let (slow, source) = (busy("Slow"), busy("Sequence Source"));
+    assert!(slow > 200.0 && slow > 2.0 * source, "busy ms per second: Slow {slow}, source {source}: {metrics:?}");
 }
 
 #[test]

@@ -10,13 +10,13 @@ use timely::progress::frontier::MutableAntichain;
 
 use crate::checkpoint::task::TaskCheckpoints;
 use crate::element::Element;
+use crate::runtime::activation::Activations;
 use crate::runtime::batch_pool::recycle;
 use crate::runtime::epochs::{acknowledge_closed, downgrade_to, take_snapshot, EpochAlignment, EpochHandler};
 use crate::runtime::graph::{BuildContext, NodePlan};
 use crate::runtime::input::{
     channel_count, connect_input, process_batch, tracker_for, BatchHandler, ChannelMap, ConnectedInput, InputEdge,
 };
-use crate::runtime::job::activate_guarded;
 use crate::runtime::operator::{RuntimeContext, TwoInputOperator};
 use crate::runtime::output::{ElementOutput, ElementSession, Output, SendCapability};
 use crate::runtime::teardown::{close_at_teardown, Stage};
@@ -63,18 +63,18 @@ pub(crate) fn build_binary<'s, IN1: Data, IN2: Data, OUT: Data, O: TwoInputOpera
         main_output,
         stage: Stage::Created,
     };
-    let name = plan.name.clone();
+    let activations = Activations::new(&job, &plan.name, subtask, active.then(|| task.context.get_metric_group()));
     builder.build(move |capabilities| {
         let mut held = if active { Some(capabilities) } else { None };
         move |frontiers: &[MutableAntichain<Time>]| {
-            if held.is_none() || job.should_stop() {
+            if held.is_none() || activations.should_stop() {
                 task.first.handle.for_each(|_, batch| batch.clear());
                 task.second.handle.for_each(|_, batch| batch.clear());
                 held = None;
                 return;
             }
             let capabilities = held.as_mut().expect("checked above");
-            if activate_guarded(&job, &name, subtask, || task.activate(frontiers, capabilities)) {
+            if activations.run(|| task.activate(frontiers, capabilities)) {
                 held = None;
             }
         }

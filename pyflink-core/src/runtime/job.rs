@@ -116,23 +116,6 @@ pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
-/// Runs one activation of a task, turning a panic or an error into a failure of the job that
-/// names the operator. Returns true once the task is done: finished, or failed.
-pub(crate) fn activate_guarded(
-    job: &JobShared,
-    operator: &str,
-    subtask: usize,
-    activation: impl FnOnce() -> Result<bool>,
-) -> bool {
-    let (cause, recoverable) = match catch_unwind(AssertUnwindSafe(activation)) {
-        Ok(Ok(finished)) => return finished,
-        Ok(Err(error)) => (error.to_string(), error.is_recoverable()),
-        Err(payload) => (panic_message(payload.as_ref()), true),
-    };
-    job.fail(FlinkError::TaskFailed { operator: operator.to_string(), subtask, cause, recoverable });
-    true
-}
-
 /// The result of a finished job, as Flink's `JobExecutionResult`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct JobExecutionResult {

@@ -1,6 +1,7 @@
 //! The runtime: the job graph, operator harnesses on timely-dataflow, partitioning, watermark
 //! combination, and job execution.
 
+pub(crate) mod activation;
 pub(crate) mod batch_pool;
 pub(crate) mod binary;
 pub mod client;

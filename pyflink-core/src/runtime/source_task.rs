@@ -16,9 +16,9 @@ use crate::checkpoint::coordinator::TaskSnapshot;
 use crate::checkpoint::restore::RestoredOperator;
 use crate::checkpoint::task::TaskCheckpoints;
 use crate::element::{Element, Watermark};
+use crate::runtime::activation::Activations;
 use crate::runtime::epochs::take_snapshot;
 use crate::runtime::graph::{BuildContext, NodePlan};
-use crate::runtime::job::activate_guarded;
 use crate::runtime::output::{ElementOutput, Output, SendCapability, BATCH};
 use crate::runtime::pacing::{Pacing, WAIT_POLL};
 use crate::runtime::source_watermarks::SourceWatermarks;
@@ -83,16 +83,16 @@ pub(crate) fn build_source<'s, T: Data, S: Source<T>>(
         pacing,
         next_poll: None,
     };
-    let name = plan.name.clone();
+    let activations = Activations::new(&job, &plan.name, subtask, active.then_some(&metrics));
     builder.build(move |mut capabilities| {
         let mut held: Option<Capability<Time>> = if active { capabilities.pop() } else { None };
         move |_frontiers| {
             let Some(capability) = held.as_mut() else { return };
-            if job.should_stop() {
+            if activations.should_stop() {
                 held = None;
                 return;
             }
-            if activate_guarded(&job, &name, subtask, || task.activate(capability)) {
+            if activations.run(|| task.activate(capability)) {
                 held = None;
             }
         }
