@@ -56,11 +56,15 @@ pub(crate) fn bound_of(properties: &BTreeMap<String, String>, key: &str) -> Resu
     }
 }
 
-/// Whether a call may go on after it gives up a slice.
+/// What a call does when its task must stop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum OnStop {
-    /// Give up when the task must stop: nothing is lost that a restore does not redo.
+    /// Give up: nothing is lost that a restore does not redo.
     GiveUp,
+    /// Go on until this long after the call began, then give up: a cleanup (the abort of a
+    /// transaction) that is quick with a healthy broker and should not be cut short then, but
+    /// must not hold a stopping job for long when the broker is gone.
+    Grace(Duration),
     /// Go on until the bound: giving up would lose what the call finishes (the commit of a
     /// completed checkpoint's transaction, which no later process can commit).
     Finish,
@@ -169,13 +173,18 @@ impl BrokerCalls {
     }
 
     /// Fails if a wait that began at `started` must end: its bound has passed, or the task must
-    /// stop (with [`OnStop::GiveUp`]).
+    /// stop and `on_stop` says to give up.
     pub(crate) fn keep_waiting(&self, started: Instant, on_stop: OnStop) -> std::result::Result<(), CallFailure> {
         if started.elapsed() >= self.bound {
             self.timeouts.inc();
             return Err(CallFailure::TimedOut { bound: self.bound, property: self.property, last: None });
         }
-        if on_stop == OnStop::GiveUp && self.stop.should_stop() {
+        let give_up = match on_stop {
+            OnStop::GiveUp => true,
+            OnStop::Grace(grace) => started.elapsed() >= grace,
+            OnStop::Finish => false,
+        };
+        if give_up && self.stop.should_stop() {
             return Err(CallFailure::Stopped);
         }
         Ok(())
@@ -265,6 +274,12 @@ mod tests {
         assert!(started.elapsed() < Duration::from_secs(1));
         // A commit goes on: it ends when the broker answers.
         assert_eq!(calls.call(OnStop::Finish, slow_call(1)).unwrap(), 7);
+        // An abort goes on for its grace, then gives up.
+        assert_eq!(calls.call(OnStop::Grace(Duration::from_millis(500)), slow_call(2)).unwrap(), 7);
+        let started = Instant::now();
+        let grace = OnStop::Grace(Duration::from_millis(250));
+        assert!(matches!(calls.call(grace, slow_call(usize::MAX)), Err(CallFailure::Stopped)));
+        assert!((Duration::from_millis(250)..Duration::from_millis(700)).contains(&started.elapsed()));
         flag.store(false, Ordering::Release);
     }
 

@@ -14,13 +14,14 @@
 //! hold back read_committed consumers until the broker times them out.
 //!
 //! Every transaction call waits for the broker through the writer's [`BrokerCalls`], bounded
-//! by `max.block.ms`. Aborts and initializations give up when the task must stop (the next
-//! producer of the id aborts what is left); commits of completed checkpoints go on until the
-//! broker answers or the bound passes, since no later process could commit them.
+//! by `max.block.ms`. Initializations give up when the task must stop; aborts go on for
+//! [`ABORT_GRACE`] more (after that the next producer of the id aborts what is left); commits of
+//! completed checkpoints go on until the broker answers or the bound passes, since no later
+//! process could commit them.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use pyflink_core::{FlinkError, Result};
 use rdkafka::producer::{BaseProducer, Producer};
@@ -31,6 +32,11 @@ use crate::kafka::{client_config, kafka_error};
 
 /// The producer type of the Kafka sink.
 pub(crate) type SinkProducer = BaseProducer<DeliveryReports>;
+
+/// How long the abort of a transaction (with the flush before it) may go on once its task must
+/// stop: long enough for a healthy broker, so that no transaction is left open to hold back
+/// read_committed consumers, and short enough not to hold a cancelled job when the broker is gone.
+const ABORT_GRACE: Duration = Duration::from_secs(5);
 
 /// The ids a new writer cleans of what an earlier process left open. A writer uses ids 0 and 1
 /// in turn while each checkpoint completes before the next is taken, more when they overlap.
@@ -234,8 +240,10 @@ impl Transactions {
             // What was sent is delivered first: aborting with records still in flight makes
             // librdkafka bump the producer's epoch, which brokers without KIP-360 (tansu 0.6)
             // refuse until the abort times out.
-            let _ = calls.call(OnStop::GiveUp, |timeout| producer.flush(timeout));
-            calls.call(OnStop::GiveUp, |timeout| producer.abort_transaction(timeout))
+            let began = Instant::now();
+            let _ = calls.call(OnStop::Grace(ABORT_GRACE), |timeout| producer.flush(timeout));
+            let grace = OnStop::Grace(ABORT_GRACE.saturating_sub(began.elapsed()));
+            calls.call(grace, |timeout| producer.abort_transaction(timeout))
         };
         let mut registry = self.registry();
         match (ended, end) {
