@@ -1,0 +1,193 @@
+//! `Catalog`: the tables and views a table environment knows by name, and what DataFusion's SQL
+//! planner asks of them (their schemas, and the built-in functions), answered without any
+//! DataFusion session or async runtime.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::{DataType as ArrowType, FieldRef, SchemaRef};
+use datafusion::common::{plan_err, TableReference};
+use datafusion::config::ConfigOptions;
+use datafusion::logical_expr::builder::LogicalTableSource;
+use datafusion::logical_expr::planner::ContextProvider;
+use datafusion::logical_expr::{AggregateUDF, HigherOrderUDF, LogicalPlan, ScalarUDF, TableSource, WindowUDF};
+
+use crate::batch::ArrowBatch;
+
+/// What a table's rows come from.
+#[derive(Debug, Clone)]
+pub(crate) enum TableData {
+    /// Rows given to the environment (`from_elements`), as batches.
+    Elements(Vec<ArrowBatch>),
+    /// A view: the query whose rows it has, inlined into the queries that read it.
+    View(Box<LogicalPlan>),
+}
+
+/// A table known by name: its schema and where its rows come from.
+#[derive(Debug, Clone)]
+pub(crate) struct CatalogTable {
+    pub(crate) schema: SchemaRef,
+    pub(crate) data: TableData,
+}
+
+/// The tables of an environment, and the functions SQL may call.
+#[derive(Debug)]
+pub(crate) struct Catalog {
+    tables: BTreeMap<String, CatalogTable>,
+    functions: Functions,
+}
+
+impl Catalog {
+    pub(crate) fn new() -> Self {
+        Catalog { tables: BTreeMap::new(), functions: Functions::built_in() }
+    }
+
+    /// Registers `table` as `name`; false if the name is taken.
+    pub(crate) fn register(&mut self, name: &str, table: CatalogTable) -> bool {
+        if self.tables.contains_key(name) {
+            return false;
+        }
+        self.tables.insert(name.to_string(), table);
+        true
+    }
+
+    /// Forgets the table `name`; false if there was none.
+    pub(crate) fn drop_table(&mut self, name: &str) -> bool {
+        self.tables.remove(name).is_some()
+    }
+
+    pub(crate) fn table(&self, name: &str) -> Option<&CatalogTable> {
+        self.tables.get(name)
+    }
+
+    /// The names of the tables, sorted.
+    pub(crate) fn table_names(&self) -> Vec<String> {
+        self.tables.keys().cloned().collect()
+    }
+
+    /// What a plan scanning `table` reads: its schema, and a view's query.
+    pub(crate) fn source_of(table: &CatalogTable) -> Arc<dyn TableSource> {
+        match &table.data {
+            TableData::Elements(_) => Arc::new(LogicalTableSource::new(Arc::clone(&table.schema))),
+            TableData::View(plan) => Arc::new(ViewSource { schema: Arc::clone(&table.schema), plan: (**plan).clone() }),
+        }
+    }
+
+    /// What DataFusion's planner asks for while it plans a statement.
+    pub(crate) fn planning_context(&self) -> PlanningContext<'_> {
+        PlanningContext { catalog: self, options: ConfigOptions::default() }
+    }
+}
+
+/// A view as the planner sees it: DataFusion's analyzer puts its query where it is read.
+#[derive(Debug)]
+struct ViewSource {
+    schema: SchemaRef,
+    plan: LogicalPlan,
+}
+
+impl TableSource for ViewSource {
+    fn schema(&self) -> SchemaRef {
+        Arc::clone(&self.schema)
+    }
+
+    fn get_logical_plan(&self) -> Option<Cow<'_, LogicalPlan>> {
+        Some(Cow::Borrowed(&self.plan))
+    }
+}
+
+/// The built-in functions, by every name they answer to.
+#[derive(Debug)]
+struct Functions {
+    scalar: HashMap<String, Arc<ScalarUDF>>,
+    aggregate: HashMap<String, Arc<AggregateUDF>>,
+    window: HashMap<String, Arc<WindowUDF>>,
+}
+
+impl Functions {
+    fn built_in() -> Self {
+        let mut scalar = HashMap::new();
+        let all_scalar = datafusion::functions::all_default_functions()
+            .into_iter()
+            .chain(datafusion::functions_nested::all_default_nested_functions());
+        for function in all_scalar {
+            for name in std::iter::once(function.name()).chain(function.aliases().iter().map(String::as_str)) {
+                scalar.insert(name.to_ascii_lowercase(), Arc::clone(&function));
+            }
+        }
+        let mut aggregate = HashMap::new();
+        for function in datafusion::functions_aggregate::all_default_aggregate_functions() {
+            for name in std::iter::once(function.name()).chain(function.aliases().iter().map(String::as_str)) {
+                aggregate.insert(name.to_ascii_lowercase(), Arc::clone(&function));
+            }
+        }
+        let mut window = HashMap::new();
+        for function in datafusion::functions_window::all_default_window_functions() {
+            for name in std::iter::once(function.name()).chain(function.aliases().iter().map(String::as_str)) {
+                window.insert(name.to_ascii_lowercase(), Arc::clone(&function));
+            }
+        }
+        Functions { scalar, aggregate, window }
+    }
+}
+
+/// The catalog as DataFusion's SQL planner sees it.
+pub(crate) struct PlanningContext<'a> {
+    catalog: &'a Catalog,
+    options: ConfigOptions,
+}
+
+impl ContextProvider for PlanningContext<'_> {
+    fn get_table_source(&self, name: TableReference) -> datafusion::common::Result<Arc<dyn TableSource>> {
+        let table = name.table();
+        match self.catalog.table(table) {
+            Some(found) if name.schema().is_none() => Ok(Catalog::source_of(found)),
+            _ => plan_err!("Object '{table}' not found"),
+        }
+    }
+
+    fn get_function_meta(&self, name: &str) -> Option<Arc<ScalarUDF>> {
+        self.catalog.functions.scalar.get(&name.to_ascii_lowercase()).cloned()
+    }
+
+    fn get_higher_order_meta(&self, _name: &str) -> Option<Arc<HigherOrderUDF>> {
+        None
+    }
+
+    fn get_aggregate_meta(&self, name: &str) -> Option<Arc<AggregateUDF>> {
+        self.catalog.functions.aggregate.get(&name.to_ascii_lowercase()).cloned()
+    }
+
+    fn get_window_meta(&self, name: &str) -> Option<Arc<WindowUDF>> {
+        self.catalog.functions.window.get(&name.to_ascii_lowercase()).cloned()
+    }
+
+    fn get_variable_type(&self, _variable_names: &[String]) -> Option<ArrowType> {
+        None
+    }
+
+    fn get_variable_field(&self, _variable_names: &[String]) -> Option<FieldRef> {
+        None
+    }
+
+    fn options(&self) -> &ConfigOptions {
+        &self.options
+    }
+
+    fn udf_names(&self) -> Vec<String> {
+        self.catalog.functions.scalar.keys().cloned().collect()
+    }
+
+    fn higher_order_function_names(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    fn udaf_names(&self) -> Vec<String> {
+        self.catalog.functions.aggregate.keys().cloned().collect()
+    }
+
+    fn udwf_names(&self) -> Vec<String> {
+        self.catalog.functions.window.keys().cloned().collect()
+    }
+}
