@@ -27,6 +27,21 @@ use crate::error::{Result, TableError};
 /// The logical plan of the one SQL statement in `sql`, analyzed (types checked and coerced,
 /// views inlined).
 pub(crate) fn plan_sql(catalog: &Catalog, sql: &str) -> Result<LogicalPlan> {
+    // A panic in the parser or planner is a bug of theirs; the caller gets an error.
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parse_and_plan(catalog, sql))) {
+        Ok(planned) => planned,
+        Err(payload) => {
+            let cause = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic".to_string());
+            Err(TableError::Validation(format!("the SQL planner failed on this statement: {cause}")))
+        }
+    }
+}
+
+fn parse_and_plan(catalog: &Catalog, sql: &str) -> Result<LogicalPlan> {
     let dialect = GenericDialect {};
     let mut parser =
         DFParserBuilder::new(sql).with_dialect(&dialect).build().map_err(|e| TableError::Validation(e.to_string()))?;
