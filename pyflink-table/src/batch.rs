@@ -1,6 +1,6 @@
-//! `ArrowBatch`: the records of table streams, an Arrow record batch that the runtime can move
-//! between workers and keep in checkpoints (as Arrow IPC bytes); and the conversions between
-//! batches and [`Row`]s.
+//! `ChangeBatch`: the records of table streams, an Arrow record batch of rows with their change
+//! kinds, which the runtime can move between workers and keep in checkpoints (as Arrow IPC
+//! bytes); and the conversions between batches and [`Row`]s.
 
 use std::sync::Arc;
 
@@ -18,29 +18,105 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::{Result, TableError};
 
-/// A batch of rows of one schema, all insertions (the runtime's record type for tables).
+/// A batch of changes to a table: rows of one schema, each with its [`RowKind`] (the
+/// runtime's record type for tables). Batches of a table that only grows hold no kinds.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ArrowBatch(pub RecordBatch);
+pub struct ChangeBatch {
+    /// The rows.
+    pub rows: RecordBatch,
+    /// The kind of each row; `None` when all are insertions.
+    pub kinds: Option<Vec<RowKind>>,
+}
 
-impl Serialize for ArrowBatch {
-    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
-        let mut bytes = Vec::new();
-        let mut writer = StreamWriter::try_new(&mut bytes, &self.0.schema()).map_err(serde::ser::Error::custom)?;
-        writer.write(&self.0).map_err(serde::ser::Error::custom)?;
-        writer.finish().map_err(serde::ser::Error::custom)?;
-        drop(writer);
-        serializer.serialize_bytes(&bytes)
+impl ChangeBatch {
+    /// A batch of insertions.
+    pub fn inserts(rows: RecordBatch) -> Self {
+        ChangeBatch { rows, kinds: None }
+    }
+
+    /// The kind of row `index`.
+    #[inline]
+    pub fn kind(&self, index: usize) -> RowKind {
+        self.kinds.as_ref().map_or(RowKind::Insert, |kinds| kinds[index])
+    }
+
+    /// The number of rows.
+    pub fn len(&self) -> usize {
+        self.rows.num_rows()
+    }
+
+    /// Whether the batch has no rows.
+    pub fn is_empty(&self) -> bool {
+        self.rows.num_rows() == 0
     }
 }
 
-impl<'de> Deserialize<'de> for ArrowBatch {
+/// The byte Flink writes for each row kind.
+fn kind_byte(kind: RowKind) -> u8 {
+    match kind {
+        RowKind::Insert => 0,
+        RowKind::UpdateBefore => 1,
+        RowKind::UpdateAfter => 2,
+        RowKind::Delete => 3,
+    }
+}
+
+fn kind_of_byte(byte: u8) -> Option<RowKind> {
+    Some(match byte {
+        0 => RowKind::Insert,
+        1 => RowKind::UpdateBefore,
+        2 => RowKind::UpdateAfter,
+        3 => RowKind::Delete,
+        _ => return None,
+    })
+}
+
+/// On the wire and in checkpoints: the row kinds (one byte each, none for insertions only)
+/// and then the rows as an Arrow IPC stream.
+impl Serialize for ChangeBatch {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        let kinds: Vec<u8> = self.kinds.iter().flatten().map(|kind| kind_byte(*kind)).collect();
+        let mut rows = Vec::new();
+        let mut writer = StreamWriter::try_new(&mut rows, &self.rows.schema()).map_err(serde::ser::Error::custom)?;
+        writer.write(&self.rows).map_err(serde::ser::Error::custom)?;
+        writer.finish().map_err(serde::ser::Error::custom)?;
+        drop(writer);
+        (ByteBuf(kinds), ByteBuf(rows)).serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for ChangeBatch {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
-        let bytes: Vec<u8> = serde_bytes_vec(deserializer)?;
+        let (ByteBuf(kinds), ByteBuf(bytes)) = <(ByteBuf, ByteBuf)>::deserialize(deserializer)?;
         let mut reader = StreamReader::try_new(bytes.as_slice(), None).map_err(D::Error::custom)?;
-        match reader.next() {
-            Some(batch) => Ok(ArrowBatch(batch.map_err(D::Error::custom)?)),
-            None => Err(D::Error::custom("an Arrow IPC stream without a batch")),
-        }
+        let rows = match reader.next() {
+            Some(batch) => batch.map_err(D::Error::custom)?,
+            None => return Err(D::Error::custom("an Arrow IPC stream without a batch")),
+        };
+        let kinds = if kinds.is_empty() {
+            None
+        } else if kinds.len() != rows.num_rows() {
+            return Err(D::Error::custom(format!("{} row kinds for {} rows", kinds.len(), rows.num_rows())));
+        } else {
+            let decoded: Option<Vec<RowKind>> = kinds.iter().map(|byte| kind_of_byte(*byte)).collect();
+            Some(decoded.ok_or_else(|| D::Error::custom("a row kind byte above 3"))?)
+        };
+        Ok(ChangeBatch { rows, kinds })
+    }
+}
+
+/// Bytes that serialize as bytes rather than as a sequence of numbers.
+struct ByteBuf(Vec<u8>);
+
+impl Serialize for ByteBuf {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        serializer.serialize_bytes(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for ByteBuf {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        serde_bytes_vec(deserializer).map(ByteBuf)
     }
 }
 
@@ -70,7 +146,7 @@ fn serde_bytes_vec<'de, D: Deserializer<'de>>(deserializer: D) -> std::result::R
 }
 
 /// The rows `rows` as a batch of `schema`; each value must fit its column's type (an integer
-/// fits any wider integer column).
+/// fits any wider integer column, a FLOAT a DOUBLE column).
 pub fn rows_to_batch(rows: &[Row], schema: &SchemaRef) -> Result<RecordBatch> {
     let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
     for (index, field) in schema.fields().iter().enumerate() {
@@ -82,55 +158,33 @@ pub fn rows_to_batch(rows: &[Row], schema: &SchemaRef) -> Result<RecordBatch> {
             found: format!("{value:?}"),
         };
         let column: ArrayRef = match field.data_type() {
-            ArrowType::Boolean => {
-                let mut builder = BooleanBuilder::with_capacity(rows.len());
-                for (row, value) in values.enumerate() {
-                    match value {
-                        Value::Null => builder.append_null(),
-                        Value::Boolean(v) => builder.append_value(*v),
-                        other => return Err(bad(row, other)),
-                    }
-                }
-                Arc::new(builder.finish())
+            ArrowType::Boolean => column::<BooleanBuilder, _>(values, bad, |v| match v {
+                Value::Boolean(b) => Some(*b),
+                _ => None,
+            })?,
+            ArrowType::Int8 => {
+                column::<Int8Builder, _>(values, bad, |v| integer(v).and_then(|i| i8::try_from(i).ok()))?
             }
-            ArrowType::Int8 => integer_column::<Int8Builder, i8>(values, |v| i8::try_from(v).ok(), bad)?,
-            ArrowType::Int16 => integer_column::<Int16Builder, i16>(values, |v| i16::try_from(v).ok(), bad)?,
-            ArrowType::Int32 => integer_column::<Int32Builder, i32>(values, |v| i32::try_from(v).ok(), bad)?,
-            ArrowType::Int64 => integer_column::<Int64Builder, i64>(values, Some, bad)?,
-            ArrowType::Float32 => {
-                let mut builder = Float32Builder::with_capacity(rows.len());
-                for (row, value) in values.enumerate() {
-                    match value {
-                        Value::Null => builder.append_null(),
-                        Value::Float(v) => builder.append_value(*v),
-                        other => return Err(bad(row, other)),
-                    }
-                }
-                Arc::new(builder.finish())
+            ArrowType::Int16 => {
+                column::<Int16Builder, _>(values, bad, |v| integer(v).and_then(|i| i16::try_from(i).ok()))?
             }
-            ArrowType::Float64 => {
-                let mut builder = Float64Builder::with_capacity(rows.len());
-                for (row, value) in values.enumerate() {
-                    match value {
-                        Value::Null => builder.append_null(),
-                        Value::Double(v) => builder.append_value(*v),
-                        Value::Float(v) => builder.append_value(f64::from(*v)),
-                        other => return Err(bad(row, other)),
-                    }
-                }
-                Arc::new(builder.finish())
+            ArrowType::Int32 => {
+                column::<Int32Builder, _>(values, bad, |v| integer(v).and_then(|i| i32::try_from(i).ok()))?
             }
-            ArrowType::Utf8 => {
-                let mut builder = StringBuilder::new();
-                for (row, value) in values.enumerate() {
-                    match value {
-                        Value::Null => builder.append_null(),
-                        Value::String(v) => builder.append_value(v),
-                        other => return Err(bad(row, other)),
-                    }
-                }
-                Arc::new(builder.finish())
-            }
+            ArrowType::Int64 => column::<Int64Builder, _>(values, bad, integer)?,
+            ArrowType::Float32 => column::<Float32Builder, _>(values, bad, |v| match v {
+                Value::Float(f) => Some(*f),
+                _ => None,
+            })?,
+            ArrowType::Float64 => column::<Float64Builder, _>(values, bad, |v| match v {
+                Value::Double(d) => Some(*d),
+                Value::Float(f) => Some(f64::from(*f)),
+                _ => None,
+            })?,
+            ArrowType::Utf8 => column::<StringBuilder, _>(values, bad, |v| match v {
+                Value::String(s) => Some(s.as_str()),
+                _ => None,
+            })?,
             other => {
                 return Err(TableError::Unsupported(format!(
                     "columns of Arrow type {other} in rows given to the environment"
@@ -142,51 +196,52 @@ pub fn rows_to_batch(rows: &[Row], schema: &SchemaRef) -> Result<RecordBatch> {
     RecordBatch::try_new(Arc::clone(schema), columns).map_err(|e| TableError::Execution(e.to_string()))
 }
 
-/// A column of integers of one width from `values`, which may be of any narrower width.
-fn integer_column<'v, B, T>(
+/// The value of an integer of any width.
+fn integer(value: &Value) -> Option<i64> {
+    match value {
+        Value::TinyInt(v) => Some(i64::from(*v)),
+        Value::SmallInt(v) => Some(i64::from(*v)),
+        Value::Int(v) => Some(i64::from(*v)),
+        Value::BigInt(v) => Some(*v),
+        _ => None,
+    }
+}
+
+/// A column of `values` built with `B`: `fit` gives each value as the column holds it, or
+/// `None` when it does not fit, which is an error made by `bad`.
+fn column<'v, B, T>(
     values: impl Iterator<Item = &'v Value>,
-    narrow: impl Fn(i64) -> Option<T>,
     bad: impl Fn(usize, &Value) -> TableError,
+    fit: impl Fn(&'v Value) -> Option<T>,
 ) -> Result<ArrayRef>
 where
-    B: IntegerBuilder<T>,
+    B: ColumnBuilder<T>,
 {
     let mut builder = B::default();
     for (row, value) in values.enumerate() {
-        let wide = match value {
-            Value::Null => {
-                builder.null();
-                continue;
-            }
-            Value::TinyInt(v) => i64::from(*v),
-            Value::SmallInt(v) => i64::from(*v),
-            Value::Int(v) => i64::from(*v),
-            Value::BigInt(v) => *v,
-            other => return Err(bad(row, other)),
-        };
-        match narrow(wide) {
-            Some(v) => builder.value(v),
+        if matches!(value, Value::Null) {
+            builder.push(None);
+            continue;
+        }
+        match fit(value) {
+            Some(v) => builder.push(Some(v)),
             None => return Err(bad(row, value)),
         }
     }
     Ok(builder.array())
 }
 
-/// The Arrow builders of integer columns, as [`integer_column`] uses them.
-trait IntegerBuilder<T>: Default {
-    fn null(&mut self);
-    fn value(&mut self, value: T);
+/// The Arrow builders [`column`] uses.
+trait ColumnBuilder<T>: Default {
+    fn push(&mut self, value: Option<T>);
     fn array(self) -> ArrayRef;
 }
 
-macro_rules! integer_builder {
+macro_rules! column_builder {
     ($builder:ty, $native:ty) => {
-        impl IntegerBuilder<$native> for $builder {
-            fn null(&mut self) {
-                self.append_null();
-            }
-            fn value(&mut self, value: $native) {
-                self.append_value(value);
+        impl<'v> ColumnBuilder<$native> for $builder {
+            fn push(&mut self, value: Option<$native>) {
+                self.append_option(value);
             }
             fn array(mut self) -> ArrayRef {
                 Arc::new(self.finish())
@@ -195,15 +250,20 @@ macro_rules! integer_builder {
     };
 }
 
-integer_builder!(Int8Builder, i8);
-integer_builder!(Int16Builder, i16);
-integer_builder!(Int32Builder, i32);
-integer_builder!(Int64Builder, i64);
+column_builder!(BooleanBuilder, bool);
+column_builder!(Int8Builder, i8);
+column_builder!(Int16Builder, i16);
+column_builder!(Int32Builder, i32);
+column_builder!(Int64Builder, i64);
+column_builder!(Float32Builder, f32);
+column_builder!(Float64Builder, f64);
+column_builder!(StringBuilder, &'v str);
 
-/// The rows of `batch`, all insertions.
-pub fn batch_to_rows(batch: &RecordBatch) -> Result<Vec<Row>> {
-    let mut rows: Vec<Row> = (0..batch.num_rows()).map(|_| Row { kind: RowKind::Insert, fields: Vec::new() }).collect();
-    for column in batch.columns() {
+/// The rows of `batch`, with their kinds.
+pub fn batch_to_rows(batch: &ChangeBatch) -> Result<Vec<Row>> {
+    let mut rows: Vec<Row> =
+        (0..batch.len()).map(|index| Row { kind: batch.kind(index), fields: Vec::new() }).collect();
+    for column in batch.rows.columns() {
         for (index, row) in rows.iter_mut().enumerate() {
             row.fields.push(value_at(column.as_ref(), index)?);
         }
@@ -258,10 +318,15 @@ mod tests {
             Row::of(vec![Value::BigInt(2), Value::Null, Value::Float(2.5)]),
         ];
         let batch = rows_to_batch(&rows, &schema()).unwrap();
-        let encoded = bincode::serialize(&ArrowBatch(batch.clone())).unwrap();
-        let decoded: ArrowBatch = bincode::deserialize(&encoded).unwrap();
-        assert_eq!(decoded.0, batch);
-        let back = batch_to_rows(&decoded.0).unwrap();
+        let changes = ChangeBatch { rows: batch, kinds: Some(vec![RowKind::Insert, RowKind::UpdateBefore]) };
+        let encoded = bincode::serialize(&changes).unwrap();
+        let decoded: ChangeBatch = bincode::deserialize(&encoded).unwrap();
+        assert_eq!(decoded, changes);
+        let inserts = ChangeBatch::inserts(changes.rows.clone());
+        let decoded: ChangeBatch = bincode::deserialize(&bincode::serialize(&inserts).unwrap()).unwrap();
+        assert_eq!(decoded, inserts);
+        let back = batch_to_rows(&changes).unwrap();
+        assert_eq!(back[1].kind, RowKind::UpdateBefore);
         assert_eq!(back[0].fields, vec![Value::BigInt(1), Value::String("a".into()), Value::Double(1.5)]);
         assert_eq!(back[1].fields, vec![Value::BigInt(2), Value::Null, Value::Double(2.5)]);
     }

@@ -3,7 +3,7 @@
 //! DataFusion session or async runtime.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use datafusion::arrow::datatypes::{DataType as ArrowType, FieldRef, SchemaRef};
@@ -13,13 +13,15 @@ use datafusion::logical_expr::builder::LogicalTableSource;
 use datafusion::logical_expr::planner::ContextProvider;
 use datafusion::logical_expr::{AggregateUDF, HigherOrderUDF, LogicalPlan, ScalarUDF, TableSource, WindowUDF};
 
-use crate::batch::ArrowBatch;
+use crate::batch::ChangeBatch;
+use crate::error::TableError;
+use crate::functions::Functions;
 
 /// What a table's rows come from.
 #[derive(Debug, Clone)]
 pub(crate) enum TableData {
     /// Rows given to the environment (`from_elements`), as batches.
-    Elements(Vec<ArrowBatch>),
+    Elements(Vec<ChangeBatch>),
     /// A view: the query whose rows it has, inlined into the queries that read it.
     View(Box<LogicalPlan>),
 }
@@ -80,6 +82,11 @@ impl Catalog {
     }
 }
 
+/// The error of a table name the catalog does not know, as Flink words it.
+pub(crate) fn table_not_found(name: &str) -> TableError {
+    TableError::Catalog(format!("Table `{name}` was not found."))
+}
+
 /// A view as the planner sees it: DataFusion's analyzer puts its query where it is read.
 #[derive(Debug)]
 struct ViewSource {
@@ -94,41 +101,6 @@ impl TableSource for ViewSource {
 
     fn get_logical_plan(&self) -> Option<Cow<'_, LogicalPlan>> {
         Some(Cow::Borrowed(&self.plan))
-    }
-}
-
-/// The built-in functions, by every name they answer to.
-#[derive(Debug)]
-struct Functions {
-    scalar: HashMap<String, Arc<ScalarUDF>>,
-    aggregate: HashMap<String, Arc<AggregateUDF>>,
-    window: HashMap<String, Arc<WindowUDF>>,
-}
-
-impl Functions {
-    fn built_in() -> Self {
-        let mut scalar = HashMap::new();
-        let all_scalar = datafusion::functions::all_default_functions()
-            .into_iter()
-            .chain(datafusion::functions_nested::all_default_nested_functions());
-        for function in all_scalar {
-            for name in std::iter::once(function.name()).chain(function.aliases().iter().map(String::as_str)) {
-                scalar.insert(name.to_ascii_lowercase(), Arc::clone(&function));
-            }
-        }
-        let mut aggregate = HashMap::new();
-        for function in datafusion::functions_aggregate::all_default_aggregate_functions() {
-            for name in std::iter::once(function.name()).chain(function.aliases().iter().map(String::as_str)) {
-                aggregate.insert(name.to_ascii_lowercase(), Arc::clone(&function));
-            }
-        }
-        let mut window = HashMap::new();
-        for function in datafusion::functions_window::all_default_window_functions() {
-            for name in std::iter::once(function.name()).chain(function.aliases().iter().map(String::as_str)) {
-                window.insert(name.to_ascii_lowercase(), Arc::clone(&function));
-            }
-        }
-        Functions { scalar, aggregate, window }
     }
 }
 

@@ -5,16 +5,18 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
 use datafusion::common::TableReference;
 use datafusion::logical_expr::{LogicalPlan, LogicalPlanBuilder};
 use pyflink_core::table::Row;
-use pyflink_core::{FlinkError, ProcessContext, RuntimeExecutionMode, StreamExecutionEnvironment};
+use pyflink_core::{RuntimeExecutionMode, StreamExecutionEnvironment};
 
-use crate::batch::{batch_to_rows, rows_to_batch, ArrowBatch};
-use crate::catalog::{Catalog, CatalogTable, TableData};
+use crate::batch::{batch_to_rows, rows_to_batch, ChangeBatch};
+use crate::catalog::{table_not_found, Catalog, CatalogTable, TableData};
 use crate::error::{Result, TableError};
-use crate::plan::{plan_sql, Pipeline};
+use crate::exec::Compiler;
+use crate::plan::plan_sql;
 use crate::print::{Tableau, DEFAULT_MAX_COLUMN_WIDTH};
 use crate::types::DataType;
 
@@ -104,14 +106,42 @@ impl TableEnvironment {
         let fields: Vec<Field> = columns.iter().map(|(name, data_type)| data_type.to_arrow_field(name)).collect();
         let schema: SchemaRef = Arc::new(Schema::new(fields));
         let batch = rows_to_batch(&rows, &schema)?;
+        self.from_arrow(schema, vec![batch])
+    }
+
+    /// A table of Arrow record batches of `schema`, read in their order: the way in for data a
+    /// Rust program already holds in Arrow.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use pyflink_table::datafusion::arrow::array::{Int64Array, RecordBatch};
+    /// use pyflink_table::datafusion::arrow::datatypes::{DataType, Field, Schema};
+    /// use pyflink_table::environment::{EnvironmentSettings, TableEnvironment};
+    ///
+    /// let schema = Arc::new(Schema::new(vec![Field::new("n", DataType::Int64, false)]));
+    /// let batch = |values: Vec<i64>| RecordBatch::try_new(schema.clone(), vec![Arc::new(Int64Array::from(values))]).unwrap();
+    /// let t_env = TableEnvironment::create(EnvironmentSettings::in_batch_mode());
+    /// let numbers = t_env.from_arrow(schema.clone(), vec![batch(vec![1, 2]), batch(vec![3])]).unwrap();
+    /// t_env.create_temporary_view("numbers", &numbers).unwrap();
+    /// let total = t_env.execute_sql("SELECT SUM(n) AS total FROM numbers").unwrap().collect();
+    /// assert_eq!(total[0].to_string(), "+I[6]");
+    /// ```
+    pub fn from_arrow(&self, schema: SchemaRef, batches: Vec<RecordBatch>) -> Result<Table> {
+        if let Some(other) = batches.iter().find(|batch| batch.schema() != schema) {
+            return Err(TableError::Validation(format!(
+                "a batch of schema {} among batches of schema {}",
+                other.schema(),
+                schema
+            )));
+        }
         let name = {
             let mut unnamed = self.unnamed.lock().unwrap_or_else(PoisonError::into_inner);
             let name = format!("UnnamedTable${unnamed}");
             *unnamed += 1;
             name
         };
-        let table = CatalogTable { schema, data: TableData::Elements(vec![ArrowBatch(batch)]) };
-        self.catalog().register(&name, table);
+        let batches = batches.into_iter().map(ChangeBatch::inserts).collect();
+        self.catalog().register(&name, CatalogTable { schema, data: TableData::Elements(batches) });
         self.from_path(&name)
     }
 
@@ -123,9 +153,7 @@ impl TableEnvironment {
 
     fn scan(&self, path: &str) -> Result<LogicalPlan> {
         let catalog = self.catalog();
-        let Some(table) = catalog.table(path) else {
-            return Err(TableError::Catalog(format!("Table `{path}` was not found.")));
-        };
+        let Some(table) = catalog.table(path) else { return Err(table_not_found(path)) };
         let source = Catalog::source_of(table);
         LogicalPlanBuilder::scan(TableReference::bare(path), source, None)
             .and_then(LogicalPlanBuilder::build)
@@ -163,38 +191,19 @@ impl TableEnvironment {
         self.sql_query(sql)?.execute()
     }
 
-    /// Runs the pipeline of `plan` as a job and gathers what it makes.
+    /// Runs `plan` as a job and gathers what it makes.
     fn run(&self, plan: &LogicalPlan) -> Result<TableResult> {
-        let pipeline = Pipeline::compile(plan)?;
-        let batches = self.source_batches(&pipeline.source)?;
-        let columns = columns_of(&pipeline.output)?;
-        let stream = self.env.from_collection(batches).process(
-            move |ArrowBatch(batch), ctx: &mut ProcessContext<'_, ArrowBatch>| {
-                let out = pipeline.apply(batch).map_err(|e| FlinkError::Runtime(e.to_string()))?;
-                if out.num_rows() > 0 {
-                    ctx.collect(ArrowBatch(out));
-                }
-                Ok(())
-            },
-        );
+        let planned = {
+            let catalog = self.catalog();
+            Compiler { env: &self.env, catalog: &catalog, streaming: self.settings.streaming }.compile(plan)?
+        };
+        let columns = columns_of(&planned.schema)?;
         let mut rows = Vec::new();
-        let collected = stream.execute_and_collect().map_err(|e| TableError::Execution(e.to_string()))?;
+        let collected = planned.stream.execute_and_collect().map_err(|e| TableError::Execution(e.to_string()))?;
         for batch in collected {
-            let ArrowBatch(batch) = batch.map_err(|e| TableError::Execution(e.to_string()))?;
-            rows.extend(batch_to_rows(&batch)?);
+            rows.extend(batch_to_rows(&batch.map_err(|e| TableError::Execution(e.to_string()))?)?);
         }
         Ok(TableResult { columns, rows, streaming: self.settings.streaming })
-    }
-
-    /// The batches of the table `name`.
-    fn source_batches(&self, name: &str) -> Result<Vec<ArrowBatch>> {
-        match self.catalog().table(name).map(|table| &table.data) {
-            Some(TableData::Elements(batches)) => Ok(batches.clone()),
-            Some(TableData::View(_)) => {
-                Err(TableError::Execution(format!("the view '{name}' was not inlined into the query")))
-            }
-            None => Err(TableError::Catalog(format!("Table `{name}` was not found."))),
-        }
     }
 }
 

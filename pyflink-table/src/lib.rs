@@ -19,6 +19,8 @@ pub mod batch;
 mod catalog;
 pub mod environment;
 pub mod error;
+mod exec;
+mod functions;
 mod plan;
 pub mod print;
 pub mod types;

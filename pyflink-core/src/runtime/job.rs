@@ -105,8 +105,13 @@ impl JobShared {
     }
 }
 
-/// The text of a panic payload.
-pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+/// The text of a panic payload (a `&str` or `String`), for errors that report a caught panic.
+///
+/// ```
+/// let payload = std::panic::catch_unwind(|| panic!("bad {}", 1)).unwrap_err();
+/// assert_eq!(pyflink_core::runtime::panic_message(payload.as_ref()), "bad 1");
+/// ```
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     if let Some(s) = payload.downcast_ref::<&str>() {
         (*s).to_string()
     } else if let Some(s) = payload.downcast_ref::<String>() {

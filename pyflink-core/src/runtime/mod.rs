@@ -22,4 +22,5 @@ pub(crate) mod unary;
 pub(crate) mod wakeup;
 pub mod watermark;
 
+pub use job::panic_message;
 pub use stop::StopSignal;

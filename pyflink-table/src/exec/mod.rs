@@ -1,0 +1,248 @@
+//! From a query's logical plan to the operators that run it: each node of DataFusion's
+//! optimized plan becomes a step of a DataStream of [`ChangeBatch`]es on pyflink-core's
+//! runtime, so table jobs have the keyed state, checkpoints and parallelism that DataStream
+//! jobs have.
+//!
+//! [`Compiler::build`] takes one plan node at a time, bottom up: a table scan becomes a source,
+//! filters and projections a [`calc::Calc`], an aggregate a key split, an exchange by group key
+//! and a [`group_aggregate::GroupAggregate`]. A node of any other kind is refused with an error
+//! that names it.
+
+pub(crate) mod accumulators;
+mod calc;
+pub(crate) mod group_aggregate;
+mod values;
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::{ArrayRef, RecordBatch};
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::common::DFSchema;
+use datafusion::logical_expr::execution_props::ExecutionProps;
+use datafusion::logical_expr::expr::AggregateFunction;
+use datafusion::logical_expr::{Aggregate, Expr, Filter, LogicalPlan, Projection, TableScan};
+use datafusion::optimizer::{Optimizer, OptimizerContext};
+use datafusion::physical_expr::{create_physical_expr, PhysicalExpr};
+use pyflink_core::{DataStream, StreamExecutionEnvironment};
+
+use crate::batch::ChangeBatch;
+use crate::catalog::{Catalog, TableData};
+use crate::error::{Result, TableError};
+use crate::exec::accumulators::{AggregateCall, AggregateKind};
+use crate::exec::calc::{Calc, Step};
+use crate::exec::group_aggregate::{schema_of, GroupAggregate, GroupAggregateSpec, KeySplit, KeyedChanges};
+
+/// A planned part of a query: the stream of its rows, their schema, and whether rows of it can
+/// be updated or retracted later (a changelog) or only ever inserted.
+pub(crate) struct Planned {
+    pub(crate) stream: DataStream<ChangeBatch>,
+    pub(crate) schema: SchemaRef,
+    pub(crate) updates: bool,
+}
+
+/// Builds the operators of queries over the tables of `catalog`, as jobs of `env`.
+pub(crate) struct Compiler<'a> {
+    pub(crate) env: &'a StreamExecutionEnvironment,
+    pub(crate) catalog: &'a Catalog,
+    /// Streaming mode (results are changelogs) or batch mode (results are final).
+    pub(crate) streaming: bool,
+}
+
+impl Compiler<'_> {
+    /// The operators of an analyzed plan, which is optimized first.
+    pub(crate) fn compile(&self, plan: &LogicalPlan) -> Result<Planned> {
+        let optimized = Optimizer::new()
+            .optimize(plan.clone(), &OptimizerContext::new(), |_, _| {})
+            .map_err(|e| TableError::Validation(e.strip_backtrace()))?;
+        self.build(&optimized)
+    }
+
+    /// The operators of `plan` and its inputs.
+    fn build(&self, plan: &LogicalPlan) -> Result<Planned> {
+        match plan {
+            LogicalPlan::TableScan(scan) => self.scan(scan),
+            LogicalPlan::Projection(projection) => self.projection(projection),
+            LogicalPlan::Filter(filter) => self.filter(filter),
+            LogicalPlan::Aggregate(aggregate) => self.aggregate(aggregate),
+            // An alias renames the table, not its columns.
+            LogicalPlan::SubqueryAlias(alias) => self.build(&alias.input),
+            LogicalPlan::Window(_) => Err(unsupported("OVER windows")),
+            LogicalPlan::Join(_) => Err(unsupported("joins")),
+            LogicalPlan::Union(_) => Err(unsupported("UNION")),
+            LogicalPlan::Sort(_) => Err(unsupported("ORDER BY")),
+            LogicalPlan::Limit(_) => Err(unsupported("LIMIT and FETCH")),
+            LogicalPlan::Distinct(_) => Err(unsupported("DISTINCT")),
+            other => Err(unsupported(&format!("the query plan {}", other.display()))),
+        }
+    }
+
+    /// A table's rows, filtered and projected as the scan asks.
+    fn scan(&self, scan: &TableScan) -> Result<Planned> {
+        let name = scan.table_name.table();
+        let batches = match self.catalog.table(name).map(|table| &table.data) {
+            Some(TableData::Elements(batches)) => batches.clone(),
+            Some(TableData::View(_)) => {
+                return Err(TableError::Execution(format!("the view '{name}' was not inlined into the query")))
+            }
+            None => return Err(crate::catalog::table_not_found(name)),
+        };
+        let table_schema =
+            Arc::new(DFSchema::try_from_qualified_schema(scan.table_name.clone(), &scan.source.schema())?);
+        let source = Planned {
+            stream: self.env.from_collection(batches).name(&format!("Source: TableSourceScan(table=[[{name}]])")),
+            schema: Arc::new(table_schema.as_arrow().clone()),
+            updates: false,
+        };
+        let mut steps = Vec::new();
+        if let Some(predicate) = scan.filters.iter().cloned().reduce(Expr::and) {
+            steps.push(Step::Filter(physical(&predicate, &table_schema)?));
+        }
+        if let Some(projection) = &scan.projection {
+            let expressions = projection
+                .iter()
+                .map(|&index| {
+                    let (qualifier, field) = table_schema.qualified_field(index);
+                    physical(&Expr::Column((qualifier, field).into()), &table_schema)
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let schema = Arc::new(scan.projected_schema.as_arrow().clone());
+            steps.push(Step::Project { expressions, schema });
+        }
+        Ok(calc(source, steps, Arc::new(scan.projected_schema.as_arrow().clone()), "Calc"))
+    }
+
+    fn projection(&self, projection: &Projection) -> Result<Planned> {
+        let input = self.build(&projection.input)?;
+        let expressions = projection
+            .expr
+            .iter()
+            .map(|expression| physical(expression, projection.input.schema()))
+            .collect::<Result<Vec<_>>>()?;
+        let schema = Arc::new(projection.schema.as_arrow().clone());
+        let step = Step::Project { expressions, schema: Arc::clone(&schema) };
+        Ok(calc(input, vec![step], schema, "Calc(select)"))
+    }
+
+    fn filter(&self, filter: &Filter) -> Result<Planned> {
+        let input = self.build(&filter.input)?;
+        let step = Step::Filter(physical(&filter.predicate, filter.input.schema())?);
+        let schema = Arc::clone(&input.schema);
+        Ok(calc(input, vec![step], schema, "Calc(where)"))
+    }
+
+    fn aggregate(&self, aggregate: &Aggregate) -> Result<Planned> {
+        let input = self.build(&aggregate.input)?;
+        let input_schema = aggregate.input.schema();
+        let keys = aggregate
+            .group_expr
+            .iter()
+            .map(|expression| match expression {
+                Expr::GroupingSet(_) => Err(unsupported("GROUPING SETS, ROLLUP and CUBE")),
+                other => physical(other, input_schema),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let mut arguments = Vec::new();
+        let mut calls = Vec::new();
+        let output_fields = aggregate.schema.fields();
+        for (position, expression) in aggregate.aggr_expr.iter().enumerate() {
+            let Expr::AggregateFunction(AggregateFunction { func, params }) = unaliased(expression) else {
+                return Err(TableError::Validation(format!("{expression} is not an aggregate function call")));
+            };
+            let kind = AggregateKind::of(func.name(), params.distinct)?;
+            if !params.order_by.is_empty() {
+                return Err(unsupported("ORDER BY inside aggregate function calls"));
+            }
+            let mut column_of = |expression: &Expr| -> Result<(usize, Arc<dyn PhysicalExpr>)> {
+                let physical = physical(expression, input_schema)?;
+                arguments.push(Arc::clone(&physical));
+                Ok((keys.len() + arguments.len() - 1, physical))
+            };
+            let (argument, argument_type) = match params.args.as_slice() {
+                args if counts_rows(args) => (None, datafusion::arrow::datatypes::DataType::Null),
+                [single] => {
+                    let (column, physical) = column_of(single)?;
+                    let data_type = physical
+                        .data_type(input_schema.as_arrow())
+                        .map_err(|e| TableError::Validation(e.strip_backtrace()))?;
+                    (Some(column), data_type)
+                }
+                _ => return Err(unsupported(&format!("{} with more than one argument", func.name()))),
+            };
+            let filter = match &params.filter {
+                Some(filter) => Some(column_of(filter)?.0),
+                None => None,
+            };
+            let output = output_fields[keys.len() + position].data_type().clone();
+            calls.push(AggregateCall { kind, argument, argument_type, filter, output });
+        }
+        let mut expressions = keys.clone();
+        expressions.extend(arguments.iter().cloned());
+        let names = (0..keys.len()).map(|i| format!("key{i}")).chain((0..arguments.len()).map(|i| format!("arg{i}")));
+        let keyed_schema = schema_of(&expressions, names, input_schema.as_arrow())?;
+        let output = Arc::new(aggregate.schema.as_arrow().clone());
+        let spec = Arc::new(GroupAggregateSpec {
+            keys,
+            arguments,
+            keyed_schema,
+            calls,
+            output: Arc::clone(&output),
+            retracting: input.updates,
+            streaming: self.streaming,
+        });
+        let name = format!(
+            "GroupAggregate(groupBy=[{}], select=[{}])",
+            aggregate.group_expr.iter().map(|e| e.schema_name().to_string()).collect::<Vec<_>>().join(", "),
+            aggregate.aggr_expr.iter().map(|e| e.schema_name().to_string()).collect::<Vec<_>>().join(", ")
+        );
+        let stream = input
+            .stream
+            .process(KeySplit::new(Arc::clone(&spec)))
+            .name("KeySplit")
+            .key_by(|changes: &KeyedChanges| changes.route.clone())
+            .process(GroupAggregate::new(spec))
+            .name(&name);
+        Ok(Planned { stream, schema: output, updates: self.streaming })
+    }
+}
+
+/// `input` through a calc of `steps`, whose output has `schema`.
+fn calc(input: Planned, steps: Vec<Step>, schema: SchemaRef, name: &str) -> Planned {
+    if steps.is_empty() {
+        return Planned { schema, ..input };
+    }
+    let stream = input.stream.process(Calc { steps }).name(name);
+    Planned { stream, schema, updates: input.updates }
+}
+
+/// Whether aggregate arguments `args` are those of `COUNT(*)`, which counts rows.
+#[allow(deprecated)] // DataFusion 54's SQL planner still gives COUNT(*) a wildcard argument.
+fn counts_rows(args: &[Expr]) -> bool {
+    matches!(args, [] | [Expr::Wildcard { .. }])
+}
+
+/// The expression under any aliases.
+fn unaliased(expression: &Expr) -> &Expr {
+    match expression {
+        Expr::Alias(alias) => unaliased(&alias.expr),
+        other => other,
+    }
+}
+
+/// `expression`, over rows of `schema`, as a physical expression that evaluates batches.
+fn physical(expression: &Expr, schema: &DFSchema) -> Result<Arc<dyn PhysicalExpr>> {
+    create_physical_expr(expression, schema, &ExecutionProps::new())
+        .map_err(|e| TableError::Validation(e.strip_backtrace()))
+}
+
+/// The columns `expressions` make of `batch`.
+pub(crate) fn evaluate(expressions: &[Arc<dyn PhysicalExpr>], batch: &RecordBatch) -> Result<Vec<ArrayRef>> {
+    expressions
+        .iter()
+        .map(|expression| expression.evaluate(batch).and_then(|value| value.into_array(batch.num_rows())))
+        .collect::<datafusion::common::Result<Vec<_>>>()
+        .map_err(|e| TableError::Execution(e.strip_backtrace()))
+}
+
+fn unsupported(what: &str) -> TableError {
+    TableError::Unsupported(format!("{what} in queries"))
+}

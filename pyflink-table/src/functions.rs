@@ -1,0 +1,142 @@
+//! The functions SQL may call, by every name they answer to: DataFusion's built-in scalar,
+//! aggregate and window functions, with Flink's `SUM` and `AVG` in place of DataFusion's, since
+//! their result types differ (Flink sums and averages an `INT` column into an `INT`, where
+//! DataFusion gives `BIGINT` and `DOUBLE`).
+//!
+//! The planner only asks these functions for their types; the streaming aggregates that compute
+//! them are in [`crate::exec::accumulators`].
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::DataType as ArrowType;
+use datafusion::common::{not_impl_err, plan_err};
+use datafusion::logical_expr::function::AccumulatorArgs;
+use datafusion::logical_expr::{
+    Accumulator, AggregateUDF, AggregateUDFImpl, ScalarUDF, Signature, Volatility, WindowUDF,
+};
+
+/// The built-in functions, by lower-case name.
+#[derive(Debug)]
+pub(crate) struct Functions {
+    pub(crate) scalar: HashMap<String, Arc<ScalarUDF>>,
+    pub(crate) aggregate: HashMap<String, Arc<AggregateUDF>>,
+    pub(crate) window: HashMap<String, Arc<WindowUDF>>,
+}
+
+/// A function known by a name and aliases.
+trait Named {
+    fn names(&self) -> Vec<String>;
+}
+
+impl Named for ScalarUDF {
+    fn names(&self) -> Vec<String> {
+        std::iter::once(self.name()).chain(self.aliases().iter().map(String::as_str)).map(str::to_string).collect()
+    }
+}
+
+impl Named for AggregateUDF {
+    fn names(&self) -> Vec<String> {
+        std::iter::once(self.name()).chain(self.aliases().iter().map(String::as_str)).map(str::to_string).collect()
+    }
+}
+
+impl Named for WindowUDF {
+    fn names(&self) -> Vec<String> {
+        std::iter::once(self.name()).chain(self.aliases().iter().map(String::as_str)).map(str::to_string).collect()
+    }
+}
+
+/// `functions` indexed by each of their names, in lower case; a later function takes a name
+/// from an earlier one.
+fn by_name<F: Named + ?Sized>(functions: impl IntoIterator<Item = Arc<F>>) -> HashMap<String, Arc<F>> {
+    let mut index = HashMap::new();
+    for function in functions {
+        for name in function.names() {
+            index.insert(name.to_ascii_lowercase(), Arc::clone(&function));
+        }
+    }
+    index
+}
+
+impl Functions {
+    pub(crate) fn built_in() -> Self {
+        let scalar = datafusion::functions::all_default_functions()
+            .into_iter()
+            .chain(datafusion::functions_nested::all_default_nested_functions());
+        let flink_aggregates = [FlinkAggregate::Sum, FlinkAggregate::Avg]
+            .into_iter()
+            .map(|function| Arc::new(AggregateUDF::new_from_impl(FlinkAggregateUdf::new(function))));
+        let aggregate =
+            datafusion::functions_aggregate::all_default_aggregate_functions().into_iter().chain(flink_aggregates);
+        Functions {
+            scalar: by_name(scalar),
+            aggregate: by_name(aggregate),
+            window: by_name(datafusion::functions_window::all_default_window_functions()),
+        }
+    }
+}
+
+/// The aggregate functions whose result types Flink defines differently from DataFusion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum FlinkAggregate {
+    /// `SUM`: of the argument's type (`DECIMAL(38, s)` for decimals).
+    Sum,
+    /// `AVG`: of the argument's type (integer division for integers; `DECIMAL(38, max(6, s))`).
+    Avg,
+}
+
+/// A [`FlinkAggregate`] as DataFusion's planner sees it.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct FlinkAggregateUdf {
+    function: FlinkAggregate,
+    signature: Signature,
+}
+
+impl FlinkAggregateUdf {
+    fn new(function: FlinkAggregate) -> Self {
+        FlinkAggregateUdf { function, signature: Signature::user_defined(Volatility::Immutable) }
+    }
+}
+
+impl AggregateUDFImpl for FlinkAggregateUdf {
+    fn name(&self) -> &str {
+        match self.function {
+            FlinkAggregate::Sum => "sum",
+            FlinkAggregate::Avg => "avg",
+        }
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn coerce_types(&self, arg_types: &[ArrowType]) -> datafusion::common::Result<Vec<ArrowType>> {
+        match arg_types {
+            [single] if single.is_numeric() => Ok(vec![single.clone()]),
+            // A literal NULL sums to NULL of type INT, as in Flink.
+            [ArrowType::Null] => Ok(vec![ArrowType::Int32]),
+            [other] => plan_err!(
+                "Cannot apply '{}' to arguments of type '{}'. Supported form(s): '{}(<NUMERIC>)'",
+                self.name().to_ascii_uppercase(),
+                crate::types::DataType::from_arrow(other, true)
+                    .map(|t| t.to_string())
+                    .unwrap_or_else(|_| other.to_string()),
+                self.name().to_ascii_uppercase()
+            ),
+            _ => plan_err!("{} takes exactly one argument", self.name().to_ascii_uppercase()),
+        }
+    }
+
+    fn return_type(&self, arg_types: &[ArrowType]) -> datafusion::common::Result<ArrowType> {
+        Ok(match (&arg_types[0], self.function) {
+            (ArrowType::Decimal128(_, scale), FlinkAggregate::Sum) => ArrowType::Decimal128(38, *scale),
+            (ArrowType::Decimal128(_, scale), FlinkAggregate::Avg) => ArrowType::Decimal128(38, (*scale).max(6)),
+            (other, _) => other.clone(),
+        })
+    }
+
+    fn accumulator(&self, _args: AccumulatorArgs) -> datafusion::common::Result<Box<dyn Accumulator>> {
+        not_impl_err!("Flink's {} runs in pyflink-rs's own operators, not in DataFusion's", self.name())
+    }
+}
