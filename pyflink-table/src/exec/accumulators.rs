@@ -99,7 +99,7 @@ impl AggregateCall {
     }
 
     /// This call's view of the argument column of one input batch.
-    pub(crate) fn argument<'a>(&self, columns: &'a [ArrayRef]) -> Result<Argument> {
+    pub(crate) fn argument(&self, columns: &[ArrayRef]) -> Result<Argument> {
         let filter = self.filter.map(|index| columns[index].as_boolean().clone());
         let Some(index) = self.argument else { return Ok(Argument { values: ArgumentValues::Rows, filter }) };
         let column = &columns[index];

@@ -345,7 +345,7 @@ impl GroupAggregate {
             }
         }
         self.write_back(ctx)?;
-        self.emit(emitted, &mut **ctx)
+        self.emit(emitted, ctx)
     }
 
     /// Writes the touched groups back into keyed state.
@@ -454,7 +454,7 @@ impl KeyedProcessFunction<GroupKey, KeyedChanges, ChangeBatch> for GroupAggregat
             let results = self.results(&self.new_group()).map_err(flink)?;
             emitted.push(RowKind::Insert, &[], results);
         }
-        self.emit(emitted, &mut **ctx).map_err(flink)
+        self.emit(emitted, ctx).map_err(flink)
     }
 }
 
