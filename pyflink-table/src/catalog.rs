@@ -14,6 +14,8 @@ use datafusion::logical_expr::planner::ContextProvider;
 use datafusion::logical_expr::{AggregateUDF, HigherOrderUDF, LogicalPlan, ScalarUDF, TableSource, WindowUDF};
 
 use crate::batch::ChangeBatch;
+use crate::connector_table::ConnectorTable;
+use crate::connectors::Connectors;
 use crate::error::TableError;
 use crate::functions::Functions;
 
@@ -24,6 +26,8 @@ pub(crate) enum TableData {
     Elements(Vec<ChangeBatch>),
     /// A view: the query whose rows it has, inlined into the queries that read it.
     View(Box<LogicalPlan>),
+    /// A table of a connector, declared by `CREATE TABLE`.
+    Connector(Arc<ConnectorTable>),
 }
 
 /// A table known by name: its schema and where its rows come from.
@@ -33,16 +37,24 @@ pub(crate) struct CatalogTable {
     pub(crate) data: TableData,
 }
 
+impl CatalogTable {
+    /// Whether this is a view (`SHOW VIEWS` lists these), rather than a table of a connector.
+    pub(crate) fn is_view(&self) -> bool {
+        !matches!(self.data, TableData::Connector(_))
+    }
+}
+
 /// The tables of an environment, and the functions SQL may call.
 #[derive(Debug)]
 pub(crate) struct Catalog {
     tables: BTreeMap<String, CatalogTable>,
     functions: Functions,
+    pub(crate) connectors: Connectors,
 }
 
 impl Catalog {
     pub(crate) fn new() -> Self {
-        Catalog { tables: BTreeMap::new(), functions: Functions::built_in() }
+        Catalog { tables: BTreeMap::new(), functions: Functions::built_in(), connectors: Connectors::built_in() }
     }
 
     /// Registers `table` as `name`; false if the name is taken.
@@ -68,10 +80,17 @@ impl Catalog {
         self.tables.keys().cloned().collect()
     }
 
+    /// The names of the views, sorted.
+    pub(crate) fn view_names(&self) -> Vec<String> {
+        self.tables.iter().filter(|(_, table)| table.is_view()).map(|(name, _)| name.clone()).collect()
+    }
+
     /// What a plan scanning `table` reads: its schema, and a view's query.
     pub(crate) fn source_of(table: &CatalogTable) -> Arc<dyn TableSource> {
         match &table.data {
-            TableData::Elements(_) => Arc::new(LogicalTableSource::new(Arc::clone(&table.schema))),
+            TableData::Elements(_) | TableData::Connector(_) => {
+                Arc::new(LogicalTableSource::new(Arc::clone(&table.schema)))
+            }
             TableData::View(plan) => Arc::new(ViewSource { schema: Arc::clone(&table.schema), plan: (**plan).clone() }),
         }
     }

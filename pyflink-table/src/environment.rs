@@ -2,7 +2,6 @@
 //! `StreamTableEnvironment`), with `Table` (a query not run yet) and `TableResult` (what running
 //! one gave).
 
-use std::io::Write;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use datafusion::arrow::array::RecordBatch;
@@ -14,10 +13,11 @@ use pyflink_core::{RuntimeExecutionMode, StreamExecutionEnvironment};
 
 use crate::batch::{batch_to_rows, rows_to_batch, ChangeBatch};
 use crate::catalog::{table_not_found, Catalog, CatalogTable, TableData};
+use crate::connectors::TableConnector;
 use crate::error::{Result, TableError};
 use crate::exec::Compiler;
 use crate::plan::plan_sql;
-use crate::print::{Tableau, DEFAULT_MAX_COLUMN_WIDTH};
+use crate::result::TableResult;
 use crate::types::DataType;
 
 /// Whether a table environment runs queries over unbounded streams or bounded input (Flink's
@@ -62,7 +62,7 @@ impl EnvironmentSettings {
 pub struct TableEnvironment {
     catalog: Arc<Mutex<Catalog>>,
     settings: EnvironmentSettings,
-    env: StreamExecutionEnvironment,
+    pub(crate) env: StreamExecutionEnvironment,
     /// How many tables without a name the environment has made (`UnnamedTable$n`).
     unnamed: Arc<Mutex<usize>>,
 }
@@ -92,7 +92,7 @@ impl TableEnvironment {
         }
     }
 
-    fn catalog(&self) -> MutexGuard<'_, Catalog> {
+    pub(crate) fn catalog(&self) -> MutexGuard<'_, Catalog> {
         self.catalog.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -170,6 +170,12 @@ impl TableEnvironment {
         Ok(())
     }
 
+    /// Adds `connector` to the connectors tables may name in their `'connector'` option (in
+    /// place of one with the same identifier): the way in for connectors of other crates.
+    pub fn register_connector(&self, connector: Arc<dyn TableConnector>) {
+        self.catalog().connectors.register(connector);
+    }
+
     /// Forgets the view `name`; false if there was none.
     pub fn drop_temporary_view(&self, name: &str) -> bool {
         self.catalog().drop_table(name)
@@ -182,13 +188,14 @@ impl TableEnvironment {
 
     /// The query `sql` as a table, not run yet.
     pub fn sql_query(&self, sql: &str) -> Result<Table> {
+        if !matches!(crate::ddl::parse_statement(sql)?, crate::ddl::Statement::Query(_)) {
+            return Err(TableError::Validation(format!(
+                "Unsupported SQL query! sql_query() only accepts a single SQL query; run other statements with \
+                 execute_sql(): {sql}"
+            )));
+        }
         let plan = plan_sql(&self.catalog(), sql)?;
         Ok(Table { env: self.clone(), plan })
-    }
-
-    /// Runs `sql` (so far a query) and returns its result.
-    pub fn execute_sql(&self, sql: &str) -> Result<TableResult> {
-        self.sql_query(sql)?.execute()
     }
 
     /// Runs `plan` as a job and gathers what it makes.
@@ -203,7 +210,7 @@ impl TableEnvironment {
         for batch in collected {
             rows.extend(batch_to_rows(&batch.map_err(|e| TableError::Execution(e.to_string()))?)?);
         }
-        Ok(TableResult { columns, rows, streaming: self.settings.streaming })
+        Ok(TableResult::with_rows(columns, rows, self.settings.streaming))
     }
 }
 
@@ -215,8 +222,8 @@ fn columns_of(schema: &Schema) -> Result<Vec<(String, DataType)>> {
 /// A query over registered tables, run when asked (Flink's `Table`).
 #[derive(Clone)]
 pub struct Table {
-    env: TableEnvironment,
-    plan: LogicalPlan,
+    pub(crate) env: TableEnvironment,
+    pub(crate) plan: LogicalPlan,
 }
 
 impl Table {
@@ -228,49 +235,5 @@ impl Table {
     /// Runs the query and returns its result.
     pub fn execute(&self) -> Result<TableResult> {
         self.env.run(&self.plan)
-    }
-}
-
-/// What running a statement gave: its columns and rows (Flink's `TableResult`).
-#[derive(Debug, Clone)]
-pub struct TableResult {
-    columns: Vec<(String, DataType)>,
-    rows: Vec<Row>,
-    streaming: bool,
-}
-
-impl TableResult {
-    /// The result's columns: name and type.
-    pub fn columns(&self) -> &[(String, DataType)] {
-        &self.columns
-    }
-
-    /// The rows, each with its change kind.
-    pub fn collect(self) -> Vec<Row> {
-        self.rows
-    }
-
-    /// Prints the result in Flink's tableau format to standard output.
-    pub fn print(&self) -> Result<()> {
-        let stdout = std::io::stdout();
-        self.print_to(&mut stdout.lock())
-    }
-
-    /// Prints the result in Flink's tableau format to `out`: with an `op` column in streaming
-    /// mode, and `N rows in set` (or `Empty set`) under it.
-    pub fn print_to(&self, out: &mut impl Write) -> Result<()> {
-        let tableau = Tableau::new(&self.columns, DEFAULT_MAX_COLUMN_WIDTH, self.streaming);
-        let rows = self.rows.iter().map(|row| {
-            let values = row
-                .fields
-                .iter()
-                .map(|value| match value {
-                    pyflink_core::table::Value::Null => None,
-                    other => Some(crate::print::flink_string(other)),
-                })
-                .collect();
-            (row.kind, values)
-        });
-        tableau.print(rows, out).map_err(|e| TableError::Execution(format!("printing the result failed: {e}")))
     }
 }

@@ -9,11 +9,13 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use datafusion::arrow::datatypes::DataType as ArrowType;
+use datafusion::arrow::datatypes::{DataType as ArrowType, TimeUnit};
+use datafusion::common::ScalarValue;
 use datafusion::common::{not_impl_err, plan_err};
 use datafusion::logical_expr::function::AccumulatorArgs;
 use datafusion::logical_expr::{
-    Accumulator, AggregateUDF, AggregateUDFImpl, ScalarUDF, Signature, Volatility, WindowUDF,
+    Accumulator, AggregateUDF, AggregateUDFImpl, ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl,
+    Signature, Volatility, WindowUDF,
 };
 
 /// The built-in functions, by lower-case name.
@@ -63,7 +65,8 @@ impl Functions {
     pub(crate) fn built_in() -> Self {
         let scalar = datafusion::functions::all_default_functions()
             .into_iter()
-            .chain(datafusion::functions_nested::all_default_nested_functions());
+            .chain(datafusion::functions_nested::all_default_nested_functions())
+            .chain([Arc::new(ScalarUDF::new_from_impl(ProcTime::new()))]);
         let flink_aggregates = [FlinkAggregate::Sum, FlinkAggregate::Avg]
             .into_iter()
             .map(|function| Arc::new(AggregateUDF::new_from_impl(FlinkAggregateUdf::new(function))));
@@ -138,5 +141,43 @@ impl AggregateUDFImpl for FlinkAggregateUdf {
 
     fn accumulator(&self, _args: AccumulatorArgs) -> datafusion::common::Result<Box<dyn Accumulator>> {
         not_impl_err!("Flink's {} runs in pyflink-rs's own operators, not in DataFusion's", self.name())
+    }
+}
+
+/// `PROCTIME()`: the time a row is processed, as `TIMESTAMP_LTZ(3)`. Volatile, so the
+/// optimizer never folds it into one constant as it does `NOW()`.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub(crate) struct ProcTime {
+    signature: Signature,
+}
+
+impl ProcTime {
+    fn new() -> Self {
+        ProcTime { signature: Signature::exact(Vec::new(), Volatility::Volatile) }
+    }
+
+    /// The type of `PROCTIME()`'s values.
+    pub(crate) fn data_type() -> ArrowType {
+        ArrowType::Timestamp(TimeUnit::Millisecond, Some("UTC".into()))
+    }
+}
+
+impl ScalarUDFImpl for ProcTime {
+    fn name(&self) -> &str {
+        "proctime"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[ArrowType]) -> datafusion::common::Result<ArrowType> {
+        Ok(ProcTime::data_type())
+    }
+
+    fn invoke_with_args(&self, _args: ScalarFunctionArgs) -> datafusion::common::Result<ColumnarValue> {
+        let now =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+        Ok(ColumnarValue::Scalar(ScalarValue::TimestampMillisecond(Some(now), Some("UTC".into()))))
     }
 }

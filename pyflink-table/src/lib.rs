@@ -11,19 +11,32 @@
 //!   tables hold their columns.
 //! - [`print`]: the tableau format of `TableResult.print()`.
 //!
-//! Still to come (issue 20): the catalog and `TableEnvironment`, planning SQL and Table API
-//! expressions with DataFusion, and the streaming operators (aggregates with retractions, window
-//! table functions, OVER, joins) on keyed state and checkpoints.
+//! - [`environment`]: `TableEnvironment`, `Table`; SQL statements run by `execute_sql`
+//!   (`CREATE TABLE` with computed columns, `WATERMARK`, `PRIMARY KEY` and `WITH` options, views,
+//!   `SHOW`, `DESCRIBE`, `EXPLAIN`, queries, `INSERT INTO`) and [`StatementSet`]s.
+//! - [`connectors`]: the `connector` a table names (`datagen`, `print`, `blackhole` built in).
+//! - [`result`]: `TableResult`, printed as Flink prints it.
+//!
+//! Queries run as DataStreams of Arrow batches with change kinds (`batch`), built one plan node
+//! at a time; still to come (issue 20): window table functions, OVER, joins and the Table API's
+//! expression DSL.
 
 pub mod batch;
 mod catalog;
+mod connector_table;
+pub mod connectors;
+mod ddl;
 pub mod environment;
 pub mod error;
 mod exec;
 mod functions;
 mod plan;
 pub mod print;
+pub mod result;
+mod statements;
 pub mod types;
+
+pub use statements::StatementSet;
 
 /// The DataFusion this crate plans with, for programs that build on its types.
 pub use datafusion;

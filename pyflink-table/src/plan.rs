@@ -2,12 +2,18 @@
 //! [`Catalog`], and its analyzer checks and coerces types and inlines views. What runs the plan
 //! is built by [`crate::exec`].
 
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::common::{Column, DFSchemaRef};
 use datafusion::config::ConfigOptions;
-use datafusion::logical_expr::LogicalPlan;
+use datafusion::logical_expr::builder::LogicalTableSource;
+use datafusion::logical_expr::{col, Expr, LogicalPlan, LogicalPlanBuilder};
 use datafusion::optimizer::Analyzer;
 use datafusion::sql::parser::DFParserBuilder;
-use datafusion::sql::planner::{ParserOptions, SqlToRel};
+use datafusion::sql::planner::{ParserOptions, PlannerContext, SqlToRel};
 use datafusion::sql::sqlparser::dialect::GenericDialect;
+use datafusion::sql::sqlparser::parser::Parser;
 
 use crate::catalog::Catalog;
 use crate::error::{Result, TableError};
@@ -58,5 +64,63 @@ pub(crate) fn analyze(plan: LogicalPlan) -> Result<LogicalPlan> {
 impl From<datafusion::error::DataFusionError> for TableError {
     fn from(error: datafusion::error::DataFusionError) -> Self {
         TableError::Validation(error.strip_backtrace())
+    }
+}
+
+/// Where a column of [`plan_columns`] comes from.
+pub(crate) enum ColumnSource<'a> {
+    /// The input column of this name.
+    Input(&'a str),
+    /// The SQL expression of this text, over the input's columns.
+    Expression(&'a str),
+}
+
+/// The columns `columns` (name and source) over rows of `input`, the columns of table `table`:
+/// each as a planned, type-coerced expression, and the schema they make.
+pub(crate) fn plan_columns(
+    catalog: &Catalog,
+    table: &str,
+    input: SchemaRef,
+    columns: &[(String, ColumnSource<'_>)],
+) -> Result<(Vec<Expr>, DFSchemaRef)> {
+    let planned = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let scan = LogicalPlanBuilder::scan(table, Arc::new(LogicalTableSource::new(input)), None)?;
+        let input_schema = Arc::clone(scan.schema());
+        let context = catalog.planning_context();
+        let planner = SqlToRel::new_with_options(&context, ParserOptions::new().with_enable_ident_normalization(false));
+        let expressions = columns
+            .iter()
+            .map(|(name, source)| {
+                let expression = match source {
+                    ColumnSource::Input(column) => col(Column::new(Some(table), *column)),
+                    ColumnSource::Expression(text) => {
+                        let dialect = GenericDialect {};
+                        let parsed =
+                            Parser::new(&dialect).try_with_sql(text).and_then(|mut p| p.parse_expr()).map_err(|e| {
+                                TableError::Validation(format!("the expression of column '{name}' ('{text}'): {e}"))
+                            })?;
+                        planner.sql_to_expr(parsed, &input_schema, &mut PlannerContext::new()).map_err(|e| {
+                            TableError::Validation(format!(
+                                "the expression of column '{name}' ('{text}'): {}",
+                                e.strip_backtrace()
+                            ))
+                        })?
+                    }
+                };
+                Ok(expression.alias(name))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let plan = analyze(scan.project(expressions)?.build()?)?;
+        match plan {
+            LogicalPlan::Projection(projection) => Ok((projection.expr, projection.schema)),
+            other => Err(TableError::Validation(format!("the columns of '{table}' planned as {}", other.display()))),
+        }
+    }));
+    match planned {
+        Ok(planned) => planned,
+        Err(payload) => Err(TableError::Validation(format!(
+            "the SQL planner failed on the columns of '{table}': {}",
+            pyflink_core::runtime::panic_message(payload.as_ref())
+        ))),
     }
 }

@@ -263,6 +263,18 @@ impl StreamExecutionEnvironment {
         read(&self.inner.borrow().nodes[id])
     }
 
+    /// Forgets the sinks added since the last execution, so that the next job does not run
+    /// them: for programs that add a job's sinks one by one and fail before the last (a table
+    /// program whose second `INSERT` does not plan, say).
+    pub fn discard_unexecuted_sinks(&self) {
+        let mut inner = self.inner.borrow_mut();
+        let pending: Vec<NodeId> =
+            (0..inner.nodes.len()).filter(|&i| inner.nodes[i].is_sink && !inner.executed[i]).collect();
+        for sink in pending {
+            inner.executed[sink] = true;
+        }
+    }
+
     /// The job of the sinks not executed yet: every node they read from, in creation order.
     fn take_job(&self) -> Result<JobGraph> {
         let mut inner = self.inner.borrow_mut();

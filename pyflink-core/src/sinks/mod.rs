@@ -12,7 +12,7 @@ mod print;
 
 pub use blackhole::DiscardingSink;
 pub use collect::{CollectIterator, CollectSink, Polled};
-pub use print::PrintSink;
+pub use print::{line_prefix, PrintSink};
 
 use crate::metrics::{MetricGroup, MetricRegistry};
 use crate::runtime::StopSignal;

@@ -40,8 +40,15 @@ impl<T> Default for PrintSink<T> {
     }
 }
 
-/// The line prefix Flink uses for writer `index` of `parallelism`.
-fn prefix(identifier: Option<&str>, index: usize, parallelism: usize) -> String {
+/// The line prefix Flink's print sinks use for writer `index` (0-based) of `parallelism`,
+/// with an optional identifier: `""`, `"2> "`, `"id> "` or `"id:2> "`.
+///
+/// ```
+/// use pyflink_core::sinks::line_prefix;
+/// assert_eq!(line_prefix(Some("orders"), 1, 4), "orders:2> ");
+/// assert_eq!(line_prefix(None, 0, 1), "");
+/// ```
+pub fn line_prefix(identifier: Option<&str>, index: usize, parallelism: usize) -> String {
     match (identifier, parallelism > 1) {
         (Some(id), true) => format!("{id}:{}> ", index + 1),
         (Some(id), false) => format!("{id}> "),
@@ -54,7 +61,7 @@ impl<T: Data + FlinkDisplay> Sink<T> for PrintSink<T> {
     type Writer = PrintWriter;
     fn create_writer(&self, context: &SinkWriterContext) -> Result<PrintWriter> {
         Ok(PrintWriter {
-            prefix: prefix(self.identifier.as_deref(), context.subtask_index, context.parallelism),
+            prefix: line_prefix(self.identifier.as_deref(), context.subtask_index, context.parallelism),
             to_stderr: self.to_stderr,
             line: String::new(),
         })
@@ -85,13 +92,13 @@ impl<T: FlinkDisplay> SinkWriter<T> for PrintWriter {
 
 #[cfg(test)]
 mod tests {
-    use super::prefix;
+    use super::line_prefix;
 
     #[test]
     fn prefixes_follow_flink() {
-        assert_eq!(prefix(None, 0, 1), "");
-        assert_eq!(prefix(None, 2, 4), "3> ");
-        assert_eq!(prefix(Some("out"), 0, 1), "out> ");
-        assert_eq!(prefix(Some("out"), 1, 2), "out:2> ");
+        assert_eq!(line_prefix(None, 0, 1), "");
+        assert_eq!(line_prefix(None, 2, 4), "3> ");
+        assert_eq!(line_prefix(Some("out"), 0, 1), "out> ");
+        assert_eq!(line_prefix(Some("out"), 1, 2), "out:2> ");
     }
 }

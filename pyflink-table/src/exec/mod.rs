@@ -27,6 +27,7 @@ use pyflink_core::{DataStream, StreamExecutionEnvironment};
 
 use crate::batch::ChangeBatch;
 use crate::catalog::{Catalog, TableData};
+use crate::connector_table::ConnectorTable;
 use crate::error::{Result, TableError};
 use crate::exec::accumulators::{AggregateCall, AggregateKind};
 use crate::exec::calc::{Calc, Step};
@@ -79,19 +80,22 @@ impl Compiler<'_> {
     /// A table's rows, filtered and projected as the scan asks.
     fn scan(&self, scan: &TableScan) -> Result<Planned> {
         let name = scan.table_name.table();
-        let batches = match self.catalog.table(name).map(|table| &table.data) {
-            Some(TableData::Elements(batches)) => batches.clone(),
+        let table_schema =
+            Arc::new(DFSchema::try_from_qualified_schema(scan.table_name.clone(), &scan.source.schema())?);
+        let source = match self.catalog.table(name).map(|table| &table.data) {
+            Some(TableData::Elements(batches)) => Planned {
+                stream: self
+                    .env
+                    .from_collection(batches.clone())
+                    .name(&format!("Source: TableSourceScan(table=[[{name}]])")),
+                schema: Arc::new(table_schema.as_arrow().clone()),
+                updates: false,
+            },
+            Some(TableData::Connector(table)) => self.connector_source(table)?,
             Some(TableData::View(_)) => {
                 return Err(TableError::Execution(format!("the view '{name}' was not inlined into the query")))
             }
             None => return Err(crate::catalog::table_not_found(name)),
-        };
-        let table_schema =
-            Arc::new(DFSchema::try_from_qualified_schema(scan.table_name.clone(), &scan.source.schema())?);
-        let source = Planned {
-            stream: self.env.from_collection(batches).name(&format!("Source: TableSourceScan(table=[[{name}]])")),
-            schema: Arc::new(table_schema.as_arrow().clone()),
-            updates: false,
         };
         let mut steps = Vec::new();
         if let Some(predicate) = scan.filters.iter().cloned().reduce(Expr::and) {
@@ -109,6 +113,25 @@ impl Compiler<'_> {
             steps.push(Step::Project { expressions, schema });
         }
         Ok(calc(source, steps, Arc::new(scan.projected_schema.as_arrow().clone()), "Calc"))
+    }
+
+    /// The rows of a connector's table: what the connector reads, with the computed columns
+    /// computed.
+    fn connector_source(&self, table: &ConnectorTable) -> Result<Planned> {
+        let name = &table.definition.name;
+        let connector = self.catalog.connectors.of_table(name, &table.definition.options)?;
+        let read = Planned {
+            stream: connector.source(&table.context(self.env, self.streaming, false))?,
+            schema: Arc::clone(&table.read_schema),
+            updates: false,
+        };
+        if table.read_schema == table.schema {
+            return Ok(read);
+        }
+        let expressions =
+            table.columns.iter().map(|column| physical(column, &table.read_columns)).collect::<Result<Vec<_>>>()?;
+        let step = Step::Project { expressions, schema: Arc::clone(&table.schema) };
+        Ok(calc(read, vec![step], Arc::clone(&table.schema), "Calc(computed columns)"))
     }
 
     fn projection(&self, projection: &Projection) -> Result<Planned> {

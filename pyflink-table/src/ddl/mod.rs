@@ -1,0 +1,145 @@
+//! The statements of Flink SQL that DataFusion's parser does not read the Flink way: `CREATE
+//! TABLE` (with computed and metadata columns, `WATERMARK`, `PRIMARY KEY ... NOT ENFORCED` and
+//! `WITH` options), `CREATE VIEW`, `DROP`, `SHOW TABLES`, `DESCRIBE`, `INSERT INTO` and
+//! `EXPLAIN`. A statement is told apart by its first words; any other statement is a query,
+//! which DataFusion parses and plans ([`crate::plan`]).
+//!
+//! Expressions inside these statements (computed columns, watermarks, the query of a view or an
+//! `INSERT`) are kept as their text and planned by DataFusion too, so they mean exactly what
+//! they mean in a query.
+
+mod create_table;
+mod cursor;
+pub(crate) mod lexer;
+
+pub(crate) use create_table::{ColumnKind, TableDefinition};
+
+use crate::ddl::cursor::Cursor;
+use crate::error::Result;
+
+/// One statement of Flink SQL, as `execute_sql` runs it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Statement {
+    /// `CREATE [TEMPORARY] TABLE [IF NOT EXISTS] name (...) WITH (...)`.
+    CreateTable { definition: TableDefinition, if_not_exists: bool },
+    /// `CREATE [TEMPORARY] VIEW [IF NOT EXISTS] name AS query`.
+    CreateView { name: String, query: String, if_not_exists: bool },
+    /// `DROP [TEMPORARY] TABLE [IF EXISTS] name`, and the same for views.
+    Drop { name: String, if_exists: bool, view: bool },
+    /// `SHOW TABLES` or `SHOW VIEWS`.
+    Show { views: bool },
+    /// `DESCRIBE name` or `DESC name`.
+    Describe { name: String },
+    /// `INSERT INTO name [(columns)] query`.
+    Insert { table: String, columns: Option<Vec<String>>, query: String },
+    /// `EXPLAIN [PLAN FOR] query`.
+    Explain { query: String },
+    /// Any other statement: a query, for DataFusion to parse.
+    Query(String),
+}
+
+/// The statement `sql`, read as far as telling which statement it is takes.
+pub(crate) fn parse_statement(sql: &str) -> Result<Statement> {
+    let mut cursor = Cursor::new(sql)?;
+    if cursor.eat_word("CREATE") {
+        let temporary = cursor.eat_word("TEMPORARY");
+        if cursor.eat_word("TABLE") {
+            let if_not_exists = cursor.eat_words(&["IF", "NOT", "EXISTS"]);
+            let definition = create_table::table_definition(&mut cursor, temporary)?;
+            cursor.expect_end()?;
+            return Ok(Statement::CreateTable { definition, if_not_exists });
+        }
+        if cursor.eat_word("VIEW") {
+            let if_not_exists = cursor.eat_words(&["IF", "NOT", "EXISTS"]);
+            let name = cursor.object_name()?;
+            if cursor.peek().is_some_and(|t| t.is_symbol('(')) {
+                return Err(cursor.unsupported("a column list after the view's name"));
+            }
+            cursor.expect_word("AS")?;
+            let query = cursor.rest()?;
+            return Ok(Statement::CreateView { name, query, if_not_exists });
+        }
+        return Err(cursor.unsupported("this CREATE statement (CREATE TABLE and CREATE VIEW are supported)"));
+    }
+    if cursor.eat_word("DROP") {
+        cursor.eat_word("TEMPORARY");
+        let view = if cursor.eat_word("VIEW") {
+            true
+        } else {
+            cursor.expect_word("TABLE")?;
+            false
+        };
+        let if_exists = cursor.eat_words(&["IF", "EXISTS"]);
+        let name = cursor.object_name()?;
+        cursor.expect_end()?;
+        return Ok(Statement::Drop { name, if_exists, view });
+    }
+    if cursor.eat_word("SHOW") {
+        let views = if cursor.eat_word("VIEWS") {
+            true
+        } else {
+            cursor.expect_word("TABLES")?;
+            false
+        };
+        cursor.expect_end()?;
+        return Ok(Statement::Show { views });
+    }
+    if cursor.eat_word("DESCRIBE") || cursor.eat_word("DESC") {
+        let name = cursor.object_name()?;
+        cursor.expect_end()?;
+        return Ok(Statement::Describe { name });
+    }
+    if cursor.eat_word("INSERT") {
+        if cursor.eat_word("OVERWRITE") {
+            return Err(cursor.unsupported("INSERT OVERWRITE"));
+        }
+        cursor.expect_word("INTO")?;
+        let table = cursor.object_name()?;
+        let columns = if cursor.eat_symbol('(') { Some(cursor.name_list()?) } else { None };
+        let query = cursor.rest()?;
+        return Ok(Statement::Insert { table, columns, query });
+    }
+    if cursor.eat_word("EXPLAIN") {
+        cursor.eat_words(&["PLAN", "FOR"]);
+        return Ok(Statement::Explain { query: cursor.rest()? });
+    }
+    Ok(Statement::Query(sql.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statements_are_told_apart_by_their_first_words() {
+        assert_eq!(parse_statement("show tables;").unwrap(), Statement::Show { views: false });
+        assert_eq!(parse_statement("DESC `my t`").unwrap(), Statement::Describe { name: "my t".into() });
+        assert_eq!(
+            parse_statement("DROP TEMPORARY VIEW IF EXISTS v").unwrap(),
+            Statement::Drop { name: "v".into(), if_exists: true, view: true }
+        );
+        assert_eq!(
+            parse_statement("INSERT INTO default_catalog.default_database.sink (a, b) SELECT x, y FROM t;").unwrap(),
+            Statement::Insert {
+                table: "sink".into(),
+                columns: Some(vec!["a".into(), "b".into()]),
+                query: "SELECT x, y FROM t".into()
+            }
+        );
+        assert_eq!(
+            parse_statement("CREATE TEMPORARY VIEW v AS SELECT 1").unwrap(),
+            Statement::CreateView { name: "v".into(), query: "SELECT 1".into(), if_not_exists: false }
+        );
+        assert_eq!(parse_statement("SELECT * FROM t").unwrap(), Statement::Query("SELECT * FROM t".into()));
+    }
+
+    #[test]
+    fn unknown_or_broken_statements_say_what_is_wrong() {
+        let error = parse_statement("SHOW FUNCTIONZ").unwrap_err().to_string();
+        assert!(error.contains("TABLES expected") && error.contains("FUNCTIONZ"), "{error}");
+        let error = parse_statement("DROP TABLE a.b.c.d").unwrap_err().to_string();
+        assert!(error.contains("a.b.c.d"), "{error}");
+        let error = parse_statement("INSERT INTO t").unwrap_err().to_string();
+        assert!(error.contains("a query expected"), "{error}");
+    }
+}
