@@ -18,14 +18,13 @@ use datafusion::arrow::array::{
 };
 use datafusion::arrow::datatypes::{DataType as ArrowType, Field, SchemaRef, TimeUnit};
 use pyflink_core::sources::{
-    InputStatus, Source, SourceOutput, SourceReader, SourceReaderContext, SourceSplit, SplitEnumeratorContext,
+    DataGenSplit, InputStatus, Source, SourceOutput, SourceReader, SourceReaderContext, SplitEnumeratorContext,
 };
 use pyflink_core::time::WatermarkStrategy;
 use pyflink_core::{Boundedness, DataStream, FlinkError};
 use rand::distr::Alphanumeric;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
-use serde::{Deserialize, Serialize};
 
 use crate::batch::ChangeBatch;
 use crate::connectors::{TableConnector, TableContext};
@@ -258,23 +257,8 @@ struct DatagenSource {
     seed: u64,
 }
 
-/// The rows of one reader: indices `next, next + stride, ...` below `end`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-struct DatagenSplit {
-    index: usize,
-    next: u64,
-    end: Option<u64>,
-    stride: u64,
-}
-
-impl SourceSplit for DatagenSplit {
-    fn split_id(&self) -> String {
-        self.index.to_string()
-    }
-}
-
 impl Source<ChangeBatch> for DatagenSource {
-    type Split = DatagenSplit;
+    type Split = DataGenSplit;
     type Reader = DatagenReader;
 
     fn boundedness(&self) -> Boundedness {
@@ -285,9 +269,9 @@ impl Source<ChangeBatch> for DatagenSource {
         }
     }
 
-    fn enumerate_splits(&self, context: &SplitEnumeratorContext) -> pyflink_core::Result<Vec<DatagenSplit>> {
+    fn enumerate_splits(&self, context: &SplitEnumeratorContext) -> pyflink_core::Result<Vec<DataGenSplit>> {
         let stride = context.parallelism as u64;
-        Ok((0..stride).map(|i| DatagenSplit { index: i as usize, next: i, end: self.rows, stride }).collect())
+        Ok((0..stride).map(|i| DataGenSplit { index: i as usize, next: i, end: self.rows, stride }).collect())
     }
 
     fn create_reader(&self, context: &SourceReaderContext) -> pyflink_core::Result<DatagenReader> {
@@ -309,7 +293,7 @@ impl Source<ChangeBatch> for DatagenSource {
 struct DatagenReader {
     schema: SchemaRef,
     generators: Arc<Vec<FieldGenerator>>,
-    splits: Vec<DatagenSplit>,
+    splits: Vec<DataGenSplit>,
     rng: SmallRng,
     /// This reader's rows per second.
     rate: f64,
@@ -342,8 +326,8 @@ impl DatagenReader {
     }
 }
 
-impl SourceReader<ChangeBatch, DatagenSplit> for DatagenReader {
-    fn add_splits(&mut self, splits: Vec<DatagenSplit>) {
+impl SourceReader<ChangeBatch, DataGenSplit> for DatagenReader {
+    fn add_splits(&mut self, splits: Vec<DataGenSplit>) {
         self.splits.extend(splits);
     }
 
@@ -377,7 +361,7 @@ impl SourceReader<ChangeBatch, DatagenSplit> for DatagenReader {
         }
     }
 
-    fn snapshot_state(&self) -> Vec<DatagenSplit> {
+    fn snapshot_state(&self) -> Vec<DataGenSplit> {
         self.splits.clone()
     }
 }
