@@ -13,6 +13,9 @@
 //! [`IDS_CLEANED_ON_START`] ids of its subtask, so that leftovers of a crashed process do not
 //! hold back read_committed consumers until the broker times them out.
 //!
+//! The calls that end transactions (commit, abort, and `init_transactions`, which aborts what
+//! its id left open) are made one at a time per sink, see [`Transactions::one_at_a_time`].
+//!
 //! Every transaction call waits for the broker through the writer's [`BrokerCalls`], bounded
 //! by `max.block.ms`. Initializations give up when the task must stop; aborts go on for
 //! [`ABORT_GRACE`] more (after that the next producer of the id aborts what is left); commits of
@@ -49,6 +52,8 @@ pub(crate) struct Transactions {
     /// The bound of each transaction call (`max.block.ms`).
     max_block: Duration,
     registry: Mutex<Registry>,
+    /// Held while a call that ends a transaction runs: see [`Transactions::one_at_a_time`].
+    ending: Mutex<()>,
 }
 
 #[derive(Default)]
@@ -82,11 +87,32 @@ pub(crate) struct OpenTransaction {
 
 impl Transactions {
     pub(crate) fn new(prefix: String, properties: BTreeMap<String, String>, max_block: Duration) -> Self {
-        Transactions { prefix, properties, max_block, registry: Mutex::new(Registry::default()) }
+        Transactions {
+            prefix,
+            properties,
+            max_block,
+            registry: Mutex::new(Registry::default()),
+            ending: Mutex::new(()),
+        }
     }
 
     fn registry(&self) -> MutexGuard<'_, Registry> {
         self.registry.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Runs `call`, a broker call that ends a transaction, while no other writer of this sink
+    /// runs one.
+    ///
+    /// Why: a broker may settle transactions that overlap in a partition together. tansu 0.6
+    /// does, and when two of them end at once, the second one's commit marker can be written
+    /// after the first one's EndTxn already marked both committed; tansu then keeps that
+    /// marker's offset as a range of a committed transaction, and every later transaction of
+    /// the partition waits on it, so the last stable offset never moves past it and
+    /// read_committed consumers stall. Ending them one after another never interleaves them,
+    /// and costs one round trip per checkpoint and writer.
+    fn one_at_a_time<T>(&self, call: impl FnOnce() -> T) -> T {
+        let _ending = self.ending.lock().unwrap_or_else(PoisonError::into_inner);
+        call()
     }
 
     fn transactional_id(&self, subtask: usize, n: usize) -> String {
@@ -101,8 +127,7 @@ impl Transactions {
         let producer: SinkProducer = config
             .create_with_context(DeliveryReports::default())
             .map_err(|e| kafka_error(&format!("create a producer for transactional id '{id}'"), e))?;
-        calls
-            .call(OnStop::GiveUp, |timeout| producer.init_transactions(timeout))
+        self.one_at_a_time(|| calls.call(OnStop::GiveUp, |timeout| producer.init_transactions(timeout)))
             .map_err(|failure| failure.into_error(&format!("initialize transactions of transactional id '{id}'")))?;
         Ok(producer)
     }
@@ -235,7 +260,7 @@ impl Transactions {
     /// producer was fenced) loses the transaction's records: the error says so.
     fn finish(&self, id: String, serial: u64, producer: SinkProducer, end: End, calls: &BrokerCalls) -> Result<()> {
         let ended = if let End::Commit { .. } = end {
-            calls.call(OnStop::Finish, |timeout| producer.commit_transaction(timeout))
+            self.one_at_a_time(|| calls.call(OnStop::Finish, |timeout| producer.commit_transaction(timeout)))
         } else {
             // What was sent is delivered first: aborting with records still in flight makes
             // librdkafka bump the producer's epoch, which brokers without KIP-360 (tansu 0.6)
@@ -243,7 +268,7 @@ impl Transactions {
             let began = Instant::now();
             let _ = calls.call(OnStop::Grace(ABORT_GRACE), |timeout| producer.flush(timeout));
             let grace = OnStop::Grace(ABORT_GRACE.saturating_sub(began.elapsed()));
-            calls.call(grace, |timeout| producer.abort_transaction(timeout))
+            self.one_at_a_time(|| calls.call(grace, |timeout| producer.abort_transaction(timeout)))
         };
         let mut registry = self.registry();
         match (ended, end) {
