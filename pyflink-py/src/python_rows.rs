@@ -61,7 +61,25 @@ fn to_python<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, PyAny>>
         Value::Float(v) => (*v as f64).into_pyobject(py)?.into_any(),
         Value::Double(v) => v.into_pyobject(py)?.into_any(),
         Value::String(v) => v.into_pyobject(py)?.into_any(),
+        Value::Timestamp(millis) => python_datetime(py, *millis, false)?,
+        Value::TimestampLtz(millis) => python_datetime(py, *millis, true)?,
     })
+}
+
+/// A `datetime.datetime` of `millis` since the epoch: naive for a `TIMESTAMP`, in UTC for a
+/// `TIMESTAMP_LTZ`.
+fn python_datetime(py: Python<'_>, millis: i64, utc: bool) -> PyResult<Bound<'_, PyAny>> {
+    let datetime = py.import("datetime")?;
+    let epoch = if utc {
+        let utc = datetime.getattr("timezone")?.getattr("utc")?;
+        datetime.getattr("datetime")?.call((1970, 1, 1, 0, 0, 0, 0, utc), None)?
+    } else {
+        datetime.getattr("datetime")?.call1((1970, 1, 1))?
+    };
+    let kwargs = pyo3::types::PyDict::new(py);
+    kwargs.set_item("milliseconds", millis)?;
+    let delta = datetime.getattr("timedelta")?.call((), Some(&kwargs))?;
+    epoch.call_method1("__add__", (delta,))
 }
 
 /// The row of `record` (a `Row`, tuple or list of `row_type`'s fields), to write with a row

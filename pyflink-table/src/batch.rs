@@ -7,9 +7,9 @@ use std::sync::Arc;
 use datafusion::arrow::array::{
     Array, ArrayRef, BooleanArray, BooleanBuilder, Float32Array, Float32Builder, Float64Array, Float64Builder,
     Int16Array, Int16Builder, Int32Array, Int32Builder, Int64Array, Int64Builder, Int8Array, Int8Builder,
-    LargeStringArray, RecordBatch, StringArray, StringBuilder, StringViewArray,
+    LargeStringArray, RecordBatch, StringArray, StringBuilder, StringViewArray, TimestampMillisecondBuilder,
 };
-use datafusion::arrow::datatypes::{DataType as ArrowType, SchemaRef};
+use datafusion::arrow::datatypes::{DataType as ArrowType, SchemaRef, TimeUnit};
 use datafusion::arrow::ipc::reader::StreamReader;
 use datafusion::arrow::ipc::writer::StreamWriter;
 use pyflink_core::table::{Row, RowKind, Value};
@@ -185,6 +185,16 @@ pub fn rows_to_batch(rows: &[Row], schema: &SchemaRef) -> Result<RecordBatch> {
                 Value::String(s) => Some(s.as_str()),
                 _ => None,
             })?,
+            ArrowType::Timestamp(TimeUnit::Millisecond, time_zone) => {
+                let local = time_zone.is_none();
+                let column = column::<TimestampMillisecondBuilder, _>(values, bad, |v| match v {
+                    Value::Timestamp(millis) if local => Some(*millis),
+                    Value::TimestampLtz(millis) if !local => Some(*millis),
+                    _ => None,
+                })?;
+                datafusion::arrow::compute::cast(&column, field.data_type())
+                    .map_err(|e| TableError::Execution(e.to_string()))?
+            }
             other => {
                 return Err(TableError::Unsupported(format!(
                     "columns of Arrow type {other} in rows given to the environment"
@@ -258,6 +268,7 @@ column_builder!(Int64Builder, i64);
 column_builder!(Float32Builder, f32);
 column_builder!(Float64Builder, f64);
 column_builder!(StringBuilder, &'v str);
+column_builder!(TimestampMillisecondBuilder, i64);
 
 /// The rows of `batch`, with their kinds.
 pub fn batch_to_rows(batch: &ChangeBatch) -> Result<Vec<Row>> {
@@ -269,6 +280,30 @@ pub fn batch_to_rows(batch: &ChangeBatch) -> Result<Vec<Row>> {
         }
     }
     Ok(rows)
+}
+
+/// The raw value (in the column's unit) of the timestamp column `column` at `index`.
+fn timestamp_value(column: &dyn Array, index: usize) -> Result<i64> {
+    use datafusion::arrow::array::AsArray;
+    use datafusion::arrow::datatypes::{
+        TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType,
+    };
+    let value = match column.data_type() {
+        ArrowType::Timestamp(TimeUnit::Second, _) => {
+            column.as_primitive_opt::<TimestampSecondType>().map(|a| a.value(index))
+        }
+        ArrowType::Timestamp(TimeUnit::Millisecond, _) => {
+            column.as_primitive_opt::<TimestampMillisecondType>().map(|a| a.value(index))
+        }
+        ArrowType::Timestamp(TimeUnit::Microsecond, _) => {
+            column.as_primitive_opt::<TimestampMicrosecondType>().map(|a| a.value(index))
+        }
+        ArrowType::Timestamp(TimeUnit::Nanosecond, _) => {
+            column.as_primitive_opt::<TimestampNanosecondType>().map(|a| a.value(index))
+        }
+        _ => None,
+    };
+    value.ok_or_else(|| TableError::Execution(format!("a column of type {} holds other values", column.data_type())))
 }
 
 /// The value of `column` at `index`.
@@ -290,6 +325,16 @@ fn value_at(column: &dyn Array, index: usize) -> Result<Value> {
             any.downcast_ref::<LargeStringArray>().map(|a| Value::String(a.value(index).to_string()))
         }
         ArrowType::Utf8View => any.downcast_ref::<StringViewArray>().map(|a| Value::String(a.value(index).to_string())),
+        ArrowType::Timestamp(unit, time_zone) => {
+            let raw = timestamp_value(column, index)?;
+            let millis = match unit {
+                TimeUnit::Second => raw.saturating_mul(1000),
+                TimeUnit::Millisecond => raw,
+                TimeUnit::Microsecond => raw.div_euclid(1000),
+                TimeUnit::Nanosecond => raw.div_euclid(1_000_000),
+            };
+            Some(if time_zone.is_some() { Value::TimestampLtz(millis) } else { Value::Timestamp(millis) })
+        }
         other => {
             return Err(TableError::Unsupported(format!("collecting values of Arrow type {other} as rows")));
         }

@@ -138,6 +138,17 @@ impl ContextProvider for PlanningContext<'_> {
         }
     }
 
+    fn get_table_function_source(
+        &self,
+        name: &str,
+        args: Vec<datafusion::logical_expr::Expr>,
+    ) -> datafusion::common::Result<Arc<dyn TableSource>> {
+        match crate::windows::window_source(self.catalog, name, &args) {
+            Some(source) => source,
+            None => plan_err!("there is no table function '{name}'"),
+        }
+    }
+
     fn get_function_meta(&self, name: &str) -> Option<Arc<ScalarUDF>> {
         self.catalog.functions.scalar.get(&name.to_ascii_lowercase()).cloned()
     }

@@ -34,6 +34,8 @@ pub(crate) struct ConnectorTable {
     /// the processing-time attributes (columns `AS PROCTIME()`).
     pub(crate) rowtime: Option<usize>,
     pub(crate) proctime: Vec<usize>,
+    /// The `WATERMARK` clause's expression, over the table's columns (qualified by its name).
+    pub(crate) watermark: Option<Expr>,
 }
 
 impl ConnectorTable {
@@ -97,16 +99,20 @@ impl ConnectorTable {
             write_schema: Arc::new(Schema::new(write_fields)),
             rowtime: None,
             proctime,
+            watermark: None,
             schema,
             definition,
         };
-        table.rowtime = table.check_watermark(catalog)?;
+        if let Some((rowtime, watermark)) = table.check_watermark(catalog)? {
+            table.rowtime = Some(rowtime);
+            table.watermark = Some(watermark);
+        }
         Ok(table)
     }
 
-    /// The position of the watermark's column, after checking that it and the watermark's
-    /// expression are timestamps of at most millisecond precision, as Flink requires.
-    fn check_watermark(&self, catalog: &Catalog) -> Result<Option<usize>> {
+    /// The position of the watermark's column and the planned watermark expression, after
+    /// checking that both are timestamps of at most millisecond precision, as Flink requires.
+    fn check_watermark(&self, catalog: &Catalog) -> Result<Option<(usize, Expr)>> {
         let Some(watermark) = &self.definition.watermark else { return Ok(None) };
         let Some((position, field)) = self.schema.column_with_name(&watermark.column) else {
             return Err(TableError::Validation(format!(
@@ -121,10 +127,10 @@ impl ConnectorTable {
             return Err(TableError::Validation(format!(
                 "Invalid data type of time field for watermark definition. The field must be of type TIMESTAMP(p) or \
                  TIMESTAMP_LTZ(p), the supported precision 'p' is from 0 to 3, but the time field type is {}",
-                flink_type(field)
+                crate::types::flink_name_of_field(field)
             )));
         }
-        let (_, planned) = plan_columns(
+        let (mut expressions, planned) = plan_columns(
             catalog,
             &self.definition.name,
             Arc::clone(&self.schema),
@@ -135,10 +141,11 @@ impl ConnectorTable {
             return Err(TableError::Validation(format!(
                 "Invalid data type of expression for watermark definition. The field must be of type TIMESTAMP(p) or \
                  TIMESTAMP_LTZ(p), the supported precision 'p' is from 0 to 3, but the watermark expression type is {}",
-                flink_type(expression_type)
+                crate::types::flink_name_of_field(expression_type)
             )));
         }
-        Ok(Some(position))
+        let expression = expressions.pop().map(|expression| expression.unalias());
+        Ok(expression.map(|expression| (position, expression)))
     }
 
     /// What the connector is told when it reads the table (`writing` false) or writes it.
@@ -187,8 +194,7 @@ impl ConnectorTable {
             .zip(self.schema.fields())
             .enumerate()
             .map(|(position, (column, field))| {
-                let mut data_type = DataType::from_arrow(field.data_type(), true)
-                    .map_or_else(|_| field.data_type().to_string(), |t| t.to_string());
+                let mut data_type = crate::types::flink_name(field.data_type());
                 if self.rowtime == Some(position) {
                     data_type.push_str(" *ROWTIME*");
                 } else if self.proctime.contains(&position) {
@@ -222,9 +228,4 @@ impl ConnectorTable {
 fn is_proctime_call(text: &str) -> bool {
     let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
     compact.eq_ignore_ascii_case("PROCTIME()")
-}
-
-/// The Flink name of a field's type.
-fn flink_type(field: &Field) -> String {
-    DataType::from_arrow_field(field).map_or_else(|_| field.data_type().to_string(), |t| t.to_string())
 }

@@ -122,9 +122,7 @@ impl AggregateUDFImpl for FlinkAggregateUdf {
             [other] => plan_err!(
                 "Cannot apply '{}' to arguments of type '{}'. Supported form(s): '{}(<NUMERIC>)'",
                 self.name().to_ascii_uppercase(),
-                crate::types::DataType::from_arrow(other, true)
-                    .map(|t| t.to_string())
-                    .unwrap_or_else(|_| other.to_string()),
+                crate::types::flink_name(other),
                 self.name().to_ascii_uppercase()
             ),
             _ => plan_err!("{} takes exactly one argument", self.name().to_ascii_uppercase()),

@@ -18,8 +18,9 @@
 //! - [`result`]: `TableResult`, printed as Flink prints it.
 //!
 //! Queries run as DataStreams of Arrow batches with change kinds (`batch`), built one plan node
-//! at a time; still to come (issue 20): window table functions, OVER, joins and the Table API's
-//! expression DSL.
+//! at a time. Tables with a `WATERMARK` have event time, and the window table functions `TUMBLE`,
+//! `HOP` and `CUMULATE` with window aggregates run on it. Still to come (issue 20): SESSION
+//! windows, OVER, joins and the Table API's expression DSL.
 
 pub mod batch;
 mod catalog;
@@ -35,6 +36,7 @@ pub mod print;
 pub mod result;
 mod statements;
 pub mod types;
+mod windows;
 
 pub use statements::StatementSet;
 

@@ -146,6 +146,9 @@ pub fn flink_string(value: &Value) -> String {
         Value::Float(v) => java_float_string(f64::from(*v), &format!("{v:?}"), &format!("{v:e}")),
         Value::Double(v) => java_float_string(*v, &format!("{v:?}"), &format!("{v:e}")),
         Value::Null => NULL_VALUE.to_string(),
+        // Tables print timestamps in SQL's form, to the millisecond.
+        Value::Timestamp(millis) => pyflink_core::table::timestamp::sql_timestamp_string(*millis, 3),
+        Value::TimestampLtz(millis) => pyflink_core::table::timestamp::sql_timestamp_string(*millis, 3),
         other => other.to_string(),
     }
 }

@@ -129,8 +129,7 @@ impl TableEnvironment {
                 .fields()
                 .iter()
                 .map(|field| {
-                    let data_type = DataType::from_arrow(field.data_type(), true)
-                        .map_or_else(|_| field.data_type().to_string(), |t| t.to_string());
+                    let data_type = crate::types::flink_name(field.data_type());
                     let nullable = if field.is_nullable() { "TRUE" } else { "FALSE" };
                     [field.name().clone(), data_type, nullable.into(), String::new(), String::new(), String::new()]
                 })
@@ -321,8 +320,7 @@ fn schema_mismatch(
         fields
             .iter()
             .map(|field| {
-                let data_type =
-                    DataType::from_arrow_field(field).map_or_else(|_| field.data_type().to_string(), |t| t.to_string());
+                let data_type = crate::types::flink_name_of_field(field);
                 format!("{}: {data_type}", field.name())
             })
             .collect::<Vec<_>>()

@@ -200,6 +200,17 @@ impl DataType {
     }
 }
 
+/// How messages name the Arrow type `arrow`: its Flink name (nullable, so without `NOT NULL`),
+/// or Arrow's name for a type Flink has no name for.
+pub(crate) fn flink_name(arrow: &ArrowType) -> String {
+    DataType::from_arrow(arrow, true).map_or_else(|_| arrow.to_string(), |t| t.to_string())
+}
+
+/// The Flink name of a field's type, with `NOT NULL` if it is not nullable.
+pub(crate) fn flink_name_of_field(field: &Field) -> String {
+    DataType::from_arrow_field(field).map_or_else(|_| field.data_type().to_string(), |t| t.to_string())
+}
+
 /// The Arrow time unit that holds `precision` fractional digits of the second.
 fn time_unit(precision: u8) -> TimeUnit {
     match precision {

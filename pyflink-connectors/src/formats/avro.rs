@@ -225,7 +225,8 @@ impl SerializationSchema<Row> for AvroRowSerializationSchema {
                 Value::TinyInt(v) => write_long(&mut out, i64::from(*v)),
                 Value::SmallInt(v) => write_long(&mut out, i64::from(*v)),
                 Value::Int(v) => write_long(&mut out, i64::from(*v)),
-                Value::BigInt(v) => write_long(&mut out, *v),
+                // Avro's timestamp-millis and local-timestamp-millis: a long.
+                Value::BigInt(v) | Value::Timestamp(v) | Value::TimestampLtz(v) => write_long(&mut out, *v),
                 Value::Float(v) => out.extend_from_slice(&v.to_le_bytes()),
                 Value::Double(v) => out.extend_from_slice(&v.to_le_bytes()),
                 Value::String(v) => {

@@ -220,6 +220,13 @@ impl SerializationSchema<Row> for JsonRowSerializationSchema {
     }
 }
 
+/// A timestamp as Flink's JSON format writes it (`'json.timestamp-format.standard' = 'SQL'`):
+/// `2020-04-15 08:05:00`, with the milliseconds only when there are any.
+fn sql_json_timestamp(millis: i64) -> String {
+    let digits = if millis.rem_euclid(1000) == 0 { 0 } else { 3 };
+    pyflink_core::table::timestamp::sql_timestamp_string(millis, digits)
+}
+
 fn write_json_string(out: &mut String, text: &str) {
     // serde_json escapes as JSON requires; writing a &str cannot fail.
     out.push_str(&serde_json::to_string(text).unwrap_or_default());
@@ -243,6 +250,9 @@ fn write_json_value(out: &mut String, value: &Value) {
             write_json_string(out, v);
             Ok(())
         }
+        // Flink's JSON format writes timestamps in SQL's form by default.
+        Value::Timestamp(millis) => write!(out, "\"{}\"", sql_json_timestamp(*millis)),
+        Value::TimestampLtz(millis) => write!(out, "\"{}Z\"", sql_json_timestamp(*millis)),
     };
 }
 

@@ -11,6 +11,7 @@ mod descriptor;
 mod environment;
 mod row;
 mod schema;
+pub mod timestamp;
 mod types;
 
 pub use descriptor::{TableDescriptor, TableDescriptorBuilder};

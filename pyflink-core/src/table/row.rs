@@ -25,6 +25,11 @@ pub enum Value {
     Double(f64),
     /// A `CHAR`, `VARCHAR` or `STRING`.
     String(String),
+    /// A `TIMESTAMP(p)`: a date and time of day without a time zone, as milliseconds since
+    /// 1970-01-01 00:00.
+    Timestamp(i64),
+    /// A `TIMESTAMP_LTZ(p)`: an instant, as milliseconds since the epoch.
+    TimestampLtz(i64),
 }
 
 impl fmt::Display for Value {
@@ -40,6 +45,8 @@ impl fmt::Display for Value {
             Value::Float(v) => write!(f, "{v:?}"),
             Value::Double(v) => write!(f, "{v:?}"),
             Value::String(v) => write!(f, "{v}"),
+            Value::Timestamp(millis) => write!(f, "{}", super::timestamp::local_date_time_string(*millis)),
+            Value::TimestampLtz(millis) => write!(f, "{}", super::timestamp::instant_string(*millis)),
         }
     }
 }

@@ -217,7 +217,7 @@ fn random_values(
         other => {
             return Err(TableError::Unsupported(format!(
                 "datagen columns of type {} (column '{name}')",
-                crate::types::DataType::from_arrow(other, true).map_or_else(|_| other.to_string(), |t| t.to_string())
+                crate::types::flink_name(other)
             )))
         }
     })

@@ -4,6 +4,11 @@
 //! the results, as Flink's group aggregate does: `+I` for a new group, `-U`/`+U` when its result
 //! changes, `-D` when its last row is retracted. In batch mode it emits each group's final
 //! result once, at the end of the input.
+//!
+//! A window aggregate (grouped by the `window_start` and `window_end` of a window function) is
+//! the same operator with the window in the group key: in streaming mode it drops rows of
+//! windows the watermark has passed, sets an event-time timer at each window's last
+//! millisecond, and emits the window's results once, as insertions, when the timer fires.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -55,6 +60,8 @@ pub(crate) struct GroupAggregateSpec {
     pub(crate) retracting: bool,
     /// Streaming (emit a changelog as rows come) or batch (emit final results at the end).
     pub(crate) streaming: bool,
+    /// For a window aggregate, the position among the keys of the `window_end` column.
+    pub(crate) window_end: Option<usize>,
 }
 
 impl GroupAggregateSpec {
@@ -237,6 +244,10 @@ pub(crate) struct GroupAggregate {
     groups: HashMap<GroupKey, GroupState>,
     /// Whether this instance owns the key of a global aggregate (one without GROUP BY keys).
     owns_global_key: bool,
+    /// Window aggregates: the results of the windows whose timers fired, emitted together.
+    fired: Emitted,
+    /// Window aggregates: rows dropped because their window had already fired.
+    late_rows: Option<pyflink_core::metrics::Counter>,
 }
 
 /// The rows a batch makes, gathered before they become one output batch.
@@ -269,7 +280,13 @@ impl GroupAggregate {
             touched_index: HashMap::new(),
             groups: HashMap::new(),
             owns_global_key: false,
+            fired: Emitted::default(),
+            late_rows: None,
         }
+    }
+
+    fn no_results(&self) -> Emitted {
+        Emitted { values: vec![Vec::new(); self.spec.calls.len()], ..Emitted::default() }
     }
 
     fn new_group(&self) -> GroupState {
@@ -315,7 +332,7 @@ impl GroupAggregate {
         ctx: &mut KeyedProcessContext<'_, GroupKey, ChangeBatch>,
     ) -> Result<()> {
         let arguments = self.arguments(changes.rows.columns())?;
-        let mut emitted = Emitted { values: vec![Vec::new(); self.spec.calls.len()], ..Emitted::default() };
+        let mut emitted = self.no_results();
         for row in 0..changes.len() {
             let key = rows.key(row);
             let index = self.touch(key, ctx)?;
@@ -346,6 +363,64 @@ impl GroupAggregate {
         }
         self.write_back(ctx)?;
         self.emit(emitted, ctx)
+    }
+
+    /// Streaming window aggregate: adds each row to its window's group, which gets a timer at
+    /// the window's last millisecond when it is new. Rows of windows that fired are dropped.
+    fn accumulate_windows(
+        &mut self,
+        changes: &ChangeBatch,
+        rows: &GroupKeys,
+        window_end: usize,
+        ctx: &mut KeyedProcessContext<'_, GroupKey, ChangeBatch>,
+    ) -> Result<()> {
+        if changes.kinds.is_some() {
+            return Err(TableError::Unsupported(
+                "window aggregates over a table that is updated (a changelog) in queries".into(),
+            ));
+        }
+        let arguments = self.arguments(changes.rows.columns())?;
+        let ends = crate::exec::watermarks::millis(changes.rows.column(window_end))?;
+        let watermark = ctx.timer_service().current_watermark();
+        let mut late = 0i64;
+        for (row, &end) in ends.values().iter().enumerate() {
+            let window_time = end - 1;
+            if window_time <= watermark {
+                late += 1;
+                continue;
+            }
+            let key = rows.key(row);
+            let index = self.touch(key, ctx)?;
+            let mut group = match self.touched[index].state.take() {
+                Some(group) => group,
+                None => {
+                    ctx.set_current_key(key.to_vec());
+                    ctx.timer_service().register_event_time_timer(window_time);
+                    self.new_group()
+                }
+            };
+            self.apply(&mut group, &arguments, row, 1)?;
+            self.touched[index].state = Some(group);
+        }
+        if let Some(counter) = self.late_rows.as_ref().filter(|_| late > 0) {
+            counter.inc_by(late);
+        }
+        self.write_back(ctx)
+    }
+
+    /// A window's timer: its group's results join those emitted next, and its state goes.
+    fn fire_window(&mut self, ctx: &mut KeyedProcessContext<'_, GroupKey, ChangeBatch>) -> Result<()> {
+        let state = self.state.as_ref().ok_or_else(|| TableError::Execution("GroupAggregate not opened".into()))?;
+        let Some(group) = state.try_value().map_err(|e| TableError::Execution(e.to_string()))? else {
+            return Ok(());
+        };
+        state.try_clear().map_err(|e| TableError::Execution(e.to_string()))?;
+        let results = self.results(&group)?;
+        if self.fired.values.is_empty() {
+            self.fired = self.no_results();
+        }
+        self.fired.push(RowKind::Insert, &ctx.get_current_key(), results);
+        Ok(())
     }
 
     /// Writes the touched groups back into keyed state.
@@ -412,6 +487,9 @@ impl KeyedProcessFunction<GroupKey, KeyedChanges, ChangeBatch> for GroupAggregat
     fn open(&mut self, context: &mut KeyedRuntimeContext<'_, GroupKey>) -> pyflink_core::Result<()> {
         self.converter = Some(self.spec.converter().map_err(flink)?);
         let runtime = context.runtime();
+        if self.spec.window_end.is_some() {
+            self.late_rows = Some(runtime.get_metric_group().counter("numLateRecordsDropped"));
+        }
         let max_parallelism = runtime.get_max_number_of_parallel_subtasks();
         let global_group = KeyGroupAssigner::new(max_parallelism).group_of(stable_hash(&GroupKey::new()));
         self.owns_global_key =
@@ -430,18 +508,33 @@ impl KeyedProcessFunction<GroupKey, KeyedChanges, ChangeBatch> for GroupAggregat
     ) -> pyflink_core::Result<()> {
         let converter = self.converter.as_mut().ok_or_else(|| flink(TableError::Execution("not opened".into())))?;
         let rows = self.spec.group_keys(converter, &value.changes.rows).map_err(flink)?;
-        if self.spec.streaming {
+        if let (true, Some(window_end)) = (self.spec.streaming, self.spec.window_end) {
+            self.accumulate_windows(&value.changes, &rows, window_end, ctx).map_err(flink)
+        } else if self.spec.streaming {
             self.process_changes(&value.changes, &rows, ctx).map_err(flink)
         } else {
             self.accumulate_all(&value.changes, &rows).map_err(flink)
         }
     }
 
+    fn on_timer(
+        &mut self,
+        _timestamp: i64,
+        ctx: &mut KeyedProcessContext<'_, GroupKey, ChangeBatch>,
+    ) -> pyflink_core::Result<()> {
+        self.fire_window(ctx).map_err(flink)
+    }
+
+    fn finish_batch(&mut self, ctx: &mut KeyedProcessContext<'_, GroupKey, ChangeBatch>) -> pyflink_core::Result<()> {
+        let fired = std::mem::take(&mut self.fired);
+        self.emit(fired, ctx).map_err(flink)
+    }
+
     fn end_input(&mut self, ctx: &mut KeyedProcessContext<'_, GroupKey, ChangeBatch>) -> pyflink_core::Result<()> {
         if self.spec.streaming {
             return Ok(());
         }
-        let mut emitted = Emitted { values: vec![Vec::new(); self.spec.calls.len()], ..Emitted::default() };
+        let mut emitted = self.no_results();
         for (key, group) in std::mem::take(&mut self.groups) {
             if group.rows > 0 {
                 let results = self.results(&group).map_err(flink)?;

@@ -12,6 +12,8 @@ pub(crate) mod accumulators;
 mod calc;
 pub(crate) mod group_aggregate;
 mod values;
+mod watermarks;
+mod window_assign;
 
 use std::sync::Arc;
 
@@ -20,18 +22,20 @@ use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::common::DFSchema;
 use datafusion::logical_expr::execution_props::ExecutionProps;
 use datafusion::logical_expr::expr::AggregateFunction;
-use datafusion::logical_expr::{Aggregate, Expr, Filter, LogicalPlan, Projection, TableScan};
+use datafusion::logical_expr::{Aggregate, Expr, Filter, LogicalPlan, LogicalPlanBuilder, Projection, TableScan};
 use datafusion::optimizer::{Optimizer, OptimizerContext};
 use datafusion::physical_expr::{create_physical_expr, PhysicalExpr};
 use pyflink_core::{DataStream, StreamExecutionEnvironment};
 
 use crate::batch::ChangeBatch;
-use crate::catalog::{Catalog, TableData};
+use crate::catalog::{Catalog, CatalogTable, TableData};
 use crate::connector_table::ConnectorTable;
 use crate::error::{Result, TableError};
 use crate::exec::accumulators::{AggregateCall, AggregateKind};
 use crate::exec::calc::{Calc, Step};
 use crate::exec::group_aggregate::{schema_of, GroupAggregate, GroupAggregateSpec, KeySplit, KeyedChanges};
+use crate::exec::window_assign::WindowAssign;
+use crate::windows::{WindowSource, WindowTvf};
 
 /// A planned part of a query: the stream of its rows, their schema, and whether rows of it can
 /// be updated or retracted later (a changelog) or only ever inserted.
@@ -82,6 +86,10 @@ impl Compiler<'_> {
         let name = scan.table_name.table();
         let table_schema =
             Arc::new(DFSchema::try_from_qualified_schema(scan.table_name.clone(), &scan.source.schema())?);
+        if let Some(window) = scan.source.downcast_ref::<WindowSource>() {
+            let source = self.window_function(window)?;
+            return self.scan_steps(scan, &table_schema, source);
+        }
         let source = match self.catalog.table(name).map(|table| &table.data) {
             Some(TableData::Elements(batches)) => Planned {
                 stream: self
@@ -97,16 +105,22 @@ impl Compiler<'_> {
             }
             None => return Err(crate::catalog::table_not_found(name)),
         };
+        self.scan_steps(scan, &table_schema, source)
+    }
+
+    /// `source`, the rows of the table `scan` reads (whose columns are `table_schema`), filtered
+    /// and projected as the scan asks.
+    fn scan_steps(&self, scan: &TableScan, table_schema: &DFSchema, source: Planned) -> Result<Planned> {
         let mut steps = Vec::new();
         if let Some(predicate) = scan.filters.iter().cloned().reduce(Expr::and) {
-            steps.push(Step::Filter(physical(&predicate, &table_schema)?));
+            steps.push(Step::Filter(physical(&predicate, table_schema)?));
         }
         if let Some(projection) = &scan.projection {
             let expressions = projection
                 .iter()
                 .map(|&index| {
                     let (qualifier, field) = table_schema.qualified_field(index);
-                    physical(&Expr::Column((qualifier, field).into()), &table_schema)
+                    physical(&Expr::Column((qualifier, field).into()), table_schema)
                 })
                 .collect::<Result<Vec<_>>>()?;
             let schema = Arc::new(scan.projected_schema.as_arrow().clone());
@@ -125,13 +139,34 @@ impl Compiler<'_> {
             schema: Arc::clone(&table.read_schema),
             updates: false,
         };
-        if table.read_schema == table.schema {
-            return Ok(read);
+        let mut rows = if table.read_schema == table.schema {
+            read
+        } else {
+            let expressions =
+                table.columns.iter().map(|column| physical(column, &table.read_columns)).collect::<Result<Vec<_>>>()?;
+            let step = Step::Project { expressions, schema: Arc::clone(&table.schema) };
+            calc(read, vec![step], Arc::clone(&table.schema), "Calc(computed columns)")
+        };
+        if let (Some(watermark), Some(rowtime), true) = (&table.watermark, table.rowtime, self.streaming) {
+            let columns = DFSchema::try_from_qualified_schema(name.as_str(), &table.schema)?;
+            rows.stream = watermarks::assign_watermarks(rows.stream, physical(watermark, &columns)?)
+                .name(&format!("WatermarkAssigner(rowtime=[{}])", table.schema.field(rowtime).name()));
         }
-        let expressions =
-            table.columns.iter().map(|column| physical(column, &table.read_columns)).collect::<Result<Vec<_>>>()?;
-        let step = Step::Project { expressions, schema: Arc::clone(&table.schema) };
-        Ok(calc(read, vec![step], Arc::clone(&table.schema), "Calc(computed columns)"))
+        Ok(rows)
+    }
+
+    /// The rows of a window function call: its table's rows in their windows.
+    fn window_function(&self, source: &WindowSource) -> Result<Planned> {
+        let window = &source.window;
+        let table = self.catalog.table(&window.input).ok_or_else(|| crate::catalog::table_not_found(&window.input))?;
+        if self.streaming {
+            check_time_attribute(table, window)?;
+        }
+        let scan = LogicalPlanBuilder::scan(window.input.as_str(), Catalog::source_of(table), None)?.build()?;
+        let input = self.compile(&crate::plan::analyze(scan)?)?;
+        let assign = WindowAssign { window: Arc::new(window.clone()), schema: Arc::clone(&source.schema) };
+        let stream = input.stream.process(assign).name(&format!("WindowTableFunction({})", window.name()));
+        Ok(Planned { stream, schema: Arc::clone(&source.schema), updates: input.updates })
     }
 
     fn projection(&self, projection: &Projection) -> Result<Planned> {
@@ -155,6 +190,7 @@ impl Compiler<'_> {
 
     fn aggregate(&self, aggregate: &Aggregate) -> Result<Planned> {
         let input = self.build(&aggregate.input)?;
+        let window_end = window_end_key(aggregate);
         let input_schema = aggregate.input.schema();
         let keys = aggregate
             .group_expr
@@ -211,9 +247,11 @@ impl Compiler<'_> {
             output: Arc::clone(&output),
             retracting: input.updates,
             streaming: self.streaming,
+            window_end,
         });
         let name = format!(
-            "GroupAggregate(groupBy=[{}], select=[{}])",
+            "{}(groupBy=[{}], select=[{}])",
+            if window_end.is_some() { "WindowAggregate" } else { "GroupAggregate" },
             aggregate.group_expr.iter().map(|e| e.schema_name().to_string()).collect::<Vec<_>>().join(", "),
             aggregate.aggr_expr.iter().map(|e| e.schema_name().to_string()).collect::<Vec<_>>().join(", ")
         );
@@ -224,8 +262,52 @@ impl Compiler<'_> {
             .key_by(|changes: &KeyedChanges| changes.route.clone())
             .process(GroupAggregate::new(spec))
             .name(&name);
-        Ok(Planned { stream, schema: output, updates: self.streaming })
+        // A window aggregate emits each window's results once, final.
+        Ok(Planned { stream, schema: output, updates: self.streaming && window_end.is_none() })
     }
+}
+
+/// Fails unless the time column of `window` is the event-time attribute of `table`, which
+/// streaming window functions need.
+fn check_time_attribute(table: &CatalogTable, window: &WindowTvf) -> Result<()> {
+    if let TableData::Connector(connector) = &table.data {
+        if connector.rowtime == Some(window.time_column) {
+            return Ok(());
+        }
+        if connector.proctime.contains(&window.time_column) {
+            return Err(TableError::Unsupported(format!("{} windows on processing time in queries", window.name())));
+        }
+    }
+    let field = table.schema.field(window.time_column);
+    Err(TableError::Validation(format!(
+        "The window function requires the timecol is a time attribute type, but is {}; declare it with \
+         WATERMARK FOR {} AS ... in the table's CREATE TABLE",
+        crate::types::flink_name_of_field(field),
+        field.name()
+    )))
+}
+
+/// For an aggregate grouped by the `window_start` and `window_end` of a window function below
+/// it, the position of `window_end` among the group keys: it is a window aggregate.
+fn window_end_key(aggregate: &Aggregate) -> Option<usize> {
+    let mut input = aggregate.input.as_ref();
+    loop {
+        input = match input {
+            LogicalPlan::Projection(projection) => &projection.input,
+            LogicalPlan::Filter(filter) => &filter.input,
+            LogicalPlan::SubqueryAlias(alias) => &alias.input,
+            LogicalPlan::TableScan(scan) if scan.source.is::<WindowSource>() => break,
+            _ => return None,
+        };
+    }
+    let position = |name: &str| {
+        aggregate
+            .group_expr
+            .iter()
+            .position(|expression| matches!(expression, Expr::Column(column) if column.name == name))
+    };
+    position("window_start")?;
+    position("window_end")
 }
 
 /// `input` through a calc of `steps`, whose output has `schema`.

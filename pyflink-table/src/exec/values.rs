@@ -94,7 +94,7 @@ impl OrderedValue {
             other => {
                 return Err(TableError::Unsupported(format!(
                     "MIN, MAX and DISTINCT aggregates over columns of type {}",
-                    crate::types::DataType::from_arrow(other, true).map(|t| t.to_string()).unwrap_or(other.to_string())
+                    crate::types::flink_name(other)
                 )))
             }
         };

@@ -1,0 +1,322 @@
+//! Window table functions (`TUMBLE`, `HOP`, `CUMULATE`) and window aggregates over a table
+//! with a `WATERMARK`: results printed as Flink prints them, late rows dropped, batch mode, the
+//! errors, and a property test against a brute-force oracle over out-of-order input.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+use datafusion::arrow::array::{Int64Array, RecordBatch, StringArray, TimestampMillisecondArray};
+use datafusion::arrow::datatypes::{DataType as ArrowType, Field, Schema, TimeUnit};
+use proptest::prelude::*;
+use pyflink_core::table::Value;
+use pyflink_core::{DataStream, RocksDbOptions, StateBackendConfig, StreamExecutionEnvironment};
+use pyflink_table::batch::ChangeBatch;
+use pyflink_table::connectors::{TableConnector, TableContext};
+use pyflink_table::environment::{EnvironmentSettings, TableEnvironment};
+
+/// A connector whose tables read the batches the test gave them, in order, on one instance.
+#[derive(Clone, Default)]
+struct Batches {
+    tables: Arc<Mutex<HashMap<String, Vec<RecordBatch>>>>,
+}
+
+impl TableConnector for Batches {
+    fn identifier(&self) -> &str {
+        "batches"
+    }
+
+    fn source(&self, context: &TableContext<'_>) -> pyflink_table::Result<DataStream<ChangeBatch>> {
+        let batches = self.tables.lock().unwrap().get(context.table_name).cloned().unwrap_or_default();
+        Ok(context.env.from_collection(batches.into_iter().map(ChangeBatch::inserts).collect()).set_parallelism(1))
+    }
+}
+
+/// A click: who, how much, and when (epoch milliseconds).
+type Click = (&'static str, i64, i64);
+
+const CLICKS_TABLE: &str = "CREATE TABLE clicks (
+    `user` STRING,
+    amount BIGINT,
+    ts TIMESTAMP(3),
+    WATERMARK FOR ts AS ts - INTERVAL '2' SECOND
+) WITH ('connector' = 'batches')";
+
+fn clicks_batch(clicks: &[Click]) -> RecordBatch {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("user", ArrowType::Utf8, true),
+        Field::new("amount", ArrowType::Int64, true),
+        Field::new("ts", ArrowType::Timestamp(TimeUnit::Millisecond, None), true),
+    ]));
+    let users: StringArray = clicks.iter().map(|c| Some(c.0)).collect();
+    let amounts: Int64Array = clicks.iter().map(|c| Some(c.1)).collect();
+    let times: TimestampMillisecondArray = clicks.iter().map(|c| Some(c.2)).collect();
+    RecordBatch::try_new(schema, vec![Arc::new(users), Arc::new(amounts), Arc::new(times)]).unwrap()
+}
+
+/// A table environment whose `clicks` table reads `batches` of clicks.
+fn environment(env: &StreamExecutionEnvironment, streaming: bool, batches: &[Vec<Click>]) -> TableEnvironment {
+    let t_env = if streaming {
+        TableEnvironment::from_stream_environment(env)
+    } else {
+        TableEnvironment::create(EnvironmentSettings::in_batch_mode())
+    };
+    let connector = Batches::default();
+    let batches = batches.iter().map(|clicks| clicks_batch(clicks)).collect();
+    connector.tables.lock().unwrap().insert("clicks".into(), batches);
+    t_env.register_connector(Arc::new(connector));
+    t_env.execute_sql(CLICKS_TABLE).unwrap();
+    t_env
+}
+
+fn streaming(parallelism: usize) -> StreamExecutionEnvironment {
+    let env = StreamExecutionEnvironment::get_execution_environment();
+    env.set_parallelism(parallelism);
+    env
+}
+
+fn printed(t_env: &TableEnvironment, sql: &str) -> String {
+    let mut out = Vec::new();
+    t_env.execute_sql(sql).unwrap().print_to(&mut out).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+/// The printed rows of a tableau, without its box, sorted.
+fn rows_of(tableau: &str) -> Vec<String> {
+    let mut rows: Vec<String> = tableau
+        .lines()
+        .filter(|line| line.starts_with('|') && !line.contains("window_start"))
+        .map(|line| line.split('|').map(str::trim).filter(|cell| !cell.is_empty()).collect::<Vec<_>>().join(" "))
+        .collect();
+    rows.sort();
+    rows
+}
+
+const SECOND: i64 = 1000;
+
+#[test]
+fn tumbling_windows_emit_final_counts_when_the_watermark_passes_and_drop_late_rows() {
+    // The watermark trails the highest time by 2 s and rises after each batch: after the second
+    // batch it is 13 s, so the window [0 s, 10 s) has fired and the third batch's click at 9 s
+    // is late.
+    let batches = vec![
+        vec![("alice", 1, SECOND), ("bob", 2, 2 * SECOND), ("alice", 3, 9 * SECOND)],
+        vec![("alice", 4, 12 * SECOND), ("bob", 5, 15 * SECOND)],
+        vec![("alice", 100, 9 * SECOND), ("bob", 6, 19 * SECOND)],
+    ];
+    let t_env = environment(&streaming(1), true, &batches);
+    let out = printed(
+        &t_env,
+        "SELECT window_start, window_end, `user`, COUNT(*) AS clicks, SUM(amount) AS total \
+         FROM TABLE(TUMBLE(TABLE clicks, DESCRIPTOR(ts), INTERVAL '10' SECONDS)) \
+         GROUP BY window_start, window_end, `user`",
+    );
+    assert_eq!(
+        rows_of(&out),
+        vec![
+            "+I 1970-01-01 00:00:00.000 1970-01-01 00:00:10.000 alice 2 4",
+            "+I 1970-01-01 00:00:00.000 1970-01-01 00:00:10.000 bob 1 2",
+            "+I 1970-01-01 00:00:10.000 1970-01-01 00:00:20.000 alice 1 4",
+            "+I 1970-01-01 00:00:10.000 1970-01-01 00:00:20.000 bob 2 11",
+        ],
+        "{out}"
+    );
+    assert!(out.contains("4 rows in set"), "{out}");
+}
+
+#[test]
+fn hopping_and_cumulating_windows_hold_a_row_in_several_windows() {
+    let batches = vec![vec![("a", 1, SECOND), ("a", 2, 4 * SECOND), ("a", 4, 7 * SECOND)]];
+    let t_env = environment(&streaming(2), true, &batches);
+    let hop = printed(
+        &t_env,
+        "SELECT window_start, window_end, SUM(amount) AS total \
+         FROM TABLE(HOP(TABLE clicks, DESCRIPTOR(ts), INTERVAL '3' SECOND, INTERVAL '6' SECOND)) \
+         GROUP BY window_start, window_end",
+    );
+    assert_eq!(
+        rows_of(&hop),
+        vec![
+            "+I 1969-12-31 23:59:57.000 1970-01-01 00:00:03.000 1",
+            "+I 1970-01-01 00:00:00.000 1970-01-01 00:00:06.000 3",
+            "+I 1970-01-01 00:00:03.000 1970-01-01 00:00:09.000 6",
+            "+I 1970-01-01 00:00:06.000 1970-01-01 00:00:12.000 4",
+        ],
+        "{hop}"
+    );
+    let cumulate = printed(
+        &t_env,
+        "SELECT window_start, window_end, SUM(amount) AS total \
+         FROM TABLE(CUMULATE(DATA => TABLE clicks, TIMECOL => DESCRIPTOR(ts), STEP => INTERVAL '2' SECOND, \
+                             SIZE => INTERVAL '6' SECOND)) \
+         GROUP BY window_start, window_end",
+    );
+    assert_eq!(
+        rows_of(&cumulate),
+        vec![
+            "+I 1970-01-01 00:00:00.000 1970-01-01 00:00:02.000 1",
+            "+I 1970-01-01 00:00:00.000 1970-01-01 00:00:04.000 1",
+            "+I 1970-01-01 00:00:00.000 1970-01-01 00:00:06.000 3",
+            "+I 1970-01-01 00:00:06.000 1970-01-01 00:00:08.000 4",
+            "+I 1970-01-01 00:00:06.000 1970-01-01 00:00:10.000 4",
+            "+I 1970-01-01 00:00:06.000 1970-01-01 00:00:12.000 4",
+        ],
+        "{cumulate}"
+    );
+}
+
+#[test]
+fn a_window_function_adds_the_window_columns_to_each_row() {
+    let batches = vec![vec![("a", 1, 1500)]];
+    let t_env = environment(&streaming(1), true, &batches);
+    let out = printed(&t_env, "SELECT * FROM TABLE(TUMBLE(TABLE clicks, DESCRIPTOR(ts), INTERVAL '1' SECOND))");
+    assert!(out.contains("| op |                           user |               amount |                      ts |            window_start |              window_end |             window_time |"), "{out}");
+    assert!(out.contains("| +I |                              a |                    1 | 1970-01-01 00:00:01.500 | 1970-01-01 00:00:01.000 | 1970-01-01 00:00:02.000 | 1970-01-01 00:00:01.999 |"), "{out}");
+}
+
+#[test]
+fn batch_mode_aggregates_every_window_of_the_bounded_input() {
+    let batches = vec![vec![("a", 1, SECOND), ("b", 2, 12 * SECOND)], vec![("a", 3, 2 * SECOND)]];
+    let t_env = environment(&streaming(1), false, &batches);
+    let out = printed(
+        &t_env,
+        "SELECT window_start, window_end, SUM(amount) AS total \
+         FROM TABLE(TUMBLE(TABLE clicks, DESCRIPTOR(ts), INTERVAL '10' SECOND)) \
+         GROUP BY window_start, window_end",
+    );
+    assert_eq!(
+        rows_of(&out),
+        vec!["1970-01-01 00:00:00.000 1970-01-01 00:00:10.000 4", "1970-01-01 00:00:10.000 1970-01-01 00:00:20.000 2"],
+        "{out}"
+    );
+}
+
+#[test]
+fn window_functions_need_a_time_attribute_and_sizes_that_fit() {
+    let t_env = environment(&streaming(1), true, &[]);
+    t_env.execute_sql("CREATE TABLE plain (ts TIMESTAMP(3), n INT) WITH ('connector' = 'batches')").unwrap();
+    let error = |sql: &str| t_env.execute_sql(sql).expect_err(sql).to_string();
+    let no_watermark = error("SELECT * FROM TABLE(TUMBLE(TABLE plain, DESCRIPTOR(ts), INTERVAL '1' SECOND))");
+    assert!(
+        no_watermark.contains("requires the timecol is a time attribute type, but is TIMESTAMP(3)"),
+        "{no_watermark}"
+    );
+    let uneven =
+        error("SELECT * FROM TABLE(HOP(TABLE clicks, DESCRIPTOR(ts), INTERVAL '4' SECOND, INTERVAL '10' SECOND))");
+    assert!(uneven.contains("integral multiple of slide"), "{uneven}");
+    let no_column = error("SELECT * FROM TABLE(TUMBLE(TABLE clicks, DESCRIPTOR(nope), INTERVAL '1' SECOND))");
+    assert!(no_column.contains("'nope'") && no_column.contains("user, amount, ts"), "{no_column}");
+    let not_time = error("SELECT * FROM TABLE(TUMBLE(TABLE clicks, DESCRIPTOR(amount), INTERVAL '1' SECOND))");
+    assert!(not_time.contains("'amount' is Int64"), "{not_time}");
+    let months = error("SELECT * FROM TABLE(TUMBLE(TABLE clicks, DESCRIPTOR(ts), INTERVAL '1' MONTH))");
+    assert!(months.contains("intervals of days or less"), "{months}");
+}
+
+/// The windows `[start, end)` of a window function that hold `time`, found by trying every
+/// window that could (the engine computes them directly).
+fn oracle_windows(function: &str, time: i64) -> Vec<(i64, i64)> {
+    let (small, size) = match function {
+        "TUMBLE" => (3 * SECOND, 3 * SECOND),
+        _ => (2 * SECOND, 6 * SECOND),
+    };
+    let first = (time - size).div_euclid(small) * small;
+    let mut windows = Vec::new();
+    let mut start = first;
+    while start <= time {
+        match function {
+            "CUMULATE" if start.rem_euclid(size) == 0 => {
+                let mut end = start + small;
+                while end <= start + size {
+                    if time < end {
+                        windows.push((start, end));
+                    }
+                    end += small;
+                }
+            }
+            "CUMULATE" => {}
+            _ if time < start + size => windows.push((start, start + size)),
+            _ => {}
+        }
+        start += small;
+    }
+    windows
+}
+
+const WINDOW_CALLS: [(&str, &str); 3] = [
+    ("TUMBLE", "TUMBLE(TABLE clicks, DESCRIPTOR(ts), INTERVAL '3' SECOND)"),
+    ("HOP", "HOP(TABLE clicks, DESCRIPTOR(ts), INTERVAL '2' SECOND, INTERVAL '6' SECOND)"),
+    ("CUMULATE", "CUMULATE(TABLE clicks, DESCRIPTOR(ts), INTERVAL '2' SECOND, INTERVAL '6' SECOND)"),
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 10, ..ProptestConfig::default() })]
+
+    /// Window aggregates over clicks that arrive out of order (by at most the watermark's 2 s
+    /// delay, so none is late) equal counts, sums and maxima per window and user computed by
+    /// brute force, at parallelism 1 to 4, on the heap and in RocksDB.
+    #[test]
+    fn window_aggregates_equal_a_brute_force_oracle(
+        clicks in proptest::collection::vec((0usize..3, -5i64..50, 0i64..30_000, 0i64..2_000), 1..80),
+        cuts in proptest::collection::vec(1usize..20, 1..5),
+        parallelism in 1usize..5,
+        rocksdb in any::<bool>(),
+    ) {
+        let users = ["ann", "bo", "cy"];
+        // Times rise by the third number and arrive up to 2 s early or late of that order.
+        let mut time = 0;
+        let clicks: Vec<Click> = clicks
+            .iter()
+            .map(|&(user, amount, step, jitter)| {
+                time += step / 10;
+                (users[user], amount, (time - jitter).max(0))
+            })
+            .collect();
+        let mut batches = Vec::new();
+        let mut rest = clicks.as_slice();
+        for cut in cuts.iter().cycle() {
+            if rest.is_empty() {
+                break;
+            }
+            let (batch, tail) = rest.split_at((*cut).min(rest.len()));
+            batches.push(batch.to_vec());
+            rest = tail;
+        }
+        for (function, call) in WINDOW_CALLS {
+            let env = streaming(parallelism);
+            if rocksdb {
+                env.set_state_backend(StateBackendConfig::RocksDb(RocksDbOptions::default()));
+            }
+            let t_env = environment(&env, true, &batches);
+            let sql = format!(
+                "SELECT CAST(window_start AS BIGINT), CAST(window_end AS BIGINT), `user`, COUNT(*), SUM(amount), \
+                 MAX(amount) FROM TABLE({call}) GROUP BY window_start, window_end, `user`"
+            );
+            let mut results: Vec<Vec<Value>> =
+                t_env.execute_sql(&sql).unwrap().collect().into_iter().map(|row| row.fields).collect();
+            results.sort_by_key(|row| format!("{row:?}"));
+            let mut expected: BTreeMap<(i64, i64, &str), (i64, i64, i64)> = BTreeMap::new();
+            for &(user, amount, time) in &clicks {
+                for (start, end) in oracle_windows(function, time) {
+                    let entry = expected.entry((start, end, user)).or_insert((0, 0, i64::MIN));
+                    entry.0 += 1;
+                    entry.1 += amount;
+                    entry.2 = entry.2.max(amount);
+                }
+            }
+            let mut expected: Vec<Vec<Value>> = expected
+                .into_iter()
+                .map(|((start, end, user), (count, sum, max))| {
+                    vec![
+                        Value::BigInt(start),
+                        Value::BigInt(end),
+                        Value::String(user.into()),
+                        Value::BigInt(count),
+                        Value::BigInt(sum),
+                        Value::BigInt(max),
+                    ]
+                })
+                .collect();
+            expected.sort_by_key(|row| format!("{row:?}"));
+            prop_assert_eq!(results, expected, "{}", sql);
+        }
+    }
+}
