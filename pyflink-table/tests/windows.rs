@@ -3,14 +3,22 @@
 //! errors, and a property test against a brute-force oracle over out-of-order input.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use datafusion::arrow::array::{Int64Array, RecordBatch, StringArray, TimestampMillisecondArray};
 use datafusion::arrow::datatypes::{DataType as ArrowType, Field, Schema, TimeUnit};
 use proptest::prelude::*;
+use pyflink_core::sinks::{Sink, SinkWriter, SinkWriterContext};
+use pyflink_core::sources::DataGenSource;
 use pyflink_core::table::Value;
-use pyflink_core::{DataStream, RocksDbOptions, StateBackendConfig, StreamExecutionEnvironment};
-use pyflink_table::batch::ChangeBatch;
+use pyflink_core::time::WatermarkStrategy;
+use pyflink_core::{
+    CheckpointingMode, DataStream, FlinkError, RestartStrategy, RocksDbOptions, StateBackendConfig,
+    StreamExecutionEnvironment,
+};
+use pyflink_table::batch::{batch_to_rows, ChangeBatch};
 use pyflink_table::connectors::{TableConnector, TableContext};
 use pyflink_table::environment::{EnvironmentSettings, TableEnvironment};
 
@@ -28,6 +36,98 @@ impl TableConnector for Batches {
     fn source(&self, context: &TableContext<'_>) -> pyflink_table::Result<DataStream<ChangeBatch>> {
         let batches = self.tables.lock().unwrap().get(context.table_name).cloned().unwrap_or_default();
         Ok(context.env.from_collection(batches.into_iter().map(ChangeBatch::inserts).collect()).set_parallelism(1))
+    }
+}
+
+/// A connector whose source reads its batches slowly (300 a second), so that checkpoints
+/// complete between them, and fails once, at its `fail_at`-th batch.
+#[derive(Clone)]
+struct FailingOnce {
+    batches: Vec<RecordBatch>,
+    fail_at: usize,
+    seen: Arc<AtomicUsize>,
+}
+
+impl TableConnector for FailingOnce {
+    fn identifier(&self) -> &str {
+        "failing-once"
+    }
+
+    fn source(&self, context: &TableContext<'_>) -> pyflink_table::Result<DataStream<ChangeBatch>> {
+        let (fail_at, seen) = (self.fail_at, Arc::clone(&self.seen));
+        let batches: Arc<Vec<ChangeBatch>> = Arc::new(self.batches.iter().cloned().map(ChangeBatch::inserts).collect());
+        let count = batches.len() as u64;
+        let generator = DataGenSource::new(move |ctx| batches[ctx.index() as usize].clone())
+            .number_of_rows(count)
+            .rows_per_second(300.0)
+            .unwrap();
+        let read = context.env.from_source(generator, WatermarkStrategy::no_watermarks(), "batches");
+        Ok(read.set_parallelism(1).uid("batches").map(move |batch: ChangeBatch| {
+            if seen.fetch_add(1, Ordering::SeqCst) == fail_at {
+                panic!("injected failure at batch {fail_at}");
+            }
+            batch
+        }))
+    }
+}
+
+/// A connector whose tables keep the rows of completed checkpoints only: what a job failed and
+/// restored wrote once, exactly. A committable is committed once, though a restore commits
+/// the restored checkpoint's again.
+#[derive(Clone, Default)]
+struct Committed {
+    rows: Arc<Mutex<Vec<String>>>,
+    committed: Arc<Mutex<std::collections::HashSet<String>>>,
+}
+
+impl TableConnector for Committed {
+    fn identifier(&self) -> &str {
+        "committed"
+    }
+
+    fn sink(&self, _context: &TableContext<'_>, rows: DataStream<ChangeBatch>) -> pyflink_table::Result<()> {
+        rows.sink_to(self.clone()).uid("committed");
+        Ok(())
+    }
+}
+
+impl Sink<ChangeBatch> for Committed {
+    type Writer = Staging;
+    fn create_writer(&self, context: &SinkWriterContext) -> pyflink_core::Result<Staging> {
+        Ok(Staging { subtask: context.subtask_index, rows: Vec::new() })
+    }
+    fn commit(&self, committables: Vec<Vec<u8>>) -> pyflink_core::Result<()> {
+        let mut rows = self.rows.lock().unwrap();
+        for committable in committables {
+            let text = String::from_utf8(committable).unwrap();
+            let mut lines = text.lines();
+            let id = lines.next().unwrap().to_string();
+            if self.committed.lock().unwrap().insert(id) {
+                rows.extend(lines.map(str::to_string));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The rows a writer got since its last checkpoint.
+struct Staging {
+    subtask: usize,
+    rows: Vec<String>,
+}
+
+impl SinkWriter<ChangeBatch> for Staging {
+    fn write(&mut self, batch: ChangeBatch, _timestamp: Option<i64>) -> pyflink_core::Result<()> {
+        let rows = batch_to_rows(&batch).map_err(|e| FlinkError::Runtime(e.to_string()))?;
+        self.rows.extend(rows.iter().map(ToString::to_string));
+        Ok(())
+    }
+    fn prepare_commit(&mut self, checkpoint_id: u64) -> pyflink_core::Result<Vec<Vec<u8>>> {
+        if self.rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let id = format!("{}-{checkpoint_id}", self.subtask);
+        Ok(vec![format!("{id}\n{}", std::mem::take(&mut self.rows).join("\n")).into_bytes()])
     }
 }
 
@@ -209,6 +309,51 @@ fn window_functions_need_a_time_attribute_and_sizes_that_fit() {
     assert!(not_time.contains("'amount' is Int64"), "{not_time}");
     let months = error("SELECT * FROM TABLE(TUMBLE(TABLE clicks, DESCRIPTOR(ts), INTERVAL '1' MONTH))");
     assert!(months.contains("intervals of days or less"), "{months}");
+}
+
+#[test]
+fn a_window_aggregate_failed_and_restored_from_a_checkpoint_writes_each_result_once() {
+    // 40 batches of 10 clicks, 1 s apart each; windows of 3 s; the source fails at batch 25.
+    let clicks: Vec<Click> = (0..400i64).map(|i| (["ann", "bo", "cy"][(i % 3) as usize], i % 7, i * 100)).collect();
+    let batches: Vec<RecordBatch> = clicks.chunks(10).map(clicks_batch).collect();
+    let checkpoints = tempfile::tempdir().unwrap();
+    let env = streaming(2);
+    env.enable_checkpointing(Duration::from_millis(15), CheckpointingMode::ExactlyOnce);
+    env.set_restart_strategy(RestartStrategy::fixed_delay_restart(2, Duration::ZERO));
+    let mut config = env.get_checkpoint_config();
+    config.storage_dir = Some(checkpoints.path().to_path_buf());
+    env.set_checkpoint_config(config);
+    let t_env = TableEnvironment::from_stream_environment(&env);
+    let seen = Arc::new(AtomicUsize::new(0));
+    t_env.register_connector(Arc::new(FailingOnce { batches, fail_at: 25, seen: Arc::clone(&seen) }));
+    let committed = Committed::default();
+    t_env.register_connector(Arc::new(committed.clone()));
+    t_env.execute_sql(&CLICKS_TABLE.replace("'batches'", "'failing-once'")).unwrap();
+    t_env
+        .execute_sql(
+            "CREATE TABLE totals (ws BIGINT, `user` STRING, n BIGINT, total BIGINT) WITH ('connector' = 'committed')",
+        )
+        .unwrap();
+    t_env
+        .execute_sql(
+            "INSERT INTO totals SELECT CAST(window_start AS BIGINT), `user`, COUNT(*), SUM(amount)              FROM TABLE(TUMBLE(TABLE clicks, DESCRIPTOR(ts), INTERVAL '3' SECOND))              GROUP BY window_start, window_end, `user`",
+        )
+        .unwrap()
+        .wait()
+        .unwrap();
+    assert!(seen.load(Ordering::SeqCst) > 40, "the source failed and read some batches again");
+    let mut expected: BTreeMap<(i64, &str), (i64, i64)> = BTreeMap::new();
+    for &(user, amount, time) in &clicks {
+        let entry = expected.entry((time - time % 3000, user)).or_default();
+        entry.0 += 1;
+        entry.1 += amount;
+    }
+    let mut expected: Vec<String> =
+        expected.into_iter().map(|((start, user), (n, total))| format!("+I[{start}, {user}, {n}, {total}]")).collect();
+    expected.sort();
+    let mut rows = committed.rows.lock().unwrap().clone();
+    rows.sort();
+    assert_eq!(rows, expected);
 }
 
 /// The windows `[start, end)` of a window function that hold `time`, found by trying every

@@ -274,6 +274,15 @@ pub trait KeyedProcessFunction<K: Key, IN: Data, OUT: Data>: Clone + Send + Sync
         false
     }
 
+    /// Called before the instance's keyed state is written for a checkpoint (Flink's
+    /// `prepareSnapshotPreBarrier`): a function that keeps partial results in memory, to touch
+    /// keyed state less often than once per record, writes them into keyed state here,
+    /// switching to each key with [`KeyedProcessContext::set_current_key`]. It may not emit
+    /// records.
+    fn prepare_snapshot(&mut self, _ctx: &mut KeyedProcessContext<'_, K, OUT>) -> Result<()> {
+        Ok(())
+    }
+
     /// Called once when the input has ended (bounded input), after its final watermark: a
     /// function that holds its results back until the end, as a reduce does in batch mode,
     /// emits them here, setting each key with [`KeyedProcessContext::set_current_key`].

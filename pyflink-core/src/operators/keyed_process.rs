@@ -84,6 +84,14 @@ impl<IN: Data, K: Key, OUT: Data, F: KeyedProcessFunction<K, IN, OUT>> OneInputO
     }
 
     fn snapshot_state(&mut self, context: &mut StateSnapshotContext) -> Result<()> {
+        // Writing state is all it may do: there is no output between a checkpoint's barriers.
+        let mut no_output = Output::new(0, Vec::new());
+        self.between_records(&mut no_output, |function, ctx| function.prepare_snapshot(ctx))?;
+        if !no_output.buffer.is_empty() {
+            return Err(crate::FlinkError::Runtime(
+                "a keyed process function emitted records in prepare_snapshot, which may only write state".into(),
+            ));
+        }
         let (Some(backend), Some(timers)) = (&self.backend, &self.timers) else { return Ok(()) };
         snapshot_keyed(backend, timers, &self.assigner, context)
     }

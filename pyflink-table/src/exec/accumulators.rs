@@ -278,6 +278,52 @@ impl Accumulator {
         }
         Ok(())
     }
+
+    /// Adds what `other`, an accumulator of the same call over other rows, holds: the
+    /// accumulator of both sets of rows.
+    pub(crate) fn merge(&mut self, kind: AggregateKind, other: Accumulator) -> Result<()> {
+        match (self, other) {
+            (Accumulator::Count(count), Accumulator::Count(more)) => *count += more,
+            (Accumulator::IntSum { sum, count }, Accumulator::IntSum { sum: more, count: n }) => {
+                *sum = sum.wrapping_add(more);
+                *count += n;
+            }
+            (Accumulator::FloatSum { sum, count }, Accumulator::FloatSum { sum: more, count: n }) => {
+                *sum += more;
+                *count += n;
+            }
+            (Accumulator::DecimalSum { sum, count }, Accumulator::DecimalSum { sum: more, count: n }) => {
+                *sum = sum.wrapping_add(more);
+                *count += n;
+            }
+            (Accumulator::Extreme(current), Accumulator::Extreme(Some(value))) => {
+                let better = match current {
+                    None => true,
+                    Some(held) if kind == AggregateKind::Min => value < *held,
+                    Some(held) => value > *held,
+                };
+                if better {
+                    *current = Some(value);
+                }
+            }
+            (Accumulator::Extreme(_), Accumulator::Extreme(None)) => {}
+            (Accumulator::Counted(counts), Accumulator::Counted(more)) => {
+                for (value, n) in more {
+                    let count = counts.entry(value.clone()).or_insert(0);
+                    *count += n;
+                    if *count == 0 {
+                        counts.remove(&value);
+                    }
+                }
+            }
+            (accumulator, other) => {
+                return Err(TableError::Execution(format!(
+                    "the accumulators {accumulator:?} and {other:?} of {kind:?} cannot be merged"
+                )))
+            }
+        }
+        Ok(())
+    }
 }
 
 impl ArgumentValues {

@@ -157,6 +157,14 @@ impl KeySplit {
             .map_err(|e| TableError::Execution(e.to_string()))?;
         let converter = self.converter.as_mut().ok_or_else(|| TableError::Execution("KeySplit not opened".into()))?;
         let rows = self.spec.group_keys(converter, &keyed)?;
+        if self.by_owner.len() == 1 {
+            // One aggregate instance owns every key.
+            if keyed.num_rows() > 0 {
+                let route = rows.key(0).to_vec();
+                ctx.collect(KeyedChanges { route, changes: ChangeBatch { rows: keyed, kinds: input.kinds } });
+            }
+            return Ok(());
+        }
         for owner in &mut self.by_owner {
             owner.clear();
         }
@@ -219,11 +227,26 @@ impl ProcessFunction<ChangeBatch, KeyedChanges> for KeySplit {
     }
 }
 
+/// The most window groups a window aggregate adds rows to in memory before it writes them to
+/// keyed state.
+const MAX_PENDING_GROUPS: usize = 100_000;
+
 /// The aggregate's state for one group: how many rows it has, and each call's accumulator.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct GroupState {
     rows: i64,
     accumulators: Vec<Accumulator>,
+}
+
+impl GroupState {
+    /// Adds the rows of `other`, a state of the same group over other rows.
+    fn merge(&mut self, calls: &[AggregateCall], other: GroupState) -> Result<()> {
+        self.rows += other.rows;
+        for ((accumulator, call), more) in self.accumulators.iter_mut().zip(calls).zip(other.accumulators) {
+            accumulator.merge(call.kind, more)?;
+        }
+        Ok(())
+    }
 }
 
 /// A group touched by the batch being processed: its key and state (`None` once it is gone).
@@ -246,6 +269,11 @@ pub(crate) struct GroupAggregate {
     owns_global_key: bool,
     /// Window aggregates: the results of the windows whose timers fired, emitted together.
     fired: Emitted,
+    /// Window aggregates: what rows added to each group since it was last written to keyed
+    /// state, which happens before checkpoints, when its window fires, and when this holds
+    /// more than [`MAX_PENDING_GROUPS`]. A window's group takes many rows of many batches, and
+    /// adding them here costs a fraction of a keyed state access.
+    pending: HashMap<GroupKey, GroupState, foldhash::fast::RandomState>,
     /// Window aggregates: rows dropped because their window had already fired.
     late_rows: Option<pyflink_core::metrics::Counter>,
 }
@@ -281,6 +309,7 @@ impl GroupAggregate {
             groups: HashMap::new(),
             owns_global_key: false,
             fired: Emitted::default(),
+            pending: HashMap::default(),
             late_rows: None,
         }
     }
@@ -304,11 +333,7 @@ impl GroupAggregate {
 
     /// Adds or retracts row `row` in `group`.
     fn apply(&self, group: &mut GroupState, arguments: &[Argument], row: usize, sign: i64) -> Result<()> {
-        group.rows += sign;
-        for ((accumulator, call), argument) in group.accumulators.iter_mut().zip(&self.spec.calls).zip(arguments) {
-            accumulator.apply(call.kind, argument, row, sign)?;
-        }
-        Ok(())
+        apply_row(&self.spec.calls, group, arguments, row, sign)
     }
 
     /// The index in `touched` of the group `key`, read from keyed state on first touch.
@@ -365,8 +390,9 @@ impl GroupAggregate {
         self.emit(emitted, ctx)
     }
 
-    /// Streaming window aggregate: adds each row to its window's group, which gets a timer at
-    /// the window's last millisecond when it is new. Rows of windows that fired are dropped.
+    /// Streaming window aggregate: adds each row to its window's group (in memory, see
+    /// `pending`), which gets a timer at the window's last millisecond when it is new. Rows of
+    /// windows that fired are dropped.
     fn accumulate_windows(
         &mut self,
         changes: &ChangeBatch,
@@ -390,36 +416,66 @@ impl GroupAggregate {
                 continue;
             }
             let key = rows.key(row);
-            let index = self.touch(key, ctx)?;
-            let mut group = match self.touched[index].state.take() {
-                Some(group) => group,
+            match self.pending.get_mut(key) {
+                Some(group) => apply_row(&self.spec.calls, group, &arguments, row, 1)?,
                 None => {
+                    // A group written to keyed state before has its timer already; the timer
+                    // service keeps one timer per key and time.
                     ctx.set_current_key(key.to_vec());
                     ctx.timer_service().register_event_time_timer(window_time);
-                    self.new_group()
+                    let mut group = self.new_group();
+                    apply_row(&self.spec.calls, &mut group, &arguments, row, 1)?;
+                    self.pending.insert(key.to_vec(), group);
                 }
-            };
-            self.apply(&mut group, &arguments, row, 1)?;
-            self.touched[index].state = Some(group);
+            }
         }
         if let Some(counter) = self.late_rows.as_ref().filter(|_| late > 0) {
             counter.inc_by(late);
         }
-        self.write_back(ctx)
+        if self.pending.len() > MAX_PENDING_GROUPS {
+            self.write_pending(ctx)?;
+        }
+        Ok(())
+    }
+
+    /// Writes the window groups kept in memory into keyed state, merged with what it holds.
+    fn write_pending(&mut self, ctx: &mut KeyedProcessContext<'_, GroupKey, ChangeBatch>) -> Result<()> {
+        let state = self.state.as_ref().ok_or_else(|| TableError::Execution("GroupAggregate not opened".into()))?;
+        for (key, added) in self.pending.drain() {
+            ctx.set_current_key(key);
+            let merged = match state.try_value().map_err(|e| TableError::Execution(e.to_string()))? {
+                Some(mut stored) => {
+                    stored.merge(&self.spec.calls, added)?;
+                    stored
+                }
+                None => added,
+            };
+            state.try_update(merged).map_err(|e| TableError::Execution(e.to_string()))?;
+        }
+        Ok(())
     }
 
     /// A window's timer: its group's results join those emitted next, and its state goes.
     fn fire_window(&mut self, ctx: &mut KeyedProcessContext<'_, GroupKey, ChangeBatch>) -> Result<()> {
         let state = self.state.as_ref().ok_or_else(|| TableError::Execution("GroupAggregate not opened".into()))?;
-        let Some(group) = state.try_value().map_err(|e| TableError::Execution(e.to_string()))? else {
-            return Ok(());
+        let key = ctx.get_current_key();
+        let stored = state.try_value().map_err(|e| TableError::Execution(e.to_string()))?;
+        if stored.is_some() {
+            state.try_clear().map_err(|e| TableError::Execution(e.to_string()))?;
+        }
+        let group = match (stored, self.pending.remove(&key)) {
+            (Some(mut stored), Some(added)) => {
+                stored.merge(&self.spec.calls, added)?;
+                stored
+            }
+            (Some(group), None) | (None, Some(group)) => group,
+            (None, None) => return Ok(()),
         };
-        state.try_clear().map_err(|e| TableError::Execution(e.to_string()))?;
         let results = self.results(&group)?;
         if self.fired.values.is_empty() {
             self.fired = self.no_results();
         }
-        self.fired.push(RowKind::Insert, &ctx.get_current_key(), results);
+        self.fired.push(RowKind::Insert, &key, results);
         Ok(())
     }
 
@@ -525,6 +581,13 @@ impl KeyedProcessFunction<GroupKey, KeyedChanges, ChangeBatch> for GroupAggregat
         self.fire_window(ctx).map_err(flink)
     }
 
+    fn prepare_snapshot(
+        &mut self,
+        ctx: &mut KeyedProcessContext<'_, GroupKey, ChangeBatch>,
+    ) -> pyflink_core::Result<()> {
+        self.write_pending(ctx).map_err(flink)
+    }
+
     fn finish_batch(&mut self, ctx: &mut KeyedProcessContext<'_, GroupKey, ChangeBatch>) -> pyflink_core::Result<()> {
         let fired = std::mem::take(&mut self.fired);
         self.emit(fired, ctx).map_err(flink)
@@ -549,6 +612,22 @@ impl KeyedProcessFunction<GroupKey, KeyedChanges, ChangeBatch> for GroupAggregat
         }
         self.emit(emitted, ctx).map_err(flink)
     }
+}
+
+/// Adds or retracts row `row` of `arguments` in `group`, a group of `calls`.
+#[inline]
+fn apply_row(
+    calls: &[AggregateCall],
+    group: &mut GroupState,
+    arguments: &[Argument],
+    row: usize,
+    sign: i64,
+) -> Result<()> {
+    group.rows += sign;
+    for ((accumulator, call), argument) in group.accumulators.iter_mut().zip(calls).zip(arguments) {
+        accumulator.apply(call.kind, argument, row, sign)?;
+    }
+    Ok(())
 }
 
 /// A table error as the runtime's error, failing the job with its message.
