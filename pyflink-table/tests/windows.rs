@@ -221,6 +221,16 @@ fn tumbling_windows_emit_final_counts_when_the_watermark_passes_and_drop_late_ro
         "{out}"
     );
     assert!(out.contains("4 rows in set"), "{out}");
+
+    // The group window syntax of Flink 1.x programs is the same window aggregate.
+    let t_env = environment(&streaming(1), true, &batches);
+    let group_window = printed(
+        &t_env,
+        "SELECT TUMBLE_START(ts, INTERVAL '10' SECOND) AS window_start, TUMBLE_END(ts, INTERVAL '10' SECOND) \
+         AS window_end, `user`, COUNT(*) AS clicks, SUM(amount) AS total \
+         FROM clicks GROUP BY TUMBLE(ts, INTERVAL '10' SECOND), `user`",
+    );
+    assert_eq!(rows_of(&group_window), rows_of(&out), "{group_window}");
 }
 
 #[test]

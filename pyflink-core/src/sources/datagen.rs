@@ -146,9 +146,7 @@ impl<T: Data> Source<T> for DataGenSource<T> {
             splits: Vec::new(),
             seed: self.seed,
             rng: None,
-            rate: self.rows_per_second.map(|r| r / context.parallelism as f64),
-            started: None,
-            emitted: 0,
+            pace: Pace::new(self.rows_per_second.map(|r| r / context.parallelism as f64)),
         })
     }
 }
@@ -159,14 +157,27 @@ pub struct DataGenReader<T> {
     splits: Vec<DataGenSplit>,
     seed: u64,
     rng: Option<SmallRng>,
+    pace: Pace,
+}
+
+/// A reader's rate limit: how many rows it may make now, given how many it has made since
+/// its first, at `rate` rows per second (no limit without one).
+#[derive(Debug, Clone)]
+pub struct Pace {
     rate: Option<f64>,
     started: Option<Instant>,
     emitted: u64,
 }
 
-impl<T: Data> DataGenReader<T> {
-    /// How many rows the rate limit allows now, or how long to wait for the next one.
-    fn allowance(&mut self) -> std::result::Result<u64, Duration> {
+impl Pace {
+    /// A pace of `rate` rows per second, or none.
+    pub fn new(rate: Option<f64>) -> Self {
+        Pace { rate, started: None, emitted: 0 }
+    }
+
+    /// How many rows the rate limit allows now, or how long to wait for the next one; the
+    /// clock starts at the first call.
+    pub fn allowance(&mut self) -> std::result::Result<u64, Duration> {
         let Some(rate) = self.rate else { return Ok(u64::MAX) };
         let started = *self.started.get_or_insert_with(Instant::now);
         let due = (started.elapsed().as_secs_f64() * rate) as u64 + 1;
@@ -176,6 +187,11 @@ impl<T: Data> DataGenReader<T> {
             let next_at = (self.emitted as f64) / rate;
             Err(Duration::from_secs_f64((next_at - started.elapsed().as_secs_f64()).max(0.001)))
         }
+    }
+
+    /// Counts `rows` made.
+    pub fn made(&mut self, rows: u64) {
+        self.emitted += rows;
     }
 }
 
@@ -189,7 +205,7 @@ impl<T: Data> SourceReader<T, DataGenSplit> for DataGenReader<T> {
     }
 
     fn poll_next(&mut self, output: &mut SourceOutput<'_, T>) -> Result<InputStatus> {
-        let mut allowed = match self.allowance() {
+        let mut allowed = match self.pace.allowance() {
             Ok(rows) => rows,
             Err(wait) => return Ok(InputStatus::NothingAvailable(wait)),
         };
@@ -201,7 +217,7 @@ impl<T: Data> SourceReader<T, DataGenSplit> for DataGenReader<T> {
                 output.collect((self.generator)(&mut context));
                 split.next += split.stride;
                 allowed -= 1;
-                self.emitted += 1;
+                self.pace.made(1);
             }
         }
         self.rng = Some(context.rng);
@@ -214,5 +230,21 @@ impl<T: Data> SourceReader<T, DataGenSplit> for DataGenReader<T> {
 
     fn snapshot_state(&self) -> Vec<DataGenSplit> {
         self.splits.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pace_allows_rows_as_its_rate_makes_them_due() {
+        assert_eq!(Pace::new(None).allowance(), Ok(u64::MAX));
+        let mut pace = Pace::new(Some(1.0));
+        // The first row is due at once; the next one a second later.
+        assert_eq!(pace.allowance(), Ok(1));
+        pace.made(1);
+        let wait = pace.allowance().unwrap_err();
+        assert!(wait > Duration::from_millis(500) && wait <= Duration::from_secs(1), "{wait:?}");
     }
 }

@@ -9,7 +9,7 @@
 //! `.end` and end the table after their last value.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use datafusion::arrow::array::{
     ArrayRef, BooleanArray, Date32Array, Decimal128Array, Float32Array, Float64Array, Int16Array, Int32Array,
@@ -18,7 +18,7 @@ use datafusion::arrow::array::{
 };
 use datafusion::arrow::datatypes::{DataType as ArrowType, Field, SchemaRef, TimeUnit};
 use pyflink_core::sources::{
-    DataGenSplit, InputStatus, Source, SourceOutput, SourceReader, SourceReaderContext, SplitEnumeratorContext,
+    DataGenSplit, InputStatus, Pace, Source, SourceOutput, SourceReader, SourceReaderContext, SplitEnumeratorContext,
 };
 use pyflink_core::time::WatermarkStrategy;
 use pyflink_core::{Boundedness, DataStream, FlinkError};
@@ -282,9 +282,7 @@ impl Source<ChangeBatch> for DatagenSource {
             rng: SmallRng::seed_from_u64(
                 self.seed ^ (context.subtask_index as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15),
             ),
-            rate: self.rows_per_second / context.parallelism as f64,
-            started: None,
-            emitted: 0,
+            pace: Pace::new(Some(self.rows_per_second / context.parallelism as f64)),
         })
     }
 }
@@ -296,23 +294,10 @@ struct DatagenReader {
     splits: Vec<DataGenSplit>,
     rng: SmallRng,
     /// This reader's rows per second.
-    rate: f64,
-    started: Option<Instant>,
-    emitted: u64,
+    pace: Pace,
 }
 
 impl DatagenReader {
-    /// How many rows may be made now, or how long to wait before the next one is due.
-    fn allowance(&mut self) -> std::result::Result<u64, Duration> {
-        let started = *self.started.get_or_insert_with(Instant::now);
-        let due = (started.elapsed().as_secs_f64() * self.rate) as u64 + 1;
-        if due > self.emitted {
-            return Ok(due - self.emitted);
-        }
-        let next_at = self.emitted as f64 / self.rate;
-        Err(Duration::from_secs_f64((next_at - started.elapsed().as_secs_f64()).max(0.001)))
-    }
-
     /// The batch of the rows at `indices`.
     fn batch(&mut self, indices: &[u64]) -> pyflink_core::Result<RecordBatch> {
         let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
@@ -332,7 +317,7 @@ impl SourceReader<ChangeBatch, DataGenSplit> for DatagenReader {
     }
 
     fn poll_next(&mut self, output: &mut SourceOutput<'_, ChangeBatch>) -> pyflink_core::Result<InputStatus> {
-        let mut allowed = match self.allowance() {
+        let mut allowed = match self.pace.allowance() {
             Ok(rows) => rows,
             Err(wait) => return Ok(InputStatus::NothingAvailable(wait)),
         };
@@ -351,7 +336,7 @@ impl SourceReader<ChangeBatch, DataGenSplit> for DatagenReader {
                 output.collect(ChangeBatch::inserts(batch));
                 self.splits[position].next += rows * split.stride;
                 allowed -= rows;
-                self.emitted += rows;
+                self.pace.made(rows);
             }
         }
         if self.splits.iter().all(|s| s.end.is_some_and(|end| s.next >= end)) {

@@ -13,14 +13,20 @@
 //! streaming mode it emits each window's results once, final, when the watermark passes the
 //! window's end.
 //!
+//! The group window syntax of older Flink SQL (`GROUP BY TUMBLE(ts, INTERVAL '1' HOUR)` with
+//! `TUMBLE_START(...)`) is rewritten into the same window aggregate by
+//! [`rewrite_group_window`].
+//!
 //! DataFusion's SQL parser does not know the `TABLE(...)` and `DESCRIPTOR(...)` arguments, so
 //! [`rewrite`] turns each call into a table function call DataFusion plans
 //! (`TUMBLE('orders', 'ts', INTERVAL '10' MINUTES, ...)`), answered by a [`WindowSource`].
 
+mod group_window;
 mod rewrite;
 mod source;
 mod tvf;
 
+pub(crate) use group_window::rewrite_group_window;
 pub(crate) use rewrite::rewrite_window_calls;
 pub(crate) use source::{window_source, WindowSource};
 pub(crate) use tvf::{WindowKind, WindowTvf};
