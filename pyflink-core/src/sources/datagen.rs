@@ -115,6 +115,13 @@ pub struct DataGenSplit {
     pub stride: u64,
 }
 
+impl DataGenSplit {
+    /// Whether the split is bounded and has made all its rows.
+    pub fn is_finished(&self) -> bool {
+        self.end.is_some_and(|end| self.next >= end)
+    }
+}
+
 impl SourceSplit for DataGenSplit {
     fn split_id(&self) -> String {
         self.index.to_string()
@@ -221,7 +228,7 @@ impl<T: Data> SourceReader<T, DataGenSplit> for DataGenReader<T> {
             }
         }
         self.rng = Some(context.rng);
-        if self.splits.iter().all(|s| s.end.is_some_and(|end| s.next >= end)) {
+        if self.splits.iter().all(DataGenSplit::is_finished) {
             Ok(InputStatus::EndOfInput)
         } else {
             Ok(InputStatus::MoreAvailable)

@@ -339,7 +339,7 @@ impl SourceReader<ChangeBatch, DataGenSplit> for DatagenReader {
                 self.pace.made(rows);
             }
         }
-        if self.splits.iter().all(|s| s.end.is_some_and(|end| s.next >= end)) {
+        if self.splits.iter().all(DataGenSplit::is_finished) {
             Ok(InputStatus::EndOfInput)
         } else {
             Ok(InputStatus::MoreAvailable)

@@ -113,6 +113,42 @@ pub(crate) fn syntax_error(sql: &str, position: usize, message: &str) -> TableEr
     TableError::Validation(format!("SQL parse failed at line {line}, column {column}: {message}"))
 }
 
+/// The index of the `)` that closes the `(` at `open`.
+pub(crate) fn matching_paren(tokens: &[Token], open: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    for (i, token) in tokens.iter().enumerate().skip(open) {
+        if token.is_symbol('(') {
+            depth += 1;
+        } else if token.is_symbol(')') {
+            depth -= 1;
+            if depth == 0 {
+                return Some(i);
+            }
+        }
+    }
+    None
+}
+
+/// The index ranges of `tokens` between the commas outside parentheses (one empty range for
+/// no tokens).
+pub(crate) fn split_top_level(tokens: &[Token]) -> Vec<std::ops::Range<usize>> {
+    let mut parts = Vec::new();
+    let mut depth = 0usize;
+    let mut begin = 0;
+    for (i, token) in tokens.iter().enumerate() {
+        if token.is_symbol('(') {
+            depth += 1;
+        } else if token.is_symbol(')') {
+            depth = depth.saturating_sub(1);
+        } else if depth == 0 && token.is_symbol(',') {
+            parts.push(begin..i);
+            begin = i + 1;
+        }
+    }
+    parts.push(begin..tokens.len());
+    parts
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -331,11 +331,6 @@ impl GroupAggregate {
         self.spec.calls.iter().map(|call| call.argument(columns)).collect()
     }
 
-    /// Adds or retracts row `row` in `group`.
-    fn apply(&self, group: &mut GroupState, arguments: &[Argument], row: usize, sign: i64) -> Result<()> {
-        apply_row(&self.spec.calls, group, arguments, row, sign)
-    }
-
     /// The index in `touched` of the group `key`, read from keyed state on first touch.
     fn touch(&mut self, key: &[u8], ctx: &mut KeyedProcessContext<'_, GroupKey, ChangeBatch>) -> Result<usize> {
         if let Some(&index) = self.touched_index.get(key) {
@@ -369,7 +364,7 @@ impl GroupAggregate {
                 None => (self.new_group(), true),
             };
             let before = if first { None } else { Some(self.results(&group)?) };
-            self.apply(&mut group, &arguments, row, if accumulate { 1 } else { -1 })?;
+            apply_row(&self.spec.calls, &mut group, &arguments, row, if accumulate { 1 } else { -1 })?;
             if group.rows > 0 {
                 let after = self.results(&group)?;
                 match before {
@@ -504,7 +499,7 @@ impl GroupAggregate {
                 Some(group) => group,
                 None => self.new_group(),
             };
-            self.apply(&mut group, &arguments, row, sign)?;
+            apply_row(&self.spec.calls, &mut group, &arguments, row, sign)?;
             self.groups.insert(key.to_vec(), group);
         }
         Ok(())

@@ -68,13 +68,13 @@ impl WatermarkGenerator<ChangeBatch> for HighestValue {
 /// seconds).
 pub(crate) fn millis(column: &ArrayRef) -> Result<TimestampMillisecondArray> {
     let target = ArrowType::Timestamp(TimeUnit::Millisecond, None);
-    let stripped = match column.data_type() {
-        ArrowType::Timestamp(_, Some(_)) | ArrowType::Timestamp(_, None) => {
+    let converted = match column.data_type() {
+        ArrowType::Timestamp(_, _) => {
             cast(column.as_ref(), &target).map_err(|e| TableError::Execution(e.to_string()))?
         }
         other => return Err(TableError::Execution(format!("a time attribute must be a timestamp, not {other}"))),
     };
-    stripped
+    converted
         .as_any()
         .downcast_ref::<TimestampMillisecondArray>()
         .cloned()

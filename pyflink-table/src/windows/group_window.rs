@@ -13,7 +13,7 @@
 
 use std::borrow::Cow;
 
-use crate::ddl::lexer::{syntax_error, tokenize, Token};
+use crate::ddl::lexer::{matching_paren, split_top_level, syntax_error, tokenize, Token};
 use crate::error::{Result, TableError};
 
 /// Clause keywords that end a `GROUP BY` list or a `FROM` table.
@@ -48,7 +48,8 @@ pub(crate) fn rewrite_group_window(sql: &str) -> Result<Cow<'_, str>> {
     }
     let close = matching_paren(&tokens, call + 1)
         .ok_or_else(|| syntax_error(sql, tokens[call].start, &format!("{function}( is not closed")))?;
-    let arguments = split_top_level(&tokens[call + 2..close]);
+    let inside = &tokens[call + 2..close];
+    let arguments: Vec<&[Token]> = split_top_level(inside).into_iter().map(|range| &inside[range]).collect();
     let time = match arguments.first() {
         Some(first) if first.last().is_some_and(Token::is_name) => first[first.len() - 1].text.clone(),
         _ => return Err(syntax_error(sql, tokens[call].start, &format!("{function} needs a time attribute first"))),
@@ -137,41 +138,6 @@ fn depths(tokens: &[Token]) -> Vec<usize> {
             at
         })
         .collect()
-}
-
-/// The index of the `)` that closes the `(` at `open`.
-fn matching_paren(tokens: &[Token], open: usize) -> Option<usize> {
-    let mut depth = 0usize;
-    for (i, token) in tokens.iter().enumerate().skip(open) {
-        if token.is_symbol('(') {
-            depth += 1;
-        } else if token.is_symbol(')') {
-            depth -= 1;
-            if depth == 0 {
-                return Some(i);
-            }
-        }
-    }
-    None
-}
-
-/// `tokens` split at the commas outside parentheses.
-fn split_top_level(tokens: &[Token]) -> Vec<&[Token]> {
-    let mut parts = Vec::new();
-    let mut depth = 0usize;
-    let mut begin = 0;
-    for (i, token) in tokens.iter().enumerate() {
-        if token.is_symbol('(') {
-            depth += 1;
-        } else if token.is_symbol(')') {
-            depth = depth.saturating_sub(1);
-        } else if depth == 0 && token.is_symbol(',') {
-            parts.push(&tokens[begin..i]);
-            begin = i + 1;
-        }
-    }
-    parts.push(&tokens[begin..]);
-    parts
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 
 use std::borrow::Cow;
 
-use crate::ddl::lexer::{syntax_error, tokenize, Token, TokenKind};
+use crate::ddl::lexer::{matching_paren, split_top_level, syntax_error, tokenize, Token, TokenKind};
 use crate::error::{Result, TableError};
 
 /// The window functions and the names of their arguments, in the order of positional calls
@@ -136,26 +136,18 @@ struct Argument {
 /// The arguments of the call whose first argument token is `first`, and the index of the `)`
 /// that closes it.
 fn split_arguments(sql: &str, tokens: &[Token], first: usize) -> Result<(Vec<Argument>, usize)> {
+    let close = matching_paren(tokens, first - 1)
+        .ok_or_else(|| syntax_error(sql, sql.len(), "the window function call is not closed with ')'"))?;
     let mut arguments = Vec::new();
-    let mut depth = 0usize;
-    let mut begin = first;
-    for (index, token) in tokens.iter().enumerate().skip(first) {
-        if token.is_symbol('(') {
-            depth += 1;
-        } else if token.is_symbol(')') && depth > 0 {
-            depth -= 1;
-        } else if depth == 0 && (token.is_symbol(',') || token.is_symbol(')')) {
-            if begin == index {
-                return Err(syntax_error(sql, token.start, "expected an argument"));
-            }
-            arguments.push(argument(&tokens[begin..index], begin));
-            if token.is_symbol(')') {
-                return Ok((arguments, index));
-            }
-            begin = index + 1;
+    for range in split_top_level(&tokens[first..close]) {
+        let (begin, end) = (first + range.start, first + range.end);
+        if begin == end {
+            // The comma or `)` where an argument should be.
+            return Err(syntax_error(sql, tokens[end].start, "expected an argument"));
         }
+        arguments.push(argument(&tokens[begin..end], begin));
     }
-    Err(syntax_error(sql, sql.len(), "the window function call is not closed with ')'"))
+    Ok((arguments, close))
 }
 
 /// The argument made of `tokens` (which start at index `offset`).
