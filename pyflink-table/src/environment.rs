@@ -2,7 +2,7 @@
 //! `StreamTableEnvironment`), with `Table` (a query not run yet) and `TableResult` (what running
 //! one gave).
 
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
@@ -134,21 +134,24 @@ impl TableEnvironment {
                 schema
             )));
         }
-        let name = {
-            let mut unnamed = self.unnamed.lock().unwrap_or_else(PoisonError::into_inner);
-            let name = format!("UnnamedTable${unnamed}");
-            *unnamed += 1;
-            name
-        };
+        let name = self.next_unnamed();
         let batches = batches.into_iter().map(ChangeBatch::inserts).collect();
         self.catalog().register(&name, CatalogTable { schema, data: TableData::Elements(batches) });
         self.from_path(&name)
     }
 
+    /// A name for a table without one: `UnnamedTable$0`, `UnnamedTable$1`, ... as in Flink.
+    pub(crate) fn next_unnamed(&self) -> String {
+        let mut unnamed = self.unnamed.lock().unwrap_or_else(PoisonError::into_inner);
+        let name = format!("UnnamedTable${unnamed}");
+        *unnamed += 1;
+        name
+    }
+
     /// The table or view registered as `path`.
     pub fn from_path(&self, path: &str) -> Result<Table> {
         let plan = crate::plan::analyze(self.scan(path)?)?;
-        Ok(Table { env: self.clone(), plan })
+        Ok(Table::new(self.clone(), plan))
     }
 
     fn scan(&self, path: &str) -> Result<LogicalPlan> {
@@ -195,7 +198,7 @@ impl TableEnvironment {
             )));
         }
         let plan = plan_sql(&self.catalog(), sql)?;
-        Ok(Table { env: self.clone(), plan })
+        Ok(Table::new(self.clone(), plan))
     }
 
     /// Runs `plan` as a job and gathers what it makes.
@@ -219,14 +222,21 @@ fn columns_of(schema: &Schema) -> Result<Vec<(String, DataType)>> {
     schema.fields().iter().map(|field| Ok((field.name().clone(), DataType::from_arrow_field(field)?))).collect()
 }
 
-/// A query over registered tables, run when asked (Flink's `Table`).
+/// A query over registered tables, run when asked (Flink's `Table`). The operations of the
+/// Table API on it are in [`crate::table_api`].
 #[derive(Clone)]
 pub struct Table {
     pub(crate) env: TableEnvironment,
     pub(crate) plan: LogicalPlan,
+    /// The name SQL reads the table by, once it was asked for (`UnnamedTable$n`).
+    pub(crate) name: Arc<OnceLock<String>>,
 }
 
 impl Table {
+    pub(crate) fn new(env: TableEnvironment, plan: LogicalPlan) -> Self {
+        Table { env, plan, name: Arc::new(OnceLock::new()) }
+    }
+
     /// The table's columns: name and type.
     pub fn get_schema(&self) -> Result<Vec<(String, DataType)>> {
         columns_of(self.plan.schema().as_arrow())

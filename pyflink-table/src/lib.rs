@@ -30,15 +30,18 @@ mod ddl;
 pub mod environment;
 pub mod error;
 mod exec;
+pub mod expressions;
 mod functions;
 mod plan;
 pub mod print;
 pub mod result;
 mod statements;
+pub mod table_api;
 pub mod types;
 mod windows;
 
 pub use statements::StatementSet;
+pub use table_api::GroupedTable;
 
 /// The DataFusion this crate plans with, for programs that build on its types.
 pub use datafusion;

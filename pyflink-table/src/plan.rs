@@ -10,8 +10,11 @@ use datafusion::config::ConfigOptions;
 use datafusion::logical_expr::builder::LogicalTableSource;
 use datafusion::logical_expr::{col, Expr, LogicalPlan, LogicalPlanBuilder};
 use datafusion::optimizer::Analyzer;
-use datafusion::sql::parser::DFParserBuilder;
+use datafusion::sql::parser::{DFParserBuilder, Statement as DFStatement};
 use datafusion::sql::planner::{ParserOptions, PlannerContext, SqlToRel};
+use datafusion::sql::sqlparser::ast::{
+    Expr as SqlExpr, Ident, SelectItem, SetExpr, Statement as SqlStatement, Value as SqlValue,
+};
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::parser::Parser;
 
@@ -48,6 +51,12 @@ fn parse_and_plan(catalog: &Catalog, sql: &str) -> Result<LogicalPlan> {
             ))
         }
     };
+    let mut statement = statement;
+    if let DFStatement::Statement(inner) = &mut statement {
+        if let SqlStatement::Query(query) = inner.as_mut() {
+            name_unnamed_columns(&mut query.body);
+        }
+    }
     let context = catalog.planning_context();
     // Flink keeps the case of unquoted names and matches them case-sensitively.
     let options = ParserOptions::new().with_enable_ident_normalization(false);
@@ -55,6 +64,31 @@ fn parse_and_plan(catalog: &Catalog, sql: &str) -> Result<LogicalPlan> {
         .statement_to_plan(statement)
         .map_err(|e| TableError::Validation(e.strip_backtrace()))?;
     analyze(plan)
+}
+
+/// Names the columns of a query's result as Flink does: a column read as it is keeps its name,
+/// an expression without `AS` is `EXPR$n`, where `n` is its position in the select list.
+fn name_unnamed_columns(body: &mut SetExpr) {
+    match body {
+        SetExpr::Select(select) => {
+            for (position, item) in select.projection.iter_mut().enumerate() {
+                match item {
+                    // Past a `*` the positions depend on the tables' columns: leave the names.
+                    SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..) => return,
+                    SelectItem::UnnamedExpr(SqlExpr::Identifier(_) | SqlExpr::CompoundIdentifier(_)) => {}
+                    SelectItem::UnnamedExpr(expr) => {
+                        let expr = std::mem::replace(expr, SqlExpr::value(SqlValue::Null));
+                        *item = SelectItem::ExprWithAlias { expr, alias: Ident::new(format!("EXPR${position}")) };
+                    }
+                    _ => {}
+                }
+            }
+        }
+        SetExpr::Query(query) => name_unnamed_columns(&mut query.body),
+        // The first query of a set operation names the result's columns.
+        SetExpr::SetOperation { left, .. } => name_unnamed_columns(left),
+        _ => {}
+    }
 }
 
 /// `plan` with its types checked and coerced and its views inlined.

@@ -11,6 +11,8 @@
 pub(crate) mod accumulators;
 mod calc;
 pub(crate) mod group_aggregate;
+mod limit;
+mod sort;
 mod values;
 mod watermarks;
 mod window_assign;
@@ -18,11 +20,16 @@ mod window_assign;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{ArrayRef, RecordBatch};
+use datafusion::arrow::compute::SortOptions;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::common::DFSchema;
 use datafusion::logical_expr::execution_props::ExecutionProps;
 use datafusion::logical_expr::expr::AggregateFunction;
-use datafusion::logical_expr::{Aggregate, Expr, Filter, LogicalPlan, LogicalPlanBuilder, Projection, TableScan};
+use datafusion::logical_expr::{
+    Aggregate, Expr, Filter, Limit as LimitPlan, LogicalPlan, LogicalPlanBuilder, Projection, Sort as SortPlan,
+    TableScan, Union,
+};
+use datafusion::logical_expr::{FetchType, SkipType};
 use datafusion::optimizer::{Optimizer, OptimizerContext};
 use datafusion::physical_expr::{create_physical_expr, PhysicalExpr};
 use pyflink_core::{DataStream, StreamExecutionEnvironment};
@@ -33,7 +40,9 @@ use crate::connector_table::ConnectorTable;
 use crate::error::{Result, TableError};
 use crate::exec::accumulators::{AggregateCall, AggregateKind};
 use crate::exec::calc::{Calc, Step};
-use crate::exec::group_aggregate::{schema_of, GroupAggregate, GroupAggregateSpec, KeySplit, KeyedChanges};
+use crate::exec::group_aggregate::{schema_of, GroupAggregate, GroupAggregateSpec, GroupKey, KeySplit, KeyedChanges};
+use crate::exec::limit::Limit;
+use crate::exec::sort::{Sort, SortKey};
 use crate::exec::window_assign::WindowAssign;
 use crate::windows::{WindowSource, WindowTvf};
 
@@ -73,9 +82,9 @@ impl Compiler<'_> {
             LogicalPlan::SubqueryAlias(alias) => self.build(&alias.input),
             LogicalPlan::Window(_) => Err(unsupported("OVER windows")),
             LogicalPlan::Join(_) => Err(unsupported("joins")),
-            LogicalPlan::Union(_) => Err(unsupported("UNION")),
-            LogicalPlan::Sort(_) => Err(unsupported("ORDER BY")),
-            LogicalPlan::Limit(_) => Err(unsupported("LIMIT and FETCH")),
+            LogicalPlan::Union(union) => self.union(union),
+            LogicalPlan::Sort(sort) => self.sort(sort),
+            LogicalPlan::Limit(limit) => self.limit(limit),
             LogicalPlan::Distinct(_) => Err(unsupported("DISTINCT")),
             other => Err(unsupported(&format!("the query plan {}", other.display()))),
         }
@@ -186,6 +195,61 @@ impl Compiler<'_> {
         let step = Step::Filter(physical(&filter.predicate, filter.input.schema())?);
         let schema = Arc::clone(&input.schema);
         Ok(calc(input, vec![step], schema, "Calc(where)"))
+    }
+
+    /// The rows of all inputs, as they come (`UNION ALL`).
+    fn union(&self, union: &Union) -> Result<Planned> {
+        let inputs = union.inputs.iter().map(|input| self.build(input)).collect::<Result<Vec<_>>>()?;
+        let updates = inputs.iter().any(|input| input.updates);
+        let mut streams = inputs.into_iter().map(|input| input.stream);
+        let first = streams.next().ok_or_else(|| TableError::Validation("a UNION without inputs".into()))?;
+        let others: Vec<_> = streams.collect();
+        let stream = first.union(&others);
+        Ok(Planned { stream, schema: Arc::new(union.schema.as_arrow().clone()), updates })
+    }
+
+    /// `OFFSET` and `FETCH`: one instance counts the rows and passes those in range.
+    fn limit(&self, limit: &LimitPlan) -> Result<Planned> {
+        let input = self.build(&limit.input)?;
+        let (skip, fetch) = match (limit.get_skip_type()?, limit.get_fetch_type()?) {
+            (SkipType::Literal(skip), FetchType::Literal(fetch)) => (skip, fetch),
+            _ => return Err(unsupported("LIMIT and OFFSET that are not constants")),
+        };
+        let name = format!("Limit(offset=[{skip}], fetch=[{}])", fetch.map_or("unlimited".into(), |f| f.to_string()));
+        let stream = input
+            .stream
+            .key_by(|_: &ChangeBatch| GroupKey::new())
+            .process(Limit::new(skip, fetch))
+            .name(&name)
+            .set_parallelism(1);
+        Ok(Planned { stream, schema: input.schema, updates: false })
+    }
+
+    /// `ORDER BY` over bounded input: one instance sorts all rows at the end of input.
+    fn sort(&self, sort: &SortPlan) -> Result<Planned> {
+        if self.streaming {
+            return Err(TableError::Unsupported(
+                "ORDER BY in streaming mode (Flink sorts streams only by an ascending time attribute); run the \
+                 query in batch mode"
+                    .into(),
+            ));
+        }
+        let input = self.build(&sort.input)?;
+        let keys = sort
+            .expr
+            .iter()
+            .map(|key| {
+                let options = SortOptions { descending: !key.asc, nulls_first: key.nulls_first };
+                Ok(SortKey { expression: physical(&key.expr, sort.input.schema())?, options })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let stream = input
+            .stream
+            .key_by(|_: &ChangeBatch| GroupKey::new())
+            .process(Sort::new(keys, sort.fetch, Arc::clone(&input.schema)))
+            .name("Sort")
+            .set_parallelism(1);
+        Ok(Planned { stream, schema: input.schema, updates: false })
     }
 
     fn aggregate(&self, aggregate: &Aggregate) -> Result<Planned> {

@@ -6,6 +6,8 @@
 //! The planner only asks these functions for their types; the streaming aggregates that compute
 //! them are in [`crate::exec::accumulators`].
 
+mod json;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -66,7 +68,10 @@ impl Functions {
         let scalar = datafusion::functions::all_default_functions()
             .into_iter()
             .chain(datafusion::functions_nested::all_default_nested_functions())
-            .chain([Arc::new(ScalarUDF::new_from_impl(ProcTime::new()))]);
+            .chain([
+                Arc::new(ScalarUDF::new_from_impl(ProcTime::new())),
+                Arc::new(ScalarUDF::new_from_impl(json::JsonValue::new())),
+            ]);
         let flink_aggregates = [FlinkAggregate::Sum, FlinkAggregate::Avg]
             .into_iter()
             .map(|function| Arc::new(AggregateUDF::new_from_impl(FlinkAggregateUdf::new(function))));
