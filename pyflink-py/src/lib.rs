@@ -71,6 +71,7 @@ pub use plan::{
     Environment, KeyedStream, RuntimeMode, Stream, WatermarkGeneration, WatermarkStrategySpec, WindowContentsSpec,
     WindowSpec,
 };
+pub use table::sql::{ExpressionSpec, SqlResult, SqlStatementSet, SqlTable, TableEnv};
 pub use table::{ColumnSpec, ColumnType, TableSpec};
 pub use types::{BasicType, TypeInfo};
 pub use window_assign::{TriggerSpec, WindowAssignerSpec};

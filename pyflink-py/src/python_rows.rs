@@ -50,7 +50,7 @@ impl ProcessFunction<Row, PyValue> for RowsToPython {
 }
 
 /// The Python object of a field's value: `None`, `bool`, `int`, `float` or `str`.
-fn to_python<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, PyAny>> {
+pub(crate) fn to_python<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, PyAny>> {
     Ok(match value {
         Value::Null => py.None().into_bound(py),
         Value::Boolean(v) => v.into_pyobject(py)?.to_owned().into_any(),

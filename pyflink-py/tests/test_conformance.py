@@ -191,3 +191,19 @@ def test_word_count_reads_and_writes_files_as_pyflink_does(mode, pyflink_wheel, 
     written = "".join(path.read_text() for path in files)
     counts = [line for line in result_lines(fixture("word_count")) if line.startswith("(")]
     assert result_lines(written) == counts
+
+
+# PyFlink's table examples that run on pyflink-rs so far. Their fixtures hold the result lines
+# PyFlink 2.3.0 printed, without the log lines of PyFlink's Beam runtime.
+TABLE_EXAMPLES = ["process_json_data"]
+
+
+@pytest.mark.parametrize("example", TABLE_EXAMPLES)
+def test_pyflink_table_example_prints_what_pyflink_prints(example, pyflink_wheel, tmp_path):
+    with zipfile.ZipFile(pyflink_wheel) as wheel:
+        source = wheel.read(f"pyflink/examples/table/{example}.py").decode()
+    script = tmp_path / f"table_{example.rpartition('/')[2]}.py"
+    script.write_text(rewrite_imports(source))
+    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert result_lines(run.stdout) == result_lines(fixture(f"table_{example.rpartition('/')[2]}"))

@@ -96,6 +96,11 @@ impl TableEnvironment {
         self.catalog.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// The environment whose jobs run the queries: set parallelism and checkpoints on it.
+    pub fn stream_environment(&self) -> &StreamExecutionEnvironment {
+        &self.env
+    }
+
     /// The environment's settings.
     pub fn settings(&self) -> EnvironmentSettings {
         self.settings

@@ -80,6 +80,15 @@ class TableDescriptor:
     def _native(self):
         return _native.TableSpec(connector=self._connector, columns=self._schema._native(), options=self._options)
 
+    def _ddl(self, name):
+        """``CREATE TEMPORARY TABLE name (...) WITH (...)`` of this descriptor."""
+        columns = ",\n".join(f"  `{column}` {data_type!r}" for column, data_type in self._schema._columns)
+        options = ",\n".join(
+            "  '{}' = '{}'".format(key.replace("'", "''"), value.replace("'", "''"))
+            for key, value in {"connector": self._connector, **self._options}.items())
+        quoted = name.replace("`", "``")
+        return f"CREATE TEMPORARY TABLE `{quoted}` (\n{columns}\n) WITH (\n{options}\n)"
+
     def __str__(self):
         options = ",\n".join(f"  '{key}' = '{value}'" for key, value in
                              sorted({"connector": self._connector, **self._options}.items()))
@@ -102,6 +111,13 @@ class TableDescriptor:
             if isinstance(value, bool):
                 value = "true" if value else "false"
             self._options[str(key)] = str(value)
+            return self
+
+        def format(self, format, format_option_key=None):
+            name = format if isinstance(format, str) else format._identifier
+            self._options["format"] = name
+            for key, value in ({} if isinstance(format, str) else format._options).items():
+                self._options[f"{name}.{key}"] = value
             return self
 
         def build(self):

@@ -1,4 +1,11 @@
-"""``StreamTableEnvironment``: tables registered by name and turned into data streams."""
+"""``TableEnvironment`` and ``StreamTableEnvironment``: SQL statements (``execute_sql``,
+``sql_query``), tables of Python rows (``from_elements``), tables described by
+``TableDescriptor``s, statement sets, and the turning of tables into data streams."""
+
+import pickle
+
+from pyflink_rs import _native
+from pyflink_rs.table.table import Table, TableResult, _JobFailed
 
 from pyflink_rs.datastream.data_stream import DataStream
 from pyflink_rs.datastream.stream_execution_environment import StreamExecutionEnvironment
@@ -41,56 +48,183 @@ class EnvironmentSettings:
             return EnvironmentSettings(self._streaming)
 
 
-class Table:
-    """A table: its rows come from the connector of its descriptor."""
 
-    def __init__(self, t_env, descriptor):
+class TableConfig:
+    """The configuration of a table environment (``t_env.get_config()``): ``set(key, value)``
+    passes engine options such as ``parallelism.default`` to the jobs it runs."""
+
+    def __init__(self, t_env):
         self._t_env = t_env
-        self._descriptor = descriptor
+        self._options = {}
 
-    def get_schema(self):
-        return self._descriptor.get_schema()
+    def set(self, key, value):
+        self._options[str(key)] = str(value)
+        self._t_env._native.configure({str(key): str(value)})
+        return self
 
-    def print_schema(self):
-        print(self._descriptor.get_schema())
+    def get(self, key, default_value=None):
+        return self._options.get(key, default_value)
+
+    def get_configuration(self):
+        return self
 
 
-class StreamTableEnvironment:
-    """The table side of a streaming program: a catalog of temporary tables, and the
-    conversion of tables into data streams of ``Row``s. Queries (SQL, Table API expressions)
-    are not available yet: turn a table into a data stream and process it there."""
+class StatementSet:
+    """``INSERT``s run as one job."""
 
-    def __init__(self, env):
-        self._env = env
+    def __init__(self, native):
+        self._native = native
+
+    def add_insert_sql(self, stmt):
+        _call(self._native.add_insert_sql, stmt)
+        return self
+
+    def add_insert(self, target_path, table, overwrite=False):
+        _call(self._native.add_insert, target_path, table._sql_table())
+        return self
+
+    def execute(self):
+        return TableResult(_call(self._native.execute))
+
+
+def _call(method, *args):
+    """Calls the engine; its errors (``JobError``) carry Flink's messages."""
+    return method(*args)
+
+
+_PYTHON_TYPES = [(bool, "BOOLEAN"), (int, "BIGINT"), (float, "DOUBLE"), (str, "STRING")]
+
+
+def _infer_type(values):
+    import datetime
+    for value in values:
+        if value is None:
+            continue
+        if isinstance(value, datetime.datetime):
+            return "TIMESTAMP_LTZ(3)" if value.tzinfo is not None else "TIMESTAMP(3)"
+        for python_type, sql_type in _PYTHON_TYPES:
+            if isinstance(value, python_type):
+                return sql_type
+        raise TypeError(f"cannot infer a column type for the value {value!r}; give the schema's types")
+    return "STRING"
+
+
+class TableEnvironment:
+    """Where tables are registered and SQL runs."""
+
+    def __init__(self, settings=None):
+        settings = settings or EnvironmentSettings.in_streaming_mode()
+        self._settings = settings
+        self._native = _native.TableEnv(settings.is_streaming_mode())
+        self._config = TableConfig(self)
         self._tables = {}
 
     @staticmethod
-    def create(stream_execution_environment=None, environment_settings=None):
-        env = stream_execution_environment or StreamExecutionEnvironment.get_execution_environment()
-        if environment_settings is not None and not environment_settings.is_streaming_mode():
-            raise ValueError("StreamTableEnvironment runs in streaming mode; use EnvironmentSettings.in_streaming_mode()")
-        return StreamTableEnvironment(env)
+    def create(environment_settings=None):
+        if environment_settings is not None and not isinstance(environment_settings, EnvironmentSettings):
+            # PyFlink also takes a Configuration here.
+            environment_settings = EnvironmentSettings.in_streaming_mode()
+        return TableEnvironment(environment_settings)
+
+    def get_config(self):
+        return self._config
+
+    def execute_sql(self, stmt):
+        return TableResult(_call(self._native.execute_sql, stmt))
+
+    def sql_query(self, query):
+        return Table(self, _call(self._native.sql_query, query))
+
+    def explain_sql(self, stmt, *extra_details):
+        return self.sql_query(stmt).explain()
+
+    def create_statement_set(self):
+        return StatementSet(self._native.create_statement_set())
+
+    def from_elements(self, elements, schema=None, verify_schema=True):
+        elements = [tuple(e) if not isinstance(e, (tuple, list)) else e for e in elements]
+        if schema is None:
+            width = len(elements[0]) if elements else 0
+            names, types = [f"_{i + 1}" for i in range(width)], None
+        elif isinstance(schema, (list, tuple)) and all(isinstance(n, str) for n in schema):
+            names, types = list(schema), None
+        else:
+            row_type = schema
+            fields = getattr(row_type, "_fields", None)
+            if fields is None:
+                raise TypeError(f"from_elements takes column names or DataTypes.ROW([...]) as schema, not {schema!r}")
+            names = [name for name, _ in fields]
+            types = [repr(data_type) for _, data_type in fields]
+        if types is None:
+            types = [_infer_type([e[i] for e in elements]) for i in range(len(names))]
+        rows = [list(e) for e in elements]
+        return Table(self, _call(self._native.from_rows, pickle.dumps(rows), names, types))
+
+    def create_temporary_view(self, view_path, table, *fields):
+        if fields:
+            table = table.alias(*[getattr(f, "_column", f) for f in fields])
+        _call(self._native.create_temporary_view, view_path, table._sql_table())
+
+    def drop_temporary_view(self, view_path):
+        return self._native.drop_temporary_view(view_path)
 
     def create_temporary_table(self, path, descriptor):
         if path in self._tables:
             raise ValueError(f"temporary table '{path}' already exists")
         self._tables[path] = descriptor
+        self._registered_sql(path, descriptor)
+
+    def _registered_sql(self, path, descriptor):
+        """Registers ``descriptor`` for SQL as ``path``, unless the engine refuses it: then
+        reading it through SQL says why."""
+        try:
+            self._native.execute_sql(descriptor._ddl(path))
+        except _JobFailed:
+            pass
 
     def drop_temporary_table(self, table_path):
         """Removes a temporary table; True if there was one."""
+        self._native.drop_temporary_view(table_path)
         return self._tables.pop(table_path, None) is not None
 
     def list_temporary_tables(self):
         return sorted(self._tables)
 
+    def list_tables(self):
+        return self._native.list_tables()
+
     def from_path(self, path):
-        if path not in self._tables:
+        if path in self._tables:
+            return Table(self, None, self._tables[path], path)
+        if path not in self._native.list_tables():
             raise ValueError(f"table '{path}' was not found; register it first with create_temporary_table")
-        return Table(self, self._tables[path])
+        return Table(self, _call(self._native.from_path, path))
 
     def from_descriptor(self, descriptor):
-        return Table(self, descriptor)
+        return Table(self, None, descriptor)
+
+
+class StreamTableEnvironment(TableEnvironment):
+    """The table side of a streaming program: SQL and the Table API, and tables read as data
+    streams of ``Row``s (``to_data_stream``)."""
+
+    def __init__(self, env):
+        super().__init__(EnvironmentSettings.in_streaming_mode())
+        self._env = env
+        self._config.set("parallelism.default", env.get_parallelism())
+
+    @staticmethod
+    def create(stream_execution_environment=None, environment_settings=None):
+        from pyflink_rs.datastream.stream_execution_environment import StreamExecutionEnvironment
+        env = stream_execution_environment or StreamExecutionEnvironment.get_execution_environment()
+        if environment_settings is not None and not environment_settings.is_streaming_mode():
+            raise ValueError("StreamTableEnvironment runs in streaming mode; use EnvironmentSettings.in_streaming_mode()")
+        return StreamTableEnvironment(env)
 
     def to_data_stream(self, table):
         """The rows of ``table`` as a data stream of ``Row``s named by its columns."""
+        from pyflink_rs.datastream.data_stream import DataStream
+        if table._descriptor is None:
+            raise NotImplementedError(
+                "to_data_stream of query results is not available yet; tables of TableDescriptors convert")
         return DataStream(self._env._native.from_table(table._descriptor._native()))

@@ -75,3 +75,35 @@ class DataTypes:
     @staticmethod
     def STRING(nullable=True):
         return _type("STRING", _native.ColumnType.STRING(), nullable)
+
+    @staticmethod
+    def DECIMAL(precision, scale, nullable=True):
+        return _type(f"DECIMAL({precision}, {scale})", None, nullable)
+
+    @staticmethod
+    def DATE(nullable=True):
+        return _type("DATE", None, nullable)
+
+    @staticmethod
+    def TIMESTAMP(precision=6, nullable=True):
+        return _type(f"TIMESTAMP({precision})", None, nullable)
+
+    @staticmethod
+    def TIMESTAMP_LTZ(precision=6, nullable=True):
+        return _type(f"TIMESTAMP_LTZ({precision})", None, nullable)
+
+    @staticmethod
+    def BYTES(nullable=True):
+        return _type("BYTES", None, nullable)
+
+    @staticmethod
+    def FIELD(name, data_type, description=None):
+        return (name, data_type)
+
+    @staticmethod
+    def ROW(row_fields=(), nullable=True):
+        fields = list(row_fields)
+        inner = ", ".join(f"`{name}` {data_type!r}" for name, data_type in fields)
+        row = _type(f"ROW<{inner}>", None, nullable)
+        row._fields = fields
+        return row

@@ -1,6 +1,8 @@
 //! Tables from Python (`pyflink_rs.table`): a `TableDescriptor` crosses as a [`TableSpec`],
 //! becomes the engine's [`TableDescriptor`], and its rows reach Python as PyFlink `Row`s
-//! with the schema's column names.
+//! with the schema's column names. SQL and the Table API run through [`sql`].
+
+pub mod sql;
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -1,0 +1,210 @@
+"""``Table`` and ``TableResult``: the Table API's operations on a table (``select``,
+``filter``, ``group_by``, ``add_columns``, ...), each a new table, and what running one gave."""
+
+import itertools
+import pickle
+
+from pyflink_rs import _native
+from pyflink_rs.common.types import RowKind
+from pyflink_rs.table.expressions import Expression, _expression
+
+_JobFailed = _native.JobError
+_descriptor_tables = itertools.count()
+
+
+def _specs(fields):
+    return [_expression(field)._spec() for field in fields]
+
+
+class Table:
+    """A table: a query over registered tables, run when asked."""
+
+    def __init__(self, t_env, native, descriptor=None, path=None):
+        self._t_env = t_env
+        self._native = native
+        self._descriptor = descriptor
+        self._path = path
+
+    def _sql_table(self):
+        if self._native is None:
+            name = self._path
+            if name is None:
+                name = f"UnnamedDescriptorTable${next(_descriptor_tables)}"
+                self._t_env._native.execute_sql(self._descriptor._ddl(name))
+            self._native = self._t_env._native.from_path(name)
+        return self._native
+
+    def _derived(self, native):
+        return Table(self._t_env, native)
+
+    def __str__(self):
+        return self._sql_table().sql_name()
+
+    def get_schema(self):
+        if self._descriptor is not None:
+            return self._descriptor.get_schema()
+        return TableSchema(self._sql_table().column_names(), self._sql_table().column_types())
+
+    def print_schema(self):
+        if self._descriptor is not None:
+            print(self._descriptor.get_schema())
+        else:
+            print(self._sql_table().schema_string())
+
+    def select(self, *fields):
+        return self._derived(self._sql_table().select(_specs(fields)))
+
+    def filter(self, predicate):
+        return self._derived(self._sql_table().filter(_expression(predicate)._spec()))
+
+    where = filter
+
+    def add_columns(self, *fields):
+        return self._derived(self._sql_table().add_columns(_specs(fields)))
+
+    def add_or_replace_columns(self, *fields):
+        return self._derived(self._sql_table().add_or_replace_columns(_specs(fields)))
+
+    def rename_columns(self, *fields):
+        return self._derived(self._sql_table().rename_columns(_specs(fields)))
+
+    def drop_columns(self, *fields):
+        return self._derived(self._sql_table().drop_columns(_specs(fields)))
+
+    def alias(self, field, *fields):
+        names = [getattr(f, "_column", None) or str(f) for f in (field,) + fields]
+        return self._derived(self._sql_table().alias(names))
+
+    def distinct(self):
+        return self._derived(self._sql_table().distinct())
+
+    def group_by(self, *fields):
+        return GroupedTable(self, fields)
+
+    def union_all(self, right):
+        return self._derived(self._sql_table().union_all(right._sql_table()))
+
+    def order_by(self, *fields):
+        return self._derived(self._sql_table().order_by(_specs(fields)))
+
+    def offset(self, offset):
+        return self._derived(self._sql_table().limit(None, offset))
+
+    def fetch(self, fetch):
+        return self._derived(self._sql_table().limit(fetch, 0))
+
+    def limit(self, fetch, offset=0):
+        return self._derived(self._sql_table().limit(fetch, offset))
+
+    def execute(self):
+        return TableResult(self._sql_table().execute())
+
+    def execute_insert(self, table_path_or_descriptor, overwrite=False):
+        target = table_path_or_descriptor
+        if not isinstance(target, str):
+            name = f"UnnamedDescriptorTable${next(_descriptor_tables)}"
+            self._t_env._native.execute_sql(target._ddl(name))
+            target = name
+        return TableResult(self._sql_table().execute_insert(target))
+
+    def explain(self, *extra_details):
+        return self._sql_table().explain()
+
+    def get_schema_names(self):
+        return self._sql_table().column_names()
+
+
+class GroupedTable:
+    """A table grouped by keys; ``select`` aggregates each group."""
+
+    def __init__(self, table, keys):
+        self._table = table
+        self._keys = keys
+
+    def select(self, *fields):
+        native = self._table._sql_table().group_select(_specs(self._keys), _specs(fields))
+        return self._table._derived(native)
+
+
+class TableSchema:
+    """The names and types of a table's columns."""
+
+    def __init__(self, names, types):
+        self._names = list(names)
+        self._types = list(types)
+
+    def get_field_names(self):
+        return list(self._names)
+
+    def get_field_count(self):
+        return len(self._names)
+
+    def __str__(self):
+        lines = [f" |-- {name}: {data_type}" for name, data_type in zip(self._names, self._types)]
+        return "root\n" + "\n".join(lines)
+
+
+class ResultKind:
+    SUCCESS = 0
+    SUCCESS_WITH_CONTENT = 1
+
+
+class TableResult:
+    """What running a statement gave: ``print()``, ``collect()``, ``wait()``."""
+
+    def __init__(self, native):
+        self._native = native
+
+    def get_result_kind(self):
+        return ResultKind.SUCCESS_WITH_CONTENT if self._native.has_content() else ResultKind.SUCCESS
+
+    def get_table_schema(self):
+        return TableSchema(self._native.column_names(), self._native.column_types())
+
+    def get_job_client(self):
+        job_id = self._native.job_id()
+        return None if job_id is None else _JobClient(job_id)
+
+    def wait(self, timeout_ms=None):
+        self._native.wait()
+
+    def print(self):
+        print(self._native.printed(), end="")
+
+    def collect(self):
+        rows = pickle.loads(self._native.collect())
+        result = []
+        for kind, row in rows:
+            row.set_row_kind(RowKind(kind))
+            result.append(row)
+        return _Rows(result)
+
+
+class _Rows:
+    """The rows of a result: iterable, and closable as PyFlink's ``CloseableIterator``."""
+
+    def __init__(self, rows):
+        self._rows = iter(rows)
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        return next(self._rows)
+
+    def close(self):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+class _JobClient:
+    def __init__(self, job_id):
+        self._job_id = job_id
+
+    def get_job_id(self):
+        return self._job_id

@@ -1,0 +1,119 @@
+"""SQL and the Table API from Python: `TableEnvironment.execute_sql`, `sql_query`,
+`from_elements`, the expressions of `pyflink_rs.table.expressions`, `TableResult.print()` and
+`collect()`, sinks of `TableDescriptor`s and statement sets."""
+
+import pytest
+
+from pyflink_rs.common import Row
+from pyflink_rs.table import DataTypes, EnvironmentSettings, Schema, TableDescriptor, TableEnvironment
+from pyflink_rs.table.expressions import col, concat, lit
+
+PEOPLE = [
+    (1, '{"name": "Flink", "tel": 123, "addr": {"country": "Germany", "city": "Berlin"}}'),
+    (2, '{"name": "hello", "tel": 135, "addr": {"country": "China", "city": "Shanghai"}}'),
+    (3, '{"name": "world", "tel": 124, "addr": {"country": "USA", "city": "NewYork"}}'),
+    (4, '{"name": "PyFlink", "tel": 32, "addr": {"country": "China", "city": "Hangzhou"}}'),
+]
+
+
+def streaming():
+    t_env = TableEnvironment.create(EnvironmentSettings.in_streaming_mode())
+    t_env.get_config().set("parallelism.default", "1")
+    return t_env
+
+
+def contacts(t_env):
+    return t_env.from_elements(PEOPLE, schema=["id", "data"]).add_columns(
+        col("data").json_value("$.name", DataTypes.STRING()).alias("name"),
+        col("data").json_value("$.tel", DataTypes.STRING()).alias("tel"),
+        col("data").json_value("$.addr.country", DataTypes.STRING()).alias("country"),
+    ).drop_columns(col("data"))
+
+
+def test_table_api_results_print_as_flink_prints_them(capsys):
+    contacts(streaming()).filter(col("id") != 3).execute().print()
+    assert capsys.readouterr().out == (
+        "+----+----------------------+--------------------------------+--------------------------------+"
+        "--------------------------------+\n"
+        "| op |                   id |                           name |                            tel |"
+        "                        country |\n"
+        "+----+----------------------+--------------------------------+--------------------------------+"
+        "--------------------------------+\n"
+        "| +I |                    1 |                          Flink |                            123 |"
+        "                        Germany |\n"
+        "| +I |                    2 |                          hello |                            135 |"
+        "                          China |\n"
+        "| +I |                    4 |                        PyFlink |                             32 |"
+        "                          China |\n"
+        "+----+----------------------+--------------------------------+--------------------------------+"
+        "--------------------------------+\n"
+        "3 rows in set\n"
+    )
+
+
+def test_aggregates_collect_as_a_changelog_with_flink_column_names():
+    table = contacts(streaming()).group_by(col("country")).select(
+        col("country"), col("id").count, col("tel").cast(DataTypes.BIGINT()).max)
+    result = table.execute()
+    assert result.get_table_schema().get_field_names() == ["country", "EXPR$0", "EXPR$1"]
+    changes = [(row.get_row_kind().short_string(), tuple(row)) for row in result.collect()]
+    assert ("+I", ("Germany", 1, 123)) in changes
+    assert ("+U", ("China", 2, 135)) in changes
+    assert changes[-1][0] == "+U" or ("-U", ("China", 1, 135)) in changes
+
+
+def test_columns_are_renamed_and_replaced_and_sql_reads_tables_by_name():
+    t_env = streaming()
+    table = contacts(t_env).rename_columns(col("tel").alias("telephone")).add_or_replace_columns(
+        concat(col("id").cast(DataTypes.STRING()), "_", col("name")).alias("id"))
+    assert table.get_schema().get_field_names() == ["id", "name", "telephone", "country"]
+    rows = [tuple(row) for row in t_env.sql_query(f"SELECT id, UPPER(country) FROM {table}").execute().collect()]
+    assert sorted(rows) == [("1_Flink", "GERMANY"), ("2_hello", "CHINA"), ("3_world", "USA"), ("4_PyFlink", "CHINA")]
+    assert sorted(tuple(r) for r in table.select(col("country")).distinct().execute().collect()) == [
+        ("China",), ("Germany",), ("USA",)]
+    assert len(list(table.limit(3).execute().collect())) == 3
+
+
+def test_ddl_inserts_and_statement_sets_write_to_print_sinks(capfd):
+    t_env = streaming()
+    table = t_env.from_elements([(1, "Hello"), (2, "World"), (3, "Flink")], schema=["id", "data"])
+    t_env.execute_sql("CREATE TABLE first_sink (id BIGINT, data VARCHAR) WITH ('connector' = 'print')")
+    t_env.create_temporary_table(
+        "second_sink",
+        TableDescriptor.for_connector("print")
+        .schema(Schema.new_builder().column("id", DataTypes.BIGINT()).column("data", DataTypes.STRING()).build())
+        .build())
+    statements = t_env.create_statement_set()
+    statements.add_insert_sql(f"INSERT INTO first_sink SELECT * FROM {table} WHERE id <= 2")
+    statements.add_insert("second_sink", table.where(col("data") == "Flink"))
+    statements.execute().wait()
+    printed = sorted(line.split("> ")[-1] for line in capfd.readouterr().out.splitlines() if line.strip())
+    assert printed == ["+I[1, Hello]", "+I[2, World]", "+I[3, Flink]"]
+    assert t_env.execute_sql("SHOW TABLES").collect() is not None
+    shown = [row[0] for row in t_env.execute_sql("SHOW TABLES").collect()]
+    assert shown == ["first_sink", "second_sink"]
+
+
+def test_batch_mode_sorts_and_limits():
+    t_env = TableEnvironment.create(EnvironmentSettings.in_batch_mode())
+    table = t_env.from_elements([(3, 1.5), (1, 2.5), (2, 0.5)], schema=["id", "score"])
+    ordered = table.order_by(col("score").desc).fetch(2).execute().collect()
+    assert [tuple(row) for row in ordered] == [(1, 2.5), (3, 1.5)]
+    total = t_env.sql_query(f"SELECT SUM(score) AS total FROM {table}").execute().collect()
+    assert [tuple(row) for row in total] == [(4.5,)]
+
+
+def test_bad_sql_and_bad_calls_say_what_to_fix():
+    t_env = streaming()
+    with pytest.raises(Exception, match="Object 'nope' not found"):
+        t_env.execute_sql("SELECT * FROM nope")
+    table = t_env.from_elements([(1, "a")], schema=["id", "data"])
+    with pytest.raises(Exception, match=r"Cannot resolve field \[missing\]"):
+        table.drop_columns(col("missing"))
+    with pytest.raises(TypeError, match="cannot infer a column type"):
+        t_env.from_elements([(object(),)], schema=["thing"])
+    with pytest.raises(Exception, match="cannot be a table field"):
+        t_env.from_elements([(object(),)], DataTypes.ROW([DataTypes.FIELD("thing", DataTypes.STRING())]))
+    assert str(lit("it's")) == "'it''s'"
+    assert str((col("a") + 1).alias("b")) == "(`a` + 1) AS `b`"
+    assert Row(1, "a") == Row(1, "a")
