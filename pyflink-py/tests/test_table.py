@@ -118,6 +118,8 @@ def test_bad_descriptors_are_refused_with_what_to_fix():
     assert "needs 'fields.id.start'" in refused(datagen(("id", DataTypes.INT()), **{"fields.id.kind": "sequence"}))
     assert "needs min <= max" in refused(datagen(("id", DataTypes.INT()), **{"fields.id.min": "5", "fields.id.max": "1"}))
     assert "'rows-per-second' cannot be 'fast'" in refused(datagen(("id", DataTypes.INT()), rows_per_second="fast"))
+    with pytest.raises(ValueError, match="SQL queries take any type"):
+        t_env.to_data_stream(t_env.from_descriptor(datagen(("ts", DataTypes.TIMESTAMP(3)))))
     kafka = TableDescriptor.for_connector("nosuch").schema(Schema.new_builder().column("id", DataTypes.INT()).build())
     assert "no table connector 'nosuch'" in refused(kafka.build())
     with pytest.raises(TypeError, match="needs a type from DataTypes"):

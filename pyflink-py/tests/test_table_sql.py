@@ -2,6 +2,8 @@
 `from_elements`, the expressions of `pyflink_rs.table.expressions`, `TableResult.print()` and
 `collect()`, sinks of `TableDescriptor`s and statement sets."""
 
+import datetime
+
 import pytest
 
 from pyflink_rs.common import Row
@@ -117,3 +119,33 @@ def test_bad_sql_and_bad_calls_say_what_to_fix():
     assert str(lit("it's")) == "'it''s'"
     assert str((col("a") + 1).alias("b")) == "(`a` + 1) AS `b`"
     assert Row(1, "a") == Row(1, "a")
+
+
+def test_timestamps_cross_as_datetimes():
+    t_env = streaming()
+    when = datetime.datetime(2020, 4, 15, 8, 5, 0, 250000)
+    table = t_env.from_elements([(when, 1), (None, 2)], schema=["ts", "n"])
+    assert table.get_schema().get_field_names() == ["ts", "n"]
+    rows = [tuple(row) for row in table.select(col("ts"), col("n") * 10).execute().collect()]
+    assert rows == [(when, 10), (None, 20)]
+
+
+def test_flink_1_10_programs_run_with_deprecation_warnings(capfd):
+    with pytest.warns(DeprecationWarning, match="use_blink_planner"):
+        settings = EnvironmentSettings.new_instance().in_streaming_mode().use_blink_planner().build()
+    t_env = TableEnvironment.create(settings)
+    t_env.get_config().set("parallelism.default", "1")
+    with pytest.warns(DeprecationWarning, match="sql_update"):
+        t_env.sql_update("CREATE TABLE sink (word STRING, n BIGINT) WITH ('connector' = 'print')")
+    words = t_env.from_elements([("a",), ("b",), ("a",)], schema=["word"])
+    with pytest.warns(DeprecationWarning, match="sql_update"):
+        t_env.sql_update(f"INSERT INTO sink SELECT word, COUNT(*) FROM {words} WHERE word = 'b' GROUP BY word")
+    # Nothing runs until execute.
+    assert capfd.readouterr().out == ""
+    with pytest.warns(DeprecationWarning, match="insert_into"):
+        words.filter(col("word") == "a").select(col("word"), lit(7).cast(DataTypes.BIGINT())).insert_into("sink")
+    t_env.execute("legacy job")
+    printed = sorted(line.split("> ")[-1] for line in capfd.readouterr().out.splitlines() if line.strip())
+    assert printed == ["+I[a, 7]", "+I[a, 7]", "+I[b, 1]"]
+    with pytest.raises(RuntimeError, match="No operators defined"):
+        t_env.execute("nothing left")

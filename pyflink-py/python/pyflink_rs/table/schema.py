@@ -21,6 +21,11 @@ class Schema:
         return [data_type for _, data_type in self._columns]
 
     def _native(self):
+        for name, data_type in self._columns:
+            if data_type._native is None:
+                raise ValueError(
+                    f"column '{name}' of type {data_type!r}: tables read with to_data_stream hold BOOLEAN, "
+                    "integer, FLOAT, DOUBLE, CHAR, VARCHAR and STRING columns so far; SQL queries take any type")
         return [_native.ColumnSpec(name=name, data_type=data_type._native) for name, data_type in self._columns]
 
     def __str__(self):

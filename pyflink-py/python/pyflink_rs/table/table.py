@@ -107,6 +107,10 @@ class Table:
             target = name
         return TableResult(self._sql_table().execute_insert(target))
 
+    def insert_into(self, table_path):
+        """Flink 1.x: the insert waits for ``t_env.execute(job_name)``."""
+        self._t_env.insert_into(table_path, self)
+
     def explain(self, *extra_details):
         return self._sql_table().explain()
 

@@ -3,6 +3,7 @@
 ``TableDescriptor``s, statement sets, and the turning of tables into data streams."""
 
 import pickle
+import warnings
 
 from pyflink_rs import _native
 from pyflink_rs.table.table import Table, TableResult, _JobFailed
@@ -43,6 +44,14 @@ class EnvironmentSettings:
         def in_batch_mode(self):
             self._streaming = False
             return self
+
+        def use_blink_planner(self):
+            """Flink 1.x's choice of planner; there is one planner, so this only warns."""
+            warnings.warn("use_blink_planner() is deprecated: pyflink-rs has one planner", DeprecationWarning,
+                          stacklevel=2)
+            return self
+
+        use_old_planner = use_any_planner = use_blink_planner
 
         def build(self):
             return EnvironmentSettings(self._streaming)
@@ -118,6 +127,7 @@ class TableEnvironment:
         self._native = _native.TableEnv(settings.is_streaming_mode())
         self._config = TableConfig(self)
         self._tables = {}
+        self._pending_inserts = None
 
     @staticmethod
     def create(environment_settings=None):
@@ -140,6 +150,36 @@ class TableEnvironment:
 
     def create_statement_set(self):
         return StatementSet(self._native.create_statement_set())
+
+    def sql_update(self, stmt):
+        """Flink 1.10's way to run DDL and ``INSERT INTO``: DDL runs at once, and the inserts
+        wait for ``execute(job_name)``, which runs them as one job."""
+        warnings.warn("sql_update() is deprecated: use execute_sql() or a statement set", DeprecationWarning,
+                      stacklevel=2)
+        if stmt.lstrip().upper().startswith("INSERT"):
+            if self._pending_inserts is None:
+                self._pending_inserts = self.create_statement_set()
+            self._pending_inserts.add_insert_sql(stmt)
+        else:
+            self.execute_sql(stmt)
+
+    def insert_into(self, target_path, table):
+        """Flink 1.10's ``insert_into``: the insert waits for ``execute(job_name)``."""
+        warnings.warn("insert_into() is deprecated: use Table.execute_insert() or a statement set",
+                      DeprecationWarning, stacklevel=2)
+        if self._pending_inserts is None:
+            self._pending_inserts = self.create_statement_set()
+        self._pending_inserts.add_insert(target_path, table)
+
+    def execute(self, job_name=None):
+        """Flink 1.x's ``execute``: runs the inserts of ``sql_update`` and ``insert_into`` as one
+        job and waits for it to end."""
+        pending, self._pending_inserts = self._pending_inserts, None
+        if pending is None:
+            raise RuntimeError("No operators defined in the job: add inserts with sql_update or insert_into first")
+        result = pending.execute()
+        result.wait()
+        return result
 
     def from_elements(self, elements, schema=None, verify_schema=True):
         elements = [tuple(e) if not isinstance(e, (tuple, list)) else e for e in elements]
