@@ -108,6 +108,11 @@ impl TableResult {
         }
     }
 
+    /// The rows, each with its change kind, borrowed.
+    pub fn rows(&self) -> &[Row] {
+        &self.rows
+    }
+
     /// The rows, each with its change kind.
     pub fn collect(self) -> Vec<Row> {
         self.rows

@@ -478,7 +478,7 @@ impl SqlResult {
         let names = self.column_names();
         Python::attach(|py| -> PyResult<Vec<u8>> {
             let list = PyList::empty(py);
-            for row in self.inner.clone().collect() {
+            for row in self.inner.rows() {
                 let values =
                     row.fields.iter().map(|value| crate::python_rows::to_python(py, value)).collect::<PyResult<_>>()?;
                 let python_row = build_row(py, values, &names)?;

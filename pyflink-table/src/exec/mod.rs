@@ -32,6 +32,7 @@ use datafusion::logical_expr::{
 use datafusion::logical_expr::{FetchType, SkipType};
 use datafusion::optimizer::{Optimizer, OptimizerContext};
 use datafusion::physical_expr::{create_physical_expr, PhysicalExpr};
+use pyflink_core::api::functions::KeyedProcessFunction;
 use pyflink_core::{DataStream, StreamExecutionEnvironment};
 
 use crate::batch::ChangeBatch;
@@ -216,12 +217,7 @@ impl Compiler<'_> {
             _ => return Err(unsupported("LIMIT and OFFSET that are not constants")),
         };
         let name = format!("Limit(offset=[{skip}], fetch=[{}])", fetch.map_or("unlimited".into(), |f| f.to_string()));
-        let stream = input
-            .stream
-            .key_by(|_: &ChangeBatch| GroupKey::new())
-            .process(Limit::new(skip, fetch))
-            .name(&name)
-            .set_parallelism(1);
+        let stream = in_one_instance(&input.stream, Limit::new(skip, fetch), &name);
         Ok(Planned { stream, schema: input.schema, updates: false })
     }
 
@@ -243,12 +239,7 @@ impl Compiler<'_> {
                 Ok(SortKey { expression: physical(&key.expr, sort.input.schema())?, options })
             })
             .collect::<Result<Vec<_>>>()?;
-        let stream = input
-            .stream
-            .key_by(|_: &ChangeBatch| GroupKey::new())
-            .process(Sort::new(keys, sort.fetch, Arc::clone(&input.schema)))
-            .name("Sort")
-            .set_parallelism(1);
+        let stream = in_one_instance(&input.stream, Sort::new(keys, sort.fetch, Arc::clone(&input.schema)), "Sort");
         Ok(Planned { stream, schema: input.schema, updates: false })
     }
 
@@ -372,6 +363,16 @@ fn window_end_key(aggregate: &Aggregate) -> Option<usize> {
     };
     position("window_start")?;
     position("window_end")
+}
+
+/// `stream` through `function` in one instance, which sees every row under one key (limits and
+/// sorts, which count or order all rows).
+fn in_one_instance(
+    stream: &DataStream<ChangeBatch>,
+    function: impl KeyedProcessFunction<GroupKey, ChangeBatch, ChangeBatch>,
+    name: &str,
+) -> DataStream<ChangeBatch> {
+    stream.key_by(|_: &ChangeBatch| GroupKey::new()).process(function).name(name).set_parallelism(1)
 }
 
 /// `input` through a calc of `steps`, whose output has `schema`.

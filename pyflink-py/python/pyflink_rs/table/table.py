@@ -6,7 +6,7 @@ import pickle
 
 from pyflink_rs import _native
 from pyflink_rs.common.types import RowKind
-from pyflink_rs.table.expressions import Expression, _expression
+from pyflink_rs.table.expressions import _expression
 
 _JobFailed = _native.JobError
 _descriptor_tables = itertools.count()

@@ -85,20 +85,15 @@ class StatementSet:
         self._native = native
 
     def add_insert_sql(self, stmt):
-        _call(self._native.add_insert_sql, stmt)
+        self._native.add_insert_sql(stmt)
         return self
 
     def add_insert(self, target_path, table, overwrite=False):
-        _call(self._native.add_insert, target_path, table._sql_table())
+        self._native.add_insert(target_path, table._sql_table())
         return self
 
     def execute(self):
-        return TableResult(_call(self._native.execute))
-
-
-def _call(method, *args):
-    """Calls the engine; its errors (``JobError``) carry Flink's messages."""
-    return method(*args)
+        return TableResult(self._native.execute())
 
 
 _PYTHON_TYPES = [(bool, "BOOLEAN"), (int, "BIGINT"), (float, "DOUBLE"), (str, "STRING")]
@@ -140,10 +135,10 @@ class TableEnvironment:
         return self._config
 
     def execute_sql(self, stmt):
-        return TableResult(_call(self._native.execute_sql, stmt))
+        return TableResult(self._native.execute_sql(stmt))
 
     def sql_query(self, query):
-        return Table(self, _call(self._native.sql_query, query))
+        return Table(self, self._native.sql_query(query))
 
     def explain_sql(self, stmt, *extra_details):
         return self.sql_query(stmt).explain()
@@ -198,12 +193,12 @@ class TableEnvironment:
         if types is None:
             types = [_infer_type([e[i] for e in elements]) for i in range(len(names))]
         rows = [list(e) for e in elements]
-        return Table(self, _call(self._native.from_rows, pickle.dumps(rows), names, types))
+        return Table(self, self._native.from_rows(pickle.dumps(rows), names, types))
 
     def create_temporary_view(self, view_path, table, *fields):
         if fields:
             table = table.alias(*[getattr(f, "_column", f) for f in fields])
-        _call(self._native.create_temporary_view, view_path, table._sql_table())
+        self._native.create_temporary_view(view_path, table._sql_table())
 
     def drop_temporary_view(self, view_path):
         return self._native.drop_temporary_view(view_path)
@@ -238,7 +233,7 @@ class TableEnvironment:
             return Table(self, None, self._tables[path], path)
         if path not in self._native.list_tables():
             raise ValueError(f"table '{path}' was not found; register it first with create_temporary_table")
-        return Table(self, _call(self._native.from_path, path))
+        return Table(self, self._native.from_path(path))
 
     def from_descriptor(self, descriptor):
         return Table(self, None, descriptor)
@@ -255,7 +250,6 @@ class StreamTableEnvironment(TableEnvironment):
 
     @staticmethod
     def create(stream_execution_environment=None, environment_settings=None):
-        from pyflink_rs.datastream.stream_execution_environment import StreamExecutionEnvironment
         env = stream_execution_environment or StreamExecutionEnvironment.get_execution_environment()
         if environment_settings is not None and not environment_settings.is_streaming_mode():
             raise ValueError("StreamTableEnvironment runs in streaming mode; use EnvironmentSettings.in_streaming_mode()")
@@ -263,7 +257,6 @@ class StreamTableEnvironment(TableEnvironment):
 
     def to_data_stream(self, table):
         """The rows of ``table`` as a data stream of ``Row``s named by its columns."""
-        from pyflink_rs.datastream.data_stream import DataStream
         if table._descriptor is None:
             raise NotImplementedError(
                 "to_data_stream of query results is not available yet; tables of TableDescriptors convert")
