@@ -145,6 +145,18 @@ fn serde_bytes_vec<'de, D: Deserializer<'de>>(deserializer: D) -> std::result::R
     deserializer.deserialize_byte_buf(Bytes)
 }
 
+/// The rows at `positions` of `rows`, in that order.
+pub(crate) fn take_rows(rows: &RecordBatch, positions: Vec<u32>) -> Result<RecordBatch> {
+    let positions = datafusion::arrow::array::UInt32Array::from(positions);
+    let columns = rows
+        .columns()
+        .iter()
+        .map(|column| datafusion::arrow::compute::take(column.as_ref(), &positions, None))
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(TableError::execution)?;
+    RecordBatch::try_new(rows.schema(), columns).map_err(TableError::execution)
+}
+
 /// The rows `rows` as a batch of `schema`; each value must fit its column's type (an integer
 /// fits any wider integer column, a FLOAT a DOUBLE column).
 pub fn rows_to_batch(rows: &[Row], schema: &SchemaRef) -> Result<RecordBatch> {

@@ -18,6 +18,7 @@ use crate::connector_table::ConnectorTable;
 use crate::connectors::Connectors;
 use crate::error::TableError;
 use crate::functions::Functions;
+use crate::stream_table::StreamTable;
 
 /// What a table's rows come from.
 #[derive(Debug, Clone)]
@@ -28,6 +29,8 @@ pub(crate) enum TableData {
     View(Box<LogicalPlan>),
     /// A table of a connector, declared by `CREATE TABLE`.
     Connector(Arc<ConnectorTable>),
+    /// A table of a DataStream's rows (`from_data_stream`).
+    Stream(StreamTable),
 }
 
 /// A table known by name: its schema and where its rows come from.
@@ -88,7 +91,7 @@ impl Catalog {
     /// What a plan scanning `table` reads: its schema, and a view's query.
     pub(crate) fn source_of(table: &CatalogTable) -> Arc<dyn TableSource> {
         match &table.data {
-            TableData::Elements(_) | TableData::Connector(_) => {
+            TableData::Elements(_) | TableData::Connector(_) | TableData::Stream(_) => {
                 Arc::new(LogicalTableSource::new(Arc::clone(&table.schema)))
             }
             TableData::View(plan) => Arc::new(ViewSource { schema: Arc::clone(&table.schema), plan: (**plan).clone() }),

@@ -2,14 +2,16 @@
 //! `StreamTableEnvironment`), with `Table` (a query not run yet) and `TableResult` (what running
 //! one gave).
 
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::cell::{RefCell, RefMut};
+use std::rc::Rc;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
 use datafusion::common::TableReference;
 use datafusion::logical_expr::{LogicalPlan, LogicalPlanBuilder};
 use pyflink_core::table::Row;
-use pyflink_core::{RuntimeExecutionMode, StreamExecutionEnvironment};
+use pyflink_core::{DataStream, RuntimeExecutionMode, StreamExecutionEnvironment};
 
 use crate::batch::{batch_to_rows, rows_to_batch, ChangeBatch};
 use crate::catalog::{table_not_found, Catalog, CatalogTable, TableData};
@@ -18,6 +20,7 @@ use crate::error::{Result, TableError};
 use crate::exec::Compiler;
 use crate::plan::plan_sql;
 use crate::result::TableResult;
+use crate::stream_table::{resolve_stream_table, RowsToBatches, StreamTable};
 use crate::types::DataType;
 
 /// Whether a table environment runs queries over unbounded streams or bounded input (Flink's
@@ -60,7 +63,9 @@ impl EnvironmentSettings {
 /// ```
 #[derive(Clone)]
 pub struct TableEnvironment {
-    catalog: Arc<Mutex<Catalog>>,
+    /// Shared by the environment's clones, on its one thread (the environment, like its
+    /// `StreamExecutionEnvironment`, is not `Send`).
+    catalog: Rc<RefCell<Catalog>>,
     settings: EnvironmentSettings,
     pub(crate) env: StreamExecutionEnvironment,
     /// How many tables without a name the environment has made (`UnnamedTable$n`).
@@ -85,15 +90,15 @@ impl TableEnvironment {
 
     fn on(env: StreamExecutionEnvironment, settings: EnvironmentSettings) -> Self {
         TableEnvironment {
-            catalog: Arc::new(Mutex::new(Catalog::new())),
+            catalog: Rc::new(RefCell::new(Catalog::new())),
             settings,
             env,
             unnamed: Arc::new(Mutex::new(0)),
         }
     }
 
-    pub(crate) fn catalog(&self) -> MutexGuard<'_, Catalog> {
-        self.catalog.lock().unwrap_or_else(PoisonError::into_inner)
+    pub(crate) fn catalog(&self) -> RefMut<'_, Catalog> {
+        self.catalog.borrow_mut()
     }
 
     /// The environment whose jobs run the queries: set parallelism and checkpoints on it.
@@ -145,6 +150,31 @@ impl TableEnvironment {
         self.from_path(&name)
     }
 
+    /// The rows of `stream` as a table (Flink's `fromDataStream`). The rows hold the fields
+    /// `row_type` names and types, in order; `schema` declares the table's columns, computed
+    /// columns and watermark (see [`Schema`](crate::schema::Schema); an empty one keeps the
+    /// fields as they are). The stream must belong to this environment's
+    /// [`stream_environment`](Self::stream_environment).
+    pub fn from_data_stream(
+        &self,
+        stream: &DataStream<Row>,
+        row_type: &[(&str, DataType)],
+        schema: &crate::schema::Schema,
+    ) -> Result<Table> {
+        let name = {
+            let mut unnamed = self.unnamed.lock().unwrap_or_else(PoisonError::into_inner);
+            *unnamed += 1;
+            format!("{UNREGISTERED_STREAM}{unnamed}")
+        };
+        let table = resolve_stream_table(&self.catalog(), &name, row_type, schema)?;
+        let to_batches = RowsToBatches::new(row_type, Arc::clone(&table.read_schema))?;
+        let rows = stream.process(to_batches).name("SourceConversion(DataStream to table)");
+        let schema = Arc::clone(&table.schema);
+        let data = TableData::Stream(StreamTable { table: Arc::new(table), rows });
+        self.catalog().register(&name, CatalogTable { schema, data });
+        self.from_path(&name)
+    }
+
     /// A name for a table without one: `UnnamedTable$0`, `UnnamedTable$1`, ... as in Flink.
     pub(crate) fn next_unnamed(&self) -> String {
         let mut unnamed = self.unnamed.lock().unwrap_or_else(PoisonError::into_inner);
@@ -191,7 +221,8 @@ impl TableEnvironment {
 
     /// The names of the registered tables and views (those without names left out).
     pub fn list_tables(&self) -> Vec<String> {
-        self.catalog().table_names().into_iter().filter(|name| !name.starts_with("UnnamedTable$")).collect()
+        let unnamed = |name: &String| name.starts_with("UnnamedTable$") || name.starts_with(UNREGISTERED_STREAM);
+        self.catalog().table_names().into_iter().filter(|name| !unnamed(name)).collect()
     }
 
     /// The query `sql` as a table, not run yet.
@@ -221,6 +252,9 @@ impl TableEnvironment {
         Ok(TableResult::with_rows(columns, rows, self.settings.streaming))
     }
 }
+
+/// The start of the names of tables of streams (as Flink names them in plans).
+const UNREGISTERED_STREAM: &str = "Unregistered_DataStream_Source_";
 
 /// The name and Flink type of each column of `schema`.
 fn columns_of(schema: &Schema) -> Result<Vec<(String, DataType)>> {

@@ -44,5 +44,12 @@ pub enum TableError {
     Execution(String),
 }
 
+impl TableError {
+    /// A failure while a query ran, from an error of the runtime, its state or Arrow.
+    pub(crate) fn execution(error: impl std::fmt::Display) -> TableError {
+        TableError::Execution(error.to_string())
+    }
+}
+
 /// The result of Table API and SQL calls.
 pub type Result<T, E = TableError> = std::result::Result<T, E>;

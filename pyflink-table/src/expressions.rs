@@ -73,6 +73,35 @@ pub fn if_then_else(condition: Expression, if_true: Expression, if_false: Expres
     Expression::of_sql(format!("(CASE WHEN {} THEN {} ELSE {} END)", condition.sql, if_true.sql, if_false.sql))
 }
 
+/// A frame bound of `rows` rows, for [`Over`](crate::window::Over)'s `preceding`: `ROWS
+/// BETWEEN rows PRECEDING AND CURRENT ROW`.
+pub fn row_interval(rows: u64) -> Expression {
+    Expression::of_sql(format!("{rows} {ROWS_BOUND}"))
+}
+
+/// The marker of a bound in rows (see [`row_interval`]).
+pub(crate) const ROWS_BOUND: &str = "ROWS";
+
+/// The frame bound of every row before the current one, counted in rows.
+pub fn unbounded_row() -> Expression {
+    Expression::of_sql(format!("UNBOUNDED {ROWS_BOUND}"))
+}
+
+/// The frame bound of every row before the current one, by time.
+pub fn unbounded_range() -> Expression {
+    Expression::of_sql("UNBOUNDED")
+}
+
+/// The frame bound of the current row (an OVER window's end).
+pub fn current_row() -> Expression {
+    Expression::of_sql(format!("CURRENT {ROWS_BOUND}"))
+}
+
+/// The frame bound of the current row and its peers, the rows of its time.
+pub fn current_range() -> Expression {
+    Expression::of_sql("CURRENT")
+}
+
 /// SQL `NULL` of `data_type`.
 pub fn null_of(data_type: &DataType) -> Expression {
     Expression::of_sql(format!("CAST(NULL AS {data_type})"))
@@ -295,6 +324,14 @@ impl Expression {
         self.unary("MAX")
     }
 
+    /// The aggregate `self` over the OVER window named `window` (after
+    /// [`Table::over_window`](crate::environment::Table::over_window)).
+    pub fn over(self, window: impl Into<Expression>) -> Expression {
+        let window = window.into();
+        let name = window.column().map_or_else(|| window.to_sql(), quote_identifier);
+        Expression::of_sql(format!("{} OVER {name}", self.sql))
+    }
+
     /// The aggregate `self` over distinct values only (`COUNT(DISTINCT x)` for `col(x).count().distinct()`).
     pub fn distinct(self) -> Expression {
         match self.sql.find('(') {
@@ -335,6 +372,23 @@ impl Expression {
     pub fn interval(self, unit: &str) -> Expression {
         let amount = self.sql.trim_matches('\'');
         Expression::of_sql(format!("INTERVAL '{amount}' {unit}"))
+    }
+
+    /// The start of the group window `self` names (`col("w").start()` after
+    /// [`Table::window`](crate::environment::Table::window)): the column `window_start`.
+    pub fn start(self) -> Expression {
+        Expression::of_sql("window_start")
+    }
+
+    /// The end of the group window `self` names: the column `window_end`.
+    pub fn end(self) -> Expression {
+        Expression::of_sql("window_end")
+    }
+
+    /// The event time of the results of the group window `self` names, its last millisecond:
+    /// the column `window_time`.
+    pub fn rowtime(self) -> Expression {
+        Expression::of_sql("window_time")
     }
 
     /// An interval of `self` seconds.

@@ -17,10 +17,14 @@
 //! - [`connectors`]: the `connector` a table names (`datagen`, `print`, `blackhole` built in).
 //! - [`result`]: `TableResult`, printed as Flink prints it.
 //!
+//! - [`expressions`], [`table_api`] and [`window`]: the Table API, whose operations are written
+//!   out as SQL over the table they start from; [`schema`]: the columns of tables made from
+//!   DataStreams (`from_data_stream`).
+//!
 //! Queries run as DataStreams of Arrow batches with change kinds (`batch`), built one plan node
-//! at a time. Tables with a `WATERMARK` have event time, and the window table functions `TUMBLE`,
-//! `HOP` and `CUMULATE` with window aggregates run on it. Still to come (issue 20): SESSION
-//! windows, OVER, joins and the Table API's expression DSL.
+//! at a time. Tables with a `WATERMARK` (or a schema's watermark) have event time, and the
+//! window table functions `TUMBLE`, `HOP`, `CUMULATE` and `SESSION` with window aggregates, and
+//! OVER aggregates, run on it. Still to come (issue 20): joins, Top-N and deduplication.
 
 pub mod batch;
 mod catalog;
@@ -35,9 +39,12 @@ mod functions;
 mod plan;
 pub mod print;
 pub mod result;
+pub mod schema;
 mod statements;
+mod stream_table;
 pub mod table_api;
 pub mod types;
+pub mod window;
 mod windows;
 
 pub use statements::StatementSet;

@@ -124,6 +124,7 @@ impl TableEnvironment {
         let Some(table) = catalog.table(name) else { return Err(table_not_found(name)) };
         let rows: Vec<[String; 6]> = match &table.data {
             TableData::Connector(table) => table.describe(),
+            TableData::Stream(stream) => stream.table.describe(),
             _ => table
                 .schema
                 .fields()

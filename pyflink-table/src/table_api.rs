@@ -291,7 +291,7 @@ fn output_name(field: &Expression) -> Option<String> {
 
 /// The select list of `fields`: a column keeps its name, an aliased expression takes its alias,
 /// and other expressions are `EXPR$0`, `EXPR$1`, ... in order, as in Flink's Table API.
-fn select_list<E: Into<Expression>>(fields: impl IntoIterator<Item = E>) -> Result<String> {
+pub(crate) fn select_list<E: Into<Expression>>(fields: impl IntoIterator<Item = E>) -> Result<String> {
     let mut unnamed = 0;
     let mut items = Vec::new();
     for field in fields.into_iter().map(Into::into) {

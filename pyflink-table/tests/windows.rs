@@ -1,6 +1,7 @@
-//! Window table functions (`TUMBLE`, `HOP`, `CUMULATE`) and window aggregates over a table
-//! with a `WATERMARK`: results printed as Flink prints them, late rows dropped, batch mode, the
-//! errors, and a property test against a brute-force oracle over out-of-order input.
+//! Window table functions (`TUMBLE`, `HOP`, `CUMULATE`, `SESSION`), window aggregates and OVER
+//! aggregates over a table with a `WATERMARK`: results printed as Flink prints them, late rows
+//! dropped, batch mode, the errors, and property tests against brute-force oracles over
+//! out-of-order input.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -132,7 +133,7 @@ impl SinkWriter<ChangeBatch> for Staging {
 }
 
 /// A click: who, how much, and when (epoch milliseconds).
-type Click = (&'static str, i64, i64);
+type Click<'a> = (&'a str, i64, i64);
 
 const CLICKS_TABLE: &str = "CREATE TABLE clicks (
     `user` STRING,
@@ -141,7 +142,7 @@ const CLICKS_TABLE: &str = "CREATE TABLE clicks (
     WATERMARK FOR ts AS ts - INTERVAL '2' SECOND
 ) WITH ('connector' = 'batches')";
 
-fn clicks_batch(clicks: &[Click]) -> RecordBatch {
+fn clicks_batch(clicks: &[Click<'_>]) -> RecordBatch {
     let schema = Arc::new(Schema::new(vec![
         Field::new("user", ArrowType::Utf8, true),
         Field::new("amount", ArrowType::Int64, true),
@@ -154,7 +155,7 @@ fn clicks_batch(clicks: &[Click]) -> RecordBatch {
 }
 
 /// A table environment whose `clicks` table reads `batches` of clicks.
-fn environment(env: &StreamExecutionEnvironment, streaming: bool, batches: &[Vec<Click>]) -> TableEnvironment {
+fn environment(env: &StreamExecutionEnvironment, streaming: bool, batches: &[Vec<Click<'_>>]) -> TableEnvironment {
     let t_env = if streaming {
         TableEnvironment::from_stream_environment(env)
     } else {
@@ -311,8 +312,8 @@ fn window_functions_need_a_time_attribute_and_sizes_that_fit() {
         "{no_watermark}"
     );
     let uneven =
-        error("SELECT * FROM TABLE(HOP(TABLE clicks, DESCRIPTOR(ts), INTERVAL '4' SECOND, INTERVAL '10' SECOND))");
-    assert!(uneven.contains("integral multiple of slide"), "{uneven}");
+        error("SELECT * FROM TABLE(CUMULATE(TABLE clicks, DESCRIPTOR(ts), INTERVAL '4' SECOND, INTERVAL '10' SECOND))");
+    assert!(uneven.contains("integral multiple of step"), "{uneven}");
     let no_column = error("SELECT * FROM TABLE(TUMBLE(TABLE clicks, DESCRIPTOR(nope), INTERVAL '1' SECOND))");
     assert!(no_column.contains("'nope'") && no_column.contains("user, amount, ts"), "{no_column}");
     let not_time = error("SELECT * FROM TABLE(TUMBLE(TABLE clicks, DESCRIPTOR(amount), INTERVAL '1' SECOND))");
@@ -371,6 +372,8 @@ fn a_window_aggregate_failed_and_restored_from_a_checkpoint_writes_each_result_o
 fn oracle_windows(function: &str, time: i64) -> Vec<(i64, i64)> {
     let (small, size) = match function {
         "TUMBLE" => (3 * SECOND, 3 * SECOND),
+        // A slide that does not divide the size, which Flink allows in group windows only.
+        "HOP" => (2 * SECOND, 5 * SECOND),
         _ => (2 * SECOND, 6 * SECOND),
     };
     let first = (time - size).div_euclid(small) * small;
@@ -396,10 +399,35 @@ fn oracle_windows(function: &str, time: i64) -> Vec<(i64, i64)> {
     windows
 }
 
-const WINDOW_CALLS: [(&str, &str); 3] = [
+/// The sessions `[start, end)` of each user's clicks with a gap of `gap`, found by sorting
+/// them: a click within `gap` of the one before it (or exactly at its end) joins its session.
+fn oracle_sessions<'a>(clicks: &[Click<'a>], gap: i64) -> Vec<(&'a str, i64, i64)> {
+    let mut by_user: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
+    for &(user, _, time) in clicks {
+        by_user.entry(user).or_default().push(time);
+    }
+    let mut sessions = Vec::new();
+    for (user, mut times) in by_user {
+        times.sort_unstable();
+        let (mut start, mut end) = (times[0], times[0] + gap);
+        for &time in &times[1..] {
+            if time <= end {
+                end = end.max(time + gap);
+            } else {
+                sessions.push((user, start, end));
+                (start, end) = (time, time + gap);
+            }
+        }
+        sessions.push((user, start, end));
+    }
+    sessions
+}
+
+const WINDOW_CALLS: [(&str, &str); 4] = [
     ("TUMBLE", "TUMBLE(TABLE clicks, DESCRIPTOR(ts), INTERVAL '3' SECOND)"),
-    ("HOP", "HOP(TABLE clicks, DESCRIPTOR(ts), INTERVAL '2' SECOND, INTERVAL '6' SECOND)"),
+    ("HOP", "HOP(TABLE clicks, DESCRIPTOR(ts), INTERVAL '2' SECOND, INTERVAL '5' SECOND)"),
     ("CUMULATE", "CUMULATE(TABLE clicks, DESCRIPTOR(ts), INTERVAL '2' SECOND, INTERVAL '6' SECOND)"),
+    ("SESSION", "SESSION(TABLE clicks PARTITION BY `user`, DESCRIPTOR(ts), INTERVAL '2' SECOND)"),
 ];
 
 proptest! {
@@ -449,8 +477,17 @@ proptest! {
                 t_env.execute_sql(&sql).unwrap().collect().into_iter().map(|row| row.fields).collect();
             results.sort_by_key(|row| format!("{row:?}"));
             let mut expected: BTreeMap<(i64, i64, &str), (i64, i64, i64)> = BTreeMap::new();
+            let sessions = oracle_sessions(&clicks, 2 * SECOND);
             for &(user, amount, time) in &clicks {
-                for (start, end) in oracle_windows(function, time) {
+                let windows = match function {
+                    "SESSION" => sessions
+                        .iter()
+                        .filter(|&&(u, start, end)| u == user && start <= time && time < end)
+                        .map(|&(_, start, end)| (start, end))
+                        .collect(),
+                    _ => oracle_windows(function, time),
+                };
+                for (start, end) in windows {
                     let entry = expected.entry((start, end, user)).or_insert((0, 0, i64::MIN));
                     entry.0 += 1;
                     entry.1 += amount;
@@ -470,6 +507,87 @@ proptest! {
                     ]
                 })
                 .collect();
+            expected.sort_by_key(|row| format!("{row:?}"));
+            prop_assert_eq!(results, expected, "{}", sql);
+        }
+    }
+}
+
+/// The OVER frames the property below checks, each with the positions (among a user's clicks
+/// in time order) of the rows in the frame of row `i`.
+const OVER_FRAMES: [&str; 3] = [
+    "ROWS BETWEEN 2 PRECEDING AND CURRENT ROW",
+    "RANGE BETWEEN INTERVAL '3' SECOND PRECEDING AND CURRENT ROW",
+    "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW",
+];
+
+fn oracle_frame(frame: &str, times: &[i64], i: usize) -> std::ops::RangeInclusive<usize> {
+    match frame {
+        f if f.starts_with("ROWS BETWEEN 2") => i.saturating_sub(2)..=i,
+        f if f.starts_with("RANGE") => (0..=i).find(|&j| times[j] >= times[i] - 3 * SECOND).unwrap_or(i)..=i,
+        _ => 0..=i,
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 8, ..ProptestConfig::default() })]
+
+    /// OVER aggregates over clicks that arrive out of order (none late) equal counts, sums and
+    /// maxima over each click's frame among its user's clicks in time order, computed by brute
+    /// force, at parallelism 1 to 4, on the heap and in RocksDB.
+    #[test]
+    fn over_aggregates_equal_a_brute_force_oracle(
+        clicks in proptest::collection::vec((0usize..3, -5i64..50, 0i64..30_000, 0i64..2_000), 1..60),
+        cut in 1usize..20,
+        parallelism in 1usize..5,
+        rocksdb in any::<bool>(),
+    ) {
+        let users = ["ann", "bo", "cy"];
+        let mut time = 0;
+        let mut used = std::collections::BTreeSet::new();
+        let clicks: Vec<Click> = clicks
+            .iter()
+            .map(|&(user, amount, step, jitter)| {
+                time += step / 10;
+                // Distinct times, so that the order of a user's clicks is their time order.
+                let mut at = (time - jitter).max(0);
+                while !used.insert(at) {
+                    at += 1;
+                }
+                (users[user], amount, at)
+            })
+            .collect();
+        let batches: Vec<Vec<Click>> = clicks.chunks(cut).map(<[Click]>::to_vec).collect();
+        for frame in OVER_FRAMES {
+            let env = streaming(parallelism);
+            if rocksdb {
+                env.set_state_backend(StateBackendConfig::RocksDb(RocksDbOptions::default()));
+            }
+            let t_env = environment(&env, true, &batches);
+            let sql = format!(
+                "SELECT `user`, CAST(ts AS BIGINT), COUNT(*) OVER w, SUM(amount) OVER w, MAX(amount) OVER w \
+                 FROM clicks WINDOW w AS (PARTITION BY `user` ORDER BY ts {frame})"
+            );
+            let mut results: Vec<Vec<Value>> =
+                t_env.execute_sql(&sql).unwrap().collect().into_iter().map(|row| row.fields).collect();
+            results.sort_by_key(|row| format!("{row:?}"));
+            let mut expected = Vec::new();
+            for user in users {
+                let mut own: Vec<(i64, i64)> =
+                    clicks.iter().filter(|c| c.0 == user).map(|&(_, amount, time)| (time, amount)).collect();
+                own.sort_unstable();
+                let times: Vec<i64> = own.iter().map(|c| c.0).collect();
+                for (i, &(time, _)) in own.iter().enumerate() {
+                    let frame_rows = &own[oracle_frame(frame, &times, i)];
+                    expected.push(vec![
+                        Value::String(user.into()),
+                        Value::BigInt(time),
+                        Value::BigInt(frame_rows.len() as i64),
+                        Value::BigInt(frame_rows.iter().map(|c| c.1).sum()),
+                        Value::BigInt(frame_rows.iter().map(|c| c.1).max().unwrap_or_default()),
+                    ]);
+                }
+            }
             expected.sort_by_key(|row| format!("{row:?}"));
             prop_assert_eq!(results, expected, "{}", sql);
         }

@@ -12,7 +12,7 @@ mod create_table;
 mod cursor;
 pub(crate) mod lexer;
 
-pub(crate) use create_table::{ColumnKind, TableDefinition};
+pub(crate) use create_table::{ColumnDefinition, ColumnKind, TableDefinition, WatermarkDefinition};
 
 use crate::ddl::cursor::Cursor;
 use crate::error::Result;

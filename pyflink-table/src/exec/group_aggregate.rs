@@ -1,6 +1,6 @@
-//! `GROUP BY` in streaming and batch mode: [`KeySplit`] evaluates the group keys and
-//! aggregate arguments of each batch and sends each row to the instance that owns its key, where
-//! [`GroupAggregate`] keeps one [`GroupState`] per key in keyed state and emits the changelog of
+//! `GROUP BY` in streaming and batch mode: a [`KeySplit`](crate::exec::key_split::KeySplit)
+//! evaluates the group keys and aggregate arguments of each batch and sends each row to the
+//! instance that owns its key, where [`GroupAggregate`] keeps one [`GroupState`] per key in keyed state and emits the changelog of
 //! the results, as Flink's group aggregate does: `+I` for a new group, `-U`/`+U` when its result
 //! changes, `-D` when its last row is retracted. In batch mode it emits each group's final
 //! result once, at the end of the input.
@@ -13,15 +13,13 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use datafusion::arrow::array::{ArrayRef, RecordBatch, UInt32Array};
-use datafusion::arrow::compute::take;
-use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
-use datafusion::arrow::row::{RowConverter, Rows, SortField};
+use datafusion::arrow::array::{ArrayRef, RecordBatch};
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::row::RowConverter;
 use datafusion::common::ScalarValue;
-use datafusion::physical_expr::PhysicalExpr;
 use pyflink_core::api::functions::{KeyedProcessContext, KeyedProcessFunction, KeyedRuntimeContext};
 use pyflink_core::table::RowKind;
-use pyflink_core::{FlinkError, ProcessContext, ProcessFunction, RuntimeContext, ValueState, ValueStateDescriptor};
+use pyflink_core::{FlinkError, ProcessContext, ValueState, ValueStateDescriptor};
 use pyflink_state::key_group::{operator_index_for_key_group, stable_hash};
 use pyflink_state::KeyGroupAssigner;
 use serde::{Deserialize, Serialize};
@@ -29,30 +27,14 @@ use serde::{Deserialize, Serialize};
 use crate::batch::ChangeBatch;
 use crate::error::{Result, TableError};
 use crate::exec::accumulators::{Accumulator, AggregateCall, Argument};
-use crate::exec::evaluate;
-
-/// The encoded group key of a row (Arrow's row format of the group columns): equal keys are
-/// equal bytes, so it is the key of the aggregate's keyed state.
-pub(crate) type GroupKey = Vec<u8>;
-
-/// A batch of rows whose keys all belong to one aggregate instance, with one of those keys,
-/// by which the exchange routes the batch to it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct KeyedChanges {
-    pub(crate) route: GroupKey,
-    pub(crate) changes: ChangeBatch,
-}
+use crate::exec::key_split::{GroupKey, GroupKeys, KeyColumns, KeyedChanges};
 
 /// What a group aggregate computes, shared by its two halves.
 #[derive(Clone)]
 pub(crate) struct GroupAggregateSpec {
-    /// The group keys, over the aggregate's input.
-    pub(crate) keys: Vec<Arc<dyn PhysicalExpr>>,
-    /// The arguments and filters of the calls, over the aggregate's input; in the batches that
-    /// reach [`GroupAggregate`] they follow the keys.
-    pub(crate) arguments: Vec<Arc<dyn PhysicalExpr>>,
-    /// The schema of those batches: keys, then arguments.
-    pub(crate) keyed_schema: SchemaRef,
+    /// The group keys and the arguments and filters of the calls, over the aggregate's input;
+    /// in the batches that reach [`GroupAggregate`] the arguments follow the keys.
+    pub(crate) columns: Arc<KeyColumns>,
     pub(crate) calls: Vec<AggregateCall>,
     /// The result's schema: keys, then one column per call.
     pub(crate) output: SchemaRef,
@@ -64,169 +46,6 @@ pub(crate) struct GroupAggregateSpec {
     pub(crate) window_end: Option<usize>,
 }
 
-impl GroupAggregateSpec {
-    fn key_count(&self) -> usize {
-        self.keys.len()
-    }
-
-    fn converter(&self) -> Result<RowConverter> {
-        let fields = self.keyed_schema.fields()[..self.key_count()]
-            .iter()
-            .map(|field| SortField::new(field.data_type().clone()))
-            .collect();
-        RowConverter::new(fields).map_err(|e| TableError::Execution(e.to_string()))
-    }
-
-    /// The group keys of the rows of `batch` (keys first, then arguments).
-    fn group_keys(&self, converter: &mut RowConverter, batch: &RecordBatch) -> Result<GroupKeys> {
-        if self.key_count() == 0 {
-            return Ok(GroupKeys::Global);
-        }
-        converter
-            .convert_columns(&batch.columns()[..self.key_count()])
-            .map(GroupKeys::Encoded)
-            .map_err(|e| TableError::Execution(e.to_string()))
-    }
-}
-
-/// The group key of each row of a batch.
-enum GroupKeys {
-    /// Keys encoded in Arrow's row format.
-    Encoded(Rows),
-    /// No GROUP BY keys: every row is in the one group, whose key is empty.
-    Global,
-}
-
-impl GroupKeys {
-    #[inline]
-    fn key(&self, row: usize) -> &[u8] {
-        match self {
-            GroupKeys::Encoded(rows) => rows.row(row).data(),
-            GroupKeys::Global => &[],
-        }
-    }
-}
-
-/// The schema of `expressions` evaluated over `input`, named `names`.
-pub(crate) fn schema_of(
-    expressions: &[Arc<dyn PhysicalExpr>],
-    names: impl Iterator<Item = String>,
-    input: &Schema,
-) -> Result<SchemaRef> {
-    let fields = expressions
-        .iter()
-        .zip(names)
-        .map(|(expression, name)| {
-            let data_type = expression.data_type(input).map_err(|e| TableError::Validation(e.strip_backtrace()))?;
-            Ok(Field::new(name, data_type, true))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    Ok(Arc::new(Schema::new(fields)))
-}
-
-/// The upstream half: evaluates keys and arguments and splits each batch by the aggregate
-/// instance that owns each row's key.
-pub(crate) struct KeySplit {
-    spec: Arc<GroupAggregateSpec>,
-    converter: Option<RowConverter>,
-    /// The aggregate instance that owns each key group.
-    owners: Vec<usize>,
-    assigner: KeyGroupAssigner,
-    /// The rows bound for each instance, reused between batches.
-    by_owner: Vec<Vec<u32>>,
-    scratch: Vec<u8>,
-}
-
-impl KeySplit {
-    pub(crate) fn new(spec: Arc<GroupAggregateSpec>) -> Self {
-        KeySplit {
-            spec,
-            converter: None,
-            owners: Vec::new(),
-            assigner: KeyGroupAssigner::new(1),
-            by_owner: Vec::new(),
-            scratch: Vec::new(),
-        }
-    }
-
-    fn split(&mut self, input: ChangeBatch, ctx: &mut ProcessContext<'_, KeyedChanges>) -> Result<()> {
-        let mut expressions = self.spec.keys.clone();
-        expressions.extend(self.spec.arguments.iter().cloned());
-        let columns = evaluate(&expressions, &input.rows)?;
-        let keyed = RecordBatch::try_new(Arc::clone(&self.spec.keyed_schema), columns)
-            .map_err(|e| TableError::Execution(e.to_string()))?;
-        let converter = self.converter.as_mut().ok_or_else(|| TableError::Execution("KeySplit not opened".into()))?;
-        let rows = self.spec.group_keys(converter, &keyed)?;
-        if self.by_owner.len() == 1 {
-            // One aggregate instance owns every key.
-            if keyed.num_rows() > 0 {
-                let route = rows.key(0).to_vec();
-                ctx.collect(KeyedChanges { route, changes: ChangeBatch { rows: keyed, kinds: input.kinds } });
-            }
-            return Ok(());
-        }
-        for owner in &mut self.by_owner {
-            owner.clear();
-        }
-        for index in 0..keyed.num_rows() {
-            self.scratch.clear();
-            self.scratch.extend_from_slice(rows.key(index));
-            let owner = self.owners[self.assigner.group_of(stable_hash(&self.scratch))];
-            self.by_owner[owner].push(index as u32);
-        }
-        for indices in self.by_owner.iter().filter(|indices| !indices.is_empty()) {
-            let route = rows.key(indices[0] as usize).to_vec();
-            let changes = if indices.len() == keyed.num_rows() {
-                ChangeBatch { rows: keyed.clone(), kinds: input.kinds.clone() }
-            } else {
-                let positions = UInt32Array::from(indices.clone());
-                let columns = keyed
-                    .columns()
-                    .iter()
-                    .map(|column| take(column.as_ref(), &positions, None))
-                    .collect::<std::result::Result<Vec<_>, _>>()
-                    .map_err(|e| TableError::Execution(e.to_string()))?;
-                let rows =
-                    RecordBatch::try_new(keyed.schema(), columns).map_err(|e| TableError::Execution(e.to_string()))?;
-                let kinds = input.kinds.as_ref().map(|kinds| indices.iter().map(|&i| kinds[i as usize]).collect());
-                ChangeBatch { rows, kinds }
-            };
-            ctx.collect(KeyedChanges { route, changes });
-        }
-        Ok(())
-    }
-}
-
-/// Each parallel instance starts from the spec alone; `open` makes the rest.
-impl Clone for KeySplit {
-    fn clone(&self) -> Self {
-        KeySplit::new(Arc::clone(&self.spec))
-    }
-}
-
-impl ProcessFunction<ChangeBatch, KeyedChanges> for KeySplit {
-    fn open(&mut self, context: &RuntimeContext) -> pyflink_core::Result<()> {
-        // The aggregate runs at this operator's parallelism and max parallelism.
-        let parallelism = context.get_number_of_parallel_subtasks();
-        let max_parallelism = context.get_max_number_of_parallel_subtasks();
-        self.owners = (0..max_parallelism)
-            .map(|group| operator_index_for_key_group(group, max_parallelism, parallelism))
-            .collect();
-        self.assigner = KeyGroupAssigner::new(max_parallelism);
-        self.by_owner = vec![Vec::new(); parallelism];
-        self.converter = Some(self.spec.converter().map_err(flink)?);
-        Ok(())
-    }
-
-    fn process_element(
-        &mut self,
-        value: ChangeBatch,
-        ctx: &mut ProcessContext<'_, KeyedChanges>,
-    ) -> pyflink_core::Result<()> {
-        self.split(value, ctx).map_err(flink)
-    }
-}
-
 /// The most window groups a window aggregate adds rows to in memory before it writes them to
 /// keyed state.
 const MAX_PENDING_GROUPS: usize = 100_000;
@@ -235,10 +54,16 @@ const MAX_PENDING_GROUPS: usize = 100_000;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct GroupState {
     rows: i64,
-    accumulators: Vec<Accumulator>,
+    pub(crate) accumulators: Vec<Accumulator>,
 }
 
 impl GroupState {
+    /// The state of a group without rows, whose calls are `calls` (their input is never
+    /// retracted).
+    pub(crate) fn new(calls: &[AggregateCall]) -> Self {
+        GroupState { rows: 0, accumulators: calls.iter().map(|call| call.create_accumulator(false)).collect() }
+    }
+
     /// Adds the rows of `other`, a state of the same group over other rows.
     fn merge(&mut self, calls: &[AggregateCall], other: GroupState) -> Result<()> {
         self.rows += other.rows;
@@ -536,7 +361,7 @@ impl Clone for GroupAggregate {
 
 impl KeyedProcessFunction<GroupKey, KeyedChanges, ChangeBatch> for GroupAggregate {
     fn open(&mut self, context: &mut KeyedRuntimeContext<'_, GroupKey>) -> pyflink_core::Result<()> {
-        self.converter = Some(self.spec.converter().map_err(flink)?);
+        self.converter = Some(self.spec.columns.converter().map_err(flink)?);
         let runtime = context.runtime();
         if self.spec.window_end.is_some() {
             self.late_rows = Some(runtime.get_metric_group().counter("numLateRecordsDropped"));
@@ -558,7 +383,7 @@ impl KeyedProcessFunction<GroupKey, KeyedChanges, ChangeBatch> for GroupAggregat
         ctx: &mut KeyedProcessContext<'_, GroupKey, ChangeBatch>,
     ) -> pyflink_core::Result<()> {
         let converter = self.converter.as_mut().ok_or_else(|| flink(TableError::Execution("not opened".into())))?;
-        let rows = self.spec.group_keys(converter, &value.changes.rows).map_err(flink)?;
+        let rows = self.spec.columns.group_keys(converter, &value.changes.rows).map_err(flink)?;
         if let (true, Some(window_end)) = (self.spec.streaming, self.spec.window_end) {
             self.accumulate_windows(&value.changes, &rows, window_end, ctx).map_err(flink)
         } else if self.spec.streaming {
@@ -601,7 +426,7 @@ impl KeyedProcessFunction<GroupKey, KeyedChanges, ChangeBatch> for GroupAggregat
         }
         // In batch mode a global aggregate has one result row even over no rows at all (a
         // count of 0), made by the instance that would have had its rows.
-        if emitted.kinds.is_empty() && self.spec.key_count() == 0 && self.owns_global_key {
+        if emitted.kinds.is_empty() && self.spec.columns.key_count() == 0 && self.owns_global_key {
             let results = self.results(&self.new_group()).map_err(flink)?;
             emitted.push(RowKind::Insert, &[], results);
         }
@@ -611,7 +436,7 @@ impl KeyedProcessFunction<GroupKey, KeyedChanges, ChangeBatch> for GroupAggregat
 
 /// Adds or retracts row `row` of `arguments` in `group`, a group of `calls`.
 #[inline]
-fn apply_row(
+pub(crate) fn apply_row(
     calls: &[AggregateCall],
     group: &mut GroupState,
     arguments: &[Argument],

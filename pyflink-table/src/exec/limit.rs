@@ -7,7 +7,8 @@ use pyflink_core::api::functions::{KeyedProcessContext, KeyedProcessFunction, Ke
 use pyflink_core::{ValueState, ValueStateDescriptor};
 
 use crate::batch::ChangeBatch;
-use crate::exec::group_aggregate::{flink, GroupKey};
+use crate::exec::group_aggregate::flink;
+use crate::exec::key_split::GroupKey;
 use crate::TableError;
 
 /// Passes the rows at positions `skip..skip + fetch` of its input.

@@ -11,8 +11,12 @@
 pub(crate) mod accumulators;
 mod calc;
 pub(crate) mod group_aggregate;
+mod key_split;
 mod limit;
+mod over_aggregate;
+mod session_assign;
 mod sort;
+mod time_attributes;
 mod values;
 mod watermarks;
 mod window_assign;
@@ -31,21 +35,25 @@ use datafusion::logical_expr::{
 };
 use datafusion::logical_expr::{FetchType, SkipType};
 use datafusion::optimizer::{Optimizer, OptimizerContext};
+use datafusion::physical_expr::expressions::Column as ColumnExpr;
 use datafusion::physical_expr::{create_physical_expr, PhysicalExpr};
 use pyflink_core::api::functions::KeyedProcessFunction;
 use pyflink_core::{DataStream, StreamExecutionEnvironment};
 
 use crate::batch::ChangeBatch;
-use crate::catalog::{Catalog, CatalogTable, TableData};
+use crate::catalog::{Catalog, TableData};
 use crate::connector_table::ConnectorTable;
 use crate::error::{Result, TableError};
 use crate::exec::accumulators::{AggregateCall, AggregateKind};
 use crate::exec::calc::{Calc, Step};
-use crate::exec::group_aggregate::{schema_of, GroupAggregate, GroupAggregateSpec, GroupKey, KeySplit, KeyedChanges};
+use crate::exec::group_aggregate::{GroupAggregate, GroupAggregateSpec};
+use crate::exec::key_split::{GroupKey, KeyColumns, KeySplit, KeyedChanges};
 use crate::exec::limit::Limit;
+use crate::exec::session_assign::SessionAssign;
 use crate::exec::sort::{Sort, SortKey};
+use crate::exec::time_attributes::{check_time_attribute, unaliased};
 use crate::exec::window_assign::WindowAssign;
-use crate::windows::{WindowSource, WindowTvf};
+use crate::windows::{WindowKind, WindowSource, WindowTvf};
 
 /// A planned part of a query: the stream of its rows, their schema, and whether rows of it can
 /// be updated or retracted later (a changelog) or only ever inserted.
@@ -81,7 +89,7 @@ impl Compiler<'_> {
             LogicalPlan::Aggregate(aggregate) => self.aggregate(aggregate),
             // An alias renames the table, not its columns.
             LogicalPlan::SubqueryAlias(alias) => self.build(&alias.input),
-            LogicalPlan::Window(_) => Err(unsupported("OVER windows")),
+            LogicalPlan::Window(window) => self.over(window),
             LogicalPlan::Join(_) => Err(unsupported("joins")),
             LogicalPlan::Union(union) => self.union(union),
             LogicalPlan::Sort(sort) => self.sort(sort),
@@ -110,6 +118,14 @@ impl Compiler<'_> {
                 updates: false,
             },
             Some(TableData::Connector(table)) => self.connector_source(table)?,
+            Some(TableData::Stream(stream)) => {
+                let read = Planned {
+                    stream: stream.rows.clone(),
+                    schema: Arc::clone(&stream.table.read_schema),
+                    updates: false,
+                };
+                self.derived_columns(&stream.table, read)?
+            }
             Some(TableData::View(_)) => {
                 return Err(TableError::Execution(format!("the view '{name}' was not inlined into the query")))
             }
@@ -149,6 +165,13 @@ impl Compiler<'_> {
             schema: Arc::clone(&table.read_schema),
             updates: false,
         };
+        self.derived_columns(table, read)
+    }
+
+    /// `read`, the columns read of `table`, with its computed columns computed and, in
+    /// streaming mode, its watermarks.
+    fn derived_columns(&self, table: &ConnectorTable, read: Planned) -> Result<Planned> {
+        let name = &table.definition.name;
         let mut rows = if table.read_schema == table.schema {
             read
         } else {
@@ -169,14 +192,37 @@ impl Compiler<'_> {
     fn window_function(&self, source: &WindowSource) -> Result<Planned> {
         let window = &source.window;
         let table = self.catalog.table(&window.input).ok_or_else(|| crate::catalog::table_not_found(&window.input))?;
-        if self.streaming {
-            check_time_attribute(table, window)?;
-        }
         let scan = LogicalPlanBuilder::scan(window.input.as_str(), Catalog::source_of(table), None)?.build()?;
-        let input = self.compile(&crate::plan::analyze(scan)?)?;
+        let scan = crate::plan::analyze(scan)?;
+        if self.streaming {
+            check_time_attribute(self.catalog, &scan, window)?;
+        }
+        let input = self.compile(&scan)?;
+        if let WindowKind::Session { gap } = window.kind {
+            return self.session_window(input, window, gap, &source.schema);
+        }
         let assign = WindowAssign { window: Arc::new(window.clone()), schema: Arc::clone(&source.schema) };
         let stream = input.stream.process(assign).name(&format!("WindowTableFunction({})", window.name()));
         Ok(Planned { stream, schema: Arc::clone(&source.schema), updates: input.updates })
+    }
+
+    /// The rows of a `SESSION` call: split by partition, held until their sessions end.
+    fn session_window(&self, input: Planned, window: &WindowTvf, gap: i64, schema: &SchemaRef) -> Result<Planned> {
+        let column = |position: usize| -> Arc<dyn PhysicalExpr> {
+            Arc::new(ColumnExpr::new(input.schema.field(position).name(), position))
+        };
+        let keys = window.partition.iter().map(|&position| column(position)).collect();
+        let arguments = (0..input.schema.fields().len()).map(column).collect();
+        let columns = Arc::new(KeyColumns::new(keys, arguments, &input.schema)?);
+        let assign = SessionAssign::new(Arc::clone(&columns), gap, window.time_column, Arc::clone(schema));
+        let stream = input
+            .stream
+            .process(KeySplit::new(columns))
+            .name("KeySplit")
+            .key_by(|changes: &KeyedChanges| changes.route.clone())
+            .process(assign)
+            .name("WindowTableFunction(SESSION)");
+        Ok(Planned { stream, schema: Arc::clone(schema), updates: input.updates })
     }
 
     fn projection(&self, projection: &Projection) -> Result<Planned> {
@@ -262,42 +308,22 @@ impl Compiler<'_> {
             let Expr::AggregateFunction(AggregateFunction { func, params }) = unaliased(expression) else {
                 return Err(TableError::Validation(format!("{expression} is not an aggregate function call")));
             };
-            let kind = AggregateKind::of(func.name(), params.distinct)?;
             if !params.order_by.is_empty() {
                 return Err(unsupported("ORDER BY inside aggregate function calls"));
             }
-            let mut column_of = |expression: &Expr| -> Result<(usize, Arc<dyn PhysicalExpr>)> {
-                let physical = physical(expression, input_schema)?;
-                arguments.push(Arc::clone(&physical));
-                Ok((keys.len() + arguments.len() - 1, physical))
+            let call = CallSpec {
+                name: func.name(),
+                distinct: params.distinct,
+                args: &params.args,
+                filter: params.filter.as_deref(),
+                output: output_fields[keys.len() + position].data_type().clone(),
             };
-            let (argument, argument_type) = match params.args.as_slice() {
-                args if counts_rows(args) => (None, datafusion::arrow::datatypes::DataType::Null),
-                [single] => {
-                    let (column, physical) = column_of(single)?;
-                    let data_type = physical
-                        .data_type(input_schema.as_arrow())
-                        .map_err(|e| TableError::Validation(e.strip_backtrace()))?;
-                    (Some(column), data_type)
-                }
-                _ => return Err(unsupported(&format!("{} with more than one argument", func.name()))),
-            };
-            let filter = match &params.filter {
-                Some(filter) => Some(column_of(filter)?.0),
-                None => None,
-            };
-            let output = output_fields[keys.len() + position].data_type().clone();
-            calls.push(AggregateCall { kind, argument, argument_type, filter, output });
+            calls.push(aggregate_call(&call, input_schema, keys.len(), &mut arguments)?);
         }
-        let mut expressions = keys.clone();
-        expressions.extend(arguments.iter().cloned());
-        let names = (0..keys.len()).map(|i| format!("key{i}")).chain((0..arguments.len()).map(|i| format!("arg{i}")));
-        let keyed_schema = schema_of(&expressions, names, input_schema.as_arrow())?;
         let output = Arc::new(aggregate.schema.as_arrow().clone());
+        let columns = Arc::new(KeyColumns::new(keys, arguments, input_schema.as_arrow())?);
         let spec = Arc::new(GroupAggregateSpec {
-            keys,
-            arguments,
-            keyed_schema,
+            columns: Arc::clone(&columns),
             calls,
             output: Arc::clone(&output),
             retracting: input.updates,
@@ -312,7 +338,7 @@ impl Compiler<'_> {
         );
         let stream = input
             .stream
-            .process(KeySplit::new(Arc::clone(&spec)))
+            .process(KeySplit::new(columns))
             .name("KeySplit")
             .key_by(|changes: &KeyedChanges| changes.route.clone())
             .process(GroupAggregate::new(spec))
@@ -320,26 +346,6 @@ impl Compiler<'_> {
         // A window aggregate emits each window's results once, final.
         Ok(Planned { stream, schema: output, updates: self.streaming && window_end.is_none() })
     }
-}
-
-/// Fails unless the time column of `window` is the event-time attribute of `table`, which
-/// streaming window functions need.
-fn check_time_attribute(table: &CatalogTable, window: &WindowTvf) -> Result<()> {
-    if let TableData::Connector(connector) = &table.data {
-        if connector.rowtime == Some(window.time_column) {
-            return Ok(());
-        }
-        if connector.proctime.contains(&window.time_column) {
-            return Err(TableError::Unsupported(format!("{} windows on processing time in queries", window.name())));
-        }
-    }
-    let field = table.schema.field(window.time_column);
-    Err(TableError::Validation(format!(
-        "The window function requires the timecol is a time attribute type, but is {}; declare it with \
-         WATERMARK FOR {} AS ... in the table's CREATE TABLE",
-        crate::types::flink_name_of_field(field),
-        field.name()
-    )))
 }
 
 /// For an aggregate grouped by the `window_start` and `window_end` of a window function below
@@ -384,18 +390,51 @@ fn calc(input: Planned, steps: Vec<Step>, schema: SchemaRef, name: &str) -> Plan
     Planned { stream, schema, updates: input.updates }
 }
 
+/// An aggregate function call as a query writes it.
+pub(crate) struct CallSpec<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) distinct: bool,
+    pub(crate) args: &'a [Expr],
+    pub(crate) filter: Option<&'a Expr>,
+    /// The result's type.
+    pub(crate) output: datafusion::arrow::datatypes::DataType,
+}
+
+/// The [`AggregateCall`] of `call` over rows of `input`: its argument and filter join
+/// `arguments`, the columns that follow `offset` others in the batches the call reads.
+pub(crate) fn aggregate_call(
+    call: &CallSpec<'_>,
+    input: &DFSchema,
+    offset: usize,
+    arguments: &mut Vec<Arc<dyn PhysicalExpr>>,
+) -> Result<AggregateCall> {
+    let kind = AggregateKind::of(call.name, call.distinct)?;
+    let mut column_of = |expression: &Expr| -> Result<(usize, Arc<dyn PhysicalExpr>)> {
+        let physical = physical(expression, input)?;
+        arguments.push(Arc::clone(&physical));
+        Ok((offset + arguments.len() - 1, physical))
+    };
+    let (argument, argument_type) = match call.args {
+        args if counts_rows(args) => (None, datafusion::arrow::datatypes::DataType::Null),
+        [single] => {
+            let (column, physical) = column_of(single)?;
+            let data_type =
+                physical.data_type(input.as_arrow()).map_err(|e| TableError::Validation(e.strip_backtrace()))?;
+            (Some(column), data_type)
+        }
+        _ => return Err(unsupported(&format!("{} with more than one argument", call.name))),
+    };
+    let filter = match call.filter {
+        Some(filter) => Some(column_of(filter)?.0),
+        None => None,
+    };
+    Ok(AggregateCall { kind, argument, argument_type, filter, output: call.output.clone() })
+}
+
 /// Whether aggregate arguments `args` are those of `COUNT(*)`, which counts rows.
 #[allow(deprecated)] // DataFusion 54's SQL planner still gives COUNT(*) a wildcard argument.
 fn counts_rows(args: &[Expr]) -> bool {
     matches!(args, [] | [Expr::Wildcard { .. }])
-}
-
-/// The expression under any aliases.
-fn unaliased(expression: &Expr) -> &Expr {
-    match expression {
-        Expr::Alias(alias) => unaliased(&alias.expr),
-        other => other,
-    }
 }
 
 /// `expression`, over rows of `schema`, as a physical expression that evaluates batches.

@@ -13,7 +13,8 @@ use pyflink_core::api::functions::{KeyedProcessContext, KeyedProcessFunction};
 use crate::batch::ChangeBatch;
 use crate::error::{Result, TableError};
 use crate::exec::evaluate;
-use crate::exec::group_aggregate::{flink, GroupKey};
+use crate::exec::group_aggregate::flink;
+use crate::exec::key_split::GroupKey;
 
 /// One sort key: what to sort by, and which way.
 #[derive(Clone)]

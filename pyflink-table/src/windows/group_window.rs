@@ -43,9 +43,6 @@ pub(crate) fn rewrite_group_window(sql: &str) -> Result<Cow<'_, str>> {
         return Ok(Cow::Borrowed(sql));
     };
     let function = tokens[call].text.to_ascii_uppercase();
-    if function == "SESSION" {
-        return Err(TableError::Unsupported("SESSION group windows are not supported yet; use TUMBLE or HOP".into()));
-    }
     let close = matching_paren(&tokens, call + 1)
         .ok_or_else(|| syntax_error(sql, tokens[call].start, &format!("{function}( is not closed")))?;
     let inside = &tokens[call + 2..close];
@@ -59,7 +56,7 @@ pub(crate) fn rewrite_group_window(sql: &str) -> Result<Cow<'_, str>> {
         .filter(|argument| !argument.is_empty())
         .map(|argument| &sql[argument[0].start..argument[argument.len() - 1].end])
         .collect();
-    let expected = if function == "TUMBLE" { 1 } else { 2 };
+    let expected = if function == "HOP" { 2 } else { 1 };
     if sizes.len() != expected {
         return Err(syntax_error(
             sql,
@@ -87,11 +84,22 @@ pub(crate) fn rewrite_group_window(sql: &str) -> Result<Cow<'_, str>> {
         ));
     }
 
+    // A session window is per group: the other keys partition the sessions.
+    let partition = if function == "SESSION" {
+        let keys = session_partition(sql, &tokens[group + 2..list_end], call - group - 2)?;
+        if keys.is_empty() {
+            String::new()
+        } else {
+            format!(" PARTITION BY ({})", keys.iter().map(|key| format!("`{key}`")).collect::<Vec<_>>().join(", "))
+        }
+    } else {
+        String::new()
+    };
     let mut edits: Vec<(usize, usize, String)> = vec![
         (
             table.start,
             table.end,
-            format!("TABLE({function}(TABLE `{}`, DESCRIPTOR(`{time}`), {}))", table.text, sizes.join(", ")),
+            format!("TABLE({function}(TABLE `{}`{partition}, DESCRIPTOR(`{time}`), {}))", table.text, sizes.join(", ")),
         ),
         (tokens[call].start, tokens[close].end, "window_start, window_end".into()),
     ];
@@ -120,6 +128,25 @@ pub(crate) fn rewrite_group_window(sql: &str) -> Result<Cow<'_, str>> {
     }
     rewritten.push_str(&sql[copied..]);
     Ok(Cow::Owned(rewritten))
+}
+
+/// The columns of the `GROUP BY` list `items` other than the group window (which starts at
+/// index `window`): a session window's partition keys, which must be columns.
+fn session_partition(sql: &str, items: &[Token], window: usize) -> Result<Vec<String>> {
+    let mut keys = Vec::new();
+    for range in split_top_level(items) {
+        if range.contains(&window) {
+            continue;
+        }
+        match &items[range] {
+            [.., last] if last.is_name() => keys.push(last.text.clone()),
+            other => {
+                let at = other.first().map_or(sql.len(), |token| token.start);
+                return Err(syntax_error(sql, at, "the other keys of a SESSION group window must be columns"));
+            }
+        }
+    }
+    Ok(keys)
 }
 
 /// The parenthesis depth of each token (a `(` counts at the depth outside it).
@@ -165,6 +192,18 @@ mod tests {
     }
 
     #[test]
+    fn a_session_group_window_is_partitioned_by_the_other_keys() {
+        let sql = "SELECT `user`, SESSION_END(ts, INTERVAL '5' SECOND), COUNT(*) FROM clicks \
+                   GROUP BY `user`, SESSION(ts, INTERVAL '5' SECOND)";
+        assert_eq!(
+            rewrite_group_window(sql).unwrap(),
+            "SELECT `user`, window_end, COUNT(*) FROM \
+             TABLE(SESSION(TABLE `clicks` PARTITION BY (`user`), DESCRIPTOR(`ts`), INTERVAL '5' SECOND)) \
+             GROUP BY `user`, window_start, window_end"
+        );
+    }
+
+    #[test]
     fn queries_without_a_group_window_are_kept() {
         let sql = "SELECT k, COUNT(*) FROM t GROUP BY k";
         assert!(matches!(rewrite_group_window(sql).unwrap(), Cow::Borrowed(_)));
@@ -178,7 +217,6 @@ mod tests {
         assert!(error("SELECT 1 FROM a, b GROUP BY TUMBLE(ts, INTERVAL '1' SECOND)").contains("several tables"));
         assert!(error("SELECT 1 FROM a JOIN b ON x GROUP BY TUMBLE(ts, INTERVAL '1' SECOND)").contains("joins"));
         assert!(error("SELECT 1 FROM (SELECT * FROM a) GROUP BY TUMBLE(ts, INTERVAL '1' SECOND)").contains("subquery"));
-        assert!(error("SELECT 1 FROM a GROUP BY SESSION(ts, INTERVAL '1' SECOND)").contains("SESSION"));
         assert!(error("SELECT 1 FROM a GROUP BY HOP(ts, INTERVAL '1' SECOND)").contains("2 interval"));
     }
 }

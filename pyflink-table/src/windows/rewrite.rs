@@ -8,21 +8,22 @@
 use std::borrow::Cow;
 
 use crate::ddl::lexer::{matching_paren, split_top_level, syntax_error, tokenize, Token, TokenKind};
-use crate::error::{Result, TableError};
+use crate::error::Result;
 
 /// The window functions and the names of their arguments, in the order of positional calls
 /// (which is also the order of the rewritten call); `OFFSET` may follow any of them.
-const FUNCTIONS: [(&str, &[&str]); 3] = [
+const FUNCTIONS: [(&str, &[&str]); 4] = [
     ("TUMBLE", &["DATA", "TIMECOL", "SIZE"]),
     ("HOP", &["DATA", "TIMECOL", "SLIDE", "SIZE"]),
     ("CUMULATE", &["DATA", "TIMECOL", "STEP", "SIZE"]),
+    ("SESSION", &["DATA", "TIMECOL", "GAP"]),
 ];
 
 /// `sql` with each window function call rewritten (see the module's documentation).
 pub(crate) fn rewrite_window_calls(sql: &str) -> Result<Cow<'_, str>> {
     // Most statements have no window call: only tokenize those that may.
     let upper = sql.to_ascii_uppercase();
-    if !FUNCTIONS.iter().any(|(name, _)| upper.contains(name)) && !upper.contains("SESSION") {
+    if !FUNCTIONS.iter().any(|(name, _)| upper.contains(name)) {
         return Ok(Cow::Borrowed(sql));
     }
     let tokens = tokenize(sql)?;
@@ -63,11 +64,6 @@ fn window_call_at(sql: &str, tokens: &[Token], i: usize) -> Result<Option<Call>>
         return Ok(None);
     }
     let function = &tokens[i + 2];
-    if function.is_word("SESSION") {
-        return Err(TableError::Unsupported(
-            "the SESSION window table function is not supported yet; use TUMBLE, HOP or CUMULATE".into(),
-        ));
-    }
     let Some((name, parameters)) = FUNCTIONS.iter().find(|(name, _)| function.is_word(name)) else {
         return Ok(None);
     };
@@ -77,6 +73,7 @@ fn window_call_at(sql: &str, tokens: &[Token], i: usize) -> Result<Option<Call>>
         return Err(syntax_error(sql, at, &format!("expected ')' to close TABLE({name}(...)")));
     }
     let mut values: Vec<Option<String>> = vec![None; parameters.len() + 1];
+    let mut partition = Vec::new();
     for (position, argument) in arguments.iter().enumerate() {
         let slot = match &argument.name {
             Some(named) if named.eq_ignore_ascii_case("OFFSET") => parameters.len(),
@@ -93,7 +90,18 @@ fn window_call_at(sql: &str, tokens: &[Token], i: usize) -> Result<Option<Call>>
             return Err(syntax_error(sql, argument.start, &format!("too many arguments for {name}")));
         }
         let value = match slot {
-            0 => table_argument(sql, &tokens[argument.tokens.clone()], argument.start)?,
+            0 => {
+                let (table, keys) = table_argument(sql, &tokens[argument.tokens.clone()], argument.start)?;
+                if !keys.is_empty() && *name != "SESSION" {
+                    return Err(syntax_error(
+                        sql,
+                        argument.start,
+                        &format!("{name} takes no PARTITION BY; SESSION does"),
+                    ));
+                }
+                partition = keys;
+                table
+            }
             1 => descriptor_argument(sql, &tokens[argument.tokens.clone()], argument.start)?,
             _ => sql[argument.start..argument.end].to_string(),
         };
@@ -119,6 +127,11 @@ fn window_call_at(sql: &str, tokens: &[Token], i: usize) -> Result<Option<Call>>
                 ))
             }
         }
+    }
+    // SESSION's partition columns follow its gap.
+    for key in partition {
+        text.push_str(", ");
+        text.push_str(&key);
     }
     text.push(')');
     Ok(Some(Call { text, last: close + 1 }))
@@ -162,12 +175,32 @@ fn argument(tokens: &[Token], offset: usize) -> Argument {
     }
 }
 
-/// `TABLE name` as the quoted name.
-fn table_argument(sql: &str, tokens: &[Token], at: usize) -> Result<String> {
-    match tokens {
-        [table, name] if table.is_word("TABLE") && name.is_name() => Ok(quoted(&name.text)),
-        _ => Err(syntax_error(sql, at, "the first argument of a window function is a table: TABLE <name>")),
+/// `TABLE name`, with `PARTITION BY column` or `PARTITION BY (column, ...)` after it, as the
+/// quoted name and partition columns.
+fn table_argument(sql: &str, tokens: &[Token], at: usize) -> Result<(String, Vec<String>)> {
+    let expected = || syntax_error(sql, at, "the first argument of a window function is a table: TABLE <name>");
+    let (table, partition) = match tokens {
+        [table, name, rest @ ..] if table.is_word("TABLE") && name.is_name() => (quoted(&name.text), rest),
+        _ => return Err(expected()),
+    };
+    let columns: Vec<&Token> = match partition {
+        [] => return Ok((table, Vec::new())),
+        [partition, by, columns @ ..] if partition.is_word("PARTITION") && by.is_word("BY") => match columns {
+            [open, inner @ .., close] if open.is_symbol('(') && close.is_symbol(')') => {
+                inner.iter().step_by(2).collect()
+            }
+            _ => columns.iter().collect(),
+        },
+        _ => return Err(expected()),
+    };
+    if columns.is_empty() || columns.iter().any(|column| !column.is_name()) {
+        return Err(syntax_error(
+            sql,
+            at,
+            "PARTITION BY takes a column, or columns in parentheses: PARTITION BY (a, b)",
+        ));
     }
+    Ok((table, columns.iter().map(|column| quoted(&column.text)).collect()))
 }
 
 /// `DESCRIPTOR(column)` as the quoted column name.
@@ -207,6 +240,22 @@ mod tests {
     }
 
     #[test]
+    fn session_calls_carry_their_partition_columns_after_the_gap() {
+        let sql = "SELECT * FROM TABLE(SESSION(TABLE Bid PARTITION BY item, DESCRIPTOR(ts), INTERVAL '5' MINUTES))";
+        assert_eq!(
+            rewrite_window_calls(sql).unwrap(),
+            "SELECT * FROM SESSION('Bid', 'ts', INTERVAL '5' MINUTES, 'item')"
+        );
+        let sql = "SELECT * FROM TABLE(SESSION(TABLE Bid PARTITION BY (a, `b`), DESCRIPTOR(ts), INTERVAL '1' SECOND))";
+        assert_eq!(
+            rewrite_window_calls(sql).unwrap(),
+            "SELECT * FROM SESSION('Bid', 'ts', INTERVAL '1' SECOND, 'a', 'b')"
+        );
+        let sql = "SELECT * FROM TABLE(SESSION(TABLE Bid, DESCRIPTOR(ts), INTERVAL '1' SECOND))";
+        assert_eq!(rewrite_window_calls(sql).unwrap(), "SELECT * FROM SESSION('Bid', 'ts', INTERVAL '1' SECOND)");
+    }
+
+    #[test]
     fn statements_without_window_calls_are_kept() {
         let sql = "SELECT tumble FROM t";
         assert!(matches!(rewrite_window_calls(sql).unwrap(), Cow::Borrowed(_)));
@@ -220,6 +269,7 @@ mod tests {
         assert!(error("SELECT * FROM TABLE(TUMBLE(TABLE t, DESCRIPTOR(ts), GAP => INTERVAL '1' SECOND))")
             .contains("no parameter GAP"));
         assert!(error("SELECT * FROM TABLE(TUMBLE(TABLE t, DESCRIPTOR(ts), INTERVAL '1' SECOND)").contains("')'"));
-        assert!(error("SELECT * FROM TABLE(SESSION(TABLE t, DESCRIPTOR(ts), INTERVAL '1' SECOND))").contains("SESSION"));
+        assert!(error("SELECT * FROM TABLE(TUMBLE(TABLE t PARTITION BY k, DESCRIPTOR(ts), INTERVAL '1' SECOND))")
+            .contains("takes no PARTITION BY"));
     }
 }

@@ -34,17 +34,24 @@ pub(crate) fn window_source(
     arguments: &[Expr],
 ) -> Option<datafusion::common::Result<Arc<dyn TableSource>>> {
     let name = function.to_ascii_uppercase();
-    if !["TUMBLE", "HOP", "CUMULATE"].contains(&name.as_str()) {
+    if !["TUMBLE", "HOP", "CUMULATE", "SESSION"].contains(&name.as_str()) {
         return None;
     }
     Some(resolve(catalog, &name, arguments).map(|source| Arc::new(source) as Arc<dyn TableSource>))
 }
 
 fn resolve(catalog: &Catalog, name: &str, arguments: &[Expr]) -> datafusion::common::Result<WindowSource> {
-    let (table, column, sizes) = match arguments {
+    let (table, column, mut sizes) = match arguments {
         [table, column, sizes @ ..] => (string(table, name)?, string(column, name)?, sizes),
         _ => return plan_err!("{name} needs a table, a time column and the window's size"),
     };
+    // SESSION's partition columns follow its gap.
+    let mut partition_names = Vec::new();
+    if name == "SESSION" && sizes.len() > 1 {
+        partition_names =
+            sizes[1..].iter().map(|column| string(column, name)).collect::<datafusion::common::Result<_>>()?;
+        sizes = &sizes[..1];
+    }
     let sizes = sizes.iter().map(|size| millis(size, name)).collect::<datafusion::common::Result<Vec<_>>>()?;
     let (kind, offset) = match (name, sizes.as_slice()) {
         ("TUMBLE", [size, rest @ ..]) if rest.len() <= 1 => (WindowKind::Tumble { size: *size }, rest.first()),
@@ -54,6 +61,7 @@ fn resolve(catalog: &Catalog, name: &str, arguments: &[Expr]) -> datafusion::com
         ("CUMULATE", [step, size, rest @ ..]) if rest.len() <= 1 => {
             (WindowKind::Cumulate { step: *step, size: *size }, rest.first())
         }
+        ("SESSION", [gap]) => (WindowKind::Session { gap: *gap }, None),
         _ => return plan_err!("{name} was called with {} interval arguments", sizes.len()),
     };
     if let Err(message) = check_sizes(&kind) {
@@ -69,6 +77,13 @@ fn resolve(catalog: &Catalog, name: &str, arguments: &[Expr]) -> datafusion::com
             columns.join(", ")
         );
     };
+    let partition = partition_names
+        .iter()
+        .map(|partition| match input.schema.index_of(partition) {
+            Ok(position) => Ok(position),
+            Err(_) => plan_err!("the PARTITION BY column '{partition}' of {name} is not a column of '{table}'"),
+        })
+        .collect::<datafusion::common::Result<Vec<_>>>()?;
     let time_zone = match field.data_type() {
         ArrowType::Timestamp(TimeUnit::Second | TimeUnit::Millisecond, time_zone) => time_zone.clone(),
         other => {
@@ -86,7 +101,7 @@ fn resolve(catalog: &Catalog, name: &str, arguments: &[Expr]) -> datafusion::com
         fields.push(Field::new(window_column, ArrowType::Timestamp(TimeUnit::Millisecond, None), false));
     }
     fields.push(Field::new("window_time", ArrowType::Timestamp(TimeUnit::Millisecond, time_zone), false));
-    let window = WindowTvf { kind, offset: offset.copied().unwrap_or(0), input: table, time_column };
+    let window = WindowTvf { kind, offset: offset.copied().unwrap_or(0), input: table, time_column, partition };
     Ok(WindowSource { window, schema: Arc::new(Schema::new(fields)) })
 }
 

@@ -1,5 +1,5 @@
-//! What a window table function call is (its kind, sizes and time column) and the windows it
-//! puts a timestamp in.
+//! What a window table function call is (its kind, sizes, time column and partition keys) and
+//! the windows it puts a timestamp in.
 
 /// The kind and sizes of a window function, in milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -11,6 +11,9 @@ pub(crate) enum WindowKind {
     /// `CUMULATE`: windows that start every `size` and grow by `step` until they are `size`
     /// long: `[start, start + step)`, `[start, start + 2 * step)`, ...
     Cumulate { step: i64, size: i64 },
+    /// `SESSION`: the rows of a partition until a `gap` without rows; a row starts a session
+    /// `[time, time + gap)` that merges with the sessions it overlaps or touches.
+    Session { gap: i64 },
 }
 
 /// A window function call: `kind` over the rows of table `input`, by its time column.
@@ -23,6 +26,9 @@ pub(crate) struct WindowTvf {
     pub(crate) input: String,
     /// The position of the time column in the input's columns.
     pub(crate) time_column: usize,
+    /// `SESSION`: the positions of the `PARTITION BY` columns, whose rows have sessions of
+    /// their own.
+    pub(crate) partition: Vec<usize>,
 }
 
 impl WindowTvf {
@@ -32,6 +38,7 @@ impl WindowTvf {
             WindowKind::Tumble { .. } => "TUMBLE",
             WindowKind::Hop { .. } => "HOP",
             WindowKind::Cumulate { .. } => "CUMULATE",
+            WindowKind::Session { .. } => "SESSION",
         }
     }
 
@@ -41,6 +48,7 @@ impl WindowTvf {
             WindowKind::Tumble { size } => size,
             WindowKind::Hop { slide, .. } => slide,
             WindowKind::Cumulate { size, .. } => size,
+            WindowKind::Session { gap } => gap,
         }
     }
 
@@ -61,11 +69,13 @@ impl WindowTvf {
             }
             WindowKind::Hop { slide, size } => {
                 let last = self.aligned_start(timestamp);
-                let mut start = last - (size - slide);
+                let mut start = last;
+                // Back to the earliest window that still holds the timestamp.
+                while start - slide + size > timestamp {
+                    start -= slide;
+                }
                 while start <= last {
-                    if start + size > timestamp {
-                        window(start, start + size);
-                    }
+                    window(start, start + size);
                     start += slide;
                 }
             }
@@ -77,6 +87,8 @@ impl WindowTvf {
                     end += step;
                 }
             }
+            // The row's own session, before it merges with others.
+            WindowKind::Session { gap } => window(timestamp, timestamp + gap),
         }
     }
 
@@ -84,25 +96,28 @@ impl WindowTvf {
     pub(crate) fn windows_per_row(&self) -> usize {
         let count = match self.kind {
             WindowKind::Tumble { .. } => 1,
-            WindowKind::Hop { slide, size } => size / slide,
+            WindowKind::Hop { slide, size } => (size + slide - 1) / slide,
             WindowKind::Cumulate { step, size } => size / step,
+            WindowKind::Session { .. } => 1,
         };
         usize::try_from(count).unwrap_or(1)
     }
 }
 
-/// Checks the sizes of a window function as Flink does: positive, and a hopping (cumulating)
-/// window's size a whole multiple of its slide (step).
+/// Checks the sizes of a window function: positive, and a cumulating window's size a whole
+/// multiple of its step, as Flink requires. Flink also wants a hopping window's size to be a
+/// multiple of its slide in window functions (not in group windows); here any slide works.
 pub(crate) fn check_sizes(kind: &WindowKind) -> std::result::Result<(), String> {
     let (name, small, small_name, size) = match *kind {
         WindowKind::Tumble { size } => ("TUMBLE", size, "size", size),
         WindowKind::Hop { slide, size } => ("HOP", slide, "slide", size),
         WindowKind::Cumulate { step, size } => ("CUMULATE", step, "step", size),
+        WindowKind::Session { gap } => ("SESSION", gap, "gap", gap),
     };
     if small <= 0 || size <= 0 {
         return Err(format!("{name} window must have a positive {small_name} and size, but got {small_name} {small} ms and size {size} ms"));
     }
-    if size % small != 0 {
+    if matches!(kind, WindowKind::Cumulate { .. }) && size % small != 0 {
         return Err(format!(
             "{name} table function based aggregate requires size must be an integral multiple of {small_name}, but got size {size} ms and {small_name} {small} ms"
         ));
@@ -115,7 +130,7 @@ mod tests {
     use super::*;
 
     fn windows_of(kind: WindowKind, offset: i64, timestamp: i64) -> Vec<(i64, i64)> {
-        let tvf = WindowTvf { kind, offset, input: "t".into(), time_column: 0 };
+        let tvf = WindowTvf { kind, offset, input: "t".into(), time_column: 0, partition: Vec::new() };
         let mut windows = Vec::new();
         tvf.windows(timestamp, |start, end| windows.push((start, end)));
         windows
@@ -139,6 +154,13 @@ mod tests {
     }
 
     #[test]
+    fn a_slide_that_does_not_divide_the_size_gives_windows_of_the_size() {
+        let kind = WindowKind::Hop { slide: 2, size: 5 };
+        assert_eq!(windows_of(kind, 0, 4), vec![(0, 5), (2, 7), (4, 9)]);
+        assert_eq!(windows_of(kind, 0, 1), vec![(-2, 3), (0, 5)]);
+    }
+
+    #[test]
     fn cumulating_windows_grow_by_step_within_their_size() {
         let kind = WindowKind::Cumulate { step: 2, size: 6 };
         assert_eq!(windows_of(kind, 0, 0), vec![(0, 2), (0, 4), (0, 6)]);
@@ -149,7 +171,8 @@ mod tests {
 
     #[test]
     fn sizes_must_divide() {
-        assert!(check_sizes(&WindowKind::Hop { slide: 4, size: 10 }).unwrap_err().contains("integral multiple"));
+        assert!(check_sizes(&WindowKind::Cumulate { step: 4, size: 10 }).unwrap_err().contains("integral multiple"));
+        assert!(check_sizes(&WindowKind::Hop { slide: 4, size: 10 }).is_ok());
         assert!(check_sizes(&WindowKind::Tumble { size: 0 }).is_err());
         assert!(check_sizes(&WindowKind::Cumulate { step: 2, size: 10 }).is_ok());
     }
