@@ -12,7 +12,7 @@
 //! `restart-strategy.exponential-delay.initial-backoff`, `.max-backoff`, `.backoff-multiplier`,
 //! `.reset-backoff-threshold`; `execution.backpressure.max-in-flight-records` and
 //! `execution.backpressure.max-in-flight-time` (or `taskmanager.network.memory.buffer-debloat.target`),
-//! see [`BackpressureConfig`](crate::BackpressureConfig).
+//! see [`BackpressureConfig`](crate::BackpressureConfig); `parallelism.default`.
 //!
 //! ```
 //! use pyflink_core::{Configuration, StreamExecutionEnvironment};
@@ -20,9 +20,11 @@
 //! let mut config = Configuration::new();
 //! config.set_string("state.backend.type", "rocksdb");
 //! config.set_string("execution.checkpointing.interval", "10 s");
+//! config.set_string("parallelism.default", "3");
 //! let env = StreamExecutionEnvironment::get_execution_environment();
 //! env.configure(&config).unwrap();
 //! assert_eq!(env.get_checkpoint_config().interval, Some(std::time::Duration::from_secs(10)));
+//! assert_eq!(env.get_parallelism(), 3);
 //!
 //! config.set_string("execution.checkpointing.interval", "often");
 //! let error = env.configure(&config).err().unwrap();

@@ -61,6 +61,23 @@ fn build(plan: &Plan) -> Result<(StreamExecutionEnvironment, Vec<Built>), JobErr
         RuntimeMode::Batch => RuntimeExecutionMode::Batch,
         RuntimeMode::Automatic => RuntimeExecutionMode::Automatic,
     });
+    let built = build_steps(&env, plan)?;
+    Ok((env, built))
+}
+
+/// The stream of step `step` of `plan`, built into `env`, the environment of a table job that
+/// reads it (`from_data_stream`): the plan's steps become operators of that job.
+pub(crate) fn stream_in(
+    env: &StreamExecutionEnvironment,
+    plan: &Plan,
+    step: usize,
+) -> Result<DataStream<PyValue>, JobError> {
+    let built = build_steps(env, plan)?;
+    stream_of(&built, step).cloned()
+}
+
+/// The operators of the steps of `plan`, in `env`.
+fn build_steps(env: &StreamExecutionEnvironment, plan: &Plan) -> Result<Vec<Built>, JobError> {
     let mut built: Vec<Built> = Vec::with_capacity(plan.steps.len());
     let side_outputs = side_outputs_read(plan);
     let bundle_size = plan.python.bundle_size;
@@ -84,9 +101,9 @@ fn build(plan: &Plan) -> Result<(StreamExecutionEnvironment, Vec<Built>), JobErr
                 .map_err(|e| JobError::InvalidProgram(format!("cannot read the collection: {e}")))?;
                 Built::Stream(env.from_collection(elements))
             }
-            Step::Table { descriptor } => Built::Stream(crate::table::rows_in_python(&env, descriptor)?),
-            Step::TextFiles { paths, monitor } => Built::Stream(crate::files::text_files(&env, paths, *monitor)?),
-            Step::Kafka { source } => Built::Stream(crate::kafka::kafka_in_python(&env, source)?),
+            Step::Table { descriptor } => Built::Stream(crate::table::rows_in_python(env, descriptor)?),
+            Step::TextFiles { paths, monitor } => Built::Stream(crate::files::text_files(env, paths, *monitor)?),
+            Step::Kafka { source } => Built::Stream(crate::kafka::kafka_in_python(env, source)?),
             Step::Sequence { from, to } => {
                 let numbers = env.from_sequence(*from, *to)?;
                 Built::Stream(numbers.process(IntoPython).name("Sequence to Python"))
@@ -203,7 +220,7 @@ fn build(plan: &Plan) -> Result<(StreamExecutionEnvironment, Vec<Built>), JobErr
             (stream, _) => stream,
         });
     }
-    Ok((env, built))
+    Ok(built)
 }
 
 /// Fails for the Python functions that process mode does not run yet.

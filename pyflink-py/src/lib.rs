@@ -72,6 +72,8 @@ pub use plan::{
     WindowSpec,
 };
 pub use table::sql::{ExpressionSpec, SqlResult, SqlStatementSet, SqlTable, TableEnv};
+pub use table::stream::{SchemaColumnSpec, StreamSchemaSpec};
+pub use table::windows::{GroupWindowSpec, OverWindowSpec};
 pub use table::{ColumnSpec, ColumnType, TableSpec};
 pub use types::{BasicType, TypeInfo};
 pub use window_assign::{TriggerSpec, WindowAssignerSpec};

@@ -346,6 +346,14 @@ pub struct Stream {
 }
 
 impl Stream {
+    /// The program up to this stream (its step and those before it), without sinks: what a
+    /// table job that reads the stream builds.
+    pub(crate) fn program(&self) -> (Plan, usize) {
+        let mut plan = snapshot(&self.plan, Vec::new());
+        plan.steps.truncate(self.step + 1);
+        (plan, self.step)
+    }
+
     fn transform(
         &self,
         function: Vec<u8>,

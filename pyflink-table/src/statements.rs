@@ -356,7 +356,8 @@ fn implicitly_castable(from: &ArrowType, to: &ArrowType) -> bool {
         (a, b) if numeric_rank(a).is_some() && numeric_rank(b).is_some() => numeric_rank(a) <= numeric_rank(b),
         (Utf8 | LargeUtf8 | Utf8View, Utf8 | LargeUtf8 | Utf8View) => true,
         (Binary | LargeBinary | BinaryView, Binary | LargeBinary | BinaryView) => true,
-        (Timestamp(_, a), Timestamp(_, b)) => a.is_some() == b.is_some(),
+        // TIMESTAMP and TIMESTAMP_LTZ convert both ways, in the session time zone (UTC).
+        (Timestamp(..), Timestamp(..)) => true,
         (List(a), List(b)) => implicitly_castable(a.data_type(), b.data_type()),
         _ => false,
     }

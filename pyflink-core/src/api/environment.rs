@@ -159,13 +159,20 @@ impl StreamExecutionEnvironment {
         self
     }
 
-    /// Applies Flink's settings in `config`: state backend, checkpointing, restart strategy (see
-    /// [`Configuration`] for the keys). A value that is not allowed gives an error naming its key.
+    /// Applies Flink's settings in `config`: state backend, checkpointing, restart strategy,
+    /// default parallelism (`parallelism.default`; see [`Configuration`] for the keys). A value that is not allowed gives an error naming its key.
     pub fn configure(&self, config: &Configuration) -> Result<&Self> {
         let state_backend = config.state_backend()?;
         let checkpoint = config.checkpoint_config(self.get_checkpoint_config())?;
         let restart = config.restart_strategy()?;
         let backpressure = config.backpressure_config(self.get_backpressure_config())?;
+        let parallelism = config.number::<usize>("parallelism.default")?;
+        if parallelism == Some(0) {
+            return Err(crate::configuration::invalid("parallelism.default", "0", "a parallelism of at least 1"));
+        }
+        if let Some(parallelism) = parallelism {
+            self.set_parallelism(parallelism);
+        }
         let mut inner = self.inner.borrow_mut();
         inner.backpressure = backpressure;
         if let Some(backend) = state_backend {

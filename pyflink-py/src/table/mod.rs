@@ -1,8 +1,11 @@
 //! Tables from Python (`pyflink_rs.table`): a `TableDescriptor` crosses as a [`TableSpec`],
 //! becomes the engine's [`TableDescriptor`], and its rows reach Python as PyFlink `Row`s
-//! with the schema's column names. SQL and the Table API run through [`sql`].
+//! with the schema's column names. SQL and the Table API run through [`sql`], tables of
+//! Python DataStreams through [`stream`], the Table API's windows through [`windows`].
 
 pub mod sql;
+pub mod stream;
+pub mod windows;
 
 use std::collections::HashMap;
 use std::sync::Arc;

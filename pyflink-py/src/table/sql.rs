@@ -67,14 +67,14 @@ impl From<ExpressionSpec> for Expression {
     }
 }
 
-fn expressions(specs: Vec<ExpressionSpec>) -> Vec<Expression> {
+pub(crate) fn expressions(specs: Vec<ExpressionSpec>) -> Vec<Expression> {
     specs.into_iter().map(Expression::from).collect()
 }
 
 /// What a table environment's thread owns: the environment, and the tables and statement
 /// sets Python holds handles on.
-struct Owned {
-    env: TableEnvironment,
+pub(crate) struct Owned {
+    pub(crate) env: TableEnvironment,
     tables: HashMap<u64, Table>,
     sets: HashMap<u64, StatementSet>,
     next: u64,
@@ -144,7 +144,7 @@ impl TableThread {
     }
 
     /// Runs `call`, which makes a table, and gives a handle on it.
-    fn table(
+    pub(crate) fn table(
         self: &Arc<Self>,
         call: impl FnOnce(&mut Owned) -> Result<Table, JobError> + Send + 'static,
     ) -> Result<Arc<SqlTable>, JobError> {
@@ -162,6 +162,11 @@ impl TableEnv {
     /// A table environment in streaming or batch mode.
     pub fn new(streaming: bool) -> Self {
         TableEnv { thread: TableThread::start(streaming) }
+    }
+
+    /// The thread that owns the environment.
+    pub(crate) fn thread(&self) -> &Arc<TableThread> {
+        &self.thread
     }
 
     /// Applies configuration options (`parallelism.default`, checkpointing, ...) to the jobs
@@ -265,7 +270,7 @@ fn python_rows(pickled_rows: &[u8], names: &[String]) -> PyResult<Vec<Row>> {
 
 /// The engine's value of a Python object: `None`, `bool`, `int`, `float`, `str` or a
 /// `datetime` (naive for `TIMESTAMP`, with a time zone for `TIMESTAMP_LTZ`).
-fn python_value(item: &Bound<'_, PyAny>) -> PyResult<Value> {
+pub(crate) fn python_value(item: &Bound<'_, PyAny>) -> PyResult<Value> {
     if item.is_none() {
         return Ok(Value::Null);
     }
@@ -328,7 +333,7 @@ impl SqlTable {
     }
 
     /// A handle on the table `call` makes of this one.
-    fn derive(
+    pub(crate) fn derive(
         &self,
         call: impl FnOnce(&Table) -> Result<Table, TableError> + Send + 'static,
     ) -> Result<Arc<SqlTable>, JobError> {

@@ -13,7 +13,7 @@ from pyflink_rs.common.serialization import (
     SerializationSchema,
     SimpleStringSchema,
 )
-from pyflink_rs.common.time import Duration, Time
+from pyflink_rs.common.time import Duration, Instant, Time
 from pyflink_rs.common.typeinfo import Types, TypeInformation
 from pyflink_rs.common.types import Row, RowKind
 from pyflink_rs.common.watermark_strategy import TimestampAssigner, WatermarkStrategy
@@ -25,6 +25,7 @@ __all__ = [
     "DeserializationSchema",
     "Duration",
     "Encoder",
+    "Instant",
     "JobClient",
     "JobExecutionResult",
     "JobID",

@@ -70,3 +70,36 @@ class Time(Duration):
 
     def __repr__(self):
         return f"Time.milliseconds({self._millis})"
+
+
+class Instant:
+    """A point on the time line: seconds and nanoseconds since the epoch (PyFlink's
+    ``Instant``, the values of ``Types.INSTANT()``)."""
+
+    def __init__(self, seconds, nanos):
+        self.seconds = int(seconds)
+        self.nanos = int(nanos)
+
+    @staticmethod
+    def of_epoch_milli(epoch_milli):
+        return Instant(epoch_milli // 1000, (epoch_milli % 1000) * 1_000_000)
+
+    @staticmethod
+    def of_epoch_second(epoch_second, nano_adjustment=0):
+        return Instant(epoch_second + nano_adjustment // 1_000_000_000, nano_adjustment % 1_000_000_000)
+
+    def to_epoch_milli(self):
+        """The instant in milliseconds since the epoch."""
+        return self.seconds * 1000 + self.nanos // 1_000_000
+
+    def __eq__(self, other):
+        return isinstance(other, Instant) and (self.seconds, self.nanos) == (other.seconds, other.nanos)
+
+    def __lt__(self, other):
+        return (self.seconds, self.nanos) < (other.seconds, other.nanos)
+
+    def __hash__(self):
+        return hash((self.seconds, self.nanos))
+
+    def __repr__(self):
+        return f"Instant<{self.seconds}, {self.nanos}>"

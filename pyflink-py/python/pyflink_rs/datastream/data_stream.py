@@ -26,24 +26,26 @@ class DataStream:
     """A stream of records. Transformations record the program; nothing runs until the
     environment executes."""
 
-    def __init__(self, native):
+    def __init__(self, native, type_info=None):
         self._native = native
+        # The records' type, where the program gave one (tables of the stream need it).
+        self._type_info = type_info
 
     def map(self, func, output_type=None):
         """Each record through ``func`` (a callable or a ``MapFunction``); the results are
         records of ``output_type`` (any Python object when not given)."""
         function = pickled_callable(func, MapFunction, "map")
-        return DataStream(self._native.map(function, "Map", native_type(output_type)))
+        return DataStream(self._native.map(function, "Map", native_type(output_type)), output_type)
 
     def flat_map(self, func, output_type=None):
         """Each record to the records that ``func`` returns or yields, of ``output_type``."""
         function = pickled_callable(func, FlatMapFunction, "flat_map")
-        return DataStream(self._native.flat_map(function, "FlatMap", native_type(output_type)))
+        return DataStream(self._native.flat_map(function, "FlatMap", native_type(output_type)), output_type)
 
     def filter(self, func):
         """The records for which ``func`` returns a true value."""
         function = pickled_callable(func, FilterFunction, "filter")
-        return DataStream(self._native.filter(function, "Filter"))
+        return DataStream(self._native.filter(function, "Filter"), self._type_info)
 
     def process(self, func, output_type=None):
         """Each record through a ``ProcessFunction``: results and side outputs returned or
@@ -81,7 +83,7 @@ class DataStream:
 
     def assign_timestamps_and_watermarks(self, watermark_strategy):
         """The stream with event timestamps and watermarks from ``watermark_strategy``."""
-        return DataStream(self._native.assign_timestamps_and_watermarks(watermark_strategy._native()))
+        return DataStream(self._native.assign_timestamps_and_watermarks(watermark_strategy._native()), self._type_info)
 
     def window_all(self, window_assigner):
         """The whole stream cut into windows by ``window_assigner``, evaluated by one
@@ -134,7 +136,7 @@ class KeyedStream:
     def map(self, func, output_type=None):
         """Each record through ``func``, keyed; the results are records of ``output_type``."""
         function = pickled_callable(func, MapFunction, "map")
-        return DataStream(self._native.map(function, "Map", native_type(output_type)))
+        return DataStream(self._native.map(function, "Map", native_type(output_type)), output_type)
 
     def process(self, func, output_type=None):
         """Each record through a ``KeyedProcessFunction``: keyed state, timers, and results

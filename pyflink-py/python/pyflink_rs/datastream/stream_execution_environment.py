@@ -81,7 +81,7 @@ class StreamExecutionEnvironment:
         """A stream of the elements of ``collection``, in order, from a non-parallel source,
         as records of ``type_info`` (any Python object when not given)."""
         elements = list(collection)
-        return DataStream(self._native.from_collection(cloudpickle.dumps(elements), native_type(type_info)))
+        return DataStream(self._native.from_collection(cloudpickle.dumps(elements), native_type(type_info)), type_info)
 
     def from_source(self, source, watermark_strategy, source_name):
         """A stream of the records of ``source`` (such as a ``NumberSequenceSource``), with

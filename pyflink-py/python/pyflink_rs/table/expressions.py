@@ -174,6 +174,17 @@ class Expression:
     hours = hour = property(lambda self: self._interval("HOUR"))
     days = day = property(lambda self: self._interval("DAY"))
 
+    # Properties of a group window's alias (``col("w").start``).
+    start = property(lambda self: Expression("window_start"))
+    end = property(lambda self: Expression("window_end"))
+    rowtime = property(lambda self: Expression("window_time"))
+    proctime = property(lambda self: Expression("window_time"))
+
+    def over(self, alias):
+        """This aggregate over the OVER window ``alias`` (see ``Table.over_window``)."""
+        window = alias._column if isinstance(alias, Expression) and alias._column else str(alias)
+        return Expression(f"{self._sql} OVER {_quote(window)}")
+
     @property
     def milli(self):
         millis = int(self._sql)
@@ -254,10 +265,20 @@ def current_timestamp():
 
 
 def row_interval(rows):
-    return Expression(f"{int(rows)}")
+    """An OVER window bound of ``rows`` rows (``preceding(row_interval(2))``)."""
+    return Expression(f"{int(rows)} ROWS")
+
+
+# OVER window bounds: every row before the current one (counted in rows, or by time), and the
+# current row (alone, or with the rows of its time).
+UNBOUNDED_ROW = Expression("UNBOUNDED ROWS")
+UNBOUNDED_RANGE = Expression("UNBOUNDED")
+CURRENT_ROW = Expression("CURRENT ROWS")
+CURRENT_RANGE = Expression("CURRENT")
 
 
 __all__ = [
-    "Expression", "and_", "call", "call_sql", "col", "concat", "concat_ws", "current_timestamp",
-    "if_then_else", "lit", "not_", "null_of", "or_",
+    "CURRENT_RANGE", "CURRENT_ROW", "Expression", "UNBOUNDED_RANGE", "UNBOUNDED_ROW", "and_", "call",
+    "call_sql", "col", "concat", "concat_ws", "current_timestamp", "if_then_else", "lit", "not_", "null_of",
+    "or_", "row_interval",
 ]

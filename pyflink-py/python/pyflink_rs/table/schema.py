@@ -5,22 +5,30 @@ from pyflink_rs.table.types import DataType
 
 
 class Schema:
-    """The columns of a table, in order; build one with ``Schema.new_builder()``."""
+    """The columns of a table, in order, and its watermark and primary key; build one with
+    ``Schema.new_builder()``. Columns are physical (``column``), computed from the others
+    (``column_by_expression``) or a connector's metadata (``column_by_metadata``)."""
 
-    def __init__(self, columns):
-        self._columns = list(columns)
+    def __init__(self, entries, watermark=None, primary_key=None):
+        self._entries = list(entries)
+        self._columns = [(entry[1], entry[2]) for entry in self._entries if entry[0] == "physical"]
+        self._watermark = watermark
+        self._primary_key = primary_key
 
     @staticmethod
     def new_builder():
         return Schema.Builder()
 
     def get_field_names(self):
-        return [name for name, _ in self._columns]
+        return [entry[1] for entry in self._entries]
 
     def get_field_data_types(self):
         return [data_type for _, data_type in self._columns]
 
     def _native(self):
+        if len(self._columns) != len(self._entries):
+            raise ValueError("tables read with to_data_stream have physical columns only; query computed and "
+                             "metadata columns with SQL")
         for name, data_type in self._columns:
             if data_type._native is None:
                 raise ValueError(
@@ -28,8 +36,47 @@ class Schema:
                     "integer, FLOAT, DOUBLE, CHAR, VARCHAR and STRING columns so far; SQL queries take any type")
         return [_native.ColumnSpec(name=name, data_type=data_type._native) for name, data_type in self._columns]
 
+    def _stream_spec(self):
+        """This schema for ``from_data_stream``."""
+        columns = []
+        for entry in self._entries:
+            if entry[0] == "physical":
+                columns.append(_native.SchemaColumnSpec(name=entry[1], data_type=repr(entry[2]), expression=None))
+            elif entry[0] == "computed":
+                columns.append(_native.SchemaColumnSpec(name=entry[1], data_type=None, expression=entry[2]))
+            else:
+                raise ValueError(f"the metadata column '{entry[1]}' has no metadata to read in a data stream")
+        column, expression = self._watermark or (None, None)
+        return _native.StreamSchemaSpec(columns=columns, watermark_column=column, watermark_expression=expression)
+
+    def _ddl_elements(self):
+        """The column, watermark and key clauses of ``CREATE TABLE``."""
+        elements = []
+        for entry in self._entries:
+            name = "`" + entry[1].replace("`", "``") + "`"
+            if entry[0] == "physical":
+                elements.append(f"{name} {entry[2]!r}")
+            elif entry[0] == "computed":
+                elements.append(f"{name} AS {entry[2]}")
+            else:
+                _, _, data_type, key, virtual = entry
+                source = f" FROM '{key}'" if key else ""
+                elements.append(f"{name} {data_type!r} METADATA{source}{' VIRTUAL' if virtual else ''}")
+        if self._watermark is not None:
+            elements.append(f"WATERMARK FOR `{self._watermark[0]}` AS {self._watermark[1]}")
+        if self._primary_key:
+            elements.append(f"PRIMARY KEY ({', '.join(self._primary_key)}) NOT ENFORCED")
+        return elements
+
     def __str__(self):
-        lines = [f"  `{name}` {data_type!r}" for name, data_type in self._columns]
+        lines = []
+        for entry in self._entries:
+            if entry[0] == "computed":
+                lines.append(f"  `{entry[1]}` AS {entry[2]}")
+            else:
+                lines.append(f"  `{entry[1]}` {entry[2]!r}")
+        if self._watermark is not None:
+            lines.append(f"  WATERMARK FOR `{self._watermark[0]}` AS {self._watermark[1]}")
         return "(\n" + ",\n".join(lines) + "\n)"
 
     __repr__ = __str__
@@ -38,7 +85,9 @@ class Schema:
         """Adds columns one by one."""
 
         def __init__(self):
-            self._columns = []
+            self._entries = []
+            self._watermark = None
+            self._primary_key = None
 
         def column(self, column_name, data_type):
             if not isinstance(data_type, DataType):
@@ -46,21 +95,43 @@ class Schema:
                     f"column '{column_name}' needs a type from DataTypes (such as DataTypes.INT()), "
                     f"not {data_type!r}"
                 )
-            self._columns.append((column_name, data_type))
+            self._entries.append(("physical", column_name, data_type))
             return self
 
+        def column_by_expression(self, column_name, expr):
+            """A column computed by the SQL expression ``expr`` (text or an ``Expression``)."""
+            self._entries.append(("computed", column_name, str(expr)))
+            return self
+
+        def column_by_metadata(self, column_name, data_type, metadata_key=None, is_virtual=False):
+            """A column of the connector's metadata ``metadata_key`` (the column's name when not given)."""
+            self._entries.append(("metadata", column_name, data_type, metadata_key, is_virtual))
+            return self
+
+        def watermark(self, column_name, watermark_expr):
+            """Makes ``column_name`` the event time, with watermarks of ``watermark_expr``."""
+            self._watermark = (column_name, str(watermark_expr))
+            return self
+
+        def primary_key(self, *column_names):
+            self._primary_key = list(column_names)
+            return self
+
+        def primary_key_named(self, constraint_name, *column_names):
+            return self.primary_key(*column_names)
+
         def from_schema(self, schema):
-            self._columns.extend(schema._columns)
+            self._entries.extend(schema._entries)
+            self._watermark = schema._watermark or self._watermark
+            self._primary_key = schema._primary_key or self._primary_key
             return self
 
         def build(self):
-            if not self._columns:
-                raise ValueError("a schema needs at least one column")
-            names = [name for name, _ in self._columns]
+            names = [entry[1] for entry in self._entries]
             duplicates = sorted({name for name in names if names.count(name) > 1})
             if duplicates:
                 raise ValueError(f"column names must be unique; repeated: {', '.join(duplicates)}")
-            return Schema(self._columns)
+            return Schema(self._entries, self._watermark, self._primary_key)
 
 
 class TableDescriptor:
@@ -87,7 +158,7 @@ class TableDescriptor:
 
     def _ddl(self, name):
         """``CREATE TEMPORARY TABLE name (...) WITH (...)`` of this descriptor."""
-        columns = ",\n".join(f"  `{column}` {data_type!r}" for column, data_type in self._schema._columns)
+        columns = ",\n".join("  " + element for element in self._schema._ddl_elements())
         options = ",\n".join(
             "  '{}' = '{}'".format(key.replace("'", "''"), value.replace("'", "''"))
             for key, value in {"connector": self._connector, **self._options}.items())

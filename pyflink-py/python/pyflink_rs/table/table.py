@@ -81,6 +81,17 @@ class Table:
     def group_by(self, *fields):
         return GroupedTable(self, fields)
 
+    def window(self, window):
+        """The table windowed by a group window (``Tumble``, ``Slide``, ``Session``), to group by
+        the window's alias."""
+        return GroupWindowedTable(self, window)
+
+    def over_window(self, *over_windows):
+        """The table with an OVER window (``Over``), for aggregates ``.over(col(alias))``."""
+        if len(over_windows) != 1:
+            raise ValueError("over_window takes one OVER window (Flink runs one per query)")
+        return OverWindowedTable(self, over_windows[0])
+
     def union_all(self, right):
         return self._derived(self._sql_table().union_all(right._sql_table()))
 
@@ -128,6 +139,41 @@ class GroupedTable:
     def select(self, *fields):
         native = self._table._sql_table().group_select(_specs(self._keys), _specs(fields))
         return self._table._derived(native)
+
+
+class GroupWindowedTable:
+    """A table with a group window; ``group_by`` names the window's alias and other keys."""
+
+    def __init__(self, table, window):
+        self._table = table
+        self._window = window
+
+    def group_by(self, *fields):
+        return WindowGroupedTable(self._table, self._window, fields)
+
+
+class WindowGroupedTable:
+    """A windowed table grouped by keys; ``select`` aggregates each window of each group."""
+
+    def __init__(self, table, window, keys):
+        self._table = table
+        self._window = window
+        self._keys = keys
+
+    def select(self, *fields):
+        native = self._table._sql_table().window_group_select(self._window._spec(), _specs(self._keys), _specs(fields))
+        return self._table._derived(native)
+
+
+class OverWindowedTable:
+    """A table with an OVER window; ``select`` computes aggregates over it."""
+
+    def __init__(self, table, window):
+        self._table = table
+        self._window = window
+
+    def select(self, *fields):
+        return self._table._derived(self._table._sql_table().over_window_select(self._window._spec(), _specs(fields)))
 
 
 class TableSchema:

@@ -239,6 +239,37 @@ class TableEnvironment:
         return Table(self, None, descriptor)
 
 
+# The Flink SQL type of each basic type of the DataStream API, as tables of streams hold it.
+_SQL_TYPES = {
+    "String": "STRING", "Boolean": "BOOLEAN", "Byte": "TINYINT", "Short": "SMALLINT", "Integer": "INT",
+    "Long": "BIGINT", "Float": "FLOAT", "Double": "DOUBLE", "Character": "STRING",
+    "Instant": "TIMESTAMP_LTZ(3)", "Timestamp": "TIMESTAMP(3)", "LocalDateTime": "TIMESTAMP(3)",
+}
+
+
+def _row_fields(data_stream):
+    """The field names and Flink SQL types of the records of ``data_stream``."""
+    from pyflink_rs.common.typeinfo import RowTypeInfo, TupleTypeInfo
+    type_info = data_stream._type_info
+    if isinstance(type_info, RowTypeInfo):
+        names, types = type_info.get_field_names(), type_info.get_field_types()
+    elif isinstance(type_info, TupleTypeInfo):
+        types = type_info.get_field_types()
+        names = [f"f{i}" for i in range(len(types))]
+    else:
+        raise ValueError(
+            "from_data_stream reads streams of rows of known types: give the stream's type, such as "
+            "type_info=Types.ROW([Types.INSTANT(), Types.STRING()]) in from_collection or output_type in map")
+    sql_types = []
+    for name, field_type in zip(names, types):
+        sql_type = _SQL_TYPES.get(repr(field_type))
+        if sql_type is None:
+            raise ValueError(f"the field '{name}' of type {field_type!r} cannot be a table column yet; "
+                             f"the types that can are {', '.join(sorted(_SQL_TYPES))}")
+        sql_types.append(sql_type)
+    return list(names), sql_types
+
+
 class StreamTableEnvironment(TableEnvironment):
     """The table side of a streaming program: SQL and the Table API, and tables read as data
     streams of ``Row``s (``to_data_stream``)."""
@@ -254,6 +285,28 @@ class StreamTableEnvironment(TableEnvironment):
         if environment_settings is not None and not environment_settings.is_streaming_mode():
             raise ValueError("StreamTableEnvironment runs in streaming mode; use EnvironmentSettings.in_streaming_mode()")
         return StreamTableEnvironment(env)
+
+    def from_data_stream(self, data_stream, *fields_or_schema):
+        """The records of ``data_stream`` (rows of a known type) as a table: with a ``Schema``,
+        of the columns, computed columns and watermark it declares; with expressions, of the
+        fields renamed in order; with nothing, of the fields as they are."""
+        from pyflink_rs.table.schema import Schema
+        names, types = _row_fields(data_stream)
+        schema = Schema([], None, None)
+        renames = ()
+        if len(fields_or_schema) == 1 and isinstance(fields_or_schema[0], Schema):
+            schema = fields_or_schema[0]
+        elif fields_or_schema:
+            renames = fields_or_schema
+        native = self._native.from_data_stream(data_stream._native, names, types, schema._stream_spec())
+        table = Table(self, native)
+        return table.alias(*renames) if renames else table
+
+    def create_temporary_view(self, view_path, table_or_data_stream, *fields_or_schema):
+        if isinstance(table_or_data_stream, DataStream):
+            table_or_data_stream = self.from_data_stream(table_or_data_stream, *fields_or_schema)
+            fields_or_schema = ()
+        super().create_temporary_view(view_path, table_or_data_stream, *fields_or_schema)
 
     def to_data_stream(self, table):
         """The rows of ``table`` as a data stream of ``Row``s named by its columns."""
