@@ -197,6 +197,7 @@ def test_word_count_reads_and_writes_files_as_pyflink_does(mode, pyflink_wheel, 
 # PyFlink 2.3.0 printed, without the log lines of PyFlink's Beam runtime.
 TABLE_EXAMPLES = [
     "process_json_data",
+    "multi_sink",
     "windowing/tumble_window",
     "windowing/sliding_window",
     "windowing/session_window",
@@ -223,3 +224,55 @@ def test_pyflink_table_example_prints_what_pyflink_prints(example, pyflink_wheel
     assert run.returncode == 0, run.stderr
     expected = result_lines(fixture(f"table_{example.rpartition('/')[2]}"))
     assert rounded(result_lines(run.stdout)) == rounded(expected)
+
+
+CHANGELOG_LINE = re.compile(r"^(?:\d+> )?([+-][IUD])\[(\w+), (\d+)\]$")
+
+
+def changelog_counts(output):
+    """The final count of each word in the printed changelog of a running word count, checked
+    on the way: a word starts with `+I[word, 1]`, and each later count retracts the one before
+    (`-U[word, n]`) and adds the next (`+U[word, n + 1]`)."""
+    counts = {}
+    retracted = {}
+    for line in output.splitlines()[1:]:
+        if not line.strip():
+            continue
+        match = CHANGELOG_LINE.match(line)
+        assert match, f"not a changelog line: {line!r}"
+        kind, word, count = match.group(1), match.group(2), int(match.group(3))
+        if kind == "+I":
+            assert word not in counts and count == 1, line
+        elif kind == "-U":
+            assert counts.get(word) == count, line
+            retracted[word] = count
+        else:
+            assert kind == "+U" and retracted.pop(word, None) == count - 1, line
+        counts[word] = count
+    return counts
+
+
+def test_table_streaming_word_count_prints_a_changelog_as_pyflink_does(pyflink_wheel, tmp_path):
+    """PyFlink's table streaming_word_count counts random words of an endless `datagen` table
+    (5 a second) with a Python function and a GROUP BY: stopped after a few seconds, both
+    outputs hold the same first line and then a consistent changelog of the example's words."""
+    with zipfile.ZipFile(pyflink_wheel) as wheel:
+        source = wheel.read("pyflink/examples/table/streaming_word_count.py").decode()
+    script = tmp_path / "table_streaming_word_count.py"
+    script.write_text(rewrite_imports(source))
+    job = subprocess.Popen(
+        [sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        time.sleep(5)
+        assert job.poll() is None, job.communicate()[1]
+    finally:
+        job.terminate()
+        output, errors = job.communicate(timeout=60)
+    recorded = fixture("table_streaming_word_count")
+    assert output.splitlines()[0] == recorded.splitlines()[0]
+    ours, theirs = changelog_counts(output), changelog_counts(recorded)
+    assert 10 <= sum(ours.values()) <= 30, f"5 words a second for 5 seconds, got {sum(ours.values())}: {errors}"
+    words = set(eval(re.search(r"words = (\[.*?\])", source, re.S).group(1)))
+    assert set(ours) <= words and set(theirs) <= words

@@ -51,7 +51,7 @@ impl CatalogTable {
 #[derive(Debug)]
 pub(crate) struct Catalog {
     tables: BTreeMap<String, CatalogTable>,
-    functions: Functions,
+    pub(crate) functions: Functions,
     pub(crate) connectors: Connectors,
 }
 

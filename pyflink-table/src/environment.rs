@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
 use datafusion::common::TableReference;
-use datafusion::logical_expr::{LogicalPlan, LogicalPlanBuilder};
+use datafusion::logical_expr::{LogicalPlan, LogicalPlanBuilder, ScalarUDF};
 use pyflink_core::table::Row;
 use pyflink_core::{DataStream, RuntimeExecutionMode, StreamExecutionEnvironment};
 
@@ -212,6 +212,34 @@ impl TableEnvironment {
     /// place of one with the same identifier): the way in for connectors of other crates.
     pub fn register_connector(&self, connector: Arc<dyn TableConnector>) {
         self.catalog().connectors.register(connector);
+    }
+
+    /// Registers `function` for SQL and the Table API under its name (Flink's
+    /// `create_temporary_system_function`): a scalar function of the program's, such as a Python
+    /// function, which DataFusion calls on each batch of rows.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use pyflink_core::table::{Row, Value};
+    /// use pyflink_table::datafusion::arrow::compute::kernels::numeric::add;
+    /// use pyflink_table::datafusion::logical_expr::{create_udf, ColumnarValue, Volatility};
+    /// use pyflink_table::datafusion::arrow::datatypes::DataType as ArrowType;
+    /// use pyflink_table::environment::{EnvironmentSettings, TableEnvironment};
+    /// use pyflink_table::types::DataType;
+    ///
+    /// let t_env = TableEnvironment::create(EnvironmentSettings::in_batch_mode());
+    /// let twice = Arc::new(|args: &[ColumnarValue]| {
+    ///     let n = args[0].to_array(1)?;
+    ///     Ok(ColumnarValue::Array(add(&n, &n)?))
+    /// });
+    /// t_env.create_temporary_system_function(create_udf("twice", vec![ArrowType::Int64], ArrowType::Int64, Volatility::Immutable, twice));
+    /// let numbers = t_env.from_elements(vec![Row::of(vec![Value::BigInt(21)])], &[("n", DataType::parse("BIGINT").unwrap())]).unwrap();
+    /// t_env.create_temporary_view("numbers", &numbers).unwrap();
+    /// let rows = t_env.execute_sql("SELECT twice(n) AS answer FROM numbers").unwrap().collect();
+    /// assert_eq!(rows[0].to_string(), "+I[42]");
+    /// ```
+    pub fn create_temporary_system_function(&self, function: ScalarUDF) {
+        self.catalog().functions.register_scalar(Arc::new(function));
     }
 
     /// Forgets the view `name`; false if there was none.

@@ -132,3 +132,10 @@ fn bad_calls_say_what_to_fix() {
     let path = t_env.execute_sql(&format!("SELECT JSON_VALUE(data, 'name') FROM {table}")).err().unwrap().to_string();
     assert!(path.contains("does not start with '$'"), "{path}");
 }
+
+#[test]
+fn a_select_of_constants_keeps_one_row_per_row() {
+    let t_env = streaming();
+    let ones = people(&t_env).select([lit(1).alias("one")]).unwrap();
+    assert_eq!(rows(&ones), ["+I[1]", "+I[1]", "+I[1]", "+I[1]"]);
+}

@@ -1,10 +1,12 @@
 //! Tables from Python (`pyflink_rs.table`): a `TableDescriptor` crosses as a [`TableSpec`],
 //! becomes the engine's [`TableDescriptor`], and its rows reach Python as PyFlink `Row`s
 //! with the schema's column names. SQL and the Table API run through [`sql`], tables of
-//! Python DataStreams through [`stream`], the Table API's windows through [`windows`].
+//! Python DataStreams through [`stream`], the Table API's windows through [`windows`], Python
+//! scalar functions through [`udf`].
 
 pub mod sql;
 pub mod stream;
+pub mod udf;
 pub mod windows;
 
 use std::collections::HashMap;

@@ -126,7 +126,10 @@ impl TableThread {
     }
 
     /// Runs `call` on the environment's thread and returns what it gives.
-    fn run<R: Send + 'static>(&self, call: impl FnOnce(&mut Owned) -> R + Send + 'static) -> Result<R, JobError> {
+    pub(crate) fn run<R: Send + 'static>(
+        &self,
+        call: impl FnOnce(&mut Owned) -> R + Send + 'static,
+    ) -> Result<R, JobError> {
         let (answer, answered) = channel();
         let task: Task = Box::new(move |owned| {
             let _ = answer.send(call(owned));

@@ -134,7 +134,7 @@ impl PythonRows {
 }
 
 /// `item` as a value of `data_type`.
-fn typed_value(item: &Bound<'_, PyAny>, data_type: &DataType) -> PyResult<Value> {
+pub(crate) fn typed_value(item: &Bound<'_, PyAny>, data_type: &DataType) -> PyResult<Value> {
     if item.is_none() {
         return Ok(Value::Null);
     }

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
+use datafusion::arrow::array::{Array, AsArray, BooleanArray, RecordBatch, RecordBatchOptions};
 use datafusion::arrow::compute::filter_record_batch;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::physical_expr::PhysicalExpr;
@@ -49,7 +49,9 @@ impl Calc {
                 }
                 Step::Project { expressions, schema } => {
                     let columns = evaluate(expressions, &batch.rows)?;
-                    let rows = RecordBatch::try_new(Arc::clone(schema), columns)
+                    // A projection of no columns (a query of constants only) keeps the row count.
+                    let options = RecordBatchOptions::new().with_row_count(Some(batch.len()));
+                    let rows = RecordBatch::try_new_with_options(Arc::clone(schema), columns, &options)
                         .map_err(|e| TableError::Execution(e.to_string()))?;
                     ChangeBatch { rows, kinds: batch.kinds }
                 }

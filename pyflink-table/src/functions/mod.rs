@@ -83,6 +83,14 @@ impl Functions {
             window: by_name(datafusion::functions_window::all_default_window_functions()),
         }
     }
+
+    /// Adds a scalar function of the user's, by its name and aliases, in place of any function
+    /// of those names (Flink's temporary system functions shadow built-in ones).
+    pub(crate) fn register_scalar(&mut self, function: Arc<ScalarUDF>) {
+        for name in function.names() {
+            self.scalar.insert(name.to_ascii_lowercase(), Arc::clone(&function));
+        }
+    }
 }
 
 /// The aggregate functions whose result types Flink defines differently from DataFusion.

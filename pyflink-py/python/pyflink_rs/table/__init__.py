@@ -6,7 +6,7 @@ values (options ``rows-per-second``, ``number-of-rows``, ``fields.<column>.kind`
 ``.max``, ``.length``, ``.start``, ``.end``)."""
 
 from pyflink_rs.common.types import Row, RowKind
-from pyflink_rs.table.schema import Schema, TableDescriptor
+from pyflink_rs.table.schema import FormatDescriptor, Schema, TableDescriptor
 from pyflink_rs.table.table import GroupedTable, ResultKind, Table, TableResult, TableSchema
 from pyflink_rs.table.table_environment import (
     EnvironmentSettings, StatementSet, StreamTableEnvironment, TableConfig, TableEnvironment)
@@ -16,6 +16,7 @@ __all__ = [
     "DataType",
     "DataTypes",
     "EnvironmentSettings",
+    "FormatDescriptor",
     "Row",
     "RowKind",
     "Schema",

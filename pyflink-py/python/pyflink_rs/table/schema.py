@@ -200,3 +200,43 @@ class TableDescriptor:
             if self._schema is None:
                 raise ValueError(f"the table of connector '{self._connector}' needs a schema")
             return TableDescriptor(self._connector, self._schema, self._options)
+
+
+class FormatDescriptor:
+    """A format and its options, for ``TableDescriptor.Builder.format`` (the options are written
+    as ``<format>.<key>``)."""
+
+    def __init__(self, identifier, options):
+        self._identifier = identifier
+        self._options = dict(options)
+
+    @staticmethod
+    def for_format(format):
+        return FormatDescriptor.Builder(format)
+
+    def get_format(self):
+        return self._identifier
+
+    def get_options(self):
+        return dict(self._options)
+
+    def __str__(self):
+        options = ", ".join(f"'{key}' = '{value}'" for key, value in sorted(self._options.items()))
+        return f"{self._identifier}[{options}]"
+
+    class Builder:
+        """Sets the options of a format descriptor."""
+
+        def __init__(self, format):
+            self._format = format
+            self._options = {}
+
+        def option(self, key, value):
+            key = getattr(key, "key", key)
+            if isinstance(value, bool):
+                value = "true" if value else "false"
+            self._options[str(key)] = str(value)
+            return self
+
+        def build(self):
+            return FormatDescriptor(self._format, self._options)

@@ -6,14 +6,20 @@ import pickle
 
 from pyflink_rs import _native
 from pyflink_rs.common.types import RowKind
-from pyflink_rs.table.expressions import _expression
+from pyflink_rs.table.expressions import _expression, col
+from pyflink_rs.table.udf import _register_inline
 
 _JobFailed = _native.JobError
 _descriptor_tables = itertools.count()
 
 
-def _specs(fields):
-    return [_expression(field)._spec() for field in fields]
+def _specs(fields, t_env=None):
+    """The native specs of ``fields``; the Python functions they call are registered with
+    ``t_env`` first."""
+    specs = [_expression(field)._spec() for field in fields]
+    if t_env is not None:
+        _register_inline(t_env, [spec.sql for spec in specs])
+    return specs
 
 
 class Table:
@@ -40,6 +46,14 @@ class Table:
     def __str__(self):
         return self._sql_table().sql_name()
 
+    def __getattr__(self, name):
+        """A column by name (``table.data``), as in PyFlink."""
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if name in self.get_schema().get_field_names():
+            return col(name)
+        raise AttributeError(f"the table has no column or attribute '{name}'")
+
     def get_schema(self):
         if self._descriptor is not None:
             return self._descriptor.get_schema()
@@ -52,24 +66,24 @@ class Table:
             print(self._sql_table().schema_string())
 
     def select(self, *fields):
-        return self._derived(self._sql_table().select(_specs(fields)))
+        return self._derived(self._sql_table().select(_specs(fields, self._t_env)))
 
     def filter(self, predicate):
-        return self._derived(self._sql_table().filter(_expression(predicate)._spec()))
+        return self._derived(self._sql_table().filter(_specs([predicate], self._t_env)[0]))
 
     where = filter
 
     def add_columns(self, *fields):
-        return self._derived(self._sql_table().add_columns(_specs(fields)))
+        return self._derived(self._sql_table().add_columns(_specs(fields, self._t_env)))
 
     def add_or_replace_columns(self, *fields):
-        return self._derived(self._sql_table().add_or_replace_columns(_specs(fields)))
+        return self._derived(self._sql_table().add_or_replace_columns(_specs(fields, self._t_env)))
 
     def rename_columns(self, *fields):
-        return self._derived(self._sql_table().rename_columns(_specs(fields)))
+        return self._derived(self._sql_table().rename_columns(_specs(fields, self._t_env)))
 
     def drop_columns(self, *fields):
-        return self._derived(self._sql_table().drop_columns(_specs(fields)))
+        return self._derived(self._sql_table().drop_columns(_specs(fields, self._t_env)))
 
     def alias(self, field, *fields):
         names = [getattr(f, "_column", None) or str(f) for f in (field,) + fields]
@@ -96,7 +110,7 @@ class Table:
         return self._derived(self._sql_table().union_all(right._sql_table()))
 
     def order_by(self, *fields):
-        return self._derived(self._sql_table().order_by(_specs(fields)))
+        return self._derived(self._sql_table().order_by(_specs(fields, self._t_env)))
 
     def offset(self, offset):
         return self._derived(self._sql_table().limit(None, offset))
@@ -137,7 +151,8 @@ class GroupedTable:
         self._keys = keys
 
     def select(self, *fields):
-        native = self._table._sql_table().group_select(_specs(self._keys), _specs(fields))
+        t_env = self._table._t_env
+        native = self._table._sql_table().group_select(_specs(self._keys, t_env), _specs(fields, t_env))
         return self._table._derived(native)
 
 
@@ -161,7 +176,9 @@ class WindowGroupedTable:
         self._keys = keys
 
     def select(self, *fields):
-        native = self._table._sql_table().window_group_select(self._window._spec(), _specs(self._keys), _specs(fields))
+        t_env = self._table._t_env
+        native = self._table._sql_table().window_group_select(
+            self._window._spec(), _specs(self._keys, t_env), _specs(fields, t_env))
         return self._table._derived(native)
 
 
@@ -173,7 +190,8 @@ class OverWindowedTable:
         self._window = window
 
     def select(self, *fields):
-        return self._table._derived(self._table._sql_table().over_window_select(self._window._spec(), _specs(fields)))
+        specs = _specs(fields, self._table._t_env)
+        return self._table._derived(self._table._sql_table().over_window_select(self._window._spec(), specs))
 
 
 class TableSchema:

@@ -123,6 +123,8 @@ class TableEnvironment:
         self._config = TableConfig(self)
         self._tables = {}
         self._pending_inserts = None
+        # The names of the unregistered Python functions the Table API registered for its calls.
+        self._inline_functions = set()
 
     @staticmethod
     def create(environment_settings=None):
@@ -194,6 +196,21 @@ class TableEnvironment:
             types = [_infer_type([e[i] for e in elements]) for i in range(len(names))]
         rows = [list(e) for e in elements]
         return Table(self, self._native.from_rows(pickle.dumps(rows), names, types))
+
+    def create_temporary_system_function(self, name, function):
+        """Registers the Python function ``function`` (made with ``udf``) as ``name`` for SQL."""
+        from pyflink_rs.table.udf import UserDefinedScalarFunctionWrapper
+        if not isinstance(function, UserDefinedScalarFunctionWrapper):
+            raise TypeError(f"expected a function made with udf(...), got {function!r}")
+        function._register(self._native, name)
+
+    create_temporary_function = create_temporary_system_function
+
+    def register_function(self, name, function):
+        """Flink 1.x: registers ``function`` as ``name`` (``create_temporary_system_function``)."""
+        warnings.warn("register_function is deprecated; use create_temporary_system_function",
+                      DeprecationWarning, stacklevel=2)
+        self.create_temporary_system_function(name, function)
 
     def create_temporary_view(self, view_path, table, *fields):
         if fields:
