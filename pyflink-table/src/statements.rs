@@ -187,6 +187,7 @@ impl TableEnvironment {
                 &sink,
             ));
         }
+        let literals = writes_literals(&query.plan);
         let mut expressions = Vec::with_capacity(sink.fields().len());
         for (position, target) in sink.fields().iter().enumerate() {
             let expression = match targets.iter().position(|&t| t == position) {
@@ -195,7 +196,9 @@ impl TableEnvironment {
                     let column = col(Column::from((qualifier, field)));
                     if field.data_type() == target.data_type() {
                         column
-                    } else if implicitly_castable(field.data_type(), target.data_type()) {
+                    } else if implicitly_castable(field.data_type(), target.data_type())
+                        || (literals && field.data_type().is_numeric() && target.data_type().is_numeric())
+                    {
                         cast(column, target.data_type().clone())
                     } else {
                         return Err(schema_mismatch(
@@ -337,6 +340,18 @@ fn schema_mismatch(
 
 /// Whether Flink casts a value of type `from` to `to` without being asked: to a wider number,
 /// between string types and between timestamps, and NULL to anything.
+/// Whether `plan` writes rows of literals (`INSERT INTO t VALUES (1, 'a')`): Flink types a
+/// literal by its value (`1` is an `INT`), where the planner makes every integer a `BIGINT`, so
+/// numbers of such rows go into any numeric column.
+fn writes_literals(plan: &LogicalPlan) -> bool {
+    match plan {
+        LogicalPlan::Values(_) => true,
+        LogicalPlan::Projection(projection) => writes_literals(&projection.input),
+        LogicalPlan::SubqueryAlias(alias) => writes_literals(&alias.input),
+        _ => false,
+    }
+}
+
 fn implicitly_castable(from: &ArrowType, to: &ArrowType) -> bool {
     use ArrowType::*;
     let numeric_rank = |t: &ArrowType| match t {

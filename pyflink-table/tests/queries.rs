@@ -161,3 +161,19 @@ proptest! {
         prop_assert_eq!(got, expected);
     }
 }
+
+#[test]
+fn rows_written_in_the_query_are_a_table() {
+    let t_env = TableEnvironment::create(EnvironmentSettings::in_batch_mode());
+    let rows = |sql: &str| -> Vec<String> {
+        t_env.execute_sql(sql).unwrap().collect().iter().map(|row| row.to_string()).collect()
+    };
+    assert_eq!(
+        rows("SELECT id * 10, word FROM (VALUES (1, 'a'), (2, 'b')) AS t(id, word)"),
+        ["+I[10, a]", "+I[20, b]"]
+    );
+    assert_eq!(rows("SELECT 1 + 1 AS two, 'x' AS letter"), ["+I[2, x]"]);
+    // Integers written as literals go into INT columns, as Flink types them by value.
+    t_env.execute_sql("CREATE TABLE ints (n INT, word STRING) WITH ('connector' = 'blackhole')").unwrap();
+    t_env.execute_sql("INSERT INTO ints VALUES (1, 'a'), (2, 'b')").unwrap().wait().unwrap();
+}

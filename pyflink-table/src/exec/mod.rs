@@ -5,14 +5,15 @@
 //!
 //! [`Compiler::build`] takes one plan node at a time, bottom up: a table scan becomes a source,
 //! filters and projections a [`calc::Calc`], an aggregate a key split, an exchange by group key
-//! and a [`group_aggregate::GroupAggregate`]. A node of any other kind is refused with an error
-//! that names it.
+//! and a [`group_aggregate::GroupAggregate`]; rows written in the query (`VALUES`) a source of
+//! one batch. A node of any other kind is refused with an error that names it.
 
 pub(crate) mod accumulators;
 mod calc;
 pub(crate) mod group_aggregate;
 mod key_split;
 mod limit;
+mod literal_rows;
 mod over_aggregate;
 mod session_assign;
 mod sort;
@@ -95,6 +96,8 @@ impl Compiler<'_> {
             LogicalPlan::Sort(sort) => self.sort(sort),
             LogicalPlan::Limit(limit) => self.limit(limit),
             LogicalPlan::Distinct(_) => Err(unsupported("DISTINCT")),
+            LogicalPlan::Values(values) => self.values(values),
+            LogicalPlan::EmptyRelation(empty) => self.empty_relation(empty),
             other => Err(unsupported(&format!("the query plan {}", other.display()))),
         }
     }
