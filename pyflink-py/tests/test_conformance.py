@@ -144,22 +144,29 @@ def running_counts(text):
     return counts
 
 
+def run_for_seconds(script, seconds):
+    """The output and errors of `script`, an endless job, stopped after `seconds` (it must still
+    be running then)."""
+    job = subprocess.Popen(
+        [sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        time.sleep(seconds)
+        assert job.poll() is None, job.communicate()[1]
+    finally:
+        job.terminate()
+        output, errors = job.communicate(timeout=60)
+    return output, errors
+
+
 def test_streaming_word_count_prints_running_counts_as_pyflink_does(pyflink_wheel, tmp_path):
     """PyFlink's streaming_word_count reads an endless `datagen` table of random word ids (5 a
     second), so it runs for a few seconds and is stopped; its random words cannot match a
     recording, so both outputs are held to what the job promises: after the same first line,
     only `(word,count)` lines of the example's words, each word counting up by one."""
     script = example_script("streaming_word_count", pyflink_wheel, tmp_path)
-    job = subprocess.Popen(
-        [sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    try:
-        time.sleep(5)
-        assert job.poll() is None, job.communicate()[1]
-    finally:
-        job.terminate()
-        output, errors = job.communicate(timeout=60)
+    output, errors = run_for_seconds(script, 5)
     recorded = fixture("streaming_word_count")
     assert output.splitlines()[0] == recorded.splitlines()[0]
     ours, theirs = running_counts(output), running_counts(recorded)
@@ -260,16 +267,7 @@ def test_table_streaming_word_count_prints_a_changelog_as_pyflink_does(pyflink_w
         source = wheel.read("pyflink/examples/table/streaming_word_count.py").decode()
     script = tmp_path / "table_streaming_word_count.py"
     script.write_text(rewrite_imports(source))
-    job = subprocess.Popen(
-        [sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    try:
-        time.sleep(5)
-        assert job.poll() is None, job.communicate()[1]
-    finally:
-        job.terminate()
-        output, errors = job.communicate(timeout=60)
+    output, errors = run_for_seconds(script, 5)
     recorded = fixture("table_streaming_word_count")
     assert output.splitlines()[0] == recorded.splitlines()[0]
     ours, theirs = changelog_counts(output), changelog_counts(recorded)

@@ -161,11 +161,7 @@ impl TableEnvironment {
         row_type: &[(&str, DataType)],
         schema: &crate::schema::Schema,
     ) -> Result<Table> {
-        let name = {
-            let mut unnamed = self.unnamed.lock().unwrap_or_else(PoisonError::into_inner);
-            *unnamed += 1;
-            format!("{UNREGISTERED_STREAM}{unnamed}")
-        };
+        let name = format!("{UNREGISTERED_STREAM}{}", self.next_count() + 1);
         let table = resolve_stream_table(&self.catalog(), &name, row_type, schema)?;
         let to_batches = RowsToBatches::new(row_type, Arc::clone(&table.read_schema))?;
         let rows = stream.process(to_batches).name("SourceConversion(DataStream to table)");
@@ -177,10 +173,14 @@ impl TableEnvironment {
 
     /// A name for a table without one: `UnnamedTable$0`, `UnnamedTable$1`, ... as in Flink.
     pub(crate) fn next_unnamed(&self) -> String {
+        format!("UnnamedTable${}", self.next_count())
+    }
+
+    /// How many tables without a name the environment had made, counting one more.
+    fn next_count(&self) -> usize {
         let mut unnamed = self.unnamed.lock().unwrap_or_else(PoisonError::into_inner);
-        let name = format!("UnnamedTable${unnamed}");
         *unnamed += 1;
-        name
+        *unnamed - 1
     }
 
     /// The table or view registered as `path`.

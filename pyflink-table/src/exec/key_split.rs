@@ -3,10 +3,10 @@
 //! owns each row's key, so that a keyed operator (a group aggregate, a session window, an OVER
 //! aggregate) gets batches of its own keys, each with one of them to route it by.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use datafusion::arrow::array::{RecordBatch, UInt32Array};
-use datafusion::arrow::compute::take;
+use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
 use datafusion::arrow::row::{RowConverter, Rows, SortField};
 use datafusion::physical_expr::PhysicalExpr;
@@ -15,7 +15,7 @@ use pyflink_state::key_group::{operator_index_for_key_group, stable_hash};
 use pyflink_state::KeyGroupAssigner;
 use serde::{Deserialize, Serialize};
 
-use crate::batch::ChangeBatch;
+use crate::batch::{take_rows, ChangeBatch};
 use crate::error::{Result, TableError};
 use crate::exec::evaluate;
 use crate::exec::group_aggregate::flink;
@@ -97,6 +97,22 @@ impl GroupKeys {
     }
 }
 
+/// The positions `rows` of a batch whose keys are `keys`, grouped by key: each key with its
+/// rows in their order, keys in the order they first appear.
+pub(crate) fn rows_by_key(keys: &GroupKeys, rows: impl IntoIterator<Item = usize>) -> Vec<(GroupKey, Vec<u32>)> {
+    let mut groups: Vec<(GroupKey, Vec<u32>)> = Vec::new();
+    let mut index: HashMap<&[u8], usize> = HashMap::new();
+    for row in rows {
+        let key = keys.key(row);
+        let slot = *index.entry(key).or_insert_with(|| {
+            groups.push((key.to_vec(), Vec::new()));
+            groups.len() - 1
+        });
+        groups[slot].1.push(row as u32);
+    }
+    groups
+}
+
 /// The schema of `expressions` evaluated over `input`, named `names`.
 fn schema_of(
     expressions: &[Arc<dyn PhysicalExpr>],
@@ -169,17 +185,8 @@ impl KeySplit {
             let changes = if indices.len() == keyed.num_rows() {
                 ChangeBatch { rows: keyed.clone(), kinds: input.kinds.clone() }
             } else {
-                let positions = UInt32Array::from(indices.clone());
-                let columns = keyed
-                    .columns()
-                    .iter()
-                    .map(|column| take(column.as_ref(), &positions, None))
-                    .collect::<std::result::Result<Vec<_>, _>>()
-                    .map_err(|e| TableError::Execution(e.to_string()))?;
-                let rows =
-                    RecordBatch::try_new(keyed.schema(), columns).map_err(|e| TableError::Execution(e.to_string()))?;
                 let kinds = input.kinds.as_ref().map(|kinds| indices.iter().map(|&i| kinds[i as usize]).collect());
-                ChangeBatch { rows, kinds }
+                ChangeBatch { rows: take_rows(&keyed, indices.clone())?, kinds }
             };
             ctx.collect(KeyedChanges { route, changes });
         }

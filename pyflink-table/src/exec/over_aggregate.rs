@@ -11,7 +11,7 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, RecordBatch};
+use datafusion::arrow::array::{ArrayRef, RecordBatch};
 use datafusion::arrow::compute::concat_batches;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::common::ScalarValue;
@@ -28,9 +28,9 @@ use crate::batch::{take_rows, ChangeBatch};
 use crate::error::{Result, TableError};
 use crate::exec::accumulators::AggregateCall;
 use crate::exec::group_aggregate::{apply_row, flink, GroupState};
-use crate::exec::key_split::{GroupKey, KeyColumns, KeySplit, KeyedChanges};
+use crate::exec::key_split::{rows_by_key, GroupKey, KeyColumns, KeySplit, KeyedChanges};
 use crate::exec::time_attributes::{time_attribute, unaliased, TimeAttribute};
-use crate::exec::watermarks::millis;
+use crate::exec::watermarks::{millis, row_times};
 use crate::exec::{aggregate_call, physical, unsupported, CallSpec, Compiler, Planned};
 
 /// The rows a frame holds before the current row.
@@ -248,32 +248,19 @@ impl OverAggregate {
         ctx: &mut KeyedProcessContext<'_, GroupKey, ChangeBatch>,
     ) -> Result<()> {
         let rows = &changes.rows;
-        let times = millis(rows.column(self.spec.time))?;
-        if times.null_count() > 0 {
-            return Err(TableError::Execution(
-                "RowTime field should not be null, please convert it to a non-null long value.".into(),
-            ));
-        }
+        let times = row_times(rows.column(self.spec.time))?;
         let watermark = ctx.timer_service().current_watermark();
         let mut converter = self.spec.columns.converter()?;
         let keys = self.spec.columns.group_keys(&mut converter, rows)?;
-        let mut partitions: Vec<(GroupKey, Vec<u32>)> = Vec::new();
-        let mut index: std::collections::HashMap<&[u8], usize> = std::collections::HashMap::new();
-        let mut late = 0;
-        for row in 0..rows.num_rows() {
-            let time = times.value(row);
-            if time <= watermark {
-                late += 1;
-                continue;
+        // Rows the watermark passed are late; each other row gets a timer at its time.
+        let on_time: Vec<usize> = (0..rows.num_rows()).filter(|&row| times.value(row) > watermark).collect();
+        let late = (rows.num_rows() - on_time.len()) as i64;
+        let partitions = rows_by_key(&keys, on_time);
+        for (key, positions) in &partitions {
+            ctx.set_current_key(key.clone());
+            for &row in positions {
+                ctx.timer_service().register_event_time_timer(times.value(row as usize));
             }
-            let key = keys.key(row);
-            let slot = *index.entry(key).or_insert_with(|| {
-                partitions.push((key.to_vec(), Vec::new()));
-                partitions.len() - 1
-            });
-            partitions[slot].1.push(row as u32);
-            ctx.set_current_key(key.to_vec());
-            ctx.timer_service().register_event_time_timer(time);
         }
         for (key, positions) in partitions {
             ctx.set_current_key(key);

@@ -10,17 +10,18 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, RecordBatch, TimestampMillisecondArray};
+use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::compute::concat_batches;
-use datafusion::arrow::datatypes::{DataType as ArrowType, SchemaRef};
+use datafusion::arrow::datatypes::SchemaRef;
 use pyflink_core::api::functions::{KeyedProcessContext, KeyedProcessFunction, KeyedRuntimeContext};
 use pyflink_core::{ListState, ListStateDescriptor, ValueState, ValueStateDescriptor};
 
 use crate::batch::{take_rows, ChangeBatch};
 use crate::error::{Result, TableError};
 use crate::exec::group_aggregate::flink;
-use crate::exec::key_split::{GroupKey, KeyColumns, KeyedChanges};
-use crate::exec::watermarks::millis;
+use crate::exec::key_split::{rows_by_key, GroupKey, KeyColumns, KeyedChanges};
+use crate::exec::watermarks::{millis, row_times};
+use crate::exec::window_assign::with_window_columns;
 
 /// A session of a partition: `[start, end)`.
 type Session = (i64, i64);
@@ -77,25 +78,10 @@ impl SessionAssign {
             ));
         }
         let keyed = &changes.rows;
-        let times = millis(keyed.column(self.columns.key_count() + self.time_column))?;
-        if times.null_count() > 0 {
-            return Err(TableError::Execution(
-                "RowTime field should not be null, please convert it to a non-null long value.".into(),
-            ));
-        }
+        let times = row_times(keyed.column(self.columns.key_count() + self.time_column))?;
         let mut converter = self.columns.converter()?;
         let keys = self.columns.group_keys(&mut converter, keyed)?;
-        // The rows of each partition, in their order.
-        let mut partitions: Vec<(GroupKey, Vec<u32>)> = Vec::new();
-        let mut index: std::collections::HashMap<&[u8], usize> = std::collections::HashMap::new();
-        for row in 0..keyed.num_rows() {
-            let key = keys.key(row);
-            let slot = *index.entry(key).or_insert_with(|| {
-                partitions.push((key.to_vec(), Vec::new()));
-                partitions.len() - 1
-            });
-            partitions[slot].1.push(row as u32);
-        }
+        let partitions = rows_by_key(&keys, 0..keyed.num_rows());
         let watermark = ctx.timer_service().current_watermark();
         let mut late = 0;
         for (key, rows) in partitions {
@@ -166,17 +152,8 @@ impl SessionAssign {
         if closed.is_empty() {
             return Ok(());
         }
-        let mut columns = take_rows(&rows, closed)?.columns().to_vec();
-        let window_time: Vec<i64> = ends.iter().map(|end| end - 1).collect();
-        let time_zone = match self.schema.field(self.schema.fields().len() - 1).data_type() {
-            ArrowType::Timestamp(_, time_zone) => time_zone.clone(),
-            _ => None,
-        };
-        columns.push(Arc::new(TimestampMillisecondArray::from(starts)));
-        columns.push(Arc::new(TimestampMillisecondArray::from(ends)));
-        columns.push(Arc::new(TimestampMillisecondArray::from(window_time).with_timezone_opt(time_zone)));
-        let output = RecordBatch::try_new(Arc::clone(&self.schema), columns)
-            .map_err(|e| TableError::Execution(e.to_string()))?;
+        let columns = take_rows(&rows, closed)?.columns().to_vec();
+        let output = with_window_columns(&self.schema, columns, starts, ends)?;
         ctx.collect(ChangeBatch::inserts(output));
         Ok(())
     }

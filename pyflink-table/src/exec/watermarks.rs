@@ -66,6 +66,18 @@ impl WatermarkGenerator<ChangeBatch> for HighestValue {
 
 /// The values of a timestamp column in epoch milliseconds (a `TIMESTAMP(0)` column holds
 /// seconds).
+/// The event times of `column` in milliseconds, which must all be there: a row's time
+/// attribute decides its window, so a NULL one is an error, as in Flink.
+pub(crate) fn row_times(column: &ArrayRef) -> Result<TimestampMillisecondArray> {
+    let times = millis(column)?;
+    if times.null_count() > 0 {
+        return Err(TableError::Execution(
+            "RowTime field should not be null, please convert it to a non-null long value.".into(),
+        ));
+    }
+    Ok(times)
+}
+
 pub(crate) fn millis(column: &ArrayRef) -> Result<TimestampMillisecondArray> {
     let target = ArrowType::Timestamp(TimeUnit::Millisecond, None);
     let converted = match column.data_type() {

@@ -4,15 +4,14 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, RecordBatch, TimestampMillisecondArray, UInt32Array};
-use datafusion::arrow::compute::take;
+use datafusion::arrow::array::{ArrayRef, RecordBatch, TimestampMillisecondArray};
 use datafusion::arrow::datatypes::{DataType as ArrowType, SchemaRef};
 use pyflink_core::{ProcessContext, ProcessFunction};
 
-use crate::batch::ChangeBatch;
+use crate::batch::{take_rows, ChangeBatch};
 use crate::error::{Result, TableError};
 use crate::exec::group_aggregate::flink;
-use crate::exec::watermarks::millis;
+use crate::exec::watermarks::row_times;
 use crate::windows::WindowTvf;
 
 /// Assigns the rows of each batch to their windows.
@@ -33,12 +32,7 @@ impl WindowAssign {
             )));
         }
         let rows = &input.rows;
-        let times = millis(rows.column(self.window.time_column))?;
-        if times.null_count() > 0 {
-            return Err(TableError::Execution(
-                "RowTime field should not be null, please convert it to a non-null long value.".into(),
-            ));
-        }
+        let times = row_times(rows.column(self.window.time_column))?;
         let capacity = rows.num_rows() * self.window.windows_per_row();
         let mut positions = Vec::with_capacity(capacity);
         let mut starts = Vec::with_capacity(capacity);
@@ -50,26 +44,33 @@ impl WindowAssign {
                 ends.push(end);
             });
         }
-        let mut columns: Vec<ArrayRef> = if positions.len() == rows.num_rows() {
+        let columns: Vec<ArrayRef> = if positions.len() == rows.num_rows() {
             rows.columns().to_vec()
         } else {
-            let positions = UInt32Array::from(positions);
-            rows.columns()
-                .iter()
-                .map(|column| take(column.as_ref(), &positions, None))
-                .collect::<std::result::Result<_, _>>()
-                .map_err(|e| TableError::Execution(e.to_string()))?
+            take_rows(rows, positions)?.columns().to_vec()
         };
-        let window_time: Vec<i64> = ends.iter().map(|end| end - 1).collect();
-        let time_zone = match self.schema.field(self.schema.fields().len() - 1).data_type() {
-            ArrowType::Timestamp(_, time_zone) => time_zone.clone(),
-            _ => None,
-        };
-        columns.push(Arc::new(TimestampMillisecondArray::from(starts)));
-        columns.push(Arc::new(TimestampMillisecondArray::from(ends)));
-        columns.push(Arc::new(TimestampMillisecondArray::from(window_time).with_timezone_opt(time_zone)));
-        RecordBatch::try_new(Arc::clone(&self.schema), columns).map_err(|e| TableError::Execution(e.to_string()))
+        with_window_columns(&self.schema, columns, starts, ends)
     }
+}
+
+/// The rows of `columns` (the input's) with the window columns of a window function added:
+/// `window_start` and `window_end` of each row's window, and `window_time`, its last
+/// millisecond, in the time zone of the input's time attribute (`schema`'s last column).
+pub(crate) fn with_window_columns(
+    schema: &SchemaRef,
+    mut columns: Vec<ArrayRef>,
+    starts: Vec<i64>,
+    ends: Vec<i64>,
+) -> Result<RecordBatch> {
+    let window_time: Vec<i64> = ends.iter().map(|end| end - 1).collect();
+    let time_zone = match schema.field(schema.fields().len() - 1).data_type() {
+        ArrowType::Timestamp(_, time_zone) => time_zone.clone(),
+        _ => None,
+    };
+    columns.push(Arc::new(TimestampMillisecondArray::from(starts)));
+    columns.push(Arc::new(TimestampMillisecondArray::from(ends)));
+    columns.push(Arc::new(TimestampMillisecondArray::from(window_time).with_timezone_opt(time_zone)));
+    RecordBatch::try_new(Arc::clone(schema), columns).map_err(TableError::execution)
 }
 
 impl ProcessFunction<ChangeBatch, ChangeBatch> for WindowAssign {

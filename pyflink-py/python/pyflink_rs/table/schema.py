@@ -4,6 +4,14 @@ from pyflink_rs import _native
 from pyflink_rs.table.types import DataType
 
 
+def _option(key, value):
+    """An option as text: a ``ConfigOption``'s key, and booleans as Flink writes them."""
+    key = getattr(key, "key", key)
+    if isinstance(value, bool):
+        value = "true" if value else "false"
+    return str(key), str(value)
+
+
 class Schema:
     """The columns of a table, in order, and its watermark and primary key; build one with
     ``Schema.new_builder()``. Columns are physical (``column``), computed from the others
@@ -183,10 +191,8 @@ class TableDescriptor:
             return self
 
         def option(self, key, value):
-            key = getattr(key, "key", key)
-            if isinstance(value, bool):
-                value = "true" if value else "false"
-            self._options[str(key)] = str(value)
+            key, value = _option(key, value)
+            self._options[key] = value
             return self
 
         def format(self, format, format_option_key=None):
@@ -232,10 +238,8 @@ class FormatDescriptor:
             self._options = {}
 
         def option(self, key, value):
-            key = getattr(key, "key", key)
-            if isinstance(value, bool):
-                value = "true" if value else "false"
-            self._options[str(key)] = str(value)
+            key, value = _option(key, value)
+            self._options[key] = value
             return self
 
         def build(self):
