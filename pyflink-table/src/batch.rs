@@ -330,6 +330,10 @@ fn value_at(column: &dyn Array, index: usize) -> Result<Value> {
         ArrowType::Int16 => any.downcast_ref::<Int16Array>().map(|a| Value::SmallInt(a.value(index))),
         ArrowType::Int32 => any.downcast_ref::<Int32Array>().map(|a| Value::Int(a.value(index))),
         ArrowType::Int64 => any.downcast_ref::<Int64Array>().map(|a| Value::BigInt(a.value(index))),
+        // Row numbers (ROW_NUMBER()) and other counts DataFusion makes unsigned are BIGINTs.
+        ArrowType::UInt64 => any
+            .downcast_ref::<datafusion::arrow::array::UInt64Array>()
+            .map(|a| Value::BigInt(i64::try_from(a.value(index)).unwrap_or(i64::MAX))),
         ArrowType::Float32 => any.downcast_ref::<Float32Array>().map(|a| Value::Float(a.value(index))),
         ArrowType::Float64 => any.downcast_ref::<Float64Array>().map(|a| Value::Double(a.value(index))),
         ArrowType::Utf8 => any.downcast_ref::<StringArray>().map(|a| Value::String(a.value(index).to_string())),

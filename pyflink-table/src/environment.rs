@@ -2,16 +2,17 @@
 //! `StreamTableEnvironment`), with `Table` (a query not run yet) and `TableResult` (what running
 //! one gave).
 
-use std::cell::{RefCell, RefMut};
+use std::cell::{Cell, RefCell, RefMut};
 use std::rc::Rc;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::time::Duration;
 
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
 use datafusion::common::TableReference;
 use datafusion::logical_expr::{LogicalPlan, LogicalPlanBuilder, ScalarUDF};
 use pyflink_core::table::Row;
-use pyflink_core::{DataStream, RuntimeExecutionMode, StreamExecutionEnvironment};
+use pyflink_core::{Configuration, DataStream, RuntimeExecutionMode, StreamExecutionEnvironment};
 
 use crate::batch::{batch_to_rows, rows_to_batch, ChangeBatch};
 use crate::catalog::{table_not_found, Catalog, CatalogTable, TableData};
@@ -70,6 +71,9 @@ pub struct TableEnvironment {
     pub(crate) env: StreamExecutionEnvironment,
     /// How many tables without a name the environment has made (`UnnamedTable$n`).
     unnamed: Arc<Mutex<usize>>,
+    /// `table.exec.state.ttl`: how long the state of a key of an aggregate or join is kept
+    /// after it was last written; `None` keeps it for ever (Flink's default, `0 ms`).
+    state_ttl: Rc<Cell<Option<Duration>>>,
 }
 
 impl TableEnvironment {
@@ -94,7 +98,50 @@ impl TableEnvironment {
             settings,
             env,
             unnamed: Arc::new(Mutex::new(0)),
+            state_ttl: Rc::new(Cell::new(None)),
         }
+    }
+
+    /// Applies Flink's settings in `config`: those of the jobs' environment (see
+    /// [`StreamExecutionEnvironment::configure`]) and `table.exec.state.ttl`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use pyflink_core::Configuration;
+    /// use pyflink_table::environment::{EnvironmentSettings, TableEnvironment};
+    ///
+    /// let t_env = TableEnvironment::create(EnvironmentSettings::in_streaming_mode());
+    /// let mut config = Configuration::new();
+    /// config.set_string("table.exec.state.ttl", "1 h");
+    /// t_env.configure(&config).unwrap();
+    /// assert_eq!(t_env.state_ttl(), Some(Duration::from_secs(3600)));
+    /// ```
+    pub fn configure(&self, config: &Configuration) -> Result<&Self> {
+        self.env.configure(config).map_err(|e| TableError::Validation(e.to_string()))?;
+        if let Some(value) = config.get_string(STATE_TTL) {
+            let ttl = pyflink_core::configuration::parse_duration(STATE_TTL, value)
+                .map_err(|e| TableError::Validation(e.to_string()))?;
+            self.set_state_ttl(Some(ttl));
+        }
+        Ok(self)
+    }
+
+    /// Sets how long the state of a key of an aggregate or join is kept after it was last
+    /// written (Flink's `table.exec.state.ttl`, or `TableConfig.set_idle_state_retention`);
+    /// `None` or zero keeps it for ever. Results that needed expired state are then incomplete.
+    pub fn set_state_ttl(&self, ttl: Option<Duration>) -> &Self {
+        self.state_ttl.set(ttl.filter(|ttl| !ttl.is_zero()));
+        self
+    }
+
+    /// How long the state of a key of an aggregate or join is kept (see [`Self::set_state_ttl`]).
+    pub fn state_ttl(&self) -> Option<Duration> {
+        self.state_ttl.get()
+    }
+
+    /// The builder of the operators of queries over `catalog`.
+    pub(crate) fn compiler<'a>(&'a self, catalog: &'a Catalog) -> Compiler<'a> {
+        Compiler { env: &self.env, catalog, streaming: self.settings.streaming, state_ttl: self.state_ttl() }
     }
 
     pub(crate) fn catalog(&self) -> RefMut<'_, Catalog> {
@@ -169,6 +216,42 @@ impl TableEnvironment {
         let data = TableData::Stream(StreamTable { table: Arc::new(table), rows });
         self.catalog().register(&name, CatalogTable { schema, data });
         self.from_path(&name)
+    }
+
+    /// The rows of `table` as a stream of this environment (Flink's `toDataStream`): its
+    /// query becomes operators of the next job of [`stream_environment`](Self::stream_environment).
+    /// The table must only ever grow (no aggregates without windows, no outer joins in
+    /// streaming mode); read other tables with [`to_changelog_stream`](Self::to_changelog_stream).
+    ///
+    /// ```
+    /// use pyflink_core::table::{Row, Value};
+    /// use pyflink_table::environment::{EnvironmentSettings, TableEnvironment};
+    /// use pyflink_table::types::DataType;
+    ///
+    /// let t_env = TableEnvironment::create(EnvironmentSettings::in_streaming_mode());
+    /// let rows = vec![Row::of(vec![Value::BigInt(20)]), Row::of(vec![Value::BigInt(22)])];
+    /// let table = t_env.from_elements(rows, &[("n", DataType::parse("BIGINT").unwrap())]).unwrap();
+    /// let stream = t_env.to_data_stream(&t_env.sql_query(&format!("SELECT n * 2 AS twice FROM {table}")).unwrap()).unwrap();
+    /// let twice: Vec<String> = stream.execute_and_collect().unwrap().map(|row| row.unwrap().to_string()).collect();
+    /// assert_eq!(twice, vec!["+I[40]", "+I[44]"]);
+    /// ```
+    pub fn to_data_stream(&self, table: &Table) -> Result<DataStream<Row>> {
+        let planned = self.compiler(&self.catalog()).compile(&table.plan)?;
+        if planned.updates {
+            return Err(TableError::Validation(
+                "Table sink 'to_data_stream' doesn't support consuming update changes, which the query makes \
+                 (an aggregate, an outer join); read it with to_changelog_stream"
+                    .into(),
+            ));
+        }
+        Ok(planned.stream.process(BatchesToRows).name("SinkConversion(table to DataStream)"))
+    }
+
+    /// The changes of `table` as a stream of rows with their [`RowKind`](pyflink_core::table::RowKind)s
+    /// (Flink's `toChangelogStream`): `+I`, `-U`, `+U`, `-D` as the query emits them.
+    pub fn to_changelog_stream(&self, table: &Table) -> Result<DataStream<Row>> {
+        let planned = self.compiler(&self.catalog()).compile(&table.plan)?;
+        Ok(planned.stream.process(BatchesToRows).name("SinkConversion(table to changelog)"))
     }
 
     /// A name for a table without one: `UnnamedTable$0`, `UnnamedTable$1`, ... as in Flink.
@@ -269,7 +352,7 @@ impl TableEnvironment {
     fn run(&self, plan: &LogicalPlan) -> Result<TableResult> {
         let planned = {
             let catalog = self.catalog();
-            Compiler { env: &self.env, catalog: &catalog, streaming: self.settings.streaming }.compile(plan)?
+            self.compiler(&catalog).compile(plan)?
         };
         let columns = columns_of(&planned.schema)?;
         let mut rows = Vec::new();
@@ -280,6 +363,26 @@ impl TableEnvironment {
         Ok(TableResult::with_rows(columns, rows, self.settings.streaming))
     }
 }
+
+/// The rows of table batches, one by one with their kinds.
+#[derive(Clone)]
+struct BatchesToRows;
+
+impl pyflink_core::ProcessFunction<ChangeBatch, Row> for BatchesToRows {
+    fn process_element(
+        &mut self,
+        batch: ChangeBatch,
+        ctx: &mut pyflink_core::ProcessContext<'_, Row>,
+    ) -> pyflink_core::Result<()> {
+        for row in batch_to_rows(&batch).map_err(|e| pyflink_core::FlinkError::Runtime(e.to_string()))? {
+            ctx.collect(row);
+        }
+        Ok(())
+    }
+}
+
+/// The setting of how long the state of aggregates and joins is kept.
+const STATE_TTL: &str = "table.exec.state.ttl";
 
 /// The start of the names of tables of streams (as Flink names them in plans).
 const UNREGISTERED_STREAM: &str = "Unregistered_DataStream_Source_";

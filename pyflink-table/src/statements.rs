@@ -15,7 +15,6 @@ use crate::connector_table::ConnectorTable;
 use crate::ddl::{parse_statement, Statement, TableDefinition};
 use crate::environment::{Table, TableEnvironment};
 use crate::error::{Result, TableError};
-use crate::exec::Compiler;
 use crate::plan::analyze;
 use crate::result::TableResult;
 use crate::types::DataType;
@@ -228,8 +227,7 @@ impl TableEnvironment {
     fn start_job(&self, inserts: Vec<PlannedInsert>) -> Result<TableResult> {
         let built = (|| {
             let catalog = self.catalog();
-            let compiler =
-                Compiler { env: &self.env, catalog: &catalog, streaming: self.settings().is_streaming_mode() };
+            let compiler = self.compiler(&catalog);
             for insert in &inserts {
                 let planned = compiler.compile(&insert.plan)?;
                 let table = &insert.table;

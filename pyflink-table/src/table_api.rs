@@ -203,6 +203,57 @@ impl Table {
         self.env.sql_query(&format!("SELECT * FROM {this} UNION ALL SELECT * FROM {other}"))
     }
 
+    /// The rows of this table joined with those of `right` that meet `condition` (an inner
+    /// join; every pair of rows without a condition). The two tables' column names must differ;
+    /// the result has this table's columns, then `right`'s.
+    ///
+    /// ```
+    /// use pyflink_core::table::{Row, Value};
+    /// use pyflink_table::environment::{EnvironmentSettings, TableEnvironment};
+    /// use pyflink_table::expressions::col;
+    /// use pyflink_table::types::DataType;
+    ///
+    /// let t_env = TableEnvironment::create(EnvironmentSettings::in_batch_mode());
+    /// let bigint = || DataType::parse("BIGINT").unwrap();
+    /// let orders = t_env.from_elements(vec![Row::of(vec![Value::BigInt(1), Value::BigInt(30)])], &[("customer", bigint()), ("amount", bigint())]).unwrap();
+    /// let customers = t_env.from_elements(vec![Row::of(vec![Value::BigInt(1), Value::BigInt(7)])], &[("id", bigint()), ("region", bigint())]).unwrap();
+    /// let joined = orders.join(&customers, Some(col("customer").is_equal(col("id")))).unwrap();
+    /// assert_eq!(joined.execute().unwrap().collect()[0].to_string(), "+I[1, 30, 1, 7]");
+    /// ```
+    pub fn join(&self, right: &Table, condition: Option<Expression>) -> Result<Table> {
+        self.join_with(right, "JOIN", condition)
+    }
+
+    /// Like [`Table::join`], and the rows of this table without a match, padded with nulls.
+    pub fn left_outer_join(&self, right: &Table, condition: Option<Expression>) -> Result<Table> {
+        self.join_with(right, "LEFT JOIN", condition)
+    }
+
+    /// Like [`Table::join`], and the rows of `right` without a match, padded with nulls.
+    pub fn right_outer_join(&self, right: &Table, condition: Expression) -> Result<Table> {
+        self.join_with(right, "RIGHT JOIN", Some(condition))
+    }
+
+    /// Like [`Table::join`], and the rows of either table without a match, padded with nulls.
+    pub fn full_outer_join(&self, right: &Table, condition: Expression) -> Result<Table> {
+        self.join_with(right, "FULL JOIN", Some(condition))
+    }
+
+    fn join_with(&self, right: &Table, join: &str, condition: Option<Expression>) -> Result<Table> {
+        let left_names = self.column_names();
+        let shared: Vec<String> = right.column_names().into_iter().filter(|name| left_names.contains(name)).collect();
+        if !shared.is_empty() {
+            return Err(TableError::Validation(format!(
+                "join relations with ambiguous names: {}; rename the columns of one table first (rename_columns \
+                 or alias)",
+                shared.join(", ")
+            )));
+        }
+        let condition = condition.map_or_else(|| "TRUE".to_string(), |condition| condition.to_sql());
+        let (this, other) = (quote_identifier(&self.sql_name()?), quote_identifier(&right.sql_name()?));
+        self.env.sql_query(&format!("SELECT * FROM {this} {join} {other} ON {condition}"))
+    }
+
     /// The rows sorted by `fields` (each ascending unless [`Expression::desc`]).
     pub fn order_by<E: Into<Expression>>(&self, fields: impl IntoIterator<Item = E>) -> Result<Table> {
         let order: Vec<String> = fields

@@ -158,7 +158,7 @@ impl DataType {
             ArrowType::Int8 => LogicalType::TinyInt,
             ArrowType::Int16 | ArrowType::UInt8 => LogicalType::SmallInt,
             ArrowType::Int32 | ArrowType::UInt16 => LogicalType::Int,
-            ArrowType::Int64 | ArrowType::UInt32 => LogicalType::BigInt,
+            ArrowType::Int64 | ArrowType::UInt32 | ArrowType::UInt64 => LogicalType::BigInt,
             ArrowType::Float16 | ArrowType::Float32 => LogicalType::Float,
             ArrowType::Float64 => LogicalType::Double,
             ArrowType::Decimal128(precision, scale) if *scale >= 0 && *precision as u32 <= MAX_DECIMAL_PRECISION => {

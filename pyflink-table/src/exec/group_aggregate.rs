@@ -44,6 +44,9 @@ pub(crate) struct GroupAggregateSpec {
     pub(crate) streaming: bool,
     /// For a window aggregate, the position among the keys of the `window_end` column.
     pub(crate) window_end: Option<usize>,
+    /// `table.exec.state.ttl`: how long a group's state stays after it was last written
+    /// (window aggregates clean theirs up when their windows fire).
+    pub(crate) state_ttl: Option<std::time::Duration>,
 }
 
 /// The most window groups a window aggregate adds rows to in memory before it writes them to
@@ -372,7 +375,11 @@ impl KeyedProcessFunction<GroupKey, KeyedChanges, ChangeBatch> for GroupAggregat
             operator_index_for_key_group(global_group, max_parallelism, runtime.get_number_of_parallel_subtasks())
                 == runtime.get_index_of_this_subtask();
         if self.spec.streaming {
-            self.state = Some(context.get_state(&ValueStateDescriptor::new("groupAggregate"))?);
+            let mut descriptor = ValueStateDescriptor::new("groupAggregate");
+            if let (Some(ttl), None) = (self.spec.state_ttl, self.spec.window_end) {
+                descriptor.enable_time_to_live(pyflink_core::StateTtlConfig::new_builder(ttl).build());
+            }
+            self.state = Some(context.get_state(&descriptor)?);
         }
         Ok(())
     }

@@ -11,10 +11,12 @@
 pub(crate) mod accumulators;
 mod calc;
 pub(crate) mod group_aggregate;
+mod join;
 mod key_split;
 mod limit;
 mod literal_rows;
 mod over_aggregate;
+mod rank;
 mod session_assign;
 mod sort;
 mod time_attributes;
@@ -31,8 +33,8 @@ use datafusion::common::DFSchema;
 use datafusion::logical_expr::execution_props::ExecutionProps;
 use datafusion::logical_expr::expr::AggregateFunction;
 use datafusion::logical_expr::{
-    Aggregate, Expr, Filter, Limit as LimitPlan, LogicalPlan, LogicalPlanBuilder, Projection, Sort as SortPlan,
-    TableScan, Union,
+    Aggregate, Expr, Filter, Join, JoinType, Limit as LimitPlan, LogicalPlan, LogicalPlanBuilder, Projection,
+    Sort as SortPlan, TableScan, Union,
 };
 use datafusion::logical_expr::{FetchType, SkipType};
 use datafusion::optimizer::{Optimizer, OptimizerContext};
@@ -48,6 +50,7 @@ use crate::error::{Result, TableError};
 use crate::exec::accumulators::{AggregateCall, AggregateKind};
 use crate::exec::calc::{Calc, Step};
 use crate::exec::group_aggregate::{GroupAggregate, GroupAggregateSpec};
+use crate::exec::join::{JoinInput, JoinKind, JoinSide, JoinSpec, StreamingJoin};
 use crate::exec::key_split::{GroupKey, KeyColumns, KeySplit, KeyedChanges};
 use crate::exec::limit::Limit;
 use crate::exec::session_assign::SessionAssign;
@@ -70,6 +73,8 @@ pub(crate) struct Compiler<'a> {
     pub(crate) catalog: &'a Catalog,
     /// Streaming mode (results are changelogs) or batch mode (results are final).
     pub(crate) streaming: bool,
+    /// `table.exec.state.ttl` for the keyed state of aggregates and joins.
+    pub(crate) state_ttl: Option<std::time::Duration>,
 }
 
 impl Compiler<'_> {
@@ -91,7 +96,7 @@ impl Compiler<'_> {
             // An alias renames the table, not its columns.
             LogicalPlan::SubqueryAlias(alias) => self.build(&alias.input),
             LogicalPlan::Window(window) => self.over(window),
-            LogicalPlan::Join(_) => Err(unsupported("joins")),
+            LogicalPlan::Join(join) => self.join(join),
             LogicalPlan::Union(union) => self.union(union),
             LogicalPlan::Sort(sort) => self.sort(sort),
             LogicalPlan::Limit(limit) => self.limit(limit),
@@ -241,6 +246,9 @@ impl Compiler<'_> {
     }
 
     fn filter(&self, filter: &Filter) -> Result<Planned> {
+        if let Some(top_n) = self.top_n(filter)? {
+            return Ok(top_n);
+        }
         let input = self.build(&filter.input)?;
         let step = Step::Filter(physical(&filter.predicate, filter.input.schema())?);
         let schema = Arc::clone(&input.schema);
@@ -256,6 +264,90 @@ impl Compiler<'_> {
         let others: Vec<_> = streams.collect();
         let stream = first.union(&others);
         Ok(Planned { stream, schema: Arc::new(union.schema.as_arrow().clone()), updates })
+    }
+
+    /// A regular join: both inputs split by their equi-join keys into one keyed
+    /// [`StreamingJoin`].
+    fn join(&self, join: &Join) -> Result<Planned> {
+        let kind = match join.join_type {
+            JoinType::Inner => JoinKind::Inner,
+            JoinType::Left => JoinKind::Left,
+            JoinType::Right => JoinKind::Right,
+            JoinType::Full => JoinKind::Full,
+            JoinType::LeftSemi => JoinKind::Semi,
+            JoinType::LeftAnti if !join.null_aware => JoinKind::Anti,
+            JoinType::LeftAnti => {
+                return Err(unsupported("NOT IN over a subquery whose column may be NULL (write NOT EXISTS)"))
+            }
+            other => return Err(unsupported(&format!("{other} joins"))),
+        };
+        let (left_schema, right_schema) = (join.left.schema(), join.right.schema());
+        let mut left_keys = Vec::new();
+        let mut right_keys = Vec::new();
+        for (left, right) in &join.on {
+            let (left_key, right_key) = (physical(left, left_schema)?, physical(right, right_schema)?);
+            let type_of = |key: &Arc<dyn PhysicalExpr>, schema: &DFSchema| {
+                key.data_type(schema.as_arrow()).map_err(|e| TableError::Validation(e.strip_backtrace()))
+            };
+            let (left_type, right_type) = (type_of(&left_key, left_schema)?, type_of(&right_key, right_schema)?);
+            if left_type != right_type {
+                return Err(TableError::Validation(format!(
+                    "the join keys {left} ({left_type}) and {right} ({right_type}) have different types; CAST one \
+                     of them"
+                )));
+            }
+            left_keys.push(left_key);
+            right_keys.push(right_key);
+        }
+        let all_columns = |schema: &DFSchema| -> Vec<Arc<dyn PhysicalExpr>> {
+            schema
+                .fields()
+                .iter()
+                .enumerate()
+                .map(|(index, field)| Arc::new(ColumnExpr::new(field.name(), index)) as Arc<dyn PhysicalExpr>)
+                .collect()
+        };
+        let left_columns = Arc::new(KeyColumns::new(left_keys, all_columns(left_schema), left_schema.as_arrow())?);
+        let right_columns = Arc::new(KeyColumns::new(right_keys, all_columns(right_schema), right_schema.as_arrow())?);
+        let pair_schema = left_schema.join(right_schema)?;
+        let filter = join.filter.as_ref().map(|filter| physical(filter, &pair_schema)).transpose()?;
+        let output = Arc::new(join.schema.as_arrow().clone());
+        let spec = Arc::new(JoinSpec {
+            sides: [Arc::clone(&left_columns), Arc::clone(&right_columns)],
+            filter,
+            pair_schema: Arc::new(pair_schema.as_arrow().clone()),
+            kind,
+            output: Arc::clone(&output),
+            nulls_equal: join.null_equality == datafusion::common::NullEquality::NullEqualsNull,
+            streaming: self.streaming,
+            state_ttl: self.state_ttl,
+        });
+        let left = self.build(&join.left)?;
+        let right = self.build(&join.right)?;
+        let updates =
+            self.streaming && (left.updates || right.updates || !matches!(kind, JoinKind::Inner | JoinKind::Semi));
+        let split = |input: Planned, columns: Arc<KeyColumns>, side: JoinSide| {
+            input
+                .stream
+                .process(KeySplit::new(columns))
+                .name("KeySplit")
+                .map(move |changes: KeyedChanges| JoinInput { side, changes })
+        };
+        let left_stream = split(left, left_columns, JoinSide::Left);
+        let right_stream = split(right, right_columns, JoinSide::Right);
+        let condition = join
+            .on
+            .iter()
+            .map(|(left, right)| format!("=({left}, {right})"))
+            .chain(join.filter.iter().map(|filter| filter.to_string()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let stream = left_stream
+            .union(&[right_stream])
+            .key_by(|input: &JoinInput| input.changes.route.clone())
+            .process(StreamingJoin::new(spec))
+            .name(&format!("Join(joinType=[{}], where=[{condition}])", kind.flink_name()));
+        Ok(Planned { stream, schema: output, updates })
     }
 
     /// `OFFSET` and `FETCH`: one instance counts the rows and passes those in range.
@@ -332,6 +424,7 @@ impl Compiler<'_> {
             retracting: input.updates,
             streaming: self.streaming,
             window_end,
+            state_ttl: self.state_ttl,
         });
         let name = format!(
             "{}(groupBy=[{}], select=[{}])",

@@ -93,6 +93,9 @@ impl Compiler<'_> {
                 return Err(TableError::Validation(format!("{expression} is not a window function call")));
             };
             let WindowFunction { fun, params } = function.as_ref();
+            if fun.name() == "row_number" {
+                return Err(crate::exec::rank::unbounded_row_number());
+            }
             let WindowFunctionDefinition::AggregateUDF(aggregate) = fun else {
                 return Err(unsupported(&format!(
                     "the window function {fun} (only aggregates run OVER windows so far)"
