@@ -2,6 +2,7 @@
 //! for the run, which holds the engine's (single-threaded) program builder for the duration.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use pyflink_core::sinks::CollectIterator;
@@ -24,7 +25,9 @@ use crate::operators::{OutputType, PythonKeySelector, PythonKeyedMap, PythonRedu
 use crate::plan::{Plan, RuntimeMode, SinkKind, Step, WatermarkGeneration, WatermarkStrategySpec};
 use crate::process::PythonProcess;
 use crate::process_chain::ProcessChains;
+use crate::python_rows::RowsToPython;
 use crate::side_output::SideOutputs;
+use crate::table::sql::TableScope;
 use crate::types::TypeInfo;
 use crate::value::{unpickle, KeyedRecord, PyKey, PyValue};
 use crate::window_assign::WindowAssignerSpec;
@@ -50,8 +53,12 @@ pub(crate) fn engine_configuration(options: &HashMap<String, String>) -> pyflink
     config
 }
 
-fn build(plan: &Plan) -> Result<(StreamExecutionEnvironment, Vec<Built>), JobError> {
-    let env = StreamExecutionEnvironment::get_execution_environment();
+fn build(plan: &Plan, tables: Option<&TableScope<'_>>) -> Result<(StreamExecutionEnvironment, Vec<Built>), JobError> {
+    // A program that reads queries runs in their table environment's job.
+    let env = match tables {
+        Some(scope) => scope.owned.env.stream_environment().clone(),
+        None => StreamExecutionEnvironment::get_execution_environment(),
+    };
     env.configure(&engine_configuration(&plan.engine_options))?;
     if let Some(parallelism) = plan.parallelism {
         env.set_parallelism(parallelism);
@@ -61,7 +68,7 @@ fn build(plan: &Plan) -> Result<(StreamExecutionEnvironment, Vec<Built>), JobErr
         RuntimeMode::Batch => RuntimeExecutionMode::Batch,
         RuntimeMode::Automatic => RuntimeExecutionMode::Automatic,
     });
-    let built = build_steps(&env, plan)?;
+    let built = build_steps(&env, plan, tables)?;
     Ok((env, built))
 }
 
@@ -71,13 +78,18 @@ pub(crate) fn stream_in(
     env: &StreamExecutionEnvironment,
     plan: &Plan,
     step: usize,
+    tables: &TableScope<'_>,
 ) -> Result<DataStream<PyValue>, JobError> {
-    let built = build_steps(env, plan)?;
+    let built = build_steps(env, plan, Some(tables))?;
     stream_of(&built, step).cloned()
 }
 
 /// The operators of the steps of `plan`, in `env`.
-fn build_steps(env: &StreamExecutionEnvironment, plan: &Plan) -> Result<Vec<Built>, JobError> {
+fn build_steps(
+    env: &StreamExecutionEnvironment,
+    plan: &Plan,
+    tables: Option<&TableScope<'_>>,
+) -> Result<Vec<Built>, JobError> {
     let mut built: Vec<Built> = Vec::with_capacity(plan.steps.len());
     let side_outputs = side_outputs_read(plan);
     let bundle_size = plan.python.bundle_size;
@@ -102,6 +114,17 @@ fn build_steps(env: &StreamExecutionEnvironment, plan: &Plan) -> Result<Vec<Buil
                 Built::Stream(env.from_collection(elements))
             }
             Step::Table { descriptor } => Built::Stream(crate::table::rows_in_python(env, descriptor)?),
+            Step::Query { table, changelog } => {
+                let scope = tables.ok_or_else(|| {
+                    JobError::InvalidProgram("a stream of a table is read outside its table environment".into())
+                })?;
+                let names = match &planned.record_type {
+                    TypeInfo::Row { names, .. } => names.clone(),
+                    _ => Vec::new(),
+                };
+                let rows = scope.query_rows(table, *changelog)?;
+                Built::Stream(rows.process(RowsToPython::new(names).with_kinds(*changelog)).name("Rows to Python"))
+            }
             Step::TextFiles { paths, monitor } => Built::Stream(crate::files::text_files(env, paths, *monitor)?),
             Step::Kafka { source } => Built::Stream(crate::kafka::kafka_in_python(env, source)?),
             Step::Sequence { from, to } => {
@@ -306,12 +329,21 @@ fn keyed_of(built: &[Built], step: usize) -> Result<&KeyedStream<KeyedRecord, Py
 
 /// Starts the streams of `plan` that end in sinks as a job in the background.
 pub fn start(plan: &Plan, job_name: &str) -> Result<JobClient, JobError> {
+    if let Some(thread) = plan.table_thread() {
+        let (plan, job_name, owner) = (plan.clone(), job_name.to_string(), Arc::clone(&thread));
+        return thread.run(move |owned| start_in(&plan, &job_name, Some(&TableScope { thread: &owner, owned })))?;
+    }
+    start_in(plan, job_name, None)
+}
+
+/// [`start`] in the table environment of `tables`, if the plan reads its queries.
+fn start_in(plan: &Plan, job_name: &str, tables: Option<&TableScope<'_>>) -> Result<JobClient, JobError> {
     if plan.sinks.is_empty() {
         return Err(JobError::InvalidProgram(
             "no sinks are defined: add print() or another sink before execute()".into(),
         ));
     }
-    let (env, built) = build(plan)?;
+    let (env, built) = build(plan, tables)?;
     for (step, kind) in &plan.sinks {
         let stream = stream_of(&built, *step)?;
         let record_type = plan.steps[*step].record_type.clone();
@@ -333,8 +365,15 @@ pub fn start(plan: &Plan, job_name: &str) -> Result<JobClient, JobError> {
 /// Starts the job of step `step` of `plan`, whose records the returned iterator collects as
 /// they come.
 pub fn collect(plan: &Plan, step: usize, job_name: &str) -> Result<CollectIterator<PyValue>, JobError> {
-    let (_env, built) = build(plan)?;
-    Ok(stream_of(&built, step)?.execute_and_collect_named(job_name)?)
+    let collect_in = move |plan: &Plan, job_name: &str, tables: Option<&TableScope<'_>>| {
+        let (_env, built) = build(plan, tables)?;
+        Ok(stream_of(&built, step)?.execute_and_collect_named(job_name)?)
+    };
+    if let Some(thread) = plan.table_thread() {
+        let (plan, job_name, owner) = (plan.clone(), job_name.to_string(), Arc::clone(&thread));
+        return thread.run(move |owned| collect_in(&plan, &job_name, Some(&TableScope { thread: &owner, owned })))?;
+    }
+    collect_in(plan, job_name, None)
 }
 
 /// Turns the numbers of a sequence source into Python integers.

@@ -25,6 +25,9 @@ pub enum Step {
     Kafka { source: crate::kafka::KafkaSourceSpec },
     /// The rows of a table, read by its connector.
     Table { descriptor: pyflink_core::table::TableDescriptor },
+    /// The rows of a query of a table environment (`to_data_stream`), or its changes
+    /// (`to_changelog_stream`); the job runs in that environment.
+    Query { table: Arc<crate::table::sql::SqlTable>, changelog: bool },
     /// A Python function over each record of step `input`.
     Transform { input: usize, function: Vec<u8>, transform: Transform, name: String },
     /// The records of step `input`, keyed by a Python key selector.
@@ -137,7 +140,7 @@ impl Default for PythonExecution {
 }
 
 /// The program recorded so far.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Plan {
     /// The default parallelism of operators.
     pub parallelism: Option<usize>,
@@ -208,6 +211,17 @@ fn snapshot(plan: &SharedPlan, sinks: Vec<(usize, SinkKind)>) -> Plan {
     }
 }
 
+impl Plan {
+    /// The table environment whose queries the plan reads, if it reads any: its jobs run in
+    /// that environment.
+    pub(crate) fn table_thread(&self) -> Option<Arc<crate::table::sql::TableThread>> {
+        self.steps.iter().find_map(|planned| match &planned.step {
+            Step::Query { table, .. } => Some(table.thread()),
+            _ => None,
+        })
+    }
+}
+
 impl Step {
     /// The step whose records this step reads, if any (the first, for a union).
     pub fn input(&self) -> Option<usize> {
@@ -215,6 +229,7 @@ impl Step {
             Step::Collection { .. }
             | Step::Sequence { .. }
             | Step::Table { .. }
+            | Step::Query { .. }
             | Step::TextFiles { .. }
             | Step::Kafka { .. } => None,
             Step::Union { inputs } => inputs.first().copied(),

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use pyflink_connectors::formats::RowType;
-use pyflink_core::table::{DataType, Row, Value};
+use pyflink_core::table::{DataType, Row, RowKind, Value};
 use pyflink_core::{ProcessContext, ProcessFunction};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
@@ -20,12 +20,19 @@ use crate::value::PyValue;
 #[derive(Clone)]
 pub(crate) struct RowsToPython {
     names: Arc<Vec<String>>,
+    /// Whether the rows keep their kinds (`to_changelog_stream`); otherwise all are insertions.
+    kinds: bool,
 }
 
 impl RowsToPython {
     /// Rows with fields named `names`.
     pub(crate) fn new(names: Vec<String>) -> Self {
-        RowsToPython { names: Arc::new(names) }
+        RowsToPython { names: Arc::new(names), kinds: false }
+    }
+
+    /// Rows that keep their change kinds (`+I`, `-U`, `+U`, `-D`) when `kinds`.
+    pub(crate) fn with_kinds(self, kinds: bool) -> Self {
+        RowsToPython { kinds, ..self }
     }
 
     /// Rows with the field names of `row_type`.
@@ -42,11 +49,28 @@ impl ProcessFunction<Row, PyValue> for RowsToPython {
     fn process_element(&mut self, row: Row, ctx: &mut ProcessContext<'_, PyValue>) -> pyflink_core::Result<()> {
         Python::attach(|py| {
             let values: PyResult<Vec<Bound<'_, PyAny>>> = row.fields.iter().map(|value| to_python(py, value)).collect();
-            let row = values.and_then(|values| build_row(py, values, &self.names)).map_err(|e| python_error(py, e))?;
+            let mut built = values.and_then(|values| build_row(py, values, &self.names));
+            if let (Ok(python_row), true, false) = (&built, self.kinds, row.kind == RowKind::Insert) {
+                built = set_row_kind(python_row, row.kind).map(|_| python_row.clone());
+            }
+            let row = built.map_err(|e| python_error(py, e))?;
             ctx.collect(PyValue(row.unbind()));
             Ok(())
         })
     }
+}
+
+/// Sets the kind of the Python `Row` `row` to `kind`.
+fn set_row_kind(row: &Bound<'_, PyAny>, kind: RowKind) -> PyResult<()> {
+    let kinds = row.py().import("pyflink_rs.common.types")?.getattr("RowKind")?;
+    let name = match kind {
+        RowKind::Insert => "INSERT",
+        RowKind::UpdateBefore => "UPDATE_BEFORE",
+        RowKind::UpdateAfter => "UPDATE_AFTER",
+        RowKind::Delete => "DELETE",
+    };
+    row.call_method1("set_row_kind", (kinds.getattr(name)?,))?;
+    Ok(())
 }
 
 /// The Python object of a field's value: `None`, `bool`, `int`, `float` or `str`.

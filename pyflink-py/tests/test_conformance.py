@@ -233,6 +233,25 @@ def test_pyflink_table_example_prints_what_pyflink_prints(example, pyflink_wheel
     assert rounded(result_lines(run.stdout)) == rounded(expected)
 
 
+# What a random number looks like in a printed row.
+RANDOM_NUMBER = re.compile(r"-?\d+")
+
+
+def test_mixing_datastream_and_table_prints_rows_shaped_as_pyflink_prints_them(pyflink_wheel, tmp_path):
+    # The example sums random datagen numbers with the length of random strings: the rows and
+    # their shape are what both print, not their values.
+    with zipfile.ZipFile(pyflink_wheel) as wheel:
+        source = wheel.read("pyflink/examples/table/mixing_use_of_datastream_and_table.py").decode()
+    script = tmp_path / "table_mixing_use_of_datastream_and_table.py"
+    script.write_text(rewrite_imports(source))
+    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    shape = lambda lines: [RANDOM_NUMBER.sub("N", line) for line in lines]
+    expected = result_lines(fixture("table_mixing_use_of_datastream_and_table"))
+    assert shape(result_lines(run.stdout)) == shape(expected)
+    assert len(set(result_lines(run.stdout))) > 1
+
+
 CHANGELOG_LINE = re.compile(r"^(?:\d+> )?([+-][IUD])\[(\w+), (\d+)\]$")
 
 

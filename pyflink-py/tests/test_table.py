@@ -130,3 +130,27 @@ def test_bad_descriptors_are_refused_with_what_to_fix():
         TableDescriptor.for_connector("datagen").build()
     with pytest.raises(ValueError, match="streaming mode"):
         StreamTableEnvironment.create(env, EnvironmentSettings.in_batch_mode())
+
+
+def test_query_results_become_data_streams_that_run_in_the_table_environment(capfd):
+    env, t_env = environments(parallelism=1)
+    orders = t_env.from_elements([(1, "apple", 3), (2, "pear", 5), (3, "apple", 4)], ["id", "item", "amount"])
+    t_env.create_temporary_view("orders", orders)
+    cheap = t_env.sql_query("SELECT id, UPPER(item) AS item FROM orders WHERE amount < 5")
+    rows = sorted(tuple(row) for row in t_env.to_data_stream(cheap).execute_and_collect())
+    assert rows == [(1, "APPLE"), (3, "APPLE")]
+    # The rows are named by the query's columns, and env.execute() runs the job.
+    t_env.to_data_stream(cheap).map(lambda row: f"{row.item}#{row.id}").print()
+    env.execute("query to stream")
+    assert sorted(capfd.readouterr().out.split()) == ["APPLE#1", "APPLE#3"]
+
+
+def test_changelog_streams_keep_row_kinds_and_data_streams_refuse_updates():
+    env, t_env = environments(parallelism=1)
+    t_env.create_temporary_view("words", t_env.from_elements([("a",), ("b",), ("a",)], ["word"]))
+    counts = t_env.sql_query("SELECT word, COUNT(*) AS n FROM words GROUP BY word")
+    changes = [(row.get_row_kind().short_string(), tuple(row))
+               for row in t_env.to_changelog_stream(counts).execute_and_collect()]
+    assert changes == [("+I", ("a", 1)), ("+I", ("b", 1)), ("-U", ("a", 1)), ("+U", ("a", 2))]
+    with pytest.raises(Exception, match="doesn't support consuming update changes"):
+        list(t_env.to_data_stream(counts).execute_and_collect())

@@ -13,6 +13,7 @@ use std::sync::mpsc::{channel, Sender};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use pyflink_core::table::{Row, Value};
+use pyflink_core::DataStream;
 use pyflink_table::environment::{EnvironmentSettings, Table, TableEnvironment};
 use pyflink_table::expressions::{col, Expression};
 use pyflink_table::result::{ResultKind, TableResult};
@@ -179,7 +180,7 @@ impl TableEnv {
             options.into_iter().filter(|(key, _)| !key.starts_with("python.")).collect();
         let configuration = crate::compile::engine_configuration(&engine);
         self.thread.run(move |owned| {
-            owned.env.stream_environment().configure(&configuration)?;
+            owned.env.configure(&configuration)?;
             Ok(())
         })?
     }
@@ -316,6 +317,48 @@ pub struct SqlTable {
     id: u64,
 }
 
+impl std::fmt::Debug for SqlTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SqlTable({})", self.id)
+    }
+}
+
+impl SqlTable {
+    /// The thread of the table's environment.
+    pub(crate) fn thread(&self) -> Arc<TableThread> {
+        Arc::clone(&self.thread)
+    }
+
+    /// The table's columns: names and Flink SQL types.
+    pub(crate) fn columns(&self) -> Result<Vec<(String, DataType)>, JobError> {
+        let id = self.id;
+        self.thread.run(move |owned| Ok(owned.table(id)?.get_schema()?))?
+    }
+}
+
+/// A table environment's thread and what it owns, while a job that reads its queries is built
+/// on it.
+pub(crate) struct TableScope<'a> {
+    pub(crate) thread: &'a Arc<TableThread>,
+    pub(crate) owned: &'a Owned,
+}
+
+impl TableScope<'_> {
+    /// The rows of `table` (its changes when `changelog`), as a stream of the environment.
+    pub(crate) fn query_rows(&self, table: &SqlTable, changelog: bool) -> Result<DataStream<Row>, JobError> {
+        if !Arc::ptr_eq(self.thread, &table.thread) {
+            return Err(JobError::InvalidProgram(
+                "a stream of a table (to_data_stream) is read in jobs of that table's environment; tables of two \
+                 table environments cannot meet in one job"
+                    .into(),
+            ));
+        }
+        let query = self.owned.table(table.id)?;
+        let env = &self.owned.env;
+        Ok(if changelog { env.to_changelog_stream(query)? } else { env.to_data_stream(query)? })
+    }
+}
+
 impl Drop for SqlTable {
     fn drop(&mut self) {
         let id = self.id;
@@ -417,6 +460,29 @@ impl SqlTable {
     pub fn union_all(&self, other: Arc<SqlTable>) -> Result<Arc<SqlTable>, JobError> {
         let (id, other) = (self.id, other.id);
         self.thread.table(move |owned| Ok(owned.table(id)?.union_all(owned.table(other)?)?))
+    }
+
+    /// This table joined with `right` (`join_type`: `inner`, `left`, `right` or `full`) on
+    /// `condition` (every pair of rows without one).
+    pub fn join(
+        &self,
+        right: Arc<SqlTable>,
+        join_type: String,
+        condition: Option<ExpressionSpec>,
+    ) -> Result<Arc<SqlTable>, JobError> {
+        let (id, other) = (self.id, right.id);
+        self.thread.table(move |owned| {
+            let (left, right) = (owned.table(id)?, owned.table(other)?);
+            let condition = condition.map(Expression::from);
+            let missing = || TableError::Validation(format!("a {join_type} outer join needs a join predicate"));
+            Ok(match join_type.as_str() {
+                "inner" => left.join(right, condition)?,
+                "left" => left.left_outer_join(right, condition)?,
+                "right" => left.right_outer_join(right, condition.ok_or_else(missing)?)?,
+                "full" => left.full_outer_join(right, condition.ok_or_else(missing)?)?,
+                other => return Err(TableError::Validation(format!("unknown join type '{other}'")).into()),
+            })
+        })
     }
 
     /// The rows sorted by `fields`.

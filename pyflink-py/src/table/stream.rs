@@ -16,7 +16,7 @@ use pyo3::types::PyTuple;
 use crate::function::python_error;
 use crate::interpreter::with_interpreter;
 use crate::plan::Stream;
-use crate::table::sql::{python_value, SqlTable, TableEnv};
+use crate::table::sql::{python_value, SqlTable, TableEnv, TableScope};
 use crate::value::PyValue;
 use crate::JobError;
 
@@ -85,15 +85,54 @@ impl TableEnv {
         let types = field_types.iter().map(|text| DataType::parse(text)).collect::<Result<Vec<_>, _>>()?;
         let schema = schema.schema()?;
         let (plan, step) = stream.program();
-        self.thread().table(move |owned| {
+        let thread = self.thread();
+        let owner = Arc::clone(thread);
+        thread.table(move |owned| {
             let env = owned.env.stream_environment().clone();
-            let records = crate::compile::stream_in(&env, &plan, step)?;
+            let records = crate::compile::stream_in(&env, &plan, step, &TableScope { thread: &owner, owned })?;
             let to_rows = PythonRows { names: Arc::new(field_names.clone()), types: Arc::new(types.clone()) };
             let rows = records.process(to_rows).name("Python rows to table rows");
             let row_type: Vec<(&str, DataType)> = field_names.iter().map(String::as_str).zip(types).collect();
             Ok(owned.env.from_data_stream(&rows, &row_type, &schema)?)
         })
     }
+}
+
+impl crate::plan::Environment {
+    /// The rows of the query `table` (its changes, with their kinds, when `changelog`), as
+    /// PyFlink `Row`s named by its columns. Jobs that read the stream run in the query's table
+    /// environment.
+    pub fn from_query(&self, table: Arc<SqlTable>, changelog: bool) -> Result<Arc<Stream>, JobError> {
+        let columns = table.columns()?;
+        let row_type = crate::types::TypeInfo::Row {
+            names: columns.iter().map(|(name, _)| name.clone()).collect(),
+            fields: columns.iter().map(|(_, data_type)| field_type(data_type)).collect(),
+        };
+        crate::plan::stream(&self.plan, crate::plan::Step::Query { table, changelog }, Some(row_type))
+    }
+}
+
+/// The PyFlink type of the values of a column of `data_type`.
+fn field_type(data_type: &DataType) -> crate::types::TypeInfo {
+    use crate::types::BasicType;
+    let kind = match data_type.to_arrow() {
+        ArrowType::Boolean => BasicType::Boolean,
+        ArrowType::Int8 => BasicType::Byte,
+        ArrowType::Int16 => BasicType::Short,
+        ArrowType::Int32 => BasicType::Int,
+        ArrowType::Int64 => BasicType::Long,
+        ArrowType::Float32 => BasicType::Float,
+        ArrowType::Float64 => BasicType::Double,
+        ArrowType::Utf8 | ArrowType::LargeUtf8 | ArrowType::Utf8View => BasicType::String,
+        ArrowType::Decimal128(..) | ArrowType::Decimal256(..) => BasicType::BigDec,
+        ArrowType::Timestamp(..)
+        | ArrowType::Date32
+        | ArrowType::Date64
+        | ArrowType::Time32(_)
+        | ArrowType::Time64(_) => BasicType::Temporal,
+        _ => return crate::types::TypeInfo::Pickled,
+    };
+    crate::types::TypeInfo::Basic { kind }
 }
 
 /// Python records (tuples or `Row`s) into table rows of given field types.

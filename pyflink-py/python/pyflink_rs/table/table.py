@@ -106,6 +106,24 @@ class Table:
             raise ValueError("over_window takes one OVER window (Flink runs one per query)")
         return OverWindowedTable(self, over_windows[0])
 
+    def join(self, right, join_predicate=None):
+        """The rows of this table joined with those of ``right`` that meet ``join_predicate``
+        (every pair without one); the two tables' column names must differ."""
+        return self._joined(right, "inner", join_predicate)
+
+    def left_outer_join(self, right, join_predicate=None):
+        return self._joined(right, "left", join_predicate)
+
+    def right_outer_join(self, right, join_predicate):
+        return self._joined(right, "right", join_predicate)
+
+    def full_outer_join(self, right, join_predicate):
+        return self._joined(right, "full", join_predicate)
+
+    def _joined(self, right, join_type, join_predicate):
+        condition = None if join_predicate is None else _specs([join_predicate], self._t_env)[0]
+        return self._derived(self._sql_table().join(right._sql_table(), join_type, condition))
+
     def union_all(self, right):
         return self._derived(self._sql_table().union_all(right._sql_table()))
 

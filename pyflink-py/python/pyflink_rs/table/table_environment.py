@@ -67,8 +67,8 @@ class TableConfig:
         self._options = {}
 
     def set(self, key, value):
-        self._options[str(key)] = str(value)
         self._t_env._native.configure({str(key): str(value)})
+        self._options[str(key)] = str(value)
         return self
 
     def get(self, key, default_value=None):
@@ -76,6 +76,43 @@ class TableConfig:
 
     def get_configuration(self):
         return self
+
+    def set_idle_state_retention(self, duration):
+        """How long the state of a key of an aggregate or join is kept after it was last
+        written (``table.exec.state.ttl``); a ``datetime.timedelta``, zero keeps it for ever."""
+        return self.set("table.exec.state.ttl", f"{_millis(duration)} ms")
+
+    def set_idle_state_retention_time(self, min_time, max_time):
+        """PyFlink 1.x: keep idle state at least ``min_time`` (Flink 1.x cleaned it up between
+        the two times; here it goes after ``min_time``)."""
+        return self.set_idle_state_retention(min_time)
+
+    def get_idle_state_retention(self):
+        import datetime
+        return datetime.timedelta(milliseconds=_duration_millis(self.get("table.exec.state.ttl", "0 ms")))
+
+
+def _millis(duration):
+    import datetime
+    if isinstance(duration, datetime.timedelta):
+        return int(duration.total_seconds() * 1000)
+    return int(duration)
+
+
+_UNIT_MILLIS = {"": 1, "ms": 1, "s": 1000, "sec": 1000, "min": 60_000, "m": 60_000, "h": 3_600_000,
+                "d": 86_400_000}
+
+
+def _duration_millis(text):
+    """Milliseconds of a duration in Flink's notation (``'500 ms'``, ``'10 s'``, ``'1 h'``)."""
+    text = str(text).strip().lower()
+    digits = len(text) - len(text.lstrip("0123456789"))
+    unit = text[digits:].strip()
+    unit = {"milli": "ms", "millis": "ms", "second": "s", "seconds": "s", "minute": "min", "minutes": "min",
+            "hour": "h", "hours": "h", "day": "d", "days": "d"}.get(unit, unit)
+    if digits == 0 or unit not in _UNIT_MILLIS:
+        raise ValueError(f"'{text}' is not a duration such as '500 ms', '10 s' or '1 min'")
+    return int(text[:digits]) * _UNIT_MILLIS[unit]
 
 
 class StatementSet:
@@ -308,6 +345,10 @@ class StreamTableEnvironment(TableEnvironment):
         of the columns, computed columns and watermark it declares; with expressions, of the
         fields renamed in order; with nothing, of the fields as they are."""
         from pyflink_rs.table.schema import Schema
+        if repr(data_stream._type_info) in _SQL_TYPES:
+            # A stream of atomic values is a table of one column, f0.
+            from pyflink_rs.common import Types
+            data_stream = data_stream.map(lambda value: (value,), output_type=Types.TUPLE([data_stream._type_info]))
         names, types = _row_fields(data_stream)
         schema = Schema([], None, None)
         renames = ()
@@ -326,8 +367,26 @@ class StreamTableEnvironment(TableEnvironment):
         super().create_temporary_view(view_path, table_or_data_stream, *fields_or_schema)
 
     def to_data_stream(self, table):
-        """The rows of ``table`` as a data stream of ``Row``s named by its columns."""
-        if table._descriptor is None:
-            raise NotImplementedError(
-                "to_data_stream of query results is not available yet; tables of TableDescriptors convert")
-        return DataStream(self._env._native.from_table(table._descriptor._native()))
+        """The rows of ``table`` as a data stream of ``Row``s named by its columns; the table
+        must only ever grow (read others with ``to_changelog_stream``)."""
+        if table._descriptor is not None:
+            return DataStream(self._env._native.from_table(table._descriptor._native()))
+        return DataStream(self._env._native.from_query(table._sql_table(), False))
+
+    def to_changelog_stream(self, table):
+        """The changes of ``table`` as a data stream of ``Row``s with their kinds
+        (``row.get_row_kind()``: ``+I``, ``-U``, ``+U``, ``-D``)."""
+        return DataStream(self._env._native.from_query(table._sql_table(), True))
+
+    def to_append_stream(self, table, type_info=None):
+        """PyFlink 1.x: the rows of a table that only grows."""
+        warnings.warn("to_append_stream is deprecated; use to_data_stream", DeprecationWarning, stacklevel=2)
+        return self.to_data_stream(table)
+
+    def to_retract_stream(self, table, type_info=None):
+        """PyFlink 1.x: ``(is_insert, row)`` pairs of a table's changes."""
+        warnings.warn("to_retract_stream is deprecated; use to_changelog_stream", DeprecationWarning, stacklevel=2)
+        from pyflink_rs.common import Types
+        changes = self.to_changelog_stream(table)
+        return changes.map(lambda row: (row.get_row_kind().value in (0, 2), row),
+                           output_type=Types.PICKLED_BYTE_ARRAY())
