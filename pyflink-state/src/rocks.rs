@@ -86,7 +86,13 @@ impl RocksInstance {
         static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let base = options.local_dir.clone().unwrap_or_else(std::env::temp_dir);
         let unique = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let safe: String = instance.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+        let mut safe: String = instance.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+        // Operator names can be long (a join's condition): file names cannot (255 bytes). The
+        // counter keeps paths unique; the name's start and end keep them readable.
+        const KEPT: usize = 96;
+        if safe.len() > KEPT {
+            safe = format!("{}__{}", &safe[..KEPT - 24], &safe[safe.len() - 22..]);
+        }
         base.join(format!("pyflink-rocksdb-{}-{unique}-{safe}", std::process::id()))
     }
 

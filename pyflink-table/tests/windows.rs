@@ -3,7 +3,9 @@
 //! dropped, batch mode, the errors, and property tests against brute-force oracles over
 //! out-of-order input.
 
-use std::collections::{BTreeMap, HashMap};
+mod common;
+
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -23,22 +25,7 @@ use pyflink_table::batch::{batch_to_rows, ChangeBatch};
 use pyflink_table::connectors::{TableConnector, TableContext};
 use pyflink_table::environment::{EnvironmentSettings, TableEnvironment};
 
-/// A connector whose tables read the batches the test gave them, in order, on one instance.
-#[derive(Clone, Default)]
-struct Batches {
-    tables: Arc<Mutex<HashMap<String, Vec<RecordBatch>>>>,
-}
-
-impl TableConnector for Batches {
-    fn identifier(&self) -> &str {
-        "batches"
-    }
-
-    fn source(&self, context: &TableContext<'_>) -> pyflink_table::Result<DataStream<ChangeBatch>> {
-        let batches = self.tables.lock().unwrap().get(context.table_name).cloned().unwrap_or_default();
-        Ok(context.env.from_collection(batches.into_iter().map(ChangeBatch::inserts).collect()).set_parallelism(1))
-    }
-}
+use common::Batches;
 
 /// A connector whose source reads its batches slowly (300 a second), so that checkpoints
 /// complete between them, and fails once, at its `fail_at`-th batch.
@@ -163,7 +150,7 @@ fn environment(env: &StreamExecutionEnvironment, streaming: bool, batches: &[Vec
     };
     let connector = Batches::default();
     let batches = batches.iter().map(|clicks| clicks_batch(clicks)).collect();
-    connector.tables.lock().unwrap().insert("clicks".into(), batches);
+    connector.insert("clicks", batches);
     t_env.register_connector(Arc::new(connector));
     t_env.execute_sql(CLICKS_TABLE).unwrap();
     t_env

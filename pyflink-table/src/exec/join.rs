@@ -11,6 +11,11 @@
 //! retracted. Retractions of either input retract the rows they joined. A row whose key is
 //! NULL matches nothing (unless the condition is `IS NOT DISTINCT FROM`).
 //!
+//! An interval join ([`IntervalBounds`]) joins the same way, but each row is forgotten when the
+//! watermark passes the time after which no row of the other side can match it (an event-time
+//! timer of its key), and an outer join emits a row padded with nulls only then, if it never
+//! matched: its result only inserts, as Flink's time-interval join.
+//!
 //! In batch mode the operator keeps the rows in memory and joins them once, when its input
 //! ends, so the result holds only final rows.
 
@@ -31,6 +36,7 @@ use serde::{Deserialize, Serialize};
 use crate::batch::ChangeBatch;
 use crate::error::{Result, TableError};
 use crate::exec::group_aggregate::flink;
+use crate::exec::interval::IntervalBounds;
 use crate::exec::key_split::{GroupKey, KeyColumns, KeyedChanges};
 
 /// Which input of a join a batch comes from.
@@ -118,6 +124,8 @@ pub(crate) struct JoinSpec {
     pub(crate) streaming: bool,
     /// `table.exec.state.ttl`: how long a key's rows stay in state after they were last written.
     pub(crate) state_ttl: Option<Duration>,
+    /// The time bounds of an interval join, whose rows expire with the watermark.
+    pub(crate) interval: Option<IntervalBounds>,
 }
 
 /// One distinct row of one side, as it stands in the join's state.
@@ -129,16 +137,19 @@ struct StoredRow {
     count: i64,
     /// How many rows of the other side (with their copies) it matches.
     matches: i64,
+    /// In an interval join, the watermark at which the row is forgotten (`i64::MAX` otherwise).
+    expires: i64,
 }
 
 /// The rows of one side under one key.
 type SideRows = Vec<StoredRow>;
 
-/// Adds a copy of `row`, which matches `matches` rows of the other side.
-fn store(rows: &mut SideRows, row: &[u8], matches: i64) {
+/// Adds a copy of `row`, which matches `matches` rows of the other side and expires at
+/// `expires`.
+fn store(rows: &mut SideRows, row: &[u8], matches: i64, expires: i64) {
     match rows.iter_mut().find(|stored| stored.row == row) {
         Some(stored) => stored.count += 1,
-        None => rows.push(StoredRow { row: row.to_vec(), count: 1, matches }),
+        None => rows.push(StoredRow { row: row.to_vec(), count: 1, matches, expires }),
     }
 }
 
@@ -171,6 +182,8 @@ struct Decoded {
     rows: Vec<Vec<u8>>,
     /// Whether each row's key has a NULL (and so matches nothing).
     null_key: Vec<bool>,
+    /// In an interval join, each row's event time (`i64::MIN` for NULL); empty otherwise.
+    times: Vec<i64>,
 }
 
 /// Batch mode: the rows of both sides under one key.
@@ -229,7 +242,11 @@ impl StreamingJoin {
         }
         let keys = (0..batch.num_rows()).map(|row| keys.key(row).to_vec()).collect();
         let rows = rows.iter().map(|row| row.data().to_vec()).collect();
-        Ok(Decoded { keys, rows, null_key })
+        let times = match &self.spec.interval {
+            Some(interval) => event_times(batch.column(key_count + interval.time_column(side)).as_ref())?,
+            None => Vec::new(),
+        };
+        Ok(Decoded { keys, rows, null_key, times })
     }
 
     /// Which pairs of `left` and `right` rows meet the join's condition, left-major (pair
@@ -306,7 +323,11 @@ impl StreamingJoin {
             let mut mine = read(this_state)?.unwrap_or_default();
             let mut others = read(other_state)?.unwrap_or_default();
             let batch_rows: Vec<usize> = order[start..end].to_vec();
-            self.join_rows(side, changes, &batch_rows, &decoded, &mut mine, &mut others)?;
+            let watermark = ctx.current_watermark();
+            let expiries = self.join_rows(side, changes, &batch_rows, &decoded, &mut mine, &mut others, watermark)?;
+            for expiry in expiries {
+                ctx.timer_service().register_event_time_timer(expiry);
+            }
             let write = |state: &ValueState<SideRows>, rows: SideRows| {
                 if rows.is_empty() { state.try_clear() } else { state.try_update(rows) }
                     .map_err(|e| TableError::Execution(e.to_string()))
@@ -320,7 +341,9 @@ impl StreamingJoin {
     }
 
     /// Streaming: applies `batch_rows`, the rows of `side` under one key, to `mine` (that side's
-    /// rows under the key) and joins them with `others` (the other side's).
+    /// rows under the key) and joins them with `others` (the other side's). In an interval
+    /// join, returns when the rows kept expire, for timers.
+    #[allow(clippy::too_many_arguments)]
     fn join_rows(
         &mut self,
         side: JoinSide,
@@ -329,7 +352,9 @@ impl StreamingJoin {
         decoded: &Decoded,
         mine: &mut SideRows,
         others: &mut SideRows,
-    ) -> Result<()> {
+        watermark: i64,
+    ) -> Result<Vec<i64>> {
+        let mut expiries = Vec::new();
         let (rows, null_key) = (&decoded.rows, &decoded.null_key);
         let incoming: Vec<&[u8]> = batch_rows.iter().map(|&row| rows[row].as_slice()).collect();
         let stored: Vec<&[u8]> = others.iter().map(|other| other.row.as_slice()).collect();
@@ -353,11 +378,32 @@ impl StreamingJoin {
             let matches: i64 = matched.iter().map(|&other| others[other].count).sum();
             let this = rows[row].as_slice();
             let accumulate = matches!(changes.kind(row), RowKind::Insert | RowKind::UpdateAfter);
+            if let Some(interval) = self.spec.interval {
+                // Interval joins read rows that only insert.
+                let expires = interval.expiry(side, decoded.times[row]);
+                if matchable && expires > watermark {
+                    store(mine, this, matches, expires);
+                    expiries.push(expires);
+                } else if matches == 0 && self.spec.kind.preserves(side) {
+                    // Already expired: what could match it has passed.
+                    self.emit_padded(side, RowKind::Insert, this, 1);
+                }
+                for &other in &matched {
+                    others[other].matches += 1;
+                    let (copies, other_bytes) = (others[other].count, others[other].row.as_slice());
+                    let (left, right) = match side {
+                        JoinSide::Left => (this, other_bytes),
+                        JoinSide::Right => (other_bytes, this),
+                    };
+                    self.emit(RowKind::Insert, Some(left), Some(right), copies);
+                }
+                continue;
+            }
             // Rows with a NULL key never match, so they are not kept.
             let present = match (matchable, accumulate) {
                 (false, _) => true,
                 (true, true) => {
-                    store(mine, this, matches);
+                    store(mine, this, matches, i64::MAX);
                     true
                 }
                 (true, false) => unstore(mine, this),
@@ -397,7 +443,31 @@ impl StreamingJoin {
                 }
             }
         }
-        Ok(())
+        Ok(expiries)
+    }
+
+    /// Interval joins: forgets the rows of the current key that expire by `watermark`, emitting
+    /// those of an outer side that never matched, padded with nulls.
+    fn expire(&mut self, watermark: i64, ctx: &mut KeyedProcessContext<'_, GroupKey, ChangeBatch>) -> Result<()> {
+        for side in [JoinSide::Left, JoinSide::Right] {
+            let state = &self.state[side.index()];
+            let Some(rows) = state.try_value().map_err(|e| TableError::Execution(e.to_string()))? else {
+                continue;
+            };
+            let (expired, kept): (SideRows, SideRows) = rows.into_iter().partition(|row| row.expires <= watermark);
+            if expired.is_empty() {
+                continue;
+            }
+            if kept.is_empty() { state.try_clear() } else { state.try_update(kept) }
+                .map_err(|e| TableError::Execution(e.to_string()))?;
+            if self.spec.kind.preserves(side) {
+                for row in expired.iter().filter(|row| row.matches == 0) {
+                    self.emit_padded(side, RowKind::Insert, &row.row, row.count);
+                }
+            }
+        }
+        let emitted = std::mem::take(&mut self.emitted);
+        self.send(emitted, ctx)
     }
 
     /// A row of `side` padded with nulls for the other side's columns, `copies` times.
@@ -444,13 +514,13 @@ impl StreamingJoin {
 
     /// Batch mode: keeps the rows of a batch of `side` until the input ends.
     fn keep(&mut self, side: JoinSide, changes: &ChangeBatch) -> Result<()> {
-        let Decoded { keys, rows, null_key } = self.decode(side, &changes.rows)?;
+        let Decoded { keys, rows, null_key, .. } = self.decode(side, &changes.rows)?;
         for (row, key) in keys.into_iter().enumerate() {
             let group = self.groups.entry(key).or_default();
             group.unmatchable |= null_key[row];
             let side_rows = &mut group.sides[side.index()];
             if matches!(changes.kind(row), RowKind::Insert | RowKind::UpdateAfter) {
-                store(side_rows, &rows[row], 0);
+                store(side_rows, &rows[row], 0, i64::MAX);
             } else {
                 unstore(side_rows, &rows[row]);
             }
@@ -518,6 +588,18 @@ impl StreamingJoin {
     }
 }
 
+/// The event times of a timestamp column in milliseconds, `i64::MIN` for NULL.
+fn event_times(column: &dyn Array) -> Result<Vec<i64>> {
+    use datafusion::arrow::datatypes::{DataType as ArrowType, TimeUnit};
+    let millis = datafusion::arrow::compute::cast(column, &ArrowType::Timestamp(TimeUnit::Millisecond, None))
+        .map_err(|e| TableError::Execution(format!("the event times of an interval join: {e}")))?;
+    let millis = millis
+        .as_any()
+        .downcast_ref::<datafusion::arrow::array::TimestampMillisecondArray>()
+        .ok_or_else(|| TableError::Execution("the event times of an interval join are not timestamps".into()))?;
+    Ok(millis.iter().map(|time| time.unwrap_or(i64::MIN)).collect())
+}
+
 /// `mask`, pairs of `rows` x `columns` in row-major order, in column-major order.
 fn transpose(mask: &BooleanArray, rows: usize, columns: usize) -> BooleanArray {
     (0..columns).flat_map(|column| (0..rows).map(move |row| Some(mask.value(row * columns + column)))).collect()
@@ -565,6 +647,14 @@ impl KeyedProcessFunction<GroupKey, JoinInput, ChangeBatch> for StreamingJoin {
         } else {
             self.keep(input.side, changes).map_err(flink)
         }
+    }
+
+    fn on_timer(
+        &mut self,
+        timestamp: i64,
+        ctx: &mut KeyedProcessContext<'_, GroupKey, ChangeBatch>,
+    ) -> pyflink_core::Result<()> {
+        self.expire(timestamp, ctx).map_err(flink)
     }
 
     fn end_input(&mut self, ctx: &mut KeyedProcessContext<'_, GroupKey, ChangeBatch>) -> pyflink_core::Result<()> {

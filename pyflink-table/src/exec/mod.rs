@@ -11,6 +11,7 @@
 pub(crate) mod accumulators;
 mod calc;
 pub(crate) mod group_aggregate;
+mod interval;
 mod join;
 mod key_split;
 mod limit;
@@ -50,6 +51,7 @@ use crate::error::{Result, TableError};
 use crate::exec::accumulators::{AggregateCall, AggregateKind};
 use crate::exec::calc::{Calc, Step};
 use crate::exec::group_aggregate::{GroupAggregate, GroupAggregateSpec};
+use crate::exec::interval::IntervalBounds;
 use crate::exec::join::{JoinInput, JoinKind, JoinSide, JoinSpec, StreamingJoin};
 use crate::exec::key_split::{GroupKey, KeyColumns, KeySplit, KeyedChanges};
 use crate::exec::limit::Limit;
@@ -312,6 +314,16 @@ impl Compiler<'_> {
         let pair_schema = left_schema.join(right_schema)?;
         let filter = join.filter.as_ref().map(|filter| physical(filter, &pair_schema)).transpose()?;
         let output = Arc::new(join.schema.as_arrow().clone());
+        let left = self.build(&join.left)?;
+        let right = self.build(&join.right)?;
+        // A join that bounds the event times of its sides runs as an interval join, over inputs
+        // that only insert; an outer one then only inserts too.
+        let interval = (self.streaming
+            && !left.updates
+            && !right.updates
+            && matches!(kind, JoinKind::Inner | JoinKind::Left | JoinKind::Right | JoinKind::Full))
+        .then(|| IntervalBounds::of_join(self.catalog, join))
+        .flatten();
         let spec = Arc::new(JoinSpec {
             sides: [Arc::clone(&left_columns), Arc::clone(&right_columns)],
             filter,
@@ -321,11 +333,12 @@ impl Compiler<'_> {
             nulls_equal: join.null_equality == datafusion::common::NullEquality::NullEqualsNull,
             streaming: self.streaming,
             state_ttl: self.state_ttl,
+            interval,
         });
-        let left = self.build(&join.left)?;
-        let right = self.build(&join.right)?;
-        let updates =
-            self.streaming && (left.updates || right.updates || !matches!(kind, JoinKind::Inner | JoinKind::Semi));
+        let updates = self.streaming
+            && (left.updates
+                || right.updates
+                || (interval.is_none() && !matches!(kind, JoinKind::Inner | JoinKind::Semi)));
         let split = |input: Planned, columns: Arc<KeyColumns>, side: JoinSide| {
             input
                 .stream
@@ -345,8 +358,19 @@ impl Compiler<'_> {
         let stream = left_stream
             .union(&[right_stream])
             .key_by(|input: &JoinInput| input.changes.route.clone())
-            .process(StreamingJoin::new(spec))
-            .name(&format!("Join(joinType=[{}], where=[{condition}])", kind.flink_name()));
+            .process(StreamingJoin::new(spec));
+        let stream = match interval {
+            Some(bounds) => stream.name(&format!(
+                "IntervalJoin(joinType=[{}], windowBounds=[isRowTime=true, leftLowerBound={}, leftUpperBound={}, \
+                 leftTimeIndex={}, rightTimeIndex={}], where=[{condition}])",
+                kind.flink_name(),
+                bounds.lower,
+                bounds.upper,
+                bounds.left_time,
+                bounds.right_time
+            )),
+            None => stream.name(&format!("Join(joinType=[{}], where=[{condition}])", kind.flink_name())),
+        };
         Ok(Planned { stream, schema: output, updates })
     }
 

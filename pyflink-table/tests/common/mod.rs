@@ -1,12 +1,42 @@
-//! What the table tests share: applying a changelog to get the table it leaves, and cutting
-//! rows into batches that arrive one after another.
+//! What the table tests share: applying a changelog to get the table it leaves, cutting rows
+//! into batches that arrive one after another, and a connector that reads such batches.
 
 #![allow(dead_code)] // Each test crate uses some of these.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
 use pyflink_core::table::{Row, RowKind, Value};
-use pyflink_table::batch::rows_to_batch;
+use pyflink_core::DataStream;
+use pyflink_table::batch::{rows_to_batch, ChangeBatch};
+use pyflink_table::connectors::{TableConnector, TableContext};
+
+/// A connector (`'connector' = 'batches'`) whose tables read the batches the test gave them,
+/// in order, on one instance.
+#[derive(Clone, Default)]
+pub struct Batches {
+    pub tables: Arc<Mutex<HashMap<String, Vec<RecordBatch>>>>,
+}
+
+impl Batches {
+    /// Gives table `name` the rows `batches`.
+    pub fn insert(&self, name: &str, batches: Vec<RecordBatch>) {
+        self.tables.lock().unwrap().insert(name.to_string(), batches);
+    }
+}
+
+impl TableConnector for Batches {
+    fn identifier(&self) -> &str {
+        "batches"
+    }
+
+    fn source(&self, context: &TableContext<'_>) -> pyflink_table::Result<DataStream<ChangeBatch>> {
+        let batches = self.tables.lock().unwrap().get(context.table_name).cloned().unwrap_or_default();
+        Ok(context.env.from_collection(batches.into_iter().map(ChangeBatch::inserts).collect()).set_parallelism(1))
+    }
+}
 
 /// The table a changelog leaves: its rows, sorted. A change that takes back a row the table
 /// does not hold fails the test.
