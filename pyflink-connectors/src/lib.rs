@@ -9,6 +9,8 @@
 //!   `AT_LEAST_ONCE` or `EXACTLY_ONCE` (Kafka transactions committed with checkpoints).
 //! - [`serialization`] and [`formats`]: how records become bytes and back: UTF-8 text, raw
 //!   bytes, and rows as JSON, CSV or Avro, failing on malformed input or skipping and counting it.
+//! - [`table`] (cargo feature `table`): the same as table connectors of `pyflink-table`,
+//!   named by a table's `'connector'` option (`filesystem`).
 //!
 //! The cargo feature `rocksdb` turns on `pyflink-core`'s RocksDB state backend.
 //!
@@ -40,6 +42,8 @@ pub mod file;
 pub mod formats;
 pub mod kafka;
 pub mod serialization;
+#[cfg(feature = "table")]
+pub mod table;
 
 use pyflink_core::FlinkError;
 

@@ -173,12 +173,14 @@ impl ConnectorTable {
                 _ => None,
             })
             .collect();
+        let partition_keys = self.definition.partition_keys.iter().filter_map(|column| position(column)).collect();
         TableContext {
             env,
             table_name: &self.definition.name,
             schema,
             options: &self.definition.options,
             primary_key,
+            partition_keys,
             metadata,
             streaming,
         }

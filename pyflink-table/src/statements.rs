@@ -232,7 +232,17 @@ impl TableEnvironment {
                 let planned = compiler.compile(&insert.plan)?;
                 let table = &insert.table;
                 let connector = catalog.connectors.of_table(&table.definition.name, &table.definition.options)?;
-                connector.sink(&table.context(&self.env, compiler.streaming, true), planned.stream)?;
+                let context = table.context(&self.env, compiler.streaming, true);
+                if planned.updates && !connector.consumes_updates(&context) {
+                    return Err(TableError::Validation(format!(
+                        "Table sink 'default_catalog.default_database.{}' doesn't support consuming update changes, \
+                         which the query makes (an aggregate, an outer join); the '{}' connector writes insertions \
+                         only",
+                        table.definition.name,
+                        connector.identifier()
+                    )));
+                }
+                connector.sink(&context, planned.stream)?;
             }
             Ok(())
         })();

@@ -8,14 +8,15 @@ use pyflink_core::{FlinkError, Result};
 use crate::formats::{check_row, parse_text, ParseErrorPolicy, RowType, SkippedRecords};
 use crate::serialization::{DeserializationSchema, SerializationSchema};
 
-/// How fields are delimited and quoted, shared by both directions.
+/// How fields are delimited and quoted, shared by both directions (and by the `csv` format of
+/// filesystem tables).
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Dialect {
-    field_delimiter: char,
+pub(crate) struct Dialect {
+    pub(crate) field_delimiter: char,
     /// The quote character; `None` when quoting is disabled.
-    quote: Option<char>,
-    escape: Option<char>,
-    null_literal: Option<String>,
+    pub(crate) quote: Option<char>,
+    pub(crate) escape: Option<char>,
+    pub(crate) null_literal: Option<String>,
 }
 
 impl Default for Dialect {
@@ -173,7 +174,7 @@ impl DeserializationSchema<Row> for CsvRowDeserializationSchema {
     }
 }
 
-fn check_dialect(dialect: &Dialect) -> Result<()> {
+pub(crate) fn check_dialect(dialect: &Dialect) -> Result<()> {
     let special = [Some(dialect.field_delimiter), dialect.quote, dialect.escape];
     let set: Vec<char> = special.iter().flatten().copied().collect();
     let distinct = set.iter().enumerate().all(|(i, c)| !set[..i].contains(c));
@@ -188,14 +189,14 @@ fn check_dialect(dialect: &Dialect) -> Result<()> {
 }
 
 /// A field of a record, as read.
-struct Field {
-    text: String,
+pub(crate) struct Field {
+    pub(crate) text: String,
     /// Whether it was enclosed in quotes.
-    quoted: bool,
+    pub(crate) quoted: bool,
 }
 
 /// The fields of one record.
-fn split_record(line: &str, dialect: &Dialect) -> std::result::Result<Vec<Field>, String> {
+pub(crate) fn split_record(line: &str, dialect: &Dialect) -> std::result::Result<Vec<Field>, String> {
     let mut fields = Vec::new();
     let mut field = String::new();
     let mut chars = line.chars().peekable();
@@ -319,8 +320,8 @@ impl SerializationSchema<Row> for CsvRowSerializationSchema {
             }
             match value {
                 Value::Null => out.push_str(self.dialect.null_literal.as_deref().unwrap_or("")),
-                Value::String(text) => self.write_text(&mut out, text),
-                other => self.write_text(&mut out, &other.to_string()),
+                Value::String(text) => self.dialect.write_field(&mut out, text),
+                other => self.dialect.write_field(&mut out, &other.to_string()),
             }
         }
         out.push_str(&self.line_delimiter);
@@ -328,25 +329,23 @@ impl SerializationSchema<Row> for CsvRowSerializationSchema {
     }
 }
 
-impl CsvRowSerializationSchema {
-    fn write_text(&self, out: &mut String, text: &str) {
+impl Dialect {
+    /// Appends `text` as one field: quoted (or escaped, without a quote character) where it
+    /// holds the delimiter, a quote, the escape character or a line break.
+    pub(crate) fn write_field(&self, out: &mut String, text: &str) {
         let special = |c: char| {
-            c == self.dialect.field_delimiter
-                || Some(c) == self.dialect.quote
-                || Some(c) == self.dialect.escape
-                || c == '\n'
-                || c == '\r'
+            c == self.field_delimiter || Some(c) == self.quote || Some(c) == self.escape || c == '\n' || c == '\r'
         };
         // A string equal to the null literal is quoted, so that it is read back as itself.
-        let needs_quotes = text.chars().any(special) || self.dialect.null_literal.as_deref() == Some(text);
-        match (needs_quotes, self.dialect.quote) {
+        let needs_quotes = text.chars().any(special) || self.null_literal.as_deref() == Some(text);
+        match (needs_quotes, self.quote) {
             (false, _) => out.push_str(text),
             (true, Some(quote)) => {
                 out.push(quote);
                 for c in text.chars() {
                     if c == quote {
                         out.push(quote);
-                    } else if Some(c) == self.dialect.escape {
+                    } else if Some(c) == self.escape {
                         out.push(c);
                     }
                     out.push(c);
@@ -355,7 +354,7 @@ impl CsvRowSerializationSchema {
             }
             (true, None) => {
                 for c in text.chars() {
-                    if let Some(escape) = self.dialect.escape.filter(|_| special(c)) {
+                    if let Some(escape) = self.escape.filter(|_| special(c)) {
                         out.push(escape);
                     }
                     out.push(c);

@@ -111,12 +111,9 @@ impl TableThread {
                 } else {
                     EnvironmentSettings::in_batch_mode()
                 };
-                let mut owned = Owned {
-                    env: TableEnvironment::create(settings),
-                    tables: HashMap::new(),
-                    sets: HashMap::new(),
-                    next: 0,
-                };
+                let env = TableEnvironment::create(settings);
+                pyflink_connectors::table::register_connectors(&env);
+                let mut owned = Owned { env, tables: HashMap::new(), sets: HashMap::new(), next: 0 };
                 // The thread ends when the last handle on the environment is gone.
                 for task in received {
                     task(&mut owned);

@@ -36,6 +36,8 @@ pub struct TableContext<'a> {
     pub options: &'a BTreeMap<String, String>,
     /// The positions of the primary key's columns in `schema`, if the table has one.
     pub primary_key: Option<Vec<usize>>,
+    /// The positions of the columns the table is `PARTITIONED BY` in `schema`, in order.
+    pub partition_keys: Vec<usize>,
     /// The metadata columns among `schema`'s: their positions and metadata keys.
     pub metadata: Vec<(usize, String)>,
     /// Whether the job runs in streaming mode (batch mode reads bounded input only).
@@ -99,6 +101,14 @@ pub trait TableConnector: Send + Sync {
             self.identifier(),
             context.table_name
         )))
+    }
+
+    /// Whether the table's sink takes a changelog (`-U`, `+U`, `-D` besides `+I`), as from a
+    /// GROUP BY; an append-only sink (files, for one) says no, and a query that updates its
+    /// rows is refused before it runs.
+    fn consumes_updates(&self, context: &TableContext<'_>) -> bool {
+        let _ = context;
+        true
     }
 
     /// Writes `rows`, batches of `context.schema`, to the table: adds the job's sink.

@@ -1,0 +1,553 @@
+//! The line formats of filesystem tables (`'format' = 'csv'`, `'json'` or `'raw'`): lines of
+//! text read into Arrow batches of a table's columns, and batches written back as lines, one
+//! row per line, with the options and the text forms of Flink's formats.
+//!
+//! Reading goes through text: each line's fields become strings, column by column, and each
+//! column is cast to its type at once, so a batch of lines costs one cast per column. A value
+//! that does not parse fails the job with the line and the column, or with
+//! `<format>.ignore-parse-errors` skips its line, and [`LineCodec::decode`] counts it.
+
+use std::sync::Arc;
+
+use pyflink_core::table::{RowKind, Value};
+use pyflink_core::FlinkError;
+use pyflink_table::batch::ChangeBatch;
+use pyflink_table::connectors::TableContext;
+use pyflink_table::datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, BooleanArray, RecordBatch, StringArray, StringBuilder,
+};
+use pyflink_table::datafusion::arrow::compute::{cast_with_options, filter, CastOptions};
+use pyflink_table::datafusion::arrow::datatypes::{DataType as ArrowType, Field, Float32Type, Float64Type, SchemaRef};
+use pyflink_table::datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+use pyflink_table::print::flink_string;
+use pyflink_table::types::DataType;
+use pyflink_table::{Result, TableError};
+
+use crate::formats::csv::{check_dialect, split_record, Dialect};
+
+/// The options of the `csv` format.
+const CSV_OPTIONS: &[&str] = &[
+    "csv.field-delimiter",
+    "csv.quote-character",
+    "csv.disable-quote-character",
+    "csv.escape-character",
+    "csv.null-literal",
+    "csv.allow-comments",
+    "csv.ignore-parse-errors",
+];
+
+/// The options of the `json` format.
+const JSON_OPTIONS: &[&str] = &[
+    "json.fail-on-missing-field",
+    "json.ignore-parse-errors",
+    "json.timestamp-format.standard",
+    "json.encode.ignore-null-fields",
+];
+
+/// The options of the `raw` format.
+const RAW_OPTIONS: &[&str] = &["raw.charset", "raw.endianness"];
+
+/// Which format, with its options.
+#[derive(Debug, Clone)]
+enum Format {
+    Csv {
+        dialect: Dialect,
+        allow_comments: bool,
+    },
+    Json {
+        fail_on_missing_field: bool,
+        /// Timestamps written as ISO-8601 (`2020-01-01T12:00:00`) rather than SQL's form.
+        iso_timestamps: bool,
+        ignore_null_fields: bool,
+    },
+    Raw,
+}
+
+/// Reads and writes the rows of one filesystem table as lines of one format.
+#[derive(Debug, Clone)]
+pub(crate) struct LineCodec {
+    format: Format,
+    /// The format's name, for messages and option keys.
+    name: &'static str,
+    schema: SchemaRef,
+    ignore_parse_errors: bool,
+    table: Arc<str>,
+}
+
+impl LineCodec {
+    /// The options of format `name` (`csv`, `json` or `raw`), or `None` for a format that
+    /// filesystem tables do not have.
+    pub(crate) fn options_of(name: &str) -> Option<&'static [&'static str]> {
+        match name {
+            "csv" => Some(CSV_OPTIONS),
+            "json" => Some(JSON_OPTIONS),
+            "raw" => Some(RAW_OPTIONS),
+            _ => None,
+        }
+    }
+
+    /// The codec of the table `context` describes, in format `name`, from the table's options;
+    /// fails on a column the format cannot hold and on option values it cannot use.
+    pub(crate) fn new(context: &TableContext<'_>, name: &str) -> Result<Self> {
+        let invalid = |message: String| TableError::Validation(format!("table '{}': {message}", context.table_name));
+        let (format, name, ignore_parse_errors) = match name {
+            "csv" => {
+                let dialect = csv_dialect(context).map_err(invalid)?;
+                let allow_comments = context.option("csv.allow-comments", false)?;
+                (Format::Csv { dialect, allow_comments }, "csv", context.option("csv.ignore-parse-errors", false)?)
+            }
+            "json" => {
+                let standard = context.options.get("json.timestamp-format.standard").map(String::as_str);
+                let iso_timestamps = match standard.map(str::to_ascii_uppercase).as_deref() {
+                    None | Some("SQL") => false,
+                    Some("ISO-8601") => true,
+                    Some(other) => {
+                        return Err(invalid(format!(
+                            "unsupported value '{other}' for 'json.timestamp-format.standard': use 'SQL' or 'ISO-8601'"
+                        )))
+                    }
+                };
+                let format = Format::Json {
+                    fail_on_missing_field: context.option("json.fail-on-missing-field", false)?,
+                    iso_timestamps,
+                    ignore_null_fields: context.option("json.encode.ignore-null-fields", false)?,
+                };
+                (format, "json", context.option("json.ignore-parse-errors", false)?)
+            }
+            "raw" => {
+                let charset = context.options.get("raw.charset").map(|c| c.to_ascii_uppercase().replace('_', "-"));
+                if charset.as_deref().is_some_and(|c| c != "UTF-8") {
+                    return Err(invalid(format!(
+                        "the 'raw' format of filesystem tables reads and writes UTF-8 only, not '{}'",
+                        context.options["raw.charset"]
+                    )));
+                }
+                let endianness = context.options.get("raw.endianness").map(String::as_str);
+                if !matches!(endianness, None | Some("big-endian") | Some("little-endian")) {
+                    return Err(invalid(format!(
+                        "unsupported value '{}' for 'raw.endianness': use 'big-endian' or 'little-endian'",
+                        endianness.unwrap_or_default()
+                    )));
+                }
+                (Format::Raw, "raw", false)
+            }
+            other => {
+                return Err(invalid(format!(
+                    "the filesystem connector has no format '{other}': use 'csv', 'json' or 'raw'"
+                )))
+            }
+        };
+        let codec = LineCodec {
+            format,
+            name,
+            schema: Arc::clone(&context.schema),
+            ignore_parse_errors,
+            table: context.table_name.into(),
+        };
+        codec.check_columns()?;
+        Ok(codec)
+    }
+
+    /// Fails on columns the format cannot hold: `raw` holds one STRING or BYTES column, `csv`
+    /// and `json` hold scalar values (numbers, strings, booleans, decimals and times).
+    fn check_columns(&self) -> Result<()> {
+        let fields = self.schema.fields();
+        if matches!(self.format, Format::Raw) {
+            let single_text = fields.len() == 1 && matches!(fields[0].data_type(), ArrowType::Utf8 | ArrowType::Binary);
+            if !single_text {
+                return Err(TableError::Validation(format!(
+                    "The 'raw' format only supports a single physical column of type STRING or BYTES. However the \
+                     table '{}' has the columns: {}",
+                    self.table,
+                    fields.iter().map(|field| field.name().as_str()).collect::<Vec<_>>().join(", ")
+                )));
+            }
+            return Ok(());
+        }
+        match fields.iter().find(|field| !is_scalar(field.data_type())) {
+            None => Ok(()),
+            Some(field) => Err(TableError::Unsupported(format!(
+                "the '{}' format of filesystem tables reads and writes scalar columns only (numbers, strings, \
+                 booleans, decimals, dates and times); column '{}' of table '{}' is {}",
+                self.name,
+                field.name(),
+                self.table,
+                flink_type(field)
+            ))),
+        }
+    }
+
+    /// The rows of `lines` as a batch of the table's columns (`None` when no line holds a row),
+    /// and how many lines were skipped as unreadable: empty lines (and, in `csv` with
+    /// `csv.allow-comments`, lines starting with `#`) hold no row without being unreadable.
+    pub(crate) fn decode(&self, lines: &[String]) -> pyflink_core::Result<(Option<RecordBatch>, u64)> {
+        let mut skipped = 0;
+        let width = self.schema.fields().len();
+        let mut texts: Vec<StringBuilder> = (0..width).map(|_| StringBuilder::with_capacity(lines.len(), 0)).collect();
+        let mut read: Vec<&str> = Vec::with_capacity(lines.len());
+        let mut fields: Vec<Option<String>> = Vec::with_capacity(width);
+        for line in lines {
+            fields.clear();
+            match self.fields_of(line, &mut fields) {
+                Ok(false) => {}
+                Ok(true) => {
+                    for (text, field) in texts.iter_mut().zip(fields.drain(..)) {
+                        text.append_option(field);
+                    }
+                    read.push(line);
+                }
+                Err(_) if self.ignore_parse_errors => skipped += 1,
+                Err(problem) => return Err(self.error(line, &problem)),
+            }
+        }
+        if read.is_empty() {
+            return Ok((None, skipped));
+        }
+        // The rows whose values do not parse (or are NULL in a NOT NULL column), when skipped.
+        let mut unreadable: Option<Vec<bool>> = None;
+        let mut columns: Vec<ArrayRef> = Vec::with_capacity(width);
+        for (text, field) in texts.iter_mut().zip(self.schema.fields()) {
+            let text = text.finish();
+            let column = self.typed(&text, field)?;
+            for row in 0..column.len() {
+                let problem = if column.is_null(row) && text.is_valid(row) {
+                    Some(format!("column '{}': '{}' is not a {}", field.name(), text.value(row), flink_type(field)))
+                } else if column.is_null(row) && !field.is_nullable() {
+                    Some(format!("column '{}' is NOT NULL, but the line has no value for it", field.name()))
+                } else {
+                    None
+                };
+                if let Some(problem) = problem {
+                    if !self.ignore_parse_errors {
+                        return Err(self.error(read[row], &problem));
+                    }
+                    unreadable.get_or_insert_with(|| vec![false; read.len()])[row] = true;
+                }
+            }
+            columns.push(column);
+        }
+        if let Some(unreadable) = unreadable {
+            let keep: BooleanArray = unreadable.iter().map(|bad| Some(!bad)).collect();
+            for column in &mut columns {
+                *column = filter(column.as_ref(), &keep).map_err(|e| self.runtime(&e))?;
+            }
+            skipped += unreadable.iter().filter(|bad| **bad).count() as u64;
+        }
+        // Every NULL in a NOT NULL column was found above, so the batch is valid.
+        let batch = RecordBatch::try_new(Arc::clone(&self.schema), columns).map_err(|e| self.runtime(&e))?;
+        Ok(((batch.num_rows() > 0).then_some(batch), skipped))
+    }
+
+    /// The column of `field`'s type from its values as text: NULL where a value does not parse.
+    fn typed(&self, text: &StringArray, field: &Field) -> pyflink_core::Result<ArrayRef> {
+        if field.data_type() == &ArrowType::Utf8 {
+            return Ok(Arc::new(text.clone()));
+        }
+        let options = CastOptions { safe: true, ..Default::default() };
+        cast_with_options(text, field.data_type(), &options).map_err(|e| {
+            FlinkError::Runtime(format!(
+                "filesystem table '{}': column '{}' cannot be read as {}: {e}",
+                self.table,
+                field.name(),
+                flink_type(field)
+            ))
+        })
+    }
+
+    /// Puts the fields of `line` into `fields`, one per column (`None` for NULL); `false`
+    /// when the line holds no row; what is wrong with a line that cannot be read.
+    fn fields_of(&self, line: &str, fields: &mut Vec<Option<String>>) -> std::result::Result<bool, String> {
+        let columns = self.schema.fields();
+        match &self.format {
+            Format::Raw => {
+                fields.push(Some(line.to_string()));
+                Ok(true)
+            }
+            Format::Csv { dialect, allow_comments } => {
+                if line.is_empty() || (*allow_comments && line.starts_with('#')) {
+                    return Ok(false);
+                }
+                let record = split_record(line, dialect)?;
+                if record.len() > columns.len() {
+                    return Err(format!(
+                        "the line has {} fields where the table has {} columns",
+                        record.len(),
+                        columns.len()
+                    ));
+                }
+                // A line with fewer fields leaves the last columns NULL.
+                let mut record = record.into_iter();
+                for column in columns {
+                    let text_column = is_text(column.data_type());
+                    fields.push(record.next().and_then(|field| {
+                        let null = !field.quoted
+                            && (dialect.null_literal.as_deref() == Some(field.text.as_str())
+                                || (field.text.is_empty() && !text_column));
+                        match (null, text_column) {
+                            (true, _) => None,
+                            (false, true) => Some(field.text),
+                            (false, false) => Some(field.text.trim().to_string()),
+                        }
+                    }));
+                }
+                Ok(true)
+            }
+            Format::Json { fail_on_missing_field, .. } => {
+                if line.trim().is_empty() {
+                    return Ok(false);
+                }
+                let value: serde_json::Value = serde_json::from_str(line).map_err(|e| format!("not JSON: {e}"))?;
+                let serde_json::Value::Object(object) = value else {
+                    return Err("the line is JSON but not an object".into());
+                };
+                for column in columns {
+                    let field = match object.get(column.name()) {
+                        None if *fail_on_missing_field => {
+                            return Err(format!("the field '{}' is missing", column.name()))
+                        }
+                        None | Some(serde_json::Value::Null) => None,
+                        Some(serde_json::Value::String(text)) => Some(text.clone()),
+                        Some(serde_json::Value::Bool(flag)) => Some(flag.to_string()),
+                        Some(serde_json::Value::Number(number)) => Some(number.to_string()),
+                        // Objects and arrays are read as their JSON text into STRING columns.
+                        Some(nested) => Some(nested.to_string()),
+                    };
+                    fields.push(field);
+                }
+                Ok(true)
+            }
+        }
+    }
+
+    /// An Arrow error while the table's batches are built, which no input causes.
+    fn runtime(&self, error: &dyn std::fmt::Display) -> FlinkError {
+        FlinkError::Runtime(format!("filesystem table '{}': {error}", self.table))
+    }
+
+    /// The error that a line which cannot be read fails the job with.
+    fn error(&self, line: &str, problem: &str) -> FlinkError {
+        const SHOWN: usize = 200;
+        let shown: String = line.chars().take(SHOWN).collect();
+        let cut = if shown.len() < line.len() { "..." } else { "" };
+        let remedy = match self.format {
+            Format::Raw => String::new(),
+            _ => format!(" (set '{}.ignore-parse-errors' = 'true' to skip the lines that cannot be read)", self.name),
+        };
+        FlinkError::Deserialization(format!(
+            "the '{}' format of filesystem table '{}' cannot read the line '{shown}{cut}': {problem}{remedy}",
+            self.name, self.table
+        ))
+    }
+
+    /// Appends the rows of `batch` to `out`, a line each; fails on a change other than an
+    /// insertion (filesystem tables are append-only).
+    pub(crate) fn encode(&self, batch: &ChangeBatch, out: &mut Vec<u8>) -> pyflink_core::Result<()> {
+        if let Some(kind) = batch.kinds.iter().flatten().find(|kind| **kind != RowKind::Insert) {
+            return Err(FlinkError::Runtime(format!(
+                "filesystem table '{}' is append-only: it cannot write a {} change",
+                self.table,
+                kind.short_string()
+            )));
+        }
+        let iso = matches!(self.format, Format::Json { iso_timestamps: true, .. });
+        let options = FormatOptions::new()
+            .with_null("")
+            .with_timestamp_format(Some(if iso { "%Y-%m-%dT%H:%M:%S%.f" } else { "%Y-%m-%d %H:%M:%S%.f" }))
+            .with_timestamp_tz_format(Some(if iso { "%Y-%m-%dT%H:%M:%S%.fZ" } else { "%Y-%m-%d %H:%M:%S%.fZ" }));
+        let columns: Vec<ColumnText<'_>> = batch
+            .rows
+            .columns()
+            .iter()
+            .map(|column| ColumnText::new(column.as_ref(), &options))
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|e| self.runtime(&e))?;
+        let names: Vec<String> = match self.format {
+            Format::Json { .. } => self.schema.fields().iter().map(|field| json_string(field.name())).collect(),
+            _ => Vec::new(),
+        };
+        let mut line = String::new();
+        for row in 0..batch.len() {
+            line.clear();
+            match &self.format {
+                Format::Raw => {
+                    if let Some(bytes) = columns[0].bytes(row) {
+                        out.extend_from_slice(bytes);
+                    } else if let Some(text) = columns[0].text(row) {
+                        line.push_str(&text);
+                    }
+                }
+                Format::Csv { dialect, .. } => {
+                    for (index, column) in columns.iter().enumerate() {
+                        if index > 0 {
+                            line.push(dialect.field_delimiter);
+                        }
+                        match column.text(row) {
+                            None => line.push_str(dialect.null_literal.as_deref().unwrap_or("")),
+                            Some(text) if column.quotable => dialect.write_field(&mut line, &text),
+                            Some(text) => line.push_str(&text),
+                        }
+                    }
+                }
+                Format::Json { ignore_null_fields, .. } => {
+                    line.push('{');
+                    let mut first = true;
+                    for (name, column) in names.iter().zip(&columns) {
+                        let text = column.text(row);
+                        if text.is_none() && *ignore_null_fields {
+                            continue;
+                        }
+                        if !std::mem::take(&mut first) {
+                            line.push(',');
+                        }
+                        line.push_str(name);
+                        line.push(':');
+                        match text {
+                            None => line.push_str("null"),
+                            Some(text) if column.quotable || !column.json_number(row) => {
+                                line.push_str(&json_string(&text))
+                            }
+                            Some(text) => line.push_str(&text),
+                        }
+                    }
+                    line.push('}');
+                }
+            }
+            out.extend_from_slice(line.as_bytes());
+            out.push(b'\n');
+        }
+        Ok(())
+    }
+}
+
+/// The `csv` dialect the table's options describe.
+fn csv_dialect(context: &TableContext<'_>) -> std::result::Result<Dialect, String> {
+    let character = |key: &str| -> std::result::Result<Option<char>, String> {
+        let Some(text) = context.options.get(key) else { return Ok(None) };
+        // A tab may be written as the two characters `\t`, as Flink accepts.
+        if text == "\\t" {
+            return Ok(Some('\t'));
+        }
+        let mut chars = text.chars();
+        match (chars.next(), chars.next()) {
+            (Some(c), None) => Ok(Some(c)),
+            _ => Err(format!("option '{key}' must be a single character, got '{text}'")),
+        }
+    };
+    let mut dialect = Dialect::default();
+    if let Some(delimiter) = character("csv.field-delimiter")? {
+        dialect.field_delimiter = delimiter;
+    }
+    if let Some(quote) = character("csv.quote-character")? {
+        dialect.quote = Some(quote);
+    }
+    let disable_quote = context.options.get("csv.disable-quote-character").map(|v| v.trim().to_ascii_lowercase());
+    match disable_quote.as_deref() {
+        None | Some("false") => {}
+        Some("true") => dialect.quote = None,
+        Some(other) => {
+            return Err(format!("option 'csv.disable-quote-character' must be true or false, got '{other}'"))
+        }
+    }
+    dialect.escape = character("csv.escape-character")?;
+    dialect.null_literal = context.options.get("csv.null-literal").cloned();
+    check_dialect(&dialect).map_err(|e| crate::cause(&e))?;
+    Ok(dialect)
+}
+
+/// The Flink SQL name of `field`'s type (`INT`, `TIMESTAMP(3)`), or Arrow's if it has none.
+fn flink_type(field: &Field) -> String {
+    match DataType::from_arrow(field.data_type(), true) {
+        Ok(data_type) => data_type.to_string(),
+        Err(_) => field.data_type().to_string(),
+    }
+}
+
+/// Whether the `csv` and `json` formats hold values of `data_type`.
+fn is_scalar(data_type: &ArrowType) -> bool {
+    matches!(
+        data_type,
+        ArrowType::Boolean
+            | ArrowType::Int8
+            | ArrowType::Int16
+            | ArrowType::Int32
+            | ArrowType::Int64
+            | ArrowType::Float32
+            | ArrowType::Float64
+            | ArrowType::Utf8
+            | ArrowType::Decimal128(..)
+            | ArrowType::Date32
+            | ArrowType::Time32(_)
+            | ArrowType::Time64(_)
+            | ArrowType::Timestamp(..)
+    )
+}
+
+/// Whether values of `data_type` are text, written quoted (where needed in CSV, always in JSON).
+fn is_text(data_type: &ArrowType) -> bool {
+    matches!(data_type, ArrowType::Utf8 | ArrowType::Binary)
+}
+
+/// `text` as a JSON string.
+fn json_string(text: &str) -> String {
+    serde_json::Value::String(text.to_string()).to_string()
+}
+
+/// How the values of one column are written as text.
+struct ColumnText<'a> {
+    column: &'a dyn Array,
+    formatter: ArrayFormatter<'a>,
+    /// Whether the values are text (quoted where needed in CSV, always in JSON) rather than
+    /// numbers or booleans, which JSON writes bare.
+    quotable: bool,
+}
+
+impl<'a> ColumnText<'a> {
+    fn new(column: &'a dyn Array, options: &FormatOptions<'a>) -> std::result::Result<Self, String> {
+        let formatter = ArrayFormatter::try_new(column, options).map_err(|e| e.to_string())?;
+        let quotable = !matches!(
+            column.data_type(),
+            ArrowType::Boolean
+                | ArrowType::Int8
+                | ArrowType::Int16
+                | ArrowType::Int32
+                | ArrowType::Int64
+                | ArrowType::Float32
+                | ArrowType::Float64
+                | ArrowType::Decimal128(..)
+        );
+        Ok(ColumnText { column, formatter, quotable })
+    }
+
+    /// The text of the value at `row`, `None` for NULL: floating point numbers as Java writes
+    /// them (`1.0`, `1.0E20`), times in SQL's form, the rest as Arrow writes them.
+    fn text(&self, row: usize) -> Option<String> {
+        if self.column.is_null(row) {
+            return None;
+        }
+        let text = match self.column.data_type() {
+            ArrowType::Float64 => flink_string(&Value::Double(self.column.as_primitive::<Float64Type>().value(row))),
+            ArrowType::Float32 => flink_string(&Value::Float(self.column.as_primitive::<Float32Type>().value(row))),
+            ArrowType::Binary => String::from_utf8_lossy(self.column.as_binary::<i32>().value(row)).into_owned(),
+            _ => self.formatter.value(row).to_string(),
+        };
+        Some(text)
+    }
+
+    /// The bytes of a BYTES value at `row`, written as they are by the `raw` format.
+    fn bytes(&self, row: usize) -> Option<&[u8]> {
+        match self.column.data_type() {
+            ArrowType::Binary if self.column.is_valid(row) => Some(self.column.as_binary::<i32>().value(row)),
+            _ => None,
+        }
+    }
+
+    /// Whether the number at `row` is one JSON can write (not NaN or infinite, which are written
+    /// as strings).
+    fn json_number(&self, row: usize) -> bool {
+        match self.column.data_type() {
+            ArrowType::Float64 => self.column.as_primitive::<Float64Type>().value(row).is_finite(),
+            ArrowType::Float32 => self.column.as_primitive::<Float32Type>().value(row).is_finite(),
+            _ => true,
+        }
+    }
+}
