@@ -26,6 +26,8 @@ EXAMPLES = [
     "word_count",
     "basic_operations",
     "process_json_data",
+    "process_json_data_with_udf",
+    "word_count",
     "state_access",
     "event_time_timer",
     "windowing/tumbling_time_window",
@@ -204,6 +206,8 @@ def test_word_count_reads_and_writes_files_as_pyflink_does(mode, pyflink_wheel, 
 # PyFlink 2.3.0 printed, without the log lines of PyFlink's Beam runtime.
 TABLE_EXAMPLES = [
     "process_json_data",
+    "process_json_data_with_udf",
+    "word_count",
     "multi_sink",
     "windowing/tumble_window",
     "windowing/sliding_window",

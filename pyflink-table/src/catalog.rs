@@ -146,7 +146,8 @@ impl ContextProvider for PlanningContext<'_> {
         name: &str,
         args: Vec<datafusion::logical_expr::Expr>,
     ) -> datafusion::common::Result<Arc<dyn TableSource>> {
-        match crate::windows::window_source(self.catalog, name, &args) {
+        let lateral = || crate::functions::table_function::lateral_source(self.catalog, name, &args);
+        match crate::windows::window_source(self.catalog, name, &args).or_else(lateral) {
             Some(source) => source,
             None => plan_err!("there is no table function '{name}'"),
         }

@@ -325,6 +325,47 @@ impl TableEnvironment {
         self.catalog().functions.register_scalar(Arc::new(function));
     }
 
+    /// Registers `function` as a table function for SQL and the Table API (Flink's
+    /// `create_temporary_system_function` of a `TableFunction`): a scalar function whose result
+    /// for each row is a list of rows (`List<Struct<..>>`, a type that must not depend on the
+    /// arguments), read with `LATERAL TABLE(f(..))`, [`Table::flat_map`] or
+    /// [`Table::join_lateral`].
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use pyflink_core::table::{Row, Value};
+    /// use pyflink_table::datafusion::arrow::array::{Array, AsArray, Int64Array, ListArray, StructArray};
+    /// use pyflink_table::datafusion::arrow::buffer::OffsetBuffer;
+    /// use pyflink_table::datafusion::arrow::datatypes::{DataType as ArrowType, Field, Fields, Int64Type};
+    /// use pyflink_table::datafusion::logical_expr::{create_udf, ColumnarValue, Volatility};
+    /// use pyflink_table::environment::{EnvironmentSettings, TableEnvironment};
+    /// use pyflink_table::types::DataType;
+    ///
+    /// // count_to(n): the rows 1, 2, .., n.
+    /// let fields = Fields::from(vec![Field::new("i", ArrowType::Int64, true)]);
+    /// let rows = Arc::new(Field::new("item", ArrowType::Struct(fields.clone()), true));
+    /// let result = ArrowType::List(Arc::clone(&rows));
+    /// let count_to = Arc::new(move |args: &[ColumnarValue]| {
+    ///     let n = args[0].to_array(1)?;
+    ///     let lengths: Vec<usize> = n.as_primitive::<Int64Type>().values().iter().map(|&n| n as usize).collect();
+    ///     let values = Int64Array::from_iter_values(lengths.iter().flat_map(|&n| 1..=n as i64));
+    ///     let values = StructArray::new(fields.clone(), vec![Arc::new(values)], None);
+    ///     let lists = ListArray::new(Arc::clone(&rows), OffsetBuffer::from_lengths(lengths), Arc::new(values), None);
+    ///     Ok(ColumnarValue::Array(Arc::new(lists)))
+    /// });
+    /// let t_env = TableEnvironment::create(EnvironmentSettings::in_batch_mode());
+    /// let function = create_udf("count_to", vec![ArrowType::Int64], result, Volatility::Immutable, count_to);
+    /// t_env.create_temporary_system_table_function(function).unwrap();
+    /// let numbers = t_env.from_elements(vec![Row::of(vec![Value::BigInt(2)])], &[("n", DataType::parse("BIGINT").unwrap())]).unwrap();
+    /// t_env.create_temporary_view("numbers", &numbers).unwrap();
+    /// let rows = t_env.execute_sql("SELECT n, i FROM numbers, LATERAL TABLE(count_to(n)) AS T(i)").unwrap().collect();
+    /// let rows: Vec<String> = rows.iter().map(ToString::to_string).collect();
+    /// assert_eq!(rows, ["+I[2, 1]", "+I[2, 2]"]);
+    /// ```
+    pub fn create_temporary_system_table_function(&self, function: ScalarUDF) -> Result<()> {
+        self.catalog().functions.register_table(Arc::new(function))
+    }
+
     /// Forgets the view `name`; false if there was none.
     pub fn drop_temporary_view(&self, name: &str) -> bool {
         self.catalog().drop_table(name)

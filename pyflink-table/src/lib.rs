@@ -39,6 +39,7 @@ mod functions;
 mod plan;
 pub mod print;
 pub mod result;
+mod row_functions;
 pub mod schema;
 mod statements;
 mod stream_table;

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use datafusion::arrow::datatypes::{DataType as ArrowType, SchemaRef};
 use datafusion::common::{Column, ScalarValue};
 use datafusion::logical_expr::{cast, col, lit, LogicalPlan, LogicalPlanBuilder};
-use datafusion::optimizer::{Optimizer, OptimizerContext};
 use pyflink_core::table::Value;
 
 use crate::catalog::{table_not_found, CatalogTable, TableData};
@@ -270,9 +269,7 @@ impl Table {
 
     /// The query's plan, as DataFusion reads it and after optimizing (Flink's `explain`).
     pub fn explain(&self) -> Result<String> {
-        let optimized = Optimizer::new()
-            .optimize(self.plan.clone(), &OptimizerContext::new(), |_, _| {})
-            .map_err(|e| TableError::Validation(e.strip_backtrace()))?;
+        let optimized = crate::exec::optimize(&self.plan)?;
         Ok(format!(
             "== Abstract Syntax Tree ==\n{}\n\n== Optimized Logical Plan ==\n{}\n",
             self.plan.display_indent(),

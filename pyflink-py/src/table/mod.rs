@@ -4,9 +4,11 @@
 //! Python DataStreams through [`stream`], the Table API's windows through [`windows`], Python
 //! scalar functions through [`udf`].
 
+pub mod lateral;
 pub mod sql;
 pub mod stream;
 pub mod udf;
+pub mod udtf;
 pub mod windows;
 
 use std::collections::HashMap;

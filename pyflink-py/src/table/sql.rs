@@ -367,7 +367,7 @@ impl Drop for SqlTable {
 
 impl SqlTable {
     /// Runs `call` on this table, on its environment's thread.
-    fn with<R: Send + 'static>(
+    pub(crate) fn with<R: Send + 'static>(
         &self,
         call: impl FnOnce(&Table) -> Result<R, TableError> + Send + 'static,
     ) -> Result<R, JobError> {

@@ -6,15 +6,16 @@
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, OnceLock};
 
-use pyflink_core::table::Row;
+use pyflink_core::table::{Row, Value};
 use pyflink_table::batch::{batch_to_rows, rows_to_batch, ChangeBatch};
-use pyflink_table::datafusion::arrow::array::{RecordBatch, RecordBatchOptions};
+use pyflink_table::datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch, RecordBatchOptions, StructArray};
+use pyflink_table::datafusion::arrow::buffer::NullBuffer;
 use pyflink_table::datafusion::arrow::datatypes::{DataType as ArrowType, Field, Schema};
 use pyflink_table::datafusion::common::{exec_err, DataFusionError};
 use pyflink_table::datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
 };
-use pyflink_table::types::DataType;
+use pyflink_table::types::{DataType, LogicalType};
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
@@ -75,8 +76,10 @@ impl PythonScalarFunction {
         Ok(self.function.get_or_init(|| function).bind(py).clone())
     }
 
-    /// The function's results for `rows`, each the arguments of one call.
-    fn call_all(&self, rows: &[Row]) -> Result<Vec<Row>, DataFusionError> {
+    /// The function's results for the `count` rows of argument columns `arrays`.
+    /// For a ROW result, the rows of its fields and whether each is not NULL; for others, rows
+    /// of the one value.
+    fn call_all(&self, arrays: &[ArrayRef], count: usize) -> Result<(Vec<Row>, Vec<bool>), DataFusionError> {
         Python::attach(|py| {
             let failed = |error: PyErr| {
                 DataFusionError::Execution(format!(
@@ -86,26 +89,48 @@ impl PythonScalarFunction {
                 ))
             };
             let function = self.function(py).map_err(failed)?;
-            let mut results = Vec::with_capacity(rows.len());
-            for row in rows {
-                let arguments = row
-                    .fields
-                    .iter()
-                    .map(|value| crate::python_rows::to_python(py, value))
-                    .collect::<PyResult<Vec<_>>>()
-                    .map_err(failed)?;
+            let mut results = Vec::with_capacity(count);
+            let mut nulls = Vec::new();
+            for arguments in python_arguments(py, arrays, count)? {
                 let result = function.call1(PyTuple::new(py, arguments).map_err(failed)?).map_err(failed)?;
-                let value = typed_value(&result, &self.result).map_err(|error| {
+                let wrong = |error: PyErr| {
                     DataFusionError::Execution(format!(
                         "the Python function '{}' returned {result}, which is not a {}: {}",
                         self.name,
                         self.result,
                         error.value(py)
                     ))
-                })?;
-                results.push(Row::of(vec![value]));
+                };
+                let row = match &self.result.logical {
+                    // A ROW result is the row of its fields; None is a NULL row.
+                    LogicalType::Row(fields) if result.is_none() => Row::of(vec![Value::Null; fields.len()]),
+                    LogicalType::Row(fields) => {
+                        let items: Vec<Bound<'_, PyAny>> =
+                            result.try_iter().and_then(|items| items.collect()).map_err(wrong)?;
+                        if items.len() != fields.len() {
+                            return Err(wrong(pyo3::exceptions::PyValueError::new_err(format!(
+                                "it has {} fields, the type {}",
+                                items.len(),
+                                fields.len()
+                            ))));
+                        }
+                        let values = items
+                            .iter()
+                            .zip(fields)
+                            .map(|(item, field)| typed_value(item, &field.data_type))
+                            .collect::<PyResult<Vec<_>>>()
+                            .map_err(wrong)?;
+                        nulls.push(true);
+                        Row::of(values)
+                    }
+                    _ => Row::of(vec![typed_value(&result, &self.result).map_err(wrong)?]),
+                };
+                if result.is_none() && matches!(self.result.logical, LogicalType::Row(_)) {
+                    nulls.push(false);
+                }
+                results.push(row);
             }
-            Ok(results)
+            Ok((results, nulls))
         })
     }
 }
@@ -131,24 +156,68 @@ impl ScalarUDFImpl for PythonScalarFunction {
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> pyflink_table::datafusion::common::Result<ColumnarValue> {
         let count = args.number_rows;
         let arrays = ColumnarValue::values_to_arrays(&args.args)?;
-        let fields: Vec<Field> = arrays
-            .iter()
-            .enumerate()
-            .map(|(position, array)| Field::new(format!("a{position}"), array.data_type().clone(), true))
-            .collect();
-        let options = RecordBatchOptions::new().with_row_count(Some(count));
-        let arguments = RecordBatch::try_new_with_options(Arc::new(Schema::new(fields)), arrays, &options)?;
-        let rows = match batch_to_rows(&ChangeBatch::inserts(arguments)) {
-            Ok(rows) => rows,
-            Err(error) => return exec_err!("the arguments of the Python function '{}': {error}", self.name),
-        };
-        let results = self.call_all(&rows)?;
+        let (results, nulls) = self.call_all(&arrays, count)?;
+        if let ArrowType::Struct(fields) = &self.result_arrow {
+            let schema = Arc::new(Schema::new(fields.clone()));
+            let batch = match rows_to_batch(&results, &schema) {
+                Ok(batch) => batch,
+                Err(error) => return exec_err!("the results of the Python function '{}': {error}", self.name),
+            };
+            let rows = StructArray::try_new(fields.clone(), batch.columns().to_vec(), Some(NullBuffer::from(nulls)))?;
+            return Ok(ColumnarValue::Array(Arc::new(rows)));
+        }
         let schema = Arc::new(Schema::new(vec![self.result.to_arrow_field("result")]));
         match rows_to_batch(&results, &schema) {
             Ok(batch) => Ok(ColumnarValue::Array(Arc::clone(batch.column(0)))),
             Err(error) => exec_err!("the results of the Python function '{}': {error}", self.name),
         }
     }
+}
+
+/// The Python values of `count` rows of the argument columns `arrays`, one list per call: a row
+/// column (a struct) as PyFlink `Row`s with its field names, others as their values.
+pub(crate) fn python_arguments<'py>(
+    py: Python<'py>,
+    arrays: &[ArrayRef],
+    count: usize,
+) -> Result<Vec<Vec<Bound<'py, PyAny>>>, DataFusionError> {
+    let mut calls: Vec<Vec<Bound<'py, PyAny>>> = (0..count).map(|_| Vec::with_capacity(arrays.len())).collect();
+    for array in arrays {
+        for (call, value) in calls.iter_mut().zip(python_column(py, array, count)?) {
+            call.push(value);
+        }
+    }
+    Ok(calls)
+}
+
+/// The Python values of the first `count` rows of `array`.
+fn python_column<'py>(
+    py: Python<'py>,
+    array: &ArrayRef,
+    count: usize,
+) -> Result<Vec<Bound<'py, PyAny>>, DataFusionError> {
+    let python = |error: PyErr| DataFusionError::Execution(python_error(py, error).to_string());
+    if let Some(rows) = array.as_struct_opt() {
+        let names: Vec<String> = rows.fields().iter().map(|field| field.name().clone()).collect();
+        let fields = python_arguments(py, rows.columns(), count)?;
+        return fields
+            .into_iter()
+            .enumerate()
+            .map(|(row, values)| {
+                if rows.is_null(row) {
+                    Ok(py.None().into_bound(py))
+                } else {
+                    crate::types::build_row(py, values, &names).map_err(python)
+                }
+            })
+            .collect();
+    }
+    let fields = vec![Field::new("a", array.data_type().clone(), true)];
+    let options = RecordBatchOptions::new().with_row_count(Some(count));
+    let batch = RecordBatch::try_new_with_options(Arc::new(Schema::new(fields)), vec![Arc::clone(array)], &options)?;
+    let rows = batch_to_rows(&ChangeBatch::inserts(batch))
+        .map_err(|error| DataFusionError::Execution(format!("an argument of a Python function: {error}")))?;
+    rows.iter().map(|row| crate::python_rows::to_python(py, &row.fields[0]).map_err(python)).collect()
 }
 
 impl TableEnv {

@@ -10,6 +10,7 @@
 
 pub(crate) mod accumulators;
 mod calc;
+mod correlate;
 pub(crate) mod group_aggregate;
 mod interval;
 mod join;
@@ -50,6 +51,7 @@ use crate::connector_table::ConnectorTable;
 use crate::error::{Result, TableError};
 use crate::exec::accumulators::{AggregateCall, AggregateKind};
 use crate::exec::calc::{Calc, Step};
+use crate::exec::correlate::{Correlate, CorrelateOperator};
 use crate::exec::group_aggregate::{GroupAggregate, GroupAggregateSpec};
 use crate::exec::interval::IntervalBounds;
 use crate::exec::join::{JoinInput, JoinKind, JoinSide, JoinSpec, StreamingJoin};
@@ -69,6 +71,14 @@ pub(crate) struct Planned {
     pub(crate) updates: bool,
 }
 
+/// `plan` optimized by DataFusion's rules, its lateral joins planned first (see
+/// [`correlate`]).
+pub(crate) fn optimize(plan: &LogicalPlan) -> Result<LogicalPlan> {
+    Optimizer::new()
+        .optimize(correlate::plan_lateral_joins(plan.clone())?, &OptimizerContext::new(), |_, _| {})
+        .map_err(|e| TableError::Validation(e.strip_backtrace()))
+}
+
 /// Builds the operators of queries over the tables of `catalog`, as jobs of `env`.
 pub(crate) struct Compiler<'a> {
     pub(crate) env: &'a StreamExecutionEnvironment,
@@ -82,10 +92,7 @@ pub(crate) struct Compiler<'a> {
 impl Compiler<'_> {
     /// The operators of an analyzed plan, which is optimized first.
     pub(crate) fn compile(&self, plan: &LogicalPlan) -> Result<Planned> {
-        let optimized = Optimizer::new()
-            .optimize(plan.clone(), &OptimizerContext::new(), |_, _| {})
-            .map_err(|e| TableError::Validation(e.strip_backtrace()))?;
-        self.build(&optimized)
+        self.build(&optimize(plan)?)
     }
 
     /// The operators of `plan` and its inputs.
@@ -105,6 +112,10 @@ impl Compiler<'_> {
             LogicalPlan::Distinct(_) => Err(unsupported("DISTINCT")),
             LogicalPlan::Values(values) => self.values(values),
             LogicalPlan::EmptyRelation(empty) => self.empty_relation(empty),
+            LogicalPlan::Extension(extension) => match extension.node.as_any().downcast_ref::<Correlate>() {
+                Some(correlate) => self.correlate(correlate),
+                None => Err(unsupported(&format!("the query plan {}", plan.display()))),
+            },
             other => Err(unsupported(&format!("the query plan {}", other.display()))),
         }
     }
@@ -245,6 +256,29 @@ impl Compiler<'_> {
         let schema = Arc::new(projection.schema.as_arrow().clone());
         let step = Step::Project { expressions, schema: Arc::clone(&schema) };
         Ok(calc(input, vec![step], schema, "Calc(select)"))
+    }
+
+    /// Each row with the rows a table function gives for it (`LATERAL TABLE(f(..))`).
+    fn correlate(&self, correlate: &Correlate) -> Result<Planned> {
+        let input = self.build(&correlate.input)?;
+        let (source, steps) = correlate::lateral_steps(&correlate.lateral)?;
+        let pairs = correlate.input.schema().join(correlate.lateral.schema())?;
+        let operator = CorrelateOperator {
+            call: physical(&source.call, correlate.input.schema())?,
+            function_schema: Arc::clone(&source.schema),
+            steps,
+            condition: correlate.condition.as_ref().map(|condition| physical(condition, &pairs)).transpose()?,
+            left_outer: correlate.left_outer,
+            schema: Arc::new(correlate.schema.as_arrow().clone()),
+        };
+        let name = format!(
+            "Correlate(invocation=[{}], joinType=[{}])",
+            source.call,
+            if correlate.left_outer { "LEFT" } else { "INNER" }
+        );
+        let schema = Arc::clone(&operator.schema);
+        let stream = input.stream.process(operator).name(&name);
+        Ok(Planned { stream, schema, updates: input.updates })
     }
 
     fn filter(&self, filter: &Filter) -> Result<Planned> {

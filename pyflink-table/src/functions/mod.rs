@@ -7,11 +7,12 @@
 //! them are in [`crate::exec::accumulators`].
 
 mod json;
+pub(crate) mod table_function;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use datafusion::arrow::datatypes::{DataType as ArrowType, TimeUnit};
+use datafusion::arrow::datatypes::{DataType as ArrowType, SchemaRef, TimeUnit};
 use datafusion::common::ScalarValue;
 use datafusion::common::{not_impl_err, plan_err};
 use datafusion::logical_expr::function::AccumulatorArgs;
@@ -26,6 +27,9 @@ pub(crate) struct Functions {
     pub(crate) scalar: HashMap<String, Arc<ScalarUDF>>,
     pub(crate) aggregate: HashMap<String, Arc<AggregateUDF>>,
     pub(crate) window: HashMap<String, Arc<WindowUDF>>,
+    /// The table functions' columns, by the functions' lower-case names (the functions
+    /// themselves are among the scalar ones).
+    pub(crate) table: HashMap<String, SchemaRef>,
 }
 
 /// A function known by a name and aliases.
@@ -81,6 +85,7 @@ impl Functions {
             scalar: by_name(scalar),
             aggregate: by_name(aggregate),
             window: by_name(datafusion::functions_window::all_default_window_functions()),
+            table: HashMap::new(),
         }
     }
 
@@ -88,8 +93,20 @@ impl Functions {
     /// of those names (Flink's temporary system functions shadow built-in ones).
     pub(crate) fn register_scalar(&mut self, function: Arc<ScalarUDF>) {
         for name in function.names() {
+            self.table.remove(&name.to_ascii_lowercase());
             self.scalar.insert(name.to_ascii_lowercase(), Arc::clone(&function));
         }
+    }
+
+    /// Adds a table function of the user's: a scalar function whose result is a list of rows
+    /// for each row (see [`table_function`]).
+    pub(crate) fn register_table(&mut self, function: Arc<ScalarUDF>) -> crate::error::Result<()> {
+        let schema = table_function::row_schema(&function)?;
+        self.register_scalar(Arc::clone(&function));
+        for name in function.names() {
+            self.table.insert(name.to_ascii_lowercase(), Arc::clone(&schema));
+        }
+        Ok(())
     }
 }
 

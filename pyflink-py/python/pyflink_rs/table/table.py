@@ -124,6 +124,38 @@ class Table:
         condition = None if join_predicate is None else _specs([join_predicate], self._t_env)[0]
         return self._derived(self._sql_table().join(right._sql_table(), join_type, condition))
 
+    def _row_call(self, func):
+        """``func`` called on each whole row: a Python function wrapper is given the row of all
+        columns; an expression is taken as the call it is."""
+        from pyflink_rs.table.expressions import Expression
+        if isinstance(func, str):
+            func = Expression(func)
+        if not isinstance(func, Expression):
+            func = func(Expression(self._sql_table().row_sql()))
+        return _specs([func], self._t_env)[0]
+
+    def map(self, func):
+        """A table of the results of the scalar function ``func`` on each row (a ROW result's
+        fields are the columns)."""
+        return self._derived(self._sql_table().map(self._row_call(func)))
+
+    def flat_map(self, func):
+        """A table of the rows the table function ``func`` gives for each row."""
+        return self._derived(self._sql_table().flat_map(self._row_call(func)))
+
+    def join_lateral(self, table_function_call, join_predicate=None):
+        """Each row joined with the rows the table function call gives for it."""
+        call = _specs([table_function_call], self._t_env)[0]
+        if join_predicate is not None:
+            return self._derived(self._sql_table().join_lateral(call)).filter(join_predicate)
+        return self._derived(self._sql_table().join_lateral(call))
+
+    def left_outer_join_lateral(self, table_function_call, join_predicate=None):
+        """Like ``join_lateral``, rows the call gives none for kept, padded with nulls."""
+        call = _specs([table_function_call], self._t_env)[0]
+        condition = None if join_predicate is None else _specs([join_predicate], self._t_env)[0]
+        return self._derived(self._sql_table().left_outer_join_lateral(call, condition))
+
     def union_all(self, right):
         return self._derived(self._sql_table().union_all(right._sql_table()))
 

@@ -110,6 +110,58 @@ class UserDefinedScalarFunctionWrapper:
         return f"udf({self._name})"
 
 
+class TableFunction(UserDefinedFunction):
+    """A table function: ``eval(*args)`` yields (or returns) any number of rows per row."""
+
+    def eval(self, *args):
+        raise NotImplementedError("a TableFunction defines eval(self, *args)")
+
+
+class _TableCall(_ScalarCall):
+    """What the engine calls: the function, or a ``TableFunction``'s ``eval`` once it is open."""
+
+    def __call__(self, *args):
+        if isinstance(self._function, TableFunction):
+            if not self._opened:
+                self._function.open(FunctionContext())
+                self._opened = True
+            return self._function.eval(*args)
+        return self._function(*args)
+
+
+class UserDefinedTableFunctionWrapper(UserDefinedScalarFunctionWrapper):
+    """A Python table function, ready to call on columns (in ``join_lateral``, ``flat_map``,
+    ``LATERAL TABLE(..)``) or to register by name."""
+
+    def __init__(self, func, input_types, result_types, deterministic, name):
+        if result_types is None:
+            raise TypeError("a Python table function needs its result_types, such as "
+                            "result_types=[DataTypes.STRING()]")
+        if not isinstance(result_types, (list, tuple)):
+            result_types = [result_types]
+        super().__init__(func, input_types, "STRING", deterministic, name)
+        self._result_types = [_sql_type(t) for t in result_types]
+
+    def _pickled(self):
+        return cloudpickle.dumps(_TableCall(self._func))
+
+    def _register(self, native_env, name):
+        native_env.create_python_table_function(name, self._pickled(), self._result_types, self._deterministic)
+
+    def __repr__(self):
+        return f"udtf({self._name})"
+
+
+def udtf(f=None, input_types=None, result_types=None, deterministic=None, name=None):
+    """A Python table function of ``f`` (a generator function, a function returning an
+    iterable, or a ``TableFunction``) whose rows have columns of ``result_types``; as a
+    decorator, ``@udtf(result_types=[...])``."""
+    if f is None:
+        return functools.partial(udtf, input_types=input_types, result_types=result_types,
+                                 deterministic=deterministic, name=name)
+    return UserDefinedTableFunctionWrapper(f, input_types, result_types, deterministic, name)
+
+
 def udf(f=None, input_types=None, result_type=None, deterministic=None, name=None, func_type="general",
         udf_type=None):
     """A Python scalar function of ``f`` (a function, a lambda or a ``ScalarFunction``), whose
@@ -134,4 +186,4 @@ def _register_inline(t_env, sql_texts):
                 registered.add(inline_name)
 
 
-__all__ = ["FunctionContext", "ScalarFunction", "UserDefinedFunction", "udf"]
+__all__ = ["FunctionContext", "ScalarFunction", "TableFunction", "UserDefinedFunction", "udf", "udtf"]
