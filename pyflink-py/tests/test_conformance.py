@@ -26,8 +26,6 @@ EXAMPLES = [
     "word_count",
     "basic_operations",
     "process_json_data",
-    "process_json_data_with_udf",
-    "word_count",
     "state_access",
     "event_time_timer",
     "windowing/tumbling_time_window",

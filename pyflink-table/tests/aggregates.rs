@@ -2,6 +2,8 @@
 //! -D), aggregates over changelogs, Flink's result types, and a property test that applies the
 //! changelog and compares it with DataFusion's own batch execution of the same SQL.
 
+mod common;
+
 use std::sync::Arc;
 
 use datafusion::arrow::array::RecordBatch;
@@ -9,11 +11,13 @@ use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::datasource::MemTable;
 use datafusion::prelude::SessionContext;
 use proptest::prelude::*;
-use pyflink_core::table::{Row, RowKind, Value};
+use pyflink_core::table::{Row, Value};
 use pyflink_core::{RocksDbOptions, StateBackendConfig, StreamExecutionEnvironment};
 use pyflink_table::batch::{batch_to_rows, rows_to_batch, ChangeBatch};
 use pyflink_table::environment::{EnvironmentSettings, TableEnvironment};
 use pyflink_table::types::DataType;
+
+use common::{apply, sorted};
 
 fn column(name: &'static str, sql_type: &str) -> (&'static str, DataType) {
     (name, DataType::parse(sql_type).unwrap())
@@ -142,27 +146,6 @@ fn aggregates_that_do_not_run_yet_are_refused_by_name() {
     );
     let error = t_env.execute_sql("SELECT SUM(name) FROM people").unwrap_err().to_string();
     assert!(error.contains("Cannot apply 'SUM' to arguments of type 'STRING'"), "{error}");
-}
-
-/// The table a changelog leaves: its rows, sorted.
-fn apply(changelog: Vec<Row>) -> Vec<Vec<Value>> {
-    let mut table: Vec<Vec<Value>> = Vec::new();
-    for row in changelog {
-        match row.kind {
-            RowKind::Insert | RowKind::UpdateAfter => table.push(row.fields),
-            RowKind::UpdateBefore | RowKind::Delete => {
-                let position = table.iter().position(|held| *held == row.fields);
-                let position = position.unwrap_or_else(|| panic!("{row} takes back a row the table does not have"));
-                table.swap_remove(position);
-            }
-        }
-    }
-    sorted(table)
-}
-
-fn sorted(mut rows: Vec<Vec<Value>>) -> Vec<Vec<Value>> {
-    rows.sort_by_key(|row| format!("{row:?}"));
-    rows
 }
 
 /// What DataFusion's own batch execution gives for `sql` over the table `t` of `batches`.

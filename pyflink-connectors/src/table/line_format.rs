@@ -462,8 +462,8 @@ fn flink_type(field: &Field) -> String {
     }
 }
 
-/// Whether the `csv` and `json` formats hold values of `data_type`.
-fn is_scalar(data_type: &ArrowType) -> bool {
+/// Whether values of `data_type` are booleans or numbers, which JSON writes bare.
+fn is_bare(data_type: &ArrowType) -> bool {
     matches!(
         data_type,
         ArrowType::Boolean
@@ -473,13 +473,21 @@ fn is_scalar(data_type: &ArrowType) -> bool {
             | ArrowType::Int64
             | ArrowType::Float32
             | ArrowType::Float64
-            | ArrowType::Utf8
             | ArrowType::Decimal128(..)
-            | ArrowType::Date32
-            | ArrowType::Time32(_)
-            | ArrowType::Time64(_)
-            | ArrowType::Timestamp(..)
     )
+}
+
+/// Whether the `csv` and `json` formats hold values of `data_type`.
+fn is_scalar(data_type: &ArrowType) -> bool {
+    is_bare(data_type)
+        || matches!(
+            data_type,
+            ArrowType::Utf8
+                | ArrowType::Date32
+                | ArrowType::Time32(_)
+                | ArrowType::Time64(_)
+                | ArrowType::Timestamp(..)
+        )
 }
 
 /// Whether values of `data_type` are text, written quoted (where needed in CSV, always in JSON).
@@ -504,17 +512,7 @@ struct ColumnText<'a> {
 impl<'a> ColumnText<'a> {
     fn new(column: &'a dyn Array, options: &FormatOptions<'a>) -> std::result::Result<Self, String> {
         let formatter = ArrayFormatter::try_new(column, options).map_err(|e| e.to_string())?;
-        let quotable = !matches!(
-            column.data_type(),
-            ArrowType::Boolean
-                | ArrowType::Int8
-                | ArrowType::Int16
-                | ArrowType::Int32
-                | ArrowType::Int64
-                | ArrowType::Float32
-                | ArrowType::Float64
-                | ArrowType::Decimal128(..)
-        );
+        let quotable = !is_bare(column.data_type());
         Ok(ColumnText { column, formatter, quotable })
     }
 

@@ -101,6 +101,9 @@ impl PythonScalarFunction {
                         error.value(py)
                     ))
                 };
+                if matches!(self.result.logical, LogicalType::Row(_)) {
+                    nulls.push(!result.is_none());
+                }
                 let row = match &self.result.logical {
                     // A ROW result is the row of its fields; None is a NULL row.
                     LogicalType::Row(fields) if result.is_none() => Row::of(vec![Value::Null; fields.len()]),
@@ -120,14 +123,10 @@ impl PythonScalarFunction {
                             .map(|(item, field)| typed_value(item, &field.data_type))
                             .collect::<PyResult<Vec<_>>>()
                             .map_err(wrong)?;
-                        nulls.push(true);
                         Row::of(values)
                     }
                     _ => Row::of(vec![typed_value(&result, &self.result).map_err(wrong)?]),
                 };
-                if result.is_none() && matches!(self.result.logical, LogicalType::Row(_)) {
-                    nulls.push(false);
-                }
                 results.push(row);
             }
             Ok((results, nulls))
