@@ -25,32 +25,66 @@ use crate::table::stream::typed_value;
 use crate::value::unpickle;
 use crate::JobError;
 
-/// A Python function called on each row of the batches DataFusion evaluates.
+/// A cloudpickled Python callable, unpickled on first use, known by the name it is registered
+/// under. Callables are the same when their names and pickled bytes are.
 #[derive(Debug)]
-pub(crate) struct PythonScalarFunction {
-    name: String,
-    /// The cloudpickled callable.
+pub(crate) struct PickledCallable {
+    pub(crate) name: String,
     pickled: Vec<u8>,
-    result: DataType,
-    result_arrow: ArrowType,
-    signature: Signature,
-    /// The callable, unpickled on first use.
     function: OnceLock<Py<PyAny>>,
 }
 
-/// Functions are the same when their names and pickled callables are.
-impl PartialEq for PythonScalarFunction {
+impl PartialEq for PickledCallable {
     fn eq(&self, other: &Self) -> bool {
         self.name == other.name && self.pickled == other.pickled
     }
 }
 
-impl Eq for PythonScalarFunction {}
+impl Eq for PickledCallable {}
 
-impl Hash for PythonScalarFunction {
+impl Hash for PickledCallable {
     fn hash<H: Hasher>(&self, state: &mut H) {
         self.name.hash(state);
         self.pickled.hash(state);
+    }
+}
+
+impl PickledCallable {
+    pub(crate) fn new(name: String, pickled: Vec<u8>) -> Self {
+        PickledCallable { name, pickled, function: OnceLock::new() }
+    }
+
+    /// The callable, unpickled the first time it is asked for.
+    pub(crate) fn function<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        if let Some(function) = self.function.get() {
+            return Ok(function.bind(py).clone());
+        }
+        let function = unpickle(py, &self.pickled)?.unbind();
+        Ok(self.function.get_or_init(|| function).bind(py).clone())
+    }
+}
+
+/// A Python function called on each row of the batches DataFusion evaluates.
+#[derive(Debug)]
+pub(crate) struct PythonScalarFunction {
+    callable: PickledCallable,
+    result: DataType,
+    result_arrow: ArrowType,
+    signature: Signature,
+}
+
+/// Functions are the same when their callables are.
+impl PartialEq for PythonScalarFunction {
+    fn eq(&self, other: &Self) -> bool {
+        self.callable == other.callable
+    }
+}
+
+impl Eq for PythonScalarFunction {}
+
+impl std::hash::Hash for PythonScalarFunction {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.callable.hash(state);
     }
 }
 
@@ -59,21 +93,11 @@ impl PythonScalarFunction {
         let volatility = if deterministic { Volatility::Immutable } else { Volatility::Volatile };
         let result_arrow = result.to_arrow();
         PythonScalarFunction {
-            name,
-            pickled,
+            callable: PickledCallable::new(name, pickled),
             result,
             result_arrow,
             signature: Signature::user_defined(volatility),
-            function: OnceLock::new(),
         }
-    }
-
-    fn function<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        if let Some(function) = self.function.get() {
-            return Ok(function.bind(py).clone());
-        }
-        let function = unpickle(py, &self.pickled)?.unbind();
-        Ok(self.function.get_or_init(|| function).bind(py).clone())
     }
 
     /// The function's results for the `count` rows of argument columns `arrays`.
@@ -84,11 +108,11 @@ impl PythonScalarFunction {
             let failed = |error: PyErr| {
                 DataFusionError::Execution(format!(
                     "the Python function '{}' failed: {}",
-                    self.name,
+                    self.callable.name,
                     python_error(py, error)
                 ))
             };
-            let function = self.function(py).map_err(failed)?;
+            let function = self.callable.function(py).map_err(failed)?;
             let mut results = Vec::with_capacity(count);
             let mut nulls = Vec::new();
             for arguments in python_arguments(py, arrays, count)? {
@@ -96,7 +120,7 @@ impl PythonScalarFunction {
                 let wrong = |error: PyErr| {
                     DataFusionError::Execution(format!(
                         "the Python function '{}' returned {result}, which is not a {}: {}",
-                        self.name,
+                        self.callable.name,
                         self.result,
                         error.value(py)
                     ))
@@ -136,7 +160,7 @@ impl PythonScalarFunction {
 
 impl ScalarUDFImpl for PythonScalarFunction {
     fn name(&self) -> &str {
-        &self.name
+        &self.callable.name
     }
 
     fn signature(&self) -> &Signature {
@@ -160,7 +184,7 @@ impl ScalarUDFImpl for PythonScalarFunction {
             let schema = Arc::new(Schema::new(fields.clone()));
             let batch = match rows_to_batch(&results, &schema) {
                 Ok(batch) => batch,
-                Err(error) => return exec_err!("the results of the Python function '{}': {error}", self.name),
+                Err(error) => return exec_err!("the results of the Python function '{}': {error}", self.callable.name),
             };
             let rows = StructArray::try_new(fields.clone(), batch.columns().to_vec(), Some(NullBuffer::from(nulls)))?;
             return Ok(ColumnarValue::Array(Arc::new(rows)));
@@ -168,7 +192,7 @@ impl ScalarUDFImpl for PythonScalarFunction {
         let schema = Arc::new(Schema::new(vec![self.result.to_arrow_field("result")]));
         match rows_to_batch(&results, &schema) {
             Ok(batch) => Ok(ColumnarValue::Array(Arc::clone(batch.column(0)))),
-            Err(error) => exec_err!("the results of the Python function '{}': {error}", self.name),
+            Err(error) => exec_err!("the results of the Python function '{}': {error}", self.callable.name),
         }
     }
 }

@@ -3,8 +3,7 @@
 //! list of rows the Python function yields (or returns) for it, which `LATERAL TABLE(..)`,
 //! `flat_map` and `join_lateral` join with the row.
 
-use std::hash::{Hash, Hasher};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use pyflink_core::table::Row;
 use pyflink_table::batch::rows_to_batch;
@@ -22,37 +21,32 @@ use pyo3::types::{PyList, PyTuple};
 use crate::function::python_error;
 use crate::table::sql::TableEnv;
 use crate::table::stream::typed_value;
-use crate::table::udf::python_arguments;
-use crate::value::unpickle;
+use crate::table::udf::{python_arguments, PickledCallable};
 use crate::JobError;
 
 /// A Python function called on each row, whose results are rows of `columns`.
 #[derive(Debug)]
 pub(crate) struct PythonTableFunction {
-    name: String,
-    /// The cloudpickled callable.
-    pickled: Vec<u8>,
+    callable: PickledCallable,
     /// The types of the columns of the rows it gives, named `f0`, `f1`, ...
     columns: Vec<DataType>,
     /// The rows' schema.
     schema: SchemaRef,
     signature: Signature,
-    function: OnceLock<Py<PyAny>>,
 }
 
-/// Functions are the same when their names and pickled callables are.
+/// Functions are the same when their callables are.
 impl PartialEq for PythonTableFunction {
     fn eq(&self, other: &Self) -> bool {
-        self.name == other.name && self.pickled == other.pickled
+        self.callable == other.callable
     }
 }
 
 impl Eq for PythonTableFunction {}
 
-impl Hash for PythonTableFunction {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.name.hash(state);
-        self.pickled.hash(state);
+impl std::hash::Hash for PythonTableFunction {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.callable.hash(state);
     }
 }
 
@@ -62,25 +56,15 @@ impl PythonTableFunction {
         let fields: Vec<Field> =
             columns.iter().enumerate().map(|(i, data_type)| data_type.to_arrow_field(&format!("f{i}"))).collect();
         PythonTableFunction {
-            name,
-            pickled,
+            callable: PickledCallable::new(name, pickled),
             columns,
             schema: Arc::new(Schema::new(fields)),
             signature: Signature::user_defined(volatility),
-            function: OnceLock::new(),
         }
     }
 
     fn item_field(&self) -> Arc<Field> {
         Arc::new(Field::new("item", ArrowType::Struct(self.schema.fields().clone()), true))
-    }
-
-    fn function<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        if let Some(function) = self.function.get() {
-            return Ok(function.bind(py).clone());
-        }
-        let function = unpickle(py, &self.pickled)?.unbind();
-        Ok(self.function.get_or_init(|| function).bind(py).clone())
     }
 
     /// The row one yielded item is: a `Row`, tuple or list of the columns, or the value of the
@@ -125,11 +109,11 @@ impl PythonTableFunction {
             let failed = |error: PyErr| {
                 DataFusionError::Execution(format!(
                     "the Python table function '{}' failed: {}",
-                    self.name,
+                    self.callable.name,
                     python_error(py, error)
                 ))
             };
-            let function = self.function(py).map_err(failed)?;
+            let function = self.callable.function(py).map_err(failed)?;
             let (mut rows, mut lengths) = (Vec::new(), Vec::with_capacity(count));
             for arguments in python_arguments(py, arrays, count)? {
                 let result = function.call1(PyTuple::new(py, arguments).map_err(failed)?).map_err(failed)?;
@@ -148,7 +132,7 @@ impl PythonTableFunction {
 
 impl ScalarUDFImpl for PythonTableFunction {
     fn name(&self) -> &str {
-        &self.name
+        &self.callable.name
     }
 
     fn signature(&self) -> &Signature {
@@ -170,7 +154,7 @@ impl ScalarUDFImpl for PythonTableFunction {
         let (rows, lengths) = self.call_all(&arrays, count)?;
         let batch = match rows_to_batch(&rows, &self.schema) {
             Ok(batch) => batch,
-            Err(error) => return exec_err!("the rows of the Python table function '{}': {error}", self.name),
+            Err(error) => return exec_err!("the rows of the Python table function '{}': {error}", self.callable.name),
         };
         let fields: Fields = self.schema.fields().clone();
         let values = StructArray::try_new(fields, batch.columns().to_vec(), None)?;

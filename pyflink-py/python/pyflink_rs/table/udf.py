@@ -54,15 +54,16 @@ class ScalarFunction(UserDefinedFunction):
         raise NotImplementedError("a ScalarFunction defines eval(self, *args)")
 
 
-class _ScalarCall:
-    """What the engine calls: the function, or a ``ScalarFunction``'s ``eval`` once it is open."""
+class _FunctionCall:
+    """What the engine calls: the function, or a ``ScalarFunction``'s or ``TableFunction``'s
+    ``eval`` once it is open."""
 
     def __init__(self, function):
         self._function = function
         self._opened = False
 
     def __call__(self, *args):
-        if isinstance(self._function, ScalarFunction):
+        if isinstance(self._function, (ScalarFunction, TableFunction)):
             if not self._opened:
                 self._function.open(FunctionContext())
                 self._opened = True
@@ -97,7 +98,7 @@ class UserDefinedScalarFunctionWrapper:
         _INLINE[self._inline_name] = self
 
     def _pickled(self):
-        return cloudpickle.dumps(_ScalarCall(self._func))
+        return cloudpickle.dumps(_FunctionCall(self._func))
 
     def _register(self, native_env, name):
         native_env.create_python_function(name, self._pickled(), self._result_type, self._deterministic)
@@ -117,18 +118,6 @@ class TableFunction(UserDefinedFunction):
         raise NotImplementedError("a TableFunction defines eval(self, *args)")
 
 
-class _TableCall(_ScalarCall):
-    """What the engine calls: the function, or a ``TableFunction``'s ``eval`` once it is open."""
-
-    def __call__(self, *args):
-        if isinstance(self._function, TableFunction):
-            if not self._opened:
-                self._function.open(FunctionContext())
-                self._opened = True
-            return self._function.eval(*args)
-        return self._function(*args)
-
-
 class UserDefinedTableFunctionWrapper(UserDefinedScalarFunctionWrapper):
     """A Python table function, ready to call on columns (in ``join_lateral``, ``flat_map``,
     ``LATERAL TABLE(..)``) or to register by name."""
@@ -141,9 +130,6 @@ class UserDefinedTableFunctionWrapper(UserDefinedScalarFunctionWrapper):
             result_types = [result_types]
         super().__init__(func, input_types, "STRING", deterministic, name)
         self._result_types = [_sql_type(t) for t in result_types]
-
-    def _pickled(self):
-        return cloudpickle.dumps(_TableCall(self._func))
 
     def _register(self, native_env, name):
         native_env.create_python_table_function(name, self._pickled(), self._result_types, self._deterministic)
