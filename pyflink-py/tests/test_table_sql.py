@@ -9,6 +9,7 @@ import pytest
 from pyflink_rs.common import Row
 from pyflink_rs.table import DataTypes, EnvironmentSettings, Schema, TableDescriptor, TableEnvironment
 from pyflink_rs.table.expressions import col, concat, lit
+from table_helpers import streaming
 
 PEOPLE = [
     (1, '{"name": "Flink", "tel": 123, "addr": {"country": "Germany", "city": "Berlin"}}'),
@@ -17,11 +18,6 @@ PEOPLE = [
     (4, '{"name": "PyFlink", "tel": 32, "addr": {"country": "China", "city": "Hangzhou"}}'),
 ]
 
-
-def streaming():
-    t_env = TableEnvironment.create(EnvironmentSettings.in_streaming_mode())
-    t_env.get_config().set("parallelism.default", "1")
-    return t_env
 
 
 def contacts(t_env):
@@ -33,7 +29,7 @@ def contacts(t_env):
 
 
 def test_table_api_results_print_as_flink_prints_them(capsys):
-    contacts(streaming()).filter(col("id") != 3).execute().print()
+    contacts(streaming(1)).filter(col("id") != 3).execute().print()
     assert capsys.readouterr().out == (
         "+----+----------------------+--------------------------------+--------------------------------+"
         "--------------------------------+\n"
@@ -54,7 +50,7 @@ def test_table_api_results_print_as_flink_prints_them(capsys):
 
 
 def test_aggregates_collect_as_a_changelog_with_flink_column_names():
-    table = contacts(streaming()).group_by(col("country")).select(
+    table = contacts(streaming(1)).group_by(col("country")).select(
         col("country"), col("id").count, col("tel").cast(DataTypes.BIGINT()).max)
     result = table.execute()
     assert result.get_table_schema().get_field_names() == ["country", "EXPR$0", "EXPR$1"]
@@ -65,7 +61,7 @@ def test_aggregates_collect_as_a_changelog_with_flink_column_names():
 
 
 def test_columns_are_renamed_and_replaced_and_sql_reads_tables_by_name():
-    t_env = streaming()
+    t_env = streaming(1)
     table = contacts(t_env).rename_columns(col("tel").alias("telephone")).add_or_replace_columns(
         concat(col("id").cast(DataTypes.STRING()), "_", col("name")).alias("id"))
     assert table.get_schema().get_field_names() == ["id", "name", "telephone", "country"]
@@ -77,7 +73,7 @@ def test_columns_are_renamed_and_replaced_and_sql_reads_tables_by_name():
 
 
 def test_ddl_inserts_and_statement_sets_write_to_print_sinks(capfd):
-    t_env = streaming()
+    t_env = streaming(1)
     table = t_env.from_elements([(1, "Hello"), (2, "World"), (3, "Flink")], schema=["id", "data"])
     t_env.execute_sql("CREATE TABLE first_sink (id BIGINT, data VARCHAR) WITH ('connector' = 'print')")
     t_env.create_temporary_table(
@@ -106,7 +102,7 @@ def test_batch_mode_sorts_and_limits():
 
 
 def test_bad_sql_and_bad_calls_say_what_to_fix():
-    t_env = streaming()
+    t_env = streaming(1)
     with pytest.raises(Exception, match="Object 'nope' not found"):
         t_env.execute_sql("SELECT * FROM nope")
     table = t_env.from_elements([(1, "a")], schema=["id", "data"])
@@ -122,7 +118,7 @@ def test_bad_sql_and_bad_calls_say_what_to_fix():
 
 
 def test_timestamps_cross_as_datetimes():
-    t_env = streaming()
+    t_env = streaming(1)
     when = datetime.datetime(2020, 4, 15, 8, 5, 0, 250000)
     table = t_env.from_elements([(when, 1), (None, 2)], schema=["ts", "n"])
     assert table.get_schema().get_field_names() == ["ts", "n"]

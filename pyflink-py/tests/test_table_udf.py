@@ -7,17 +7,9 @@ import pytest
 from pyflink_rs.table import DataTypes, EnvironmentSettings, TableEnvironment
 from pyflink_rs.table.expressions import col, lit
 from pyflink_rs.table.udf import ScalarFunction, udf
+from table_helpers import rows, streaming
 
 
-def streaming():
-    t_env = TableEnvironment.create(EnvironmentSettings.in_streaming_mode())
-    t_env.get_config().set("parallelism.default", "2")
-    return t_env
-
-
-def rows(table):
-    with table.execute().collect() as results:
-        return sorted(tuple(row) for row in results)
 
 
 WORDS = [(1, "flink"), (2, "window"), (3, "timer")]

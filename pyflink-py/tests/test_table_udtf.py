@@ -9,17 +9,9 @@ from pyflink_rs.common import Row
 from pyflink_rs.table import DataTypes, EnvironmentSettings, TableEnvironment
 from pyflink_rs.table.expressions import col
 from pyflink_rs.table.udf import TableFunction, udf, udtf
+from table_helpers import rows, streaming
 
 
-def streaming():
-    t_env = TableEnvironment.create(EnvironmentSettings.in_streaming_mode())
-    t_env.get_config().set("parallelism.default", "2")
-    return t_env
-
-
-def rows(table):
-    with table.execute().collect() as results:
-        return sorted(tuple(row) for row in results)
 
 
 LINES = [(1, "to be or"), (2, ""), (3, "not to be")]

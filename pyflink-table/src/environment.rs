@@ -19,6 +19,7 @@ use crate::catalog::{table_not_found, Catalog, CatalogTable, TableData};
 use crate::connectors::TableConnector;
 use crate::error::{Result, TableError};
 use crate::exec::Compiler;
+use crate::functions::aggregate_function::UserAggregateFunction;
 use crate::plan::plan_sql;
 use crate::result::TableResult;
 use crate::stream_table::{resolve_stream_table, RowsToBatches, StreamTable};
@@ -364,6 +365,32 @@ impl TableEnvironment {
     /// ```
     pub fn create_temporary_system_table_function(&self, function: ScalarUDF) -> Result<()> {
         self.catalog().functions.register_table(Arc::new(function))
+    }
+
+    /// Registers `function` as an aggregate function for SQL and the Table API (Flink's
+    /// `create_temporary_system_function` of an `AggregateFunction`), in GROUP BY queries,
+    /// window aggregates and OVER windows; it replaces any function of its name.
+    pub fn create_temporary_system_aggregate_function(&self, function: Arc<dyn UserAggregateFunction>) {
+        let udaf = crate::functions::aggregate_function::UserAggregate::udaf(function);
+        self.catalog().functions.register_aggregate(Arc::new(udaf));
+    }
+
+    /// Registers `function` as a table aggregate function (Flink's `TableAggregateFunction`)
+    /// for [`GroupedTable::flat_aggregate`](crate::GroupedTable::flat_aggregate): an aggregate
+    /// whose value for a group is a list of rows (`List<Struct<..>>`), each a row of the result.
+    pub fn create_temporary_system_table_aggregate_function(
+        &self,
+        function: Arc<dyn UserAggregateFunction>,
+    ) -> Result<()> {
+        let rows = crate::functions::table_function::RowsOf::udf(
+            crate::row_functions::rows_function(function.name()),
+            function.result_type().clone(),
+        );
+        let mut catalog = self.catalog();
+        catalog.functions.register_table(Arc::new(rows))?;
+        let udaf = crate::functions::aggregate_function::UserAggregate::udaf(function);
+        catalog.functions.register_aggregate(Arc::new(udaf));
+        Ok(())
     }
 
     /// Forgets the view `name`; false if there was none.

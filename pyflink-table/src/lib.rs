@@ -24,7 +24,9 @@
 //! Queries run as DataStreams of Arrow batches with change kinds (`batch`), built one plan node
 //! at a time. Tables with a `WATERMARK` (or a schema's watermark) have event time, and the
 //! window table functions `TUMBLE`, `HOP`, `CUMULATE` and `SESSION` with window aggregates, and
-//! OVER aggregates, run on it. Still to come (issue 20): joins, Top-N and deduplication.
+//! OVER aggregates, run on it; so do interval joins. Regular joins, Top-N and deduplication,
+//! and table functions (`LATERAL TABLE`) run in both modes; [`explain`] shows the plan of any
+//! of them.
 
 pub mod batch;
 mod catalog;
@@ -34,6 +36,7 @@ mod ddl;
 pub mod environment;
 pub mod error;
 mod exec;
+pub mod explain;
 pub mod expressions;
 mod functions;
 mod plan;
@@ -54,3 +57,5 @@ pub use table_api::GroupedTable;
 /// The DataFusion this crate plans with, for programs that build on its types.
 pub use datafusion;
 pub use error::{Result, TableError};
+pub use explain::ExplainDetail;
+pub use functions::aggregate_function::{AccumulatorObject, UserAggregateFunction};

@@ -62,8 +62,8 @@ impl TableEnvironment {
                 Ok(TableResult::of_strings(&[if views { "view name" } else { "table name" }], rows))
             }
             Statement::Describe { name } => self.describe(&name),
-            Statement::Explain { query } => {
-                let explained = self.sql_query(&query)?.explain()?;
+            Statement::Explain { details, query } => {
+                let explained = self.sql_query(&query)?.explain_with(&details)?;
                 Ok(TableResult::of_strings(&["result"], vec![vec![Value::String(explained)]]))
             }
             Statement::Insert { table, columns, query } => {
@@ -265,16 +265,6 @@ impl Table {
     pub fn execute_insert(&self, table_name: &str) -> Result<TableResult> {
         let insert = self.env.plan_insert(table_name, None, self)?;
         self.env.start_job(vec![insert])
-    }
-
-    /// The query's plan, as DataFusion reads it and after optimizing (Flink's `explain`).
-    pub fn explain(&self) -> Result<String> {
-        let optimized = crate::exec::optimize(&self.plan)?;
-        Ok(format!(
-            "== Abstract Syntax Tree ==\n{}\n\n== Optimized Logical Plan ==\n{}\n",
-            self.plan.display_indent(),
-            optimized.display_indent()
-        ))
     }
 }
 

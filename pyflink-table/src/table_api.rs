@@ -323,15 +323,17 @@ impl fmt::Display for Table {
 /// A table grouped by keys, waiting for the aggregates to compute per group.
 #[derive(Clone)]
 pub struct GroupedTable {
-    table: Table,
-    keys: Vec<Expression>,
+    pub(crate) table: Table,
+    pub(crate) keys: Vec<Expression>,
 }
 
 impl GroupedTable {
     /// One row per group, of `fields`: the keys and aggregates over the group's rows.
     pub fn select<E: Into<Expression>>(&self, fields: impl IntoIterator<Item = E>) -> Result<Table> {
         let keys: Vec<String> = self.keys.iter().map(Expression::to_sql).collect();
-        self.table.query(&select_list(fields)?, &format!(" GROUP BY {}", keys.join(", ")))
+        // No keys: one group of all rows (a global aggregate).
+        let group_by = if keys.is_empty() { String::new() } else { format!(" GROUP BY {}", keys.join(", ")) };
+        self.table.query(&select_list(fields)?, &group_by)
     }
 }
 

@@ -236,6 +236,22 @@ impl<T: Data> DataStream<T> {
         self.with_partitioner(Partitioner::Custom(Arc::new(move |value: &T, n| partitioner(&key_selector(value), n))))
     }
 
+    /// The operators this stream comes from, one per line: its own first, then the tree of each
+    /// input beneath it, indented as Flink's `explain` indents plans (`:- ` before an input more
+    /// follow, `+- ` before the last).
+    ///
+    /// ```
+    /// use pyflink_core::StreamExecutionEnvironment;
+    /// let env = StreamExecutionEnvironment::get_execution_environment();
+    /// let left = env.from_collection(vec![1, 2]).name("Left");
+    /// let right = env.from_collection(vec![3]).name("Right");
+    /// let both = left.union(&[right]).map(|x: i32| x + 1).name("Increment");
+    /// assert_eq!(both.explain(), "Increment\n+- Union\n   :- Left\n   +- Right\n");
+    /// ```
+    pub fn explain(&self) -> String {
+        self.env.operator_tree(self.node)
+    }
+
     /// Names the operator that produces this stream.
     pub fn name(self, name: &str) -> Self {
         self.env.set_node_name(self.node, name);

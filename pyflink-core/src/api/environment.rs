@@ -270,6 +270,29 @@ impl StreamExecutionEnvironment {
         read(&self.inner.borrow().nodes[id])
     }
 
+    /// The operators node `id` reads from, as a tree written the way Flink's `explain` writes
+    /// plans: the node first, then each input's tree beneath it, marked `:- ` (more inputs
+    /// follow) or `+- ` (the last input).
+    pub(crate) fn operator_tree(&self, id: NodeId) -> String {
+        let inner = self.inner.borrow();
+        let mut tree = String::new();
+        // (node, the prefix of its own line, the prefix of its inputs' lines)
+        let mut pending = vec![(id, String::new(), String::new())];
+        while let Some((node, own, below)) = pending.pop() {
+            tree.push_str(&own);
+            tree.push_str(&inner.nodes[node].name);
+            tree.push('\n');
+            let inputs = &inner.nodes[node].inputs;
+            // Pushed last input first, so that the first input's tree is written first.
+            for (position, input) in inputs.iter().enumerate().rev() {
+                let last = position + 1 == inputs.len();
+                let (mark, rest) = if last { ("+- ", "   ") } else { (":- ", ":  ") };
+                pending.push((input.node, format!("{below}{mark}"), format!("{below}{rest}")));
+            }
+        }
+        tree
+    }
+
     /// Forgets the sinks added since the last execution, so that the next job does not run
     /// them: for programs that add a job's sinks one by one and fail before the last (a table
     /// program whose second `INSERT` does not plan, say).

@@ -1,11 +1,12 @@
 //! The Table API's row-function operations on a Python-held table: `map`, `flat_map`,
-//! `join_lateral` and `left_outer_join_lateral` (see pyflink-table's `row_functions`).
+//! `join_lateral`, `left_outer_join_lateral`, `aggregate` and `flat_aggregate` (see
+//! pyflink-table's `row_functions`).
 
 use std::sync::Arc;
 
 use pyflink_table::expressions::Expression;
 
-use crate::table::sql::SqlTable;
+use crate::table::sql::{expressions, SqlTable};
 use crate::{ExpressionSpec, JobError};
 
 impl SqlTable {
@@ -36,5 +37,19 @@ impl SqlTable {
     /// The value of the scalar function call `call` for each row, its fields as columns.
     pub fn map(&self, call: ExpressionSpec) -> Result<Arc<SqlTable>, JobError> {
         self.derive(move |table| table.map(Expression::from(call)))
+    }
+
+    /// Each group of `keys` with the fields of the aggregate function call `call`'s value.
+    pub fn group_aggregate(&self, keys: Vec<ExpressionSpec>, call: ExpressionSpec) -> Result<Arc<SqlTable>, JobError> {
+        self.derive(move |table| table.group_by(expressions(keys)).aggregate(Expression::from(call)))
+    }
+
+    /// Each group of `keys` with each row the table aggregate function call `call` gives for it.
+    pub fn group_flat_aggregate(
+        &self,
+        keys: Vec<ExpressionSpec>,
+        call: ExpressionSpec,
+    ) -> Result<Arc<SqlTable>, JobError> {
+        self.derive(move |table| table.group_by(expressions(keys)).flat_aggregate(Expression::from(call)))
     }
 }

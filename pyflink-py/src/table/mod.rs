@@ -2,11 +2,13 @@
 //! becomes the engine's [`TableDescriptor`], and its rows reach Python as PyFlink `Row`s
 //! with the schema's column names. SQL and the Table API run through [`sql`], tables of
 //! Python DataStreams through [`stream`], the Table API's windows through [`windows`], Python
-//! scalar functions through [`udf`].
+//! scalar functions through [`udf`], table functions through [`udtf`] and aggregate functions
+//! through [`udaf`].
 
 pub mod lateral;
 pub mod sql;
 pub mod stream;
+pub mod udaf;
 pub mod udf;
 pub mod udtf;
 pub mod windows;

@@ -18,7 +18,7 @@ use pyflink_table::environment::{EnvironmentSettings, Table, TableEnvironment};
 use pyflink_table::expressions::{col, Expression};
 use pyflink_table::result::{ResultKind, TableResult};
 use pyflink_table::types::DataType;
-use pyflink_table::{StatementSet, TableError};
+use pyflink_table::{ExplainDetail, StatementSet, TableError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyFloat, PyInt, PyList, PyString, PyTuple};
 
@@ -505,9 +505,19 @@ impl SqlTable {
         Ok(SqlResult::new(self.with(move |table| table.execute_insert(&table_name))?))
     }
 
-    /// The query's plan.
-    pub fn explain(&self) -> Result<String, JobError> {
-        self.with(|table| table.explain())
+    /// The query's plan, with the `details` of Flink's names (`PLAN_ADVICE`, ...).
+    pub fn explain(&self, details: Vec<String>) -> Result<String, JobError> {
+        let details = details
+            .iter()
+            .map(|name| {
+                ExplainDetail::from_name(name).ok_or_else(|| {
+                    JobError::InvalidProgram(format!(
+                        "unknown ExplainDetail {name}: ESTIMATED_COST, CHANGELOG_MODE, JSON_EXECUTION_PLAN or PLAN_ADVICE"
+                    ))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        self.with(move |table| table.explain_with(&details))
     }
 }
 

@@ -125,32 +125,10 @@ impl PythonScalarFunction {
                         error.value(py)
                     ))
                 };
+                let (row, valid) = result_row(&result, &self.result).map_err(wrong)?;
                 if matches!(self.result.logical, LogicalType::Row(_)) {
-                    nulls.push(!result.is_none());
+                    nulls.push(valid);
                 }
-                let row = match &self.result.logical {
-                    // A ROW result is the row of its fields; None is a NULL row.
-                    LogicalType::Row(fields) if result.is_none() => Row::of(vec![Value::Null; fields.len()]),
-                    LogicalType::Row(fields) => {
-                        let items: Vec<Bound<'_, PyAny>> =
-                            result.try_iter().and_then(|items| items.collect()).map_err(wrong)?;
-                        if items.len() != fields.len() {
-                            return Err(wrong(pyo3::exceptions::PyValueError::new_err(format!(
-                                "it has {} fields, the type {}",
-                                items.len(),
-                                fields.len()
-                            ))));
-                        }
-                        let values = items
-                            .iter()
-                            .zip(fields)
-                            .map(|(item, field)| typed_value(item, &field.data_type))
-                            .collect::<PyResult<Vec<_>>>()
-                            .map_err(wrong)?;
-                        Row::of(values)
-                    }
-                    _ => Row::of(vec![typed_value(&result, &self.result).map_err(wrong)?]),
-                };
                 results.push(row);
             }
             Ok((results, nulls))
@@ -195,6 +173,28 @@ impl ScalarUDFImpl for PythonScalarFunction {
             Err(error) => exec_err!("the results of the Python function '{}': {error}", self.callable.name),
         }
     }
+}
+
+/// A Python function's `result` as a row of the type `data_type`: a ROW's fields (all NULL for
+/// `None`), else the one value; and whether it is not NULL.
+pub(crate) fn result_row(result: &Bound<'_, PyAny>, data_type: &DataType) -> PyResult<(Row, bool)> {
+    let LogicalType::Row(fields) = &data_type.logical else {
+        return Ok((Row::of(vec![typed_value(result, data_type)?]), !result.is_none()));
+    };
+    if result.is_none() {
+        return Ok((Row::of(vec![Value::Null; fields.len()]), false));
+    }
+    let items: Vec<Bound<'_, PyAny>> = result.try_iter().and_then(|items| items.collect())?;
+    if items.len() != fields.len() {
+        return Err(pyo3::exceptions::PyValueError::new_err(format!(
+            "it has {} fields, the type {}",
+            items.len(),
+            fields.len()
+        )));
+    }
+    let values =
+        items.iter().zip(fields).map(|(item, field)| typed_value(item, &field.data_type)).collect::<PyResult<_>>()?;
+    Ok((Row::of(values), true))
 }
 
 /// The Python values of `count` rows of the argument columns `arrays`, one list per call: a row

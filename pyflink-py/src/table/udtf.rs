@@ -67,38 +67,6 @@ impl PythonTableFunction {
         Arc::new(Field::new("item", ArrowType::Struct(self.schema.fields().clone()), true))
     }
 
-    /// The row one yielded item is: a `Row`, tuple or list of the columns, or the value of the
-    /// only column.
-    fn row_of(&self, item: &Bound<'_, PyAny>) -> PyResult<Row> {
-        let fields: Vec<Bound<'_, PyAny>> =
-            if self.columns.len() == 1 && !(item.is_instance_of::<PyTuple>() || item.is_instance_of::<PyList>()) {
-                vec![item.clone()]
-            } else {
-                item.try_iter()?.collect::<PyResult<_>>()?
-            };
-        if fields.len() != self.columns.len() {
-            return Err(pyo3::exceptions::PyValueError::new_err(format!(
-                "the row {item} has {} fields, but the function's result_types name {} columns",
-                fields.len(),
-                self.columns.len()
-            )));
-        }
-        let values = fields
-            .iter()
-            .zip(&self.columns)
-            .enumerate()
-            .map(|(i, (field, data_type))| {
-                typed_value(field, data_type).map_err(|e| {
-                    pyo3::exceptions::PyTypeError::new_err(format!(
-                        "column f{i} of the row {item} is not a {data_type}: {}",
-                        e.value(item.py())
-                    ))
-                })
-            })
-            .collect::<PyResult<Vec<_>>>()?;
-        Ok(Row::of(values))
-    }
-
     /// The rows the function gives for each of the `count` rows of `arrays`, and how many for each.
     fn call_all(
         &self,
@@ -120,7 +88,7 @@ impl PythonTableFunction {
                 let before = rows.len();
                 if !result.is_none() {
                     for item in result.try_iter().map_err(failed)? {
-                        rows.push(self.row_of(&item.map_err(failed)?).map_err(failed)?);
+                        rows.push(row_of(&item.map_err(failed)?, &self.columns).map_err(failed)?);
                     }
                 }
                 lengths.push(rows.len() - before);
@@ -128,6 +96,38 @@ impl PythonTableFunction {
             Ok((rows, lengths))
         })
     }
+}
+
+/// The row one yielded item is: a `Row`, tuple or list of the columns, or the value of the
+/// only column.
+pub(crate) fn row_of(item: &Bound<'_, PyAny>, columns: &[DataType]) -> PyResult<Row> {
+    let fields: Vec<Bound<'_, PyAny>> =
+        if columns.len() == 1 && !(item.is_instance_of::<PyTuple>() || item.is_instance_of::<PyList>()) {
+            vec![item.clone()]
+        } else {
+            item.try_iter()?.collect::<PyResult<_>>()?
+        };
+    if fields.len() != columns.len() {
+        return Err(pyo3::exceptions::PyValueError::new_err(format!(
+            "the row {item} has {} fields, but the function's result types name {} columns",
+            fields.len(),
+            columns.len()
+        )));
+    }
+    let values = fields
+        .iter()
+        .zip(columns)
+        .enumerate()
+        .map(|(i, (field, data_type))| {
+            typed_value(field, data_type).map_err(|e| {
+                pyo3::exceptions::PyTypeError::new_err(format!(
+                    "column f{i} of the row {item} is not a {data_type}: {}",
+                    e.value(item.py())
+                ))
+            })
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    Ok(Row::of(values))
 }
 
 impl ScalarUDFImpl for PythonTableFunction {

@@ -1,7 +1,7 @@
 //! The statements of Flink SQL that DataFusion's parser does not read the Flink way: `CREATE
 //! TABLE` (with computed and metadata columns, `WATERMARK`, `PRIMARY KEY ... NOT ENFORCED` and
 //! `WITH` options), `CREATE VIEW`, `DROP`, `SHOW TABLES`, `DESCRIBE`, `INSERT INTO` and
-//! `EXPLAIN`. A statement is told apart by its first words; any other statement is a query,
+//! `EXPLAIN` (with Flink's details: `EXPLAIN PLAN_ADVICE SELECT ...`). A statement is told apart by its first words; any other statement is a query,
 //! which DataFusion parses and plans ([`crate::plan`]).
 //!
 //! Expressions inside these statements (computed columns, watermarks, the query of a view or an
@@ -15,7 +15,9 @@ pub(crate) mod lexer;
 pub(crate) use create_table::{ColumnDefinition, ColumnKind, TableDefinition, WatermarkDefinition};
 
 use crate::ddl::cursor::Cursor;
+use crate::ddl::lexer::TokenKind;
 use crate::error::Result;
+use crate::explain::ExplainDetail;
 
 /// One statement of Flink SQL, as `execute_sql` runs it.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,7 +35,7 @@ pub(crate) enum Statement {
     /// `INSERT INTO name [(columns)] query`.
     Insert { table: String, columns: Option<Vec<String>>, query: String },
     /// `EXPLAIN [PLAN FOR] query`.
-    Explain { query: String },
+    Explain { details: Vec<ExplainDetail>, query: String },
     /// Any other statement: a query, for DataFusion to parse.
     Query(String),
 }
@@ -100,10 +102,25 @@ pub(crate) fn parse_statement(sql: &str) -> Result<Statement> {
         return Ok(Statement::Insert { table, columns, query });
     }
     if cursor.eat_word("EXPLAIN") {
-        cursor.eat_words(&["PLAN", "FOR"]);
-        return Ok(Statement::Explain { query: cursor.rest()? });
+        let details = if cursor.eat_words(&["PLAN", "FOR"]) { Vec::new() } else { explain_details(&mut cursor)? };
+        return Ok(Statement::Explain { details, query: cursor.rest()? });
     }
     Ok(Statement::Query(sql.to_string()))
+}
+
+/// The details Flink's `EXPLAIN` takes before the statement (`EXPLAIN PLAN_ADVICE, CHANGELOG_MODE
+/// SELECT ...`), none or several, separated by commas.
+fn explain_details(cursor: &mut Cursor<'_>) -> Result<Vec<ExplainDetail>> {
+    let mut details = Vec::new();
+    while let Some(token) = cursor.peek().filter(|token| token.kind == TokenKind::Word) {
+        let Some(detail) = ExplainDetail::from_name(&token.text) else { break };
+        cursor.take();
+        details.push(detail);
+        if !cursor.eat_symbol(',') {
+            break;
+        }
+    }
+    Ok(details)
 }
 
 #[cfg(test)]
@@ -131,6 +148,17 @@ mod tests {
             Statement::CreateView { name: "v".into(), query: "SELECT 1".into(), if_not_exists: false }
         );
         assert_eq!(parse_statement("SELECT * FROM t").unwrap(), Statement::Query("SELECT * FROM t".into()));
+    }
+
+    #[test]
+    fn explain_takes_flink_details_or_plan_for() {
+        let explain = |details: Vec<ExplainDetail>| Statement::Explain { details, query: "SELECT a FROM t".into() };
+        assert_eq!(parse_statement("EXPLAIN PLAN FOR SELECT a FROM t").unwrap(), explain(vec![]));
+        assert_eq!(parse_statement("EXPLAIN SELECT a FROM t").unwrap(), explain(vec![]));
+        assert_eq!(
+            parse_statement("explain plan_advice, CHANGELOG_MODE SELECT a FROM t").unwrap(),
+            explain(vec![ExplainDetail::PlanAdvice, ExplainDetail::ChangelogMode])
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Flink's built-in aggregate functions as the streaming aggregates compute them: `COUNT`,
 //! `SUM`, `AVG`, `MIN`, `MAX` and `COUNT(DISTINCT ..)`, each an [`Accumulator`] that takes rows
-//! in and, when the input is a changelog, takes retracted rows back out.
+//! in and, when the input is a changelog, takes retracted rows back out; and the user's
+//! aggregate functions ([`UserAggregateFunction`]), whose accumulators are their own.
 //!
 //! Accumulators are plain serializable values, kept per group in keyed state. Results follow
 //! Flink: `SUM` and `AVG` keep the argument's type (integer sums wrap around as Java's do, and
@@ -18,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, TableError};
 use crate::exec::values::{cast_scalar, OrderedValue};
+use crate::functions::aggregate_function::{UserAccumulator, UserAggregateFunction};
 
 /// Which aggregate function a call is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,6 +36,8 @@ pub(crate) enum AggregateKind {
     Min,
     /// `MAX(x)`.
     Max,
+    /// A function of the user's ([`AggregateCall::function`]).
+    User,
 }
 
 impl AggregateKind {
@@ -69,8 +73,11 @@ impl AggregateKind {
 #[derive(Debug, Clone)]
 pub(crate) struct AggregateCall {
     pub(crate) kind: AggregateKind,
-    /// The argument's column in the aggregate's input, `None` for `COUNT(*)`.
+    /// The argument's column in the aggregate's input, `None` for `COUNT(*)` (and for a user's
+    /// function, whose arguments are [`UserCall::arguments`]).
     pub(crate) argument: Option<usize>,
+    /// A call of a user's function: the function and its argument columns.
+    pub(crate) function: Option<UserCall>,
     /// The argument's type.
     pub(crate) argument_type: ArrowType,
     /// A boolean column: the call only sees rows where it is true (`FILTER (WHERE ..)`).
@@ -79,11 +86,22 @@ pub(crate) struct AggregateCall {
     pub(crate) output: ArrowType,
 }
 
+/// A call of a user's aggregate function.
+#[derive(Debug, Clone)]
+pub(crate) struct UserCall {
+    pub(crate) function: Arc<dyn UserAggregateFunction>,
+    /// The columns of the arguments in the aggregate's input.
+    pub(crate) arguments: Vec<usize>,
+}
+
 impl AggregateCall {
     /// A new accumulator for this call; `retracting` when the input is a changelog whose rows
     /// may be taken back.
-    pub(crate) fn create_accumulator(&self, retracting: bool) -> Accumulator {
-        match (self.kind, &self.argument_type) {
+    pub(crate) fn create_accumulator(&self, retracting: bool) -> Result<Accumulator> {
+        if let Some(user) = &self.function {
+            return Ok(Accumulator::User(UserAccumulator::Live(user.function.create_accumulator()?)));
+        }
+        Ok(match (self.kind, &self.argument_type) {
             (AggregateKind::Count, _) => Accumulator::Count(0),
             (AggregateKind::CountDistinct, _) => Accumulator::Counted(BTreeMap::new()),
             (AggregateKind::Min | AggregateKind::Max, _) if retracting => Accumulator::Counted(BTreeMap::new()),
@@ -95,12 +113,18 @@ impl AggregateCall {
                 Accumulator::DecimalSum { sum: 0, count: 0 }
             }
             (AggregateKind::Sum | AggregateKind::Avg, _) => Accumulator::IntSum { sum: 0, count: 0 },
-        }
+            (AggregateKind::User, _) => return Err(self.user_function().unwrap_err()),
+        })
     }
 
     /// This call's view of the argument column of one input batch.
     pub(crate) fn argument(&self, columns: &[ArrayRef]) -> Result<Argument> {
         let filter = self.filter.map(|index| columns[index].as_boolean().clone());
+        if let Some(user) = &self.function {
+            let arguments = user.arguments.iter().map(|&index| Arc::clone(&columns[index])).collect();
+            let values = ArgumentValues::User { function: Arc::clone(&user.function), arguments };
+            return Ok(Argument { values, filter });
+        }
         let Some(index) = self.argument else { return Ok(Argument { values: ArgumentValues::Rows, filter }) };
         let column = &columns[index];
         let widen = |to: &ArrowType| cast(column, to).map_err(|e| TableError::Execution(e.to_string()));
@@ -121,6 +145,13 @@ impl AggregateCall {
     pub(crate) fn value(&self, accumulator: &Accumulator) -> Result<ScalarValue> {
         let null = || ScalarValue::try_from(&self.output).map_err(|e| TableError::Execution(e.strip_backtrace()));
         let value = match (accumulator, self.kind) {
+            (Accumulator::User(UserAccumulator::Live(object)), _) => {
+                self.user_function()?.get_value(object.as_ref())?
+            }
+            (Accumulator::User(stored), _) => {
+                let function = self.user_function()?;
+                function.get_value(stored.clone().object(function)?)?
+            }
             (Accumulator::Count(count), _) => ScalarValue::Int64(Some(*count)),
             (Accumulator::Counted(values), AggregateKind::CountDistinct) => {
                 ScalarValue::Int64(Some(i64::try_from(values.len()).unwrap_or(i64::MAX)))
@@ -165,6 +196,15 @@ impl AggregateCall {
     }
 }
 
+impl AggregateCall {
+    fn user_function(&self) -> Result<&dyn UserAggregateFunction> {
+        match &self.function {
+            Some(user) => Ok(user.function.as_ref()),
+            None => Err(TableError::Execution("a user's accumulator without its function".into())),
+        }
+    }
+}
+
 /// `value` as an integer of `output`'s width, wrapping around as Java's arithmetic does.
 fn wrapping_int(value: i64, output: &ArrowType) -> ScalarValue {
     match output {
@@ -206,6 +246,8 @@ enum ArgumentValues {
     Decimals(ArrayRef),
     /// Values of any type, read one by one.
     Any(ArrayRef),
+    /// The arguments of a user's function, which it reads itself, nulls included.
+    User { function: Arc<dyn UserAggregateFunction>, arguments: Vec<ArrayRef> },
 }
 
 /// The state of one aggregate call for one group.
@@ -224,6 +266,8 @@ pub(crate) enum Accumulator {
     /// How many times each value is in the group: for `MIN`/`MAX` of a changelog and for
     /// `COUNT(DISTINCT ..)`.
     Counted(BTreeMap<OrderedValue, i64>),
+    /// The accumulator of a user's function.
+    User(UserAccumulator),
 }
 
 impl Accumulator {
@@ -236,6 +280,14 @@ impl Accumulator {
             }
         }
         match (self, &argument.values) {
+            (Accumulator::User(accumulator), ArgumentValues::User { function, arguments }) => {
+                let object = accumulator.object(function.as_ref())?;
+                if sign > 0 {
+                    function.accumulate(object, arguments, row)?;
+                } else {
+                    function.retract(object, arguments, row)?;
+                }
+            }
             (Accumulator::Count(count), ArgumentValues::Rows) => *count += sign,
             (_, values) if values.is_null(row) => {}
             (Accumulator::Count(count), _) => *count += sign,
@@ -281,8 +333,13 @@ impl Accumulator {
 
     /// Adds what `other`, an accumulator of the same call over other rows, holds: the
     /// accumulator of both sets of rows.
-    pub(crate) fn merge(&mut self, kind: AggregateKind, other: Accumulator) -> Result<()> {
+    pub(crate) fn merge(&mut self, call: &AggregateCall, other: Accumulator) -> Result<()> {
+        let kind = call.kind;
         match (self, other) {
+            (Accumulator::User(accumulator), Accumulator::User(mut other)) => {
+                let function = call.user_function()?;
+                function.merge(accumulator.object(function)?, other.object(function)?)?;
+            }
             (Accumulator::Count(count), Accumulator::Count(more)) => *count += more,
             (Accumulator::IntSum { sum, count }, Accumulator::IntSum { sum: more, count: n }) => {
                 *sum = sum.wrapping_add(more);
@@ -326,11 +383,22 @@ impl Accumulator {
     }
 }
 
+impl Accumulator {
+    /// The accumulator as it is written to keyed state: a user's function's as bytes, so that
+    /// what state holds never changes behind its back (see [`UserAccumulator`]).
+    pub(crate) fn stored(self) -> Result<Accumulator> {
+        match self {
+            Accumulator::User(user) => Ok(Accumulator::User(user.stored()?)),
+            other => Ok(other),
+        }
+    }
+}
+
 impl ArgumentValues {
     #[inline]
     fn is_null(&self, row: usize) -> bool {
         match self {
-            ArgumentValues::Rows => false,
+            ArgumentValues::Rows | ArgumentValues::User { .. } => false,
             ArgumentValues::Ints(a)
             | ArgumentValues::Floats(a)
             | ArgumentValues::Decimals(a)
@@ -346,11 +414,11 @@ mod tests {
     use super::*;
 
     fn call(kind: AggregateKind, argument_type: ArrowType, output: ArrowType) -> AggregateCall {
-        AggregateCall { kind, argument: Some(0), argument_type, filter: None, output }
+        AggregateCall { kind, argument: Some(0), function: None, argument_type, filter: None, output }
     }
 
     fn run(call: &AggregateCall, column: ArrayRef, signs: &[i64], retracting: bool) -> ScalarValue {
-        let mut accumulator = call.create_accumulator(retracting);
+        let mut accumulator = call.create_accumulator(retracting).unwrap();
         let argument = call.argument(&[column]).unwrap();
         for (row, sign) in signs.iter().enumerate() {
             accumulator.apply(call.kind, &argument, row, *sign).unwrap();

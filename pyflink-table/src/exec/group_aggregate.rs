@@ -63,15 +63,22 @@ pub(crate) struct GroupState {
 impl GroupState {
     /// The state of a group without rows, whose calls are `calls` (their input is never
     /// retracted).
-    pub(crate) fn new(calls: &[AggregateCall]) -> Self {
-        GroupState { rows: 0, accumulators: calls.iter().map(|call| call.create_accumulator(false)).collect() }
+    pub(crate) fn new(calls: &[AggregateCall]) -> Result<Self> {
+        let accumulators = calls.iter().map(|call| call.create_accumulator(false)).collect::<Result<_>>()?;
+        Ok(GroupState { rows: 0, accumulators })
+    }
+
+    /// The state as it is written to keyed state (see [`Accumulator::stored`]).
+    pub(crate) fn stored(self) -> Result<GroupState> {
+        let accumulators = self.accumulators.into_iter().map(Accumulator::stored).collect::<Result<_>>()?;
+        Ok(GroupState { rows: self.rows, accumulators })
     }
 
     /// Adds the rows of `other`, a state of the same group over other rows.
     fn merge(&mut self, calls: &[AggregateCall], other: GroupState) -> Result<()> {
         self.rows += other.rows;
         for ((accumulator, call), more) in self.accumulators.iter_mut().zip(calls).zip(other.accumulators) {
-            accumulator.merge(call.kind, more)?;
+            accumulator.merge(call, more)?;
         }
         Ok(())
     }
@@ -146,9 +153,10 @@ impl GroupAggregate {
         Emitted { values: vec![Vec::new(); self.spec.calls.len()], ..Emitted::default() }
     }
 
-    fn new_group(&self) -> GroupState {
-        let accumulators = self.spec.calls.iter().map(|call| call.create_accumulator(self.spec.retracting)).collect();
-        GroupState { rows: 0, accumulators }
+    fn new_group(&self) -> Result<GroupState> {
+        let accumulators =
+            self.spec.calls.iter().map(|call| call.create_accumulator(self.spec.retracting)).collect::<Result<_>>()?;
+        Ok(GroupState { rows: 0, accumulators })
     }
 
     fn results(&self, group: &GroupState) -> Result<Vec<ScalarValue>> {
@@ -189,7 +197,7 @@ impl GroupAggregate {
                 Some(group) => (group, false),
                 // A retraction of a group that has no state (expired, or never seen) is dropped.
                 None if !accumulate => continue,
-                None => (self.new_group(), true),
+                None => (self.new_group()?, true),
             };
             let before = if first { None } else { Some(self.results(&group)?) };
             apply_row(&self.spec.calls, &mut group, &arguments, row, if accumulate { 1 } else { -1 })?;
@@ -207,6 +215,50 @@ impl GroupAggregate {
                 self.touched[index].state = Some(group);
             } else if let Some(before) = before {
                 emitted.push(RowKind::Delete, key, before);
+            }
+        }
+        self.write_back(ctx)?;
+        self.emit(emitted, ctx)
+    }
+
+    /// Streaming, with a user's function among the calls: applies every row of the batch, then
+    /// emits each group's change once (as PyFlink's Python aggregates do per bundle of rows),
+    /// which also calls the functions' `get_value` twice per group and batch, not per row.
+    fn process_batch_changes(
+        &mut self,
+        changes: &ChangeBatch,
+        rows: &GroupKeys,
+        ctx: &mut KeyedProcessContext<'_, GroupKey, ChangeBatch>,
+    ) -> Result<()> {
+        let arguments = self.arguments(changes.rows.columns())?;
+        // The results of each touched group before the batch, in the order of `touched`.
+        let mut before: Vec<Option<Vec<ScalarValue>>> = Vec::new();
+        for row in 0..changes.len() {
+            let key = rows.key(row);
+            let index = self.touch(key, ctx)?;
+            if index == before.len() {
+                before.push(self.touched[index].state.as_ref().map(|group| self.results(group)).transpose()?);
+            }
+            let accumulate = matches!(changes.kind(row), RowKind::Insert | RowKind::UpdateAfter);
+            let mut group = match self.touched[index].state.take() {
+                Some(group) => group,
+                None if !accumulate => continue,
+                None => self.new_group()?,
+            };
+            apply_row(&self.spec.calls, &mut group, &arguments, row, if accumulate { 1 } else { -1 })?;
+            self.touched[index].state = (group.rows > 0).then_some(group);
+        }
+        let mut emitted = self.no_results();
+        for (touched, before) in self.touched.iter().zip(before) {
+            let after = touched.state.as_ref().map(|group| self.results(group)).transpose()?;
+            match (before, after) {
+                (None, Some(after)) => emitted.push(RowKind::Insert, &touched.key, after),
+                (Some(before), Some(after)) if before != after => {
+                    emitted.push(RowKind::UpdateBefore, &touched.key, before);
+                    emitted.push(RowKind::UpdateAfter, &touched.key, after);
+                }
+                (Some(before), None) => emitted.push(RowKind::Delete, &touched.key, before),
+                _ => {}
             }
         }
         self.write_back(ctx)?;
@@ -246,7 +298,7 @@ impl GroupAggregate {
                     // service keeps one timer per key and time.
                     ctx.set_current_key(key.to_vec());
                     ctx.timer_service().register_event_time_timer(window_time);
-                    let mut group = self.new_group();
+                    let mut group = self.new_group()?;
                     apply_row(&self.spec.calls, &mut group, &arguments, row, 1)?;
                     self.pending.insert(key.to_vec(), group);
                 }
@@ -273,7 +325,7 @@ impl GroupAggregate {
                 }
                 None => added,
             };
-            state.try_update(merged).map_err(|e| TableError::Execution(e.to_string()))?;
+            state.try_update(merged.stored()?).map_err(|e| TableError::Execution(e.to_string()))?;
         }
         Ok(())
     }
@@ -308,7 +360,7 @@ impl GroupAggregate {
         for touched in self.touched.drain(..) {
             ctx.set_current_key(touched.key);
             let written = match touched.state {
-                Some(group) => state.try_update(group),
+                Some(group) => state.try_update(group.stored()?),
                 None => state.try_clear(),
             };
             written.map_err(|e| TableError::Execution(e.to_string()))?;
@@ -325,7 +377,7 @@ impl GroupAggregate {
             let sign = if matches!(changes.kind(row), RowKind::Insert | RowKind::UpdateAfter) { 1 } else { -1 };
             let mut group = match self.groups.remove(key) {
                 Some(group) => group,
-                None => self.new_group(),
+                None => self.new_group()?,
             };
             apply_row(&self.spec.calls, &mut group, &arguments, row, sign)?;
             self.groups.insert(key.to_vec(), group);
@@ -393,6 +445,8 @@ impl KeyedProcessFunction<GroupKey, KeyedChanges, ChangeBatch> for GroupAggregat
         let rows = self.spec.columns.group_keys(converter, &value.changes.rows).map_err(flink)?;
         if let (true, Some(window_end)) = (self.spec.streaming, self.spec.window_end) {
             self.accumulate_windows(&value.changes, &rows, window_end, ctx).map_err(flink)
+        } else if self.spec.streaming && self.spec.calls.iter().any(|call| call.function.is_some()) {
+            self.process_batch_changes(&value.changes, &rows, ctx).map_err(flink)
         } else if self.spec.streaming {
             self.process_changes(&value.changes, &rows, ctx).map_err(flink)
         } else {
@@ -434,7 +488,7 @@ impl KeyedProcessFunction<GroupKey, KeyedChanges, ChangeBatch> for GroupAggregat
         // In batch mode a global aggregate has one result row even over no rows at all (a
         // count of 0), made by the instance that would have had its rows.
         if emitted.kinds.is_empty() && self.spec.columns.key_count() == 0 && self.owns_global_key {
-            let results = self.results(&self.new_group()).map_err(flink)?;
+            let results = self.new_group().and_then(|group| self.results(&group)).map_err(flink)?;
             emitted.push(RowKind::Insert, &[], results);
         }
         self.emit(emitted, ctx).map_err(flink)

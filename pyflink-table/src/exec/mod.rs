@@ -49,7 +49,7 @@ use crate::batch::ChangeBatch;
 use crate::catalog::{Catalog, TableData};
 use crate::connector_table::ConnectorTable;
 use crate::error::{Result, TableError};
-use crate::exec::accumulators::{AggregateCall, AggregateKind};
+use crate::exec::accumulators::{AggregateCall, AggregateKind, UserCall};
 use crate::exec::calc::{Calc, Step};
 use crate::exec::correlate::{Correlate, CorrelateOperator};
 use crate::exec::group_aggregate::{GroupAggregate, GroupAggregateSpec};
@@ -61,6 +61,7 @@ use crate::exec::session_assign::SessionAssign;
 use crate::exec::sort::{Sort, SortKey};
 use crate::exec::time_attributes::{check_time_attribute, unaliased};
 use crate::exec::window_assign::WindowAssign;
+use crate::functions::aggregate_function::{UserAggregate, UserAggregateFunction};
 use crate::windows::{WindowKind, WindowSource, WindowTvf};
 
 /// A planned part of a query: the stream of its rows, their schema, and whether rows of it can
@@ -173,7 +174,16 @@ impl Compiler<'_> {
             let schema = Arc::new(scan.projected_schema.as_arrow().clone());
             steps.push(Step::Project { expressions, schema });
         }
-        Ok(calc(source, steps, Arc::new(scan.projected_schema.as_arrow().clone()), "Calc"))
+        let mut described = Vec::new();
+        if let Some(predicate) = scan.filters.iter().cloned().reduce(Expr::and) {
+            described.push(format!("where=[{predicate}]"));
+        }
+        if scan.projection.is_some() {
+            let columns: Vec<&str> = scan.projected_schema.fields().iter().map(|field| field.name().as_str()).collect();
+            described.push(format!("select=[{}]", columns.join(", ")));
+        }
+        let name = format!("Calc({})", described.join(", "));
+        Ok(calc(source, steps, Arc::new(scan.projected_schema.as_arrow().clone()), &name))
     }
 
     /// The rows of a connector's table: what the connector reads, with the computed columns
@@ -255,7 +265,8 @@ impl Compiler<'_> {
             .collect::<Result<Vec<_>>>()?;
         let schema = Arc::new(projection.schema.as_arrow().clone());
         let step = Step::Project { expressions, schema: Arc::clone(&schema) };
-        Ok(calc(input, vec![step], schema, "Calc(select)"))
+        let listed: Vec<String> = projection.expr.iter().map(ToString::to_string).collect();
+        Ok(calc(input, vec![step], schema, &format!("Calc(select=[{}])", listed.join(", "))))
     }
 
     /// Each row with the rows a table function gives for it (`LATERAL TABLE(f(..))`).
@@ -288,7 +299,7 @@ impl Compiler<'_> {
         let input = self.build(&filter.input)?;
         let step = Step::Filter(physical(&filter.predicate, filter.input.schema())?);
         let schema = Arc::clone(&input.schema);
-        Ok(calc(input, vec![step], schema, "Calc(where)"))
+        Ok(calc(input, vec![step], schema, &format!("Calc(where=[{}])", filter.predicate)))
     }
 
     /// The rows of all inputs, as they come (`UNION ALL`).
@@ -466,6 +477,7 @@ impl Compiler<'_> {
             }
             let call = CallSpec {
                 name: func.name(),
+                function: UserAggregate::of(func),
                 distinct: params.distinct,
                 args: &params.args,
                 filter: params.filter.as_deref(),
@@ -547,6 +559,8 @@ fn calc(input: Planned, steps: Vec<Step>, schema: SchemaRef, name: &str) -> Plan
 /// An aggregate function call as a query writes it.
 pub(crate) struct CallSpec<'a> {
     pub(crate) name: &'a str,
+    /// The function, when it is one of the user's.
+    pub(crate) function: Option<Arc<dyn UserAggregateFunction>>,
     pub(crate) distinct: bool,
     pub(crate) args: &'a [Expr],
     pub(crate) filter: Option<&'a Expr>,
@@ -562,6 +576,9 @@ pub(crate) fn aggregate_call(
     offset: usize,
     arguments: &mut Vec<Arc<dyn PhysicalExpr>>,
 ) -> Result<AggregateCall> {
+    if let Some(function) = &call.function {
+        return user_call(call, function, input, offset, arguments);
+    }
     let kind = AggregateKind::of(call.name, call.distinct)?;
     let mut column_of = |expression: &Expr| -> Result<(usize, Arc<dyn PhysicalExpr>)> {
         let physical = physical(expression, input)?;
@@ -582,7 +599,34 @@ pub(crate) fn aggregate_call(
         Some(filter) => Some(column_of(filter)?.0),
         None => None,
     };
-    Ok(AggregateCall { kind, argument, argument_type, filter, output: call.output.clone() })
+    Ok(AggregateCall { kind, argument, function: None, argument_type, filter, output: call.output.clone() })
+}
+
+/// The [`AggregateCall`] of `call`, a call of the user's `function` (see [`aggregate_call`]).
+fn user_call(
+    call: &CallSpec<'_>,
+    function: &Arc<dyn UserAggregateFunction>,
+    input: &DFSchema,
+    offset: usize,
+    arguments: &mut Vec<Arc<dyn PhysicalExpr>>,
+) -> Result<AggregateCall> {
+    if call.distinct {
+        return Err(unsupported(&format!("{}(DISTINCT ..) of a user's aggregate function", call.name)));
+    }
+    let mut column_of = |expression: &Expr| -> Result<usize> {
+        arguments.push(physical(expression, input)?);
+        Ok(offset + arguments.len() - 1)
+    };
+    let user_arguments = call.args.iter().map(&mut column_of).collect::<Result<Vec<_>>>()?;
+    let filter = call.filter.map(column_of).transpose()?;
+    Ok(AggregateCall {
+        kind: AggregateKind::User,
+        argument: None,
+        function: Some(UserCall { function: Arc::clone(function), arguments: user_arguments }),
+        argument_type: datafusion::arrow::datatypes::DataType::Null,
+        filter,
+        output: call.output.clone(),
+    })
 }
 
 /// Whether aggregate arguments `args` are those of `COUNT(*)`, which counts rows.

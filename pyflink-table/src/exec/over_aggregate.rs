@@ -32,6 +32,7 @@ use crate::exec::key_split::{rows_by_key, GroupKey, KeyColumns, KeySplit, KeyedC
 use crate::exec::time_attributes::{time_attribute, unaliased, TimeAttribute};
 use crate::exec::watermarks::{millis, row_times};
 use crate::exec::{aggregate_call, physical, unsupported, CallSpec, Compiler, Planned};
+use crate::functions::aggregate_function::UserAggregate;
 
 /// The rows a frame holds before the current row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,6 +117,7 @@ impl Compiler<'_> {
             let output = window.schema.field(input_schema.fields().len() + position).data_type().clone();
             specs.push((
                 aggregate.name().to_string(),
+                UserAggregate::of(aggregate),
                 params.distinct,
                 params.args.clone(),
                 params.filter.clone(),
@@ -143,8 +145,15 @@ impl Compiler<'_> {
         let time = keys.len() + input_count;
         let offset = keys.len();
         let mut calls = Vec::new();
-        for (name, distinct, args, filter, output) in &specs {
-            let call = CallSpec { name, distinct: *distinct, args, filter: filter.as_deref(), output: output.clone() };
+        for (name, function, distinct, args, filter, output) in &specs {
+            let call = CallSpec {
+                name,
+                function: function.clone(),
+                distinct: *distinct,
+                args,
+                filter: filter.as_deref(),
+                output: output.clone(),
+            };
             calls.push(aggregate_call(&call, input_schema, offset, &mut arguments)?);
         }
         let columns = Arc::new(KeyColumns::new(keys, arguments, input_schema.as_arrow())?);
@@ -356,7 +365,7 @@ impl OverAggregate {
                 }
                 _ => (row, row),
             };
-            let mut group = GroupState::new(&self.spec.calls);
+            let mut group = GroupState::new(&self.spec.calls)?;
             for other in first..=last {
                 apply_row(&self.spec.calls, &mut group, &arguments, other, 1)?;
             }
@@ -390,7 +399,7 @@ impl OverAggregate {
     ) -> Result<(Vec<Vec<ScalarValue>>, Option<History>)> {
         let mut group = match history {
             Some(History::Accumulated(group)) => group,
-            _ => GroupState::new(&self.spec.calls),
+            _ => GroupState::new(&self.spec.calls)?,
         };
         let times = millis(ready.column(self.spec.time))?;
         let arguments =

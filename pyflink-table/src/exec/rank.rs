@@ -98,13 +98,16 @@ impl Compiler<'_> {
                 .map(|expression| physical(expression, projection.input.schema()))
                 .collect::<Result<Vec<_>>>()?;
             let schema = Arc::new(projection.schema.as_arrow().clone());
-            planned = calc(planned, vec![Step::Project { expressions, schema: Arc::clone(&schema) }], schema, "Calc");
+            let listed: Vec<String> = projection.expr.iter().map(ToString::to_string).collect();
+            let name = format!("Calc(select=[{}])", listed.join(", "));
+            planned = calc(planned, vec![Step::Project { expressions, schema: Arc::clone(&schema) }], schema, &name);
         }
         let rest: Vec<Expr> =
             conjuncts.iter().enumerate().filter(|(index, _)| *index != bound).map(|(_, e)| (*e).clone()).collect();
         if let Some(rest) = rest.into_iter().reduce(Expr::and) {
             let schema = Arc::clone(&planned.schema);
-            planned = calc(planned, vec![Step::Filter(physical(&rest, filter.input.schema())?)], schema, "Calc(where)");
+            let name = format!("Calc(where=[{rest}])");
+            planned = calc(planned, vec![Step::Filter(physical(&rest, filter.input.schema())?)], schema, &name);
         }
         Ok(Some(planned))
     }

@@ -6,6 +6,7 @@
 //! The planner only asks these functions for their types; the streaming aggregates that compute
 //! them are in [`crate::exec::accumulators`].
 
+pub mod aggregate_function;
 mod json;
 pub(crate) mod table_function;
 
@@ -94,7 +95,18 @@ impl Functions {
     pub(crate) fn register_scalar(&mut self, function: Arc<ScalarUDF>) {
         for name in function.names() {
             self.table.remove(&name.to_ascii_lowercase());
+            self.aggregate.remove(&name.to_ascii_lowercase());
             self.scalar.insert(name.to_ascii_lowercase(), Arc::clone(&function));
+        }
+    }
+
+    /// Adds an aggregate function of the user's, in place of any function of its name.
+    pub(crate) fn register_aggregate(&mut self, function: Arc<AggregateUDF>) {
+        for name in function.names() {
+            let name = name.to_ascii_lowercase();
+            self.scalar.remove(&name);
+            self.table.remove(&name);
+            self.aggregate.insert(name, Arc::clone(&function));
         }
     }
 

@@ -16,7 +16,9 @@ use std::sync::Arc;
 
 use datafusion::arrow::datatypes::{DataType as ArrowType, Schema, SchemaRef};
 use datafusion::common::plan_err;
-use datafusion::logical_expr::{Expr, ScalarUDF, TableSource};
+use datafusion::logical_expr::{
+    ColumnarValue, Expr, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, TableSource, Volatility,
+};
 
 use crate::catalog::Catalog;
 use crate::error::{Result, TableError};
@@ -79,4 +81,41 @@ pub(crate) fn lateral_source(
             _ => plan_err!("LATERAL TABLE(..) takes one call of a table function, such as LATERAL TABLE(split(line))"),
         };
     Some(source)
+}
+
+/// The table function that gives the rows of a list of rows it is given as they are: what
+/// `flat_aggregate` reads a table aggregate's value (the list of a group's rows) with.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub(crate) struct RowsOf {
+    name: String,
+    rows: ArrowType,
+    signature: Signature,
+}
+
+impl RowsOf {
+    /// The function `name` over lists of type `rows`.
+    pub(crate) fn udf(name: String, rows: ArrowType) -> ScalarUDF {
+        ScalarUDF::new_from_impl(RowsOf { name, signature: Signature::any(1, Volatility::Immutable), rows })
+    }
+}
+
+impl ScalarUDFImpl for RowsOf {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[ArrowType]) -> datafusion::common::Result<ArrowType> {
+        Ok(self.rows.clone())
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> datafusion::common::Result<ColumnarValue> {
+        match args.args.into_iter().next() {
+            Some(rows) => Ok(rows),
+            None => plan_err!("{} takes the list of rows to give", self.name),
+        }
+    }
 }

@@ -6,16 +6,21 @@ values (options ``rows-per-second``, ``number-of-rows``, ``fields.<column>.kind`
 ``.max``, ``.length``, ``.start``, ``.end``)."""
 
 from pyflink_rs.common.types import Row, RowKind
+from pyflink_rs.table.explain_detail import ExplainDetail
 from pyflink_rs.table.schema import FormatDescriptor, Schema, TableDescriptor
-from pyflink_rs.table.table import GroupedTable, ResultKind, Table, TableResult, TableSchema
+from pyflink_rs.table.table import (
+    AggregatedTable, FlatAggregateTable, GroupedTable, ResultKind, Table, TableResult, TableSchema)
 from pyflink_rs.table.table_environment import (
     EnvironmentSettings, StatementSet, StreamTableEnvironment, TableConfig, TableEnvironment)
 from pyflink_rs.table.types import DataType, DataTypes
 
 __all__ = [
+    "AggregatedTable",
+    "FlatAggregateTable",
     "DataType",
     "DataTypes",
     "EnvironmentSettings",
+    "ExplainDetail",
     "FormatDescriptor",
     "Row",
     "RowKind",

@@ -6,6 +6,7 @@ import pickle
 
 from pyflink_rs import _native
 from pyflink_rs.common.types import RowKind
+from pyflink_rs.table.explain_detail import _detail_names
 from pyflink_rs.table.expressions import _expression, col
 from pyflink_rs.table.udf import _register_inline
 
@@ -126,13 +127,24 @@ class Table:
 
     def _row_call(self, func):
         """``func`` called on each whole row: a Python function wrapper is given the row of all
-        columns; an expression is taken as the call it is."""
+        columns (named by its ``alias``, if it has one); an expression is taken as the call it
+        is."""
         from pyflink_rs.table.expressions import Expression
         if isinstance(func, str):
             func = Expression(func)
         if not isinstance(func, Expression):
             func = func(Expression(self._sql_table().row_sql()))
         return _specs([func], self._t_env)[0]
+
+    def aggregate(self, func):
+        """The value of the aggregate function ``func`` over all rows, its fields as columns;
+        ``select`` picks from them."""
+        return GroupedTable(self, ()).aggregate(func)
+
+    def flat_aggregate(self, func):
+        """The rows the table aggregate function ``func`` gives for all rows; ``select`` picks
+        from them."""
+        return GroupedTable(self, ()).flat_aggregate(func)
 
     def map(self, func):
         """A table of the results of the scalar function ``func`` on each row (a ROW result's
@@ -144,15 +156,16 @@ class Table:
         return self._derived(self._sql_table().flat_map(self._row_call(func)))
 
     def join_lateral(self, table_function_call, join_predicate=None):
-        """Each row joined with the rows the table function call gives for it."""
-        call = _specs([table_function_call], self._t_env)[0]
+        """Each row joined with the rows the table function call gives for it (a function not
+        called on columns is called on the whole row)."""
+        call = self._row_call(table_function_call)
         if join_predicate is not None:
             return self._derived(self._sql_table().join_lateral(call)).filter(join_predicate)
         return self._derived(self._sql_table().join_lateral(call))
 
     def left_outer_join_lateral(self, table_function_call, join_predicate=None):
         """Like ``join_lateral``, rows the call gives none for kept, padded with nulls."""
-        call = _specs([table_function_call], self._t_env)[0]
+        call = self._row_call(table_function_call)
         condition = None if join_predicate is None else _specs([join_predicate], self._t_env)[0]
         return self._derived(self._sql_table().left_outer_join_lateral(call, condition))
 
@@ -187,7 +200,9 @@ class Table:
         self._t_env.insert_into(table_path, self)
 
     def explain(self, *extra_details):
-        return self._sql_table().explain()
+        """The table's plan: its abstract syntax tree, its optimized plan and the operators that
+        run it, with ``extra_details`` (``ExplainDetail.PLAN_ADVICE``)."""
+        return self._sql_table().explain(_detail_names(extra_details))
 
     def get_schema_names(self):
         return self._sql_table().column_names()
@@ -204,6 +219,35 @@ class GroupedTable:
         t_env = self._table._t_env
         native = self._table._sql_table().group_select(_specs(self._keys, t_env), _specs(fields, t_env))
         return self._table._derived(native)
+
+    def aggregate(self, func):
+        """Each group's keys and the fields of the aggregate function ``func``'s value for it
+        (``func`` not called on columns is called on each whole row); ``select`` picks from
+        them."""
+        t_env = self._table._t_env
+        native = self._table._sql_table().group_aggregate(_specs(self._keys, t_env), self._table._row_call(func))
+        return AggregatedTable(self._table._derived(native))
+
+    def flat_aggregate(self, func):
+        """Each group's keys with each row the table aggregate function ``func`` gives for it;
+        ``select`` picks from them."""
+        t_env = self._table._t_env
+        native = self._table._sql_table().group_flat_aggregate(_specs(self._keys, t_env), self._table._row_call(func))
+        return FlatAggregateTable(self._table._derived(native))
+
+
+class AggregatedTable:
+    """The result of ``aggregate``: ``select`` picks its columns."""
+
+    def __init__(self, table):
+        self._table = table
+
+    def select(self, *fields):
+        return self._table.select(*fields)
+
+
+class FlatAggregateTable(AggregatedTable):
+    """The result of ``flat_aggregate``: ``select`` picks its columns."""
 
 
 class GroupWindowedTable:

@@ -180,7 +180,8 @@ class TableEnvironment:
         return Table(self, self._native.sql_query(query))
 
     def explain_sql(self, stmt, *extra_details):
-        return self.sql_query(stmt).explain()
+        """The plan of the query ``stmt`` (see ``Table.explain``)."""
+        return self.sql_query(stmt).explain(*extra_details)
 
     def create_statement_set(self):
         return StatementSet(self._native.create_statement_set())

@@ -1,5 +1,7 @@
 """``DataTypes``: the column types of tables, as PyFlink names them."""
 
+import copy
+
 from pyflink_rs import _native
 
 
@@ -13,11 +15,17 @@ class DataType:
 
     def not_null(self):
         """The type without ``NULL`` values."""
-        return DataType(self._name, self._native, nullable=False)
+        return self._with_nullable(False)
 
     def nullable(self):
         """The type with ``NULL`` values."""
-        return DataType(self._name, self._native, nullable=True)
+        return self._with_nullable(True)
+
+    def _with_nullable(self, nullable):
+        # A copy keeps what a composite type knows of its parts (a ROW's fields, ...).
+        changed = copy.copy(self)
+        changed._nullable = nullable
+        return changed
 
     def __repr__(self):
         return self._name if self._nullable else f"{self._name} NOT NULL"
@@ -95,6 +103,36 @@ class DataTypes:
     @staticmethod
     def BYTES(nullable=True):
         return _type("BYTES", None, nullable)
+
+    @staticmethod
+    def BINARY(length, nullable=True):
+        return _type(f"BINARY({length})", None, nullable)
+
+    @staticmethod
+    def VARBINARY(length, nullable=True):
+        return _type(f"VARBINARY({length})", None, nullable)
+
+    @staticmethod
+    def TIME(precision=0, nullable=True):
+        return _type(f"TIME({precision})", None, nullable)
+
+    @staticmethod
+    def TIMESTAMP_WITH_LOCAL_TIME_ZONE(precision=6, nullable=True):
+        return DataTypes.TIMESTAMP_LTZ(precision, nullable)
+
+    @staticmethod
+    def ARRAY(element_type, nullable=True):
+        """An array of ``element_type`` values."""
+        array = _type(f"ARRAY<{element_type!r}>", None, nullable)
+        array.element_type = element_type
+        return array
+
+    @staticmethod
+    def MAP(key_type, value_type, nullable=True):
+        """A map of ``key_type`` keys to ``value_type`` values."""
+        mapping = _type(f"MAP<{key_type!r}, {value_type!r}>", None, nullable)
+        mapping.key_type, mapping.value_type = key_type, value_type
+        return mapping
 
     @staticmethod
     def FIELD(name, data_type, description=None):

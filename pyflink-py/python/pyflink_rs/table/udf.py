@@ -1,15 +1,20 @@
-"""``pyflink.table.udf`` on pyflink-rs: Python scalar functions for SQL and the Table API.
+"""``pyflink.table.udf`` on pyflink-rs: Python functions for SQL and the Table API.
 
 ``@udf(result_type=...)`` on a function (or ``udf(ScalarFunction(), result_type=...)``) gives a
 function to call on columns in the Table API (``f(col('x'))``) or to register by name for SQL
 (``t_env.create_temporary_function('f', f)``). The engine calls it on each row, in the job's
-worker threads (thread mode)."""
+worker threads (thread mode). ``udtf`` makes table functions (rows per row), ``udaf``
+aggregate functions (``AggregateFunction``: a value per group, in GROUP BY, windows and OVER)
+and ``udtaf`` table aggregate functions (``TableAggregateFunction``: rows per group, for
+``flat_aggregate``)."""
 
+import copy
 import functools
 import itertools
 
 import cloudpickle
 
+from pyflink_rs.common.types import Row
 from pyflink_rs.table.expressions import Expression, _expression_or_literal
 from pyflink_rs.table.types import DataType
 
@@ -54,6 +59,110 @@ class ScalarFunction(UserDefinedFunction):
         raise NotImplementedError("a ScalarFunction defines eval(self, *args)")
 
 
+class AggregateFunction(UserDefinedFunction):
+    """An aggregate function: keeps an accumulator per group (``create_accumulator``), adds
+    each row's arguments to it (``accumulate``), takes retracted rows back out (``retract``),
+    merges accumulators of a group (``merge``) and gives the group's value (``get_value``)."""
+
+    def get_value(self, accumulator):
+        raise NotImplementedError("an AggregateFunction defines get_value(self, accumulator)")
+
+    def create_accumulator(self):
+        raise NotImplementedError("an AggregateFunction defines create_accumulator(self)")
+
+    def accumulate(self, accumulator, *args):
+        raise NotImplementedError("an AggregateFunction defines accumulate(self, accumulator, *args)")
+
+    def retract(self, accumulator, *args):
+        raise NotImplementedError(f"{type(self).__name__} was given a retraction, but does not define "
+                                  "retract(self, accumulator, *args)")
+
+    def merge(self, accumulator, accumulators):
+        raise NotImplementedError(f"{type(self).__name__} does not define merge(self, accumulator, accumulators)")
+
+    def get_accumulator_type(self):
+        return None
+
+    def get_result_type(self):
+        return None
+
+
+class TableAggregateFunction(AggregateFunction):
+    """A table aggregate function: like an ``AggregateFunction``, but a group gives rows,
+    yielded (or returned) by ``emit_value``, read with ``flat_aggregate``."""
+
+    def emit_value(self, accumulator):
+        raise NotImplementedError("a TableAggregateFunction defines emit_value(self, accumulator)")
+
+    def get_value(self, accumulator):
+        return self.emit_value(accumulator)
+
+
+class _MutableRow(list):
+    """A ``Row`` accumulator as the engine gives it to the function: PyFlink's rows can be
+    changed in place (``accumulator[0] += 1``), and ``Row`` here cannot."""
+
+    def __init__(self, row):
+        super().__init__(row)
+        self._fields = getattr(row, "_fields", None)
+
+    def _index(self, item):
+        if isinstance(item, str):
+            if self._fields is None or item not in self._fields:
+                raise KeyError(item)
+            return self._fields.index(item)
+        return item
+
+    def __getitem__(self, item):
+        return list.__getitem__(self, self._index(item))
+
+    def __setitem__(self, item, value):
+        list.__setitem__(self, self._index(item), value)
+
+    def __getattr__(self, name):
+        fields = self.__dict__.get("_fields")
+        if name.startswith("_") or fields is None or name not in fields:
+            raise AttributeError(name)
+        return self[name]
+
+    def __repr__(self):
+        return f"Row({', '.join(map(repr, self))})"
+
+
+class _AggregateCall:
+    """What the engine calls for an aggregate function: its methods, once it is open."""
+
+    def __init__(self, function):
+        self._function = function
+        self._opened = False
+
+    def _open(self):
+        if not self._opened:
+            self._function.open(FunctionContext())
+            self._opened = True
+        return self._function
+
+    def create_accumulator(self):
+        accumulator = self._open().create_accumulator()
+        return _MutableRow(accumulator) if isinstance(accumulator, Row) else accumulator
+
+    def accumulate(self, accumulator, *args):
+        self._open().accumulate(accumulator, *args)
+
+    def retract(self, accumulator, *args):
+        self._open().retract(accumulator, *args)
+
+    def merge(self, accumulator, other):
+        self._open().merge(accumulator, [other])
+
+    def get_value(self, accumulator):
+        return self._open().get_value(accumulator)
+
+    def emit_value(self, accumulator):
+        rows = self._open().emit_value(accumulator)
+        return [] if rows is None else list(rows)
+
+
 class _FunctionCall:
     """What the engine calls: the function, or a ``ScalarFunction``'s or ``TableFunction``'s
     ``eval`` once it is open."""
@@ -95,6 +204,7 @@ class UserDefinedScalarFunctionWrapper:
         base = name or getattr(func, "__name__", None) or type(func).__name__
         self._name = base
         self._inline_name = f"pyudf_{''.join(c if c.isalnum() else '_' for c in base)}_{next(_inline_names)}"
+        self._aliases = ()
         _INLINE[self._inline_name] = self
 
     def _pickled(self):
@@ -105,7 +215,15 @@ class UserDefinedScalarFunctionWrapper:
 
     def __call__(self, *args):
         arguments = ", ".join(_expression_or_literal(a)._sql for a in args)
-        return Expression(f"{self._inline_name}({arguments})")
+        call = Expression(f"{self._inline_name}({arguments})")
+        return call.alias(*self._aliases) if self._aliases else call
+
+    def alias(self, *names):
+        """The function, whose results (its columns, for a function of rows) are named
+        ``names`` where it is used without arguments (``flat_map``, ``aggregate``, ...)."""
+        aliased = copy.copy(self)
+        aliased._aliases = names
+        return aliased
 
     def __repr__(self):
         return f"udf({self._name})"
@@ -136,6 +254,60 @@ class UserDefinedTableFunctionWrapper(UserDefinedScalarFunctionWrapper):
 
     def __repr__(self):
         return f"udtf({self._name})"
+
+
+class UserDefinedAggregateFunctionWrapper(UserDefinedScalarFunctionWrapper):
+    """A Python aggregate function (or, with ``table=True``, table aggregate function), ready
+    to call on columns or to register by name."""
+
+    def __init__(self, func, input_types, result_type, accumulator_type, deterministic, name, table):
+        kind = "TableAggregateFunction" if table else "AggregateFunction"
+        if not isinstance(func, AggregateFunction) or table != isinstance(func, TableAggregateFunction):
+            raise TypeError(f"{'udtaf' if table else 'udaf'} takes an instance of a subclass of {kind}, "
+                            f"not {func!r}")
+        if result_type is None:
+            result_type = func.get_result_type()
+        if result_type is None:
+            raise TypeError(f"the {kind} {type(func).__name__} needs its result type: result_type=... or "
+                            "get_result_type()")
+        super().__init__(func, input_types, result_type, deterministic, name)
+        self._accumulator_type = accumulator_type if accumulator_type is not None else func.get_accumulator_type()
+        self._table = table
+
+    def _pickled(self):
+        return cloudpickle.dumps(_AggregateCall(self._func))
+
+    def _register(self, native_env, name):
+        native_env.create_python_aggregate_function(name, self._pickled(), self._result_type, self._table)
+
+    def __repr__(self):
+        return f"{'udtaf' if self._table else 'udaf'}({self._name})"
+
+
+def udaf(f=None, input_types=None, result_type=None, accumulator_type=None, deterministic=None, name=None,
+         func_type="general"):
+    """A Python aggregate function of ``f`` (an ``AggregateFunction``), whose values are of
+    ``result_type`` (by default ``f.get_result_type()``)."""
+    if func_type != "general":
+        raise NotImplementedError(f"func_type '{func_type}' (vectorized aggregate functions) is not supported yet")
+    if f is None:
+        return functools.partial(udaf, input_types=input_types, result_type=result_type,
+                                 accumulator_type=accumulator_type, deterministic=deterministic, name=name)
+    return UserDefinedAggregateFunctionWrapper(f, input_types, result_type, accumulator_type, deterministic, name,
+                                               table=False)
+
+
+def udtaf(f=None, input_types=None, result_type=None, accumulator_type=None, deterministic=None, name=None,
+          func_type="general"):
+    """A Python table aggregate function of ``f`` (a ``TableAggregateFunction``), whose rows
+    are of the ROW type ``result_type`` (by default ``f.get_result_type()``)."""
+    if func_type != "general":
+        raise NotImplementedError(f"func_type '{func_type}' (vectorized table aggregates) is not supported yet")
+    if f is None:
+        return functools.partial(udtaf, input_types=input_types, result_type=result_type,
+                                 accumulator_type=accumulator_type, deterministic=deterministic, name=name)
+    return UserDefinedAggregateFunctionWrapper(f, input_types, result_type, accumulator_type, deterministic, name,
+                                               table=True)
 
 
 def udtf(f=None, input_types=None, result_types=None, deterministic=None, name=None):
@@ -172,4 +344,5 @@ def _register_inline(t_env, sql_texts):
                 registered.add(inline_name)
 
 
-__all__ = ["FunctionContext", "ScalarFunction", "TableFunction", "UserDefinedFunction", "udf", "udtf"]
+__all__ = ["AggregateFunction", "FunctionContext", "ScalarFunction", "TableAggregateFunction", "TableFunction",
+           "UserDefinedFunction", "udaf", "udf", "udtaf", "udtf"]

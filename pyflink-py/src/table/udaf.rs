@@ -1,0 +1,241 @@
+//! Python aggregate functions (`@udaf` / `AggregateFunction`) and table aggregate functions
+//! (`udtaf` / `TableAggregateFunction`), in thread mode: a [`PythonAggregateFunction`] is one
+//! of pyflink-table's user aggregate functions whose accumulators are Python objects, pickled
+//! when written to keyed state, and whose every method calls the function's Python method
+//! through the `_AggregateCall` of `pyflink_rs.table.udf`.
+//!
+//! A table aggregate's value for a group is the list of rows its `emit_value` gives, which
+//! `flat_aggregate` turns into rows.
+
+use std::any::Any;
+use std::sync::Arc;
+
+use pyflink_table::batch::rows_to_batch;
+use pyflink_table::datafusion::arrow::array::{Array, ArrayRef, ListArray, StructArray};
+use pyflink_table::datafusion::arrow::buffer::{NullBuffer, OffsetBuffer};
+use pyflink_table::datafusion::arrow::datatypes::{DataType as ArrowType, Field, Schema};
+use pyflink_table::datafusion::common::ScalarValue;
+use pyflink_table::types::{DataType, LogicalType};
+use pyflink_table::{AccumulatorObject, TableError, UserAggregateFunction};
+use pyo3::prelude::*;
+use pyo3::types::PyTuple;
+
+use crate::function::python_error;
+use crate::table::sql::TableEnv;
+use crate::table::udf::{python_arguments, result_row, PickledCallable};
+use crate::table::udtf::row_of;
+use crate::value::{pickle, unpickle};
+use crate::JobError;
+
+/// An accumulator: the Python object the function's `create_accumulator` made.
+#[derive(Debug)]
+struct PythonAccumulator(Py<PyAny>);
+
+impl AccumulatorObject for PythonAccumulator {
+    fn to_bytes(&self) -> pyflink_table::Result<Vec<u8>> {
+        Python::attach(|py| {
+            pickle(self.0.bind(py))
+                .map_err(|e| TableError::Execution(format!("cannot pickle an accumulator: {}", python_error(py, e))))
+        })
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// A Python aggregate (or table aggregate) function.
+#[derive(Debug)]
+pub(crate) struct PythonAggregateFunction {
+    callable: PickledCallable,
+    /// The value's type; for a table aggregate, the ROW type of its rows.
+    result: DataType,
+    /// The value's Arrow type; for a table aggregate, a list of rows.
+    result_arrow: ArrowType,
+    /// Whether the function is a table aggregate, whose value is its `emit_value` rows.
+    table: bool,
+}
+
+impl PythonAggregateFunction {
+    fn new(name: String, pickled: Vec<u8>, result: DataType, table: bool) -> Result<Self, JobError> {
+        let result_arrow = if table {
+            if !matches!(result.logical, LogicalType::Row(_)) {
+                return Err(JobError::InvalidProgram(format!(
+                    "the table aggregate function '{name}' gives rows: its result type must be a ROW, not {result}"
+                )));
+            }
+            ArrowType::List(Arc::new(Field::new("item", result.to_arrow(), true)))
+        } else {
+            result.to_arrow()
+        };
+        Ok(PythonAggregateFunction { callable: PickledCallable::new(name, pickled), result, result_arrow, table })
+    }
+
+    /// Calls the method `method` of the function with `accumulator` and `arguments`.
+    fn call<'py>(
+        &self,
+        py: Python<'py>,
+        method: &str,
+        arguments: Vec<Bound<'py, PyAny>>,
+    ) -> pyflink_table::Result<Bound<'py, PyAny>> {
+        let failed = |error: PyErr| {
+            TableError::Execution(format!(
+                "the Python aggregate function '{}' failed in {method}: {}",
+                self.callable.name,
+                python_error(py, error)
+            ))
+        };
+        let function = self.callable.function(py).map_err(failed)?;
+        let arguments = PyTuple::new(py, arguments).map_err(failed)?;
+        function.call_method1(method, arguments).map_err(failed)
+    }
+
+    /// Calls `accumulate` or `retract` with row `row` of `arguments`.
+    fn add(
+        &self,
+        method: &str,
+        accumulator: &dyn AccumulatorObject,
+        arguments: &[ArrayRef],
+        row: usize,
+    ) -> pyflink_table::Result<()> {
+        let row_arguments: Vec<ArrayRef> = arguments.iter().map(|array| array.slice(row, 1)).collect();
+        Python::attach(|py| {
+            let values = python_arguments(py, &row_arguments, 1).map_err(|e| TableError::Execution(e.to_string()))?;
+            let accumulator = object(accumulator).bind(py).clone();
+            self.call(py, method, std::iter::once(accumulator).chain(values.into_iter().flatten()).collect())?;
+            Ok(())
+        })
+    }
+
+    /// The value `result`, a Python object of the function's value, as a scalar.
+    fn scalar(&self, py: Python<'_>, result: &Bound<'_, PyAny>) -> pyflink_table::Result<ScalarValue> {
+        let wrong = |error: PyErr| {
+            TableError::Execution(format!(
+                "the Python aggregate function '{}' gave {result}, which is not a {}: {}",
+                self.callable.name,
+                self.result,
+                error.value(py)
+            ))
+        };
+        if self.table {
+            let LogicalType::Row(fields) = &self.result.logical else { unreachable!("checked when made") };
+            let columns: Vec<DataType> = fields.iter().map(|field| field.data_type.clone()).collect();
+            let rows = result
+                .try_iter()
+                .and_then(|items| items.map(|item| row_of(&item?, &columns)).collect::<PyResult<Vec<_>>>())
+                .map_err(wrong)?;
+            let ArrowType::List(item) = &self.result_arrow else { unreachable!("a table aggregate's lists") };
+            let values = self.struct_array(&rows, None)?;
+            let list = ListArray::try_new(Arc::clone(item), OffsetBuffer::from_lengths([rows.len()]), values, None)
+                .map_err(|e| TableError::Execution(e.to_string()))?;
+            return Ok(ScalarValue::List(Arc::new(list)));
+        }
+        let (row, valid) = result_row(result, &self.result).map_err(wrong)?;
+        if matches!(self.result.logical, LogicalType::Row(_)) {
+            let rows = self.struct_array(&[row], Some(valid))?;
+            let rows = rows.as_any().downcast_ref::<StructArray>().cloned().expect("a struct array");
+            return Ok(ScalarValue::Struct(Arc::new(rows)));
+        }
+        let schema = Arc::new(Schema::new(vec![self.result.to_arrow_field("value")]));
+        let batch = rows_to_batch(&[row], &schema)?;
+        ScalarValue::try_from_array(batch.column(0), 0).map_err(|e| TableError::Execution(e.strip_backtrace()))
+    }
+
+    /// `rows` of the function's ROW type as a struct array (one NULL row unless `valid`).
+    fn struct_array(&self, rows: &[pyflink_core::table::Row], valid: Option<bool>) -> pyflink_table::Result<ArrayRef> {
+        let ArrowType::Struct(fields) = self.result.to_arrow() else { unreachable!("a ROW type") };
+        let batch = rows_to_batch(rows, &Arc::new(Schema::new(fields.clone())))?;
+        let nulls = valid.map(|valid| NullBuffer::from(vec![valid]));
+        let array = StructArray::try_new(fields, batch.columns().to_vec(), nulls)
+            .map_err(|e| TableError::Execution(e.to_string()))?;
+        Ok(Arc::new(array))
+    }
+}
+
+/// The Python object of an accumulator this function made.
+fn object(accumulator: &dyn AccumulatorObject) -> &Py<PyAny> {
+    &accumulator.as_any().downcast_ref::<PythonAccumulator>().expect("a Python function's accumulator").0
+}
+
+impl UserAggregateFunction for PythonAggregateFunction {
+    fn name(&self) -> &str {
+        &self.callable.name
+    }
+
+    fn result_type(&self) -> &ArrowType {
+        &self.result_arrow
+    }
+
+    fn create_accumulator(&self) -> pyflink_table::Result<Arc<dyn AccumulatorObject>> {
+        Python::attach(|py| {
+            let accumulator = self.call(py, "create_accumulator", Vec::new())?;
+            Ok(Arc::new(PythonAccumulator(accumulator.unbind())) as Arc<dyn AccumulatorObject>)
+        })
+    }
+
+    fn restore_accumulator(&self, bytes: &[u8]) -> pyflink_table::Result<Arc<dyn AccumulatorObject>> {
+        Python::attach(|py| {
+            let accumulator = unpickle(py, bytes).map_err(|e| {
+                TableError::Execution(format!("cannot unpickle an accumulator: {}", python_error(py, e)))
+            })?;
+            Ok(Arc::new(PythonAccumulator(accumulator.unbind())) as Arc<dyn AccumulatorObject>)
+        })
+    }
+
+    fn accumulate(
+        &self,
+        accumulator: &dyn AccumulatorObject,
+        arguments: &[ArrayRef],
+        row: usize,
+    ) -> pyflink_table::Result<()> {
+        self.add("accumulate", accumulator, arguments, row)
+    }
+
+    fn retract(
+        &self,
+        accumulator: &dyn AccumulatorObject,
+        arguments: &[ArrayRef],
+        row: usize,
+    ) -> pyflink_table::Result<()> {
+        self.add("retract", accumulator, arguments, row)
+    }
+
+    fn merge(&self, accumulator: &dyn AccumulatorObject, other: &dyn AccumulatorObject) -> pyflink_table::Result<()> {
+        Python::attach(|py| {
+            let (accumulator, other) = (object(accumulator).bind(py).clone(), object(other).bind(py).clone());
+            self.call(py, "merge", vec![accumulator, other])?;
+            Ok(())
+        })
+    }
+
+    fn get_value(&self, accumulator: &dyn AccumulatorObject) -> pyflink_table::Result<ScalarValue> {
+        Python::attach(|py| {
+            let method = if self.table { "emit_value" } else { "get_value" };
+            let result = self.call(py, method, vec![object(accumulator).bind(py).clone()])?;
+            self.scalar(py, &result)
+        })
+    }
+}
+
+impl TableEnv {
+    /// Registers the cloudpickled `_AggregateCall` `pickled_function` as the aggregate function
+    /// `name`, with values of the Flink SQL type `result_type`; with `table`, as a table
+    /// aggregate function whose rows are of the ROW type `result_type`.
+    pub fn create_python_aggregate_function(
+        &self,
+        name: String,
+        pickled_function: Vec<u8>,
+        result_type: String,
+        table: bool,
+    ) -> Result<(), JobError> {
+        let result = DataType::parse(&result_type)?;
+        let function: Arc<dyn UserAggregateFunction> =
+            Arc::new(PythonAggregateFunction::new(name, pickled_function, result, table)?);
+        if table {
+            return Ok(self
+                .thread()
+                .run(move |owned| owned.env.create_temporary_system_table_aggregate_function(function))??);
+        }
+        self.thread().run(move |owned| owned.env.create_temporary_system_aggregate_function(function))
+    }
+}
