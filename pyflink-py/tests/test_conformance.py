@@ -212,6 +212,7 @@ TABLE_EXAMPLES = [
     "windowing/sliding_window",
     "windowing/session_window",
     "windowing/over_window",
+    "pandas/pandas_udaf",
 ]
 
 # Sums of FLOAT columns print as Java prints a float, whose last digits depend on the order the
@@ -234,6 +235,19 @@ def test_pyflink_table_example_prints_what_pyflink_prints(example, pyflink_wheel
     assert run.returncode == 0, run.stderr
     expected = result_lines(fixture(f"table_{example.rpartition('/')[2]}"))
     assert rounded(result_lines(run.stdout)) == rounded(expected)
+
+
+def test_conversion_from_dataframe_prints_a_frame_shaped_as_pyflink_prints_it(pyflink_wheel, tmp_path):
+    """The example turns a DataFrame of 1000 random rows into a table and back and prints it:
+    both print the same header, index and shape, with random values."""
+    with zipfile.ZipFile(pyflink_wheel) as wheel:
+        source = wheel.read("pyflink/examples/table/pandas/conversion_from_dataframe.py").decode()
+    script = tmp_path / "conversion_from_dataframe.py"
+    script.write_text(rewrite_imports(source))
+    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    shape = lambda text: [re.sub(r"0\.\d{6}", "0.N", line) for line in text.splitlines()]
+    assert shape(run.stdout) == shape(fixture("table_conversion_from_dataframe"))
 
 
 # A line of a printed table (its rule or a row).

@@ -10,8 +10,9 @@ use datafusion::arrow::datatypes::{DataType as ArrowType, FieldRef, SchemaRef};
 use datafusion::common::{plan_err, TableReference};
 use datafusion::config::ConfigOptions;
 use datafusion::logical_expr::builder::LogicalTableSource;
-use datafusion::logical_expr::planner::ContextProvider;
+use datafusion::logical_expr::planner::{ContextProvider, TypePlanner};
 use datafusion::logical_expr::{AggregateUDF, HigherOrderUDF, LogicalPlan, ScalarUDF, TableSource, WindowUDF};
+use datafusion::sql::sqlparser::ast::DataType as SqlDataType;
 
 use crate::batch::ChangeBatch;
 use crate::connector_table::ConnectorTable;
@@ -132,7 +133,26 @@ pub(crate) struct PlanningContext<'a> {
     options: ConfigOptions,
 }
 
+/// Flink's types that DataFusion's SQL planner does not know (`TIMESTAMP_LTZ(3)` in a `CAST`),
+/// planned as the table types they name.
+#[derive(Debug)]
+struct FlinkTypes;
+
+impl TypePlanner for FlinkTypes {
+    fn plan_type_field(&self, sql_type: &SqlDataType) -> datafusion::common::Result<Option<FieldRef>> {
+        let SqlDataType::Custom(..) = sql_type else { return Ok(None) };
+        match crate::types::DataType::parse(&sql_type.to_string()) {
+            Ok(data_type) => Ok(Some(Arc::new(data_type.to_arrow_field("")))),
+            Err(_) => Ok(None),
+        }
+    }
+}
+
 impl ContextProvider for PlanningContext<'_> {
+    fn get_type_planner(&self) -> Option<Arc<dyn TypePlanner>> {
+        Some(Arc::new(FlinkTypes))
+    }
+
     fn get_table_source(&self, name: TableReference) -> datafusion::common::Result<Arc<dyn TableSource>> {
         let table = name.table();
         match self.catalog.table(table) {

@@ -180,3 +180,13 @@ fn rows_written_in_the_query_are_a_table() {
     t_env.execute_sql("CREATE TABLE ints (n INT, word STRING) WITH ('connector' = 'blackhole')").unwrap();
     t_env.execute_sql("INSERT INTO ints VALUES (1, 'a'), (2, 'b')").unwrap().wait().unwrap();
 }
+
+#[test]
+fn casts_name_flink_types_that_datafusion_does_not_know() {
+    let t_env = TableEnvironment::create(EnvironmentSettings::in_batch_mode());
+    t_env.create_temporary_view("Orders", &orders(&t_env)).unwrap();
+    let sql = "SELECT CAST(id * 1000 AS TIMESTAMP_LTZ(3)) AS at FROM Orders WHERE id = 2";
+    let table = t_env.sql_query(sql).unwrap();
+    assert_eq!(table.get_schema().unwrap()[0].1.to_string(), "TIMESTAMP_LTZ(3)");
+    assert_eq!(table.execute().unwrap().collect()[0].to_string(), "+I[1970-01-01T00:00:02Z]");
+}

@@ -2,8 +2,8 @@
 //! becomes the engine's [`TableDescriptor`], and its rows reach Python as PyFlink `Row`s
 //! with the schema's column names. SQL and the Table API run through [`sql`], tables of
 //! Python DataStreams through [`stream`], the Table API's windows through [`windows`], Python
-//! scalar functions through [`udf`], table functions through [`udtf`] and aggregate functions
-//! through [`udaf`].
+//! scalar functions through [`udf`], table functions through [`udtf`], aggregate functions
+//! through [`udaf`] and pandas functions through [`vectorized`].
 
 pub mod lateral;
 pub mod sql;
@@ -11,6 +11,7 @@ pub mod stream;
 pub mod udaf;
 pub mod udf;
 pub mod udtf;
+pub mod vectorized;
 pub mod windows;
 
 use std::collections::HashMap;

@@ -187,6 +187,19 @@ class Table:
     def execute(self):
         return TableResult(self._sql_table().execute())
 
+    def to_pandas(self):
+        """The rows the table leaves (its changelog applied) as a pandas DataFrame of its
+        columns."""
+        import pandas as pd
+        kept = []
+        with self.execute().collect() as results:
+            for row in results:
+                if row.get_row_kind() in (RowKind.UPDATE_BEFORE, RowKind.DELETE):
+                    kept.remove(tuple(row))
+                else:
+                    kept.append(tuple(row))
+        return pd.DataFrame.from_records(kept, columns=self.get_schema_names())
+
     def execute_insert(self, table_path_or_descriptor, overwrite=False):
         target = table_path_or_descriptor
         if not isinstance(target, str):

@@ -235,6 +235,18 @@ class TableEnvironment:
         rows = [list(e) for e in elements]
         return Table(self, self._native.from_rows(pickle.dumps(rows), names, types))
 
+    def from_pandas(self, pdf, schema=None, splits_num=1):
+        """A table of the rows of the pandas DataFrame ``pdf``: its columns by their names and
+        inferred types, or as ``schema`` says (column names, or ``DataTypes.ROW([...])``)."""
+        import pandas as pd
+        if not isinstance(pdf, pd.DataFrame):
+            raise TypeError(f"from_pandas takes a pandas.DataFrame, not {type(pdf).__name__}")
+        if schema is None:
+            schema = [str(column) for column in pdf.columns]
+        # As Python values (numpy's become Python's), with NaN-free NULLs as None.
+        values = pdf.astype(object).where(pdf.notna(), None)
+        return self.from_elements([tuple(row) for row in values.itertuples(index=False, name=None)], schema)
+
     def create_temporary_system_function(self, name, function):
         """Registers the Python function ``function`` (made with ``udf``) as ``name`` for SQL."""
         from pyflink_rs.table.udf import UserDefinedScalarFunctionWrapper

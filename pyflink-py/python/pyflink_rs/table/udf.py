@@ -15,6 +15,7 @@ import itertools
 import cloudpickle
 
 from pyflink_rs.common.types import Row
+from pyflink_rs.table._vectorized import _PandasAggregateCall, _PandasScalarCall
 from pyflink_rs.table.expressions import Expression, _expression_or_literal
 from pyflink_rs.table.types import DataType
 
@@ -192,6 +193,8 @@ def _sql_type(data_type):
 class UserDefinedScalarFunctionWrapper:
     """A Python scalar function, ready to call on columns or to register by name."""
 
+    _vectorized = False
+
     def __init__(self, func, input_types, result_type, deterministic, name):
         if result_type is None:
             raise TypeError("a Python scalar function needs its result_type, such as result_type=DataTypes.STRING()")
@@ -211,7 +214,11 @@ class UserDefinedScalarFunctionWrapper:
         return cloudpickle.dumps(_FunctionCall(self._func))
 
     def _register(self, native_env, name):
-        native_env.create_python_function(name, self._pickled(), self._result_type, self._deterministic)
+        if self._vectorized:
+            pickled = cloudpickle.dumps(_PandasScalarCall(self._func, self._name))
+            native_env.create_python_vectorized_function(name, pickled, self._result_type, self._deterministic)
+        else:
+            native_env.create_python_function(name, self._pickled(), self._result_type, self._deterministic)
 
     def __call__(self, *args):
         arguments = ", ".join(_expression_or_literal(a)._sql for a in args)
@@ -260,9 +267,17 @@ class UserDefinedAggregateFunctionWrapper(UserDefinedScalarFunctionWrapper):
     """A Python aggregate function (or, with ``table=True``, table aggregate function), ready
     to call on columns or to register by name."""
 
-    def __init__(self, func, input_types, result_type, accumulator_type, deterministic, name, table):
+    def __init__(self, func, input_types, result_type, accumulator_type, deterministic, name, table,
+                 vectorized=False):
         kind = "TableAggregateFunction" if table else "AggregateFunction"
-        if not isinstance(func, AggregateFunction) or table != isinstance(func, TableAggregateFunction):
+        self._vectorized = vectorized
+        if vectorized:
+            if not callable(func) or isinstance(func, AggregateFunction):
+                raise TypeError(f"a pandas aggregate function is a function of pandas.Series, not {func!r}")
+            if result_type is None:
+                raise TypeError("a pandas aggregate function needs its result_type, such as "
+                                "result_type=DataTypes.FLOAT()")
+        elif not isinstance(func, AggregateFunction) or table != isinstance(func, TableAggregateFunction):
             raise TypeError(f"{'udtaf' if table else 'udaf'} takes an instance of a subclass of {kind}, "
                             f"not {func!r}")
         if result_type is None:
@@ -271,11 +286,14 @@ class UserDefinedAggregateFunctionWrapper(UserDefinedScalarFunctionWrapper):
             raise TypeError(f"the {kind} {type(func).__name__} needs its result type: result_type=... or "
                             "get_result_type()")
         super().__init__(func, input_types, result_type, deterministic, name)
-        self._accumulator_type = accumulator_type if accumulator_type is not None else func.get_accumulator_type()
+        if accumulator_type is None and not vectorized:
+            accumulator_type = func.get_accumulator_type()
+        self._accumulator_type = accumulator_type
         self._table = table
 
     def _pickled(self):
-        return cloudpickle.dumps(_AggregateCall(self._func))
+        call = _PandasAggregateCall(self._func) if self._vectorized else _AggregateCall(self._func)
+        return cloudpickle.dumps(call)
 
     def _register(self, native_env, name):
         native_env.create_python_aggregate_function(name, self._pickled(), self._result_type, self._table)
@@ -287,14 +305,16 @@ class UserDefinedAggregateFunctionWrapper(UserDefinedScalarFunctionWrapper):
 def udaf(f=None, input_types=None, result_type=None, accumulator_type=None, deterministic=None, name=None,
          func_type="general"):
     """A Python aggregate function of ``f`` (an ``AggregateFunction``), whose values are of
-    ``result_type`` (by default ``f.get_result_type()``)."""
-    if func_type != "general":
-        raise NotImplementedError(f"func_type '{func_type}' (vectorized aggregate functions) is not supported yet")
+    ``result_type`` (by default ``f.get_result_type()``); with ``func_type="pandas"``, ``f`` is
+    a function given each argument's values in a group as a ``pandas.Series``."""
+    if func_type not in ("general", "pandas"):
+        raise ValueError(f"func_type must be 'general' or 'pandas', not {func_type!r}")
     if f is None:
         return functools.partial(udaf, input_types=input_types, result_type=result_type,
-                                 accumulator_type=accumulator_type, deterministic=deterministic, name=name)
+                                 accumulator_type=accumulator_type, deterministic=deterministic, name=name,
+                                 func_type=func_type)
     return UserDefinedAggregateFunctionWrapper(f, input_types, result_type, accumulator_type, deterministic, name,
-                                               table=False)
+                                               table=False, vectorized=func_type == "pandas")
 
 
 def udtaf(f=None, input_types=None, result_type=None, accumulator_type=None, deterministic=None, name=None,
@@ -323,13 +343,18 @@ def udtf(f=None, input_types=None, result_types=None, deterministic=None, name=N
 def udf(f=None, input_types=None, result_type=None, deterministic=None, name=None, func_type="general",
         udf_type=None):
     """A Python scalar function of ``f`` (a function, a lambda or a ``ScalarFunction``), whose
-    results are of ``result_type``; as a decorator, ``@udf(result_type=...)``."""
-    if (udf_type or func_type) not in ("general", None):
-        raise NotImplementedError(f"func_type '{udf_type or func_type}' (vectorized functions) is not supported yet")
+    results are of ``result_type``; as a decorator, ``@udf(result_type=...)``. With
+    ``func_type="pandas"`` it is called once per batch of rows with a ``pandas.Series`` per
+    argument, and returns a Series of one value per row."""
+    func_type = udf_type or func_type or "general"
+    if func_type not in ("general", "pandas"):
+        raise ValueError(f"func_type must be 'general' or 'pandas', not {func_type!r}")
     if f is None:
         return functools.partial(udf, input_types=input_types, result_type=result_type,
-                                 deterministic=deterministic, name=name)
-    return UserDefinedScalarFunctionWrapper(f, input_types, result_type, deterministic, name)
+                                 deterministic=deterministic, name=name, func_type=func_type)
+    wrapper = UserDefinedScalarFunctionWrapper(f, input_types, result_type, deterministic, name)
+    wrapper._vectorized = func_type == "pandas"
+    return wrapper
 
 
 def _register_inline(t_env, sql_texts):
