@@ -3,7 +3,6 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rand::distr::Alphanumeric;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
@@ -91,15 +90,21 @@ impl GeneratorContext {
         self.rng.random()
     }
 
-    /// A random alphanumeric string of `length` characters.
+    /// A random string of `length` lowercase hexadecimal digits, as Flink's `datagen` makes
+    /// its random strings.
     pub fn random_string(&mut self, length: usize) -> String {
-        (&mut self.rng).sample_iter(&Alphanumeric).take(length).map(char::from).collect()
+        random_hex_string(&mut self.rng, length)
     }
 
     /// The random generator itself, for other distributions.
     pub fn rng(&mut self) -> &mut SmallRng {
         &mut self.rng
     }
+}
+
+/// `length` random lowercase hexadecimal digits (Flink's `datagen` random strings).
+pub fn random_hex_string<R: Rng + ?Sized>(rng: &mut R, length: usize) -> String {
+    (0..length).map(|_| char::from_digit(rng.random_range(0..16u32), 16).unwrap_or('0')).collect()
 }
 
 /// The rows of one reader: `next, next + stride, …` up to `end` (exclusive) if bounded.
@@ -243,6 +248,16 @@ impl<T: Data> SourceReader<T, DataGenSplit> for DataGenReader<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn random_strings_are_lowercase_hexadecimal_as_flinks_are() {
+        let mut rng = SmallRng::seed_from_u64(7);
+        let text = random_hex_string(&mut rng, 400);
+        assert_eq!(text.len(), 400);
+        assert!(text.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()), "{text}");
+        // Every digit shows up in 400 draws of 16.
+        assert_eq!(text.chars().collect::<std::collections::BTreeSet<_>>().len(), 16);
+    }
 
     #[test]
     fn a_pace_allows_rows_as_its_rate_makes_them_due() {

@@ -15,7 +15,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 pub use collection::{CollectionSource, CollectionSplit};
-pub use datagen::{DataGenSource, DataGenSplit, GeneratorContext, Pace};
+pub use datagen::{random_hex_string, DataGenSource, DataGenSplit, GeneratorContext, Pace};
 pub use number_sequence::{NumberSequenceSource, NumberSequenceSplit};
 
 use crate::config::Boundedness;

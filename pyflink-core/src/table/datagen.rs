@@ -27,7 +27,7 @@ enum FieldGenerator {
         max: f64,
     },
     RandomBoolean,
-    /// Random alphanumeric strings of `length` characters.
+    /// Random strings of `length` lowercase hexadecimal digits, as Flink makes them.
     RandomString {
         length: usize,
     },

@@ -17,7 +17,7 @@ use pyflink_table::datafusion::logical_expr::{
 };
 use pyflink_table::types::{DataType, LogicalType};
 use pyo3::prelude::*;
-use pyo3::types::PyTuple;
+use pyo3::types::{PyList, PyTuple};
 
 use crate::function::python_error;
 use crate::table::sql::TableEnv;
@@ -64,13 +64,16 @@ impl PickledCallable {
     }
 }
 
-/// A Python function called on each row of the batches DataFusion evaluates.
+/// A Python function called on each row of the batches DataFusion evaluates, or, when
+/// `batched`, once per batch with the list of its rows' argument tuples, giving the list of
+/// their results (what async functions are: their calls of a batch run concurrently).
 #[derive(Debug)]
 pub(crate) struct PythonScalarFunction {
     callable: PickledCallable,
     result: DataType,
     result_arrow: ArrowType,
     signature: Signature,
+    batched: bool,
 }
 
 /// Functions are the same when their callables are.
@@ -89,7 +92,7 @@ impl std::hash::Hash for PythonScalarFunction {
 }
 
 impl PythonScalarFunction {
-    fn new(name: String, pickled: Vec<u8>, result: DataType, deterministic: bool) -> Self {
+    fn new(name: String, pickled: Vec<u8>, result: DataType, deterministic: bool, batched: bool) -> Self {
         let volatility = if deterministic { Volatility::Immutable } else { Volatility::Volatile };
         let result_arrow = result.to_arrow();
         PythonScalarFunction {
@@ -97,7 +100,32 @@ impl PythonScalarFunction {
             result,
             result_arrow,
             signature: Signature::user_defined(volatility),
+            batched,
         }
+    }
+
+    /// The Python results for the rows of `arguments`: a call per row, or one call of the
+    /// whole batch.
+    fn results<'py>(
+        &self,
+        function: &Bound<'py, PyAny>,
+        arguments: Vec<Vec<Bound<'py, PyAny>>>,
+    ) -> PyResult<Vec<Bound<'py, PyAny>>> {
+        let py = function.py();
+        if !self.batched {
+            return arguments.into_iter().map(|row| function.call1(PyTuple::new(py, row)?)).collect();
+        }
+        let count = arguments.len();
+        let rows = arguments.into_iter().map(|row| PyTuple::new(py, row)).collect::<PyResult<Vec<_>>>()?;
+        let results: Vec<Bound<'py, PyAny>> =
+            function.call1((PyList::new(py, rows)?,))?.try_iter()?.collect::<PyResult<_>>()?;
+        if results.len() != count {
+            return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                "{} results for a batch of {count} rows",
+                results.len()
+            )));
+        }
+        Ok(results)
     }
 
     /// The function's results for the `count` rows of argument columns `arrays`.
@@ -115,8 +143,7 @@ impl PythonScalarFunction {
             let function = self.callable.function(py).map_err(failed)?;
             let mut results = Vec::with_capacity(count);
             let mut nulls = Vec::new();
-            for arguments in python_arguments(py, arrays, count)? {
-                let result = function.call1(PyTuple::new(py, arguments).map_err(failed)?).map_err(failed)?;
+            for result in self.results(&function, python_arguments(py, arrays, count)?).map_err(failed)? {
                 let wrong = |error: PyErr| {
                     DataFusionError::Execution(format!(
                         "the Python function '{}' returned {result}, which is not a {}: {}",
@@ -245,17 +272,19 @@ fn python_column<'py>(
 
 impl TableEnv {
     /// Registers the cloudpickled callable `pickled_function` as the scalar function `name`
-    /// for SQL and the Table API, with results of the Flink SQL type `result_type`.
+    /// for SQL and the Table API, with results of the Flink SQL type `result_type`; when
+    /// `batched`, it is called once per batch with the list of the rows' argument tuples.
     pub fn create_python_function(
         &self,
         name: String,
         pickled_function: Vec<u8>,
         result_type: String,
         deterministic: bool,
+        batched: bool,
     ) -> Result<(), JobError> {
         let result = DataType::parse(&result_type)?;
-        let function =
-            ScalarUDF::new_from_impl(PythonScalarFunction::new(name, pickled_function, result, deterministic));
+        let function = PythonScalarFunction::new(name, pickled_function, result, deterministic, batched);
+        let function = ScalarUDF::new_from_impl(function);
         self.thread().run(move |owned| owned.env.create_temporary_system_function(function))
     }
 }
@@ -267,9 +296,9 @@ mod tests {
     #[test]
     fn functions_are_the_same_by_name_and_callable() {
         let string = DataType::parse("STRING").unwrap();
-        let a = PythonScalarFunction::new("f".into(), vec![1, 2], string.clone(), true);
-        let b = PythonScalarFunction::new("f".into(), vec![1, 2], string.clone(), false);
-        let c = PythonScalarFunction::new("g".into(), vec![1, 2], string, true);
+        let a = PythonScalarFunction::new("f".into(), vec![1, 2], string.clone(), true, false);
+        let b = PythonScalarFunction::new("f".into(), vec![1, 2], string.clone(), false, false);
+        let c = PythonScalarFunction::new("g".into(), vec![1, 2], string, true, true);
         assert_eq!(a, b);
         assert_ne!(a, c);
     }

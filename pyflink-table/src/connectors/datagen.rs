@@ -22,7 +22,6 @@ use pyflink_core::sources::{
 };
 use pyflink_core::time::WatermarkStrategy;
 use pyflink_core::{Boundedness, DataStream, FlinkError};
-use rand::distr::Alphanumeric;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
@@ -121,7 +120,7 @@ enum Values {
         max: f64,
     },
     Boolean,
-    /// Random alphanumeric text of `length` characters.
+    /// Random text of `length` lowercase hexadecimal digits, as Flink makes it.
     Text {
         length: usize,
     },
@@ -372,9 +371,7 @@ fn column(generator: &FieldGenerator, indices: &[u64], now: i64, rng: &mut Small
                         builder.append_value(start.wrapping_add(index as i64).to_string())
                     }
                     Values::Text { length } => {
-                        let text: String =
-                            (&mut *rng).sample_iter(&Alphanumeric).take(*length).map(char::from).collect();
-                        builder.append_value(text)
+                        builder.append_value(pyflink_core::sources::random_hex_string(&mut *rng, *length))
                     }
                     _ => builder.append_null(),
                 }

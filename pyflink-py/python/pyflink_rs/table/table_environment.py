@@ -252,7 +252,7 @@ class TableEnvironment:
         from pyflink_rs.table.udf import UserDefinedScalarFunctionWrapper
         if not isinstance(function, UserDefinedScalarFunctionWrapper):
             raise TypeError(f"expected a function made with udf(...), got {function!r}")
-        function._register(self._native, name)
+        function._register(self._native, name, self.get_config()._options)
 
     create_temporary_function = create_temporary_system_function
 

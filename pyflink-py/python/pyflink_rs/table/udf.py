@@ -10,11 +10,13 @@ and ``udtaf`` table aggregate functions (``TableAggregateFunction``: rows per gr
 
 import copy
 import functools
+import inspect
 import itertools
 
 import cloudpickle
 
 from pyflink_rs.common.types import Row
+from pyflink_rs.table._async import AsyncOptions, _AsyncBatchCall
 from pyflink_rs.table._vectorized import _PandasAggregateCall, _PandasScalarCall
 from pyflink_rs.table.expressions import Expression, _expression_or_literal
 from pyflink_rs.table.types import DataType
@@ -213,12 +215,18 @@ class UserDefinedScalarFunctionWrapper:
     def _pickled(self):
         return cloudpickle.dumps(_FunctionCall(self._func))
 
-    def _register(self, native_env, name):
+    def _is_async(self):
+        return isinstance(self._func, AsyncScalarFunction) or inspect.iscoroutinefunction(self._func)
+
+    def _register(self, native_env, name, options=None):
         if self._vectorized:
             pickled = cloudpickle.dumps(_PandasScalarCall(self._func, self._name))
             native_env.create_python_vectorized_function(name, pickled, self._result_type, self._deterministic)
+        elif self._is_async():
+            pickled = cloudpickle.dumps(_AsyncBatchCall(self._func, self._name, AsyncOptions(options or {})))
+            native_env.create_python_function(name, pickled, self._result_type, self._deterministic, True)
         else:
-            native_env.create_python_function(name, self._pickled(), self._result_type, self._deterministic)
+            native_env.create_python_function(name, self._pickled(), self._result_type, self._deterministic, False)
 
     def __call__(self, *args):
         arguments = ", ".join(_expression_or_literal(a)._sql for a in args)
@@ -234,6 +242,14 @@ class UserDefinedScalarFunctionWrapper:
 
     def __repr__(self):
         return f"udf({self._name})"
+
+
+class AsyncScalarFunction(UserDefinedFunction):
+    """An async scalar function: ``async def eval(*args)`` gives one value per row; the calls
+    of a batch of rows run concurrently (see ``table.exec.async-scalar.*``)."""
+
+    async def eval(self, *args):
+        raise NotImplementedError("an AsyncScalarFunction defines async def eval(self, *args)")
 
 
 class TableFunction(UserDefinedFunction):
@@ -256,7 +272,7 @@ class UserDefinedTableFunctionWrapper(UserDefinedScalarFunctionWrapper):
         super().__init__(func, input_types, "STRING", deterministic, name)
         self._result_types = [_sql_type(t) for t in result_types]
 
-    def _register(self, native_env, name):
+    def _register(self, native_env, name, options=None):
         native_env.create_python_table_function(name, self._pickled(), self._result_types, self._deterministic)
 
     def __repr__(self):
@@ -295,7 +311,7 @@ class UserDefinedAggregateFunctionWrapper(UserDefinedScalarFunctionWrapper):
         call = _PandasAggregateCall(self._func) if self._vectorized else _AggregateCall(self._func)
         return cloudpickle.dumps(call)
 
-    def _register(self, native_env, name):
+    def _register(self, native_env, name, options=None):
         native_env.create_python_aggregate_function(name, self._pickled(), self._result_type, self._table)
 
     def __repr__(self):
@@ -345,7 +361,8 @@ def udf(f=None, input_types=None, result_type=None, deterministic=None, name=Non
     """A Python scalar function of ``f`` (a function, a lambda or a ``ScalarFunction``), whose
     results are of ``result_type``; as a decorator, ``@udf(result_type=...)``. With
     ``func_type="pandas"`` it is called once per batch of rows with a ``pandas.Series`` per
-    argument, and returns a Series of one value per row."""
+    argument, and returns a Series of one value per row. An ``async def`` function or an
+    ``AsyncScalarFunction`` runs its calls of a batch concurrently on an asyncio event loop."""
     func_type = udf_type or func_type or "general"
     if func_type not in ("general", "pandas"):
         raise ValueError(f"func_type must be 'general' or 'pandas', not {func_type!r}")
@@ -365,9 +382,9 @@ def _register_inline(t_env, sql_texts):
             continue
         for inline_name, function in list(_INLINE.items()):
             if inline_name not in registered and inline_name in text:
-                function._register(t_env._native, inline_name)
+                function._register(t_env._native, inline_name, t_env.get_config()._options)
                 registered.add(inline_name)
 
 
-__all__ = ["AggregateFunction", "FunctionContext", "ScalarFunction", "TableAggregateFunction", "TableFunction",
+__all__ = ["AggregateFunction", "AsyncScalarFunction", "FunctionContext", "ScalarFunction", "TableAggregateFunction", "TableFunction",
            "UserDefinedFunction", "udaf", "udf", "udtaf", "udtf"]

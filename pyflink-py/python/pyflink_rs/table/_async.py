@@ -1,0 +1,88 @@
+"""Async Python scalar functions as the engine calls them: once per batch of rows, whose calls
+run concurrently on the worker's asyncio event loop (at most
+``table.exec.async-scalar.max-concurrent-operations`` at a time), each within
+``table.exec.async-scalar.timeout`` and retried as ``table.exec.async-scalar.retry-strategy``
+says. The batch's results are given in the order of its rows. A batch is done before the
+engine goes on, so no call is in flight when a checkpoint is taken."""
+
+import asyncio
+import threading
+
+# One event loop per worker thread, made when the thread first calls an async function.
+_loops = threading.local()
+
+# Flink's option keys and defaults.
+CAPACITY_KEYS = ("table.exec.async-scalar.max-concurrent-operations", "table.exec.async-scalar.buffer-capacity")
+TIMEOUT_KEY = "table.exec.async-scalar.timeout"
+STRATEGY_KEY = "table.exec.async-scalar.retry-strategy"
+DELAY_KEY = "table.exec.async-scalar.retry-delay"
+ATTEMPTS_KEY = "table.exec.async-scalar.max-attempts"
+
+
+def _event_loop():
+    loop = getattr(_loops, "loop", None)
+    if loop is None or loop.is_closed():
+        loop = asyncio.new_event_loop()
+        _loops.loop = loop
+    return loop
+
+
+class AsyncOptions:
+    """How an async function's calls run, from a table environment's options."""
+
+    def __init__(self, options):
+        from pyflink_rs.table.table_environment import _duration_millis
+        capacity = next((options[key] for key in CAPACITY_KEYS if key in options), "10")
+        self.capacity = int(capacity)
+        if self.capacity < 1:
+            raise ValueError(f"{CAPACITY_KEYS[0]} must be at least 1, not {capacity}")
+        self.timeout = _duration_millis(options.get(TIMEOUT_KEY, "3 min")) / 1000
+        strategy = options.get(STRATEGY_KEY, "FIXED_DELAY").upper()
+        if strategy not in ("FIXED_DELAY", "NO_RETRY"):
+            raise ValueError(f"{STRATEGY_KEY} must be FIXED_DELAY or NO_RETRY, not {strategy}")
+        self.attempts = int(options.get(ATTEMPTS_KEY, "3")) if strategy == "FIXED_DELAY" else 1
+        self.delay = _duration_millis(options.get(DELAY_KEY, "100 ms")) / 1000
+
+
+class _AsyncBatchCall:
+    """An async function (an ``async def`` or an ``AsyncScalarFunction``), called with the
+    argument tuples of a batch's rows; gives their results in order."""
+
+    def __init__(self, function, name, options):
+        self._function = function
+        self._name = name
+        self._options = options
+        self._opened = False
+
+    def _eval(self):
+        from pyflink_rs.table.udf import AsyncScalarFunction, FunctionContext
+        if isinstance(self._function, AsyncScalarFunction):
+            if not self._opened:
+                self._function.open(FunctionContext())
+                self._opened = True
+            return self._function.eval
+        return self._function
+
+    def __call__(self, rows):
+        return _event_loop().run_until_complete(self._all(self._eval(), rows))
+
+    async def _all(self, evaluate, rows):
+        options = self._options
+        slots = asyncio.Semaphore(options.capacity)
+
+        async def one(args):
+            async with slots:
+                for attempt in range(1, options.attempts + 1):
+                    try:
+                        return await asyncio.wait_for(evaluate(*args), options.timeout)
+                    except asyncio.TimeoutError:
+                        if attempt == options.attempts:
+                            raise TimeoutError(
+                                f"the async function {self._name} did not finish within {options.timeout} s "
+                                f"({TIMEOUT_KEY}), {attempt} time(s)") from None
+                    except Exception:
+                        if attempt == options.attempts:
+                            raise
+                    await asyncio.sleep(options.delay)
+
+        return await asyncio.gather(*(one(args) for args in rows))
