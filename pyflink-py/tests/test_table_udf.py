@@ -4,7 +4,7 @@ against the declared type, and a failing function's traceback in the job's error
 
 import pytest
 
-from pyflink_rs.table import DataTypes, EnvironmentSettings, TableEnvironment
+from pyflink_rs.table import DataTypes
 from pyflink_rs.table.expressions import col, lit
 from pyflink_rs.table.udf import ScalarFunction, udf
 from table_helpers import rows, streaming

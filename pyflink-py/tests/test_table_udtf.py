@@ -6,7 +6,7 @@ table function's error."""
 import pytest
 
 from pyflink_rs.common import Row
-from pyflink_rs.table import DataTypes, EnvironmentSettings, TableEnvironment
+from pyflink_rs.table import DataTypes
 from pyflink_rs.table.expressions import col
 from pyflink_rs.table.udf import TableFunction, udf, udtf
 from table_helpers import rows, streaming

@@ -113,7 +113,7 @@ impl AggregateCall {
                 Accumulator::DecimalSum { sum: 0, count: 0 }
             }
             (AggregateKind::Sum | AggregateKind::Avg, _) => Accumulator::IntSum { sum: 0, count: 0 },
-            (AggregateKind::User, _) => return Err(self.user_function().unwrap_err()),
+            (AggregateKind::User, _) => return Err(without_function()),
         })
     }
 
@@ -198,11 +198,13 @@ impl AggregateCall {
 
 impl AggregateCall {
     fn user_function(&self) -> Result<&dyn UserAggregateFunction> {
-        match &self.function {
-            Some(user) => Ok(user.function.as_ref()),
-            None => Err(TableError::Execution("a user's accumulator without its function".into())),
-        }
+        self.function.as_ref().map(|user| user.function.as_ref()).ok_or_else(without_function)
     }
+}
+
+/// The error of a call of kind `User` without its function (a bug of the planner's).
+fn without_function() -> TableError {
+    TableError::Execution("a user's aggregate call without its function".into())
 }
 
 /// `value` as an integer of `output`'s width, wrapping around as Java's arithmetic does.
@@ -384,6 +386,15 @@ impl Accumulator {
 }
 
 impl Accumulator {
+    /// Makes a user's function's accumulator read from state its object again, once, before
+    /// the rows of a batch are applied and its value is asked for.
+    pub(crate) fn restore(&mut self, call: &AggregateCall) -> Result<()> {
+        if let Accumulator::User(accumulator @ UserAccumulator::Stored(_)) = self {
+            accumulator.object(call.user_function()?)?;
+        }
+        Ok(())
+    }
+
     /// The accumulator as it is written to keyed state: a user's function's as bytes, so that
     /// what state holds never changes behind its back (see [`UserAccumulator`]).
     pub(crate) fn stored(self) -> Result<Accumulator> {

@@ -68,6 +68,11 @@ impl GroupState {
         Ok(GroupState { rows: 0, accumulators })
     }
 
+    /// Makes the accumulators read from state live again (see [`Accumulator::restore`]).
+    fn restore(&mut self, calls: &[AggregateCall]) -> Result<()> {
+        self.accumulators.iter_mut().zip(calls).try_for_each(|(accumulator, call)| accumulator.restore(call))
+    }
+
     /// The state as it is written to keyed state (see [`Accumulator::stored`]).
     pub(crate) fn stored(self) -> Result<GroupState> {
         let accumulators = self.accumulators.into_iter().map(Accumulator::stored).collect::<Result<_>>()?;
@@ -237,6 +242,9 @@ impl GroupAggregate {
             let key = rows.key(row);
             let index = self.touch(key, ctx)?;
             if index == before.len() {
+                if let Some(group) = self.touched[index].state.as_mut() {
+                    group.restore(&self.spec.calls)?;
+                }
                 before.push(self.touched[index].state.as_ref().map(|group| self.results(group)).transpose()?);
             }
             let accumulate = matches!(changes.kind(row), RowKind::Insert | RowKind::UpdateAfter);
