@@ -4,7 +4,7 @@ against the declared type, and a failing function's traceback in the job's error
 
 import pytest
 
-from pyflink_rs.table import DataTypes
+from pyflink_rs.table import DataTypes, ResultKind
 from pyflink_rs.table.expressions import col, lit
 from pyflink_rs.table.udf import ScalarFunction, udf
 from table_helpers import rows, streaming
@@ -80,3 +80,24 @@ def test_a_failing_function_fails_the_job_with_its_traceback():
     with pytest.raises(TypeError, match="result_type"):
         udf(lambda n: n)
     assert rows(table.select(lit(1))) == [(1,), (1,), (1,)]
+
+
+def test_sql_ddl_creates_python_functions_from_their_module_and_drops_them(tmp_path, monkeypatch):
+    (tmp_path / "ddl_udfs.py").write_text(
+        "from pyflink_rs.table import DataTypes\n"
+        "from pyflink_rs.table.udf import udf\n"
+        "add_one = udf(lambda x: x + 1, result_type=DataTypes.BIGINT())\n"
+        "not_a_udf = 42\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    t_env = streaming()
+    created = t_env.execute_sql("CREATE TEMPORARY SYSTEM FUNCTION add_one AS 'ddl_udfs.add_one' LANGUAGE PYTHON")
+    assert created.get_result_kind() == ResultKind.SUCCESS
+    t_env.create_temporary_view("numbers", t_env.from_elements([(1,), (41,)], ["n"]))
+    assert rows(t_env.sql_query("SELECT add_one(n) FROM numbers")) == [(2,), (42,)]
+    t_env.execute_sql("DROP TEMPORARY SYSTEM FUNCTION add_one")
+    with pytest.raises(Exception, match="add_one"):
+        rows(t_env.sql_query("SELECT add_one(n) FROM numbers"))
+    with pytest.raises(TypeError, match="'ddl_udfs.not_a_udf' is 42, not a function made with udf"):
+        t_env.execute_sql("CREATE FUNCTION f AS 'ddl_udfs.not_a_udf' LANGUAGE PYTHON")
+    with pytest.raises(Exception, match="need a JVM"):
+        t_env.execute_sql("CREATE FUNCTION f AS 'com.example.F' LANGUAGE JAVA")

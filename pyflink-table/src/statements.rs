@@ -51,6 +51,29 @@ impl TableEnvironment {
                 Ok(TableResult::ok())
             }
             Statement::Drop { name, if_exists, view } => self.drop(&name, if_exists, view),
+            Statement::CreateFunction { name, identifier, language, if_not_exists } => {
+                if if_not_exists && self.catalog().functions.contains(&name) {
+                    return Ok(TableResult::ok());
+                }
+                Err(match language.as_str() {
+                    "PYTHON" => TableError::Unsupported(format!(
+                        "CREATE FUNCTION {name} AS '{identifier}' LANGUAGE PYTHON runs in Python's execute_sql, which \
+                         imports the function; a Rust program registers its functions with \
+                         create_temporary_system_function"
+                    )),
+                    other => TableError::Unsupported(format!(
+                        "functions in {other} ('{identifier}') need a JVM, which pyflink-rs does not have: write the \
+                         function in Python (LANGUAGE PYTHON) or Rust"
+                    )),
+                })
+            }
+            Statement::DropFunction { name, if_exists } => {
+                if self.catalog().functions.drop(&name) || if_exists {
+                    Ok(TableResult::ok())
+                } else {
+                    Err(TableError::Validation(format!("Temporary system function {name} doesn't exist")))
+                }
+            }
             Statement::Show { views } => {
                 let catalog = self.catalog();
                 let names = if views { catalog.view_names() } else { catalog.table_names() };

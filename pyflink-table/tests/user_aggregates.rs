@@ -333,3 +333,22 @@ proptest! {
         prop_assert_eq!(apply(aggregated.execute().unwrap().collect()), oracle(&rows));
     }
 }
+
+#[test]
+fn functions_are_dropped_by_name_and_jvm_functions_are_refused() {
+    let t_env = streaming(1, false);
+    events(&t_env, &[(1, Some(5))], &[1]);
+    t_env.execute_sql("DROP TEMPORARY SYSTEM FUNCTION sum_count").unwrap();
+    let error = t_env.execute_sql("SELECT sum_count(x) FROM events").err().unwrap().to_string();
+    assert!(error.contains("sum_count"), "{error}");
+    t_env.execute_sql("DROP TEMPORARY FUNCTION top2").unwrap();
+    let error = t_env.from_path("events").unwrap().flat_aggregate(call("top2", [col("x")])).err().unwrap().to_string();
+    assert!(error.contains("table aggregate function"), "{error}");
+    let error = t_env.execute_sql("DROP FUNCTION top2").err().unwrap().to_string();
+    assert_eq!(error, "SQL validation failed: Temporary system function top2 doesn't exist");
+    t_env.execute_sql("DROP FUNCTION IF EXISTS top2").unwrap();
+    // Built-in functions are not the user's to drop.
+    assert!(t_env.execute_sql("DROP FUNCTION abs").is_err());
+    let error = t_env.execute_sql("CREATE FUNCTION f AS 'com.example.F' LANGUAGE JAVA").err().unwrap().to_string();
+    assert!(error.contains("need a JVM"), "{error}");
+}

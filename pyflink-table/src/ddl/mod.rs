@@ -1,6 +1,6 @@
 //! The statements of Flink SQL that DataFusion's parser does not read the Flink way: `CREATE
 //! TABLE` (with computed and metadata columns, `WATERMARK`, `PRIMARY KEY ... NOT ENFORCED` and
-//! `WITH` options), `CREATE VIEW`, `DROP`, `SHOW TABLES`, `DESCRIBE`, `INSERT INTO` and
+//! `WITH` options), `CREATE VIEW`, `CREATE FUNCTION`, `DROP`, `SHOW TABLES`, `DESCRIBE`, `INSERT INTO` and
 //! `EXPLAIN` (with Flink's details: `EXPLAIN PLAN_ADVICE SELECT ...`). A statement is told apart by its first words; any other statement is a query,
 //! which DataFusion parses and plans ([`crate::plan`]).
 //!
@@ -28,6 +28,11 @@ pub(crate) enum Statement {
     CreateView { name: String, query: String, if_not_exists: bool },
     /// `DROP [TEMPORARY] TABLE [IF EXISTS] name`, and the same for views.
     Drop { name: String, if_exists: bool, view: bool },
+    /// `CREATE [TEMPORARY] [SYSTEM] FUNCTION [IF NOT EXISTS] name AS 'identifier' [LANGUAGE
+    /// language]`: a function found by its identifier (a class, or a Python object's module path).
+    CreateFunction { name: String, identifier: String, language: String, if_not_exists: bool },
+    /// `DROP [TEMPORARY] [SYSTEM] FUNCTION [IF EXISTS] name`.
+    DropFunction { name: String, if_exists: bool },
     /// `SHOW TABLES` or `SHOW VIEWS`.
     Show { views: bool },
     /// `DESCRIBE name` or `DESC name`.
@@ -61,10 +66,32 @@ pub(crate) fn parse_statement(sql: &str) -> Result<Statement> {
             let query = cursor.rest()?;
             return Ok(Statement::CreateView { name, query, if_not_exists });
         }
-        return Err(cursor.unsupported("this CREATE statement (CREATE TABLE and CREATE VIEW are supported)"));
+        cursor.eat_word("SYSTEM");
+        if cursor.eat_word("FUNCTION") {
+            let if_not_exists = cursor.eat_words(&["IF", "NOT", "EXISTS"]);
+            let name = cursor.object_name()?;
+            cursor.expect_word("AS")?;
+            let identifier = cursor.string()?;
+            let language =
+                if cursor.eat_word("LANGUAGE") { cursor.name()?.to_ascii_uppercase() } else { "JAVA".into() };
+            cursor.eat_symbol(';');
+            cursor.expect_end()?;
+            return Ok(Statement::CreateFunction { name, identifier, language, if_not_exists });
+        }
+        return Err(
+            cursor.unsupported("this CREATE statement (CREATE TABLE, CREATE VIEW and CREATE FUNCTION are supported)")
+        );
     }
     if cursor.eat_word("DROP") {
         cursor.eat_word("TEMPORARY");
+        cursor.eat_word("SYSTEM");
+        if cursor.eat_word("FUNCTION") {
+            let if_exists = cursor.eat_words(&["IF", "EXISTS"]);
+            let name = cursor.object_name()?;
+            cursor.eat_symbol(';');
+            cursor.expect_end()?;
+            return Ok(Statement::DropFunction { name, if_exists });
+        }
         let view = if cursor.eat_word("VIEW") {
             true
         } else {
@@ -148,6 +175,26 @@ mod tests {
             Statement::CreateView { name: "v".into(), query: "SELECT 1".into(), if_not_exists: false }
         );
         assert_eq!(parse_statement("SELECT * FROM t").unwrap(), Statement::Query("SELECT * FROM t".into()));
+    }
+
+    #[test]
+    fn functions_are_created_from_an_identifier_in_a_language_and_dropped() {
+        assert_eq!(
+            parse_statement("CREATE TEMPORARY SYSTEM FUNCTION IF NOT EXISTS f AS 'udfs.add_one' LANGUAGE PYTHON")
+                .unwrap(),
+            Statement::CreateFunction {
+                name: "f".into(),
+                identifier: "udfs.add_one".into(),
+                language: "PYTHON".into(),
+                if_not_exists: true
+            }
+        );
+        let java = parse_statement("CREATE FUNCTION g AS 'com.example.G'").unwrap();
+        assert!(matches!(java, Statement::CreateFunction { language, .. } if language == "JAVA"));
+        assert_eq!(
+            parse_statement("DROP TEMPORARY FUNCTION IF EXISTS f;").unwrap(),
+            Statement::DropFunction { name: "f".into(), if_exists: true }
+        );
     }
 
     #[test]

@@ -10,7 +10,7 @@ pub mod aggregate_function;
 mod json;
 pub(crate) mod table_function;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use datafusion::arrow::datatypes::{DataType as ArrowType, SchemaRef, TimeUnit};
@@ -31,6 +31,9 @@ pub(crate) struct Functions {
     /// The table functions' columns, by the functions' lower-case names (the functions
     /// themselves are among the scalar ones).
     pub(crate) table: HashMap<String, SchemaRef>,
+    /// The lower-case names of the functions the user registered (the ones `DROP FUNCTION`
+    /// may remove).
+    registered: HashSet<String>,
 }
 
 /// A function known by a name and aliases.
@@ -87,6 +90,7 @@ impl Functions {
             aggregate: by_name(aggregate),
             window: by_name(datafusion::functions_window::all_default_window_functions()),
             table: HashMap::new(),
+            registered: HashSet::new(),
         }
     }
 
@@ -96,8 +100,31 @@ impl Functions {
         for name in function.names() {
             self.table.remove(&name.to_ascii_lowercase());
             self.aggregate.remove(&name.to_ascii_lowercase());
+            self.registered.insert(name.to_ascii_lowercase());
             self.scalar.insert(name.to_ascii_lowercase(), Arc::clone(&function));
         }
+    }
+
+    /// Whether a function is called `name` (in any case).
+    pub(crate) fn contains(&self, name: &str) -> bool {
+        let name = name.to_ascii_lowercase();
+        self.scalar.contains_key(&name) || self.aggregate.contains_key(&name) || self.window.contains_key(&name)
+    }
+
+    /// Forgets the function `name` the user registered, and the table function it gives rows
+    /// to (a table aggregate's); false if the user registered none of that name.
+    pub(crate) fn drop(&mut self, name: &str) -> bool {
+        let name = name.to_ascii_lowercase();
+        if !self.registered.remove(&name) {
+            return false;
+        }
+        let rows = crate::row_functions::rows_function(&name);
+        let dropped = self.scalar.remove(&name).is_some() | self.aggregate.remove(&name).is_some();
+        self.table.remove(&name);
+        self.scalar.remove(&rows);
+        self.table.remove(&rows);
+        self.registered.remove(&rows);
+        dropped
     }
 
     /// Adds an aggregate function of the user's, in place of any function of its name.
@@ -106,6 +133,7 @@ impl Functions {
             let name = name.to_ascii_lowercase();
             self.scalar.remove(&name);
             self.table.remove(&name);
+            self.registered.insert(name.clone());
             self.aggregate.insert(name, Arc::clone(&function));
         }
     }

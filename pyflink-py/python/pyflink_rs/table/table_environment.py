@@ -2,7 +2,9 @@
 ``sql_query``), tables of Python rows (``from_elements``), tables described by
 ``TableDescriptor``s, statement sets, and the turning of tables into data streams."""
 
+import importlib
 import pickle
+import re
 import warnings
 
 from pyflink_rs import _native
@@ -56,6 +58,16 @@ class EnvironmentSettings:
         def build(self):
             return EnvironmentSettings(self._streaming)
 
+
+
+# Flink's DDL of a Python function: its name and the module path of the object that is it.
+_CREATE_PYTHON_FUNCTION = re.compile(
+    r"\s*CREATE\s+(?:TEMPORARY\s+)?(?:SYSTEM\s+)?FUNCTION\s+(?:IF\s+NOT\s+EXISTS\s+)?(`[^`]+`|[\w.$]+)\s+AS\s+"
+    r"'([^']+)'\s+LANGUAGE\s+PYTHON\s*;?\s*$",
+    re.IGNORECASE,
+)
+# A name no function has: dropping it if it exists gives the OK of a DDL statement.
+_NO_FUNCTION = "$no function$"
 
 
 class TableConfig:
@@ -174,7 +186,23 @@ class TableEnvironment:
         return self._config
 
     def execute_sql(self, stmt):
+        python_function = _CREATE_PYTHON_FUNCTION.match(stmt)
+        if python_function:
+            return self._create_python_function(*python_function.groups())
         return TableResult(self._native.execute_sql(stmt))
+
+    def _create_python_function(self, name, identifier):
+        """``CREATE FUNCTION name AS 'module.object' LANGUAGE PYTHON``: the object (made with
+        ``udf``, ``udtf``, ``udaf`` or ``udtaf``) imported and registered as ``name``."""
+        from pyflink_rs.table.udf import UserDefinedScalarFunctionWrapper
+        module_name, _, attribute = identifier.rpartition(".")
+        if not module_name:
+            raise ValueError(f"'{identifier}' must name a module and an object in it, such as 'my_udfs.add_one'")
+        function = getattr(importlib.import_module(module_name), attribute, None)
+        if not isinstance(function, UserDefinedScalarFunctionWrapper):
+            raise TypeError(f"'{identifier}' is {function!r}, not a function made with udf, udtf, udaf or udtaf")
+        self.create_temporary_system_function(name.strip("`").rpartition(".")[2], function)
+        return TableResult(self._native.execute_sql(f"DROP FUNCTION IF EXISTS `{_NO_FUNCTION}`"))
 
     def sql_query(self, query):
         return Table(self, self._native.sql_query(query))
