@@ -1,6 +1,7 @@
 """``Table`` and ``TableResult``: the Table API's operations on a table (``select``,
 ``filter``, ``group_by``, ``add_columns``, ...), each a new table, and what running one gave."""
 
+import enum
 import itertools
 import pickle
 
@@ -319,7 +320,9 @@ class TableSchema:
         return "root\n" + "\n".join(lines)
 
 
-class ResultKind:
+class ResultKind(enum.Enum):
+    """Whether a statement's result has rows (a query, SHOW, ...) or only says it succeeded."""
+
     SUCCESS = 0
     SUCCESS_WITH_CONTENT = 1
 
