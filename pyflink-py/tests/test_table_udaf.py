@@ -1,15 +1,16 @@
 """Python aggregate functions (thread mode): `udaf(AggregateFunction())` in SQL GROUP BY (with
-rows retracted from an updating input, on heap and RocksDB state), its changes emitted once
-per group and batch, `GroupedTable.aggregate` of a ROW-valued function on whole rows, and
+rows retracted from an updating input, on heap and RocksDB state), in group windows and OVER
+windows, its changes emitted once per group and batch, `GroupedTable.aggregate` of a ROW-valued function on whole rows, and
 `udtaf(TableAggregateFunction())` in `flat_aggregate`; wrong uses say what to fix."""
 
 import pytest
 
 from pyflink_rs.common import Row
 from pyflink_rs.table import DataTypes
-from pyflink_rs.table.expressions import col
+from pyflink_rs.table.expressions import CURRENT_ROW, col, lit, row_interval
 from pyflink_rs.table.udf import AggregateFunction, TableAggregateFunction, udaf, udtaf
-from table_helpers import rows, streaming
+from pyflink_rs.table.window import Over, Tumble
+from table_helpers import rows, sales_table, streaming
 
 
 class WeightedAverage(AggregateFunction):
@@ -131,3 +132,37 @@ def test_wrong_functions_and_failures_say_what_to_fix():
     t_env.create_temporary_function("no_retract", udaf(NoRetract(), result_type=DataTypes.BIGINT()))
     with pytest.raises(Exception, match="was given a retraction, but does not define retract"):
         rows(t_env.sql_query("SELECT no_retract(n, 1) FROM (SELECT item, COUNT(*) AS n FROM sales GROUP BY item)"))
+
+
+class Largest(AggregateFunction):
+    """The largest value, kept in a one-element list."""
+
+    def create_accumulator(self):
+        return [None]
+
+    def accumulate(self, accumulator, value):
+        if accumulator[0] is None or value > accumulator[0]:
+            accumulator[0] = value
+
+    def merge(self, accumulator, accumulators):
+        for other in accumulators:
+            if other[0] is not None:
+                self.accumulate(accumulator, other[0])
+
+    def get_value(self, accumulator):
+        return accumulator[0]
+
+
+def test_python_aggregates_in_group_windows_and_over_windows():
+    _, table = sales_table()
+    largest = udaf(Largest(), result_type=DataTypes.FLOAT())
+    tumbling = table.window(Tumble.over(lit(5).seconds).on(col("ts")).alias("w")) \
+        .group_by(col("name"), col("w")) \
+        .select(col("name"), largest(col("price")))
+    assert [(name, round(top, 1)) for name, top in rows(tumbling)] == [
+        ("Alice", 20.1), ("Alice", 110.1), ("Bob", 16.1), ("Bob", 53.1)]
+    last_two = Over.partition_by(col("name")).order_by(col("ts")).preceding(row_interval(1)) \
+        .following(CURRENT_ROW).alias("w")
+    over = table.over_window(last_two).select(col("name"), largest(col("price")).over(col("w")))
+    assert [(name, round(top, 1)) for name, top in rows(over)] == [
+        ("Alice", 20.1), ("Alice", 110.1), ("Alice", 110.1), ("Bob", 30.2), ("Bob", 53.1), ("Bob", 53.1)]

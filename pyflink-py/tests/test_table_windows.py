@@ -9,28 +9,7 @@ from pyflink_rs.datastream import StreamExecutionEnvironment
 from pyflink_rs.table import DataTypes, Schema, StreamTableEnvironment
 from pyflink_rs.table.expressions import CURRENT_ROW, UNBOUNDED_ROW, col, lit, row_interval
 from pyflink_rs.table.window import Over, Session, Slide, Tumble
-
-SALES = [(1000, "Alice", 110.1), (4000, "Bob", 30.2), (3000, "Alice", 20.0), (2000, "Bob", 53.1),
-         (8000, "Bob", 16.1), (10000, "Alice", 20.1)]
-
-
-def sales_table():
-    env = StreamExecutionEnvironment.get_execution_environment()
-    env.set_parallelism(1)
-    t_env = StreamTableEnvironment.create(stream_execution_environment=env)
-    ds = env.from_collection(
-        [(Instant.of_epoch_milli(ts), name, price) for ts, name, price in SALES],
-        type_info=Types.ROW([Types.INSTANT(), Types.STRING(), Types.FLOAT()]))
-    table = t_env.from_data_stream(
-        ds,
-        Schema.new_builder()
-        .column_by_expression("ts", "CAST(f0 AS TIMESTAMP(3))")
-        .column("f1", DataTypes.STRING())
-        .column("f2", DataTypes.FLOAT())
-        .watermark("ts", "ts - INTERVAL '3' SECOND")
-        .build()).alias("ts", "name", "price")
-    return t_env, table
-
+from table_helpers import sales_table
 
 def rows(table):
     with table.execute().collect() as results:
