@@ -83,18 +83,23 @@ def test_rewrite_touches_imports_only():
     assert rewrite_imports(source) == "from pyflink_rs.common import Types\nimport pyflink_rs.datastream\nprint('pyflink')\n"
 
 
-def example_script(example, pyflink_wheel, tmp_path, configure=lambda source: source):
-    """PyFlink's `example`, its imports rewritten and then `configure`d, as a script."""
+def example_source(path, pyflink_wheel):
+    """The source of PyFlink's example `path` (under `pyflink/examples`, without `.py`)."""
     with zipfile.ZipFile(pyflink_wheel) as wheel:
-        source = wheel.read(f"pyflink/examples/datastream/{example}.py").decode()
+        return wheel.read(f"pyflink/examples/{path}.py").decode()
+
+
+def example_script(example, pyflink_wheel, tmp_path, configure=lambda source: source, folder="datastream"):
+    """PyFlink's `example` in `folder`, its imports rewritten and then `configure`d, as a script."""
     script = tmp_path / f"{example.rpartition('/')[2]}.py"
-    script.write_text(configure(rewrite_imports(source)))
+    script.write_text(configure(rewrite_imports(example_source(f"{folder}/{example}", pyflink_wheel))))
     return script
 
 
-def run_example(example, pyflink_wheel, tmp_path, configure=lambda source: source, args=()):
-    """The output of PyFlink's `example`, its imports rewritten and then `configure`d."""
-    script = example_script(example, pyflink_wheel, tmp_path, configure)
+def run_example(example, pyflink_wheel, tmp_path, configure=lambda source: source, args=(), folder="datastream"):
+    """The output of PyFlink's `example` in `folder`, its imports rewritten and then
+    `configure`d; it must succeed."""
+    script = example_script(example, pyflink_wheel, tmp_path, configure, folder)
     run = subprocess.run([sys.executable, str(script), *args], capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     return run.stdout
@@ -184,8 +189,7 @@ def test_word_count_reads_and_writes_files_as_pyflink_does(mode, pyflink_wheel, 
     """word_count with `--input` (a file of its default text) and `--output`: a FileSource
     read in batch mode, and a FileSink whose part files PyFlink names
     `prefix-<uuid>-<n>.ext` under an hourly bucket; their lines are PyFlink's counts."""
-    with zipfile.ZipFile(pyflink_wheel) as wheel:
-        source = wheel.read("pyflink/examples/datastream/word_count.py").decode()
+    source = example_source("datastream/word_count", pyflink_wheel)
     text = re.search(r"word_count_data = (\[.*?\])\n", source, re.S).group(1)
     (tmp_path / "input.txt").write_text("\n".join(eval(text)) + "\n")
     output = tmp_path / "output"
@@ -227,43 +231,28 @@ def rounded(lines):
 
 @pytest.mark.parametrize("example", TABLE_EXAMPLES)
 def test_pyflink_table_example_prints_what_pyflink_prints(example, pyflink_wheel, tmp_path):
-    with zipfile.ZipFile(pyflink_wheel) as wheel:
-        source = wheel.read(f"pyflink/examples/table/{example}.py").decode()
-    script = tmp_path / f"table_{example.rpartition('/')[2]}.py"
-    script.write_text(rewrite_imports(source))
-    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
-    assert run.returncode == 0, run.stderr
+    output = run_example(example, pyflink_wheel, tmp_path, folder="table")
     expected = result_lines(fixture(f"table_{example.rpartition('/')[2]}"))
-    assert rounded(result_lines(run.stdout)) == rounded(expected)
+    assert rounded(result_lines(output)) == rounded(expected)
 
 
 def test_conversion_from_dataframe_prints_a_frame_shaped_as_pyflink_prints_it(pyflink_wheel, tmp_path):
     """The example turns a DataFrame of 1000 random rows into a table and back and prints it:
     both print the same header, index and shape, with random values."""
-    with zipfile.ZipFile(pyflink_wheel) as wheel:
-        source = wheel.read("pyflink/examples/table/pandas/conversion_from_dataframe.py").decode()
-    script = tmp_path / "conversion_from_dataframe.py"
-    script.write_text(rewrite_imports(source))
-    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
-    assert run.returncode == 0, run.stderr
+    output = run_example("pandas/conversion_from_dataframe", pyflink_wheel, tmp_path, folder="table")
     shape = lambda text: [re.sub(r"0\.\d{6}", "0.N", line) for line in text.splitlines()]
-    assert shape(run.stdout) == shape(fixture("table_conversion_from_dataframe"))
+    assert shape(output) == shape(fixture("table_conversion_from_dataframe"))
 
 
 def test_async_scalar_function_prints_rows_shaped_as_pyflink_prints_them(pyflink_wheel, tmp_path):
     """The example looks up random datagen keys with two async functions: the rows' values are
     random (and PyFlink 2.3 pairs some results with the wrong rows), so both outputs are held to
     their shape, and ours to each result naming its own row's key."""
-    with zipfile.ZipFile(pyflink_wheel) as wheel:
-        source = wheel.read("pyflink/examples/table/async/async_scalar_function.py").decode()
-    script = tmp_path / "async_scalar_function.py"
-    script.write_text(rewrite_imports(source))
-    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
-    assert run.returncode == 0, run.stderr
+    output = run_example("async/async_scalar_function", pyflink_wheel, tmp_path, folder="table")
     shape = lambda text: [re.sub(r" +", " ", re.sub(r"(?<=[ _])[0-9a-f](?=[ :]|$)|\$\d+", "X", line))
                           for line in text.splitlines()]
-    assert shape(run.stdout) == shape(fixture("table_async_scalar_function"))
-    for line in run.stdout.splitlines():
+    assert shape(output) == shape(fixture("table_async_scalar_function"))
+    for line in output.splitlines():
         cells = [cell.strip() for cell in line.split("|")[2:4]] if line.startswith("| +I") else None
         if cells:
             key, value = cells
@@ -297,13 +286,8 @@ def test_table_basic_operations_prints_what_pyflink_and_its_comments_show(pyflin
     expression yet, so the example runs to its end here. Its tables must be those the example's
     comments show, every line PyFlink printed before failing must be printed too, and each of
     its four explanations (two of tables, two of SQL) must have Flink's sections."""
-    with zipfile.ZipFile(pyflink_wheel) as wheel:
-        source = wheel.read("pyflink/examples/table/basic_operations.py").decode()
-    script = tmp_path / "table_basic_operations.py"
-    script.write_text(rewrite_imports(source))
-    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
-    assert run.returncode == 0, run.stderr
-    ours = run.stdout.splitlines()
+    source = example_source("table/basic_operations", pyflink_wheel)
+    ours = run_example("basic_operations", pyflink_wheel, tmp_path, folder="table").splitlines()
     commented = [line.strip()[2:] for line in source.splitlines() if line.strip().startswith("# ")]
     tables = lambda lines: sorted(line for line in lines if TABLE_LINE.match(line))
     assert tables(ours) == tables(commented)
@@ -320,16 +304,11 @@ RANDOM_NUMBER = re.compile(r"-?\d+")
 def test_mixing_datastream_and_table_prints_rows_shaped_as_pyflink_prints_them(pyflink_wheel, tmp_path):
     # The example sums random datagen numbers with the length of random strings: the rows and
     # their shape are what both print, not their values.
-    with zipfile.ZipFile(pyflink_wheel) as wheel:
-        source = wheel.read("pyflink/examples/table/mixing_use_of_datastream_and_table.py").decode()
-    script = tmp_path / "table_mixing_use_of_datastream_and_table.py"
-    script.write_text(rewrite_imports(source))
-    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
-    assert run.returncode == 0, run.stderr
+    output = run_example("mixing_use_of_datastream_and_table", pyflink_wheel, tmp_path, folder="table")
     shape = lambda lines: [RANDOM_NUMBER.sub("N", line) for line in lines]
     expected = result_lines(fixture("table_mixing_use_of_datastream_and_table"))
-    assert shape(result_lines(run.stdout)) == shape(expected)
-    assert len(set(result_lines(run.stdout))) > 1
+    assert shape(result_lines(output)) == shape(expected)
+    assert len(set(result_lines(output))) > 1
 
 
 CHANGELOG_LINE = re.compile(r"^(?:\d+> )?([+-][IUD])\[(\w+), (\d+)\]$")
@@ -362,14 +341,12 @@ def test_table_streaming_word_count_prints_a_changelog_as_pyflink_does(pyflink_w
     """PyFlink's table streaming_word_count counts random words of an endless `datagen` table
     (5 a second) with a Python function and a GROUP BY: stopped after a few seconds, both
     outputs hold the same first line and then a consistent changelog of the example's words."""
-    with zipfile.ZipFile(pyflink_wheel) as wheel:
-        source = wheel.read("pyflink/examples/table/streaming_word_count.py").decode()
-    script = tmp_path / "table_streaming_word_count.py"
-    script.write_text(rewrite_imports(source))
+    script = example_script("streaming_word_count", pyflink_wheel, tmp_path, folder="table")
     output, errors = run_for_seconds(script, 5)
     recorded = fixture("table_streaming_word_count")
     assert output.splitlines()[0] == recorded.splitlines()[0]
     ours, theirs = changelog_counts(output), changelog_counts(recorded)
     assert 10 <= sum(ours.values()) <= 30, f"5 words a second for 5 seconds, got {sum(ours.values())}: {errors}"
+    source = example_source("table/streaming_word_count", pyflink_wheel)
     words = set(eval(re.search(r"words = (\[.*?\])", source, re.S).group(1)))
     assert set(ours) <= words and set(theirs) <= words

@@ -116,17 +116,21 @@ impl Serialize for ByteBuf {
 
 impl<'de> Deserialize<'de> for ByteBuf {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
-        serde_bytes_vec(deserializer).map(ByteBuf)
+        serde_bytes_vec(deserializer, "the bytes of an Arrow IPC stream").map(ByteBuf)
     }
 }
 
-/// Reads bytes written with `serialize_bytes` (formats that write them as a sequence included).
-fn serde_bytes_vec<'de, D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Vec<u8>, D::Error> {
-    struct Bytes;
+/// Reads bytes written with `serialize_bytes` (formats that write them as a sequence included);
+/// `what` says what they are, in the error of other input.
+pub(crate) fn serde_bytes_vec<'de, D: Deserializer<'de>>(
+    deserializer: D,
+    what: &'static str,
+) -> std::result::Result<Vec<u8>, D::Error> {
+    struct Bytes(&'static str);
     impl<'de> serde::de::Visitor<'de> for Bytes {
         type Value = Vec<u8>;
         fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            write!(f, "the bytes of an Arrow IPC stream")
+            f.write_str(self.0)
         }
         fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> std::result::Result<Vec<u8>, E> {
             Ok(v.to_vec())
@@ -142,7 +146,7 @@ fn serde_bytes_vec<'de, D: Deserializer<'de>>(deserializer: D) -> std::result::R
             Ok(bytes)
         }
     }
-    deserializer.deserialize_byte_buf(Bytes)
+    deserializer.deserialize_byte_buf(Bytes(what))
 }
 
 /// The rows at `positions` of `rows`, in that order.

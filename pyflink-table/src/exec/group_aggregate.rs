@@ -129,6 +129,21 @@ struct Emitted {
 }
 
 impl Emitted {
+    /// The rows that say a group's results went from `before` to `after` (`None`: the group had
+    /// no rows): `+I` for a new group, `-U`/`+U` for changed results, `-D` for a group that
+    /// lost its last row; unchanged results are not emitted again.
+    fn change(&mut self, key: &[u8], before: Option<Vec<ScalarValue>>, after: Option<Vec<ScalarValue>>) {
+        match (before, after) {
+            (None, Some(after)) => self.push(RowKind::Insert, key, after),
+            (Some(before), Some(after)) if before != after => {
+                self.push(RowKind::UpdateBefore, key, before);
+                self.push(RowKind::UpdateAfter, key, after);
+            }
+            (Some(before), None) => self.push(RowKind::Delete, key, before),
+            _ => {}
+        }
+    }
+
     fn push(&mut self, kind: RowKind, key: &[u8], values: Vec<ScalarValue>) {
         self.keys.push(key.to_vec());
         self.kinds.push(kind);
@@ -206,21 +221,9 @@ impl GroupAggregate {
             };
             let before = if first { None } else { Some(self.results(&group)?) };
             apply_row(&self.spec.calls, &mut group, &arguments, row, if accumulate { 1 } else { -1 })?;
-            if group.rows > 0 {
-                let after = self.results(&group)?;
-                match before {
-                    None => emitted.push(RowKind::Insert, key, after),
-                    // An unchanged result is not emitted again.
-                    Some(before) if before == after => {}
-                    Some(before) => {
-                        emitted.push(RowKind::UpdateBefore, key, before);
-                        emitted.push(RowKind::UpdateAfter, key, after);
-                    }
-                }
-                self.touched[index].state = Some(group);
-            } else if let Some(before) = before {
-                emitted.push(RowKind::Delete, key, before);
-            }
+            let after = if group.rows > 0 { Some(self.results(&group)?) } else { None };
+            emitted.change(key, before, after);
+            self.touched[index].state = (group.rows > 0).then_some(group);
         }
         self.write_back(ctx)?;
         self.emit(emitted, ctx)
@@ -259,15 +262,7 @@ impl GroupAggregate {
         let mut emitted = self.no_results();
         for (touched, before) in self.touched.iter().zip(before) {
             let after = touched.state.as_ref().map(|group| self.results(group)).transpose()?;
-            match (before, after) {
-                (None, Some(after)) => emitted.push(RowKind::Insert, &touched.key, after),
-                (Some(before), Some(after)) if before != after => {
-                    emitted.push(RowKind::UpdateBefore, &touched.key, before);
-                    emitted.push(RowKind::UpdateAfter, &touched.key, after);
-                }
-                (Some(before), None) => emitted.push(RowKind::Delete, &touched.key, before),
-                _ => {}
-            }
+            emitted.change(&touched.key, before, after);
         }
         self.write_back(ctx)?;
         self.emit(emitted, ctx)

@@ -23,6 +23,7 @@ use datafusion::logical_expr::function::AccumulatorArgs;
 use datafusion::logical_expr::{Accumulator, AggregateUDF, AggregateUDFImpl, Signature, Volatility};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::batch::serde_bytes_vec;
 use crate::error::Result;
 
 /// An accumulator of a user's function, as the function made it. The function changes it in
@@ -121,33 +122,8 @@ impl Serialize for UserAccumulator {
 
 impl<'de> Deserialize<'de> for UserAccumulator {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
-        Ok(UserAccumulator::Stored(serde_bytes_vec(deserializer)?))
+        Ok(UserAccumulator::Stored(serde_bytes_vec(deserializer, "the bytes of an accumulator")?))
     }
-}
-
-/// Bytes as [`Serializer::serialize_bytes`] wrote them.
-fn serde_bytes_vec<'de, D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Vec<u8>, D::Error> {
-    struct Bytes;
-    impl<'de> serde::de::Visitor<'de> for Bytes {
-        type Value = Vec<u8>;
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("the bytes of an accumulator")
-        }
-        fn visit_bytes<E: serde::de::Error>(self, bytes: &[u8]) -> std::result::Result<Vec<u8>, E> {
-            Ok(bytes.to_vec())
-        }
-        fn visit_byte_buf<E: serde::de::Error>(self, bytes: Vec<u8>) -> std::result::Result<Vec<u8>, E> {
-            Ok(bytes)
-        }
-        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Vec<u8>, A::Error> {
-            let mut bytes = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-            while let Some(byte) = seq.next_element()? {
-                bytes.push(byte);
-            }
-            Ok(bytes)
-        }
-    }
-    deserializer.deserialize_byte_buf(Bytes)
 }
 
 /// A user's aggregate function as DataFusion plans it: its name and result type. It is never
