@@ -69,7 +69,7 @@ fn csv_rows_are_written_as_flink_writes_them_and_read_back() {
             "3,\"say \"\"hi\"\"\",,,,",
         ]
     );
-    let rows = t_env.execute_sql("SELECT id, name, ratio, ok, ts FROM out").unwrap().collect();
+    let rows = t_env.execute_sql("SELECT id, name, ratio, ok, ts FROM out").unwrap().collect().unwrap();
     assert_eq!(
         strings(rows),
         [
@@ -78,7 +78,7 @@ fn csv_rows_are_written_as_flink_writes_them_and_read_back() {
             "+I[3, say \"hi\", null, null, null]"
         ]
     );
-    let total = t_env.execute_sql("SELECT CAST(SUM(price) AS STRING) AS total FROM out").unwrap().collect();
+    let total = t_env.execute_sql("SELECT CAST(SUM(price) AS STRING) AS total FROM out").unwrap().collect().unwrap();
     assert_eq!(total[0].to_string(), "+I[21.50]");
 }
 
@@ -95,7 +95,7 @@ fn csv_options_set_the_dialect_and_short_lines_leave_columns_null() {
             dir.path().display()
         ))
         .unwrap();
-    let rows = t_env.execute_sql("SELECT n, s FROM t").unwrap().collect();
+    let rows = t_env.execute_sql("SELECT n, s FROM t").unwrap().collect().unwrap();
     assert_eq!(strings(rows), ["+I[1, a;b]", "+I[2, null]", "+I[3, ]", "+I[null, x]"]);
 }
 
@@ -145,7 +145,7 @@ fn raw_lines_are_one_string_column() {
             dir.path().display()
         ))
         .unwrap();
-    let rows = t_env.execute_sql("SELECT CHAR_LENGTH(line) AS n, line FROM log").unwrap().collect();
+    let rows = t_env.execute_sql("SELECT CHAR_LENGTH(line) AS n, line FROM log").unwrap().collect().unwrap();
     assert_eq!(strings(rows), ["+I[0, ]", "+I[10, first line]", "+I[19, third, with a comma]"]);
     let two_columns = t_env.execute_sql(&format!(
         "CREATE TABLE bad (a STRING, b STRING) WITH ('connector' = 'filesystem', 'path' = '{}', 'format' = 'raw')",
@@ -171,8 +171,8 @@ fn a_malformed_line_fails_the_query_with_the_line_and_column_or_is_skipped() {
                 dir.display()
             ))
             .unwrap();
-        match t_env.execute_sql("SELECT * FROM t") {
-            Ok(result) => Err(strings(result.collect())),
+        match t_env.execute_sql("SELECT * FROM t").unwrap().collect() {
+            Ok(rows) => Err(strings(rows)),
             Err(error) => Ok(error.to_string()),
         }
     };

@@ -3,10 +3,17 @@
 `collect()`, sinks of `TableDescriptor`s and statement sets."""
 
 import datetime
+import os
+import select
+import signal
+import subprocess
+import sys
+import textwrap
+import time
 
 import pytest
 
-from pyflink_rs.common import Row
+from pyflink_rs.common import Row, RowKind
 from pyflink_rs.table import DataTypes, EnvironmentSettings, Schema, TableDescriptor, TableEnvironment
 from pyflink_rs.table.expressions import col, concat, lit
 from table_helpers import streaming
@@ -145,3 +152,42 @@ def test_flink_1_10_programs_run_with_deprecation_warnings(capfd):
     assert printed == ["+I[a, 7]", "+I[a, 7]", "+I[b, 1]"]
     with pytest.raises(RuntimeError, match="No operators defined"):
         t_env.execute("nothing left")
+
+
+TICKS = "CREATE TABLE ticks (n BIGINT) WITH ('connector' = 'datagen', 'rows-per-second' = '20')"
+
+
+def test_an_unbounded_query_prints_each_row_while_it_runs_until_ctrl_c(tmp_path):
+    script = tmp_path / "live.py"
+    script.write_text(textwrap.dedent(f"""
+        from pyflink_rs.table import EnvironmentSettings, TableEnvironment
+        t_env = TableEnvironment.create(EnvironmentSettings.in_streaming_mode())
+        t_env.execute_sql("{TICKS}")
+        t_env.execute_sql("SELECT n FROM ticks").print()
+    """))
+    process = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE)
+    try:
+        printed, deadline = b"", time.monotonic() + 60
+        while printed.count(b"\n") < 4 and time.monotonic() < deadline:
+            ready, _, _ = select.select([process.stdout], [], [], 1)
+            if ready:
+                printed += os.read(process.stdout.fileno(), 4096)
+        lines = printed.decode().splitlines()
+        assert lines[0].startswith("+----+") and lines[1].startswith("| op |"), printed
+        assert lines[3].startswith("| +I |"), printed
+        assert process.poll() is None, "the unbounded query ended"
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=60) != 0
+    finally:
+        process.kill()
+
+
+def test_the_rows_of_an_unbounded_query_are_collected_while_it_runs():
+    t_env = streaming(1)
+    t_env.execute_sql(TICKS)
+    result = t_env.execute_sql("SELECT n FROM ticks")
+    assert len(result.get_job_client().get_job_id()) == 32
+    with result.collect() as rows:
+        first = [next(rows) for _ in range(3)]
+    assert [row.get_row_kind() for row in first] == [RowKind.INSERT] * 3
+    assert all(isinstance(row[0], int) for row in first)

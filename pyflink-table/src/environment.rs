@@ -61,7 +61,7 @@ impl EnvironmentSettings {
 /// let table = t_env.from_elements(rows, &[("id", DataType::parse("BIGINT").unwrap()), ("word", DataType::parse("STRING").unwrap())]).unwrap();
 /// t_env.create_temporary_view("words", &table).unwrap();
 /// let result = t_env.execute_sql("SELECT id + 1 AS next, upper(word) AS loud FROM words").unwrap();
-/// assert_eq!(result.collect()[0].fields, vec![Value::BigInt(2), Value::String("HI".into())]);
+/// assert_eq!(result.collect().unwrap()[0].fields, vec![Value::BigInt(2), Value::String("HI".into())]);
 /// ```
 #[derive(Clone)]
 pub struct TableEnvironment {
@@ -181,7 +181,7 @@ impl TableEnvironment {
     /// let t_env = TableEnvironment::create(EnvironmentSettings::in_batch_mode());
     /// let numbers = t_env.from_arrow(schema.clone(), vec![batch(vec![1, 2]), batch(vec![3])]).unwrap();
     /// t_env.create_temporary_view("numbers", &numbers).unwrap();
-    /// let total = t_env.execute_sql("SELECT SUM(n) AS total FROM numbers").unwrap().collect();
+    /// let total = t_env.execute_sql("SELECT SUM(n) AS total FROM numbers").unwrap().collect().unwrap();
     /// assert_eq!(total[0].to_string(), "+I[6]");
     /// ```
     pub fn from_arrow(&self, schema: SchemaRef, batches: Vec<RecordBatch>) -> Result<Table> {
@@ -319,7 +319,7 @@ impl TableEnvironment {
     /// t_env.create_temporary_system_function(create_udf("twice", vec![ArrowType::Int64], ArrowType::Int64, Volatility::Immutable, twice));
     /// let numbers = t_env.from_elements(vec![Row::of(vec![Value::BigInt(21)])], &[("n", DataType::parse("BIGINT").unwrap())]).unwrap();
     /// t_env.create_temporary_view("numbers", &numbers).unwrap();
-    /// let rows = t_env.execute_sql("SELECT twice(n) AS answer FROM numbers").unwrap().collect();
+    /// let rows = t_env.execute_sql("SELECT twice(n) AS answer FROM numbers").unwrap().collect().unwrap();
     /// assert_eq!(rows[0].to_string(), "+I[42]");
     /// ```
     pub fn create_temporary_system_function(&self, function: ScalarUDF) {
@@ -359,7 +359,7 @@ impl TableEnvironment {
     /// t_env.create_temporary_system_table_function(function).unwrap();
     /// let numbers = t_env.from_elements(vec![Row::of(vec![Value::BigInt(2)])], &[("n", DataType::parse("BIGINT").unwrap())]).unwrap();
     /// t_env.create_temporary_view("numbers", &numbers).unwrap();
-    /// let rows = t_env.execute_sql("SELECT n, i FROM numbers, LATERAL TABLE(count_to(n)) AS T(i)").unwrap().collect();
+    /// let rows = t_env.execute_sql("SELECT n, i FROM numbers, LATERAL TABLE(count_to(n)) AS T(i)").unwrap().collect().unwrap();
     /// let rows: Vec<String> = rows.iter().map(ToString::to_string).collect();
     /// assert_eq!(rows, ["+I[2, 1]", "+I[2, 2]"]);
     /// ```
@@ -416,19 +416,15 @@ impl TableEnvironment {
         Ok(Table::new(self.clone(), plan))
     }
 
-    /// Runs `plan` as a job and gathers what it makes.
+    /// Starts `plan` as a job whose rows the result hands over as they come.
     fn run(&self, plan: &LogicalPlan) -> Result<TableResult> {
         let planned = {
             let catalog = self.catalog();
             self.compiler(&catalog).compile(plan)?
         };
         let columns = columns_of(&planned.schema)?;
-        let mut rows = Vec::new();
-        let collected = planned.stream.execute_and_collect().map_err(|e| TableError::Execution(e.to_string()))?;
-        for batch in collected {
-            rows.extend(batch_to_rows(&batch.map_err(|e| TableError::Execution(e.to_string()))?)?);
-        }
-        Ok(TableResult::with_rows(columns, rows, self.settings.streaming))
+        let batches = planned.stream.execute_and_collect().map_err(|e| TableError::Execution(e.to_string()))?;
+        Ok(TableResult::of_query(columns, batches, self.settings.streaming))
     }
 }
 

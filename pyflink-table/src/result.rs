@@ -1,12 +1,16 @@
 //! `TableResult`: what running a statement gave (Flink's `TableResult`): `OK` for DDL, rows
 //! for queries, `SHOW` and `DESCRIBE`, and for `INSERT INTO` the job that writes the rows.
 
+use std::collections::VecDeque;
 use std::io::Write;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
+use pyflink_core::sinks::{CollectIterator, Polled};
 use pyflink_core::table::{Row, Value};
 use pyflink_core::{JobClient, JobExecutionResult};
 
+use crate::batch::{batch_to_rows, ChangeBatch};
 use crate::error::{Result, TableError};
 use crate::print::{flink_string, Tableau, DEFAULT_MAX_COLUMN_WIDTH};
 use crate::types::DataType;
@@ -21,15 +25,28 @@ pub enum ResultKind {
 }
 
 /// What running a statement gave: its columns and rows, and the job it started, if any.
+///
+/// A query's rows come from its job while the job runs, as in Flink: [`TableResult::print`]
+/// shows each row when it arrives (an unbounded query prints until it is cancelled) and
+/// [`TableResult::poll_rows`] hands them over in batches. The rows can be taken once; the
+/// clones of a result share them.
 #[derive(Clone)]
 pub struct TableResult {
     kind: ResultKind,
     columns: Vec<(String, DataType)>,
-    rows: Vec<Row>,
+    rows: Arc<Mutex<RowSource>>,
     /// Whether rows print with their change kinds (query results in streaming mode).
     changelog: bool,
     /// The job of an `INSERT INTO` or statement set, until waited for.
     job: Option<Arc<Mutex<Option<JobClient>>>>,
+}
+
+/// Where a result's rows come from.
+enum RowSource {
+    /// Rows known when the statement ran (`SHOW`, `DESCRIBE`, an insert's row).
+    Known(VecDeque<Row>),
+    /// The batches of a running query's job, and the rows of a batch not handed over yet.
+    Job { batches: CollectIterator<ChangeBatch>, pending: VecDeque<Row> },
 }
 
 impl std::fmt::Debug for TableResult {
@@ -37,7 +54,6 @@ impl std::fmt::Debug for TableResult {
         f.debug_struct("TableResult")
             .field("kind", &self.kind)
             .field("columns", &self.columns)
-            .field("rows", &self.rows)
             .field("job", &self.job.is_some())
             .finish()
     }
@@ -46,12 +62,27 @@ impl std::fmt::Debug for TableResult {
 impl TableResult {
     /// The result of a statement with no rows to show (`CREATE`, `DROP`).
     pub(crate) fn ok() -> Self {
-        TableResult { kind: ResultKind::Success, columns: Vec::new(), rows: Vec::new(), changelog: false, job: None }
+        TableResult::new(ResultKind::Success, Vec::new(), RowSource::Known(VecDeque::new()), false)
+    }
+
+    fn new(kind: ResultKind, columns: Vec<(String, DataType)>, rows: RowSource, changelog: bool) -> Self {
+        TableResult { kind, columns, rows: Arc::new(Mutex::new(rows)), changelog, job: None }
     }
 
     /// A result of `rows` of `columns`; `changelog` prints the rows' change kinds.
     pub(crate) fn with_rows(columns: Vec<(String, DataType)>, rows: Vec<Row>, changelog: bool) -> Self {
-        TableResult { kind: ResultKind::SuccessWithContent, columns, rows, changelog, job: None }
+        TableResult::new(ResultKind::SuccessWithContent, columns, RowSource::Known(rows.into()), changelog)
+    }
+
+    /// The result of a query whose `job` sends its rows as `batches`; `changelog` prints the
+    /// rows' change kinds.
+    pub(crate) fn of_query(
+        columns: Vec<(String, DataType)>,
+        batches: CollectIterator<ChangeBatch>,
+        changelog: bool,
+    ) -> Self {
+        let rows = RowSource::Job { batches, pending: VecDeque::new() };
+        TableResult::new(ResultKind::SuccessWithContent, columns, rows, changelog)
     }
 
     /// A result of rows of text: `SHOW` and `DESCRIBE`.
@@ -68,13 +99,9 @@ impl TableResult {
         let columns =
             sinks.iter().map(|sink| (format!("default_catalog.default_database.{sink}"), bigint.clone())).collect();
         let rows = vec![Row::of(sinks.iter().map(|_| Value::BigInt(-1)).collect())];
-        TableResult {
-            kind: ResultKind::SuccessWithContent,
-            columns,
-            rows,
-            changelog: false,
-            job: Some(Arc::new(Mutex::new(Some(job)))),
-        }
+        let mut result = TableResult::with_rows(columns, rows, false);
+        result.job = Some(Arc::new(Mutex::new(Some(job))));
+        result
     }
 
     /// Gives column `position` the type `data_type`, for results whose rows are not all text.
@@ -98,9 +125,30 @@ impl TableResult {
         self.job.as_ref().map(|job| job.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
-    /// Waits for the statement's job to end, if it started one, and fails if the job failed.
+    /// The id of the statement's job: an insert's until [`TableResult::wait`] takes it, a
+    /// query's while it runs.
+    pub fn job_id(&self) -> Option<String> {
+        if let Some(job) = &self.job {
+            return job
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .as_ref()
+                .map(|client| client.job_id().to_string());
+        }
+        match &*self.rows.lock().unwrap_or_else(PoisonError::into_inner) {
+            RowSource::Job { batches, .. } => batches.job_id().map(|id| id.to_string()),
+            RowSource::Known(_) => None,
+        }
+    }
+
+    /// Waits for the statement's job to end, if it started one, and fails if the job failed;
+    /// for a query, waits until its first row is there or its job has ended, as Flink does.
     pub fn wait(&self) -> Result<Option<JobExecutionResult>> {
-        let Some(job) = &self.job else { return Ok(None) };
+        let Some(job) = &self.job else {
+            let mut source = self.rows.lock().unwrap_or_else(PoisonError::into_inner);
+            while !source.wait_for_rows(WAIT_STEP)? {}
+            return Ok(None);
+        };
         let client = job.lock().unwrap_or_else(PoisonError::into_inner).take();
         match client {
             Some(client) => client.wait().map(Some).map_err(|e| TableError::Execution(e.to_string())),
@@ -108,18 +156,53 @@ impl TableResult {
         }
     }
 
-    /// The rows, each with its change kind, borrowed.
-    pub fn rows(&self) -> &[Row] {
-        &self.rows
+    /// Up to `max_rows` rows (at least one), each with its change kind: waits up to `timeout`
+    /// for the first, then takes only rows already there. `Some` of no rows if none came in
+    /// time, `None` once every row has been taken. Fails as the query's job failed, after the
+    /// rows it made before.
+    pub fn poll_rows(&self, max_rows: usize, timeout: Duration) -> Result<Option<Vec<Row>>> {
+        let mut source = self.rows.lock().unwrap_or_else(PoisonError::into_inner);
+        if !source.wait_for_rows(timeout)? {
+            return Ok(Some(Vec::new()));
+        }
+        Ok(source.take(max_rows))
     }
 
-    /// The rows, each with its change kind.
-    pub fn collect(self) -> Vec<Row> {
-        self.rows
+    /// Every row, each with its change kind, once the query has ended: for bounded queries
+    /// (an unbounded one never ends; take its rows with [`TableResult::poll_rows`]).
+    pub fn collect(self) -> Result<Vec<Row>> {
+        let mut rows = Vec::new();
+        while let Some(more) = self.poll_rows(usize::MAX, WAIT_STEP)? {
+            rows.extend(more);
+        }
+        Ok(rows)
+    }
+
+    /// Stops the query's job if it still runs and waits for it to end; rows not taken yet
+    /// are dropped.
+    pub fn close(&self) {
+        let mut source = self.rows.lock().unwrap_or_else(PoisonError::into_inner);
+        match &mut *source {
+            RowSource::Known(rows) => rows.clear(),
+            RowSource::Job { batches, pending } => {
+                pending.clear();
+                batches.close();
+            }
+        }
+    }
+
+    /// Stops the query's job if it still runs, without waiting for it to end (what a
+    /// finalizer may do on any thread); a later [`TableResult::close`] still waits.
+    pub fn cancel(&self) {
+        let mut source = self.rows.lock().unwrap_or_else(PoisonError::into_inner);
+        if let RowSource::Job { batches, pending } = &mut *source {
+            pending.clear();
+            batches.cancel();
+        }
     }
 
     /// Prints the result to standard output as Flink does: `OK`, or a table in Flink's tableau
-    /// format.
+    /// format, each row as it arrives.
     pub fn print(&self) -> Result<()> {
         let stdout = std::io::stdout();
         self.print_to(&mut stdout.lock())
@@ -127,24 +210,100 @@ impl TableResult {
 
     /// Prints the result to `out`: `OK` for statements without rows, otherwise the tableau
     /// format, with an `op` column for query results in streaming mode, and `N rows in set`
-    /// (or `Empty set`) under it.
+    /// (or `Empty set`) under it. Rows are written and flushed as they arrive.
     pub fn print_to(&self, out: &mut impl Write) -> Result<()> {
-        let failed = |e: std::io::Error| TableError::Execution(format!("printing the result failed: {e}"));
-        if self.kind == ResultKind::Success {
-            return writeln!(out, "OK").map_err(failed);
-        }
-        let tableau = Tableau::new(&self.columns, DEFAULT_MAX_COLUMN_WIDTH, self.changelog);
-        let rows = self.rows.iter().map(|row| {
-            let values = row
-                .fields
-                .iter()
-                .map(|value| match value {
-                    Value::Null => None,
-                    other => Some(flink_string(other)),
-                })
-                .collect();
-            (row.kind, values)
-        });
-        tableau.print(rows, out).map_err(failed)
+        let mut printer = ResultPrinter::default();
+        while !printer.print_step(self, WAIT_STEP, out)? {}
+        Ok(())
     }
 }
+
+/// How long one wait for rows lasts before a caller looping over waits gets control back.
+const WAIT_STEP: Duration = Duration::from_millis(100);
+
+impl RowSource {
+    /// Waits up to `timeout` for rows: true once rows are there or none will come.
+    fn wait_for_rows(&mut self, timeout: Duration) -> Result<bool> {
+        let RowSource::Job { batches, pending } = self else { return Ok(true) };
+        let deadline = Instant::now() + timeout;
+        while pending.is_empty() {
+            let wait = deadline.saturating_duration_since(Instant::now());
+            match batches.poll(wait).map_err(|e| TableError::Execution(e.to_string()))? {
+                Polled::Record(batch) => pending.extend(batch_to_rows(&batch)?),
+                Polled::Pending => return Ok(false),
+                Polled::Ended => break,
+            }
+        }
+        Ok(true)
+    }
+
+    /// Up to `max_rows` rows (at least one) of those there, `None` if there are none.
+    fn take(&mut self, max_rows: usize) -> Option<Vec<Row>> {
+        let (RowSource::Known(rows) | RowSource::Job { pending: rows, .. }) = self;
+        let count = rows.len().min(max_rows.max(1));
+        (count > 0).then(|| rows.drain(..count).collect())
+    }
+}
+
+/// Prints a result a step at a time, so that a caller (Python's `print()`, which must see
+/// Ctrl-C) can print the rows of an unbounded query while they arrive.
+#[derive(Debug, Default)]
+pub struct ResultPrinter {
+    /// The header is out: the first row has come.
+    started: bool,
+    rows: u64,
+    done: bool,
+}
+
+impl ResultPrinter {
+    /// Prints what came within `timeout` to `out`: `OK` for a statement without rows, else the
+    /// header with the first row, the rows that came, and the count after the last. True once
+    /// everything is printed.
+    pub fn print_step(&mut self, result: &TableResult, timeout: Duration, out: &mut impl Write) -> Result<bool> {
+        let failed = |e: std::io::Error| TableError::Execution(format!("printing the result failed: {e}"));
+        if self.done {
+            return Ok(true);
+        }
+        if result.kind == ResultKind::Success {
+            self.done = true;
+            return writeln!(out, "OK").map_err(failed).map(|()| true);
+        }
+        let tableau = Tableau::new(&result.columns, DEFAULT_MAX_COLUMN_WIDTH, result.changelog);
+        match result.poll_rows(PRINT_ROWS, timeout)? {
+            Some(rows) => {
+                for row in rows {
+                    if !self.started {
+                        tableau.print_header(out).map_err(failed)?;
+                        self.started = true;
+                    }
+                    let values = row
+                        .fields
+                        .iter()
+                        .map(|value| match value {
+                            Value::Null => None,
+                            other => Some(flink_string(other)),
+                        })
+                        .collect::<Vec<_>>();
+                    tableau.print_row(row.kind, &values, out).map_err(failed)?;
+                    self.rows += 1;
+                }
+            }
+            None => {
+                self.done = true;
+                match self.started {
+                    true => {
+                        tableau.print_border(out).map_err(failed)?;
+                        let noun = if self.rows == 1 { "row" } else { "rows" };
+                        writeln!(out, "{} {noun} in set", self.rows).map_err(failed)?;
+                    }
+                    false => writeln!(out, "Empty set").map_err(failed)?,
+                }
+            }
+        }
+        out.flush().map_err(failed)?;
+        Ok(self.done)
+    }
+}
+
+/// Rows printed in one step at most.
+const PRINT_ROWS: usize = 1024;

@@ -36,7 +36,7 @@ impl TableEnvironment {
     /// let t_env = TableEnvironment::create(EnvironmentSettings::in_batch_mode());
     /// t_env.execute_sql("CREATE TABLE numbers (n BIGINT) WITH ('connector' = 'datagen',
     ///     'fields.n.kind' = 'sequence', 'fields.n.start' = '1', 'fields.n.end' = '100')").unwrap();
-    /// let total = t_env.execute_sql("SELECT SUM(n) AS total FROM numbers").unwrap().collect();
+    /// let total = t_env.execute_sql("SELECT SUM(n) AS total FROM numbers").unwrap().collect().unwrap();
     /// assert_eq!(total[0].to_string(), "+I[5050]");
     /// ```
     pub fn execute_sql(&self, sql: &str) -> Result<TableResult> {

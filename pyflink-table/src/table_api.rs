@@ -24,7 +24,7 @@
 //!     .group_by([col("item")])
 //!     .select([col("item"), col("amount").sum().alias("total")])
 //!     .unwrap();
-//! let rows: Vec<String> = totals.execute().unwrap().collect().iter().map(|row| row.to_string()).collect();
+//! let rows: Vec<String> = totals.execute().unwrap().collect().unwrap().iter().map(|row| row.to_string()).collect();
 //! assert_eq!(rows, vec!["+I[a, 3]"]);
 //! ```
 
@@ -49,7 +49,7 @@ impl Table {
     /// let rows = vec![Row::of(vec![Value::BigInt(1)])];
     /// let table = t_env.from_elements(rows, &[("one", DataType::parse("BIGINT").unwrap())]).unwrap();
     /// let sql = format!("SELECT one + 1 AS two FROM {table}");
-    /// assert_eq!(t_env.execute_sql(&sql).unwrap().collect()[0].to_string(), "+I[2]");
+    /// assert_eq!(t_env.execute_sql(&sql).unwrap().collect().unwrap()[0].to_string(), "+I[2]");
     /// ```
     pub fn sql_name(&self) -> Result<String> {
         if let Some(name) = self.name.get() {
@@ -218,7 +218,7 @@ impl Table {
     /// let orders = t_env.from_elements(vec![Row::of(vec![Value::BigInt(1), Value::BigInt(30)])], &[("customer", bigint()), ("amount", bigint())]).unwrap();
     /// let customers = t_env.from_elements(vec![Row::of(vec![Value::BigInt(1), Value::BigInt(7)])], &[("id", bigint()), ("region", bigint())]).unwrap();
     /// let joined = orders.join(&customers, Some(col("customer").is_equal(col("id")))).unwrap();
-    /// assert_eq!(joined.execute().unwrap().collect()[0].to_string(), "+I[1, 30, 1, 7]");
+    /// assert_eq!(joined.execute().unwrap().collect().unwrap()[0].to_string(), "+I[1, 30, 1, 7]");
     /// ```
     pub fn join(&self, right: &Table, condition: Option<Expression>) -> Result<Table> {
         self.join_with(right, "JOIN", condition)

@@ -30,7 +30,7 @@
 //!     .group_by([col("k"), col("w")])
 //!     .select([col("k"), col("n").sum(), col("w").start()])
 //!     .unwrap();
-//! let rows: Vec<String> = sums.execute().unwrap().collect().iter().map(|row| row.to_string()).collect();
+//! let rows: Vec<String> = sums.execute().unwrap().collect().unwrap().iter().map(|row| row.to_string()).collect();
 //! assert_eq!(rows, ["+I[a, 3, 1970-01-01T00:00]", "+I[a, 4, 1970-01-01T00:00:05]"]);
 //! ```
 
@@ -202,7 +202,7 @@ impl WindowGroupedTable {
 /// let table = t_env.from_data_stream(&env.from_collection(rows.to_vec()), &fields, &schema).unwrap();
 /// let window = Over::partition_by::<_, &str>([]).order_by(col("ts")).preceding(row_interval(1)).following(current_row()).alias("w");
 /// let maxima = table.over_window(window).select([col("n"), col("n").max().over(col("w"))]).unwrap();
-/// let rows: Vec<String> = maxima.execute().unwrap().collect().iter().map(|row| row.to_string()).collect();
+/// let rows: Vec<String> = maxima.execute().unwrap().collect().unwrap().iter().map(|row| row.to_string()).collect();
 /// assert_eq!(rows, ["+I[5, 5]", "+I[1, 5]", "+I[7, 7]", "+I[2, 7]"]);
 /// ```
 pub struct Over;

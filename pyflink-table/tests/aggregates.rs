@@ -79,7 +79,7 @@ fn an_aggregate_over_an_aggregate_takes_back_what_the_inner_one_updates() {
     let table = t_env.from_elements(words, &[column("word", "STRING")]).unwrap();
     t_env.create_temporary_view("words", &table).unwrap();
     let sql = "SELECT cnt, COUNT(*) AS freq FROM (SELECT word, COUNT(*) AS cnt FROM words GROUP BY word) GROUP BY cnt";
-    let changes: Vec<String> = t_env.execute_sql(sql).unwrap().collect().iter().map(Row::to_string).collect();
+    let changes: Vec<String> = t_env.execute_sql(sql).unwrap().collect().unwrap().iter().map(Row::to_string).collect();
     // (a,1) then (b,1) make two words counted once; a's second count takes it from 1 to 2.
     assert_eq!(changes, vec!["+I[1, 1]", "-U[1, 1]", "+U[1, 2]", "-U[1, 2]", "+U[1, 1]", "+I[2, 1]"]);
 }
@@ -92,10 +92,10 @@ fn a_group_whose_last_row_is_taken_back_is_deleted() {
     t_env.create_temporary_view("words", &table).unwrap();
     // The number of words counted exactly once: b stays, a leaves that group.
     let sql = "SELECT word, cnt FROM (SELECT cnt, MIN(word) AS word FROM (SELECT word, COUNT(*) AS cnt FROM words GROUP BY word) GROUP BY cnt) WHERE cnt = 2";
-    let changes: Vec<String> = t_env.execute_sql(sql).unwrap().collect().iter().map(Row::to_string).collect();
+    let changes: Vec<String> = t_env.execute_sql(sql).unwrap().collect().unwrap().iter().map(Row::to_string).collect();
     assert_eq!(changes, vec!["+I[a, 2]"]);
     let sql = "SELECT cnt, MIN(word) AS word FROM (SELECT word, COUNT(*) AS cnt FROM words GROUP BY word) GROUP BY cnt";
-    let applied = apply(t_env.execute_sql(sql).unwrap().collect());
+    let applied = apply(t_env.execute_sql(sql).unwrap().collect().unwrap());
     assert_eq!(
         applied,
         vec![vec![Value::BigInt(1), Value::String("b".into())], vec![Value::BigInt(2), Value::String("a".into())]]
@@ -117,7 +117,7 @@ fn batch_mode_prints_final_results_and_sums_keep_their_type() {
     let result = t_env.execute_sql("SELECT k, SUM(v) AS s, AVG(v) AS a FROM t GROUP BY k").unwrap();
     let types: Vec<String> = result.columns().iter().map(|(_, t)| t.to_string()).collect();
     assert_eq!(types, vec!["INT", "INT", "INT"]);
-    let applied = apply(result.collect());
+    let applied = apply(result.collect().unwrap());
     assert_eq!(
         applied,
         vec![vec![Value::Int(1), Value::Int(21), Value::Int(10)], vec![Value::Int(2), Value::Int(5), Value::Int(5)]]
@@ -213,7 +213,7 @@ proptest! {
             let t_env = TableEnvironment::from_stream_environment(&env);
             let table = t_env.from_arrow(Arc::clone(&schema), batches.clone()).unwrap();
             t_env.create_temporary_view("t", &table).unwrap();
-            let changelog = t_env.execute_sql(sql).unwrap().collect();
+            let changelog = t_env.execute_sql(sql).unwrap().collect().unwrap();
             prop_assert_eq!(apply(changelog), datafusion_result(&schema, &batches, sql), "{}", sql);
         }
     }

@@ -91,7 +91,8 @@ fn datagen_tables_with_computed_columns_are_queried() {
              COUNT(*) FILTER (WHERE doubled = amount * 2), MAX(label) FROM orders",
         )
         .unwrap()
-        .collect();
+        .collect()
+        .unwrap();
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].to_string(), "+I[1000, 500500, true, 1000, order-999]");
 }

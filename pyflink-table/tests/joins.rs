@@ -70,7 +70,7 @@ fn joins_in_batch_mode_print_their_final_rows() {
     let sql = "SELECT customer, amount, region FROM orders o LEFT JOIN customers c ON o.customer = c.id \
                WHERE amount > 6";
     let result = t_env.execute_sql(sql).unwrap();
-    let rows = sorted(result.collect().into_iter().map(|row| row.fields).collect());
+    let rows = sorted(result.collect().unwrap().into_iter().map(|row| row.fields).collect());
     assert_eq!(
         rows,
         vec![
@@ -89,7 +89,7 @@ fn outer_joins_in_streaming_mode_end_with_padded_rows_exactly_for_rows_without_a
         let t_env = streaming(parallelism, false);
         orders_and_customers(&t_env);
         let sql = "SELECT customer, amount, id, region FROM orders FULL JOIN customers ON customer = id";
-        let changelog = t_env.execute_sql(sql).unwrap().collect();
+        let changelog = t_env.execute_sql(sql).unwrap().collect().unwrap();
         assert_eq!(
             apply(changelog),
             sorted(vec![
@@ -112,7 +112,8 @@ fn an_inner_join_of_insert_only_tables_emits_insertions_only() {
     let changelog = t_env
         .execute_sql("SELECT amount, region FROM orders JOIN customers ON customer = id AND region > 100")
         .unwrap()
-        .collect();
+        .collect()
+        .unwrap();
     assert!(changelog.iter().all(|row| row.kind == RowKind::Insert), "{changelog:?}");
     assert_eq!(apply(changelog), vec![row(&[Some(10), Some(101)]), row(&[Some(15), Some(101)])]);
 }
@@ -123,7 +124,7 @@ fn a_join_with_an_aggregate_retracts_the_rows_of_results_the_aggregate_updates()
     orders_and_customers(&t_env);
     let sql = "SELECT id, region, total FROM customers \
                JOIN (SELECT customer, SUM(amount) AS total FROM orders GROUP BY customer) ON customer = id";
-    let changelog = t_env.execute_sql(sql).unwrap().collect();
+    let changelog = t_env.execute_sql(sql).unwrap().collect().unwrap();
     assert_eq!(apply(changelog), vec![row(&[Some(1), Some(100), Some(25)]), row(&[Some(1), Some(101), Some(25)])]);
 }
 
@@ -131,7 +132,7 @@ fn a_join_with_an_aggregate_retracts_the_rows_of_results_the_aggregate_updates()
 fn exists_and_in_subqueries_run_as_semi_and_anti_joins() {
     let t_env = streaming(2, false);
     orders_and_customers(&t_env);
-    let ids = |sql: &str| apply(t_env.execute_sql(sql).unwrap().collect());
+    let ids = |sql: &str| apply(t_env.execute_sql(sql).unwrap().collect().unwrap());
     assert_eq!(
         ids("SELECT id, region FROM customers WHERE EXISTS (SELECT * FROM orders WHERE customer = id)"),
         vec![row(&[Some(1), Some(100)]), row(&[Some(1), Some(101)])]
@@ -157,7 +158,7 @@ fn join_keys_of_different_types_are_compared_as_one_type() {
         )
         .unwrap();
     t_env.create_temporary_view("b", &small).unwrap();
-    let rows = t_env.execute_sql("SELECT v, w FROM a JOIN b ON a.k = b.k").unwrap().collect();
+    let rows = t_env.execute_sql("SELECT v, w FROM a JOIN b ON a.k = b.k").unwrap().collect().unwrap();
     assert_eq!(rows.iter().map(Row::to_string).collect::<Vec<_>>(), vec!["+I[1, 2]"]);
 }
 
@@ -284,7 +285,7 @@ proptest! {
                 )
             }
         };
-        let changelog = t_env.execute_sql(&sql).unwrap().collect();
+        let changelog = t_env.execute_sql(&sql).unwrap().collect().unwrap();
         prop_assert_eq!(apply(changelog), nested_loop_join(kind, &left_final, &right_final, theta), "{}", sql);
     }
 }

@@ -1,10 +1,13 @@
 //! SQL queries over tables of given rows, run as jobs: projections, filters and built-in
 //! functions, Flink's tableau output in batch and streaming mode, and the errors of bad SQL.
 
+use std::time::{Duration, Instant};
+
 use proptest::prelude::*;
 use pyflink_core::table::{Row, Value};
 use pyflink_core::StreamExecutionEnvironment;
 use pyflink_table::environment::{EnvironmentSettings, Table, TableEnvironment};
+use pyflink_table::result::ResultPrinter;
 use pyflink_table::types::DataType;
 use pyflink_table::TableError;
 
@@ -79,7 +82,7 @@ fn views_of_queries_can_be_queried_and_names_keep_their_case() {
     t_env.create_temporary_view("Orders", &orders(&t_env)).unwrap();
     let cheap = t_env.sql_query("SELECT id, price FROM Orders WHERE price < 10").unwrap();
     t_env.create_temporary_view("Cheap", &cheap).unwrap();
-    let rows = t_env.execute_sql("SELECT id FROM Cheap WHERE id <> 1").unwrap().collect();
+    let rows = t_env.execute_sql("SELECT id FROM Cheap WHERE id <> 1").unwrap().collect().unwrap();
     assert_eq!(rows.iter().map(|r| r.fields.clone()).collect::<Vec<_>>(), vec![vec![Value::BigInt(2)]]);
     assert_eq!(t_env.list_tables(), vec!["Cheap".to_string(), "Orders".to_string()]);
     let schema = cheap.get_schema().unwrap();
@@ -117,8 +120,33 @@ fn bad_sql_says_what_is_wrong_and_where() {
 fn a_value_that_cannot_be_computed_fails_the_query_with_the_reason() {
     let t_env = TableEnvironment::create(EnvironmentSettings::in_batch_mode());
     t_env.create_temporary_view("Orders", &orders(&t_env)).unwrap();
-    let error = t_env.execute_sql("SELECT CAST(product AS INT) FROM Orders").unwrap_err().to_string();
+    // As in Flink, the query starts, and its job's failure comes with its rows.
+    let result = t_env.execute_sql("SELECT CAST(product AS INT) FROM Orders").unwrap();
+    let error = result.collect().unwrap_err().to_string();
     assert!(error.contains("apple"), "{error}");
+}
+
+#[test]
+fn an_unbounded_query_prints_and_hands_over_its_rows_while_it_runs() {
+    let t_env = TableEnvironment::create(EnvironmentSettings::in_streaming_mode());
+    let ddl = "CREATE TABLE ticks (n BIGINT) WITH ('connector' = 'datagen', 'rows-per-second' = '50')";
+    t_env.execute_sql(ddl).unwrap();
+    let result = t_env.execute_sql("SELECT n FROM ticks").unwrap();
+    let (mut printer, mut out) = (ResultPrinter::default(), Vec::new());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !String::from_utf8_lossy(&out).contains("| +I |") {
+        assert!(Instant::now() < deadline, "no row printed: {}", String::from_utf8_lossy(&out));
+        let done = printer.print_step(&result, Duration::from_millis(100), &mut out).unwrap();
+        assert!(!done, "an unbounded query ended: {}", String::from_utf8_lossy(&out));
+    }
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.starts_with("+----+") && text.lines().nth(1).unwrap().starts_with("| op |"), "{text}");
+    assert!(!text.contains("in set"), "{text}");
+    let more = result.poll_rows(5, Duration::from_secs(30)).unwrap().unwrap();
+    assert!((1..=5).contains(&more.len()), "{more:?}");
+    assert!(result.job_id().is_some_and(|id| id.len() == 32), "{:?}", result.job_id());
+    result.close();
+    assert_eq!(result.poll_rows(5, Duration::from_millis(10)).unwrap(), None);
 }
 
 #[test]
@@ -155,7 +183,7 @@ proptest! {
         let table = t_env.from_elements(rows, &columns).unwrap();
         t_env.create_temporary_view("T", &table).unwrap();
         let sql = format!("SELECT n * 2 AS doubled, concat(name, '!') AS loud FROM T WHERE n >= {threshold} AND name <> 'b'");
-        let got: Vec<Vec<Value>> = t_env.execute_sql(&sql).unwrap().collect().into_iter().map(|row| row.fields).collect();
+        let got: Vec<Vec<Value>> = t_env.execute_sql(&sql).unwrap().collect().unwrap().into_iter().map(|row| row.fields).collect();
         let expected: Vec<Vec<Value>> = values
             .iter()
             .filter(|(n, name)| *n >= threshold && name.is_some_and(|i| names[i] != "b"))
@@ -169,7 +197,7 @@ proptest! {
 fn rows_written_in_the_query_are_a_table() {
     let t_env = TableEnvironment::create(EnvironmentSettings::in_batch_mode());
     let rows = |sql: &str| -> Vec<String> {
-        t_env.execute_sql(sql).unwrap().collect().iter().map(|row| row.to_string()).collect()
+        t_env.execute_sql(sql).unwrap().collect().unwrap().iter().map(|row| row.to_string()).collect()
     };
     assert_eq!(
         rows("SELECT id * 10, word FROM (VALUES (1, 'a'), (2, 'b')) AS t(id, word)"),
@@ -188,5 +216,5 @@ fn casts_name_flink_types_that_datafusion_does_not_know() {
     let sql = "SELECT CAST(id * 1000 AS TIMESTAMP_LTZ(3)) AS at FROM Orders WHERE id = 2";
     let table = t_env.sql_query(sql).unwrap();
     assert_eq!(table.get_schema().unwrap()[0].1.to_string(), "TIMESTAMP_LTZ(3)");
-    assert_eq!(table.execute().unwrap().collect()[0].to_string(), "+I[1970-01-01T00:00:02Z]");
+    assert_eq!(table.execute().unwrap().collect().unwrap()[0].to_string(), "+I[1970-01-01T00:00:02Z]");
 }

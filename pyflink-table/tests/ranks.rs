@@ -53,7 +53,7 @@ fn a_streaming_top_n_ends_with_the_first_n_rows_of_each_partition_and_their_numb
         let result = t_env.execute_sql(sql).unwrap();
         assert_eq!(result.columns()[3].1.to_string(), "BIGINT NOT NULL");
         assert_eq!(
-            apply(result.collect()),
+            apply(result.collect().unwrap()),
             sorted(vec![longs(&[1, 5, 40, 1]), longs(&[1, 2, 30, 2]), longs(&[2, 6, 7, 1]), longs(&[2, 3, 5, 2])])
         );
     }
@@ -65,7 +65,7 @@ fn a_row_that_enters_the_top_n_updates_the_positions_below_it() {
     sales(&t_env, &[(1, 1, 10), (1, 2, 30)]);
     let sql = "SELECT id, rn FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY k ORDER BY v DESC) AS rn FROM sales) \
                WHERE rn < 3";
-    let changes: Vec<String> = t_env.execute_sql(sql).unwrap().collect().iter().map(Row::to_string).collect();
+    let changes: Vec<String> = t_env.execute_sql(sql).unwrap().collect().unwrap().iter().map(Row::to_string).collect();
     // Both rows come in one batch: the result of the batch is what changes.
     assert_eq!(changes, vec!["+I[2, 1]", "+I[1, 2]"]);
 }
@@ -76,10 +76,10 @@ fn deduplication_keeps_the_first_or_the_last_row_of_each_key() {
     sales(&t_env, SALES);
     let first = "SELECT k, id FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY k ORDER BY id) AS rn FROM sales) \
                  WHERE rn = 1";
-    assert_eq!(apply(t_env.execute_sql(first).unwrap().collect()), vec![longs(&[1, 1]), longs(&[2, 3])]);
+    assert_eq!(apply(t_env.execute_sql(first).unwrap().collect().unwrap()), vec![longs(&[1, 1]), longs(&[2, 3])]);
     let last = "SELECT k, id FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY k ORDER BY id DESC) AS rn FROM sales) \
                 WHERE rn = 1 AND k > 1";
-    assert_eq!(apply(t_env.execute_sql(last).unwrap().collect()), vec![longs(&[2, 6])]);
+    assert_eq!(apply(t_env.execute_sql(last).unwrap().collect().unwrap()), vec![longs(&[2, 6])]);
 }
 
 #[test]
@@ -88,7 +88,7 @@ fn batch_top_n_emits_final_rows_once() {
     sales(&t_env, SALES);
     let sql = "SELECT k, v FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY k ORDER BY v) AS rn FROM sales) \
                WHERE rn <= 1";
-    let rows = t_env.execute_sql(sql).unwrap().collect();
+    let rows = t_env.execute_sql(sql).unwrap().collect().unwrap();
     assert!(rows.iter().all(|row| row.kind == RowKind::Insert));
     assert_eq!(apply(rows), vec![longs(&[1, 10]), longs(&[2, 5])]);
 }
@@ -166,7 +166,7 @@ proptest! {
             "SELECT k, id, v, rn FROM (SELECT k, id, v, ROW_NUMBER() OVER (PARTITION BY k ORDER BY v DESC, id) AS rn \
              FROM {input}) WHERE rn <= {limit}"
         );
-        let changelog = t_env.execute_sql(&sql).unwrap().collect();
+        let changelog = t_env.execute_sql(&sql).unwrap().collect().unwrap();
         prop_assert_eq!(apply(changelog), top_n_oracle(&final_rows, limit), "{}", sql);
     }
 }

@@ -56,6 +56,7 @@ fn rows(table: &Table) -> Vec<String> {
         .execute()
         .unwrap()
         .collect()
+        .unwrap()
         .iter()
         .map(|row| {
             let fields: Vec<String> = row

@@ -24,7 +24,7 @@ fn streaming() -> TableEnvironment {
 }
 
 fn rows(table: &Table) -> Vec<String> {
-    table.execute().unwrap().collect().iter().map(|row| row.to_string()).collect()
+    table.execute().unwrap().collect().unwrap().iter().map(|row| row.to_string()).collect()
 }
 
 fn sorted(mut rows: Vec<String>) -> Vec<String> {
@@ -102,7 +102,7 @@ fn sql_names_unnamed_columns_by_position() {
     let result = t_env.execute_sql(&sql).unwrap();
     let names: Vec<&str> = result.columns().iter().map(|(name, _)| name.as_str()).collect();
     assert_eq!(names, ["id", "EXPR$1", "EXPR$2"]);
-    assert_eq!(result.collect()[0].to_string(), "+I[1, 2, FLINK]");
+    assert_eq!(result.collect().unwrap()[0].to_string(), "+I[1, 2, FLINK]");
 }
 
 #[test]
@@ -129,7 +129,8 @@ fn bad_calls_say_what_to_fix() {
     assert!(taken.contains("'data' is used already"), "{taken}");
     let rename = table.rename_columns([col("id")]).err().unwrap().to_string();
     assert!(rename.contains("col('a').alias('b')"), "{rename}");
-    let path = t_env.execute_sql(&format!("SELECT JSON_VALUE(data, 'name') FROM {table}")).err().unwrap().to_string();
+    let path = t_env.execute_sql(&format!("SELECT JSON_VALUE(data, 'name') FROM {table}")).unwrap();
+    let path = path.collect().unwrap_err().to_string();
     assert!(path.contains("does not start with '$'"), "{path}");
 }
 

@@ -72,11 +72,11 @@ fn a_cross_join_pairs_each_row_with_the_rows_its_call_gives_in_order() {
     let t_env = batch_env();
     numbers(&t_env, &[Some(2), Some(0), None, Some(1)], &[4]);
     let comma = t_env.execute_sql("SELECT id, i, tens FROM numbers, LATERAL TABLE(count_to(n)) AS T(i, tens)").unwrap();
-    assert_eq!(strings(comma.collect()), ["+I[0, 1, 10]", "+I[0, 2, 20]", "+I[3, 1, 10]"]);
+    assert_eq!(strings(comma.collect().unwrap()), ["+I[0, 1, 10]", "+I[0, 2, 20]", "+I[3, 1, 10]"]);
     // Without names the function's own column names are used; `n` itself is not selected, so
     // only the function reads it.
     let cross = t_env.execute_sql("SELECT id, tens FROM numbers CROSS JOIN LATERAL TABLE(count_to(n))").unwrap();
-    assert_eq!(strings(cross.collect()), ["+I[0, 10]", "+I[0, 20]", "+I[3, 10]"]);
+    assert_eq!(strings(cross.collect().unwrap()), ["+I[0, 10]", "+I[0, 20]", "+I[3, 10]"]);
 }
 
 #[test]
@@ -85,12 +85,12 @@ fn a_left_join_on_true_keeps_the_rows_without_any_padded_with_nulls() {
     numbers(&t_env, &[Some(2), Some(0), None], &[3]);
     let sql = "SELECT id, i FROM numbers LEFT JOIN LATERAL TABLE(count_to(n)) AS T(i, tens) ON TRUE";
     assert_eq!(
-        strings(t_env.execute_sql(sql).unwrap().collect()),
+        strings(t_env.execute_sql(sql).unwrap().collect().unwrap()),
         ["+I[0, 1]", "+I[0, 2]", "+I[1, null]", "+I[2, null]"]
     );
     // The condition decides which of a row's function rows count; a row left with none is padded.
     let sql = "SELECT id, i FROM numbers LEFT JOIN LATERAL TABLE(count_to(n)) AS T(i, tens) ON i > 1";
-    assert_eq!(strings(t_env.execute_sql(sql).unwrap().collect()), ["+I[0, 2]", "+I[1, null]", "+I[2, null]"]);
+    assert_eq!(strings(t_env.execute_sql(sql).unwrap().collect().unwrap()), ["+I[0, 2]", "+I[1, null]", "+I[2, null]"]);
 }
 
 #[test]
@@ -98,7 +98,7 @@ fn filters_and_expressions_apply_to_the_function_rows() {
     let t_env = batch_env();
     numbers(&t_env, &[Some(3), Some(2)], &[2]);
     let sql = "SELECT id, i * 100 + n AS x FROM numbers, LATERAL TABLE(count_to(n)) AS T(i, tens) WHERE tens >= 20 AND id = 0";
-    assert_eq!(strings(t_env.execute_sql(sql).unwrap().collect()), ["+I[0, 203]", "+I[0, 303]"]);
+    assert_eq!(strings(t_env.execute_sql(sql).unwrap().collect().unwrap()), ["+I[0, 203]", "+I[0, 303]"]);
 }
 
 #[test]
@@ -116,18 +116,18 @@ fn the_table_api_flat_maps_joins_laterally_and_maps() {
     let table = t_env.from_path("numbers").unwrap();
     let flat = table.flat_map(call("count_to", [col("n")]).alias_all(["a", "b"])).unwrap();
     assert_eq!(flat.column_names(), ["a", "b"]);
-    assert_eq!(strings(flat.execute().unwrap().collect()), ["+I[1, 10]", "+I[2, 20]"]);
+    assert_eq!(strings(flat.execute().unwrap().collect().unwrap()), ["+I[1, 10]", "+I[2, 20]"]);
     let joined = table.join_lateral(call("count_to", [col("n")])).unwrap();
     assert_eq!(joined.column_names(), ["id", "n", "i", "tens"]);
-    assert_eq!(joined.execute().unwrap().collect().len(), 2);
+    assert_eq!(joined.execute().unwrap().collect().unwrap().len(), 2);
     let left = table.left_outer_join_lateral(call("count_to", [col("n")]).alias_all(["i", "t"]), None).unwrap();
     assert_eq!(
-        strings(left.execute().unwrap().collect()),
+        strings(left.execute().unwrap().collect().unwrap()),
         ["+I[0, 2, 1, 10]", "+I[0, 2, 2, 20]", "+I[1, 0, null, null]"]
     );
     let mapped = table.map(Expression::of_sql("named_struct('twice', n * 2, 'id', id)")).unwrap();
     assert_eq!(mapped.column_names(), ["twice", "id"]);
-    assert_eq!(strings(mapped.execute().unwrap().collect()), ["+I[4, 0]", "+I[0, 1]"]);
+    assert_eq!(strings(mapped.execute().unwrap().collect().unwrap()), ["+I[4, 0]", "+I[0, 1]"]);
     let single = table.map(Expression::of_sql("n + 1")).unwrap();
     assert_eq!(single.column_names(), ["f0"]);
 }
@@ -140,7 +140,7 @@ fn a_group_by_over_function_rows_updates_its_counts_in_streaming_mode() {
     register_count_to(&t_env);
     numbers(&t_env, &[Some(2), Some(3), Some(1)], &[1, 1, 1]);
     let sql = "SELECT i, COUNT(*) AS c FROM numbers, LATERAL TABLE(count_to(n)) AS T(i, tens) GROUP BY i";
-    let changelog = t_env.execute_sql(sql).unwrap().collect();
+    let changelog = t_env.execute_sql(sql).unwrap().collect().unwrap();
     let big = |v: i64| Value::BigInt(v);
     assert_eq!(apply(changelog), vec![vec![big(1), big(3)], vec![big(2), big(2)], vec![big(3), big(1)]]);
 }
@@ -176,7 +176,7 @@ proptest! {
         register_count_to(&t_env);
         numbers(&t_env, &values, &cuts);
         let sql = "SELECT id, i FROM numbers LEFT JOIN LATERAL TABLE(count_to(n)) AS T(i, tens) ON TRUE";
-        let changelog = t_env.execute_sql(sql).unwrap().collect();
+        let changelog = t_env.execute_sql(sql).unwrap().collect().unwrap();
         prop_assert_eq!(apply(changelog), oracle(&values));
     }
 }

@@ -233,7 +233,7 @@ fn a_group_by_emits_each_groups_change_once_per_batch() {
     let t_env = streaming(1, false);
     events(&t_env, &[(1, Some(5)), (1, Some(7)), (2, None), (1, Some(1))], &[3, 1]);
     let sql = "SELECT k, get_field(sum_count(x), 's') AS s, get_field(sum_count(x), 'c') AS c FROM events GROUP BY k";
-    let changelog = strings(t_env.execute_sql(sql).unwrap().collect());
+    let changelog = strings(t_env.execute_sql(sql).unwrap().collect().unwrap());
     assert_eq!(changelog, ["+I[1, 12, 2]", "+I[2, 0, 0]", "-U[1, 12, 2]", "+U[1, 13, 3]"]);
 }
 
@@ -245,7 +245,7 @@ fn retracted_rows_are_taken_back_out_of_the_accumulators() {
         events(&t_env, &[(1, Some(0)), (2, Some(0)), (1, Some(0)), (3, Some(0)), (1, Some(0))], &[1]);
         let sql = "SELECT odd, get_field(sc, 's') AS s, get_field(sc, 'c') AS c FROM (SELECT k % 2 AS odd, \
                    sum_count(n) AS sc FROM (SELECT k, COUNT(*) AS n FROM events GROUP BY k) GROUP BY k % 2)";
-        let changelog = t_env.execute_sql(sql).unwrap().collect();
+        let changelog = t_env.execute_sql(sql).unwrap().collect().unwrap();
         let row = |odd: i64, s: i64, c: i64| vec![Value::BigInt(odd), Value::BigInt(s), Value::BigInt(c)];
         assert_eq!(apply(changelog), vec![row(0, 1, 1), row(1, 4, 2)], "rocksdb: {rocksdb}");
     }
@@ -259,12 +259,12 @@ fn the_table_api_aggregates_into_columns_and_flat_aggregates_into_rows() {
     let aggregated =
         table.group_by([col("k")]).aggregate(call("sum_count", [col("x")]).alias_all(["total", "n"])).unwrap();
     assert_eq!(aggregated.column_names(), ["k", "total", "n"]);
-    assert_eq!(strings(aggregated.execute().unwrap().collect()), ["+I[1, 21, 3]", "+I[2, 3, 1]"]);
+    assert_eq!(strings(aggregated.execute().unwrap().collect().unwrap()), ["+I[1, 21, 3]", "+I[2, 3, 1]"]);
     let top = table.group_by([col("k")]).flat_aggregate(call("top2", [col("x")])).unwrap();
     assert_eq!(top.column_names(), ["k", "v"]);
-    assert_eq!(strings(top.execute().unwrap().collect()), ["+I[1, 9]", "+I[1, 7]", "+I[2, 3]"]);
+    assert_eq!(strings(top.execute().unwrap().collect().unwrap()), ["+I[1, 9]", "+I[1, 7]", "+I[2, 3]"]);
     let all = table.aggregate(call("sum_count", [col("x")])).unwrap();
-    assert_eq!(strings(all.execute().unwrap().collect()), ["+I[24, 4]"]);
+    assert_eq!(strings(all.execute().unwrap().collect().unwrap()), ["+I[24, 4]"]);
     let error = table.group_by([col("k")]).flat_aggregate(call("sum_count", [col("x")])).err().unwrap().to_string();
     assert!(error.contains("flat_aggregate takes a call of a table aggregate function"), "{error}");
 }
@@ -274,7 +274,7 @@ fn a_table_aggregate_retracts_the_rows_a_group_gave_before() {
     let t_env = streaming(1, false);
     events(&t_env, &[(1, Some(5)), (1, Some(9)), (1, Some(7))], &[2, 1]);
     let top = t_env.from_path("events").unwrap().group_by([col("k")]).flat_aggregate(call("top2", [col("x")])).unwrap();
-    let changelog = top.execute().unwrap().collect();
+    let changelog = top.execute().unwrap().collect().unwrap();
     assert_eq!(strings(changelog.clone()), ["+I[1, 9]", "+I[1, 5]", "-U[1, 9]", "-U[1, 5]", "+U[1, 9]", "+U[1, 7]"]);
     assert_eq!(
         apply(changelog),
@@ -289,7 +289,8 @@ fn a_failing_function_fails_the_job_with_its_error() {
     let t_env = TableEnvironment::from_stream_environment(&env);
     t_env.create_temporary_system_aggregate_function(SumCount::new(Some(13)));
     events(&t_env, &[(1, Some(5)), (1, Some(13))], &[1]);
-    let error = t_env.execute_sql("SELECT k, sum_count(x) AS sc FROM events GROUP BY k").err().unwrap();
+    let result = t_env.execute_sql("SELECT k, sum_count(x) AS sc FROM events GROUP BY k").unwrap();
+    let error = result.collect().unwrap_err();
     assert!(error.to_string().contains("sum_count does not take 13"), "{error}");
 }
 
@@ -299,7 +300,7 @@ fn batch_mode_gives_each_groups_final_value() {
     t_env.create_temporary_system_aggregate_function(SumCount::new(None));
     events(&t_env, &[(1, Some(5)), (2, Some(3)), (1, Some(9))], &[1]);
     let sql = "SELECT k, get_field(sum_count(x), 's') AS s FROM events GROUP BY k ORDER BY k";
-    assert_eq!(strings(t_env.execute_sql(sql).unwrap().collect()), ["+I[1, 14]", "+I[2, 3]"]);
+    assert_eq!(strings(t_env.execute_sql(sql).unwrap().collect().unwrap()), ["+I[1, 14]", "+I[2, 3]"]);
 }
 
 /// What `SELECT k, sum_count(x) .. GROUP BY k` leaves: each key's sum and count of non-nulls.
@@ -330,7 +331,7 @@ proptest! {
         events(&t_env, &rows, &cuts);
         let table = t_env.from_path("events").unwrap();
         let aggregated = table.group_by([col("k")]).aggregate(call("sum_count", [col("x")])).unwrap();
-        prop_assert_eq!(apply(aggregated.execute().unwrap().collect()), oracle(&rows));
+        prop_assert_eq!(apply(aggregated.execute().unwrap().collect().unwrap()), oracle(&rows));
     }
 }
 

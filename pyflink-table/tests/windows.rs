@@ -461,7 +461,7 @@ proptest! {
                  MAX(amount) FROM TABLE({call}) GROUP BY window_start, window_end, `user`"
             );
             let mut results: Vec<Vec<Value>> =
-                t_env.execute_sql(&sql).unwrap().collect().into_iter().map(|row| row.fields).collect();
+                t_env.execute_sql(&sql).unwrap().collect().unwrap().into_iter().map(|row| row.fields).collect();
             results.sort_by_key(|row| format!("{row:?}"));
             let mut expected: BTreeMap<(i64, i64, &str), (i64, i64, i64)> = BTreeMap::new();
             let sessions = oracle_sessions(&clicks, 2 * SECOND);
@@ -556,7 +556,7 @@ proptest! {
                  FROM clicks WINDOW w AS (PARTITION BY `user` ORDER BY ts {frame})"
             );
             let mut results: Vec<Vec<Value>> =
-                t_env.execute_sql(&sql).unwrap().collect().into_iter().map(|row| row.fields).collect();
+                t_env.execute_sql(&sql).unwrap().collect().unwrap().into_iter().map(|row| row.fields).collect();
             results.sort_by_key(|row| format!("{row:?}"));
             let mut expected = Vec::new();
             for user in users {

@@ -37,7 +37,7 @@ use crate::file::{BasePathBucketAssigner, Encoder, FileSink, FileSource, Rolling
 ///     "CREATE TABLE words (word STRING, n INT) WITH ('connector' = 'filesystem', 'path' = '{}', 'format' = 'csv')",
 ///     dir.path().display()
 /// )).unwrap();
-/// let rows = t_env.execute_sql("SELECT SUM(n) AS total FROM words").unwrap().collect();
+/// let rows = t_env.execute_sql("SELECT SUM(n) AS total FROM words").unwrap().collect().unwrap();
 /// assert_eq!(rows[0].to_string(), "+I[3]");
 /// ```
 #[derive(Debug, Clone, Copy, Default)]

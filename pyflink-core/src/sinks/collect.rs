@@ -67,6 +67,11 @@ impl<T> CollectIterator<T> {
         CollectIterator { receiver: Some(receiver), client: Some(client) }
     }
 
+    /// The id of the job the records come from, until it has ended and been waited for.
+    pub fn job_id(&self) -> Option<crate::JobId> {
+        self.client.as_ref().map(JobClient::job_id)
+    }
+
     /// The next record if one comes within `timeout`: a caller that must stay responsive
     /// (to Ctrl-C, for example) polls in short steps instead of blocking in `next`. A failed
     /// job's error comes once, after its last record, and [`Polled::Ended`] after it.

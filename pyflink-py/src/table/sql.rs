@@ -11,12 +11,13 @@
 use std::collections::HashMap;
 use std::sync::mpsc::{channel, Sender};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use pyflink_core::table::{Row, Value};
 use pyflink_core::DataStream;
 use pyflink_table::environment::{EnvironmentSettings, Table, TableEnvironment};
 use pyflink_table::expressions::{col, Expression};
-use pyflink_table::result::{ResultKind, TableResult};
+use pyflink_table::result::{ResultKind, ResultPrinter, TableResult};
 use pyflink_table::types::DataType;
 use pyflink_table::{ExplainDetail, StatementSet, TableError};
 use pyo3::prelude::*;
@@ -524,11 +525,13 @@ impl SqlTable {
 /// What running a statement gave (Flink's `TableResult`).
 pub struct SqlResult {
     inner: TableResult,
+    /// How far `print_next` has printed, and whether it is done.
+    printer: Mutex<(ResultPrinter, bool)>,
 }
 
 impl SqlResult {
     fn new(inner: TableResult) -> Arc<Self> {
-        Arc::new(SqlResult { inner })
+        Arc::new(SqlResult { inner, printer: Mutex::new((ResultPrinter::default(), false)) })
     }
 
     /// Whether the statement had rows to show (`SUCCESS_WITH_CONTENT`) or only succeeded.
@@ -546,20 +549,31 @@ impl SqlResult {
         self.inner.columns().iter().map(|(_, data_type)| data_type.to_string()).collect()
     }
 
-    /// The result as `print()` shows it: `OK`, or Flink's tableau.
-    pub fn printed(&self) -> Result<String, JobError> {
+    /// The next part of the result as `print()` shows it (`OK`, or Flink's tableau a few
+    /// rows at a time), waiting up to `timeout_ms` for rows: empty if none came in time,
+    /// `None` once everything is printed.
+    pub fn print_next(&self, timeout_ms: u64) -> Result<Option<String>, JobError> {
+        let mut printer = self.printer.lock().unwrap_or_else(PoisonError::into_inner);
+        if printer.1 {
+            return Ok(None);
+        }
         let mut out = Vec::new();
-        self.inner.print_to(&mut out)?;
-        Ok(String::from_utf8_lossy(&out).into_owned())
+        printer.1 = printer.0.print_step(&self.inner, Duration::from_millis(timeout_ms), &mut out)?;
+        Ok(Some(String::from_utf8_lossy(&out).into_owned()))
     }
 
-    /// The rows, as a pickled list of `(kind, Row)` pairs, `kind` being the row kind's byte
-    /// (0 `+I`, 1 `-U`, 2 `+U`, 3 `-D`).
-    pub fn collect(&self) -> Result<Vec<u8>, JobError> {
+    /// Up to `max_rows` rows as a pickled list of `(kind, Row)` pairs (`kind` being the row
+    /// kind's byte: 0 `+I`, 1 `-U`, 2 `+U`, 3 `-D`), waiting up to `timeout_ms` for the first:
+    /// an empty list if none came in time, `None` once every row has been taken. Fails as the
+    /// query's job failed.
+    pub fn next_batch(&self, max_rows: u32, timeout_ms: u64) -> Result<Option<Vec<u8>>, JobError> {
+        let Some(rows) = self.inner.poll_rows(max_rows as usize, Duration::from_millis(timeout_ms))? else {
+            return Ok(None);
+        };
         let names = self.column_names();
         Python::attach(|py| -> PyResult<Vec<u8>> {
             let list = PyList::empty(py);
-            for row in self.inner.rows() {
+            for row in &rows {
                 let values =
                     row.fields.iter().map(|value| crate::python_rows::to_python(py, value)).collect::<PyResult<_>>()?;
                 let python_row = build_row(py, values, &names)?;
@@ -568,7 +582,18 @@ impl SqlResult {
             }
             pickle(list.as_any())
         })
+        .map(Some)
         .map_err(python_failed)
+    }
+
+    /// Stops the query's job if it still runs and waits for it to end.
+    pub fn close(&self) {
+        self.inner.close();
+    }
+
+    /// Stops the query's job if it still runs, without waiting for it.
+    pub fn cancel(&self) {
+        self.inner.cancel();
     }
 
     /// Waits for the statement's job, if it started one.
@@ -577,10 +602,9 @@ impl SqlResult {
         Ok(())
     }
 
-    /// The id of the statement's job, if it started one that was not waited for.
+    /// The id of the statement's job: an insert's until waited for, a query's while it runs.
     pub fn job_id(&self) -> Option<String> {
-        let client = self.inner.get_job_client()?;
-        client.as_ref().map(|client| client.job_id().to_string())
+        self.inner.job_id()
     }
 }
 

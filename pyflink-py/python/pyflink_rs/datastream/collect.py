@@ -43,8 +43,12 @@ class CloseableIterator:
             if batch is None:
                 self.close()
                 raise StopIteration
-            self._buffer.extend(pickle.loads(batch))
+            self._buffer.extend(self._decode(batch))
         return self._buffer.popleft()
+
+    def _decode(self, batch):
+        """The records of a fetched batch."""
+        return pickle.loads(batch)
 
     def next(self):
         """The next record (PyFlink's name)."""

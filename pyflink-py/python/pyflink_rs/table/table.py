@@ -6,6 +6,7 @@ import itertools
 import pickle
 
 from pyflink_rs import _native
+from pyflink_rs.datastream.collect import FETCH_STEP_MS, CloseableIterator
 from pyflink_rs.common.types import RowKind
 from pyflink_rs.table.explain_detail import _detail_names
 from pyflink_rs.table.expressions import _expression, col
@@ -347,37 +348,34 @@ class TableResult:
         self._native.wait()
 
     def print(self):
-        print(self._native.printed(), end="")
+        """Prints the result as Flink does, each row of a query as it arrives (an unbounded
+        query prints until Ctrl-C, which cancels its job)."""
+        try:
+            while True:
+                text = self._native.print_next(FETCH_STEP_MS)
+                if text is None:
+                    return
+                if text:
+                    print(text, end="", flush=True)
+        except KeyboardInterrupt:
+            self._native.close()
+            raise
 
     def collect(self):
-        rows = pickle.loads(self._native.collect())
-        result = []
-        for kind, row in rows:
+        """The rows, streaming from the query's job while it runs (a closeable iterator:
+        closing it cancels the job)."""
+        return _ResultRows(self._native)
+
+
+class _ResultRows(CloseableIterator):
+    """The rows of a result, each with its row kind."""
+
+    def _decode(self, batch):
+        rows = []
+        for kind, row in pickle.loads(batch):
             row.set_row_kind(RowKind(kind))
-            result.append(row)
-        return _Rows(result)
-
-
-class _Rows:
-    """The rows of a result: iterable, and closable as PyFlink's ``CloseableIterator``."""
-
-    def __init__(self, rows):
-        self._rows = iter(rows)
-
-    def __iter__(self):
-        return self
-
-    def __next__(self):
-        return next(self._rows)
-
-    def close(self):
-        pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
+            rows.append(row)
+        return rows
 
 
 class _JobClient:
