@@ -49,6 +49,13 @@ impl ChangeBatch {
     pub fn is_empty(&self) -> bool {
         self.rows.num_rows() == 0
     }
+
+    /// The `length` rows from `offset` on, with their kinds (the columns are shared, not
+    /// copied).
+    pub fn slice(&self, offset: usize, length: usize) -> Self {
+        let kinds = self.kinds.as_ref().map(|kinds| kinds[offset..offset + length].to_vec());
+        ChangeBatch { rows: self.rows.slice(offset, length), kinds }
+    }
 }
 
 /// The byte Flink writes for each row kind.
@@ -323,7 +330,7 @@ fn timestamp_value(column: &dyn Array, index: usize) -> Result<i64> {
 }
 
 /// The value of `column` at `index`.
-fn value_at(column: &dyn Array, index: usize) -> Result<Value> {
+pub(crate) fn value_at(column: &dyn Array, index: usize) -> Result<Value> {
     if column.is_null(index) {
         return Ok(Value::Null);
     }

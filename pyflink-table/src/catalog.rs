@@ -4,13 +4,13 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use datafusion::arrow::datatypes::{DataType as ArrowType, FieldRef, SchemaRef};
 use datafusion::common::{plan_err, TableReference};
 use datafusion::config::ConfigOptions;
 use datafusion::logical_expr::builder::LogicalTableSource;
-use datafusion::logical_expr::planner::{ContextProvider, TypePlanner};
+use datafusion::logical_expr::planner::{ContextProvider, ExprPlanner, TypePlanner};
 use datafusion::logical_expr::{AggregateUDF, HigherOrderUDF, LogicalPlan, ScalarUDF, TableSource, WindowUDF};
 use datafusion::sql::sqlparser::ast::DataType as SqlDataType;
 
@@ -148,9 +148,26 @@ impl TypePlanner for FlinkTypes {
     }
 }
 
+/// DataFusion's planners of SQL expressions that are more than function calls: `ARRAY[..]`,
+/// `MAP[..]`, field and item access, `EXTRACT`, `POSITION`, `SUBSTRING .. FROM`, ... Not its
+/// aggregate and window planners, which would rewrite `COUNT(*)` into `count(1)`.
+static EXPRESSION_PLANNERS: LazyLock<Vec<Arc<dyn ExprPlanner>>> = LazyLock::new(|| {
+    vec![
+        Arc::new(datafusion::functions::core::planner::CoreFunctionPlanner::default()),
+        Arc::new(datafusion::functions_nested::planner::NestedFunctionPlanner),
+        Arc::new(datafusion::functions_nested::planner::FieldAccessPlanner),
+        Arc::new(datafusion::functions::datetime::planner::DatetimeFunctionPlanner),
+        Arc::new(datafusion::functions::unicode::planner::UnicodeFunctionPlanner),
+    ]
+});
+
 impl ContextProvider for PlanningContext<'_> {
     fn get_type_planner(&self) -> Option<Arc<dyn TypePlanner>> {
         Some(Arc::new(FlinkTypes))
+    }
+
+    fn get_expr_planners(&self) -> &[Arc<dyn ExprPlanner>] {
+        &EXPRESSION_PLANNERS
     }
 
     fn get_table_source(&self, name: TableReference) -> datafusion::common::Result<Arc<dyn TableSource>> {

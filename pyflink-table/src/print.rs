@@ -17,6 +17,13 @@
 
 use std::io::{self, Write};
 
+use datafusion::arrow::array::{Array, ArrayRef, AsArray};
+use datafusion::arrow::datatypes::{
+    ArrowTemporalType, DataType as ArrowType, Date32Type, Date64Type, Decimal128Type, Time32MillisecondType,
+    Time32SecondType, Time64MicrosecondType, Time64NanosecondType, TimeUnit,
+};
+use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+
 use pyflink_core::table::{RowKind, Value};
 
 use crate::types::{DataType, LogicalType};
@@ -151,6 +158,96 @@ pub fn flink_string(value: &Value) -> String {
         Value::TimestampLtz(millis) => pyflink_core::table::timestamp::sql_timestamp_string(*millis, 3),
         other => other.to_string(),
     }
+}
+
+/// The value of `column` at `row` as Flink prints it in a table, `None` for `NULL`: numbers,
+/// booleans, strings and timestamps as [`flink_string`]; `DECIMAL`s with their scale, dates and
+/// times in ISO form, `BYTES` as `x'cafe'`, arrays as `[1, 2]`, maps as `{a=1, b=2}` and rows
+/// as `(1, a)` (Flink's casts of them to `STRING`), a `NULL` inside them as `NULL`.
+///
+/// ```
+/// use std::sync::Arc;
+/// use datafusion::arrow::array::{Decimal128Array, ListArray};
+/// use datafusion::arrow::datatypes::Int64Type;
+/// use pyflink_table::print::cell_string;
+///
+/// let prices = Decimal128Array::from(vec![2150]).with_precision_and_scale(10, 2).unwrap();
+/// assert_eq!(cell_string(&prices, 0).unwrap().as_deref(), Some("21.50"));
+/// let lists = ListArray::from_iter_primitive::<Int64Type, _, _>(vec![Some(vec![Some(1), None])]);
+/// assert_eq!(cell_string(&lists, 0).unwrap().as_deref(), Some("[1, NULL]"));
+/// ```
+pub fn cell_string(column: &dyn Array, row: usize) -> crate::error::Result<Option<String>> {
+    if column.is_null(row) {
+        return Ok(None);
+    }
+    let text = match column.data_type() {
+        ArrowType::Decimal128(_, _) => column.as_primitive::<Decimal128Type>().value_as_string(row),
+        ArrowType::Date32 => format!("{}", in_range(column.as_primitive::<Date32Type>().value_as_date(row))?),
+        ArrowType::Date64 => format!("{}", in_range(column.as_primitive::<Date64Type>().value_as_date(row))?),
+        ArrowType::Time32(TimeUnit::Second) => time_string::<Time32SecondType>(column, row)?,
+        ArrowType::Time32(TimeUnit::Millisecond) => time_string::<Time32MillisecondType>(column, row)?,
+        ArrowType::Time64(TimeUnit::Microsecond) => time_string::<Time64MicrosecondType>(column, row)?,
+        ArrowType::Time64(TimeUnit::Nanosecond) => time_string::<Time64NanosecondType>(column, row)?,
+        ArrowType::Binary => hex_string(column.as_binary::<i32>().value(row)),
+        ArrowType::LargeBinary => hex_string(column.as_binary::<i64>().value(row)),
+        ArrowType::BinaryView => hex_string(column.as_binary_view().value(row)),
+        ArrowType::FixedSizeBinary(_) => hex_string(column.as_fixed_size_binary().value(row)),
+        ArrowType::UInt8 | ArrowType::UInt16 | ArrowType::UInt32 => other_string(column, row)?,
+        ArrowType::List(_) => joined("[", &column.as_list::<i32>().value(row), "]")?,
+        ArrowType::LargeList(_) => joined("[", &column.as_list::<i64>().value(row), "]")?,
+        ArrowType::FixedSizeList(_, _) => joined("[", &column.as_fixed_size_list().value(row), "]")?,
+        ArrowType::Map(_, _) => {
+            let entries = column.as_map().value(row);
+            let mut pairs = Vec::with_capacity(entries.len());
+            for entry in 0..entries.len() {
+                let key = nested_string(entries.column(0).as_ref(), entry)?;
+                pairs.push(format!("{key}={}", nested_string(entries.column(1).as_ref(), entry)?));
+            }
+            format!("{{{}}}", pairs.join(", "))
+        }
+        ArrowType::Struct(_) => {
+            let fields = column.as_struct();
+            let values = fields.columns().iter().map(|field| nested_string(field.as_ref(), row));
+            format!("({})", values.collect::<crate::error::Result<Vec<_>>>()?.join(", "))
+        }
+        ArrowType::Duration(_) | ArrowType::Interval(_) => other_string(column, row)?,
+        _ => flink_string(&crate::batch::value_at(column, row)?),
+    };
+    Ok(Some(text))
+}
+
+/// A value inside an array, map or row: as in a table, `NULL` for `NULL`.
+fn nested_string(column: &dyn Array, row: usize) -> crate::error::Result<String> {
+    Ok(cell_string(column, row)?.unwrap_or_else(|| "NULL".to_string()))
+}
+
+/// The values of `items` between `open` and `close`, apart by `, `.
+fn joined(open: &str, items: &ArrayRef, close: &str) -> crate::error::Result<String> {
+    let values = (0..items.len()).map(|item| nested_string(items.as_ref(), item));
+    Ok(format!("{open}{}{close}", values.collect::<crate::error::Result<Vec<_>>>()?.join(", ")))
+}
+
+fn time_string<T: ArrowTemporalType>(column: &dyn Array, row: usize) -> crate::error::Result<String>
+where
+    i64: From<T::Native>,
+{
+    Ok(format!("{}", in_range(column.as_primitive::<T>().value_as_time(row))?))
+}
+
+fn hex_string(bytes: &[u8]) -> String {
+    let hex: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
+    format!("x'{hex}'")
+}
+
+/// A value as Arrow writes it, for the types Flink has no form of its own for.
+fn other_string(column: &dyn Array, row: usize) -> crate::error::Result<String> {
+    let formatter = ArrayFormatter::try_new(column, &FormatOptions::default())
+        .map_err(|e| crate::error::TableError::Execution(e.to_string()))?;
+    Ok(formatter.value(row).to_string())
+}
+
+fn in_range<T>(value: Option<T>) -> crate::error::Result<T> {
+    value.ok_or_else(|| crate::error::TableError::Execution("a date or time out of range".to_string()))
 }
 
 /// Java's `Double.toString`: plain between 10^-3 and 10^7, otherwise scientific with `E`, and

@@ -6,13 +6,14 @@ use std::io::Write;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use datafusion::arrow::datatypes::{Schema, SchemaRef};
 use pyflink_core::sinks::{CollectIterator, Polled};
-use pyflink_core::table::{Row, Value};
+use pyflink_core::table::{Row, RowKind, Value};
 use pyflink_core::{JobClient, JobExecutionResult};
 
-use crate::batch::{batch_to_rows, ChangeBatch};
+use crate::batch::{batch_to_rows, rows_to_batch, ChangeBatch};
 use crate::error::{Result, TableError};
-use crate::print::{flink_string, Tableau, DEFAULT_MAX_COLUMN_WIDTH};
+use crate::print::{cell_string, Tableau, DEFAULT_MAX_COLUMN_WIDTH};
 use crate::types::DataType;
 
 /// Whether a statement's result has rows (Flink's `ResultKind`).
@@ -45,8 +46,9 @@ pub struct TableResult {
 enum RowSource {
     /// Rows known when the statement ran (`SHOW`, `DESCRIBE`, an insert's row).
     Known(VecDeque<Row>),
-    /// The batches of a running query's job, and the rows of a batch not handed over yet.
-    Job { batches: CollectIterator<ChangeBatch>, pending: VecDeque<Row> },
+    /// The batches of a running query's job, and those (or the rest of one) not handed over
+    /// yet.
+    Job { batches: CollectIterator<ChangeBatch>, pending: VecDeque<ChangeBatch> },
 }
 
 impl std::fmt::Debug for TableResult {
@@ -161,11 +163,31 @@ impl TableResult {
     /// time, `None` once every row has been taken. Fails as the query's job failed, after the
     /// rows it made before.
     pub fn poll_rows(&self, max_rows: usize, timeout: Duration) -> Result<Option<Vec<Row>>> {
+        match self.poll_batch(max_rows, timeout)? {
+            Polled::Record(batch) => batch_to_rows(&batch).map(Some),
+            Polled::Pending => Ok(Some(Vec::new())),
+            Polled::Ended => Ok(None),
+        }
+    }
+
+    /// As [`TableResult::poll_rows`], the rows as one batch of Arrow columns (any of Flink's
+    /// types, where rows hold only those of [`Value`]).
+    pub fn poll_batch(&self, max_rows: usize, timeout: Duration) -> Result<Polled<ChangeBatch>> {
         let mut source = self.rows.lock().unwrap_or_else(PoisonError::into_inner);
         if !source.wait_for_rows(timeout)? {
-            return Ok(Some(Vec::new()));
+            return Ok(Polled::Pending);
         }
-        Ok(source.take(max_rows))
+        match source.take(max_rows, &self.schema())? {
+            Some(batch) => Ok(Polled::Record(batch)),
+            None => Ok(Polled::Ended),
+        }
+    }
+
+    /// The Arrow schema of the result's columns.
+    fn schema(&self) -> SchemaRef {
+        Arc::new(Schema::new(
+            self.columns.iter().map(|(name, data_type)| data_type.to_arrow_field(name)).collect::<Vec<_>>(),
+        ))
     }
 
     /// Every row, each with its change kind, once the query has ended: for bounded queries
@@ -229,7 +251,8 @@ impl RowSource {
         while pending.is_empty() {
             let wait = deadline.saturating_duration_since(Instant::now());
             match batches.poll(wait).map_err(|e| TableError::Execution(e.to_string()))? {
-                Polled::Record(batch) => pending.extend(batch_to_rows(&batch)?),
+                Polled::Record(batch) if batch.is_empty() => {}
+                Polled::Record(batch) => pending.push_back(batch),
                 Polled::Pending => return Ok(false),
                 Polled::Ended => break,
             }
@@ -237,11 +260,28 @@ impl RowSource {
         Ok(true)
     }
 
-    /// Up to `max_rows` rows (at least one) of those there, `None` if there are none.
-    fn take(&mut self, max_rows: usize) -> Option<Vec<Row>> {
-        let (RowSource::Known(rows) | RowSource::Job { pending: rows, .. }) = self;
-        let count = rows.len().min(max_rows.max(1));
-        (count > 0).then(|| rows.drain(..count).collect())
+    /// Up to `max_rows` rows (at least one) of those there, as a batch of `schema`; `None` if
+    /// there are none.
+    fn take(&mut self, max_rows: usize, schema: &SchemaRef) -> Result<Option<ChangeBatch>> {
+        let max_rows = max_rows.max(1);
+        match self {
+            RowSource::Known(rows) if rows.is_empty() => Ok(None),
+            RowSource::Known(rows) => {
+                let taken: Vec<Row> = rows.drain(..rows.len().min(max_rows)).collect();
+                let kinds = taken.iter().any(|row| row.kind != RowKind::Insert);
+                let kinds = kinds.then(|| taken.iter().map(|row| row.kind).collect());
+                Ok(Some(ChangeBatch { rows: rows_to_batch(&taken, schema)?, kinds }))
+            }
+            RowSource::Job { pending, .. } => {
+                let Some(front) = pending.front_mut() else { return Ok(None) };
+                if front.len() <= max_rows {
+                    return Ok(pending.pop_front());
+                }
+                let head = front.slice(0, max_rows);
+                *front = front.slice(max_rows, front.len() - max_rows);
+                Ok(Some(head))
+            }
+        }
     }
 }
 
@@ -269,26 +309,25 @@ impl ResultPrinter {
             return writeln!(out, "OK").map_err(failed).map(|()| true);
         }
         let tableau = Tableau::new(&result.columns, DEFAULT_MAX_COLUMN_WIDTH, result.changelog);
-        match result.poll_rows(PRINT_ROWS, timeout)? {
-            Some(rows) => {
-                for row in rows {
-                    if !self.started {
-                        tableau.print_header(out).map_err(failed)?;
-                        self.started = true;
-                    }
-                    let values = row
-                        .fields
-                        .iter()
-                        .map(|value| match value {
-                            Value::Null => None,
-                            other => Some(flink_string(other)),
-                        })
-                        .collect::<Vec<_>>();
-                    tableau.print_row(row.kind, &values, out).map_err(failed)?;
-                    self.rows += 1;
+        match result.poll_batch(PRINT_ROWS, timeout)? {
+            Polled::Record(batch) => {
+                if !self.started {
+                    tableau.print_header(out).map_err(failed)?;
+                    self.started = true;
                 }
+                let columns = batch.rows.columns();
+                let mut values = Vec::with_capacity(columns.len());
+                for row in 0..batch.len() {
+                    values.clear();
+                    for column in columns {
+                        values.push(cell_string(column.as_ref(), row)?);
+                    }
+                    tableau.print_row(batch.kind(row), &values, out).map_err(failed)?;
+                }
+                self.rows += batch.len() as u64;
             }
-            None => {
+            Polled::Pending => {}
+            Polled::Ended => {
                 self.done = true;
                 match self.started {
                     true => {

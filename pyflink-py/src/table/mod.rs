@@ -3,8 +3,10 @@
 //! with the schema's column names. SQL and the Table API run through [`sql`], tables of
 //! Python DataStreams through [`stream`], the Table API's windows through [`windows`], Python
 //! scalar functions through [`udf`], table functions through [`udtf`], aggregate functions
-//! through [`udaf`] and pandas functions through [`vectorized`].
+//! through [`udaf`] and pandas functions through [`vectorized`]; their arguments and results
+//! cross column by column through [`arrow_python`].
 
+pub mod arrow_python;
 pub mod lateral;
 pub mod sql;
 pub mod stream;

@@ -13,6 +13,7 @@ use std::sync::mpsc::{channel, Sender};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use pyflink_core::sinks::Polled;
 use pyflink_core::table::{Row, Value};
 use pyflink_core::DataStream;
 use pyflink_table::environment::{EnvironmentSettings, Table, TableEnvironment};
@@ -23,6 +24,7 @@ use pyflink_table::{ExplainDetail, StatementSet, TableError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyFloat, PyInt, PyList, PyString, PyTuple};
 
+use crate::table::arrow_python::python_values;
 use crate::types::build_row;
 use crate::value::{pickle, unpickle};
 use crate::JobError;
@@ -567,18 +569,27 @@ impl SqlResult {
     /// an empty list if none came in time, `None` once every row has been taken. Fails as the
     /// query's job failed.
     pub fn next_batch(&self, max_rows: u32, timeout_ms: u64) -> Result<Option<Vec<u8>>, JobError> {
-        let Some(rows) = self.inner.poll_rows(max_rows as usize, Duration::from_millis(timeout_ms))? else {
-            return Ok(None);
+        let batch = match self.inner.poll_batch(max_rows as usize, Duration::from_millis(timeout_ms))? {
+            Polled::Record(batch) => Some(batch),
+            Polled::Pending => None,
+            Polled::Ended => return Ok(None),
         };
         let names = self.column_names();
         Python::attach(|py| -> PyResult<Vec<u8>> {
             let list = PyList::empty(py);
-            for row in &rows {
-                let values =
-                    row.fields.iter().map(|value| crate::python_rows::to_python(py, value)).collect::<PyResult<_>>()?;
-                let python_row = build_row(py, values, &names)?;
-                let kind = row.kind as u8;
-                list.append(PyTuple::new(py, [kind.into_pyobject(py)?.into_any(), python_row])?)?;
+            if let Some(batch) = batch {
+                let columns = batch
+                    .rows
+                    .columns()
+                    .iter()
+                    .map(|column| python_values(py, column.as_ref()))
+                    .collect::<PyResult<Vec<_>>>()?;
+                for row in 0..batch.len() {
+                    let values = columns.iter().map(|column| column[row].clone()).collect();
+                    let python_row = build_row(py, values, &names)?;
+                    let kind = batch.kind(row) as u8;
+                    list.append(PyTuple::new(py, [kind.into_pyobject(py)?.into_any(), python_row])?)?;
+                }
             }
             pickle(list.as_any())
         })

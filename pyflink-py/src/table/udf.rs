@@ -4,14 +4,12 @@
 //! into a column of the function's result type.
 
 use std::hash::{Hash, Hasher};
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use pyflink_core::table::{Row, Value};
-use pyflink_table::batch::{batch_to_rows, rows_to_batch, ChangeBatch};
-use pyflink_table::datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch, RecordBatchOptions, StructArray};
-use pyflink_table::datafusion::arrow::buffer::NullBuffer;
-use pyflink_table::datafusion::arrow::datatypes::{DataType as ArrowType, Field, Schema};
-use pyflink_table::datafusion::common::{exec_err, DataFusionError};
+use pyflink_table::datafusion::arrow::array::ArrayRef;
+use pyflink_table::datafusion::arrow::datatypes::DataType as ArrowType;
+use pyflink_table::datafusion::common::DataFusionError;
 use pyflink_table::datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
 };
@@ -20,6 +18,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyList, PyTuple};
 
 use crate::function::python_error;
+use crate::table::arrow_python::{arrow_array, python_values};
 use crate::table::sql::TableEnv;
 use crate::table::stream::typed_value;
 use crate::value::unpickle;
@@ -104,19 +103,20 @@ impl PythonScalarFunction {
         }
     }
 
-    /// The Python results for the rows of `arguments`: a call per row, or one call of the
-    /// whole batch.
+    /// The Python results for the `count` rows of the argument `columns`: a call per row, or
+    /// one call of the whole batch.
     fn results<'py>(
         &self,
         function: &Bound<'py, PyAny>,
-        arguments: Vec<Vec<Bound<'py, PyAny>>>,
+        columns: &[Vec<Bound<'py, PyAny>>],
+        count: usize,
     ) -> PyResult<Vec<Bound<'py, PyAny>>> {
         let py = function.py();
+        let arguments = |row: usize| PyTuple::new(py, columns.iter().map(|column| &column[row]));
         if !self.batched {
-            return arguments.into_iter().map(|row| function.call1(PyTuple::new(py, row)?)).collect();
+            return (0..count).map(|row| function.call1(arguments(row)?)).collect();
         }
-        let count = arguments.len();
-        let rows = arguments.into_iter().map(|row| PyTuple::new(py, row)).collect::<PyResult<Vec<_>>>()?;
+        let rows = (0..count).map(arguments).collect::<PyResult<Vec<_>>>()?;
         let results: Vec<Bound<'py, PyAny>> =
             function.call1((PyList::new(py, rows)?,))?.try_iter()?.collect::<PyResult<_>>()?;
         if results.len() != count {
@@ -128,10 +128,9 @@ impl PythonScalarFunction {
         Ok(results)
     }
 
-    /// The function's results for the `count` rows of argument columns `arrays`.
-    /// For a ROW result, the rows of its fields and whether each is not NULL; for others, rows
-    /// of the one value.
-    fn call_all(&self, arrays: &[ArrayRef], count: usize) -> Result<(Vec<Row>, Vec<bool>), DataFusionError> {
+    /// The function's results for the `count` rows of argument columns `arrays`, as a column
+    /// of its result type.
+    fn call_all(&self, arrays: &[ArrayRef], count: usize) -> Result<ArrayRef, DataFusionError> {
         Python::attach(|py| {
             let failed = |error: PyErr| {
                 DataFusionError::Execution(format!(
@@ -141,24 +140,17 @@ impl PythonScalarFunction {
                 ))
             };
             let function = self.callable.function(py).map_err(failed)?;
-            let mut results = Vec::with_capacity(count);
-            let mut nulls = Vec::new();
-            for result in self.results(&function, python_arguments(py, arrays, count)?).map_err(failed)? {
-                let wrong = |error: PyErr| {
-                    DataFusionError::Execution(format!(
-                        "the Python function '{}' returned {result}, which is not a {}: {}",
-                        self.callable.name,
-                        self.result,
-                        error.value(py)
-                    ))
-                };
-                let (row, valid) = result_row(&result, &self.result).map_err(wrong)?;
-                if matches!(self.result.logical, LogicalType::Row(_)) {
-                    nulls.push(valid);
-                }
-                results.push(row);
-            }
-            Ok((results, nulls))
+            let columns = argument_columns(py, arrays)?;
+            let results = self.results(&function, &columns, count).map_err(failed)?;
+            arrow_array(&results, &self.result_arrow).map_err(|bad| {
+                DataFusionError::Execution(format!(
+                    "the Python function '{}' returned {}, which is not a {}: {}",
+                    self.callable.name,
+                    results[bad.row.min(results.len().saturating_sub(1))],
+                    self.result,
+                    bad.reason
+                ))
+            })
         })
     }
 }
@@ -183,22 +175,8 @@ impl ScalarUDFImpl for PythonScalarFunction {
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> pyflink_table::datafusion::common::Result<ColumnarValue> {
         let count = args.number_rows;
-        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
-        let (results, nulls) = self.call_all(&arrays, count)?;
-        if let ArrowType::Struct(fields) = &self.result_arrow {
-            let schema = Arc::new(Schema::new(fields.clone()));
-            let batch = match rows_to_batch(&results, &schema) {
-                Ok(batch) => batch,
-                Err(error) => return exec_err!("the results of the Python function '{}': {error}", self.callable.name),
-            };
-            let rows = StructArray::try_new(fields.clone(), batch.columns().to_vec(), Some(NullBuffer::from(nulls)))?;
-            return Ok(ColumnarValue::Array(Arc::new(rows)));
-        }
-        let schema = Arc::new(Schema::new(vec![self.result.to_arrow_field("result")]));
-        match rows_to_batch(&results, &schema) {
-            Ok(batch) => Ok(ColumnarValue::Array(Arc::clone(batch.column(0)))),
-            Err(error) => exec_err!("the results of the Python function '{}': {error}", self.callable.name),
-        }
+        let arrays = args.args.iter().map(|arg| arg.to_array(count)).collect::<Result<Vec<_>, _>>()?;
+        Ok(ColumnarValue::Array(self.call_all(&arrays, count)?))
     }
 }
 
@@ -224,50 +202,29 @@ pub(crate) fn result_row(result: &Bound<'_, PyAny>, data_type: &DataType) -> PyR
     Ok((Row::of(values), true))
 }
 
-/// The Python values of `count` rows of the argument columns `arrays`, one list per call: a row
-/// column (a struct) as PyFlink `Row`s with its field names, others as their values.
+/// The Python values of the argument columns `arrays`, a list per column.
+pub(crate) fn argument_columns<'py>(
+    py: Python<'py>,
+    arrays: &[ArrayRef],
+) -> Result<Vec<Vec<Bound<'py, PyAny>>>, DataFusionError> {
+    arrays
+        .iter()
+        .map(|array| {
+            python_values(py, array.as_ref()).map_err(|error| {
+                DataFusionError::Execution(format!("an argument of a Python function: {}", python_error(py, error)))
+            })
+        })
+        .collect()
+}
+
+/// The Python values of `count` rows of the argument columns `arrays`, one list per call.
 pub(crate) fn python_arguments<'py>(
     py: Python<'py>,
     arrays: &[ArrayRef],
     count: usize,
 ) -> Result<Vec<Vec<Bound<'py, PyAny>>>, DataFusionError> {
-    let mut calls: Vec<Vec<Bound<'py, PyAny>>> = (0..count).map(|_| Vec::with_capacity(arrays.len())).collect();
-    for array in arrays {
-        for (call, value) in calls.iter_mut().zip(python_column(py, array, count)?) {
-            call.push(value);
-        }
-    }
-    Ok(calls)
-}
-
-/// The Python values of the first `count` rows of `array`.
-fn python_column<'py>(
-    py: Python<'py>,
-    array: &ArrayRef,
-    count: usize,
-) -> Result<Vec<Bound<'py, PyAny>>, DataFusionError> {
-    let python = |error: PyErr| DataFusionError::Execution(python_error(py, error).to_string());
-    if let Some(rows) = array.as_struct_opt() {
-        let names: Vec<String> = rows.fields().iter().map(|field| field.name().clone()).collect();
-        let fields = python_arguments(py, rows.columns(), count)?;
-        return fields
-            .into_iter()
-            .enumerate()
-            .map(|(row, values)| {
-                if rows.is_null(row) {
-                    Ok(py.None().into_bound(py))
-                } else {
-                    crate::types::build_row(py, values, &names).map_err(python)
-                }
-            })
-            .collect();
-    }
-    let fields = vec![Field::new("a", array.data_type().clone(), true)];
-    let options = RecordBatchOptions::new().with_row_count(Some(count));
-    let batch = RecordBatch::try_new_with_options(Arc::new(Schema::new(fields)), vec![Arc::clone(array)], &options)?;
-    let rows = batch_to_rows(&ChangeBatch::inserts(batch))
-        .map_err(|error| DataFusionError::Execution(format!("an argument of a Python function: {error}")))?;
-    rows.iter().map(|row| crate::python_rows::to_python(py, &row.fields[0]).map_err(python)).collect()
+    let columns = argument_columns(py, arrays)?;
+    Ok((0..count).map(|row| columns.iter().map(|column| column[row].clone()).collect()).collect())
 }
 
 impl TableEnv {

@@ -6,11 +6,10 @@
 use std::sync::Arc;
 
 use pyflink_core::table::Row;
-use pyflink_table::batch::rows_to_batch;
-use pyflink_table::datafusion::arrow::array::{ListArray, StructArray};
+use pyflink_table::datafusion::arrow::array::{ArrayRef, ListArray, StructArray};
 use pyflink_table::datafusion::arrow::buffer::OffsetBuffer;
 use pyflink_table::datafusion::arrow::datatypes::{DataType as ArrowType, Field, Fields, Schema, SchemaRef};
-use pyflink_table::datafusion::common::{exec_err, DataFusionError};
+use pyflink_table::datafusion::common::DataFusionError;
 use pyflink_table::datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
 };
@@ -19,9 +18,10 @@ use pyo3::prelude::*;
 use pyo3::types::{PyList, PyTuple};
 
 use crate::function::python_error;
+use crate::table::arrow_python::arrow_array;
 use crate::table::sql::TableEnv;
 use crate::table::stream::typed_value;
-use crate::table::udf::{python_arguments, PickledCallable};
+use crate::table::udf::{argument_columns, PickledCallable};
 use crate::JobError;
 
 /// A Python function called on each row, whose results are rows of `columns`.
@@ -67,12 +67,9 @@ impl PythonTableFunction {
         Arc::new(Field::new("item", ArrowType::Struct(self.schema.fields().clone()), true))
     }
 
-    /// The rows the function gives for each of the `count` rows of `arrays`, and how many for each.
-    fn call_all(
-        &self,
-        arrays: &[pyflink_table::datafusion::arrow::array::ArrayRef],
-        count: usize,
-    ) -> Result<(Vec<Row>, Vec<usize>), DataFusionError> {
+    /// The rows the function gives for each of the `count` rows of `arrays`, as columns of
+    /// its result types, and how many rows each call gave.
+    fn call_all(&self, arrays: &[ArrayRef], count: usize) -> Result<(Vec<ArrayRef>, Vec<usize>), DataFusionError> {
         Python::attach(|py| {
             let failed = |error: PyErr| {
                 DataFusionError::Execution(format!(
@@ -82,38 +79,66 @@ impl PythonTableFunction {
                 ))
             };
             let function = self.callable.function(py).map_err(failed)?;
-            let (mut rows, mut lengths) = (Vec::new(), Vec::with_capacity(count));
-            for arguments in python_arguments(py, arrays, count)? {
-                let result = function.call1(PyTuple::new(py, arguments).map_err(failed)?).map_err(failed)?;
+            let arguments = argument_columns(py, arrays)?;
+            let mut columns: Vec<Vec<Bound<'_, PyAny>>> = self.columns.iter().map(|_| Vec::new()).collect();
+            let mut rows = Vec::new();
+            let mut lengths = Vec::with_capacity(count);
+            for row in 0..count {
+                let call = PyTuple::new(py, arguments.iter().map(|column| &column[row])).map_err(failed)?;
+                let result = function.call1(call).map_err(failed)?;
                 let before = rows.len();
                 if !result.is_none() {
                     for item in result.try_iter().map_err(failed)? {
-                        rows.push(row_of(&item.map_err(failed)?, &self.columns).map_err(failed)?);
+                        let item = item.map_err(failed)?;
+                        let fields = row_fields(&item, self.columns.len()).map_err(failed)?;
+                        for (column, field) in columns.iter_mut().zip(fields) {
+                            column.push(field);
+                        }
+                        rows.push(item);
                     }
                 }
                 lengths.push(rows.len() - before);
             }
-            Ok((rows, lengths))
+            let arrays = columns
+                .iter()
+                .zip(self.schema.fields())
+                .enumerate()
+                .map(|(index, (column, field))| {
+                    arrow_array(column, field.data_type()).map_err(|bad| {
+                        DataFusionError::Execution(format!(
+                            "the Python table function '{}': column f{index} of the row {} is not a {}: {}",
+                            self.callable.name, rows[bad.row], self.columns[index], bad.reason
+                        ))
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok((arrays, lengths))
         })
     }
+}
+
+/// The fields of one yielded item: a `Row`, tuple or list of the columns, or the value of the
+/// only column.
+fn row_fields<'py>(item: &Bound<'py, PyAny>, columns: usize) -> PyResult<Vec<Bound<'py, PyAny>>> {
+    let fields: Vec<Bound<'py, PyAny>> =
+        if columns == 1 && !(item.is_instance_of::<PyTuple>() || item.is_instance_of::<PyList>()) {
+            vec![item.clone()]
+        } else {
+            item.try_iter()?.collect::<PyResult<_>>()?
+        };
+    if fields.len() != columns {
+        return Err(pyo3::exceptions::PyValueError::new_err(format!(
+            "the row {item} has {} fields, but the function's result types name {columns} columns",
+            fields.len(),
+        )));
+    }
+    Ok(fields)
 }
 
 /// The row one yielded item is: a `Row`, tuple or list of the columns, or the value of the
 /// only column.
 pub(crate) fn row_of(item: &Bound<'_, PyAny>, columns: &[DataType]) -> PyResult<Row> {
-    let fields: Vec<Bound<'_, PyAny>> =
-        if columns.len() == 1 && !(item.is_instance_of::<PyTuple>() || item.is_instance_of::<PyList>()) {
-            vec![item.clone()]
-        } else {
-            item.try_iter()?.collect::<PyResult<_>>()?
-        };
-    if fields.len() != columns.len() {
-        return Err(pyo3::exceptions::PyValueError::new_err(format!(
-            "the row {item} has {} fields, but the function's result types name {} columns",
-            fields.len(),
-            columns.len()
-        )));
-    }
+    let fields = row_fields(item, columns.len())?;
     let values = fields
         .iter()
         .zip(columns)
@@ -150,14 +175,10 @@ impl ScalarUDFImpl for PythonTableFunction {
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> pyflink_table::datafusion::common::Result<ColumnarValue> {
         let count = args.number_rows;
-        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
-        let (rows, lengths) = self.call_all(&arrays, count)?;
-        let batch = match rows_to_batch(&rows, &self.schema) {
-            Ok(batch) => batch,
-            Err(error) => return exec_err!("the rows of the Python table function '{}': {error}", self.callable.name),
-        };
+        let arrays = args.args.iter().map(|arg| arg.to_array(count)).collect::<Result<Vec<_>, _>>()?;
+        let (columns, lengths) = self.call_all(&arrays, count)?;
         let fields: Fields = self.schema.fields().clone();
-        let values = StructArray::try_new(fields, batch.columns().to_vec(), None)?;
+        let values = StructArray::try_new(fields, columns, None)?;
         let lists = ListArray::try_new(self.item_field(), OffsetBuffer::from_lengths(lengths), Arc::new(values), None)?;
         Ok(ColumnarValue::Array(Arc::new(lists)))
     }
