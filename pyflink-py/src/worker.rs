@@ -39,6 +39,26 @@ pub struct PythonWorker {
     in_flight: bool,
 }
 
+/// How a worker process starts, as the program's Python dependencies say
+/// (`pyflink_rs.common.dependencies`): its interpreter (`python.executable`), its working
+/// directory (where `python.archives` are unpacked) and extra environment variables.
+struct WorkerLaunch {
+    executable: String,
+    working_directory: Option<String>,
+    environment: std::collections::HashMap<String, String>,
+}
+
+impl WorkerLaunch {
+    fn of(py: Python<'_>) -> PyResult<Self> {
+        let dependencies = py.import("pyflink_rs.common.dependencies")?;
+        Ok(WorkerLaunch {
+            executable: dependencies.call_method0("worker_executable")?.extract()?,
+            working_directory: dependencies.call_method0("working_directory")?.extract()?,
+            environment: dependencies.call_method0("worker_environment")?.extract()?,
+        })
+    }
+}
+
 /// A bundle pickled for a worker, ready to send.
 pub struct BundleFrame(Vec<u8>);
 
@@ -51,17 +71,18 @@ impl PythonWorker {
     /// `filter`, `key`, `reduce`) by the instance `runtime` describes.
     pub fn start(py: Python<'_>, function: &[u8], kind: &str, runtime: &RuntimeContext) -> Result<Self> {
         let name = runtime.get_task_name().to_string();
-        let (executable, sys_path) = (|| -> PyResult<(String, Bound<'_, PyAny>)> {
-            let sys = py.import("sys")?;
-            Ok((sys.getattr("executable")?.extract()?, sys.getattr("path")?))
+        let (launch, sys_path) = (|| -> PyResult<(WorkerLaunch, Bound<'_, PyAny>)> {
+            Ok((WorkerLaunch::of(py)?, py.import("sys")?.getattr("path")?))
         })()
         .map_err(|e| python_error(py, e))?;
         let (socket, theirs) = UnixStream::pair().map_err(|e| io_error(&name, "cannot be connected", e))?;
-        let child = Command::new(&executable)
-            .args(["-m", "pyflink_rs.worker"])
-            .stdin(Stdio::from(OwnedFd::from(theirs)))
-            .spawn()
-            .map_err(|e| io_error(&name, &format!("cannot be started with {executable}"), e))?;
+        let executable = &launch.executable;
+        let mut command = Command::new(executable);
+        command.args(["-m", "pyflink_rs.worker"]).stdin(Stdio::from(OwnedFd::from(theirs))).envs(&launch.environment);
+        if let Some(directory) = &launch.working_directory {
+            command.current_dir(directory);
+        }
+        let child = command.spawn().map_err(|e| io_error(&name, &format!("cannot be started with {executable}"), e))?;
         let metric_group = runtime.get_metric_group().clone();
         let metrics = WorkerMetrics::default();
         let mut worker =

@@ -3,6 +3,7 @@
 import cloudpickle
 
 from pyflink_rs import _native
+from pyflink_rs.common import dependencies
 from pyflink_rs.common.configuration import Configuration
 from pyflink_rs.common.job_client import JobClient, wait_for_job
 from pyflink_rs.common.job_execution_result import JobExecutionResult
@@ -35,7 +36,7 @@ class StreamExecutionEnvironment:
         ``python.fn-execution.bundle.size`` records."""
         if not isinstance(configuration, Configuration):
             raise TypeError(f"expected a Configuration, got {type(configuration).__name__}")
-        self._native.configure(configuration.to_dict())
+        self._native.configure(dependencies.apply(configuration.to_dict()))
         return self
 
     def set_parallelism(self, parallelism):
@@ -70,6 +71,25 @@ class StreamExecutionEnvironment:
     def get_parallelism(self):
         """The default parallelism of operators."""
         return self._native.get_parallelism()
+
+    def add_python_file(self, file_path):
+        """Makes a Python file, package, directory or zip of modules importable by the job's
+        functions (``python.files``); see ``pyflink_rs.common.dependencies``."""
+        dependencies.add_python_file(file_path)
+
+    def set_python_requirements(self, requirements_file_path, requirements_cache_dir=None):
+        """Installs the third-party packages of a requirements file for the job's functions,
+        from ``requirements_cache_dir`` alone if given (``python.requirements``)."""
+        dependencies.set_python_requirements(requirements_file_path, requirements_cache_dir)
+
+    def add_python_archive(self, archive_path, target_dir=None):
+        """Unpacks a zip archive into ``target_dir`` (its file name if not given) of the
+        working directory of worker processes (``python.archives``)."""
+        dependencies.add_python_archive(archive_path, target_dir)
+
+    def set_python_executable(self, python_exec):
+        """The interpreter of worker processes in process mode (``python.executable``)."""
+        dependencies.set_python_executable(python_exec)
 
     def add_jars(self, *jars_path):
         """Accepted and ignored: pyflink-rs runs without a JVM, and its connectors need no jars."""

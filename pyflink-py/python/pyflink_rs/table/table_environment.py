@@ -8,6 +8,7 @@ import re
 import warnings
 
 from pyflink_rs import _native
+from pyflink_rs.common import dependencies
 from pyflink_rs.table.table import Table, TableResult, _JobFailed
 
 from pyflink_rs.datastream.data_stream import DataStream
@@ -79,7 +80,9 @@ class TableConfig:
         self._options = {}
 
     def set(self, key, value):
-        self._t_env._native.configure({str(key): str(value)})
+        options = dependencies.apply({str(key): str(value)})
+        if options:
+            self._t_env._native.configure(options)
         self._options[str(key)] = str(value)
         return self
 
@@ -88,6 +91,13 @@ class TableConfig:
 
     def get_configuration(self):
         return self
+
+    def set_python_executable(self, python_exec):
+        """The interpreter of worker processes in process mode (``python.executable``)."""
+        return self.set(dependencies.EXECUTABLE, python_exec)
+
+    def get_python_executable(self):
+        return self.get(dependencies.EXECUTABLE)
 
     def set_idle_state_retention(self, duration):
         """How long the state of a key of an aggregate or join is kept after it was last
@@ -184,6 +194,21 @@ class TableEnvironment:
 
     def get_config(self):
         return self._config
+
+    def add_python_file(self, file_path):
+        """Makes a Python file, package, directory or zip of modules importable by the job's
+        functions (``python.files``); see ``pyflink_rs.common.dependencies``."""
+        dependencies.add_python_file(file_path)
+
+    def set_python_requirements(self, requirements_file_path, requirements_cache_dir=None):
+        """Installs the third-party packages of a requirements file for the job's functions,
+        from ``requirements_cache_dir`` alone if given (``python.requirements``)."""
+        dependencies.set_python_requirements(requirements_file_path, requirements_cache_dir)
+
+    def add_python_archive(self, archive_path, target_dir=None):
+        """Unpacks a zip archive into ``target_dir`` (its file name if not given) of the
+        working directory of worker processes (``python.archives``)."""
+        dependencies.add_python_archive(archive_path, target_dir)
 
     def execute_sql(self, stmt):
         python_function = _CREATE_PYTHON_FUNCTION.match(stmt)
