@@ -5,8 +5,8 @@ TIMESTAMP, BYTES, ARRAY, MAP and ROW, beside numbers and strings)."""
 import datetime
 from decimal import Decimal
 
-from pyflink_rs.table import DataTypes
-from pyflink_rs.table.udf import udf
+from pyflink_rs.table import DataTypes, EnvironmentSettings, TableEnvironment
+from pyflink_rs.table.udf import AggregateFunction, udaf, udf
 from table_helpers import streaming
 
 VALUES = (
@@ -90,3 +90,29 @@ def test_a_result_that_does_not_fit_says_which_function_and_value():
         raise AssertionError("a list of strings went into an ARRAY<BIGINT>")
     assert "the Python function 'words' returned ['1', '2', '3'], which is not a ARRAY<BIGINT>" in message
     assert "item 0" in message
+
+
+class Total(AggregateFunction):
+    """The total of DECIMAL prices and the days they were paid on."""
+
+    def create_accumulator(self):
+        return [Decimal("0"), []]
+
+    def accumulate(self, accumulator, price, day):
+        accumulator[0] += price
+        accumulator[1].append(day)
+
+    def get_value(self, accumulator):
+        return (accumulator[0], sorted(accumulator[1]))
+
+
+def test_aggregate_functions_take_and_give_them_too():
+    t_env = TableEnvironment.create(EnvironmentSettings.in_batch_mode())
+    result_type = DataTypes.ROW([DataTypes.FIELD("total", DataTypes.DECIMAL(10, 2)),
+                                 DataTypes.FIELD("days", DataTypes.ARRAY(DataTypes.DATE()))])
+    t_env.create_temporary_system_function("total", udaf(Total(), result_type=result_type))
+    query = ("SELECT total(price, day) AS t FROM (VALUES (CAST('1.10' AS DECIMAL(10, 2)), DATE '2024-03-02'), "
+             "(CAST('2.25' AS DECIMAL(10, 2)), DATE '2024-03-01')) AS v(price, day)")
+    with t_env.execute_sql(query).collect() as rows:
+        [row] = list(rows)
+    assert tuple(row[0]) == (Decimal("3.35"), [datetime.date(2024, 3, 1), datetime.date(2024, 3, 2)])

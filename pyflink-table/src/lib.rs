@@ -32,6 +32,7 @@ pub mod batch;
 mod catalog;
 mod connector_table;
 pub mod connectors;
+mod constructors;
 mod ddl;
 pub mod environment;
 pub mod error;

@@ -37,6 +37,7 @@ pub(crate) fn plan_sql(catalog: &Catalog, sql: &str) -> Result<LogicalPlan> {
 fn parse_and_plan(catalog: &Catalog, sql: &str) -> Result<LogicalPlan> {
     let sql = crate::windows::rewrite_group_window(sql)?;
     let sql = crate::windows::rewrite_window_calls(&sql)?;
+    let sql = crate::constructors::rewrite_map_constructors(&sql)?;
     let sql = sql.as_ref();
     let dialect = GenericDialect {};
     let mut parser =

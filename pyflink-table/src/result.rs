@@ -346,3 +346,47 @@ impl ResultPrinter {
 
 /// Rows printed in one step at most.
 const PRINT_ROWS: usize = 1024;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn numbers(t_env: &crate::environment::TableEnvironment, count: i64) -> TableResult {
+        let values: Vec<String> = (0..count).map(|n| format!("(CAST({n} AS BIGINT))")).collect();
+        let sql = format!("SELECT n FROM (VALUES {}) AS t(n)", values.join(", "));
+        t_env.execute_sql(&sql).unwrap()
+    }
+
+    #[test]
+    fn rows_are_handed_over_in_parts_of_at_most_the_size_asked_for_and_in_order() {
+        let t_env =
+            crate::environment::TableEnvironment::create(crate::environment::EnvironmentSettings::in_batch_mode());
+        let result = numbers(&t_env, 10);
+        let mut sizes = Vec::new();
+        let mut values = Vec::new();
+        while let Some(rows) = result.poll_rows(3, Duration::from_secs(30)).unwrap() {
+            sizes.push(rows.len());
+            values.extend(rows.into_iter().map(|row| row.fields[0].clone()));
+        }
+        assert!(sizes.iter().all(|&size| (1..=3).contains(&size)), "{sizes:?}");
+        assert_eq!(values, (0..10).map(Value::BigInt).collect::<Vec<_>>());
+        // Taken once: nothing is left.
+        assert_eq!(result.poll_rows(3, Duration::from_millis(1)).unwrap(), None);
+    }
+
+    #[test]
+    fn a_printer_prints_each_part_as_it_comes_and_the_count_at_the_end() {
+        let t_env =
+            crate::environment::TableEnvironment::create(crate::environment::EnvironmentSettings::in_batch_mode());
+        let result = numbers(&t_env, 2500);
+        let (mut printer, mut out) = (ResultPrinter::default(), Vec::new());
+        let mut steps = 0;
+        while !printer.print_step(&result, Duration::from_secs(30), &mut out).unwrap() {
+            steps += 1;
+        }
+        let text = String::from_utf8(out).unwrap();
+        assert!(steps >= 3, "{PRINT_ROWS} rows a step: {steps} steps");
+        assert_eq!(text.lines().filter(|line| line.starts_with("| ")).count(), 2501, "a header and 2500 rows");
+        assert_eq!(text.lines().last(), Some("2500 rows in set"));
+    }
+}

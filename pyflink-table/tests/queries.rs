@@ -120,10 +120,10 @@ fn bad_sql_says_what_is_wrong_and_where() {
 fn decimals_dates_bytes_arrays_maps_and_rows_print_as_flink_casts_them_to_strings() {
     let t_env = TableEnvironment::create(EnvironmentSettings::in_batch_mode());
     let sql = "SELECT CAST('21.5' AS DECIMAL(10, 2)) AS d, DATE '2024-02-28' AS day, X'cafe' AS raw, \
-               ARRAY[1, NULL] AS xs, named_struct('a', 1, 'b', 'x') AS r";
+               ARRAY[1, NULL] AS xs, named_struct('a', 1, 'b', 'x') AS r, MAP['k', 1] AS m";
     let text = printed(&t_env, sql);
     let cells: Vec<&str> = text.lines().nth(3).unwrap().split('|').map(str::trim).collect();
-    assert_eq!(cells, ["", "21.50", "2024-02-28", "x'cafe'", "[1, NULL]", "(1, x)", ""], "{text}");
+    assert_eq!(cells, ["", "21.50", "2024-02-28", "x'cafe'", "[1, NULL]", "(1, x)", "{k=1}", ""], "{text}");
 }
 
 #[test]

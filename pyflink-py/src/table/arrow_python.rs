@@ -26,7 +26,7 @@ use pyflink_table::datafusion::arrow::datatypes::{
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBool, PyByteArray, PyBytes, PyDict, PyList, PyString};
+use pyo3::types::{PyBool, PyByteArray, PyBytes, PyDict, PyList, PyString, PyTuple};
 
 use crate::types::build_row;
 
@@ -477,8 +477,12 @@ fn at_start(error: impl ToString) -> BadValue {
 }
 
 fn map_array(values: &[Bound<'_, PyAny>], entries: &FieldRef, sorted: bool) -> Result<ArrayRef, BadValue> {
-    let ArrowType::Struct(fields) = entries.data_type() else {
-        return Err(BadValue::at(0, format!("a map's entries are a struct, not {}", entries.data_type())));
+    // The entries are a struct of a key and a value.
+    let fields = match entries.data_type() {
+        ArrowType::Struct(fields) if fields.len() == 2 => fields,
+        other => {
+            return Err(BadValue::at(0, format!("a map's entries are a struct of a key and a value, not {other}")))
+        }
     };
     let (offsets, pairs, nulls) = flatten(values, |value| {
         let items = value.call_method0("items")?;
@@ -492,7 +496,8 @@ fn map_array(values: &[Bound<'_, PyAny>], entries: &FieldRef, sorted: bool) -> R
     Ok(Arc::new(MapArray::try_new(Arc::clone(entries), offsets, entries_array, nulls, sorted).map_err(at_start)?))
 }
 
-/// Rows from `Row`s, tuples or lists of the fields' values, by position.
+/// Rows from `Row`s, tuples or lists of the fields' values, by position (or, for a row of one
+/// field, the value alone).
 fn struct_array(values: &[Bound<'_, PyAny>], fields: &Fields) -> Result<ArrayRef, BadValue> {
     let mut columns: Vec<Vec<Bound<'_, PyAny>>> = fields.iter().map(|_| Vec::with_capacity(values.len())).collect();
     for (row, value) in values.iter().enumerate() {
@@ -500,10 +505,16 @@ fn struct_array(values: &[Bound<'_, PyAny>], fields: &Fields) -> Result<ArrayRef
             columns.iter_mut().for_each(|column| column.push(value.clone()));
             continue;
         }
-        let items: Vec<Bound<'_, PyAny>> = value
-            .try_iter()
-            .and_then(|items| items.collect())
-            .map_err(|error| BadValue::at(row, format!("not a row: {}", error.value(value.py()))))?;
+        // A row of one field may be given as its value alone.
+        let sequence = value.is_instance_of::<PyTuple>() || value.is_instance_of::<PyList>();
+        let items: Vec<Bound<'_, PyAny>> = if fields.len() == 1 && !sequence {
+            vec![value.clone()]
+        } else {
+            value
+                .try_iter()
+                .and_then(|items| items.collect())
+                .map_err(|error| BadValue::at(row, format!("not a row: {}", error.value(value.py()))))?
+        };
         if items.len() != fields.len() {
             return Err(BadValue::at(row, format!("it has {} fields, the type {}", items.len(), fields.len())));
         }

@@ -10,10 +10,8 @@
 use std::any::Any;
 use std::sync::Arc;
 
-use pyflink_table::batch::rows_to_batch;
-use pyflink_table::datafusion::arrow::array::{Array, ArrayRef, ListArray, StructArray};
-use pyflink_table::datafusion::arrow::buffer::{NullBuffer, OffsetBuffer};
-use pyflink_table::datafusion::arrow::datatypes::{DataType as ArrowType, Field, Schema};
+use pyflink_table::datafusion::arrow::array::{Array, ArrayRef};
+use pyflink_table::datafusion::arrow::datatypes::{DataType as ArrowType, Field};
 use pyflink_table::datafusion::common::ScalarValue;
 use pyflink_table::types::{DataType, LogicalType};
 use pyflink_table::{AccumulatorObject, TableError, UserAggregateFunction};
@@ -21,9 +19,9 @@ use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
 use crate::function::python_error;
+use crate::table::arrow_python::arrow_array;
 use crate::table::sql::TableEnv;
-use crate::table::udf::{python_arguments, result_row, PickledCallable};
-use crate::table::udtf::row_of;
+use crate::table::udf::{python_arguments, PickledCallable};
 use crate::value::{pickle, unpickle};
 use crate::JobError;
 
@@ -107,48 +105,16 @@ impl PythonAggregateFunction {
         })
     }
 
-    /// The value `result`, a Python object of the function's value, as a scalar.
-    fn scalar(&self, py: Python<'_>, result: &Bound<'_, PyAny>) -> pyflink_table::Result<ScalarValue> {
-        let wrong = |error: PyErr| {
+    /// The value `result`, a Python object of the function's value (for a table aggregate,
+    /// the rows it emits), as a scalar.
+    fn scalar(&self, result: &Bound<'_, PyAny>) -> pyflink_table::Result<ScalarValue> {
+        let array = arrow_array(std::slice::from_ref(result), &self.result_arrow).map_err(|bad| {
             TableError::Execution(format!(
                 "the Python aggregate function '{}' gave {result}, which is not a {}: {}",
-                self.callable.name,
-                self.result,
-                error.value(py)
+                self.callable.name, self.result, bad.reason
             ))
-        };
-        if self.table {
-            let LogicalType::Row(fields) = &self.result.logical else { unreachable!("checked when made") };
-            let columns: Vec<DataType> = fields.iter().map(|field| field.data_type.clone()).collect();
-            let rows = result
-                .try_iter()
-                .and_then(|items| items.map(|item| row_of(&item?, &columns)).collect::<PyResult<Vec<_>>>())
-                .map_err(wrong)?;
-            let ArrowType::List(item) = &self.result_arrow else { unreachable!("a table aggregate's lists") };
-            let values = self.struct_array(&rows, None)?;
-            let list = ListArray::try_new(Arc::clone(item), OffsetBuffer::from_lengths([rows.len()]), values, None)
-                .map_err(|e| TableError::Execution(e.to_string()))?;
-            return Ok(ScalarValue::List(Arc::new(list)));
-        }
-        let (row, valid) = result_row(result, &self.result).map_err(wrong)?;
-        if matches!(self.result.logical, LogicalType::Row(_)) {
-            let rows = self.struct_array(&[row], Some(valid))?;
-            let rows = rows.as_any().downcast_ref::<StructArray>().cloned().expect("a struct array");
-            return Ok(ScalarValue::Struct(Arc::new(rows)));
-        }
-        let schema = Arc::new(Schema::new(vec![self.result.to_arrow_field("value")]));
-        let batch = rows_to_batch(&[row], &schema)?;
-        ScalarValue::try_from_array(batch.column(0), 0).map_err(|e| TableError::Execution(e.strip_backtrace()))
-    }
-
-    /// `rows` of the function's ROW type as a struct array (one NULL row unless `valid`).
-    fn struct_array(&self, rows: &[pyflink_core::table::Row], valid: Option<bool>) -> pyflink_table::Result<ArrayRef> {
-        let ArrowType::Struct(fields) = self.result.to_arrow() else { unreachable!("a ROW type") };
-        let batch = rows_to_batch(rows, &Arc::new(Schema::new(fields.clone())))?;
-        let nulls = valid.map(|valid| NullBuffer::from(vec![valid]));
-        let array = StructArray::try_new(fields, batch.columns().to_vec(), nulls)
-            .map_err(|e| TableError::Execution(e.to_string()))?;
-        Ok(Arc::new(array))
+        })?;
+        ScalarValue::try_from_array(&array, 0).map_err(|e| TableError::Execution(e.strip_backtrace()))
     }
 }
 
@@ -212,7 +178,7 @@ impl UserAggregateFunction for PythonAggregateFunction {
         Python::attach(|py| {
             let method = if self.table { "emit_value" } else { "get_value" };
             let result = self.call(py, method, vec![object(accumulator).bind(py).clone()])?;
-            self.scalar(py, &result)
+            self.scalar(&result)
         })
     }
 }

@@ -6,21 +6,19 @@
 use std::hash::{Hash, Hasher};
 use std::sync::OnceLock;
 
-use pyflink_core::table::{Row, Value};
 use pyflink_table::datafusion::arrow::array::ArrayRef;
 use pyflink_table::datafusion::arrow::datatypes::DataType as ArrowType;
 use pyflink_table::datafusion::common::DataFusionError;
 use pyflink_table::datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
 };
-use pyflink_table::types::{DataType, LogicalType};
+use pyflink_table::types::DataType;
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyTuple};
 
 use crate::function::python_error;
 use crate::table::arrow_python::{arrow_array, python_values};
 use crate::table::sql::TableEnv;
-use crate::table::stream::typed_value;
 use crate::value::unpickle;
 use crate::JobError;
 
@@ -143,12 +141,10 @@ impl PythonScalarFunction {
             let columns = argument_columns(py, arrays)?;
             let results = self.results(&function, &columns, count).map_err(failed)?;
             arrow_array(&results, &self.result_arrow).map_err(|bad| {
+                let value = results.get(bad.row).map_or_else(String::new, |value| format!("returned {value}, which "));
                 DataFusionError::Execution(format!(
-                    "the Python function '{}' returned {}, which is not a {}: {}",
-                    self.callable.name,
-                    results[bad.row.min(results.len().saturating_sub(1))],
-                    self.result,
-                    bad.reason
+                    "the Python function '{}' {value}is not a {}: {}",
+                    self.callable.name, self.result, bad.reason
                 ))
             })
         })
@@ -178,28 +174,6 @@ impl ScalarUDFImpl for PythonScalarFunction {
         let arrays = args.args.iter().map(|arg| arg.to_array(count)).collect::<Result<Vec<_>, _>>()?;
         Ok(ColumnarValue::Array(self.call_all(&arrays, count)?))
     }
-}
-
-/// A Python function's `result` as a row of the type `data_type`: a ROW's fields (all NULL for
-/// `None`), else the one value; and whether it is not NULL.
-pub(crate) fn result_row(result: &Bound<'_, PyAny>, data_type: &DataType) -> PyResult<(Row, bool)> {
-    let LogicalType::Row(fields) = &data_type.logical else {
-        return Ok((Row::of(vec![typed_value(result, data_type)?]), !result.is_none()));
-    };
-    if result.is_none() {
-        return Ok((Row::of(vec![Value::Null; fields.len()]), false));
-    }
-    let items: Vec<Bound<'_, PyAny>> = result.try_iter().and_then(|items| items.collect())?;
-    if items.len() != fields.len() {
-        return Err(pyo3::exceptions::PyValueError::new_err(format!(
-            "it has {} fields, the type {}",
-            items.len(),
-            fields.len()
-        )));
-    }
-    let values =
-        items.iter().zip(fields).map(|(item, field)| typed_value(item, &field.data_type)).collect::<PyResult<_>>()?;
-    Ok((Row::of(values), true))
 }
 
 /// The Python values of the argument columns `arrays`, a list per column.

@@ -5,7 +5,6 @@
 
 use std::sync::Arc;
 
-use pyflink_core::table::Row;
 use pyflink_table::datafusion::arrow::array::{ArrayRef, ListArray, StructArray};
 use pyflink_table::datafusion::arrow::buffer::OffsetBuffer;
 use pyflink_table::datafusion::arrow::datatypes::{DataType as ArrowType, Field, Fields, Schema, SchemaRef};
@@ -20,7 +19,6 @@ use pyo3::types::{PyList, PyTuple};
 use crate::function::python_error;
 use crate::table::arrow_python::arrow_array;
 use crate::table::sql::TableEnv;
-use crate::table::stream::typed_value;
 use crate::table::udf::{argument_columns, PickledCallable};
 use crate::JobError;
 
@@ -105,9 +103,10 @@ impl PythonTableFunction {
                 .enumerate()
                 .map(|(index, (column, field))| {
                     arrow_array(column, field.data_type()).map_err(|bad| {
+                        let row = rows.get(bad.row).map_or_else(String::new, |row| format!(" of the row {row}"));
                         DataFusionError::Execution(format!(
-                            "the Python table function '{}': column f{index} of the row {} is not a {}: {}",
-                            self.callable.name, rows[bad.row], self.columns[index], bad.reason
+                            "the Python table function '{}': column f{index}{row} is not a {}: {}",
+                            self.callable.name, self.columns[index], bad.reason
                         ))
                     })
                 })
@@ -133,26 +132,6 @@ fn row_fields<'py>(item: &Bound<'py, PyAny>, columns: usize) -> PyResult<Vec<Bou
         )));
     }
     Ok(fields)
-}
-
-/// The row one yielded item is: a `Row`, tuple or list of the columns, or the value of the
-/// only column.
-pub(crate) fn row_of(item: &Bound<'_, PyAny>, columns: &[DataType]) -> PyResult<Row> {
-    let fields = row_fields(item, columns.len())?;
-    let values = fields
-        .iter()
-        .zip(columns)
-        .enumerate()
-        .map(|(i, (field, data_type))| {
-            typed_value(field, data_type).map_err(|e| {
-                pyo3::exceptions::PyTypeError::new_err(format!(
-                    "column f{i} of the row {item} is not a {data_type}: {}",
-                    e.value(item.py())
-                ))
-            })
-        })
-        .collect::<PyResult<Vec<_>>>()?;
-    Ok(Row::of(values))
 }
 
 impl ScalarUDFImpl for PythonTableFunction {

@@ -115,11 +115,17 @@ pub(crate) fn syntax_error(sql: &str, position: usize, message: &str) -> TableEr
 
 /// The index of the `)` that closes the `(` at `open`.
 pub(crate) fn matching_paren(tokens: &[Token], open: usize) -> Option<usize> {
+    matching_symbol(tokens, open, ('(', ')'))
+}
+
+/// The index of the token `close` that closes the token `opening` at `open`, pairs nested in
+/// between skipped.
+pub(crate) fn matching_symbol(tokens: &[Token], open: usize, (opening, close): (char, char)) -> Option<usize> {
     let mut depth = 0usize;
     for (i, token) in tokens.iter().enumerate().skip(open) {
-        if token.is_symbol('(') {
+        if token.is_symbol(opening) {
             depth += 1;
-        } else if token.is_symbol(')') {
+        } else if token.is_symbol(close) {
             depth -= 1;
             if depth == 0 {
                 return Some(i);

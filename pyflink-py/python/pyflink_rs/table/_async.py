@@ -44,6 +44,16 @@ class AsyncOptions:
         self.delay = _duration_millis(options.get(DELAY_KEY, "100 ms")) / 1000
 
 
+if hasattr(asyncio, "timeout"):
+    async def _within(awaitable, seconds):
+        """``awaitable``'s result, or ``TimeoutError`` after ``seconds``."""
+        async with asyncio.timeout(seconds):
+            return await awaitable
+else:  # Python 3.10: wait_for, which costs a task per call.
+    async def _within(awaitable, seconds):
+        return await asyncio.wait_for(awaitable, seconds)
+
+
 class _AsyncBatchCall:
     """An async function (an ``async def`` or an ``AsyncScalarFunction``), called with the
     argument tuples of a batch's rows; gives their results in order."""
@@ -67,22 +77,35 @@ class _AsyncBatchCall:
         return _event_loop().run_until_complete(self._all(self._eval(), rows))
 
     async def _all(self, evaluate, rows):
+        # As many callers as calls may be in flight, each taking the next row when its call
+        # is done: a task per caller rather than per row (tasks cost more than the calls).
+        results = [None] * len(rows)
+        indices = iter(range(len(rows)))
+
+        async def caller():
+            for index in indices:
+                results[index] = await self._call(evaluate, rows[index])
+
+        callers = [asyncio.ensure_future(caller()) for _ in range(min(self._options.capacity, len(rows)))]
+        try:
+            await asyncio.gather(*callers)
+        finally:
+            for pending in callers:
+                pending.cancel()
+        return results
+
+    async def _call(self, evaluate, args):
+        """One call, retried as the options say."""
         options = self._options
-        slots = asyncio.Semaphore(options.capacity)
-
-        async def one(args):
-            async with slots:
-                for attempt in range(1, options.attempts + 1):
-                    try:
-                        return await asyncio.wait_for(evaluate(*args), options.timeout)
-                    except asyncio.TimeoutError:
-                        if attempt == options.attempts:
-                            raise TimeoutError(
-                                f"the async function {self._name} did not finish within {options.timeout} s "
-                                f"({TIMEOUT_KEY}), {attempt} time(s)") from None
-                    except Exception:
-                        if attempt == options.attempts:
-                            raise
-                    await asyncio.sleep(options.delay)
-
-        return await asyncio.gather(*(one(args) for args in rows))
+        for attempt in range(1, options.attempts + 1):
+            try:
+                return await _within(evaluate(*args), options.timeout)
+            except (asyncio.TimeoutError, TimeoutError):
+                if attempt == options.attempts:
+                    raise TimeoutError(
+                        f"the async function {self._name} did not finish within {options.timeout} s "
+                        f"({TIMEOUT_KEY}), {attempt} time(s)") from None
+            except Exception:
+                if attempt == options.attempts:
+                    raise
+            await asyncio.sleep(options.delay)
