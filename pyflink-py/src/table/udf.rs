@@ -151,13 +151,59 @@ impl PythonScalarFunction {
     }
 }
 
-impl ScalarUDFImpl for PythonScalarFunction {
-    fn name(&self) -> &str {
-        &self.callable.name
+impl PythonColumns for PythonScalarFunction {
+    fn callable(&self) -> &PickledCallable {
+        &self.callable
     }
 
     fn signature(&self) -> &Signature {
         &self.signature
+    }
+
+    fn result_type(&self) -> ArrowType {
+        self.result_arrow.clone()
+    }
+
+    fn call(&self, arrays: &[ArrayRef], count: usize) -> Result<ArrayRef, DataFusionError> {
+        self.call_all(arrays, count)
+    }
+}
+
+/// What a Python function of SQL and the Table API computes, a batch's columns at a time; each
+/// kind (scalar, table, pandas) is one, and DataFusion sees it through [`PythonUdf`], which
+/// holds what they share.
+pub(crate) trait PythonColumns: std::fmt::Debug + Eq + Hash + Send + Sync + 'static {
+    /// The callable, whose name the function is known by.
+    fn callable(&self) -> &PickledCallable;
+
+    fn signature(&self) -> &Signature;
+
+    /// The type of the column [`PythonColumns::call`] gives.
+    fn result_type(&self) -> ArrowType;
+
+    /// The result column for the `count` rows of the argument columns `arrays`.
+    fn call(&self, arrays: &[ArrayRef], count: usize) -> Result<ArrayRef, DataFusionError>;
+}
+
+/// A Python function as a DataFusion scalar function: it takes any arguments as they are, and
+/// each argument reaches it as a column of the batch's rows (a constant repeated).
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub(crate) struct PythonUdf<F>(pub(crate) F);
+
+impl<F: PythonColumns> PythonUdf<F> {
+    /// `function` as a DataFusion scalar function.
+    pub(crate) fn udf(function: F) -> ScalarUDF {
+        ScalarUDF::new_from_impl(PythonUdf(function))
+    }
+}
+
+impl<F: PythonColumns> ScalarUDFImpl for PythonUdf<F> {
+    fn name(&self) -> &str {
+        &self.0.callable().name
+    }
+
+    fn signature(&self) -> &Signature {
+        self.0.signature()
     }
 
     /// Python takes any arguments: they reach it as they are.
@@ -166,13 +212,13 @@ impl ScalarUDFImpl for PythonScalarFunction {
     }
 
     fn return_type(&self, _arg_types: &[ArrowType]) -> pyflink_table::datafusion::common::Result<ArrowType> {
-        Ok(self.result_arrow.clone())
+        Ok(self.0.result_type())
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> pyflink_table::datafusion::common::Result<ColumnarValue> {
         let count = args.number_rows;
         let arrays = args.args.iter().map(|arg| arg.to_array(count)).collect::<Result<Vec<_>, _>>()?;
-        Ok(ColumnarValue::Array(self.call_all(&arrays, count)?))
+        Ok(ColumnarValue::Array(self.0.call(&arrays, count)?))
     }
 }
 
@@ -215,7 +261,7 @@ impl TableEnv {
     ) -> Result<(), JobError> {
         let result = DataType::parse(&result_type)?;
         let function = PythonScalarFunction::new(name, pickled_function, result, deterministic, batched);
-        let function = ScalarUDF::new_from_impl(function);
+        let function = PythonUdf::udf(function);
         self.thread().run(move |owned| owned.env.create_temporary_system_function(function))
     }
 }

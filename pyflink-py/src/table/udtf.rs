@@ -9,9 +9,7 @@ use pyflink_table::datafusion::arrow::array::{ArrayRef, ListArray, StructArray};
 use pyflink_table::datafusion::arrow::buffer::OffsetBuffer;
 use pyflink_table::datafusion::arrow::datatypes::{DataType as ArrowType, Field, Fields, Schema, SchemaRef};
 use pyflink_table::datafusion::common::DataFusionError;
-use pyflink_table::datafusion::logical_expr::{
-    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
-};
+use pyflink_table::datafusion::logical_expr::{Signature, Volatility};
 use pyflink_table::types::DataType;
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyTuple};
@@ -19,7 +17,7 @@ use pyo3::types::{PyList, PyTuple};
 use crate::function::python_error;
 use crate::table::arrow_python::arrow_array;
 use crate::table::sql::TableEnv;
-use crate::table::udf::{argument_columns, PickledCallable};
+use crate::table::udf::{argument_columns, PickledCallable, PythonColumns, PythonUdf};
 use crate::JobError;
 
 /// A Python function called on each row, whose results are rows of `columns`.
@@ -134,32 +132,26 @@ fn row_fields<'py>(item: &Bound<'py, PyAny>, columns: usize) -> PyResult<Vec<Bou
     Ok(fields)
 }
 
-impl ScalarUDFImpl for PythonTableFunction {
-    fn name(&self) -> &str {
-        &self.callable.name
+impl PythonColumns for PythonTableFunction {
+    fn callable(&self) -> &PickledCallable {
+        &self.callable
     }
 
     fn signature(&self) -> &Signature {
         &self.signature
     }
 
-    /// Python takes any arguments: they reach it as they are.
-    fn coerce_types(&self, arg_types: &[ArrowType]) -> pyflink_table::datafusion::common::Result<Vec<ArrowType>> {
-        Ok(arg_types.to_vec())
+    fn result_type(&self) -> ArrowType {
+        ArrowType::List(self.item_field())
     }
 
-    fn return_type(&self, _arg_types: &[ArrowType]) -> pyflink_table::datafusion::common::Result<ArrowType> {
-        Ok(ArrowType::List(self.item_field()))
-    }
-
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> pyflink_table::datafusion::common::Result<ColumnarValue> {
-        let count = args.number_rows;
-        let arrays = args.args.iter().map(|arg| arg.to_array(count)).collect::<Result<Vec<_>, _>>()?;
-        let (columns, lengths) = self.call_all(&arrays, count)?;
+    /// The list of rows the function gives for each row.
+    fn call(&self, arrays: &[ArrayRef], count: usize) -> Result<ArrayRef, DataFusionError> {
+        let (columns, lengths) = self.call_all(arrays, count)?;
         let fields: Fields = self.schema.fields().clone();
         let values = StructArray::try_new(fields, columns, None)?;
         let lists = ListArray::try_new(self.item_field(), OffsetBuffer::from_lengths(lengths), Arc::new(values), None)?;
-        Ok(ColumnarValue::Array(Arc::new(lists)))
+        Ok(Arc::new(lists))
     }
 }
 
@@ -174,8 +166,7 @@ impl TableEnv {
         deterministic: bool,
     ) -> Result<(), JobError> {
         let columns = result_types.iter().map(|text| DataType::parse(text)).collect::<Result<Vec<_>, _>>()?;
-        let function =
-            ScalarUDF::new_from_impl(PythonTableFunction::new(name, pickled_function, columns, deterministic));
+        let function = PythonUdf::udf(PythonTableFunction::new(name, pickled_function, columns, deterministic));
         Ok(self.thread().run(move |owned| owned.env.create_temporary_system_table_function(function))??)
     }
 }

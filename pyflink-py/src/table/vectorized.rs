@@ -13,16 +13,14 @@ use pyflink_table::datafusion::arrow::datatypes::{DataType as ArrowType, Field, 
 use pyflink_table::datafusion::arrow::ipc::reader::StreamReader;
 use pyflink_table::datafusion::arrow::ipc::writer::StreamWriter;
 use pyflink_table::datafusion::common::{exec_err, DataFusionError};
-use pyflink_table::datafusion::logical_expr::{
-    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
-};
+use pyflink_table::datafusion::logical_expr::{Signature, Volatility};
 use pyflink_table::types::DataType;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
 use crate::function::python_error;
 use crate::table::sql::TableEnv;
-use crate::table::udf::PickledCallable;
+use crate::table::udf::{PickledCallable, PythonColumns, PythonUdf};
 use crate::JobError;
 
 /// A Python function called on whole batches of rows.
@@ -44,11 +42,11 @@ impl PythonVectorizedFunction {
     }
 
     /// The function's result column for the `count` rows of `arrays`.
-    fn call(&self, arrays: Vec<ArrayRef>, count: usize) -> Result<ArrayRef, DataFusionError> {
+    fn call_batch(&self, arrays: &[ArrayRef], count: usize) -> Result<ArrayRef, DataFusionError> {
         let fields: Vec<Field> =
             arrays.iter().enumerate().map(|(i, a)| Field::new(format!("a{i}"), a.data_type().clone(), true)).collect();
         let options = RecordBatchOptions::new().with_row_count(Some(count));
-        let batch = RecordBatch::try_new_with_options(Arc::new(Schema::new(fields)), arrays, &options)?;
+        let batch = RecordBatch::try_new_with_options(Arc::new(Schema::new(fields)), arrays.to_vec(), &options)?;
         let arguments = ipc_bytes(&batch)?;
         let returned = Python::attach(|py| {
             let failed = |error: PyErr| {
@@ -94,28 +92,21 @@ fn ipc_bytes(batch: &RecordBatch) -> Result<Vec<u8>, DataFusionError> {
     Ok(bytes)
 }
 
-impl ScalarUDFImpl for PythonVectorizedFunction {
-    fn name(&self) -> &str {
-        &self.callable.name
+impl PythonColumns for PythonVectorizedFunction {
+    fn callable(&self) -> &PickledCallable {
+        &self.callable
     }
 
     fn signature(&self) -> &Signature {
         &self.signature
     }
 
-    /// Python takes any arguments: they reach it as they are.
-    fn coerce_types(&self, arg_types: &[ArrowType]) -> pyflink_table::datafusion::common::Result<Vec<ArrowType>> {
-        Ok(arg_types.to_vec())
+    fn result_type(&self) -> ArrowType {
+        self.result.clone()
     }
 
-    fn return_type(&self, _arg_types: &[ArrowType]) -> pyflink_table::datafusion::common::Result<ArrowType> {
-        Ok(self.result.clone())
-    }
-
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> pyflink_table::datafusion::common::Result<ColumnarValue> {
-        let count = args.number_rows;
-        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
-        Ok(ColumnarValue::Array(self.call(arrays, count)?))
+    fn call(&self, arrays: &[ArrayRef], count: usize) -> Result<ArrayRef, DataFusionError> {
+        self.call_batch(arrays, count)
     }
 }
 
@@ -130,8 +121,7 @@ impl TableEnv {
         deterministic: bool,
     ) -> Result<(), JobError> {
         let result = DataType::parse(&result_type)?;
-        let function =
-            ScalarUDF::new_from_impl(PythonVectorizedFunction::new(name, pickled_function, &result, deterministic));
+        let function = PythonUdf::udf(PythonVectorizedFunction::new(name, pickled_function, &result, deterministic));
         self.thread().run(move |owned| owned.env.create_temporary_system_function(function))
     }
 }

@@ -162,6 +162,26 @@ def worker_executable():
     return shutil.which(executable) or executable
 
 
+class PythonDependencyMethods:
+    """PyFlink's dependency methods, which the ``StreamExecutionEnvironment`` and the
+    ``TableEnvironment`` both have."""
+
+    def add_python_file(self, file_path):
+        """Makes a Python file, package, directory or zip of modules importable by the job's
+        functions (``python.files``)."""
+        add_python_file(file_path)
+
+    def set_python_requirements(self, requirements_file_path, requirements_cache_dir=None):
+        """Installs the third-party packages of a requirements file for the job's functions,
+        from ``requirements_cache_dir`` alone if given (``python.requirements``)."""
+        set_python_requirements(requirements_file_path, requirements_cache_dir)
+
+    def add_python_archive(self, archive_path, target_dir=None):
+        """Unpacks a zip archive into ``target_dir`` (its file name if not given) of the
+        working directory of worker processes (``python.archives``)."""
+        add_python_archive(archive_path, target_dir)
+
+
 def worker_environment():
     """The environment variables a worker process gets beyond this process's: for an
     interpreter other than this one, a ``PYTHONPATH`` where it finds pyflink-rs."""

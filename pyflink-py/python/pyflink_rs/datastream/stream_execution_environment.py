@@ -13,7 +13,7 @@ from pyflink_rs.datastream.data_stream import DataStream
 from pyflink_rs.datastream.execution_mode import RuntimeExecutionMode
 
 
-class StreamExecutionEnvironment:
+class StreamExecutionEnvironment(dependencies.PythonDependencyMethods):
     """The context in which a streaming program runs: it records the program's streams and
     executes them as a job, in this process, with no JVM."""
 
@@ -71,21 +71,6 @@ class StreamExecutionEnvironment:
     def get_parallelism(self):
         """The default parallelism of operators."""
         return self._native.get_parallelism()
-
-    def add_python_file(self, file_path):
-        """Makes a Python file, package, directory or zip of modules importable by the job's
-        functions (``python.files``); see ``pyflink_rs.common.dependencies``."""
-        dependencies.add_python_file(file_path)
-
-    def set_python_requirements(self, requirements_file_path, requirements_cache_dir=None):
-        """Installs the third-party packages of a requirements file for the job's functions,
-        from ``requirements_cache_dir`` alone if given (``python.requirements``)."""
-        dependencies.set_python_requirements(requirements_file_path, requirements_cache_dir)
-
-    def add_python_archive(self, archive_path, target_dir=None):
-        """Unpacks a zip archive into ``target_dir`` (its file name if not given) of the
-        working directory of worker processes (``python.archives``)."""
-        dependencies.add_python_archive(archive_path, target_dir)
 
     def set_python_executable(self, python_exec):
         """The interpreter of worker processes in process mode (``python.executable``)."""

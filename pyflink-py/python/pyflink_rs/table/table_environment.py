@@ -172,7 +172,7 @@ def _infer_type(values):
     return "STRING"
 
 
-class TableEnvironment:
+class TableEnvironment(dependencies.PythonDependencyMethods):
     """Where tables are registered and SQL runs."""
 
     def __init__(self, settings=None):
@@ -194,21 +194,6 @@ class TableEnvironment:
 
     def get_config(self):
         return self._config
-
-    def add_python_file(self, file_path):
-        """Makes a Python file, package, directory or zip of modules importable by the job's
-        functions (``python.files``); see ``pyflink_rs.common.dependencies``."""
-        dependencies.add_python_file(file_path)
-
-    def set_python_requirements(self, requirements_file_path, requirements_cache_dir=None):
-        """Installs the third-party packages of a requirements file for the job's functions,
-        from ``requirements_cache_dir`` alone if given (``python.requirements``)."""
-        dependencies.set_python_requirements(requirements_file_path, requirements_cache_dir)
-
-    def add_python_archive(self, archive_path, target_dir=None):
-        """Unpacks a zip archive into ``target_dir`` (its file name if not given) of the
-        working directory of worker processes (``python.archives``)."""
-        dependencies.add_python_archive(archive_path, target_dir)
 
     def execute_sql(self, stmt):
         python_function = _CREATE_PYTHON_FUNCTION.match(stmt)
