@@ -1,6 +1,7 @@
 """Throughput of Python functions in SQL, on one worker (parallelism 1), in rows/s.
 
 (a) datagen of N rows -> Python scalar function `x * 2 + 1` (@udf) -> blackhole, thread mode
+(a') the same in process mode (a worker process per instance, fed a batch of rows at a time)
 (b) the same with a pandas function (@udf(func_type="pandas"), a batch of rows per call)
 (c) an async function awaiting asyncio.sleep(0.01) per row, 1000 calls in flight (N / 100 rows)
 
@@ -75,6 +76,7 @@ ASYNC_CONFIG = {
 # name, function, configuration, share of the rows
 JOBS = [
     ("(a) scalar @udf x * 2 + 1, thread mode", scalar, {"python.execution-mode": "thread"}, 1),
+    ("(a') scalar @udf x * 2 + 1, process mode", scalar, {"python.execution-mode": "process"}, 1),
     ("(b) pandas @udf x * 2 + 1", pandas_scalar, {}, 1),
     ("(c) async @udf sleeping 10 ms, 1000 in flight", sleeping, ASYNC_CONFIG, 100),
 ]

@@ -37,7 +37,7 @@ impl Bundling {
     }
 
     pub(crate) fn open(&mut self, runtime: &RuntimeContext) -> Result<()> {
-        let worker = Python::attach(|py| PythonWorker::start(py, &self.function, self.kind, runtime))?;
+        let worker = Python::attach(|py| PythonWorker::start(py, &self.function, self.kind, &runtime.task_info()))?;
         self.worker = Some(worker);
         Ok(())
     }

@@ -235,7 +235,7 @@ impl KeyedProcessFunction<PyKey, KeyedRecord, PyValue> for BundledKeyedProcess {
 
     fn open(&mut self, context: &mut KeyedRuntimeContext<'_, PyKey>) -> Result<()> {
         Python::attach(|py| {
-            let mut worker = PythonWorker::start(py, &self.function, self.kind, context.runtime())?;
+            let mut worker = PythonWorker::start(py, &self.function, self.kind, &context.runtime().task_info())?;
             // The engine binds the declared states now, so it waits for the worker's open().
             let declared = worker.opened(py)?;
             self.worker = Some(worker);

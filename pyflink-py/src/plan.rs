@@ -139,6 +139,44 @@ impl Default for PythonExecution {
     }
 }
 
+impl PythonExecution {
+    /// Applies the `python.execution-mode` and `python.fn-execution.bundle.*` options among
+    /// `options`, checked.
+    pub(crate) fn configure(&mut self, options: &HashMap<String, String>) -> Result<(), JobError> {
+        if let Some(mode) = options.get("python.execution-mode") {
+            self.process_mode = match mode.trim().to_ascii_lowercase().as_str() {
+                "process" => true,
+                "thread" => false,
+                other => {
+                    return Err(JobError::InvalidProgram(format!(
+                        "python.execution-mode must be 'thread' or 'process', not '{other}'"
+                    )))
+                }
+            };
+        }
+        if let Some(size) = options.get("python.fn-execution.bundle.size") {
+            self.bundle_size = match size.trim().parse::<usize>() {
+                Ok(size) if size > 0 => size,
+                _ => {
+                    return Err(JobError::InvalidProgram(format!(
+                        "python.fn-execution.bundle.size must be a whole number above 0, not '{size}'"
+                    )))
+                }
+            };
+        }
+        if let Some(time) = options.get("python.fn-execution.bundle.time") {
+            // Bundles end with every input batch, so no record waits for this long; the
+            // option is checked so that a typo is not silently ignored.
+            if !matches!(time.trim().parse::<i64>(), Ok(ms) if ms > 0) {
+                return Err(JobError::InvalidProgram(format!(
+                    "python.fn-execution.bundle.time must be milliseconds above 0, not '{time}'"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The program recorded so far.
 #[derive(Debug, Default, Clone)]
 pub struct Plan {
@@ -291,36 +329,7 @@ impl Environment {
         let scratch = pyflink_core::StreamExecutionEnvironment::get_execution_environment();
         scratch.configure(&crate::compile::engine_configuration(&engine))?;
         let mut python = lock(&self.plan).python;
-        if let Some(mode) = options.get("python.execution-mode") {
-            python.process_mode = match mode.trim().to_ascii_lowercase().as_str() {
-                "process" => true,
-                "thread" => false,
-                other => {
-                    return Err(JobError::InvalidProgram(format!(
-                        "python.execution-mode must be 'thread' or 'process', not '{other}'"
-                    )))
-                }
-            };
-        }
-        if let Some(size) = options.get("python.fn-execution.bundle.size") {
-            python.bundle_size = match size.trim().parse::<usize>() {
-                Ok(size) if size > 0 => size,
-                _ => {
-                    return Err(JobError::InvalidProgram(format!(
-                        "python.fn-execution.bundle.size must be a whole number above 0, not '{size}'"
-                    )))
-                }
-            };
-        }
-        if let Some(time) = options.get("python.fn-execution.bundle.time") {
-            // Bundles end with every input batch, so no record waits for this long; the
-            // option is checked so that a typo is not silently ignored.
-            if !matches!(time.trim().parse::<i64>(), Ok(ms) if ms > 0) {
-                return Err(JobError::InvalidProgram(format!(
-                    "python.fn-execution.bundle.time must be milliseconds above 0, not '{time}'"
-                )));
-            }
-        }
+        python.configure(&options)?;
         let mut plan = lock(&self.plan);
         plan.python = python;
         plan.engine_options = engine;

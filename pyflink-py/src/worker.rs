@@ -15,7 +15,7 @@ use std::os::unix::net::UnixStream;
 use std::process::{Child, Command, Stdio};
 
 use pyflink_core::metrics::MetricGroup;
-use pyflink_core::{FlinkError, Result, RuntimeContext};
+use pyflink_core::{FlinkError, Result, TaskInfo};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
@@ -59,6 +59,17 @@ impl WorkerLaunch {
     }
 }
 
+/// Where an operator instance runs, as Python's function contexts take it: `task_name`,
+/// `index_of_this_subtask`, `number_of_parallel_subtasks`, `max_parallelism`.
+pub(crate) fn task_dict<'py>(py: Python<'py>, task: &TaskInfo) -> PyResult<Bound<'py, PyDict>> {
+    let dict = PyDict::new(py);
+    dict.set_item("task_name", task.get_task_name())?;
+    dict.set_item("index_of_this_subtask", task.get_index_of_this_subtask())?;
+    dict.set_item("number_of_parallel_subtasks", task.get_number_of_parallel_subtasks())?;
+    dict.set_item("max_parallelism", task.get_max_number_of_parallel_subtasks())?;
+    Ok(dict)
+}
+
 /// A bundle pickled for a worker, ready to send.
 pub struct BundleFrame(Vec<u8>);
 
@@ -67,9 +78,9 @@ fn io_error(name: &str, what: &str, error: std::io::Error) -> FlinkError {
 }
 
 impl PythonWorker {
-    /// Starts a worker for the cloudpickled `function`, run as `kind` (`map`, `flat_map`,
-    /// `filter`, `key`, `reduce`) by the instance `runtime` describes.
-    pub fn start(py: Python<'_>, function: &[u8], kind: &str, runtime: &RuntimeContext) -> Result<Self> {
+    /// Starts a worker for the cloudpickled `function`, run as `kind` (`chain`, `reduce`,
+    /// `table`, ...) by the operator instance `runtime`.
+    pub fn start(py: Python<'_>, function: &[u8], kind: &str, runtime: &TaskInfo) -> Result<Self> {
         let name = runtime.get_task_name().to_string();
         let (launch, sys_path) = (|| -> PyResult<(WorkerLaunch, Bound<'_, PyAny>)> {
             Ok((WorkerLaunch::of(py)?, py.import("sys")?.getattr("path")?))
@@ -88,11 +99,7 @@ impl PythonWorker {
         let mut worker =
             PythonWorker { socket, child, name, open_pending: true, metric_group, metrics, in_flight: false };
         let open = (|| -> PyResult<Vec<u8>> {
-            let info = PyDict::new(py);
-            info.set_item("task_name", runtime.get_task_name())?;
-            info.set_item("index_of_this_subtask", runtime.get_index_of_this_subtask())?;
-            info.set_item("number_of_parallel_subtasks", runtime.get_number_of_parallel_subtasks())?;
-            info.set_item("max_parallelism", runtime.get_max_number_of_parallel_subtasks())?;
+            let info = task_dict(py, runtime)?;
             // Functions log at the level the program configured.
             let level = py.import("logging")?.call_method0("getLogger")?.call_method0("getEffectiveLevel")?;
             info.set_item("log_level", level)?;

@@ -6,11 +6,18 @@ from pyflink_rs.datastream import StreamExecutionEnvironment
 from pyflink_rs.table import DataTypes, EnvironmentSettings, Schema, StreamTableEnvironment, TableEnvironment
 
 
-def streaming(parallelism=2, **config):
-    """A streaming table environment of `parallelism`, with the options `config` (dots in
-    their names written as underscores, `state_backend_type="rocksdb"`)."""
+# Where Python functions run: the tests of every kind of function run in both.
+MODES = ["thread", "process"]
+
+
+def streaming(parallelism=2, mode=None, **config):
+    """A streaming table environment of `parallelism`, its Python functions run in `mode`
+    (`python.execution-mode`) if given, with the options `config` (dots in their names
+    written as underscores, `state_backend_type="rocksdb"`)."""
     t_env = TableEnvironment.create(EnvironmentSettings.in_streaming_mode())
     t_env.get_config().set("parallelism.default", str(parallelism))
+    if mode is not None:
+        t_env.get_config().set("python.execution-mode", mode)
     for key, value in config.items():
         t_env.get_config().set(key.replace("_", "."), value)
     return t_env

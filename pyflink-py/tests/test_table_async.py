@@ -1,4 +1,4 @@
-"""Async Python scalar functions (thread mode): `async def` functions and
+"""Async Python scalar functions (in thread and process mode): `async def` functions and
 `AsyncScalarFunction` classes run the calls of a batch concurrently, at most
 `table.exec.async-scalar.max-concurrent-operations` at a time, give their results in row
 order, and time out or retry as the `table.exec.async-scalar.*` options say."""
@@ -10,7 +10,7 @@ import pytest
 from pyflink_rs.table import DataTypes
 from pyflink_rs.table.expressions import col
 from pyflink_rs.table.udf import AsyncScalarFunction, udf
-from table_helpers import rows, streaming
+from table_helpers import MODES, rows, streaming
 
 
 class InFlight(AsyncScalarFunction):
@@ -35,11 +35,13 @@ def in_flight(t_env, count):
     return [n for n, _ in pairs], max(seen for _, seen in pairs)
 
 
-def test_the_calls_of_a_batch_run_concurrently_up_to_the_capacity():
-    numbers, most = in_flight(streaming(1), 30)
+@pytest.mark.parametrize("mode", MODES)
+def test_the_calls_of_a_batch_run_concurrently_up_to_the_capacity(mode):
+    numbers, most = in_flight(streaming(1, mode=mode), 30)
     assert numbers == list(range(30))
     assert 2 <= most <= 10
-    numbers, most = in_flight(streaming(1, **{"table.exec.async-scalar.max-concurrent-operations": "3"}), 30)
+    capacity = {"table.exec.async-scalar.max-concurrent-operations": "3"}
+    numbers, most = in_flight(streaming(1, mode=mode, **capacity), 30)
     assert numbers == list(range(30))
     assert most == 3
 

@@ -1,4 +1,4 @@
-"""pandas in the Table API (thread mode): vectorized scalar functions called once per batch
+"""pandas in the Table API (in thread and process mode): vectorized scalar functions called once per batch
 with Series, vectorized aggregate functions in GROUP BY (in windows: PyFlink's pandas_udaf
 example, in test_conformance), and tables from and to DataFrames."""
 
@@ -8,7 +8,7 @@ import pytest
 from pyflink_rs.table import DataTypes
 from pyflink_rs.table.expressions import col
 from pyflink_rs.table.udf import udaf, udf
-from table_helpers import rows, streaming
+from table_helpers import MODES, rows, streaming
 
 
 @udf(result_type=DataTypes.BIGINT(), func_type="pandas")
@@ -29,8 +29,9 @@ def median(values):
 SALES = [("a", 10, 1), ("b", 4, 2), ("a", 20, 3), ("a", 5, 0), ("b", 8, 2)]
 
 
-def test_a_pandas_function_gets_a_batch_of_rows_as_series():
-    t_env = streaming(1)
+@pytest.mark.parametrize("mode", MODES)
+def test_a_pandas_function_gets_a_batch_of_rows_as_series(mode):
+    t_env = streaming(1, mode=mode)
     table = t_env.from_elements(SALES, ["item", "price", "qty"])
     assert rows(table.select(col("item"), weighted(col("price"), col("qty")))) == [
         ("a", 0), ("a", 10), ("a", 60), ("b", 8), ("b", 16)]
@@ -48,8 +49,9 @@ def test_a_pandas_function_must_give_a_value_per_row():
         rows(table.select(total(col("price"))))
 
 
-def test_a_pandas_aggregate_gets_each_groups_values_as_series():
-    t_env = streaming(2)
+@pytest.mark.parametrize("mode", MODES)
+def test_a_pandas_aggregate_gets_each_groups_values_as_series(mode):
+    t_env = streaming(2, mode=mode)
     table = t_env.from_elements(SALES, ["item", "price", "qty"])
     grouped = table.group_by(col("item")).select(col("item"), median(col("price")))
     assert rows(grouped) == [("a", 10.0), ("b", 6.0)]

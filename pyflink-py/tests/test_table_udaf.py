@@ -1,4 +1,4 @@
-"""Python aggregate functions (thread mode): `udaf(AggregateFunction())` in SQL GROUP BY (with
+"""Python aggregate functions (configured for thread or process mode, run in the engine's interpreter): `udaf(AggregateFunction())` in SQL GROUP BY (with
 rows retracted from an updating input, on heap and RocksDB state), in group windows and OVER
 windows, its changes emitted once per group and batch, `GroupedTable.aggregate` of a ROW-valued function on whole rows, and
 `udtaf(TableAggregateFunction())` in `flat_aggregate`; wrong uses say what to fix."""
@@ -6,11 +6,11 @@ windows, its changes emitted once per group and batch, `GroupedTable.aggregate` 
 import pytest
 
 from pyflink_rs.common import Row
-from pyflink_rs.table import DataTypes
+from pyflink_rs.table import DataTypes, MapView
 from pyflink_rs.table.expressions import CURRENT_ROW, col, lit, row_interval
 from pyflink_rs.table.udf import AggregateFunction, TableAggregateFunction, udaf, udtaf
 from pyflink_rs.table.window import Over, Tumble
-from table_helpers import rows, sales_table, streaming
+from table_helpers import MODES, rows, sales_table, streaming
 
 
 class WeightedAverage(AggregateFunction):
@@ -70,12 +70,48 @@ class Top2(TableAggregateFunction):
         return DataTypes.ROW([DataTypes.FIELD("n", DataTypes.BIGINT())])
 
 
+class DistinctQuantities(AggregateFunction):
+    """How many different quantities a group has, counted in a `MapView` of an accumulator
+    `Row`, as PyFlink's data views are declared."""
+
+    def create_accumulator(self):
+        return Row(MapView())
+
+    def accumulate(self, accumulator, qty):
+        seen = accumulator[0]
+        seen[qty] = (seen.get(qty) or 0) + 1
+
+    def retract(self, accumulator, qty):
+        seen = accumulator[0]
+        seen.put(qty, seen.get(qty) - 1)
+        if seen[qty] == 0:
+            seen.remove(qty)
+
+    def get_value(self, accumulator):
+        return len(accumulator[0].keys())
+
+    def get_accumulator_type(self):
+        return DataTypes.ROW([DataTypes.FIELD("seen", DataTypes.MAP_VIEW(DataTypes.BIGINT(), DataTypes.BIGINT()))])
+
+
 SALES = [("a", 10, 1), ("b", 4, 2), ("a", 20, 3), ("a", 5, 0), ("b", 8, 2)]
 
 
 @pytest.mark.parametrize("backend", ["hashmap", "rocksdb"])
-def test_sql_aggregates_groups_with_a_python_function(backend):
+def test_accumulators_with_data_views_survive_state_and_retractions(backend):
     t_env = streaming(2, state_backend_type=backend)
+    t_env.create_temporary_view("sales", t_env.from_elements(SALES, ["item", "price", "qty"]))
+    t_env.create_temporary_function("distinct_qty", udaf(DistinctQuantities(), result_type=DataTypes.BIGINT()))
+    assert rows(t_env.sql_query("SELECT item, distinct_qty(qty) FROM sales GROUP BY item")) == [("a", 3), ("b", 1)]
+    # The per-item maxima change as rows come, so old ones are retracted from the views.
+    nested = t_env.sql_query("SELECT distinct_qty(q) FROM (SELECT item, MAX(qty) AS q FROM sales GROUP BY item)")
+    assert rows(nested) == [(2,)]
+
+
+@pytest.mark.parametrize("backend", ["hashmap", "rocksdb"])
+@pytest.mark.parametrize("mode", MODES)
+def test_sql_aggregates_groups_with_a_python_function(backend, mode):
+    t_env = streaming(2, state_backend_type=backend, mode=mode)
     t_env.create_temporary_view("sales", t_env.from_elements(SALES, ["item", "price", "qty"]))
     t_env.create_temporary_function("weighted_avg", udaf(WeightedAverage(), result_type=DataTypes.BIGINT()))
     grouped = t_env.sql_query("SELECT item, weighted_avg(price, qty) AS p FROM sales GROUP BY item")

@@ -1,4 +1,4 @@
-"""Python scalar functions in SQL and the Table API (thread mode): `@udf` on functions and
+"""Python scalar functions in SQL and the Table API (in thread and process mode): `@udf` on functions and
 lambdas, `ScalarFunction` classes with `open`, registration by name for SQL, results checked
 against the declared type, and a failing function's traceback in the job's error."""
 
@@ -7,7 +7,7 @@ import pytest
 from pyflink_rs.table import DataTypes, ResultKind
 from pyflink_rs.table.expressions import col, lit
 from pyflink_rs.table.udf import ScalarFunction, udf
-from table_helpers import rows, streaming
+from table_helpers import MODES, rows, streaming
 
 
 
@@ -15,8 +15,9 @@ from table_helpers import rows, streaming
 WORDS = [(1, "flink"), (2, "window"), (3, "timer")]
 
 
-def test_a_function_called_in_the_table_api_runs_on_each_row():
-    t_env = streaming()
+@pytest.mark.parametrize("mode", MODES)
+def test_a_function_called_in_the_table_api_runs_on_each_row(mode):
+    t_env = streaming(mode=mode)
     table = t_env.from_elements(WORDS, ["id", "word"])
 
     @udf(result_type=DataTypes.STRING())
@@ -52,8 +53,9 @@ class Suffix(ScalarFunction):
         return word + self.suffix
 
 
-def test_registered_functions_serve_sql_and_classes_open_first():
-    t_env = streaming()
+@pytest.mark.parametrize("mode", MODES)
+def test_registered_functions_serve_sql_and_classes_open_first(mode):
+    t_env = streaming(mode=mode)
     t_env.create_temporary_view("words", t_env.from_elements(WORDS, ["id", "word"]))
     t_env.create_temporary_system_function("suffixed", udf(Suffix(), result_type=DataTypes.STRING()))
     t_env.create_temporary_function("plus_one", udf(lambda n: n + 1, result_type=DataTypes.BIGINT()))
@@ -64,8 +66,9 @@ def test_registered_functions_serve_sql_and_classes_open_first():
     assert rows(t_env.sql_query("SELECT legacy(id) FROM words")) == [(-3,), (-2,), (-1,)]
 
 
-def test_a_failing_function_fails_the_job_with_its_traceback():
-    t_env = streaming()
+@pytest.mark.parametrize("mode", MODES)
+def test_a_failing_function_fails_the_job_with_its_traceback(mode):
+    t_env = streaming(mode=mode)
     table = t_env.from_elements(WORDS, ["id", "word"])
 
     @udf(result_type=DataTypes.BIGINT())

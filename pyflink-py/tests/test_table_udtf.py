@@ -1,4 +1,4 @@
-"""Python table functions (thread mode): `@udtf` generators and `TableFunction` classes in SQL
+"""Python table functions (SQL's in thread and process mode): `@udtf` generators and `TableFunction` classes in SQL
 (`LATERAL TABLE`, cross and `LEFT JOIN .. ON TRUE`), `Table.flat_map` of whole rows,
 `join_lateral` / `left_outer_join_lateral`, `Table.map` of a ROW-typed `@udf`, and a failing
 table function's error."""
@@ -9,7 +9,7 @@ from pyflink_rs.common import Row
 from pyflink_rs.table import DataTypes
 from pyflink_rs.table.expressions import col
 from pyflink_rs.table.udf import TableFunction, udf, udtf
-from table_helpers import rows, streaming
+from table_helpers import MODES, rows, streaming
 
 
 
@@ -23,8 +23,9 @@ def split(line):
         yield word, len(word)
 
 
-def test_sql_joins_rows_with_what_a_table_function_yields():
-    t_env = streaming()
+@pytest.mark.parametrize("mode", MODES)
+def test_sql_joins_rows_with_what_a_table_function_yields(mode):
+    t_env = streaming(mode=mode)
     t_env.create_temporary_view("lines", t_env.from_elements(LINES, ["id", "line"]))
     t_env.create_temporary_function("split", split)
     cross = t_env.sql_query("SELECT id, word, n FROM lines, LATERAL TABLE(split(line)) AS T(word, n)")

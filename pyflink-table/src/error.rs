@@ -53,3 +53,11 @@ impl TableError {
 
 /// The result of Table API and SQL calls.
 pub type Result<T, E = TableError> = std::result::Result<T, E>;
+
+/// A failure of the Table API where DataFusion calls back into it (a user function's
+/// instance that cannot be opened or closed, say).
+impl From<TableError> for datafusion::common::DataFusionError {
+    fn from(error: TableError) -> Self {
+        datafusion::common::DataFusionError::Execution(error.to_string())
+    }
+}

@@ -60,3 +60,5 @@ pub use datafusion;
 pub use error::{Result, TableError};
 pub use explain::ExplainDetail;
 pub use functions::aggregate_function::{AccumulatorObject, UserAggregateFunction};
+/// The per-operator-instance objects of user functions (see the module).
+pub use functions::instances as function_instances;

@@ -35,6 +35,68 @@ pub struct RuntimeContext {
     pub(crate) stop: StopSignal,
 }
 
+/// Where an operator instance runs (Flink's `TaskInfo`), and its metric group: what the
+/// [`RuntimeContext`] tells of it that may go to other threads with a function.
+///
+/// ```
+/// use pyflink_core::metrics::MetricRegistry;
+/// use pyflink_core::TaskInfo;
+///
+/// let metrics = MetricRegistry::default();
+/// let task = TaskInfo::new("Calc", 1, 2, 128, metrics.group(vec!["Calc".into(), "1".into()]));
+/// task.get_metric_group().counter("rows").inc();
+/// assert_eq!(task.get_index_of_this_subtask(), 1);
+/// assert!(metrics.snapshot().contains_key("Calc.1.rows"));
+/// ```
+#[derive(Debug, Clone)]
+pub struct TaskInfo {
+    task_name: String,
+    subtask_index: usize,
+    parallelism: usize,
+    max_parallelism: usize,
+    metrics: MetricGroup,
+}
+
+impl TaskInfo {
+    /// Instance `subtask_index` of `parallelism` instances of the operator `task_name`, in a
+    /// job of `max_parallelism` key groups, registering metrics in `metrics` (for functions
+    /// run outside a job, as in tests).
+    pub fn new(
+        task_name: &str,
+        subtask_index: usize,
+        parallelism: usize,
+        max_parallelism: usize,
+        metrics: MetricGroup,
+    ) -> Self {
+        TaskInfo { task_name: task_name.to_string(), subtask_index, parallelism, max_parallelism, metrics }
+    }
+
+    /// The operator's name.
+    pub fn get_task_name(&self) -> &str {
+        &self.task_name
+    }
+
+    /// This instance's index, from 0.
+    pub fn get_index_of_this_subtask(&self) -> usize {
+        self.subtask_index
+    }
+
+    /// The operator's parallelism.
+    pub fn get_number_of_parallel_subtasks(&self) -> usize {
+        self.parallelism
+    }
+
+    /// The job's max parallelism (the number of key groups).
+    pub fn get_max_number_of_parallel_subtasks(&self) -> usize {
+        self.max_parallelism
+    }
+
+    /// The instance's metric group.
+    pub fn get_metric_group(&self) -> &MetricGroup {
+        &self.metrics
+    }
+}
+
 /// The file of an instance's operator state in checkpoints.
 const OPERATOR_STATE_FILE: &str = "operator";
 
@@ -71,6 +133,17 @@ impl RuntimeContext {
             auto_watermark_interval: plan.auto_watermark_interval,
             processing_time: ProcessingTimeService::default(),
         })
+    }
+
+    /// Where the instance runs, as a value its functions may keep and send to other threads.
+    pub fn task_info(&self) -> TaskInfo {
+        TaskInfo {
+            task_name: self.name.clone(),
+            subtask_index: self.subtask_index,
+            parallelism: self.parallelism,
+            max_parallelism: self.max_parallelism,
+            metrics: self.metrics.clone(),
+        }
     }
 
     /// The instance's operator state (state that is not keyed), as Flink's

@@ -21,6 +21,7 @@ import traceback
 
 from pyflink_rs.worker_keyed import KeyedProcess, MapAsKeyedProcess, Process, TaskFacts, Window
 from pyflink_rs.worker_metrics import metric_updates
+from pyflink_rs.worker_table import TableCall
 
 _LENGTH = struct.Struct("<I")
 
@@ -208,6 +209,8 @@ def _operator(function, kind, functions, runtime_info):
         return Window(pickle.loads(evaluator), contents_kind, contents, functions)
     if kind == "reduce":
         return _Reduce(functions.load(function))
+    if kind == "table":
+        return TableCall(function, functions.metrics, runtime_info)
     if kind == "chain":
         return _Chain([(stage, functions.load(pickled)) for stage, pickled in pickle.loads(function)])
     raise ValueError(f"unknown operator kind {kind!r}")

@@ -1,40 +1,43 @@
 """Metrics in a process-mode worker: counters, meters, distributions and gauges that record
 their changes, which the worker reports to the engine with each answer (the engine keeps the
-totals, as it does for thread-mode metrics)."""
+totals, as it does for thread-mode metrics; a counter here counts what its worker counted)."""
 
 
 class _Counter:
     def __init__(self):
-        self._delta = 0
+        self._count = 0
+        self._reported = 0
 
     def inc(self, n=1):
-        self._delta += n
+        self._count += n
 
     def dec(self, n=1):
-        self._delta -= n
+        self._count -= n
 
     def get_count(self):
-        # Only the change since the last bundle is known here; the engine holds the total.
-        return self._delta
+        """The count of this worker's operator instance."""
+        return self._count
 
     def _drain(self):
-        delta, self._delta = self._delta, 0
+        delta, self._reported = self._count - self._reported, self._count
         return [delta] if delta else None
 
 
 class _Meter:
     def __init__(self, time_span_in_seconds):
         self._span = time_span_in_seconds
-        self._delta = 0
+        self._count = 0
+        self._reported = 0
 
     def mark_event(self, value=1):
-        self._delta += value
+        self._count += value
 
     def get_count(self):
-        return self._delta
+        """The events of this worker's operator instance."""
+        return self._count
 
     def _drain(self):
-        delta, self._delta = self._delta, 0
+        delta, self._reported = self._count - self._reported, self._count
         return [delta, self._span] if delta else None
 
 

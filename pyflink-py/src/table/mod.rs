@@ -4,9 +4,12 @@
 //! Python DataStreams through [`stream`], the Table API's windows through [`windows`], Python
 //! scalar functions through [`udf`], table functions through [`udtf`], aggregate functions
 //! through [`udaf`] and pandas functions through [`vectorized`]; their arguments and results
-//! cross column by column through [`arrow_python`].
+//! cross column by column through [`arrow_python`], and each operator instance has its own
+//! instance of each function ([`instance`]: opened here in thread mode, a worker process in
+//! process mode).
 
 pub mod arrow_python;
+pub mod instance;
 pub mod lateral;
 pub mod sql;
 pub mod stream;

@@ -25,6 +25,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyFloat, PyInt, PyList, PyString, PyTuple};
 
 use crate::table::arrow_python::python_values;
+use crate::table::instance::PythonSettings;
 use crate::types::build_row;
 use crate::value::{pickle, unpickle};
 use crate::JobError;
@@ -160,12 +161,14 @@ impl TableThread {
 /// A table environment (Flink's `TableEnvironment`).
 pub struct TableEnv {
     thread: Arc<TableThread>,
+    /// Where its Python functions run (`python.execution-mode`), shared with them.
+    python: PythonSettings,
 }
 
 impl TableEnv {
     /// A table environment in streaming or batch mode.
     pub fn new(streaming: bool) -> Self {
-        TableEnv { thread: TableThread::start(streaming) }
+        TableEnv { thread: TableThread::start(streaming), python: PythonSettings::default() }
     }
 
     /// The thread that owns the environment.
@@ -173,9 +176,19 @@ impl TableEnv {
         &self.thread
     }
 
+    /// The environment's Python settings, for a Python function registered with it to read
+    /// when an operator instance opens it.
+    pub(crate) fn python_settings(&self) -> PythonSettings {
+        Arc::clone(&self.python)
+    }
+
     /// Applies configuration options (`parallelism.default`, checkpointing, ...) to the jobs
-    /// the environment runs.
+    /// the environment runs; `python.execution-mode` and `python.fn-execution.*` to its
+    /// Python functions.
     pub fn configure(&self, options: HashMap<String, String>) -> Result<(), JobError> {
+        let mut python = *self.python.lock().unwrap_or_else(PoisonError::into_inner);
+        python.configure(&options)?;
+        *self.python.lock().unwrap_or_else(PoisonError::into_inner) = python;
         let engine: HashMap<String, String> =
             options.into_iter().filter(|(key, _)| !key.starts_with("python.")).collect();
         let configuration = crate::compile::engine_configuration(&engine);
@@ -607,10 +620,10 @@ impl SqlResult {
         self.inner.cancel();
     }
 
-    /// Waits for the statement's job, if it started one.
-    pub fn wait(&self) -> Result<(), JobError> {
-        self.inner.wait()?;
-        Ok(())
+    /// Waits for the statement's job, if it started one: an insert's result, the first time;
+    /// for a query, until its first row is there.
+    pub fn wait(&self) -> Result<Option<crate::job::JobResult>, JobError> {
+        Ok(self.inner.wait()?.as_ref().map(crate::job::JobResult::from))
     }
 
     /// The id of the statement's job: an insert's until waited for, a query's while it runs.

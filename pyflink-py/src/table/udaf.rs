@@ -1,27 +1,31 @@
 //! Python aggregate functions (`@udaf` / `AggregateFunction`) and table aggregate functions
-//! (`udtaf` / `TableAggregateFunction`), in thread mode: a [`PythonAggregateFunction`] is one
-//! of pyflink-table's user aggregate functions whose accumulators are Python objects, pickled
+//! (`udtaf` / `TableAggregateFunction`): a [`PythonAggregateFunction`] is one of
+//! pyflink-table's user aggregate functions whose accumulators are Python objects, pickled
 //! when written to keyed state, and whose every method calls the function's Python method
-//! through the `_AggregateCall` of `pyflink_rs.table.udf`.
+//! through the `_AggregateCall` of `pyflink_rs.table.udf`, opened once per operator instance.
+//! Accumulators live in the engine's keyed state, so aggregate functions run in this
+//! interpreter in process mode too.
 //!
 //! A table aggregate's value for a group is the list of rows its `emit_value` gives, which
 //! `flat_aggregate` turns into rows.
 
 use std::any::Any;
+use std::cell::RefCell;
 use std::sync::Arc;
 
-use pyflink_table::datafusion::arrow::array::{Array, ArrayRef};
+use pyflink_table::datafusion::arrow::array::ArrayRef;
 use pyflink_table::datafusion::arrow::datatypes::{DataType as ArrowType, Field};
-use pyflink_table::datafusion::common::ScalarValue;
+use pyflink_table::datafusion::common::{DataFusionError, ScalarValue};
 use pyflink_table::types::{DataType, LogicalType};
 use pyflink_table::{AccumulatorObject, TableError, UserAggregateFunction};
 use pyo3::prelude::*;
-use pyo3::types::PyTuple;
+use pyo3::types::{PyList, PyTuple};
 
 use crate::function::python_error;
 use crate::table::arrow_python::arrow_array;
+use crate::table::instance::{CallShape, PickledCallable, PythonInstance, PythonSettings};
 use crate::table::sql::TableEnv;
-use crate::table::udf::{python_arguments, PickledCallable};
+use crate::table::udf::argument_columns;
 use crate::value::{pickle, unpickle};
 use crate::JobError;
 
@@ -55,7 +59,13 @@ pub(crate) struct PythonAggregateFunction {
 }
 
 impl PythonAggregateFunction {
-    fn new(name: String, pickled: Vec<u8>, result: DataType, table: bool) -> Result<Self, JobError> {
+    fn new(
+        name: String,
+        pickled: Vec<u8>,
+        result: DataType,
+        table: bool,
+        settings: PythonSettings,
+    ) -> Result<Self, JobError> {
         let result_arrow = if table {
             if !matches!(result.logical, LogicalType::Row(_)) {
                 return Err(JobError::InvalidProgram(format!(
@@ -66,7 +76,8 @@ impl PythonAggregateFunction {
         } else {
             result.to_arrow()
         };
-        Ok(PythonAggregateFunction { callable: PickledCallable::new(name, pickled), result, result_arrow, table })
+        let callable = PickledCallable::new(name, pickled, settings);
+        Ok(PythonAggregateFunction { callable, result, result_arrow, table })
     }
 
     /// Calls the method `method` of the function with `accumulator` and `arguments`.
@@ -83,9 +94,12 @@ impl PythonAggregateFunction {
                 python_error(py, error)
             ))
         };
-        let function = self.callable.function(py).map_err(failed)?;
         let arguments = PyTuple::new(py, arguments).map_err(failed)?;
-        function.call_method1(method, arguments).map_err(failed)
+        let called = self.callable.with_instance(py, CallShape::Methods, |instance| match instance {
+            PythonInstance::InProcess { target, .. } => Ok(target.bind(py).call_method1(method, arguments)),
+            PythonInstance::InWorker(_) => Err(self.callable.failed("aggregate functions run in this interpreter")),
+        });
+        called.map_err(|e| TableError::Execution(e.strip_backtrace()))?.map_err(failed)
     }
 
     /// Calls `accumulate` or `retract` with row `row` of `arguments`.
@@ -96,11 +110,10 @@ impl PythonAggregateFunction {
         arguments: &[ArrayRef],
         row: usize,
     ) -> pyflink_table::Result<()> {
-        let row_arguments: Vec<ArrayRef> = arguments.iter().map(|array| array.slice(row, 1)).collect();
         Python::attach(|py| {
-            let values = python_arguments(py, &row_arguments, 1).map_err(|e| TableError::Execution(e.to_string()))?;
-            let accumulator = object(accumulator).bind(py).clone();
-            self.call(py, method, std::iter::once(accumulator).chain(values.into_iter().flatten()).collect())?;
+            let mut call = vec![object(accumulator).bind(py).clone()];
+            ARGUMENTS.with(|converted| converted.borrow_mut().row(py, arguments, row, &mut call))?;
+            self.call(py, method, call)?;
             Ok(())
         })
     }
@@ -115,6 +128,55 @@ impl PythonAggregateFunction {
             ))
         })?;
         ScalarValue::try_from_array(&array, 0).map_err(|e| TableError::Execution(e.strip_backtrace()))
+    }
+}
+
+thread_local! {
+    /// The argument columns whose rows this thread is adding to accumulators, as Python values.
+    static ARGUMENTS: RefCell<ConvertedArguments> = RefCell::new(ConvertedArguments::default());
+}
+
+/// Argument columns converted to Python values once, for the rows of their batch: an
+/// aggregate adds a batch's rows one at a time, each to its group's accumulator, all from the
+/// same columns.
+#[derive(Default)]
+struct ConvertedArguments {
+    /// The columns converted (held, so that no other column can take their place in memory).
+    columns: Vec<ArrayRef>,
+    /// Their values, a list per column.
+    values: Vec<Py<PyList>>,
+}
+
+impl ConvertedArguments {
+    /// Appends the values of row `row` of `columns` to `call`, converting the columns first
+    /// unless they are the ones converted last.
+    fn row<'py>(
+        &mut self,
+        py: Python<'py>,
+        columns: &[ArrayRef],
+        row: usize,
+        call: &mut Vec<Bound<'py, PyAny>>,
+    ) -> pyflink_table::Result<()> {
+        let same = self.columns.len() == columns.len()
+            && self.columns.iter().zip(columns).all(|(known, column)| Arc::ptr_eq(known, column));
+        if !same {
+            let lists = argument_columns(py, columns)
+                .and_then(|values| {
+                    values
+                        .into_iter()
+                        .map(|column| PyList::new(py, column).map(Bound::unbind))
+                        .collect::<PyResult<Vec<_>>>()
+                        .map_err(|e| DataFusionError::Execution(python_error(py, e).to_string()))
+                })
+                .map_err(|e| TableError::Execution(e.strip_backtrace()))?;
+            // The old lists are let go while the interpreter is held.
+            self.values = lists;
+            self.columns = columns.to_vec();
+        }
+        for list in &self.values {
+            call.push(list.bind(py).get_item(row).map_err(|e| TableError::Execution(python_error(py, e).to_string()))?);
+        }
+        Ok(())
     }
 }
 
@@ -196,7 +258,7 @@ impl TableEnv {
     ) -> Result<(), JobError> {
         let result = DataType::parse(&result_type)?;
         let function: Arc<dyn UserAggregateFunction> =
-            Arc::new(PythonAggregateFunction::new(name, pickled_function, result, table)?);
+            Arc::new(PythonAggregateFunction::new(name, pickled_function, result, table, self.python_settings())?);
         if table {
             return Ok(self
                 .thread()

@@ -1,10 +1,11 @@
-//! Python scalar functions in SQL and the Table API (`@udf`, `ScalarFunction`), in thread
-//! mode: a [`PythonScalarFunction`] is a DataFusion scalar function whose every batch of rows
-//! crosses into the interpreter once, each row's arguments as Python values, each result back
-//! into a column of the function's result type.
+//! Python scalar functions in SQL and the Table API (`@udf`, `ScalarFunction`): a
+//! [`PythonScalarFunction`] is a DataFusion scalar function whose every batch of rows crosses
+//! into Python once, each row's arguments as Python values, each result back into a column of
+//! the function's result type. In thread mode the function is called here, row by row; in
+//! process mode its worker gets the batch's argument columns and answers the results (see
+//! [`crate::table::instance`]).
 
-use std::hash::{Hash, Hasher};
-use std::sync::OnceLock;
+use std::hash::Hash;
 
 use pyflink_table::datafusion::arrow::array::ArrayRef;
 use pyflink_table::datafusion::arrow::datatypes::DataType as ArrowType;
@@ -18,48 +19,9 @@ use pyo3::types::{PyList, PyTuple};
 
 use crate::function::python_error;
 use crate::table::arrow_python::{arrow_array, python_values};
+use crate::table::instance::{CallShape, PickledCallable, PythonInstance, PythonSettings};
 use crate::table::sql::TableEnv;
-use crate::value::unpickle;
 use crate::JobError;
-
-/// A cloudpickled Python callable, unpickled on first use, known by the name it is registered
-/// under. Callables are the same when their names and pickled bytes are.
-#[derive(Debug)]
-pub(crate) struct PickledCallable {
-    pub(crate) name: String,
-    pickled: Vec<u8>,
-    function: OnceLock<Py<PyAny>>,
-}
-
-impl PartialEq for PickledCallable {
-    fn eq(&self, other: &Self) -> bool {
-        self.name == other.name && self.pickled == other.pickled
-    }
-}
-
-impl Eq for PickledCallable {}
-
-impl Hash for PickledCallable {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.name.hash(state);
-        self.pickled.hash(state);
-    }
-}
-
-impl PickledCallable {
-    pub(crate) fn new(name: String, pickled: Vec<u8>) -> Self {
-        PickledCallable { name, pickled, function: OnceLock::new() }
-    }
-
-    /// The callable, unpickled the first time it is asked for.
-    pub(crate) fn function<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        if let Some(function) = self.function.get() {
-            return Ok(function.bind(py).clone());
-        }
-        let function = unpickle(py, &self.pickled)?.unbind();
-        Ok(self.function.get_or_init(|| function).bind(py).clone())
-    }
-}
 
 /// A Python function called on each row of the batches DataFusion evaluates, or, when
 /// `batched`, once per batch with the list of its rows' argument tuples, giving the list of
@@ -89,11 +51,18 @@ impl std::hash::Hash for PythonScalarFunction {
 }
 
 impl PythonScalarFunction {
-    fn new(name: String, pickled: Vec<u8>, result: DataType, deterministic: bool, batched: bool) -> Self {
+    fn new(
+        name: String,
+        pickled: Vec<u8>,
+        result: DataType,
+        deterministic: bool,
+        batched: bool,
+        settings: PythonSettings,
+    ) -> Self {
         let volatility = if deterministic { Volatility::Immutable } else { Volatility::Volatile };
         let result_arrow = result.to_arrow();
         PythonScalarFunction {
-            callable: PickledCallable::new(name, pickled),
+            callable: PickledCallable::new(name, pickled, settings),
             result,
             result_arrow,
             signature: Signature::user_defined(volatility),
@@ -102,26 +71,38 @@ impl PythonScalarFunction {
     }
 
     /// The Python results for the `count` rows of the argument `columns`: a call per row, or
-    /// one call of the whole batch.
+    /// one call of the whole batch, here or in the instance's worker.
     fn results<'py>(
         &self,
-        function: &Bound<'py, PyAny>,
+        py: Python<'py>,
+        instance: &mut PythonInstance,
         columns: &[Vec<Bound<'py, PyAny>>],
         count: usize,
-    ) -> PyResult<Vec<Bound<'py, PyAny>>> {
-        let py = function.py();
-        let arguments = |row: usize| PyTuple::new(py, columns.iter().map(|column| &column[row]));
-        if !self.batched {
-            return (0..count).map(|row| function.call1(arguments(row)?)).collect();
-        }
-        let rows = (0..count).map(arguments).collect::<PyResult<Vec<_>>>()?;
+    ) -> Result<Vec<Bound<'py, PyAny>>, DataFusionError> {
+        let failed = |error: PyErr| self.callable.failed(python_error(py, error));
+        let results = match instance {
+            PythonInstance::InProcess { target, .. } => {
+                let function = target.bind(py);
+                let arguments = |row: usize| PyTuple::new(py, columns.iter().map(|column| &column[row]));
+                if !self.batched {
+                    return (0..count)
+                        .map(|row| function.call1(arguments(row)?))
+                        .collect::<PyResult<_>>()
+                        .map_err(failed);
+                }
+                let rows = (0..count).map(arguments).collect::<PyResult<Vec<_>>>().map_err(failed)?;
+                let list = PyList::new(py, rows).map_err(failed)?;
+                function.call1((list,)).map_err(failed)?
+            }
+            PythonInstance::InWorker(worker) => {
+                let message = columns_message(py, columns, count).map_err(failed)?;
+                PythonInstance::in_worker(worker, py, message).map_err(|e| self.callable.failed(e))?
+            }
+        };
         let results: Vec<Bound<'py, PyAny>> =
-            function.call1((PyList::new(py, rows)?,))?.try_iter()?.collect::<PyResult<_>>()?;
+            results.try_iter().and_then(|items| items.collect::<PyResult<_>>()).map_err(failed)?;
         if results.len() != count {
-            return Err(pyo3::exceptions::PyValueError::new_err(format!(
-                "{} results for a batch of {count} rows",
-                results.len()
-            )));
+            return Err(self.callable.failed(format!("{} results for a batch of {count} rows", results.len())));
         }
         Ok(results)
     }
@@ -130,16 +111,10 @@ impl PythonScalarFunction {
     /// of its result type.
     fn call_all(&self, arrays: &[ArrayRef], count: usize) -> Result<ArrayRef, DataFusionError> {
         Python::attach(|py| {
-            let failed = |error: PyErr| {
-                DataFusionError::Execution(format!(
-                    "the Python function '{}' failed: {}",
-                    self.callable.name,
-                    python_error(py, error)
-                ))
-            };
-            let function = self.callable.function(py).map_err(failed)?;
             let columns = argument_columns(py, arrays)?;
-            let results = self.results(&function, &columns, count).map_err(failed)?;
+            let shape = if self.batched { CallShape::Batch } else { CallShape::Rows };
+            let results =
+                self.callable.with_instance(py, shape, |instance| self.results(py, instance, &columns, count))?;
             arrow_array(&results, &self.result_arrow).map_err(|bad| {
                 let value = results.get(bad.row).map_or_else(String::new, |value| format!("returned {value}, which "));
                 DataFusionError::Execution(format!(
@@ -149,6 +124,17 @@ impl PythonScalarFunction {
             })
         })
     }
+}
+
+/// A worker's message for `count` rows of argument `columns`: `(columns, count)`, a list per
+/// column.
+pub(crate) fn columns_message<'py>(
+    py: Python<'py>,
+    columns: &[Vec<Bound<'py, PyAny>>],
+    count: usize,
+) -> PyResult<Bound<'py, PyAny>> {
+    let lists = columns.iter().map(|column| PyList::new(py, column)).collect::<PyResult<Vec<_>>>()?;
+    Ok((PyList::new(py, lists)?, count).into_pyobject(py)?.into_any())
 }
 
 impl PythonColumns for PythonScalarFunction {
@@ -237,16 +223,6 @@ pub(crate) fn argument_columns<'py>(
         .collect()
 }
 
-/// The Python values of `count` rows of the argument columns `arrays`, one list per call.
-pub(crate) fn python_arguments<'py>(
-    py: Python<'py>,
-    arrays: &[ArrayRef],
-    count: usize,
-) -> Result<Vec<Vec<Bound<'py, PyAny>>>, DataFusionError> {
-    let columns = argument_columns(py, arrays)?;
-    Ok((0..count).map(|row| columns.iter().map(|column| column[row].clone()).collect()).collect())
-}
-
 impl TableEnv {
     /// Registers the cloudpickled callable `pickled_function` as the scalar function `name`
     /// for SQL and the Table API, with results of the Flink SQL type `result_type`; when
@@ -260,7 +236,8 @@ impl TableEnv {
         batched: bool,
     ) -> Result<(), JobError> {
         let result = DataType::parse(&result_type)?;
-        let function = PythonScalarFunction::new(name, pickled_function, result, deterministic, batched);
+        let settings = self.python_settings();
+        let function = PythonScalarFunction::new(name, pickled_function, result, deterministic, batched, settings);
         let function = PythonUdf::udf(function);
         self.thread().run(move |owned| owned.env.create_temporary_system_function(function))
     }
@@ -273,9 +250,10 @@ mod tests {
     #[test]
     fn functions_are_the_same_by_name_and_callable() {
         let string = DataType::parse("STRING").unwrap();
-        let a = PythonScalarFunction::new("f".into(), vec![1, 2], string.clone(), true, false);
-        let b = PythonScalarFunction::new("f".into(), vec![1, 2], string.clone(), false, false);
-        let c = PythonScalarFunction::new("g".into(), vec![1, 2], string, true, true);
+        let settings = PythonSettings::default();
+        let a = PythonScalarFunction::new("f".into(), vec![1, 2], string.clone(), true, false, settings.clone());
+        let b = PythonScalarFunction::new("f".into(), vec![1, 2], string.clone(), false, false, settings.clone());
+        let c = PythonScalarFunction::new("g".into(), vec![1, 2], string, true, true, settings);
         assert_eq!(a, b);
         assert_ne!(a, c);
     }

@@ -1,7 +1,8 @@
-//! Python table functions (`@udtf`, `TableFunction`), in thread mode: a
-//! [`PythonTableFunction`] is a DataFusion scalar function whose result for each row is the
-//! list of rows the Python function yields (or returns) for it, which `LATERAL TABLE(..)`,
-//! `flat_map` and `join_lateral` join with the row.
+//! Python table functions (`@udtf`, `TableFunction`): a [`PythonTableFunction`] is a
+//! DataFusion scalar function whose result for each row is the list of rows the Python
+//! function yields (or returns) for it, which `LATERAL TABLE(..)`, `flat_map` and
+//! `join_lateral` join with the row. In process mode the function runs in a worker, which
+//! answers each row's rows as a list.
 
 use std::sync::Arc;
 
@@ -16,8 +17,9 @@ use pyo3::types::{PyList, PyTuple};
 
 use crate::function::python_error;
 use crate::table::arrow_python::arrow_array;
+use crate::table::instance::{CallShape, PickledCallable, PythonInstance, PythonSettings};
 use crate::table::sql::TableEnv;
-use crate::table::udf::{argument_columns, PickledCallable, PythonColumns, PythonUdf};
+use crate::table::udf::{argument_columns, columns_message, PythonColumns, PythonUdf};
 use crate::JobError;
 
 /// A Python function called on each row, whose results are rows of `columns`.
@@ -47,12 +49,18 @@ impl std::hash::Hash for PythonTableFunction {
 }
 
 impl PythonTableFunction {
-    fn new(name: String, pickled: Vec<u8>, columns: Vec<DataType>, deterministic: bool) -> Self {
+    fn new(
+        name: String,
+        pickled: Vec<u8>,
+        columns: Vec<DataType>,
+        deterministic: bool,
+        settings: PythonSettings,
+    ) -> Self {
         let volatility = if deterministic { Volatility::Immutable } else { Volatility::Volatile };
         let fields: Vec<Field> =
             columns.iter().enumerate().map(|(i, data_type)| data_type.to_arrow_field(&format!("f{i}"))).collect();
         PythonTableFunction {
-            callable: PickledCallable::new(name, pickled),
+            callable: PickledCallable::new(name, pickled, settings),
             columns,
             schema: Arc::new(Schema::new(fields)),
             signature: Signature::user_defined(volatility),
@@ -63,25 +71,45 @@ impl PythonTableFunction {
         Arc::new(Field::new("item", ArrowType::Struct(self.schema.fields().clone()), true))
     }
 
+    /// What the function gives for each of the `count` rows of `columns` (`None`, or an
+    /// iterable of rows), called here or in the instance's worker.
+    fn calls<'py>(
+        &self,
+        py: Python<'py>,
+        instance: &mut PythonInstance,
+        columns: &[Vec<Bound<'py, PyAny>>],
+        count: usize,
+    ) -> Result<Vec<Bound<'py, PyAny>>, DataFusionError> {
+        let failed = |error: PyErr| self.callable.failed(python_error(py, error));
+        match instance {
+            PythonInstance::InProcess { target, .. } => {
+                let function = target.bind(py);
+                (0..count)
+                    .map(|row| function.call1(PyTuple::new(py, columns.iter().map(|column| &column[row]))?))
+                    .collect::<PyResult<_>>()
+                    .map_err(failed)
+            }
+            PythonInstance::InWorker(worker) => {
+                let message = columns_message(py, columns, count).map_err(failed)?;
+                let answer = PythonInstance::in_worker(worker, py, message).map_err(|e| self.callable.failed(e))?;
+                answer.try_iter().and_then(|items| items.collect::<PyResult<_>>()).map_err(failed)
+            }
+        }
+    }
+
     /// The rows the function gives for each of the `count` rows of `arrays`, as columns of
     /// its result types, and how many rows each call gave.
     fn call_all(&self, arrays: &[ArrayRef], count: usize) -> Result<(Vec<ArrayRef>, Vec<usize>), DataFusionError> {
         Python::attach(|py| {
-            let failed = |error: PyErr| {
-                DataFusionError::Execution(format!(
-                    "the Python table function '{}' failed: {}",
-                    self.callable.name,
-                    python_error(py, error)
-                ))
-            };
-            let function = self.callable.function(py).map_err(failed)?;
+            let failed = |error: PyErr| self.callable.failed(python_error(py, error));
             let arguments = argument_columns(py, arrays)?;
+            let calls = self
+                .callable
+                .with_instance(py, CallShape::TableRows, |instance| self.calls(py, instance, &arguments, count))?;
             let mut columns: Vec<Vec<Bound<'_, PyAny>>> = self.columns.iter().map(|_| Vec::new()).collect();
             let mut rows = Vec::new();
             let mut lengths = Vec::with_capacity(count);
-            for row in 0..count {
-                let call = PyTuple::new(py, arguments.iter().map(|column| &column[row])).map_err(failed)?;
-                let result = function.call1(call).map_err(failed)?;
+            for result in calls {
                 let before = rows.len();
                 if !result.is_none() {
                     for item in result.try_iter().map_err(failed)? {
@@ -94,6 +122,9 @@ impl PythonTableFunction {
                     }
                 }
                 lengths.push(rows.len() - before);
+            }
+            if lengths.len() != count {
+                return Err(self.callable.failed(format!("{} results for a batch of {count} rows", lengths.len())));
             }
             let arrays = columns
                 .iter()
@@ -166,7 +197,8 @@ impl TableEnv {
         deterministic: bool,
     ) -> Result<(), JobError> {
         let columns = result_types.iter().map(|text| DataType::parse(text)).collect::<Result<Vec<_>, _>>()?;
-        let function = PythonUdf::udf(PythonTableFunction::new(name, pickled_function, columns, deterministic));
+        let function = PythonTableFunction::new(name, pickled_function, columns, deterministic, self.python_settings());
+        let function = PythonUdf::udf(function);
         Ok(self.thread().run(move |owned| owned.env.create_temporary_system_table_function(function))??)
     }
 }

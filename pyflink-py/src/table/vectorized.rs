@@ -1,8 +1,9 @@
-//! Vectorized Python scalar functions (`@udf(func_type="pandas")`), in thread mode: a
+//! Vectorized Python scalar functions (`@udf(func_type="pandas")`): a
 //! [`PythonVectorizedFunction`] is a DataFusion scalar function called once per batch, whose
 //! argument columns reach Python as one Arrow IPC stream (read by pyarrow into `pandas.Series`,
 //! column by column, without going through Python objects row by row) and whose result comes
-//! back the same way, cast to the function's result type.
+//! back the same way, cast to the function's result type. In process mode the stream goes to
+//! the instance's worker, which answers the result's stream.
 
 use std::io::Cursor;
 use std::sync::Arc;
@@ -19,8 +20,9 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
 use crate::function::python_error;
+use crate::table::instance::{CallShape, PickledCallable, PythonInstance, PythonSettings};
 use crate::table::sql::TableEnv;
-use crate::table::udf::{PickledCallable, PythonColumns, PythonUdf};
+use crate::table::udf::{PythonColumns, PythonUdf};
 use crate::JobError;
 
 /// A Python function called on whole batches of rows.
@@ -32,10 +34,10 @@ pub(crate) struct PythonVectorizedFunction {
 }
 
 impl PythonVectorizedFunction {
-    fn new(name: String, pickled: Vec<u8>, result: &DataType, deterministic: bool) -> Self {
+    fn new(name: String, pickled: Vec<u8>, result: &DataType, deterministic: bool, settings: PythonSettings) -> Self {
         let volatility = if deterministic { Volatility::Immutable } else { Volatility::Volatile };
         PythonVectorizedFunction {
-            callable: PickledCallable::new(name, pickled),
+            callable: PickledCallable::new(name, pickled, settings),
             result: result.to_arrow(),
             signature: Signature::user_defined(volatility),
         }
@@ -49,16 +51,18 @@ impl PythonVectorizedFunction {
         let batch = RecordBatch::try_new_with_options(Arc::new(Schema::new(fields)), arrays.to_vec(), &options)?;
         let arguments = ipc_bytes(&batch)?;
         let returned = Python::attach(|py| {
-            let failed = |error: PyErr| {
-                DataFusionError::Execution(format!(
-                    "the pandas function '{}' failed: {}",
-                    self.callable.name,
-                    python_error(py, error)
-                ))
-            };
-            let function = self.callable.function(py).map_err(failed)?;
-            let result = function.call1((PyBytes::new(py, &arguments), count)).map_err(failed)?;
-            Ok::<_, DataFusionError>(result.cast::<PyBytes>().map_err(|e| failed(e.into()))?.as_bytes().to_vec())
+            let failed = |error: PyErr| self.callable.failed(python_error(py, error));
+            self.callable.with_instance(py, CallShape::ArrowIpc, |instance| {
+                let message = (PyBytes::new(py, &arguments), count);
+                let result = match instance {
+                    PythonInstance::InProcess { target, .. } => target.bind(py).call1(message).map_err(failed)?,
+                    PythonInstance::InWorker(worker) => {
+                        let message = message.into_pyobject(py).map_err(failed)?.into_any();
+                        PythonInstance::in_worker(worker, py, message).map_err(|e| self.callable.failed(e))?
+                    }
+                };
+                Ok(result.cast::<PyBytes>().map_err(|e| failed(e.into()))?.as_bytes().to_vec())
+            })
         })?;
         let mut batches = StreamReader::try_new(Cursor::new(returned), None)?;
         let Some(batch) = batches.next().transpose()? else {
@@ -121,7 +125,9 @@ impl TableEnv {
         deterministic: bool,
     ) -> Result<(), JobError> {
         let result = DataType::parse(&result_type)?;
-        let function = PythonUdf::udf(PythonVectorizedFunction::new(name, pickled_function, &result, deterministic));
+        let function =
+            PythonVectorizedFunction::new(name, pickled_function, &result, deterministic, self.python_settings());
+        let function = PythonUdf::udf(function);
         self.thread().run(move |owned| owned.env.create_temporary_system_function(function))
     }
 }

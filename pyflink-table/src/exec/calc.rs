@@ -37,10 +37,7 @@ impl Calc {
         for step in &self.steps {
             batch = match step {
                 Step::Filter(predicate) => {
-                    let mask = predicate
-                        .evaluate(&batch.rows)
-                        .and_then(|value| value.into_array(batch.len()))
-                        .map_err(|e| TableError::Execution(e.strip_backtrace()))?;
+                    let mask = evaluate(std::slice::from_ref(predicate), &batch.rows)?.remove(0);
                     let mask = mask.as_boolean();
                     let rows =
                         filter_record_batch(&batch.rows, mask).map_err(|e| TableError::Execution(e.to_string()))?;

@@ -25,6 +25,7 @@ mod time_attributes;
 mod values;
 mod watermarks;
 mod window_assign;
+mod with_functions;
 
 use std::sync::Arc;
 
@@ -42,6 +43,7 @@ use datafusion::logical_expr::{FetchType, SkipType};
 use datafusion::optimizer::{Optimizer, OptimizerContext};
 use datafusion::physical_expr::expressions::Column as ColumnExpr;
 use datafusion::physical_expr::{create_physical_expr, PhysicalExpr};
+use datafusion::physical_expr_common::physical_expr::fmt_sql;
 use pyflink_core::api::functions::KeyedProcessFunction;
 use pyflink_core::{DataStream, StreamExecutionEnvironment};
 
@@ -61,6 +63,7 @@ use crate::exec::session_assign::SessionAssign;
 use crate::exec::sort::{Sort, SortKey};
 use crate::exec::time_attributes::{check_time_attribute, unaliased};
 use crate::exec::window_assign::WindowAssign;
+use crate::exec::with_functions::with_functions;
 use crate::functions::aggregate_function::{UserAggregate, UserAggregateFunction};
 use crate::windows::{WindowKind, WindowSource, WindowTvf};
 
@@ -233,7 +236,8 @@ impl Compiler<'_> {
             return self.session_window(input, window, gap, &source.schema);
         }
         let assign = WindowAssign { window: Arc::new(window.clone()), schema: Arc::clone(&source.schema) };
-        let stream = input.stream.process(assign).name(&format!("WindowTableFunction({})", window.name()));
+        let stream =
+            input.stream.process(with_functions(assign)).name(&format!("WindowTableFunction({})", window.name()));
         Ok(Planned { stream, schema: Arc::clone(&source.schema), updates: input.updates })
     }
 
@@ -248,10 +252,10 @@ impl Compiler<'_> {
         let assign = SessionAssign::new(Arc::clone(&columns), gap, window.time_column, Arc::clone(schema));
         let stream = input
             .stream
-            .process(KeySplit::new(columns))
+            .process(with_functions(KeySplit::new(columns)))
             .name("KeySplit")
             .key_by(|changes: &KeyedChanges| changes.route.clone())
-            .process(assign)
+            .process(with_functions(assign))
             .name("WindowTableFunction(SESSION)");
         Ok(Planned { stream, schema: Arc::clone(schema), updates: input.updates })
     }
@@ -288,7 +292,7 @@ impl Compiler<'_> {
             if correlate.left_outer { "LEFT" } else { "INNER" }
         );
         let schema = Arc::clone(&operator.schema);
-        let stream = input.stream.process(operator).name(&name);
+        let stream = input.stream.process(with_functions(operator)).name(&name);
         Ok(Planned { stream, schema, updates: input.updates })
     }
 
@@ -387,7 +391,7 @@ impl Compiler<'_> {
         let split = |input: Planned, columns: Arc<KeyColumns>, side: JoinSide| {
             input
                 .stream
-                .process(KeySplit::new(columns))
+                .process(with_functions(KeySplit::new(columns)))
                 .name("KeySplit")
                 .map(move |changes: KeyedChanges| JoinInput { side, changes })
         };
@@ -403,7 +407,7 @@ impl Compiler<'_> {
         let stream = left_stream
             .union(&[right_stream])
             .key_by(|input: &JoinInput| input.changes.route.clone())
-            .process(StreamingJoin::new(spec));
+            .process(with_functions(StreamingJoin::new(spec)));
         let stream = match interval {
             Some(bounds) => stream.name(&format!(
                 "IntervalJoin(joinType=[{}], windowBounds=[isRowTime=true, leftLowerBound={}, leftUpperBound={}, \
@@ -504,10 +508,10 @@ impl Compiler<'_> {
         );
         let stream = input
             .stream
-            .process(KeySplit::new(columns))
+            .process(with_functions(KeySplit::new(columns)))
             .name("KeySplit")
             .key_by(|changes: &KeyedChanges| changes.route.clone())
-            .process(GroupAggregate::new(spec))
+            .process(with_functions(GroupAggregate::new(spec)))
             .name(&name);
         // A window aggregate emits each window's results once, final.
         Ok(Planned { stream, schema: output, updates: self.streaming && window_end.is_none() })
@@ -544,7 +548,7 @@ fn in_one_instance(
     function: impl KeyedProcessFunction<GroupKey, ChangeBatch, ChangeBatch>,
     name: &str,
 ) -> DataStream<ChangeBatch> {
-    stream.key_by(|_: &ChangeBatch| GroupKey::new()).process(function).name(name).set_parallelism(1)
+    stream.key_by(|_: &ChangeBatch| GroupKey::new()).process(with_functions(function)).name(name).set_parallelism(1)
 }
 
 /// `input` through a calc of `steps`, whose output has `schema`.
@@ -552,7 +556,7 @@ fn calc(input: Planned, steps: Vec<Step>, schema: SchemaRef, name: &str) -> Plan
     if steps.is_empty() {
         return Planned { schema, ..input };
     }
-    let stream = input.stream.process(Calc { steps }).name(name);
+    let stream = input.stream.process(with_functions(Calc { steps })).name(name);
     Planned { stream, schema, updates: input.updates }
 }
 
@@ -642,12 +646,20 @@ fn physical(expression: &Expr, schema: &DFSchema) -> Result<Arc<dyn PhysicalExpr
 }
 
 /// The columns `expressions` make of `batch`.
+/// A failure names the expression it came from (a Python function's call, say), as SQL.
 pub(crate) fn evaluate(expressions: &[Arc<dyn PhysicalExpr>], batch: &RecordBatch) -> Result<Vec<ArrayRef>> {
     expressions
         .iter()
-        .map(|expression| expression.evaluate(batch).and_then(|value| value.into_array(batch.num_rows())))
-        .collect::<datafusion::common::Result<Vec<_>>>()
-        .map_err(|e| TableError::Execution(e.strip_backtrace()))
+        .map(|expression| {
+            expression.evaluate(batch).and_then(|value| value.into_array(batch.num_rows())).map_err(|e| {
+                TableError::Execution(format!(
+                    "in the expression {}: {}",
+                    fmt_sql(expression.as_ref()),
+                    e.strip_backtrace()
+                ))
+            })
+        })
+        .collect()
 }
 
 fn unsupported(what: &str) -> TableError {

@@ -31,6 +31,7 @@ use crate::exec::group_aggregate::{apply_row, flink, GroupState};
 use crate::exec::key_split::{rows_by_key, GroupKey, KeyColumns, KeySplit, KeyedChanges};
 use crate::exec::time_attributes::{time_attribute, unaliased, TimeAttribute};
 use crate::exec::watermarks::{millis, row_times};
+use crate::exec::with_functions::with_functions;
 use crate::exec::{aggregate_call, physical, unsupported, CallSpec, Compiler, Planned};
 use crate::functions::aggregate_function::UserAggregate;
 
@@ -168,10 +169,10 @@ impl Compiler<'_> {
         );
         let stream = input
             .stream
-            .process(KeySplit::new(columns))
+            .process(with_functions(KeySplit::new(columns)))
             .name("KeySplit")
             .key_by(|changes: &KeyedChanges| changes.route.clone())
-            .process(OverAggregate::new(Arc::new(spec)))
+            .process(with_functions(OverAggregate::new(Arc::new(spec))))
             .name(&name);
         Ok(Planned { stream, schema: output, updates: false })
     }

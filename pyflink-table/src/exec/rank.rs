@@ -34,6 +34,7 @@ use crate::exec::calc::Step;
 use crate::exec::group_aggregate::flink;
 use crate::exec::key_split::{rows_by_key, GroupKey, KeyColumns, KeySplit, KeyedChanges};
 use crate::exec::time_attributes::unaliased;
+use crate::exec::with_functions::with_functions;
 use crate::exec::{calc, physical, unsupported, Compiler, Planned};
 
 /// What a rank computes.
@@ -154,10 +155,10 @@ impl Compiler<'_> {
         );
         let stream = input
             .stream
-            .process(KeySplit::new(columns))
+            .process(with_functions(KeySplit::new(columns)))
             .name("KeySplit")
             .key_by(|changes: &KeyedChanges| changes.route.clone())
-            .process(Rank::new(Arc::new(spec)))
+            .process(with_functions(Rank::new(Arc::new(spec))))
             .name(&name);
         Ok(Planned { stream, schema: output, updates: self.streaming })
     }

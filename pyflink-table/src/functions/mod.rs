@@ -7,6 +7,7 @@
 //! them are in [`crate::exec::accumulators`].
 
 pub mod aggregate_function;
+pub mod instances;
 mod json;
 pub(crate) mod table_function;
 

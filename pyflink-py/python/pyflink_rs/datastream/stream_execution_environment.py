@@ -19,6 +19,9 @@ class StreamExecutionEnvironment(dependencies.PythonDependencyMethods):
 
     def __init__(self, native=None):
         self._native = native or _native.Environment()
+        # How Python functions run (python.execution-mode, ...), for the table environments
+        # made of this one.
+        self._python_options = {}
 
     @staticmethod
     def get_execution_environment(configuration=None):
@@ -36,7 +39,9 @@ class StreamExecutionEnvironment(dependencies.PythonDependencyMethods):
         ``python.fn-execution.bundle.size`` records."""
         if not isinstance(configuration, Configuration):
             raise TypeError(f"expected a Configuration, got {type(configuration).__name__}")
-        self._native.configure(dependencies.apply(configuration.to_dict()))
+        options = dependencies.apply(configuration.to_dict())
+        self._native.configure(options)
+        self._python_options.update((k, v) for k, v in options.items() if k.startswith("python."))
         return self
 
     def set_parallelism(self, parallelism):

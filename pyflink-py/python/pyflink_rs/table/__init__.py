@@ -6,6 +6,7 @@ values (options ``rows-per-second``, ``number-of-rows``, ``fields.<column>.kind`
 ``.max``, ``.length``, ``.start``, ``.end``)."""
 
 from pyflink_rs.common.types import Row, RowKind
+from pyflink_rs.table.data_view import DataView, ListView, MapView
 from pyflink_rs.table.explain_detail import ExplainDetail
 from pyflink_rs.table.schema import FormatDescriptor, Schema, TableDescriptor
 from pyflink_rs.table.table import (
@@ -19,6 +20,9 @@ __all__ = [
     "FlatAggregateTable",
     "DataType",
     "DataTypes",
+    "DataView",
+    "ListView",
+    "MapView",
     "EnvironmentSettings",
     "ExplainDetail",
     "FormatDescriptor",

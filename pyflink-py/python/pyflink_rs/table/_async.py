@@ -62,14 +62,23 @@ class _AsyncBatchCall:
         self._function = function
         self._name = name
         self._options = options
-        self._opened = False
+
+    def open(self, function_context):
+        from pyflink_rs.table.udf import AsyncScalarFunction
+        if isinstance(self._function, AsyncScalarFunction):
+            self._function.open(function_context)
+
+    def close(self):
+        from pyflink_rs.table.udf import AsyncScalarFunction
+        if isinstance(self._function, AsyncScalarFunction):
+            self._function.close()
+
+    def target(self):
+        return self
 
     def _eval(self):
-        from pyflink_rs.table.udf import AsyncScalarFunction, FunctionContext
+        from pyflink_rs.table.udf import AsyncScalarFunction
         if isinstance(self._function, AsyncScalarFunction):
-            if not self._opened:
-                self._function.open(FunctionContext())
-                self._opened = True
             return self._function.eval
         return self._function
 

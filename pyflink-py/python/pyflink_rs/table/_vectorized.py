@@ -31,15 +31,24 @@ class _PandasScalarCall:
     def __init__(self, function, name):
         self._function = function
         self._name = name
-        self._opened = False
+
+    def open(self, function_context):
+        from pyflink_rs.table.udf import ScalarFunction
+        if isinstance(self._function, ScalarFunction):
+            self._function.open(function_context)
+
+    def close(self):
+        from pyflink_rs.table.udf import ScalarFunction
+        if isinstance(self._function, ScalarFunction):
+            self._function.close()
+
+    def target(self):
+        return self
 
     def __call__(self, data, rows):
-        from pyflink_rs.table.udf import FunctionContext, ScalarFunction
+        from pyflink_rs.table.udf import ScalarFunction
         function = self._function
         if isinstance(function, ScalarFunction):
-            if not self._opened:
-                function.open(FunctionContext())
-                self._opened = True
             function = function.eval
         result = function(*_series_of(data))
         if not hasattr(result, "__len__") or isinstance(result, (str, bytes)) or len(result) != rows:
@@ -54,6 +63,15 @@ class _PandasAggregateCall:
 
     def __init__(self, function):
         self._function = function
+
+    def open(self, function_context):
+        pass
+
+    def close(self):
+        pass
+
+    def target(self):
+        return self
 
     def create_accumulator(self):
         return []

@@ -6,6 +6,8 @@ import itertools
 import pickle
 
 from pyflink_rs import _native
+from pyflink_rs.common.completable_future import CompletableFuture
+from pyflink_rs.common.job_execution_result import JobExecutionResult
 from pyflink_rs.datastream.collect import FETCH_STEP_MS, CloseableIterator
 from pyflink_rs.common.types import RowKind
 from pyflink_rs.table.explain_detail import _detail_names
@@ -333,6 +335,8 @@ class TableResult:
 
     def __init__(self, native):
         self._native = native
+        # How the statement's job ended (an INSERT's), once waited for.
+        self._job_result = None
 
     def get_result_kind(self):
         return ResultKind.SUCCESS_WITH_CONTENT if self._native.has_content() else ResultKind.SUCCESS
@@ -342,10 +346,13 @@ class TableResult:
 
     def get_job_client(self):
         job_id = self._native.job_id()
-        return None if job_id is None else _JobClient(job_id)
+        return None if job_id is None else _JobClient(job_id, self)
 
     def wait(self, timeout_ms=None):
-        self._native.wait()
+        """Waits for the statement's job to end (an INSERT), or for a query's first row."""
+        native_result = self._native.wait()
+        if native_result is not None:
+            self._job_result = JobExecutionResult(native_result)
 
     def print(self):
         """Prints the result as Flink does, each row of a query as it arrives (an unbounded
@@ -379,8 +386,19 @@ class _ResultRows(CloseableIterator):
 
 
 class _JobClient:
-    def __init__(self, job_id):
+    """The client of a statement's job: its id, and (an INSERT's) how it ended."""
+
+    def __init__(self, job_id, table_result):
         self._job_id = job_id
+        self._table_result = table_result
 
     def get_job_id(self):
         return self._job_id
+
+    def get_job_execution_result(self):
+        """A future of the job's ``JobExecutionResult`` (with its operators' metrics); its
+        ``result()`` waits for the job to end."""
+        def result():
+            self._table_result.wait()
+            return self._table_result._job_result
+        return CompletableFuture(result)

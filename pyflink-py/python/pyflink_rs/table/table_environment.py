@@ -383,6 +383,8 @@ class StreamTableEnvironment(TableEnvironment):
         super().__init__(EnvironmentSettings.in_streaming_mode())
         self._env = env
         self._config.set("parallelism.default", env.get_parallelism())
+        for key, value in env._python_options.items():
+            self._config.set(key, value)
 
     @staticmethod
     def create(stream_execution_environment=None, environment_settings=None):

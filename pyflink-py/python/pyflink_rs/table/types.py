@@ -135,6 +135,21 @@ class DataTypes:
         return mapping
 
     @staticmethod
+    def LIST_VIEW(element_type):
+        """The type of a ``ListView`` of ``element_type`` values, for accumulator types."""
+        view = _type(f"LIST_VIEW<{element_type!r}>", None, False)
+        view.element_type = element_type
+        return view
+
+    @staticmethod
+    def MAP_VIEW(key_type, value_type):
+        """The type of a ``MapView`` of ``key_type`` keys to ``value_type`` values, for
+        accumulator types."""
+        view = _type(f"MAP_VIEW<{key_type!r}, {value_type!r}>", None, False)
+        view.key_type, view.value_type = key_type, value_type
+        return view
+
+    @staticmethod
     def FIELD(name, data_type, description=None):
         return (name, data_type)
 

@@ -28,14 +28,47 @@ _INLINE = {}
 
 
 class FunctionContext:
-    """What a function's ``open`` is given."""
+    """What a function's ``open`` is given: where its operator instance runs, the instance's
+    metric group, and the job's parameters."""
 
-    def __init__(self, job_parameters=None):
+    def __init__(self, base_metric_group=None, job_parameters=None, task=None):
+        self._metric_group = base_metric_group
         self._job_parameters = dict(job_parameters or {})
+        # Outside any job (the planner folding a call of constants), one instance of its own.
+        self._task = dict(task or {"task_name": "", "index_of_this_subtask": 0,
+                                   "number_of_parallel_subtasks": 1, "max_parallelism": 128})
 
     def get_metric_group(self):
-        raise NotImplementedError("metrics of Python functions in SQL and the Table API are not available yet; "
-                                  "DataStream functions have them")
+        """The metric group of the operator instance the function runs in (see
+        ``pyflink_rs.metrics``): register metrics in ``open``."""
+        if self._metric_group is None:
+            # A call outside any job: its metrics are kept by the function alone.
+            from pyflink_rs.worker_metrics import MetricGroup
+            self._metric_group = MetricGroup({})
+        return self._metric_group
+
+    def get_task_name(self):
+        """The name of the operator the function runs in (``Calc(select=[...])``)."""
+        return self._task["task_name"]
+
+    def get_task_name_with_subtasks(self):
+        """The operator's name with this instance's number among them: ``Calc(...) (1/2)``."""
+        return f"{self.get_task_name()} ({self.get_index_of_this_subtask() + 1}/" \
+               f"{self.get_number_of_parallel_subtasks()})"
+
+    def get_number_of_parallel_subtasks(self):
+        return self._task["number_of_parallel_subtasks"]
+
+    def get_max_number_of_parallel_subtasks(self):
+        return self._task["max_parallelism"]
+
+    def get_index_of_this_subtask(self):
+        """This instance's index, from 0."""
+        return self._task["index_of_this_subtask"]
+
+    def get_attempt_number(self):
+        """How many times the task was restarted before this run (0 when it was not)."""
+        return 0
 
     def get_job_parameter(self, key, default_value):
         return self._job_parameters.get(key, default_value)
@@ -62,13 +95,10 @@ class ScalarFunction(UserDefinedFunction):
         raise NotImplementedError("a ScalarFunction defines eval(self, *args)")
 
 
-class AggregateFunction(UserDefinedFunction):
-    """An aggregate function: keeps an accumulator per group (``create_accumulator``), adds
-    each row's arguments to it (``accumulate``), takes retracted rows back out (``retract``),
-    merges accumulators of a group (``merge``) and gives the group's value (``get_value``)."""
-
-    def get_value(self, accumulator):
-        raise NotImplementedError("an AggregateFunction defines get_value(self, accumulator)")
+class ImperativeAggregateFunction(UserDefinedFunction):
+    """What aggregate and table aggregate functions share: an accumulator per group
+    (``create_accumulator``), rows added to it (``accumulate``) and taken back out
+    (``retract``), accumulators merged (``merge``)."""
 
     def create_accumulator(self):
         raise NotImplementedError("an AggregateFunction defines create_accumulator(self)")
@@ -88,6 +118,15 @@ class AggregateFunction(UserDefinedFunction):
 
     def get_result_type(self):
         return None
+
+
+class AggregateFunction(ImperativeAggregateFunction):
+    """An aggregate function: keeps an accumulator per group (``create_accumulator``), adds
+    each row's arguments to it (``accumulate``), takes retracted rows back out (``retract``),
+    merges accumulators of a group (``merge``) and gives the group's value (``get_value``)."""
+
+    def get_value(self, accumulator):
+        raise NotImplementedError("an AggregateFunction defines get_value(self, accumulator)")
 
 
 class TableAggregateFunction(AggregateFunction):
@@ -132,55 +171,59 @@ class _MutableRow(list):
         return f"Row({', '.join(map(repr, self))})"
 
 
-class _AggregateCall:
-    """What the engine calls for an aggregate function: its methods, once it is open."""
+class _EngineCall:
+    """A user function as the engine calls it, in each operator instance: ``open`` with the
+    instance's ``FunctionContext`` before the first call, ``target()`` what to call, and
+    ``close`` after the last call. Functions without a life cycle (plain functions and
+    lambdas) have nothing to open or close."""
 
     def __init__(self, function):
         self._function = function
-        self._opened = False
 
-    def _open(self):
-        if not self._opened:
-            self._function.open(FunctionContext())
-            self._opened = True
-        return self._function
+    def open(self, function_context):
+        if isinstance(self._function, UserDefinedFunction):
+            self._function.open(function_context)
+
+    def close(self):
+        if isinstance(self._function, UserDefinedFunction):
+            self._function.close()
+
+    def target(self):
+        return self
+
+
+class _AggregateCall(_EngineCall):
+    """What the engine calls for an aggregate function: its methods, by name."""
 
     def create_accumulator(self):
-        accumulator = self._open().create_accumulator()
+        accumulator = self._function.create_accumulator()
         return _MutableRow(accumulator) if isinstance(accumulator, Row) else accumulator
 
     def accumulate(self, accumulator, *args):
-        self._open().accumulate(accumulator, *args)
+        self._function.accumulate(accumulator, *args)
 
     def retract(self, accumulator, *args):
-        self._open().retract(accumulator, *args)
+        self._function.retract(accumulator, *args)
 
     def merge(self, accumulator, other):
-        self._open().merge(accumulator, [other])
+        self._function.merge(accumulator, [other])
 
     def get_value(self, accumulator):
-        return self._open().get_value(accumulator)
+        return self._function.get_value(accumulator)
 
     def emit_value(self, accumulator):
-        rows = self._open().emit_value(accumulator)
+        rows = self._function.emit_value(accumulator)
         return [] if rows is None else list(rows)
 
 
-class _FunctionCall:
-    """What the engine calls: the function, or a ``ScalarFunction``'s or ``TableFunction``'s
-    ``eval`` once it is open."""
+class _FunctionCall(_EngineCall):
+    """A scalar or table function as the engine calls it on each row: the function, or a
+    ``ScalarFunction``'s or ``TableFunction``'s ``eval``."""
 
-    def __init__(self, function):
-        self._function = function
-        self._opened = False
-
-    def __call__(self, *args):
+    def target(self):
         if isinstance(self._function, (ScalarFunction, TableFunction)):
-            if not self._opened:
-                self._function.open(FunctionContext())
-                self._opened = True
-            return self._function.eval(*args)
-        return self._function(*args)
+            return self._function.eval
+        return self._function
 
 
 def _sql_type(data_type):
@@ -386,5 +429,6 @@ def _register_inline(t_env, sql_texts):
                 registered.add(inline_name)
 
 
-__all__ = ["AggregateFunction", "AsyncScalarFunction", "FunctionContext", "ScalarFunction", "TableAggregateFunction", "TableFunction",
+__all__ = ["AggregateFunction", "AsyncScalarFunction", "FunctionContext", "ImperativeAggregateFunction",
+           "ScalarFunction", "TableAggregateFunction", "TableFunction",
            "UserDefinedFunction", "udaf", "udf", "udtaf", "udtf"]
