@@ -4,6 +4,7 @@
 order, and time out or retry as the `table.exec.async-scalar.*` options say."""
 
 import asyncio
+import os
 
 import pytest
 
@@ -97,3 +98,50 @@ def test_failed_calls_are_retried_as_the_retry_strategy_says():
     table = t_env.from_elements([(1,)], ["n"])
     with pytest.raises(Exception, match="lost the connection for 1"):
         rows(t_env.sql_query(f"SELECT flaky(n) FROM {table}"))
+
+
+class FailsOnceAt(AsyncScalarFunction):
+    """Doubles its argument after a short sleep, noting each call in `calls`; the first call
+    for `at` fails (once per test, whichever process makes it: `marker` remembers)."""
+
+    def __init__(self, calls, marker, at):
+        self.calls, self.marker, self.at = calls, marker, at
+
+    async def eval(self, n):
+        await asyncio.sleep(0.002)
+        with open(self.calls, "a") as calls:
+            calls.write(f"{n}\n")
+        if n == self.at and not os.path.exists(self.marker):
+            open(self.marker, "w").close()
+            raise RuntimeError(f"the service went away at {n}")
+        return n * 2
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_job_restored_from_a_checkpoint_while_calls_are_in_flight_writes_each_row_once(mode, tmp_path):
+    count, fail_at = 3000, 2000
+    t_env = streaming(1, mode=mode, **{
+        "execution.checkpointing.interval": "100 ms",
+        "restart-strategy.type": "fixed-delay",
+        "restart-strategy.fixed-delay.attempts": "1",
+        "restart-strategy.fixed-delay.delay": "0 ms",
+        "table.exec.async-scalar.retry-strategy": "NO_RETRY",
+        "table.exec.async-scalar.max-concurrent-operations": "100"})
+    calls, marker, out = tmp_path / "calls", tmp_path / "failed", tmp_path / "out"
+    t_env.create_temporary_function(
+        "doubled", udf(FailsOnceAt(str(calls), str(marker), fail_at), result_type=DataTypes.BIGINT()))
+    t_env.execute_sql(f"""
+        CREATE TABLE numbers (n BIGINT) WITH (
+          'connector' = 'datagen', 'rows-per-second' = '2000',
+          'fields.n.kind' = 'sequence', 'fields.n.start' = '1', 'fields.n.end' = '{count}')""")
+    t_env.execute_sql(f"""
+        CREATE TABLE doubled_numbers (n BIGINT, twice BIGINT) WITH (
+          'connector' = 'filesystem', 'path' = '{out}', 'format' = 'csv')""")
+    t_env.execute_sql("INSERT INTO doubled_numbers SELECT n, doubled(n) FROM numbers").wait()
+    assert marker.exists(), "the job did not fail"
+    written = sorted(tuple(row) for row in t_env.from_path("doubled_numbers").execute().collect())
+    assert written == [(n, n * 2) for n in range(1, count + 1)]
+    called = [int(line) for line in calls.read_text().split()]
+    assert set(called) == set(range(1, count + 1))
+    # The restart went back to a checkpoint taken after the job began, not to its start.
+    assert len(called) < count + fail_at, len(called)

@@ -2,9 +2,13 @@
 instance opens its own copy of a function (process mode: in a worker process) before its
 first row and closes it after its last; `function_context.get_metric_group()` reaches the
 instance's metrics, which the job's result shows; a failing call names the SQL expression
-it was called from."""
+it was called from; what a function logs reaches the program's logging."""
 
 import os
+import re
+import subprocess
+import sys
+import textwrap
 
 import pytest
 
@@ -110,3 +114,34 @@ def test_a_failing_call_names_the_expression_it_was_called_from(mode):
     t_env.create_temporary_view("numbers", t_env.from_elements([(1,), (0,)], ["n"]))
     with pytest.raises(Exception, match=r"(?s)in the expression inverse\(n\).*'inverse'.*ZeroDivisionError"):
         rows(t_env.sql_query("SELECT n, inverse(n) AS i FROM numbers"))
+
+
+LOGGING_JOB = """
+import logging
+from pyflink_rs.table import DataTypes, EnvironmentSettings, TableEnvironment
+from pyflink_rs.table.udf import udf
+
+logging.basicConfig(level=logging.INFO)
+t_env = TableEnvironment.create(EnvironmentSettings.in_streaming_mode())
+t_env.get_config().set("parallelism.default", "1")
+t_env.get_config().set("python.execution-mode", "{mode}")
+
+@udf(result_type=DataTypes.BIGINT())
+def noted(value):
+    logging.getLogger("udf").info("handling %s", value)
+    logging.getLogger("udf").debug("not shown %s", value)
+    return value
+
+t_env.create_temporary_function("noted", noted)
+t_env.execute_sql("SELECT noted(5)").print()
+"""
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_what_a_function_logs_reaches_the_programs_logging(mode):
+    run = subprocess.run([sys.executable, "-c", LOGGING_JOB.format(mode=mode)],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert "udf" in run.stderr and "handling 5" in run.stderr, run.stderr
+    assert "not shown" not in run.stderr
+    assert re.search(r"\|\s+5\s+\|", run.stdout), run.stdout
