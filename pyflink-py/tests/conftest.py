@@ -1,4 +1,5 @@
-"""Shared fixtures: a real Kafka-protocol broker (tansu) for the Kafka tests."""
+"""Shared fixtures: a real Kafka-protocol broker (tansu) for the Kafka tests, and real MariaDB and
+PostgreSQL servers for the JDBC tests (`databases.py`)."""
 
 import os
 import pathlib
@@ -7,6 +8,8 @@ import subprocess
 import time
 
 import pytest
+
+from databases import Server
 
 
 class Broker:
@@ -60,3 +63,23 @@ def kafka_broker():
     broker = Broker(tansu_binary(), 9092)
     yield broker
     broker.stop()
+
+
+@pytest.fixture(scope="session")
+def mariadb():
+    server = Server("mariadb")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    server = Server("postgres")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["mariadb", "postgres"])
+def database_server(request):
+    """Each of the two database servers in turn."""
+    return request.getfixturevalue(request.param)

@@ -202,7 +202,7 @@ impl DataType {
 
 /// How messages name the Arrow type `arrow`: its Flink name (nullable, so without `NOT NULL`),
 /// or Arrow's name for a type Flink has no name for.
-pub(crate) fn flink_name(arrow: &ArrowType) -> String {
+pub fn flink_name(arrow: &ArrowType) -> String {
     DataType::from_arrow(arrow, true).map_or_else(|_| arrow.to_string(), |t| t.to_string())
 }
 

@@ -7,7 +7,6 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use pyflink_core::configuration::parse_duration;
 use pyflink_core::metrics::Counter;
 use pyflink_core::time::WatermarkStrategy;
 use pyflink_core::{DataStream, ProcessContext, ProcessFunction, RuntimeContext};
@@ -15,6 +14,7 @@ use pyflink_table::batch::ChangeBatch;
 use pyflink_table::connectors::{TableConnector, TableContext};
 use pyflink_table::{Result, TableError};
 
+use super::duration_option;
 use super::line_format::LineCodec;
 use crate::file::{BasePathBucketAssigner, Encoder, FileSink, FileSource, RollingPolicy, TextLineFormat};
 
@@ -139,14 +139,6 @@ fn prepare(context: &TableContext<'_>) -> Result<(PathBuf, LineCodec)> {
     let codec = LineCodec::new(context, format)?;
     let path = path.strip_prefix("file://").unwrap_or(path);
     Ok((PathBuf::from(path), codec))
-}
-
-/// The duration option `key`, if the table sets it.
-fn duration_option(context: &TableContext<'_>, key: &str) -> Result<Option<Duration>> {
-    let Some(text) = context.options.get(key) else { return Ok(None) };
-    parse_duration(key, text)
-        .map(Some)
-        .map_err(|e| TableError::Validation(format!("table '{}': {e}", context.table_name)))
 }
 
 /// A memory size in Flink's notation: a number and a unit (`b`, `kb`, `mb`, `gb`, `tb`, each

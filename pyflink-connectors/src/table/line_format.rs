@@ -20,7 +20,7 @@ use pyflink_table::datafusion::arrow::compute::{cast_with_options, filter, CastO
 use pyflink_table::datafusion::arrow::datatypes::{DataType as ArrowType, Field, Float32Type, Float64Type, SchemaRef};
 use pyflink_table::datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use pyflink_table::print::flink_string;
-use pyflink_table::types::DataType;
+use pyflink_table::types::flink_name;
 use pyflink_table::{Result, TableError};
 
 use crate::formats::csv::{check_dialect, split_record, Dialect};
@@ -172,7 +172,7 @@ impl LineCodec {
                 self.name,
                 field.name(),
                 self.table,
-                flink_type(field)
+                flink_name(field.data_type())
             ))),
         }
     }
@@ -211,7 +211,12 @@ impl LineCodec {
             let column = self.typed(&text, field)?;
             for row in 0..column.len() {
                 let problem = if column.is_null(row) && text.is_valid(row) {
-                    Some(format!("column '{}': '{}' is not a {}", field.name(), text.value(row), flink_type(field)))
+                    Some(format!(
+                        "column '{}': '{}' is not a {}",
+                        field.name(),
+                        text.value(row),
+                        flink_name(field.data_type())
+                    ))
                 } else if column.is_null(row) && !field.is_nullable() {
                     Some(format!("column '{}' is NOT NULL, but the line has no value for it", field.name()))
                 } else {
@@ -249,7 +254,7 @@ impl LineCodec {
                 "filesystem table '{}': column '{}' cannot be read as {}: {e}",
                 self.table,
                 field.name(),
-                flink_type(field)
+                flink_name(field.data_type())
             ))
         })
     }
@@ -455,13 +460,6 @@ fn csv_dialect(context: &TableContext<'_>) -> std::result::Result<Dialect, Strin
 }
 
 /// The Flink SQL name of `field`'s type (`INT`, `TIMESTAMP(3)`), or Arrow's if it has none.
-fn flink_type(field: &Field) -> String {
-    match DataType::from_arrow(field.data_type(), true) {
-        Ok(data_type) => data_type.to_string(),
-        Err(_) => field.data_type().to_string(),
-    }
-}
-
 /// Whether values of `data_type` are booleans or numbers, which JSON writes bare.
 fn is_bare(data_type: &ArrowType) -> bool {
     matches!(

@@ -4,15 +4,23 @@
 //!
 //! - `filesystem` ([`FileSystemConnector`]): rows as lines of files, in `csv`, `json` or
 //!   `raw`, read once or watched, written into rolling part files exactly once.
+//! - `jdbc` ([`JdbcConnector`]): tables of MySQL / MariaDB and PostgreSQL databases, scanned,
+//!   and written by appending or, with a primary key, by upserting a changelog.
 
 mod filesystem;
+mod jdbc;
 mod line_format;
 
 use std::sync::Arc;
+use std::time::Duration;
 
+use pyflink_core::configuration::parse_duration;
+use pyflink_table::connectors::TableContext;
 use pyflink_table::environment::TableEnvironment;
+use pyflink_table::{Result, TableError};
 
 pub use filesystem::FileSystemConnector;
+pub use jdbc::JdbcConnector;
 
 /// Registers every table connector of this crate with `t_env`.
 ///
@@ -30,4 +38,13 @@ pub use filesystem::FileSystemConnector;
 /// ```
 pub fn register_connectors(t_env: &TableEnvironment) {
     t_env.register_connector(Arc::new(FileSystemConnector));
+    t_env.register_connector(Arc::new(JdbcConnector));
+}
+
+/// The duration option `key` (Flink's notation: `1 s`, `500ms`, `2min`), if the table sets it.
+fn duration_option(context: &TableContext<'_>, key: &str) -> Result<Option<Duration>> {
+    let Some(text) = context.options.get(key) else { return Ok(None) };
+    parse_duration(key, text)
+        .map(Some)
+        .map_err(|e| TableError::Validation(format!("table '{}': {e}", context.table_name)))
 }

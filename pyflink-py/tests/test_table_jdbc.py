@@ -1,0 +1,55 @@
+"""The `jdbc` table connector from Python, against real MariaDB and PostgreSQL servers: a
+streaming GROUP BY with a Python function upserted into a table with a primary key, and a
+table read back through SQL."""
+
+from pyflink_rs.table import DataTypes
+from pyflink_rs.table.udf import udf
+from table_helpers import streaming
+
+
+def jdbc_options(database, table, extra=""):
+    return (f"'connector' = 'jdbc', 'url' = '{database.jdbc_url}', 'table-name' = '{table}', "
+            f"'username' = '{database.user}', 'password' = '{database.password}'{extra}")
+
+
+REGIONS = {"hangzhou": "zhejiang", "ningbo": "zhejiang", "suzhou": "jiangsu"}
+
+
+@udf(result_type=DataTypes.STRING())
+def region(city):
+    return REGIONS.get(city, "unknown")
+
+
+def test_a_group_by_with_a_python_function_is_upserted_into_the_database(database_server):
+    database = database_server.create_database("py_upsert")
+    database.execute("CREATE TABLE by_region (region VARCHAR(32) PRIMARY KEY, visits BIGINT, bytes BIGINT)")
+    t_env = streaming(2)
+    t_env.create_temporary_system_function("region", region)
+    t_env.execute_sql(f"""
+        CREATE TABLE sink (region STRING, visits BIGINT, bytes BIGINT, PRIMARY KEY (region) NOT ENFORCED)
+        WITH ({jdbc_options(database, 'by_region', ", 'sink.buffer-flush.max-rows' = '3'")})""")
+    cities = ["hangzhou", "ningbo", "suzhou", "lhasa"]
+    logs = t_env.from_elements([(cities[n % 4], n) for n in range(200)], ["city", "size"])
+    t_env.create_temporary_view("logs", logs)
+    t_env.execute_sql("INSERT INTO sink SELECT region(city), COUNT(*), SUM(size) FROM logs GROUP BY region(city)").wait()
+    expected = {}
+    for n in range(200):
+        name = REGIONS.get(cities[n % 4], "unknown")
+        visits, size = expected.get(name, (0, 0))
+        expected[name] = (visits + 1, size + n)
+    rows = database.rows("SELECT region, visits, bytes FROM by_region ORDER BY region")
+    assert rows == [(name, str(visits), str(size)) for name, (visits, size) in sorted(expected.items())]
+
+
+def test_a_database_table_is_read_through_sql(database_server):
+    database = database_server.create_database("py_scan")
+    database.execute("CREATE TABLE prices (item VARCHAR(16), price DECIMAL(8, 2), sold_at TIMESTAMP)")
+    database.execute("INSERT INTO prices VALUES ('tea', 3.50, '2024-05-01 10:00:00'), "
+                     "('cake', 4.25, '2024-05-01 11:30:00'), ('tea', 3.75, '2024-05-02 09:00:00')")
+    t_env = streaming(1)
+    t_env.execute_sql(f"""
+        CREATE TABLE prices (item STRING, price DECIMAL(8, 2), sold_at TIMESTAMP(3))
+        WITH ({jdbc_options(database, 'prices')})""")
+    with t_env.execute_sql("SELECT item, price, sold_at FROM prices WHERE item = 'tea'").collect() as results:
+        rows = sorted((row[0], str(row[1]), row[2].isoformat()) for row in results)
+    assert rows == [("tea", "3.50", "2024-05-01T10:00:00"), ("tea", "3.75", "2024-05-02T09:00:00")]
