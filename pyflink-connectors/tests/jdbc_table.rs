@@ -323,3 +323,55 @@ proptest! {
         prop_assert_eq!(text(database.rows("SELECT name, n FROM latest ORDER BY name")), expected);
     }
 }
+
+#[test]
+fn a_table_of_flink_1_10s_keys_without_a_primary_key_is_upserted_by_the_group_by_keys() {
+    for server in servers() {
+        let database = server.create_database("legacy");
+        database.execute(
+            "CREATE TABLE cdn_access_statistic (province VARCHAR(32) PRIMARY KEY, access_count BIGINT, \
+             total_download BIGINT, download_speed DOUBLE PRECISION)",
+        );
+        let t_env = streaming(2);
+        t_env
+            .execute_sql(&format!(
+                "CREATE TABLE cdn_access_statistic (province VARCHAR, access_count BIGINT, total_download BIGINT, \
+                 download_speed DOUBLE) WITH ('connector.type' = 'jdbc', 'connector.url' = '{}', 'connector.table' = \
+                 'cdn_access_statistic', 'connector.username' = '{}', 'connector.password' = '{}', \
+                 'connector.write.flush.interval' = '1s', 'connector.write.flush.max-rows' = '5')",
+                database.jdbc_url(),
+                database.user,
+                database.password
+            ))
+            .unwrap();
+        let logs: Vec<String> =
+            (0..120).map(|n| format!("('{}', {}, {})", ["a", "b", "c"][n % 3], n, n % 4 + 1)).collect();
+        t_env
+            .execute_sql(&format!(
+                "INSERT INTO cdn_access_statistic SELECT province, COUNT(uuid) AS access_count, SUM(response_size) AS \
+                 total_download, SUM(response_size) * 1.0 / SUM(request_time) AS download_speed FROM (VALUES {}) AS \
+                 logs(province, response_size, request_time), (VALUES (1)) AS ids(uuid) GROUP BY province",
+                logs.join(", ")
+            ))
+            .unwrap()
+            .wait()
+            .unwrap();
+        let rows: Vec<String> = database
+            .rows("SELECT province, access_count, total_download, download_speed FROM cdn_access_statistic ORDER BY province")
+            .into_iter()
+            .map(|row| {
+                let values: Vec<String> = row.into_iter().map(Option::unwrap).collect();
+                let speed: f64 = values[3].parse().unwrap();
+                format!("{},{},{},{speed:.3}", values[0], values[1], values[2])
+            })
+            .collect();
+        let mut expected = Vec::new();
+        for (index, province) in ["a", "b", "c"].iter().enumerate() {
+            let ns: Vec<usize> = (0..120).filter(|n| n % 3 == index).collect();
+            let size: usize = ns.iter().sum();
+            let time: usize = ns.iter().map(|n| n % 4 + 1).sum();
+            expected.push(format!("{province},40,{size},{:.3}", size as f64 / time as f64));
+        }
+        assert_eq!(rows, expected, "{:?}", server.kind);
+    }
+}

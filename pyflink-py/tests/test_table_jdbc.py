@@ -53,3 +53,63 @@ def test_a_database_table_is_read_through_sql(database_server):
     with t_env.execute_sql("SELECT item, price, sold_at FROM prices WHERE item = 'tea'").collect() as results:
         rows = sorted((row[0], str(row[1]), row[2].isoformat()) for row in results)
     assert rows == [("tea", "3.50", "2024-05-01T10:00:00"), ("tea", "3.75", "2024-05-02T09:00:00")]
+
+
+def test_the_cdn_jobs_pyflink_1_10_program_upserts_by_its_group_by_keys(database_server):
+    """The flagship job as PyFlink 1.10 wrote it (a Python list stands in for its Kafka topic):
+    the blink planner, sql_update, the legacy JDBC keys without a primary key, register_function,
+    string expressions, insert_into and t_env.execute."""
+    from pyflink_rs.datastream import StreamExecutionEnvironment
+    from pyflink_rs.table import EnvironmentSettings, StreamTableEnvironment
+
+    database = database_server.create_database("py_cdn")
+    database.execute("CREATE TABLE cdn_access_statistic (province VARCHAR(32) PRIMARY KEY, access_count BIGINT, "
+                     "total_download BIGINT, download_speed DOUBLE PRECISION)")
+
+    @udf(input_types=[DataTypes.STRING()], result_type=DataTypes.STRING())
+    def ip_to_province(ip):
+        return {"1": "beijing", "2": "shanghai"}.get(ip[0], "unknown")
+
+    env = StreamExecutionEnvironment.get_execution_environment()
+    env.set_parallelism(2)
+    t_env = StreamTableEnvironment.create(
+        env, environment_settings=EnvironmentSettings.new_instance().use_blink_planner().build())
+    logs = [(f"u{n}", f"{n % 3}.0.0.1", n % 5 + 1, n * 10, "/x", n) for n in range(300)]
+    t_env.create_temporary_view("cdn_access_log", t_env.from_elements(
+        logs, ["uuid", "client_ip", "request_time", "response_size", "uri", "event_ts"]))
+    t_env.sql_update(f"""
+        CREATE TABLE cdn_access_statistic (
+         province VARCHAR,
+         access_count BIGINT,
+         total_download BIGINT,
+         download_speed DOUBLE
+        ) WITH (
+         'connector.type' = 'jdbc',
+         'connector.url' = '{database.jdbc_url}',
+         'connector.table' = 'cdn_access_statistic',
+         'connector.username' = '{database.user}',
+         'connector.password' = '{database.password}',
+         'connector.write.flush.interval' = '1s'
+        )""")
+    t_env.register_function("ip_to_province", ip_to_province)
+    t_env.from_path("cdn_access_log") \
+        .select("uuid, "
+                "ip_to_province(client_ip) as province, "
+                "response_size, request_time") \
+        .group_by("province") \
+        .select("province, "
+                "count(uuid) as access_count, "
+                "sum(response_size) as total_download,  "
+                "sum(response_size) * 1.0 / sum(request_time) as download_speed") \
+        .insert_into("cdn_access_statistic")
+    t_env.execute("pyflink_parse_cdn_log")
+
+    totals = {}
+    for _, ip, request_time, size, _, _ in logs:
+        province = {"1": "beijing", "2": "shanghai"}.get(ip[0], "unknown")
+        count, download, time = totals.get(province, (0, 0, 0))
+        totals[province] = (count + 1, download + size, time + request_time)
+    rows = database.rows("SELECT province, access_count, total_download, download_speed FROM cdn_access_statistic "
+                         "ORDER BY province")
+    assert [(p, int(c), int(d), round(float(s), 6)) for p, c, d, s in rows] == [
+        (p, c, d, round(d / t, 6)) for p, (c, d, t) in sorted(totals.items())]

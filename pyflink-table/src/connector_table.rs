@@ -11,7 +11,7 @@ use pyflink_core::StreamExecutionEnvironment;
 
 use crate::catalog::Catalog;
 use crate::connectors::TableContext;
-use crate::ddl::{ColumnKind, TableDefinition};
+use crate::ddl::{legacy_options, ColumnKind, TableDefinition};
 use crate::error::{Result, TableError};
 use crate::plan::{plan_columns, ColumnSource};
 use crate::types::DataType;
@@ -36,11 +36,20 @@ pub(crate) struct ConnectorTable {
     pub(crate) proctime: Vec<usize>,
     /// The `WATERMARK` clause's expression, over the table's columns (qualified by its name).
     pub(crate) watermark: Option<Expr>,
+    /// Whether a query's updates are written by the query's unique key, the table having no
+    /// primary key (a `jdbc` table declared with Flink 1.10's option keys).
+    pub(crate) upsert_by_query_key: bool,
 }
 
 impl ConnectorTable {
     /// `definition` resolved against the functions of `catalog`.
-    pub(crate) fn resolve(catalog: &Catalog, definition: TableDefinition) -> Result<Self> {
+    /// Tables declared with Flink 1.10/1.11's option keys get today's ([`legacy_options`]).
+    pub(crate) fn resolve(catalog: &Catalog, mut definition: TableDefinition) -> Result<Self> {
+        let mut upsert_by_query_key = false;
+        if let Some(legacy) = legacy_options::translate(&definition.name, &definition.options) {
+            definition.options = legacy.options;
+            upsert_by_query_key = legacy.upsert_by_query_key && definition.primary_key.is_none();
+        }
         let primary_key = definition.primary_key.clone().unwrap_or_default();
         let field = |name: &str, data_type: &DataType| {
             // The columns of a primary key are NOT NULL, as in Flink.
@@ -100,6 +109,7 @@ impl ConnectorTable {
             rowtime: None,
             proctime,
             watermark: None,
+            upsert_by_query_key,
             schema,
             definition,
         };

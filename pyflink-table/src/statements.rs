@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use datafusion::arrow::datatypes::{DataType as ArrowType, SchemaRef};
 use datafusion::common::{Column, ScalarValue};
-use datafusion::logical_expr::{cast, col, lit, LogicalPlan, LogicalPlanBuilder};
+use datafusion::logical_expr::{cast, col, lit, Expr, LogicalPlan, LogicalPlanBuilder};
 use pyflink_core::table::Value;
 
 use crate::catalog::{table_not_found, CatalogTable, TableData};
@@ -254,7 +254,11 @@ impl TableEnvironment {
                 let planned = compiler.compile(&insert.plan)?;
                 let table = &insert.table;
                 let connector = catalog.connectors.of_table(&table.definition.name, &table.definition.options)?;
-                let context = table.context(&self.env, compiler.streaming, true);
+                let mut context = table.context(&self.env, compiler.streaming, true);
+                if planned.updates && table.upsert_by_query_key {
+                    // Flink 1.10's JDBC sink: updates written by the query's unique key.
+                    context.primary_key = unique_key(&insert.plan);
+                }
                 if planned.updates && !connector.consumes_updates(&context) {
                     return Err(TableError::Validation(format!(
                         "Table sink 'default_catalog.default_database.{}' doesn't support consuming update changes, \
@@ -392,6 +396,42 @@ fn implicitly_castable(from: &ArrowType, to: &ArrowType) -> bool {
         // TIMESTAMP and TIMESTAMP_LTZ convert both ways, in the session time zone (UTC).
         (Timestamp(..), Timestamp(..)) => true,
         (List(a), List(b)) => implicitly_castable(a.data_type(), b.data_type()),
+        _ => false,
+    }
+}
+
+/// The positions of columns of `plan`'s rows that no two rows share (the GROUP BY keys of an
+/// aggregate, through the projections, filters and aliases above it), if the plan says.
+fn unique_key(plan: &LogicalPlan) -> Option<Vec<usize>> {
+    match plan {
+        LogicalPlan::Aggregate(aggregate) if !aggregate.group_expr.is_empty() => {
+            Some((0..aggregate.group_expr.len()).collect())
+        }
+        LogicalPlan::Projection(projection) => {
+            let input = projection.input.schema();
+            unique_key(&projection.input)?
+                .into_iter()
+                .map(|position| {
+                    let key = Column::from(input.qualified_field(position));
+                    projection.expr.iter().position(|expression| is_column(expression, &key))
+                })
+                .collect()
+        }
+        LogicalPlan::Filter(filter) => unique_key(&filter.input),
+        LogicalPlan::SubqueryAlias(alias) => unique_key(&alias.input),
+        LogicalPlan::Sort(sort) => unique_key(&sort.input),
+        LogicalPlan::Limit(limit) => unique_key(&limit.input),
+        _ => None,
+    }
+}
+
+/// Whether `expression` is `column`, perhaps renamed or cast.
+fn is_column(expression: &Expr, column: &Column) -> bool {
+    match expression {
+        Expr::Column(found) => found == column,
+        Expr::Alias(alias) => is_column(&alias.expr, column),
+        Expr::Cast(cast) => is_column(&cast.expr, column),
+        Expr::TryCast(cast) => is_column(&cast.expr, column),
         _ => false,
     }
 }

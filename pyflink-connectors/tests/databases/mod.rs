@@ -163,18 +163,25 @@ impl Database {
     }
 }
 
-fn mysql_admin(port: u16) -> mysql::Conn {
-    let opts = mysql::OptsBuilder::new()
+fn admin_opts(port: u16) -> mysql::OptsBuilder {
+    mysql::OptsBuilder::new()
         .ip_or_hostname(Some("127.0.0.1"))
         .tcp_port(port)
         .user(Some("root"))
-        .pass(Some(ADMIN_PASSWORD));
-    mysql::Conn::new(opts).expect("root connects to MariaDB")
+        .pass(Some(ADMIN_PASSWORD))
+}
+
+fn mysql_admin(port: u16) -> mysql::Conn {
+    mysql::Conn::new(admin_opts(port)).expect("root connects to MariaDB")
+}
+
+fn postgres_config(port: u16, database: &str, user: &str, password: &str) -> String {
+    format!("host=127.0.0.1 port={port} dbname={database} user={user} password={password}")
 }
 
 fn postgres_client(port: u16, database: &str, user: &str, password: &str) -> postgres::Client {
-    let config = format!("host=127.0.0.1 port={port} dbname={database} user={user} password={password}");
-    postgres::Client::connect(&config, postgres::NoTls).expect("connects to PostgreSQL")
+    postgres::Client::connect(&postgres_config(port, database, user, password), postgres::NoTls)
+        .expect("connects to PostgreSQL")
 }
 
 /// Starts a server of `kind` from a thread that stays alive (a child started with
@@ -201,11 +208,15 @@ fn start(kind: Kind) -> Server {
     let server = Server { kind, port, admin_password: ADMIN_PASSWORD };
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let answered = std::panic::catch_unwind(|| match kind {
-            Kind::MariaDb => drop(mysql_admin(port)),
-            Kind::Postgres => drop(postgres_client(port, "postgres", "postgres", ADMIN_PASSWORD)),
-        });
-        if answered.is_ok() {
+        let answered = match kind {
+            Kind::MariaDb => mysql::Conn::new(admin_opts(port)).is_ok(),
+            Kind::Postgres => postgres::Client::connect(
+                &postgres_config(port, "postgres", "postgres", ADMIN_PASSWORD),
+                postgres::NoTls,
+            )
+            .is_ok(),
+        };
+        if answered {
             return server;
         }
         assert!(Instant::now() < deadline, "{kind:?} did not answer on port {port}");

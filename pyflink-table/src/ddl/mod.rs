@@ -10,6 +10,7 @@
 
 mod create_table;
 mod cursor;
+pub(crate) mod legacy_options;
 pub(crate) mod lexer;
 
 pub(crate) use create_table::{ColumnDefinition, ColumnKind, TableDefinition, WatermarkDefinition};

@@ -6,6 +6,8 @@ An expression is Flink SQL text; the engine's planner reads it as it reads SQL q
 Table API and SQL share one set of functions and rules."""
 
 import datetime
+import re
+import warnings
 
 from pyflink_rs import _native
 
@@ -30,6 +32,46 @@ def _sql_literal(value):
     if isinstance(value, datetime.date):
         return f"DATE '{value.isoformat()}'"
     raise TypeError(f"a literal of Python type {type(value).__name__} is not supported: {value!r}")
+
+
+def _string_fields(text):
+    """Flink 1.10's string expressions (``"a, f(b) as c"``): the list of expressions a string of
+    several fields stands for, split at its top-level commas, each ``expr as name`` aliased."""
+    parts, depth, quote, start = [], 0, None, 0
+    for i, c in enumerate(text):
+        if quote:
+            quote = None if c == quote else quote
+        elif c in "'\"`":
+            quote = c
+        elif c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+        elif c == "," and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    fields = []
+    for part in (part.strip() for part in parts):
+        match = re.match(r"^(.*\S)\s+as\s+([A-Za-z_$][\w$]*)$", part, re.IGNORECASE | re.DOTALL)
+        if match and match.group(1).count("(") == match.group(1).count(")"):
+            fields.append(_expression(match.group(1)).alias(match.group(2)))
+        else:
+            fields.append(_expression(part))
+    return fields
+
+
+def _fields(values):
+    """``values`` as expressions, strings of several fields (PyFlink 1.x) split into theirs."""
+    fields = []
+    for value in values:
+        if isinstance(value, str) and ("," in value or re.search(r"\s as\s", value, re.IGNORECASE)):
+            warnings.warn("string expressions are deprecated (Flink 1.10's Table API): use expressions such as "
+                          "col('a').alias('b')", DeprecationWarning, stacklevel=3)
+            fields.extend(_string_fields(value))
+        else:
+            fields.append(_expression(value))
+    return fields
 
 
 def _expression(value):

@@ -11,7 +11,7 @@ from pyflink_rs.common.job_execution_result import JobExecutionResult
 from pyflink_rs.datastream.collect import FETCH_STEP_MS, CloseableIterator
 from pyflink_rs.common.types import RowKind
 from pyflink_rs.table.explain_detail import _detail_names
-from pyflink_rs.table.expressions import _expression, col
+from pyflink_rs.table.expressions import _expression, _fields, col
 from pyflink_rs.table.udf import _register_inline
 
 _JobFailed = _native.JobError
@@ -21,7 +21,7 @@ _descriptor_tables = itertools.count()
 def _specs(fields, t_env=None):
     """The native specs of ``fields``; the Python functions they call are registered with
     ``t_env`` first."""
-    specs = [_expression(field)._spec() for field in fields]
+    specs = [field._spec() for field in _fields(fields)]
     if t_env is not None:
         _register_inline(t_env, [spec.sql for spec in specs])
     return specs
