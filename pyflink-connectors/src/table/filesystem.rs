@@ -7,15 +7,14 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use pyflink_core::metrics::Counter;
 use pyflink_core::time::WatermarkStrategy;
-use pyflink_core::{DataStream, ProcessContext, ProcessFunction, RuntimeContext};
+use pyflink_core::DataStream;
 use pyflink_table::batch::ChangeBatch;
 use pyflink_table::connectors::{TableConnector, TableContext};
 use pyflink_table::{Result, TableError};
 
 use super::duration_option;
-use super::line_format::LineCodec;
+use super::line_format::{LineCodec, LinesToBatches};
 use crate::file::{BasePathBucketAssigner, Encoder, FileSink, FileSource, RollingPolicy, TextLineFormat};
 
 /// Reads and writes tables as files (`'connector' = 'filesystem'`). Options: `path` (a file or
@@ -72,7 +71,7 @@ impl TableConnector for FileSystemConnector {
         let name = format!("TableSourceScan(table=[[default_catalog, default_database, {}]])", context.table_name);
         let lines = context.env.from_source(files, WatermarkStrategy::no_watermarks(), &name);
         let decoder = format!("LineDecoder(format=[{}])", context.options.get("format").map_or("", String::as_str));
-        Ok(lines.process(LinesToBatches { codec, lines: Vec::new(), skipped: None }).name(&decoder))
+        Ok(lines.process(LinesToBatches::new(codec)).name(&decoder))
     }
 
     fn consumes_updates(&self, _context: &TableContext<'_>) -> bool {
@@ -160,44 +159,6 @@ fn parse_memory_size(key: &str, text: &str) -> Result<u64> {
         _ => return Err(invalid()),
     };
     number.checked_mul(scale).ok_or_else(invalid)
-}
-
-/// Lines read from a table's files into batches of its rows: the lines of each input batch
-/// become one batch. Lines skipped as unreadable count in the metric `numRecordsSkipped`.
-#[derive(Clone)]
-struct LinesToBatches {
-    codec: LineCodec,
-    lines: Vec<String>,
-    skipped: Option<Counter>,
-}
-
-impl ProcessFunction<String, ChangeBatch> for LinesToBatches {
-    fn open(&mut self, context: &RuntimeContext) -> pyflink_core::Result<()> {
-        self.skipped = Some(context.get_metric_group().counter("numRecordsSkipped"));
-        Ok(())
-    }
-
-    fn process_element(
-        &mut self,
-        line: String,
-        _ctx: &mut ProcessContext<'_, ChangeBatch>,
-    ) -> pyflink_core::Result<()> {
-        self.lines.push(line);
-        Ok(())
-    }
-
-    fn finish_batch(&mut self, ctx: &mut ProcessContext<'_, ChangeBatch>) -> pyflink_core::Result<()> {
-        let decoded = self.codec.decode(&self.lines);
-        self.lines.clear();
-        let (rows, skipped) = decoded?;
-        if let (Some(counter), true) = (&self.skipped, skipped > 0) {
-            counter.inc_by(skipped as i64);
-        }
-        if let Some(rows) = rows {
-            ctx.collect(ChangeBatch::inserts(rows));
-        }
-        Ok(())
-    }
 }
 
 /// Writes a table's batches into part files, a line per row.

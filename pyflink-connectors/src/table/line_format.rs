@@ -1,4 +1,4 @@
-//! The line formats of filesystem tables (`'format' = 'csv'`, `'json'` or `'raw'`): lines of
+//! The line formats of filesystem and Kafka tables (`'format' = 'csv'`, `'json'` or `'raw'`): lines of
 //! text read into Arrow batches of a table's columns, and batches written back as lines, one
 //! row per line, with the options and the text forms of Flink's formats.
 //!
@@ -9,8 +9,9 @@
 
 use std::sync::Arc;
 
+use pyflink_core::metrics::Counter;
 use pyflink_core::table::{RowKind, Value};
-use pyflink_core::FlinkError;
+use pyflink_core::{FlinkError, ProcessContext, ProcessFunction, RuntimeContext};
 use pyflink_table::batch::ChangeBatch;
 use pyflink_table::connectors::TableContext;
 use pyflink_table::datafusion::arrow::array::{
@@ -63,7 +64,7 @@ enum Format {
     Raw,
 }
 
-/// Reads and writes the rows of one filesystem table as lines of one format.
+/// Reads and writes the rows of one table as lines (file lines, Kafka record values) of one format.
 #[derive(Debug, Clone)]
 pub(crate) struct LineCodec {
     format: Format,
@@ -72,6 +73,8 @@ pub(crate) struct LineCodec {
     schema: SchemaRef,
     ignore_parse_errors: bool,
     table: Arc<str>,
+    /// The table's connector, for messages.
+    connector: Arc<str>,
 }
 
 impl LineCodec {
@@ -118,7 +121,7 @@ impl LineCodec {
                 let charset = context.options.get("raw.charset").map(|c| c.to_ascii_uppercase().replace('_', "-"));
                 if charset.as_deref().is_some_and(|c| c != "UTF-8") {
                     return Err(invalid(format!(
-                        "the 'raw' format of filesystem tables reads and writes UTF-8 only, not '{}'",
+                        "the 'raw' format reads and writes UTF-8 only, not '{}'",
                         context.options["raw.charset"]
                     )));
                 }
@@ -133,7 +136,8 @@ impl LineCodec {
             }
             other => {
                 return Err(invalid(format!(
-                    "the filesystem connector has no format '{other}': use 'csv', 'json' or 'raw'"
+                    "the {} connector has no format '{other}': use 'csv', 'json' or 'raw'",
+                    context.options.get("connector").map_or("filesystem", String::as_str)
                 )))
             }
         };
@@ -143,6 +147,7 @@ impl LineCodec {
             schema: Arc::clone(&context.schema),
             ignore_parse_errors,
             table: context.table_name.into(),
+            connector: context.options.get("connector").map_or("filesystem", String::as_str).into(),
         };
         codec.check_columns()?;
         Ok(codec)
@@ -167,7 +172,7 @@ impl LineCodec {
         match fields.iter().find(|field| !is_scalar(field.data_type())) {
             None => Ok(()),
             Some(field) => Err(TableError::Unsupported(format!(
-                "the '{}' format of filesystem tables reads and writes scalar columns only (numbers, strings, \
+                "the '{}' format reads and writes scalar columns only (numbers, strings, \
                  booleans, decimals, dates and times); column '{}' of table '{}' is {}",
                 self.name,
                 field.name(),
@@ -251,7 +256,8 @@ impl LineCodec {
         let options = CastOptions { safe: true, ..Default::default() };
         cast_with_options(text, field.data_type(), &options).map_err(|e| {
             FlinkError::Runtime(format!(
-                "filesystem table '{}': column '{}' cannot be read as {}: {e}",
+                "{} table '{}': column '{}' cannot be read as {}: {e}",
+                self.connector,
                 self.table,
                 field.name(),
                 flink_name(field.data_type())
@@ -326,7 +332,7 @@ impl LineCodec {
 
     /// An Arrow error while the table's batches are built, which no input causes.
     fn runtime(&self, error: &dyn std::fmt::Display) -> FlinkError {
-        FlinkError::Runtime(format!("filesystem table '{}': {error}", self.table))
+        FlinkError::Runtime(format!("{} table '{}': {error}", self.connector, self.table))
     }
 
     /// The error that a line which cannot be read fails the job with.
@@ -339,17 +345,43 @@ impl LineCodec {
             _ => format!(" (set '{}.ignore-parse-errors' = 'true' to skip the lines that cannot be read)", self.name),
         };
         FlinkError::Deserialization(format!(
-            "the '{}' format of filesystem table '{}' cannot read the line '{shown}{cut}': {problem}{remedy}",
-            self.name, self.table
+            "the '{}' format of {} table '{}' cannot read the line '{shown}{cut}': {problem}{remedy}",
+            self.name, self.connector, self.table
         ))
     }
 
     /// Appends the rows of `batch` to `out`, a line each; fails on a change other than an
-    /// insertion (filesystem tables are append-only).
+    /// insertion (the tables of line formats are append-only).
     pub(crate) fn encode(&self, batch: &ChangeBatch, out: &mut Vec<u8>) -> pyflink_core::Result<()> {
+        self.encode_lines(batch, out, None)
+    }
+
+    /// The rows of `batch` as one record each (a line without its line break).
+    pub(crate) fn encode_records(&self, batch: &ChangeBatch) -> pyflink_core::Result<Vec<Vec<u8>>> {
+        let (mut text, mut ends) = (Vec::new(), Vec::with_capacity(batch.len()));
+        self.encode_lines(batch, &mut text, Some(&mut ends))?;
+        let mut start = 0;
+        Ok(ends
+            .into_iter()
+            .map(|end| {
+                let record = text[start..end - 1].to_vec();
+                start = end;
+                record
+            })
+            .collect())
+    }
+
+    /// [`LineCodec::encode`], noting in `ends` where each line ends (after its line break).
+    fn encode_lines(
+        &self,
+        batch: &ChangeBatch,
+        out: &mut Vec<u8>,
+        mut ends: Option<&mut Vec<usize>>,
+    ) -> pyflink_core::Result<()> {
         if let Some(kind) = batch.kinds.iter().flatten().find(|kind| **kind != RowKind::Insert) {
             return Err(FlinkError::Runtime(format!(
-                "filesystem table '{}' is append-only: it cannot write a {} change",
+                "{} table '{}' is append-only: it cannot write a {} change",
+                self.connector,
                 self.table,
                 kind.short_string()
             )));
@@ -419,6 +451,9 @@ impl LineCodec {
             }
             out.extend_from_slice(line.as_bytes());
             out.push(b'\n');
+            if let Some(ends) = ends.as_deref_mut() {
+                ends.push(out.len());
+            }
         }
         Ok(())
     }
@@ -545,5 +580,49 @@ impl<'a> ColumnText<'a> {
             ArrowType::Float32 => self.column.as_primitive::<Float32Type>().value(row).is_finite(),
             _ => true,
         }
+    }
+}
+
+/// Lines (of files, or Kafka records' values) into batches of a table's rows: the lines of each
+/// input batch become one batch. Lines skipped as unreadable count in the metric `numRecordsSkipped`.
+#[derive(Clone)]
+pub(super) struct LinesToBatches {
+    codec: LineCodec,
+    lines: Vec<String>,
+    skipped: Option<Counter>,
+}
+
+impl LinesToBatches {
+    pub(super) fn new(codec: LineCodec) -> Self {
+        LinesToBatches { codec, lines: Vec::new(), skipped: None }
+    }
+}
+
+impl ProcessFunction<String, ChangeBatch> for LinesToBatches {
+    fn open(&mut self, context: &RuntimeContext) -> pyflink_core::Result<()> {
+        self.skipped = Some(context.get_metric_group().counter("numRecordsSkipped"));
+        Ok(())
+    }
+
+    fn process_element(
+        &mut self,
+        line: String,
+        _ctx: &mut ProcessContext<'_, ChangeBatch>,
+    ) -> pyflink_core::Result<()> {
+        self.lines.push(line);
+        Ok(())
+    }
+
+    fn finish_batch(&mut self, ctx: &mut ProcessContext<'_, ChangeBatch>) -> pyflink_core::Result<()> {
+        let decoded = self.codec.decode(&self.lines);
+        self.lines.clear();
+        let (rows, skipped) = decoded?;
+        if let (Some(counter), true) = (&self.skipped, skipped > 0) {
+            counter.inc_by(skipped as i64);
+        }
+        if let Some(rows) = rows {
+            ctx.collect(ChangeBatch::inserts(rows));
+        }
+        Ok(())
     }
 }

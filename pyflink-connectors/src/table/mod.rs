@@ -4,11 +4,14 @@
 //!
 //! - `filesystem` ([`FileSystemConnector`]): rows as lines of files, in `csv`, `json` or
 //!   `raw`, read once or watched, written into rolling part files exactly once.
+//! - `kafka` ([`KafkaTableConnector`]): rows as the values of a topic's records, in `csv`,
+//!   `json` or `raw`, read from chosen offsets and written at least or exactly once.
 //! - `jdbc` ([`JdbcConnector`]): tables of MySQL / MariaDB and PostgreSQL databases, scanned,
 //!   and written by appending or, with a primary key, by upserting a changelog.
 
 mod filesystem;
 mod jdbc;
+mod kafka;
 mod line_format;
 
 use std::sync::Arc;
@@ -21,6 +24,7 @@ use pyflink_table::{Result, TableError};
 
 pub use filesystem::FileSystemConnector;
 pub use jdbc::JdbcConnector;
+pub use kafka::KafkaTableConnector;
 
 /// Registers every table connector of this crate with `t_env`.
 ///
@@ -39,6 +43,7 @@ pub use jdbc::JdbcConnector;
 pub fn register_connectors(t_env: &TableEnvironment) {
     t_env.register_connector(Arc::new(FileSystemConnector));
     t_env.register_connector(Arc::new(JdbcConnector));
+    t_env.register_connector(Arc::new(KafkaTableConnector));
 }
 
 /// The duration option `key` (Flink's notation: `1 s`, `500ms`, `2min`), if the table sets it.
