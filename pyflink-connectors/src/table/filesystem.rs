@@ -119,12 +119,8 @@ fn prepare(context: &TableContext<'_>) -> Result<(PathBuf, LineCodec)> {
             context.schema.field(*first).name()
         )));
     }
-    let Some(path) = context.options.get("path") else {
-        return Err(TableError::Validation(format!(
-            "One or more required options are missing.\n\nMissing required options are:\n\npath\n\n(table '{}')",
-            context.table_name
-        )));
-    };
+    context.require_options(&["path"])?;
+    let path = &context.options["path"];
     let Some(format) = context.options.get("format") else {
         return Err(TableError::Validation(format!(
             "Table options do not contain an option key 'format' for discovering a format (table '{}'); add \

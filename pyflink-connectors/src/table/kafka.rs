@@ -177,18 +177,12 @@ impl Table {
             &|key| supported.contains(&key) || key.strip_prefix("properties.").is_some_and(|rest| !rest.is_empty()),
             &supported,
         )?;
+        context.require_options(&["properties.bootstrap.servers"])?;
         let properties: Vec<(String, String)> = context
             .options
             .iter()
             .filter_map(|(key, value)| Some((key.strip_prefix("properties.")?.to_string(), value.clone())))
             .collect();
-        if !properties.iter().any(|(key, _)| key == "bootstrap.servers") {
-            return Err(TableError::Validation(format!(
-                "One or more required options are missing.\n\nMissing required options are:\n\n\
-                 properties.bootstrap.servers\n\n(table '{}')",
-                context.table_name
-            )));
-        }
         let topics = context.options.get("topic").map(|topics| {
             topics.split(';').map(str::trim).filter(|topic| !topic.is_empty()).map(str::to_string).collect()
         });

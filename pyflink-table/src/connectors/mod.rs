@@ -61,6 +61,19 @@ impl TableContext<'_> {
         )))
     }
 
+    /// Fails, as Flink's factories do, naming every one of `required` the table does not set.
+    pub fn require_options(&self, required: &[&str]) -> Result<()> {
+        let missing: Vec<&str> = required.iter().copied().filter(|key| !self.options.contains_key(*key)).collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        Err(TableError::Validation(format!(
+            "One or more required options are missing.\n\nMissing required options are:\n\n{}\n\n(table '{}')",
+            missing.join("\n"),
+            self.table_name
+        )))
+    }
+
     /// Fails if the table has metadata columns, for connectors that have no metadata.
     pub fn reject_metadata(&self, connector: &str) -> Result<()> {
         match self.metadata.first() {

@@ -13,12 +13,11 @@ use pyflink_table::datafusion::arrow::array::{
     StringViewArray,
 };
 use pyflink_table::datafusion::arrow::datatypes::{
-    DataType as ArrowType, Date32Type, Date64Type, Float32Type, Float64Type, Int16Type, Int32Type, Int64Type, Int8Type,
-    Time32MillisecondType, Time32SecondType, Time64MicrosecondType, Time64NanosecondType, TimeUnit,
-    TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType, UInt16Type,
-    UInt32Type, UInt64Type, UInt8Type,
+    DataType as ArrowType, Date32Type, Date64Type, Decimal128Type, Decimal256Type, DecimalType, Float32Type,
+    Float64Type, Int16Type, Int32Type, Int64Type, Int8Type, Time32MillisecondType, Time32SecondType,
+    Time64MicrosecondType, Time64NanosecondType, TimeUnit, TimestampMicrosecondType, TimestampMillisecondType,
+    TimestampNanosecondType, TimestampSecondType, UInt16Type, UInt32Type, UInt64Type, UInt8Type,
 };
-use pyflink_table::datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 
 /// The database a table lives in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,11 +122,16 @@ impl Dialect {
             ArrowType::UInt64 => number!(UInt64Type),
             ArrowType::Float32 => self.float(f64::from(column.as_primitive::<Float32Type>().value(row)), out)?,
             ArrowType::Float64 => self.float(column.as_primitive::<Float64Type>().value(row), out)?,
-            ArrowType::Decimal128(..) | ArrowType::Decimal256(..) => {
-                let formatter =
-                    ArrayFormatter::try_new(column, &FormatOptions::default()).map_err(|e| e.to_string())?;
-                let _ = write!(out, "{}", formatter.value(row));
-            }
+            ArrowType::Decimal128(precision, scale) => out.push_str(&Decimal128Type::format_decimal(
+                column.as_primitive::<Decimal128Type>().value(row),
+                *precision,
+                *scale,
+            )),
+            ArrowType::Decimal256(precision, scale) => out.push_str(&Decimal256Type::format_decimal(
+                column.as_primitive::<Decimal256Type>().value(row),
+                *precision,
+                *scale,
+            )),
             ArrowType::Utf8 => self.string(downcast::<StringArray>(column).value(row), out)?,
             ArrowType::LargeUtf8 => self.string(downcast::<LargeStringArray>(column).value(row), out)?,
             ArrowType::Utf8View => self.string(downcast::<StringViewArray>(column).value(row), out)?,

@@ -137,15 +137,7 @@ impl TableConnector for JdbcConnector {
 fn prepare(context: &TableContext<'_>) -> Result<(ConnectionSettings, String)> {
     context.reject_metadata("jdbc")?;
     context.check_options("jdbc", &|key| OPTIONS.contains(&key), OPTIONS)?;
-    let missing: Vec<&str> =
-        ["url", "table-name"].into_iter().filter(|key| !context.options.contains_key(*key)).collect();
-    if !missing.is_empty() {
-        return Err(TableError::Validation(format!(
-            "One or more required options are missing.\n\nMissing required options are:\n\n{}\n\n(table '{}')",
-            missing.join("\n"),
-            context.table_name
-        )));
-    }
+    context.require_options(&["url", "table-name"])?;
     let url = JdbcUrl::parse(&context.options["url"])
         .map_err(|e| TableError::Validation(format!("table '{}': {e}", context.table_name)))?;
     let (username, password) = (context.options.get("username"), context.options.get("password"));

@@ -113,18 +113,24 @@ impl Changes {
             Changes::Upsert(rows) => rows.len(),
         }
     }
+
+    fn clear(&mut self) {
+        match self {
+            Changes::Append(rows) => rows.clear(),
+            Changes::Upsert(rows) => rows.clear(),
+        }
+    }
 }
 
-impl JdbcWriter {
-    fn lock(&self) -> MutexGuard<'_, Buffer> {
-        // A panic while the lock was held leaves nothing half-written that matters here.
-        self.buffer.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
+/// The buffer, locked. A panic while the lock was held leaves nothing half-written that
+/// matters here.
+fn lock(buffer: &Mutex<Buffer>) -> MutexGuard<'_, Buffer> {
+    buffer.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl SinkWriter<ChangeBatch> for JdbcWriter {
     fn write(&mut self, batch: ChangeBatch, _timestamp: Option<i64>) -> pyflink_core::Result<()> {
-        let mut buffer = self.buffer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut buffer = lock(&self.buffer);
         if let Some(failure) = buffer.failure.take() {
             return Err(FlinkError::Connector(failure));
         }
@@ -174,7 +180,7 @@ impl SinkWriter<ChangeBatch> for JdbcWriter {
     }
 
     fn flush(&mut self, _end_of_input: bool) -> pyflink_core::Result<()> {
-        let mut buffer = self.lock();
+        let mut buffer = lock(&self.buffer);
         if let Some(failure) = buffer.failure.take() {
             return Err(FlinkError::Connector(failure));
         }
@@ -186,7 +192,7 @@ impl SinkWriter<ChangeBatch> for JdbcWriter {
         if let Some(flusher) = self.flusher.take() {
             let _ = flusher.join();
         }
-        let mut buffer = self.lock();
+        let mut buffer = lock(&self.buffer);
         buffer.connection = None;
         Ok(())
     }
@@ -220,10 +226,7 @@ impl Buffer {
             match result {
                 Ok(()) => {
                     self.written.inc_by(count as i64);
-                    match &mut self.changes {
-                        Changes::Append(rows) => rows.clear(),
-                        Changes::Upsert(rows) => rows.clear(),
-                    }
+                    self.changes.clear();
                     return Ok(());
                 }
                 Err(error) if attempt >= settings.max_retries => {
@@ -283,7 +286,7 @@ fn flush_every(interval: Duration, buffer: Weak<Mutex<Buffer>>, stopped: Arc<Ato
         }
         next = Instant::now() + interval;
         let Some(buffer) = buffer.upgrade() else { return };
-        let mut buffer = buffer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut buffer = lock(&buffer);
         if buffer.failure.is_none() {
             if let Err(error) = buffer.flush() {
                 buffer.failure = Some(error);
