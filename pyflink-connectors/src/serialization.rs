@@ -20,6 +20,13 @@ pub trait DeserializationSchema<T>: Send + Sync + 'static {
 pub trait SerializationSchema<T>: Send + Sync + 'static {
     /// The bytes of `value`.
     fn serialize(&self, value: &T) -> Result<Vec<u8>>;
+
+    /// The bytes of `value` as a record's value, or `None` for a record without a value (a
+    /// Kafka tombstone, which deletes its key from a compacted topic). Every value has bytes
+    /// unless a schema says otherwise.
+    fn serialize_or_tombstone(&self, value: &T) -> Result<Option<Vec<u8>>> {
+        self.serialize(value).map(Some)
+    }
 }
 
 /// UTF-8 text (Flink's `SimpleStringSchema`): bytes that are not UTF-8 are refused.

@@ -42,7 +42,7 @@ fn read_committed(broker: &Broker, topic: &str, partitions: i32) -> (Vec<String>
     let mut values = Vec::new();
     let mut aborted = 0;
     for partition in 0..partitions {
-        let Partition { committed, aborted: dropped, last_stable_offset, high_watermark } =
+        let Partition { committed, aborted: dropped, last_stable_offset, high_watermark, .. } =
             read_partition(&broker.bootstrap, topic, partition);
         assert_eq!(
             last_stable_offset, high_watermark,

@@ -1,11 +1,16 @@
 //! The `kafka` table connector against a real Kafka-protocol broker (tansu): CSV records read
-//! by SQL with malformed ones skipped, a query's rows written as JSON records and read back,
+//! by SQL with malformed ones read as Flink reads them and counted, a query's rows written as JSON records and read back,
 //! and options refused with what to set.
 
 mod broker;
 
+use std::time::Duration;
+
+use broker::read_committed::read_partition;
 use broker::{produce, Broker};
 use pyflink_connectors::table::register_connectors;
+use pyflink_core::checkpoint::CheckpointingMode;
+use pyflink_core::metrics::MetricValue;
 use pyflink_table::environment::{EnvironmentSettings, TableEnvironment};
 
 fn streaming(parallelism: usize) -> TableEnvironment {
@@ -23,12 +28,14 @@ fn sorted_rows(t_env: &TableEnvironment, query: &str) -> Vec<String> {
 }
 
 #[test]
-fn csv_records_are_read_with_malformed_ones_skipped_and_rows_written_back_as_json() {
+fn csv_records_are_read_with_malformed_ones_counted_and_rows_written_back_as_json() {
     let broker = Broker::start();
     broker.create_topic("access_log", 2);
     broker.create_topic("by_province", 1);
     let mut records: Vec<String> = (0..200).map(|n| format!("{},{}", ["beijing", "tibet"][n % 2], n)).collect();
-    records.extend(["beijing,not-a-number".to_string(), "a line with one field".to_string()]);
+    // As Flink's CSV reads them ignoring parse errors: a NULL size, a NULL size (the field is
+    // missing), and a line of too many fields skipped.
+    records.extend(["beijing,not-a-number", "a line with one field", "tibet,7,extra"].map(String::from));
     produce(&broker, "access_log", &records, 1);
 
     let t_env = streaming(2);
@@ -58,11 +65,24 @@ fn csv_records_are_read_with_malformed_ones_skipped_and_rows_written_back_as_jso
             kafka("by_province", "")
         ))
         .unwrap();
-    t_env
+    let copied = t_env
         .execute_sql("INSERT INTO by_province SELECT province, size FROM access_log WHERE size >= 190")
         .unwrap()
         .wait()
-        .unwrap();
+        .unwrap()
+        .expect("the INSERT ran a job");
+    let total = |name: &str| -> i64 {
+        copied
+            .get_metrics()
+            .iter()
+            .filter(|(id, _)| id.starts_with("RecordDecoder") && id.ends_with(name))
+            .map(|(_, value)| match value {
+                MetricValue::Counter(count) => *count,
+                other => panic!("{name} is {other:?}"),
+            })
+            .sum()
+    };
+    assert_eq!((total(".numRecordsSkipped"), total(".numValuesNotParsed")), (1, 1));
     let totals =
         sorted_rows(&t_env, "SELECT province, SUM(total) AS total, COUNT(*) AS n FROM by_province GROUP BY province");
     // The final value of each group: added and never retracted.
@@ -82,7 +102,9 @@ fn csv_records_are_read_with_malformed_ones_skipped_and_rows_written_back_as_jso
         .and_then(|result| result.collect())
         .unwrap_err()
         .to_string();
-    assert!(strict.contains("beijing,not-a-number") && strict.contains("kafka table 'strict_log'"), "{strict}");
+    let named =
+        ["beijing,not-a-number", "a line with one field", "tibet,7,extra"].iter().any(|line| strict.contains(line));
+    assert!(named && strict.contains("kafka table 'strict_log'"), "{strict}");
 }
 
 #[test]
@@ -103,6 +125,88 @@ fn a_table_without_what_it_needs_is_refused_with_what_to_set() {
         t_env.execute_sql("DROP TABLE IF EXISTS t").unwrap();
         t_env.execute_sql(&format!("CREATE TABLE t (a STRING) WITH ('connector' = 'kafka', {options})")).unwrap();
         let error = t_env.execute_sql("SELECT * FROM t").map(|_| ()).unwrap_err().to_string();
+        assert!(error.contains(expected), "{options}: {error}");
+    }
+}
+
+/// A two-level GROUP BY (how many words have each count) retracts and deletes rows; written
+/// to upsert-kafka exactly once, the topic read back by a read_committed consumer and
+/// compacted (the last record per key, a tombstone removing it) holds the query's final table,
+/// and the count no word ended with was deleted with a tombstone.
+#[test]
+fn upsert_kafka_writes_the_latest_row_per_key_and_a_tombstone_per_deletion() {
+    let broker = Broker::start();
+    broker.create_topic("words_per_count", 2);
+    let t_env = streaming(2);
+    t_env.stream_environment().enable_checkpointing(Duration::from_millis(100), CheckpointingMode::ExactlyOnce);
+    let words = ["a", "b", "a", "b", "c", "c", "c", "d", "d"];
+    let values: Vec<String> = words.iter().map(|word| format!("('{word}')")).collect();
+    t_env
+        .execute_sql(&format!(
+            "CREATE TABLE words_per_count (cnt BIGINT, words BIGINT, PRIMARY KEY (cnt) NOT ENFORCED) WITH (\
+             'connector' = 'upsert-kafka', 'topic' = 'words_per_count', 'properties.bootstrap.servers' = '{}', \
+             'key.format' = 'csv', 'value.format' = 'json', 'sink.delivery-guarantee' = 'exactly-once', \
+             'sink.transactional-id-prefix' = 'words-per-count', 'sink.parallelism' = '2')",
+            broker.bootstrap
+        ))
+        .unwrap();
+    t_env
+        .execute_sql(&format!(
+            "INSERT INTO words_per_count SELECT cnt, COUNT(*) FROM \
+             (SELECT word, COUNT(*) AS cnt FROM (VALUES {}) AS t(word) GROUP BY word) GROUP BY cnt",
+            values.join(", ")
+        ))
+        .unwrap()
+        .wait()
+        .unwrap();
+
+    let mut compacted = std::collections::BTreeMap::new();
+    let mut tombstones = Vec::new();
+    for partition in 0..2 {
+        let read = read_partition(&broker.bootstrap, "words_per_count", partition);
+        assert_eq!(read.last_stable_offset, read.high_watermark, "a transaction was left open");
+        for (key, value) in read.committed_records {
+            let key = String::from_utf8(key).unwrap();
+            match value {
+                Some(value) => compacted.insert(key, String::from_utf8(value).unwrap()),
+                None => {
+                    tombstones.push(key.clone());
+                    compacted.remove(&key)
+                }
+            };
+        }
+    }
+    // a, b and d twice, c three times; no word once, so the count 1 was deleted.
+    let expected = [("2", r#"{"cnt":2,"words":3}"#), ("3", r#"{"cnt":3,"words":1}"#)];
+    assert_eq!(
+        compacted.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect::<Vec<_>>(),
+        expected,
+        "tombstones: {tombstones:?}"
+    );
+    assert!(tombstones.contains(&"1".to_string()), "{tombstones:?}");
+}
+
+#[test]
+fn an_upsert_kafka_table_needs_a_primary_key_and_both_formats() {
+    let t_env = streaming(1);
+    for (columns, options, expected) in [
+        ("a STRING", "'key.format' = 'csv', 'value.format' = 'csv'", "require to define a PRIMARY KEY"),
+        ("a STRING PRIMARY KEY NOT ENFORCED", "'value.format' = 'csv'", "'key.format' and 'value.format'"),
+        (
+            "a STRING PRIMARY KEY NOT ENFORCED",
+            "'key.format' = 'csv', 'value.format' = 'csv', 'value.fields-include' = 'EXCEPT_KEY'",
+            "has no columns",
+        ),
+        ("a STRING PRIMARY KEY NOT ENFORCED", "'key.format' = 'csv', 'value.format' = 'xml'", "'xml'"),
+    ] {
+        t_env.execute_sql("DROP TABLE IF EXISTS t").unwrap();
+        t_env
+            .execute_sql(&format!(
+                "CREATE TABLE t ({columns}) WITH ('connector' = 'upsert-kafka', 'topic' = 't', \
+                 'properties.bootstrap.servers' = 'x:1', {options})"
+            ))
+            .unwrap();
+        let error = t_env.execute_sql("INSERT INTO t VALUES ('x')").map(|_| ()).unwrap_err().to_string();
         assert!(error.contains(expected), "{options}: {error}");
     }
 }

@@ -333,6 +333,9 @@ impl Environment {
         let mut plan = lock(&self.plan);
         plan.python = python;
         plan.engine_options = engine;
+        if options.contains_key("parallelism.default") {
+            plan.parallelism = Some(scratch.get_parallelism());
+        }
         Ok(())
     }
 

@@ -47,10 +47,11 @@ impl<T, D: DeserializationSchema<T>> KafkaRecordDeserializationSchema<T> for Val
 /// Picks the partition of a value among a topic's partitions.
 type Partitioner<T> = Arc<dyn Fn(&T, usize) -> i32 + Send + Sync>;
 
-/// A value as a Kafka record: its key and value bytes, and the partition picked for it.
+/// A value as a Kafka record: its key and value bytes (no value for a tombstone), and the
+/// partition picked for it.
 pub(crate) struct SerializedRecord {
     pub(crate) key: Option<Vec<u8>>,
-    pub(crate) value: Vec<u8>,
+    pub(crate) value: Option<Vec<u8>>,
     pub(crate) partition: Option<i32>,
 }
 
@@ -113,7 +114,7 @@ impl<T: 'static> KafkaRecordSerializationSchema<T> {
     pub(crate) fn serialize(&self, value: &T, partitions: usize) -> Result<SerializedRecord> {
         let key = self.key.as_ref().map(|key| key.serialize(value)).transpose()?;
         let partition = self.partitioner.as_ref().map(|pick| pick(value, partitions));
-        Ok(SerializedRecord { key, value: self.value.serialize(value)?, partition })
+        Ok(SerializedRecord { key, value: self.value.serialize_or_tombstone(value)?, partition })
     }
 }
 

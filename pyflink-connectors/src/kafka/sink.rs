@@ -309,7 +309,10 @@ impl<T: Data> SinkWriter<T> for KafkaWriter<T> {
         let Some(producer) = self.producer.as_ref() else {
             return Err(FlinkError::Runtime("the Kafka writer has no producer to send a record with".into()));
         };
-        let mut record = BaseRecord::<[u8], [u8]>::to(self.schema.topic()).payload(&serialized.value);
+        let mut record = BaseRecord::<[u8], [u8]>::to(self.schema.topic());
+        if let Some(payload) = serialized.value.as_deref() {
+            record = record.payload(payload);
+        }
         if let Some(key) = serialized.key.as_deref() {
             record = record.key(key);
         }

@@ -12,7 +12,7 @@ use pyflink_table::{Result, TableError};
 use super::line_format::{LineCodec, LinesToBatches};
 use crate::kafka::{
     DeliveryGuarantee, KafkaRecordSerializationSchema, KafkaSink, KafkaSource, OffsetResetStrategy, OffsetsInitializer,
-    RawBytesSchema, SimpleStringSchema,
+    RawBytesSchema,
 };
 
 /// Reads and writes tables as Kafka topics (`'connector' = 'kafka'`). Options, as Flink names
@@ -53,7 +53,8 @@ impl TableConnector for KafkaTableConnector {
 
     fn source(&self, context: &TableContext<'_>) -> Result<DataStream<ChangeBatch>> {
         let table = Table::of(context)?;
-        let mut source = KafkaSource::<String>::builder().set_value_only_deserializer(SimpleStringSchema);
+        // Values are read as bytes, so text that is not UTF-8 is a parse error of the format.
+        let mut source = KafkaSource::<Vec<u8>>::builder().set_value_only_deserializer(RawBytesSchema);
         for (key, value) in &table.properties {
             source = source.set_property(key, value);
         }
@@ -106,17 +107,7 @@ impl TableConnector for KafkaTableConnector {
         let Some([topic]) = table.topics.as_deref() else {
             return Err(invalid(context, "a Kafka sink writes one topic: set 'topic' to one name"));
         };
-        let guarantee = match context.options.get("sink.delivery-guarantee").map_or("at-least-once", String::as_str) {
-            "none" => DeliveryGuarantee::None,
-            "at-least-once" => DeliveryGuarantee::AtLeastOnce,
-            "exactly-once" => DeliveryGuarantee::ExactlyOnce,
-            other => {
-                return Err(invalid(
-                    context,
-                    &format!("'sink.delivery-guarantee' is 'none', 'at-least-once' or 'exactly-once', not '{other}'"),
-                ))
-            }
-        };
+        let guarantee = delivery_guarantee(context)?;
         if let Some(partitioner) = context.options.get("sink.partitioner").filter(|p| p.as_str() != "default") {
             return Err(TableError::Unsupported(format!(
                 "'sink.partitioner' = '{partitioner}' of table '{}': only 'default' (by key, else spread)",
@@ -178,11 +169,7 @@ impl Table {
             &supported,
         )?;
         context.require_options(&["properties.bootstrap.servers"])?;
-        let properties: Vec<(String, String)> = context
-            .options
-            .iter()
-            .filter_map(|(key, value)| Some((key.strip_prefix("properties.")?.to_string(), value.clone())))
-            .collect();
+        let properties = client_properties(context);
         let topics = context.options.get("topic").map(|topics| {
             topics.split(';').map(str::trim).filter(|topic| !topic.is_empty()).map(str::to_string).collect()
         });
@@ -249,7 +236,31 @@ fn specific_offsets(
         .collect()
 }
 
-fn invalid(context: &TableContext<'_>, why: &str) -> TableError {
+/// The sink's `sink.delivery-guarantee` (`at-least-once` unless set).
+pub(super) fn delivery_guarantee(context: &TableContext<'_>) -> Result<DeliveryGuarantee> {
+    Ok(match context.options.get("sink.delivery-guarantee").map_or("at-least-once", String::as_str) {
+        "none" => DeliveryGuarantee::None,
+        "at-least-once" => DeliveryGuarantee::AtLeastOnce,
+        "exactly-once" => DeliveryGuarantee::ExactlyOnce,
+        other => {
+            return Err(invalid(
+                context,
+                &format!("'sink.delivery-guarantee' is 'none', 'at-least-once' or 'exactly-once', not '{other}'"),
+            ))
+        }
+    })
+}
+
+/// The client properties of `properties.*`, without the prefix.
+pub(super) fn client_properties(context: &TableContext<'_>) -> Vec<(String, String)> {
+    context
+        .options
+        .iter()
+        .filter_map(|(key, value)| Some((key.strip_prefix("properties.")?.to_string(), value.clone())))
+        .collect()
+}
+
+pub(super) fn invalid(context: &TableContext<'_>, why: &str) -> TableError {
     TableError::Validation(format!("Kafka table '{}': {why}", context.table_name))
 }
 

@@ -4,8 +4,11 @@
 //!
 //! Reading goes through text: each line's fields become strings, column by column, and each
 //! column is cast to its type at once, so a batch of lines costs one cast per column. A value
-//! that does not parse fails the job with the line and the column, or with
-//! `<format>.ignore-parse-errors` skips its line, and [`LineCodec::decode`] counts it.
+//! that does not parse fails the job with the line and the column. With
+//! `<format>.ignore-parse-errors`, as in Flink, such a value is read as NULL, a CSV line with
+//! too few fields leaves its last columns NULL, and a line that cannot be read as a whole (too
+//! many CSV fields, text that is not JSON or not UTF-8) is skipped; [`LineCodec::decode`]
+//! counts both.
 
 use std::sync::Arc;
 
@@ -183,10 +186,11 @@ impl LineCodec {
     }
 
     /// The rows of `lines` as a batch of the table's columns (`None` when no line holds a row),
-    /// and how many lines were skipped as unreadable: empty lines (and, in `csv` with
-    /// `csv.allow-comments`, lines starting with `#`) hold no row without being unreadable.
-    pub(crate) fn decode(&self, lines: &[String]) -> pyflink_core::Result<(Option<RecordBatch>, u64)> {
-        let mut skipped = 0;
+    /// and what was skipped or read as NULL because it could not be read. Lines starting with
+    /// `#` in `csv` with `csv.allow-comments`, and empty lines in `json`, hold no row without
+    /// being unreadable.
+    pub(crate) fn decode(&self, lines: &[String]) -> pyflink_core::Result<(Option<RecordBatch>, ParseErrors)> {
+        let mut errors = ParseErrors::default();
         let width = self.schema.fields().len();
         let mut texts: Vec<StringBuilder> = (0..width).map(|_| StringBuilder::with_capacity(lines.len(), 0)).collect();
         let mut read: Vec<&str> = Vec::with_capacity(lines.len());
@@ -201,14 +205,15 @@ impl LineCodec {
                     }
                     read.push(line);
                 }
-                Err(_) if self.ignore_parse_errors => skipped += 1,
+                Err(_) if self.ignore_parse_errors => errors.skipped_lines += 1,
                 Err(problem) => return Err(self.error(line, &problem)),
             }
         }
         if read.is_empty() {
-            return Ok((None, skipped));
+            return Ok((None, errors));
         }
-        // The rows whose values do not parse (or are NULL in a NOT NULL column), when skipped.
+        // The rows with a NULL in a NOT NULL column (of a value that did not parse, or of no
+        // value), when skipped.
         let mut unreadable: Option<Vec<bool>> = None;
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(width);
         for (text, field) in texts.iter_mut().zip(self.schema.fields()) {
@@ -231,7 +236,11 @@ impl LineCodec {
                     if !self.ignore_parse_errors {
                         return Err(self.error(read[row], &problem));
                     }
-                    unreadable.get_or_insert_with(|| vec![false; read.len()])[row] = true;
+                    if field.is_nullable() {
+                        errors.null_values += 1;
+                    } else {
+                        unreadable.get_or_insert_with(|| vec![false; read.len()])[row] = true;
+                    }
                 }
             }
             columns.push(column);
@@ -241,11 +250,11 @@ impl LineCodec {
             for column in &mut columns {
                 *column = filter(column.as_ref(), &keep).map_err(|e| self.runtime(&e))?;
             }
-            skipped += unreadable.iter().filter(|bad| **bad).count() as u64;
+            errors.skipped_lines += unreadable.iter().filter(|bad| **bad).count() as u64;
         }
         // Every NULL in a NOT NULL column was found above, so the batch is valid.
         let batch = RecordBatch::try_new(Arc::clone(&self.schema), columns).map_err(|e| self.runtime(&e))?;
-        Ok(((batch.num_rows() > 0).then_some(batch), skipped))
+        Ok(((batch.num_rows() > 0).then_some(batch), errors))
     }
 
     /// The column of `field`'s type from its values as text: NULL where a value does not parse.
@@ -275,9 +284,10 @@ impl LineCodec {
                 Ok(true)
             }
             Format::Csv { dialect, allow_comments } => {
-                if line.is_empty() || (*allow_comments && line.starts_with('#')) {
+                if *allow_comments && line.starts_with('#') {
                     return Ok(false);
                 }
+                // An empty line is a record of one empty field, as Flink's CSV reads it.
                 let record = split_record(line, dialect)?;
                 if record.len() > columns.len() {
                     return Err(format!(
@@ -286,7 +296,14 @@ impl LineCodec {
                         columns.len()
                     ));
                 }
-                // A line with fewer fields leaves the last columns NULL.
+                if record.len() < columns.len() && !self.ignore_parse_errors {
+                    return Err(format!(
+                        "Row length mismatch. {} fields expected but was {}.",
+                        columns.len(),
+                        record.len()
+                    ));
+                }
+                // A line with fewer fields (read ignoring parse errors) leaves the last columns NULL.
                 let mut record = record.into_iter();
                 for column in columns {
                     let text_column = is_text(column.data_type());
@@ -319,6 +336,12 @@ impl LineCodec {
                         None | Some(serde_json::Value::Null) => None,
                         Some(serde_json::Value::String(text)) => Some(text.clone()),
                         Some(serde_json::Value::Bool(flag)) => Some(flag.to_string()),
+                        // Flink reads a fraction into an integer column by dropping the fraction.
+                        Some(serde_json::Value::Number(number))
+                            if column.data_type().is_integer() && !(number.is_i64() || number.is_u64()) =>
+                        {
+                            number.as_f64().filter(|n| n.is_finite()).map(|n| format!("{}", n.trunc()))
+                        }
                         Some(serde_json::Value::Number(number)) => Some(number.to_string()),
                         // Objects and arrays are read as their JSON text into STRING columns.
                         Some(nested) => Some(nested.to_string()),
@@ -583,42 +606,85 @@ impl<'a> ColumnText<'a> {
     }
 }
 
+/// What [`LineCodec::decode`] could not read, when ignoring parse errors.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ParseErrors {
+    /// Lines that were skipped: they could not be read as a row at all.
+    pub(crate) skipped_lines: u64,
+    /// Values that did not parse as their column's type and were read as NULL.
+    pub(crate) null_values: u64,
+}
+
+/// A line as a source gives it: text (lines of files) or bytes (Kafka records' values).
+pub(super) trait Line: pyflink_core::Data {
+    /// The line as text, or its bytes back when they are not UTF-8.
+    fn into_text(self) -> std::result::Result<String, Vec<u8>>;
+}
+
+impl Line for String {
+    fn into_text(self) -> std::result::Result<String, Vec<u8>> {
+        Ok(self)
+    }
+}
+
+impl Line for Vec<u8> {
+    fn into_text(self) -> std::result::Result<String, Vec<u8>> {
+        String::from_utf8(self).map_err(|e| e.into_bytes())
+    }
+}
+
 /// Lines (of files, or Kafka records' values) into batches of a table's rows: the lines of each
-/// input batch become one batch. Lines skipped as unreadable count in the metric `numRecordsSkipped`.
+/// input batch become one batch. With `<format>.ignore-parse-errors`, the lines skipped as
+/// unreadable count in the metric `numRecordsSkipped` and the values read as NULL because they
+/// did not parse in `numValuesNotParsed`.
 #[derive(Clone)]
 pub(super) struct LinesToBatches {
     codec: LineCodec,
     lines: Vec<String>,
+    /// Lines of the current batch skipped before decoding (not UTF-8).
+    skipped_lines: u64,
     skipped: Option<Counter>,
+    null_values: Option<Counter>,
 }
 
 impl LinesToBatches {
     pub(super) fn new(codec: LineCodec) -> Self {
-        LinesToBatches { codec, lines: Vec::new(), skipped: None }
+        LinesToBatches { codec, lines: Vec::new(), skipped_lines: 0, skipped: None, null_values: None }
     }
 }
 
-impl ProcessFunction<String, ChangeBatch> for LinesToBatches {
+impl<L: Line> ProcessFunction<L, ChangeBatch> for LinesToBatches {
     fn open(&mut self, context: &RuntimeContext) -> pyflink_core::Result<()> {
-        self.skipped = Some(context.get_metric_group().counter("numRecordsSkipped"));
+        let metrics = context.get_metric_group();
+        self.skipped = Some(metrics.counter("numRecordsSkipped"));
+        self.null_values = Some(metrics.counter("numValuesNotParsed"));
         Ok(())
     }
 
-    fn process_element(
-        &mut self,
-        line: String,
-        _ctx: &mut ProcessContext<'_, ChangeBatch>,
-    ) -> pyflink_core::Result<()> {
-        self.lines.push(line);
+    fn process_element(&mut self, line: L, _ctx: &mut ProcessContext<'_, ChangeBatch>) -> pyflink_core::Result<()> {
+        match line.into_text() {
+            Ok(text) => self.lines.push(text),
+            // The raw format reads text as Flink's does, with U+FFFD for what is not UTF-8.
+            Err(bytes) if matches!(self.codec.format, Format::Raw) => {
+                self.lines.push(String::from_utf8_lossy(&bytes).into_owned())
+            }
+            Err(_) if self.codec.ignore_parse_errors => self.skipped_lines += 1,
+            Err(bytes) => {
+                return Err(self.codec.error(&String::from_utf8_lossy(&bytes), "the bytes are not UTF-8 text"))
+            }
+        }
         Ok(())
     }
 
     fn finish_batch(&mut self, ctx: &mut ProcessContext<'_, ChangeBatch>) -> pyflink_core::Result<()> {
         let decoded = self.codec.decode(&self.lines);
         self.lines.clear();
-        let (rows, skipped) = decoded?;
-        if let (Some(counter), true) = (&self.skipped, skipped > 0) {
-            counter.inc_by(skipped as i64);
+        let (rows, errors) = decoded?;
+        let skipped = errors.skipped_lines + std::mem::take(&mut self.skipped_lines);
+        for (counter, count) in [(&self.skipped, skipped), (&self.null_values, errors.null_values)] {
+            if let (Some(counter), true) = (counter, count > 0) {
+                counter.inc_by(count as i64);
+            }
         }
         if let Some(rows) = rows {
             ctx.collect(ChangeBatch::inserts(rows));

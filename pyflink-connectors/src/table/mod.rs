@@ -6,6 +6,8 @@
 //!   `raw`, read once or watched, written into rolling part files exactly once.
 //! - `kafka` ([`KafkaTableConnector`]): rows as the values of a topic's records, in `csv`,
 //!   `json` or `raw`, read from chosen offsets and written at least or exactly once.
+//! - `upsert-kafka` ([`UpsertKafkaConnector`]): a changelog written to a topic by primary key,
+//!   the latest row of each key a record and each deletion a tombstone.
 //! - `jdbc` ([`JdbcConnector`]): tables of MySQL / MariaDB and PostgreSQL databases, scanned,
 //!   and written by appending or, with a primary key, by upserting a changelog.
 
@@ -13,6 +15,7 @@ mod filesystem;
 mod jdbc;
 mod kafka;
 mod line_format;
+mod upsert_kafka;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,6 +28,7 @@ use pyflink_table::{Result, TableError};
 pub use filesystem::FileSystemConnector;
 pub use jdbc::JdbcConnector;
 pub use kafka::KafkaTableConnector;
+pub use upsert_kafka::UpsertKafkaConnector;
 
 /// Registers every table connector of this crate with `t_env`.
 ///
@@ -44,6 +48,7 @@ pub fn register_connectors(t_env: &TableEnvironment) {
     t_env.register_connector(Arc::new(FileSystemConnector));
     t_env.register_connector(Arc::new(JdbcConnector));
     t_env.register_connector(Arc::new(KafkaTableConnector));
+    t_env.register_connector(Arc::new(UpsertKafkaConnector));
 }
 
 /// The duration option `key` (Flink's notation: `1 s`, `500ms`, `2min`), if the table sets it.

@@ -19,6 +19,8 @@ use std::time::{Duration, Instant};
 pub struct Partition {
     /// The values of committed records (and of records written outside transactions), in order.
     pub committed: Vec<Vec<u8>>,
+    /// The same records' keys and values (`None` for a tombstone), in order.
+    pub committed_records: Vec<(Vec<u8>, Option<Vec<u8>>)>,
     /// How many records aborted transactions held.
     pub aborted: usize,
     /// The last stable offset: below it, every transaction has ended.
@@ -34,7 +36,7 @@ pub fn read_partition(bootstrap: &str, topic: &str, partition: i32) -> Partition
     stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     let mut result = Partition::default();
     // A transaction's records by producer id, until its marker says what became of them.
-    let mut pending: HashMap<i64, Vec<Vec<u8>>> = HashMap::new();
+    let mut pending: HashMap<i64, Vec<Record>> = HashMap::new();
     let mut offset = 0i64;
     let deadline = Instant::now() + Duration::from_secs(60);
     for correlation_id in 1.. {
@@ -58,16 +60,15 @@ pub fn read_partition(bootstrap: &str, topic: &str, partition: i32) -> Partition
                 (_, true) => {
                     let records = pending.remove(&batch.producer_id).unwrap_or_default();
                     match batch.records.first().map(|r| control_type(&r.key)) {
-                        Some(1) => result.committed.extend(records),
+                        Some(1) => result.commit(records),
                         Some(0) => result.aborted += records.len(),
                         other => panic!("a control batch of unknown type {other:?}"),
                     }
                 }
                 (true, false) => {
-                    let values = batch.records.iter().map(|r| r.value.clone());
-                    pending.entry(batch.producer_id).or_default().extend(values);
+                    pending.entry(batch.producer_id).or_default().extend(batch.records.iter().cloned());
                 }
-                (false, false) => result.committed.extend(batch.records.iter().map(|r| r.value.clone())),
+                (false, false) => result.commit(batch.records.clone()),
             }
         }
         if batches.is_empty() && offset >= answer.last_stable_offset {
@@ -151,6 +152,11 @@ impl<'a> Cursor<'a> {
         let length = self.i16();
         String::from_utf8(self.take(length.max(0) as usize).to_vec()).unwrap()
     }
+    /// Bytes prefixed by a varint length, `None` for length -1.
+    fn optional_varint_bytes(&mut self) -> Option<Vec<u8>> {
+        let length = self.varint();
+        (length >= 0).then(|| self.take(length as usize).to_vec())
+    }
     /// Bytes prefixed by a varint length (-1: none).
     fn varint_bytes(&mut self) -> Vec<u8> {
         let length = self.varint();
@@ -196,9 +202,20 @@ struct Batch {
     records: Vec<Record>,
 }
 
+#[derive(Clone)]
 struct Record {
     key: Vec<u8>,
-    value: Vec<u8>,
+    /// `None` for a tombstone.
+    value: Option<Vec<u8>>,
+}
+
+impl Partition {
+    fn commit(&mut self, records: Vec<Record>) {
+        for Record { key, value } in records {
+            self.committed.push(value.clone().unwrap_or_default());
+            self.committed_records.push((key, value));
+        }
+    }
 }
 
 /// The whole record batches (v2) in a Fetch answer's records; a partial last one is left out.
@@ -229,7 +246,7 @@ fn parse_batches(mut bytes: &[u8]) -> Vec<Batch> {
                 let _attributes = cursor.i8();
                 let (_timestamp_delta, _offset_delta) = (cursor.varint(), cursor.varint());
                 let key = cursor.varint_bytes();
-                let value = cursor.varint_bytes();
+                let value = cursor.optional_varint_bytes();
                 for _ in 0..cursor.varint() {
                     let (_header_key, _header_value) = (cursor.varint_bytes(), cursor.varint_bytes());
                 }

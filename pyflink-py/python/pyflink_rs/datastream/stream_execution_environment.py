@@ -3,7 +3,7 @@
 import cloudpickle
 
 from pyflink_rs import _native
-from pyflink_rs.common import dependencies
+from pyflink_rs.common import dependencies, global_configuration
 from pyflink_rs.common.configuration import Configuration
 from pyflink_rs.common.job_client import JobClient, wait_for_job
 from pyflink_rs.common.job_execution_result import JobExecutionResult
@@ -19,9 +19,11 @@ class StreamExecutionEnvironment(dependencies.PythonDependencyMethods):
 
     def __init__(self, native=None):
         self._native = native or _native.Environment()
-        # How Python functions run (python.execution-mode, ...), for the table environments
-        # made of this one.
-        self._python_options = {}
+        # Every option set on this environment (python.execution-mode, checkpointing, ...), for
+        # the table environments made of this one.
+        self._options = {}
+        if native is None:
+            self._apply(global_configuration.load())
 
     @staticmethod
     def get_execution_environment(configuration=None):
@@ -39,10 +41,14 @@ class StreamExecutionEnvironment(dependencies.PythonDependencyMethods):
         ``python.fn-execution.bundle.size`` records."""
         if not isinstance(configuration, Configuration):
             raise TypeError(f"expected a Configuration, got {type(configuration).__name__}")
-        options = dependencies.apply(configuration.to_dict())
-        self._native.configure(options)
-        self._python_options.update((k, v) for k, v in options.items() if k.startswith("python."))
+        self._apply(configuration.to_dict())
         return self
+
+    def _apply(self, options):
+        options = dependencies.apply(options)
+        if options:
+            self._native.configure(options)
+            self._options.update(options)
 
     def set_parallelism(self, parallelism):
         """Sets the default parallelism of operators."""
@@ -70,7 +76,7 @@ class StreamExecutionEnvironment(dependencies.PythonDependencyMethods):
             if not isinstance(mode, CheckpointingMode):
                 raise TypeError(f"expected a CheckpointingMode, got {type(mode).__name__}")
             options["execution.checkpointing.mode"] = mode._option()
-        self._native.configure(options)
+        self._apply(options)
         return self
 
     def get_parallelism(self):

@@ -8,7 +8,7 @@ import re
 import warnings
 
 from pyflink_rs import _native
-from pyflink_rs.common import dependencies
+from pyflink_rs.common import dependencies, global_configuration
 from pyflink_rs.table.table import Table, TableResult, _JobFailed
 
 from pyflink_rs.datastream.data_stream import DataStream
@@ -180,6 +180,8 @@ class TableEnvironment(dependencies.PythonDependencyMethods):
         self._settings = settings
         self._native = _native.TableEnv(settings.is_streaming_mode())
         self._config = TableConfig(self)
+        for key, value in global_configuration.load().items():
+            self._config.set(key, value)
         self._tables = {}
         self._pending_inserts = None
         # The names of the unregistered Python functions the Table API registered for its calls.
@@ -382,9 +384,11 @@ class StreamTableEnvironment(TableEnvironment):
     def __init__(self, env):
         super().__init__(EnvironmentSettings.in_streaming_mode())
         self._env = env
-        self._config.set("parallelism.default", env.get_parallelism())
-        for key, value in env._python_options.items():
+        # The stream environment's settings (checkpointing, Python execution, ...) hold for the
+        # table jobs too, as they share one environment in PyFlink.
+        for key, value in env._options.items():
             self._config.set(key, value)
+        self._config.set("parallelism.default", env.get_parallelism())
 
     @staticmethod
     def create(stream_execution_environment=None, environment_settings=None):

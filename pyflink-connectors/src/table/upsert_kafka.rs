@@ -1,0 +1,253 @@
+//! The `upsert-kafka` table connector's sink: a changelog written to a topic as the table's
+//! latest row per primary key, so that a compacted topic (or a reader that keeps the last
+//! record per key) holds the table. Each `+I` or `+U` row is a record whose key is the
+//! primary key's columns in `key.format` and whose value is the row in `value.format`; each
+//! `-D` row is a tombstone (the key without a value); `-U` rows are dropped, as the `+U`
+//! that follows replaces them. Records of one key go to one partition (the Java client's
+//! murmur2 hash of the key bytes), in order.
+
+use std::collections::BTreeMap;
+
+use pyflink_core::table::RowKind;
+use pyflink_core::{DataStream, ProcessContext, ProcessFunction};
+use pyflink_table::batch::ChangeBatch;
+use pyflink_table::connectors::{TableConnector, TableContext};
+use pyflink_table::datafusion::arrow::datatypes::Schema;
+use pyflink_table::{Result, TableError};
+
+use super::kafka::{client_properties, delivery_guarantee, invalid};
+use super::line_format::LineCodec;
+use crate::kafka::{KafkaRecordSerializationSchema, KafkaSink};
+use crate::serialization::SerializationSchema;
+
+/// Writes a table's changelog to a Kafka topic by primary key (`'connector' = 'upsert-kafka'`).
+/// Options, as Flink names them: `topic` (one), `properties.bootstrap.servers` and the other
+/// `properties.*`, `key.format` and `value.format` (`csv`, `json` or `raw`, with their options
+/// under `key.` and `value.`, such as `value.json.encode.ignore-null-fields`),
+/// `key.fields-prefix` (the prefix of the key columns' names that the key format leaves out),
+/// `value.fields-include` (`ALL`, the default, or `EXCEPT_KEY`), `sink.delivery-guarantee`
+/// (`at-least-once` by default, or `exactly-once` through transactions committed with
+/// checkpoints), `sink.transactional-id-prefix` and `sink.parallelism`. The table needs a
+/// PRIMARY KEY. Reading upsert-kafka tables is not available yet.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct UpsertKafkaConnector;
+
+const OPTIONS: &[&str] = &[
+    "topic",
+    "key.format",
+    "key.fields-prefix",
+    "value.format",
+    "value.fields-include",
+    "sink.delivery-guarantee",
+    "sink.transactional-id-prefix",
+    "sink.parallelism",
+];
+
+/// A record as the upsert sink writes it: key bytes, and value bytes unless a tombstone.
+type UpsertRecord = (Vec<u8>, Option<Vec<u8>>);
+
+impl TableConnector for UpsertKafkaConnector {
+    fn identifier(&self) -> &str {
+        "upsert-kafka"
+    }
+
+    fn source(&self, context: &TableContext<'_>) -> Result<DataStream<ChangeBatch>> {
+        Err(TableError::Unsupported(format!(
+            "reading the upsert-kafka table '{}': write to it, and read its topic with the 'kafka' connector",
+            context.table_name
+        )))
+    }
+
+    fn sink(&self, context: &TableContext<'_>, rows: DataStream<ChangeBatch>) -> Result<()> {
+        let table = UpsertTable::of(context)?;
+        let schema = KafkaRecordSerializationSchema::builder()
+            .set_topic(&table.topic)
+            .set_key_serialization_schema(KeyBytes)
+            .set_value_serialization_schema(ValueBytes)
+            .build()
+            .map_err(|e| invalid(context, &e.to_string()))?;
+        let mut sink = KafkaSink::builder()
+            .set_record_serializer(schema)
+            .set_delivery_guarantee(delivery_guarantee(context)?)
+            // The Java client's partitioner, as Flink's upsert-kafka writes with it: a key's
+            // records land in the partition other Kafka clients expect.
+            .set_property("partitioner", "murmur2_random");
+        for (key, value) in client_properties(context) {
+            sink = sink.set_property(key, value);
+        }
+        if let Some(prefix) = context.options.get("sink.transactional-id-prefix") {
+            sink = sink.set_transactional_id_prefix(prefix);
+        }
+        let sink = sink.build().map_err(|e| invalid(context, &e.to_string()))?;
+        let topic = table.topic.clone();
+        let records = rows.process(table.encoder).name(&format!("UpsertEncoder(topic=[{topic}])"));
+        let added = records.sink_to(sink).name(&format!("Sink: {}[upsert-kafka: {topic}]", context.table_name));
+        let parallelism: usize = context.option("sink.parallelism", 0)?;
+        if parallelism > 0 {
+            added.set_parallelism(parallelism);
+        }
+        Ok(())
+    }
+}
+
+/// An upsert-kafka table's options, checked.
+struct UpsertTable {
+    topic: String,
+    encoder: ChangesToUpserts,
+}
+
+impl UpsertTable {
+    fn of(context: &TableContext<'_>) -> Result<UpsertTable> {
+        context.reject_metadata("upsert-kafka")?;
+        let Some(primary_key) = context.primary_key.clone().filter(|key| !key.is_empty()) else {
+            return Err(TableError::Validation(format!(
+                "'upsert-kafka' tables require to define a PRIMARY KEY constraint (table '{}'). The PRIMARY KEY \
+                 specifies which columns are written to the Kafka message key, and by which key the table's rows \
+                 are updated and deleted",
+                context.table_name
+            )));
+        };
+        let (Some(key_format), Some(value_format)) =
+            (context.options.get("key.format"), context.options.get("value.format"))
+        else {
+            return Err(invalid(context, "set 'key.format' and 'value.format' ('csv', 'json' or 'raw')"));
+        };
+        let prefixed = |prefix: &str, format: &str| -> Vec<String> {
+            LineCodec::options_of(format)
+                .unwrap_or_default()
+                .iter()
+                .map(|option| format!("{prefix}.{option}"))
+                .collect()
+        };
+        let format_options: Vec<String> =
+            prefixed("key", key_format).into_iter().chain(prefixed("value", value_format)).collect();
+        let supported: Vec<&str> =
+            OPTIONS.iter().copied().chain(format_options.iter().map(String::as_str)).chain(["properties.*"]).collect();
+        context.check_options(
+            "upsert-kafka",
+            &|key| supported.contains(&key) || key.strip_prefix("properties.").is_some_and(|rest| !rest.is_empty()),
+            &supported,
+        )?;
+        context.require_options(&["topic", "properties.bootstrap.servers"])?;
+        let topic = context.options["topic"].trim().to_string();
+        if topic.contains(';') {
+            return Err(invalid(context, "an upsert-kafka table is one topic: set 'topic' to one name"));
+        }
+        let value_columns: Vec<usize> = match context.options.get("value.fields-include").map(String::as_str) {
+            None | Some("ALL") => (0..context.schema.fields().len()).collect(),
+            Some("EXCEPT_KEY") => (0..context.schema.fields().len()).filter(|i| !primary_key.contains(i)).collect(),
+            Some(other) => {
+                return Err(invalid(
+                    context,
+                    &format!("'value.fields-include' is 'ALL' or 'EXCEPT_KEY', not '{other}'"),
+                ))
+            }
+        };
+        if value_columns.is_empty() {
+            return Err(invalid(
+                context,
+                "with 'value.fields-include' = 'EXCEPT_KEY' the value has no columns: the table needs a column \
+                 outside its primary key",
+            ));
+        }
+        let key_prefix = context.options.get("key.fields-prefix").map_or("", String::as_str);
+        let key = Projection::new(context, &primary_key, "key", key_format, key_prefix)?;
+        let value = Projection::new(context, &value_columns, "value", value_format, "")?;
+        Ok(UpsertTable { topic, encoder: ChangesToUpserts { key, value } })
+    }
+}
+
+/// Some of a table's columns, written in a format of their own.
+#[derive(Clone)]
+struct Projection {
+    columns: Vec<usize>,
+    codec: LineCodec,
+}
+
+impl Projection {
+    /// The `columns` of `context`'s table in `format`, with the format's options under
+    /// `side.` (`key.` or `value.`), their names without `name_prefix`.
+    fn new(context: &TableContext<'_>, columns: &[usize], side: &str, format: &str, name_prefix: &str) -> Result<Self> {
+        let fields: Vec<_> = columns
+            .iter()
+            .map(|&i| {
+                let field = context.schema.field(i);
+                let name = field.name().strip_prefix(name_prefix).unwrap_or(field.name());
+                field.as_ref().clone().with_name(name)
+            })
+            .collect();
+        let mut options: BTreeMap<String, String> = context
+            .options
+            .iter()
+            .filter_map(|(key, value)| Some((key.strip_prefix(side)?.strip_prefix('.')?.to_string(), value.clone())))
+            .filter(|(key, _)| key != "format")
+            .collect();
+        options.insert("connector".into(), "upsert-kafka".into());
+        let projected = TableContext {
+            env: context.env,
+            table_name: context.table_name,
+            schema: std::sync::Arc::new(Schema::new(fields)),
+            options: &options,
+            primary_key: None,
+            partition_keys: Vec::new(),
+            metadata: Vec::new(),
+            streaming: context.streaming,
+        };
+        Ok(Projection { columns: columns.to_vec(), codec: LineCodec::new(&projected, format)? })
+    }
+
+    /// The text of these columns of each row of `batch`, in its format.
+    fn encode(&self, batch: &ChangeBatch) -> pyflink_core::Result<Vec<Vec<u8>>> {
+        let rows = batch.rows.project(&self.columns).map_err(|e| pyflink_core::FlinkError::Runtime(e.to_string()))?;
+        self.codec.encode_records(&ChangeBatch::inserts(rows))
+    }
+}
+
+/// A changelog's batches as upsert records: `+I` / `+U` rows as key and value, `-D` rows as
+/// tombstones of their key, `-U` rows dropped.
+#[derive(Clone)]
+struct ChangesToUpserts {
+    key: Projection,
+    value: Projection,
+}
+
+impl ProcessFunction<ChangeBatch, UpsertRecord> for ChangesToUpserts {
+    fn process_element(
+        &mut self,
+        batch: ChangeBatch,
+        ctx: &mut ProcessContext<'_, UpsertRecord>,
+    ) -> pyflink_core::Result<()> {
+        let keys = self.key.encode(&batch)?;
+        let values = self.value.encode(&batch)?;
+        for (row, (key, value)) in keys.into_iter().zip(values).enumerate() {
+            match batch.kind(row) {
+                RowKind::Insert | RowKind::UpdateAfter => ctx.collect((key, Some(value))),
+                RowKind::Delete => ctx.collect((key, None)),
+                RowKind::UpdateBefore => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The key bytes of an upsert record.
+struct KeyBytes;
+
+impl SerializationSchema<UpsertRecord> for KeyBytes {
+    fn serialize(&self, record: &UpsertRecord) -> pyflink_core::Result<Vec<u8>> {
+        Ok(record.0.clone())
+    }
+}
+
+/// The value bytes of an upsert record; none for a tombstone.
+struct ValueBytes;
+
+impl SerializationSchema<UpsertRecord> for ValueBytes {
+    fn serialize(&self, record: &UpsertRecord) -> pyflink_core::Result<Vec<u8>> {
+        Ok(record.1.clone().unwrap_or_default())
+    }
+
+    fn serialize_or_tombstone(&self, record: &UpsertRecord) -> pyflink_core::Result<Option<Vec<u8>>> {
+        Ok(record.1.clone())
+    }
+}
