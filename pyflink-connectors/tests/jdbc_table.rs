@@ -1,6 +1,7 @@
 //! The `jdbc` table connector against real MariaDB and PostgreSQL servers: a streaming GROUP BY
 //! upserted by primary key, a changelog's deletes applied, rows appended without a key,
-//! checkpoints flushing what the buffer holds, tables scanned whole and in parallel ranges, and
+//! checkpoints flushing what the buffer holds, tables scanned whole and in parallel ranges, a
+//! stream enriched by a lookup join on a database table, and
 //! a property test of the upsert buffer against a map of the changes.
 
 mod databases;
@@ -373,5 +374,69 @@ fn a_table_of_flink_1_10s_keys_without_a_primary_key_is_upserted_by_the_group_by
             expected.push(format!("{province},40,{size},{:.3}", size as f64 / time as f64));
         }
         assert_eq!(rows, expected, "{:?}", server.kind);
+    }
+}
+
+/// Orders joined with their customers, looked up in the database as each order arrives
+/// (`FOR SYSTEM_TIME AS OF` the orders' processing time): an inner join drops an order whose
+/// customer is missing, a left join keeps it with NULLs, and a condition on the customer alone
+/// counts as not found; with a cache, each key is asked for once per join instance.
+#[test]
+fn orders_are_enriched_by_a_lookup_join_on_the_database_table() {
+    let orders = tempfile::tempdir().unwrap();
+    std::fs::write(orders.path().join("orders.csv"), "1,10,5\n2,20,7\n3,10,1\n4,99,3\n5,30,2\n").unwrap();
+    for server in servers() {
+        let database = server.create_database("lookup");
+        database.execute("CREATE TABLE customers (id INT PRIMARY KEY, name VARCHAR(32), country VARCHAR(2))");
+        database.execute("INSERT INTO customers VALUES (10, 'alice', 'DE'), (20, 'bob', 'FR'), (30, 'it''s', 'DE')");
+        let t_env = streaming(2);
+        t_env
+            .execute_sql(&format!(
+                "CREATE TABLE orders (order_id INT, customer_id INT, amount INT, proc_time AS PROCTIME()) WITH (\
+                 'connector' = 'filesystem', 'path' = '{}', 'format' = 'csv')",
+                orders.path().display()
+            ))
+            .unwrap();
+        t_env
+            .execute_sql(&format!(
+                "CREATE TABLE customers (id INT, name STRING, country STRING, PRIMARY KEY (id) NOT ENFORCED) WITH ({})",
+                options(
+                    &database,
+                    "customers",
+                    ", 'lookup.cache' = 'PARTIAL', 'lookup.partial-cache.max-rows' = '100', \
+                     'lookup.partial-cache.expire-after-write' = '1 h'"
+                )
+            ))
+            .unwrap();
+        let rows = |query: &str| -> Vec<String> {
+            let mut rows: Vec<String> =
+                t_env.execute_sql(query).unwrap().collect().unwrap().iter().map(ToString::to_string).collect();
+            rows.sort();
+            rows
+        };
+        assert_eq!(
+            rows(
+                "SELECT o.order_id, c.name, o.amount FROM orders AS o JOIN customers FOR SYSTEM_TIME AS OF \
+                  o.proc_time AS c ON o.customer_id = c.id"
+            ),
+            ["+I[1, alice, 5]", "+I[2, bob, 7]", "+I[3, alice, 1]", "+I[5, it's, 2]"],
+            "{:?}",
+            server.kind
+        );
+        assert_eq!(
+            rows(
+                "SELECT o.order_id, c.name FROM orders AS o LEFT JOIN customers FOR SYSTEM_TIME AS OF o.proc_time \
+                  AS c ON o.customer_id = c.id AND c.country = 'DE'"
+            ),
+            ["+I[1, alice]", "+I[2, null]", "+I[3, alice]", "+I[4, null]", "+I[5, it's]"],
+            "{:?}",
+            server.kind
+        );
+        let error = t_env
+            .execute_sql("SELECT * FROM orders AS o FULL JOIN customers FOR SYSTEM_TIME AS OF o.proc_time AS c ON o.customer_id = c.id")
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("INNER or LEFT"), "{error}");
     }
 }

@@ -184,7 +184,8 @@ impl ContextProvider for PlanningContext<'_> {
         args: Vec<datafusion::logical_expr::Expr>,
     ) -> datafusion::common::Result<Arc<dyn TableSource>> {
         let lateral = || crate::functions::table_function::lateral_source(self.catalog, name, &args);
-        match crate::windows::window_source(self.catalog, name, &args).or_else(lateral) {
+        let window = || crate::windows::window_source(self.catalog, name, &args);
+        match crate::temporal_join::lookup_source(self.catalog, name, &args).or_else(window).or_else(lateral) {
             Some(source) => source,
             None => plan_err!("there is no table function '{name}'"),
         }

@@ -48,6 +48,7 @@ pub mod schema;
 mod statements;
 mod stream_table;
 pub mod table_api;
+mod temporal_join;
 pub mod types;
 pub mod window;
 mod windows;

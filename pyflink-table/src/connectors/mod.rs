@@ -8,6 +8,7 @@
 
 mod blackhole;
 mod datagen;
+pub mod lookup;
 mod print;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -122,6 +123,22 @@ pub trait TableConnector: Send + Sync {
     fn consumes_updates(&self, context: &TableContext<'_>) -> bool {
         let _ = context;
         true
+    }
+
+    /// The table as the right side of a lookup join, its rows found by the values of the
+    /// columns at `key_columns` (positions in `context.schema`), with the lookup options the
+    /// table sets; connectors that cannot look rows up say so.
+    fn lookup(
+        &self,
+        context: &TableContext<'_>,
+        key_columns: &[usize],
+    ) -> Result<(Arc<dyn lookup::LookupTable>, lookup::LookupOptions)> {
+        let _ = key_columns;
+        Err(TableError::Unsupported(format!(
+            "a lookup join on table '{}': the '{}' connector cannot look rows up by key (the 'jdbc' connector can)",
+            context.table_name,
+            self.identifier()
+        )))
     }
 
     /// Writes `rows`, batches of `context.schema`, to the table: adds the job's sink.

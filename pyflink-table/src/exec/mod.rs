@@ -17,6 +17,7 @@ mod join;
 mod key_split;
 mod limit;
 mod literal_rows;
+mod lookup_join;
 mod over_aggregate;
 mod rank;
 mod session_assign;
@@ -129,6 +130,13 @@ impl Compiler<'_> {
         let name = scan.table_name.table();
         let table_schema =
             Arc::new(DFSchema::try_from_qualified_schema(scan.table_name.clone(), &scan.source.schema())?);
+        if let Some(lookup) = scan.source.downcast_ref::<crate::temporal_join::LookupSource>() {
+            return Err(TableError::Unsupported(format!(
+                "reading '{}' FOR SYSTEM_TIME AS OF outside a join: a lookup table is the right side of a JOIN \
+                 ON its key",
+                lookup.table
+            )));
+        }
         if let Some(window) = scan.source.downcast_ref::<WindowSource>() {
             let source = self.window_function(window)?;
             return self.scan_steps(scan, &table_schema, source);
@@ -320,6 +328,16 @@ impl Compiler<'_> {
     /// A regular join: both inputs split by their equi-join keys into one keyed
     /// [`StreamingJoin`].
     fn join(&self, join: &Join) -> Result<Planned> {
+        if let Some(side) = lookup_join::lookup_side(&join.right) {
+            return self.lookup_join(join, side);
+        }
+        if lookup_join::lookup_side(&join.left).is_some() {
+            return Err(TableError::Unsupported(
+                "a table read FOR SYSTEM_TIME AS OF on the left of a join: put it on the right, \
+                 `FROM stream JOIN table FOR SYSTEM_TIME AS OF stream.proc_time ON ...`"
+                    .into(),
+            ));
+        }
         let kind = match join.join_type {
             JoinType::Inner => JoinKind::Inner,
             JoinType::Left => JoinKind::Left,

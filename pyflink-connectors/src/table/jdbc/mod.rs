@@ -6,6 +6,7 @@
 //!   without one it appends. Rows are written in batches ([`sink`]), never left unwritten when a
 //!   checkpoint completes.
 //! - As a source, a bounded scan of the table, optionally in parallel ranges ([`source`]).
+//! - As the right side of a lookup join, its rows found by key with one query each ([`lookup`]).
 //!
 //! Options, with Flink's names and defaults: `url`, `table-name`, `username`, `password`,
 //! `driver` (accepted; the URL decides), `connection.max-retry-timeout` (60 s),
@@ -16,6 +17,7 @@
 
 mod client;
 mod dialect;
+mod lookup;
 mod sink;
 mod source;
 mod url;
@@ -26,6 +28,7 @@ use std::time::Duration;
 use pyflink_core::time::WatermarkStrategy;
 use pyflink_core::DataStream;
 use pyflink_table::batch::ChangeBatch;
+use pyflink_table::connectors::lookup::{LookupOptions, LookupTable};
 use pyflink_table::connectors::{TableConnector, TableContext};
 use pyflink_table::{Result, TableError};
 
@@ -107,6 +110,18 @@ impl TableConnector for JdbcConnector {
 
     fn consumes_updates(&self, context: &TableContext<'_>) -> bool {
         context.primary_key.is_some()
+    }
+
+    fn lookup(
+        &self,
+        context: &TableContext<'_>,
+        key_columns: &[usize],
+    ) -> Result<(Arc<dyn LookupTable>, LookupOptions)> {
+        let (connection, table) = prepare(context)?;
+        let options = LookupOptions::of(context.table_name, context.options)?;
+        let keys = key_columns.iter().map(|&i| context.schema.field(i).name().clone()).collect();
+        let lookup = lookup::JdbcLookupTable::new(connection, table, Arc::clone(&context.schema), keys);
+        Ok((Arc::new(lookup), options))
     }
 
     fn sink(&self, context: &TableContext<'_>, rows: DataStream<ChangeBatch>) -> Result<()> {

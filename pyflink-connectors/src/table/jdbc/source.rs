@@ -167,7 +167,7 @@ fn start_reading(settings: Arc<ScanSettings>, split: &ScanSplit) -> Receiver<Res
                 if rows.is_empty() {
                     return true;
                 }
-                match to_batch(&settings, rows) {
+                match to_batch(settings.connection.url.dialect, &settings.schema, rows) {
                     Ok(batch) => sender.send(Ok(batch)).is_ok(),
                     Err(error) => {
                         failed = Some(error);
@@ -202,10 +202,8 @@ fn select(settings: &ScanSettings, range: Option<(i64, i64)>) -> String {
 
 /// Rows of text values as a batch of the scan's schema, each column cast from text the way
 /// SQL's CAST reads text; a value that does not read names its column.
-fn to_batch(settings: &ScanSettings, rows: Vec<Vec<TextValue>>) -> Result<RecordBatch, String> {
-    let dialect = settings.connection.url.dialect;
-    let columns = settings
-        .schema
+pub(super) fn to_batch(dialect: Dialect, schema: &SchemaRef, rows: Vec<Vec<TextValue>>) -> Result<RecordBatch, String> {
+    let columns = schema
         .fields()
         .iter()
         .enumerate()
@@ -216,7 +214,7 @@ fn to_batch(settings: &ScanSettings, rows: Vec<Vec<TextValue>>) -> Result<Record
             })
         })
         .collect::<Result<Vec<ArrayRef>, String>>()?;
-    RecordBatch::try_new(Arc::clone(&settings.schema), columns).map_err(|e| e.to_string())
+    RecordBatch::try_new(Arc::clone(schema), columns).map_err(|e| e.to_string())
 }
 
 fn column<'a>(

@@ -402,3 +402,15 @@ class _JobClient:
             self._table_result.wait()
             return self._table_result._job_result
         return CompletableFuture(result)
+
+    def cancel(self):
+        """Stops the job, as PyFlink's ``JobClient.cancel()``; the returned future is done once
+        the job has ended (its ``result()`` is ``None``)."""
+        self._table_result._native.cancel()
+
+        def ended():
+            try:
+                self._table_result.wait()
+            except Exception:  # a cancelled job ends as cancelled, which is what was asked
+                pass
+        return CompletableFuture(ended)
