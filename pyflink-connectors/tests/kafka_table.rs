@@ -210,3 +210,78 @@ fn an_upsert_kafka_table_needs_a_primary_key_and_both_formats() {
         assert!(error.contains(expected), "{options}: {error}");
     }
 }
+
+/// Rows written with their key columns as the record key (`key.format`, `key.fields`, the
+/// value without them), read back with the key's columns from the key, the value's from the
+/// value, and METADATA columns from where each record is.
+#[test]
+fn key_fields_and_metadata_columns_are_read_from_the_records() {
+    let broker = Broker::start();
+    broker.create_topic("actions", 2);
+    let t_env = streaming(1);
+    let options = format!(
+        "'connector' = 'kafka', 'topic' = 'actions', 'properties.bootstrap.servers' = '{}', \
+         'key.format' = 'csv', 'key.fields' = 'user_id', 'value.format' = 'json', \
+         'value.fields-include' = 'EXCEPT_KEY', 'scan.startup.mode' = 'earliest-offset', \
+         'scan.bounded.mode' = 'latest-offset', 'properties.batch.num.messages' = '1'",
+        broker.bootstrap
+    );
+    t_env
+        .execute_sql(&format!("CREATE TABLE actions (user_id STRING, action STRING, n INT) WITH ({options})"))
+        .unwrap();
+    t_env
+        .execute_sql(
+            "INSERT INTO actions VALUES ('u1', 'login', 1), ('u2', 'login', 2), ('u1', 'buy', 3), ('u3', 'logout', 4)",
+        )
+        .unwrap()
+        .wait()
+        .unwrap();
+    let mut records = Vec::new();
+    for partition in 0..2 {
+        for (key, value) in read_partition(&broker.bootstrap, "actions", partition).committed_records {
+            records.push((partition, String::from_utf8(key).unwrap(), String::from_utf8(value.unwrap()).unwrap()));
+        }
+    }
+    records.sort_by(|a, b| a.2.cmp(&b.2));
+    let u1_partitions: Vec<i32> = records.iter().filter(|r| r.1 == "u1").map(|r| r.0).collect();
+    assert_eq!(u1_partitions.len(), 2);
+    assert_eq!(u1_partitions[0], u1_partitions[1], "a key's records share a partition: {records:?}");
+    let values: Vec<(&str, &str)> = records.iter().map(|r| (r.1.as_str(), r.2.as_str())).collect();
+    assert_eq!(
+        values,
+        [
+            ("u1", r#"{"action":"buy","n":3}"#),
+            ("u1", r#"{"action":"login","n":1}"#),
+            ("u2", r#"{"action":"login","n":2}"#),
+            ("u3", r#"{"action":"logout","n":4}"#),
+        ]
+    );
+
+    t_env
+        .execute_sql(&format!(
+            "CREATE TABLE actions_read (user_id STRING, action STRING, n INT, `partition` INT METADATA VIRTUAL, \
+             `offset` BIGINT METADATA VIRTUAL, ts TIMESTAMP_LTZ(3) METADATA FROM 'timestamp', \
+             kind STRING METADATA FROM 'timestamp-type' VIRTUAL, `topic` STRING METADATA VIRTUAL, \
+             headers MAP<STRING, BYTES> METADATA VIRTUAL) WITH ({options})"
+        ))
+        .unwrap();
+    let rows = sorted_rows(
+        &t_env,
+        "SELECT user_id, action, n, `partition`, `offset`, ts IS NOT NULL, kind, `topic`, CARDINALITY(headers) \
+         FROM actions_read",
+    );
+    let partition_of = |user: &str| records.iter().find(|r| r.1 == user).unwrap().0;
+    let expected: Vec<String> = [("u1", "buy", 3), ("u1", "login", 1), ("u2", "login", 2), ("u3", "logout", 4)]
+        .iter()
+        .map(|(user, action, n)| format!("+I[{user}, {action}, {n}, {}, ", partition_of(user)))
+        .collect();
+    assert_eq!(rows.len(), 4, "{rows:?}");
+    for (row, prefix) in rows.iter().zip(&expected) {
+        assert!(row.starts_with(prefix.as_str()), "{row} should start with {prefix}");
+        assert!(row.ends_with(", true, CreateTime, actions, 0]"), "{row}");
+    }
+    let u1_offsets: Vec<&str> =
+        rows.iter().filter(|r| r.contains("u1")).map(|r| r.split(", ").nth(4).unwrap()).collect();
+    assert_eq!(u1_offsets.len(), 2);
+    assert_ne!(u1_offsets[0], u1_offsets[1], "{rows:?}");
+}

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use datafusion::arrow::datatypes::{Schema, SchemaRef};
+use pyflink_core::runtime::client::JobCanceller;
 use pyflink_core::sinks::{CollectIterator, Polled};
 use pyflink_core::table::{Row, RowKind, Value};
 use pyflink_core::{JobClient, JobExecutionResult};
@@ -40,6 +41,8 @@ pub struct TableResult {
     changelog: bool,
     /// The job of an `INSERT INTO` or statement set, until waited for.
     job: Option<Arc<Mutex<Option<JobClient>>>>,
+    /// Cancels an insert's job, also while another thread waits for it.
+    canceller: Option<JobCanceller>,
 }
 
 /// Where a result's rows come from.
@@ -68,7 +71,7 @@ impl TableResult {
     }
 
     fn new(kind: ResultKind, columns: Vec<(String, DataType)>, rows: RowSource, changelog: bool) -> Self {
-        TableResult { kind, columns, rows: Arc::new(Mutex::new(rows)), changelog, job: None }
+        TableResult { kind, columns, rows: Arc::new(Mutex::new(rows)), changelog, job: None, canceller: None }
     }
 
     /// A result of `rows` of `columns`; `changelog` prints the rows' change kinds.
@@ -102,6 +105,7 @@ impl TableResult {
             sinks.iter().map(|sink| (format!("default_catalog.default_database.{sink}"), bigint.clone())).collect();
         let rows = vec![Row::of(sinks.iter().map(|_| Value::BigInt(-1)).collect())];
         let mut result = TableResult::with_rows(columns, rows, false);
+        result.canceller = Some(job.canceller());
         result.job = Some(Arc::new(Mutex::new(Some(job))));
         result
     }
@@ -213,9 +217,13 @@ impl TableResult {
         }
     }
 
-    /// Stops the query's job if it still runs, without waiting for it to end (what a
-    /// finalizer may do on any thread); a later [`TableResult::close`] still waits.
+    /// Stops the statement's job (a query's, or an insert's) if it still runs, without waiting
+    /// for it to end (what a finalizer may do on any thread); a later [`TableResult::close`]
+    /// or [`TableResult::wait`] still waits.
     pub fn cancel(&self) {
+        if let Some(canceller) = &self.canceller {
+            canceller.cancel();
+        }
         let mut source = self.rows.lock().unwrap_or_else(PoisonError::into_inner);
         if let RowSource::Job { batches, pending } = &mut *source {
             pending.clear();

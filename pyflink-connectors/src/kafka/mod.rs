@@ -11,7 +11,9 @@ mod source;
 mod transactions;
 
 pub use offsets::{OffsetResetStrategy, OffsetsInitializer};
-pub use schema::{KafkaRecord, KafkaRecordDeserializationSchema, KafkaRecordSerializationSchema, ValueOnly};
+pub use schema::{
+    KafkaRecord, KafkaRecordDeserializationSchema, KafkaRecordSerializationSchema, TimestampType, ValueOnly,
+};
 // The generic schemas, where Kafka users look for them.
 pub use crate::serialization::{DeserializationSchema, RawBytesSchema, SerializationSchema, SimpleStringSchema};
 pub use sink::{DeliveryGuarantee, KafkaSink, KafkaSinkBuilder};

@@ -8,8 +8,30 @@ use pyflink_core::{FlinkError, Result};
 
 use crate::serialization::{DeserializationSchema, SerializationSchema};
 
-/// A Kafka record as read: where it was, its timestamp, key and value.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// How a record's timestamp was set (Kafka's `TimestampType`, named as Flink shows it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum TimestampType {
+    /// The record has no timestamp.
+    NoTimestampType,
+    /// Set by the producer.
+    CreateTime,
+    /// Set by the broker when it appended the record.
+    LogAppendTime,
+}
+
+impl TimestampType {
+    /// The name Flink's `timestamp-type` metadata gives it.
+    pub fn name(self) -> &'static str {
+        match self {
+            TimestampType::NoTimestampType => "NoTimestampType",
+            TimestampType::CreateTime => "CreateTime",
+            TimestampType::LogAppendTime => "LogAppendTime",
+        }
+    }
+}
+
+/// A Kafka record as read: where it was, its timestamp, key, value and headers.
+#[derive(Clone)]
 pub struct KafkaRecord<'a> {
     /// The topic.
     pub topic: &'a str,
@@ -23,6 +45,33 @@ pub struct KafkaRecord<'a> {
     pub key: Option<&'a [u8]>,
     /// The value, if any (`None` for a tombstone).
     pub value: Option<&'a [u8]>,
+    /// How the timestamp was set.
+    pub timestamp_type: TimestampType,
+    /// The headers, read from the message when asked for ([`KafkaRecord::headers`]).
+    pub(crate) headers: Option<&'a rdkafka::message::BorrowedHeaders>,
+}
+
+impl std::fmt::Debug for KafkaRecord<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KafkaRecord")
+            .field("topic", &self.topic)
+            .field("partition", &self.partition)
+            .field("offset", &self.offset)
+            .field("timestamp", &self.timestamp)
+            .field("key", &self.key)
+            .field("value", &self.value)
+            .field("timestamp_type", &self.timestamp_type)
+            .field("headers", &self.headers())
+            .finish()
+    }
+}
+
+impl<'a> KafkaRecord<'a> {
+    /// The record's headers, in order: each a key and a value (`None` for a header without one).
+    pub fn headers(&self) -> Vec<(&'a str, Option<&'a [u8]>)> {
+        use rdkafka::message::Headers;
+        self.headers.map_or_else(Vec::new, |headers| headers.iter().map(|header| (header.key, header.value)).collect())
+    }
 }
 
 /// Turns a whole Kafka record into a value, or skips it (`None`).

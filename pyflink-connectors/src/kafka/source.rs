@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::kafka::broker::{bound_of, BrokerCalls, DEFAULT_API_TIMEOUT_MS};
 use crate::kafka::discovery::{split_owner, Subscription};
-use crate::kafka::schema::{KafkaRecord, KafkaRecordDeserializationSchema, ValueOnly};
+use crate::kafka::schema::{KafkaRecord, KafkaRecordDeserializationSchema, TimestampType, ValueOnly};
 use crate::kafka::{client_config, kafka_error, OffsetsInitializer};
 use crate::serialization::DeserializationSchema;
 
@@ -428,6 +428,12 @@ impl<T: Data> SourceReader<T, KafkaSplit> for KafkaReader<T> {
                 timestamp: message.timestamp().to_millis(),
                 key: message.key(),
                 value: message.payload(),
+                timestamp_type: match message.timestamp() {
+                    rdkafka::Timestamp::NotAvailable => TimestampType::NoTimestampType,
+                    rdkafka::Timestamp::CreateTime(_) => TimestampType::CreateTime,
+                    rdkafka::Timestamp::LogAppendTime(_) => TimestampType::LogAppendTime,
+                },
+                headers: message.headers(),
             };
             let value = self.deserializer.deserialize(&record).map_err(|e| {
                 crate::reading_record(format!("record {} of {}-{}", record.offset, record.topic, record.partition), &e)

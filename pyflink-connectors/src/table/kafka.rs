@@ -1,5 +1,6 @@
-//! The `kafka` table connector: a table's rows as the values of a topic's records, each the
-//! text of one row in the `csv`, `json` or `raw` format, read by the [`KafkaSource`] (a split
+//! The `kafka` table connector: a table's rows as a topic's records, each value the text of
+//! one row in the `csv`, `json` or `raw` format (and the key, with `key.format`, the text of
+//! its key columns), read by the [`KafkaSource`] (a split
 //! per partition, offsets in checkpoints) and written by the [`KafkaSink`] with the sink's
 //! delivery guarantee (exactly once through Kafka transactions committed with checkpoints).
 
@@ -9,11 +10,12 @@ use pyflink_table::batch::ChangeBatch;
 use pyflink_table::connectors::{TableConnector, TableContext};
 use pyflink_table::{Result, TableError};
 
-use super::line_format::{LineCodec, LinesToBatches};
+use super::kafka_record::{codec_of, key_fields, ColumnSource, Metadata, RecordReader, RecordsToBatches, TableRecord};
+use super::line_format::LineCodec;
 use crate::kafka::{
     DeliveryGuarantee, KafkaRecordSerializationSchema, KafkaSink, KafkaSource, OffsetResetStrategy, OffsetsInitializer,
-    RawBytesSchema,
 };
+use crate::serialization::SerializationSchema;
 
 /// Reads and writes tables as Kafka topics (`'connector' = 'kafka'`). Options, as Flink names
 /// them: `topic` (one, or several separated by `;`) or `topic-pattern`, `properties.*` (client
@@ -24,7 +26,11 @@ use crate::kafka::{
 /// `scan.bounded.mode` (`unbounded`, `latest-offset`, `timestamp`, `specific-offsets`) with the
 /// matching `scan.bounded.*`, `sink.delivery-guarantee` (`none`, `at-least-once` (default),
 /// `exactly-once`), `sink.transactional-id-prefix`, `sink.partitioner` (`default`) and
-/// `sink.parallelism`.
+/// `sink.parallelism`. With `key.format` and `key.fields`, the named columns are the records'
+/// keys (their names without `key.fields-prefix`) and keyed records are partitioned by key;
+/// `value.fields-include` = `EXCEPT_KEY` leaves them out of the value, whose format is then
+/// `value.format` with its options under `value.`. METADATA columns read `topic`,
+/// `partition`, `offset`, `timestamp`, `timestamp-type` and `headers`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct KafkaTableConnector;
 
@@ -33,6 +39,10 @@ const OPTIONS: &[&str] = &[
     "topic-pattern",
     "format",
     "value.format",
+    "key.format",
+    "key.fields",
+    "key.fields-prefix",
+    "value.fields-include",
     "scan.startup.mode",
     "scan.startup.specific-offsets",
     "scan.startup.timestamp-millis",
@@ -52,9 +62,14 @@ impl TableConnector for KafkaTableConnector {
     }
 
     fn source(&self, context: &TableContext<'_>) -> Result<DataStream<ChangeBatch>> {
-        let table = Table::of(context)?;
-        // Values are read as bytes, so text that is not UTF-8 is a parse error of the format.
-        let mut source = KafkaSource::<Vec<u8>>::builder().set_value_only_deserializer(RawBytesSchema);
+        let table = Table::of(context, true)?;
+        // Values (and keys) are read as bytes: text that is not UTF-8 is a parse error of the format.
+        let reader = RecordReader {
+            key: table.columns.iter().any(|column| matches!(column, ColumnSource::Key(_))),
+            topic: table.columns.iter().any(|column| matches!(column, ColumnSource::Metadata(Metadata::Topic))),
+            headers: table.columns.iter().any(|column| matches!(column, ColumnSource::Metadata(Metadata::Headers))),
+        };
+        let mut source = KafkaSource::<TableRecord>::builder().set_deserializer(reader);
         for (key, value) in &table.properties {
             source = source.set_property(key, value);
         }
@@ -94,8 +109,9 @@ impl TableConnector for KafkaTableConnector {
         }
         let source = source.build().map_err(|e| invalid(context, &e.to_string()))?;
         let name = format!("TableSourceScan(table=[[default_catalog, default_database, {}]])", context.table_name);
-        let lines = context.env.from_source(source, WatermarkStrategy::no_watermarks(), &name);
-        Ok(lines.process(LinesToBatches::new(table.codec)).name(&format!("RecordDecoder(format=[{}])", table.format)))
+        let records = context.env.from_source(source, WatermarkStrategy::no_watermarks(), &name);
+        let decoder = RecordsToBatches::new(context, table.value, table.key.map(|(codec, _)| codec), table.columns);
+        Ok(records.process(decoder).name(&format!("RecordDecoder(format=[{}])", table.format)))
     }
 
     fn consumes_updates(&self, _context: &TableContext<'_>) -> bool {
@@ -103,7 +119,7 @@ impl TableConnector for KafkaTableConnector {
     }
 
     fn sink(&self, context: &TableContext<'_>, rows: DataStream<ChangeBatch>) -> Result<()> {
-        let table = Table::of(context)?;
+        let table = Table::of(context, false)?;
         let Some([topic]) = table.topics.as_deref() else {
             return Err(invalid(context, "a Kafka sink writes one topic: set 'topic' to one name"));
         };
@@ -114,12 +130,17 @@ impl TableConnector for KafkaTableConnector {
                 context.table_name
             )));
         }
-        let schema = KafkaRecordSerializationSchema::builder()
-            .set_topic(topic)
-            .set_value_serialization_schema(RawBytesSchema)
-            .build()
-            .map_err(|e| invalid(context, &e.to_string()))?;
+        let mut schema =
+            KafkaRecordSerializationSchema::builder().set_topic(topic).set_value_serialization_schema(ValuePart);
+        if table.key.is_some() {
+            schema = schema.set_key_serialization_schema(KeyPart);
+        }
+        let schema = schema.build().map_err(|e| invalid(context, &e.to_string()))?;
         let mut sink = KafkaSink::builder().set_record_serializer(schema).set_delivery_guarantee(guarantee);
+        if table.key.is_some() {
+            // The Java client's partitioner, as Flink's default partitioner uses it for keyed records.
+            sink = sink.set_property("partitioner", "murmur2_random");
+        }
         for (key, value) in &table.properties {
             sink = sink.set_property(key, value);
         }
@@ -127,9 +148,8 @@ impl TableConnector for KafkaTableConnector {
             sink = sink.set_transactional_id_prefix(prefix);
         }
         let sink = sink.build().map_err(|e| invalid(context, &e.to_string()))?;
-        let records = rows
-            .process(BatchesToRecords { codec: table.codec })
-            .name(&format!("RecordEncoder(format=[{}])", table.format));
+        let encoder = BatchesToRecords { value: table.value, value_columns: table.value_columns, key: table.key };
+        let records = rows.process(encoder).name(&format!("RecordEncoder(format=[{}])", table.format));
         let parallelism: usize = context.option("sink.parallelism", 0)?;
         let added = records.sink_to(sink).name(&format!("Sink: {}[kafka: {topic}]", context.table_name));
         if parallelism > 0 {
@@ -144,25 +164,72 @@ struct Table {
     topics: Option<Vec<String>>,
     /// The client properties (`properties.*` without the prefix).
     properties: Vec<(String, String)>,
+    /// The value format's name.
     format: String,
-    codec: LineCodec,
+    /// The value's format, over the value's columns.
+    value: LineCodec,
+    /// The positions of the value's columns in the table.
+    value_columns: Vec<usize>,
+    /// The key's format and the positions of its columns (`key.format`, `key.fields`).
+    key: Option<(LineCodec, Vec<usize>)>,
+    /// Where each column of the table comes from, when reading.
+    columns: Vec<ColumnSource>,
 }
 
 impl Table {
-    fn of(context: &TableContext<'_>) -> Result<Table> {
-        context.reject_metadata("kafka")?;
-        if context.options.contains_key("key.format") || context.options.contains_key("key.fields") {
-            return Err(TableError::Unsupported(format!(
-                "record keys ('key.format', 'key.fields') of Kafka table '{}'; the value holds the whole row",
-                context.table_name
-            )));
+    /// The table `context` describes, to read (METADATA columns allowed) or to write.
+    fn of(context: &TableContext<'_>, reading: bool) -> Result<Table> {
+        let mut metadata = Vec::new();
+        for (position, key) in &context.metadata {
+            let column = context.schema.field(*position).name();
+            match Metadata::of(key) {
+                Some((kind, _)) if reading => metadata.push((*position, kind)),
+                Some(_) => {
+                    return Err(TableError::Unsupported(format!(
+                        "writing the METADATA column '{column}' ('{key}') of Kafka table '{}': declare it VIRTUAL \
+                         to read it only",
+                        context.table_name
+                    )))
+                }
+                None => {
+                    return Err(TableError::Validation(format!(
+                        "Invalid metadata key '{key}' in column '{column}' of table '{}'. The kafka connector \
+                         supports the following metadata keys for reading:\n{}",
+                        context.table_name,
+                        ["topic", "partition", "offset", "timestamp", "timestamp-type", "headers"]
+                            .map(|key| format!("{key}: {}", Metadata::of(key).map_or("", |(_, t)| t)))
+                            .join("\n")
+                    )))
+                }
+            }
         }
-        let format = context.options.get("format").or_else(|| context.options.get("value.format")).cloned();
-        let Some(format) = format else {
-            return Err(invalid(context, "add 'format' = 'csv', 'json' or 'raw' (the format of the records' values)"));
+        let (format, value_side) = match (context.options.get("format"), context.options.get("value.format")) {
+            (Some(format), None) => (format.clone(), None),
+            (None, Some(format)) => (format.clone(), Some("value")),
+            (Some(_), Some(_)) => {
+                return Err(invalid(context, "set 'format' or 'value.format', not both (they name the same thing)"))
+            }
+            (None, None) => {
+                return Err(invalid(
+                    context,
+                    "add 'format' = 'csv', 'json' or 'raw' (the format of the records' values)",
+                ))
+            }
         };
-        let format_options = LineCodec::options_of(&format).unwrap_or_default();
-        let supported: Vec<&str> = OPTIONS.iter().chain(format_options).copied().chain(["properties.*"]).collect();
+        let key_format = context.options.get("key.format").cloned();
+        let prefixed = |prefix: Option<&str>, format: &str| -> Vec<String> {
+            LineCodec::options_of(format)
+                .unwrap_or_default()
+                .iter()
+                .map(|option| prefix.map_or_else(|| option.to_string(), |prefix| format!("{prefix}.{option}")))
+                .collect()
+        };
+        let mut format_options = prefixed(value_side, &format);
+        if let Some(key_format) = &key_format {
+            format_options.extend(prefixed(Some("key"), key_format));
+        }
+        let supported: Vec<&str> =
+            OPTIONS.iter().copied().chain(format_options.iter().map(String::as_str)).chain(["properties.*"]).collect();
         context.check_options(
             "kafka",
             &|key| supported.contains(&key) || key.strip_prefix("properties.").is_some_and(|rest| !rest.is_empty()),
@@ -176,8 +243,52 @@ impl Table {
         if topics.is_none() && !context.options.contains_key("topic-pattern") {
             return Err(invalid(context, "set 'topic' (or 'topic-pattern' to read the topics it matches)"));
         }
-        let codec = LineCodec::new(context, &format)?;
-        Ok(Table { topics, properties, format, codec })
+        let physical: Vec<usize> =
+            (0..context.schema.fields().len()).filter(|i| !metadata.iter().any(|(p, _)| p == i)).collect();
+        let key_prefix = context.options.get("key.fields-prefix").map_or("", String::as_str);
+        let key = match &key_format {
+            Some(key_format) => {
+                let positions = key_fields(context, &physical)?;
+                Some((codec_of(context, &positions, Some("key"), key_format, key_prefix)?, positions))
+            }
+            None if context.options.contains_key("key.fields") => {
+                return Err(invalid(context, "'key.fields' needs 'key.format', the format of the records' keys"))
+            }
+            None => None,
+        };
+        let except_key = match context.options.get("value.fields-include").map(String::as_str) {
+            None | Some("ALL") => false,
+            Some("EXCEPT_KEY") => true,
+            Some(other) => {
+                return Err(invalid(
+                    context,
+                    &format!("'value.fields-include' is 'ALL' or 'EXCEPT_KEY', not '{other}'"),
+                ))
+            }
+        };
+        if !key_prefix.is_empty() && !except_key {
+            return Err(invalid(
+                context,
+                "a 'key.fields-prefix' needs 'value.fields-include' = 'EXCEPT_KEY' (the value then holds the other \
+                 columns)",
+            ));
+        }
+        let key_positions: &[usize] = key.as_ref().map_or(&[], |(_, positions)| positions.as_slice());
+        let value_columns: Vec<usize> =
+            physical.iter().copied().filter(|i| !except_key || !key_positions.contains(i)).collect();
+        let value = codec_of(context, &value_columns, value_side, &format, "")?;
+        let columns = (0..context.schema.fields().len())
+            .map(|position| {
+                if let Some((_, kind)) = metadata.iter().find(|(p, _)| *p == position) {
+                    ColumnSource::Metadata(*kind)
+                } else if let Some(index) = key_positions.iter().position(|p| *p == position).filter(|_| except_key) {
+                    ColumnSource::Key(index)
+                } else {
+                    ColumnSource::Value(value_columns.iter().position(|p| *p == position).unwrap_or_default())
+                }
+            })
+            .collect();
+        Ok(Table { topics, properties, format, value, value_columns, key, columns })
     }
 }
 
@@ -264,22 +375,55 @@ pub(super) fn invalid(context: &TableContext<'_>, why: &str) -> TableError {
     TableError::Validation(format!("Kafka table '{}': {why}", context.table_name))
 }
 
-/// A table's batches as record values, a row each.
+/// A table's batches as records, a row each: the value's columns in the value format, and
+/// the key's in the key format when the table has one.
 #[derive(Clone)]
 struct BatchesToRecords {
-    codec: LineCodec,
+    value: LineCodec,
+    value_columns: Vec<usize>,
+    key: Option<(LineCodec, Vec<usize>)>,
 }
 
-impl ProcessFunction<ChangeBatch, Vec<u8>> for BatchesToRecords {
+/// A record as the sink writes it: key bytes (empty without a key format) and value bytes.
+type KeyedRecord = (Vec<u8>, Vec<u8>);
+
+impl ProcessFunction<ChangeBatch, KeyedRecord> for BatchesToRecords {
     fn process_element(
         &mut self,
         batch: ChangeBatch,
-        ctx: &mut ProcessContext<'_, Vec<u8>>,
+        ctx: &mut ProcessContext<'_, KeyedRecord>,
     ) -> pyflink_core::Result<()> {
-        for record in self.codec.encode_records(&batch)? {
+        let part = |codec: &LineCodec, columns: &[usize]| -> pyflink_core::Result<Vec<Vec<u8>>> {
+            let rows = batch.rows.project(columns).map_err(|e| pyflink_core::FlinkError::Runtime(e.to_string()))?;
+            codec.encode_records(&ChangeBatch { rows, kinds: batch.kinds.clone() })
+        };
+        let values = part(&self.value, &self.value_columns)?;
+        let keys = match &self.key {
+            Some((codec, columns)) => part(codec, columns)?,
+            None => vec![Vec::new(); values.len()],
+        };
+        for record in keys.into_iter().zip(values) {
             ctx.collect(record);
         }
         Ok(())
+    }
+}
+
+/// The value bytes of a record.
+struct ValuePart;
+
+impl SerializationSchema<KeyedRecord> for ValuePart {
+    fn serialize(&self, record: &KeyedRecord) -> pyflink_core::Result<Vec<u8>> {
+        Ok(record.1.clone())
+    }
+}
+
+/// The key bytes of a record.
+struct KeyPart;
+
+impl SerializationSchema<KeyedRecord> for KeyPart {
+    fn serialize(&self, record: &KeyedRecord) -> pyflink_core::Result<Vec<u8>> {
+        Ok(record.0.clone())
     }
 }
 

@@ -190,12 +190,24 @@ impl LineCodec {
     /// `#` in `csv` with `csv.allow-comments`, and empty lines in `json`, hold no row without
     /// being unreadable.
     pub(crate) fn decode(&self, lines: &[String]) -> pyflink_core::Result<(Option<RecordBatch>, ParseErrors)> {
+        self.decode_lines(lines, None)
+    }
+
+    /// [`LineCodec::decode`], noting in `kept` (a flag per line, all false on entry) the lines
+    /// that became rows, so that what else belongs to each line can follow its row.
+    pub(crate) fn decode_lines(
+        &self,
+        lines: &[String],
+        mut kept: Option<&mut [bool]>,
+    ) -> pyflink_core::Result<(Option<RecordBatch>, ParseErrors)> {
         let mut errors = ParseErrors::default();
         let width = self.schema.fields().len();
         let mut texts: Vec<StringBuilder> = (0..width).map(|_| StringBuilder::with_capacity(lines.len(), 0)).collect();
         let mut read: Vec<&str> = Vec::with_capacity(lines.len());
+        // The line of each row.
+        let mut line_of_row: Vec<usize> = Vec::with_capacity(lines.len());
         let mut fields: Vec<Option<String>> = Vec::with_capacity(width);
-        for line in lines {
+        for (number, line) in lines.iter().enumerate() {
             fields.clear();
             match self.fields_of(line, &mut fields) {
                 Ok(false) => {}
@@ -204,6 +216,7 @@ impl LineCodec {
                         text.append_option(field);
                     }
                     read.push(line);
+                    line_of_row.push(number);
                 }
                 Err(_) if self.ignore_parse_errors => errors.skipped_lines += 1,
                 Err(problem) => return Err(self.error(line, &problem)),
@@ -251,6 +264,15 @@ impl LineCodec {
                 *column = filter(column.as_ref(), &keep).map_err(|e| self.runtime(&e))?;
             }
             errors.skipped_lines += unreadable.iter().filter(|bad| **bad).count() as u64;
+            if let Some(kept) = kept.as_deref_mut() {
+                for (row, bad) in unreadable.iter().enumerate() {
+                    kept[line_of_row[row]] = !bad;
+                }
+            }
+        } else if let Some(kept) = kept {
+            for &line in &line_of_row {
+                kept[line] = true;
+            }
         }
         // Every NULL in a NOT NULL column was found above, so the batch is valid.
         let batch = RecordBatch::try_new(Arc::clone(&self.schema), columns).map_err(|e| self.runtime(&e))?;
@@ -359,6 +381,18 @@ impl LineCodec {
     }
 
     /// The error that a line which cannot be read fails the job with.
+    /// `bytes` (a record's value or key) as a line: `None` for bytes that are not UTF-8 when
+    /// parse errors are ignored (an error otherwise); the raw format reads them as Flink's
+    /// does, with U+FFFD for what is not UTF-8.
+    pub(crate) fn text_of(&self, bytes: &[u8]) -> pyflink_core::Result<Option<String>> {
+        match std::str::from_utf8(bytes) {
+            Ok(text) => Ok(Some(text.to_string())),
+            Err(_) if matches!(self.format, Format::Raw) => Ok(Some(String::from_utf8_lossy(bytes).into_owned())),
+            Err(_) if self.ignore_parse_errors => Ok(None),
+            Err(_) => Err(self.error(&String::from_utf8_lossy(bytes), "the bytes are not UTF-8 text")),
+        }
+    }
+
     fn error(&self, line: &str, problem: &str) -> FlinkError {
         const SHOWN: usize = 200;
         let shown: String = line.chars().take(SHOWN).collect();
@@ -615,64 +649,60 @@ pub(crate) struct ParseErrors {
     pub(crate) null_values: u64,
 }
 
-/// A line as a source gives it: text (lines of files) or bytes (Kafka records' values).
-pub(super) trait Line: pyflink_core::Data {
-    /// The line as text, or its bytes back when they are not UTF-8.
-    fn into_text(self) -> std::result::Result<String, Vec<u8>>;
-}
-
-impl Line for String {
-    fn into_text(self) -> std::result::Result<String, Vec<u8>> {
-        Ok(self)
-    }
-}
-
-impl Line for Vec<u8> {
-    fn into_text(self) -> std::result::Result<String, Vec<u8>> {
-        String::from_utf8(self).map_err(|e| e.into_bytes())
-    }
-}
-
-/// Lines (of files, or Kafka records' values) into batches of a table's rows: the lines of each
-/// input batch become one batch. With `<format>.ignore-parse-errors`, the lines skipped as
+/// Lines of files into batches of a table's rows: the lines of each input batch become one
+/// batch. With `<format>.ignore-parse-errors`, the lines skipped as
 /// unreadable count in the metric `numRecordsSkipped` and the values read as NULL because they
 /// did not parse in `numValuesNotParsed`.
 #[derive(Clone)]
 pub(super) struct LinesToBatches {
     codec: LineCodec,
     lines: Vec<String>,
-    /// Lines of the current batch skipped before decoding (not UTF-8).
-    skipped_lines: u64,
-    skipped: Option<Counter>,
-    null_values: Option<Counter>,
+    counters: ParseErrorCounters,
 }
 
 impl LinesToBatches {
     pub(super) fn new(codec: LineCodec) -> Self {
-        LinesToBatches { codec, lines: Vec::new(), skipped_lines: 0, skipped: None, null_values: None }
+        LinesToBatches { codec, lines: Vec::new(), counters: ParseErrorCounters::default() }
     }
 }
 
-impl<L: Line> ProcessFunction<L, ChangeBatch> for LinesToBatches {
-    fn open(&mut self, context: &RuntimeContext) -> pyflink_core::Result<()> {
+/// The metrics of what a decoder could not read: `numRecordsSkipped` and `numValuesNotParsed`.
+#[derive(Clone, Default)]
+pub(super) struct ParseErrorCounters {
+    skipped: Option<Counter>,
+    null_values: Option<Counter>,
+}
+
+impl ParseErrorCounters {
+    /// Registers the counters in the metric group of the instance `context` describes.
+    pub(super) fn open(&mut self, context: &RuntimeContext) {
         let metrics = context.get_metric_group();
         self.skipped = Some(metrics.counter("numRecordsSkipped"));
         self.null_values = Some(metrics.counter("numValuesNotParsed"));
+    }
+
+    /// Counts `errors`.
+    pub(super) fn count(&self, errors: ParseErrors) {
+        for (counter, count) in [(&self.skipped, errors.skipped_lines), (&self.null_values, errors.null_values)] {
+            if let (Some(counter), true) = (counter, count > 0) {
+                counter.inc_by(count as i64);
+            }
+        }
+    }
+}
+
+impl ProcessFunction<String, ChangeBatch> for LinesToBatches {
+    fn open(&mut self, context: &RuntimeContext) -> pyflink_core::Result<()> {
+        self.counters.open(context);
         Ok(())
     }
 
-    fn process_element(&mut self, line: L, _ctx: &mut ProcessContext<'_, ChangeBatch>) -> pyflink_core::Result<()> {
-        match line.into_text() {
-            Ok(text) => self.lines.push(text),
-            // The raw format reads text as Flink's does, with U+FFFD for what is not UTF-8.
-            Err(bytes) if matches!(self.codec.format, Format::Raw) => {
-                self.lines.push(String::from_utf8_lossy(&bytes).into_owned())
-            }
-            Err(_) if self.codec.ignore_parse_errors => self.skipped_lines += 1,
-            Err(bytes) => {
-                return Err(self.codec.error(&String::from_utf8_lossy(&bytes), "the bytes are not UTF-8 text"))
-            }
-        }
+    fn process_element(
+        &mut self,
+        line: String,
+        _ctx: &mut ProcessContext<'_, ChangeBatch>,
+    ) -> pyflink_core::Result<()> {
+        self.lines.push(line);
         Ok(())
     }
 
@@ -680,12 +710,7 @@ impl<L: Line> ProcessFunction<L, ChangeBatch> for LinesToBatches {
         let decoded = self.codec.decode(&self.lines);
         self.lines.clear();
         let (rows, errors) = decoded?;
-        let skipped = errors.skipped_lines + std::mem::take(&mut self.skipped_lines);
-        for (counter, count) in [(&self.skipped, skipped), (&self.null_values, errors.null_values)] {
-            if let (Some(counter), true) = (counter, count > 0) {
-                counter.inc_by(count as i64);
-            }
-        }
+        self.counters.count(errors);
         if let Some(rows) = rows {
             ctx.collect(ChangeBatch::inserts(rows));
         }

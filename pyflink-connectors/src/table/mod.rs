@@ -14,6 +14,7 @@
 mod filesystem;
 mod jdbc;
 mod kafka;
+mod kafka_record;
 mod line_format;
 mod upsert_kafka;
 

@@ -6,16 +6,14 @@
 //! that follows replaces them. Records of one key go to one partition (the Java client's
 //! murmur2 hash of the key bytes), in order.
 
-use std::collections::BTreeMap;
-
 use pyflink_core::table::RowKind;
 use pyflink_core::{DataStream, ProcessContext, ProcessFunction};
 use pyflink_table::batch::ChangeBatch;
 use pyflink_table::connectors::{TableConnector, TableContext};
-use pyflink_table::datafusion::arrow::datatypes::Schema;
 use pyflink_table::{Result, TableError};
 
 use super::kafka::{client_properties, delivery_guarantee, invalid};
+use super::kafka_record::codec_of;
 use super::line_format::LineCodec;
 use crate::kafka::{KafkaRecordSerializationSchema, KafkaSink};
 use crate::serialization::SerializationSchema;
@@ -159,41 +157,18 @@ impl UpsertTable {
 
 /// Some of a table's columns, written in a format of their own.
 #[derive(Clone)]
-struct Projection {
+pub(super) struct Projection {
     columns: Vec<usize>,
     codec: LineCodec,
 }
 
 impl Projection {
-    /// The `columns` of `context`'s table in `format`, with the format's options under
-    /// `side.` (`key.` or `value.`), their names without `name_prefix`.
+    /// The `columns` of `context`'s table in `format` (see [`codec_of`]).
     fn new(context: &TableContext<'_>, columns: &[usize], side: &str, format: &str, name_prefix: &str) -> Result<Self> {
-        let fields: Vec<_> = columns
-            .iter()
-            .map(|&i| {
-                let field = context.schema.field(i);
-                let name = field.name().strip_prefix(name_prefix).unwrap_or(field.name());
-                field.as_ref().clone().with_name(name)
-            })
-            .collect();
-        let mut options: BTreeMap<String, String> = context
-            .options
-            .iter()
-            .filter_map(|(key, value)| Some((key.strip_prefix(side)?.strip_prefix('.')?.to_string(), value.clone())))
-            .filter(|(key, _)| key != "format")
-            .collect();
-        options.insert("connector".into(), "upsert-kafka".into());
-        let projected = TableContext {
-            env: context.env,
-            table_name: context.table_name,
-            schema: std::sync::Arc::new(Schema::new(fields)),
-            options: &options,
-            primary_key: None,
-            partition_keys: Vec::new(),
-            metadata: Vec::new(),
-            streaming: context.streaming,
-        };
-        Ok(Projection { columns: columns.to_vec(), codec: LineCodec::new(&projected, format)? })
+        Ok(Projection {
+            columns: columns.to_vec(),
+            codec: codec_of(context, columns, Some(side), format, name_prefix)?,
+        })
     }
 
     /// The text of these columns of each row of `batch`, in its format.

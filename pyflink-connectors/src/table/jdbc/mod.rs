@@ -28,7 +28,7 @@ use std::time::Duration;
 use pyflink_core::time::WatermarkStrategy;
 use pyflink_core::DataStream;
 use pyflink_table::batch::ChangeBatch;
-use pyflink_table::connectors::lookup::{LookupOptions, LookupTable};
+use pyflink_table::connectors::lookup::{LookupOptions, LookupTable, LOOKUP_OPTIONS};
 use pyflink_table::connectors::{TableConnector, TableContext};
 use pyflink_table::{Result, TableError};
 
@@ -69,15 +69,6 @@ const OPTIONS: &[&str] = &[
     "scan.partition.upper-bound",
     "scan.fetch-size",
     "scan.auto-commit",
-    "lookup.cache",
-    "lookup.partial-cache.max-rows",
-    "lookup.partial-cache.expire-after-write",
-    "lookup.partial-cache.expire-after-access",
-    "lookup.partial-cache.cache-missing-key",
-    "lookup.cache.max-rows",
-    "lookup.cache.ttl",
-    "lookup.cache.caching-missing-key",
-    "lookup.max-retries",
     "sink.buffer-flush.max-rows",
     "sink.buffer-flush.interval",
     "sink.max-retries",
@@ -151,7 +142,8 @@ impl TableConnector for JdbcConnector {
 /// Checks the table's options; the connection settings and the database table's name.
 fn prepare(context: &TableContext<'_>) -> Result<(ConnectionSettings, String)> {
     context.reject_metadata("jdbc")?;
-    context.check_options("jdbc", &|key| OPTIONS.contains(&key), OPTIONS)?;
+    let supported: Vec<&str> = OPTIONS.iter().chain(LOOKUP_OPTIONS).copied().collect();
+    context.check_options("jdbc", &|key| supported.contains(&key), &supported)?;
     context.require_options(&["url", "table-name"])?;
     let url = JdbcUrl::parse(&context.options["url"])
         .map_err(|e| TableError::Validation(format!("table '{}': {e}", context.table_name)))?;

@@ -1,0 +1,328 @@
+//! The rows of a `kafka` table from whole Kafka records: the value's columns in the value
+//! format, the key's columns in the key format (`key.format`, `key.fields`), and the METADATA
+//! columns from where the record was (`topic`, `partition`, `offset`), its `timestamp`,
+//! `timestamp-type` and `headers`. A record whose key or value cannot be read, when parse errors
+//! are ignored, is skipped as a whole, so every column of a row comes from one record.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use pyflink_core::{FlinkError, ProcessContext, ProcessFunction, RuntimeContext};
+use pyflink_table::batch::ChangeBatch;
+use pyflink_table::connectors::TableContext;
+use pyflink_table::datafusion::arrow::array::{
+    ArrayRef, BinaryBuilder, BooleanArray, Int32Array, Int64Array, MapBuilder, MapFieldNames, RecordBatch, StringArray,
+    StringBuilder, TimestampMillisecondArray,
+};
+use pyflink_table::datafusion::arrow::compute::{cast, filter};
+use pyflink_table::datafusion::arrow::datatypes::{DataType as ArrowType, Schema};
+use pyflink_table::{Result, TableError};
+use serde::{Deserialize, Serialize};
+
+use super::line_format::{LineCodec, ParseErrorCounters, ParseErrors};
+use crate::kafka::{KafkaRecord, KafkaRecordDeserializationSchema, TimestampType};
+
+/// What a METADATA column of a Kafka table reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Metadata {
+    Topic,
+    Partition,
+    Offset,
+    Timestamp,
+    TimestampType,
+    Headers,
+}
+
+impl Metadata {
+    /// The metadata `key` names, with the type Flink gives it.
+    pub(super) fn of(key: &str) -> Option<(Metadata, &'static str)> {
+        Some(match key {
+            "topic" => (Metadata::Topic, "STRING NOT NULL"),
+            "partition" => (Metadata::Partition, "INT NOT NULL"),
+            "offset" => (Metadata::Offset, "BIGINT NOT NULL"),
+            "timestamp" => (Metadata::Timestamp, "TIMESTAMP_LTZ(3) NOT NULL"),
+            "timestamp-type" => (Metadata::TimestampType, "STRING NOT NULL"),
+            "headers" => (Metadata::Headers, "MAP<STRING, BYTES> NOT NULL"),
+            _ => return None,
+        })
+    }
+}
+
+/// A Kafka record as a table reads it: its value and what else the table's columns need.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(super) struct TableRecord {
+    value: Vec<u8>,
+    key: Option<Vec<u8>>,
+    topic: Option<String>,
+    partition: i32,
+    offset: i64,
+    timestamp: Option<i64>,
+    timestamp_type: TimestampType,
+    headers: Option<Vec<(String, Option<Vec<u8>>)>>,
+}
+
+/// Reads what a table needs of each record; records without a value are skipped.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct RecordReader {
+    pub(super) key: bool,
+    pub(super) topic: bool,
+    pub(super) headers: bool,
+}
+
+impl KafkaRecordDeserializationSchema<TableRecord> for RecordReader {
+    fn deserialize(&self, record: &KafkaRecord<'_>) -> pyflink_core::Result<Option<TableRecord>> {
+        let Some(value) = record.value else { return Ok(None) };
+        Ok(Some(TableRecord {
+            value: value.to_vec(),
+            key: if self.key { record.key.map(<[u8]>::to_vec) } else { None },
+            topic: self.topic.then(|| record.topic.to_string()),
+            partition: record.partition,
+            offset: record.offset,
+            timestamp: record.timestamp,
+            timestamp_type: record.timestamp_type,
+            headers: self.headers.then(|| {
+                record.headers().into_iter().map(|(key, value)| (key.to_string(), value.map(<[u8]>::to_vec))).collect()
+            }),
+        }))
+    }
+}
+
+/// Where each of a table's columns comes from.
+#[derive(Debug, Clone)]
+pub(super) enum ColumnSource {
+    /// The value's column at this position of the value format's columns.
+    Value(usize),
+    /// The key's column at this position of the key format's columns.
+    Key(usize),
+    Metadata(Metadata),
+}
+
+/// The records of each input batch as one batch of the table's rows.
+#[derive(Clone)]
+pub(super) struct RecordsToBatches {
+    pub(super) value: LineCodec,
+    pub(super) key: Option<LineCodec>,
+    pub(super) columns: Vec<ColumnSource>,
+    pub(super) schema: pyflink_table::datafusion::arrow::datatypes::SchemaRef,
+    pub(super) table: Arc<str>,
+    pub(super) records: Vec<TableRecord>,
+    pub(super) counters: ParseErrorCounters,
+}
+
+impl RecordsToBatches {
+    pub(super) fn new(
+        context: &TableContext<'_>,
+        value: LineCodec,
+        key: Option<LineCodec>,
+        columns: Vec<ColumnSource>,
+    ) -> Self {
+        RecordsToBatches {
+            value,
+            key,
+            columns,
+            schema: Arc::clone(&context.schema),
+            table: context.table_name.into(),
+            records: Vec::new(),
+            counters: ParseErrorCounters::default(),
+        }
+    }
+
+    /// The rows of `parts` (each record's value, or key) in `codec`'s format, which lines
+    /// became rows, and what could not be read. A part that is not UTF-8 is unreadable.
+    fn decode<'r>(
+        codec: &LineCodec,
+        parts: impl Iterator<Item = Option<&'r [u8]>>,
+    ) -> pyflink_core::Result<(Option<RecordBatch>, Vec<bool>, ParseErrors)> {
+        let lines =
+            parts.map(|part| codec.text_of(part.unwrap_or_default())).collect::<pyflink_core::Result<Vec<_>>>()?;
+        let readable: Vec<usize> = (0..lines.len()).filter(|&i| lines[i].is_some()).collect();
+        let mut kept = vec![false; lines.len()];
+        let not_text = (lines.len() - readable.len()) as u64;
+        let texts: Vec<String> = lines.into_iter().flatten().collect();
+        let mut kept_texts = vec![false; texts.len()];
+        let (rows, mut errors) = codec.decode_lines(&texts, Some(&mut kept_texts))?;
+        errors.skipped_lines += not_text;
+        for (text, &line) in readable.iter().enumerate() {
+            kept[line] = kept_texts[text];
+        }
+        Ok((rows, kept, errors))
+    }
+
+    fn batch(&mut self) -> pyflink_core::Result<Option<RecordBatch>> {
+        let records = std::mem::take(&mut self.records);
+        let count = records.len();
+        let (values, kept, errors) = Self::decode(&self.value, records.iter().map(|r| Some(r.value.as_slice())))?;
+        let (mut skipped, mut null_values) = (errors.skipped_lines, errors.null_values);
+        let (keys, key_kept) = match &self.key {
+            Some(codec) => {
+                let (keys, key_kept, key_errors) = Self::decode(codec, records.iter().map(|r| r.key.as_deref()))?;
+                null_values += key_errors.null_values;
+                (keys, key_kept)
+            }
+            None => (None, vec![true; count]),
+        };
+        // A record is a row when both its value and its key were read; one whose value was
+        // read but not its key is skipped too.
+        let rows: Vec<bool> = (0..count).map(|i| kept[i] && key_kept[i]).collect();
+        skipped += (0..count).filter(|&i| kept[i] && !key_kept[i]).count() as u64;
+        self.counters.count(ParseErrors { skipped_lines: skipped, null_values });
+        if !rows.iter().any(|row| *row) {
+            return Ok(None);
+        }
+        // The decoded rows of the records that are rows.
+        let of_rows = |decoded: &Option<RecordBatch>, flags: &[bool]| -> pyflink_core::Result<Vec<ArrayRef>> {
+            let Some(batch) = decoded else { return Ok(Vec::new()) };
+            let keep: BooleanArray = (0..count).filter(|&i| flags[i]).map(|i| Some(rows[i])).collect();
+            batch.columns().iter().map(|column| filter(column.as_ref(), &keep).map_err(|e| self.runtime(&e))).collect()
+        };
+        let value_columns = of_rows(&values, &kept)?;
+        let key_columns = of_rows(&keys, &key_kept)?;
+        let chosen: Vec<&TableRecord> = records.iter().zip(&rows).filter(|(_, row)| **row).map(|(r, _)| r).collect();
+        let mut columns = Vec::with_capacity(self.columns.len());
+        for (source, field) in self.columns.iter().zip(self.schema.fields()) {
+            let column = match source {
+                ColumnSource::Value(i) => Arc::clone(&value_columns[*i]),
+                ColumnSource::Key(i) => Arc::clone(&key_columns[*i]),
+                ColumnSource::Metadata(metadata) => self.metadata(*metadata, &chosen, field.data_type())?,
+            };
+            columns.push(column);
+        }
+        RecordBatch::try_new(Arc::clone(&self.schema), columns).map(Some).map_err(|e| self.runtime(&e))
+    }
+
+    fn metadata(
+        &self,
+        metadata: Metadata,
+        records: &[&TableRecord],
+        data_type: &ArrowType,
+    ) -> pyflink_core::Result<ArrayRef> {
+        let column: ArrayRef = match metadata {
+            Metadata::Topic => Arc::new(records.iter().map(|r| r.topic.as_deref()).collect::<StringArray>()),
+            Metadata::Partition => Arc::new(records.iter().map(|r| r.partition).collect::<Int32Array>()),
+            Metadata::Offset => Arc::new(records.iter().map(|r| r.offset).collect::<Int64Array>()),
+            Metadata::Timestamp => Arc::new(records.iter().map(|r| r.timestamp).collect::<TimestampMillisecondArray>()),
+            Metadata::TimestampType => {
+                Arc::new(records.iter().map(|r| Some(r.timestamp_type.name())).collect::<StringArray>())
+            }
+            Metadata::Headers => return self.headers(records, data_type),
+        };
+        cast(&column, data_type).map_err(|e| self.runtime(&e))
+    }
+
+    /// The headers as a MAP column of `data_type`'s field names (a key repeated keeps its last value).
+    fn headers(&self, records: &[&TableRecord], data_type: &ArrowType) -> pyflink_core::Result<ArrayRef> {
+        let names = match data_type {
+            ArrowType::Map(entries, _) => match entries.data_type() {
+                ArrowType::Struct(fields) if fields.len() == 2 => MapFieldNames {
+                    entry: entries.name().clone(),
+                    key: fields[0].name().clone(),
+                    value: fields[1].name().clone(),
+                },
+                _ => return Err(self.runtime(&"the headers column is no MAP<STRING, BYTES>")),
+            },
+            _ => return Err(self.runtime(&"the headers column is no MAP<STRING, BYTES>")),
+        };
+        let mut builder = MapBuilder::new(Some(names), StringBuilder::new(), BinaryBuilder::new());
+        for record in records {
+            for (key, value) in record.headers.iter().flatten() {
+                builder.keys().append_value(key);
+                builder.values().append_option(value.as_deref());
+            }
+            builder.append(true).map_err(|e| self.runtime(&e))?;
+        }
+        let built: ArrayRef = Arc::new(builder.finish());
+        cast(&built, data_type).map_err(|e| self.runtime(&e))
+    }
+
+    fn runtime(&self, error: &dyn std::fmt::Display) -> FlinkError {
+        FlinkError::Runtime(format!("kafka table '{}': {error}", self.table))
+    }
+}
+
+impl ProcessFunction<TableRecord, ChangeBatch> for RecordsToBatches {
+    fn open(&mut self, context: &RuntimeContext) -> pyflink_core::Result<()> {
+        self.counters.open(context);
+        Ok(())
+    }
+
+    fn process_element(
+        &mut self,
+        record: TableRecord,
+        _ctx: &mut ProcessContext<'_, ChangeBatch>,
+    ) -> pyflink_core::Result<()> {
+        self.records.push(record);
+        Ok(())
+    }
+
+    fn finish_batch(&mut self, ctx: &mut ProcessContext<'_, ChangeBatch>) -> pyflink_core::Result<()> {
+        if let Some(rows) = self.batch()? {
+            ctx.collect(ChangeBatch::inserts(rows));
+        }
+        Ok(())
+    }
+}
+
+/// The positions of `key.fields` among the table's physical columns, checked.
+pub(super) fn key_fields(context: &TableContext<'_>, physical: &[usize]) -> Result<Vec<usize>> {
+    let Some(fields) = context.options.get("key.fields") else {
+        return Err(TableError::Validation(format!(
+            "table '{}': a key format 'key.format' requires the declaration of one or more of key fields using \
+             'key.fields'",
+            context.table_name
+        )));
+    };
+    fields
+        .split(';')
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .map(|name| {
+            physical.iter().copied().find(|&i| context.schema.field(i).name() == name).ok_or_else(|| {
+                TableError::Validation(format!(
+                    "table '{}': could not find the field '{name}' of 'key.fields' among the physical columns",
+                    context.table_name
+                ))
+            })
+        })
+        .collect()
+}
+
+/// The codec of the `columns` of `context`'s table in `format`: their names without
+/// `name_prefix`, and the format's options under `side.` (`key.` or `value.`; the table's own
+/// options when `side` is `None`).
+pub(super) fn codec_of(
+    context: &TableContext<'_>,
+    columns: &[usize],
+    side: Option<&str>,
+    format: &str,
+    name_prefix: &str,
+) -> Result<LineCodec> {
+    let fields: Vec<_> = columns
+        .iter()
+        .map(|&i| {
+            let field = context.schema.field(i);
+            let name = field.name().strip_prefix(name_prefix).unwrap_or(field.name());
+            field.as_ref().clone().with_name(name)
+        })
+        .collect();
+    let mut options: BTreeMap<String, String> = match side {
+        Some(side) => context
+            .options
+            .iter()
+            .filter_map(|(key, value)| Some((key.strip_prefix(side)?.strip_prefix('.')?.to_string(), value.clone())))
+            .filter(|(key, _)| key != "format")
+            .collect(),
+        None => context.options.clone(),
+    };
+    options.insert("connector".into(), context.options.get("connector").cloned().unwrap_or_default());
+    let projected = TableContext {
+        env: context.env,
+        table_name: context.table_name,
+        schema: Arc::new(Schema::new(fields)),
+        options: &options,
+        primary_key: None,
+        partition_keys: Vec::new(),
+        metadata: Vec::new(),
+        streaming: context.streaming,
+    };
+    LineCodec::new(&projected, format)
+}
