@@ -48,9 +48,13 @@ fn text(rows: Vec<Vec<Option<String>>>) -> Vec<String> {
         .collect()
 }
 
+/// Also with the sink at another parallelism than the GROUP BY, where the rows are exchanged by
+/// the primary key first, so that each key's changes reach one writer in order.
 #[test]
 fn a_streaming_group_by_is_upserted_by_its_primary_key() {
-    for server in servers() {
+    for (server, sink_parallelism) in
+        servers().into_iter().flat_map(|server| [(server, ""), (server, ", 'sink.parallelism' = '3'")])
+    {
         let database = server.create_database("upsert");
         database
             .execute("CREATE TABLE by_province (province VARCHAR(32) PRIMARY KEY, hits BIGINT, bytes DECIMAL(12, 2))");
@@ -62,7 +66,7 @@ fn a_streaming_group_by_is_upserted_by_its_primary_key() {
             .execute_sql(&format!(
                 "CREATE TABLE sink (province STRING, hits BIGINT, bytes DECIMAL(12, 2), PRIMARY KEY (province) NOT \
                  ENFORCED) WITH ({})",
-                options(&database, "by_province", ", 'sink.buffer-flush.max-rows' = '7'")
+                options(&database, "by_province", &format!(", 'sink.buffer-flush.max-rows' = '7'{sink_parallelism}"))
             ))
             .unwrap();
         t_env
@@ -85,7 +89,7 @@ fn a_streaming_group_by_is_upserted_by_its_primary_key() {
         assert_eq!(
             text(database.rows("SELECT province, hits, bytes FROM by_province ORDER BY province")),
             expected,
-            "{:?}",
+            "{:?}{sink_parallelism}",
             server.kind
         );
     }

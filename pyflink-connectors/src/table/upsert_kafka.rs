@@ -9,7 +9,7 @@
 use pyflink_core::table::RowKind;
 use pyflink_core::{DataStream, ProcessContext, ProcessFunction};
 use pyflink_table::batch::ChangeBatch;
-use pyflink_table::connectors::{TableConnector, TableContext};
+use pyflink_table::connectors::{exchange_by_key, TableConnector, TableContext};
 use pyflink_table::{Result, TableError};
 
 use super::kafka::{client_properties, delivery_guarantee, invalid};
@@ -78,12 +78,17 @@ impl TableConnector for UpsertKafkaConnector {
         }
         let sink = sink.build().map_err(|e| invalid(context, &e.to_string()))?;
         let topic = table.topic.clone();
-        let records = rows.process(table.encoder).name(&format!("UpsertEncoder(topic=[{topic}])"));
-        let added = records.sink_to(sink).name(&format!("Sink: {}[upsert-kafka: {topic}]", context.table_name));
+        // Every change of a key on one writer, in order: its records keep their order in the
+        // key's partition.
         let parallelism: usize = context.option("sink.parallelism", 0)?;
-        if parallelism > 0 {
-            added.set_parallelism(parallelism);
-        }
+        let instances = if parallelism > 0 { parallelism } else { context.env.get_parallelism() };
+        let rows = exchange_by_key(rows, &context.schema, &table.key_columns, instances)?;
+        let records =
+            rows.process(table.encoder).name(&format!("UpsertEncoder(topic=[{topic}])")).set_parallelism(instances);
+        records
+            .sink_to(sink)
+            .name(&format!("Sink: {}[upsert-kafka: {topic}]", context.table_name))
+            .set_parallelism(instances);
         Ok(())
     }
 }
@@ -91,6 +96,8 @@ impl TableConnector for UpsertKafkaConnector {
 /// An upsert-kafka table's options, checked.
 struct UpsertTable {
     topic: String,
+    /// The primary key's columns.
+    key_columns: Vec<usize>,
     encoder: ChangesToUpserts,
 }
 
@@ -151,7 +158,7 @@ impl UpsertTable {
         let key_prefix = context.options.get("key.fields-prefix").map_or("", String::as_str);
         let key = Projection::new(context, &primary_key, "key", key_format, key_prefix)?;
         let value = Projection::new(context, &value_columns, "value", value_format, "")?;
-        Ok(UpsertTable { topic, encoder: ChangesToUpserts { key, value } })
+        Ok(UpsertTable { topic, key_columns: primary_key, encoder: ChangesToUpserts { key, value } })
     }
 }
 

@@ -270,6 +270,14 @@ impl<T: Data> DataStream<T> {
         self
     }
 
+    /// Runs the operator that produces this stream beside its input, at the input's parallelism
+    /// (unless one is set), so that records keep the order they had: how an exchange that must
+    /// keep each key's order starts (the split of a table's changes by key before a sink).
+    pub fn inherit_parallelism(self) -> Self {
+        self.env.update_node(self.node, |node| node.inherits_parallelism = true);
+        self
+    }
+
     /// The stream of the side output `tag` of the process operator that produced this stream.
     pub fn get_side_output<S: Data>(&self, tag: &OutputTag<S>) -> Result<DataStream<S>> {
         let type_name = std::any::type_name::<S>();

@@ -21,6 +21,8 @@ pub use blackhole::BlackholeConnector;
 pub use datagen::DatagenConnector;
 pub use print::PrintConnector;
 
+pub use crate::exec::key_split::exchange_by_key;
+
 use crate::batch::ChangeBatch;
 use crate::error::{Result, TableError};
 

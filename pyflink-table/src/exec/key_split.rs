@@ -9,8 +9,11 @@ use std::sync::Arc;
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
 use datafusion::arrow::row::{RowConverter, Rows, SortField};
+use datafusion::physical_expr::expressions::Column as ColumnExpr;
 use datafusion::physical_expr::PhysicalExpr;
-use pyflink_core::{ProcessContext, ProcessFunction, RuntimeContext};
+use pyflink_core::{
+    DataStream, KeyedProcessContext, KeyedProcessFunction, ProcessContext, ProcessFunction, RuntimeContext,
+};
 use pyflink_state::key_group::{operator_index_for_key_group, stable_hash};
 use pyflink_state::KeyGroupAssigner;
 use serde::{Deserialize, Serialize};
@@ -141,11 +144,19 @@ pub(crate) struct KeySplit {
     /// The rows bound for each instance, reused between batches.
     by_owner: Vec<Vec<u32>>,
     scratch: Vec<u8>,
+    /// The parallelism of the keyed operator, when it is not this operator's.
+    target: Option<usize>,
 }
 
 impl KeySplit {
     pub(crate) fn new(columns: Arc<KeyColumns>) -> Self {
+        KeySplit::for_parallelism(columns, None)
+    }
+
+    /// A split for a keyed operator of `target` instances (this operator's number when `None`).
+    fn for_parallelism(columns: Arc<KeyColumns>, target: Option<usize>) -> Self {
         KeySplit {
+            target,
             columns,
             converter: None,
             owners: Vec::new(),
@@ -197,14 +208,15 @@ impl KeySplit {
 /// Each parallel instance starts from the spec alone; `open` makes the rest.
 impl Clone for KeySplit {
     fn clone(&self) -> Self {
-        KeySplit::new(Arc::clone(&self.columns))
+        KeySplit::for_parallelism(Arc::clone(&self.columns), self.target)
     }
 }
 
 impl ProcessFunction<ChangeBatch, KeyedChanges> for KeySplit {
     fn open(&mut self, context: &RuntimeContext) -> pyflink_core::Result<()> {
-        // The aggregate runs at this operator's parallelism and max parallelism.
-        let parallelism = context.get_number_of_parallel_subtasks();
+        // The keyed operator runs at this operator's parallelism (unless told another) and max
+        // parallelism.
+        let parallelism = self.target.unwrap_or_else(|| context.get_number_of_parallel_subtasks());
         let max_parallelism = context.get_max_number_of_parallel_subtasks();
         self.owners = (0..max_parallelism)
             .map(|group| operator_index_for_key_group(group, max_parallelism, parallelism))
@@ -221,5 +233,53 @@ impl ProcessFunction<ChangeBatch, KeyedChanges> for KeySplit {
         ctx: &mut ProcessContext<'_, KeyedChanges>,
     ) -> pyflink_core::Result<()> {
         self.split(value, ctx).map_err(flink)
+    }
+}
+
+/// Flink's keyed shuffle before an upserting sink: `rows` (of `schema`) exchanged by the
+/// values of the columns at `key`, so that every change of one key reaches the same one of the
+/// sink's `parallelism` instances, in the order it was made. The sink that follows must run at
+/// `parallelism`.
+pub fn exchange_by_key(
+    rows: DataStream<ChangeBatch>,
+    schema: &SchemaRef,
+    key: &[usize],
+    parallelism: usize,
+) -> Result<DataStream<ChangeBatch>> {
+    let column = |i: usize| Arc::new(ColumnExpr::new(schema.field(i).name(), i)) as Arc<dyn PhysicalExpr>;
+    let keys = key.iter().map(|&i| column(i)).collect();
+    let all = (0..schema.fields().len()).map(column).collect();
+    let columns = Arc::new(KeyColumns::new(keys, all, schema)?);
+    let drop_keys = DropKeys { keys: key.len(), schema: Arc::clone(schema) };
+    // The split runs beside its input, so that the changes of a key leave it in their order.
+    Ok(rows
+        .process(KeySplit::for_parallelism(columns, Some(parallelism)))
+        .name("KeySplit(sink key)")
+        .inherit_parallelism()
+        .key_by(|changes: &KeyedChanges| changes.route.clone())
+        .process(drop_keys)
+        .name("Exchange(sink key)")
+        .set_parallelism(parallelism))
+}
+
+/// The rows of keyed changes without their leading key columns.
+#[derive(Clone)]
+struct DropKeys {
+    keys: usize,
+    schema: SchemaRef,
+}
+
+impl KeyedProcessFunction<GroupKey, KeyedChanges, ChangeBatch> for DropKeys {
+    fn process_element(
+        &mut self,
+        value: KeyedChanges,
+        ctx: &mut KeyedProcessContext<'_, GroupKey, ChangeBatch>,
+    ) -> pyflink_core::Result<()> {
+        let KeyedChanges { changes, .. } = value;
+        let columns = changes.rows.columns()[self.keys..].to_vec();
+        let rows = RecordBatch::try_new(Arc::clone(&self.schema), columns)
+            .map_err(|e| flink(TableError::Execution(e.to_string())))?;
+        ctx.collect(ChangeBatch { rows, kinds: changes.kinds });
+        Ok(())
     }
 }

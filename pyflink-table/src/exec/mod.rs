@@ -14,7 +14,7 @@ mod correlate;
 pub(crate) mod group_aggregate;
 mod interval;
 mod join;
-mod key_split;
+pub(crate) mod key_split;
 mod limit;
 mod literal_rows;
 mod lookup_join;

@@ -29,7 +29,7 @@ use pyflink_core::time::WatermarkStrategy;
 use pyflink_core::DataStream;
 use pyflink_table::batch::ChangeBatch;
 use pyflink_table::connectors::lookup::{LookupOptions, LookupTable, LOOKUP_OPTIONS};
-use pyflink_table::connectors::{TableConnector, TableContext};
+use pyflink_table::connectors::{exchange_by_key, TableConnector, TableContext};
 use pyflink_table::{Result, TableError};
 
 use super::duration_option;
@@ -129,6 +129,15 @@ impl TableConnector for JdbcConnector {
             max_retries: context.option("sink.max-retries", 3)?,
         };
         let parallelism: usize = context.option("sink.parallelism", 0)?;
+        // An upserting sink gets every change of a key on one instance, in order, as Flink's
+        // keyed shuffle before such sinks makes sure.
+        let rows = match &context.primary_key {
+            Some(key) if context.streaming => {
+                let instances = if parallelism > 0 { parallelism } else { context.env.get_parallelism() };
+                exchange_by_key(rows, &context.schema, key, instances)?
+            }
+            _ => rows,
+        };
         let added = rows
             .sink_to(JdbcSink { settings: Arc::new(settings) })
             .name(&format!("Sink: {}[jdbc: {table}]", context.table_name));
