@@ -12,10 +12,10 @@ use pyflink_table::{Result, TableError};
 
 use super::kafka_record::{codec_of, key_fields, ColumnSource, Metadata, RecordReader, RecordsToBatches, TableRecord};
 use super::line_format::LineCodec;
+use super::upsert_kafka::{KeyBytes, KeyValueRecord, ValueBytes};
 use crate::kafka::{
     DeliveryGuarantee, KafkaRecordSerializationSchema, KafkaSink, KafkaSource, OffsetResetStrategy, OffsetsInitializer,
 };
-use crate::serialization::SerializationSchema;
 
 /// Reads and writes tables as Kafka topics (`'connector' = 'kafka'`). Options, as Flink names
 /// them: `topic` (one, or several separated by `;`) or `topic-pattern`, `properties.*` (client
@@ -131,9 +131,9 @@ impl TableConnector for KafkaTableConnector {
             )));
         }
         let mut schema =
-            KafkaRecordSerializationSchema::builder().set_topic(topic).set_value_serialization_schema(ValuePart);
+            KafkaRecordSerializationSchema::builder().set_topic(topic).set_value_serialization_schema(ValueBytes);
         if table.key.is_some() {
-            schema = schema.set_key_serialization_schema(KeyPart);
+            schema = schema.set_key_serialization_schema(KeyBytes);
         }
         let schema = schema.build().map_err(|e| invalid(context, &e.to_string()))?;
         let mut sink = KafkaSink::builder().set_record_serializer(schema).set_delivery_guarantee(guarantee);
@@ -384,14 +384,11 @@ struct BatchesToRecords {
     key: Option<(LineCodec, Vec<usize>)>,
 }
 
-/// A record as the sink writes it: key bytes (empty without a key format) and value bytes.
-type KeyedRecord = (Vec<u8>, Vec<u8>);
-
-impl ProcessFunction<ChangeBatch, KeyedRecord> for BatchesToRecords {
+impl ProcessFunction<ChangeBatch, KeyValueRecord> for BatchesToRecords {
     fn process_element(
         &mut self,
         batch: ChangeBatch,
-        ctx: &mut ProcessContext<'_, KeyedRecord>,
+        ctx: &mut ProcessContext<'_, KeyValueRecord>,
     ) -> pyflink_core::Result<()> {
         let part = |codec: &LineCodec, columns: &[usize]| -> pyflink_core::Result<Vec<Vec<u8>>> {
             let rows = batch.rows.project(columns).map_err(|e| pyflink_core::FlinkError::Runtime(e.to_string()))?;
@@ -402,28 +399,10 @@ impl ProcessFunction<ChangeBatch, KeyedRecord> for BatchesToRecords {
             Some((codec, columns)) => part(codec, columns)?,
             None => vec![Vec::new(); values.len()],
         };
-        for record in keys.into_iter().zip(values) {
-            ctx.collect(record);
+        for (key, value) in keys.into_iter().zip(values) {
+            ctx.collect((key, Some(value)));
         }
         Ok(())
-    }
-}
-
-/// The value bytes of a record.
-struct ValuePart;
-
-impl SerializationSchema<KeyedRecord> for ValuePart {
-    fn serialize(&self, record: &KeyedRecord) -> pyflink_core::Result<Vec<u8>> {
-        Ok(record.1.clone())
-    }
-}
-
-/// The key bytes of a record.
-struct KeyPart;
-
-impl SerializationSchema<KeyedRecord> for KeyPart {
-    fn serialize(&self, record: &KeyedRecord) -> pyflink_core::Result<Vec<u8>> {
-        Ok(record.0.clone())
     }
 }
 

@@ -41,8 +41,9 @@ const OPTIONS: &[&str] = &[
     "sink.parallelism",
 ];
 
-/// A record as the upsert sink writes it: key bytes, and value bytes unless a tombstone.
-type UpsertRecord = (Vec<u8>, Option<Vec<u8>>);
+/// A record as the Kafka table sinks write it: key bytes (empty without a key format), and
+/// value bytes unless a tombstone.
+pub(super) type KeyValueRecord = (Vec<u8>, Option<Vec<u8>>);
 
 impl TableConnector for UpsertKafkaConnector {
     fn identifier(&self) -> &str {
@@ -193,11 +194,11 @@ struct ChangesToUpserts {
     value: Projection,
 }
 
-impl ProcessFunction<ChangeBatch, UpsertRecord> for ChangesToUpserts {
+impl ProcessFunction<ChangeBatch, KeyValueRecord> for ChangesToUpserts {
     fn process_element(
         &mut self,
         batch: ChangeBatch,
-        ctx: &mut ProcessContext<'_, UpsertRecord>,
+        ctx: &mut ProcessContext<'_, KeyValueRecord>,
     ) -> pyflink_core::Result<()> {
         let keys = self.key.encode(&batch)?;
         let values = self.value.encode(&batch)?;
@@ -212,24 +213,24 @@ impl ProcessFunction<ChangeBatch, UpsertRecord> for ChangesToUpserts {
     }
 }
 
-/// The key bytes of an upsert record.
-struct KeyBytes;
+/// The key bytes of a record.
+pub(super) struct KeyBytes;
 
-impl SerializationSchema<UpsertRecord> for KeyBytes {
-    fn serialize(&self, record: &UpsertRecord) -> pyflink_core::Result<Vec<u8>> {
+impl SerializationSchema<KeyValueRecord> for KeyBytes {
+    fn serialize(&self, record: &KeyValueRecord) -> pyflink_core::Result<Vec<u8>> {
         Ok(record.0.clone())
     }
 }
 
-/// The value bytes of an upsert record; none for a tombstone.
-struct ValueBytes;
+/// The value bytes of a record; none for a tombstone.
+pub(super) struct ValueBytes;
 
-impl SerializationSchema<UpsertRecord> for ValueBytes {
-    fn serialize(&self, record: &UpsertRecord) -> pyflink_core::Result<Vec<u8>> {
+impl SerializationSchema<KeyValueRecord> for ValueBytes {
+    fn serialize(&self, record: &KeyValueRecord) -> pyflink_core::Result<Vec<u8>> {
         Ok(record.1.clone().unwrap_or_default())
     }
 
-    fn serialize_or_tombstone(&self, record: &UpsertRecord) -> pyflink_core::Result<Option<Vec<u8>>> {
+    fn serialize_or_tombstone(&self, record: &KeyValueRecord) -> pyflink_core::Result<Option<Vec<u8>>> {
         Ok(record.1.clone())
     }
 }
