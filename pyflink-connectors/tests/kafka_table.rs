@@ -7,7 +7,7 @@ mod broker;
 use std::time::Duration;
 
 use broker::read_committed::read_partition;
-use broker::{produce, Broker};
+use broker::{produce, produce_keyed, Broker};
 use pyflink_connectors::table::register_connectors;
 use pyflink_core::checkpoint::CheckpointingMode;
 use pyflink_core::metrics::MetricValue;
@@ -184,6 +184,75 @@ fn upsert_kafka_writes_the_latest_row_per_key_and_a_tombstone_per_deletion() {
         "tombstones: {tombstones:?}"
     );
     assert!(tombstones.contains(&"1".to_string()), "{tombstones:?}");
+}
+
+/// An upsert-kafka topic read as the changelog of its keys: a key's first row is `+I`, a new
+/// row `-U` of the old and `+U` of the new, the same row again nothing, a tombstone `-D` of
+/// the key's last row and a tombstone of a key without one nothing; a GROUP BY over the table
+/// retracts what the changes retract.
+#[test]
+fn upsert_kafka_reads_a_topic_as_the_changelog_of_its_keys() {
+    let broker = Broker::start();
+    broker.create_topic("users", 1);
+    let user = |id: &str, city: &str, visits: i32| format!(r#"{{"id":"{id}","city":"{city}","visits":{visits}}}"#);
+    let values = [user("u1", "Berlin", 1), user("u2", "Paris", 2), user("u1", "Berlin", 3), user("u2", "Rome", 5)];
+    let u4 = user("u4", "Berlin", 1);
+    produce_keyed(
+        &broker,
+        "users",
+        &[
+            ("u1", Some(&values[0])),
+            ("u2", Some(&values[1])),
+            ("u1", Some(&values[2])),
+            ("u1", Some(&values[2])),
+            ("u2", None),
+            ("u3", None),
+            ("u2", Some(&values[3])),
+            ("u4", Some(&u4)),
+        ],
+    );
+    let create = |t_env: &TableEnvironment| {
+        t_env
+            .execute_sql(&format!(
+                "CREATE TABLE users (id STRING, city STRING, visits INT, PRIMARY KEY (id) NOT ENFORCED) WITH (\
+                 'connector' = 'upsert-kafka', 'topic' = 'users', 'properties.bootstrap.servers' = '{}', \
+                 'key.format' = 'csv', 'value.format' = 'json', 'scan.bounded.mode' = 'latest-offset')",
+                broker.bootstrap
+            ))
+            .unwrap();
+    };
+    let t_env = streaming(1);
+    create(&t_env);
+    let changelog: Vec<String> =
+        t_env.execute_sql("SELECT * FROM users").unwrap().collect().unwrap().iter().map(ToString::to_string).collect();
+    assert_eq!(
+        changelog,
+        [
+            "+I[u1, Berlin, 1]",
+            "+I[u2, Paris, 2]",
+            "-U[u1, Berlin, 1]",
+            "+U[u1, Berlin, 3]",
+            "-D[u2, Paris, 2]",
+            "+I[u2, Rome, 5]",
+            "+I[u4, Berlin, 1]",
+        ]
+    );
+
+    let t_env = streaming(2);
+    create(&t_env);
+    let mut table = std::collections::BTreeMap::new();
+    let changes = t_env.execute_sql("SELECT city, SUM(visits) FROM users GROUP BY city").unwrap().collect().unwrap();
+    for change in changes.iter().map(ToString::to_string) {
+        let (kind, row) = change.split_at(2);
+        match kind {
+            "+I" | "+U" => assert!(
+                table.insert(row[1..row.len() - 1].split(", ").next().unwrap().to_string(), row.to_string()).is_none(),
+                "{change}"
+            ),
+            _ => assert_eq!(table.remove(row[1..].split(", ").next().unwrap()).as_deref(), Some(row), "{change}"),
+        }
+    }
+    assert_eq!(table.into_values().collect::<Vec<_>>(), ["[Berlin, 4]", "[Rome, 5]"]);
 }
 
 #[test]

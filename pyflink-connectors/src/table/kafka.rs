@@ -68,23 +68,7 @@ impl TableConnector for KafkaTableConnector {
             key: table.columns.iter().any(|column| matches!(column, ColumnSource::Key(_))),
             topic: table.columns.iter().any(|column| matches!(column, ColumnSource::Metadata(Metadata::Topic))),
             headers: table.columns.iter().any(|column| matches!(column, ColumnSource::Metadata(Metadata::Headers))),
-        };
-        let mut source = KafkaSource::<TableRecord>::builder().set_deserializer(reader);
-        for (key, value) in &table.properties {
-            source = source.set_property(key, value);
-        }
-        if let Some(interval) = super::duration_option(context, "scan.topic-partition-discovery.interval")? {
-            source = source.set_property("partition.discovery.interval.ms", interval.as_millis().to_string());
-        }
-        source = match (&table.topics, context.options.get("topic-pattern")) {
-            (Some(topics), None) => source.set_topics(topics.iter().cloned()),
-            (None, Some(pattern)) => source.set_topic_pattern(pattern),
-            _ => {
-                return Err(invalid(
-                    context,
-                    "Option 'topic' and 'topic-pattern' shouldn't be set together; set one of them",
-                ))
-            }
+            tombstones: false,
         };
         let reset = match table.properties.iter().find(|(key, _)| key == "auto.offset.reset") {
             Some((_, value)) if value == "earliest" => OffsetResetStrategy::Earliest,
@@ -92,24 +76,11 @@ impl TableConnector for KafkaTableConnector {
             // The Kafka consumer's own default.
             _ => OffsetResetStrategy::Latest,
         };
-        let startup = context.options.get("scan.startup.mode").map_or("group-offsets", String::as_str);
-        source = source.set_starting_offsets(match startup {
+        let startup = match context.options.get("scan.startup.mode").map_or("group-offsets", String::as_str) {
             "group-offsets" => OffsetsInitializer::committed_offsets(reset),
-            mode => offsets(context, &table, "scan.startup", mode)?,
-        });
-        match context.options.get("scan.bounded.mode").map_or("unbounded", String::as_str) {
-            "unbounded" if !context.streaming => {
-                return Err(invalid(
-                    context,
-                    "a batch job reads bounded tables only: set 'scan.bounded.mode' (for example 'latest-offset')",
-                ))
-            }
-            "unbounded" => {}
-            mode => source = source.set_bounded(offsets(context, &table, "scan.bounded", mode)?),
-        }
-        let source = source.build().map_err(|e| invalid(context, &e.to_string()))?;
-        let name = format!("TableSourceScan(table=[[default_catalog, default_database, {}]])", context.table_name);
-        let records = context.env.from_source(source, WatermarkStrategy::no_watermarks(), &name);
+            mode => offsets(context, table.topics.as_deref(), "scan.startup", mode)?,
+        };
+        let records = read_records(context, reader, table.topics.as_deref(), &table.properties, startup)?;
         let decoder = RecordsToBatches::new(context, table.value, table.key.map(|(codec, _)| codec), table.columns);
         Ok(records.process(decoder).name(&format!("RecordDecoder(format=[{}])", table.format)))
     }
@@ -292,8 +263,55 @@ impl Table {
     }
 }
 
+/// The records of the table's topics (`topics`, or the `topic-pattern` option), read with
+/// the client `properties` by `reader` from `startup`, up to the `scan.bounded.*` offsets.
+pub(super) fn read_records(
+    context: &TableContext<'_>,
+    reader: RecordReader,
+    topics: Option<&[String]>,
+    properties: &[(String, String)],
+    startup: OffsetsInitializer,
+) -> Result<DataStream<TableRecord>> {
+    let mut source = KafkaSource::<TableRecord>::builder().set_deserializer(reader);
+    for (key, value) in properties {
+        source = source.set_property(key, value);
+    }
+    if let Some(interval) = super::duration_option(context, "scan.topic-partition-discovery.interval")? {
+        source = source.set_property("partition.discovery.interval.ms", interval.as_millis().to_string());
+    }
+    source = match (topics, context.options.get("topic-pattern")) {
+        (Some(topics), None) => source.set_topics(topics.iter().cloned()),
+        (None, Some(pattern)) => source.set_topic_pattern(pattern),
+        _ => {
+            return Err(invalid(
+                context,
+                "Option 'topic' and 'topic-pattern' shouldn't be set together; set one of them",
+            ))
+        }
+    };
+    source = source.set_starting_offsets(startup);
+    match context.options.get("scan.bounded.mode").map_or("unbounded", String::as_str) {
+        "unbounded" if !context.streaming => {
+            return Err(invalid(
+                context,
+                "a batch job reads bounded tables only: set 'scan.bounded.mode' (for example 'latest-offset')",
+            ))
+        }
+        "unbounded" => {}
+        mode => source = source.set_bounded(offsets(context, topics, "scan.bounded", mode)?),
+    }
+    let source = source.build().map_err(|e| invalid(context, &e.to_string()))?;
+    let name = format!("TableSourceScan(table=[[default_catalog, default_database, {}]])", context.table_name);
+    Ok(context.env.from_source(source, WatermarkStrategy::no_watermarks(), &name))
+}
+
 /// The offsets of `mode` for the options under `prefix` (`scan.startup` or `scan.bounded`).
-fn offsets(context: &TableContext<'_>, table: &Table, prefix: &str, mode: &str) -> Result<OffsetsInitializer> {
+fn offsets(
+    context: &TableContext<'_>,
+    topics: Option<&[String]>,
+    prefix: &str,
+    mode: &str,
+) -> Result<OffsetsInitializer> {
     Ok(match mode {
         "earliest-offset" => OffsetsInitializer::earliest(),
         "latest-offset" => OffsetsInitializer::latest(),
@@ -309,7 +327,7 @@ fn offsets(context: &TableContext<'_>, table: &Table, prefix: &str, mode: &str) 
             let Some(text) = context.options.get(&key) else {
                 return Err(invalid(context, &format!("'{prefix}.mode' = 'specific-offsets' needs '{key}'")));
             };
-            let Some([topic]) = table.topics.as_deref() else {
+            let Some([topic]) = topics else {
                 return Err(invalid(context, "specific offsets are given for a table of one 'topic'"));
             };
             OffsetsInitializer::offsets(

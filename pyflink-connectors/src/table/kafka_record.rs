@@ -2,20 +2,22 @@
 //! format, the key's columns in the key format (`key.format`, `key.fields`), and the METADATA
 //! columns from where the record was (`topic`, `partition`, `offset`), its `timestamp`,
 //! `timestamp-type` and `headers`. A record whose key or value cannot be read, when parse errors
-//! are ignored, is skipped as a whole, so every column of a row comes from one record.
+//! are ignored, is skipped as a whole, so every column of a row comes from one record. An
+//! upsert table reads a record without a value (a tombstone) as the deletion (`-D`) of its key.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use pyflink_core::table::RowKind;
 use pyflink_core::{FlinkError, ProcessContext, ProcessFunction, RuntimeContext};
 use pyflink_table::batch::ChangeBatch;
 use pyflink_table::connectors::TableContext;
 use pyflink_table::datafusion::arrow::array::{
-    ArrayRef, BinaryBuilder, BooleanArray, Int32Array, Int64Array, MapBuilder, MapFieldNames, RecordBatch, StringArray,
-    StringBuilder, TimestampMillisecondArray,
+    new_null_array, ArrayRef, BinaryBuilder, Int32Array, Int64Array, MapBuilder, MapFieldNames, RecordBatch,
+    StringArray, StringBuilder, TimestampMillisecondArray, UInt32Array,
 };
-use pyflink_table::datafusion::arrow::compute::{cast, filter};
-use pyflink_table::datafusion::arrow::datatypes::{DataType as ArrowType, Schema};
+use pyflink_table::datafusion::arrow::compute::{cast, take};
+use pyflink_table::datafusion::arrow::datatypes::{DataType as ArrowType, Field, Schema};
 use pyflink_table::{Result, TableError};
 use serde::{Deserialize, Serialize};
 
@@ -51,7 +53,8 @@ impl Metadata {
 /// A Kafka record as a table reads it: its value and what else the table's columns need.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(super) struct TableRecord {
-    value: Vec<u8>,
+    /// The value; none for a tombstone.
+    value: Option<Vec<u8>>,
     key: Option<Vec<u8>>,
     topic: Option<String>,
     partition: i32,
@@ -61,19 +64,23 @@ pub(super) struct TableRecord {
     headers: Option<Vec<(String, Option<Vec<u8>>)>>,
 }
 
-/// Reads what a table needs of each record; records without a value are skipped.
+/// Reads what a table needs of each record; records without a value are skipped unless the
+/// table reads `tombstones` (an upsert table's deletions).
 #[derive(Debug, Clone, Copy)]
 pub(super) struct RecordReader {
     pub(super) key: bool,
     pub(super) topic: bool,
     pub(super) headers: bool,
+    pub(super) tombstones: bool,
 }
 
 impl KafkaRecordDeserializationSchema<TableRecord> for RecordReader {
     fn deserialize(&self, record: &KafkaRecord<'_>) -> pyflink_core::Result<Option<TableRecord>> {
-        let Some(value) = record.value else { return Ok(None) };
+        if record.value.is_none() && !self.tombstones {
+            return Ok(None);
+        }
         Ok(Some(TableRecord {
-            value: value.to_vec(),
+            value: record.value.map(<[u8]>::to_vec),
             key: if self.key { record.key.map(<[u8]>::to_vec) } else { None },
             topic: self.topic.then(|| record.topic.to_string()),
             partition: record.partition,
@@ -148,46 +155,54 @@ impl RecordsToBatches {
         Ok((rows, kept, errors))
     }
 
-    fn batch(&mut self) -> pyflink_core::Result<Option<RecordBatch>> {
+    /// The rows of the records gathered: `+I` for each record, `-D` for each tombstone.
+    fn batch(&mut self) -> pyflink_core::Result<Option<ChangeBatch>> {
         let records = std::mem::take(&mut self.records);
         let count = records.len();
-        let (values, kept, errors) = Self::decode(&self.value, records.iter().map(|r| Some(r.value.as_slice())))?;
+        let with_value: Vec<usize> = (0..count).filter(|&i| records[i].value.is_some()).collect();
+        let (values, value_kept, errors) =
+            Self::decode(&self.value, with_value.iter().map(|&i| records[i].value.as_deref()))?;
+        let value_rows = rows_of(count, &with_value, &value_kept);
         let (mut skipped, mut null_values) = (errors.skipped_lines, errors.null_values);
-        let (keys, key_kept) = match &self.key {
+        let (keys, key_rows) = match &self.key {
             Some(codec) => {
                 let (keys, key_kept, key_errors) = Self::decode(codec, records.iter().map(|r| r.key.as_deref()))?;
                 null_values += key_errors.null_values;
-                (keys, key_kept)
+                (keys, rows_of(count, &(0..count).collect::<Vec<_>>(), &key_kept))
             }
-            None => (None, vec![true; count]),
+            None => (None, vec![None; count]),
         };
-        // A record is a row when both its value and its key were read; one whose value was
-        // read but not its key is skipped too.
-        let rows: Vec<bool> = (0..count).map(|i| kept[i] && key_kept[i]).collect();
-        skipped += (0..count).filter(|&i| kept[i] && !key_kept[i]).count() as u64;
+        // A record is a row when its value was read (or it is a tombstone) and so was its key,
+        // if the table has key columns; one whose value was read but not its key is skipped too.
+        let value_read = |i: usize| records[i].value.is_none() || value_rows[i].is_some();
+        let key_read = |i: usize| self.key.is_none() || key_rows[i].is_some();
+        let rows: Vec<usize> = (0..count).filter(|&i| value_read(i) && key_read(i)).collect();
+        skipped += (0..count).filter(|&i| value_read(i) && !key_read(i)).count() as u64;
         self.counters.count(ParseErrors { skipped_lines: skipped, null_values });
-        if !rows.iter().any(|row| *row) {
+        if rows.is_empty() {
             return Ok(None);
         }
-        // The decoded rows of the records that are rows.
-        let of_rows = |decoded: &Option<RecordBatch>, flags: &[bool]| -> pyflink_core::Result<Vec<ArrayRef>> {
-            let Some(batch) = decoded else { return Ok(Vec::new()) };
-            let keep: BooleanArray = (0..count).filter(|&i| flags[i]).map(|i| Some(rows[i])).collect();
-            batch.columns().iter().map(|column| filter(column.as_ref(), &keep).map_err(|e| self.runtime(&e))).collect()
+        // The decoded columns of the rows, NULL where a row has no such part (a tombstone's value).
+        let of_rows = |decoded: &Option<RecordBatch>, positions: &[Option<u32>], column: usize, field: &Field| {
+            let Some(decoded) = decoded else { return Ok(new_null_array(field.data_type(), rows.len())) };
+            let indices: UInt32Array = rows.iter().map(|&i| positions[i]).collect();
+            take(decoded.column(column).as_ref(), &indices, None).map_err(|e| self.runtime(&e))
         };
-        let value_columns = of_rows(&values, &kept)?;
-        let key_columns = of_rows(&keys, &key_kept)?;
-        let chosen: Vec<&TableRecord> = records.iter().zip(&rows).filter(|(_, row)| **row).map(|(r, _)| r).collect();
+        let chosen: Vec<&TableRecord> = rows.iter().map(|&i| &records[i]).collect();
         let mut columns = Vec::with_capacity(self.columns.len());
         for (source, field) in self.columns.iter().zip(self.schema.fields()) {
             let column = match source {
-                ColumnSource::Value(i) => Arc::clone(&value_columns[*i]),
-                ColumnSource::Key(i) => Arc::clone(&key_columns[*i]),
+                ColumnSource::Value(i) => of_rows(&values, &value_rows, *i, field)?,
+                ColumnSource::Key(i) => of_rows(&keys, &key_rows, *i, field)?,
                 ColumnSource::Metadata(metadata) => self.metadata(*metadata, &chosen, field.data_type())?,
             };
             columns.push(column);
         }
-        RecordBatch::try_new(Arc::clone(&self.schema), columns).map(Some).map_err(|e| self.runtime(&e))
+        let batch = RecordBatch::try_new(Arc::clone(&self.schema), columns).map_err(|e| self.runtime(&e))?;
+        let kinds = chosen.iter().any(|record| record.value.is_none()).then(|| {
+            chosen.iter().map(|record| if record.value.is_some() { RowKind::Insert } else { RowKind::Delete }).collect()
+        });
+        Ok(Some(ChangeBatch { rows: batch, kinds }))
     }
 
     fn metadata(
@@ -256,10 +271,20 @@ impl ProcessFunction<TableRecord, ChangeBatch> for RecordsToBatches {
 
     fn finish_batch(&mut self, ctx: &mut ProcessContext<'_, ChangeBatch>) -> pyflink_core::Result<()> {
         if let Some(rows) = self.batch()? {
-            ctx.collect(ChangeBatch::inserts(rows));
+            ctx.collect(rows);
         }
         Ok(())
     }
+}
+
+/// For each of `count` records, its row among the decoded rows of the parts of records
+/// `decoded` (in order), of which those `kept` became rows.
+fn rows_of(count: usize, decoded: &[usize], kept: &[bool]) -> Vec<Option<u32>> {
+    let mut rows = vec![None; count];
+    for (row, (&record, _)) in decoded.iter().zip(kept).filter(|(_, kept)| **kept).enumerate() {
+        rows[record] = Some(row as u32);
+    }
+    rows
 }
 
 /// The positions of `key.fields` among the table's physical columns, checked.

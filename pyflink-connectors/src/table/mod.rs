@@ -7,7 +7,8 @@
 //! - `kafka` ([`KafkaTableConnector`]): rows as the values of a topic's records, in `csv`,
 //!   `json` or `raw`, read from chosen offsets and written at least or exactly once.
 //! - `upsert-kafka` ([`UpsertKafkaConnector`]): a changelog written to a topic by primary key,
-//!   the latest row of each key a record and each deletion a tombstone.
+//!   the latest row of each key a record and each deletion a tombstone, and such a topic read
+//!   back as the changelog of its keys.
 //! - `jdbc` ([`JdbcConnector`]): tables of MySQL / MariaDB and PostgreSQL databases, scanned,
 //!   and written by appending or, with a primary key, by upserting a changelog.
 

@@ -1,21 +1,27 @@
-//! The `upsert-kafka` table connector's sink: a changelog written to a topic as the table's
-//! latest row per primary key, so that a compacted topic (or a reader that keeps the last
-//! record per key) holds the table. Each `+I` or `+U` row is a record whose key is the
-//! primary key's columns in `key.format` and whose value is the row in `value.format`; each
-//! `-D` row is a tombstone (the key without a value); `-U` rows are dropped, as the `+U`
-//! that follows replaces them. Records of one key go to one partition (the Java client's
-//! murmur2 hash of the key bytes), in order.
+//! The `upsert-kafka` table connector: a changelog written to a topic as the table's latest
+//! row per primary key, so that a compacted topic (or a reader that keeps the last record per
+//! key) holds the table, and such a topic read back as the table's changelog.
+//!
+//! Writing, each `+I` or `+U` row is a record whose key is the primary key's columns in
+//! `key.format` and whose value is the row in `value.format`; each `-D` row is a tombstone
+//! (the key without a value); `-U` rows are dropped, as the `+U` that follows replaces them.
+//! Records of one key go to one partition (the Java client's murmur2 hash of the key bytes),
+//! in order.
+//!
+//! Reading, from the earliest offsets as Flink does, each record is the latest row of its key
+//! and each tombstone its key's deletion; [`normalize_changelog`] keeps each key's last row
+//! and makes of them the changelog (`+I`, `-U`/`+U`, `-D`) that queries retract by.
 
 use pyflink_core::table::RowKind;
 use pyflink_core::{DataStream, ProcessContext, ProcessFunction};
 use pyflink_table::batch::ChangeBatch;
-use pyflink_table::connectors::{exchange_by_key, TableConnector, TableContext};
+use pyflink_table::connectors::{exchange_by_key, normalize_changelog, TableConnector, TableContext};
 use pyflink_table::{Result, TableError};
 
-use super::kafka::{client_properties, delivery_guarantee, invalid};
-use super::kafka_record::codec_of;
+use super::kafka::{client_properties, delivery_guarantee, invalid, read_records};
+use super::kafka_record::{codec_of, ColumnSource, RecordReader, RecordsToBatches};
 use super::line_format::LineCodec;
-use crate::kafka::{KafkaRecordSerializationSchema, KafkaSink};
+use crate::kafka::{KafkaRecordSerializationSchema, KafkaSink, OffsetsInitializer};
 use crate::serialization::SerializationSchema;
 
 /// Writes a table's changelog to a Kafka topic by primary key (`'connector' = 'upsert-kafka'`).
@@ -25,8 +31,9 @@ use crate::serialization::SerializationSchema;
 /// `key.fields-prefix` (the prefix of the key columns' names that the key format leaves out),
 /// `value.fields-include` (`ALL`, the default, or `EXCEPT_KEY`), `sink.delivery-guarantee`
 /// (`at-least-once` by default, or `exactly-once` through transactions committed with
-/// checkpoints), `sink.transactional-id-prefix` and `sink.parallelism`. The table needs a
-/// PRIMARY KEY. Reading upsert-kafka tables is not available yet.
+/// checkpoints), `sink.transactional-id-prefix` and `sink.parallelism`; reading,
+/// `scan.bounded.mode` (`unbounded` by default, `latest-offset`, `timestamp`,
+/// `specific-offsets`) with the matching `scan.bounded.*`. The table needs a PRIMARY KEY.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct UpsertKafkaConnector;
 
@@ -39,6 +46,10 @@ const OPTIONS: &[&str] = &[
     "sink.delivery-guarantee",
     "sink.transactional-id-prefix",
     "sink.parallelism",
+    "scan.bounded.mode",
+    "scan.bounded.specific-offsets",
+    "scan.bounded.timestamp-millis",
+    "scan.topic-partition-discovery.interval",
 ];
 
 /// A record as the Kafka table sinks write it: key bytes (empty without a key format), and
@@ -51,10 +62,26 @@ impl TableConnector for UpsertKafkaConnector {
     }
 
     fn source(&self, context: &TableContext<'_>) -> Result<DataStream<ChangeBatch>> {
-        Err(TableError::Unsupported(format!(
-            "reading the upsert-kafka table '{}': write to it, and read its topic with the 'kafka' connector",
-            context.table_name
-        )))
+        let table = UpsertTable::of(context)?;
+        let reader = RecordReader { key: true, topic: false, headers: false, tombstones: true };
+        let topics = [table.topic.clone()];
+        let records =
+            read_records(context, reader, Some(&topics), &client_properties(context), OffsetsInitializer::earliest())?;
+        let ChangesToUpserts { key, value } = table.encoder;
+        // The key's columns from the key (a tombstone has nothing else), the others from the value.
+        let columns = (0..context.schema.fields().len())
+            .map(|position| match key.columns.iter().position(|&p| p == position) {
+                Some(index) => ColumnSource::Key(index),
+                None => ColumnSource::Value(value.columns.iter().position(|&p| p == position).unwrap_or_default()),
+            })
+            .collect();
+        let decoder = RecordsToBatches::new(context, value.codec, Some(key.codec), columns);
+        let upserts = records.process(decoder).name(&format!("UpsertDecoder(topic=[{}])", table.topic));
+        normalize_changelog(upserts, &context.schema, &table.key_columns, context.env.get_parallelism())
+    }
+
+    fn produces_updates(&self, _context: &TableContext<'_>) -> bool {
+        true
     }
 
     fn sink(&self, context: &TableContext<'_>, rows: DataStream<ChangeBatch>) -> Result<()> {

@@ -113,3 +113,44 @@ pub fn produce_to(broker: &Broker, topic: &str, values: &[String], parallelism: 
     );
     env.execute("produce").unwrap();
 }
+
+/// Writes `records` (key, and value or `None` for a tombstone) in order to one partition of
+/// `topic`, each in a batch of its own (see [`produce`]).
+pub fn produce_keyed(broker: &Broker, topic: &str, records: &[(&str, Option<&str>)]) {
+    use pyflink_connectors::serialization::SerializationSchema;
+
+    type Keyed = (String, Option<String>);
+    struct Key;
+    impl SerializationSchema<Keyed> for Key {
+        fn serialize(&self, record: &Keyed) -> pyflink_core::Result<Vec<u8>> {
+            Ok(record.0.clone().into_bytes())
+        }
+    }
+    struct Value;
+    impl SerializationSchema<Keyed> for Value {
+        fn serialize(&self, record: &Keyed) -> pyflink_core::Result<Vec<u8>> {
+            Ok(record.1.clone().unwrap_or_default().into_bytes())
+        }
+        fn serialize_or_tombstone(&self, record: &Keyed) -> pyflink_core::Result<Option<Vec<u8>>> {
+            Ok(record.1.clone().map(String::into_bytes))
+        }
+    }
+    let env = StreamExecutionEnvironment::get_execution_environment();
+    env.set_parallelism(1);
+    let records: Vec<Keyed> = records.iter().map(|(k, v)| (k.to_string(), v.map(str::to_string))).collect();
+    let schema = KafkaRecordSerializationSchema::builder()
+        .set_topic(topic)
+        .set_key_serialization_schema(Key)
+        .set_value_serialization_schema(Value)
+        .set_partitioner(|_: &Keyed, _| 0);
+    env.from_collection(records).sink_to(
+        KafkaSink::builder()
+            .set_bootstrap_servers(&broker.bootstrap)
+            .set_record_serializer(schema.build().unwrap())
+            .set_delivery_guarantee(DeliveryGuarantee::AtLeastOnce)
+            .set_property("batch.num.messages", "1")
+            .build()
+            .unwrap(),
+    );
+    env.execute("produce keyed").unwrap();
+}

@@ -21,6 +21,7 @@ pub use blackhole::BlackholeConnector;
 pub use datagen::DatagenConnector;
 pub use print::PrintConnector;
 
+pub use crate::exec::changelog_normalize::normalize_changelog;
 pub use crate::exec::key_split::exchange_by_key;
 
 use crate::batch::ChangeBatch;
@@ -117,6 +118,14 @@ pub trait TableConnector: Send + Sync {
             self.identifier(),
             context.table_name
         )))
+    }
+
+    /// Whether the table's source reads a changelog (`-U`, `+U`, `-D` besides `+I`), as an
+    /// upsert source made a full changelog by [`normalize_changelog`] does; the query's
+    /// operators then retract what the changes retract.
+    fn produces_updates(&self, context: &TableContext<'_>) -> bool {
+        let _ = context;
+        false
     }
 
     /// Whether the table's sink takes a changelog (`-U`, `+U`, `-D` besides `+I`), as from a

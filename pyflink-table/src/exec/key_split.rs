@@ -154,7 +154,7 @@ impl KeySplit {
     }
 
     /// A split for a keyed operator of `target` instances (this operator's number when `None`).
-    fn for_parallelism(columns: Arc<KeyColumns>, target: Option<usize>) -> Self {
+    pub(crate) fn for_parallelism(columns: Arc<KeyColumns>, target: Option<usize>) -> Self {
         KeySplit {
             target,
             columns,

@@ -10,6 +10,7 @@
 
 pub(crate) mod accumulators;
 mod calc;
+pub(crate) mod changelog_normalize;
 mod correlate;
 pub(crate) mod group_aggregate;
 mod interval;
@@ -202,10 +203,11 @@ impl Compiler<'_> {
     fn connector_source(&self, table: &ConnectorTable) -> Result<Planned> {
         let name = &table.definition.name;
         let connector = self.catalog.connectors.of_table(name, &table.definition.options)?;
+        let context = table.context(self.env, self.streaming, false);
         let read = Planned {
-            stream: connector.source(&table.context(self.env, self.streaming, false))?,
+            stream: connector.source(&context)?,
             schema: Arc::clone(&table.read_schema),
-            updates: false,
+            updates: connector.produces_updates(&context),
         };
         self.derived_columns(table, read)
     }
