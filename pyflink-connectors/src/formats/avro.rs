@@ -103,7 +103,7 @@ impl AvroRowDeserializationSchema {
 
     fn read(&self, bytes: &[u8]) -> std::result::Result<Row, String> {
         let layout = &self.layout;
-        let mut input = Input { bytes, position: 0 };
+        let mut input = Input::new(bytes);
         let mut values = Vec::with_capacity(layout.row_type.arity());
         for ((name, data_type), null_position) in layout.row_type.fields().iter().zip(&layout.null_positions) {
             let value = input.field(*data_type, *null_position).map_err(|e| format!("field '{name}': {e}"))?;
@@ -117,23 +117,40 @@ impl AvroRowDeserializationSchema {
 }
 
 /// The bytes of a message being decoded.
-struct Input<'a> {
+pub(crate) struct Input<'a> {
     bytes: &'a [u8],
     position: usize,
 }
 
-impl Input<'_> {
-    fn take(&mut self, n: usize) -> std::result::Result<&[u8], String> {
+impl<'a> Input<'a> {
+    /// The message `bytes`, to read from its start.
+    pub(crate) fn new(bytes: &'a [u8]) -> Self {
+        Input { bytes, position: 0 }
+    }
+
+    /// How many bytes are left to read.
+    pub(crate) fn remaining(&self) -> usize {
+        self.bytes.len() - self.position
+    }
+
+    /// A length-prefixed run of bytes, as Avro writes `bytes` and `string`.
+    pub(crate) fn bytes(&mut self) -> std::result::Result<&'a [u8], String> {
+        let length = self.long()?;
+        let length = usize::try_from(length).map_err(|_| format!("a length of {length}"))?;
+        self.take(length)
+    }
+
+    pub(crate) fn take(&mut self, n: usize) -> std::result::Result<&'a [u8], String> {
         let end = self.position.checked_add(n).filter(|&end| end <= self.bytes.len());
-        let end =
-            end.ok_or_else(|| format!("the message ends {} bytes early", self.position + n - self.bytes.len()))?;
-        let taken = &self.bytes[self.position..end];
+        let end = end.ok_or_else(|| format!("the message ends {} bytes early", n.saturating_sub(self.remaining())))?;
+        let bytes = self.bytes;
+        let taken = &bytes[self.position..end];
         self.position = end;
         Ok(taken)
     }
 
     /// A zigzag-encoded variable-length long, as Avro writes `int`, `long` and lengths.
-    fn long(&mut self) -> std::result::Result<i64, String> {
+    pub(crate) fn long(&mut self) -> std::result::Result<i64, String> {
         let mut value = 0u64;
         for shift in (0..64).step_by(7) {
             let byte = self.take(1)?[0];
@@ -240,7 +257,7 @@ impl SerializationSchema<Row> for AvroRowSerializationSchema {
 }
 
 /// Appends `value` zigzag-encoded as a variable-length long.
-fn write_long(out: &mut Vec<u8>, value: i64) {
+pub(crate) fn write_long(out: &mut Vec<u8>, value: i64) {
     let mut zigzag = ((value << 1) ^ (value >> 63)) as u64;
     while zigzag >= 0x80 {
         out.push((zigzag as u8 & 0x7f) | 0x80);

@@ -1,6 +1,6 @@
-//! The `kafka` table connector: a table's rows as a topic's records, each value the text of
-//! one row in the `csv`, `json` or `raw` format (and the key, with `key.format`, the text of
-//! its key columns), read by the [`KafkaSource`] (a split
+//! The `kafka` table connector: a table's rows as a topic's records, each value one row in
+//! the `csv`, `json`, `raw` or `avro` format (and the key, with `key.format`, its key columns),
+//! read by the [`KafkaSource`] (a split
 //! per partition, offsets in checkpoints) and written by the [`KafkaSink`] with the sink's
 //! delivery guarantee (exactly once through Kafka transactions committed with checkpoints).
 
@@ -11,7 +11,7 @@ use pyflink_table::connectors::{TableConnector, TableContext};
 use pyflink_table::{Result, TableError};
 
 use super::kafka_record::{codec_of, key_fields, ColumnSource, Metadata, RecordReader, RecordsToBatches, TableRecord};
-use super::line_format::LineCodec;
+use super::record_format::RecordCodec;
 use super::upsert_kafka::{KeyBytes, KeyValueRecord, ValueBytes};
 use crate::kafka::{
     DeliveryGuarantee, KafkaRecordSerializationSchema, KafkaSink, KafkaSource, OffsetResetStrategy, OffsetsInitializer,
@@ -20,7 +20,7 @@ use crate::kafka::{
 /// Reads and writes tables as Kafka topics (`'connector' = 'kafka'`). Options, as Flink names
 /// them: `topic` (one, or several separated by `;`) or `topic-pattern`, `properties.*` (client
 /// properties, `properties.bootstrap.servers` required, `properties.group.id`), `format` (`csv`,
-/// `json`, `raw`, with their options such as `csv.ignore-parse-errors`), `scan.startup.mode`
+/// `json`, `raw`, `avro`, with their options such as `csv.ignore-parse-errors`), `scan.startup.mode`
 /// (`earliest-offset`, `latest-offset`, `group-offsets` (the default), `timestamp`,
 /// `specific-offsets`) with `scan.startup.timestamp-millis` / `scan.startup.specific-offsets`,
 /// `scan.bounded.mode` (`unbounded`, `latest-offset`, `timestamp`, `specific-offsets`) with the
@@ -138,11 +138,11 @@ struct Table {
     /// The value format's name.
     format: String,
     /// The value's format, over the value's columns.
-    value: LineCodec,
+    value: RecordCodec,
     /// The positions of the value's columns in the table.
     value_columns: Vec<usize>,
     /// The key's format and the positions of its columns (`key.format`, `key.fields`).
-    key: Option<(LineCodec, Vec<usize>)>,
+    key: Option<(RecordCodec, Vec<usize>)>,
     /// Where each column of the table comes from, when reading.
     columns: Vec<ColumnSource>,
 }
@@ -183,13 +183,13 @@ impl Table {
             (None, None) => {
                 return Err(invalid(
                     context,
-                    "add 'format' = 'csv', 'json' or 'raw' (the format of the records' values)",
+                    "add 'format' = 'csv', 'json', 'avro' or 'raw' (the format of the records' values)",
                 ))
             }
         };
         let key_format = context.options.get("key.format").cloned();
         let prefixed = |prefix: Option<&str>, format: &str| -> Vec<String> {
-            LineCodec::options_of(format)
+            RecordCodec::options_of(format)
                 .unwrap_or_default()
                 .iter()
                 .map(|option| prefix.map_or_else(|| option.to_string(), |prefix| format!("{prefix}.{option}")))
@@ -397,9 +397,9 @@ pub(super) fn invalid(context: &TableContext<'_>, why: &str) -> TableError {
 /// the key's in the key format when the table has one.
 #[derive(Clone)]
 struct BatchesToRecords {
-    value: LineCodec,
+    value: RecordCodec,
     value_columns: Vec<usize>,
-    key: Option<(LineCodec, Vec<usize>)>,
+    key: Option<(RecordCodec, Vec<usize>)>,
 }
 
 impl ProcessFunction<ChangeBatch, KeyValueRecord> for BatchesToRecords {
@@ -408,9 +408,9 @@ impl ProcessFunction<ChangeBatch, KeyValueRecord> for BatchesToRecords {
         batch: ChangeBatch,
         ctx: &mut ProcessContext<'_, KeyValueRecord>,
     ) -> pyflink_core::Result<()> {
-        let part = |codec: &LineCodec, columns: &[usize]| -> pyflink_core::Result<Vec<Vec<u8>>> {
+        let part = |codec: &RecordCodec, columns: &[usize]| -> pyflink_core::Result<Vec<Vec<u8>>> {
             let rows = batch.rows.project(columns).map_err(|e| pyflink_core::FlinkError::Runtime(e.to_string()))?;
-            codec.encode_records(&ChangeBatch { rows, kinds: batch.kinds.clone() })
+            codec.encode(&ChangeBatch { rows, kinds: batch.kinds.clone() })
         };
         let values = part(&self.value, &self.value_columns)?;
         let keys = match &self.key {

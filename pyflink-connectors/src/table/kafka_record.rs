@@ -21,7 +21,8 @@ use pyflink_table::datafusion::arrow::datatypes::{DataType as ArrowType, Field, 
 use pyflink_table::{Result, TableError};
 use serde::{Deserialize, Serialize};
 
-use super::line_format::{LineCodec, ParseErrorCounters, ParseErrors};
+use super::line_format::{ParseErrorCounters, ParseErrors};
+use super::record_format::RecordCodec;
 use crate::kafka::{KafkaRecord, KafkaRecordDeserializationSchema, TimestampType};
 
 /// What a METADATA column of a Kafka table reads.
@@ -107,8 +108,8 @@ pub(super) enum ColumnSource {
 /// The records of each input batch as one batch of the table's rows.
 #[derive(Clone)]
 pub(super) struct RecordsToBatches {
-    pub(super) value: LineCodec,
-    pub(super) key: Option<LineCodec>,
+    pub(super) value: RecordCodec,
+    pub(super) key: Option<RecordCodec>,
     pub(super) columns: Vec<ColumnSource>,
     pub(super) schema: pyflink_table::datafusion::arrow::datatypes::SchemaRef,
     pub(super) table: Arc<str>,
@@ -119,8 +120,8 @@ pub(super) struct RecordsToBatches {
 impl RecordsToBatches {
     pub(super) fn new(
         context: &TableContext<'_>,
-        value: LineCodec,
-        key: Option<LineCodec>,
+        value: RecordCodec,
+        key: Option<RecordCodec>,
         columns: Vec<ColumnSource>,
     ) -> Self {
         RecordsToBatches {
@@ -134,39 +135,18 @@ impl RecordsToBatches {
         }
     }
 
-    /// The rows of `parts` (each record's value, or key) in `codec`'s format, which lines
-    /// became rows, and what could not be read. A part that is not UTF-8 is unreadable.
-    fn decode<'r>(
-        codec: &LineCodec,
-        parts: impl Iterator<Item = Option<&'r [u8]>>,
-    ) -> pyflink_core::Result<(Option<RecordBatch>, Vec<bool>, ParseErrors)> {
-        let lines =
-            parts.map(|part| codec.text_of(part.unwrap_or_default())).collect::<pyflink_core::Result<Vec<_>>>()?;
-        let readable: Vec<usize> = (0..lines.len()).filter(|&i| lines[i].is_some()).collect();
-        let mut kept = vec![false; lines.len()];
-        let not_text = (lines.len() - readable.len()) as u64;
-        let texts: Vec<String> = lines.into_iter().flatten().collect();
-        let mut kept_texts = vec![false; texts.len()];
-        let (rows, mut errors) = codec.decode_lines(&texts, Some(&mut kept_texts))?;
-        errors.skipped_lines += not_text;
-        for (text, &line) in readable.iter().enumerate() {
-            kept[line] = kept_texts[text];
-        }
-        Ok((rows, kept, errors))
-    }
-
     /// The rows of the records gathered: `+I` for each record, `-D` for each tombstone.
     fn batch(&mut self) -> pyflink_core::Result<Option<ChangeBatch>> {
         let records = std::mem::take(&mut self.records);
         let count = records.len();
         let with_value: Vec<usize> = (0..count).filter(|&i| records[i].value.is_some()).collect();
         let (values, value_kept, errors) =
-            Self::decode(&self.value, with_value.iter().map(|&i| records[i].value.as_deref()))?;
+            self.value.decode(with_value.iter().map(|&i| records[i].value.as_deref()))?;
         let value_rows = rows_of(count, &with_value, &value_kept);
         let (mut skipped, mut null_values) = (errors.skipped_lines, errors.null_values);
         let (keys, key_rows) = match &self.key {
             Some(codec) => {
-                let (keys, key_kept, key_errors) = Self::decode(codec, records.iter().map(|r| r.key.as_deref()))?;
+                let (keys, key_kept, key_errors) = codec.decode(records.iter().map(|r| r.key.as_deref()))?;
                 null_values += key_errors.null_values;
                 (keys, rows_of(count, &(0..count).collect::<Vec<_>>(), &key_kept))
             }
@@ -320,7 +300,7 @@ pub(super) fn codec_of(
     side: Option<&str>,
     format: &str,
     name_prefix: &str,
-) -> Result<LineCodec> {
+) -> Result<RecordCodec> {
     let fields: Vec<_> = columns
         .iter()
         .map(|&i| {
@@ -349,5 +329,5 @@ pub(super) fn codec_of(
         metadata: Vec::new(),
         streaming: context.streaming,
     };
-    LineCodec::new(&projected, format)
+    RecordCodec::new(&projected, format)
 }

@@ -138,10 +138,11 @@ impl LineCodec {
                 (Format::Raw, "raw", false)
             }
             other => {
+                let connector = context.options.get("connector").map_or("filesystem", String::as_str);
+                let avro = if connector.contains("kafka") { ", 'avro'" } else { "" };
                 return Err(invalid(format!(
-                    "the {} connector has no format '{other}': use 'csv', 'json' or 'raw'",
-                    context.options.get("connector").map_or("filesystem", String::as_str)
-                )))
+                    "the {connector} connector has no format '{other}': use 'csv', 'json'{avro} or 'raw'"
+                )));
             }
         };
         let codec = LineCodec {

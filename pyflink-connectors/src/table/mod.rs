@@ -5,18 +5,20 @@
 //! - `filesystem` ([`FileSystemConnector`]): rows as lines of files, in `csv`, `json` or
 //!   `raw`, read once or watched, written into rolling part files exactly once.
 //! - `kafka` ([`KafkaTableConnector`]): rows as the values of a topic's records, in `csv`,
-//!   `json` or `raw`, read from chosen offsets and written at least or exactly once.
+//!   `json`, `avro` or `raw`, read from chosen offsets and written at least or exactly once.
 //! - `upsert-kafka` ([`UpsertKafkaConnector`]): a changelog written to a topic by primary key,
 //!   the latest row of each key a record and each deletion a tombstone, and such a topic read
 //!   back as the changelog of its keys.
 //! - `jdbc` ([`JdbcConnector`]): tables of MySQL / MariaDB and PostgreSQL databases, scanned,
 //!   and written by appending or, with a primary key, by upserting a changelog.
 
+mod avro_format;
 mod filesystem;
 mod jdbc;
 mod kafka;
 mod kafka_record;
 mod line_format;
+mod record_format;
 mod upsert_kafka;
 
 use std::sync::Arc;

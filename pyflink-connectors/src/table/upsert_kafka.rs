@@ -20,13 +20,13 @@ use pyflink_table::{Result, TableError};
 
 use super::kafka::{client_properties, delivery_guarantee, invalid, read_records};
 use super::kafka_record::{codec_of, ColumnSource, RecordReader, RecordsToBatches};
-use super::line_format::LineCodec;
+use super::record_format::RecordCodec;
 use crate::kafka::{KafkaRecordSerializationSchema, KafkaSink, OffsetsInitializer};
 use crate::serialization::SerializationSchema;
 
 /// Writes a table's changelog to a Kafka topic by primary key (`'connector' = 'upsert-kafka'`).
 /// Options, as Flink names them: `topic` (one), `properties.bootstrap.servers` and the other
-/// `properties.*`, `key.format` and `value.format` (`csv`, `json` or `raw`, with their options
+/// `properties.*`, `key.format` and `value.format` (`csv`, `json`, `avro` or `raw`, with their options
 /// under `key.` and `value.`, such as `value.json.encode.ignore-null-fields`),
 /// `key.fields-prefix` (the prefix of the key columns' names that the key format leaves out),
 /// `value.fields-include` (`ALL`, the default, or `EXCEPT_KEY`), `sink.delivery-guarantee`
@@ -143,10 +143,10 @@ impl UpsertTable {
         let (Some(key_format), Some(value_format)) =
             (context.options.get("key.format"), context.options.get("value.format"))
         else {
-            return Err(invalid(context, "set 'key.format' and 'value.format' ('csv', 'json' or 'raw')"));
+            return Err(invalid(context, "set 'key.format' and 'value.format' ('csv', 'json', 'avro' or 'raw')"));
         };
         let prefixed = |prefix: &str, format: &str| -> Vec<String> {
-            LineCodec::options_of(format)
+            RecordCodec::options_of(format)
                 .unwrap_or_default()
                 .iter()
                 .map(|option| format!("{prefix}.{option}"))
@@ -194,7 +194,7 @@ impl UpsertTable {
 #[derive(Clone)]
 pub(super) struct Projection {
     columns: Vec<usize>,
-    codec: LineCodec,
+    codec: RecordCodec,
 }
 
 impl Projection {
@@ -209,7 +209,7 @@ impl Projection {
     /// The text of these columns of each row of `batch`, in its format.
     fn encode(&self, batch: &ChangeBatch) -> pyflink_core::Result<Vec<Vec<u8>>> {
         let rows = batch.rows.project(&self.columns).map_err(|e| pyflink_core::FlinkError::Runtime(e.to_string()))?;
-        self.codec.encode_records(&ChangeBatch::inserts(rows))
+        self.codec.encode(&ChangeBatch::inserts(rows))
     }
 }
 
