@@ -291,6 +291,47 @@ fn avro_keys_and_values_are_written_and_read_back() {
     );
 }
 
+/// METADATA columns `timestamp` and `headers` (not VIRTUAL) write the records' timestamps and
+/// headers, which a read of the topic gives back; a read-only key written is refused.
+#[test]
+fn timestamp_and_headers_metadata_columns_are_written_into_the_records() {
+    let broker = Broker::start();
+    broker.create_topic("events", 1);
+    let t_env = streaming(1);
+    t_env
+        .execute_sql(&format!(
+            "CREATE TABLE events (msg STRING, ts TIMESTAMP_LTZ(3) METADATA FROM 'timestamp', \
+             hs MAP<STRING, BYTES> METADATA FROM 'headers', `offset` BIGINT METADATA VIRTUAL) WITH (\
+             'connector' = 'kafka', 'topic' = 'events', 'properties.bootstrap.servers' = '{}', 'format' = 'csv', \
+             'scan.startup.mode' = 'earliest-offset', 'scan.bounded.mode' = 'latest-offset', \
+             'properties.batch.num.messages' = '1')",
+            broker.bootstrap
+        ))
+        .unwrap();
+    t_env
+        .execute_sql(
+            "INSERT INTO events SELECT msg, TO_TIMESTAMP_LTZ(ms, 3), MAP['trace', CAST(msg AS BYTES)] \
+             FROM (VALUES ('a', 1700000000123), ('b', 86400000)) AS t(msg, ms)",
+        )
+        .unwrap()
+        .wait()
+        .unwrap();
+    assert_eq!(
+        sorted_rows(&t_env, "SELECT msg, ts, CAST(hs['trace'] AS STRING), `offset` FROM events"),
+        ["+I[a, 2023-11-14T22:13:20.123Z, a, 0]", "+I[b, 1970-01-02T00:00:00Z, b, 1]"]
+    );
+
+    t_env
+        .execute_sql(&format!(
+            "CREATE TABLE bad (msg STRING, `offset` BIGINT METADATA) WITH ('connector' = 'kafka', \
+             'topic' = 'events', 'properties.bootstrap.servers' = '{}', 'format' = 'csv')",
+            broker.bootstrap
+        ))
+        .unwrap();
+    let error = t_env.execute_sql("INSERT INTO bad VALUES ('c', 1)").map(|_| ()).unwrap_err().to_string();
+    assert!(error.contains("Invalid metadata key 'offset'") && error.contains("for writing:\nheaders"), "{error}");
+}
+
 #[test]
 fn an_upsert_kafka_table_needs_a_primary_key_and_both_formats() {
     let t_env = streaming(1);

@@ -38,6 +38,7 @@ fn parse_and_plan(catalog: &Catalog, sql: &str) -> Result<LogicalPlan> {
     let sql = crate::windows::rewrite_group_window(sql)?;
     let sql = crate::windows::rewrite_window_calls(&sql)?;
     let sql = crate::constructors::rewrite_map_constructors(&sql)?;
+    let sql = crate::constructors::rewrite_binary_casts(&sql)?;
     let sql = crate::temporal_join::rewrite_temporal_joins(&sql)?;
     let sql = sql.as_ref();
     let dialect = GenericDialect {};

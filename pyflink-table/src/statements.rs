@@ -396,6 +396,11 @@ fn implicitly_castable(from: &ArrowType, to: &ArrowType) -> bool {
         // TIMESTAMP and TIMESTAMP_LTZ convert both ways, in the session time zone (UTC).
         (Timestamp(..), Timestamp(..)) => true,
         (List(a), List(b)) => implicitly_castable(a.data_type(), b.data_type()),
+        // A MAP or ROW of castable parts (a NOT NULL part into a nullable one, for one).
+        (Map(a, _), Map(b, _)) => implicitly_castable(a.data_type(), b.data_type()),
+        (Struct(a), Struct(b)) => {
+            a.len() == b.len() && a.iter().zip(b).all(|(a, b)| implicitly_castable(a.data_type(), b.data_type()))
+        }
         _ => false,
     }
 }

@@ -126,6 +126,29 @@ fn decimals_dates_bytes_arrays_maps_and_rows_print_as_flink_casts_them_to_string
     assert_eq!(cells, ["", "21.50", "2024-02-28", "x'cafe'", "[1, NULL]", "(1, x)", "{k=1}", ""], "{text}");
 }
 
+/// `MAP[...]` of constant keys and values from columns (a map per row), `CAST(... AS BYTES)`,
+/// and `TO_TIMESTAMP_LTZ` of seconds and of milliseconds, as Flink writes them.
+#[test]
+fn maps_of_column_values_binary_casts_and_epoch_timestamps() {
+    let t_env = TableEnvironment::create(EnvironmentSettings::in_batch_mode());
+    let sql = "SELECT MAP['n', n, 'twice', n * 2] AS m, CAST(CAST(n AS STRING) AS BYTES) AS b, \
+               TO_TIMESTAMP_LTZ(n, 0) AS s, TO_TIMESTAMP_LTZ(n * 1000 + 5, 3) AS ms \
+               FROM (VALUES (1), (2)) AS t(n) ORDER BY n";
+    let text = printed(&t_env, sql);
+    let rows: Vec<Vec<&str>> =
+        text.lines().skip(3).take(2).map(|line| line.split('|').map(str::trim).collect()).collect();
+    assert_eq!(
+        rows,
+        [
+            ["", "{n=1, twice=2}", "x'31'", "1970-01-01 00:00:01.000", "1970-01-01 00:00:01.005", ""],
+            ["", "{n=2, twice=4}", "x'32'", "1970-01-01 00:00:02.000", "1970-01-01 00:00:02.005", ""],
+        ],
+        "{text}"
+    );
+    let error = t_env.execute_sql("SELECT TO_TIMESTAMP_LTZ(1, 6)").and_then(|r| r.collect()).unwrap_err();
+    assert!(error.to_string().contains("use 0 (seconds) or 3 (milliseconds)"), "{error}");
+}
+
 #[test]
 fn a_value_that_cannot_be_computed_fails_the_query_with_the_reason() {
     let t_env = TableEnvironment::create(EnvironmentSettings::in_batch_mode());

@@ -12,7 +12,7 @@ mod transactions;
 
 pub use offsets::{OffsetResetStrategy, OffsetsInitializer};
 pub use schema::{
-    KafkaRecord, KafkaRecordDeserializationSchema, KafkaRecordSerializationSchema, TimestampType, ValueOnly,
+    Headers, KafkaRecord, KafkaRecordDeserializationSchema, KafkaRecordSerializationSchema, TimestampType, ValueOnly,
 };
 // The generic schemas, where Kafka users look for them.
 pub use crate::serialization::{DeserializationSchema, RawBytesSchema, SerializationSchema, SimpleStringSchema};

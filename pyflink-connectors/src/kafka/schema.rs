@@ -96,12 +96,23 @@ impl<T, D: DeserializationSchema<T>> KafkaRecordDeserializationSchema<T> for Val
 /// Picks the partition of a value among a topic's partitions.
 type Partitioner<T> = Arc<dyn Fn(&T, usize) -> i32 + Send + Sync>;
 
-/// A value as a Kafka record: its key and value bytes (no value for a tombstone), and the
-/// partition picked for it.
+/// The headers of a record: names, each with a value or none.
+pub type Headers = Vec<(String, Option<Vec<u8>>)>;
+
+/// Gives a value's record its headers (Flink's `HeaderProvider`).
+type HeaderProvider<T> = Arc<dyn Fn(&T) -> Headers + Send + Sync>;
+
+/// Gives a value's record its timestamp, instead of the stream record's.
+type TimestampProvider<T> = Arc<dyn Fn(&T) -> Option<i64> + Send + Sync>;
+
+/// A value as a Kafka record: its key and value bytes (no value for a tombstone), the
+/// partition picked for it, and the timestamp and headers given to it.
 pub(crate) struct SerializedRecord {
     pub(crate) key: Option<Vec<u8>>,
     pub(crate) value: Option<Vec<u8>>,
     pub(crate) partition: Option<i32>,
+    pub(crate) timestamp: Option<i64>,
+    pub(crate) headers: Headers,
 }
 
 /// Where and how a value is written to Kafka: the topic, the value's and optionally the key's
@@ -121,6 +132,8 @@ pub struct KafkaRecordSerializationSchema<T> {
     value: Arc<dyn SerializationSchema<T>>,
     key: Option<Arc<dyn SerializationSchema<T>>>,
     partitioner: Option<Partitioner<T>>,
+    headers: Option<HeaderProvider<T>>,
+    timestamp: Option<TimestampProvider<T>>,
 }
 
 impl<T> Clone for KafkaRecordSerializationSchema<T> {
@@ -130,6 +143,8 @@ impl<T> Clone for KafkaRecordSerializationSchema<T> {
             value: Arc::clone(&self.value),
             key: self.key.clone(),
             partitioner: self.partitioner.clone(),
+            headers: self.headers.clone(),
+            timestamp: self.timestamp.clone(),
         }
     }
 }
@@ -140,12 +155,21 @@ pub struct KafkaRecordSerializationSchemaBuilder<T> {
     value: Option<Arc<dyn SerializationSchema<T>>>,
     key: Option<Arc<dyn SerializationSchema<T>>>,
     partitioner: Option<Partitioner<T>>,
+    headers: Option<HeaderProvider<T>>,
+    timestamp: Option<TimestampProvider<T>>,
 }
 
 impl<T: 'static> KafkaRecordSerializationSchema<T> {
     /// A builder of a schema.
     pub fn builder() -> KafkaRecordSerializationSchemaBuilder<T> {
-        KafkaRecordSerializationSchemaBuilder { topic: None, value: None, key: None, partitioner: None }
+        KafkaRecordSerializationSchemaBuilder {
+            topic: None,
+            value: None,
+            key: None,
+            partitioner: None,
+            headers: None,
+            timestamp: None,
+        }
     }
 
     /// The topic records are written to.
@@ -163,7 +187,13 @@ impl<T: 'static> KafkaRecordSerializationSchema<T> {
     pub(crate) fn serialize(&self, value: &T, partitions: usize) -> Result<SerializedRecord> {
         let key = self.key.as_ref().map(|key| key.serialize(value)).transpose()?;
         let partition = self.partitioner.as_ref().map(|pick| pick(value, partitions));
-        Ok(SerializedRecord { key, value: self.value.serialize_or_tombstone(value)?, partition })
+        Ok(SerializedRecord {
+            key,
+            value: self.value.serialize_or_tombstone(value)?,
+            partition,
+            timestamp: self.timestamp.as_ref().and_then(|timestamp| timestamp(value)),
+            headers: self.headers.as_ref().map(|headers| headers(value)).unwrap_or_default(),
+        })
     }
 }
 
@@ -192,6 +222,19 @@ impl<T: 'static> KafkaRecordSerializationSchemaBuilder<T> {
         self
     }
 
+    /// Gives each record the headers `provider` makes of its value (Flink's `setHeaderProvider`).
+    pub fn set_header_provider(mut self, provider: impl Fn(&T) -> Headers + Send + Sync + 'static) -> Self {
+        self.headers = Some(Arc::new(provider));
+        self
+    }
+
+    /// Gives each record the timestamp (milliseconds since the epoch) `provider` finds in its
+    /// value; where it finds none, the record has the stream record's timestamp, if any.
+    pub fn set_timestamp_provider(mut self, provider: impl Fn(&T) -> Option<i64> + Send + Sync + 'static) -> Self {
+        self.timestamp = Some(Arc::new(provider));
+        self
+    }
+
     /// The schema; fails without a topic or a value serializer.
     pub fn build(self) -> Result<KafkaRecordSerializationSchema<T>> {
         let topic =
@@ -199,6 +242,13 @@ impl<T: 'static> KafkaRecordSerializationSchemaBuilder<T> {
         let value = self.value.ok_or_else(|| {
             FlinkError::InvalidProgram("the Kafka record schema needs a value serialization schema".into())
         })?;
-        Ok(KafkaRecordSerializationSchema { topic, value, key: self.key, partitioner: self.partitioner })
+        Ok(KafkaRecordSerializationSchema {
+            topic,
+            value,
+            key: self.key,
+            partitioner: self.partitioner,
+            headers: self.headers,
+            timestamp: self.timestamp,
+        })
     }
 }

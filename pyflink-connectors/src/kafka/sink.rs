@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use pyflink_core::sinks::{Sink, SinkWriter, SinkWriterContext};
 use pyflink_core::{Data, FlinkError, Result};
 use rdkafka::error::KafkaError;
+use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext};
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::ClientContext;
@@ -319,8 +320,15 @@ impl<T: Data> SinkWriter<T> for KafkaWriter<T> {
         if let Some(partition) = serialized.partition {
             record = record.partition(partition);
         }
-        if let Some(timestamp) = timestamp {
+        if let Some(timestamp) = serialized.timestamp.or(timestamp) {
             record = record.timestamp(timestamp);
+        }
+        if !serialized.headers.is_empty() {
+            let mut headers = OwnedHeaders::new_with_capacity(serialized.headers.len());
+            for (key, value) in &serialized.headers {
+                headers = headers.insert(Header { key, value: value.as_deref() });
+            }
+            record = record.headers(headers);
         }
         let mut full_since = None;
         loop {

@@ -8,13 +8,20 @@ use pyflink_core::time::WatermarkStrategy;
 use pyflink_core::{DataStream, ProcessContext, ProcessFunction};
 use pyflink_table::batch::ChangeBatch;
 use pyflink_table::connectors::{TableConnector, TableContext};
+use pyflink_table::datafusion::arrow::array::{Array, AsArray};
+use pyflink_table::datafusion::arrow::compute::cast;
+use pyflink_table::datafusion::arrow::datatypes::{DataType as ArrowType, Int64Type, TimeUnit};
+use pyflink_table::datafusion::arrow::error::ArrowError;
 use pyflink_table::{Result, TableError};
 
-use super::kafka_record::{codec_of, key_fields, ColumnSource, Metadata, RecordReader, RecordsToBatches, TableRecord};
+use super::kafka_record::{
+    codec_of, key_fields, ColumnSource, KeyBytes, Metadata, RecordReader, RecordsToBatches, SinkRecord, TableRecord,
+    ValueBytes,
+};
 use super::record_format::RecordCodec;
-use super::upsert_kafka::{KeyBytes, KeyValueRecord, ValueBytes};
 use crate::kafka::{
-    DeliveryGuarantee, KafkaRecordSerializationSchema, KafkaSink, KafkaSource, OffsetResetStrategy, OffsetsInitializer,
+    DeliveryGuarantee, Headers, KafkaRecordSerializationSchema, KafkaSink, KafkaSource, OffsetResetStrategy,
+    OffsetsInitializer,
 };
 
 /// Reads and writes tables as Kafka topics (`'connector' = 'kafka'`). Options, as Flink names
@@ -30,7 +37,8 @@ use crate::kafka::{
 /// keys (their names without `key.fields-prefix`) and keyed records are partitioned by key;
 /// `value.fields-include` = `EXCEPT_KEY` leaves them out of the value, whose format is then
 /// `value.format` with its options under `value.`. METADATA columns read `topic`,
-/// `partition`, `offset`, `timestamp`, `timestamp-type` and `headers`.
+/// `partition`, `offset`, `timestamp`, `timestamp-type` and `headers`; those of `timestamp` and
+/// `headers` not declared VIRTUAL also write the records' timestamps and headers.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct KafkaTableConnector;
 
@@ -101,8 +109,11 @@ impl TableConnector for KafkaTableConnector {
                 context.table_name
             )));
         }
-        let mut schema =
-            KafkaRecordSerializationSchema::builder().set_topic(topic).set_value_serialization_schema(ValueBytes);
+        let mut schema = KafkaRecordSerializationSchema::builder()
+            .set_topic(topic)
+            .set_value_serialization_schema(ValueBytes)
+            .set_timestamp_provider(|record: &SinkRecord| record.timestamp)
+            .set_header_provider(|record: &SinkRecord| record.headers.clone());
         if table.key.is_some() {
             schema = schema.set_key_serialization_schema(KeyBytes);
         }
@@ -119,7 +130,14 @@ impl TableConnector for KafkaTableConnector {
             sink = sink.set_transactional_id_prefix(prefix);
         }
         let sink = sink.build().map_err(|e| invalid(context, &e.to_string()))?;
-        let encoder = BatchesToRecords { value: table.value, value_columns: table.value_columns, key: table.key };
+        let written = |wanted: Metadata| table.metadata.iter().find(|(_, kind)| *kind == wanted).map(|(p, _)| *p);
+        let encoder = BatchesToRecords {
+            value: table.value,
+            value_columns: table.value_columns,
+            key: table.key,
+            timestamp: written(Metadata::Timestamp),
+            headers: written(Metadata::Headers),
+        };
         let records = rows.process(encoder).name(&format!("RecordEncoder(format=[{}])", table.format));
         let parallelism: usize = context.option("sink.parallelism", 0)?;
         let added = records.sink_to(sink).name(&format!("Sink: {}[kafka: {topic}]", context.table_name));
@@ -145,6 +163,8 @@ struct Table {
     key: Option<(RecordCodec, Vec<usize>)>,
     /// Where each column of the table comes from, when reading.
     columns: Vec<ColumnSource>,
+    /// The METADATA columns: their positions and what they read or write.
+    metadata: Vec<(usize, Metadata)>,
 }
 
 impl Table {
@@ -154,12 +174,14 @@ impl Table {
         for (position, key) in &context.metadata {
             let column = context.schema.field(*position).name();
             match Metadata::of(key) {
-                Some((kind, _)) if reading => metadata.push((*position, kind)),
+                Some((kind, _)) if reading || kind.is_writable() => metadata.push((*position, kind)),
                 Some(_) => {
-                    return Err(TableError::Unsupported(format!(
-                        "writing the METADATA column '{column}' ('{key}') of Kafka table '{}': declare it VIRTUAL \
-                         to read it only",
-                        context.table_name
+                    return Err(TableError::Validation(format!(
+                        "Invalid metadata key '{key}' in column '{column}' of table '{}'. The kafka connector \
+                         supports the following metadata keys for writing:\n{}\n(declare the column VIRTUAL to \
+                         read it only)",
+                        context.table_name,
+                        Metadata::described(&["headers", "timestamp"])
                     )))
                 }
                 None => {
@@ -167,9 +189,14 @@ impl Table {
                         "Invalid metadata key '{key}' in column '{column}' of table '{}'. The kafka connector \
                          supports the following metadata keys for reading:\n{}",
                         context.table_name,
-                        ["topic", "partition", "offset", "timestamp", "timestamp-type", "headers"]
-                            .map(|key| format!("{key}: {}", Metadata::of(key).map_or("", |(_, t)| t)))
-                            .join("\n")
+                        Metadata::described(&[
+                            "topic",
+                            "partition",
+                            "offset",
+                            "timestamp",
+                            "timestamp-type",
+                            "headers"
+                        ])
                     )))
                 }
             }
@@ -259,7 +286,7 @@ impl Table {
                 }
             })
             .collect();
-        Ok(Table { topics, properties, format, value, value_columns, key, columns })
+        Ok(Table { topics, properties, format, value, value_columns, key, columns, metadata })
     }
 }
 
@@ -393,20 +420,60 @@ pub(super) fn invalid(context: &TableContext<'_>, why: &str) -> TableError {
     TableError::Validation(format!("Kafka table '{}': {why}", context.table_name))
 }
 
-/// A table's batches as records, a row each: the value's columns in the value format, and
-/// the key's in the key format when the table has one.
+/// A table's batches as records, a row each: the value's columns in the value format, the
+/// key's in the key format when the table has one, and the record's timestamp and headers
+/// from the METADATA columns that write them.
 #[derive(Clone)]
 struct BatchesToRecords {
     value: RecordCodec,
     value_columns: Vec<usize>,
     key: Option<(RecordCodec, Vec<usize>)>,
+    /// The positions of the `timestamp` and `headers` columns.
+    timestamp: Option<usize>,
+    headers: Option<usize>,
 }
 
-impl ProcessFunction<ChangeBatch, KeyValueRecord> for BatchesToRecords {
+impl BatchesToRecords {
+    /// The milliseconds of the timestamp column at `position`, a row each.
+    fn timestamps(batch: &ChangeBatch, position: usize) -> pyflink_core::Result<Vec<Option<i64>>> {
+        let runtime = |e: ArrowError| pyflink_core::FlinkError::Runtime(format!("the record timestamp: {e}"));
+        let millis = cast(batch.rows.column(position), &ArrowType::Timestamp(TimeUnit::Millisecond, None))
+            .and_then(|millis| cast(&millis, &ArrowType::Int64))
+            .map_err(runtime)?;
+        Ok(millis.as_primitive::<Int64Type>().iter().collect())
+    }
+
+    /// The entries of the headers column at `position`, a row each.
+    fn headers(batch: &ChangeBatch, position: usize) -> pyflink_core::Result<Vec<Headers>> {
+        let Some(maps) = batch.rows.column(position).as_map_opt() else {
+            return Err(pyflink_core::FlinkError::Runtime("the headers column is no MAP<STRING, BYTES>".into()));
+        };
+        let runtime = |e: ArrowError| pyflink_core::FlinkError::Runtime(format!("the record headers: {e}"));
+        let keys = cast(maps.keys(), &ArrowType::Utf8).map_err(runtime)?;
+        let values = cast(maps.values(), &ArrowType::Binary).map_err(runtime)?;
+        let (keys, values) = (keys.as_string::<i32>(), values.as_binary::<i32>());
+        let offsets = maps.value_offsets();
+        Ok((0..maps.len())
+            .map(|row| {
+                if maps.is_null(row) {
+                    return Headers::new();
+                }
+                (offsets[row] as usize..offsets[row + 1] as usize)
+                    .filter(|&entry| keys.is_valid(entry))
+                    .map(|entry| {
+                        (keys.value(entry).to_string(), values.is_valid(entry).then(|| values.value(entry).to_vec()))
+                    })
+                    .collect()
+            })
+            .collect())
+    }
+}
+
+impl ProcessFunction<ChangeBatch, SinkRecord> for BatchesToRecords {
     fn process_element(
         &mut self,
         batch: ChangeBatch,
-        ctx: &mut ProcessContext<'_, KeyValueRecord>,
+        ctx: &mut ProcessContext<'_, SinkRecord>,
     ) -> pyflink_core::Result<()> {
         let part = |codec: &RecordCodec, columns: &[usize]| -> pyflink_core::Result<Vec<Vec<u8>>> {
             let rows = batch.rows.project(columns).map_err(|e| pyflink_core::FlinkError::Runtime(e.to_string()))?;
@@ -417,8 +484,13 @@ impl ProcessFunction<ChangeBatch, KeyValueRecord> for BatchesToRecords {
             Some((codec, columns)) => part(codec, columns)?,
             None => vec![Vec::new(); values.len()],
         };
+        let mut timestamps = self.timestamp.map(|p| Self::timestamps(&batch, p)).transpose()?.map(Vec::into_iter);
+        let mut headers = self.headers.map(|p| Self::headers(&batch, p)).transpose()?.map(Vec::into_iter);
         for (key, value) in keys.into_iter().zip(values) {
-            ctx.collect((key, Some(value)));
+            let mut record = SinkRecord::new(key, Some(value));
+            record.timestamp = timestamps.as_mut().and_then(Iterator::next).flatten();
+            record.headers = headers.as_mut().and_then(Iterator::next).unwrap_or_default();
+            ctx.collect(record);
         }
         Ok(())
     }

@@ -23,7 +23,8 @@ use serde::{Deserialize, Serialize};
 
 use super::line_format::{ParseErrorCounters, ParseErrors};
 use super::record_format::RecordCodec;
-use crate::kafka::{KafkaRecord, KafkaRecordDeserializationSchema, TimestampType};
+use crate::kafka::{Headers, KafkaRecord, KafkaRecordDeserializationSchema, TimestampType};
+use crate::serialization::SerializationSchema;
 
 /// What a METADATA column of a Kafka table reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,6 +49,21 @@ impl Metadata {
             "headers" => (Metadata::Headers, "MAP<STRING, BYTES> NOT NULL"),
             _ => return None,
         })
+    }
+}
+
+impl Metadata {
+    /// Whether a sink writes it into the records.
+    pub(super) fn is_writable(self) -> bool {
+        matches!(self, Metadata::Timestamp | Metadata::Headers)
+    }
+
+    /// The metadata `keys`, each with its type, a line each.
+    pub(super) fn described(keys: &[&str]) -> String {
+        keys.iter()
+            .map(|key| format!("{key}: {}", Metadata::of(key).map_or("", |(_, t)| t)))
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 }
 
@@ -92,6 +108,44 @@ impl KafkaRecordDeserializationSchema<TableRecord> for RecordReader {
                 record.headers().into_iter().map(|(key, value)| (key.to_string(), value.map(<[u8]>::to_vec))).collect()
             }),
         }))
+    }
+}
+
+/// A record as the Kafka table sinks write it: key bytes (empty without a key format), value
+/// bytes unless a tombstone, and the METADATA columns written: its timestamp and headers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(super) struct SinkRecord {
+    pub(super) key: Vec<u8>,
+    pub(super) value: Option<Vec<u8>>,
+    pub(super) timestamp: Option<i64>,
+    pub(super) headers: Headers,
+}
+
+impl SinkRecord {
+    pub(super) fn new(key: Vec<u8>, value: Option<Vec<u8>>) -> Self {
+        SinkRecord { key, value, timestamp: None, headers: Headers::new() }
+    }
+}
+
+/// The key bytes of a record.
+pub(super) struct KeyBytes;
+
+impl SerializationSchema<SinkRecord> for KeyBytes {
+    fn serialize(&self, record: &SinkRecord) -> pyflink_core::Result<Vec<u8>> {
+        Ok(record.key.clone())
+    }
+}
+
+/// The value bytes of a record; none for a tombstone.
+pub(super) struct ValueBytes;
+
+impl SerializationSchema<SinkRecord> for ValueBytes {
+    fn serialize(&self, record: &SinkRecord) -> pyflink_core::Result<Vec<u8>> {
+        Ok(record.value.clone().unwrap_or_default())
+    }
+
+    fn serialize_or_tombstone(&self, record: &SinkRecord) -> pyflink_core::Result<Option<Vec<u8>>> {
+        Ok(record.value.clone())
     }
 }
 

@@ -19,10 +19,9 @@ use pyflink_table::connectors::{exchange_by_key, normalize_changelog, TableConne
 use pyflink_table::{Result, TableError};
 
 use super::kafka::{client_properties, delivery_guarantee, invalid, read_records};
-use super::kafka_record::{codec_of, ColumnSource, RecordReader, RecordsToBatches};
+use super::kafka_record::{codec_of, ColumnSource, KeyBytes, RecordReader, RecordsToBatches, SinkRecord, ValueBytes};
 use super::record_format::RecordCodec;
 use crate::kafka::{KafkaRecordSerializationSchema, KafkaSink, OffsetsInitializer};
-use crate::serialization::SerializationSchema;
 
 /// Writes a table's changelog to a Kafka topic by primary key (`'connector' = 'upsert-kafka'`).
 /// Options, as Flink names them: `topic` (one), `properties.bootstrap.servers` and the other
@@ -51,10 +50,6 @@ const OPTIONS: &[&str] = &[
     "scan.bounded.timestamp-millis",
     "scan.topic-partition-discovery.interval",
 ];
-
-/// A record as the Kafka table sinks write it: key bytes (empty without a key format), and
-/// value bytes unless a tombstone.
-pub(super) type KeyValueRecord = (Vec<u8>, Option<Vec<u8>>);
 
 impl TableConnector for UpsertKafkaConnector {
     fn identifier(&self) -> &str {
@@ -221,43 +216,21 @@ struct ChangesToUpserts {
     value: Projection,
 }
 
-impl ProcessFunction<ChangeBatch, KeyValueRecord> for ChangesToUpserts {
+impl ProcessFunction<ChangeBatch, SinkRecord> for ChangesToUpserts {
     fn process_element(
         &mut self,
         batch: ChangeBatch,
-        ctx: &mut ProcessContext<'_, KeyValueRecord>,
+        ctx: &mut ProcessContext<'_, SinkRecord>,
     ) -> pyflink_core::Result<()> {
         let keys = self.key.encode(&batch)?;
         let values = self.value.encode(&batch)?;
         for (row, (key, value)) in keys.into_iter().zip(values).enumerate() {
             match batch.kind(row) {
-                RowKind::Insert | RowKind::UpdateAfter => ctx.collect((key, Some(value))),
-                RowKind::Delete => ctx.collect((key, None)),
+                RowKind::Insert | RowKind::UpdateAfter => ctx.collect(SinkRecord::new(key, Some(value))),
+                RowKind::Delete => ctx.collect(SinkRecord::new(key, None)),
                 RowKind::UpdateBefore => {}
             }
         }
         Ok(())
-    }
-}
-
-/// The key bytes of a record.
-pub(super) struct KeyBytes;
-
-impl SerializationSchema<KeyValueRecord> for KeyBytes {
-    fn serialize(&self, record: &KeyValueRecord) -> pyflink_core::Result<Vec<u8>> {
-        Ok(record.0.clone())
-    }
-}
-
-/// The value bytes of a record; none for a tombstone.
-pub(super) struct ValueBytes;
-
-impl SerializationSchema<KeyValueRecord> for ValueBytes {
-    fn serialize(&self, record: &KeyValueRecord) -> pyflink_core::Result<Vec<u8>> {
-        Ok(record.1.clone().unwrap_or_default())
-    }
-
-    fn serialize_or_tombstone(&self, record: &KeyValueRecord) -> pyflink_core::Result<Option<Vec<u8>>> {
-        Ok(record.1.clone())
     }
 }

@@ -9,7 +9,9 @@
 pub mod aggregate_function;
 pub mod instances;
 mod json;
+mod map_of;
 pub(crate) mod table_function;
+mod to_timestamp_ltz;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -80,6 +82,8 @@ impl Functions {
             .chain([
                 Arc::new(ScalarUDF::new_from_impl(ProcTime::new())),
                 Arc::new(ScalarUDF::new_from_impl(json::JsonValue::new())),
+                Arc::new(ScalarUDF::new_from_impl(to_timestamp_ltz::ToTimestampLtz::new())),
+                Arc::new(ScalarUDF::new_from_impl(map_of::MapOf::new())),
             ]);
         let flink_aggregates = [FlinkAggregate::Sum, FlinkAggregate::Avg]
             .into_iter()
