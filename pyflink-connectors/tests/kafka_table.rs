@@ -107,6 +107,84 @@ fn csv_records_are_read_with_malformed_ones_counted_and_rows_written_back_as_jso
     assert!(named && strict.contains("kafka table 'strict_log'"), "{strict}");
 }
 
+/// Where reading starts and stops, and which topics: `topic` lists and `topic-pattern`,
+/// `scan.startup.mode` (`earliest-offset`, `specific-offsets`, `group-offsets` falling back to
+/// `auto.offset.reset`) and `scan.bounded.mode` `specific-offsets`, in the `raw` format; and a
+/// sink without delivery guarantee. (The `timestamp` modes are not checked on tansu 0.6, which
+/// answers every lookup of an offset by time with 0: see `tests/kafka.rs`.)
+#[test]
+fn startup_and_bounded_modes_topic_lists_and_patterns_read_the_records_they_name() {
+    let broker = Broker::start();
+    broker.create_topic("numbers_a", 1);
+    broker.create_topic("numbers_b", 1);
+    produce(&broker, "numbers_a", &(1..=10).map(|n| n.to_string()).collect::<Vec<_>>(), 1);
+    produce(&broker, "numbers_b", &(11..=15).map(|n| n.to_string()).collect::<Vec<_>>(), 1);
+    let t_env = streaming(1);
+    let read = |options: &str| -> Vec<i64> {
+        t_env.execute_sql("DROP TABLE IF EXISTS numbers").unwrap();
+        t_env
+            .execute_sql(&format!(
+                "CREATE TABLE numbers (n STRING) WITH ('connector' = 'kafka', 'properties.bootstrap.servers' = '{}', \
+                 'format' = 'raw', {options})",
+                broker.bootstrap
+            ))
+            .unwrap();
+        let rows = t_env.execute_sql("SELECT CAST(n AS BIGINT) FROM numbers").unwrap().collect().unwrap();
+        let mut numbers: Vec<i64> = rows
+            .iter()
+            .map(|row| match &row.fields[0] {
+                pyflink_core::table::Value::BigInt(n) => *n,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        numbers.sort();
+        numbers
+    };
+    let earliest = "'scan.startup.mode' = 'earliest-offset', 'scan.bounded.mode' = 'latest-offset'";
+    let all_a: Vec<i64> = (1..=10).collect();
+    let all: Vec<i64> = (1..=15).collect();
+    assert_eq!(read(&format!("'topic' = 'numbers_a;numbers_b', {earliest}")), all);
+    assert_eq!(read(&format!("'topic-pattern' = 'numbers_.*', {earliest}")), all);
+    assert_eq!(
+        read(
+            "'topic' = 'numbers_a', 'scan.startup.mode' = 'specific-offsets', \
+             'scan.startup.specific-offsets' = 'partition:0,offset:7', 'scan.bounded.mode' = 'latest-offset'"
+        ),
+        [8, 9, 10]
+    );
+    assert_eq!(
+        read(
+            "'topic' = 'numbers_a', 'properties.group.id' = 'fresh', 'properties.auto.offset.reset' = 'earliest', \
+             'scan.bounded.mode' = 'latest-offset'"
+        ),
+        all_a
+    );
+    assert_eq!(
+        read(
+            "'topic' = 'numbers_a', 'scan.startup.mode' = 'earliest-offset', 'scan.bounded.mode' = 'specific-offsets', \
+             'scan.bounded.specific-offsets' = 'partition:0,offset:3'"
+        ),
+        [1, 2, 3]
+    );
+
+    broker.create_topic("numbers_c", 1);
+    t_env
+        .execute_sql(&format!(
+            "CREATE TABLE copies (n STRING) WITH ('connector' = 'kafka', 'topic' = 'numbers_c', \
+             'properties.bootstrap.servers' = '{}', 'format' = 'raw', 'sink.delivery-guarantee' = 'none', \
+             'properties.batch.num.messages' = '1')",
+            broker.bootstrap
+        ))
+        .unwrap();
+    t_env.execute_sql("INSERT INTO copies VALUES ('x'), ('y')").unwrap().wait().unwrap();
+    let values: Vec<String> = read_partition(&broker.bootstrap, "numbers_c", 0)
+        .committed_records
+        .into_iter()
+        .map(|(_, value)| String::from_utf8(value.unwrap()).unwrap())
+        .collect();
+    assert_eq!(values, ["x", "y"]);
+}
+
 #[test]
 fn a_table_without_what_it_needs_is_refused_with_what_to_set() {
     let t_env = streaming(1);

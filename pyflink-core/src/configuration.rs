@@ -12,7 +12,9 @@
 //! `restart-strategy.exponential-delay.initial-backoff`, `.max-backoff`, `.backoff-multiplier`,
 //! `.reset-backoff-threshold`; `execution.backpressure.max-in-flight-records` and
 //! `execution.backpressure.max-in-flight-time` (or `taskmanager.network.memory.buffer-debloat.target`),
-//! see [`BackpressureConfig`](crate::BackpressureConfig); `parallelism.default`.
+//! see [`BackpressureConfig`](crate::BackpressureConfig); `parallelism.default`;
+//! `metrics.reporters` and `metrics.reporter.<name>.factory.class` / `.port` for the Prometheus
+//! reporter (see [`crate::metrics::prometheus`]).
 //!
 //! ```
 //! use pyflink_core::{Configuration, StreamExecutionEnvironment};
@@ -62,6 +64,11 @@ impl Configuration {
     /// The value of `key`, if set.
     pub fn get_string(&self, key: &str) -> Option<&str> {
         self.values.get(key).map(String::as_str)
+    }
+
+    /// Every key and its value, in key order.
+    pub fn entries(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.values.iter().map(|(key, value)| (key.as_str(), value.as_str()))
     }
 
     /// Whether `key` is set.

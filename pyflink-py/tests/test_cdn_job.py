@@ -3,17 +3,20 @@ own, reads access logs that `examples/python/cdn_log_producer.py` wrote to a rea
 (tansu) and upserts its statistics into a real MariaDB or PostgreSQL; the table must end equal
 to totals computed here from the same lines, by a simple model of Flink's CSV format with
 `ignore-parse-errors` (a line of too many fields is skipped, a field that does not parse or is
-missing is NULL). Then the same while the job's process is killed with SIGKILL at random
-points and restarted from its latest checkpoint, as an operator would restart it."""
+missing is NULL), and the job's Prometheus reporter must count the skipped lines. Then the same
+while the job's process is killed with SIGKILL at random points and restarted from its latest
+checkpoint, as an operator would restart it."""
 
 import csv
 import os
 import pathlib
 import random
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
 
 import pytest
 
@@ -97,7 +100,7 @@ class CdnJob:
         )
         self.process = None
 
-    def start(self, restore=None):
+    def start(self, restore=None, metrics_port=None):
         config = [
             "execution:",
             "  checkpointing:",
@@ -105,6 +108,11 @@ class CdnJob:
             f"    dir: file://{self.checkpoints}",
             "state.checkpoints.num-retained: 3",
         ]
+        if metrics_port is not None:
+            config += [
+                "metrics.reporter.prom.factory.class: org.apache.flink.metrics.prometheus.PrometheusReporterFactory",
+                f"metrics.reporter.prom.port: {metrics_port}",
+            ]
         if restore is not None:
             config.append(f"execution.savepoint.path: {restore}")
         (self.conf_dir / "config.yaml").write_text("\n".join(config) + "\n")
@@ -135,6 +143,21 @@ class CdnJob:
             time.sleep(0.2)
 
 
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def scraped_sum(port, metric):
+    """The sum over all samples of `metric` that the job's Prometheus reporter serves."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    samples = [line for line in text.splitlines() if line.startswith(metric + "{")]
+    assert samples, f"no {metric} among the job's metrics:\n{text[:2000]}"
+    return sum(float(line.rsplit(" ", 1)[1]) for line in samples)
+
+
 def make_database(server):
     database = server.create_database("cdn")
     database.execute("CREATE TABLE cdn_access_statistic (province VARCHAR(32) PRIMARY KEY, access_count BIGINT, "
@@ -151,9 +174,12 @@ def test_the_cdn_job_counts_100k_access_logs_exactly(kafka_broker, database_serv
     write(lines, kafka_broker.bootstrap, topic)
     database = make_database(database_server)
     job = CdnJob(tmp_path, topic, database)
-    job.start()
+    port = free_port()
+    job.start(metrics_port=port)
     try:
         job.wait_for(database, lambda statistics: same(statistics, expected), "counting 100k access logs")
+        # The skipped lines are counted, as Flink's formats count them, and reported.
+        assert scraped_sum(port, "flink_taskmanager_job_task_operator_numRecordsSkipped") == skipped
     finally:
         job.kill()
 

@@ -215,24 +215,11 @@ impl Table {
             }
         };
         let key_format = context.options.get("key.format").cloned();
-        let prefixed = |prefix: Option<&str>, format: &str| -> Vec<String> {
-            RecordCodec::options_of(format)
-                .unwrap_or_default()
-                .iter()
-                .map(|option| prefix.map_or_else(|| option.to_string(), |prefix| format!("{prefix}.{option}")))
-                .collect()
-        };
-        let mut format_options = prefixed(value_side, &format);
+        let mut formats = vec![(value_side, format.as_str())];
         if let Some(key_format) = &key_format {
-            format_options.extend(prefixed(Some("key"), key_format));
+            formats.push((Some("key"), key_format.as_str()));
         }
-        let supported: Vec<&str> =
-            OPTIONS.iter().copied().chain(format_options.iter().map(String::as_str)).chain(["properties.*"]).collect();
-        context.check_options(
-            "kafka",
-            &|key| supported.contains(&key) || key.strip_prefix("properties.").is_some_and(|rest| !rest.is_empty()),
-            &supported,
-        )?;
+        check_options(context, "kafka", OPTIONS, &formats)?;
         context.require_options(&["properties.bootstrap.servers"])?;
         let properties = client_properties(context);
         let topics = context.options.get("topic").map(|topics| {
@@ -405,6 +392,33 @@ pub(super) fn delivery_guarantee(context: &TableContext<'_>) -> Result<DeliveryG
             ))
         }
     })
+}
+
+/// Fails on options a table of `connector` does not take: its `options`, the client's
+/// `properties.*`, and the options of each of `formats` (a side, `key` or `value`, and its
+/// format; the options of a format without a side are not prefixed).
+pub(super) fn check_options(
+    context: &TableContext<'_>,
+    connector: &str,
+    options: &[&str],
+    formats: &[(Option<&str>, &str)],
+) -> Result<()> {
+    let format_options: Vec<String> = formats
+        .iter()
+        .flat_map(|(side, format)| {
+            RecordCodec::options_of(format).unwrap_or_default().iter().map(move |option| match side {
+                Some(side) => format!("{side}.{option}"),
+                None => option.to_string(),
+            })
+        })
+        .collect();
+    let supported: Vec<&str> =
+        options.iter().copied().chain(format_options.iter().map(String::as_str)).chain(["properties.*"]).collect();
+    context.check_options(
+        connector,
+        &|key| supported.contains(&key) || key.strip_prefix("properties.").is_some_and(|rest| !rest.is_empty()),
+        &supported,
+    )
 }
 
 /// The client properties of `properties.*`, without the prefix.

@@ -18,7 +18,7 @@ use pyflink_table::batch::ChangeBatch;
 use pyflink_table::connectors::{exchange_by_key, normalize_changelog, TableConnector, TableContext};
 use pyflink_table::{Result, TableError};
 
-use super::kafka::{client_properties, delivery_guarantee, invalid, read_records};
+use super::kafka::{check_options, client_properties, delivery_guarantee, invalid, read_records};
 use super::kafka_record::{codec_of, ColumnSource, KeyBytes, RecordReader, RecordsToBatches, SinkRecord, ValueBytes};
 use super::record_format::RecordCodec;
 use crate::kafka::{KafkaRecordSerializationSchema, KafkaSink, OffsetsInitializer};
@@ -140,22 +140,7 @@ impl UpsertTable {
         else {
             return Err(invalid(context, "set 'key.format' and 'value.format' ('csv', 'json', 'avro' or 'raw')"));
         };
-        let prefixed = |prefix: &str, format: &str| -> Vec<String> {
-            RecordCodec::options_of(format)
-                .unwrap_or_default()
-                .iter()
-                .map(|option| format!("{prefix}.{option}"))
-                .collect()
-        };
-        let format_options: Vec<String> =
-            prefixed("key", key_format).into_iter().chain(prefixed("value", value_format)).collect();
-        let supported: Vec<&str> =
-            OPTIONS.iter().copied().chain(format_options.iter().map(String::as_str)).chain(["properties.*"]).collect();
-        context.check_options(
-            "upsert-kafka",
-            &|key| supported.contains(&key) || key.strip_prefix("properties.").is_some_and(|rest| !rest.is_empty()),
-            &supported,
-        )?;
+        check_options(context, "upsert-kafka", OPTIONS, &[(Some("key"), key_format), (Some("value"), value_format)])?;
         context.require_options(&["topic", "properties.bootstrap.servers"])?;
         let topic = context.options["topic"].trim().to_string();
         if topic.contains(';') {

@@ -13,6 +13,7 @@ use crate::api::datastream::DataStream;
 use crate::checkpoint::{CheckpointConfig, CheckpointingMode, RestartStrategy};
 use crate::config::{BackpressureConfig, Boundedness, RuntimeExecutionMode};
 use crate::configuration::Configuration;
+use crate::metrics::prometheus::PrometheusReporterConfig;
 use crate::runtime::client::JobClient;
 use crate::runtime::graph::{build_fn, GraphNode, JobGraph, NodeId, PlanSettings};
 use crate::runtime::job::{run, JobExecutionResult, JobShared};
@@ -35,6 +36,10 @@ struct Environment {
     checkpoint: CheckpointConfig,
     restart: Option<RestartStrategy>,
     backpressure: BackpressureConfig,
+    /// The `metrics.*` options of every `configure`, merged: a reporter's keys may come in
+    /// several calls (as Python's `TableConfig.set` makes them).
+    metrics_options: Configuration,
+    reporters: Vec<PrometheusReporterConfig>,
 }
 
 /// The context in which a streaming program runs: it records the transformations of the
@@ -71,6 +76,8 @@ impl StreamExecutionEnvironment {
                 checkpoint: CheckpointConfig::default(),
                 restart: None,
                 backpressure: BackpressureConfig::default(),
+                metrics_options: Configuration::new(),
+                reporters: Vec::new(),
             })),
         }
     }
@@ -166,6 +173,11 @@ impl StreamExecutionEnvironment {
         let checkpoint = config.checkpoint_config(self.get_checkpoint_config())?;
         let restart = config.restart_strategy()?;
         let backpressure = config.backpressure_config(self.get_backpressure_config())?;
+        let mut metrics_options = self.inner.borrow().metrics_options.clone();
+        for (key, value) in config.entries().filter(|(key, _)| key.starts_with("metrics.")) {
+            metrics_options.set_string(key, value);
+        }
+        let reporters = PrometheusReporterConfig::all_of(&metrics_options)?;
         let parallelism = config.number::<usize>("parallelism.default")?;
         if parallelism == Some(0) {
             return Err(crate::configuration::invalid("parallelism.default", "0", "a parallelism of at least 1"));
@@ -175,6 +187,8 @@ impl StreamExecutionEnvironment {
         }
         let mut inner = self.inner.borrow_mut();
         inner.backpressure = backpressure;
+        inner.metrics_options = metrics_options;
+        inner.reporters = reporters;
         if let Some(backend) = state_backend {
             inner.state_backend = backend;
         }
@@ -356,6 +370,7 @@ impl StreamExecutionEnvironment {
             checkpoint,
             restart,
             backpressure: inner.backpressure,
+            reporters: inner.reporters.clone(),
         };
         let graph = JobGraph::plan(nodes, settings)?;
         for sink in sinks {

@@ -6,6 +6,7 @@
 //! input streams from the [`BuildContext`], builds its timely operator and registers its output
 //! streams (port 0 is the main output, ports 1.. are side outputs).
 
+use crate::metrics::prometheus::PrometheusReporterConfig;
 use std::any::TypeId;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -153,6 +154,8 @@ pub(crate) struct JobGraph {
     pub(crate) max_parallelism: usize,
     pub(crate) checkpoint: CheckpointConfig,
     pub(crate) restart: RestartStrategy,
+    /// The Prometheus reporters that serve the job's metrics while it runs.
+    pub(crate) reporters: Vec<PrometheusReporterConfig>,
 }
 
 /// Job-wide settings the plan needs.
@@ -166,6 +169,7 @@ pub(crate) struct PlanSettings {
     pub(crate) checkpoint: CheckpointConfig,
     pub(crate) restart: RestartStrategy,
     pub(crate) backpressure: BackpressureConfig,
+    pub(crate) reporters: Vec<PrometheusReporterConfig>,
 }
 
 impl JobGraph {
@@ -181,6 +185,7 @@ impl JobGraph {
             checkpoint,
             restart,
             backpressure,
+            reporters,
         } = settings;
         let mut resolved: HashMap<NodeId, (usize, &str)> = HashMap::new();
         let mut plans: Vec<NodePlan> = Vec::with_capacity(nodes.len());
@@ -254,6 +259,7 @@ impl JobGraph {
             max_parallelism,
             checkpoint,
             restart,
+            reporters,
         })
     }
 }

@@ -16,6 +16,7 @@ use pyflink_state::checkpoint::{CheckpointMetadata, CheckpointStorage};
 use crate::checkpoint::coordinator::{CheckpointCoordinator, OperatorInfo, RunningCoordinator};
 use crate::checkpoint::restore::RestoredCheckpoint;
 use crate::checkpoint::{CheckpointConfig, ExternalizedCheckpointRetention};
+use crate::metrics::prometheus;
 use crate::metrics::{MetricRegistry, MetricValue};
 use crate::runtime::client::JobId;
 use crate::runtime::graph::{BuildContext, JobGraph};
@@ -155,6 +156,12 @@ impl JobExecutionResult {
 /// deleted as its retention setting says.
 pub(crate) fn run(job_name: String, graph: JobGraph, shared: Arc<JobShared>) -> Result<JobExecutionResult> {
     let graph = Arc::new(graph);
+    // The job's metrics are served while it runs, restarts included.
+    let _reporting: Vec<_> = graph
+        .reporters
+        .iter()
+        .filter_map(|reporter| prometheus::report(reporter, &job_name, shared.job_id.to_string(), &shared.metrics))
+        .collect();
     let storage = checkpoint_storage(&graph.checkpoint, shared.job_id)?;
     let outcome = run_with_restarts(job_name, &graph, &shared, storage.as_ref());
     if let Some(storage) = storage {

@@ -23,7 +23,12 @@
 //! );
 //! ```
 //!
+//! A job can also report its metrics while it runs: [`prometheus`] serves them over HTTP for
+//! Prometheus to scrape, as Flink's Prometheus reporter does.
+//!
 //! [`RuntimeContext::get_metric_group`]: crate::RuntimeContext::get_metric_group
+
+pub mod prometheus;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
@@ -258,10 +263,29 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// A metric as registered: its group's scope, its name, and the metric.
+#[derive(Debug, Clone)]
+struct Registered {
+    scope: Vec<String>,
+    name: String,
+    metric: Metric,
+}
+
+/// A metric's value with where it was registered (see [`MetricRegistry::scoped_snapshot`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScopedMetric {
+    /// The scope of its group: the operator's name, the instance's index, then the groups added.
+    pub scope: Vec<String>,
+    /// Its name in the group.
+    pub name: String,
+    /// Its value when it was read.
+    pub value: MetricValue,
+}
+
 /// The metrics of a job, by identifier.
 #[derive(Debug, Clone, Default)]
 pub struct MetricRegistry {
-    metrics: Arc<Mutex<BTreeMap<String, Metric>>>,
+    metrics: Arc<Mutex<BTreeMap<String, Registered>>>,
 }
 
 impl MetricRegistry {
@@ -273,27 +297,46 @@ impl MetricRegistry {
     /// Every metric's current value, by identifier.
     pub fn snapshot(&self) -> BTreeMap<String, MetricValue> {
         let metrics: Vec<(String, Metric)> =
-            lock(&self.metrics).iter().map(|(id, metric)| (id.clone(), metric.clone())).collect();
+            lock(&self.metrics).iter().map(|(id, registered)| (id.clone(), registered.metric.clone())).collect();
         // Gauges run user code: read them without holding the lock.
         metrics.into_iter().map(|(id, metric)| (id, metric.value())).collect()
+    }
+
+    /// Every metric's current value with its scope and name, in identifier order (for
+    /// reporters, which label metrics by their scope).
+    pub fn scoped_snapshot(&self) -> Vec<ScopedMetric> {
+        let metrics: Vec<Registered> = lock(&self.metrics).values().cloned().collect();
+        metrics
+            .into_iter()
+            .map(|Registered { scope, name, metric }| ScopedMetric { scope, name, value: metric.value() })
+            .collect()
     }
 
     /// The metric registered as `id`, or `make`'s, registered now; an existing metric of
     /// another kind is replaced (a restarted job registers its metrics again).
     fn register<M>(
         &self,
-        id: String,
+        scope: &[String],
+        name: &str,
         existing: impl Fn(&Metric) -> Option<M>,
         make: impl FnOnce() -> (M, Metric),
     ) -> M {
+        let id = identifier(scope, name);
         let mut metrics = lock(&self.metrics);
-        if let Some(found) = metrics.get(&id).and_then(&existing) {
+        if let Some(found) = metrics.get(&id).map(|registered| &registered.metric).and_then(&existing) {
             return found;
         }
         let (handle, metric) = make();
-        metrics.insert(id, metric);
+        metrics.insert(id, Registered { scope: scope.to_vec(), name: name.to_string(), metric });
         handle
     }
+}
+
+/// The identifier of the metric `name` in the group of `scope`: both joined by dots.
+fn identifier(scope: &[String], name: &str) -> String {
+    let mut parts = scope.to_vec();
+    parts.push(name.to_string());
+    parts.join(".")
 }
 
 /// Where an operator instance registers its metrics (Flink's `MetricGroup`).
@@ -318,9 +361,7 @@ impl MetricGroup {
 
     /// The identifier of the metric `name` in this group.
     pub fn metric_identifier(&self, name: &str) -> String {
-        let mut parts = self.scope.clone();
-        parts.push(name.to_string());
-        parts.join(".")
+        identifier(&self.scope, name)
     }
 
     /// The counter `name`; the same counter when asked again.
@@ -329,7 +370,7 @@ impl MetricGroup {
             Metric::Counter(counter) => Some(counter.clone()),
             _ => None,
         };
-        self.registry.register(self.metric_identifier(name), existing, || {
+        self.registry.register(&self.scope, name, existing, || {
             let counter = Counter::default();
             (counter.clone(), Metric::Counter(counter))
         })
@@ -339,7 +380,8 @@ impl MetricGroup {
     /// an earlier gauge of that name.
     pub fn gauge(&self, name: &str, value: impl Fn() -> f64 + Send + Sync + 'static) {
         let gauge = Gauge(Arc::new(value));
-        lock(&self.registry.metrics).insert(self.metric_identifier(name), Metric::Gauge(gauge));
+        let registered = Registered { scope: self.scope.clone(), name: name.to_string(), metric: Metric::Gauge(gauge) };
+        lock(&self.registry.metrics).insert(self.metric_identifier(name), registered);
     }
 
     /// The meter `name`, whose rate is over `time_span` (at least a second).
@@ -348,7 +390,7 @@ impl MetricGroup {
             Metric::Meter(meter) => Some(meter.clone()),
             _ => None,
         };
-        self.registry.register(self.metric_identifier(name), existing, || {
+        self.registry.register(&self.scope, name, existing, || {
             let meter = Meter::new(time_span);
             (meter.clone(), Metric::Meter(meter))
         })
@@ -360,7 +402,7 @@ impl MetricGroup {
             Metric::Distribution(distribution) => Some(distribution.clone()),
             _ => None,
         };
-        self.registry.register(self.metric_identifier(name), existing, || {
+        self.registry.register(&self.scope, name, existing, || {
             let distribution = Distribution::default();
             (distribution.clone(), Metric::Distribution(distribution))
         })
