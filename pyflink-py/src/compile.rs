@@ -22,7 +22,9 @@ use crate::function::{python_error, PyFunction, UserFunction};
 use crate::interpreter::with_interpreter;
 use crate::keyed_process::{PythonKeyedProcess, PythonTimestampAssigner};
 use crate::operators::{OutputType, PythonKeySelector, PythonKeyedMap, PythonReduce, PythonTransform};
-use crate::plan::{Plan, RuntimeMode, SinkKind, Step, WatermarkGeneration, WatermarkStrategySpec};
+use crate::plan::{
+    Partitioning, Plan, PlannedStep, RuntimeMode, SinkKind, Step, WatermarkGeneration, WatermarkStrategySpec,
+};
 use crate::process::PythonProcess;
 use crate::process_chain::ProcessChains;
 use crate::python_rows::RowsToPython;
@@ -208,6 +210,17 @@ fn build_steps(
                     _ => Built::Stream(from.get_side_output::<PyValue>(&OutputTag::new(tag_id.clone()))?),
                 }
             }
+            Step::Partition { input, partitioning } => {
+                let records = stream_of(&built, *input)?;
+                Built::Stream(match partitioning {
+                    Partitioning::Forward => records.forward(),
+                    Partitioning::Shuffle => records.shuffle(),
+                    Partitioning::Rebalance => records.rebalance(),
+                    Partitioning::Rescale => records.rescale(),
+                    Partitioning::Broadcast => records.broadcast(),
+                    Partitioning::Global => records.global(),
+                })
+            }
             Step::Timestamps { input, strategy } => Built::Stream(
                 stream_of(&built, *input)?.assign_timestamps_and_watermarks(watermark_strategy(strategy)?),
             ),
@@ -238,12 +251,29 @@ fn build_steps(
                 Built::Stream(build_window(keyed, window, contents, evaluator, in_worker)?.name(name))
             }
         };
-        built.push(match (stream, planned.parallelism) {
-            (Built::Stream(stream), Some(parallelism)) => Built::Stream(stream.set_parallelism(parallelism)),
-            (stream, _) => stream,
+        built.push(match stream {
+            // A partitioning is no operator: its stream is its input's, read another way.
+            Built::Stream(stream) if !matches!(planned.step, Step::Partition { .. }) => {
+                Built::Stream(with_settings(stream, planned))
+            }
+            other => other,
         });
     }
     Ok(built)
+}
+
+/// `stream` with the settings of its step given on the Python stream: parallelism, name, uid.
+fn with_settings(mut stream: DataStream<PyValue>, planned: &PlannedStep) -> DataStream<PyValue> {
+    if let Some(parallelism) = planned.parallelism {
+        stream = stream.set_parallelism(parallelism);
+    }
+    if let Some(name) = &planned.name {
+        stream = stream.name(name);
+    }
+    if let Some(uid) = &planned.uid {
+        stream = stream.uid(uid);
+    }
+    stream
 }
 
 /// Fails for the Python functions that process mode does not run yet.
@@ -344,19 +374,28 @@ fn start_in(plan: &Plan, job_name: &str, tables: Option<&TableScope<'_>>) -> Res
         ));
     }
     let (env, built) = build(plan, tables)?;
-    for (step, kind) in &plan.sinks {
-        let stream = stream_of(&built, *step)?;
-        let record_type = plan.steps[*step].record_type.clone();
-        match kind {
-            SinkKind::Discard => drop(stream.discard()),
-            SinkKind::Print if record_type.is_pickled() => drop(stream.print()),
+    for planned in &plan.sinks {
+        let stream = stream_of(&built, planned.step)?;
+        let record_type = plan.steps[planned.step].record_type.clone();
+        let mut sink = match &planned.kind {
+            SinkKind::Discard => stream.discard(),
+            SinkKind::Print if record_type.is_pickled() => stream.print(),
             // Typed records print as Java's toString shows them, as a PyFlink job prints them.
-            SinkKind::Print => drop(stream.process(JavaText(record_type)).name("Print formatter").print()),
+            SinkKind::Print => stream.process(JavaText(record_type)).name("Print formatter").print(),
             // Encoder.simple_string_encoder() writes what print() shows.
             SinkKind::Files(spec) => {
                 crate::files::write_files(&stream.process(JavaText(record_type)).name("Row formatter"), spec)?
             }
             SinkKind::Kafka(spec) => crate::kafka::write_kafka(stream, spec)?,
+        };
+        if let Some(name) = &planned.name {
+            sink = sink.name(name);
+        }
+        if let Some(uid) = &planned.uid {
+            sink = sink.uid(uid);
+        }
+        if let Some(parallelism) = planned.parallelism {
+            drop(sink.set_parallelism(parallelism));
         }
     }
     Ok(env.execute_async(job_name)?)

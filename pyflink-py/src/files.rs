@@ -10,11 +10,11 @@ use pyflink_connectors::file::{
     SimpleStringEncoder, TextLineFormat,
 };
 use pyflink_core::time::WatermarkStrategy;
-use pyflink_core::{DataStream, ProcessContext, ProcessFunction, StreamExecutionEnvironment};
+use pyflink_core::{DataStream, DataStreamSink, ProcessContext, ProcessFunction, StreamExecutionEnvironment};
 use pyo3::prelude::*;
 
 use crate::interpreter::with_interpreter;
-use crate::plan::{lock, stream, Environment, SinkKind, Step, Stream};
+use crate::plan::{stream, Environment, SinkKind, Step, Stream, StreamSink};
 use crate::types::{BasicType, TypeInfo};
 use crate::value::PyValue;
 use crate::JobError;
@@ -62,12 +62,11 @@ impl Environment {
 
 impl Stream {
     /// Writes every record as a line of part files when the environment executes.
-    pub fn sink_to_files(&self, sink: FileSinkSpec) -> Result<(), JobError> {
+    pub fn sink_to_files(&self, sink: FileSinkSpec) -> Result<Arc<StreamSink>, JobError> {
         if let Some(pattern) = &sink.bucket_format {
             DateTimeBucketAssigner::with_format_string(pattern)?;
         }
-        lock(&self.plan).sinks.push((self.step, SinkKind::Files(sink)));
-        Ok(())
+        Ok(self.add_sink(SinkKind::Files(sink)))
     }
 }
 
@@ -86,7 +85,7 @@ pub(crate) fn text_files(
 }
 
 /// Sends the lines `lines` (records already turned into text) to the file sink `spec`.
-pub(crate) fn write_files(lines: &DataStream<String>, spec: &FileSinkSpec) -> pyflink_core::Result<()> {
+pub(crate) fn write_files(lines: &DataStream<String>, spec: &FileSinkSpec) -> pyflink_core::Result<DataStreamSink> {
     let config = OutputFileConfig::default().with_part_prefix(&spec.part_prefix).with_part_suffix(&spec.part_suffix);
     let rolling = RollingPolicy::default_rolling_policy()
         .with_max_part_size(spec.max_part_size)
@@ -99,8 +98,7 @@ pub(crate) fn write_files(lines: &DataStream<String>, spec: &FileSinkSpec) -> py
         Some(pattern) => builder.with_bucket_assigner(DateTimeBucketAssigner::with_format_string(pattern)?).build(),
         None => builder.with_bucket_assigner(BasePathBucketAssigner).build(),
     };
-    lines.sink_to(sink).name("FileSink");
-    Ok(())
+    Ok(lines.sink_to(sink).name("FileSink"))
 }
 
 /// Turns texts (lines, messages) into Python strings.

@@ -17,14 +17,16 @@ use pyflink_connectors::kafka::{
 use pyflink_connectors::serialization::{DeserializationSchema, SerializationSchema};
 use pyflink_core::table::{DataType, Row};
 use pyflink_core::time::WatermarkStrategy;
-use pyflink_core::{DataStream, FlinkError, ProcessContext, ProcessFunction, StreamExecutionEnvironment};
+use pyflink_core::{
+    DataStream, DataStreamSink, FlinkError, ProcessContext, ProcessFunction, StreamExecutionEnvironment,
+};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
 use crate::files::StringsToPython;
 use crate::function::python_error;
 use crate::interpreter::with_interpreter;
-use crate::plan::{lock, stream, Environment, SinkKind, Step, Stream};
+use crate::plan::{stream, Environment, SinkKind, Step, Stream, StreamSink};
 use crate::python_rows::{python_to_row, RowsToPython};
 use crate::table::type_info;
 use crate::types::{BasicType, TypeInfo};
@@ -201,7 +203,7 @@ impl Environment {
 
 impl Stream {
     /// Writes every record to Kafka when the environment executes.
-    pub fn sink_to_kafka(&self, sink: KafkaSinkSpec) -> Result<(), JobError> {
+    pub fn sink_to_kafka(&self, sink: KafkaSinkSpec) -> Result<Arc<StreamSink>, JobError> {
         for format in std::iter::once(&sink.value_format).chain(&sink.key_format) {
             if let RecordFormat::Json { row_type, .. } | RecordFormat::Csv { row_type, .. } = format {
                 python_row_type(row_type)?;
@@ -209,8 +211,7 @@ impl Stream {
             Encoder::of(format)?;
         }
         kafka_sink(&sink)?;
-        lock(&self.plan).sinks.push((self.step, SinkKind::Kafka(Box::new(sink))));
-        Ok(())
+        Ok(self.add_sink(SinkKind::Kafka(Box::new(sink))))
     }
 }
 
@@ -509,11 +510,10 @@ fn kafka_sink(spec: &KafkaSinkSpec) -> pyflink_core::Result<connector::KafkaSink
 }
 
 /// Sends the Python records of `records` to the Kafka sink `spec`.
-pub(crate) fn write_kafka(records: &DataStream<PyValue>, spec: &KafkaSinkSpec) -> pyflink_core::Result<()> {
+pub(crate) fn write_kafka(records: &DataStream<PyValue>, spec: &KafkaSinkSpec) -> pyflink_core::Result<DataStreamSink> {
     let invalid = |e: JobError| FlinkError::InvalidProgram(e.to_string());
     let value = Encoder::of(&spec.value_format).map_err(invalid)?;
     let key = spec.key_format.as_ref().map(Encoder::of).transpose().map_err(invalid)?;
     let encoded = records.process(PythonToKafka { value, key }).name("Records to Kafka");
-    encoded.sink_to(kafka_sink(spec)?).name("KafkaSink");
-    Ok(())
+    Ok(encoded.sink_to(kafka_sink(spec)?).name("KafkaSink"))
 }

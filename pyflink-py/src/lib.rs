@@ -68,8 +68,8 @@ pub use kafka::{
 };
 pub use metrics::MetricSnapshot;
 pub use plan::{
-    Environment, KeyedStream, RuntimeMode, Stream, WatermarkGeneration, WatermarkStrategySpec, WindowContentsSpec,
-    WindowSpec,
+    Environment, KeyedStream, RuntimeMode, Stream, StreamSink, WatermarkGeneration, WatermarkStrategySpec,
+    WindowContentsSpec, WindowSpec,
 };
 pub use table::sql::{ExpressionSpec, SqlResult, SqlStatementSet, SqlTable, TableEnv};
 pub use table::stream::{SchemaColumnSpec, StreamSchemaSpec};

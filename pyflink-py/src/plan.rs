@@ -48,6 +48,41 @@ pub enum Step {
     SideOutput { input: usize, tag_id: String },
     /// Windows of the keyed step `input`, evaluated by a cloudpickled Python window evaluator.
     Window { input: usize, window: WindowSpec, contents: WindowContentsSpec, evaluator: Vec<u8>, name: String },
+    /// The records of step `input`, sent to the next operator's instances as `partitioning` says.
+    Partition { input: usize, partitioning: Partitioning },
+}
+
+/// How records go from an operator to the instances of the next (PyFlink's `forward()`,
+/// `shuffle()`, ...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Partitioning {
+    /// To the same-numbered instance; both operators have the same parallelism.
+    Forward,
+    /// To an instance picked at random.
+    Shuffle,
+    /// Round robin over all instances.
+    Rebalance,
+    /// Round robin over a subset of the instances.
+    Rescale,
+    /// To every instance.
+    Broadcast,
+    /// To the first instance.
+    Global,
+}
+
+impl Partitioning {
+    /// The partitioning PyFlink's method `name` asks for.
+    fn of(name: &str) -> Option<Partitioning> {
+        Some(match name {
+            "forward" => Partitioning::Forward,
+            "shuffle" => Partitioning::Shuffle,
+            "rebalance" => Partitioning::Rebalance,
+            "rescale" => Partitioning::Rescale,
+            "broadcast" => Partitioning::Broadcast,
+            "global" => Partitioning::Global,
+            _ => return None,
+        })
+    }
 }
 
 /// How a keyed stream is cut into windows (PyFlink's `WindowedStream` before its function).
@@ -99,7 +134,7 @@ pub struct WatermarkStrategySpec {
     pub timestamp_assigner: Option<Vec<u8>>,
 }
 
-/// A step, the type of its records, and the parallelism set on it, if any.
+/// A step, the type of its records, and the settings of its operator given on the stream.
 #[derive(Debug, Clone)]
 pub struct PlannedStep {
     /// What the step does.
@@ -107,6 +142,28 @@ pub struct PlannedStep {
     /// The type of the records it produces (`Pickled`: any Python object).
     pub record_type: TypeInfo,
     /// Its parallelism, when set on the stream.
+    pub parallelism: Option<usize>,
+    /// Its operator's name and uid, when set (`name()`, `uid()`).
+    pub name: Option<String>,
+    pub uid: Option<String>,
+}
+
+impl PlannedStep {
+    /// `step`, of records of `record_type`, with no settings of its own.
+    pub fn new(step: Step, record_type: TypeInfo) -> Self {
+        PlannedStep { step, record_type, parallelism: None, name: None, uid: None }
+    }
+}
+
+/// A sink the job runs: which step it writes, where to, and its operator's settings.
+#[derive(Debug, Clone)]
+pub struct PlannedSink {
+    /// Tells the sink's handle which sink is its own.
+    pub id: u64,
+    pub step: usize,
+    pub kind: SinkKind,
+    pub name: Option<String>,
+    pub uid: Option<String>,
     pub parallelism: Option<usize>,
 }
 
@@ -188,8 +245,10 @@ pub struct Plan {
     pub runtime_mode: RuntimeMode,
     /// The steps, each after its inputs.
     pub steps: Vec<PlannedStep>,
-    /// The sinks the job runs when the environment executes: which step, and where it goes.
-    pub sinks: Vec<(usize, SinkKind)>,
+    /// The sinks the job runs when the environment executes.
+    pub sinks: Vec<PlannedSink>,
+    /// The id of the next sink added.
+    pub next_sink: u64,
     /// The engine's options (checkpointing, restarts), as Flink's configuration keys name them.
     pub engine_options: HashMap<String, String>,
 }
@@ -226,7 +285,7 @@ fn add(plan: &SharedPlan, step: Step, record_type: Option<TypeInfo>) -> Result<u
         (None, Some(input)) => plan.steps[input].record_type.clone(),
         (None, None) => TypeInfo::Pickled,
     };
-    plan.steps.push(PlannedStep { step, record_type, parallelism: None });
+    plan.steps.push(PlannedStep::new(step, record_type));
     Ok(plan.steps.len() - 1)
 }
 
@@ -237,7 +296,7 @@ pub(crate) fn stream(plan: &SharedPlan, step: Step, record_type: Option<TypeInfo
 }
 
 /// The program as it stands, to compile; `sinks` are the sinks the job runs.
-fn snapshot(plan: &SharedPlan, sinks: Vec<(usize, SinkKind)>) -> Plan {
+fn snapshot(plan: &SharedPlan, sinks: Vec<PlannedSink>) -> Plan {
     let plan = lock(plan);
     Plan {
         parallelism: plan.parallelism,
@@ -245,6 +304,7 @@ fn snapshot(plan: &SharedPlan, sinks: Vec<(usize, SinkKind)>) -> Plan {
         runtime_mode: plan.runtime_mode,
         steps: plan.steps.clone(),
         sinks,
+        next_sink: plan.next_sink,
         engine_options: plan.engine_options.clone(),
     }
 }
@@ -279,6 +339,7 @@ impl Step {
             | Step::Timestamps { input, .. }
             | Step::Process { input, .. }
             | Step::SideOutput { input, .. }
+            | Step::Partition { input, .. }
             | Step::Window { input, .. } => Some(*input),
         }
     }
@@ -487,6 +548,13 @@ impl Stream {
             return Err(JobError::InvalidProgram("parallelism must be at least 1".into()));
         }
         let mut plan = lock(&self.plan);
+        if matches!(plan.steps[self.step].step, Step::Partition { .. }) {
+            return Err(JobError::InvalidProgram(
+                "a partitioning (forward(), rebalance(), ...) is no operator and has no parallelism: set it on the \
+                 operator that follows"
+                    .into(),
+            ));
+        }
         if matches!(plan.steps[self.step].step, Step::Collection { .. }) && parallelism != 1 {
             return Err(JobError::InvalidProgram(
                 "a collection source is not parallel; its parallelism can only be 1".into(),
@@ -496,20 +564,93 @@ impl Stream {
         Ok(())
     }
 
+    /// Names the operator producing this stream.
+    pub fn set_name(&self, name: String) {
+        lock(&self.plan).steps[self.step].name = Some(name);
+    }
+
+    /// Sets the uid of the operator producing this stream, which binds its state in savepoints.
+    pub fn set_uid(&self, uid: String) -> Result<(), JobError> {
+        if uid.is_empty() {
+            return Err(JobError::InvalidProgram("a uid cannot be empty".into()));
+        }
+        lock(&self.plan).steps[self.step].uid = Some(uid);
+        Ok(())
+    }
+
+    /// The records of this stream sent to the next operator's instances as `partitioning`
+    /// (`forward`, `shuffle`, `rebalance`, `rescale`, `broadcast`, `global`) says.
+    pub fn partition(&self, partitioning: String) -> Result<Arc<Stream>, JobError> {
+        let partitioning = Partitioning::of(&partitioning).ok_or_else(|| {
+            JobError::InvalidProgram(format!(
+                "no partitioning '{partitioning}': forward, shuffle, rebalance, rescale, broadcast or global"
+            ))
+        })?;
+        stream(&self.plan, Step::Partition { input: self.step, partitioning }, None)
+    }
+
+    /// Adds a sink of this stream, to run when the environment executes.
+    pub(crate) fn add_sink(&self, kind: SinkKind) -> Arc<StreamSink> {
+        let mut plan = lock(&self.plan);
+        let id = plan.next_sink;
+        plan.next_sink += 1;
+        plan.sinks.push(PlannedSink { id, step: self.step, kind, name: None, uid: None, parallelism: None });
+        Arc::new(StreamSink { plan: Arc::clone(&self.plan), id })
+    }
+
     /// Prints every record to standard output when the environment executes.
-    pub fn print(&self) {
-        lock(&self.plan).sinks.push((self.step, SinkKind::Print));
+    pub fn print(&self) -> Arc<StreamSink> {
+        self.add_sink(SinkKind::Print)
     }
 
     /// Drops every record when the environment executes (Flink's `DiscardingSink`).
-    pub fn discard(&self) {
-        lock(&self.plan).sinks.push((self.step, SinkKind::Discard));
+    pub fn discard(&self) -> Arc<StreamSink> {
+        self.add_sink(SinkKind::Discard)
     }
 
     /// Starts the job of this stream, whose records are collected as they come.
     pub fn execute_and_collect(&self, job_name: String) -> Result<Arc<CollectedRecords>, JobError> {
         let records = compile::collect(&snapshot(&self.plan, Vec::new()), self.step, &job_name)?;
         Ok(Arc::new(CollectedRecords::new(records)))
+    }
+}
+
+/// A sink of a stream (`DataStreamSink`), to name it or set its parallelism before the
+/// environment executes.
+pub struct StreamSink {
+    plan: SharedPlan,
+    id: u64,
+}
+
+impl StreamSink {
+    /// Changes this sink's settings, if it has not run yet (executing takes the sinks).
+    fn update(&self, change: impl FnOnce(&mut PlannedSink)) {
+        if let Some(sink) = lock(&self.plan).sinks.iter_mut().find(|sink| sink.id == self.id) {
+            change(sink);
+        }
+    }
+
+    /// Names the sink's operator.
+    pub fn set_name(&self, name: String) {
+        self.update(|sink| sink.name = Some(name));
+    }
+
+    /// Sets the uid of the sink's operator.
+    pub fn set_uid(&self, uid: String) -> Result<(), JobError> {
+        if uid.is_empty() {
+            return Err(JobError::InvalidProgram("a uid cannot be empty".into()));
+        }
+        self.update(|sink| sink.uid = Some(uid));
+        Ok(())
+    }
+
+    /// Sets the parallelism of the sink's operator.
+    pub fn set_parallelism(&self, parallelism: u32) -> Result<(), JobError> {
+        if parallelism == 0 {
+            return Err(JobError::InvalidProgram("parallelism must be at least 1".into()));
+        }
+        self.update(|sink| sink.parallelism = Some(parallelism as usize));
+        Ok(())
     }
 }
 

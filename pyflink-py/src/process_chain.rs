@@ -33,8 +33,8 @@ impl ProcessChains {
                 }
             }
         }
-        for (step, _) in &plan.sinks {
-            readers[*step] += 1;
+        for sink in &plan.sinks {
+            readers[sink.step] += 1;
         }
         let mut chains = ProcessChains::default();
         for (index, planned) in plan.steps.iter().enumerate() {
@@ -50,7 +50,9 @@ impl ProcessChains {
                 continue;
             }
             let (first, mut stages) = chains.chains.remove(&input).unwrap_or((upstream_input(plan, input), Vec::new()));
-            stages.push(Stage { transform: *transform, function: function.clone(), name: name.clone() });
+            // A name given on the stream names the stage in the chain's name.
+            let name = upstream.name.clone().unwrap_or_else(|| name.clone());
+            stages.push(Stage { transform: *transform, function: function.clone(), name });
             chains.absorbed.insert(input);
             chains.chains.insert(index, (first, stages));
         }
@@ -87,7 +89,7 @@ mod tests {
     use crate::types::{BasicType, TypeInfo};
 
     fn step(step: Step) -> PlannedStep {
-        PlannedStep { step, record_type: TypeInfo::Pickled, parallelism: None }
+        PlannedStep::new(step, TypeInfo::Pickled)
     }
 
     fn map(input: usize, name: &str) -> PlannedStep {
@@ -125,7 +127,14 @@ mod tests {
         plan.steps.push(wider);
         plan.steps.push(map(6, "printed"));
         plan.steps.push(map(7, "after print"));
-        plan.sinks.push((7, SinkKind::Print));
+        plan.sinks.push(crate::plan::PlannedSink {
+            id: 0,
+            step: 7,
+            kind: SinkKind::Print,
+            name: None,
+            uid: None,
+            parallelism: None,
+        });
         let chains = ProcessChains::new(&plan);
         // Two readers, a typed record, another parallelism, a sink: each breaks the chain.
         assert!(!chains.is_absorbed(1) && !chains.is_absorbed(4) && !chains.is_absorbed(3) && !chains.is_absorbed(7));

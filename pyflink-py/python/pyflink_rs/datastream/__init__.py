@@ -24,7 +24,7 @@ from pyflink_rs.datastream.functions import (
 from pyflink_rs.datastream.checkpointing_mode import CheckpointingMode
 from pyflink_rs.datastream.stream_execution_environment import StreamExecutionEnvironment
 from pyflink_rs.datastream.connected_streams import ConnectedStreams
-from pyflink_rs.datastream.data_stream import DataStream, KeyedStream
+from pyflink_rs.datastream.data_stream import DataStream, DataStreamSink, KeyedStream
 from pyflink_rs.datastream.execution_mode import RuntimeExecutionMode
 from pyflink_rs.datastream.output_tag import OutputTag
 from pyflink_rs.datastream.windowed_stream import AllWindowedStream, WindowedStream
@@ -40,6 +40,7 @@ __all__ = [
     "KeyedCoProcessFunction",
     "AllWindowedStream",
     "DataStream",
+    "DataStreamSink",
     "FilterFunction",
     "FlatMapFunction",
     "KeySelector",

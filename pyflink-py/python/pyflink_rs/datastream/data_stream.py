@@ -22,37 +22,167 @@ from pyflink_rs.datastream.window import CountSlidingWindowAssigner, CountTumbli
 from pyflink_rs.datastream.windowed_stream import AllWindowedStream, WindowedStream
 
 
-class DataStream:
+# Flink's upper bound of an operator's max parallelism (key groups).
+_UPPER_BOUND_MAX_PARALLELISM = 1 << 15
+
+
+class _OperatorSettings:
+    """What a program says about an operator besides its function: its name, uid, max
+    parallelism, description, slot sharing group and chaining, as PyFlink's
+    ``DataStream`` and ``DataStreamSink`` take them.
+
+    This engine runs every operator of a job in the job's worker threads: there are no task
+    slots to share and no chains to cut, so ``slot_sharing_group``, ``start_new_chain`` and
+    ``disable_chaining`` are kept as the operator's settings (for programs that read them
+    back), and change nothing about how it runs."""
+
+    def _init_settings(self, name):
+        self._name = name
+        self._uid_hash = None
+        self._max_parallelism = None
+        self._description = None
+        self._slot_sharing_group = None
+        self._chaining = "default"
+
+    def get_name(self):
+        """The operator's name."""
+        return self._name
+
+    def name(self, name):
+        """Names the operator (in metrics, logs and errors)."""
+        self._native.set_name(str(name))
+        self._name = str(name)
+        return self
+
+    def uid(self, uid):
+        """Sets the operator's unique id, which binds its state in checkpoints and savepoints
+        across changes of the program; uids are unique within a job."""
+        self._native.set_uid(str(uid))
+        return self
+
+    def set_uid_hash(self, uid_hash):
+        """Sets the hash Flink would derive from a uid (32 hex digits), for state written
+        by a job that had none; it is kept with the operator's settings."""
+        text = str(uid_hash)
+        if len(text) != 32 or any(c not in "0123456789abcdefABCDEF" for c in text):
+            raise ValueError(f"a uid hash is 32 hexadecimal digits, not '{text}'")
+        self._uid_hash = text
+        return self
+
+    def set_description(self, description):
+        """Describes the operator, for people reading the job's plan."""
+        self._description = str(description)
+        return self
+
+    def slot_sharing_group(self, slot_sharing_group):
+        """Sets the operator's slot sharing group (a name or a ``SlotSharingGroup``); see
+        the class documentation for what it changes here."""
+        self._slot_sharing_group = getattr(slot_sharing_group, "get_name", lambda: slot_sharing_group)()
+        return self
+
+    def disable_chaining(self):
+        """Asks that the operator is not chained to others; see the class documentation."""
+        self._chaining = "disabled"
+        return self
+
+
+class DataStream(_OperatorSettings):
     """A stream of records. Transformations record the program; nothing runs until the
     environment executes."""
 
-    def __init__(self, native, type_info=None):
+    def __init__(self, native, type_info=None, name=None):
         self._native = native
         # The records' type, where the program gave one (tables of the stream need it).
         self._type_info = type_info
+        self._init_settings(name)
+
+    def get_type(self):
+        """The type of the records, where the program gave one."""
+        return self._type_info
+
+    def set_max_parallelism(self, max_parallelism):
+        """Sets the most instances the operator may ever run with (1 to 32768); its
+        parallelism must not be larger."""
+        if not 0 < max_parallelism <= _UPPER_BOUND_MAX_PARALLELISM:
+            raise ValueError(
+                f"The maximum parallelism must be greater than 0 and less than or equal to "
+                f"{_UPPER_BOUND_MAX_PARALLELISM}, not {max_parallelism}"
+            )
+        if getattr(self, "_parallelism", None) is not None and self._parallelism > max_parallelism:
+            raise ValueError(
+                f"The parallelism {self._parallelism} of operator '{self._name}' is larger than its maximum "
+                f"parallelism {max_parallelism}"
+            )
+        self._max_parallelism = max_parallelism
+        return self
+
+    def force_non_parallel(self):
+        """Runs the operator as one instance: parallelism and max parallelism 1."""
+        self.set_parallelism(1)
+        self._max_parallelism = 1
+        return self
+
+    def start_new_chain(self):
+        """Asks that a new chain starts at the operator; see ``_OperatorSettings``."""
+        self._chaining = "new chain"
+        return self
+
+    def set_buffer_timeout(self, timeout_millis):
+        """Flink's network buffer flush timeout: records here are handed on in batches that
+        end with every input batch, so none waits for a timeout; the value is kept."""
+        if timeout_millis < -1:
+            raise ValueError(f"the buffer timeout must be -1 or more, not {timeout_millis}")
+        self._buffer_timeout = timeout_millis
+        return self
+
+    def _partitioned(self, partitioning):
+        return DataStream(self._native.partition(partitioning), self._type_info, "Partition")
+
+    def forward(self):
+        """Each record to the same-numbered instance of the next operator, which must have
+        this operator's parallelism."""
+        return self._partitioned("forward")
+
+    def shuffle(self):
+        """Each record to an instance of the next operator picked at random."""
+        return self._partitioned("shuffle")
+
+    def rebalance(self):
+        """Records round robin over every instance of the next operator."""
+        return self._partitioned("rebalance")
+
+    def rescale(self):
+        """Records round robin over a subset of the next operator's instances."""
+        return self._partitioned("rescale")
+
+    def broadcast(self):
+        """Every record to every instance of the next operator."""
+        return self._partitioned("broadcast")
 
     def map(self, func, output_type=None):
         """Each record through ``func`` (a callable or a ``MapFunction``); the results are
         records of ``output_type`` (any Python object when not given)."""
         function = pickled_callable(func, MapFunction, "map")
-        return DataStream(self._native.map(function, "Map", native_type(output_type)), output_type)
+        return DataStream(self._native.map(function, "Map", native_type(output_type)), output_type, "Map")
 
     def flat_map(self, func, output_type=None):
         """Each record to the records that ``func`` returns or yields, of ``output_type``."""
         function = pickled_callable(func, FlatMapFunction, "flat_map")
-        return DataStream(self._native.flat_map(function, "FlatMap", native_type(output_type)), output_type)
+        return DataStream(self._native.flat_map(function, "FlatMap", native_type(output_type)), output_type, "FlatMap")
 
     def filter(self, func):
         """The records for which ``func`` returns a true value."""
         function = pickled_callable(func, FilterFunction, "filter")
-        return DataStream(self._native.filter(function, "Filter"), self._type_info)
+        return DataStream(self._native.filter(function, "Filter"), self._type_info, "Filter")
 
     def process(self, func, output_type=None):
         """Each record through a ``ProcessFunction``: results and side outputs returned or
         yielded, results of ``output_type``."""
         if not isinstance(func, ProcessFunction):
             raise TypeError(f"expected a ProcessFunction, got {type(func).__name__}")
-        return DataStream(self._native.process(cloudpickle.dumps(func), "Process", native_type(output_type)))
+        return DataStream(
+            self._native.process(cloudpickle.dumps(func), "Process", native_type(output_type)), output_type, "Process"
+        )
 
     def get_side_output(self, output_tag):
         """The records the operator of this stream sent to the side output ``output_tag``."""
@@ -97,16 +227,24 @@ class DataStream:
 
     def set_parallelism(self, parallelism):
         """Sets the parallelism of the operator that produces this stream."""
+        if self._max_parallelism is not None and parallelism > self._max_parallelism:
+            raise ValueError(
+                f"The parallelism {parallelism} of operator '{self._name}' is larger than its maximum parallelism "
+                f"{self._max_parallelism}"
+            )
         self._native.set_parallelism(parallelism)
+        self._parallelism = parallelism
         return self
 
     def print(self, sink_identifier=None):
-        """Prints every record (its ``str``) to standard output when the job runs."""
-        self._native.print()
+        """Prints every record (its ``str``) to standard output when the job runs; returns
+        the ``DataStreamSink``."""
+        return DataStreamSink(self._native.print(), "Print to Std. Out")
 
     def sink_to(self, sink):
-        """Sends the stream's records to ``sink`` when the job runs."""
-        sink._add_to(self._native)
+        """Sends the stream's records to ``sink`` when the job runs; returns the
+        ``DataStreamSink``."""
+        return DataStreamSink(sink._add_to(self._native), type(sink).__name__)
 
     def execute_and_collect(self, job_execution_name=None, limit=None):
         """Runs the job of this stream and returns a ``CloseableIterator`` over its records
@@ -120,6 +258,20 @@ class DataStream:
         # The job is cancelled after `limit` records, and has ended when this returns.
         with records:
             return list(itertools.islice(records, limit))
+
+
+class DataStreamSink(_OperatorSettings):
+    """The sink end of a stream (what ``print()`` and ``sink_to()`` return): its operator's
+    name, uid, parallelism and the other settings of ``_OperatorSettings``."""
+
+    def __init__(self, native, name):
+        self._native = native
+        self._init_settings(name)
+
+    def set_parallelism(self, parallelism):
+        """Sets the parallelism of the sink's operator."""
+        self._native.set_parallelism(parallelism)
+        return self
 
 
 class KeyedStream:

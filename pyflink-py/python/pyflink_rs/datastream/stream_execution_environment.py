@@ -102,7 +102,7 @@ class StreamExecutionEnvironment(dependencies.PythonDependencyMethods):
     def from_source(self, source, watermark_strategy, source_name):
         """A stream of the records of ``source`` (such as a ``NumberSequenceSource``), with
         event time from ``watermark_strategy``."""
-        stream = DataStream(source._add_to(self._native))
+        stream = DataStream(source._add_to(self._native)).name(source_name)
         if watermark_strategy is not None and not watermark_strategy._is_no_watermarks():
             stream = stream.assign_timestamps_and_watermarks(watermark_strategy)
         return stream

@@ -23,7 +23,7 @@ class DiscardingSink(Sink):
     measure them."""
 
     def _add_to(self, native_stream):
-        native_stream.discard()
+        return native_stream.discard()
 
 
 __all__ = ["DeliveryGuarantee", "DiscardingSink", "NumberSequenceSource", "Sink", "Source"]

@@ -195,7 +195,7 @@ class FileSink(Sink):
             sizes = (never, never, never)
         else:
             sizes = (policy.part_size, policy.rollover_interval, policy.inactivity_interval)
-        native_stream.sink_to_files(
+        return native_stream.sink_to_files(
             _native.FileSinkSpec(
                 base_path=str(self.base_path),
                 part_prefix=self.output_file_config.part_prefix,

@@ -248,7 +248,7 @@ class KafkaSink(Sink):
         return KafkaSinkBuilder()
 
     def _add_to(self, native_stream):
-        native_stream.sink_to_kafka(self._spec)
+        return native_stream.sink_to_kafka(self._spec)
 
 
 class KafkaSinkBuilder:

@@ -1,0 +1,121 @@
+"""Operator settings and partitioning of PyFlink's DataStream, in thread and process mode:
+names show in the job's metrics, uids are unique within a job, `print()` and `sink_to()` return
+a `DataStreamSink` that takes them too, and `forward`, `shuffle`, `rebalance`, `rescale` and
+`broadcast` send records to the instances Flink's partitioners send them to."""
+
+from collections import Counter
+
+import pytest
+
+from pyflink_rs.common import Configuration
+from pyflink_rs.datastream import DataStreamSink, MapFunction, StreamExecutionEnvironment
+from pyflink_rs.datastream.connectors import DiscardingSink
+
+
+def environment(mode, parallelism=1):
+    config = Configuration().set_string("python.execution-mode", mode)
+    env = StreamExecutionEnvironment.get_execution_environment(config)
+    env.set_parallelism(parallelism)
+    return env
+
+
+class Tagged(MapFunction):
+    """Each record with the index of the instance that saw it, counted in a metric."""
+
+    def open(self, runtime_context):
+        self.index = runtime_context.get_index_of_this_subtask()
+        self.seen = runtime_context.get_metrics_group().counter("seen")
+
+    def map(self, value):
+        self.seen.inc()
+        return (value, self.index)
+
+
+@pytest.mark.parametrize("mode", ["thread", "process"])
+def test_a_named_operator_shows_by_its_name_in_the_metrics(mode):
+    env = environment(mode)
+    stream = env.from_collection(list(range(10))).map(Tagged()).name("tagger").uid("tagger-v1")
+    assert stream.get_name() == "tagger"
+    sink = stream.sink_to(DiscardingSink())
+    assert isinstance(sink, DataStreamSink)
+    assert sink.name("dropped").uid("drop-v1").set_parallelism(1) is sink
+    assert sink.get_name() == "dropped"
+    metrics = env.execute("named").get_metrics()
+    assert metrics["tagger.0.seen"] == 10, sorted(metrics)
+
+
+def test_two_operators_of_one_uid_are_refused_naming_both():
+    env = environment("thread")
+    numbers = env.from_collection([1, 2, 3])
+    numbers.map(lambda v: v + 1).name("first").uid("same").print()
+    numbers.map(lambda v: v * 2).name("second").uid("same").print()
+    with pytest.raises(Exception, match="uid 'same' is used by both"):
+        env.execute("clash")
+
+
+def test_settings_are_checked_as_flink_checks_them():
+    env = environment("thread")
+    stream = env.from_collection([1]).map(lambda v: v)
+    with pytest.raises(ValueError, match="maximum parallelism"):
+        stream.set_max_parallelism(0)
+    stream.set_max_parallelism(2)
+    with pytest.raises(ValueError, match="larger than its maximum parallelism 2"):
+        stream.set_parallelism(3)
+    with pytest.raises(ValueError, match="32 hexadecimal digits"):
+        stream.set_uid_hash("abc")
+    assert stream.set_uid_hash("0123456789abcdef0123456789ABCDEF") is stream
+    chained = stream.set_description("identity").slot_sharing_group("g").start_new_chain().disable_chaining()
+    assert chained is stream
+    with pytest.raises(Exception, match="no parallelism"):
+        stream.rebalance().set_parallelism(2)
+
+
+def instances(mode, partition, parallelism=2, values=None):
+    """Which instance of a map at `parallelism` saw each record after `partition`."""
+    env = environment(mode)
+    values = values if values is not None else list(range(12))
+    source = env.from_collection(values)
+    tagged = partition(source).map(Tagged()).set_parallelism(parallelism)
+    return sorted(tagged.execute_and_collect())
+
+
+@pytest.mark.parametrize("mode", ["thread", "process"])
+def test_broadcast_sends_every_record_to_every_instance(mode):
+    seen = instances(mode, lambda s: s.broadcast(), parallelism=3, values=[1, 2])
+    assert seen == [(1, 0), (1, 1), (1, 2), (2, 0), (2, 1), (2, 2)]
+
+
+@pytest.mark.parametrize("mode", ["thread", "process"])
+def test_rebalance_and_rescale_deal_records_round_robin(mode):
+    for partition in (lambda s: s.rebalance(), lambda s: s.rescale()):
+        seen = instances(mode, partition)
+        assert sorted(value for value, _ in seen) == list(range(12))
+        assert Counter(index for _, index in seen) == {0: 6, 1: 6}
+
+
+@pytest.mark.parametrize("mode", ["thread", "process"])
+def test_shuffle_spreads_records_and_keeps_each_once(mode):
+    seen = instances(mode, lambda s: s.shuffle(), values=list(range(200)))
+    assert sorted(value for value, _ in seen) == list(range(200))
+    counts = Counter(index for _, index in seen)
+    assert set(counts) == {0, 1} and min(counts.values()) > 50, counts
+
+
+def test_forward_keeps_each_record_on_its_instance_and_needs_equal_parallelism():
+    env = environment("thread", parallelism=2)
+    numbers = env.from_collection(list(range(20))).rebalance().map(Tagged()).name("first")
+
+    class Again(MapFunction):
+        def open(self, runtime_context):
+            self.index = runtime_context.get_index_of_this_subtask()
+
+        def map(self, value):
+            return (value[0], value[1], self.index)
+
+    seen = list(numbers.forward().map(Again()).execute_and_collect())
+    assert len(seen) == 20 and all(first == second for _, first, second in seen), seen
+    assert {first for _, first, _ in seen} == {0, 1}
+    env = environment("thread", parallelism=1)
+    narrow = env.from_collection([1, 2]).map(lambda v: v)
+    with pytest.raises(Exception, match="(?i)forward"):
+        list(narrow.forward().map(lambda v: v).set_parallelism(2).execute_and_collect())
