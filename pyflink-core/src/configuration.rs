@@ -12,7 +12,8 @@
 //! `restart-strategy.exponential-delay.initial-backoff`, `.max-backoff`, `.backoff-multiplier`,
 //! `.reset-backoff-threshold`; `execution.backpressure.max-in-flight-records` and
 //! `execution.backpressure.max-in-flight-time` (or `taskmanager.network.memory.buffer-debloat.target`),
-//! see [`BackpressureConfig`](crate::BackpressureConfig); `parallelism.default`;
+//! see [`BackpressureConfig`](crate::BackpressureConfig); `parallelism.default`,
+//! `pipeline.max-parallelism`;
 //! `metrics.reporters` and `metrics.reporter.<name>.factory.class` / `.port` for the Prometheus
 //! reporter (see [`crate::metrics::prometheus`]).
 //!

@@ -119,3 +119,26 @@ def test_forward_keeps_each_record_on_its_instance_and_needs_equal_parallelism()
     narrow = env.from_collection([1, 2]).map(lambda v: v)
     with pytest.raises(Exception, match="(?i)forward"):
         list(narrow.forward().map(lambda v: v).set_parallelism(2).execute_and_collect())
+
+
+def test_environment_settings_read_back_and_the_max_parallelism_bounds_operators():
+    from pyflink_rs.datastream import CheckpointingMode
+
+    env = environment("thread")
+    assert env.get_max_parallelism() == 128
+    assert env.get_checkpoint_interval() == -1
+    assert env.get_checkpointing_mode() == CheckpointingMode.EXACTLY_ONCE
+    env.enable_checkpointing(1500, CheckpointingMode.AT_LEAST_ONCE)
+    assert env.get_checkpoint_interval() == 1500
+    assert env.get_checkpointing_consistency_mode() == CheckpointingMode.AT_LEAST_ONCE
+    env.configure(Configuration().set_string("execution.checkpointing.interval", "10 s"))
+    assert env.get_checkpoint_interval() == 10_000
+    with pytest.raises(ValueError, match="maximum parallelism"):
+        env.set_max_parallelism(40_000)
+    env.set_max_parallelism(4)
+    assert env.get_max_parallelism() == 4
+    env.from_collection([1, 2]).map(lambda v: v).set_parallelism(8).print()
+    with pytest.raises(Exception, match="max parallelism 4"):
+        env.execute("too wide")
+    assert env.is_chaining_enabled() and not env.disable_operator_chaining().is_chaining_enabled()
+    assert env.get_buffer_timeout() == 100 and env.set_buffer_timeout(5).get_buffer_timeout() == 5

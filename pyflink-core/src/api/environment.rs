@@ -185,6 +185,11 @@ impl StreamExecutionEnvironment {
         if let Some(parallelism) = parallelism {
             self.set_parallelism(parallelism);
         }
+        if let Some(max_parallelism) = config.number::<usize>("pipeline.max-parallelism")? {
+            self.set_max_parallelism(max_parallelism).map_err(|e| {
+                crate::configuration::invalid("pipeline.max-parallelism", &max_parallelism.to_string(), &e.to_string())
+            })?;
+        }
         let mut inner = self.inner.borrow_mut();
         inner.backpressure = backpressure;
         inner.metrics_options = metrics_options;

@@ -209,7 +209,7 @@ class DataStream(_OperatorSettings):
     def key_by(self, key_selector, key_type=None):
         """The stream partitioned by the key that ``key_selector`` returns."""
         selector = pickled_callable(key_selector, KeySelector, "get_key")
-        return KeyedStream(self._native.key_by(selector))
+        return KeyedStream(self._native.key_by(selector), self, key_selector)
 
     def assign_timestamps_and_watermarks(self, watermark_strategy):
         """The stream with event timestamps and watermarks from ``watermark_strategy``."""
@@ -274,11 +274,101 @@ class DataStreamSink(_OperatorSettings):
         return self
 
 
-class KeyedStream:
-    """A stream partitioned by key."""
+class KeyedStream(DataStream):
+    """A stream partitioned by key. It is a ``DataStream``: ``flat_map`` and ``filter`` run
+    keyed (with the key's state and timers, as a ``KeyedProcessFunction``), and what takes
+    the records as they are (``print``, ``sink_to``, ``union``, ``execute_and_collect``, ...)
+    takes them from the keyed stream, as PyFlink's does. The partitioning itself has no
+    operator to name or to set a parallelism on."""
 
-    def __init__(self, native):
+    def __init__(self, native, origin=None, key_selector=None):
         self._native = native
+        # The stream that was keyed and its key selector, for connect() of two keyed streams.
+        self._origin = origin
+        self._key_selector = key_selector
+        self._type_info = origin._type_info if origin is not None else None
+        self._init_settings("Keyed")
+
+    def _values(self):
+        """The records, from the keyed stream, as a stream."""
+        identity = pickled_callable(lambda value: value, MapFunction, "map")
+        output_type = self._type_info
+        return DataStream(self._native.map(identity, "Map", native_type(output_type)), output_type, "Map")
+
+    def _not_an_operator(self, what):
+        raise Exception(f"{what} is not supported on a KeyedStream: it partitions, and is no operator")
+
+    def name(self, name):
+        self._not_an_operator("name()")
+
+    def uid(self, uid):
+        self._not_an_operator("uid()")
+
+    def set_uid_hash(self, uid_hash):
+        self._not_an_operator("set_uid_hash()")
+
+    def set_parallelism(self, parallelism):
+        self._not_an_operator("set_parallelism()")
+
+    def set_max_parallelism(self, max_parallelism):
+        self._not_an_operator("set_max_parallelism()")
+
+    def force_non_parallel(self):
+        self._not_an_operator("force_non_parallel()")
+
+    def slot_sharing_group(self, slot_sharing_group):
+        self._not_an_operator("slot_sharing_group()")
+
+    def start_new_chain(self):
+        self._not_an_operator("start_new_chain()")
+
+    def disable_chaining(self):
+        self._not_an_operator("disable_chaining()")
+
+    def flat_map(self, func, output_type=None):
+        """Each record to the records ``func`` returns or yields, run keyed."""
+        return self.process(_KeyedFlatMap(func), output_type)
+
+    def filter(self, func):
+        """The records for which ``func`` returns a true value, tested keyed."""
+        return self.process(_KeyedFilter(func), self._type_info)
+
+    def key_by(self, key_selector, key_type=None):
+        """The records keyed again, by ``key_selector``."""
+        return self._values().key_by(key_selector, key_type)
+
+    def union(self, *streams):
+        return self._values().union(*streams)
+
+    def connect(self, ds):
+        """This stream and ``ds`` connected; two keyed streams connect keyed, by their keys."""
+        if isinstance(ds, KeyedStream) and self._origin is not None and ds._origin is not None:
+            return self._origin.connect(ds._origin).key_by(self._key_selector, ds._key_selector)
+        return self._values().connect(ds)
+
+    def get_side_output(self, output_tag):
+        return self._values().get_side_output(output_tag)
+
+    def assign_timestamps_and_watermarks(self, watermark_strategy):
+        return self._values().assign_timestamps_and_watermarks(watermark_strategy)
+
+    def window_all(self, window_assigner):
+        return self._values().window_all(window_assigner)
+
+    def count_window_all(self, size, slide=0):
+        return self._values().count_window_all(size, slide)
+
+    def _partitioned(self, partitioning):
+        return self._values()._partitioned(partitioning)
+
+    def print(self, sink_identifier=None):
+        return self._values().print(sink_identifier)
+
+    def sink_to(self, sink):
+        return self._values().sink_to(sink)
+
+    def execute_and_collect(self, job_execution_name=None, limit=None):
+        return self._values().execute_and_collect(job_execution_name, limit)
 
     def reduce(self, func):
         """A rolling reduce of each key's records: ``func(accumulated, record)``."""
@@ -343,6 +433,46 @@ class KeyedStream:
             return record if better(_field(kept, position), _field(record, position)) else kept
 
         return DataStream(self._native.reduce(pickled_callable(reduce, ReduceFunction, "reduce"), name))
+
+
+class _KeyedFlatMap(KeyedProcessFunction):
+    """A flat map function (or callable) run as a keyed process function."""
+
+    def __init__(self, func):
+        self._func = func
+
+    def open(self, runtime_context):
+        if isinstance(self._func, FlatMapFunction):
+            self._func.open(runtime_context)
+
+    def close(self):
+        if isinstance(self._func, FlatMapFunction):
+            self._func.close()
+
+    def process_element(self, value, ctx):
+        results = self._func.flat_map(value) if isinstance(self._func, FlatMapFunction) else self._func(value)
+        if results is not None:
+            yield from results
+
+
+class _KeyedFilter(KeyedProcessFunction):
+    """A filter function (or callable) run as a keyed process function."""
+
+    def __init__(self, func):
+        self._func = func
+
+    def open(self, runtime_context):
+        if isinstance(self._func, FilterFunction):
+            self._func.open(runtime_context)
+
+    def close(self):
+        if isinstance(self._func, FilterFunction):
+            self._func.close()
+
+    def process_element(self, value, ctx):
+        keep = self._func.filter(value) if isinstance(self._func, FilterFunction) else self._func(value)
+        if keep:
+            yield value
 
 
 def _count_assigner(size, slide):

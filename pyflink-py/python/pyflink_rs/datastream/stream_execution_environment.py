@@ -13,6 +13,25 @@ from pyflink_rs.datastream.data_stream import DataStream
 from pyflink_rs.datastream.execution_mode import RuntimeExecutionMode
 
 
+# The engine's max parallelism when none is set (pyflink_state's DEFAULT_MAX_PARALLELISM).
+_DEFAULT_MAX_PARALLELISM = 128
+
+_UNIT_MILLISECONDS = {
+    "": 1, "ms": 1, "milli": 1, "millis": 1, "millisecond": 1, "milliseconds": 1,
+    "s": 1000, "sec": 1000, "secs": 1000, "second": 1000, "seconds": 1000,
+    "m": 60_000, "min": 60_000, "minute": 60_000, "minutes": 60_000,
+    "h": 3_600_000, "hour": 3_600_000, "hours": 3_600_000,
+    "d": 86_400_000, "day": 86_400_000, "days": 86_400_000,
+}
+
+
+def _milliseconds(text):
+    """A duration option (``500 ms``, ``10 s``, ``1 min``) in milliseconds."""
+    text = str(text).strip().lower()
+    digits = len(text) - len(text.lstrip("0123456789"))
+    return int(text[:digits]) * _UNIT_MILLISECONDS[text[digits:].strip()]
+
+
 class StreamExecutionEnvironment(dependencies.PythonDependencyMethods):
     """The context in which a streaming program runs: it records the program's streams and
     executes them as a job, in this process, with no JVM."""
@@ -82,6 +101,58 @@ class StreamExecutionEnvironment(dependencies.PythonDependencyMethods):
     def get_parallelism(self):
         """The default parallelism of operators."""
         return self._native.get_parallelism()
+
+    def set_max_parallelism(self, max_parallelism):
+        """Sets how many key groups keyed state is split into (1 to 32768): the most
+        instances any operator of the job may run with, and the limit of rescaling from a
+        savepoint (``pipeline.max-parallelism``)."""
+        if not 0 < max_parallelism <= 1 << 15:
+            raise ValueError(
+                f"The maximum parallelism must be greater than 0 and less than or equal to 32768, not {max_parallelism}"
+            )
+        self._apply({"pipeline.max-parallelism": str(int(max_parallelism))})
+        return self
+
+    def get_max_parallelism(self):
+        """The max parallelism of the job's operators (128 unless set, the engine's default)."""
+        return int(self._options.get("pipeline.max-parallelism", _DEFAULT_MAX_PARALLELISM))
+
+    def get_checkpoint_interval(self):
+        """Milliseconds between checkpoints, or -1 when checkpointing is off."""
+        interval = self._options.get("execution.checkpointing.interval")
+        return -1 if interval is None else _milliseconds(interval)
+
+    def get_checkpointing_mode(self):
+        """The ``CheckpointingMode`` of checkpoints (``EXACTLY_ONCE`` unless set)."""
+        mode = self._options.get("execution.checkpointing.mode", "EXACTLY_ONCE")
+        return CheckpointingMode[mode.strip().upper().replace("-", "_")]
+
+    def get_checkpointing_consistency_mode(self):
+        """PyFlink 2's name of ``get_checkpointing_mode``."""
+        return self.get_checkpointing_mode()
+
+    def disable_operator_chaining(self):
+        """Asks that no operators are chained. Every operator here runs in the job's worker
+        threads, handing batches on without a network between them; the setting is kept
+        (``is_chaining_enabled``)."""
+        self._chaining = False
+        return self
+
+    def is_chaining_enabled(self):
+        """Whether operators may be chained (see ``disable_operator_chaining``)."""
+        return getattr(self, "_chaining", True)
+
+    def set_buffer_timeout(self, timeout_millis):
+        """Flink's network buffer flush timeout; records here are handed on in batches that
+        end with every input batch, so none waits for it. The value is kept."""
+        if timeout_millis < -1:
+            raise ValueError(f"the buffer timeout must be -1 or more, not {timeout_millis}")
+        self._buffer_timeout = timeout_millis
+        return self
+
+    def get_buffer_timeout(self):
+        """The buffer timeout set (Flink's default, 100 ms, unless set)."""
+        return getattr(self, "_buffer_timeout", 100)
 
     def set_python_executable(self, python_exec):
         """The interpreter of worker processes in process mode (``python.executable``)."""
