@@ -22,6 +22,8 @@ use crate::JobError;
 /// How a job ended, for Python (PyFlink's `JobExecutionResult`).
 #[derive(Debug, Clone)]
 pub struct JobResult {
+    /// The job's id, 32 hexadecimal digits.
+    pub job_id: String,
     /// The job's name.
     pub job_name: String,
     /// How long it ran.
@@ -33,6 +35,7 @@ pub struct JobResult {
 impl From<&JobExecutionResult> for JobResult {
     fn from(result: &JobExecutionResult) -> Self {
         JobResult {
+            job_id: result.get_job_id().to_string(),
             job_name: result.job_name().to_string(),
             net_runtime_ms: u64::try_from(result.get_net_runtime()).unwrap_or(u64::MAX),
             metrics: snapshots(result.get_metrics()),

@@ -14,7 +14,6 @@
 
 use std::sync::Arc;
 
-use pyflink_core::table::RowKind;
 use pyflink_core::FlinkError;
 use pyflink_table::batch::ChangeBatch;
 use pyflink_table::connectors::TableContext;
@@ -28,6 +27,7 @@ use pyflink_table::datafusion::arrow::datatypes::{
 };
 use pyflink_table::{Result, TableError};
 
+use super::line_format::check_append_only;
 use crate::formats::avro::{write_long, Input};
 
 /// The options of the `avro` format.
@@ -185,14 +185,7 @@ impl AvroCodec {
 
     /// The rows of `batch` as one message each; fails on a change other than an insertion.
     pub(crate) fn encode(&self, batch: &ChangeBatch) -> pyflink_core::Result<Vec<Vec<u8>>> {
-        if let Some(kind) = batch.kinds.iter().flatten().find(|kind| **kind != RowKind::Insert) {
-            return Err(FlinkError::Runtime(format!(
-                "{} table '{}' is append-only: it cannot write a {} change",
-                self.connector,
-                self.table,
-                kind.short_string()
-            )));
-        }
+        check_append_only(batch, &self.connector, &self.table)?;
         let columns = batch
             .rows
             .columns()

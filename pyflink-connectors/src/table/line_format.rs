@@ -436,14 +436,7 @@ impl LineCodec {
         out: &mut Vec<u8>,
         mut ends: Option<&mut Vec<usize>>,
     ) -> pyflink_core::Result<()> {
-        if let Some(kind) = batch.kinds.iter().flatten().find(|kind| **kind != RowKind::Insert) {
-            return Err(FlinkError::Runtime(format!(
-                "{} table '{}' is append-only: it cannot write a {} change",
-                self.connector,
-                self.table,
-                kind.short_string()
-            )));
-        }
+        check_append_only(batch, &self.connector, &self.table)?;
         let iso = matches!(self.format, Format::Json { iso_timestamps: true, .. });
         let options = FormatOptions::new()
             .with_null("")
@@ -638,6 +631,18 @@ impl<'a> ColumnText<'a> {
             ArrowType::Float32 => self.column.as_primitive::<Float32Type>().value(row).is_finite(),
             _ => true,
         }
+    }
+}
+
+/// Fails on a change of `batch` other than an insertion: the tables of `connector` in these
+/// formats are append-only.
+pub(crate) fn check_append_only(batch: &ChangeBatch, connector: &str, table: &str) -> pyflink_core::Result<()> {
+    match batch.kinds.iter().flatten().find(|kind| **kind != RowKind::Insert) {
+        None => Ok(()),
+        Some(kind) => Err(FlinkError::Runtime(format!(
+            "{connector} table '{table}' is append-only: it cannot write a {} change",
+            kind.short_string()
+        ))),
     }
 }
 

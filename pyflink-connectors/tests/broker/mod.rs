@@ -102,16 +102,25 @@ pub fn produce_to(broker: &Broker, topic: &str, values: &[String], parallelism: 
         Some(partition) => schema.set_partitioner(move |_: &String, _| partition),
         None => schema,
     };
-    env.from_collection(timed).assign_timestamps_and_watermarks(strategy).map(|(value, _)| value).sink_to(
-        KafkaSink::builder()
-            .set_bootstrap_servers(&broker.bootstrap)
-            .set_record_serializer(schema.build().unwrap())
-            .set_delivery_guarantee(DeliveryGuarantee::AtLeastOnce)
-            .set_property("batch.num.messages", "1")
-            .build()
-            .unwrap(),
-    );
+    env.from_collection(timed)
+        .assign_timestamps_and_watermarks(strategy)
+        .map(|(value, _)| value)
+        .sink_to(record_per_batch_sink(broker, schema.build().unwrap()));
     env.execute("produce").unwrap();
+}
+
+/// An at-least-once sink of `schema`'s records to `broker`, each record in a batch of its own.
+fn record_per_batch_sink<T: pyflink_core::Data>(
+    broker: &Broker,
+    schema: KafkaRecordSerializationSchema<T>,
+) -> KafkaSink<T> {
+    KafkaSink::builder()
+        .set_bootstrap_servers(&broker.bootstrap)
+        .set_record_serializer(schema)
+        .set_delivery_guarantee(DeliveryGuarantee::AtLeastOnce)
+        .set_property("batch.num.messages", "1")
+        .build()
+        .unwrap()
 }
 
 /// Writes `records` (key, and value or `None` for a tombstone) in order to one partition of
@@ -143,14 +152,6 @@ pub fn produce_keyed(broker: &Broker, topic: &str, records: &[(&str, Option<&str
         .set_key_serialization_schema(Key)
         .set_value_serialization_schema(Value)
         .set_partitioner(|_: &Keyed, _| 0);
-    env.from_collection(records).sink_to(
-        KafkaSink::builder()
-            .set_bootstrap_servers(&broker.bootstrap)
-            .set_record_serializer(schema.build().unwrap())
-            .set_delivery_guarantee(DeliveryGuarantee::AtLeastOnce)
-            .set_property("batch.num.messages", "1")
-            .build()
-            .unwrap(),
-    );
+    env.from_collection(records).sink_to(record_per_batch_sink(broker, schema.build().unwrap()));
     env.execute("produce keyed").unwrap();
 }

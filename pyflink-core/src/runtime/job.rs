@@ -125,12 +125,18 @@ pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 /// The result of a finished job, as Flink's `JobExecutionResult`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct JobExecutionResult {
+    job_id: JobId,
     job_name: String,
     net_runtime: Duration,
     metrics: BTreeMap<String, MetricValue>,
 }
 
 impl JobExecutionResult {
+    /// The job's id, as its client had it.
+    pub fn get_job_id(&self) -> JobId {
+        self.job_id
+    }
+
     /// The job's name, as passed to `execute`.
     pub fn job_name(&self) -> &str {
         &self.job_name
@@ -204,7 +210,8 @@ fn run_with_restarts(
         let error = match outcome {
             Ok(()) => {
                 let metrics = shared.metrics.snapshot();
-                return Ok(JobExecutionResult { job_name, net_runtime: start.elapsed(), metrics });
+                let job_id = shared.job_id;
+                return Ok(JobExecutionResult { job_id, job_name, net_runtime: start.elapsed(), metrics });
             }
             Err(error) => error,
         };

@@ -11,8 +11,6 @@ use std::sync::Arc;
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::row::{RowConverter, SortField};
-use datafusion::physical_expr::expressions::Column as ColumnExpr;
-use datafusion::physical_expr::PhysicalExpr;
 use pyflink_core::api::functions::{KeyedProcessContext, KeyedProcessFunction, KeyedRuntimeContext};
 use pyflink_core::table::RowKind;
 use pyflink_core::{DataStream, ValueState, ValueStateDescriptor};
@@ -34,10 +32,7 @@ pub fn normalize_changelog(
     key: &[usize],
     parallelism: usize,
 ) -> Result<DataStream<ChangeBatch>> {
-    let column = |i: usize| Arc::new(ColumnExpr::new(schema.field(i).name(), i)) as Arc<dyn PhysicalExpr>;
-    let keys = key.iter().map(|&i| column(i)).collect();
-    let all = (0..schema.fields().len()).map(column).collect();
-    let columns = Arc::new(KeyColumns::new(keys, all, schema)?);
+    let columns = Arc::new(KeyColumns::whole_rows(schema, key)?);
     let names: Vec<&str> = key.iter().map(|&i| schema.field(i).name().as_str()).collect();
     let normalize = ChangelogNormalize::new(Arc::clone(&columns), Arc::clone(schema));
     Ok(upserts

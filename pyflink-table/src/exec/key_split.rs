@@ -58,6 +58,15 @@ impl KeyColumns {
         Ok(KeyColumns { keys, arguments, keyed_schema })
     }
 
+    /// The columns at `key` of rows of `schema`, then every column of the row: for keyed
+    /// operators that keep or pass on whole rows.
+    pub(crate) fn whole_rows(schema: &SchemaRef, key: &[usize]) -> Result<Self> {
+        let column = |i: usize| Arc::new(ColumnExpr::new(schema.field(i).name(), i)) as Arc<dyn PhysicalExpr>;
+        let keys = key.iter().map(|&i| column(i)).collect();
+        let all = (0..schema.fields().len()).map(column).collect();
+        KeyColumns::new(keys, all, schema)
+    }
+
     pub(crate) fn key_count(&self) -> usize {
         self.keys.len()
     }
@@ -246,10 +255,7 @@ pub fn exchange_by_key(
     key: &[usize],
     parallelism: usize,
 ) -> Result<DataStream<ChangeBatch>> {
-    let column = |i: usize| Arc::new(ColumnExpr::new(schema.field(i).name(), i)) as Arc<dyn PhysicalExpr>;
-    let keys = key.iter().map(|&i| column(i)).collect();
-    let all = (0..schema.fields().len()).map(column).collect();
-    let columns = Arc::new(KeyColumns::new(keys, all, schema)?);
+    let columns = Arc::new(KeyColumns::whole_rows(schema, key)?);
     let drop_keys = DropKeys { keys: key.len(), schema: Arc::clone(schema) };
     // The split runs beside its input, so that the changes of a key leave it in their order.
     Ok(rows

@@ -4,6 +4,8 @@
 ``python.execution-mode`` (``thread``, the default, or ``process``) and
 ``python.fn-execution.bundle.size``."""
 
+import base64
+
 
 class Configuration:
     """A map of option names to text values."""
@@ -43,6 +45,54 @@ class Configuration:
 
     def keys_set(self):
         return set(self._options)
+
+    def key_set(self):
+        """The keys set (PyFlink's name of ``keys_set``)."""
+        return set(self._options)
+
+    def get_bytearray(self, key, default_value):
+        """The bytes of ``key``, stored as Flink stores them (base64 text)."""
+        if key not in self._options:
+            return default_value
+        return bytearray(base64.b64decode(self._options[key]))
+
+    def set_bytearray(self, key, value):
+        """Sets ``key`` to the bytes ``value`` (kept as base64 text, as Flink keeps them)."""
+        self._options[key] = base64.b64encode(bytes(value)).decode("ascii")
+        return self
+
+    def add_all_to_dict(self, target_dict):
+        """Copies every option into ``target_dict``."""
+        target_dict.update(self._options)
+
+    @staticmethod
+    def parse_list_value(value):
+        """Flink's list option text, values separated by ``;``; a value quoted with ``'`` or
+        ``"`` may hold ``;`` (a doubled quote inside is one quote)."""
+        values, current, quote, i = [], [], None, 0
+        while i < len(value):
+            c = value[i]
+            if quote is not None:
+                if c == quote and value[i + 1:i + 2] == quote:
+                    current.append(c)
+                    i += 1
+                elif c == quote:
+                    quote = None
+                else:
+                    current.append(c)
+            elif c in "'\"" and not "".join(current).strip():
+                current, quote = [], c
+            elif c == ";":
+                values.append("".join(current).strip() if quote is None else "".join(current))
+                current = []
+            else:
+                current.append(c)
+            i += 1
+        if quote is not None:
+            raise ValueError(f"an unclosed quote in the list value {value!r}")
+        if current or values:
+            values.append("".join(current).strip())
+        return values
 
     def contains_key(self, key):
         return key in self._options

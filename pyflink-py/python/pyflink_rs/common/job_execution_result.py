@@ -1,6 +1,7 @@
 """How a job ended (PyFlink's ``JobExecutionResult``)."""
 
 from pyflink_rs import _native
+from pyflink_rs.common.job_id import JobID
 
 
 class JobExecutionResult:
@@ -8,9 +9,14 @@ class JobExecutionResult:
     metrics when it ended."""
 
     def __init__(self, native_result):
+        self._job_id = JobID(native_result.job_id)
         self._job_name = native_result.job_name
         self._net_runtime = native_result.net_runtime_ms
         self._metrics = {name: _metric_value(value) for name, value in native_result.metrics.items()}
+
+    def get_job_id(self):
+        """The job's ``JobID``, the one its ``JobClient`` has."""
+        return self._job_id
 
     def get_job_name(self):
         return self._job_name

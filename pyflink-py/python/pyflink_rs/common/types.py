@@ -40,6 +40,13 @@ class Row(tuple):
         return row
 
     @classmethod
+    def of_kind(cls, row_kind, *args, **kwargs):
+        """A row of the fields given, with change kind ``row_kind``."""
+        row = cls(*args, **kwargs)
+        row.set_row_kind(row_kind)
+        return row
+
+    @classmethod
     def _of(cls, values, names):
         """A row of ``values`` with ``names`` (empty: positional); used by the engine."""
         row = tuple.__new__(cls, values)

@@ -435,19 +435,28 @@ class KeyedStream(DataStream):
         return DataStream(self._native.reduce(pickled_callable(reduce, ReduceFunction, "reduce"), name))
 
 
-class _KeyedFlatMap(KeyedProcessFunction):
-    """A flat map function (or callable) run as a keyed process function."""
+class _KeyedFunction(KeyedProcessFunction):
+    """A function of ``kind`` (or a callable) run as a keyed process function: a rich
+    function is opened and closed with it."""
+
+    kind = None
 
     def __init__(self, func):
         self._func = func
 
     def open(self, runtime_context):
-        if isinstance(self._func, FlatMapFunction):
+        if isinstance(self._func, self.kind):
             self._func.open(runtime_context)
 
     def close(self):
-        if isinstance(self._func, FlatMapFunction):
+        if isinstance(self._func, self.kind):
             self._func.close()
+
+
+class _KeyedFlatMap(_KeyedFunction):
+    """A flat map function (or callable), keyed."""
+
+    kind = FlatMapFunction
 
     def process_element(self, value, ctx):
         results = self._func.flat_map(value) if isinstance(self._func, FlatMapFunction) else self._func(value)
@@ -455,19 +464,10 @@ class _KeyedFlatMap(KeyedProcessFunction):
             yield from results
 
 
-class _KeyedFilter(KeyedProcessFunction):
-    """A filter function (or callable) run as a keyed process function."""
+class _KeyedFilter(_KeyedFunction):
+    """A filter function (or callable), keyed."""
 
-    def __init__(self, func):
-        self._func = func
-
-    def open(self, runtime_context):
-        if isinstance(self._func, FilterFunction):
-            self._func.open(runtime_context)
-
-    def close(self):
-        if isinstance(self._func, FilterFunction):
-            self._func.close()
+    kind = FilterFunction
 
     def process_element(self, value, ctx):
         keep = self._func.filter(value) if isinstance(self._func, FilterFunction) else self._func(value)
