@@ -50,9 +50,11 @@ def test_files_are_read_transformed_and_written_once(tmp_path):
         "files",
     )
     pairs = lines.map(lambda line: tuple(int(x) for x in line.split()), output_type=Types.TUPLE([Types.INT(), Types.INT()]))
+    names = OutputFileConfig.builder().with_part_prefix("prefix").with_part_suffix(".ext").build()
+    assert (names.get_part_prefix(), names.get_part_suffix()) == ("prefix", ".ext")
     pairs.sink_to(
         FileSink.for_row_format(str(sink_dir), Encoder.simple_string_encoder())
-        .with_output_file_config(OutputFileConfig.builder().with_part_prefix("prefix").with_part_suffix(".ext").build())
+        .with_output_file_config(names)
         .with_rolling_policy(RollingPolicy.default_rolling_policy(part_size=1024))
         .build()
     )

@@ -142,3 +142,17 @@ def test_environment_settings_read_back_and_the_max_parallelism_bounds_operators
         env.execute("too wide")
     assert env.is_chaining_enabled() and not env.disable_operator_chaining().is_chaining_enabled()
     assert env.get_buffer_timeout() == 100 and env.set_buffer_timeout(5).get_buffer_timeout() == 5
+
+
+@pytest.mark.parametrize("mode", ["thread", "process"])
+def test_a_runtime_context_names_its_task_with_its_subtask(mode):
+    class Named(MapFunction):
+        def open(self, runtime_context):
+            self.name = runtime_context.get_task_name_with_subtasks()
+
+        def map(self, value):
+            return self.name
+
+    env = environment(mode)
+    names = env.from_collection([1, 2, 3, 4]).rebalance().map(Named()).name("namer").set_parallelism(2)
+    assert sorted(set(names.execute_and_collect())) == ["namer (1/2)#0", "namer (2/2)#0"]

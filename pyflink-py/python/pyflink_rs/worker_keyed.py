@@ -127,6 +127,9 @@ class TaskFacts:
     def get_attempt_number(self):
         return 0
 
+    # The same text as in thread mode.
+    get_task_name_with_subtasks = RuntimeContext.get_task_name_with_subtasks
+
     def _metric_group(self):
         return MetricGroup(self._metrics)
 

@@ -3,6 +3,8 @@ field are. A typed stream converts its records (tuples to ``Row`` for ``ROW``, f
 to 32 bits for ``FLOAT``, ...) and prints them as a Java program would; untyped streams carry
 any Python object (``PICKLED_BYTE_ARRAY``)."""
 
+from enum import Enum
+
 from pyflink_rs import _native
 
 
@@ -19,6 +21,23 @@ class TypeInformation:
         return hash(repr(self))
 
 
+class BasicType(Enum):
+    """The basic types, by the names of their Java classes."""
+
+    STRING = "String"
+    BYTE = "Byte"
+    BOOLEAN = "Boolean"
+    SHORT = "Short"
+    INT = "Integer"
+    LONG = "Long"
+    FLOAT = "Float"
+    DOUBLE = "Double"
+    CHAR = "Char"
+    BIG_INT = "BigInteger"
+    BIG_DEC = "BigDecimal"
+    INSTANT = "Instant"
+
+
 class BasicTypeInfo(TypeInformation):
     """A type without parameters: strings, numbers, booleans."""
 
@@ -32,13 +51,87 @@ class BasicTypeInfo(TypeInformation):
     def __repr__(self):
         return self._name
 
+    def __eq__(self, other):
+        # Types of one engine kind (dates, times, timestamps) differ by their Java class.
+        return type(self) is type(other) and self._name == other._name
+
+    def __hash__(self):
+        return hash((type(self), self._name))
+
+    @staticmethod
+    def STRING_TYPE_INFO():
+        return BasicTypeInfo("String", _native.BasicType.STRING)
+
+    @staticmethod
+    def BOOLEAN_TYPE_INFO():
+        return BasicTypeInfo("Boolean", _native.BasicType.BOOLEAN)
+
+    @staticmethod
+    def BYTE_TYPE_INFO():
+        return BasicTypeInfo("Byte", _native.BasicType.BYTE)
+
+    @staticmethod
+    def SHORT_TYPE_INFO():
+        return BasicTypeInfo("Short", _native.BasicType.SHORT)
+
+    @staticmethod
+    def INT_TYPE_INFO():
+        return BasicTypeInfo("Integer", _native.BasicType.INT)
+
+    @staticmethod
+    def LONG_TYPE_INFO():
+        return BasicTypeInfo("Long", _native.BasicType.LONG)
+
+    @staticmethod
+    def FLOAT_TYPE_INFO():
+        return BasicTypeInfo("Float", _native.BasicType.FLOAT)
+
+    @staticmethod
+    def DOUBLE_TYPE_INFO():
+        return BasicTypeInfo("Double", _native.BasicType.DOUBLE)
+
+    @staticmethod
+    def CHAR_TYPE_INFO():
+        return BasicTypeInfo("Character", _native.BasicType.CHAR)
+
+    @staticmethod
+    def BIG_INT_TYPE_INFO():
+        return BasicTypeInfo("BigInteger", _native.BasicType.BIG_INT)
+
+    @staticmethod
+    def BIG_DEC_TYPE_INFO():
+        return BasicTypeInfo("BigDecimal", _native.BasicType.BIG_DEC)
+
+    @staticmethod
+    def INSTANT_TYPE_INFO():
+        return InstantTypeInfo("Instant", _native.BasicType.TEMPORAL)
+
 
 class SqlTimeTypeInfo(BasicTypeInfo):
     """Dates, times and timestamps: ``datetime`` objects."""
 
+    @staticmethod
+    def DATE():
+        return SqlTimeTypeInfo("Date", _native.BasicType.TEMPORAL)
+
+    @staticmethod
+    def TIME():
+        return SqlTimeTypeInfo("Time", _native.BasicType.TEMPORAL)
+
+    @staticmethod
+    def TIMESTAMP():
+        return SqlTimeTypeInfo("Timestamp", _native.BasicType.TEMPORAL)
+
 
 class LocalTimeTypeInfo(BasicTypeInfo):
     """Local dates, times and date-times: ``datetime`` objects."""
+
+    class TimeType(Enum):
+        """Which local time type."""
+
+        LOCAL_DATE = "LocalDate"
+        LOCAL_TIME = "LocalTime"
+        LOCAL_DATE_TIME = "LocalDateTime"
 
 
 class InstantTypeInfo(BasicTypeInfo):
@@ -120,6 +213,27 @@ class ListTypeInfo(TypeInformation):
         return f"{self._name}<{self.elem_type!r}>"
 
 
+class PrimitiveArrayTypeInfo(ListTypeInfo):
+    """Arrays of a primitive type (Java's ``int[]``): lists here."""
+
+    def __init__(self, element_type):
+        super().__init__(element_type, "PrimitiveArrayTypeInfo")
+
+
+class BasicArrayTypeInfo(ListTypeInfo):
+    """Arrays of a basic type (Java's ``Integer[]``): lists here."""
+
+    def __init__(self, element_type):
+        super().__init__(element_type, "BasicArrayTypeInfo")
+
+
+class ObjectArrayTypeInfo(ListTypeInfo):
+    """Arrays of any type (Java's ``Object[]``): lists here."""
+
+    def __init__(self, element_type):
+        super().__init__(element_type, "ObjectArrayTypeInfo")
+
+
 class MapTypeInfo(TypeInformation):
     """Dicts of a key type and a value type."""
 
@@ -143,63 +257,63 @@ class Types:
 
     @staticmethod
     def STRING():
-        return _basic("String", _native.BasicType.STRING)
+        return BasicTypeInfo.STRING_TYPE_INFO()
 
     @staticmethod
     def BYTE():
-        return _basic("Byte", _native.BasicType.BYTE)
+        return BasicTypeInfo.BYTE_TYPE_INFO()
 
     @staticmethod
     def BOOLEAN():
-        return _basic("Boolean", _native.BasicType.BOOLEAN)
+        return BasicTypeInfo.BOOLEAN_TYPE_INFO()
 
     @staticmethod
     def SHORT():
-        return _basic("Short", _native.BasicType.SHORT)
+        return BasicTypeInfo.SHORT_TYPE_INFO()
 
     @staticmethod
     def INT():
-        return _basic("Integer", _native.BasicType.INT)
+        return BasicTypeInfo.INT_TYPE_INFO()
 
     @staticmethod
     def LONG():
-        return _basic("Long", _native.BasicType.LONG)
+        return BasicTypeInfo.LONG_TYPE_INFO()
 
     @staticmethod
     def FLOAT():
-        return _basic("Float", _native.BasicType.FLOAT)
+        return BasicTypeInfo.FLOAT_TYPE_INFO()
 
     @staticmethod
     def DOUBLE():
-        return _basic("Double", _native.BasicType.DOUBLE)
+        return BasicTypeInfo.DOUBLE_TYPE_INFO()
 
     @staticmethod
     def CHAR():
-        return _basic("Character", _native.BasicType.CHAR)
+        return BasicTypeInfo.CHAR_TYPE_INFO()
 
     @staticmethod
     def BIG_INT():
-        return _basic("BigInteger", _native.BasicType.BIG_INT)
+        return BasicTypeInfo.BIG_INT_TYPE_INFO()
 
     @staticmethod
     def BIG_DEC():
-        return _basic("BigDecimal", _native.BasicType.BIG_DEC)
+        return BasicTypeInfo.BIG_DEC_TYPE_INFO()
 
     @staticmethod
     def INSTANT():
-        return _basic("Instant", _native.BasicType.TEMPORAL, InstantTypeInfo)
+        return BasicTypeInfo.INSTANT_TYPE_INFO()
 
     @staticmethod
     def SQL_DATE():
-        return _basic("Date", _native.BasicType.TEMPORAL, SqlTimeTypeInfo)
+        return SqlTimeTypeInfo.DATE()
 
     @staticmethod
     def SQL_TIME():
-        return _basic("Time", _native.BasicType.TEMPORAL, SqlTimeTypeInfo)
+        return SqlTimeTypeInfo.TIME()
 
     @staticmethod
     def SQL_TIMESTAMP():
-        return _basic("Timestamp", _native.BasicType.TEMPORAL, SqlTimeTypeInfo)
+        return SqlTimeTypeInfo.TIMESTAMP()
 
     @staticmethod
     def LOCAL_DATE():
@@ -231,15 +345,15 @@ class Types:
 
     @staticmethod
     def PRIMITIVE_ARRAY(element_type):
-        return ListTypeInfo(element_type, "PrimitiveArrayTypeInfo")
+        return PrimitiveArrayTypeInfo(element_type)
 
     @staticmethod
     def BASIC_ARRAY(element_type):
-        return ListTypeInfo(element_type, "BasicArrayTypeInfo")
+        return BasicArrayTypeInfo(element_type)
 
     @staticmethod
     def OBJECT_ARRAY(element_type):
-        return ListTypeInfo(element_type, "ObjectArrayTypeInfo")
+        return ObjectArrayTypeInfo(element_type)
 
     @staticmethod
     def MAP(key_type_info, value_type_info):

@@ -78,6 +78,14 @@ class RuntimeContext:
         """The operator's name."""
         return self._native.get_task_name()
 
+    def get_task_name_with_subtasks(self):
+        """The task's name with this instance's number and the parallelism, as Flink writes
+        it in logs: ``Map (1/2)#0`` (the last number is the attempt)."""
+        return (
+            f"{self.get_task_name()} ({self.get_index_of_this_subtask() + 1}/"
+            f"{self.get_number_of_parallel_subtasks()})#{self.get_attempt_number()}"
+        )
+
     def get_number_of_parallel_subtasks(self):
         """The operator's parallelism."""
         return self._native.get_number_of_parallel_subtasks()

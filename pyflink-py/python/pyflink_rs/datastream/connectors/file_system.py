@@ -79,6 +79,14 @@ class OutputFileConfig:
         self.part_prefix = part_prefix
         self.part_suffix = part_suffix
 
+    def get_part_prefix(self):
+        """What part file names start with (``part`` unless set)."""
+        return self.part_prefix
+
+    def get_part_suffix(self):
+        """What part file names end with (nothing unless set)."""
+        return self.part_suffix
+
     @staticmethod
     def builder():
         return OutputFileConfig.OutputFileConfigBuilder()
