@@ -50,9 +50,7 @@ impl Metadata {
             _ => return None,
         })
     }
-}
 
-impl Metadata {
     /// Whether a sink writes it into the records.
     pub(super) fn is_writable(self) -> bool {
         matches!(self, Metadata::Timestamp | Metadata::Headers)
@@ -202,7 +200,8 @@ impl RecordsToBatches {
             Some(codec) => {
                 let (keys, key_kept, key_errors) = codec.decode(records.iter().map(|r| r.key.as_deref()))?;
                 null_values += key_errors.null_values;
-                (keys, rows_of(count, &(0..count).collect::<Vec<_>>(), &key_kept))
+                let every_record: Vec<usize> = (0..count).collect();
+                (keys, rows_of(count, &every_record, &key_kept))
             }
             None => (None, vec![None; count]),
         };
@@ -216,18 +215,20 @@ impl RecordsToBatches {
         if rows.is_empty() {
             return Ok(None);
         }
-        // The decoded columns of the rows, NULL where a row has no such part (a tombstone's value).
-        let of_rows = |decoded: &Option<RecordBatch>, positions: &[Option<u32>], column: usize, field: &Field| {
+        // Where each row is among the decoded values and keys: NULL where a row has no such
+        // part (a tombstone's value), which `take` makes a NULL.
+        let value_indices: UInt32Array = rows.iter().map(|&i| value_rows[i]).collect();
+        let key_indices: UInt32Array = rows.iter().map(|&i| key_rows[i]).collect();
+        let of_rows = |decoded: &Option<RecordBatch>, indices: &UInt32Array, column: usize, field: &Field| {
             let Some(decoded) = decoded else { return Ok(new_null_array(field.data_type(), rows.len())) };
-            let indices: UInt32Array = rows.iter().map(|&i| positions[i]).collect();
-            take(decoded.column(column).as_ref(), &indices, None).map_err(|e| self.runtime(&e))
+            take(decoded.column(column).as_ref(), indices, None).map_err(|e| self.runtime(&e))
         };
         let chosen: Vec<&TableRecord> = rows.iter().map(|&i| &records[i]).collect();
         let mut columns = Vec::with_capacity(self.columns.len());
         for (source, field) in self.columns.iter().zip(self.schema.fields()) {
             let column = match source {
-                ColumnSource::Value(i) => of_rows(&values, &value_rows, *i, field)?,
-                ColumnSource::Key(i) => of_rows(&keys, &key_rows, *i, field)?,
+                ColumnSource::Value(i) => of_rows(&values, &value_indices, *i, field)?,
+                ColumnSource::Key(i) => of_rows(&keys, &key_indices, *i, field)?,
                 ColumnSource::Metadata(metadata) => self.metadata(*metadata, &chosen, field.data_type())?,
             };
             columns.push(column);

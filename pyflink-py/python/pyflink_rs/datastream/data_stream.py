@@ -43,6 +43,8 @@ class _OperatorSettings:
         self._description = None
         self._slot_sharing_group = None
         self._chaining = "default"
+        self._parallelism = None
+        self._buffer_timeout = None
 
     def get_name(self):
         """The operator's name."""
@@ -108,7 +110,7 @@ class DataStream(_OperatorSettings):
                 f"The maximum parallelism must be greater than 0 and less than or equal to "
                 f"{_UPPER_BOUND_MAX_PARALLELISM}, not {max_parallelism}"
             )
-        if getattr(self, "_parallelism", None) is not None and self._parallelism > max_parallelism:
+        if self._parallelism is not None and self._parallelism > max_parallelism:
             raise ValueError(
                 f"The parallelism {self._parallelism} of operator '{self._name}' is larger than its maximum "
                 f"parallelism {max_parallelism}"

@@ -41,6 +41,9 @@ class StreamExecutionEnvironment(dependencies.PythonDependencyMethods):
         # Every option set on this environment (python.execution-mode, checkpointing, ...), for
         # the table environments made of this one.
         self._options = {}
+        # Kept settings that change nothing here (see disable_operator_chaining, set_buffer_timeout).
+        self._chaining = True
+        self._buffer_timeout = 100
         if native is None:
             self._apply(global_configuration.load())
 
@@ -140,7 +143,7 @@ class StreamExecutionEnvironment(dependencies.PythonDependencyMethods):
 
     def is_chaining_enabled(self):
         """Whether operators may be chained (see ``disable_operator_chaining``)."""
-        return getattr(self, "_chaining", True)
+        return self._chaining
 
     def set_buffer_timeout(self, timeout_millis):
         """Flink's network buffer flush timeout; records here are handed on in batches that
@@ -152,7 +155,7 @@ class StreamExecutionEnvironment(dependencies.PythonDependencyMethods):
 
     def get_buffer_timeout(self):
         """The buffer timeout set (Flink's default, 100 ms, unless set)."""
-        return getattr(self, "_buffer_timeout", 100)
+        return self._buffer_timeout
 
     def set_python_executable(self, python_exec):
         """The interpreter of worker processes in process mode (``python.executable``)."""
