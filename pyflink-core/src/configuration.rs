@@ -92,9 +92,53 @@ impl Configuration {
         self.get_string(key).map(|v| v.trim().parse().map_err(|_| invalid(key, v, "a number"))).transpose()
     }
 
+    /// `key` as a map in Flink's notation (`k1:v1,k2:v2`; a part holding `,` or `:` is quoted
+    /// with `'`, and a quote in it doubled), if set.
+    pub(crate) fn map(&self, key: &str) -> Result<Option<BTreeMap<String, String>>> {
+        let Some(text) = self.get_string(key) else { return Ok(None) };
+        let mut map = BTreeMap::new();
+        for entry in split_unquoted(text, ',') {
+            if entry.trim().is_empty() {
+                continue;
+            }
+            let parts = split_unquoted(&entry, ':');
+            let [name, value] = parts.as_slice() else {
+                return Err(invalid(key, text, "entries 'key:value' separated by ','"));
+            };
+            map.insert(unquote(name), unquote(value));
+        }
+        Ok(Some(map))
+    }
+
     /// `key` as a boolean, if set.
     pub(crate) fn boolean(&self, key: &str) -> Result<Option<bool>> {
         self.get_string(key).map(|v| Ok(parse_bool(key, v)?)).transpose()
+    }
+}
+
+/// `text` cut at each `separator` that is not inside single quotes; the quotes are kept.
+fn split_unquoted(text: &str, separator: char) -> Vec<String> {
+    let mut parts = vec![String::new()];
+    let mut quoted = false;
+    for c in text.chars() {
+        if c == '\'' {
+            quoted = !quoted;
+        }
+        if c == separator && !quoted {
+            parts.push(String::new());
+        } else {
+            parts.last_mut().expect("never empty").push(c);
+        }
+    }
+    parts
+}
+
+/// A part of a list or map option without its quotes (`'a:b'` is `a:b`, `''` inside is `'`).
+fn unquote(part: &str) -> String {
+    let part = part.trim();
+    match part.strip_prefix('\'').and_then(|p| p.strip_suffix('\'')) {
+        Some(inner) => inner.replace("''", "'"),
+        None => part.to_string(),
     }
 }
 
@@ -236,10 +280,39 @@ impl Configuration {
                         .unwrap_or(crate::checkpoint::DEFAULT_ATTEMPTS_BEFORE_RESET),
                 )
             }
+            "failure-rate" | "failurerate" => RestartStrategy::failure_rate_restart(
+                self.number("restart-strategy.failure-rate.max-failures-per-interval")?.unwrap_or(1),
+                self.duration("restart-strategy.failure-rate.failure-rate-interval")?
+                    .unwrap_or(Duration::from_secs(60)),
+                self.duration("restart-strategy.failure-rate.delay")?.unwrap_or(Duration::from_secs(1)),
+            ),
             _ => {
-                return Err(invalid("restart-strategy.type", kind, "one of 'none', 'fixed-delay', 'exponential-delay'"))
+                return Err(invalid(
+                    "restart-strategy.type",
+                    kind,
+                    "one of 'none', 'fixed-delay', 'failure-rate', 'exponential-delay'",
+                ))
             }
         };
         Ok(Some(strategy))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn maps_read_flink_notation_with_quoted_parts() {
+        let mut config = Configuration::new();
+        config.set_string("m", "a:1, 'b:c':'x,y' ,q:'it''s'");
+        let map = config.map("m").unwrap().unwrap();
+        assert_eq!(map.len(), 3);
+        assert_eq!(map["a"], "1");
+        assert_eq!(map["b:c"], "x,y");
+        assert_eq!(map["q"], "it's");
+        config.set_string("m", "no-value");
+        assert!(config.map("m").unwrap_err().to_string().contains("'key:value'"));
+        assert_eq!(config.map("unset").unwrap(), None);
     }
 }

@@ -79,7 +79,7 @@ pub use pyflink_state::{
 };
 pub use runtime::client::{JobClient, JobId, JobStatus};
 pub use runtime::job::JobExecutionResult;
-pub use runtime::operator::{RuntimeContext, TaskInfo};
+pub use runtime::operator::{JobParameters, RuntimeContext, TaskInfo};
 
 /// Compiles and runs the Rust examples of the README as doctests.
 #[cfg(doctest)]

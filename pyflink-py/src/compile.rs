@@ -5,14 +5,16 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use pyflink_core::api::broadcast::BroadcastStream;
 use pyflink_core::sinks::CollectIterator;
 use pyflink_core::time::WatermarkStrategy;
 use pyflink_core::{
-    DataStream, JobClient, KeyedStream, OutputTag, ProcessContext, ProcessFunction, RuntimeExecutionMode,
-    StreamExecutionEnvironment,
+    DataStream, JobClient, KeyedStream, MapStateDescriptor, OutputTag, ProcessContext, ProcessFunction,
+    RuntimeExecutionMode, StreamExecutionEnvironment,
 };
 use pyo3::prelude::*;
 
+use crate::broadcast::{PythonBroadcastProcess, PythonKeyedBroadcastProcess};
 use crate::bundled::{BundledKeySelector, BundledTransform, Stage};
 use crate::bundled_keyed::BundledKeyedProcess;
 use crate::bundled_process::BundledProcess;
@@ -193,6 +195,21 @@ fn build_steps(
                 };
                 Built::Stream(processed.name(name))
             }
+            Step::BroadcastProcess { input, broadcast, function, states, name } => {
+                let output = OutputType::new(planned.record_type.clone());
+                let function = PyFunction::new(function.clone());
+                let declared = broadcast_stream(stream_of(&built, *broadcast)?, states);
+                let processed =
+                    match &built[*input] {
+                        Built::Keyed(keyed) => keyed.connect_broadcast(&declared).process(
+                            PythonKeyedBroadcastProcess::new(function, output, sides_of(index), states.clone()),
+                        ),
+                        _ => stream_of(&built, *input)?
+                            .connect_broadcast(&declared)
+                            .process(PythonBroadcastProcess::new(function, output, sides_of(index), states.clone())),
+                    };
+                Built::Stream(processed.name(name))
+            }
             Step::Union { inputs } => {
                 let (first, others) = inputs.split_first().expect("a union has its own stream as first input");
                 let others =
@@ -219,6 +236,7 @@ fn build_steps(
                     Partitioning::Rescale => records.rescale(),
                     Partitioning::Broadcast => records.broadcast(),
                     Partitioning::Global => records.global(),
+                    Partitioning::Custom { function } => records.try_partition_custom(python_partitioner(function)?),
                 })
             }
             Step::Timestamps { input, strategy } => Built::Stream(
@@ -260,6 +278,33 @@ fn build_steps(
         });
     }
     Ok(built)
+}
+
+/// `stream` broadcast to every instance of the operator it is connected to, which declares the
+/// broadcast states `states`.
+fn broadcast_stream(stream: &DataStream<PyValue>, states: &[String]) -> BroadcastStream<PyValue> {
+    let descriptor = |name: &String| MapStateDescriptor::<PyKey, PyValue>::new(name.as_str());
+    let (first, others) = states.split_first().expect("a broadcast stream declares a state");
+    others.iter().fold(stream.broadcast_with(&descriptor(first)), |declared, name| declared.and(&descriptor(name)))
+}
+
+/// The partitioner of a cloudpickled Python callable `(record, partitions) -> int`. It runs in
+/// this process's interpreter in both execution modes, where the sending operator runs.
+fn python_partitioner(
+    function: &[u8],
+) -> Result<impl Fn(&PyValue, usize) -> pyflink_core::Result<usize> + Send + Sync + 'static, JobError> {
+    let function = Python::attach(|py| unpickle(py, function).map(Bound::unbind))
+        .map_err(|e| JobError::InvalidProgram(format!("cannot read the custom partitioner: {e}")))?;
+    Ok(move |value: &PyValue, partitions: usize| {
+        Python::attach(|py| {
+            let partition = function.bind(py).call1((value.bind(py), partitions)).and_then(|p| p.extract::<i64>());
+            match partition.map_err(|e| python_error(py, e))? {
+                // A negative partition is out of range as a large one is.
+                p if p < 0 => Ok(usize::MAX),
+                p => Ok(usize::try_from(p).unwrap_or(usize::MAX)),
+            }
+        })
+    })
 }
 
 /// `stream` with the settings of its step given on the Python stream: parallelism, name, uid.
@@ -359,15 +404,32 @@ fn keyed_of(built: &[Built], step: usize) -> Result<&KeyedStream<KeyedRecord, Py
 
 /// Starts the streams of `plan` that end in sinks as a job in the background.
 pub fn start(plan: &Plan, job_name: &str) -> Result<JobClient, JobError> {
-    if let Some(thread) = plan.table_thread() {
-        let (plan, job_name, owner) = (plan.clone(), job_name.to_string(), Arc::clone(&thread));
-        return thread.run(move |owned| start_in(&plan, &job_name, Some(&TableScope { thread: &owner, owned })))?;
-    }
-    start_in(plan, job_name, None)
+    let job_name = job_name.to_string();
+    in_scope(plan, move |plan, tables| Ok(define_job(plan, tables)?.execute_async(&job_name)?))
 }
 
-/// [`start`] in the table environment of `tables`, if the plan reads its queries.
-fn start_in(plan: &Plan, job_name: &str, tables: Option<&TableScope<'_>>) -> Result<JobClient, JobError> {
+/// The job `start` would run, as Flink's execution plan JSON; nothing runs.
+pub fn execution_plan(plan: &Plan) -> Result<String, JobError> {
+    in_scope(plan, |plan, tables| Ok(define_job(plan, tables)?.get_execution_plan()?))
+}
+
+/// Calls `run` with `plan` on the thread of the table environment whose queries the plan
+/// reads, if it reads any, else here.
+fn in_scope<R: Send + 'static>(
+    plan: &Plan,
+    run: impl FnOnce(&Plan, Option<&TableScope<'_>>) -> Result<R, JobError> + Send + 'static,
+) -> Result<R, JobError> {
+    match plan.table_thread() {
+        Some(thread) => {
+            let (plan, owner) = (plan.clone(), Arc::clone(&thread));
+            thread.run(move |owned| run(&plan, Some(&TableScope { thread: &owner, owned })))?
+        }
+        None => run(plan, None),
+    }
+}
+
+/// The engine's environment with the streams of `plan` and its sinks defined in it.
+fn define_job(plan: &Plan, tables: Option<&TableScope<'_>>) -> Result<StreamExecutionEnvironment, JobError> {
     if plan.sinks.is_empty() {
         return Err(JobError::InvalidProgram(
             "no sinks are defined: add print() or another sink before execute()".into(),
@@ -398,21 +460,17 @@ fn start_in(plan: &Plan, job_name: &str, tables: Option<&TableScope<'_>>) -> Res
             drop(sink.set_parallelism(parallelism));
         }
     }
-    Ok(env.execute_async(job_name)?)
+    Ok(env)
 }
 
 /// Starts the job of step `step` of `plan`, whose records the returned iterator collects as
 /// they come.
 pub fn collect(plan: &Plan, step: usize, job_name: &str) -> Result<CollectIterator<PyValue>, JobError> {
-    let collect_in = move |plan: &Plan, job_name: &str, tables: Option<&TableScope<'_>>| {
+    let job_name = job_name.to_string();
+    in_scope(plan, move |plan, tables| {
         let (_env, built) = build(plan, tables)?;
-        Ok(stream_of(&built, step)?.execute_and_collect_named(job_name)?)
-    };
-    if let Some(thread) = plan.table_thread() {
-        let (plan, job_name, owner) = (plan.clone(), job_name.to_string(), Arc::clone(&thread));
-        return thread.run(move |owned| collect_in(&plan, &job_name, Some(&TableScope { thread: &owner, owned })))?;
-    }
-    collect_in(plan, job_name, None)
+        Ok(stream_of(&built, step)?.execute_and_collect_named(&job_name)?)
+    })
 }
 
 /// Turns the numbers of a sequence source into Python integers.

@@ -47,6 +47,7 @@ pub struct NativeRuntimeContext {
     parallelism: usize,
     max_parallelism: usize,
     metrics: pyflink_core::metrics::MetricGroup,
+    job_parameters: pyflink_core::JobParameters,
     requests: Vec<StateRequest>,
 }
 
@@ -59,6 +60,7 @@ impl NativeRuntimeContext {
             parallelism: runtime.get_number_of_parallel_subtasks(),
             max_parallelism: runtime.get_max_number_of_parallel_subtasks(),
             metrics: runtime.get_metric_group().clone(),
+            job_parameters: runtime.task_info().get_job_parameters().clone(),
             requests: Vec::new(),
         }
     }
@@ -136,6 +138,13 @@ impl NativeRuntimeContext {
 
     fn get_max_number_of_parallel_subtasks(&self) -> usize {
         self.max_parallelism
+    }
+
+    fn get_job_parameter(&self, key: &str, default_value: Py<PyAny>, py: Python<'_>) -> Py<PyAny> {
+        match self.job_parameters.get(key) {
+            Some(value) => pyo3::types::PyString::new(py, value).into_any().unbind(),
+            None => default_value,
+        }
     }
 
     #[pyo3(signature = (name, ttl=None))]

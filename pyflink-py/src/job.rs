@@ -101,6 +101,18 @@ impl RunningJob {
     pub fn metrics(&self) -> HashMap<String, MetricSnapshot> {
         snapshots(&self.canceller.get_metrics())
     }
+
+    /// Takes a savepoint into `target`; its path.
+    pub fn trigger_savepoint(&self, target: String, timeout_ms: u64) -> Result<String, JobError> {
+        let path = self.canceller.trigger_savepoint(target, Duration::from_millis(timeout_ms))?;
+        Ok(path.display().to_string())
+    }
+
+    /// Takes a savepoint into `target`, then stops the job; the savepoint's path.
+    pub fn stop_with_savepoint(&self, target: String, timeout_ms: u64) -> Result<String, JobError> {
+        let path = self.canceller.stop_with_savepoint(target, Duration::from_millis(timeout_ms))?;
+        Ok(path.display().to_string())
+    }
 }
 
 /// The records of a stream collected while its job runs (`execute_and_collect`).

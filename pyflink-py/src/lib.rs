@@ -30,6 +30,7 @@
 //! Functions cross the interface once, cloudpickled, when the program is built; records never
 //! cross it one by one, so no uniffi call is on the per-record path.
 
+pub mod broadcast;
 pub mod bundled;
 pub mod bundled_keyed;
 pub mod bundled_process;
@@ -38,6 +39,7 @@ pub mod bundled_window;
 pub mod compile;
 pub mod context;
 pub mod count_window;
+pub mod custom_window;
 pub mod files;
 pub mod function;
 pub mod interpreter;

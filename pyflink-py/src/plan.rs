@@ -50,11 +50,15 @@ pub enum Step {
     Window { input: usize, window: WindowSpec, contents: WindowContentsSpec, evaluator: Vec<u8>, name: String },
     /// The records of step `input`, sent to the next operator's instances as `partitioning` says.
     Partition { input: usize, partitioning: Partitioning },
+    /// A Python `BroadcastProcessFunction` (`KeyedBroadcastProcessFunction` when `input` is a
+    /// keyed step) over step `input`, with the records of step `broadcast` sent to every
+    /// instance, and the broadcast states named `states`.
+    BroadcastProcess { input: usize, broadcast: usize, function: Vec<u8>, states: Vec<String>, name: String },
 }
 
 /// How records go from an operator to the instances of the next (PyFlink's `forward()`,
 /// `shuffle()`, ...).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Partitioning {
     /// To the same-numbered instance; both operators have the same parallelism.
     Forward,
@@ -68,6 +72,9 @@ pub enum Partitioning {
     Broadcast,
     /// To the first instance.
     Global,
+    /// To the instance a cloudpickled Python callable `(record, partitions) -> int` picks
+    /// (`partition_custom`).
+    Custom { function: Vec<u8> },
 }
 
 impl Partitioning {
@@ -153,6 +160,30 @@ impl PlannedStep {
     pub fn new(step: Step, record_type: TypeInfo) -> Self {
         PlannedStep { step, record_type, parallelism: None, name: None, uid: None }
     }
+}
+
+/// Adds the broadcast process step over `input` (keyed or not) and `broadcast`.
+fn broadcast_step(
+    plan: &SharedPlan,
+    input: usize,
+    broadcast: &Stream,
+    function: Vec<u8>,
+    states: Vec<String>,
+    name: String,
+    output_type: Option<TypeInfo>,
+) -> Result<Arc<Stream>, JobError> {
+    if !Arc::ptr_eq(plan, &broadcast.plan) {
+        return Err(JobError::InvalidProgram(
+            "connect() takes a broadcast stream of the same StreamExecutionEnvironment".into(),
+        ));
+    }
+    if states.is_empty() {
+        return Err(JobError::InvalidProgram(
+            "a broadcast stream declares its broadcast state: broadcast(MapStateDescriptor(...))".into(),
+        ));
+    }
+    let step = Step::BroadcastProcess { input, broadcast: broadcast.step, function, states, name };
+    stream(plan, step, Some(output_type.unwrap_or(TypeInfo::Pickled)))
 }
 
 /// A sink the job runs: which step it writes, where to, and its operator's settings.
@@ -340,7 +371,17 @@ impl Step {
             | Step::Process { input, .. }
             | Step::SideOutput { input, .. }
             | Step::Partition { input, .. }
+            | Step::BroadcastProcess { input, .. }
             | Step::Window { input, .. } => Some(*input),
+        }
+    }
+
+    /// Every step this step reads.
+    pub fn inputs(&self) -> Vec<usize> {
+        match self {
+            Step::Union { inputs } => inputs.clone(),
+            Step::BroadcastProcess { input, broadcast, .. } => vec![*input, *broadcast],
+            step => step.input().into_iter().collect(),
         }
     }
 }
@@ -400,6 +441,14 @@ impl Environment {
         Ok(())
     }
 
+    /// Unsets the engine options `keys`.
+    pub fn reset_options(&self, keys: Vec<String>) {
+        let mut plan = lock(&self.plan);
+        for key in keys {
+            plan.engine_options.remove(&key);
+        }
+    }
+
     /// A stream of the elements of a pickled Python list, converted to `type_info` if given.
     pub fn from_collection(
         &self,
@@ -418,6 +467,17 @@ impl Environment {
         }
         let long = TypeInfo::Basic { kind: crate::types::BasicType::Long };
         stream(&self.plan, Step::Sequence { from, to }, Some(long))
+    }
+
+    /// Identifies the program; its streams answer the same.
+    pub fn plan_id(&self) -> u64 {
+        Arc::as_ptr(&self.plan) as usize as u64
+    }
+
+    /// The job `execute_async` would start now, as Flink's execution plan JSON.
+    pub fn get_execution_plan(&self) -> Result<String, JobError> {
+        let sinks = lock(&self.plan).sinks.clone();
+        compile::execution_plan(&snapshot(&self.plan, sinks))
     }
 
     /// Starts the streams that end in sinks as a job in the background.
@@ -484,6 +544,19 @@ impl Stream {
     ) -> Result<Arc<Stream>, JobError> {
         let step = Step::Process { input: self.step, function, name };
         stream(&self.plan, step, Some(output_type.unwrap_or(TypeInfo::Pickled)))
+    }
+
+    /// Each record through a Python `BroadcastProcessFunction` object, with the records of
+    /// `broadcast` sent to every instance and the broadcast states `states`.
+    pub fn broadcast_process(
+        &self,
+        broadcast: Arc<Stream>,
+        function: Vec<u8>,
+        states: Vec<String>,
+        name: String,
+        output_type: Option<TypeInfo>,
+    ) -> Result<Arc<Stream>, JobError> {
+        broadcast_step(&self.plan, self.step, &broadcast, function, states, name, output_type)
     }
 
     /// The records that the operator of this stream sent to the side output `tag_id`, of
@@ -589,6 +662,18 @@ impl Stream {
         stream(&self.plan, Step::Partition { input: self.step, partitioning }, None)
     }
 
+    /// The `plan_id` of the stream's environment.
+    pub fn plan_id(&self) -> u64 {
+        Arc::as_ptr(&self.plan) as usize as u64
+    }
+
+    /// The records sent to the instance a cloudpickled callable `(record, partitions) -> int`
+    /// picks for each.
+    pub fn partition_custom(&self, function: Vec<u8>) -> Result<Arc<Stream>, JobError> {
+        let partitioning = Partitioning::Custom { function };
+        stream(&self.plan, Step::Partition { input: self.step, partitioning }, None)
+    }
+
     /// Adds a sink of this stream, to run when the environment executes.
     pub(crate) fn add_sink(&self, kind: SinkKind) -> Arc<StreamSink> {
         let mut plan = lock(&self.plan);
@@ -661,6 +746,11 @@ pub struct KeyedStream {
 }
 
 impl KeyedStream {
+    /// The `plan_id` of the stream's environment.
+    pub fn plan_id(&self) -> u64 {
+        Arc::as_ptr(&self.plan) as usize as u64
+    }
+
     /// A rolling reduce of each key's records with a Python callable of two records; the
     /// results have the type of the records.
     pub fn reduce(&self, function: Vec<u8>, name: String) -> Result<Arc<Stream>, JobError> {
@@ -677,6 +767,19 @@ impl KeyedStream {
     ) -> Result<Arc<Stream>, JobError> {
         let step = Step::KeyedProcess { input: self.step, function, name };
         stream(&self.plan, step, Some(output_type.unwrap_or(TypeInfo::Pickled)))
+    }
+
+    /// Each record through a Python `KeyedBroadcastProcessFunction` object, with the records of
+    /// `broadcast` sent to every instance and the broadcast states `states`.
+    pub fn broadcast_process(
+        &self,
+        broadcast: Arc<Stream>,
+        function: Vec<u8>,
+        states: Vec<String>,
+        name: String,
+        output_type: Option<TypeInfo>,
+    ) -> Result<Arc<Stream>, JobError> {
+        broadcast_step(&self.plan, self.step, &broadcast, function, states, name, output_type)
     }
 
     /// Each record through a Python callable returning the new record, of `output_type`.

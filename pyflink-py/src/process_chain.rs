@@ -24,14 +24,7 @@ impl ProcessChains {
     pub fn new(plan: &Plan) -> Self {
         let mut readers = vec![0usize; plan.steps.len()];
         for planned in &plan.steps {
-            match &planned.step {
-                Step::Union { inputs } => inputs.iter().for_each(|&input| readers[input] += 1),
-                step => {
-                    if let Some(input) = step.input() {
-                        readers[input] += 1;
-                    }
-                }
-            }
+            planned.step.inputs().into_iter().for_each(|input| readers[input] += 1);
         }
         for sink in &plan.sinks {
             readers[sink.step] += 1;

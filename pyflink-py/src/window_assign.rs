@@ -9,14 +9,16 @@ use pyflink_core::window::{
     ContinuousEventTimeTrigger, ContinuousProcessingTimeTrigger, CountTrigger, EventTimeSessionWindows,
     EventTimeTrigger, NeverTrigger, ProcessingTimeSessionWindows, ProcessingTimeTrigger, SlidingEventTimeWindows,
     SlidingProcessingTimeWindows, TimeWindow, Trigger, TriggerContext, TriggerResult, TumblingEventTimeWindows,
-    TumblingProcessingTimeWindows, Window, WindowAssigner,
+    TumblingProcessingTimeWindows, WindowAssigner,
 };
 use pyflink_core::{FlinkError, Result};
 use pyo3::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::custom_window::{CustomAssigner, CustomTrigger, CustomTriggerValues, TriggerCall};
 use crate::function::{python_error, PyFunction};
 use crate::value::KeyedRecord;
+use crate::window_function::PythonWindow;
 
 /// Which windows a record belongs to (PyFlink's window assigners).
 #[derive(Debug, Clone)]
@@ -33,6 +35,8 @@ pub enum WindowAssignerSpec {
     Global,
     /// `count_window(size, slide)`: windows of `size` records of a key, one every `slide`.
     Count { size: u64, slide: u64 },
+    /// A Python `WindowAssigner` subclass (cloudpickled) whose windows are `TimeWindow`s.
+    Custom { assigner: Vec<u8>, event_time: bool, merging: bool },
 }
 
 /// A built-in trigger (PyFlink's `EventTimeTrigger.create()`, `CountTrigger.of(n)`, ...).
@@ -52,6 +56,8 @@ pub enum TriggerSpec {
     Never,
     /// The one nested trigger, purging the window whenever it fires.
     Purging { nested: Vec<TriggerSpec> },
+    /// A Python `Trigger` subclass (cloudpickled), and what its `can_merge()` said.
+    Custom { trigger: Vec<u8>, can_merge: bool },
 }
 
 /// The assigners of time windows that Python can pick.
@@ -68,6 +74,8 @@ pub enum PythonTimeWindows {
         extractor: PyFunction,
         event_time: bool,
     },
+    /// A Python `WindowAssigner`.
+    Custom(CustomAssigner),
 }
 
 impl PythonTimeWindows {
@@ -97,6 +105,9 @@ impl PythonTimeWindows {
             }
             WindowAssignerSpec::DynamicSession { extractor, event_time } => {
                 Self::DynamicSession { extractor: PyFunction::new(extractor.clone()), event_time: *event_time }
+            }
+            WindowAssignerSpec::Custom { assigner, event_time, merging } => {
+                Self::Custom(CustomAssigner::new(assigner.clone(), *event_time, *merging))
             }
             WindowAssignerSpec::Global | WindowAssignerSpec::Count { .. } => return None,
         })
@@ -155,6 +166,7 @@ impl WindowAssigner<KeyedRecord> for PythonTimeWindows {
                 windows.push(Self::dynamic_session(extractor, *event_time, record, timestamp)?);
                 Ok(())
             }
+            Self::Custom(assigner) => assigner.assign_windows(record, timestamp, windows),
         }
     }
 
@@ -171,15 +183,23 @@ impl WindowAssigner<KeyedRecord> for PythonTimeWindows {
             Self::TumblingEventTime(_) | Self::SlidingEventTime(_) | Self::SessionEventTime(_) => true,
             Self::TumblingProcessingTime(_) | Self::SlidingProcessingTime(_) | Self::SessionProcessingTime(_) => false,
             Self::DynamicSession { event_time, .. } => *event_time,
+            Self::Custom(assigner) => assigner.event_time,
         }
     }
 
     fn is_merging(&self) -> bool {
-        matches!(self, Self::SessionEventTime(_) | Self::SessionProcessingTime(_) | Self::DynamicSession { .. })
+        match self {
+            Self::SessionEventTime(_) | Self::SessionProcessingTime(_) | Self::DynamicSession { .. } => true,
+            Self::Custom(assigner) => assigner.merging,
+            _ => false,
+        }
     }
 
-    fn merge_windows(&self, windows: &[TimeWindow]) -> Vec<(TimeWindow, Vec<usize>)> {
-        TimeWindow::merge_windows(windows)
+    fn merge_windows(&self, windows: &[TimeWindow]) -> Result<Vec<(TimeWindow, Vec<usize>)>> {
+        match self {
+            Self::Custom(assigner) => assigner.merge_windows(windows),
+            _ => Ok(TimeWindow::merge_windows(windows)),
+        }
     }
 
     fn validate(&self) -> std::result::Result<(), String> {
@@ -190,7 +210,7 @@ impl WindowAssigner<KeyedRecord> for PythonTimeWindows {
             Self::SlidingProcessingTime(a) => WindowAssigner::<KeyedRecord>::validate(a),
             Self::SessionEventTime(a) => WindowAssigner::<KeyedRecord>::validate(a),
             Self::SessionProcessingTime(a) => WindowAssigner::<KeyedRecord>::validate(a),
-            Self::DynamicSession { .. } => Ok(()),
+            Self::DynamicSession { .. } | Self::Custom(_) => Ok(()),
         }
     }
 }
@@ -205,6 +225,7 @@ pub enum PythonTrigger {
     ContinuousProcessingTime(ContinuousProcessingTimeTrigger),
     Never,
     Purging(Box<PythonTrigger>),
+    Custom(CustomTrigger),
 }
 
 impl PythonTrigger {
@@ -235,6 +256,7 @@ impl PythonTrigger {
                 [inner] => Self::Purging(Box::new(Self::new(inner)?)),
                 _ => return Err("PurgingTrigger.of() takes exactly one trigger".into()),
             },
+            TriggerSpec::Custom { trigger, can_merge } => Self::Custom(CustomTrigger::new(trigger.clone(), *can_merge)),
         })
     }
 }
@@ -246,6 +268,9 @@ pub struct PythonTriggerState {
     count: u64,
     /// The next periodic firing of the continuous triggers.
     next_fire: Option<i64>,
+    /// The partitioned state of a Python trigger, by name.
+    #[serde(default)]
+    pub(crate) custom: CustomTriggerValues,
 }
 
 /// Runs `$body` with `$trigger` bound to the built-in trigger of `$self` and `$inner` to a
@@ -285,7 +310,9 @@ macro_rules! delegate {
                 ctx.state().next_fire = next;
                 result
             }
-            PythonTrigger::Purging(_) => unreachable!("purging triggers are unwrapped before delegating"),
+            PythonTrigger::Purging(_) | PythonTrigger::Custom(_) => {
+                unreachable!("purging and Python triggers are handled before delegating")
+            }
         }
     }};
 }
@@ -301,39 +328,58 @@ fn purging(result: TriggerResult) -> TriggerResult {
 
 type Context<'a, 'b, W> = &'a mut TriggerContext<'b, W, PythonTriggerState>;
 
-impl<T, W: Window> Trigger<T, W> for PythonTrigger {
+impl<W: PythonWindow> Trigger<KeyedRecord, W> for PythonTrigger {
     type State = PythonTriggerState;
 
-    fn on_element(&self, element: &T, timestamp: Option<i64>, window: &W, ctx: Context<'_, '_, W>) -> TriggerResult {
-        if let PythonTrigger::Purging(nested) = self {
-            return purging(nested.on_element(element, timestamp, window, ctx));
+    fn on_element(
+        &self,
+        element: &KeyedRecord,
+        timestamp: Option<i64>,
+        window: &W,
+        ctx: Context<'_, '_, W>,
+    ) -> TriggerResult {
+        match self {
+            PythonTrigger::Purging(nested) => return purging(nested.on_element(element, timestamp, window, ctx)),
+            PythonTrigger::Custom(trigger) => {
+                return trigger.call(TriggerCall::Element(element, timestamp), window, ctx)
+            }
+            _ => {}
         }
-        delegate!(self, ctx, |trigger, inner| Trigger::<T, W>::on_element(trigger, element, timestamp, window, inner))
+        delegate!(self, ctx, |trigger, inner| Trigger::<KeyedRecord, W>::on_element(
+            trigger, element, timestamp, window, inner
+        ))
     }
 
     fn on_event_time(&self, time: i64, window: &W, ctx: Context<'_, '_, W>) -> TriggerResult {
-        if let PythonTrigger::Purging(nested) = self {
-            return purging(Trigger::<T, W>::on_event_time(&**nested, time, window, ctx));
+        match self {
+            PythonTrigger::Purging(nested) => return purging(nested.on_event_time(time, window, ctx)),
+            PythonTrigger::Custom(trigger) => return trigger.call(TriggerCall::EventTime(time), window, ctx),
+            _ => {}
         }
-        delegate!(self, ctx, |trigger, inner| Trigger::<T, W>::on_event_time(trigger, time, window, inner))
+        delegate!(self, ctx, |trigger, inner| Trigger::<KeyedRecord, W>::on_event_time(trigger, time, window, inner))
     }
 
     fn on_processing_time(&self, time: i64, window: &W, ctx: Context<'_, '_, W>) -> TriggerResult {
-        if let PythonTrigger::Purging(nested) = self {
-            return purging(Trigger::<T, W>::on_processing_time(&**nested, time, window, ctx));
+        match self {
+            PythonTrigger::Purging(nested) => return purging(nested.on_processing_time(time, window, ctx)),
+            PythonTrigger::Custom(trigger) => return trigger.call(TriggerCall::ProcessingTime(time), window, ctx),
+            _ => {}
         }
-        delegate!(self, ctx, |trigger, inner| Trigger::<T, W>::on_processing_time(trigger, time, window, inner))
+        delegate!(self, ctx, |trigger, inner| Trigger::<KeyedRecord, W>::on_processing_time(
+            trigger, time, window, inner
+        ))
     }
 
     fn can_merge(&self) -> bool {
         match self {
-            PythonTrigger::EventTime => Trigger::<T, W>::can_merge(&EventTimeTrigger),
-            PythonTrigger::ProcessingTime => Trigger::<T, W>::can_merge(&ProcessingTimeTrigger),
-            PythonTrigger::Never => Trigger::<T, W>::can_merge(&NeverTrigger),
-            PythonTrigger::Count(trigger) => Trigger::<T, W>::can_merge(trigger),
-            PythonTrigger::ContinuousEventTime(trigger) => Trigger::<T, W>::can_merge(trigger),
-            PythonTrigger::ContinuousProcessingTime(trigger) => Trigger::<T, W>::can_merge(trigger),
-            PythonTrigger::Purging(nested) => Trigger::<T, W>::can_merge(&**nested),
+            PythonTrigger::EventTime => Trigger::<KeyedRecord, W>::can_merge(&EventTimeTrigger),
+            PythonTrigger::ProcessingTime => Trigger::<KeyedRecord, W>::can_merge(&ProcessingTimeTrigger),
+            PythonTrigger::Never => Trigger::<KeyedRecord, W>::can_merge(&NeverTrigger),
+            PythonTrigger::Count(trigger) => Trigger::<KeyedRecord, W>::can_merge(trigger),
+            PythonTrigger::ContinuousEventTime(trigger) => Trigger::<KeyedRecord, W>::can_merge(trigger),
+            PythonTrigger::ContinuousProcessingTime(trigger) => Trigger::<KeyedRecord, W>::can_merge(trigger),
+            PythonTrigger::Purging(nested) => Trigger::<KeyedRecord, W>::can_merge(&**nested),
+            PythonTrigger::Custom(trigger) => trigger.can_merge(),
         }
     }
 
@@ -342,38 +388,48 @@ impl<T, W: Window> Trigger<T, W> for PythonTrigger {
         let units = || vec![(); merged.len()];
         let fires = || merged.iter().map(|state| state.next_fire).collect::<Vec<_>>();
         match self {
-            PythonTrigger::Purging(nested) => Trigger::<T, W>::on_merge(&**nested, window, merged, ctx),
-            PythonTrigger::EventTime => {
-                ctx.with_state(&mut (), |inner| Trigger::<T, W>::on_merge(&EventTimeTrigger, window, units(), inner))
+            PythonTrigger::Purging(nested) => nested.on_merge(window, merged, ctx),
+            PythonTrigger::Custom(trigger) => {
+                let values = merged.into_iter().map(|state| state.custom).collect();
+                trigger.call(TriggerCall::Merge(values), window, ctx);
             }
-            PythonTrigger::ProcessingTime => ctx
-                .with_state(&mut (), |inner| Trigger::<T, W>::on_merge(&ProcessingTimeTrigger, window, units(), inner)),
-            PythonTrigger::Never => {
-                ctx.with_state(&mut (), |inner| Trigger::<T, W>::on_merge(&NeverTrigger, window, units(), inner))
-            }
+            PythonTrigger::EventTime => ctx.with_state(&mut (), |inner| {
+                Trigger::<KeyedRecord, W>::on_merge(&EventTimeTrigger, window, units(), inner)
+            }),
+            PythonTrigger::ProcessingTime => ctx.with_state(&mut (), |inner| {
+                Trigger::<KeyedRecord, W>::on_merge(&ProcessingTimeTrigger, window, units(), inner)
+            }),
+            PythonTrigger::Never => ctx.with_state(&mut (), |inner| {
+                Trigger::<KeyedRecord, W>::on_merge(&NeverTrigger, window, units(), inner)
+            }),
             PythonTrigger::Count(trigger) => {
                 let counts = merged.iter().map(|state| state.count).collect();
                 let mut count = ctx.state().count;
-                ctx.with_state(&mut count, |inner| Trigger::<T, W>::on_merge(trigger, window, counts, inner));
+                ctx.with_state(&mut count, |inner| Trigger::<KeyedRecord, W>::on_merge(trigger, window, counts, inner));
                 ctx.state().count = count;
             }
             PythonTrigger::ContinuousEventTime(trigger) => {
                 let mut next = ctx.state().next_fire;
-                ctx.with_state(&mut next, |inner| Trigger::<T, W>::on_merge(trigger, window, fires(), inner));
+                ctx.with_state(&mut next, |inner| Trigger::<KeyedRecord, W>::on_merge(trigger, window, fires(), inner));
                 ctx.state().next_fire = next;
             }
             PythonTrigger::ContinuousProcessingTime(trigger) => {
                 let mut next = ctx.state().next_fire;
-                ctx.with_state(&mut next, |inner| Trigger::<T, W>::on_merge(trigger, window, fires(), inner));
+                ctx.with_state(&mut next, |inner| Trigger::<KeyedRecord, W>::on_merge(trigger, window, fires(), inner));
                 ctx.state().next_fire = next;
             }
         }
     }
 
     fn clear(&self, window: &W, ctx: Context<'_, '_, W>) {
-        if let PythonTrigger::Purging(nested) = self {
-            return Trigger::<T, W>::clear(&**nested, window, ctx);
+        match self {
+            PythonTrigger::Purging(nested) => return nested.clear(window, ctx),
+            PythonTrigger::Custom(trigger) => {
+                trigger.call(TriggerCall::Clear, window, ctx);
+                return;
+            }
+            _ => {}
         }
-        delegate!(self, ctx, |trigger, inner| Trigger::<T, W>::clear(trigger, window, inner))
+        delegate!(self, ctx, |trigger, inner| Trigger::<KeyedRecord, W>::clear(trigger, window, inner))
     }
 }

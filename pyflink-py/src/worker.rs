@@ -60,13 +60,15 @@ impl WorkerLaunch {
 }
 
 /// Where an operator instance runs, as Python's function contexts take it: `task_name`,
-/// `index_of_this_subtask`, `number_of_parallel_subtasks`, `max_parallelism`.
+/// `index_of_this_subtask`, `number_of_parallel_subtasks`, `max_parallelism` and the job's
+/// global `job_parameters`.
 pub(crate) fn task_dict<'py>(py: Python<'py>, task: &TaskInfo) -> PyResult<Bound<'py, PyDict>> {
     let dict = PyDict::new(py);
     dict.set_item("task_name", task.get_task_name())?;
     dict.set_item("index_of_this_subtask", task.get_index_of_this_subtask())?;
     dict.set_item("number_of_parallel_subtasks", task.get_number_of_parallel_subtasks())?;
     dict.set_item("max_parallelism", task.get_max_number_of_parallel_subtasks())?;
+    dict.set_item("job_parameters", task.get_job_parameters().as_ref().clone())?;
     Ok(dict)
 }
 

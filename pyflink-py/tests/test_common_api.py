@@ -53,3 +53,46 @@ def test_the_result_of_a_job_has_the_id_of_its_client():
     result = client.get_job_execution_result().result()
     assert result.get_job_id() == client.get_job_id()
     assert str(result.get_job_id()) == client.get_job_id().to_hex_string()
+
+
+def test_config_options_describe_typed_options_that_a_configuration_reads():
+    from pyflink_rs.common import ConfigOptions
+
+    retries = ConfigOptions.key("client.retries").int_type().default_value(3)
+    name = ConfigOptions.key("pipeline.name").string_type().no_default_value()
+    flag = ConfigOptions.key("pipeline.object-reuse").boolean_type().default_value(False)
+    config = Configuration.from_dict({"client.retries": "7", "pipeline.object-reuse": "TRUE"})
+    assert (config.get(retries), config.get(name), config.get(flag)) == (7, None, True)
+    assert retries.key() == "client.retries" and retries.has_default_value() and not name.has_default_value()
+    assert Configuration().get(retries) == 3
+    config.set(flag, False).set_string("client.retries", "many")
+    assert config.get_string("pipeline.object-reuse", None) == "false"
+    with pytest.raises(ValueError, match="'client.retries' takes a int"):
+        config.get(retries)
+
+
+def test_sql_time_and_external_types_are_the_classes_pyflink_returns():
+    from pyflink_rs.common import InputDependencyConstraint, Types
+    from pyflink_rs.common.typeinfo import DateTypeInfo, ExternalTypeInfo, TimestampTypeInfo, TimeTypeInfo
+
+    assert isinstance(Types.SQL_DATE(), DateTypeInfo) and isinstance(Types.SQL_TIME(), TimeTypeInfo)
+    assert isinstance(Types.SQL_TIMESTAMP(), TimestampTypeInfo) and Types.SQL_DATE() != Types.SQL_TIME()
+    external = ExternalTypeInfo(Types.ROW([Types.INT(), Types.STRING()]))
+    assert external == ExternalTypeInfo(Types.ROW([Types.INT(), Types.STRING()]))
+    assert repr(external) == "ExternalTypeInfo<RowTypeInfo(f0: Integer, f1: String)>"
+    env = StreamExecutionEnvironment.get_execution_environment()
+    rows = env.from_collection([(1, "a")], external)
+    assert [tuple(row) for row in rows.execute_and_collect()] == [(1, "a")]
+    assert [c.name for c in InputDependencyConstraint] == ["ANY", "ALL"]
+
+
+def test_windowed_streams_know_their_environment_and_input_type():
+    from pyflink_rs.common import Types
+    from pyflink_rs.datastream.window import CountTumblingWindowAssigner
+
+    env = StreamExecutionEnvironment.get_execution_environment()
+    numbers = env.from_collection([1, 2], Types.INT())
+    windowed = numbers.key_by(lambda v: v).window(CountTumblingWindowAssigner.of(2))
+    assert windowed.get_execution_environment() is env and windowed.get_input_type() == Types.INT()
+    assert numbers.key_by(lambda v: v).get_execution_environment() is env
+    assert numbers.count_window_all(2).get_input_type() == Types.INT()

@@ -173,3 +173,33 @@ def test_reducing_and_aggregating_state_per_key_match_python(env):
     for record in result:
         actual[record[0]].append(record)
     assert dict(actual) == dict(expected)
+
+
+def test_state_ttl_cleanup_strategies_read_back_what_the_builder_set():
+    from pyflink_rs.common import Time
+    from pyflink_rs.datastream.functions import KeyedStateStore, RuntimeContext
+    from pyflink_rs.datastream.state import (
+        AppendingState,
+        ListState,
+        MergingState,
+        ReducingState,
+        StateTtlConfig,
+    )
+
+    strategies = StateTtlConfig.CleanupStrategies
+    config = StateTtlConfig.new_builder(Time.seconds(1)).cleanup_full_snapshot().cleanup_incrementally(10, True).build()
+    cleanup = config.get_cleanup_strategies()
+    assert cleanup.in_full_snapshot() and cleanup.is_cleanup_in_background()
+    incremental = cleanup.get_incremental_cleanup_strategy()
+    assert (incremental.get_cleanup_size(), incremental.run_cleanup_for_every_record()) == (10, True)
+    assert config.get_ttl_time_characteristic() is StateTtlConfig.TtlTimeCharacteristic.ProcessingTime
+    quiet = StateTtlConfig.new_builder(Time.seconds(1)).disable_cleanup_in_background().build()
+    assert quiet.get_cleanup_strategies().get_incremental_cleanup_strategy() is None
+    assert not quiet.get_cleanup_strategies().in_full_snapshot()
+    default = StateTtlConfig.new_builder(Time.seconds(1)).build().get_cleanup_strategies()
+    assert default.get_incremental_cleanup_strategy().get_cleanup_size() == 5
+    rocks = StateTtlConfig.new_builder(Time.seconds(1)).cleanup_in_rocksdb_compact_filter(50).build()
+    assert rocks.get_cleanup_strategies().get_rocksdb_compact_filter_cleanup_strategy().get_query_time_after_num_entries() == 50
+    assert isinstance(strategies.EMPTY_STRATEGY, strategies.CleanupStrategy)
+    assert issubclass(ListState, MergingState) and issubclass(ReducingState, AppendingState)
+    assert issubclass(RuntimeContext, KeyedStateStore)

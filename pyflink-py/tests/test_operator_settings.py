@@ -3,12 +3,19 @@ names show in the job's metrics, uids are unique within a job, `print()` and `si
 a `DataStreamSink` that takes them too, and `forward`, `shuffle`, `rebalance`, `rescale` and
 `broadcast` send records to the instances Flink's partitioners send them to."""
 
+import json
 from collections import Counter
 
 import pytest
 
-from pyflink_rs.common import Configuration
-from pyflink_rs.datastream import DataStreamSink, MapFunction, StreamExecutionEnvironment
+from pyflink_rs.common import Configuration, Types
+from pyflink_rs.datastream import (
+    DataStreamSink,
+    MapFunction,
+    Partitioner,
+    SinkFunction,
+    StreamExecutionEnvironment,
+)
 from pyflink_rs.datastream.connectors import DiscardingSink
 
 
@@ -156,3 +163,85 @@ def test_a_runtime_context_names_its_task_with_its_subtask(mode):
     env = environment(mode)
     names = env.from_collection([1, 2, 3, 4]).rebalance().map(Named()).name("namer").set_parallelism(2)
     assert sorted(set(names.execute_and_collect())) == ["namer (1/2)#0", "namer (2/2)#0"]
+
+
+class ByRemainder(Partitioner):
+    def partition(self, key, num_partitions):
+        return key % num_partitions
+
+
+@pytest.mark.parametrize("mode", ["thread", "process"])
+def test_partition_custom_sends_each_record_where_the_partitioner_says(mode):
+    seen = instances(mode, lambda s: s.partition_custom(ByRemainder(), lambda v: v + 1), parallelism=3)
+    assert seen == [(v, (v + 1) % 3) for v in range(12)]
+    # A callable partitioner and key selector do the same.
+    seen = instances(mode, lambda s: s.partition_custom(lambda key, n: 1, lambda v: v), parallelism=2)
+    assert {index for _, index in seen} == {1}
+
+
+def test_a_partition_out_of_range_or_a_failing_partitioner_fails_the_job():
+    env = environment("thread", parallelism=2)
+    env.from_collection([1, 2]).partition_custom(lambda key, n: n, lambda v: v).map(Tagged()).print()
+    with pytest.raises(Exception, match="returned partition 2, but there are only 2 partitions"):
+        env.execute("out of range")
+    env = environment("thread", parallelism=2)
+    env.from_collection([1, 2]).partition_custom(lambda key, n: 1 // 0, lambda v: v).map(Tagged()).print()
+    with pytest.raises(Exception, match="ZeroDivisionError"):
+        env.execute("failing")
+
+
+def test_project_keeps_the_chosen_tuple_fields_with_their_types():
+    env = environment("thread")
+    stream = env.from_collection([(1, "a", 2.5), (2, "b", 3.5)], Types.TUPLE([Types.INT(), Types.STRING(), Types.DOUBLE()]))
+    projected = stream.project(2, 0)
+    assert projected.get_type() == Types.TUPLE([Types.DOUBLE(), Types.INT()])
+    assert list(projected.execute_and_collect()) == [(2.5, 1), (3.5, 2)]
+    with pytest.raises(Exception, match="Only Tuple DataStreams can be projected"):
+        env.from_collection([1]).project(0)
+
+
+class FileSink(SinkFunction):
+    """Appends each record, and the instance that wrote it, to a file per instance."""
+
+    def __init__(self, directory):
+        self.directory = directory
+
+    def open(self, runtime_context):
+        self.file = open(f"{self.directory}/part-{runtime_context.get_index_of_this_subtask()}", "w")
+
+    def invoke(self, value, context):
+        self.file.write(f"{value}\n")
+
+    def close(self):
+        self.file.close()
+
+
+@pytest.mark.parametrize("mode", ["thread", "process"])
+def test_add_sink_calls_a_python_sink_function_with_its_life_cycle(mode, tmp_path):
+    env = environment(mode, parallelism=2)
+    sink = env.from_collection(list(range(20))).rebalance().add_sink(FileSink(str(tmp_path))).name("files")
+    assert isinstance(sink, DataStreamSink) and sink.get_name() == "files"
+    env.execute("python sink")
+    written = {path.name: path.read_text().split() for path in tmp_path.iterdir()}
+    assert sorted(written) == ["part-0", "part-1"]
+    assert sorted(int(v) for lines in written.values() for v in lines) == list(range(20))
+    with pytest.raises(TypeError, match="SinkFunction"):
+        env.from_collection([1]).add_sink(print)
+
+
+def test_a_stream_knows_its_environment_and_the_execution_plan_shows_the_job():
+    env = environment("thread", parallelism=2)
+    stream = env.from_collection([1, 2]).rebalance().map(lambda v: v).name("double")
+    assert stream.get_execution_environment() is env
+    assert stream.get_execution_config().get_parallelism() == 2
+    stream.key_by(lambda v: v).map(lambda v: v).print()
+    plan = json.loads(env.get_execution_plan())
+    nodes = {node["contents"]: node for node in plan["nodes"]}
+    assert nodes["Collection Source"]["pact"] == "Data Source"
+    assert nodes["Collection Source"]["parallelism"] == 1
+    double = nodes["double"]
+    assert double["predecessors"] == [{"id": nodes["Collection Source"]["id"], "ship_strategy": "REBALANCE", "side": "second"}]
+    assert [p["ship_strategy"] for n in plan["nodes"] for p in n.get("predecessors", ())].count("HASH") == 1
+    assert plan["nodes"][-1]["pact"] == "Data Sink"
+    # Asking for the plan runs nothing and leaves the sinks to execute.
+    assert env.execute("planned") is not None

@@ -231,13 +231,13 @@ def test_state_in_a_time_window_function_is_refused_with_a_clear_error(env):
         list(stream.execute_and_collect())
 
 
-def test_custom_triggers_and_bad_parameters_are_rejected_when_the_program_is_built(env):
+def test_incomplete_triggers_and_bad_parameters_are_rejected_when_the_program_is_built(env):
     keyed = env.from_collection([("a", 1, 1)]).key_by(lambda e: e[0])
 
     class MyTrigger(Trigger):
         pass
 
-    with pytest.raises(TypeError, match="custom Python triggers are not supported yet"):
+    with pytest.raises(TypeError, match="does not implement on_element"):
         keyed.window(GlobalWindows.create()).trigger(MyTrigger()).process(Describe())
     with pytest.raises(ValueError, match="size above 0"):
         TumblingEventTimeWindows.of(Time.milliseconds(0))

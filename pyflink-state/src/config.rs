@@ -18,9 +18,10 @@ pub enum StateBackendConfig {
 /// The RocksDB settings of a job (`state.backend.rocksdb.*`).
 #[derive(Clone)]
 pub struct RocksDbOptions {
-    /// Where instances keep their working files (`state.backend.rocksdb.localdir`); a temporary
-    /// directory when unset.
-    pub local_dir: Option<PathBuf>,
+    /// Where instances keep their working files (`state.backend.rocksdb.localdir`, a list
+    /// separated by `,` or `;`): each new instance takes the next directory in turn, to spread
+    /// them over disks; the system's temporary directory when empty.
+    pub local_dirs: Vec<PathBuf>,
     /// The block cache shared by all instances of the job, in bytes
     /// (`state.backend.rocksdb.block.cache-size`, 8 MiB by default).
     pub block_cache_size: usize,
@@ -37,7 +38,7 @@ pub struct RocksDbOptions {
 impl std::fmt::Debug for RocksDbOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RocksDbOptions")
-            .field("local_dir", &self.local_dir)
+            .field("local_dirs", &self.local_dirs)
             .field("block_cache_size", &self.block_cache_size)
             .field("incremental", &self.incremental)
             .finish()
@@ -47,7 +48,7 @@ impl std::fmt::Debug for RocksDbOptions {
 impl Default for RocksDbOptions {
     fn default() -> Self {
         RocksDbOptions {
-            local_dir: None,
+            local_dirs: Vec::new(),
             block_cache_size: 8 << 20,
             incremental: false,
             #[cfg(feature = "rocksdb")]
@@ -103,10 +104,17 @@ impl StateBackendConfig {
     /// ```
     /// use pyflink_state::StateBackendConfig;
     ///
-    /// let settings = [("state.backend.type", "rocksdb"), ("state.backend.rocksdb.block.cache-size", "64 mb")];
+    /// let settings = [
+    ///     ("state.backend.type", "rocksdb"),
+    ///     ("state.backend.rocksdb.block.cache-size", "64 mb"),
+    ///     ("state.backend.rocksdb.localdir", "/disk1/rocks, /disk2/rocks"),
+    /// ];
     /// let get = |key: &str| settings.iter().find(|(k, _)| *k == key).map(|(_, v)| v.to_string());
     /// match StateBackendConfig::from_settings(get).unwrap() {
-    ///     StateBackendConfig::RocksDb(options) => assert_eq!(options.block_cache_size, 64 << 20),
+    ///     StateBackendConfig::RocksDb(options) => {
+    ///         assert_eq!(options.block_cache_size, 64 << 20);
+    ///         assert_eq!(options.local_dirs.len(), 2);
+    ///     }
     ///     other => panic!("{other:?}"),
     /// }
     /// let err = StateBackendConfig::from_settings(|_| Some("leveldb".into())).unwrap_err();
@@ -119,8 +127,9 @@ impl StateBackendConfig {
             "hashmap" | "filesystem" | "jobmanager" => Ok(StateBackendConfig::HashMap),
             "rocksdb" => {
                 let mut options = RocksDbOptions::default();
-                if let Some(dir) = get(ROCKSDB_LOCAL_DIR) {
-                    options.local_dir = Some(PathBuf::from(dir));
+                if let Some(dirs) = get(ROCKSDB_LOCAL_DIR) {
+                    options.local_dirs =
+                        dirs.split([',', ';']).map(str::trim).filter(|d| !d.is_empty()).map(PathBuf::from).collect();
                 }
                 if let Some(size) = get(ROCKSDB_BLOCK_CACHE_SIZE) {
                     options.block_cache_size = parse_memory_size(ROCKSDB_BLOCK_CACHE_SIZE, &size)?;

@@ -84,8 +84,11 @@ impl RocksInstance {
 
     fn fresh_path(options: &RocksDbOptions, instance: &str) -> PathBuf {
         static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let base = options.local_dir.clone().unwrap_or_else(std::env::temp_dir);
         let unique = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let base = match options.local_dirs.len() {
+            0 => std::env::temp_dir(),
+            n => options.local_dirs[(unique % n as u64) as usize].clone(),
+        };
         let mut safe: String = instance.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
         // Operator names can be long (a join's condition): file names cannot (255 bytes). The
         // counter keeps paths unique; the name's start and end keep them readable.

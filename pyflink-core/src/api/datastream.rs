@@ -233,7 +233,34 @@ impl<T: Data> DataStream<T> {
         P: Fn(&K, usize) -> usize + Send + Sync + 'static,
         F: Fn(&T) -> K + Send + Sync + 'static,
     {
-        self.with_partitioner(Partitioner::Custom(Arc::new(move |value: &T, n| partitioner(&key_selector(value), n))))
+        self.with_partitioner(Partitioner::Custom(Arc::new(move |value: &T, n| {
+            Ok(partitioner(&key_selector(value), n))
+        })))
+    }
+
+    /// As [`DataStream::partition_custom`], with a partitioner that may fail: its error fails
+    /// the job (and restarts it when the error is recoverable).
+    ///
+    /// ```
+    /// use pyflink_core::{FlinkError, StreamExecutionEnvironment};
+    ///
+    /// let env = StreamExecutionEnvironment::get_execution_environment();
+    /// env.set_parallelism(2);
+    /// let odd_only = env
+    ///     .from_collection(vec![1i64, 3, 4])
+    ///     .try_partition_custom(|n: &i64, partitions| match n % 2 {
+    ///         1 => Ok(n.unsigned_abs() as usize % partitions),
+    ///         _ => Err(FlinkError::User(format!("{n} is even"))),
+    ///     })
+    ///     .map(|n| n);
+    /// let error = odd_only.execute_and_collect().unwrap().find_map(Result::err).unwrap();
+    /// assert!(error.to_string().contains("4 is even"), "{error}");
+    /// ```
+    pub fn try_partition_custom<P>(&self, partitioner: P) -> DataStream<T>
+    where
+        P: Fn(&T, usize) -> Result<usize> + Send + Sync + 'static,
+    {
+        self.with_partitioner(Partitioner::Custom(Arc::new(partitioner)))
     }
 
     /// The operators this stream comes from, one per line: its own first, then the tree of each

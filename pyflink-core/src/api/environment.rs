@@ -1,7 +1,7 @@
 //! `StreamExecutionEnvironment`: where jobs are defined and executed.
 
 use std::cell::RefCell;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,6 +17,7 @@ use crate::metrics::prometheus::PrometheusReporterConfig;
 use crate::runtime::client::JobClient;
 use crate::runtime::graph::{build_fn, GraphNode, JobGraph, NodeId, PlanSettings};
 use crate::runtime::job::{run, JobExecutionResult, JobShared};
+use crate::runtime::operator::JobParameters;
 use crate::runtime::source_task::build_source;
 use crate::sources::{CollectionSource, NumberSequenceSource, Source};
 use crate::time::{duration_millis, WatermarkStrategy};
@@ -40,6 +41,7 @@ struct Environment {
     /// several calls (as Python's `TableConfig.set` makes them).
     metrics_options: Configuration,
     reporters: Vec<PrometheusReporterConfig>,
+    job_parameters: JobParameters,
 }
 
 /// The context in which a streaming program runs: it records the transformations of the
@@ -78,6 +80,7 @@ impl StreamExecutionEnvironment {
                 backpressure: BackpressureConfig::default(),
                 metrics_options: Configuration::new(),
                 reporters: Vec::new(),
+                job_parameters: JobParameters::default(),
             })),
         }
     }
@@ -141,6 +144,18 @@ impl StreamExecutionEnvironment {
         self.inner.borrow().auto_watermark_interval
     }
 
+    /// Sets the job's global parameters, which every function reads from its runtime context
+    /// (`get_job_parameter`; `pipeline.global-job-parameters`).
+    pub fn set_global_job_parameters(&self, parameters: BTreeMap<String, String>) -> &Self {
+        self.inner.borrow_mut().job_parameters = Arc::new(parameters);
+        self
+    }
+
+    /// The job's global parameters.
+    pub fn get_global_job_parameters(&self) -> BTreeMap<String, String> {
+        self.inner.borrow().job_parameters.as_ref().clone()
+    }
+
     /// Chooses where keyed state lives: on the heap (the default) or in RocksDB.
     pub fn set_state_backend(&self, backend: StateBackendConfig) -> &Self {
         self.inner.borrow_mut().state_backend = backend;
@@ -178,6 +193,8 @@ impl StreamExecutionEnvironment {
             metrics_options.set_string(key, value);
         }
         let reporters = PrometheusReporterConfig::all_of(&metrics_options)?;
+        let watermark_interval = config.duration("pipeline.auto-watermark-interval")?;
+        let job_parameters = config.map("pipeline.global-job-parameters")?;
         let parallelism = config.number::<usize>("parallelism.default")?;
         if parallelism == Some(0) {
             return Err(crate::configuration::invalid("parallelism.default", "0", "a parallelism of at least 1"));
@@ -191,6 +208,12 @@ impl StreamExecutionEnvironment {
             })?;
         }
         let mut inner = self.inner.borrow_mut();
+        if let Some(interval) = watermark_interval {
+            inner.auto_watermark_interval = interval;
+        }
+        if let Some(parameters) = job_parameters {
+            inner.job_parameters = Arc::new(parameters);
+        }
         inner.backpressure = backpressure;
         inner.metrics_options = metrics_options;
         inner.reporters = reporters;
@@ -324,9 +347,23 @@ impl StreamExecutionEnvironment {
         }
     }
 
-    /// The job of the sinks not executed yet: every node they read from, in creation order.
+    /// The job of the sinks not executed yet, which are executed from now on.
     fn take_job(&self) -> Result<JobGraph> {
+        let (graph, sinks) = self.plan_job()?;
         let mut inner = self.inner.borrow_mut();
+        for sink in sinks {
+            inner.executed[sink] = true;
+            // Dropping the executed sink's build function releases what it holds (a collect
+            // sink's channel, for example), so the job alone owns it.
+            inner.nodes[sink].build = None;
+        }
+        Ok(graph)
+    }
+
+    /// The job of the sinks not executed yet (every node they read from, in creation order),
+    /// and those sinks.
+    fn plan_job(&self) -> Result<(JobGraph, Vec<NodeId>)> {
+        let inner = self.inner.borrow();
         let sinks: Vec<NodeId> =
             (0..inner.nodes.len()).filter(|&i| inner.nodes[i].is_sink && !inner.executed[i]).collect();
         if sinks.is_empty() {
@@ -376,14 +413,69 @@ impl StreamExecutionEnvironment {
             restart,
             backpressure: inner.backpressure,
             reporters: inner.reporters.clone(),
+            job_parameters: inner.job_parameters.clone(),
         };
-        let graph = JobGraph::plan(nodes, settings)?;
-        for sink in sinks {
-            inner.executed[sink] = true;
-            // Dropping the executed sink's build function releases what it holds (a collect
-            // sink's channel, for example), so the job alone owns it.
-            inner.nodes[sink].build = None;
-        }
-        Ok(graph)
+        Ok((JobGraph::plan(nodes, settings)?, sinks))
+    }
+
+    /// The job that `execute` would run now, as JSON in the shape of Flink's execution plan:
+    /// `{"nodes": [...]}`, each node with its `id`, `type`, `pact` (`Data Source`, `Operator` or
+    /// `Data Sink`), `contents`, `parallelism` and `predecessors` (their `id` and
+    /// `ship_strategy`). Nothing runs, and the sinks stay to be executed.
+    ///
+    /// ```
+    /// use pyflink_core::StreamExecutionEnvironment;
+    ///
+    /// let env = StreamExecutionEnvironment::get_execution_environment();
+    /// env.set_parallelism(2);
+    /// env.from_sequence(1, 10).unwrap().rebalance().map(|n| n * 2).discard();
+    /// let plan: serde_json::Value = serde_json::from_str(&env.get_execution_plan().unwrap()).unwrap();
+    /// let nodes = plan["nodes"].as_array().unwrap();
+    /// assert_eq!(nodes[0]["pact"], "Data Source");
+    /// assert_eq!(nodes[1]["type"], "Map");
+    /// assert_eq!(nodes[1]["predecessors"][0]["ship_strategy"], "REBALANCE");
+    /// assert_eq!(nodes.last().unwrap()["pact"], "Data Sink");
+    /// ```
+    pub fn get_execution_plan(&self) -> Result<String> {
+        let (graph, _) = self.plan_job()?;
+        let nodes: Vec<serde_json::Value> = graph
+            .plans
+            .iter()
+            .zip(&graph.nodes)
+            .map(|(plan, node)| {
+                let pact = match (node.is_sink, node.inputs.is_empty()) {
+                    (true, _) => "Data Sink",
+                    (false, true) => "Data Source",
+                    (false, false) => "Operator",
+                };
+                let mut entry = serde_json::json!({
+                    "id": plan.id + 1,
+                    "type": plan.name,
+                    "pact": pact,
+                    "contents": plan.name,
+                    "parallelism": plan.parallelism,
+                });
+                if !node.inputs.is_empty() {
+                    let predecessors: Vec<serde_json::Value> = node
+                        .inputs
+                        .iter()
+                        .zip(&plan.input_parallelism)
+                        .map(|(input, &upstream)| {
+                            // The default partitioning is forward or rebalance, as the parallelisms say.
+                            let strategy = match input.partitioning {
+                                "DEFAULT" if upstream == plan.parallelism => "FORWARD",
+                                "DEFAULT" => "REBALANCE",
+                                named => named,
+                            };
+                            serde_json::json!({"id": input.node + 1, "ship_strategy": strategy, "side": "second"})
+                        })
+                        .collect();
+                    entry["predecessors"] = serde_json::Value::Array(predecessors);
+                }
+                entry
+            })
+            .collect();
+        serde_json::to_string_pretty(&serde_json::json!({ "nodes": nodes }))
+            .map_err(|e| FlinkError::Runtime(format!("cannot write the execution plan: {e}")))
     }
 }

@@ -1,6 +1,7 @@
 //! Restart strategies: whether and when a failed job restarts from its latest complete
 //! checkpoint, as Flink's `RestartStrategies`.
 
+use std::collections::VecDeque;
 use std::time::Duration;
 
 /// The restarts in a row that the default strategy with checkpointing allows: waits of 1, 2,
@@ -47,6 +48,17 @@ pub enum RestartStrategy {
         /// `restart-strategy.exponential-delay.attempts-before-reset-backoff`).
         attempts_before_reset: u32,
     },
+    /// Restart after `delay` as long as fewer than `max_failures` failures happened within
+    /// the last `interval`; the failure that reaches `max_failures` within `interval` fails the
+    /// job (Flink's `failure-rate` strategy).
+    FailureRate {
+        /// How many failures within `interval` fail the job.
+        max_failures: u32,
+        /// The span over which failures are counted.
+        interval: Duration,
+        /// The wait before each restart.
+        delay: Duration,
+    },
 }
 
 impl RestartStrategy {
@@ -75,6 +87,22 @@ impl RestartStrategy {
             reset_threshold,
             attempts_before_reset: u32::MAX,
         }
+    }
+
+    /// Restarts `delay` apart until `max_failures` failures happen within `interval`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use pyflink_core::checkpoint::RestartStrategy;
+    ///
+    /// let minute = Duration::from_secs(60);
+    /// let mut backoff = RestartStrategy::failure_rate_restart(3, minute, Duration::ZERO).backoff();
+    /// assert!(backoff.next_delay().is_some());
+    /// assert!(backoff.next_delay().is_some());
+    /// assert_eq!(backoff.next_delay(), None, "the third failure within a minute fails the job");
+    /// ```
+    pub fn failure_rate_restart(max_failures: u32, interval: Duration, delay: Duration) -> Self {
+        RestartStrategy::FailureRate { max_failures: max_failures.max(1), interval, delay }
     }
 
     /// This exponential-delay strategy, failing the job after `attempts` restarts in a row;
@@ -109,7 +137,14 @@ impl RestartStrategy {
 
     /// The restart decisions of one job run.
     pub fn backoff(&self) -> RestartBackoff {
-        RestartBackoff { strategy: self.clone(), restarts: 0, in_a_row: 0, current: None }
+        RestartBackoff {
+            strategy: self.clone(),
+            restarts: 0,
+            in_a_row: 0,
+            current: None,
+            clock: Duration::ZERO,
+            failures: VecDeque::new(),
+        }
     }
 }
 
@@ -121,6 +156,11 @@ pub struct RestartBackoff {
     /// Restarts since the last reset (exponential delay).
     in_a_row: u32,
     current: Option<Duration>,
+    /// The job's running and waiting time so far, summed from the attempts' run times and the
+    /// waits before restarts (failure rate).
+    clock: Duration,
+    /// When the latest failures happened on `clock`, oldest first (failure rate).
+    failures: VecDeque<Duration>,
 }
 
 impl RestartBackoff {
@@ -156,6 +196,20 @@ impl RestartBackoff {
                 self.current = Some(next);
                 Some(next)
             }
+            RestartStrategy::FailureRate { max_failures, interval, delay } => {
+                self.clock += ran;
+                self.failures.push_back(self.clock);
+                while self.failures.len() > *max_failures as usize {
+                    self.failures.pop_front();
+                }
+                let full = self.failures.len() >= *max_failures as usize;
+                if full && self.failures.front().is_some_and(|oldest| self.clock - *oldest <= *interval) {
+                    return None;
+                }
+                self.restarts += 1;
+                self.clock += *delay;
+                Some(*delay)
+            }
         }
     }
 
@@ -177,6 +231,20 @@ mod tests {
         assert_eq!(delays, vec![ms(10), ms(20), ms(40), ms(50), ms(50)]);
         assert_eq!(backoff.next_delay_after(ms(5000)), Some(ms(10)), "reset after a long healthy run");
         assert_eq!(RestartStrategy::no_restart().backoff().next_delay(), None);
+    }
+
+    #[test]
+    fn failure_rate_fails_the_job_only_when_failures_crowd_into_its_interval() {
+        let s = Duration::from_secs;
+        let mut backoff = RestartStrategy::failure_rate_restart(2, s(10), s(1)).backoff();
+        assert_eq!(backoff.next_delay_after(s(0)), Some(s(1)));
+        // The second failure comes 20 s after the first: outside the interval.
+        assert_eq!(backoff.next_delay_after(s(19)), Some(s(1)));
+        // The third comes 5 s after the second: two failures within 10 s.
+        assert_eq!(backoff.next_delay_after(s(4)), None);
+        assert_eq!(backoff.restarts(), 2);
+        let mut single = RestartStrategy::failure_rate_restart(1, s(10), s(1)).backoff();
+        assert_eq!(single.next_delay(), None, "one failure per interval allowed means none");
     }
 
     #[test]

@@ -31,6 +31,26 @@ impl JobId {
     }
 }
 
+/// Asks the coordinator of the job `shared` for a savepoint into `target` and waits for it.
+fn take_savepoint(shared: &JobShared, checkpointing: bool, target: PathBuf, timeout: Duration) -> Result<PathBuf> {
+    if !checkpointing {
+        return Err(FlinkError::InvalidProgram(
+            "savepoints need checkpointing; call enable_checkpointing before executing the job".into(),
+        ));
+    }
+    let (answer, receiver) = sync_channel(1);
+    shared.savepoints.lock().unwrap_or_else(|e| e.into_inner()).push(SavepointRequest { target, answer });
+    match receiver.recv_timeout(timeout) {
+        Ok(outcome) => outcome,
+        Err(RecvTimeoutError::Timeout) => {
+            Err(FlinkError::Runtime(format!("the savepoint did not complete within {timeout:?}")))
+        }
+        Err(RecvTimeoutError::Disconnected) => {
+            Err(FlinkError::Runtime("the job ended or restarted before the savepoint completed".into()))
+        }
+    }
+}
+
 impl fmt::Display for JobId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:032x}", self.0)
@@ -67,16 +87,30 @@ impl JobStatus {
     }
 }
 
-/// Cancels a running job from any thread (see [`JobClient::canceller`]).
+/// Cancels a running job, or takes savepoints of it, from any thread (see
+/// [`JobClient::canceller`]).
 #[derive(Clone)]
 pub struct JobCanceller {
     shared: Arc<JobShared>,
+    checkpointing: bool,
 }
 
 impl JobCanceller {
     /// Asks the job to stop, as [`JobClient::cancel`] does.
     pub fn cancel(&self) {
         self.shared.cancel();
+    }
+
+    /// Takes a savepoint, as [`JobClient::trigger_savepoint`] does.
+    pub fn trigger_savepoint(&self, target: impl Into<PathBuf>, timeout: Duration) -> Result<PathBuf> {
+        take_savepoint(&self.shared, self.checkpointing, target.into(), timeout)
+    }
+
+    /// Takes a savepoint and stops the job, as [`JobClient::stop_with_savepoint`] does.
+    pub fn stop_with_savepoint(&self, target: impl Into<PathBuf>, timeout: Duration) -> Result<PathBuf> {
+        let path = take_savepoint(&self.shared, self.checkpointing, target.into(), timeout)?;
+        self.shared.stop_after_savepoint();
+        Ok(path)
     }
 
     /// The operators' metrics now, by identifier (see [`crate::metrics`]).
@@ -142,7 +176,7 @@ impl JobClient {
     /// A handle that cancels the job, or reads its metrics, from any thread, while another
     /// thread waits for the job through this client.
     pub fn canceller(&self) -> JobCanceller {
-        JobCanceller { shared: Arc::clone(&self.shared) }
+        JobCanceller { shared: Arc::clone(&self.shared), checkpointing: self.checkpointing }
     }
 
     /// Asks the job to stop; [`JobClient::wait`] then returns [`FlinkError::Cancelled`]. The
@@ -155,23 +189,31 @@ impl JobClient {
     /// and returns its path once it is complete; a job can later start from it with
     /// `CheckpointConfig::restore_path`. The job must have checkpointing enabled.
     pub fn trigger_savepoint(&self, target: impl Into<PathBuf>, timeout: Duration) -> Result<PathBuf> {
-        if !self.checkpointing {
-            return Err(FlinkError::InvalidProgram(
-                "savepoints need checkpointing; call enable_checkpointing before executing the job".into(),
-            ));
-        }
-        let (answer, receiver) = sync_channel(1);
-        let target = target.into();
-        self.shared.savepoints.lock().unwrap_or_else(|e| e.into_inner()).push(SavepointRequest { target, answer });
-        match receiver.recv_timeout(timeout) {
-            Ok(outcome) => outcome,
-            Err(RecvTimeoutError::Timeout) => {
-                Err(FlinkError::Runtime(format!("the savepoint did not complete within {timeout:?}")))
-            }
-            Err(RecvTimeoutError::Disconnected) => {
-                Err(FlinkError::Runtime("the job ended or restarted before the savepoint completed".into()))
-            }
-        }
+        take_savepoint(&self.shared, self.checkpointing, target.into(), timeout)
+    }
+
+    /// Takes a savepoint into `target` as [`JobClient::trigger_savepoint`] does, then stops the
+    /// job, which ends as FINISHED (Flink's stop-with-savepoint). Transactional sinks commit what
+    /// the savepoint covers; records after it may still reach sinks that write at once until the
+    /// job has stopped, and are read again by a job started from the savepoint.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use pyflink_core::{CheckpointingMode, JobStatus, StreamExecutionEnvironment};
+    ///
+    /// let env = StreamExecutionEnvironment::get_execution_environment();
+    /// env.enable_checkpointing(Duration::from_secs(3600), CheckpointingMode::ExactlyOnce);
+    /// env.from_sequence(1, i64::MAX).unwrap().discard();
+    /// let mut client = env.execute_async("endless").unwrap();
+    /// let target = std::env::temp_dir().join(format!("doc-savepoint-{}", client.job_id()));
+    /// let path = client.stop_with_savepoint(&target, Duration::from_secs(60)).unwrap();
+    /// assert!(path.join("_metadata").exists());
+    /// assert!(client.wait_timeout(Duration::from_secs(60)).expect("ended").is_ok());
+    /// assert_eq!(client.job_status(), JobStatus::Finished);
+    /// std::fs::remove_dir_all(path).unwrap();
+    /// ```
+    pub fn stop_with_savepoint(&self, target: impl Into<PathBuf>, timeout: Duration) -> Result<PathBuf> {
+        self.canceller().stop_with_savepoint(target, timeout)
     }
 
     /// The job's status now.

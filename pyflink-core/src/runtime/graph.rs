@@ -25,6 +25,7 @@ use crate::checkpoint::{CheckpointConfig, RestartStrategy};
 use crate::config::BackpressureConfig;
 use crate::element::Element;
 use crate::runtime::job::JobShared;
+use crate::runtime::operator::JobParameters;
 use crate::runtime::output::SidePort;
 use crate::runtime::timestamp::Time;
 use crate::{Data, FlinkError, Result};
@@ -144,6 +145,8 @@ pub(crate) struct NodePlan {
     pub(crate) checkpointing: bool,
     /// How far the node's instances may run ahead of the job's last operators, if it is a source.
     pub(crate) backpressure: BackpressureConfig,
+    /// The job's global parameters.
+    pub(crate) job_parameters: JobParameters,
 }
 
 /// A job ready to run: the nodes reachable from its sinks, with their resolved plans.
@@ -170,6 +173,7 @@ pub(crate) struct PlanSettings {
     pub(crate) restart: RestartStrategy,
     pub(crate) backpressure: BackpressureConfig,
     pub(crate) reporters: Vec<PrometheusReporterConfig>,
+    pub(crate) job_parameters: JobParameters,
 }
 
 impl JobGraph {
@@ -186,6 +190,7 @@ impl JobGraph {
             restart,
             backpressure,
             reporters,
+            job_parameters,
         } = settings;
         let mut resolved: HashMap<NodeId, (usize, &str)> = HashMap::new();
         let mut plans: Vec<NodePlan> = Vec::with_capacity(nodes.len());
@@ -238,6 +243,7 @@ impl JobGraph {
                 state_backend: state_backend.clone(),
                 checkpointing: checkpoint.is_checkpointing_enabled(),
                 backpressure,
+                job_parameters: job_parameters.clone(),
             });
         }
         let mut uids: HashMap<&str, &str> = HashMap::new();

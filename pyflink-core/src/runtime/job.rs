@@ -55,6 +55,8 @@ pub(crate) struct JobShared {
     pub(crate) metrics: MetricRegistry,
     stop: AtomicBool,
     cancelled: AtomicBool,
+    /// Stopped after a savepoint: the job ends as finished, not cancelled.
+    stopped_with_savepoint: AtomicBool,
     error: Mutex<Option<FlinkError>>,
     pub(crate) savepoints: Mutex<Vec<SavepointRequest>>,
 }
@@ -76,6 +78,12 @@ impl JobShared {
     pub(crate) fn cancel(&self) {
         self.cancelled.store(true, Ordering::Release);
         self.stop.store(true, Ordering::Release);
+    }
+
+    /// Asks every worker to stop after a savepoint; the job ends as finished.
+    pub(crate) fn stop_after_savepoint(&self) {
+        self.stopped_with_savepoint.store(true, Ordering::Release);
+        self.cancel();
     }
 
     /// Whether workers should stop processing.
@@ -204,16 +212,18 @@ fn run_with_restarts(
     loop {
         let attempt = Instant::now();
         let outcome = run_attempt(graph, shared, storage, restored.clone());
-        if shared.is_cancelled() {
+        let stopped = shared.stopped_with_savepoint.load(Ordering::Acquire);
+        if shared.is_cancelled() && !stopped {
             return Err(FlinkError::Cancelled);
         }
+        // A job stopped after a savepoint has finished, whatever its tasks reported on the way.
         let error = match outcome {
-            Ok(()) => {
+            Err(error) if !stopped => error,
+            _ => {
                 let metrics = shared.metrics.snapshot();
                 let job_id = shared.job_id;
                 return Ok(JobExecutionResult { job_id, job_name, net_runtime: start.elapsed(), metrics });
             }
-            Err(error) => error,
         };
         if !error.is_recoverable() {
             tracing::error!(job = %job_name, %error, "job failed with an error a restart cannot get past; not restarting");

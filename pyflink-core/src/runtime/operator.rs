@@ -2,6 +2,7 @@
 //! watermarks, processing-time callbacks, snapshot state, checkpoint complete, end of input, close.
 //! The runtime drives these calls; operators in `crate::operators` implement them.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use pyflink_state::{KeyGroupRange, KeyedStateBackend, KeyedStateSnapshot, OperatorStateStore, StateBackendConfig};
@@ -33,7 +34,11 @@ pub struct RuntimeContext {
     pub(crate) operator_state: Arc<OperatorStateStore>,
     pub(crate) metrics: MetricGroup,
     pub(crate) stop: StopSignal,
+    pub(crate) job_parameters: JobParameters,
 }
+
+/// The job's global parameters (`pipeline.global-job-parameters`), shared by its instances.
+pub type JobParameters = Arc<BTreeMap<String, String>>;
 
 /// Where an operator instance runs (Flink's `TaskInfo`), and its metric group: what the
 /// [`RuntimeContext`] tells of it that may go to other threads with a function.
@@ -55,6 +60,7 @@ pub struct TaskInfo {
     parallelism: usize,
     max_parallelism: usize,
     metrics: MetricGroup,
+    job_parameters: JobParameters,
 }
 
 impl TaskInfo {
@@ -68,7 +74,31 @@ impl TaskInfo {
         max_parallelism: usize,
         metrics: MetricGroup,
     ) -> Self {
-        TaskInfo { task_name: task_name.to_string(), subtask_index, parallelism, max_parallelism, metrics }
+        TaskInfo {
+            task_name: task_name.to_string(),
+            subtask_index,
+            parallelism,
+            max_parallelism,
+            metrics,
+            job_parameters: JobParameters::default(),
+        }
+    }
+
+    /// This task with the job's global parameters `parameters`.
+    pub fn with_job_parameters(mut self, parameters: JobParameters) -> Self {
+        self.job_parameters = parameters;
+        self
+    }
+
+    /// The job's global parameter `key`, or `default_value` when it is not set (Flink's
+    /// `getJobParameter`).
+    pub fn get_job_parameter<'a>(&'a self, key: &str, default_value: &'a str) -> &'a str {
+        self.job_parameters.get(key).map_or(default_value, String::as_str)
+    }
+
+    /// Every global parameter of the job.
+    pub fn get_job_parameters(&self) -> &JobParameters {
+        &self.job_parameters
     }
 
     /// The operator's name.
@@ -132,6 +162,7 @@ impl RuntimeContext {
             batch_mode: plan.batch_mode,
             auto_watermark_interval: plan.auto_watermark_interval,
             processing_time: ProcessingTimeService::default(),
+            job_parameters: plan.job_parameters.clone(),
         })
     }
 
@@ -143,6 +174,7 @@ impl RuntimeContext {
             parallelism: self.parallelism,
             max_parallelism: self.max_parallelism,
             metrics: self.metrics.clone(),
+            job_parameters: self.job_parameters.clone(),
         }
     }
 
@@ -190,6 +222,36 @@ impl RuntimeContext {
     /// The job's max parallelism: the number of key groups.
     pub fn get_max_number_of_parallel_subtasks(&self) -> usize {
         self.max_parallelism
+    }
+
+    /// The job's global parameter `key` (`pipeline.global-job-parameters`), or `default_value`
+    /// when it is not set.
+    ///
+    /// ```
+    /// use std::collections::BTreeMap;
+    /// use pyflink_core::{ProcessContext, ProcessFunction, Result, RuntimeContext, StreamExecutionEnvironment};
+    ///
+    /// #[derive(Clone, Default)]
+    /// struct Suffix(String);
+    /// impl ProcessFunction<String, String> for Suffix {
+    ///     fn open(&mut self, runtime: &RuntimeContext) -> Result<()> {
+    ///         self.0 = runtime.get_job_parameter("suffix", "?").to_string();
+    ///         Ok(())
+    ///     }
+    ///     fn process_element(&mut self, value: String, ctx: &mut ProcessContext<'_, String>) -> Result<()> {
+    ///         ctx.collect(value + &self.0);
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// let env = StreamExecutionEnvironment::get_execution_environment();
+    /// env.set_global_job_parameters(BTreeMap::from([("suffix".to_string(), "!".to_string())]));
+    /// let out: Vec<String> = env.from_collection(vec!["hi".to_string()]).process(Suffix::default())
+    ///     .execute_and_collect().unwrap().map(Result::unwrap).collect();
+    /// assert_eq!(out, ["hi!"]);
+    /// ```
+    pub fn get_job_parameter<'a>(&'a self, key: &str, default_value: &'a str) -> &'a str {
+        self.job_parameters.get(key).map_or(default_value, String::as_str)
     }
 
     /// Whether the job runs in batch mode.

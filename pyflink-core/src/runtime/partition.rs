@@ -17,12 +17,13 @@ use crate::element::Element;
 use crate::runtime::batch_pool::{recycle, refill};
 use crate::runtime::job::JobShared;
 use crate::runtime::output::BATCH;
-use crate::{Data, FlinkError};
+use crate::{Data, FlinkError, Result};
 
 /// The stable hash of a record's key, computed through the key selector of a `KeyedStream`.
 pub(crate) type KeyHashFn<T> = Arc<dyn Fn(&T) -> u64 + Send + Sync>;
-/// A user partitioner: the record and the number of partitions to the target partition.
-pub(crate) type CustomPartitionFn<T> = Arc<dyn Fn(&T, usize) -> usize + Send + Sync>;
+/// A user partitioner: the record and the number of partitions to the target partition, or
+/// the error that fails the job.
+pub(crate) type CustomPartitionFn<T> = Arc<dyn Fn(&T, usize) -> Result<usize> + Send + Sync>;
 
 /// The partitioning of the edge into the next operator.
 pub(crate) enum Partitioner<T> {
@@ -175,7 +176,18 @@ impl<T: Data> ElementDistributor<T> {
             Route::Global => 0,
             Route::Broadcast => return None,
             Route::Custom(f) => {
-                let t = f(value, targets);
+                let t = match f(value, targets) {
+                    Ok(t) => t,
+                    Err(error) => {
+                        self.job.fail(FlinkError::TaskFailed {
+                            operator: self.operator.clone(),
+                            subtask: self.sender,
+                            cause: format!("custom partitioner failed: {error}"),
+                            recoverable: error.is_recoverable(),
+                        });
+                        return Some(0);
+                    }
+                };
                 if t >= targets {
                     self.job.fail(FlinkError::TaskFailed {
                         operator: self.operator.clone(),

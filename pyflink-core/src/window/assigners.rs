@@ -32,9 +32,9 @@ pub trait WindowAssigner<T>: Clone + Send + Sync + 'static {
     }
 
     /// For merging assigners: groups `windows` into merged windows, each with the indexes of
-    /// the windows it covers.
-    fn merge_windows(&self, windows: &[Self::Window]) -> Vec<(Self::Window, Vec<usize>)> {
-        windows.iter().cloned().enumerate().map(|(i, w)| (w, vec![i])).collect()
+    /// the windows it covers; an error fails the task (an assigner in user code).
+    fn merge_windows(&self, windows: &[Self::Window]) -> Result<Vec<(Self::Window, Vec<usize>)>> {
+        Ok(windows.iter().cloned().enumerate().map(|(i, w)| (w, vec![i])).collect())
     }
 
     /// Checks the assigner's parameters; the message says what to fix.

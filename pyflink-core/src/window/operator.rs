@@ -22,7 +22,7 @@ use crate::window::evictors::EvictorContext;
 use crate::window::functions::{ProcessWindowFunction, WindowContext, WindowRuntimeContext, WindowStates};
 use crate::window::triggers::{Trigger, TriggerContext, WindowTimers};
 use crate::window::windows::Window;
-use crate::{Data, Key, Result};
+use crate::{Data, FlinkError, Key, Result};
 
 /// One live window of a key.
 #[derive(Clone)]
@@ -87,6 +87,8 @@ struct KeyTimers<'a, K, W> {
     service: &'a mut InternalTimerService<K, W>,
     key: &'a K,
     memo: &'a mut TimerMemo,
+    /// Where a trigger's failure waits until its method returns.
+    failure: &'a mut Option<FlinkError>,
 }
 
 impl<K: Key, W: Window> WindowTimers<W> for KeyTimers<'_, K, W> {
@@ -116,6 +118,9 @@ impl<K: Key, W: Window> WindowTimers<W> for KeyTimers<'_, K, W> {
     #[inline]
     fn current_watermark(&self) -> i64 {
         self.service.current_watermark()
+    }
+    fn fail(&mut self, error: FlinkError) {
+        self.failure.get_or_insert(error);
     }
 }
 
@@ -191,6 +196,8 @@ where
     timers: Option<InternalTimerService<K, A::Window>>,
     states: Option<WindowStates<K, A::Window>>,
     assigned: Vec<A::Window>,
+    /// A trigger's failure (`TriggerContext::fail`), taken after each trigger call.
+    trigger_failure: Option<FlinkError>,
     _types: PhantomData<fn(T) -> OUT>,
 }
 
@@ -214,6 +221,7 @@ where
             timers: None,
             states: None,
             assigned: Vec::new(),
+            trigger_failure: None,
             _types: PhantomData,
         }
     }
@@ -227,11 +235,12 @@ where
         key: &K,
         slots: &mut Slots<A, T, C, TR>,
         new: A::Window,
+        failure: &mut Option<FlinkError>,
     ) -> Result<usize> {
         let mut candidates: Vec<A::Window> = slots.iter().map(|s| s.window.clone()).collect();
         candidates.push(new);
         let new_index = candidates.len() - 1;
-        let groups = spec.assigner.merge_windows(&candidates);
+        let groups = spec.assigner.merge_windows(&candidates)?;
         let mut old: Vec<Option<_>> = slots.drain(..).map(Some).collect();
         let mut actual = 0;
         for (result, members) in groups {
@@ -251,7 +260,8 @@ where
                 }
                 for m in merged {
                     let mut slot = old[m].take().expect("each window is in one group");
-                    let mut access = KeyTimers { service: &mut *timers, key, memo: &mut slot.timers };
+                    let mut access =
+                        KeyTimers { service: &mut *timers, key, memo: &mut slot.timers, failure: &mut *failure };
                     let mut ctx =
                         TriggerContext { window: &slot.window, state: &mut slot.trigger_state, timers: &mut access };
                     spec.trigger.clear(&slot.window, &mut ctx);
@@ -266,10 +276,14 @@ where
                     }
                     states.push(slot.trigger_state);
                 }
-                let mut access = KeyTimers { service: &mut *timers, key, memo: &mut base.timers };
+                let mut access =
+                    KeyTimers { service: &mut *timers, key, memo: &mut base.timers, failure: &mut *failure };
                 let mut ctx =
                     TriggerContext { window: &base.window, state: &mut base.trigger_state, timers: &mut access };
                 spec.trigger.on_merge(&result, states, &mut ctx);
+            }
+            if let Some(error) = failure.take() {
+                return Err(error);
             }
             slots.push(base);
             if has_new {
@@ -316,7 +330,7 @@ where
         let at = self.key_groups.hash_key(&key);
         let cleanup_time = self.spec.cleanup_time(&window);
         let is_event_time = self.spec.assigner.is_event_time();
-        let WindowOperator { spec, contents, function, state, timers, states, .. } = self;
+        let WindowOperator { spec, contents, function, state, timers, states, trigger_failure, .. } = self;
         let (Some(state), Some(timers), Some(states)) = (state.as_mut(), timers.as_mut(), states.as_ref()) else {
             return Ok(());
         };
@@ -325,12 +339,16 @@ where
         let slot = &mut slots[index];
         slot.timers.forget(domain, time);
         let watermark = timers.current_watermark();
-        let mut access = KeyTimers { service: &mut *timers, key: &key, memo: &mut slot.timers };
+        let mut access =
+            KeyTimers { service: &mut *timers, key: &key, memo: &mut slot.timers, failure: &mut *trigger_failure };
         let mut ctx = TriggerContext { window: &window, state: &mut slot.trigger_state, timers: &mut access };
         let result = match domain {
             TimeDomain::EventTime => spec.trigger.on_event_time(time, &window, &mut ctx),
             TimeDomain::ProcessingTime => spec.trigger.on_processing_time(time, &window, &mut ctx),
         };
+        if let Some(error) = trigger_failure.take() {
+            return Err(error);
+        }
         if result.is_fire() {
             Self::emit(contents, function, states, &key, slot, watermark, out)?;
         }
@@ -341,9 +359,13 @@ where
         if cleanup {
             // Removing in order keeps the newest windows at the back for the search above.
             let mut slot = slots.remove(index);
-            let mut access = KeyTimers { service: &mut *timers, key: &key, memo: &mut slot.timers };
+            let mut access =
+                KeyTimers { service: &mut *timers, key: &key, memo: &mut slot.timers, failure: &mut *trigger_failure };
             let mut ctx = TriggerContext { window: &window, state: &mut slot.trigger_state, timers: &mut access };
             spec.trigger.clear(&window, &mut ctx);
+            if let Some(error) = trigger_failure.take() {
+                return Err(error);
+            }
             out.timestamp = Some(window.max_timestamp());
             let mut ctx = WindowContext { window: &window, watermark, out };
             states.scoped(&key, &window, || function.clear(&key, &mut ctx))?;
@@ -425,7 +447,18 @@ where
     #[inline]
     fn process_element(&mut self, value: T, out: &mut Output<OUT>) -> Result<()> {
         let timestamp = out.timestamp();
-        let WindowOperator { spec, contents, function, state, key_groups, timers, states, assigned, .. } = self;
+        let WindowOperator {
+            spec,
+            contents,
+            function,
+            state,
+            key_groups,
+            timers,
+            states,
+            assigned,
+            trigger_failure,
+            ..
+        } = self;
         let (Some(state), Some(timers), Some(states)) = (state.as_mut(), timers.as_mut(), states.as_ref()) else {
             unreachable!("the harness opens operators before the first record")
         };
@@ -441,7 +474,7 @@ where
         let mut outcome = Ok(());
         for (position, window) in assigned.drain(..).enumerate() {
             let index = if spec.assigner.is_merging() {
-                let index = match Self::merge_window(spec, contents, timers, &key, slots, window) {
+                let index = match Self::merge_window(spec, contents, timers, &key, slots, window, trigger_failure) {
                     Ok(index) => index,
                     Err(error) => {
                         outcome = Err(error);
@@ -472,9 +505,14 @@ where
             let element = element.expect("the element is moved only into the last window");
             let slot = &mut slots[index];
             let cleanup = spec.cleanup_time(&slot.window);
-            let mut access = KeyTimers { service: &mut *timers, key: &key, memo: &mut slot.timers };
+            let mut access =
+                KeyTimers { service: &mut *timers, key: &key, memo: &mut slot.timers, failure: &mut *trigger_failure };
             let mut ctx = TriggerContext { window: &slot.window, state: &mut slot.trigger_state, timers: &mut access };
             let result = spec.trigger.on_element(&element, timestamp, &slot.window, &mut ctx);
+            if let Some(error) = trigger_failure.take() {
+                outcome = Err(error);
+                break;
+            }
             outcome = contents.add(&mut slot.contents, element, timestamp);
             if outcome.is_err() {
                 break;
@@ -489,7 +527,12 @@ where
                 slot.contents = None;
             }
             if cleanup != i64::MAX {
-                let mut access = KeyTimers { service: &mut *timers, key: &key, memo: &mut slot.timers };
+                let mut access = KeyTimers {
+                    service: &mut *timers,
+                    key: &key,
+                    memo: &mut slot.timers,
+                    failure: &mut *trigger_failure,
+                };
                 if spec.assigner.is_event_time() {
                     access.register_event_time_timer(&slot.window, cleanup);
                 } else {

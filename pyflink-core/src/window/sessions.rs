@@ -128,8 +128,8 @@ where
     fn is_merging(&self) -> bool {
         true
     }
-    fn merge_windows(&self, windows: &[TimeWindow]) -> Vec<(TimeWindow, Vec<usize>)> {
-        TimeWindow::merge_windows(windows)
+    fn merge_windows(&self, windows: &[TimeWindow]) -> Result<Vec<(TimeWindow, Vec<usize>)>> {
+        Ok(TimeWindow::merge_windows(windows))
     }
     fn validate(&self) -> std::result::Result<(), String> {
         self.gap.validate(&format!("{}SessionWindows", D::NAME))

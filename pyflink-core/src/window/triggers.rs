@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::time::duration_millis;
 use crate::window::windows::Window;
+use crate::FlinkError;
 
 /// What a trigger decides for a window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +43,7 @@ pub(crate) trait WindowTimers<W> {
     fn delete_processing_time_timer(&mut self, window: &W, time: i64);
     fn current_processing_time(&self) -> i64;
     fn current_watermark(&self) -> i64;
+    fn fail(&mut self, error: FlinkError);
 }
 
 /// What a trigger can do for the window it is called for: timers, time, and its state.
@@ -70,6 +72,13 @@ impl<W, S> TriggerContext<'_, W, S> {
     /// Cancels this window's processing-time timer at `time`.
     pub fn delete_processing_time_timer(&mut self, time: i64) {
         self.timers.delete_processing_time_timer(self.window, time);
+    }
+
+    /// Fails the window operator's task with `error` once the trigger method returns, for a
+    /// trigger whose decision can fail (user code in another language, state it cannot read).
+    /// The method's result is then ignored.
+    pub fn fail(&mut self, error: FlinkError) {
+        self.timers.fail(error);
     }
 
     /// The current watermark of the operator.

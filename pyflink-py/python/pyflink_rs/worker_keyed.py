@@ -115,6 +115,9 @@ class TaskFacts:
     def get_task_name(self):
         return self._info["task_name"]
 
+    def get_job_parameter(self, key, default_value):
+        return self._info.get("job_parameters", {}).get(key, default_value)
+
     def get_index_of_this_subtask(self):
         return self._info["index_of_this_subtask"]
 

@@ -1,11 +1,15 @@
 """PyFlink's common classes: types, rows, durations."""
 
 from pyflink_rs.common.completable_future import CompletableFuture
+from pyflink_rs.common.config_options import ConfigOption, ConfigOptions
 from pyflink_rs.common.configuration import Configuration
+from pyflink_rs.common.execution_config import ExecutionConfig
+from pyflink_rs.common.input_dependency_constraint import InputDependencyConstraint
 from pyflink_rs.common.job_client import JobClient
 from pyflink_rs.common.job_execution_result import JobExecutionResult
 from pyflink_rs.common.job_id import JobID
 from pyflink_rs.common.job_status import JobStatus
+from pyflink_rs.common.restart_strategy import RestartStrategies, RestartStrategyConfiguration
 from pyflink_rs.common.serialization import (
     ByteArraySchema,
     DeserializationSchema,
@@ -21,15 +25,21 @@ from pyflink_rs.common.watermark_strategy import TimestampAssigner, WatermarkStr
 __all__ = [
     "ByteArraySchema",
     "CompletableFuture",
+    "ConfigOption",
+    "ConfigOptions",
     "Configuration",
     "DeserializationSchema",
     "Duration",
     "Encoder",
+    "ExecutionConfig",
+    "InputDependencyConstraint",
     "Instant",
     "JobClient",
     "JobExecutionResult",
     "JobID",
     "JobStatus",
+    "RestartStrategies",
+    "RestartStrategyConfiguration",
     "Row",
     "RowKind",
     "SerializationSchema",

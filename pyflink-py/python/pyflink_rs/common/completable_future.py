@@ -1,5 +1,10 @@
 """PyFlink's ``CompletableFuture``: the answer to a request made of a running job."""
 
+import threading
+
+# How long one wait for a request's thread lasts before the interpreter sees signals again.
+_WAIT_STEP_SECONDS = 0.1
+
 
 class CompletableFuture:
     """A value that is ready now or once a job has ended. ``result()`` waits for it (Ctrl-C
@@ -17,6 +22,31 @@ class CompletableFuture:
             except Exception as error:  # the failure is the future's outcome
                 self._outcome = (False, error)
         return self._outcome
+
+    @staticmethod
+    def _in_background(compute):
+        """A future of ``compute()``, run at once on a thread of its own (a request the job
+        answers later, such as a savepoint)."""
+        outcome = []
+
+        def run():
+            try:
+                outcome.append((True, compute()))
+            except Exception as error:  # the failure is the future's outcome
+                outcome.append((False, error))
+
+        thread = threading.Thread(target=run, name="pyflink-rs job request", daemon=True)
+        thread.start()
+
+        def wait():
+            while thread.is_alive():
+                thread.join(_WAIT_STEP_SECONDS)
+            succeeded, value = outcome[0]
+            if not succeeded:
+                raise value
+            return value
+
+        return CompletableFuture(wait, lambda: not thread.is_alive())
 
     def result(self):
         """The value, once ready; raises what computing it raised."""

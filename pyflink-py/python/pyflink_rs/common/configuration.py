@@ -6,12 +6,73 @@
 
 import base64
 
+# Milliseconds per unit of Flink's duration notation.
+_UNIT_MILLISECONDS = {
+    "": 1, "ms": 1, "milli": 1, "millis": 1, "millisecond": 1, "milliseconds": 1,
+    "s": 1000, "sec": 1000, "secs": 1000, "second": 1000, "seconds": 1000,
+    "m": 60_000, "min": 60_000, "minute": 60_000, "minutes": 60_000,
+    "h": 3_600_000, "hour": 3_600_000, "hours": 3_600_000,
+    "d": 86_400_000, "day": 86_400_000, "days": 86_400_000,
+}
+
+
+def duration_millis(text):
+    """Milliseconds of a duration option in Flink's notation (``'500 ms'``, ``'10 s'``,
+    ``'1 min'``; a bare number is milliseconds)."""
+    text = str(text).strip().lower()
+    digits = len(text) - len(text.lstrip("0123456789"))
+    unit = text[digits:].strip()
+    if digits == 0 or unit not in _UNIT_MILLISECONDS:
+        raise ValueError(f"'{text}' is not a duration such as '500 ms', '10 s' or '1 min'")
+    return int(text[:digits]) * _UNIT_MILLISECONDS[unit]
+
+
+class DescribedByOptions:
+    """A setting object (a restart strategy, a state backend, a checkpoint storage) that is the
+    configuration options it sets: equal when they are."""
+
+    def _options(self):
+        raise NotImplementedError
+
+    def __eq__(self, other):
+        return type(self) is type(other) and self._options() == other._options()
+
+    def __hash__(self):
+        return hash(tuple(sorted(self._options().items())))
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self._options()})"
+
 
 class Configuration:
     """A map of option names to text values."""
 
     def __init__(self, other=None):
         self._options = dict(other._options) if other is not None else {}
+
+    @classmethod
+    def from_dict(cls, map):
+        """A configuration of the options in ``map`` (their values as text)."""
+        configuration = cls()
+        for key, value in map.items():
+            configuration.set_string(key, value)
+        return configuration
+
+    def get(self, option):
+        """The value of a ``ConfigOption`` (see ``ConfigOptions``), converted to its type: its
+        default when it is not set."""
+        from pyflink_rs.common.config_options import ConfigOption
+
+        if not isinstance(option, ConfigOption):
+            raise TypeError(f"expected a ConfigOption, got {type(option).__name__}")
+        if option.key() not in self._options:
+            return option.default_value()
+        return option._parse(self._options[option.key()])
+
+    def set(self, option, value):
+        """Sets a ``ConfigOption`` (its value as text)."""
+        self._options[option.key()] = str(value).lower() if isinstance(value, bool) else str(value)
+        return self
 
     def get_string(self, key, default_value):
         return self._options.get(key, default_value)

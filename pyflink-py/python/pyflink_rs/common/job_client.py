@@ -3,6 +3,8 @@
 which has ended, threads and all, by the time the exception reaches the caller."""
 
 import atexit
+import os
+import secrets
 import threading
 import weakref
 
@@ -92,13 +94,55 @@ def _cancel_running_jobs():
         iterator.close()
 
 
+# How long a savepoint may take before the request fails: Flink's default checkpoint timeout.
+_SAVEPOINT_TIMEOUT_MS = 600_000
+
+
 class JobClient:
     """A job running in the background (``env.execute_async()``): its id and status, its
-    result once it ends, and cancellation."""
+    result once it ends, cancellation and savepoints."""
 
-    def __init__(self, native_job):
+    def __init__(self, native_job, default_savepoint_directory=None):
         self._native = native_job
+        self._savepoint_directory = default_savepoint_directory
         _track(native_job)
+
+    def _savepoint_target(self, savepoint_directory):
+        """A new directory for a savepoint under ``savepoint_directory`` (or the environment's
+        default), named as Flink names them: ``savepoint-<job id's first 6>-<12 random>``."""
+        directory = savepoint_directory or self._savepoint_directory
+        if directory is None:
+            raise ValueError(
+                "No savepoint directory configured: give one to the call, or set a default with "
+                "env.set_default_savepoint_directory() or 'execution.checkpointing.savepoint-dir'"
+            )
+        directory = str(directory)
+        if directory.startswith("file://"):
+            directory = directory[len("file://"):]
+        name = f"savepoint-{self._native.job_id()[:6]}-{secrets.token_hex(6)}"
+        return os.path.join(directory, name)
+
+    def trigger_savepoint(self, savepoint_directory=None):
+        """Takes a savepoint of the running job (which must take checkpoints) under
+        ``savepoint_directory``; a future of its path, which ``execution.savepoint.path``
+        accepts to start a job from it, at the same or another parallelism."""
+        target = self._savepoint_target(savepoint_directory)
+        native = self._native
+        return CompletableFuture._in_background(lambda: native.trigger_savepoint(target, _SAVEPOINT_TIMEOUT_MS))
+
+    def stop_with_savepoint(self, advance_to_end_of_event_time=False, savepoint_directory=None):
+        """Takes a savepoint as ``trigger_savepoint`` does, then stops the job, which ends as
+        FINISHED; a future of the savepoint's path. Draining first
+        (``advance_to_end_of_event_time=True``, which fires every event-time timer and window)
+        is not available: stop without it, or let a bounded job end."""
+        if advance_to_end_of_event_time:
+            raise ValueError(
+                "stop_with_savepoint(advance_to_end_of_event_time=True) is not available: stop "
+                "without draining, or let a bounded job end"
+            )
+        target = self._savepoint_target(savepoint_directory)
+        native = self._native
+        return CompletableFuture._in_background(lambda: native.stop_with_savepoint(target, _SAVEPOINT_TIMEOUT_MS))
 
     def get_job_id(self):
         """The job's ``JobID``."""

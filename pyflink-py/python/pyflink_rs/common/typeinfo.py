@@ -112,15 +112,36 @@ class SqlTimeTypeInfo(BasicTypeInfo):
 
     @staticmethod
     def DATE():
-        return SqlTimeTypeInfo("Date", _native.BasicType.TEMPORAL)
+        return DateTypeInfo()
 
     @staticmethod
     def TIME():
-        return SqlTimeTypeInfo("Time", _native.BasicType.TEMPORAL)
+        return TimeTypeInfo()
 
     @staticmethod
     def TIMESTAMP():
-        return SqlTimeTypeInfo("Timestamp", _native.BasicType.TEMPORAL)
+        return TimestampTypeInfo()
+
+
+class DateTypeInfo(SqlTimeTypeInfo):
+    """SQL dates (``Types.SQL_DATE()``): ``datetime.date`` objects."""
+
+    def __init__(self):
+        super().__init__("Date", _native.BasicType.TEMPORAL)
+
+
+class TimeTypeInfo(SqlTimeTypeInfo):
+    """SQL times (``Types.SQL_TIME()``): ``datetime.time`` objects."""
+
+    def __init__(self):
+        super().__init__("Time", _native.BasicType.TEMPORAL)
+
+
+class TimestampTypeInfo(SqlTimeTypeInfo):
+    """SQL timestamps (``Types.SQL_TIMESTAMP()``): ``datetime.datetime`` objects."""
+
+    def __init__(self):
+        super().__init__("Timestamp", _native.BasicType.TEMPORAL)
 
 
 class LocalTimeTypeInfo(BasicTypeInfo):
@@ -132,6 +153,28 @@ class LocalTimeTypeInfo(BasicTypeInfo):
         LOCAL_DATE = "LocalDate"
         LOCAL_TIME = "LocalTime"
         LOCAL_DATE_TIME = "LocalDateTime"
+
+
+class ExternalTypeInfo(TypeInformation):
+    """A type as the Table API hands it to a DataStream (``to_data_stream``): records of
+    ``type_info``, converted as that type converts them."""
+
+    def __init__(self, type_info):
+        if not isinstance(type_info, TypeInformation):
+            raise TypeError(f"expected a TypeInformation, got {type(type_info).__name__}")
+        self._type_info = type_info
+
+    def _native(self):
+        return self._type_info._native()
+
+    def __eq__(self, other):
+        return isinstance(other, ExternalTypeInfo) and self._type_info == other._type_info
+
+    def __hash__(self):
+        return hash(("external", self._type_info))
+
+    def __repr__(self):
+        return f"ExternalTypeInfo<{self._type_info}>"
 
 
 class InstantTypeInfo(BasicTypeInfo):

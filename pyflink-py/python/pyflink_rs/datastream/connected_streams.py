@@ -14,6 +14,7 @@ from pyflink_rs.datastream.functions import (
     KeySelector,
     MapFunction,
     ProcessFunction,
+    callable_of,
 )
 
 FIRST, SECOND = 0, 1
@@ -81,11 +82,7 @@ class _KeyOfInput:
 
 
 def _selector(key_selector):
-    if isinstance(key_selector, KeySelector):
-        return key_selector.get_key
-    if callable(key_selector):
-        return key_selector
-    raise TypeError(f"expected a KeySelector or a callable, got {type(key_selector).__name__}")
+    return callable_of(key_selector, KeySelector, "get_key")
 
 
 class ConnectedStreams:

@@ -102,6 +102,16 @@ class DataStream(_OperatorSettings):
         """The type of the records, where the program gave one."""
         return self._type_info
 
+    def get_execution_environment(self):
+        """The ``StreamExecutionEnvironment`` the stream belongs to."""
+        from pyflink_rs.datastream.stream_execution_environment import environment_of
+
+        return environment_of(self._native)
+
+    def get_execution_config(self):
+        """The ``ExecutionConfig`` of the stream's environment."""
+        return self.get_execution_environment().get_config()
+
     def set_max_parallelism(self, max_parallelism):
         """Sets the most instances the operator may ever run with (1 to 32768); its
         parallelism must not be larger."""
@@ -157,9 +167,62 @@ class DataStream(_OperatorSettings):
         """Records round robin over a subset of the next operator's instances."""
         return self._partitioned("rescale")
 
-    def broadcast(self):
-        """Every record to every instance of the next operator."""
-        return self._partitioned("broadcast")
+    def broadcast(self, broadcast_state_descriptor=None, *other_broadcast_state_descriptors):
+        """Every record to every instance of the next operator. With ``MapStateDescriptor``s,
+        a ``BroadcastStream`` declaring those broadcast states, to ``connect()`` to another
+        stream and process with a ``(Keyed)BroadcastProcessFunction``."""
+        if broadcast_state_descriptor is None:
+            return self._partitioned("broadcast")
+        from pyflink_rs.datastream.state import MapStateDescriptor
+
+        descriptors = (broadcast_state_descriptor, *other_broadcast_state_descriptors)
+        for descriptor in descriptors:
+            if not isinstance(descriptor, MapStateDescriptor):
+                raise TypeError(f"broadcast() takes MapStateDescriptors, not {type(descriptor).__name__}")
+        return BroadcastStream(self, descriptors)
+
+    def partition_custom(self, partitioner, key_selector):
+        """Each record to the instance of the next operator that ``partitioner`` (a
+        ``Partitioner`` or a callable ``(key, num_partitions) -> int``) picks for its key
+        (``key_selector``). A partition outside ``0 .. num_partitions`` fails the job. The
+        partitioner runs where the sending operator runs, in this process."""
+        from pyflink_rs.datastream.functions import Partitioner, callable_of
+
+        partition = callable_of(partitioner, Partitioner, "partition")
+        key_of = callable_of(key_selector, KeySelector, "get_key")
+
+        def pick(value, num_partitions):
+            return partition(key_of(value), num_partitions)
+
+        native = self._native.partition_custom(cloudpickle.dumps(pick))
+        return DataStream(native, self._type_info, "Partition")
+
+    def project(self, *field_indexes):
+        """The fields ``field_indexes`` of each tuple record, as a tuple (the stream must be
+        of a ``Types.TUPLE`` type)."""
+        from pyflink_rs.common.typeinfo import TupleTypeInfo, Types
+
+        if not isinstance(self._type_info, TupleTypeInfo):
+            raise Exception("Only Tuple DataStreams can be projected: give the stream a Types.TUPLE type")
+        types = self._type_info.get_field_types()
+        for index in field_indexes:
+            if not 0 <= index < len(types):
+                raise IndexError(f"field {index} is outside the tuple's {len(types)} fields")
+        indexes = tuple(field_indexes)
+        return self.map(lambda value: tuple(value[i] for i in indexes), Types.TUPLE([types[i] for i in indexes]))
+
+    def add_sink(self, sink_func):
+        """Sends the records to ``sink_func``: a ``SinkFunction`` whose ``invoke(value,
+        context)`` is called for each record (after ``open``, before ``close``), or one of the
+        connectors' legacy sinks (``FlinkKafkaProducer``, ``JdbcSink.sink``)."""
+        from pyflink_rs.datastream.functions import SinkFunction
+
+        if hasattr(sink_func, "_add_to"):
+            return self.sink_to(sink_func)
+        if not isinstance(sink_func, SinkFunction):
+            raise TypeError(f"expected a SinkFunction, got {type(sink_func).__name__}")
+        invoked = self.process(_InvokeSink(sink_func)).name("Sink: Unnamed")
+        return DataStreamSink(invoked._native.discard(), "Sink: Unnamed")
 
     def map(self, func, output_type=None):
         """Each record through ``func`` (a callable or a ``MapFunction``); the results are
@@ -194,9 +257,12 @@ class DataStream(_OperatorSettings):
 
     def connect(self, ds):
         """This stream and ``ds`` connected: one function processes the records of both, by
-        input (``map1``/``map2``, ``process_element1``/``process_element2``)."""
+        input (``map1``/``map2``, ``process_element1``/``process_element2``). With a
+        ``BroadcastStream``, a ``BroadcastConnectedStream``."""
         from pyflink_rs.datastream.connected_streams import ConnectedStreams
 
+        if isinstance(ds, BroadcastStream):
+            return BroadcastConnectedStream(self, ds)
         if not isinstance(ds, DataStream):
             raise TypeError(f"connect() takes a DataStream, not {type(ds).__name__}")
         return ConnectedStreams(self, ds)
@@ -260,6 +326,73 @@ class DataStream(_OperatorSettings):
         # The job is cancelled after `limit` records, and has ended when this returns.
         with records:
             return list(itertools.islice(records, limit))
+
+
+class BroadcastStream:
+    """A stream whose records go to every instance of the operator it is connected to, with
+    the broadcast states (``MapStateDescriptor``) they write (``DataStream.broadcast(...)``)."""
+
+    def __init__(self, stream, descriptors):
+        self._stream = stream
+        self._descriptors = tuple(descriptors)
+        names = [descriptor.name for descriptor in self._descriptors]
+        if len(set(names)) != len(names):
+            raise ValueError(f"broadcast states need distinct names, not {names}")
+
+    def get_execution_environment(self):
+        return self._stream.get_execution_environment()
+
+    def get_broadcast_state_descriptors(self):
+        return list(self._descriptors)
+
+
+class BroadcastConnectedStream:
+    """A stream (keyed or not) connected to a ``BroadcastStream``, to process with a
+    ``BroadcastProcessFunction`` (``KeyedBroadcastProcessFunction`` on a keyed stream)."""
+
+    def __init__(self, non_broadcast_stream, broadcast_stream):
+        self._stream = non_broadcast_stream
+        self._broadcast = broadcast_stream
+
+    def get_execution_environment(self):
+        return self._stream.get_execution_environment()
+
+    def process(self, func, output_type=None):
+        """Each record of the stream through ``func.process_element`` with read-only broadcast
+        state, each broadcast record through ``func.process_broadcast_element``, which may change
+        it; results are records of ``output_type``."""
+        from pyflink_rs.datastream.functions import BroadcastProcessFunction, KeyedBroadcastProcessFunction
+
+        keyed = isinstance(self._stream, KeyedStream)
+        expected = KeyedBroadcastProcessFunction if keyed else BroadcastProcessFunction
+        if not isinstance(func, expected):
+            where = "a keyed stream" if keyed else "a stream that is not keyed"
+            raise TypeError(f"expected a {expected.__name__} on {where}, got {type(func).__name__}")
+        name = "Co-Process-Broadcast-Keyed" if keyed else "Co-Process-Broadcast"
+        native = self._stream._native.broadcast_process(
+            self._broadcast._stream._native,
+            cloudpickle.dumps(func),
+            [descriptor.name for descriptor in self._broadcast._descriptors],
+            name,
+            native_type(output_type),
+        )
+        return DataStream(native, output_type, name)
+
+
+class _InvokeSink(ProcessFunction):
+    """Calls a ``SinkFunction``'s ``invoke`` for each record, with its life cycle."""
+
+    def __init__(self, sink):
+        self._sink = sink
+
+    def open(self, runtime_context):
+        self._sink.open(runtime_context)
+
+    def process_element(self, value, ctx):
+        self._sink.invoke(value, ctx)
+
+    def close(self):
+        self._sink.close()
 
 
 class DataStreamSink(_OperatorSettings):
@@ -343,7 +476,10 @@ class KeyedStream(DataStream):
         return self._values().union(*streams)
 
     def connect(self, ds):
-        """This stream and ``ds`` connected; two keyed streams connect keyed, by their keys."""
+        """This stream and ``ds`` connected; two keyed streams connect keyed, by their keys, and
+        a ``BroadcastStream`` connects to the keyed stream for a ``KeyedBroadcastProcessFunction``."""
+        if isinstance(ds, BroadcastStream):
+            return BroadcastConnectedStream(self, ds)
         if isinstance(ds, KeyedStream) and self._origin is not None and ds._origin is not None:
             return self._origin.connect(ds._origin).key_by(self._key_selector, ds._key_selector)
         return self._values().connect(ds)
@@ -362,6 +498,12 @@ class KeyedStream(DataStream):
 
     def _partitioned(self, partitioning):
         return self._values()._partitioned(partitioning)
+
+    def broadcast(self, *args):
+        raise Exception("Cannot override partitioning for KeyedStream.")
+
+    def partition_custom(self, partitioner, key_selector):
+        raise Exception("Cannot override partitioning for KeyedStream.")
 
     def print(self, sink_identifier=None):
         return self._values().print(sink_identifier)

@@ -57,6 +57,16 @@ class KeySelector(Function):
         raise NotImplementedError("KeySelector subclasses implement get_key(value)")
 
 
+def callable_of(function, function_class, method):
+    """The callable a program gave: ``function.<method>`` for an instance of
+    ``function_class``, or ``function`` itself when it is a plain callable."""
+    if isinstance(function, function_class):
+        return getattr(function, method)
+    if callable(function):
+        return function
+    raise TypeError(f"expected a {function_class.__name__} or a callable, got {type(function).__name__}")
+
+
 def pickled_callable(function, function_class, method):
     """The cloudpickled pair the engine calls: ``(function, method)`` for an instance of
     ``function_class`` (the engine calls its ``open`` and ``close`` around the records), or
@@ -68,7 +78,105 @@ def pickled_callable(function, function_class, method):
     raise TypeError(f"expected a {function_class.__name__} or a callable, got {type(function).__name__}")
 
 
-class RuntimeContext:
+class Partitioner(Function):
+    """Picks the instance of the next operator a record goes to, by its key
+    (``DataStream.partition_custom``)."""
+
+    def partition(self, key, num_partitions):
+        """The partition of ``key``: ``0 .. num_partitions - 1``."""
+        raise NotImplementedError
+
+
+class SinkFunction(Function):
+    """A sink written in Python (``DataStream.add_sink``): ``invoke`` is called for each
+    record, between ``open`` and ``close``. It writes at once, outside checkpoints: what it
+    wrote before a failure is written again after the restart (at least once)."""
+
+    def invoke(self, value, context):
+        """Writes one record; ``context`` gives its ``timestamp()`` and the
+        ``timer_service()``'s current time."""
+        raise NotImplementedError
+
+
+class KeyedStateStore:
+    """Where a function's keyed state comes from (its ``RuntimeContext``)."""
+
+    def get_state(self, state_descriptor):
+        raise NotImplementedError
+
+    def get_list_state(self, state_descriptor):
+        raise NotImplementedError
+
+    def get_map_state(self, state_descriptor):
+        raise NotImplementedError
+
+    def get_reducing_state(self, state_descriptor):
+        raise NotImplementedError
+
+    def get_aggregating_state(self, state_descriptor):
+        raise NotImplementedError
+
+
+class AsyncFunction(Function):
+    """Calls an outside service for each record without blocking the stream
+    (``AsyncDataStream``): ``async_invoke`` is a coroutine returning the record's results."""
+
+    async def async_invoke(self, value):
+        """The results of ``value``: a list."""
+        raise NotImplementedError
+
+    def timeout(self, value):
+        """The results when ``async_invoke`` did not finish in time; by default the job fails."""
+        raise TimeoutError("Async function call has timed out for input: " + str(value))
+
+
+class AsyncRetryPredicate:
+    """When an attempt of ``async_invoke`` is retried: by its result, by its exception."""
+
+    def result_predicate(self):
+        """A callable ``(results) -> bool``, or ``None``."""
+        raise NotImplementedError
+
+    def exception_predicate(self):
+        """A callable ``(exception) -> bool``, or ``None``."""
+        raise NotImplementedError
+
+
+class AsyncRetryStrategy:
+    """How often and after how long ``async_invoke`` is attempted again."""
+
+    def can_retry(self, current_attempts):
+        raise NotImplementedError
+
+    def get_backoff_time_millis(self, current_attempts):
+        raise NotImplementedError
+
+    def get_retry_predicate(self):
+        raise NotImplementedError
+
+    @staticmethod
+    def no_restart():
+        from pyflink_rs.datastream import async_retry_strategies
+
+        return async_retry_strategies.NO_RETRY_STRATEGY
+
+    @staticmethod
+    def fixed_delay(max_attempts, backoff_time_millis, result_predicate, exception_predicate):
+        from pyflink_rs.datastream.async_retry_strategies import FixedDelayRetryStrategy
+
+        return FixedDelayRetryStrategy(max_attempts, backoff_time_millis, result_predicate, exception_predicate)
+
+    @staticmethod
+    def exponential_backoff(max_attempts, initial_delay, max_retry_delay, multiplier, result_predicate,
+                            exception_predicate):
+        from pyflink_rs.datastream.async_retry_strategies import ExponentialBackoffDelayRetryStrategy
+
+        return ExponentialBackoffDelayRetryStrategy(
+            max_attempts, initial_delay, max_retry_delay, multiplier, result_predicate, exception_predicate
+        )
+
+
+class RuntimeContext(KeyedStateStore):
     """What a function's ``open()`` learns about where it runs, and its keyed state."""
 
     def __init__(self, native):
@@ -97,6 +205,11 @@ class RuntimeContext:
     def get_index_of_this_subtask(self):
         """This instance's index, from 0."""
         return self._native.get_index_of_this_subtask()
+
+    def get_job_parameter(self, key, default_value):
+        """The job's global parameter ``key`` (``ExecutionConfig.set_global_job_parameters``,
+        ``pipeline.global-job-parameters``), or ``default_value`` when it is not set."""
+        return self._native.get_job_parameter(key, default_value)
 
     def get_attempt_number(self):
         """How many times the task was restarted before this run (0 when it was not)."""
@@ -265,6 +378,84 @@ class _KeyedContext(KeyedProcessFunction.OnTimerContext, ProcessFunction.Context
         self._native.delete_event_time_timer(timestamp)
 
 
+class BaseBroadcastProcessFunction(Function):
+    """The base of the functions that process a stream together with a broadcast stream."""
+
+    class BaseContext:
+        """What every call learns: the record's timestamp and the current times."""
+
+        def timestamp(self):
+            raise NotImplementedError
+
+        def current_processing_time(self):
+            raise NotImplementedError
+
+        def current_watermark(self):
+            raise NotImplementedError
+
+    class Context(BaseContext):
+        """The context of a broadcast record: the broadcast state, writable."""
+
+        def get_broadcast_state(self, state_descriptor):
+            raise NotImplementedError
+
+    class ReadOnlyContext(BaseContext):
+        """The context of a record of the other input: the broadcast state, read-only."""
+
+        def get_broadcast_state(self, state_descriptor):
+            raise NotImplementedError
+
+
+class BroadcastProcessFunction(BaseBroadcastProcessFunction):
+    """Processes the records of a stream with the broadcast state that the records of a
+    broadcast stream write (``ds.connect(rules.broadcast(descriptor)).process(...)``). Both
+    methods return or yield their results, and ``(output_tag, value)`` pairs for side outputs."""
+
+    class Context(BaseBroadcastProcessFunction.Context):
+        pass
+
+    class ReadOnlyContext(BaseBroadcastProcessFunction.ReadOnlyContext):
+        pass
+
+    def process_element(self, value, ctx):
+        raise NotImplementedError("BroadcastProcessFunction subclasses implement process_element(value, ctx)")
+
+    def process_broadcast_element(self, value, ctx):
+        raise NotImplementedError(
+            "BroadcastProcessFunction subclasses implement process_broadcast_element(value, ctx)"
+        )
+
+
+class KeyedBroadcastProcessFunction(BaseBroadcastProcessFunction):
+    """As ``BroadcastProcessFunction``, on a keyed stream: ``process_element`` also has the
+    key's state, its key and timers, and ``on_timer`` is called when a timer fires."""
+
+    class Context(BaseBroadcastProcessFunction.Context):
+        pass
+
+    class ReadOnlyContext(BaseBroadcastProcessFunction.ReadOnlyContext):
+        def timer_service(self):
+            raise NotImplementedError
+
+        def get_current_key(self):
+            raise NotImplementedError
+
+    class OnTimerContext(ReadOnlyContext):
+        def time_domain(self):
+            raise NotImplementedError
+
+    def process_element(self, value, ctx):
+        raise NotImplementedError("KeyedBroadcastProcessFunction subclasses implement process_element(value, ctx)")
+
+    def process_broadcast_element(self, value, ctx):
+        raise NotImplementedError(
+            "KeyedBroadcastProcessFunction subclasses implement process_broadcast_element(value, ctx)"
+        )
+
+    def on_timer(self, timestamp, ctx):
+        """Called when a timer set for the current key fires."""
+
+
 class AggregateFunction(Function, Generic[IN, ACC, OUT]):
     """Aggregates the records of a window (or of a state) incrementally into an accumulator."""
 
@@ -401,3 +592,34 @@ class KeyedCoProcessFunction(Function):
 
     def on_timer(self, timestamp, ctx):
         """Called when a timer set for the current key fires."""
+
+
+class _BroadcastContext(
+    _KeyedContext,
+    BroadcastProcessFunction.Context,
+    BroadcastProcessFunction.ReadOnlyContext,
+    KeyedBroadcastProcessFunction.Context,
+    KeyedBroadcastProcessFunction.OnTimerContext,
+):
+    """The engine's context of a call of a broadcast process function, under PyFlink's names:
+    the broadcast states (writable only in ``process_broadcast_element``), and, on a keyed
+    stream, the key and timers."""
+
+    __slots__ = ("_states",)
+
+    def __init__(self, native, states):
+        super().__init__(native)
+        # The engine's broadcast states by name, filled on the first call.
+        self._states = states
+
+    def get_broadcast_state(self, state_descriptor):
+        from pyflink_rs.datastream.state import BroadcastState, MapStateDescriptor, ReadOnlyBroadcastState
+
+        _expect(state_descriptor, MapStateDescriptor)
+        native = self._states.get(state_descriptor.name)
+        if native is None:
+            raise ValueError(
+                f"broadcast state '{state_descriptor.name}' was not declared: pass its MapStateDescriptor to "
+                "broadcast() of the broadcast stream"
+            )
+        return BroadcastState(native) if native.is_writable() else ReadOnlyBroadcastState(native)

@@ -26,6 +26,9 @@ class StateTtlConfig:
         self._cleanup_full_snapshot = builder._cleanup_full_snapshot
         self._incremental_cleanup_size = builder._incremental_cleanup_size
         self._cleanup_in_background = builder._cleanup_in_background
+        self._cleanup_strategies = StateTtlConfig.CleanupStrategies(
+            dict(builder._strategies), builder._cleanup_in_background
+        )
 
     @staticmethod
     def new_builder(ttl):
@@ -45,6 +48,83 @@ class StateTtlConfig:
     def is_enabled(self):
         return self._update_type != StateTtlConfig.UpdateType.Disabled.value
 
+    def get_ttl_time_characteristic(self):
+        """TTL follows processing time, the only characteristic Flink has."""
+        return StateTtlConfig.TtlTimeCharacteristic.ProcessingTime
+
+    def get_cleanup_strategies(self):
+        """How expired entries are removed: ``CleanupStrategies``."""
+        return self._cleanup_strategies
+
+    class CleanupStrategies:
+        """When expired entries are removed besides on read: in full snapshots, incrementally as
+        state is accessed, or (RocksDB) during compaction."""
+
+        class Strategies(Enum):
+            FULL_STATE_SCAN_SNAPSHOT = 0
+            INCREMENTAL_CLEANUP = 1
+            ROCKSDB_COMPACTION_FILTER = 2
+
+        class CleanupStrategy:
+            """The settings of one cleanup strategy."""
+
+        class EmptyCleanupStrategy(CleanupStrategy):
+            """A strategy without settings (full snapshot cleanup)."""
+
+        class IncrementalCleanupStrategy(CleanupStrategy):
+            """Checks ``cleanup_size`` entries for expiry on each state access (and on each
+            record, if asked)."""
+
+            def __init__(self, cleanup_size, run_cleanup_for_every_record):
+                self._cleanup_size = cleanup_size
+                self._run_cleanup_for_every_record = run_cleanup_for_every_record
+
+            def get_cleanup_size(self):
+                return self._cleanup_size
+
+            def run_cleanup_for_every_record(self):
+                return self._run_cleanup_for_every_record
+
+        class RocksdbCompactFilterCleanupStrategy(CleanupStrategy):
+            """Drops expired entries when RocksDB compacts (kept: the engine's RocksDB state
+            expires entries on read and in snapshots)."""
+
+            def __init__(self, query_time_after_num_entries, periodic_compaction_time=None):
+                from pyflink_rs.common.time import Duration
+
+                self._query_time_after_num_entries = query_time_after_num_entries
+                self._periodic_compaction_time = periodic_compaction_time or Duration.of_days(30)
+
+            def get_query_time_after_num_entries(self):
+                return self._query_time_after_num_entries
+
+            def get_periodic_compaction_time(self):
+                return self._periodic_compaction_time
+
+        EMPTY_STRATEGY = EmptyCleanupStrategy()
+
+        def __init__(self, strategies, is_cleanup_in_background):
+            self._strategies = strategies
+            self._is_cleanup_in_background = is_cleanup_in_background
+
+        def is_cleanup_in_background(self):
+            return self._is_cleanup_in_background
+
+        def in_full_snapshot(self):
+            return StateTtlConfig.CleanupStrategies.Strategies.FULL_STATE_SCAN_SNAPSHOT in self._strategies
+
+        def get_incremental_cleanup_strategy(self):
+            """The incremental strategy set, else Flink's default in background cleanup (5
+            entries per access), else ``None``."""
+            strategies = StateTtlConfig.CleanupStrategies
+            default = strategies.IncrementalCleanupStrategy(5, False) if self._is_cleanup_in_background else None
+            return self._strategies.get(strategies.Strategies.INCREMENTAL_CLEANUP, default)
+
+        def get_rocksdb_compact_filter_cleanup_strategy(self):
+            strategies = StateTtlConfig.CleanupStrategies
+            default = strategies.RocksdbCompactFilterCleanupStrategy(1000) if self._is_cleanup_in_background else None
+            return self._strategies.get(strategies.Strategies.ROCKSDB_COMPACTION_FILTER, default)
+
     class Builder:
         """Builds a ``StateTtlConfig``."""
 
@@ -55,6 +135,7 @@ class StateTtlConfig:
             self._cleanup_full_snapshot = False
             self._incremental_cleanup_size = None
             self._cleanup_in_background = True
+            self._strategies = {}
 
         def set_update_type(self, update_type):
             self._update_type = update_type
@@ -84,13 +165,24 @@ class StateTtlConfig:
 
         def cleanup_full_snapshot(self):
             self._cleanup_full_snapshot = True
+            strategies = StateTtlConfig.CleanupStrategies
+            self._strategies[strategies.Strategies.FULL_STATE_SCAN_SNAPSHOT] = strategies.EMPTY_STRATEGY
             return self
 
         def cleanup_incrementally(self, cleanup_size, run_cleanup_for_every_record=False):
             self._incremental_cleanup_size = cleanup_size
+            strategies = StateTtlConfig.CleanupStrategies
+            self._strategies[strategies.Strategies.INCREMENTAL_CLEANUP] = strategies.IncrementalCleanupStrategy(
+                cleanup_size, run_cleanup_for_every_record
+            )
             return self
 
         def cleanup_in_rocksdb_compact_filter(self, query_time_after_num_entries=1000, periodic_compaction_time=None):
+            """Kept (see ``RocksdbCompactFilterCleanupStrategy``)."""
+            strategies = StateTtlConfig.CleanupStrategies
+            self._strategies[strategies.Strategies.ROCKSDB_COMPACTION_FILTER] = (
+                strategies.RocksdbCompactFilterCleanupStrategy(query_time_after_num_entries, periodic_compaction_time)
+            )
             return self
 
         def disable_cleanup_in_background(self):
@@ -188,6 +280,21 @@ class State:
         self._native.clear()
 
 
+class AppendingState(State):
+    """A state values are added to, read back as one value (a list, a reduction, an
+    aggregate)."""
+
+    def get(self):
+        raise NotImplementedError
+
+    def add(self, value):
+        raise NotImplementedError
+
+
+class MergingState(AppendingState):
+    """An appending state whose contents merge when windows merge."""
+
+
 class ValueState(State):
     """One value per key."""
 
@@ -200,7 +307,7 @@ class ValueState(State):
         self._native.update(value)
 
 
-class ListState(State):
+class ListState(MergingState):
     """A list of values per key."""
 
     def get(self):
@@ -220,20 +327,12 @@ class ListState(State):
         return iter(self.get())
 
 
-class MapState(State):
-    """A map per key."""
+class _MapReads:
+    """Reading a map held by the engine (``self._native``): map state and broadcast state."""
 
     def get(self, key):
+        """The value of ``key``, or ``None``."""
         return self._native.get(key)
-
-    def put(self, key, value):
-        self._native.put(key, value)
-
-    def put_all(self, dict_value):
-        self._native.put_all(dict(dict_value))
-
-    def remove(self, key):
-        self._native.remove(key)
 
     def contains(self, key):
         return self._native.contains(key)
@@ -255,12 +354,6 @@ class MapState(State):
             raise KeyError(key)
         return self.get(key)
 
-    def __setitem__(self, key, value):
-        self.put(key, value)
-
-    def __delitem__(self, key):
-        self.remove(key)
-
     def __contains__(self, key):
         return self.contains(key)
 
@@ -268,7 +361,29 @@ class MapState(State):
         return iter(self.keys())
 
 
-class ReducingState(State):
+class _MapWrites:
+    """Changing a map held by the engine (``self._native``)."""
+
+    def put(self, key, value):
+        self._native.put(key, value)
+
+    def put_all(self, dict_value):
+        self._native.put_all(dict(dict_value))
+
+    def remove(self, key):
+        self._native.remove(key)
+
+    def __setitem__(self, key, value):
+        self.put(key, value)
+
+    def __delitem__(self, key):
+        self.remove(key)
+
+
+class MapState(_MapReads, _MapWrites, State):
+    """A map per key."""
+
+class ReducingState(MergingState):
     """Per key, the values added so far folded into one by a reduce function."""
 
     def __init__(self, native, reduce):
@@ -285,7 +400,7 @@ class ReducingState(State):
         self._native.update(value if current is None else self._reduce(current, value))
 
 
-class AggregatingState(State):
+class AggregatingState(MergingState):
     """Per key, an accumulator of the values added so far, read through the aggregate
     function's ``get_result``."""
 
@@ -304,3 +419,17 @@ class AggregatingState(State):
         if accumulator is None:
             accumulator = self._agg_function.create_accumulator()
         self._native.update(self._agg_function.add(value, accumulator))
+
+
+class ReadOnlyBroadcastState(_MapReads, State):
+    """A broadcast state as ``process_element`` sees it: every entry, read-only."""
+
+    def clear(self):
+        """Removes every entry (only in ``process_broadcast_element``)."""
+        self._native.clear()
+
+
+class BroadcastState(_MapWrites, ReadOnlyBroadcastState):
+    """A broadcast state as ``process_broadcast_element`` sees it: every instance receives the
+    same broadcast records, so every instance's copy stays the same; it is checkpointed and
+    restored at any parallelism."""

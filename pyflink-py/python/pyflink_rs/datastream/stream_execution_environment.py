@@ -1,13 +1,19 @@
 """The entry point of a DataStream program."""
 
+import weakref
+
 import cloudpickle
 
 from pyflink_rs import _native
 from pyflink_rs.common import dependencies, global_configuration
-from pyflink_rs.common.configuration import Configuration
+from pyflink_rs.common import restart_strategy
+from pyflink_rs.common.configuration import Configuration, duration_millis
+from pyflink_rs.common.execution_config import ExecutionConfig
 from pyflink_rs.common.job_client import JobClient, wait_for_job
 from pyflink_rs.common.job_execution_result import JobExecutionResult
 from pyflink_rs.common.typeinfo import native_type
+from pyflink_rs.datastream import state_backend
+from pyflink_rs.datastream.checkpoint_config import CheckpointConfig
 from pyflink_rs.datastream.checkpointing_mode import CheckpointingMode
 from pyflink_rs.datastream.data_stream import DataStream
 from pyflink_rs.datastream.execution_mode import RuntimeExecutionMode
@@ -16,20 +22,17 @@ from pyflink_rs.datastream.execution_mode import RuntimeExecutionMode
 # The engine's max parallelism when none is set (pyflink_state's DEFAULT_MAX_PARALLELISM).
 _DEFAULT_MAX_PARALLELISM = 128
 
-_UNIT_MILLISECONDS = {
-    "": 1, "ms": 1, "milli": 1, "millis": 1, "millisecond": 1, "milliseconds": 1,
-    "s": 1000, "sec": 1000, "secs": 1000, "second": 1000, "seconds": 1000,
-    "m": 60_000, "min": 60_000, "minute": 60_000, "minutes": 60_000,
-    "h": 3_600_000, "hour": 3_600_000, "hours": 3_600_000,
-    "d": 86_400_000, "day": 86_400_000, "days": 86_400_000,
-}
+# The environments by the id of their program, so that a stream finds its own
+# (``DataStream.get_execution_environment``).
+_by_plan = weakref.WeakValueDictionary()
 
 
-def _milliseconds(text):
-    """A duration option (``500 ms``, ``10 s``, ``1 min``) in milliseconds."""
-    text = str(text).strip().lower()
-    digits = len(text) - len(text.lstrip("0123456789"))
-    return int(text[:digits]) * _UNIT_MILLISECONDS[text[digits:].strip()]
+def environment_of(native_stream):
+    """The ``StreamExecutionEnvironment`` whose program the native stream belongs to."""
+    environment = _by_plan.get(native_stream.plan_id())
+    if environment is None:
+        raise RuntimeError("the stream's StreamExecutionEnvironment no longer exists")
+    return environment
 
 
 class StreamExecutionEnvironment(dependencies.PythonDependencyMethods):
@@ -44,6 +47,8 @@ class StreamExecutionEnvironment(dependencies.PythonDependencyMethods):
         # Kept settings that change nothing here (see disable_operator_chaining, set_buffer_timeout).
         self._chaining = True
         self._buffer_timeout = 100
+        self._slot_sharing_groups = {}
+        _by_plan[self._native.plan_id()] = self
         if native is None:
             self._apply(global_configuration.load())
 
@@ -71,6 +76,96 @@ class StreamExecutionEnvironment(dependencies.PythonDependencyMethods):
         if options:
             self._native.configure(options)
             self._options.update(options)
+
+    def _reset(self, keys):
+        """Unsets options, so that the engine's defaults apply again."""
+        keys = [key for key in keys if key in self._options]
+        if keys:
+            self._native.reset_options(keys)
+            for key in keys:
+                del self._options[key]
+
+    def get_config(self):
+        """The ``ExecutionConfig``: parallelism, watermark interval, job parameters, ..."""
+        return ExecutionConfig(self)
+
+    def get_checkpoint_config(self):
+        """The ``CheckpointConfig``: interval, mode, timeout, retention, storage."""
+        return CheckpointConfig(self)
+
+    def set_restart_strategy(self, restart_strategy_configuration):
+        """How a failed job restarts: a ``RestartStrategies`` configuration. Without one, a
+        job with checkpointing restarts with exponential delay and one without fails."""
+        if not isinstance(restart_strategy_configuration, restart_strategy.RestartStrategyConfiguration):
+            raise TypeError(
+                f"expected a RestartStrategies configuration, got {type(restart_strategy_configuration).__name__}"
+            )
+        options = restart_strategy_configuration._options()
+        self._reset([key for key in restart_strategy.RESTART_OPTIONS if key not in options])
+        self._apply(options)
+        return self
+
+    def get_restart_strategy(self):
+        """The restart strategy set (``fall_back_restart()`` when none is)."""
+        return restart_strategy._from_options(self._options)
+
+    def set_state_backend(self, state_backend_):
+        """Where keyed state lives (PyFlink 1.x): ``HashMapStateBackend()`` (the default) or
+        ``EmbeddedRocksDBStateBackend()``."""
+        if not isinstance(state_backend_, state_backend.StateBackend):
+            raise TypeError(f"expected a StateBackend, got {type(state_backend_).__name__}")
+        options = state_backend_._options()
+        self._reset([key for key in state_backend.STATE_BACKEND_OPTIONS if key not in options])
+        self._apply(options)
+        return self
+
+    def get_state_backend(self):
+        """The state backend set, or ``None`` (the heap) when none is."""
+        return state_backend._from_options(self._options)
+
+    def enable_changelog_state_backend(self, enabled):
+        """Flink's changelog state backend (``state.changelog.enabled``): kept. Checkpoints
+        here are already short: RocksDB's can be incremental (``EmbeddedRocksDBStateBackend(True)``)."""
+        self._apply({"state.changelog.enabled": "true" if enabled else "false"})
+        return self
+
+    def is_changelog_state_backend_enabled(self):
+        """What ``enable_changelog_state_backend`` set, or ``None``."""
+        value = self._options.get("state.changelog.enabled")
+        return None if value is None else value.strip().lower() == "true"
+
+    def set_default_savepoint_directory(self, directory):
+        """Where savepoints go when a ``JobClient`` call names no directory."""
+        self._apply({"execution.checkpointing.savepoint-dir": str(directory)})
+        return self
+
+    def get_default_savepoint_directory(self):
+        return self._options.get("execution.checkpointing.savepoint-dir", self._options.get("state.savepoints.dir"))
+
+    def get_default_local_parallelism(self):
+        """The parallelism of local environments: the default parallelism here."""
+        return self.get_parallelism()
+
+    def set_default_local_parallelism(self, parallelism):
+        """Every environment here is local: sets the default parallelism."""
+        return self.set_parallelism(parallelism)
+
+    def register_slot_sharing_group(self, slot_sharing_group):
+        """Registers a ``SlotSharingGroup`` by name, for ``slot_sharing_group(name)`` on
+        operators. Every operator here runs in the job's worker threads, so the group's
+        resources are kept, not reserved."""
+        from pyflink_rs.datastream.slot_sharing_group import SlotSharingGroup
+
+        if not isinstance(slot_sharing_group, SlotSharingGroup):
+            raise TypeError(f"expected a SlotSharingGroup, got {type(slot_sharing_group).__name__}")
+        self._slot_sharing_groups[slot_sharing_group.get_name()] = slot_sharing_group
+        return self
+
+    def is_chaining_of_operators_with_different_max_parallelism_enabled(self):
+        """Whether operators of different max parallelism may chain (``true`` unless set, as in
+        Flink)."""
+        value = self._options.get("pipeline.operator-chaining.chain-operators-with-different-max-parallelism", "true")
+        return value.strip().lower() == "true"
 
     def set_parallelism(self, parallelism):
         """Sets the default parallelism of operators."""
@@ -123,7 +218,7 @@ class StreamExecutionEnvironment(dependencies.PythonDependencyMethods):
     def get_checkpoint_interval(self):
         """Milliseconds between checkpoints, or -1 when checkpointing is off."""
         interval = self._options.get("execution.checkpointing.interval")
-        return -1 if interval is None else _milliseconds(interval)
+        return -1 if interval is None else duration_millis(interval)
 
     def get_checkpointing_mode(self):
         """The ``CheckpointingMode`` of checkpoints (``EXACTLY_ONCE`` unless set)."""
@@ -181,6 +276,12 @@ class StreamExecutionEnvironment(dependencies.PythonDependencyMethods):
             stream = stream.assign_timestamps_and_watermarks(watermark_strategy)
         return stream
 
+    def get_execution_plan(self):
+        """The job ``execute()`` would run now, as JSON in the shape of Flink's execution plan
+        (paste it into Flink's plan visualizer): its operators with their ``parallelism`` and
+        each input's ``ship_strategy``. Nothing runs."""
+        return self._native.get_execution_plan()
+
     def execute(self, job_name="Flink Streaming Job"):
         """Runs every stream that ends in a sink, and returns a ``JobExecutionResult`` when
         the job ends. Ctrl-C (``KeyboardInterrupt``) cancels the job; the interrupt reaches
@@ -190,4 +291,4 @@ class StreamExecutionEnvironment(dependencies.PythonDependencyMethods):
     def execute_async(self, job_name="Flink Streaming Job"):
         """Starts every stream that ends in a sink as a job in the background, and returns
         its ``JobClient``."""
-        return JobClient(self._native.execute_async(job_name))
+        return JobClient(self._native.execute_async(job_name), self.get_default_savepoint_directory())

@@ -2,6 +2,10 @@
 the assigners that put records into windows, and the built-in triggers that fire them. The
 engine runs them; these classes describe them."""
 
+from enum import Enum
+
+import cloudpickle
+
 from pyflink_rs import _native
 
 MAX_LONG_VALUE = (1 << 63) - 1
@@ -63,6 +67,21 @@ class TimeWindow(Window):
     def __repr__(self):
         return f"TimeWindow(start={self.start}, end={self.end})"
 
+    @staticmethod
+    def merge_windows(windows, callback):
+        """Merges the windows that overlap into the window covering them, as session windows
+        merge: ``callback.merge(to_be_merged, merge_result)`` for each group of two or more."""
+        merged = []
+        for window in sorted(windows):
+            if merged and merged[-1][0].intersects(window):
+                cover, members = merged[-1]
+                merged[-1] = (cover.cover(window), members + [window])
+            else:
+                merged.append((window, [window]))
+        for cover, members in merged:
+            if len(members) > 1:
+                callback.merge(members, cover)
+
 
 class CountWindow(Window):
     """The window number ``id`` of a key's count windows."""
@@ -110,20 +129,79 @@ class GlobalWindow(Window):
 
 
 class WindowAssigner:
-    """Puts records into windows. The built-in assigners below are the ones the engine runs."""
+    """Puts records into windows. The built-in assigners below run in the engine; a subclass
+    written in Python implements ``assign_windows`` (returning ``TimeWindow``s),
+    ``get_default_trigger`` and ``is_event_time``, and runs in the program's interpreter."""
 
-    def _native(self):
-        raise TypeError(
-            f"{type(self).__name__} is not a built-in window assigner; custom Python window assigners "
-            "are not supported yet: use one of pyflink_rs.datastream.window's assigners"
-        )
+    class WindowAssignerContext:
+        """What ``assign_windows`` can ask: the current processing time."""
+
+        def get_current_processing_time(self):
+            raise NotImplementedError
+
+        def get_runtime_context(self):
+            raise NotImplementedError
+
+    def assign_windows(self, element, timestamp, context):
+        """The windows ``element`` (with event ``timestamp``, or ``MIN_LONG_VALUE`` when it has
+        none) belongs to: a collection of ``TimeWindow``s."""
+        raise NotImplementedError
+
+    def get_default_trigger(self, env):
+        """The trigger that fires the windows unless the program sets another."""
+        raise NotImplementedError
 
     def is_event_time(self):
         raise NotImplementedError
 
+    def _native(self):
+        if type(self).assign_windows is WindowAssigner.assign_windows:
+            raise TypeError(f"{type(self).__name__} does not implement assign_windows(element, timestamp, context)")
+        merging = isinstance(self, MergingWindowAssigner)
+        return _native.WindowAssignerSpec.CUSTOM(cloudpickle.dumps(self), bool(self.is_event_time()), merging)
+
 
 class MergingWindowAssigner(WindowAssigner):
-    """An assigner whose windows of a key can merge (sessions)."""
+    """An assigner whose windows of a key can merge (sessions): ``merge_windows`` reports each
+    merge to the callback."""
+
+    class MergeCallback:
+        """Told of each merge: the windows merged and the window they became."""
+
+        def merge(self, to_be_merged, merge_result):
+            raise NotImplementedError
+
+    def merge_windows(self, windows, callback):
+        """Merges ``windows`` as the assigner's windows merge, calling ``callback.merge`` for each
+        group that becomes one window (``TimeWindow.merge_windows`` merges overlapping ones)."""
+        raise NotImplementedError
+
+
+class _AssignerContext(WindowAssigner.WindowAssignerContext):
+    """The engine's context of an ``assign_windows`` call."""
+
+    __slots__ = ("_processing_time",)
+
+    def __init__(self, processing_time):
+        self._processing_time = processing_time
+
+    def get_current_processing_time(self):
+        return self._processing_time
+
+    def get_runtime_context(self):
+        raise RuntimeError(
+            "a window assigner runs before any function of the window opens: it has no runtime context here"
+        )
+
+
+class _MergeGroups(MergingWindowAssigner.MergeCallback):
+    """Collects the merges a Python ``merge_windows`` reports."""
+
+    def __init__(self):
+        self.groups = []
+
+    def merge(self, to_be_merged, merge_result):
+        self.groups.append((list(to_be_merged), merge_result))
 
 
 class TumblingEventTimeWindows(WindowAssigner):
@@ -357,15 +435,92 @@ class CountSlidingWindowAssigner(WindowAssigner):
         return f"CountSlidingWindowAssigner({self._size}, {self._slide})"
 
 
+class TriggerResult(Enum):
+    """What a trigger decides for a window: whether it fires (is evaluated) and whether its
+    contents are purged."""
+
+    CONTINUE = (False, False)
+    FIRE_AND_PURGE = (True, True)
+    FIRE = (True, False)
+    PURGE = (False, True)
+
+    def is_fire(self):
+        return self.value[0]
+
+    def is_purge(self):
+        return self.value[1]
+
+
 class Trigger:
-    """Decides when a window fires. The built-in triggers below are the ones the engine runs."""
+    """Decides when a window fires. The built-in triggers below run in the engine; a subclass
+    written in Python implements ``on_element``, ``on_event_time``, ``on_processing_time`` and
+    ``clear`` (with ``can_merge`` and ``on_merge`` for merging windows), keeps its state with
+    ``ctx.get_partitioned_state`` (per key and window, checkpointed), and runs in the
+    program's interpreter."""
+
+    class TriggerContext:
+        """What a trigger can do for the window it is called for: time, timers, state."""
+
+        def get_current_processing_time(self):
+            raise NotImplementedError
+
+        def get_metric_group(self):
+            raise NotImplementedError
+
+        def get_current_watermark(self):
+            raise NotImplementedError
+
+        def register_processing_time_timer(self, time):
+            raise NotImplementedError
+
+        def register_event_time_timer(self, time):
+            raise NotImplementedError
+
+        def delete_processing_time_timer(self, time):
+            raise NotImplementedError
+
+        def delete_event_time_timer(self, time):
+            raise NotImplementedError
+
+        def get_partitioned_state(self, state_descriptor):
+            raise NotImplementedError
+
+    class OnMergeContext(TriggerContext):
+        """The context of ``on_merge``: also merges the merged windows' states."""
+
+        def merge_partitioned_state(self, state_descriptor):
+            raise NotImplementedError
+
+    def on_element(self, element, timestamp, window, ctx):
+        """Called for each record added to ``window``; returns a ``TriggerResult``."""
+        raise NotImplementedError
+
+    def on_processing_time(self, time, window, ctx):
+        """Called when a processing-time timer of ``window`` fires."""
+        raise NotImplementedError
+
+    def on_event_time(self, time, window, ctx):
+        """Called when an event-time timer of ``window`` fires."""
+        raise NotImplementedError
+
+    def can_merge(self):
+        """Whether the trigger works with merging windows (``on_merge``)."""
+        return False
+
+    def on_merge(self, window, ctx):
+        """Called when windows merged into ``window``: set its timers, merge its state."""
+        raise NotImplementedError(f"{type(self).__name__} does not support merging windows")
+
+    def clear(self, window, ctx):
+        """Called when ``window`` is removed: delete its timers and state."""
+        raise NotImplementedError
 
     def _native(self):
-        raise TypeError(
-            f"{type(self).__name__} is not a built-in trigger; custom Python triggers are not supported "
-            "yet: use EventTimeTrigger, ProcessingTimeTrigger, CountTrigger, PurgingTrigger, "
-            "ContinuousEventTimeTrigger, ContinuousProcessingTimeTrigger or NeverTrigger"
-        )
+        if type(self).on_element is Trigger.on_element:
+            raise TypeError(
+                f"{type(self).__name__} does not implement on_element(element, timestamp, window, ctx)"
+            )
+        return _native.TriggerSpec.CUSTOM(cloudpickle.dumps(self), bool(self.can_merge()))
 
 
 class EventTimeTrigger(Trigger):
@@ -379,6 +534,9 @@ class EventTimeTrigger(Trigger):
     def _native(self):
         return _native.TriggerSpec.EVENT_TIME()
 
+    def can_merge(self):
+        return True
+
 
 class ProcessingTimeTrigger(Trigger):
     """Fires when the wall clock passes the window's end."""
@@ -389,6 +547,9 @@ class ProcessingTimeTrigger(Trigger):
 
     def _native(self):
         return _native.TriggerSpec.PROCESSING_TIME()
+
+    def can_merge(self):
+        return True
 
 
 class CountTrigger(Trigger):
@@ -406,6 +567,9 @@ class CountTrigger(Trigger):
     def _native(self):
         return _native.TriggerSpec.COUNT(self._count)
 
+    def can_merge(self):
+        return True
+
 
 class ContinuousEventTimeTrigger(Trigger):
     """Fires every ``interval`` of event time while the window is open, and at its end."""
@@ -421,6 +585,9 @@ class ContinuousEventTimeTrigger(Trigger):
 
     def _native(self):
         return _native.TriggerSpec.CONTINUOUS_EVENT_TIME(self._interval)
+
+    def can_merge(self):
+        return True
 
 
 class ContinuousProcessingTimeTrigger(Trigger):
@@ -440,6 +607,9 @@ class ContinuousProcessingTimeTrigger(Trigger):
     def _native(self):
         return _native.TriggerSpec.CONTINUOUS_PROCESSING_TIME(self._interval)
 
+    def can_merge(self):
+        return True
+
 
 class PurgingTrigger(Trigger):
     """Purges the window whenever the nested trigger fires it."""
@@ -456,6 +626,9 @@ class PurgingTrigger(Trigger):
     def _native(self):
         return _native.TriggerSpec.PURGING([self._nested._native()])
 
+    def can_merge(self):
+        return self._nested.can_merge()
+
 
 class NeverTrigger(Trigger):
     """Never fires."""
@@ -466,6 +639,9 @@ class NeverTrigger(Trigger):
 
     def _native(self):
         return _native.TriggerSpec.NEVER()
+
+    def can_merge(self):
+        return True
 
 
 __all__ = [
@@ -491,6 +667,7 @@ __all__ = [
     "SlidingProcessingTimeWindows",
     "TimeWindow",
     "Trigger",
+    "TriggerResult",
     "TumblingEventTimeWindows",
     "TumblingProcessingTimeWindows",
     "Window",

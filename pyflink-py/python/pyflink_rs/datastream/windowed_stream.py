@@ -126,11 +126,29 @@ class WindowedStream:
         if not isinstance(window_assigner, WindowAssigner):
             raise TypeError(f"expected a window assigner, got {type(window_assigner).__name__}")
         self._keyed_stream = keyed_stream
+        self._input_type = keyed_stream._type_info
         self._assigner = window_assigner._native()
         self._trigger = None
+        if isinstance(self._assigner, _native.WindowAssignerSpec.CUSTOM):
+            # A Python assigner names its default trigger; the engine cannot derive it.
+            default = window_assigner.get_default_trigger(keyed_stream.get_execution_environment())
+            if not isinstance(default, Trigger):
+                raise TypeError(
+                    f"{type(window_assigner).__name__}.get_default_trigger() returned {type(default).__name__}, "
+                    "not a Trigger"
+                )
+            self._trigger = default._native()
         self._allowed_lateness = 0
         self._late_data_tag = None
         self._keyed = keyed
+
+    def get_execution_environment(self):
+        """The ``StreamExecutionEnvironment`` of the windowed stream."""
+        return self._keyed_stream.get_execution_environment()
+
+    def get_input_type(self):
+        """The type of the records put into windows, where the program gave one."""
+        return self._input_type
 
     def trigger(self, trigger):
         """Fires the windows with ``trigger`` instead of the assigner's default trigger."""
@@ -205,6 +223,7 @@ class AllWindowedStream(WindowedStream):
 
     def __init__(self, data_stream, window_assigner):
         super().__init__(data_stream.key_by(_whole_stream), window_assigner, keyed=False)
+        self._input_type = data_stream._type_info
 
 
 def _whole_stream(_record):

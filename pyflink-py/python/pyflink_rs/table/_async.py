@@ -6,10 +6,9 @@ says. The batch's results are given in the order of its rows. A batch is done be
 engine goes on, so no call is in flight when a checkpoint is taken."""
 
 import asyncio
-import threading
 
-# One event loop per worker thread, made when the thread first calls an async function.
-_loops = threading.local()
+from pyflink_rs._event_loops import event_loop, within
+from pyflink_rs.common.configuration import duration_millis
 
 # Flink's option keys and defaults.
 CAPACITY_KEYS = ("table.exec.async-scalar.max-concurrent-operations", "table.exec.async-scalar.buffer-capacity")
@@ -19,39 +18,20 @@ DELAY_KEY = "table.exec.async-scalar.retry-delay"
 ATTEMPTS_KEY = "table.exec.async-scalar.max-attempts"
 
 
-def _event_loop():
-    loop = getattr(_loops, "loop", None)
-    if loop is None or loop.is_closed():
-        loop = asyncio.new_event_loop()
-        _loops.loop = loop
-    return loop
-
-
 class AsyncOptions:
     """How an async function's calls run, from a table environment's options."""
 
     def __init__(self, options):
-        from pyflink_rs.table.table_environment import _duration_millis
         capacity = next((options[key] for key in CAPACITY_KEYS if key in options), "10")
         self.capacity = int(capacity)
         if self.capacity < 1:
             raise ValueError(f"{CAPACITY_KEYS[0]} must be at least 1, not {capacity}")
-        self.timeout = _duration_millis(options.get(TIMEOUT_KEY, "3 min")) / 1000
+        self.timeout = duration_millis(options.get(TIMEOUT_KEY, "3 min")) / 1000
         strategy = options.get(STRATEGY_KEY, "FIXED_DELAY").upper()
         if strategy not in ("FIXED_DELAY", "NO_RETRY"):
             raise ValueError(f"{STRATEGY_KEY} must be FIXED_DELAY or NO_RETRY, not {strategy}")
         self.attempts = int(options.get(ATTEMPTS_KEY, "3")) if strategy == "FIXED_DELAY" else 1
-        self.delay = _duration_millis(options.get(DELAY_KEY, "100 ms")) / 1000
-
-
-if hasattr(asyncio, "timeout"):
-    async def _within(awaitable, seconds):
-        """``awaitable``'s result, or ``TimeoutError`` after ``seconds``."""
-        async with asyncio.timeout(seconds):
-            return await awaitable
-else:  # Python 3.10: wait_for, which costs a task per call.
-    async def _within(awaitable, seconds):
-        return await asyncio.wait_for(awaitable, seconds)
+        self.delay = duration_millis(options.get(DELAY_KEY, "100 ms")) / 1000
 
 
 class _AsyncBatchCall:
@@ -83,7 +63,7 @@ class _AsyncBatchCall:
         return self._function
 
     def __call__(self, rows):
-        return _event_loop().run_until_complete(self._all(self._eval(), rows))
+        return event_loop().run_until_complete(self._all(self._eval(), rows))
 
     async def _all(self, evaluate, rows):
         # As many callers as calls may be in flight, each taking the next row when its call
@@ -108,7 +88,7 @@ class _AsyncBatchCall:
         options = self._options
         for attempt in range(1, options.attempts + 1):
             try:
-                return await _within(evaluate(*args), options.timeout)
+                return await within(evaluate(*args), options.timeout)
             except (asyncio.TimeoutError, TimeoutError):
                 if attempt == options.attempts:
                     raise TimeoutError(

@@ -9,6 +9,7 @@ import warnings
 
 from pyflink_rs import _native
 from pyflink_rs.common import dependencies, global_configuration
+from pyflink_rs.common.configuration import duration_millis
 from pyflink_rs.table.table import Table, TableResult, _JobFailed
 
 from pyflink_rs.datastream.data_stream import DataStream
@@ -111,7 +112,7 @@ class TableConfig:
 
     def get_idle_state_retention(self):
         import datetime
-        return datetime.timedelta(milliseconds=_duration_millis(self.get("table.exec.state.ttl", "0 ms")))
+        return datetime.timedelta(milliseconds=duration_millis(self.get("table.exec.state.ttl", "0 ms")))
 
 
 def _millis(duration):
@@ -119,22 +120,6 @@ def _millis(duration):
     if isinstance(duration, datetime.timedelta):
         return int(duration.total_seconds() * 1000)
     return int(duration)
-
-
-_UNIT_MILLIS = {"": 1, "ms": 1, "s": 1000, "sec": 1000, "min": 60_000, "m": 60_000, "h": 3_600_000,
-                "d": 86_400_000}
-
-
-def _duration_millis(text):
-    """Milliseconds of a duration in Flink's notation (``'500 ms'``, ``'10 s'``, ``'1 h'``)."""
-    text = str(text).strip().lower()
-    digits = len(text) - len(text.lstrip("0123456789"))
-    unit = text[digits:].strip()
-    unit = {"milli": "ms", "millis": "ms", "second": "s", "seconds": "s", "minute": "min", "minutes": "min",
-            "hour": "h", "hours": "h", "day": "d", "days": "d"}.get(unit, unit)
-    if digits == 0 or unit not in _UNIT_MILLIS:
-        raise ValueError(f"'{text}' is not a duration such as '500 ms', '10 s' or '1 min'")
-    return int(text[:digits]) * _UNIT_MILLIS[unit]
 
 
 class StatementSet:

@@ -33,10 +33,10 @@ class FunctionContext:
 
     def __init__(self, base_metric_group=None, job_parameters=None, task=None):
         self._metric_group = base_metric_group
-        self._job_parameters = dict(job_parameters or {})
         # Outside any job (the planner folding a call of constants), one instance of its own.
         self._task = dict(task or {"task_name": "", "index_of_this_subtask": 0,
                                    "number_of_parallel_subtasks": 1, "max_parallelism": 128})
+        self._job_parameters = dict(job_parameters or self._task.get("job_parameters") or {})
 
     def get_metric_group(self):
         """The metric group of the operator instance the function runs in (see

@@ -1,0 +1,199 @@
+"""The context a Python ``Trigger`` is called with: time, timers, and its partitioned state,
+per key and window. The state lives in the engine's trigger state of the window (checkpointed
+with it); the engine moves it into the native context for the call and takes it back after."""
+
+import functools
+
+from pyflink_rs.datastream.state import (
+    AggregatingState,
+    AggregatingStateDescriptor,
+    ListState,
+    ListStateDescriptor,
+    MapState,
+    MapStateDescriptor,
+    ReducingState,
+    ReducingStateDescriptor,
+    ValueState,
+    ValueStateDescriptor,
+)
+from pyflink_rs.datastream.window import Trigger
+
+
+class _Stored:
+    """A state kept under its descriptor's name in the native context."""
+
+    def __init__(self, native, name):
+        self._native = native
+        self._name = name
+
+    def _get(self):
+        return self._native.get(self._name)
+
+    def _put(self, value):
+        self._native.put(self._name, value)
+
+    def clear(self):
+        self._native.remove(self._name)
+
+
+class _TriggerValueState(_Stored, ValueState):
+    def value(self):
+        return self._get()
+
+    def update(self, value):
+        if value is None:
+            self.clear()
+        else:
+            self._put(value)
+
+
+class _TriggerListState(_Stored, ListState):
+    def get(self):
+        return list(self._get() or [])
+
+    def add(self, value):
+        self._put((self._get() or []) + [value])
+
+    def add_all(self, values):
+        self._put((self._get() or []) + list(values))
+
+    def update(self, values):
+        self._put(list(values))
+
+    def __iter__(self):
+        return iter(self.get())
+
+
+class _TriggerReducingState(_Stored, ReducingState):
+    def __init__(self, native, name, reduce):
+        _Stored.__init__(self, native, name)
+        self._reduce = reduce
+
+    def get(self):
+        return self._get()
+
+    def add(self, value):
+        current = self._get()
+        self._put(value if current is None else self._reduce(current, value))
+
+
+class _TriggerAggregatingState(_Stored, AggregatingState):
+    def __init__(self, native, name, agg_function):
+        _Stored.__init__(self, native, name)
+        self._agg = agg_function
+
+    def get(self):
+        accumulator = self._get()
+        return None if accumulator is None else self._agg.get_result(accumulator)
+
+    def add(self, value):
+        accumulator = self._get()
+        if accumulator is None:
+            accumulator = self._agg.create_accumulator()
+        self._put(self._agg.add(value, accumulator))
+
+
+class _TriggerMapState(_Stored, MapState):
+    def _map(self):
+        return dict(self._get() or {})
+
+    def get(self, key):
+        return self._map().get(key)
+
+    def put(self, key, value):
+        entries = self._map()
+        entries[key] = value
+        self._put(entries)
+
+    def put_all(self, dict_value):
+        entries = self._map()
+        entries.update(dict_value)
+        self._put(entries)
+
+    def remove(self, key):
+        entries = self._map()
+        entries.pop(key, None)
+        self._put(entries)
+
+    def contains(self, key):
+        return key in self._map()
+
+    def items(self):
+        return list(self._map().items())
+
+    def keys(self):
+        return list(self._map().keys())
+
+    def values(self):
+        return list(self._map().values())
+
+    def is_empty(self):
+        return not self._map()
+
+
+class _TriggerContext(Trigger.OnMergeContext):
+    """The engine's context of one trigger call, under PyFlink's names."""
+
+    __slots__ = ("_native",)
+
+    def __init__(self, native):
+        self._native = native
+
+    def get_current_processing_time(self):
+        return self._native.processing_time()
+
+    def get_current_watermark(self):
+        return self._native.watermark()
+
+    def get_metric_group(self):
+        """A metric group of the trigger's own: triggers run outside any function's life
+        cycle, so their metrics are not reported."""
+        from pyflink_rs.worker_metrics import MetricGroup
+
+        return MetricGroup({})
+
+    def register_processing_time_timer(self, time):
+        self._native.register_processing_time_timer(time)
+
+    def register_event_time_timer(self, time):
+        self._native.register_event_time_timer(time)
+
+    def delete_processing_time_timer(self, time):
+        self._native.delete_processing_time_timer(time)
+
+    def delete_event_time_timer(self, time):
+        self._native.delete_event_time_timer(time)
+
+    def get_partitioned_state(self, state_descriptor):
+        """The state ``state_descriptor`` describes, for this key and window."""
+        name = state_descriptor.name
+        if isinstance(state_descriptor, ValueStateDescriptor):
+            return _TriggerValueState(self._native, name)
+        if isinstance(state_descriptor, ListStateDescriptor):
+            return _TriggerListState(self._native, name)
+        if isinstance(state_descriptor, MapStateDescriptor):
+            return _TriggerMapState(self._native, name)
+        if isinstance(state_descriptor, ReducingStateDescriptor):
+            return _TriggerReducingState(self._native, name, state_descriptor.get_reduce_function())
+        if isinstance(state_descriptor, AggregatingStateDescriptor):
+            return _TriggerAggregatingState(self._native, name, state_descriptor.get_agg_function())
+        raise TypeError(f"expected a state descriptor, got {type(state_descriptor).__name__}")
+
+    def merge_partitioned_state(self, state_descriptor):
+        """Merges the state of the windows that merged into this one: list, reducing and
+        aggregating states merge; others cannot."""
+        values = [value for value in self._native.merged(state_descriptor.name) if value is not None]
+        if not values:
+            return
+        if isinstance(state_descriptor, ListStateDescriptor):
+            merged = [item for value in values for item in value]
+        elif isinstance(state_descriptor, ReducingStateDescriptor):
+            merged = functools.reduce(state_descriptor.get_reduce_function(), values)
+        elif isinstance(state_descriptor, AggregatingStateDescriptor):
+            merged = functools.reduce(state_descriptor.get_agg_function().merge, values)
+        else:
+            raise TypeError(
+                f"the state '{state_descriptor.name}' ({type(state_descriptor).__name__}) cannot be merged: "
+                "only list, reducing and aggregating states merge"
+            )
+        self._native.put(state_descriptor.name, merged)
