@@ -14,6 +14,7 @@ use pyflink_core::{
 };
 use pyo3::prelude::*;
 
+use crate::async_wait::PythonAsyncWait;
 use crate::broadcast::{PythonBroadcastProcess, PythonKeyedBroadcastProcess};
 use crate::bundled::{BundledKeySelector, BundledTransform, Stage};
 use crate::bundled_keyed::BundledKeyedProcess;
@@ -209,6 +210,11 @@ fn build_steps(
                             .process(PythonBroadcastProcess::new(function, output, sides_of(index), states.clone())),
                     };
                 Built::Stream(processed.name(name))
+            }
+            Step::AsyncWait { input, function, name } => {
+                let output = OutputType::new(planned.record_type.clone());
+                let waiter = PythonAsyncWait::new(UserFunction::new(function.clone()), output);
+                Built::Stream(stream_of(&built, *input)?.process(waiter).name(name))
             }
             Step::Union { inputs } => {
                 let (first, others) = inputs.split_first().expect("a union has its own stream as first input");
@@ -449,6 +455,7 @@ fn define_job(plan: &Plan, tables: Option<&TableScope<'_>>) -> Result<StreamExec
                 crate::files::write_files(&stream.process(JavaText(record_type)).name("Row formatter"), spec)?
             }
             SinkKind::Kafka(spec) => crate::kafka::write_kafka(stream, spec)?,
+            SinkKind::Jdbc(spec) => crate::jdbc::write_jdbc(stream, spec)?,
         };
         if let Some(name) = &planned.name {
             sink = sink.name(name);

@@ -30,6 +30,7 @@
 //! Functions cross the interface once, cloudpickled, when the program is built; records never
 //! cross it one by one, so no uniffi call is on the per-record path.
 
+pub mod async_wait;
 pub mod broadcast;
 pub mod bundled;
 pub mod bundled_keyed;
@@ -43,6 +44,7 @@ pub mod custom_window;
 pub mod files;
 pub mod function;
 pub mod interpreter;
+pub mod jdbc;
 pub mod job;
 pub mod kafka;
 pub mod keyed_process;
@@ -63,6 +65,7 @@ pub mod window_function;
 pub mod worker;
 
 pub use files::FileSinkSpec;
+pub use jdbc::JdbcSinkSpec;
 pub use job::{CollectedRecords, JobResult, RunningJob};
 pub use kafka::{
     CsvDialect, DeliveryGuarantee, KafkaOffsets, KafkaSinkSpec, KafkaSourceSpec, OffsetReset, PartitionOffset,

@@ -54,6 +54,9 @@ pub enum Step {
     /// keyed step) over step `input`, with the records of step `broadcast` sent to every
     /// instance, and the broadcast states named `states`.
     BroadcastProcess { input: usize, broadcast: usize, function: Vec<u8>, states: Vec<String>, name: String },
+    /// A Python async I/O waiter (`AsyncDataStream`) over the records of step `input`, called
+    /// once per input batch.
+    AsyncWait { input: usize, function: Vec<u8>, name: String },
 }
 
 /// How records go from an operator to the instances of the next (PyFlink's `forward()`,
@@ -295,6 +298,8 @@ pub enum SinkKind {
     Files(crate::files::FileSinkSpec),
     /// Records of a Kafka topic (`KafkaSink`).
     Kafka(Box<crate::kafka::KafkaSinkSpec>),
+    /// Rows written to a database by a statement (`JdbcSink`).
+    Jdbc(Box<crate::jdbc::JdbcSinkSpec>),
 }
 
 /// A plan shared by an environment and its streams.
@@ -372,6 +377,7 @@ impl Step {
             | Step::SideOutput { input, .. }
             | Step::Partition { input, .. }
             | Step::BroadcastProcess { input, .. }
+            | Step::AsyncWait { input, .. }
             | Step::Window { input, .. } => Some(*input),
         }
     }
@@ -665,6 +671,18 @@ impl Stream {
     /// The `plan_id` of the stream's environment.
     pub fn plan_id(&self) -> u64 {
         Arc::as_ptr(&self.plan) as usize as u64
+    }
+
+    /// The records through a cloudpickled async I/O waiter `(waiter, "wait")`, which takes an
+    /// input batch's records and returns `(index, results)` pairs; results of `output_type`.
+    pub fn async_wait(
+        &self,
+        function: Vec<u8>,
+        name: String,
+        output_type: Option<TypeInfo>,
+    ) -> Result<Arc<Stream>, JobError> {
+        let step = Step::AsyncWait { input: self.step, function, name };
+        stream(&self.plan, step, Some(output_type.unwrap_or(TypeInfo::Pickled)))
     }
 
     /// The records sent to the instance a cloudpickled callable `(record, partitions) -> int`

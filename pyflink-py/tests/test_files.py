@@ -122,3 +122,35 @@ def test_bad_file_connector_settings_are_refused(tmp_path):
     )
     with pytest.raises(Exception, match="nope"):
         list(missing.execute_and_collect())
+
+
+def test_the_legacy_streaming_file_sink_writes_as_the_file_sink_does(tmp_path):
+    """PyFlink 1.x's `StreamingFileSink.for_row_format(...)` given to `add_sink`."""
+    from pyflink_rs.common import Encoder, Types
+    from pyflink_rs.datastream import StreamExecutionEnvironment
+    from pyflink_rs.datastream.connectors.file_system import (
+        BucketAssigner,
+        DefaultRollingPolicy,
+        OnCheckpointRollingPolicy,
+        OutputFileConfig,
+        RollingPolicy,
+        StreamingFileSink,
+    )
+
+    assert isinstance(RollingPolicy.default_rolling_policy(), DefaultRollingPolicy)
+    assert isinstance(RollingPolicy.on_checkpoint_rolling_policy(), OnCheckpointRollingPolicy)
+    env = StreamExecutionEnvironment.get_execution_environment()
+    env.set_parallelism(1)
+    sink = (
+        StreamingFileSink.for_row_format(str(tmp_path), Encoder.simple_string_encoder())
+        .with_bucket_assigner(BucketAssigner.base_path_bucket_assigner())
+        .with_rolling_policy(RollingPolicy.on_checkpoint_rolling_policy())
+        .with_output_file_config(OutputFileConfig.builder().with_part_prefix("legacy").with_part_suffix(".txt").build())
+        .with_bucket_check_interval(1000)
+        .build()
+    )
+    env.from_collection(["a", "b", "c"], Types.STRING()).add_sink(sink)
+    env.execute("legacy files")
+    parts = [path for path in tmp_path.iterdir() if not path.name.startswith(".")]
+    assert [path.name.startswith("legacy-") and path.name.endswith(".txt") for path in parts] == [True]
+    assert parts[0].read_text().split() == ["a", "b", "c"]

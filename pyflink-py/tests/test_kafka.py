@@ -142,3 +142,36 @@ def test_bad_kafka_settings_are_refused(kafka_broker):
     nested = Types.ROW([Types.LIST(Types.INT())])
     with pytest.raises(Exception, match="not LIST"):
         write(kafka_broker, "never", [([1],)], JsonRowSerializationSchema.builder().with_type_info(nested).build(), nested)
+
+
+def test_the_legacy_flink_kafka_producer_and_consumer_of_pyflink_1(kafka_broker):
+    from pyflink_rs.datastream.connectors.kafka import FlinkKafkaConsumer, FlinkKafkaProducer, Semantic
+    from pyflink_rs.datastream.functions import SourceFunction
+
+    kafka_broker.create_topic("py-legacy")
+    config = {"bootstrap.servers": kafka_broker.bootstrap, "batch.num.messages": "1"}
+    env = StreamExecutionEnvironment.get_execution_environment()
+    env.set_parallelism(1)
+    env.enable_checkpointing(100)
+    producer = FlinkKafkaProducer("py-legacy", SimpleStringSchema(), config, semantic=Semantic.EXACTLY_ONCE)
+    producer.set_write_timestamp_to_kafka(True).set_log_failures_only(False)
+    env.from_collection(["a", "b", "c"], Types.STRING()).add_sink(producer)
+    env.execute("legacy write")
+
+    env = StreamExecutionEnvironment.get_execution_environment()
+    env.set_parallelism(1)
+    consumer = FlinkKafkaConsumer("py-legacy", SimpleStringSchema(), {**config, "group.id": "legacy"})
+    assert consumer.get_produced_type() == Types.STRING()
+    stream = env.add_source(consumer.set_start_from_earliest(), "legacy source")
+    assert stream.get_name() == "legacy source"
+    assert sorted(stream.execute_and_collect(limit=3)) == ["a", "b", "c"]
+    # Group offsets by default: a new group starts where auto.offset.reset says.
+    fresh = FlinkKafkaConsumer(["py-legacy"], SimpleStringSchema(), {**config, "group.id": "fresh",
+                                                                      "auto.offset.reset": "earliest"})
+    assert sorted(env.add_source(fresh).execute_and_collect(limit=3)) == ["a", "b", "c"]
+
+    class Handwritten(SourceFunction):
+        pass
+
+    with pytest.raises(TypeError, match="add_source takes the connectors' sources"):
+        env.add_source(Handwritten())

@@ -113,3 +113,42 @@ def test_the_cdn_jobs_pyflink_1_10_program_upserts_by_its_group_by_keys(database
                          "ORDER BY province")
     assert [(p, int(c), int(d), round(float(s), 6)) for p, c, d, s in rows] == [
         (p, c, d, round(d / t, 6)) for p, (c, d, t) in sorted(totals.items())]
+
+
+def test_the_datastream_jdbc_sink_runs_its_statement_for_each_row(database_server):
+    """PyFlink's `JdbcSink.sink(sql, type_info, ...)` from a DataStream: every row's fields fill
+    the statement's placeholders (a `?` inside quotes is text), written in small batches."""
+    import datetime
+    import decimal
+
+    from pyflink_rs.common import Row, Types
+    from pyflink_rs.datastream import StreamExecutionEnvironment
+    from pyflink_rs.datastream.connectors.jdbc import JdbcConnectionOptions, JdbcExecutionOptions, JdbcSink
+
+    database = database_server.create_database("py_stream_sink")
+    database.execute("CREATE TABLE books (id INT, title VARCHAR(64), price DECIMAL(8, 2), note VARCHAR(8), "
+                     "added DATE)")
+    row_type = Types.ROW_NAMED(["id", "title", "price", "added"],
+                               [Types.INT(), Types.STRING(), Types.BIG_DEC(), Types.SQL_DATE()])
+    books = [Row(n, f"book 'no' {n}", decimal.Decimal(f"{n}.25"), datetime.date(2024, 1, n)) for n in range(1, 8)]
+    books.append(Row(8, None, None, None))
+    env = StreamExecutionEnvironment.get_execution_environment()
+    env.set_parallelism(2)
+    connection = (JdbcConnectionOptions.JdbcConnectionOptionsBuilder().with_url(database.jdbc_url)
+                  .with_driver_name("org.postgresql.Driver").with_user_name(database.user)
+                  .with_password(database.password).build())
+    execution = JdbcExecutionOptions.builder().with_batch_size(3).with_batch_interval_ms(200).with_max_retries(2).build()
+    assert (execution.get_batch_size(), execution.get_batch_interval_ms(), execution.get_max_retries()) == (3, 200, 2)
+    assert JdbcExecutionOptions.defaults().get_batch_size() == 5000 and connection.get_user_name() == database.user
+    sink = JdbcSink.sink("INSERT INTO books (id, title, price, note, added) VALUES (?, ?, ?, 'a?', ?)", row_type,
+                         connection, execution)
+    env.from_collection(books, row_type).rebalance().add_sink(sink)
+    env.execute("books")
+    rows = database.rows("SELECT id, title, price, note, added FROM books WHERE id < 8 ORDER BY id")
+    assert rows == [(str(n), f"book 'no' {n}", f"{n}.25", "a?", f"2024-01-0{n}") for n in range(1, 8)]
+    nulls = database.rows("SELECT COUNT(*) FROM books WHERE id = 8 AND title IS NULL AND price IS NULL AND added IS NULL")
+    assert nulls == [("1",)]
+    import pytest
+    wrong = JdbcSink.sink("INSERT INTO books (id, title) VALUES (?, ?)", row_type, connection)
+    with pytest.raises(Exception, match="has 2 placeholder.*4 fields"):
+        env.from_collection(books, row_type).add_sink(wrong)

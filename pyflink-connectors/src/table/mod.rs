@@ -30,6 +30,7 @@ use pyflink_table::environment::TableEnvironment;
 use pyflink_table::{Result, TableError};
 
 pub use filesystem::FileSystemConnector;
+pub use jdbc::statement::{statement_sink as jdbc_statement_sink, StatementSinkOptions as JdbcStatementSinkOptions};
 pub use jdbc::JdbcConnector;
 pub use kafka::KafkaTableConnector;
 pub use upsert_kafka::UpsertKafkaConnector;

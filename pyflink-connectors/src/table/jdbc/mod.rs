@@ -20,6 +20,7 @@ mod dialect;
 mod lookup;
 mod sink;
 mod source;
+pub(crate) mod statement;
 mod url;
 
 use std::sync::Arc;
@@ -127,6 +128,7 @@ impl TableConnector for JdbcConnector {
             max_rows,
             interval: (!interval.is_zero()).then_some(interval),
             max_retries: context.option("sink.max-retries", 3)?,
+            statement: None,
         };
         let parallelism: usize = context.option("sink.parallelism", 0)?;
         // An upserting sink gets every change of a key on one instance, in order, as Flink's

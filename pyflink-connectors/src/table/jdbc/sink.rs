@@ -37,6 +37,9 @@ pub(crate) struct SinkSettings {
     pub(crate) max_rows: usize,
     pub(crate) interval: Option<Duration>,
     pub(crate) max_retries: u32,
+    /// A statement of the program's own to run for each row (`JdbcSink.sink` of the DataStream
+    /// API): its text around the `?` placeholders, which take the row's values in order.
+    pub(crate) statement: Option<Vec<String>>,
 }
 
 impl SinkSettings {
@@ -143,8 +146,13 @@ impl SinkWriter<ChangeBatch> for JdbcWriter {
                 continue;
             }
             self.row.clear();
-            encode(dialect, columns.iter().map(|column| column.as_ref()), row, &mut self.row)
-                .map_err(|(column, e)| column_error(&settings, column, e))?;
+            match &settings.statement {
+                Some(parts) => {
+                    fill_placeholders(dialect, parts, columns.iter().map(|c| c.as_ref()), row, &mut self.row)
+                }
+                None => encode(dialect, columns.iter().map(|column| column.as_ref()), row, &mut self.row),
+            }
+            .map_err(|(column, e)| column_error(&settings, column, e))?;
             match (&mut buffer.changes, &settings.key) {
                 (Changes::Upsert(rows), Some(key)) => {
                     self.key.clear();
@@ -252,6 +260,8 @@ impl Buffer {
         let settings = &self.settings;
         let dialect = settings.dialect();
         match (&self.changes, &settings.key) {
+            // Each row is its own statement already.
+            (Changes::Append(rows), _) if settings.statement.is_some() => rows.clone(),
             (Changes::Append(rows), _) => {
                 let rows: Vec<&str> = rows.iter().map(String::as_str).collect();
                 dialect.insert(&settings.table, &settings.columns, None, &rows)
@@ -311,6 +321,24 @@ fn encode<'a>(
         dialect.literal(column, row, out).map_err(|e| (position, e))?;
     }
     out.push(')');
+    Ok(())
+}
+
+/// Appends the statement of `parts` with the values of `columns` in `row` in its placeholders;
+/// an error names the position of the column that has no literal.
+fn fill_placeholders<'a>(
+    dialect: Dialect,
+    parts: &[String],
+    columns: impl Iterator<Item = &'a dyn Array>,
+    row: usize,
+    out: &mut String,
+) -> Result<(), (usize, String)> {
+    let mut parts = parts.iter();
+    out.push_str(parts.next().map_or("", String::as_str));
+    for ((position, column), part) in columns.enumerate().zip(parts) {
+        dialect.literal(column, row, out).map_err(|e| (position, e))?;
+        out.push_str(part);
+    }
     Ok(())
 }
 

@@ -407,6 +407,17 @@ class Types:
         return ListTypeInfo(element_type_info)
 
 
+def row_fields(type_info):
+    """The field names and field types of a ``Types.ROW``/``ROW_NAMED`` (or of a ``Types.TUPLE``,
+    whose fields are ``f0``, ``f1``, ...), or ``None`` for other types."""
+    if isinstance(type_info, RowTypeInfo):
+        return list(type_info.get_field_names()), list(type_info.get_field_types())
+    if isinstance(type_info, TupleTypeInfo):
+        types = list(type_info.get_field_types())
+        return [f"f{i}" for i in range(len(types))], types
+    return None
+
+
 def native_type(type_info):
     """The engine's form of ``type_info`` (``None`` stays ``None``: any Python object)."""
     if type_info is None:

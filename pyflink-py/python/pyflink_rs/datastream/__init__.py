@@ -3,6 +3,9 @@
 from pyflink_rs.datastream.functions import (
     AggregateFunction,
     AllWindowFunction,
+    AsyncFunction,
+    AsyncRetryPredicate,
+    AsyncRetryStrategy,
     BroadcastProcessFunction,
     CoFlatMapFunction,
     CoMapFunction,
@@ -25,6 +28,7 @@ from pyflink_rs.datastream.functions import (
     TimerService,
     WindowFunction,
 )
+from pyflink_rs.datastream.async_data_stream import AsyncDataStream
 from pyflink_rs.datastream.checkpoint_config import CheckpointConfig
 from pyflink_rs.datastream.checkpoint_storage import (
     CheckpointStorage,
@@ -69,6 +73,10 @@ __all__ = [
     "AggregateFunction",
     "AllWindowFunction",
     "AllWindowedStream",
+    "AsyncDataStream",
+    "AsyncFunction",
+    "AsyncRetryPredicate",
+    "AsyncRetryStrategy",
     "BroadcastConnectedStream",
     "BroadcastProcessFunction",
     "BroadcastStream",

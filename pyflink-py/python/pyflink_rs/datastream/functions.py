@@ -87,6 +87,18 @@ class Partitioner(Function):
         raise NotImplementedError
 
 
+class SourceFunction(Function):
+    """A source given to ``StreamExecutionEnvironment.add_source``. In PyFlink these are Java
+    classes; here they are the connectors' legacy sources (``FlinkKafkaConsumer``), which the
+    engine reads with its own connectors."""
+
+    def _add_to(self, native_environment):
+        raise TypeError(
+            f"{type(self).__name__} is not a source the engine can run: add_source takes the connectors' "
+            "sources such as FlinkKafkaConsumer; write other sources as a Source for from_source"
+        )
+
+
 class SinkFunction(Function):
     """A sink written in Python (``DataStream.add_sink``): ``invoke`` is called for each
     record, between ``open`` and ``close``. It writes at once, outside checkpoints: what it

@@ -268,6 +268,16 @@ class StreamExecutionEnvironment(dependencies.PythonDependencyMethods):
         elements = list(collection)
         return DataStream(self._native.from_collection(cloudpickle.dumps(elements), native_type(type_info)), type_info)
 
+    def add_source(self, source_func, source_name="Custom Source", type_info=None):
+        """A stream of the records of a legacy ``SourceFunction`` (``FlinkKafkaConsumer``), as
+        records of ``type_info`` when given."""
+        from pyflink_rs.datastream.functions import SourceFunction
+
+        if not isinstance(source_func, SourceFunction):
+            raise TypeError(f"expected a SourceFunction, got {type(source_func).__name__}")
+        stream = DataStream(source_func._add_to(self._native), source_func._produced_type()).name(source_name)
+        return stream if type_info is None else stream.map(lambda value: value, type_info)
+
     def from_source(self, source, watermark_strategy, source_name):
         """A stream of the records of ``source`` (such as a ``NumberSequenceSource``), with
         event time from ``watermark_strategy``."""

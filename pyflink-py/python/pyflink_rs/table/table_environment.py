@@ -341,17 +341,13 @@ _SQL_TYPES = {
 
 def _row_fields(data_stream):
     """The field names and Flink SQL types of the records of ``data_stream``."""
-    from pyflink_rs.common.typeinfo import RowTypeInfo, TupleTypeInfo
-    type_info = data_stream._type_info
-    if isinstance(type_info, RowTypeInfo):
-        names, types = type_info.get_field_names(), type_info.get_field_types()
-    elif isinstance(type_info, TupleTypeInfo):
-        types = type_info.get_field_types()
-        names = [f"f{i}" for i in range(len(types))]
-    else:
+    from pyflink_rs.common.typeinfo import row_fields
+    fields = row_fields(data_stream._type_info)
+    if fields is None:
         raise ValueError(
             "from_data_stream reads streams of rows of known types: give the stream's type, such as "
             "type_info=Types.ROW([Types.INSTANT(), Types.STRING()]) in from_collection or output_type in map")
+    names, types = fields
     sql_types = []
     for name, field_type in zip(names, types):
         sql_type = _SQL_TYPES.get(repr(field_type))

@@ -13,6 +13,7 @@ from pyflink_rs import _native
 from pyflink_rs.common.serialization import Encoder
 from pyflink_rs.common.time import Duration
 from pyflink_rs.datastream.connectors import Sink, Source
+from pyflink_rs.datastream.functions import SinkFunction
 
 
 class StreamFormat:
@@ -123,12 +124,26 @@ class RollingPolicy:
     def default_rolling_policy(part_size=1024 * 1024 * 128, rollover_interval=60 * 1000, inactivity_interval=60 * 1000):
         """Rolls at ``part_size`` bytes, after ``rollover_interval`` ms, or after
         ``inactivity_interval`` ms without records."""
-        return RollingPolicy("default", part_size, rollover_interval, inactivity_interval)
+        return DefaultRollingPolicy(part_size, rollover_interval, inactivity_interval)
 
     @staticmethod
     def on_checkpoint_rolling_policy():
         """Rolls on every checkpoint."""
-        return RollingPolicy("on_checkpoint")
+        return OnCheckpointRollingPolicy()
+
+
+class DefaultRollingPolicy(RollingPolicy):
+    """Rolls a part file at a size, an age, or a time without records (and at checkpoints)."""
+
+    def __init__(self, part_size, rollover_interval, inactivity_interval):
+        super().__init__("default", part_size, rollover_interval, inactivity_interval)
+
+
+class OnCheckpointRollingPolicy(RollingPolicy):
+    """Rolls part files at checkpoints only."""
+
+    def __init__(self):
+        super().__init__("on_checkpoint")
 
 
 class BucketAssigner:
@@ -189,6 +204,15 @@ class FileSink(Sink):
             self._rolling_policy = rolling_policy
             return self
 
+        def with_bucket_check_interval(self, interval):
+            """How often (ms) Flink checks buckets for part files to roll by time. Kept: part
+            files here are checked for size, age and inactivity as records are written, and
+            every checkpoint rolls them."""
+            if int(interval) <= 0:
+                raise ValueError(f"the bucket check interval must be positive, not {interval}")
+            self._bucket_check_interval = int(interval)
+            return self
+
         def build(self):
             return FileSink(
                 self._base_path, self._encoder, self._output_file_config, self._rolling_policy, self._bucket_assigner
@@ -216,4 +240,61 @@ class FileSink(Sink):
         )
 
 
-__all__ = ["BucketAssigner", "FileSink", "FileSource", "OutputFileConfig", "RollingPolicy", "StreamFormat"]
+class StreamingFileSink(SinkFunction):
+    """PyFlink 1.x's file sink (``stream.add_sink(StreamingFileSink.for_row_format(...).build())``):
+    the engine's ``FileSink`` under its older name, with the same part files, rolling and
+    buckets."""
+
+    def __init__(self, file_sink):
+        self._file_sink = file_sink
+
+    class BaseBuilder:
+        """The settings of both kinds of builders."""
+
+        def __init__(self, builder):
+            self._builder = builder
+
+        def with_bucket_check_interval(self, interval):
+            """How often buckets are checked for inactive part files (ms); see
+            ``FileSink.RowFormatBuilder.with_bucket_check_interval``."""
+            self._builder.with_bucket_check_interval(interval)
+            return self
+
+        def with_bucket_assigner(self, bucket_assigner):
+            self._builder.with_bucket_assigner(bucket_assigner)
+            return self
+
+        def with_rolling_policy(self, policy):
+            self._builder.with_rolling_policy(policy)
+            return self
+
+        def with_output_file_config(self, output_file_config):
+            self._builder.with_output_file_config(output_file_config)
+            return self
+
+        def build(self):
+            return StreamingFileSink(self._builder.build())
+
+    class DefaultRowFormatBuilder(BaseBuilder):
+        """Builds a row-format ``StreamingFileSink``."""
+
+    @staticmethod
+    def for_row_format(base_path, encoder):
+        """A sink writing each record as one row encoded by ``encoder``."""
+        return StreamingFileSink.DefaultRowFormatBuilder(FileSink.for_row_format(base_path, encoder))
+
+    def _add_to(self, native_stream):
+        return self._file_sink._add_to(native_stream)
+
+
+__all__ = [
+    "BucketAssigner",
+    "DefaultRollingPolicy",
+    "FileSink",
+    "FileSource",
+    "OnCheckpointRollingPolicy",
+    "OutputFileConfig",
+    "RollingPolicy",
+    "StreamFormat",
+    "StreamingFileSink",
+]

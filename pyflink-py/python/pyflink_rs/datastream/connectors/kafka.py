@@ -18,6 +18,7 @@ from pyflink_rs import _native
 from pyflink_rs.common.serialization import DeserializationSchema, SerializationSchema
 from pyflink_rs.datastream.connectors import Sink, Source
 from pyflink_rs.datastream.connectors.base import DeliveryGuarantee
+from pyflink_rs.datastream.functions import SinkFunction, SourceFunction
 
 
 class KafkaTopicPartition:
@@ -303,7 +304,155 @@ class KafkaSinkBuilder:
         return KafkaSink(spec)
 
 
+class FlinkKafkaConsumerBase(SourceFunction):
+    """The legacy Kafka consumer of PyFlink 1.x (``env.add_source(FlinkKafkaConsumer(...))``),
+    read by the engine's Kafka source: from the group's committed offsets unless told
+    otherwise (``auto.offset.reset`` where there are none), committing offsets when
+    checkpoints complete."""
+
+    def __init__(self, topics, deserialization_schema, properties):
+        if not isinstance(deserialization_schema, DeserializationSchema):
+            raise TypeError(f"expected a DeserializationSchema, not {deserialization_schema!r}")
+        self._topics = [topics] if isinstance(topics, str) else list(topics)
+        self._schema = deserialization_schema
+        self._properties = {str(k): str(v) for k, v in dict(properties).items()}
+        reset = self._properties.get("auto.offset.reset", "latest").strip().lower()
+        self._starting = KafkaOffsetsInitializer.committed_offsets(
+            KafkaOffsetResetStrategy.EARLIEST if reset in ("earliest", "smallest") else KafkaOffsetResetStrategy.LATEST
+        )
+
+    def set_commit_offsets_on_checkpoints(self, commit_on_checkpoints):
+        """Whether completed checkpoints commit the read offsets to the consumer group."""
+        self._properties["commit.offsets.on.checkpoint"] = "true" if commit_on_checkpoints else "false"
+        return self
+
+    def set_start_from_earliest(self):
+        self._starting = KafkaOffsetsInitializer.earliest()
+        return self
+
+    def set_start_from_latest(self):
+        self._starting = KafkaOffsetsInitializer.latest()
+        return self
+
+    def set_start_from_timestamp(self, startup_offsets_timestamp):
+        """Starts each partition at its first record at or after the timestamp (ms)."""
+        self._starting = KafkaOffsetsInitializer.timestamp(startup_offsets_timestamp)
+        return self
+
+    def set_start_from_group_offsets(self):
+        """Starts from the group's committed offsets (the default)."""
+        reset = self._properties.get("auto.offset.reset", "latest").strip().lower()
+        strategy = KafkaOffsetResetStrategy.EARLIEST if reset in ("earliest", "smallest") else KafkaOffsetResetStrategy.LATEST
+        self._starting = KafkaOffsetsInitializer.committed_offsets(strategy)
+        return self
+
+    def disable_filter_restored_partitions_with_subscribed_topics(self):
+        """Restored partitions are those of the subscribed topics here; kept for the API."""
+        return self
+
+    def get_produced_type(self):
+        """The type of the records (what the deserialization schema produces)."""
+        return self._produced_type()
+
+    def _produced_type(self):
+        from pyflink_rs.common.serialization import ByteArraySchema, SimpleStringSchema
+        from pyflink_rs.common.typeinfo import Types
+
+        if isinstance(self._schema, SimpleStringSchema):
+            return Types.STRING()
+        if isinstance(self._schema, ByteArraySchema):
+            return Types.PRIMITIVE_ARRAY(Types.BYTE())
+        return getattr(self._schema, "_type_info", None)
+
+    def _add_to(self, native_environment):
+        source = KafkaSource.builder().set_topics(self._topics).set_properties(self._properties)
+        source.set_starting_offsets(self._starting).set_value_only_deserializer(self._schema)
+        return source.build()._add_to(native_environment)
+
+
+class FlinkKafkaConsumer(FlinkKafkaConsumerBase):
+    """``FlinkKafkaConsumer(topics, deserialization_schema, properties)``."""
+
+
+class Semantic(Enum):
+    """The delivery guarantee of the legacy ``FlinkKafkaProducer``."""
+
+    EXACTLY_ONCE = 0
+    AT_LEAST_ONCE = 1
+    NONE = 2
+
+
+_SEMANTICS = {
+    Semantic.EXACTLY_ONCE: DeliveryGuarantee.EXACTLY_ONCE,
+    Semantic.AT_LEAST_ONCE: DeliveryGuarantee.AT_LEAST_ONCE,
+    Semantic.NONE: DeliveryGuarantee.NONE,
+}
+
+
+class FlinkKafkaProducerBase(SinkFunction):
+    """The legacy Kafka producer of PyFlink 1.x (``stream.add_sink(FlinkKafkaProducer(...))``),
+    written by the engine's Kafka sink."""
+
+    def __init__(self, topic, serialization_schema, producer_config, semantic):
+        if not isinstance(serialization_schema, SerializationSchema):
+            raise TypeError(f"expected a SerializationSchema, not {serialization_schema!r}")
+        if not isinstance(semantic, Semantic):
+            raise TypeError(f"expected a Semantic, not {semantic!r}")
+        self._topic = topic
+        self._schema = serialization_schema
+        self._config = {str(k): str(v) for k, v in dict(producer_config).items()}
+        self._semantic = semantic
+        self._log_failures_only = False
+        self._flush_on_checkpoint = True
+        self._write_timestamp = False
+
+    def set_log_failures_only(self, log_failures_only):
+        """Kept: a failed write fails the job here, so that no record is lost silently."""
+        self._log_failures_only = bool(log_failures_only)
+        return self
+
+    def set_flush_on_checkpoint(self, flush_on_checkpoint):
+        """Kept: at-least-once and exactly-once writes are flushed at every checkpoint."""
+        self._flush_on_checkpoint = bool(flush_on_checkpoint)
+        return self
+
+    def set_write_timestamp_to_kafka(self, write_timestamp_to_kafka):
+        """Kept: records are written with the broker's timestamps."""
+        self._write_timestamp = bool(write_timestamp_to_kafka)
+        return self
+
+    def _add_to(self, native_stream):
+        serializer = KafkaRecordSerializationSchema.builder().set_topic(self._topic)
+        serializer = serializer.set_value_serialization_schema(self._schema).build()
+        sink = KafkaSink.builder().set_record_serializer(serializer).set_delivery_guarantee(_SEMANTICS[self._semantic])
+        for key, value in self._config.items():
+            sink.set_property(key, value)
+        if self._semantic is Semantic.EXACTLY_ONCE:
+            # Stable across restarts, so that a restarted job aborts its earlier transactions.
+            sink.set_transactional_id_prefix(self._config.get("transactional.id", f"pyflink-rs-{self._topic}"))
+        return sink.build()._add_to(native_stream)
+
+
+class FlinkKafkaProducer(FlinkKafkaProducerBase):
+    """``FlinkKafkaProducer(topic, serialization_schema, producer_config, kafka_producer_pool_size=5,
+    semantic=Semantic.AT_LEAST_ONCE)``."""
+
+    def __init__(self, topic, serialization_schema, producer_config, kafka_producer_pool_size=5,
+                 semantic=Semantic.AT_LEAST_ONCE):
+        super().__init__(topic, serialization_schema, producer_config, semantic)
+        if int(kafka_producer_pool_size) < 1:
+            raise ValueError(f"the producer pool size must be at least 1, not {kafka_producer_pool_size}")
+        self._pool_size = int(kafka_producer_pool_size)
+
+    def ignore_failures_after_transaction_timeout(self):
+        """Kept: transactions are committed before their timeout when checkpoints complete."""
+        return self
+
+
 __all__ = [
+    "FlinkKafkaConsumer",
+    "FlinkKafkaProducer",
+    "Semantic",
     "DeliveryGuarantee",
     "KafkaOffsetResetStrategy",
     "KafkaOffsetsInitializer",
