@@ -130,7 +130,9 @@ fn build_steps(
                 let rows = scope.query_rows(table, *changelog)?;
                 Built::Stream(rows.process(RowsToPython::new(names).with_kinds(*changelog)).name("Rows to Python"))
             }
-            Step::TextFiles { paths, monitor } => Built::Stream(crate::files::text_files(env, paths, *monitor)?),
+            Step::TextFiles { paths, monitor, format, skip_header } => {
+                Built::Stream(crate::files::text_files(env, paths, *monitor, format.as_ref(), *skip_header)?)
+            }
             Step::Kafka { source } => Built::Stream(crate::kafka::kafka_in_python(env, source)?),
             Step::Sequence { from, to } => {
                 let numbers = env.from_sequence(*from, *to)?;
@@ -451,9 +453,13 @@ fn define_job(plan: &Plan, tables: Option<&TableScope<'_>>) -> Result<StreamExec
             // Typed records print as Java's toString shows them, as a PyFlink job prints them.
             SinkKind::Print => stream.process(JavaText(record_type)).name("Print formatter").print(),
             // Encoder.simple_string_encoder() writes what print() shows.
-            SinkKind::Files(spec) => {
-                crate::files::write_files(&stream.process(JavaText(record_type)).name("Row formatter"), spec)?
-            }
+            SinkKind::Files(spec) => match &spec.format {
+                Some(format) => {
+                    let lines = stream.process(crate::files::EncodedLines::new(format)?).name("Row encoder");
+                    crate::files::write_files(&lines, spec)?
+                }
+                None => crate::files::write_files(&stream.process(JavaText(record_type)).name("Row formatter"), spec)?,
+            },
             SinkKind::Kafka(spec) => crate::kafka::write_kafka(stream, spec)?,
             SinkKind::Jdbc(spec) => crate::jdbc::write_jdbc(stream, spec)?,
         };

@@ -1,26 +1,31 @@
-//! Files from Python: `FileSource` lines become Python strings, and a `FileSink` writes each
-//! record as a line (its `str`, or its Java text for typed records), with pyflink-connectors'
-//! file connector.
+//! Files from Python: `FileSource` lines become Python strings (or rows, read by a CSV or JSON
+//! format: `CsvReaderFormat`), and a `FileSink` writes each record as a line (its `str`, its
+//! Java text for typed records, or a row encoded by a format: `CsvBulkWriters`), with
+//! pyflink-connectors' file connector.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use pyflink_connectors::file::{
-    BasePathBucketAssigner, DateTimeBucketAssigner, FileSink, FileSource, OutputFileConfig, RollingPolicy,
-    SimpleStringEncoder, TextLineFormat,
+    BasePathBucketAssigner, DateTimeBucketAssigner, FileSink, FileSource, FileSourceBuilder, LineFormat,
+    OutputFileConfig, RollingPolicy, SimpleStringEncoder, TextLineFormat,
 };
 use pyflink_core::time::WatermarkStrategy;
 use pyflink_core::{DataStream, DataStreamSink, ProcessContext, ProcessFunction, StreamExecutionEnvironment};
 use pyo3::prelude::*;
 
+use crate::formats::{csv_deserializer, json_deserializer, Encoder, RecordFormat};
+use crate::function::python_error;
 use crate::interpreter::with_interpreter;
 use crate::plan::{stream, Environment, SinkKind, Step, Stream, StreamSink};
+use crate::python_rows::RowsToPython;
 use crate::types::{BasicType, TypeInfo};
 use crate::value::PyValue;
 use crate::JobError;
 
-/// A row-format file sink as PyFlink's `FileSink.for_row_format(...)` configures it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A file sink as PyFlink's `FileSink.for_row_format(...)` (or `for_bulk_format` with
+/// `CsvBulkWriters`) configures it.
+#[derive(Debug, Clone, PartialEq)]
 pub struct FileSinkSpec {
     /// The directory the part files go under.
     pub base_path: String,
@@ -36,6 +41,8 @@ pub struct FileSinkSpec {
     pub inactivity_interval_ms: u64,
     /// The Java date pattern of bucket directories; none writes into the base path.
     pub bucket_format: Option<String>,
+    /// How a record becomes a line: none, its text; a CSV or JSON format, the row encoded.
+    pub format: Option<RecordFormat>,
 }
 
 impl Environment {
@@ -45,6 +52,8 @@ impl Environment {
         &self,
         paths: Vec<String>,
         monitor_interval_ms: Option<i64>,
+        format: Option<RecordFormat>,
+        skip_header: bool,
     ) -> Result<Arc<Stream>, JobError> {
         if paths.is_empty() {
             return Err(JobError::InvalidProgram("a FileSource needs at least one path to read".into()));
@@ -55,8 +64,23 @@ impl Environment {
             }
             other => other.map(|ms| Duration::from_millis(ms as u64)),
         };
-        let string = TypeInfo::Basic { kind: BasicType::String };
-        stream(&self.plan, Step::TextFiles { paths, monitor }, Some(string))
+        let record_type = match &format {
+            None | Some(RecordFormat::SimpleString) => TypeInfo::Basic { kind: BasicType::String },
+            Some(RecordFormat::Csv { row_type, dialect, .. }) => {
+                csv_deserializer(row_type, dialect, false, false)?;
+                row_type.clone()
+            }
+            Some(RecordFormat::Json { row_type, .. }) => {
+                json_deserializer(row_type, false, false)?;
+                row_type.clone()
+            }
+            Some(other) => {
+                return Err(JobError::InvalidProgram(format!(
+                    "files are read as text lines, or as CSV or JSON rows, not as {other:?}"
+                )))
+            }
+        };
+        stream(&self.plan, Step::TextFiles { paths, monitor, format, skip_header }, Some(record_type))
     }
 }
 
@@ -66,22 +90,85 @@ impl Stream {
         if let Some(pattern) = &sink.bucket_format {
             DateTimeBucketAssigner::with_format_string(pattern)?;
         }
-        Ok(self.add_sink(SinkKind::Files(sink)))
+        if let Some(format) = &sink.format {
+            Encoder::of(format)?;
+        }
+        Ok(self.add_sink(SinkKind::Files(Box::new(sink))))
     }
 }
 
-/// The lines of text files in the job of `env`, as Python strings.
+/// The lines of text files in the job of `env`, as Python strings, or as rows of `format`
+/// (the first line of each file skipped with `skip_header`).
 pub(crate) fn text_files(
     env: &StreamExecutionEnvironment,
     paths: &[String],
     monitor: Option<Duration>,
+    format: Option<&RecordFormat>,
+    skip_header: bool,
 ) -> pyflink_core::Result<DataStream<PyValue>> {
-    let mut source = FileSource::for_record_stream_format(TextLineFormat, paths);
-    if let Some(interval) = monitor {
-        source = source.monitor_continuously(interval);
+    let invalid = |e: JobError| pyflink_core::FlinkError::InvalidProgram(e.to_string());
+    Ok(match format {
+        Some(RecordFormat::Csv { row_type, dialect, ignore_parse_errors, allow_comments }) => {
+            let (row_type, schema) =
+                csv_deserializer(row_type, dialect, *ignore_parse_errors, *allow_comments).map_err(invalid)?;
+            let lines = LineFormat::new(schema).with_header(skip_header);
+            read(env, FileSource::for_record_stream_format(lines, paths), monitor)?
+                .process(RowsToPython::named(&row_type))
+                .name("Rows to Python")
+        }
+        Some(RecordFormat::Json { row_type, fail_on_missing_field, ignore_parse_errors }) => {
+            let (row_type, schema) =
+                json_deserializer(row_type, *fail_on_missing_field, *ignore_parse_errors).map_err(invalid)?;
+            let lines = LineFormat::new(schema).with_header(skip_header);
+            read(env, FileSource::for_record_stream_format(lines, paths), monitor)?
+                .process(RowsToPython::named(&row_type))
+                .name("Rows to Python")
+        }
+        _ => read(env, FileSource::for_record_stream_format(TextLineFormat, paths), monitor)?
+            .process(StringsToPython)
+            .name("Lines to Python"),
+    })
+}
+
+/// The records of the file source `source`, watched for new files every `monitor`.
+fn read<T: pyflink_core::Data>(
+    env: &StreamExecutionEnvironment,
+    source: FileSourceBuilder<T>,
+    monitor: Option<Duration>,
+) -> pyflink_core::Result<DataStream<T>> {
+    let source = match monitor {
+        Some(interval) => source.monitor_continuously(interval),
+        None => source,
+    };
+    Ok(env.from_source(source.build()?, WatermarkStrategy::no_watermarks(), "FileSource"))
+}
+
+/// Python rows encoded as lines by a format (`CsvBulkWriters`), without their line ending: the
+/// file sink ends each line.
+#[derive(Clone)]
+pub(crate) struct EncodedLines(Encoder);
+
+impl EncodedLines {
+    /// Lines of records encoded by `format`.
+    pub(crate) fn new(format: &RecordFormat) -> Result<Self, JobError> {
+        Ok(EncodedLines(Encoder::of(format)?))
     }
-    let lines = env.from_source(source.build()?, WatermarkStrategy::no_watermarks(), "FileSource");
-    Ok(lines.process(StringsToPython).name("Lines to Python"))
+}
+
+impl ProcessFunction<PyValue, String> for EncodedLines {
+    fn within_batch(batch: &mut dyn FnMut() -> pyflink_core::Result<()>) -> pyflink_core::Result<()> {
+        with_interpreter(batch)
+    }
+
+    fn process_element(&mut self, value: PyValue, ctx: &mut ProcessContext<'_, String>) -> pyflink_core::Result<()> {
+        let bytes = Python::attach(|py| self.0.encode(value.bind(py)).map_err(|e| python_error(py, e)))?;
+        let mut line = String::from_utf8_lossy(&bytes).into_owned();
+        while line.ends_with(['\n', '\r']) {
+            line.pop();
+        }
+        ctx.collect(line);
+        Ok(())
+    }
 }
 
 /// Sends the lines `lines` (records already turned into text) to the file sink `spec`.

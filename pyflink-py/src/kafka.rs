@@ -6,16 +6,12 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use pyflink_connectors::formats::avro::{AvroRowDeserializationSchema, AvroRowSerializationSchema};
-use pyflink_connectors::formats::csv::{CsvRowDeserializationSchema, CsvRowSerializationSchema};
-use pyflink_connectors::formats::json::{JsonRowDeserializationSchema, JsonRowSerializationSchema};
-use pyflink_connectors::formats::RowType;
+use pyflink_connectors::formats::avro::AvroRowDeserializationSchema;
 use pyflink_connectors::kafka::{
     self as connector, KafkaRecordSerializationSchema, KafkaSource, OffsetResetStrategy, OffsetsInitializer,
     RawBytesSchema, SimpleStringSchema,
 };
 use pyflink_connectors::serialization::{DeserializationSchema, SerializationSchema};
-use pyflink_core::table::{DataType, Row};
 use pyflink_core::time::WatermarkStrategy;
 use pyflink_core::{
     DataStream, DataStreamSink, FlinkError, ProcessContext, ProcessFunction, StreamExecutionEnvironment,
@@ -24,67 +20,15 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
 use crate::files::StringsToPython;
+use crate::formats::{csv_deserializer, json_deserializer, python_row_type, Encoder, RecordFormat};
 use crate::function::python_error;
 use crate::interpreter::with_interpreter;
 use crate::plan::{stream, Environment, SinkKind, Step, Stream, StreamSink};
-use crate::python_rows::{python_to_row, RowsToPython};
+use crate::python_rows::RowsToPython;
 use crate::table::type_info;
 use crate::types::{BasicType, TypeInfo};
 use crate::value::PyValue;
 use crate::JobError;
-
-/// How the values (or keys) of Kafka records become Python records and back (PyFlink's
-/// serialization schemas).
-#[derive(Debug, Clone, PartialEq)]
-pub enum RecordFormat {
-    /// UTF-8 text as `str` (`SimpleStringSchema`).
-    SimpleString,
-    /// The bytes as `bytes` (`ByteArraySchema`).
-    ByteArray,
-    /// A JSON object as a `Row` of `row_type` (`JsonRowSerializationSchema`,
-    /// `JsonRowDeserializationSchema`).
-    Json {
-        /// A `TypeInfo::Row` of basic field types.
-        row_type: TypeInfo,
-        /// Whether an object without a field of the row type fails the job.
-        fail_on_missing_field: bool,
-        /// Whether unreadable records are skipped instead of failing the job.
-        ignore_parse_errors: bool,
-    },
-    /// A binary Avro record of `avro_schema` as a `Row` of its fields
-    /// (`AvroRowSerializationSchema`, `AvroRowDeserializationSchema`).
-    Avro {
-        /// Avro's JSON form of a record schema.
-        avro_schema: String,
-    },
-    /// A CSV record as a `Row` of `row_type` (`CsvRowSerializationSchema`,
-    /// `CsvRowDeserializationSchema`).
-    Csv {
-        /// A `TypeInfo::Row` of basic field types.
-        row_type: TypeInfo,
-        /// The delimiters, quoting and null literal.
-        dialect: CsvDialect,
-        /// Whether unreadable records are skipped instead of failing the job.
-        ignore_parse_errors: bool,
-        /// Whether records starting with `#` are skipped as comments.
-        allow_comments: bool,
-    },
-}
-
-/// How CSV fields are delimited and quoted.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CsvDialect {
-    /// One character between fields.
-    pub field_delimiter: String,
-    /// One character enclosing fields that hold delimiters; none: never quote.
-    pub quote_character: Option<String>,
-    /// One character making the next one literal.
-    pub escape_character: Option<String>,
-    /// The text that stands for null.
-    pub null_literal: Option<String>,
-    /// What ends a written record.
-    pub line_delimiter: String,
-}
 
 /// Where a source starts or stops reading each partition (`KafkaOffsetsInitializer`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -216,44 +160,6 @@ impl Stream {
 }
 
 /// The row type of a `TypeInfo::Row` of basic fields, as the row formats read and write it.
-fn python_row_type(type_info: &TypeInfo) -> Result<RowType, JobError> {
-    let TypeInfo::Row { names, fields } = type_info else {
-        return Err(JobError::InvalidProgram(format!(
-            "JSON and CSV rows need a row type (Types.ROW or Types.ROW_NAMED), not {}",
-            type_info.name()
-        )));
-    };
-    let mut types = Vec::with_capacity(fields.len());
-    for field in fields {
-        let data_type = match field {
-            TypeInfo::Basic { kind: BasicType::String | BasicType::Char } => DataType::String,
-            TypeInfo::Basic { kind: BasicType::Boolean } => DataType::Boolean,
-            TypeInfo::Basic { kind: BasicType::Byte } => DataType::TinyInt,
-            TypeInfo::Basic { kind: BasicType::Short } => DataType::SmallInt,
-            TypeInfo::Basic { kind: BasicType::Int } => DataType::Int,
-            TypeInfo::Basic { kind: BasicType::Long } => DataType::BigInt,
-            TypeInfo::Basic { kind: BasicType::Float } => DataType::Float,
-            TypeInfo::Basic { kind: BasicType::Double } => DataType::Double,
-            other => {
-                return Err(JobError::InvalidProgram(format!(
-                    "JSON and CSV rows hold STRING, BOOLEAN, BYTE, SHORT, INT, LONG, FLOAT and DOUBLE fields, not {}",
-                    other.name()
-                )))
-            }
-        };
-        types.push(data_type);
-    }
-    Ok(if names.is_empty() { RowType::of(types) } else { RowType::new(names.iter().cloned().zip(types)) })
-}
-
-fn char_option(name: &str, text: &str) -> Result<char, JobError> {
-    let mut chars = text.chars();
-    match (chars.next(), chars.next()) {
-        (Some(c), None) => Ok(c),
-        _ => Err(JobError::InvalidProgram(format!("the CSV {name} is one character, not {text:?}"))),
-    }
-}
-
 fn offsets(spec: &KafkaOffsets) -> OffsetsInitializer {
     match spec {
         KafkaOffsets::Earliest => OffsetsInitializer::earliest(),
@@ -312,19 +218,9 @@ pub(crate) fn kafka_in_python(
             bytes.process(BytesToPython).name("Bytes to Python")
         }
         RecordFormat::Json { row_type, fail_on_missing_field, ignore_parse_errors } => {
-            let row_type = python_row_type(row_type).map_err(invalid)?;
-            let mut builder = JsonRowDeserializationSchema::builder().type_info(row_type.clone());
-            if *fail_on_missing_field {
-                builder = builder.fail_on_missing_field();
-            }
-            if *ignore_parse_errors {
-                builder = builder.ignore_parse_errors();
-            }
-            let rows = env.from_source(
-                kafka_source(spec, builder.build()?)?,
-                WatermarkStrategy::no_watermarks(),
-                "KafkaSource",
-            );
+            let (row_type, schema) =
+                json_deserializer(row_type, *fail_on_missing_field, *ignore_parse_errors).map_err(invalid)?;
+            let rows = env.from_source(kafka_source(spec, schema)?, WatermarkStrategy::no_watermarks(), "KafkaSource");
             rows.process(RowsToPython::named(&row_type)).name("Rows to Python")
         }
         RecordFormat::Avro { avro_schema } => {
@@ -334,25 +230,9 @@ pub(crate) fn kafka_in_python(
             rows.process(to_python).name("Rows to Python")
         }
         RecordFormat::Csv { row_type, dialect, ignore_parse_errors, allow_comments } => {
-            let row_type = python_row_type(row_type).map_err(invalid)?;
-            let mut builder = CsvRowDeserializationSchema::builder(row_type.clone())
-                .set_field_delimiter(char_option("field delimiter", &dialect.field_delimiter).map_err(invalid)?)
-                .set_ignore_parse_errors(*ignore_parse_errors)
-                .set_allow_comments(*allow_comments);
-            if let Some(quote) = &dialect.quote_character {
-                builder = builder.set_quote_character(char_option("quote character", quote).map_err(invalid)?);
-            }
-            if let Some(escape) = &dialect.escape_character {
-                builder = builder.set_escape_character(char_option("escape character", escape).map_err(invalid)?);
-            }
-            if let Some(null) = &dialect.null_literal {
-                builder = builder.set_null_literal(null.clone());
-            }
-            let rows = env.from_source(
-                kafka_source(spec, builder.build()?)?,
-                WatermarkStrategy::no_watermarks(),
-                "KafkaSource",
-            );
+            let (row_type, schema) =
+                csv_deserializer(row_type, dialect, *ignore_parse_errors, *allow_comments).map_err(invalid)?;
+            let rows = env.from_source(kafka_source(spec, schema)?, WatermarkStrategy::no_watermarks(), "KafkaSource");
             rows.process(RowsToPython::named(&row_type)).name("Rows to Python")
         }
     })
@@ -379,63 +259,6 @@ impl ProcessFunction<Vec<u8>, PyValue> for BytesToPython {
 pub(crate) struct KeyValue {
     key: Option<Vec<u8>>,
     value: Vec<u8>,
-}
-
-/// How Python records become bytes.
-#[derive(Clone)]
-enum Encoder {
-    /// `str` values as UTF-8.
-    Text,
-    /// `bytes`, `bytearray` or lists of byte values as they are.
-    Bytes,
-    /// Rows, tuples or lists of the row type's fields, through a row format.
-    Rows { row_type: RowType, schema: Arc<dyn SerializationSchema<Row>> },
-}
-
-impl Encoder {
-    fn of(format: &RecordFormat) -> Result<Encoder, JobError> {
-        Ok(match format {
-            RecordFormat::SimpleString => Encoder::Text,
-            RecordFormat::ByteArray => Encoder::Bytes,
-            RecordFormat::Json { row_type, .. } => {
-                let row_type = python_row_type(row_type)?;
-                let schema = JsonRowSerializationSchema::builder().with_type_info(row_type.clone()).build()?;
-                Encoder::Rows { row_type, schema: Arc::new(schema) }
-            }
-            RecordFormat::Avro { avro_schema } => {
-                let schema = AvroRowSerializationSchema::new(avro_schema)?;
-                Encoder::Rows { row_type: schema.row_type().clone(), schema: Arc::new(schema) }
-            }
-            RecordFormat::Csv { row_type, dialect, .. } => {
-                let row_type = python_row_type(row_type)?;
-                let mut builder = CsvRowSerializationSchema::builder(row_type.clone())
-                    .set_field_delimiter(char_option("field delimiter", &dialect.field_delimiter)?)
-                    .set_line_delimiter(dialect.line_delimiter.clone());
-                builder = match &dialect.quote_character {
-                    Some(quote) => builder.set_quote_character(char_option("quote character", quote)?),
-                    None => builder.disable_quote_character(),
-                };
-                if let Some(escape) = &dialect.escape_character {
-                    builder = builder.set_escape_character(char_option("escape character", escape)?);
-                }
-                if let Some(null) = &dialect.null_literal {
-                    builder = builder.set_null_literal(null.clone());
-                }
-                Encoder::Rows { row_type, schema: Arc::new(builder.build()?) }
-            }
-        })
-    }
-
-    fn encode(&self, value: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
-        match self {
-            Encoder::Text => Ok(value.extract::<String>()?.into_bytes()),
-            Encoder::Bytes => value.extract::<Vec<u8>>(),
-            Encoder::Rows { row_type, schema } => {
-                let row = python_to_row(value, row_type)?;
-                schema.serialize(&row).map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))
-            }
-        }
-    }
 }
 
 /// Encodes Python records as the keys and values of Kafka records.

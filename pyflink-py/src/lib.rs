@@ -42,6 +42,7 @@ pub mod context;
 pub mod count_window;
 pub mod custom_window;
 pub mod files;
+pub mod formats;
 pub mod function;
 pub mod interpreter;
 pub mod jdbc;
@@ -65,12 +66,10 @@ pub mod window_function;
 pub mod worker;
 
 pub use files::FileSinkSpec;
+pub use formats::{CsvDialect, RecordFormat};
 pub use jdbc::JdbcSinkSpec;
 pub use job::{CollectedRecords, JobResult, RunningJob};
-pub use kafka::{
-    CsvDialect, DeliveryGuarantee, KafkaOffsets, KafkaSinkSpec, KafkaSourceSpec, OffsetReset, PartitionOffset,
-    RecordFormat,
-};
+pub use kafka::{DeliveryGuarantee, KafkaOffsets, KafkaSinkSpec, KafkaSourceSpec, OffsetReset, PartitionOffset};
 pub use metrics::MetricSnapshot;
 pub use plan::{
     Environment, KeyedStream, RuntimeMode, Stream, StreamSink, WatermarkGeneration, WatermarkStrategySpec,

@@ -20,7 +20,14 @@ pub enum Step {
     /// The numbers `from ..= to`, from a parallel source (`NumberSequenceSource`).
     Sequence { from: i64, to: i64 },
     /// The lines of the files at or under `paths`, watched for new files every `monitor`.
-    TextFiles { paths: Vec<String>, monitor: Option<std::time::Duration> },
+    /// The lines of the files at or under `paths` (as rows of `format` when given, the first
+    /// line of each file skipped with `skip_header`), watched for new files every `monitor`.
+    TextFiles {
+        paths: Vec<String>,
+        monitor: Option<std::time::Duration>,
+        format: Option<crate::formats::RecordFormat>,
+        skip_header: bool,
+    },
     /// The records of Kafka topics.
     Kafka { source: crate::kafka::KafkaSourceSpec },
     /// The rows of a table, read by its connector.
@@ -295,7 +302,7 @@ pub enum SinkKind {
     /// Nowhere (`DiscardingSink`): for jobs run for their side effects or to measure them.
     Discard,
     /// Lines of part files (`FileSink`).
-    Files(crate::files::FileSinkSpec),
+    Files(Box<crate::files::FileSinkSpec>),
     /// Records of a Kafka topic (`KafkaSink`).
     Kafka(Box<crate::kafka::KafkaSinkSpec>),
     /// Rows written to a database by a statement (`JdbcSink`).

@@ -154,3 +154,77 @@ def test_the_legacy_streaming_file_sink_writes_as_the_file_sink_does(tmp_path):
     parts = [path for path in tmp_path.iterdir() if not path.name.startswith(".")]
     assert [path.name.startswith("legacy-") and path.name.endswith(".txt") for path in parts] == [True]
     assert parts[0].read_text().split() == ["a", "b", "c"]
+
+
+@pytest.mark.parametrize("mode", ["thread", "process"])
+def test_csv_files_are_read_and_written_with_a_csv_schema(mode, tmp_path):
+    """`CsvReaderFormat.for_schema(schema)` reads rows of CSV files (each file's header line
+    skipped); `FileSink.for_bulk_format(path, CsvBulkWriters.for_schema(schema))` writes them."""
+    from pyflink_rs.common import Configuration, Row, WatermarkStrategy
+    from pyflink_rs.datastream import StreamExecutionEnvironment
+    from pyflink_rs.datastream.connectors.file_system import BucketAssigner, FileSink, FileSource, StreamingFileSink
+    from pyflink_rs.datastream.formats.csv import CsvBulkWriters, CsvReaderFormat, CsvSchema
+    from pyflink_rs.table import DataTypes
+
+    source_dir = tmp_path / "in"
+    source_dir.mkdir()
+    (source_dir / "a.csv").write_text("name;count;price\nflink;3;2.5\n'semi;colon';4;\n")
+    (source_dir / "b.csv").write_text("name;count;price\nrust;5;1.0\n")
+    schema = (CsvSchema.builder().add_string_column("name").add_number_column("count", DataTypes.INT())
+              .add_number_column("price", DataTypes.DOUBLE()).set_column_separator(";").set_quote_char("'")
+              .set_use_header().build())
+    assert schema.size() == 3
+    config = Configuration().set_string("python.execution-mode", mode)
+    env = StreamExecutionEnvironment.get_execution_environment(config)
+    env.set_parallelism(1)
+    source = FileSource.for_record_stream_format(CsvReaderFormat.for_schema(schema), str(source_dir)).build()
+    rows = env.from_source(source, WatermarkStrategy.no_watermarks(), "csv")
+    out_dir = tmp_path / "out"
+    sink = (FileSink.for_bulk_format(str(out_dir), CsvBulkWriters.for_schema(schema))
+            .with_bucket_assigner(BucketAssigner.base_path_bucket_assigner()).build())
+    rows.map(lambda row: Row(row[0].upper(), row[1] * 2, row[2]), rows.get_type()).sink_to(sink)
+    legacy_dir = tmp_path / "legacy"
+    rows.add_sink(StreamingFileSink.for_bulk_format(str(legacy_dir), CsvBulkWriters.for_schema(schema))
+                  .with_bucket_assigner(BucketAssigner.base_path_bucket_assigner()).build())
+    env.execute("csv files")
+
+    def lines(directory):
+        return sorted(line for path in directory.iterdir() if not path.name.startswith(".")
+                      for line in path.read_text().splitlines())
+
+    assert lines(out_dir) == ["'SEMI;COLON';8;", "FLINK;6;2.5", "RUST;10;1.0"]
+    assert lines(legacy_dir) == ["'semi;colon';4;", "flink;3;2.5", "rust;5;1.0"]
+    assert sorted(tuple(r) for r in env.from_source(
+        FileSource.for_record_stream_format(CsvReaderFormat.for_schema(schema), str(source_dir)).build(),
+        WatermarkStrategy.no_watermarks(), "again").execute_and_collect()) == [
+        ("flink", 3, 2.5), ("rust", 5, 1.0), ("semi;colon", 4, None)]
+
+
+def test_json_schemas_avro_schemas_and_file_enumerators_describe_what_they_read(tmp_path):
+    from pyflink_rs.common import Types
+    from pyflink_rs.datastream.connectors.file_system import (
+        FileEnumeratorProvider,
+        FileSource,
+        FileSplitAssignerProvider,
+        StreamFormat,
+    )
+    from pyflink_rs.datastream.formats.avro import AvroSchema
+    from pyflink_rs.datastream.formats.json import JsonRowDeserializationSchema
+
+    schema = JsonRowDeserializationSchema.builder().json_schema(
+        '{"type": "object", "properties": {"name": {"type": "string"}, "age": {"type": ["integer", "null"]}}}'
+    ).build()
+    assert schema._type_info == Types.ROW_NAMED(["name", "age"], [Types.STRING(), Types.LONG()])
+    with pytest.raises(ValueError, match="property 'tags' has type 'array'"):
+        JsonRowDeserializationSchema.builder().json_schema('{"type": "object", "properties": {"tags": {"type": "array"}}}')
+    path = tmp_path / "user.avsc"
+    path.write_text('{"type": "record", "name": "User", "fields": [{"name": "name", "type": "string"}]}')
+    assert AvroSchema.parse_file(str(path)) == AvroSchema.parse_string(path.read_text())
+    with pytest.raises(ValueError, match="not an Avro schema"):
+        AvroSchema.parse_string("{record")
+    (tmp_path / "lines.txt").write_text("a\nb\n")
+    env = StreamExecutionEnvironment.get_execution_environment()
+    source = (FileSource.for_record_stream_format(StreamFormat.text_line_format(), str(tmp_path / "lines.txt"))
+              .set_file_enumerator(FileEnumeratorProvider.default_splittable_file_enumerator())
+              .set_split_assigner(FileSplitAssignerProvider.locality_aware_split_assigner()).build())
+    assert sorted(env.from_source(source, WatermarkStrategy.no_watermarks(), "lines").execute_and_collect()) == ["a", "b"]

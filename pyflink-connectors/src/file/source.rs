@@ -21,6 +21,11 @@ pub trait StreamFormat<T>: Send + Sync + 'static {
     /// The record of one line (without its line ending), or `None` to skip the line; an error
     /// fails the job, naming the file and line.
     fn decode(&self, line: &str) -> Result<Option<T>>;
+
+    /// Whether the first line of each file is a header, read past rather than decoded.
+    fn skips_first_line(&self) -> bool {
+        false
+    }
 }
 
 /// Each line as a string (Flink's `TextLineInputFormat`, PyFlink's
@@ -53,12 +58,30 @@ impl StreamFormat<String> for TextLineFormat {
 #[derive(Debug, Clone)]
 pub struct LineFormat<D> {
     schema: D,
+    header: bool,
 }
 
 impl<D> LineFormat<D> {
     /// Lines decoded by `schema`.
     pub fn new(schema: D) -> Self {
-        LineFormat { schema }
+        LineFormat { schema, header: false }
+    }
+
+    /// These lines, the first of each file being a header that is skipped (a CSV file's column
+    /// names, Flink's `CsvSchema` with `set_use_header`).
+    ///
+    /// ```
+    /// use pyflink_connectors::file::{LineFormat, StreamFormat};
+    /// use pyflink_connectors::formats::csv::CsvRowDeserializationSchema;
+    /// use pyflink_connectors::formats::RowType;
+    /// use pyflink_core::table::DataType;
+    ///
+    /// let csv = CsvRowDeserializationSchema::builder(RowType::of([DataType::Int])).build().unwrap();
+    /// assert!(LineFormat::new(csv).with_header(true).skips_first_line());
+    /// ```
+    pub fn with_header(mut self, header: bool) -> Self {
+        self.header = header;
+        self
     }
 }
 
@@ -68,6 +91,10 @@ impl<T, D: DeserializationSchema<T>> StreamFormat<T> for LineFormat<D> {
             return Ok(None);
         }
         self.schema.deserialize_or_skip(line.as_bytes())
+    }
+
+    fn skips_first_line(&self) -> bool {
+        self.header
     }
 }
 
@@ -297,6 +324,9 @@ impl<T: Data> SourceReader<T, FileSplit> for FileReader<T> {
             }
             split.offset += read as u64;
             split.line += 1;
+            if split.line == 1 && format.skips_first_line() {
+                continue;
+            }
             let text = String::from_utf8_lossy(trim_line_ending(&line));
             let decoded = format
                 .decode(&text)

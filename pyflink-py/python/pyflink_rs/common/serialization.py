@@ -5,6 +5,26 @@ messages (PyFlink's ``SimpleStringSchema``, ``ByteArraySchema``; the row formats
 from pyflink_rs import _native
 
 
+class BulkWriterFactory:
+    """Writes records into part files in a format of whole files (``FileSink.for_bulk_format``):
+    made by a format's writers, such as ``CsvBulkWriters.for_schema``."""
+
+    def __init__(self, record_format, type_info):
+        self._record_format = record_format
+        self._type_info = type_info
+
+    def _format(self):
+        return self._record_format
+
+
+class RowDataBulkWriterFactory(BulkWriterFactory):
+    """A bulk writer factory of rows of a known row type."""
+
+    def get_row_type(self):
+        """The type of the rows written."""
+        return self._type_info
+
+
 class Encoder:
     """Turns a record into the bytes of one row of a file."""
 

@@ -281,7 +281,8 @@ class StreamExecutionEnvironment(dependencies.PythonDependencyMethods):
     def from_source(self, source, watermark_strategy, source_name):
         """A stream of the records of ``source`` (such as a ``NumberSequenceSource``), with
         event time from ``watermark_strategy``."""
-        stream = DataStream(source._add_to(self._native)).name(source_name)
+        type_info = getattr(source, "_type_info", None)
+        stream = DataStream(source._add_to(self._native), type_info() if type_info else None).name(source_name)
         if watermark_strategy is not None and not watermark_strategy._is_no_watermarks():
             stream = stream.assign_timestamps_and_watermarks(watermark_strategy)
         return stream

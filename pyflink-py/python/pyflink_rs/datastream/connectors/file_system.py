@@ -16,11 +16,46 @@ from pyflink_rs.datastream.connectors import Sink, Source
 from pyflink_rs.datastream.functions import SinkFunction
 
 
+class FileEnumeratorProvider:
+    """How a ``FileSource`` finds the files under its paths and cuts them into splits. Files
+    here are read whole, one split each, by either enumerator."""
+
+    def __init__(self, kind):
+        self._kind = kind
+
+    @staticmethod
+    def default_splittable_file_enumerator():
+        """Every file under the paths (Flink may split large files; they are read whole here)."""
+        return FileEnumeratorProvider("splittable")
+
+    @staticmethod
+    def default_non_splittable_file_enumerator():
+        """Every file under the paths, one split each."""
+        return FileEnumeratorProvider("non_splittable")
+
+
+class FileSplitAssignerProvider:
+    """Which reader gets which split. Readers here run in one process, so there is no
+    locality to prefer: splits go to readers as they ask."""
+
+    def __init__(self, kind):
+        self._kind = kind
+
+    @staticmethod
+    def locality_aware_split_assigner():
+        return FileSplitAssignerProvider("locality_aware")
+
+
 class StreamFormat:
     """How records are read from the lines of a file."""
 
     def __init__(self, kind):
         self._kind = kind
+
+    def _file_format(self):
+        """The engine's format of the lines (none: text), and whether each file's first line
+        is skipped."""
+        return None, False
 
     @staticmethod
     def text_line_format(charset_name="UTF-8"):
@@ -33,25 +68,41 @@ class StreamFormat:
 class FileSource(Source):
     """The records of the files at or under some paths."""
 
-    def __init__(self, paths, monitor_interval_ms):
+    def __init__(self, paths, monitor_interval_ms, stream_format=None):
         self._paths = paths
         self._monitor_interval_ms = monitor_interval_ms
+        self._stream_format = stream_format or StreamFormat.text_line_format()
 
     @staticmethod
     def for_record_stream_format(stream_format, *paths):
         """A source of the records ``stream_format`` reads from the files at or under ``paths``."""
         if not isinstance(stream_format, StreamFormat):
             raise TypeError(f"for_record_stream_format needs a StreamFormat, not {stream_format!r}")
-        return FileSource.FileSourceBuilder([str(path) for path in paths])
+        return FileSource.FileSourceBuilder([str(path) for path in paths], stream_format)
 
     class FileSourceBuilder:
         """Builds a ``FileSource``."""
 
-        def __init__(self, paths):
+        def __init__(self, paths, stream_format=None):
             if not paths:
                 raise ValueError("a FileSource needs at least one path to read")
             self._paths = paths
             self._monitor_interval_ms = None
+            self._stream_format = stream_format
+
+        def set_file_enumerator(self, file_enumerator):
+            """How files are found (see ``FileEnumeratorProvider``)."""
+            if not isinstance(file_enumerator, FileEnumeratorProvider):
+                raise TypeError(f"expected a FileEnumeratorProvider, got {type(file_enumerator).__name__}")
+            self._file_enumerator = file_enumerator
+            return self
+
+        def set_split_assigner(self, split_assigner):
+            """Which reader gets which split (see ``FileSplitAssignerProvider``)."""
+            if not isinstance(split_assigner, FileSplitAssignerProvider):
+                raise TypeError(f"expected a FileSplitAssignerProvider, got {type(split_assigner).__name__}")
+            self._split_assigner = split_assigner
+            return self
 
         def process_static_file_set(self):
             """Reads the files present when the job starts, then ends."""
@@ -67,10 +118,16 @@ class FileSource(Source):
             return self
 
         def build(self):
-            return FileSource(self._paths, self._monitor_interval_ms)
+            return FileSource(self._paths, self._monitor_interval_ms, self._stream_format)
 
     def _add_to(self, native_environment):
-        return native_environment.from_text_files(self._paths, self._monitor_interval_ms)
+        record_format, skip_header = self._stream_format._file_format()
+        return native_environment.from_text_files(self._paths, self._monitor_interval_ms, record_format, skip_header)
+
+    def _type_info(self):
+        """The type of the records: rows of the format's schema, or strings."""
+        type_info = getattr(self._stream_format, "_type_info", None)
+        return type_info() if type_info is not None else None
 
 
 class OutputFileConfig:
@@ -170,9 +227,11 @@ class BucketAssigner:
 class FileSink(Sink):
     """Writes records to part files under a base path."""
 
-    def __init__(self, base_path, encoder, output_file_config, rolling_policy, bucket_assigner=None):
+    def __init__(self, base_path, encoder, output_file_config, rolling_policy, bucket_assigner=None,
+                 writer_factory=None):
         self.base_path = base_path
         self.encoder = encoder
+        self.writer_factory = writer_factory
         self.output_file_config = output_file_config
         self.rolling_policy = rolling_policy
         self.bucket_assigner = bucket_assigner or BucketAssigner.date_time_bucket_assigner()
@@ -182,15 +241,42 @@ class FileSink(Sink):
         """A sink writing each record as one row encoded by ``encoder``."""
         return FileSink.RowFormatBuilder(base_path, encoder)
 
-    class RowFormatBuilder:
-        """Builds a row-format ``FileSink``."""
+    @staticmethod
+    def for_bulk_format(base_path, writer_factory):
+        """A sink writing records with a bulk writer (``CsvBulkWriters.for_schema(schema)``):
+        each row a line, part files rolled at checkpoints."""
+        from pyflink_rs.common.serialization import BulkWriterFactory
 
-        def __init__(self, base_path, encoder):
+        if not isinstance(writer_factory, BulkWriterFactory):
+            raise TypeError(f"expected a BulkWriterFactory, got {type(writer_factory).__name__}")
+        return FileSink.BulkFormatBuilder(base_path, writer_factory)
+
+    class BaseBuilder:
+        """The settings of both kinds of builders: buckets, part file names, bucket checks."""
+
+        def __init__(self, base_path, rolling_policy):
             self._base_path = base_path
-            self._encoder = encoder
             self._output_file_config = OutputFileConfig()
-            self._rolling_policy = RollingPolicy.default_rolling_policy()
             self._bucket_assigner = BucketAssigner.date_time_bucket_assigner()
+            self._rolling_policy = rolling_policy
+
+        def with_rolling_policy(self, rolling_policy):
+            """When part files roll (see ``RollingPolicy``)."""
+            if not isinstance(rolling_policy, RollingPolicy):
+                raise TypeError(f"expected a RollingPolicy, got {type(rolling_policy).__name__}")
+            self._rolling_policy = rolling_policy
+            return self
+
+        def build(self):
+            """The ``FileSink``."""
+            return FileSink(self._base_path, self._encoder(), self._output_file_config, self._rolling_policy,
+                            self._bucket_assigner, self._writer_factory())
+
+        def _encoder(self):
+            return None
+
+        def _writer_factory(self):
+            return None
 
         def with_bucket_assigner(self, bucket_assigner):
             self._bucket_assigner = bucket_assigner
@@ -198,10 +284,6 @@ class FileSink(Sink):
 
         def with_output_file_config(self, output_file_config):
             self._output_file_config = output_file_config
-            return self
-
-        def with_rolling_policy(self, rolling_policy):
-            self._rolling_policy = rolling_policy
             return self
 
         def with_bucket_check_interval(self, interval):
@@ -213,13 +295,35 @@ class FileSink(Sink):
             self._bucket_check_interval = int(interval)
             return self
 
-        def build(self):
-            return FileSink(
-                self._base_path, self._encoder, self._output_file_config, self._rolling_policy, self._bucket_assigner
-            )
+    class RowFormatBuilder(BaseBuilder):
+        """Builds a row-format ``FileSink``."""
+
+        def __init__(self, base_path, encoder):
+            super().__init__(base_path, RollingPolicy.default_rolling_policy())
+            self._row_encoder = encoder
+
+        def _encoder(self):
+            return self._row_encoder
+
+    class BulkFormatBuilder(BaseBuilder):
+        """Builds a bulk-format ``FileSink``: part files roll at checkpoints (and at the end)."""
+
+        def __init__(self, base_path, writer_factory):
+            super().__init__(base_path, OnCheckpointRollingPolicy())
+            self._bulk_writer_factory = writer_factory
+
+        def with_rolling_policy(self, rolling_policy):
+            if not isinstance(rolling_policy, OnCheckpointRollingPolicy):
+                raise TypeError("bulk formats roll on checkpoints: give OnCheckpointRollingPolicy")
+            return super().with_rolling_policy(rolling_policy)
+
+        def _writer_factory(self):
+            return self._bulk_writer_factory
 
     def _add_to(self, native_stream):
-        if not isinstance(self.encoder, Encoder) or self.encoder.charset.replace("-", "").upper() != "UTF8":
+        if self.writer_factory is None and (
+            not isinstance(self.encoder, Encoder) or self.encoder.charset.replace("-", "").upper() != "UTF8"
+        ):
             raise ValueError("FileSink writes rows with Encoder.simple_string_encoder() (UTF-8) only")
         policy = self.rolling_policy
         never = 2**64 - 1
@@ -236,6 +340,7 @@ class FileSink(Sink):
                 rollover_interval_ms=sizes[1],
                 inactivity_interval_ms=sizes[2],
                 bucket_format=self.bucket_assigner._format_string,
+                format=None if self.writer_factory is None else self.writer_factory._format(),
             )
         )
 
@@ -278,10 +383,18 @@ class StreamingFileSink(SinkFunction):
     class DefaultRowFormatBuilder(BaseBuilder):
         """Builds a row-format ``StreamingFileSink``."""
 
+    class DefaultBulkFormatBuilder(BaseBuilder):
+        """Builds a bulk-format ``StreamingFileSink`` (part files roll at checkpoints)."""
+
     @staticmethod
     def for_row_format(base_path, encoder):
         """A sink writing each record as one row encoded by ``encoder``."""
         return StreamingFileSink.DefaultRowFormatBuilder(FileSink.for_row_format(base_path, encoder))
+
+    @staticmethod
+    def for_bulk_format(base_path, writer_factory):
+        """A sink writing records with a bulk writer (``CsvBulkWriters.for_schema(schema)``)."""
+        return StreamingFileSink.DefaultBulkFormatBuilder(FileSink.for_bulk_format(base_path, writer_factory))
 
     def _add_to(self, native_stream):
         return self._file_sink._add_to(native_stream)

@@ -35,4 +35,38 @@ class AvroRowDeserializationSchema(DeserializationSchema):
         return _native.RecordFormat.AVRO(self._schema)
 
 
-__all__ = ["AvroRowDeserializationSchema", "AvroRowSerializationSchema"]
+class AvroSchema:
+    """An Avro schema, as its JSON text (``AvroSchema.parse_string``, ``parse_file``): the
+    record schemas of Avro rows."""
+
+    def __init__(self, json_schema):
+        import json
+
+        try:
+            parsed = json.loads(json_schema)
+        except ValueError as error:
+            raise ValueError(f"not an Avro schema (JSON): {error}") from None
+        if not isinstance(parsed, (dict, list, str)):
+            raise ValueError(f"not an Avro schema: {json_schema!r}")
+        self._json = json_schema
+
+    def __str__(self):
+        return self._json
+
+    def __eq__(self, other):
+        return isinstance(other, AvroSchema) and self._json == other._json
+
+    def __hash__(self):
+        return hash(self._json)
+
+    @staticmethod
+    def parse_string(json_schema):
+        return AvroSchema(json_schema)
+
+    @staticmethod
+    def parse_file(file_path):
+        with open(file_path, encoding="utf-8") as file:
+            return AvroSchema(file.read())
+
+
+__all__ = ["AvroRowDeserializationSchema", "AvroRowSerializationSchema", "AvroSchema"]

@@ -44,6 +44,32 @@ class JsonRowSerializationSchema(SerializationSchema):
         return _native.RecordFormat.JSON(_row_type(self._type_info, "JsonRowSerializationSchema"), False, False)
 
 
+# The field type of each JSON Schema type.
+_JSON_SCHEMA_TYPES = {"string": "STRING", "boolean": "BOOLEAN", "integer": "LONG", "number": "DOUBLE"}
+
+
+def _row_of_json_schema(json_schema):
+    """The ``Types.ROW_NAMED`` of a JSON Schema of an object."""
+    import json
+
+    from pyflink_rs.common.typeinfo import Types
+
+    schema = json.loads(json_schema) if isinstance(json_schema, str) else json_schema
+    if not isinstance(schema, dict) or schema.get("type", "object") != "object" or "properties" not in schema:
+        raise ValueError("a JSON schema of rows describes an object with properties")
+    names, types = [], []
+    for name, field in schema["properties"].items():
+        kind = field.get("type")
+        if isinstance(kind, list):  # ["string", "null"]: a nullable field
+            kind = next((k for k in kind if k != "null"), None)
+        if kind not in _JSON_SCHEMA_TYPES:
+            raise ValueError(f"the JSON schema property '{name}' has type {kind!r}; rows hold "
+                             f"{', '.join(sorted(_JSON_SCHEMA_TYPES))} properties")
+        names.append(name)
+        types.append(getattr(Types, _JSON_SCHEMA_TYPES[kind])())
+    return Types.ROW_NAMED(names, types)
+
+
 class JsonRowDeserializationSchema(DeserializationSchema):
     """Reads JSON objects as rows: a missing member or ``null`` is a ``None`` field (unless
     ``fail_on_missing_field``); unreadable messages fail the job (unless
@@ -72,7 +98,10 @@ class JsonRowDeserializationSchema(DeserializationSchema):
             return self
 
         def json_schema(self, json_schema):
-            raise NotImplementedError("pyflink-rs reads JSON rows by a row type: call type_info instead of json_schema")
+            """The row type of a JSON Schema of an object: its ``properties`` in order, of the
+            types ``string``, ``boolean``, ``integer`` (LONG) and ``number`` (DOUBLE)."""
+            self._type_info = _row_of_json_schema(json_schema)
+            return self
 
         def fail_on_missing_field(self):
             """Fails on objects that lack a field of the row type."""
