@@ -20,7 +20,6 @@ use crate::bundled::{BundledKeySelector, BundledTransform, Stage};
 use crate::bundled_keyed::BundledKeyedProcess;
 use crate::bundled_process::BundledProcess;
 use crate::bundled_reduce::BundledReduce;
-use crate::bundled_window::WorkerWindowFunction;
 use crate::function::{python_error, PyFunction, UserFunction};
 use crate::interpreter::with_interpreter;
 use crate::keyed_process::{PythonKeyedProcess, PythonTimestampAssigner};
@@ -35,9 +34,10 @@ use crate::side_output::SideOutputs;
 use crate::table::sql::TableScope;
 use crate::types::TypeInfo;
 use crate::value::{unpickle, KeyedRecord, PyKey, PyValue};
-use crate::window_assign::WindowAssignerSpec;
-use crate::window_compile::build_window;
-use crate::window_function::WindowEvaluator;
+use crate::window::assign::WindowAssignerSpec;
+use crate::window::bundled::WorkerWindowFunction;
+use crate::window::compile::build_window;
+use crate::window::function::WindowEvaluator;
 use crate::JobError;
 
 /// A step as the engine's program holds it.

@@ -14,10 +14,13 @@
 //! - [`keyed_process`] and [`context`]: Python `KeyedProcessFunction`s with keyed state and
 //!   timers, and Python timestamp assigners; [`process`]: `ProcessFunction`s on streams that
 //!   are not keyed; [`side_output`]: results yielded as `(output_tag, value)`;
-//! - [`window_assign`], [`window_function`], [`window_compile`] and [`count_window`]: windows
-//!   from Python, with the
-//!   engine's window operator (time and global windows) or PyFlink's count windows;
-//! - [`bundled`], [`bundled_keyed`], [`bundled_process`], [`bundled_window`],
+//! - [`window`]: windows from Python, with the engine's window operator (time and global
+//!   windows, with Python assigners and triggers too) or PyFlink's count windows;
+//! - [`broadcast`]: broadcast process functions and their broadcast state; [`async_wait`]:
+//!   async I/O over each input batch;
+//! - [`formats`], [`files`], [`kafka`] and [`jdbc`]: the connectors and record formats Python
+//!   reaches;
+//! - [`bundled`], [`bundled_keyed`], [`bundled_process`], [`window::bundled`],
 //!   [`process_chain`] and [`worker`]:
 //!   process mode (`python.execution-mode:
 //!   process`), where worker processes run chains of functions over bundles of records;
@@ -36,11 +39,8 @@ pub mod bundled;
 pub mod bundled_keyed;
 pub mod bundled_process;
 pub mod bundled_reduce;
-pub mod bundled_window;
 pub mod compile;
 pub mod context;
-pub mod count_window;
-pub mod custom_window;
 pub mod files;
 pub mod formats;
 pub mod function;
@@ -60,9 +60,7 @@ pub mod side_output;
 pub mod table;
 pub mod types;
 pub mod value;
-pub mod window_assign;
-pub mod window_compile;
-pub mod window_function;
+pub mod window;
 pub mod worker;
 
 pub use files::FileSinkSpec;
@@ -80,7 +78,7 @@ pub use table::stream::{SchemaColumnSpec, StreamSchemaSpec};
 pub use table::windows::{GroupWindowSpec, OverWindowSpec};
 pub use table::{ColumnSpec, ColumnType, TableSpec};
 pub use types::{BasicType, TypeInfo};
-pub use window_assign::{TriggerSpec, WindowAssignerSpec};
+pub use window::assign::{TriggerSpec, WindowAssignerSpec};
 
 uniffi::include_scaffolding!("api");
 

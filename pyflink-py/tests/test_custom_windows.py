@@ -164,9 +164,10 @@ class Sessions(MergingWindowAssigner):
         return True
 
 
-def test_a_python_merging_assigner_gives_the_built_in_session_windows_results():
+@pytest.mark.parametrize("mode", ["thread", "process"])
+def test_a_python_merging_assigner_gives_the_built_in_session_windows_results(mode):
     events = shuffled_events(seed=5, count=200, bound=10)
-    env = environment("thread")
+    env = environment(mode)
     built_in = timestamped(env, events).key_by(lambda e: e[0]).window(EventTimeSessionWindows.with_gap(Time.milliseconds(9)))
     expected = sorted(built_in.process(Describe()).execute_and_collect())
     custom = timestamped(env, events).key_by(lambda e: e[0]).window(Sessions(9))

@@ -57,6 +57,7 @@ def test_checkpoint_config_reads_back_what_it_sets_and_checks_values_as_flink_do
     assert config.get_externalized_checkpoint_retention() is ExternalizedCheckpointRetention.RETAIN_ON_CANCELLATION
     config.enable_unaligned_checkpoints()
     assert config.is_unaligned_checkpoints_enabled() and not config.is_force_unaligned_checkpoints()
+    assert env.is_unaligned_checkpoints_enabled() and not env.is_force_unaligned_checkpoints()
     for wrong, message in [
         (lambda: config.set_checkpoint_interval(5), "larger than or equal to 10 ms"),
         (lambda: config.set_checkpoint_timeout(1), "larger than or equal to 10 ms"),

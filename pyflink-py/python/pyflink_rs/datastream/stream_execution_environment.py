@@ -161,6 +161,13 @@ class StreamExecutionEnvironment(dependencies.PythonDependencyMethods):
         self._slot_sharing_groups[slot_sharing_group.get_name()] = slot_sharing_group
         return self
 
+    def is_unaligned_checkpoints_enabled(self):
+        """Whether unaligned checkpoints were asked for (see ``CheckpointConfig``)."""
+        return self.get_checkpoint_config().is_unaligned_checkpoints_enabled()
+
+    def is_force_unaligned_checkpoints(self):
+        return self.get_checkpoint_config().is_force_unaligned_checkpoints()
+
     def is_chaining_of_operators_with_different_max_parallelism_enabled(self):
         """Whether operators of different max parallelism may chain (``true`` unless set, as in
         Flink)."""

@@ -15,7 +15,7 @@ use crate::operators::OutputType;
 use crate::plan::WindowContentsSpec;
 use crate::side_output::{Emit, SideOutputs};
 use crate::value::{KeyedRecord, PyKey, PyValue};
-use crate::window_function::PythonWindow;
+use crate::window::function::PythonWindow;
 
 /// What the worker is told when a window fires.
 pub const FIRE: u8 = 0;

@@ -10,11 +10,11 @@ use pyflink_core::{
 use pyo3::prelude::*;
 use pyo3::types::PyList;
 
-use crate::bundled_window::{Firing, WorkerWindowFunction, FIRE};
 use crate::function::{python_error, PyFunction, UserFunction};
 use crate::interpreter::with_interpreter;
 use crate::value::{KeyedRecord, PyKey, PyValue};
-use crate::window_function::{count_window, WindowEvaluator};
+use crate::window::bundled::{Firing, WorkerWindowFunction, FIRE};
+use crate::window::function::{count_window, WindowEvaluator};
 
 /// How a count window's records reach its evaluator.
 #[derive(Clone)]

@@ -15,10 +15,10 @@ use pyflink_core::{FlinkError, Result};
 use pyo3::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::custom_window::{CustomAssigner, CustomTrigger, CustomTriggerValues, TriggerCall};
 use crate::function::{python_error, PyFunction};
 use crate::value::KeyedRecord;
-use crate::window_function::PythonWindow;
+use crate::window::custom::{CustomAssigner, CustomTrigger, CustomTriggerValues, TriggerCall};
+use crate::window::function::PythonWindow;
 
 /// Which windows a record belongs to (PyFlink's window assigners).
 #[derive(Debug, Clone)]

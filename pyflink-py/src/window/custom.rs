@@ -19,8 +19,8 @@ use pyo3::types::{PyList, PyTuple};
 use crate::context::TimerRequest;
 use crate::function::{python_error, PyFunction};
 use crate::value::{KeyedRecord, PyValue};
-use crate::window_assign::PythonTriggerState;
-use crate::window_function::PythonWindow;
+use crate::window::assign::PythonTriggerState;
+use crate::window::function::PythonWindow;
 
 /// The named state values of a custom trigger for one window.
 pub type CustomTriggerValues = BTreeMap<String, PyValue>;

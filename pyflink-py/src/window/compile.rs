@@ -7,13 +7,13 @@ use std::time::Duration;
 use pyflink_core::window::{GlobalWindows, Trigger, WindowAssigner};
 use pyflink_core::{DataStream, KeyedStream, OutputTag, WindowedStream};
 
-use crate::bundled_window::WorkerWindowFunction;
-use crate::count_window::{CountContents, PythonCountWindow};
 use crate::function::{PyFunction, UserFunction};
 use crate::plan::{WindowContentsSpec, WindowSpec};
 use crate::value::{KeyedRecord, PyKey, PyValue};
-use crate::window_assign::{PythonTimeWindows, PythonTrigger, WindowAssignerSpec};
-use crate::window_function::{reduce_records, PythonAggregate, PythonWindow, PythonWindowFunction, WindowEvaluator};
+use crate::window::assign::{PythonTimeWindows, PythonTrigger, WindowAssignerSpec};
+use crate::window::bundled::WorkerWindowFunction;
+use crate::window::count::{CountContents, PythonCountWindow};
+use crate::window::function::{reduce_records, PythonAggregate, PythonWindow, PythonWindowFunction, WindowEvaluator};
 use crate::JobError;
 
 /// The window operator of `window` over `keyed`; in process mode (`in_worker`), a worker
