@@ -65,6 +65,15 @@ pub enum OffsetReset {
     None,
 }
 
+/// A partition of a topic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicPartitionSpec {
+    /// The topic.
+    pub topic: String,
+    /// The partition.
+    pub partition: i32,
+}
+
 /// An offset of one partition.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PartitionOffset {
@@ -83,6 +92,8 @@ pub struct KafkaSourceSpec {
     pub topics: Vec<String>,
     /// The pattern of the names of the topics to read.
     pub topic_pattern: Option<String>,
+    /// The partitions to read (instead of topics or a pattern).
+    pub partitions: Vec<TopicPartitionSpec>,
     /// Consumer properties, `bootstrap.servers` and `group.id` among them.
     pub properties: HashMap<String, String>,
     /// Where reading starts.
@@ -187,6 +198,9 @@ fn kafka_source<T: pyflink_core::Data>(
     }
     if let Some(pattern) = &spec.topic_pattern {
         builder = builder.set_topic_pattern(pattern.clone());
+    }
+    if !spec.partitions.is_empty() {
+        builder = builder.set_partitions(spec.partitions.iter().map(|p| (p.topic.clone(), p.partition)));
     }
     if let Some(stopping) = &spec.stopping_offsets {
         builder = builder.set_bounded(offsets(stopping));

@@ -67,7 +67,9 @@ pub use files::FileSinkSpec;
 pub use formats::{CsvDialect, RecordFormat};
 pub use jdbc::JdbcSinkSpec;
 pub use job::{CollectedRecords, JobResult, RunningJob};
-pub use kafka::{DeliveryGuarantee, KafkaOffsets, KafkaSinkSpec, KafkaSourceSpec, OffsetReset, PartitionOffset};
+pub use kafka::{
+    DeliveryGuarantee, KafkaOffsets, KafkaSinkSpec, KafkaSourceSpec, OffsetReset, PartitionOffset, TopicPartitionSpec,
+};
 pub use metrics::MetricSnapshot;
 pub use plan::{
     Environment, KeyedStream, RuntimeMode, Stream, StreamSink, WatermarkGeneration, WatermarkStrategySpec,

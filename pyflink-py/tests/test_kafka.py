@@ -175,3 +175,40 @@ def test_the_legacy_flink_kafka_producer_and_consumer_of_pyflink_1(kafka_broker)
 
     with pytest.raises(TypeError, match="add_source takes the connectors' sources"):
         env.add_source(Handwritten())
+
+
+def test_a_source_reads_only_the_partitions_it_is_given(kafka_broker):
+    from pyflink_rs.datastream.connectors.kafka import KafkaTopicPartition
+
+    kafka_broker.create_topic("py-partitions", partitions=2)
+    env = StreamExecutionEnvironment.get_execution_environment()
+    env.set_parallelism(1)
+    sink = (
+        KafkaSink.builder().set_bootstrap_servers(kafka_broker.bootstrap)
+        .set_record_serializer(
+            KafkaRecordSerializationSchema.builder().set_topic("py-partitions")
+            .set_key_serialization_schema(SimpleStringSchema())
+            .set_value_serialization_schema(SimpleStringSchema()).build()
+        )
+        .set_delivery_guarantee(DeliveryGuarantee.AT_LEAST_ONCE)
+        .set_property("batch.num.messages", "1")
+        .build()
+    )
+    env.from_collection([f"record {n}" for n in range(20)], Types.STRING()).sink_to(sink)
+    env.execute("write two partitions")
+
+    def read(*partitions):
+        builder = (
+            KafkaSource.builder().set_bootstrap_servers(kafka_broker.bootstrap).set_group_id("partitions")
+            .set_starting_offsets(KafkaOffsetsInitializer.earliest()).set_bounded(KafkaOffsetsInitializer.latest())
+            .set_value_only_deserializer(SimpleStringSchema())
+        )
+        source = builder.set_partitions({KafkaTopicPartition("py-partitions", p) for p in partitions}).build()
+        env = StreamExecutionEnvironment.get_execution_environment()
+        return sorted(env.from_source(source, WatermarkStrategy.no_watermarks(), "kafka").execute_and_collect())
+
+    first, second = read(0), read(1)
+    assert first and second, "the keys spread the records over both partitions"
+    assert sorted(first + second) == sorted(read(0, 1)) == sorted(f"record {n}" for n in range(20))
+    with pytest.raises(Exception, match="partition 7 of topic 'py-partitions' does not exist"):
+        read(7)

@@ -7,11 +7,13 @@ use regex::Regex;
 
 use crate::kafka::broker::{BrokerCalls, OnStop};
 
-/// What a source reads: named topics, or every topic whose whole name matches a pattern.
+/// What a source reads: named topics, every topic whose whole name matches a pattern, or
+/// named partitions.
 #[derive(Debug, Clone)]
 pub(crate) enum Subscription {
     Topics(Vec<String>),
     Pattern(Regex),
+    Partitions(Vec<(String, i32)>),
 }
 
 impl Subscription {
@@ -43,6 +45,21 @@ impl Subscription {
                         _ => return Err(FlinkError::Connector(format!("Kafka: topic '{topic}' does not exist"))),
                     }
                 }
+            }
+            Subscription::Partitions(partitions) => {
+                for (topic, partition) in partitions {
+                    let metadata = calls
+                        .call(OnStop::GiveUp, |timeout| consumer.fetch_metadata(Some(topic), timeout))
+                        .map_err(|failure| failure.into_error(&format!("read the partitions of topic '{topic}'")))?;
+                    let listed = metadata.topics().iter().find(|t| t.name() == topic && t.error().is_none());
+                    if !listed.is_some_and(|t| t.partitions().iter().any(|p| p.id() == *partition)) {
+                        return Err(FlinkError::Connector(format!(
+                            "Kafka: partition {partition} of topic '{topic}' does not exist"
+                        )));
+                    }
+                    found.push((topic.clone(), *partition));
+                }
+                found.dedup();
             }
             Subscription::Pattern(pattern) => {
                 let metadata = calls

@@ -83,6 +83,7 @@ pub struct KafkaSourceBuilder<T> {
     properties: BTreeMap<String, String>,
     topics: Vec<String>,
     topic_pattern: Option<String>,
+    partitions: Vec<(String, i32)>,
     starting: OffsetsInitializer,
     stopping: Option<OffsetsInitializer>,
     deserializer: Option<Arc<dyn KafkaRecordDeserializationSchema<T>>>,
@@ -95,6 +96,7 @@ impl<T: Data> KafkaSource<T> {
             properties: BTreeMap::new(),
             topics: Vec::new(),
             topic_pattern: None,
+            partitions: Vec::new(),
             starting: OffsetsInitializer::Earliest,
             stopping: None,
             deserializer: None,
@@ -128,6 +130,13 @@ impl<T: Data> KafkaSourceBuilder<T> {
     /// topics created while the job runs (found by partition discovery).
     pub fn set_topic_pattern(mut self, pattern: impl Into<String>) -> Self {
         self.topic_pattern = Some(pattern.into());
+        self
+    }
+
+    /// Reads exactly these partitions, each a topic and a partition number (Flink's
+    /// `setPartitions`), instead of whole topics.
+    pub fn set_partitions<S: Into<String>>(mut self, partitions: impl IntoIterator<Item = (S, i32)>) -> Self {
+        self.partitions = partitions.into_iter().map(|(topic, partition)| (topic.into(), partition)).collect();
         self
     }
 
@@ -174,16 +183,26 @@ impl<T: Data> KafkaSourceBuilder<T> {
         if !self.properties.contains_key("bootstrap.servers") {
             return Err(missing("bootstrap servers (set_bootstrap_servers)"));
         }
-        let subscription =
-            match (self.topics.is_empty(), &self.topic_pattern) {
-                (false, None) => Subscription::Topics(std::mem::take(&mut self.topics)),
-                (true, Some(pattern)) => Subscription::pattern(pattern)?,
-                (true, None) => return Err(missing("topics to read (set_topics or set_topic_pattern)")),
-                (false, Some(_)) => return Err(FlinkError::InvalidProgram(
-                    "the KafkaSource reads either topics (set_topics) or a topic pattern (set_topic_pattern), not both"
+        let chosen = [!self.topics.is_empty(), self.topic_pattern.is_some(), !self.partitions.is_empty()];
+        let subscription = match chosen {
+            [true, false, false] => Subscription::Topics(std::mem::take(&mut self.topics)),
+            [false, true, false] => Subscription::pattern(self.topic_pattern.as_deref().unwrap_or_default())?,
+            [false, false, true] => {
+                let mut partitions = std::mem::take(&mut self.partitions);
+                partitions.sort();
+                Subscription::Partitions(partitions)
+            }
+            [false, false, false] => {
+                return Err(missing("topics to read (set_topics, set_topic_pattern or set_partitions)"))
+            }
+            _ => {
+                return Err(FlinkError::InvalidProgram(
+                    "the KafkaSource reads topics (set_topics), a topic pattern (set_topic_pattern) or partitions \
+                     (set_partitions): only one of them"
                         .into(),
-                )),
-            };
+                ))
+            }
+        };
         let deserializer = self.deserializer.ok_or_else(|| missing("a deserializer (set_value_only_deserializer)"))?;
         let discovery = match self.properties.get(DISCOVERY_INTERVAL_PROPERTY) {
             _ if self.stopping.is_some() => None,

@@ -113,6 +113,7 @@ class KafkaSourceBuilder:
     def __init__(self):
         self._topics = []
         self._topic_pattern = None
+        self._partitions = []
         self._properties = {}
         self._starting = KafkaOffsetsInitializer.earliest()
         self._stopping = None
@@ -136,6 +137,16 @@ class KafkaSourceBuilder:
         """Reads every topic whose whole name matches the regular expression, including topics
         created later (found by partition discovery)."""
         self._topic_pattern = topic_pattern
+        return self
+
+    def set_partitions(self, partitions):
+        """Reads exactly these partitions (``KafkaTopicPartition``s) instead of whole topics."""
+        chosen = []
+        for partition in partitions:
+            if not isinstance(partition, KafkaTopicPartition):
+                raise TypeError(f"set_partitions takes KafkaTopicPartitions, not {partition!r}")
+            chosen.append(partition)
+        self._partitions = chosen
         return self
 
     def set_starting_offsets(self, starting_offsets_initializer):
@@ -177,6 +188,7 @@ class KafkaSourceBuilder:
         spec = _native.KafkaSourceSpec(
             topics=self._topics,
             topic_pattern=self._topic_pattern,
+            partitions=[_native.TopicPartitionSpec(topic=p._topic, partition=p._partition) for p in self._partitions],
             properties=dict(self._properties),
             starting_offsets=self._starting._native,
             stopping_offsets=self._stopping._native if self._stopping is not None else None,
