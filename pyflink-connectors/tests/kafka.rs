@@ -269,5 +269,5 @@ fn a_topic_pattern_reads_the_matching_topics_created_while_the_job_runs() {
         .set_topics(["a"])
         .set_topic_pattern("b")
         .set_value_only_deserializer(SimpleStringSchema);
-    assert!(both.build().err().unwrap().to_string().contains("not both"));
+    assert!(both.build().err().unwrap().to_string().contains("only one of them"));
 }
