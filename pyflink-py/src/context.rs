@@ -9,6 +9,7 @@
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use pyflink_core::time::TimerService;
 use pyflink_core::{
     KeyedRuntimeContext, ListState, ListStateDescriptor, MapState, MapStateDescriptor, StateTtlConfig, StateVisibility,
     UpdateType, ValueState, ValueStateDescriptor,
@@ -322,6 +323,20 @@ pub enum TimerRequest {
     DeleteEventTime(i64),
     /// `delete_processing_time_timer`.
     DeleteProcessingTime(i64),
+}
+
+impl TimerRequest {
+    /// Applies `requests`, in order, to the timer service of the current key.
+    pub fn apply_all(requests: impl IntoIterator<Item = TimerRequest>, timers: &mut TimerService<'_, PyKey>) {
+        for request in requests {
+            match request {
+                TimerRequest::RegisterEventTime(t) => timers.register_event_time_timer(t),
+                TimerRequest::RegisterProcessingTime(t) => timers.register_processing_time_timer(t),
+                TimerRequest::DeleteEventTime(t) => timers.delete_event_time_timer(t),
+                TimerRequest::DeleteProcessingTime(t) => timers.delete_processing_time_timer(t),
+            }
+        }
+    }
 }
 
 /// The context of one record or timer in a keyed function: PyFlink's

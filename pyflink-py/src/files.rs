@@ -143,8 +143,8 @@ fn read<T: pyflink_core::Data>(
     Ok(env.from_source(source.build()?, WatermarkStrategy::no_watermarks(), "FileSource"))
 }
 
-/// Python rows encoded as lines by a format (`CsvBulkWriters`), without their line ending: the
-/// file sink ends each line.
+/// Python rows encoded as lines by a format (`CsvBulkWriters`, whose records have no line
+/// ending: the file sink ends each line).
 #[derive(Clone)]
 pub(crate) struct EncodedLines(Encoder);
 
@@ -162,10 +162,7 @@ impl ProcessFunction<PyValue, String> for EncodedLines {
 
     fn process_element(&mut self, value: PyValue, ctx: &mut ProcessContext<'_, String>) -> pyflink_core::Result<()> {
         let bytes = Python::attach(|py| self.0.encode(value.bind(py)).map_err(|e| python_error(py, e)))?;
-        let mut line = String::from_utf8_lossy(&bytes).into_owned();
-        while line.ends_with(['\n', '\r']) {
-            line.pop();
-        }
+        let line = String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
         ctx.collect(line);
         Ok(())
     }

@@ -70,15 +70,7 @@ impl PythonKeyedProcess {
             self.sides.emit_all(&result, &self.output, &mut **ctx)?;
         }
         let mut context = loaded.context.bind(py).borrow_mut();
-        let mut timers = ctx.timer_service();
-        for request in context.timers.drain(..) {
-            match request {
-                TimerRequest::RegisterEventTime(t) => timers.register_event_time_timer(t),
-                TimerRequest::RegisterProcessingTime(t) => timers.register_processing_time_timer(t),
-                TimerRequest::DeleteEventTime(t) => timers.delete_event_time_timer(t),
-                TimerRequest::DeleteProcessingTime(t) => timers.delete_processing_time_timer(t),
-            }
-        }
+        TimerRequest::apply_all(context.timers.drain(..), &mut ctx.timer_service());
         Ok(())
     }
 

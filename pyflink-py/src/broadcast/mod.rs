@@ -10,13 +10,11 @@
 
 pub mod state;
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use pyflink_core::api::broadcast::{
     BroadcastContext, BroadcastProcessFunction, KeyedBroadcastProcessFunction, KeyedReadOnlyBroadcastContext,
     ReadOnlyBroadcastContext,
 };
-use pyflink_core::time::TimeDomain;
+use pyflink_core::time::{current_processing_time, TimeDomain};
 use pyflink_core::{FlinkError, KeyedRuntimeContext, MapStateDescriptor, ProcessContext, Result, RuntimeContext};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
@@ -75,8 +73,18 @@ struct CallFacts {
     time_domain: Option<u8>,
 }
 
-fn wall_clock_millis() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+impl CallFacts {
+    /// The facts of a call on a stream that is not keyed (or of a broadcast record): no key,
+    /// and the wall clock as processing time, as there is no timer service.
+    fn unkeyed(ctx: &ProcessContext<'_, PyValue>) -> Self {
+        CallFacts {
+            key: None,
+            timestamp: ctx.timestamp(),
+            watermark: ctx.current_watermark(),
+            processing_time: current_processing_time(),
+            time_domain: None,
+        }
+    }
 }
 
 impl BroadcastCalls {
@@ -176,14 +184,7 @@ impl BroadcastCalls {
     fn broadcast_element(&mut self, value: PyValue, ctx: &mut BroadcastContext<'_, PyValue>) -> Result<()> {
         Python::attach(|py| {
             self.load_states(py, |descriptor| Ok(ctx.get_broadcast_state(descriptor)?.items()))?;
-            let facts = CallFacts {
-                key: None,
-                timestamp: ctx.timestamp(),
-                watermark: ctx.current_watermark(),
-                processing_time: wall_clock_millis(),
-                time_domain: None,
-            };
-            let context = self.prepare(py, facts);
+            let context = self.prepare(py, CallFacts::unkeyed(ctx));
             self.set_writable(py, true);
             let args = PyTuple::new(py, [value.bind(py).clone(), context]).map_err(|e| python_error(py, e));
             let method = self.loaded().process_broadcast_element.clone_ref(py);
@@ -243,14 +244,7 @@ impl BroadcastProcessFunction<PyValue, PyValue, PyValue> for PythonBroadcastProc
     fn process_element(&mut self, value: PyValue, ctx: &mut ReadOnlyBroadcastContext<'_, PyValue>) -> Result<()> {
         Python::attach(|py| {
             self.0.load_states(py, |descriptor| Ok(ctx.get_broadcast_state(descriptor)?.items()))?;
-            let facts = CallFacts {
-                key: None,
-                timestamp: ctx.timestamp(),
-                watermark: ctx.current_watermark(),
-                processing_time: wall_clock_millis(),
-                time_domain: None,
-            };
-            let context = self.0.prepare(py, facts);
+            let context = self.0.prepare(py, CallFacts::unkeyed(ctx));
             let args = PyTuple::new(py, [value.bind(py).clone(), context]).map_err(|e| python_error(py, e))?;
             let method = self.0.loaded().process_element.clone_ref(py);
             self.0.call(py, &method, args, ctx).map_err(|e| python_error(py, e))?;
@@ -315,15 +309,7 @@ impl PythonKeyedBroadcastProcess {
             };
             let args = PyTuple::new(py, [first, context]).map_err(|e| python_error(py, e))?;
             self.0.call(py, &method, args, ctx).map_err(|e| python_error(py, e))?;
-            let mut timers = ctx.timer_service();
-            for request in self.0.take_timers(py) {
-                match request {
-                    TimerRequest::RegisterEventTime(t) => timers.register_event_time_timer(t),
-                    TimerRequest::RegisterProcessingTime(t) => timers.register_processing_time_timer(t),
-                    TimerRequest::DeleteEventTime(t) => timers.delete_event_time_timer(t),
-                    TimerRequest::DeleteProcessingTime(t) => timers.delete_processing_time_timer(t),
-                }
-            }
+            TimerRequest::apply_all(self.0.take_timers(py), &mut ctx.timer_service());
             Ok(())
         })
     }

@@ -27,6 +27,17 @@ def duration_millis(text):
     return int(text[:digits]) * _UNIT_MILLISECONDS[unit]
 
 
+def local_path(path, what):
+    """The local directory of an option's path or ``file://`` URI; ``what`` names the option in
+    the error for other schemes."""
+    text = str(path)
+    if text.startswith("file://"):
+        return text[len("file://"):]
+    if "://" in text:
+        raise ValueError(f"{what} must be a local directory or a file:// URI, not '{text}'")
+    return text
+
+
 class DescribedByOptions:
     """A setting object (a restart strategy, a state backend, a checkpoint storage) that is the
     configuration options it sets: equal when they are."""

@@ -3,7 +3,7 @@ files; the storage says in which directory (``execution.checkpointing.dir``)."""
 
 from abc import ABC, abstractmethod
 
-from pyflink_rs.common.configuration import DescribedByOptions
+from pyflink_rs.common.configuration import DescribedByOptions, local_path
 
 # The options a checkpoint storage sets; set_checkpoint_storage unsets the others.
 STORAGE_OPTIONS = ("execution.checkpointing.dir", "execution.checkpointing.savepoint-dir")
@@ -13,15 +13,8 @@ _DEFAULT_MAX_STATE_SIZE = 5 * 1024 * 1024
 
 
 def _local_path(path, what):
-    """A local directory from a path or a ``file://`` URI."""
-    if path is None:
-        return None
-    text = str(path)
-    if text.startswith("file://"):
-        return text[len("file://"):]
-    if "://" in text:
-        raise ValueError(f"{what} must be a local directory or a file:// URI, not '{text}'")
-    return text
+    """A local directory from a path or a ``file://`` URI (``None`` stays ``None``)."""
+    return None if path is None else local_path(path, what)
 
 
 class CheckpointStorage(DescribedByOptions, ABC):

@@ -5,7 +5,7 @@ Flink's ``state.backend.*`` options; give one to ``StreamExecutionEnvironment.se
 from abc import ABC, abstractmethod
 from enum import Enum
 
-from pyflink_rs.common.configuration import DescribedByOptions
+from pyflink_rs.common.configuration import DescribedByOptions, local_path
 
 # The options a state backend sets; set_state_backend unsets the others.
 STATE_BACKEND_OPTIONS = (
@@ -65,15 +65,7 @@ class EmbeddedRocksDBStateBackend(StateBackend):
     def set_db_storage_paths(self, *paths):
         """Local directories for RocksDB's working files: each new state instance takes the
         next in turn (none: the system's temporary directory). ``file://`` URIs are accepted."""
-        cleaned = []
-        for path in paths:
-            text = str(path)
-            if text.startswith("file://"):
-                text = text[len("file://"):]
-            elif "://" in text:
-                raise ValueError(f"RocksDB storage paths are local directories, not '{text}'")
-            cleaned.append(text)
-        self._paths = cleaned
+        self._paths = [local_path(path, "a RocksDB storage path") for path in paths]
 
     def get_db_storage_paths(self):
         """The directories set with ``set_db_storage_paths``."""

@@ -184,9 +184,12 @@ class CsvSchema:
 
         return Types.ROW_NAMED([name for name, _ in self._columns], [info for _, info in self._columns])
 
-    def _format(self, ignore_parse_errors=False):
+    def _format(self, ignore_parse_errors=False, line_delimiter=None):
         row_type = self._type_info()._native()
-        return _native.RecordFormat.CSV(row_type, self._dialect._native(), ignore_parse_errors, self._allow_comments)
+        dialect = self._dialect._native()
+        if line_delimiter is not None:
+            dialect.line_delimiter = line_delimiter
+        return _native.RecordFormat.CSV(row_type, dialect, ignore_parse_errors, self._allow_comments)
 
     def __repr__(self):
         return f"CsvSchema({', '.join(name for name, _ in self._columns)})"
@@ -340,7 +343,8 @@ class CsvBulkWriters:
 
         if not isinstance(schema, CsvSchema):
             raise TypeError(f"expected a CsvSchema, got {type(schema).__name__}")
-        return BulkWriterFactory(schema._format(), schema._type_info())
+        # The file sink ends each line itself.
+        return BulkWriterFactory(schema._format(line_delimiter=""), schema._type_info())
 
 
 __all__ = [
