@@ -108,7 +108,49 @@ fn bad_sources_and_sinks_say_what_to_fix() {
         KafkaSource::<String>::builder().set_bootstrap_servers("x:1").set_value_only_deserializer(SimpleStringSchema);
     assert!(no_topics.build().err().unwrap().to_string().contains("set_topics"));
     let schema = KafkaRecordSerializationSchema::<String>::builder().set_value_serialization_schema(SimpleStringSchema);
-    assert!(schema.build().err().unwrap().to_string().contains("needs a topic"));
+    assert!(schema.build().err().unwrap().to_string().contains("needs a topic or a topic selector"));
+    let both = KafkaRecordSerializationSchema::<String>::builder()
+        .set_topic("t")
+        .set_topic_selector(|v: &String| v.clone())
+        .set_value_serialization_schema(SimpleStringSchema);
+    assert!(both.build().err().unwrap().to_string().contains("set only one of them"));
+}
+
+#[test]
+fn a_topic_selector_writes_each_record_to_its_topic_with_that_topics_partitions() {
+    let broker = Broker::start();
+    broker.create_topic("evens", 1);
+    broker.create_topic("odds", 3);
+    let values = numbered(60);
+    let schema = KafkaRecordSerializationSchema::builder()
+        .set_topic_selector(|v: &String| if v.parse::<u32>().unwrap() % 2 == 0 { "evens" } else { "odds" }.to_string())
+        .set_value_serialization_schema(SimpleStringSchema)
+        // Each topic's own partition count: a count of 1 for "odds" would put every odd number
+        // in its partition 0.
+        .set_partitioner(|v: &String, count| (v.parse::<u32>().unwrap() / 2 % count as u32) as i32)
+        .build()
+        .unwrap();
+    let writer = env(ONE_WRITER);
+    writer.from_collection(values.clone()).sink_to(broker::record_per_batch_sink(&broker, schema));
+    writer.execute("selected topics").unwrap();
+    let (evens, odds): (Vec<String>, Vec<String>) =
+        values.iter().cloned().partition(|v| v.parse::<u32>().unwrap() % 2 == 0);
+    assert_eq!(consume(&broker, "evens", 1, OffsetsInitializer::earliest()), evens);
+    assert_eq!(consume(&broker, "odds", 1, OffsetsInitializer::earliest()), odds);
+    let reader = env(1);
+    let partition_two = KafkaSource::builder()
+        .set_bootstrap_servers(&broker.bootstrap)
+        .set_partitions([("odds".to_string(), 2)])
+        .set_starting_offsets(OffsetsInitializer::earliest())
+        .set_bounded(OffsetsInitializer::latest())
+        .set_value_only_deserializer(SimpleStringSchema)
+        .build()
+        .unwrap();
+    let stream = reader.from_source(partition_two, WatermarkStrategy::no_watermarks(), "kafka");
+    let mut read: Vec<String> = stream.execute_and_collect().unwrap().map(Result::unwrap).collect();
+    read.sort();
+    let expected: Vec<String> = odds.into_iter().filter(|v| v.parse::<u32>().unwrap() / 2 % 3 == 2).collect();
+    assert_eq!(read, expected);
 }
 
 #[test]

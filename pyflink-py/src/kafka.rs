@@ -21,7 +21,7 @@ use pyo3::types::PyBytes;
 
 use crate::files::StringsToPython;
 use crate::formats::{csv_deserializer, json_deserializer, python_row_type, Encoder, RecordFormat};
-use crate::function::python_error;
+use crate::function::{python_error, PyFunction};
 use crate::interpreter::with_interpreter;
 use crate::plan::{stream, Environment, SinkKind, Step, Stream, StreamSink};
 use crate::python_rows::RowsToPython;
@@ -118,8 +118,10 @@ pub enum DeliveryGuarantee {
 /// A Kafka sink as PyFlink's `KafkaSink.builder()` configures it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct KafkaSinkSpec {
-    /// The topic written to.
-    pub topic: String,
+    /// The topic written to; none with a topic selector.
+    pub topic: Option<String>,
+    /// A cloudpickled callable giving each record's topic (PyFlink's `set_topic_selector`).
+    pub topic_selector: Option<Vec<u8>>,
     /// How records become record values.
     pub value_format: RecordFormat,
     /// How records become record keys; none: records have no key.
@@ -164,6 +166,11 @@ impl Stream {
                 python_row_type(row_type)?;
             }
             Encoder::of(format)?;
+        }
+        if sink.topic.is_some() == sink.topic_selector.is_some() {
+            return Err(JobError::InvalidProgram(
+                "a KafkaSink writes to one topic or to the topics of a topic selector: give exactly one of them".into(),
+            ));
         }
         kafka_sink(&sink)?;
         Ok(self.add_sink(SinkKind::Kafka(Box::new(sink))))
@@ -268,18 +275,36 @@ impl ProcessFunction<Vec<u8>, PyValue> for BytesToPython {
     }
 }
 
-/// A Kafka record's key and value, as the sink writes them.
+/// A Kafka record's topic (when a selector picked it), key and value, as the sink writes them.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct KeyValue {
+    topic: Option<String>,
     key: Option<Vec<u8>>,
     value: Vec<u8>,
 }
 
-/// Encodes Python records as the keys and values of Kafka records.
+/// Encodes Python records as the keys and values of Kafka records, and picks their topics
+/// with the Python topic selector if there is one.
 #[derive(Clone)]
 struct PythonToKafka {
     value: Encoder,
     key: Option<Encoder>,
+    topic_selector: Option<PyFunction>,
+}
+
+impl PythonToKafka {
+    /// The topic the selector picks for `record`, which must be a `str`.
+    fn select_topic(&self, record: &Bound<'_, PyAny>) -> PyResult<Option<String>> {
+        let Some(selector) = &self.topic_selector else { return Ok(None) };
+        let topic = selector.get(record.py())?.call1((record,))?;
+        match topic.extract::<String>() {
+            Ok(topic) if !topic.is_empty() => Ok(Some(topic)),
+            _ => Err(pyo3::exceptions::PyTypeError::new_err(format!(
+                "the Kafka topic selector returned {}, not a topic name (a non-empty str)",
+                topic.repr()?
+            ))),
+        }
+    }
 }
 
 impl ProcessFunction<PyValue, KeyValue> for PythonToKafka {
@@ -292,7 +317,8 @@ impl ProcessFunction<PyValue, KeyValue> for PythonToKafka {
             let record = record.bind(py);
             let value = self.value.encode(record)?;
             let key = self.key.as_ref().map(|key| key.encode(record)).transpose()?;
-            Ok::<_, PyErr>(KeyValue { key, value })
+            let topic = self.select_topic(record)?;
+            Ok::<_, PyErr>(KeyValue { topic, key, value })
         });
         match encoded {
             Ok(encoded) => {
@@ -324,9 +350,11 @@ impl SerializationSchema<KeyValue> for KeyBytes {
 
 /// The connector's sink of `spec`.
 fn kafka_sink(spec: &KafkaSinkSpec) -> pyflink_core::Result<connector::KafkaSink<KeyValue>> {
-    let mut schema = KafkaRecordSerializationSchema::builder()
-        .set_topic(spec.topic.clone())
-        .set_value_serialization_schema(ValueBytes);
+    let mut schema = KafkaRecordSerializationSchema::builder().set_value_serialization_schema(ValueBytes);
+    schema = match &spec.topic {
+        Some(topic) => schema.set_topic(topic.clone()),
+        None => schema.set_topic_selector(|record: &KeyValue| record.topic.clone().unwrap_or_default()),
+    };
     if spec.key_format.is_some() {
         schema = schema.set_key_serialization_schema(KeyBytes);
     }
@@ -351,6 +379,7 @@ pub(crate) fn write_kafka(records: &DataStream<PyValue>, spec: &KafkaSinkSpec) -
     let invalid = |e: JobError| FlinkError::InvalidProgram(e.to_string());
     let value = Encoder::of(&spec.value_format).map_err(invalid)?;
     let key = spec.key_format.as_ref().map(Encoder::of).transpose().map_err(invalid)?;
-    let encoded = records.process(PythonToKafka { value, key }).name("Records to Kafka");
+    let topic_selector = spec.topic_selector.clone().map(PyFunction::new);
+    let encoded = records.process(PythonToKafka { value, key, topic_selector }).name("Records to Kafka");
     Ok(encoded.sink_to(kafka_sink(spec)?).name("KafkaSink"))
 }

@@ -228,3 +228,35 @@ def test_json_schemas_avro_schemas_and_file_enumerators_describe_what_they_read(
               .set_file_enumerator(FileEnumeratorProvider.default_splittable_file_enumerator())
               .set_split_assigner(FileSplitAssignerProvider.locality_aware_split_assigner()).build())
     assert sorted(env.from_source(source, WatermarkStrategy.no_watermarks(), "lines").execute_and_collect()) == ["a", "b"]
+
+
+def test_a_sink_that_supports_preprocessing_writes_what_its_transformer_makes(tmp_path):
+    from pyflink_rs.datastream.connectors.base import StreamTransformer, SupportsPreprocessing
+    from pyflink_rs.datastream.connectors.file_system import FileSourceBuilder
+
+    class Shouting(StreamTransformer):
+        def apply(self, ds):
+            return ds.map(str.upper, output_type=Types.STRING())
+
+    class ShoutingFileSink(FileSink, SupportsPreprocessing):
+        def __init__(self, sink, transformer):
+            self.__dict__.update(sink.__dict__)
+            self._transformer = transformer
+
+        def get_transformer(self):
+            return self._transformer
+
+    base = FileSink.for_row_format(str(tmp_path / "loud"), Encoder.simple_string_encoder()) \
+        .with_bucket_assigner(BucketAssigner.base_path_bucket_assigner()).build()
+    quiet = FileSink.for_row_format(str(tmp_path / "quiet"), Encoder.simple_string_encoder()) \
+        .with_bucket_assigner(BucketAssigner.base_path_bucket_assigner()).build()
+    env = StreamExecutionEnvironment.get_execution_environment()
+    words = env.from_collection(["flink", "rust"], Types.STRING())
+    words.sink_to(ShoutingFileSink(base, Shouting()))
+    words.sink_to(ShoutingFileSink(quiet, None))
+    env.execute("preprocessing")
+    assert written_lines(tmp_path / "loud") == ["FLINK", "RUST"]
+    assert written_lines(tmp_path / "quiet") == ["flink", "rust"]
+    assert FileSourceBuilder is FileSource.FileSourceBuilder
+    with pytest.raises(TypeError):
+        StreamTransformer()

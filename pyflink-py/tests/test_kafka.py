@@ -212,3 +212,59 @@ def test_a_source_reads_only_the_partitions_it_is_given(kafka_broker):
     assert sorted(first + second) == sorted(read(0, 1)) == sorted(f"record {n}" for n in range(20))
     with pytest.raises(Exception, match="partition 7 of topic 'py-partitions' does not exist"):
         read(7)
+
+
+class ByFirstLetter:
+    """Not a KafkaTopicSelector: set_topic_selector takes any callable too."""
+
+    def __call__(self, word):
+        return "py-vowels" if word[0] in "aeiou" else "py-consonants"
+
+
+@pytest.mark.parametrize("mode", ["thread", "process"])
+def test_a_topic_selector_sends_each_record_to_the_topic_it_picks(kafka_broker, mode):
+    from pyflink_rs.common import Configuration
+    from pyflink_rs.datastream.connectors.kafka import KafkaTopicSelector
+
+    class ByLength(KafkaTopicSelector):
+        def apply(self, word):
+            return f"py-length-{len(word)}-{mode}"
+
+    words = ["apple", "kiwi", "fig", "olive", "plum", "egg"]
+    for name in ("py-vowels", "py-consonants") if mode == "thread" else ():
+        kafka_broker.create_topic(name)
+    for length in (3, 4, 5):
+        kafka_broker.create_topic(f"py-length-{length}-{mode}")
+    selectors = [ByLength()] + ([ByFirstLetter()] if mode == "thread" else [])
+    for selector in selectors:
+        env = StreamExecutionEnvironment.get_execution_environment(
+            Configuration().set_string("python.execution-mode", mode))
+        env.set_parallelism(1)
+        schema = (KafkaRecordSerializationSchema.builder().set_topic_selector(selector)
+                  .set_value_serialization_schema(SimpleStringSchema()).build())
+        sink = (KafkaSink.builder().set_bootstrap_servers(kafka_broker.bootstrap).set_record_serializer(schema)
+                .set_delivery_guarantee(DeliveryGuarantee.AT_LEAST_ONCE).set_property("batch.num.messages", "1")
+                .build())
+        env.from_collection(words, Types.STRING()).sink_to(sink)
+        env.execute("selected topics")
+    for length in (3, 4, 5):
+        topic = f"py-length-{length}-{mode}"
+        assert sorted(read(kafka_broker, topic, SimpleStringSchema())) == sorted(w for w in words if len(w) == length)
+    if mode == "thread":
+        assert sorted(read(kafka_broker, "py-vowels", SimpleStringSchema())) == ["apple", "egg", "olive"]
+        assert sorted(read(kafka_broker, "py-consonants", SimpleStringSchema())) == ["fig", "kiwi", "plum"]
+
+
+def test_a_topic_selector_that_returns_no_name_fails_the_job_and_a_topic_excludes_it(kafka_broker):
+    builder = KafkaRecordSerializationSchema.builder().set_topic("t")
+    with pytest.raises(ValueError, match="a topic is already set"):
+        builder.set_topic_selector(lambda v: "x")
+    with pytest.raises(TypeError, match="KafkaTopicSelector or a callable"):
+        KafkaRecordSerializationSchema.builder().set_topic_selector("topic")
+    schema = (KafkaRecordSerializationSchema.builder().set_topic_selector(lambda v: None)
+              .set_value_serialization_schema(SimpleStringSchema()).build())
+    sink = (KafkaSink.builder().set_bootstrap_servers(kafka_broker.bootstrap).set_record_serializer(schema).build())
+    env = StreamExecutionEnvironment.get_execution_environment()
+    env.from_collection(["a"], Types.STRING()).sink_to(sink)
+    with pytest.raises(Exception, match="the Kafka topic selector returned None, not a topic name"):
+        env.execute("no topic")

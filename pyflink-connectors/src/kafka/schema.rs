@@ -105,9 +105,29 @@ type HeaderProvider<T> = Arc<dyn Fn(&T) -> Headers + Send + Sync>;
 /// Gives a value's record its timestamp, instead of the stream record's.
 type TimestampProvider<T> = Arc<dyn Fn(&T) -> Option<i64> + Send + Sync>;
 
-/// A value as a Kafka record: its key and value bytes (no value for a tombstone), the
-/// partition picked for it, and the timestamp and headers given to it.
+/// Picks the topic of a value's record (Flink's `TopicSelector`).
+type TopicSelector<T> = Arc<dyn Fn(&T) -> String + Send + Sync>;
+
+/// Where records go: one topic for all, or a topic picked per record.
+enum Topic<T> {
+    Fixed(String),
+    Selected(TopicSelector<T>),
+}
+
+impl<T> Clone for Topic<T> {
+    fn clone(&self) -> Self {
+        match self {
+            Topic::Fixed(topic) => Topic::Fixed(topic.clone()),
+            Topic::Selected(selector) => Topic::Selected(Arc::clone(selector)),
+        }
+    }
+}
+
+/// A value as a Kafka record: its topic when a selector picked it, its key and value bytes
+/// (no value for a tombstone), the partition picked for it, and the timestamp and headers given
+/// to it.
 pub(crate) struct SerializedRecord {
+    pub(crate) topic: Option<String>,
     pub(crate) key: Option<Vec<u8>>,
     pub(crate) value: Option<Vec<u8>>,
     pub(crate) partition: Option<i32>,
@@ -125,10 +145,22 @@ pub(crate) struct SerializedRecord {
 ///     .set_value_serialization_schema(SimpleStringSchema)
 ///     .build()
 ///     .unwrap();
-/// assert_eq!(schema.topic(), "words");
+/// assert_eq!(schema.topic(), Some("words"));
+/// ```
+///
+/// A topic selector picks each record's topic instead:
+///
+/// ```
+/// use pyflink_connectors::kafka::{KafkaRecordSerializationSchema, SimpleStringSchema};
+/// let schema = KafkaRecordSerializationSchema::<String>::builder()
+///     .set_topic_selector(|word: &String| format!("words-{}", word.len()))
+///     .set_value_serialization_schema(SimpleStringSchema)
+///     .build()
+///     .unwrap();
+/// assert_eq!(schema.topic(), None);
 /// ```
 pub struct KafkaRecordSerializationSchema<T> {
-    topic: String,
+    topic: Topic<T>,
     value: Arc<dyn SerializationSchema<T>>,
     key: Option<Arc<dyn SerializationSchema<T>>>,
     partitioner: Option<Partitioner<T>>,
@@ -151,7 +183,9 @@ impl<T> Clone for KafkaRecordSerializationSchema<T> {
 
 /// Builds a [`KafkaRecordSerializationSchema`].
 pub struct KafkaRecordSerializationSchemaBuilder<T> {
-    topic: Option<String>,
+    topic: Option<Topic<T>>,
+    /// A second way of naming the topic was given (a topic and a selector): `build` refuses it.
+    topic_twice: bool,
     value: Option<Arc<dyn SerializationSchema<T>>>,
     key: Option<Arc<dyn SerializationSchema<T>>>,
     partitioner: Option<Partitioner<T>>,
@@ -164,6 +198,7 @@ impl<T: 'static> KafkaRecordSerializationSchema<T> {
     pub fn builder() -> KafkaRecordSerializationSchemaBuilder<T> {
         KafkaRecordSerializationSchemaBuilder {
             topic: None,
+            topic_twice: false,
             value: None,
             key: None,
             partitioner: None,
@@ -172,22 +207,36 @@ impl<T: 'static> KafkaRecordSerializationSchema<T> {
         }
     }
 
-    /// The topic records are written to.
-    pub fn topic(&self) -> &str {
-        &self.topic
+    /// The topic records are written to; none when a selector picks each record's topic.
+    pub fn topic(&self) -> Option<&str> {
+        match &self.topic {
+            Topic::Fixed(topic) => Some(topic),
+            Topic::Selected(_) => None,
+        }
     }
 
-    /// Whether a partitioner picks partitions (it needs the topic's number of partitions).
-    pub(crate) fn has_partitioner(&self) -> bool {
-        self.partitioner.is_some()
-    }
-
-    /// The key and value bytes of `value`, and the partition among `partitions` its
-    /// partitioner picks (Kafka's partitioner picks when there is none).
-    pub(crate) fn serialize(&self, value: &T, partitions: usize) -> Result<SerializedRecord> {
+    /// The topic (when a selector picks it), key and value bytes of `value`, and the
+    /// partition its partitioner picks among the topic's (`partitions` tells how many a topic
+    /// has; Kafka's partitioner picks when there is none).
+    pub(crate) fn serialize(
+        &self,
+        value: &T,
+        partitions: impl FnOnce(&str) -> Result<usize>,
+    ) -> Result<SerializedRecord> {
         let key = self.key.as_ref().map(|key| key.serialize(value)).transpose()?;
-        let partition = self.partitioner.as_ref().map(|pick| pick(value, partitions));
+        let topic = match &self.topic {
+            Topic::Fixed(_) => None,
+            Topic::Selected(select) => Some(select(value)),
+        };
+        let partition = match &self.partitioner {
+            Some(pick) => {
+                let count = partitions(topic.as_deref().or(self.topic()).unwrap_or_default())?;
+                Some(pick(value, count))
+            }
+            None => None,
+        };
         Ok(SerializedRecord {
+            topic,
             key,
             value: self.value.serialize_or_tombstone(value)?,
             partition,
@@ -200,7 +249,16 @@ impl<T: 'static> KafkaRecordSerializationSchema<T> {
 impl<T: 'static> KafkaRecordSerializationSchemaBuilder<T> {
     /// The topic to write to.
     pub fn set_topic(mut self, topic: impl Into<String>) -> Self {
-        self.topic = Some(topic.into());
+        self.topic_twice |= matches!(self.topic, Some(Topic::Selected(_)));
+        self.topic = Some(Topic::Fixed(topic.into()));
+        self
+    }
+
+    /// Picks each record's topic from its value (Flink's `setTopicSelector`), instead of one
+    /// topic for all.
+    pub fn set_topic_selector(mut self, selector: impl Fn(&T) -> String + Send + Sync + 'static) -> Self {
+        self.topic_twice |= matches!(self.topic, Some(Topic::Fixed(_)));
+        self.topic = Some(Topic::Selected(Arc::new(selector)));
         self
     }
 
@@ -235,10 +293,17 @@ impl<T: 'static> KafkaRecordSerializationSchemaBuilder<T> {
         self
     }
 
-    /// The schema; fails without a topic or a value serializer.
+    /// The schema; fails without a topic (or selector), with both, or without a value
+    /// serializer.
     pub fn build(self) -> Result<KafkaRecordSerializationSchema<T>> {
-        let topic =
-            self.topic.ok_or_else(|| FlinkError::InvalidProgram("the Kafka record schema needs a topic".into()))?;
+        if self.topic_twice {
+            return Err(FlinkError::InvalidProgram(
+                "the Kafka record schema has both a topic and a topic selector; set only one of them".into(),
+            ));
+        }
+        let topic = self.topic.ok_or_else(|| {
+            FlinkError::InvalidProgram("the Kafka record schema needs a topic or a topic selector".into())
+        })?;
         let value = self.value.ok_or_else(|| {
             FlinkError::InvalidProgram("the Kafka record schema needs a value serialization schema".into())
         })?;

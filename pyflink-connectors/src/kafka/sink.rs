@@ -1,6 +1,6 @@
 //! `KafkaSink`: records written to a Kafka topic with a delivery guarantee.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -201,7 +201,7 @@ impl<T: Data> Sink<T> for KafkaSink<T> {
             transactional,
             schema: self.schema.clone(),
             guarantee: self.guarantee,
-            partitions: None,
+            partitions: HashMap::new(),
             calls,
         })
     }
@@ -220,8 +220,8 @@ pub struct KafkaWriter<T> {
     transactional: Option<TransactionalWriter>,
     schema: KafkaRecordSerializationSchema<T>,
     guarantee: DeliveryGuarantee,
-    /// The topic's number of partitions, read when a partitioner first needs it.
-    partitions: Option<usize>,
+    /// Each topic's number of partitions, read when a partitioner first needs it.
+    partitions: HashMap<String, usize>,
     /// How the writer waits for the broker.
     calls: BrokerCalls,
 }
@@ -235,18 +235,23 @@ struct TransactionalWriter {
 }
 
 impl<T: Data> KafkaWriter<T> {
-    fn partitions(&mut self) -> Result<usize> {
-        if let Some(count) = self.partitions {
-            return Ok(count);
+    /// The number of partitions of `topic`, read from the broker the first time (cached in
+    /// `known`).
+    fn partitions(
+        known: &mut HashMap<String, usize>,
+        producer: Option<&SinkProducer>,
+        calls: &BrokerCalls,
+        topic: &str,
+    ) -> Result<usize> {
+        if let Some(count) = known.get(topic) {
+            return Ok(*count);
         }
-        let topic = self.schema.topic();
-        let Some(producer) = self.producer.as_ref() else { return Ok(1) };
-        let metadata = self
-            .calls
+        let Some(producer) = producer else { return Ok(1) };
+        let metadata = calls
             .call(OnStop::GiveUp, |timeout| producer.client().fetch_metadata(Some(topic), timeout))
             .map_err(|failure| failure.into_error(&format!("read the partitions of topic '{topic}'")))?;
         let count = metadata.topics().first().map_or(0, |t| t.partitions().len()).max(1);
-        self.partitions = Some(count);
+        known.insert(topic.to_string(), count);
         Ok(count)
     }
 
@@ -277,10 +282,10 @@ impl<T: Data> KafkaWriter<T> {
     fn check_deliveries(&self) -> Result<()> {
         let Some(producer) = self.producer.as_ref() else { return Ok(()) };
         match producer.context().take_failure() {
-            Some(failure) => Err(FlinkError::Connector(format!(
-                "Kafka: a record for topic '{}' was not delivered: {failure}",
-                self.schema.topic()
-            ))),
+            Some(failure) => Err(FlinkError::Connector(match self.schema.topic() {
+                Some(topic) => format!("Kafka: a record for topic '{topic}' was not delivered: {failure}"),
+                None => format!("Kafka: a record was not delivered: {failure}"),
+            })),
             None => Ok(()),
         }
     }
@@ -305,12 +310,14 @@ impl<T: Data> KafkaWriter<T> {
 impl<T: Data> SinkWriter<T> for KafkaWriter<T> {
     fn write(&mut self, value: T, timestamp: Option<i64>) -> Result<()> {
         self.ensure_producer()?;
-        let partitions = if self.schema.has_partitioner() { self.partitions()? } else { 0 };
-        let serialized = self.schema.serialize(&value, partitions)?;
+        let KafkaWriter { schema, partitions, producer, calls, .. } = self;
+        let serialized =
+            schema.serialize(&value, |topic| Self::partitions(partitions, producer.as_ref(), calls, topic))?;
+        let topic = serialized.topic.as_deref().or(schema.topic()).unwrap_or_default();
         let Some(producer) = self.producer.as_ref() else {
             return Err(FlinkError::Runtime("the Kafka writer has no producer to send a record with".into()));
         };
-        let mut record = BaseRecord::<[u8], [u8]>::to(self.schema.topic());
+        let mut record = BaseRecord::<[u8], [u8]>::to(topic);
         if let Some(payload) = serialized.value.as_deref() {
             record = record.payload(payload);
         }

@@ -110,7 +110,7 @@ pub fn produce_to(broker: &Broker, topic: &str, values: &[String], parallelism: 
 }
 
 /// An at-least-once sink of `schema`'s records to `broker`, each record in a batch of its own.
-fn record_per_batch_sink<T: pyflink_core::Data>(
+pub fn record_per_batch_sink<T: pyflink_core::Data>(
     broker: &Broker,
     schema: KafkaRecordSerializationSchema<T>,
 ) -> KafkaSink<T> {

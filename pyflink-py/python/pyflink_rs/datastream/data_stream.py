@@ -311,8 +311,16 @@ class DataStream(_OperatorSettings):
 
     def sink_to(self, sink):
         """Sends the stream's records to ``sink`` when the job runs; returns the
-        ``DataStreamSink``."""
-        return DataStreamSink(sink._add_to(self._native), type(sink).__name__)
+        ``DataStreamSink``. A sink that ``SupportsPreprocessing`` writes what its transformer
+        makes of the stream."""
+        from pyflink_rs.datastream.connectors.base import SupportsPreprocessing
+
+        stream = self
+        if isinstance(sink, SupportsPreprocessing):
+            transformer = sink.get_transformer()
+            if transformer is not None:
+                stream = transformer.apply(self)
+        return DataStreamSink(sink._add_to(stream._native), type(sink).__name__)
 
     def execute_and_collect(self, job_execution_name=None, limit=None):
         """Runs the job of this stream and returns a ``CloseableIterator`` over its records

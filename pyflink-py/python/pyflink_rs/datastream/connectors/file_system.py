@@ -130,6 +130,10 @@ class FileSource(Source):
         return type_info() if type_info is not None else None
 
 
+#: PyFlink's module-level name of ``FileSource.FileSourceBuilder``.
+FileSourceBuilder = FileSource.FileSourceBuilder
+
+
 class OutputFileConfig:
     """The prefix and suffix of part file names."""
 
@@ -405,6 +409,7 @@ __all__ = [
     "DefaultRollingPolicy",
     "FileSink",
     "FileSource",
+    "FileSourceBuilder",
     "OnCheckpointRollingPolicy",
     "OutputFileConfig",
     "RollingPolicy",

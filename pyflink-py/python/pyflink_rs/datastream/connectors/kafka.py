@@ -12,7 +12,10 @@ Properties are librdkafka's, plus Flink's ``partition.discovery.interval.ms`` an
 ``commit.offsets.on.checkpoint``.
 """
 
+from abc import ABC, abstractmethod
 from enum import Enum
+
+import cloudpickle
 
 from pyflink_rs import _native
 from pyflink_rs.common.serialization import DeserializationSchema, SerializationSchema
@@ -197,14 +200,24 @@ class KafkaSourceBuilder:
         return KafkaSource(spec)
 
 
-class KafkaRecordSerializationSchema:
-    """Where and how records are written: the topic, the value's and optionally the key's
-    serialization schema."""
+class KafkaTopicSelector(ABC):
+    """Picks the topic of each record a ``KafkaSink`` writes
+    (``KafkaRecordSerializationSchemaBuilder.set_topic_selector``)."""
 
-    def __init__(self, topic, value, key):
+    @abstractmethod
+    def apply(self, data) -> str:
+        """The name of the topic ``data`` goes to."""
+
+
+class KafkaRecordSerializationSchema:
+    """Where and how records are written: the topic (or a topic selector), the value's and
+    optionally the key's serialization schema."""
+
+    def __init__(self, topic, value, key, topic_selector=None):
         self._topic = topic
         self._value = value
         self._key = key
+        self._topic_selector = topic_selector
 
     @staticmethod
     def builder():
@@ -216,11 +229,25 @@ class KafkaRecordSerializationSchemaBuilder:
 
     def __init__(self):
         self._topic = None
+        self._topic_selector = None
         self._value = None
         self._key = None
 
     def set_topic(self, topic):
+        """The one topic every record is written to."""
+        if self._topic_selector is not None:
+            raise ValueError("a topic selector is already set: records go to one topic or to selected topics")
         self._topic = topic
+        return self
+
+    def set_topic_selector(self, topic_selector):
+        """Picks each record's topic: a ``KafkaTopicSelector`` or a function of the record that
+        returns the topic's name."""
+        if not isinstance(topic_selector, KafkaTopicSelector) and not callable(topic_selector):
+            raise TypeError("topic_selector must be KafkaTopicSelector or a callable")
+        if self._topic is not None:
+            raise ValueError("a topic is already set: records go to one topic or to selected topics")
+        self._topic_selector = topic_selector
         return self
 
     def set_value_serialization_schema(self, value_serialization_schema):
@@ -236,11 +263,12 @@ class KafkaRecordSerializationSchemaBuilder:
         return self
 
     def build(self):
-        if self._topic is None:
-            raise ValueError("the KafkaRecordSerializationSchema needs a topic: call set_topic")
+        if self._topic is None and self._topic_selector is None:
+            raise ValueError(
+                "the KafkaRecordSerializationSchema needs a topic: call set_topic or set_topic_selector")
         if self._value is None:
             raise ValueError("the KafkaRecordSerializationSchema needs a value serialization schema")
-        return KafkaRecordSerializationSchema(self._topic, self._value, self._key)
+        return KafkaRecordSerializationSchema(self._topic, self._value, self._key, self._topic_selector)
 
 
 _GUARANTEES = {
@@ -305,8 +333,12 @@ class KafkaSinkBuilder:
         if self._guarantee == DeliveryGuarantee.EXACTLY_ONCE and not self._prefix:
             raise ValueError("EXACTLY_ONCE delivery needs a transactional id prefix: call set_transactional_id_prefix")
         serializer = self._serializer
+        selector = serializer._topic_selector
+        if isinstance(selector, KafkaTopicSelector):
+            selector = selector.apply
         spec = _native.KafkaSinkSpec(
             topic=serializer._topic,
+            topic_selector=cloudpickle.dumps(selector) if selector is not None else None,
             value_format=serializer._value._format(),
             key_format=serializer._key._format() if serializer._key is not None else None,
             properties=dict(self._properties),
@@ -472,4 +504,5 @@ __all__ = [
     "KafkaSink",
     "KafkaSource",
     "KafkaTopicPartition",
+    "KafkaTopicSelector",
 ]
