@@ -241,3 +241,76 @@ fn a_record_that_cannot_be_deserialized_fails_the_job_without_restarts() {
     let message = error.to_string();
     assert!(message.contains("line 2 of") && message.contains("'old' is not INT"), "{message}");
 }
+
+/// A job of `parallelism` with checkpoints every 5 ms that restarts after the failure at
+/// record `fail_at` of its map.
+#[cfg(feature = "parquet")]
+fn failing_once(parallelism: usize) -> (StreamExecutionEnvironment, tempfile::TempDir) {
+    let env = StreamExecutionEnvironment::get_execution_environment();
+    env.set_parallelism(parallelism);
+    env.enable_checkpointing(Duration::from_millis(5), CheckpointingMode::ExactlyOnce);
+    env.set_restart_strategy(RestartStrategy::fixed_delay_restart(2, Duration::ZERO));
+    let checkpoints = tempfile::tempdir().unwrap();
+    let mut config = env.get_checkpoint_config();
+    config.storage_dir = Some(checkpoints.path().to_path_buf());
+    env.set_checkpoint_config(config);
+    (env, checkpoints)
+}
+
+/// A map that fails once, at its `fail_at`th record, and is slow enough for checkpoints.
+#[cfg(feature = "parquet")]
+fn fail_once_at<T>(fail_at: u64) -> impl Fn(T) -> T + Clone + Send + Sync + 'static {
+    let seen = Arc::new(AtomicU64::new(0));
+    move |value| {
+        let count = seen.fetch_add(1, Ordering::SeqCst);
+        if count == fail_at {
+            panic!("injected failure at record {count}");
+        }
+        if count.is_multiple_of(64) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        value
+    }
+}
+
+#[cfg(feature = "parquet")]
+#[test]
+fn parquet_part_files_are_written_and_read_exactly_once_despite_failures() {
+    use pyflink_connectors::formats::parquet::{ParquetRowFormat, ParquetWriterFactory};
+    use pyflink_connectors::formats::RowType;
+    use pyflink_core::table::{DataType, Row, Value};
+
+    let row_type = RowType::new([("id", DataType::BigInt), ("name", DataType::String)]);
+    let rows: Vec<Row> =
+        (0..4000).map(|n| Row::of(vec![Value::BigInt(n), Value::String(format!("name {n}"))])).collect();
+    let (parquet, text) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+
+    let (env, _checkpoints) = failing_once(2);
+    env.from_collection(rows.clone()).uid("rows").map(fail_once_at(2500)).sink_to(
+        FileSink::for_bulk_format(parquet.path(), ParquetWriterFactory::for_row_type(row_type.clone()))
+            .with_bucket_assigner(BasePathBucketAssigner)
+            .with_output_file_config(OutputFileConfig::default().with_part_suffix(".parquet"))
+            .build(),
+    );
+    env.execute("rows to parquet").unwrap();
+    let parts = finished_files(parquet.path()).unwrap();
+    assert!(parts.len() > 2, "parts end at checkpoints: {parts:?}");
+    assert!(parts.iter().all(|p| p.extension().is_some_and(|e| e == "parquet")));
+
+    let (env, _checkpoints) = failing_once(2);
+    let format = ParquetRowFormat::new(row_type).with_batch_size(100);
+    let source = FileSource::for_bulk_file_format(format, [parquet.path()]).build().unwrap();
+    env.from_source(source, WatermarkStrategy::no_watermarks(), "parquet")
+        .uid("parquet")
+        .map(fail_once_at(1700))
+        .map(|row: Row| row.to_string())
+        .sink_to(
+            FileSink::for_row_format(text.path(), SimpleStringEncoder)
+                .with_bucket_assigner(BasePathBucketAssigner)
+                .build(),
+        );
+    env.execute("parquet to text").unwrap();
+    let mut expected: Vec<String> = rows.iter().map(Row::to_string).collect();
+    expected.sort();
+    assert_eq!(committed_lines(text.path()), expected);
+}

@@ -133,6 +133,9 @@ fn build_steps(
             Step::TextFiles { paths, monitor, format, skip_header } => {
                 Built::Stream(crate::files::text_files(env, paths, *monitor, format.as_ref(), *skip_header)?)
             }
+            Step::ParquetFiles { paths, monitor, read } => {
+                Built::Stream(crate::parquet::parquet_files(env, paths, *monitor, read)?)
+            }
             Step::Kafka { source } => Built::Stream(crate::kafka::kafka_in_python(env, source)?),
             Step::Sequence { from, to } => {
                 let numbers = env.from_sequence(*from, *to)?;
@@ -454,6 +457,7 @@ fn define_job(plan: &Plan, tables: Option<&TableScope<'_>>) -> Result<StreamExec
             SinkKind::Print => stream.process(JavaText(record_type)).name("Print formatter").print(),
             // Encoder.simple_string_encoder() writes what print() shows.
             SinkKind::Files(spec) => match &spec.format {
+                _ if spec.parquet.is_some() => crate::parquet::write_parquet(stream, spec)?,
                 Some(format) => {
                     let lines = stream.process(crate::files::EncodedLines::new(format)?).name("Row encoder");
                     crate::files::write_files(&lines, spec)?

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use pyflink_connectors::file::{
-    BasePathBucketAssigner, DateTimeBucketAssigner, FileSink, FileSource, FileSourceBuilder, LineFormat,
-    OutputFileConfig, RollingPolicy, SimpleStringEncoder, TextLineFormat,
+    BasePathBucketAssigner, DateTimeBucketAssigner, FileSink, FileSinkBuilder, FileSource, FileSourceBuilder,
+    LineFormat, OutputFileConfig, RollingPolicy, SimpleStringEncoder, TextLineFormat,
 };
 use pyflink_core::time::WatermarkStrategy;
 use pyflink_core::{DataStream, DataStreamSink, ProcessContext, ProcessFunction, StreamExecutionEnvironment};
@@ -43,6 +43,8 @@ pub struct FileSinkSpec {
     pub bucket_format: Option<String>,
     /// How a record becomes a line: none, its text; a CSV or JSON format, the row encoded.
     pub format: Option<RecordFormat>,
+    /// Parquet part files of these records instead of lines.
+    pub parquet: Option<crate::parquet::ParquetRecords>,
 }
 
 impl Environment {
@@ -93,6 +95,9 @@ impl Stream {
         if let Some(format) = &sink.format {
             Encoder::of(format)?;
         }
+        if let Some(records) = &sink.parquet {
+            records.row_type()?;
+        }
         Ok(self.add_sink(SinkKind::Files(Box::new(sink))))
     }
 }
@@ -131,7 +136,7 @@ pub(crate) fn text_files(
 }
 
 /// The records of the file source `source`, watched for new files every `monitor`.
-fn read<T: pyflink_core::Data>(
+pub(crate) fn read<T: pyflink_core::Data>(
     env: &StreamExecutionEnvironment,
     source: FileSourceBuilder<T>,
     monitor: Option<Duration>,
@@ -170,19 +175,25 @@ impl ProcessFunction<PyValue, String> for EncodedLines {
 
 /// Sends the lines `lines` (records already turned into text) to the file sink `spec`.
 pub(crate) fn write_files(lines: &DataStream<String>, spec: &FileSinkSpec) -> pyflink_core::Result<DataStreamSink> {
-    let config = OutputFileConfig::default().with_part_prefix(&spec.part_prefix).with_part_suffix(&spec.part_suffix);
     let rolling = RollingPolicy::default_rolling_policy()
         .with_max_part_size(spec.max_part_size)
         .with_rollover_interval(Duration::from_millis(spec.rollover_interval_ms))
         .with_inactivity_interval(Duration::from_millis(spec.inactivity_interval_ms));
-    let builder = FileSink::for_row_format(&spec.base_path, SimpleStringEncoder)
-        .with_output_file_config(config)
-        .with_rolling_policy(rolling);
-    let sink = match &spec.bucket_format {
+    let builder = FileSink::for_row_format(&spec.base_path, SimpleStringEncoder).with_rolling_policy(rolling);
+    Ok(lines.sink_to(configured(builder, spec)?).name("FileSink"))
+}
+
+/// The sink of `builder` with the part file names and buckets of `spec`.
+pub(crate) fn configured<T: pyflink_core::Data>(
+    builder: FileSinkBuilder<T>,
+    spec: &FileSinkSpec,
+) -> pyflink_core::Result<FileSink<T>> {
+    let config = OutputFileConfig::default().with_part_prefix(&spec.part_prefix).with_part_suffix(&spec.part_suffix);
+    let builder = builder.with_output_file_config(config);
+    Ok(match &spec.bucket_format {
         Some(pattern) => builder.with_bucket_assigner(DateTimeBucketAssigner::with_format_string(pattern)?).build(),
         None => builder.with_bucket_assigner(BasePathBucketAssigner).build(),
-    };
-    Ok(lines.sink_to(sink).name("FileSink"))
+    })
 }
 
 /// Turns texts (lines, messages) into Python strings.

@@ -52,6 +52,7 @@ pub mod keyed_process;
 pub mod logging;
 pub mod metrics;
 pub mod operators;
+pub mod parquet;
 pub mod plan;
 pub mod process;
 pub mod process_chain;
@@ -71,6 +72,7 @@ pub use kafka::{
     DeliveryGuarantee, KafkaOffsets, KafkaSinkSpec, KafkaSourceSpec, OffsetReset, PartitionOffset, TopicPartitionSpec,
 };
 pub use metrics::MetricSnapshot;
+pub use parquet::ParquetRecords;
 pub use plan::{
     Environment, KeyedStream, RuntimeMode, Stream, StreamSink, WatermarkGeneration, WatermarkStrategySpec,
     WindowContentsSpec, WindowSpec,

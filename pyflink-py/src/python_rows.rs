@@ -8,7 +8,7 @@ use pyflink_core::table::{DataType, Row, RowKind, Value};
 use pyflink_core::{ProcessContext, ProcessFunction};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::PyBool;
+use pyo3::types::{PyBool, PyDict, PyMapping};
 
 use crate::function::python_error;
 use crate::interpreter::with_interpreter;
@@ -16,18 +16,20 @@ use crate::table::type_info;
 use crate::types::{build_row, sequence_items};
 use crate::value::PyValue;
 
-/// Turns the engine's rows into PyFlink `Row`s with field names.
+/// Turns the engine's rows into PyFlink `Row`s with field names (or dicts by field name).
 #[derive(Clone)]
 pub(crate) struct RowsToPython {
     names: Arc<Vec<String>>,
     /// Whether the rows keep their kinds (`to_changelog_stream`); otherwise all are insertions.
     kinds: bool,
+    /// Whether rows become dicts of their fields (Avro generic records) rather than `Row`s.
+    dicts: bool,
 }
 
 impl RowsToPython {
     /// Rows with fields named `names`.
     pub(crate) fn new(names: Vec<String>) -> Self {
-        RowsToPython { names: Arc::new(names), kinds: false }
+        RowsToPython { names: Arc::new(names), kinds: false, dicts: false }
     }
 
     /// Rows that keep their change kinds (`+I`, `-U`, `+U`, `-D`) when `kinds`.
@@ -39,6 +41,11 @@ impl RowsToPython {
     pub(crate) fn named(row_type: &RowType) -> Self {
         RowsToPython::new(row_type.fields().iter().map(|(name, _)| name.clone()).collect())
     }
+
+    /// dicts of the fields of `row_type`, by name (PyFlink's generic Avro records).
+    pub(crate) fn dicts(row_type: &RowType) -> Self {
+        RowsToPython { dicts: true, ..RowsToPython::named(row_type) }
+    }
 }
 
 impl ProcessFunction<Row, PyValue> for RowsToPython {
@@ -48,6 +55,17 @@ impl ProcessFunction<Row, PyValue> for RowsToPython {
 
     fn process_element(&mut self, row: Row, ctx: &mut ProcessContext<'_, PyValue>) -> pyflink_core::Result<()> {
         Python::attach(|py| {
+            if self.dicts {
+                let dict = PyDict::new(py);
+                let filled = self
+                    .names
+                    .iter()
+                    .zip(&row.fields)
+                    .try_for_each(|(name, value)| dict.set_item(name, to_python(py, value)?));
+                filled.map_err(|e| python_error(py, e))?;
+                ctx.collect(PyValue(dict.into_any().unbind()));
+                return Ok(());
+            }
             let values: PyResult<Vec<Bound<'_, PyAny>>> = row.fields.iter().map(|value| to_python(py, value)).collect();
             let mut built = values.and_then(|values| build_row(py, values, &self.names));
             if let (Ok(python_row), true, false) = (&built, self.kinds, row.kind == RowKind::Insert) {
@@ -116,6 +134,26 @@ pub(crate) fn python_to_row(record: &Bound<'_, PyAny>, row_type: &RowType) -> Py
         let value = field_value(item, *data_type).map_err(|e| {
             PyErr::from_type(e.get_type(record.py()), format!("field '{name}': {}", e.value(record.py())))
         })?;
+        fields.push(value);
+    }
+    Ok(Row::of(fields))
+}
+
+/// The row of `record`, a dict (or other mapping) of `row_type`'s fields by name: a generic
+/// Avro record. A missing field is null; a field that does not fit is an error naming it.
+pub(crate) fn python_mapping_to_row(record: &Bound<'_, PyAny>, row_type: &RowType) -> PyResult<Row> {
+    let Ok(mapping) = record.cast::<PyMapping>() else {
+        let kind = record.get_type().name()?;
+        return Err(PyTypeError::new_err(format!("a generic record is a dict of its fields, not {kind}")));
+    };
+    let mut fields = Vec::with_capacity(row_type.arity());
+    for (name, data_type) in row_type.fields() {
+        let value = match mapping.contains(name)? {
+            true => field_value(&mapping.get_item(name)?, *data_type).map_err(|e| {
+                PyErr::from_type(e.get_type(record.py()), format!("field '{name}': {}", e.value(record.py())))
+            })?,
+            false => Value::Null,
+        };
         fields.push(value);
     }
     Ok(Row::of(fields))

@@ -13,6 +13,8 @@ use pyflink_core::sinks::{Sink, SinkWriter, SinkWriterContext};
 use pyflink_core::{Data, FlinkError, Result};
 use rand::Rng;
 
+use super::bulk::{BulkWriter, BulkWriterFactory};
+
 /// How a record becomes bytes of a part file (Flink's `Encoder`).
 pub trait Encoder<T>: Send + Sync + 'static {
     /// Appends the bytes of `value` to `out`.
@@ -113,7 +115,7 @@ impl RollingPolicy {
         self
     }
 
-    fn should_roll(&self, part: &PartFile, now: Instant) -> bool {
+    fn should_roll<T>(&self, part: &PartFile<T>, now: Instant) -> bool {
         part.size >= self.part_size
             || now.duration_since(part.created) >= self.rollover_interval
             || now.duration_since(part.last_write) >= self.inactivity_interval
@@ -231,10 +233,26 @@ impl<T> BucketAssigner<T> for BasePathBucketAssigner {
     }
 }
 
-/// Writes records as rows of part files under a base path.
+/// How records become part files: appended one by one as encoded rows, or given to a bulk
+/// writer that writes the whole file.
+enum PartFormat<T> {
+    Rows(Arc<dyn Encoder<T>>),
+    Bulk(Arc<dyn BulkWriterFactory<T>>),
+}
+
+impl<T> Clone for PartFormat<T> {
+    fn clone(&self) -> Self {
+        match self {
+            PartFormat::Rows(encoder) => PartFormat::Rows(Arc::clone(encoder)),
+            PartFormat::Bulk(factory) => PartFormat::Bulk(Arc::clone(factory)),
+        }
+    }
+}
+
+/// Writes records as rows of part files under a base path, or as bulk-format part files.
 pub struct FileSink<T> {
     base_path: PathBuf,
-    encoder: Arc<dyn Encoder<T>>,
+    format: PartFormat<T>,
     buckets: Arc<dyn BucketAssigner<T>>,
     config: OutputFileConfig,
     rolling: RollingPolicy,
@@ -251,10 +269,25 @@ impl<T: Data> FileSink<T> {
         FileSinkBuilder {
             sink: FileSink {
                 base_path: base_path.as_ref().to_path_buf(),
-                encoder: Arc::new(encoder),
+                format: PartFormat::Rows(Arc::new(encoder)),
                 buckets: Arc::new(DateTimeBucketAssigner::default()),
                 config: OutputFileConfig::default(),
                 rolling: RollingPolicy::default(),
+            },
+        }
+    }
+
+    /// A sink of part files under `base_path` that bulk writers of `factory` write whole
+    /// (Flink's `forBulkFormat`). Parts end at checkpoints (and at the rolling policy's age or
+    /// inactivity, if one is set: a bulk part's size is not known until it ends).
+    pub fn for_bulk_format(base_path: impl AsRef<Path>, factory: impl BulkWriterFactory<T>) -> FileSinkBuilder<T> {
+        FileSinkBuilder {
+            sink: FileSink {
+                base_path: base_path.as_ref().to_path_buf(),
+                format: PartFormat::Bulk(Arc::new(factory)),
+                buckets: Arc::new(DateTimeBucketAssigner::default()),
+                config: OutputFileConfig::default(),
+                rolling: RollingPolicy::on_checkpoint_rolling_policy(),
             },
         }
     }
@@ -285,24 +318,37 @@ impl<T: Data> FileSinkBuilder<T> {
     }
 }
 
+/// What writes a part file: the buffered file rows are appended to with their encoder, or a
+/// bulk writer.
+enum PartContent<T> {
+    Rows(BufWriter<File>, Arc<dyn Encoder<T>>),
+    Bulk(Box<dyn BulkWriter<T>>),
+}
+
 /// A part file being written: hidden until committed.
-struct PartFile {
+struct PartFile<T> {
     in_progress: PathBuf,
     visible: PathBuf,
-    file: BufWriter<File>,
+    content: PartContent<T>,
+    /// The bytes written so far (rows only: a bulk writer's size is known when it finishes).
     size: u64,
     created: Instant,
     last_write: Instant,
 }
 
-impl PartFile {
-    /// Flushes and closes the file; returns its committable: the hidden and the visible path.
-    fn finish(mut self) -> Result<Vec<u8>> {
+impl<T> PartFile<T> {
+    /// Completes, flushes and closes the file; returns its committable: the hidden and the
+    /// visible path.
+    fn finish(self) -> Result<Vec<u8>> {
         let path = self.in_progress.display().to_string();
-        self.file
-            .flush()
-            .and_then(|()| self.file.get_ref().sync_all())
-            .map_err(|e| FlinkError::Connector(format!("cannot write '{path}': {e}")))?;
+        let file = match self.content {
+            PartContent::Rows(mut buffered, _) => {
+                buffered.flush().map_err(|e| FlinkError::Connector(format!("cannot write '{path}': {e}")))?;
+                buffered.into_inner().map_err(|e| FlinkError::Connector(format!("cannot write '{path}': {e}")))?
+            }
+            PartContent::Bulk(writer) => writer.finish()?,
+        };
+        file.sync_all().map_err(|e| FlinkError::Connector(format!("cannot write '{path}': {e}")))?;
         committable(&self.in_progress, &self.visible)
     }
 }
@@ -324,7 +370,7 @@ impl<T: Data> Sink<T> for FileSink<T> {
         let writer_id = format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..]);
         Ok(FileWriter {
             base_path: self.base_path.clone(),
-            encoder: Arc::clone(&self.encoder),
+            format: self.format.clone(),
             buckets: self.buckets.for_writer(),
             bucket: String::new(),
             config: self.config.clone(),
@@ -362,7 +408,7 @@ impl<T: Data> Sink<T> for FileSink<T> {
 /// Writes one parallel instance's part files.
 pub struct FileWriter<T> {
     base_path: PathBuf,
-    encoder: Arc<dyn Encoder<T>>,
+    format: PartFormat<T>,
     buckets: Box<dyn BucketAssigner<T>>,
     /// The bucket of the record being written.
     bucket: String,
@@ -372,15 +418,15 @@ pub struct FileWriter<T> {
     /// The next part number of each bucket.
     counters: HashMap<String, u64>,
     /// The part file being written in each bucket.
-    open: HashMap<String, PartFile>,
+    open: HashMap<String, PartFile<T>>,
     /// The committables of part files finished since the last checkpoint.
     finished: Vec<Vec<u8>>,
     buffer: Vec<u8>,
 }
 
-impl<T> FileWriter<T> {
+impl<T: 'static> FileWriter<T> {
     /// Opens the next part file of `bucket`.
-    fn open_part(&mut self, bucket: &str) -> Result<PartFile> {
+    fn open_part(&mut self, bucket: &str) -> Result<PartFile<T>> {
         let directory = if bucket.is_empty() { self.base_path.clone() } else { self.base_path.join(bucket) };
         std::fs::create_dir_all(&directory)
             .map_err(|e| FlinkError::Connector(format!("cannot create '{}': {e}", directory.display())))?;
@@ -391,15 +437,14 @@ impl<T> FileWriter<T> {
         let in_progress = directory.join(format!(".{name}.inprogress.{}", self.writer_id));
         let file = File::create(&in_progress)
             .map_err(|e| FlinkError::Connector(format!("cannot create '{}': {e}", in_progress.display())))?;
+        let content = match &self.format {
+            PartFormat::Rows(encoder) => {
+                PartContent::Rows(BufWriter::with_capacity(1 << 16, file), Arc::clone(encoder))
+            }
+            PartFormat::Bulk(factory) => PartContent::Bulk(factory.create(file, &in_progress)?),
+        };
         let now = Instant::now();
-        Ok(PartFile {
-            in_progress,
-            visible: directory.join(name),
-            file: BufWriter::with_capacity(1 << 16, file),
-            size: 0,
-            created: now,
-            last_write: now,
-        })
+        Ok(PartFile { in_progress, visible: directory.join(name), content, size: 0, created: now, last_write: now })
     }
 }
 
@@ -419,16 +464,21 @@ impl<T: Data> SinkWriter<T> for FileWriter<T> {
             let part = self.open_part(&bucket)?;
             self.open.insert(bucket.clone(), part);
         }
-        self.buffer.clear();
-        self.encoder.encode(&value, &mut self.buffer)?;
         let part = self.open.get_mut(bucket.as_str()).expect("opened above");
         self.bucket = bucket;
-        part.file
-            .write_all(&self.buffer)
-            .map_err(|e| FlinkError::Connector(format!("cannot write '{}': {e}", part.in_progress.display())))?;
-        part.size += self.buffer.len() as u64;
         part.last_write = now;
-        Ok(())
+        match &mut part.content {
+            PartContent::Rows(file, encoder) => {
+                self.buffer.clear();
+                encoder.encode(&value, &mut self.buffer)?;
+                file.write_all(&self.buffer).map_err(|e| {
+                    FlinkError::Connector(format!("cannot write '{}': {e}", part.in_progress.display()))
+                })?;
+                part.size += self.buffer.len() as u64;
+                Ok(())
+            }
+            PartContent::Bulk(writer) => writer.add_element(&value),
+        }
     }
 
     fn prepare_commit(&mut self, _checkpoint_id: u64) -> Result<Vec<Vec<u8>>> {

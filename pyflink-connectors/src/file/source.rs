@@ -1,4 +1,5 @@
-//! `FileSource`: records decoded from the lines of files, one split per file.
+//! `FileSource`: records decoded from the lines of files, or read from whole files by a bulk
+//! format, one split per file.
 
 use std::collections::BTreeSet;
 use std::fs::File;
@@ -12,6 +13,8 @@ use pyflink_core::sources::{
 };
 use pyflink_core::{Boundedness, Data, FlinkError, Result};
 use serde::{Deserialize, Serialize};
+
+use super::bulk::{BulkFormat, BulkRecords};
 
 use crate::serialization::DeserializationSchema;
 
@@ -103,9 +106,10 @@ impl<T, D: DeserializationSchema<T>> StreamFormat<T> for LineFormat<D> {
 pub struct FileSplit {
     /// The file.
     pub path: PathBuf,
-    /// The byte offset of the next line to read.
+    /// The byte offset of the next line to read (lines only).
     pub offset: u64,
-    /// The number of lines read before `offset`, for error messages.
+    /// The number of lines read before `offset`, for error messages; with a bulk format, the
+    /// number of records read.
     pub line: u64,
     /// Whether the whole file has been read.
     pub finished: bool,
@@ -128,7 +132,7 @@ impl SourceSplit for FileSplit {
 /// assert!(bounded.build().is_ok() && watching.build().is_ok());
 /// ```
 pub struct FileSource<T> {
-    format: Arc<dyn StreamFormat<T>>,
+    format: SourceFormat<T>,
     paths: Vec<PathBuf>,
     monitor_interval: Option<Duration>,
 }
@@ -145,7 +149,34 @@ impl<T: Data> FileSource<T> {
         paths: impl IntoIterator<Item = P>,
     ) -> FileSourceBuilder<T> {
         let paths = paths.into_iter().map(|p| p.as_ref().to_path_buf()).collect();
-        FileSourceBuilder { source: FileSource { format: Arc::new(format), paths, monitor_interval: None } }
+        let format = SourceFormat::Lines(Arc::new(format));
+        FileSourceBuilder { source: FileSource { format, paths, monitor_interval: None } }
+    }
+
+    /// A source of the records `format` reads from the whole files at or under `paths`
+    /// (Flink's `forBulkFileFormat`). A checkpoint holds the number of records read from each.
+    pub fn for_bulk_file_format<P: AsRef<Path>>(
+        format: impl BulkFormat<T>,
+        paths: impl IntoIterator<Item = P>,
+    ) -> FileSourceBuilder<T> {
+        let paths = paths.into_iter().map(|p| p.as_ref().to_path_buf()).collect();
+        let format = SourceFormat::Bulk(Arc::new(format));
+        FileSourceBuilder { source: FileSource { format, paths, monitor_interval: None } }
+    }
+}
+
+/// How a source reads its files: line by line, or whole by a bulk format.
+enum SourceFormat<T> {
+    Lines(Arc<dyn StreamFormat<T>>),
+    Bulk(Arc<dyn BulkFormat<T>>),
+}
+
+impl<T> Clone for SourceFormat<T> {
+    fn clone(&self) -> Self {
+        match self {
+            SourceFormat::Lines(format) => SourceFormat::Lines(Arc::clone(format)),
+            SourceFormat::Bulk(format) => SourceFormat::Bulk(Arc::clone(format)),
+        }
     }
 }
 
@@ -238,7 +269,7 @@ impl<T: Data> Source<T> for FileSource<T> {
 
     fn create_reader(&self, context: &SourceReaderContext) -> Result<FileReader<T>> {
         Ok(FileReader {
-            format: Arc::clone(&self.format),
+            format: self.format.clone(),
             paths: self.paths.clone(),
             monitor_interval: self.monitor_interval,
             subtask: context.subtask_index,
@@ -250,21 +281,27 @@ impl<T: Data> Source<T> for FileSource<T> {
     }
 }
 
-/// The open file of a reader: the split's index and the buffered file.
-struct OpenFile {
+/// The open file of a reader: the split's index and the buffered file, or the records a bulk
+/// format reads from it.
+struct OpenFile<T> {
     split: usize,
-    reader: BufReader<File>,
+    reader: OpenReader<T>,
+}
+
+enum OpenReader<T> {
+    Lines(BufReader<File>),
+    Records(BulkRecords<T>),
 }
 
 /// Reads the files assigned to one parallel instance, one after the other.
 pub struct FileReader<T> {
-    format: Arc<dyn StreamFormat<T>>,
+    format: SourceFormat<T>,
     paths: Vec<PathBuf>,
     monitor_interval: Option<Duration>,
     subtask: usize,
     parallelism: usize,
     splits: Vec<FileSplit>,
-    open: Option<OpenFile>,
+    open: Option<OpenFile<T>>,
     next_scan: Option<Instant>,
 }
 
@@ -281,16 +318,75 @@ impl<T: Data> FileReader<T> {
     }
 
     /// The open file, opening the next unfinished split if none is open.
-    fn open_next(&mut self) -> Result<Option<&mut OpenFile>> {
+    fn open_next(&mut self) -> Result<Option<&mut OpenFile<T>>> {
         if self.open.is_none() {
             let Some(index) = self.splits.iter().position(|s| !s.finished) else { return Ok(None) };
             let split = &self.splits[index];
-            let io = |e: std::io::Error| FlinkError::Connector(format!("cannot read '{}': {e}", split.path.display()));
-            let mut file = File::open(&split.path).map_err(io)?;
-            file.seek(SeekFrom::Start(split.offset)).map_err(io)?;
-            self.open = Some(OpenFile { split: index, reader: BufReader::with_capacity(1 << 16, file) });
+            let reader = match &self.format {
+                SourceFormat::Lines(_) => {
+                    let io = |e: std::io::Error| {
+                        FlinkError::Connector(format!("cannot read '{}': {e}", split.path.display()))
+                    };
+                    let mut file = File::open(&split.path).map_err(io)?;
+                    file.seek(SeekFrom::Start(split.offset)).map_err(io)?;
+                    OpenReader::Lines(BufReader::with_capacity(1 << 16, file))
+                }
+                SourceFormat::Bulk(format) => OpenReader::Records(format.read(&split.path, split.line)?),
+            };
+            self.open = Some(OpenFile { split: index, reader });
         }
         Ok(self.open.as_mut())
+    }
+
+    /// Reads the next line of the open file into `line` and decodes it; false at the file's end.
+    fn read_line(
+        &mut self,
+        format: &dyn StreamFormat<T>,
+        line: &mut Vec<u8>,
+        output: &mut SourceOutput<'_, T>,
+    ) -> Result<bool> {
+        let Some(OpenFile { split: index, reader: OpenReader::Lines(reader) }) = self.open.as_mut() else {
+            return Ok(false);
+        };
+        line.clear();
+        let read = reader.read_until(b'\n', line);
+        let split = &mut self.splits[*index];
+        let read = read.map_err(|e| FlinkError::Connector(format!("cannot read '{}': {e}", split.path.display())))?;
+        if read == 0 {
+            return Ok(false);
+        }
+        split.offset += read as u64;
+        split.line += 1;
+        if split.line == 1 && format.skips_first_line() {
+            return Ok(true);
+        }
+        let text = String::from_utf8_lossy(trim_line_ending(line));
+        let decoded = format
+            .decode(&text)
+            .map_err(|e| crate::reading_record(format!("line {} of '{}'", split.line, split.path.display()), &e))?;
+        if let Some(record) = decoded {
+            output.collect(record);
+        }
+        Ok(true)
+    }
+
+    /// Emits the next record a bulk format reads from the open file; false at the file's end.
+    fn read_record(&mut self, output: &mut SourceOutput<'_, T>) -> Result<bool> {
+        let Some(OpenFile { split: index, reader: OpenReader::Records(records) }) = self.open.as_mut() else {
+            return Ok(false);
+        };
+        let split = &mut self.splits[*index];
+        match records.next() {
+            None => Ok(false),
+            Some(record) => {
+                let record = record.map_err(|e| {
+                    crate::reading_record(format!("record {} of '{}'", split.line + 1, split.path.display()), &e)
+                })?;
+                split.line += 1;
+                output.collect(record);
+                Ok(true)
+            }
+        }
     }
 }
 
@@ -308,31 +404,17 @@ impl<T: Data> SourceReader<T, FileSplit> for FileReader<T> {
             }
         }
         let mut line = Vec::new();
+        let format = self.format.clone();
         while output.has_capacity() {
-            let format = Arc::clone(&self.format);
             let Some(open) = self.open_next()? else { break };
             let index = open.split;
-            line.clear();
-            let read = open.reader.read_until(b'\n', &mut line);
-            let split = &mut self.splits[index];
-            let read =
-                read.map_err(|e| FlinkError::Connector(format!("cannot read '{}': {e}", split.path.display())))?;
-            if read == 0 {
-                split.finished = true;
+            let more = match &format {
+                SourceFormat::Lines(format) => self.read_line(&**format, &mut line, output)?,
+                SourceFormat::Bulk(_) => self.read_record(output)?,
+            };
+            if !more {
+                self.splits[index].finished = true;
                 self.open = None;
-                continue;
-            }
-            split.offset += read as u64;
-            split.line += 1;
-            if split.line == 1 && format.skips_first_line() {
-                continue;
-            }
-            let text = String::from_utf8_lossy(trim_line_ending(&line));
-            let decoded = format
-                .decode(&text)
-                .map_err(|e| crate::reading_record(format!("line {} of '{}'", split.line, split.path.display()), &e))?;
-            if let Some(record) = decoded {
-                output.collect(record);
             }
         }
         if self.splits.iter().any(|s| !s.finished) {

@@ -24,6 +24,8 @@
 pub mod avro;
 pub mod csv;
 pub mod json;
+#[cfg(feature = "parquet")]
+pub mod parquet;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;

@@ -16,6 +16,10 @@ class BulkWriterFactory:
     def _format(self):
         return self._record_format
 
+    def _parquet(self):
+        """The Parquet records the part files hold, for Parquet writers; None otherwise."""
+        return None
+
 
 class RowDataBulkWriterFactory(BulkWriterFactory):
     """A bulk writer factory of rows of a known row type."""

@@ -9,6 +9,8 @@ into part files under hourly buckets of the base path; part files are hidden whi
 become visible when a checkpoint completes, or at the end of a bounded job.
 """
 
+from abc import ABC, abstractmethod
+
 from pyflink_rs import _native
 from pyflink_rs.common.serialization import Encoder
 from pyflink_rs.common.time import Duration
@@ -57,12 +59,26 @@ class StreamFormat:
         is skipped."""
         return None, False
 
+    def _read(self, native_environment, paths, monitor_interval_ms):
+        """The engine's stream of the records of the files at ``paths``."""
+        record_format, skip_header = self._file_format()
+        return native_environment.from_text_files(paths, monitor_interval_ms, record_format, skip_header)
+
     @staticmethod
     def text_line_format(charset_name="UTF-8"):
         """Each line as a string (UTF-8; a line ends at ``\\n`` or ``\\r\\n``)."""
         if charset_name.replace("-", "").upper() != "UTF8":
             raise ValueError(f"text_line_format reads UTF-8 only, not {charset_name}")
         return StreamFormat("text_line")
+
+
+class BulkFormat(ABC):
+    """How records are read from whole files of a format that is not line by line
+    (``FileSource.for_bulk_file_format``): ``ParquetColumnarRowInputFormat``."""
+
+    @abstractmethod
+    def _read(self, native_environment, paths, monitor_interval_ms):
+        """The engine's stream of the records of the files at ``paths``."""
 
 
 class FileSource(Source):
@@ -79,6 +95,14 @@ class FileSource(Source):
         if not isinstance(stream_format, StreamFormat):
             raise TypeError(f"for_record_stream_format needs a StreamFormat, not {stream_format!r}")
         return FileSource.FileSourceBuilder([str(path) for path in paths], stream_format)
+
+    @staticmethod
+    def for_bulk_file_format(bulk_format, *paths):
+        """A source of the records ``bulk_format`` reads from the whole files at or under
+        ``paths`` (``ParquetColumnarRowInputFormat``)."""
+        if not isinstance(bulk_format, BulkFormat):
+            raise TypeError(f"for_bulk_file_format needs a BulkFormat, not {bulk_format!r}")
+        return FileSource.FileSourceBuilder([str(path) for path in paths], bulk_format)
 
     class FileSourceBuilder:
         """Builds a ``FileSource``."""
@@ -121,8 +145,7 @@ class FileSource(Source):
             return FileSource(self._paths, self._monitor_interval_ms, self._stream_format)
 
     def _add_to(self, native_environment):
-        record_format, skip_header = self._stream_format._file_format()
-        return native_environment.from_text_files(self._paths, self._monitor_interval_ms, record_format, skip_header)
+        return self._stream_format._read(native_environment, self._paths, self._monitor_interval_ms)
 
     def _type_info(self):
         """The type of the records: rows of the format's schema, or strings."""
@@ -325,6 +348,7 @@ class FileSink(Sink):
             return self._bulk_writer_factory
 
     def _add_to(self, native_stream):
+        parquet = self.writer_factory._parquet() if self.writer_factory is not None else None
         if self.writer_factory is None and (
             not isinstance(self.encoder, Encoder) or self.encoder.charset.replace("-", "").upper() != "UTF8"
         ):
@@ -345,6 +369,7 @@ class FileSink(Sink):
                 inactivity_interval_ms=sizes[2],
                 bucket_format=self.bucket_assigner._format_string,
                 format=None if self.writer_factory is None else self.writer_factory._format(),
+                parquet=parquet,
             )
         )
 
@@ -406,6 +431,7 @@ class StreamingFileSink(SinkFunction):
 
 __all__ = [
     "BucketAssigner",
+    "BulkFormat",
     "DefaultRollingPolicy",
     "FileSink",
     "FileSource",

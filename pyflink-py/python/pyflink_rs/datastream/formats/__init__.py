@@ -1,1 +1,1 @@
-"""Row formats of messages and lines: ``json``, ``csv`` and ``avro``."""
+"""Row formats of messages, lines and files: ``json``, ``csv``, ``avro`` and ``parquet``."""

@@ -5,6 +5,7 @@ optionally in a union with ``null``; rows read are named by its fields."""
 
 from pyflink_rs import _native
 from pyflink_rs.common.serialization import DeserializationSchema, SerializationSchema
+from pyflink_rs.common.typeinfo import TypeInformation
 
 
 def _schema_string(record_class, avro_schema_string, schema):
@@ -69,4 +70,27 @@ class AvroSchema:
             return AvroSchema(file.read())
 
 
-__all__ = ["AvroRowDeserializationSchema", "AvroRowSerializationSchema", "AvroSchema"]
+class GenericRecordAvroTypeInfo(TypeInformation):
+    """The type of generic Avro records of ``schema``: Python dicts of the schema's fields
+    (what ``AvroParquetReaders`` read and ``AvroParquetWriters`` write)."""
+
+    def __init__(self, schema):
+        if not isinstance(schema, AvroSchema):
+            raise TypeError(f"GenericRecordAvroTypeInfo needs an AvroSchema, not {schema!r}")
+        self._schema = schema
+
+    def _native(self):
+        # Dicts travel as Python objects.
+        return _native.TypeInfo.PICKLED()
+
+    def __eq__(self, other):
+        return isinstance(other, GenericRecordAvroTypeInfo) and self._schema == other._schema
+
+    def __hash__(self):
+        return hash(("avro", self._schema))
+
+    def __repr__(self):
+        return f"GenericRecordAvroTypeInfo({self._schema})"
+
+
+__all__ = ["AvroRowDeserializationSchema", "AvroRowSerializationSchema", "AvroSchema", "GenericRecordAvroTypeInfo"]
