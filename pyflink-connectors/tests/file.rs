@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 use pyflink_connectors::file::{
-    finished_files, BasePathBucketAssigner, FileSink, FileSource, OutputFileConfig, RollingPolicy, SimpleStringEncoder,
-    TextLineFormat,
+    finished_files, BasePathBucketAssigner, FileCompactStrategy, FileCompactor, FileSink, FileSource, OutputFileConfig,
+    RollingPolicy, SimpleStringEncoder, TextLineFormat,
 };
 use pyflink_core::time::WatermarkStrategy;
 use pyflink_core::{CheckpointingMode, FlinkError, RestartStrategy, StreamExecutionEnvironment};
@@ -106,6 +106,17 @@ struct Failures {
 }
 
 fn copy_with_failures(input: &Path, output: &Path, parallelism: usize, failures: Vec<u64>) -> Result<(), FlinkError> {
+    copy_compacting_with_failures(input, output, parallelism, failures, None)
+}
+
+/// [`copy_with_failures`], the sink compacting its files with `compaction` if given.
+fn copy_compacting_with_failures(
+    input: &Path,
+    output: &Path,
+    parallelism: usize,
+    failures: Vec<u64>,
+    compaction: Option<(FileCompactStrategy, FileCompactor)>,
+) -> Result<(), FlinkError> {
     let env = StreamExecutionEnvironment::get_execution_environment();
     env.set_parallelism(parallelism);
     env.enable_checkpointing(Duration::from_millis(5), CheckpointingMode::ExactlyOnce);
@@ -129,12 +140,15 @@ fn copy_with_failures(input: &Path, output: &Path, parallelism: usize, failures:
             }
             line
         })
-        .sink_to(
-            FileSink::for_row_format(output, SimpleStringEncoder)
+        .sink_to({
+            let sink = FileSink::for_row_format(output, SimpleStringEncoder)
                 .with_bucket_assigner(BasePathBucketAssigner)
-                .with_rolling_policy(RollingPolicy::default_rolling_policy().with_max_part_size(2048))
-                .build(),
-        )
+                .with_rolling_policy(RollingPolicy::default_rolling_policy().with_max_part_size(2048));
+            match compaction {
+                Some((strategy, compactor)) => sink.enable_compact(strategy, compactor).build(),
+                None => sink.build(),
+            }
+        })
         .uid("sink");
     env.execute("copy with failures").map(|_| ())
 }
@@ -158,6 +172,30 @@ proptest! {
         }
         prop_assert!(counts.values().all(|c| *c == 1), "duplicates: {:?}", counts.iter().filter(|(_, c)| **c > 1).take(5).collect::<Vec<_>>());
         prop_assert_eq!(committed, expected);
+    }
+
+    /// Exactly once with compaction: whatever failed, the compacted files hold each input line
+    /// once, and nothing waits or is half-compacted when the job ends.
+    #[test]
+    fn compacted_files_hold_every_line_exactly_once_despite_failures(
+        parallelism in 1usize..4,
+        failures in proptest::collection::vec(0u64..6000, 0..3),
+        by_size in any::<bool>(),
+    ) {
+        let (input, output) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let expected = write_input(input.path(), 4, 1000);
+        let strategy = match by_size {
+            true => FileCompactStrategy::builder().set_size_threshold(8192),
+            false => FileCompactStrategy::builder().enable_compaction_on_checkpoint(3).set_num_compact_threads(2),
+        };
+        let compactor = FileCompactor::Concat { delimiter: None };
+        copy_compacting_with_failures(input.path(), output.path(), parallelism, failures, Some((strategy.build().unwrap(), compactor))).unwrap();
+        let files = finished_files(output.path()).unwrap();
+        prop_assert!(files.iter().all(|f| f.file_name().unwrap().to_str().unwrap().starts_with("compacted-")), "{:?}", files);
+        let leftovers: Vec<_> = std::fs::read_dir(output.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n.starts_with(".pending-") || n.starts_with(".compaction-")).collect();
+        prop_assert!(leftovers.is_empty(), "{:?}", leftovers);
+        prop_assert_eq!(committed_lines(output.path()), expected);
     }
 }
 

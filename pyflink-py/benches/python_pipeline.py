@@ -2,8 +2,8 @@
 
 (a) sequence -> Python map -> key_by (Python key selector) -> Python reduce, in thread mode
     and in process mode (`python.execution-mode: process`)
-(b) sequence -> key_by -> Python KeyedProcessFunction keeping a running average in ValueState,
-    in thread and process mode
+(b) sequence -> key_by -> Python KeyedProcessFunction keeping a running average in two
+    ValueStates (count and sum), in thread and process mode
 
 Run against an installed wheel built in the release profile (`pip install ./pyflink-py`):
 
@@ -21,12 +21,14 @@ from pyflink_rs.datastream.state import ValueStateDescriptor
 
 class RunningAverage(KeyedProcessFunction):
     def open(self, runtime_context):
-        self.state = runtime_context.get_state(ValueStateDescriptor("average", Types.PICKLED_BYTE_ARRAY()))
+        self.count = runtime_context.get_state(ValueStateDescriptor("count", Types.LONG()))
+        self.total = runtime_context.get_state(ValueStateDescriptor("total", Types.LONG()))
 
     def process_element(self, value, ctx):
-        count, total = self.state.value() or (0, 0)
-        count, total = count + 1, total + value
-        self.state.update((count, total))
+        count = (self.count.value() or 0) + 1
+        total = (self.total.value() or 0) + value
+        self.count.update(count)
+        self.total.update(total)
         yield total / count
 
 

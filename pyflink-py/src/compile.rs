@@ -133,8 +133,8 @@ fn build_steps(
             Step::TextFiles { paths, monitor, format, skip_header } => {
                 Built::Stream(crate::files::text_files(env, paths, *monitor, format.as_ref(), *skip_header)?)
             }
-            Step::ParquetFiles { paths, monitor, read } => {
-                Built::Stream(crate::parquet::parquet_files(env, paths, *monitor, read)?)
+            Step::BulkFiles { paths, monitor, read } => {
+                Built::Stream(crate::bulk_files::bulk_files(env, paths, *monitor, read)?)
             }
             Step::Kafka { source } => Built::Stream(crate::kafka::kafka_in_python(env, source)?),
             Step::Sequence { from, to } => {
@@ -457,7 +457,7 @@ fn define_job(plan: &Plan, tables: Option<&TableScope<'_>>) -> Result<StreamExec
             SinkKind::Print => stream.process(JavaText(record_type)).name("Print formatter").print(),
             // Encoder.simple_string_encoder() writes what print() shows.
             SinkKind::Files(spec) => match &spec.format {
-                _ if spec.parquet.is_some() => crate::parquet::write_parquet(stream, spec)?,
+                _ if spec.bulk.is_some() => crate::bulk_files::write_bulk_files(stream, spec)?,
                 Some(format) => {
                     let lines = stream.process(crate::files::EncodedLines::new(format)?).name("Row encoder");
                     crate::files::write_files(&lines, spec)?

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use pyflink_connectors::file::{
-    BasePathBucketAssigner, DateTimeBucketAssigner, FileSink, FileSinkBuilder, FileSource, FileSourceBuilder,
-    LineFormat, OutputFileConfig, RollingPolicy, SimpleStringEncoder, TextLineFormat,
+    BasePathBucketAssigner, DateTimeBucketAssigner, FileCompactStrategy, FileCompactor, FileSink, FileSinkBuilder,
+    FileSource, FileSourceBuilder, LineFormat, OutputFileConfig, RollingPolicy, SimpleStringEncoder, TextLineFormat,
 };
 use pyflink_core::time::WatermarkStrategy;
 use pyflink_core::{DataStream, DataStreamSink, ProcessContext, ProcessFunction, StreamExecutionEnvironment};
@@ -43,8 +43,43 @@ pub struct FileSinkSpec {
     pub bucket_format: Option<String>,
     /// How a record becomes a line: none, its text; a CSV or JSON format, the row encoded.
     pub format: Option<RecordFormat>,
-    /// Parquet part files of these records instead of lines.
-    pub parquet: Option<crate::parquet::ParquetRecords>,
+    /// Part files of a bulk format instead of lines.
+    pub bulk: Option<crate::bulk_files::BulkFileFormat>,
+    /// Committed part files merged per bucket when a trigger fires.
+    pub compaction: Option<FileCompaction>,
+}
+
+/// A file sink's compaction, as `FileCompactStrategy` and `FileCompactor` configure it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileCompaction {
+    /// The bytes of a bucket's waiting files that trigger its compaction.
+    pub size_threshold: Option<u64>,
+    /// The checkpoints since a bucket's oldest waiting file that trigger its compaction.
+    pub checkpoints: Option<u64>,
+    /// The threads compacting buckets at the same time.
+    pub threads: u32,
+    /// Bytes between joined files.
+    pub delimiter: Option<Vec<u8>>,
+    /// Whether each file is copied as it is rather than joined with the others.
+    pub identical: bool,
+}
+
+impl FileCompaction {
+    /// The connector's strategy and compactor of this compaction.
+    fn connector(&self) -> pyflink_core::Result<(FileCompactStrategy, FileCompactor)> {
+        let mut strategy = FileCompactStrategy::builder().set_num_compact_threads(self.threads as usize);
+        if let Some(bytes) = self.size_threshold {
+            strategy = strategy.set_size_threshold(bytes);
+        }
+        if let Some(checkpoints) = self.checkpoints {
+            strategy = strategy.enable_compaction_on_checkpoint(checkpoints);
+        }
+        let compactor = match self.identical {
+            true => FileCompactor::Identical,
+            false => FileCompactor::Concat { delimiter: self.delimiter.clone() },
+        };
+        Ok((strategy.build()?, compactor))
+    }
 }
 
 impl Environment {
@@ -95,8 +130,18 @@ impl Stream {
         if let Some(format) = &sink.format {
             Encoder::of(format)?;
         }
-        if let Some(records) = &sink.parquet {
-            records.row_type()?;
+        if let Some(format) = &sink.bulk {
+            format.row_type()?;
+        }
+        if let Some(compaction) = &sink.compaction {
+            compaction.connector()?;
+            if sink.bulk.is_some() && !compaction.identical {
+                return Err(JobError::InvalidProgram(
+                    "Parquet and Avro part files cannot be joined: compact them with \
+                     FileCompactor.identical_file_compactor()"
+                        .into(),
+                ));
+            }
         }
         Ok(self.add_sink(SinkKind::Files(Box::new(sink))))
     }
@@ -189,7 +234,11 @@ pub(crate) fn configured<T: pyflink_core::Data>(
     spec: &FileSinkSpec,
 ) -> pyflink_core::Result<FileSink<T>> {
     let config = OutputFileConfig::default().with_part_prefix(&spec.part_prefix).with_part_suffix(&spec.part_suffix);
-    let builder = builder.with_output_file_config(config);
+    let mut builder = builder.with_output_file_config(config);
+    if let Some(compaction) = &spec.compaction {
+        let (strategy, compactor) = compaction.connector()?;
+        builder = builder.enable_compact(strategy, compactor);
+    }
     Ok(match &spec.bucket_format {
         Some(pattern) => builder.with_bucket_assigner(DateTimeBucketAssigner::with_format_string(pattern)?).build(),
         None => builder.with_bucket_assigner(BasePathBucketAssigner).build(),

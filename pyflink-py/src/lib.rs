@@ -35,6 +35,7 @@
 
 pub mod async_wait;
 pub mod broadcast;
+pub mod bulk_files;
 pub mod bundled;
 pub mod bundled_keyed;
 pub mod bundled_process;
@@ -52,7 +53,6 @@ pub mod keyed_process;
 pub mod logging;
 pub mod metrics;
 pub mod operators;
-pub mod parquet;
 pub mod plan;
 pub mod process;
 pub mod process_chain;
@@ -64,7 +64,8 @@ pub mod value;
 pub mod window;
 pub mod worker;
 
-pub use files::FileSinkSpec;
+pub use bulk_files::BulkFileFormat;
+pub use files::{FileCompaction, FileSinkSpec};
 pub use formats::{CsvDialect, RecordFormat};
 pub use jdbc::JdbcSinkSpec;
 pub use job::{CollectedRecords, JobResult, RunningJob};
@@ -72,7 +73,6 @@ pub use kafka::{
     DeliveryGuarantee, KafkaOffsets, KafkaSinkSpec, KafkaSourceSpec, OffsetReset, PartitionOffset, TopicPartitionSpec,
 };
 pub use metrics::MetricSnapshot;
-pub use parquet::ParquetRecords;
 pub use plan::{
     Environment, KeyedStream, RuntimeMode, Stream, StreamSink, WatermarkGeneration, WatermarkStrategySpec,
     WindowContentsSpec, WindowSpec,

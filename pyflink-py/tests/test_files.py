@@ -260,3 +260,42 @@ def test_a_sink_that_supports_preprocessing_writes_what_its_transformer_makes(tm
     assert FileSourceBuilder is FileSource.FileSourceBuilder
     with pytest.raises(TypeError):
         StreamTransformer()
+
+
+def test_compaction_merges_committed_part_files_once_each(tmp_path):
+    from pyflink_rs.datastream.connectors.file_system import FileCompactor, FileCompactStrategy
+
+    def copy(directory, strategy, compactor):
+        env = StreamExecutionEnvironment.get_execution_environment()
+        env.set_parallelism(2)
+        env.enable_checkpointing(20)
+        numbers = env.from_collection([str(n) for n in range(2000)], Types.STRING())
+        numbers.map(lambda n: n, output_type=Types.STRING()).sink_to(
+            FileSink.for_row_format(str(directory), Encoder.simple_string_encoder())
+            .with_bucket_assigner(BucketAssigner.base_path_bucket_assigner())
+            .with_rolling_policy(RollingPolicy.default_rolling_policy(part_size=1024))
+            .enable_compact(strategy, compactor)
+            .build())
+        env.execute("compacting")
+        return visible_files(directory)
+
+    every_two = FileCompactStrategy.builder().enable_compaction_on_checkpoint(2).set_num_compact_threads(2).build()
+    files = copy(tmp_path / "joined", every_two, FileCompactor.concat_file_compactor())
+    assert files and all(f.name.startswith("compacted-part-") for f in files)
+    assert written_lines(tmp_path / "joined") == sorted(str(n) for n in range(2000))
+    assert not [p for p in (tmp_path / "joined").iterdir() if p.name.startswith((".pending-", ".compaction-"))]
+
+    by_size = FileCompactStrategy.builder().set_size_threshold(4096).build()
+    copy(tmp_path / "delimited", by_size, FileCompactor.concat_file_compactor(b"#\n"))
+    lines = written_lines(tmp_path / "delimited")
+    assert "#" in lines, "parts of 1 KiB joined in files of at least 4 KiB, with the delimiter between"
+    assert [line for line in lines if line != "#"] == sorted(str(n) for n in range(2000))
+
+    copies = copy(tmp_path / "identical", by_size, FileCompactor.identical_file_compactor())
+    assert len(copies) > 2, "each part its own compacted file"
+    assert written_lines(tmp_path / "identical") == sorted(str(n) for n in range(2000))
+
+    with pytest.raises(ValueError, match="needs a trigger"):
+        FileCompactStrategy.builder().build()
+    with pytest.raises(TypeError, match="bytes"):
+        FileCompactor.concat_file_compactor("#")

@@ -13,13 +13,17 @@
 //! ([`OutputFileConfig`]). A part file is written hidden (`.<name>.inprogress.<id>`), rolled
 //! by the [`RollingPolicy`] and at every checkpoint, and renamed to its visible name when the
 //! checkpoint completes (or at the end of input when the job takes no checkpoints): what is
-//! visible has been written exactly once.
+//! visible has been written exactly once. With compaction ([`FileSinkBuilder::enable_compact`]),
+//! committed part files stay hidden until a [`FileCompactStrategy`] trigger merges each
+//! bucket's into one visible `compacted-…` file with a [`FileCompactor`].
 
 mod bulk;
+mod compaction;
 mod sink;
 mod source;
 
 pub use bulk::{BulkFormat, BulkRecords, BulkWriter, BulkWriterFactory};
+pub use compaction::{FileCompactStrategy, FileCompactStrategyBuilder, FileCompactor};
 pub use sink::{
     finished_files, BasePathBucketAssigner, BucketAssigner, DateTimeBucketAssigner, Encoder, FileSink, FileSinkBuilder,
     OutputFileConfig, RollingPolicy, SimpleStringEncoder,

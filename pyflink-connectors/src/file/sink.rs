@@ -14,6 +14,7 @@ use pyflink_core::{Data, FlinkError, Result};
 use rand::Rng;
 
 use super::bulk::{BulkWriter, BulkWriterFactory};
+use super::compaction::{Committed, Compaction, FileCompactStrategy, FileCompactor};
 
 /// How a record becomes bytes of a part file (Flink's `Encoder`).
 pub trait Encoder<T>: Send + Sync + 'static {
@@ -256,6 +257,7 @@ pub struct FileSink<T> {
     buckets: Arc<dyn BucketAssigner<T>>,
     config: OutputFileConfig,
     rolling: RollingPolicy,
+    compaction: Option<Arc<Compaction>>,
 }
 
 /// Builds a [`FileSink`].
@@ -273,6 +275,7 @@ impl<T: Data> FileSink<T> {
                 buckets: Arc::new(DateTimeBucketAssigner::default()),
                 config: OutputFileConfig::default(),
                 rolling: RollingPolicy::default(),
+                compaction: None,
             },
         }
     }
@@ -288,6 +291,7 @@ impl<T: Data> FileSink<T> {
                 buckets: Arc::new(DateTimeBucketAssigner::default()),
                 config: OutputFileConfig::default(),
                 rolling: RollingPolicy::on_checkpoint_rolling_policy(),
+                compaction: None,
             },
         }
     }
@@ -309,6 +313,29 @@ impl<T: Data> FileSinkBuilder<T> {
     /// Puts records into the buckets `assigner` picks.
     pub fn with_bucket_assigner(mut self, assigner: impl BucketAssigner<T>) -> Self {
         self.sink.buckets = Arc::new(assigner);
+        self
+    }
+
+    /// Keeps committed part files hidden until `strategy` has them merged by `compactor`
+    /// into one visible `compacted-…` file per bucket (Flink's `enableCompact`). Bulk formats
+    /// take [`FileCompactor::Identical`]: their files cannot be joined.
+    ///
+    /// ```
+    /// use pyflink_connectors::file::{FileCompactStrategy, FileCompactor, FileSink, SimpleStringEncoder};
+    /// let strategy = FileCompactStrategy::builder().enable_compaction_on_checkpoint(3).build().unwrap();
+    /// let sink = FileSink::<String>::for_row_format("/tmp/out", SimpleStringEncoder)
+    ///     .enable_compact(strategy, FileCompactor::Concat { delimiter: None })
+    ///     .build();
+    /// # drop(sink);
+    /// ```
+    pub fn enable_compact(mut self, strategy: FileCompactStrategy, compactor: FileCompactor) -> Self {
+        self.sink.compaction = Some(Arc::new(Compaction::new(strategy, compactor)));
+        self
+    }
+
+    /// Makes committed part files visible as they are (the default).
+    pub fn disable_compact(mut self) -> Self {
+        self.sink.compaction = None;
         self
     }
 
@@ -337,9 +364,8 @@ struct PartFile<T> {
 }
 
 impl<T> PartFile<T> {
-    /// Completes, flushes and closes the file; returns its committable: the hidden and the
-    /// visible path.
-    fn finish(self) -> Result<Vec<u8>> {
+    /// Completes, flushes and closes the file; returns its hidden and its visible path.
+    fn finish(self) -> Result<(PathBuf, PathBuf)> {
         let path = self.in_progress.display().to_string();
         let file = match self.content {
             PartContent::Rows(mut buffered, _) => {
@@ -349,15 +375,26 @@ impl<T> PartFile<T> {
             PartContent::Bulk(writer) => writer.finish()?,
         };
         file.sync_all().map_err(|e| FlinkError::Connector(format!("cannot write '{path}': {e}")))?;
-        committable(&self.in_progress, &self.visible)
+        Ok((self.in_progress, self.visible))
     }
 }
 
-/// A pending file as a committable: both paths, UTF-8, separated by a NUL byte.
-fn committable(in_progress: &Path, visible: &Path) -> Result<Vec<u8>> {
-    match (in_progress.to_str(), visible.to_str()) {
-        (Some(hidden), Some(shown)) => Ok(format!("{hidden}\0{shown}").into_bytes()),
+/// A pending file as a committable: both paths, UTF-8, separated by a NUL byte; with
+/// compaction, also the checkpoint that holds it.
+fn committable(in_progress: &Path, visible: &Path, checkpoint: Option<u64>) -> Result<Vec<u8>> {
+    match (in_progress.to_str(), visible.to_str(), checkpoint) {
+        (Some(hidden), Some(shown), None) => Ok(format!("{hidden}\0{shown}").into_bytes()),
+        (Some(hidden), Some(shown), Some(checkpoint)) => Ok(format!("{hidden}\0{shown}\0{checkpoint}").into_bytes()),
         _ => Err(FlinkError::Connector(format!("file sink paths must be UTF-8: '{}'", visible.display()))),
+    }
+}
+
+/// The committable telling a compacting sink that a writer's input ended: its buckets in
+/// `directory` are compacted whatever the trigger says.
+fn finished_committable(directory: &Path) -> Result<Vec<u8>> {
+    match directory.to_str() {
+        Some(directory) => Ok(format!("\0finished\0{directory}").into_bytes()),
+        None => Err(FlinkError::Connector(format!("file sink paths must be UTF-8: '{}'", directory.display()))),
     }
 }
 
@@ -365,6 +402,15 @@ impl<T: Data> Sink<T> for FileSink<T> {
     type Writer = FileWriter<T>;
 
     fn create_writer(&self, _: &SinkWriterContext) -> Result<FileWriter<T>> {
+        if let (Some(compaction), PartFormat::Bulk(_)) = (&self.compaction, &self.format) {
+            if matches!(compaction.compactor, FileCompactor::Concat { .. }) {
+                return Err(FlinkError::InvalidProgram(
+                    "file compaction: the concat compactor joins row-format part files; bulk part files (Parquet) \
+                     cannot be joined, compact them with the identical compactor"
+                        .into(),
+                ));
+            }
+        }
         let id: u128 = rand::rng().random();
         let hex = format!("{id:032x}");
         let writer_id = format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..]);
@@ -380,10 +426,16 @@ impl<T: Data> Sink<T> for FileSink<T> {
             open: HashMap::new(),
             finished: Vec::new(),
             buffer: Vec::new(),
+            compacting: self.compaction.is_some(),
+            directories: Vec::new(),
+            ended: false,
         })
     }
 
     fn commit(&self, committables: Vec<Vec<u8>>) -> Result<()> {
+        if let Some(compaction) = &self.compaction {
+            return commit_compacting(compaction, committables);
+        }
         for committable in committables {
             let text = String::from_utf8(committable)
                 .map_err(|_| FlinkError::Connector("a file sink committable is not UTF-8".into()))?;
@@ -405,6 +457,29 @@ impl<T: Data> Sink<T> for FileSink<T> {
     }
 }
 
+/// Commits the committables of a compacting sink: part files become waiting files, and
+/// buckets whose trigger fired (or whose writers ended) are compacted.
+fn commit_compacting(compaction: &Compaction, committables: Vec<Vec<u8>>) -> Result<()> {
+    let mut files = Vec::new();
+    let mut finished = Vec::new();
+    for committable in committables {
+        let text = String::from_utf8(committable)
+            .map_err(|_| FlinkError::Connector("a file sink committable is not UTF-8".into()))?;
+        let malformed = || FlinkError::Connector(format!("a file sink committable is malformed: {text:?}"));
+        let parts: Vec<&str> = text.split('\0').collect();
+        match parts.as_slice() {
+            ["", "finished", directory] => finished.push(PathBuf::from(directory)),
+            [hidden, visible, checkpoint] => files.push(Committed {
+                in_progress: PathBuf::from(hidden),
+                visible: PathBuf::from(visible),
+                checkpoint: checkpoint.parse().map_err(|_| malformed())?,
+            }),
+            _ => return Err(malformed()),
+        }
+    }
+    compaction.commit(files, finished)
+}
+
 /// Writes one parallel instance's part files.
 pub struct FileWriter<T> {
     base_path: PathBuf,
@@ -419,9 +494,16 @@ pub struct FileWriter<T> {
     counters: HashMap<String, u64>,
     /// The part file being written in each bucket.
     open: HashMap<String, PartFile<T>>,
-    /// The committables of part files finished since the last checkpoint.
-    finished: Vec<Vec<u8>>,
+    /// The part files finished since the last checkpoint: hidden and visible paths.
+    finished: Vec<(PathBuf, PathBuf)>,
     buffer: Vec<u8>,
+    /// Whether the sink compacts: committables then name their checkpoint, and the writer's
+    /// last ones tell which bucket directories it wrote to.
+    compacting: bool,
+    /// The bucket directories this writer has written to (with compaction).
+    directories: Vec<PathBuf>,
+    /// Whether the input ended (with compaction: the next committables are the last).
+    ended: bool,
 }
 
 impl<T: 'static> FileWriter<T> {
@@ -443,6 +525,9 @@ impl<T: 'static> FileWriter<T> {
             }
             PartFormat::Bulk(factory) => PartContent::Bulk(factory.create(file, &in_progress)?),
         };
+        if self.compacting && !self.directories.contains(&directory) {
+            self.directories.push(directory.clone());
+        }
         let now = Instant::now();
         Ok(PartFile { in_progress, visible: directory.join(name), content, size: 0, created: now, last_write: now })
     }
@@ -481,11 +566,27 @@ impl<T: Data> SinkWriter<T> for FileWriter<T> {
         }
     }
 
-    fn prepare_commit(&mut self, _checkpoint_id: u64) -> Result<Vec<Vec<u8>>> {
+    fn prepare_commit(&mut self, checkpoint_id: u64) -> Result<Vec<Vec<u8>>> {
         for (_, part) in self.open.drain() {
             self.finished.push(part.finish()?);
         }
-        Ok(std::mem::take(&mut self.finished))
+        let checkpoint = self.compacting.then_some(checkpoint_id);
+        let mut committables = self
+            .finished
+            .drain(..)
+            .map(|(hidden, visible)| committable(&hidden, &visible, checkpoint))
+            .collect::<Result<Vec<_>>>()?;
+        if self.compacting && self.ended {
+            for directory in self.directories.drain(..) {
+                committables.push(finished_committable(&directory)?);
+            }
+        }
+        Ok(committables)
+    }
+
+    fn flush(&mut self, end_of_input: bool) -> Result<()> {
+        self.ended |= end_of_input;
+        Ok(())
     }
 }
 

@@ -102,15 +102,21 @@ impl AvroRowDeserializationSchema {
     }
 
     fn read(&self, bytes: &[u8]) -> std::result::Result<Row, String> {
-        let layout = &self.layout;
         let mut input = Input::new(bytes);
+        let row = self.read_record(&mut input)?;
+        if input.position < bytes.len() {
+            return Err(format!("{} bytes follow the record", bytes.len() - input.position));
+        }
+        Ok(row)
+    }
+
+    /// The next record of `input`, which may hold more after it (a block of an Avro file).
+    pub(crate) fn read_record(&self, input: &mut Input<'_>) -> std::result::Result<Row, String> {
+        let layout = &self.layout;
         let mut values = Vec::with_capacity(layout.row_type.arity());
         for ((name, data_type), null_position) in layout.row_type.fields().iter().zip(&layout.null_positions) {
             let value = input.field(*data_type, *null_position).map_err(|e| format!("field '{name}': {e}"))?;
             values.push(value);
-        }
-        if input.position < bytes.len() {
-            return Err(format!("{} bytes follow the record", bytes.len() - input.position));
         }
         Ok(Row::of(values))
     }

@@ -22,6 +22,7 @@
 //! ```
 
 pub mod avro;
+pub mod avro_file;
 pub mod csv;
 pub mod json;
 #[cfg(feature = "parquet")]

@@ -31,8 +31,8 @@ pub enum Step {
         format: Option<crate::formats::RecordFormat>,
         skip_header: bool,
     },
-    /// The records of Parquet files, watched for new files every `monitor`.
-    ParquetFiles { paths: Vec<String>, monitor: Option<std::time::Duration>, read: crate::parquet::ParquetRead },
+    /// The records of files of a bulk format, watched for new files every `monitor`.
+    BulkFiles { paths: Vec<String>, monitor: Option<std::time::Duration>, read: crate::bulk_files::BulkRead },
     /// The records of Kafka topics.
     Kafka { source: crate::kafka::KafkaSourceSpec },
     /// The rows of a table, read by its connector.
@@ -353,7 +353,7 @@ impl Step {
             | Step::Table { .. }
             | Step::Query { .. }
             | Step::TextFiles { .. }
-            | Step::ParquetFiles { .. }
+            | Step::BulkFiles { .. }
             | Step::Kafka { .. } => None,
             Step::Union { inputs } => inputs.first().copied(),
             Step::Transform { input, .. }

@@ -16,8 +16,8 @@ class BulkWriterFactory:
     def _format(self):
         return self._record_format
 
-    def _parquet(self):
-        """The Parquet records the part files hold, for Parquet writers; None otherwise."""
+    def _bulk(self):
+        """The bulk file format of the part files (Parquet, Avro); None for line formats."""
         return None
 
 

@@ -298,6 +298,14 @@ class MergingState(AppendingState):
 class ValueState(State):
     """One value per key."""
 
+    def __init__(self, native):
+        super().__init__(native)
+        # The engine's own methods on the instance, found before the class's: a call goes
+        # straight to the engine, without a frame of this wrapper (state calls are much of
+        # what a keyed function costs per record).
+        self.value = native.value
+        self.update = native.update
+
     def value(self):
         """The current key's value, or ``None``."""
         return self._native.value()

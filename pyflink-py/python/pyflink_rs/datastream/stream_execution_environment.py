@@ -294,6 +294,16 @@ class StreamExecutionEnvironment(dependencies.PythonDependencyMethods):
             stream = stream.assign_timestamps_and_watermarks(watermark_strategy)
         return stream
 
+    def create_input(self, input_format, type_info=None):
+        """A stream of the records of ``input_format`` (an ``InputFormat`` such as
+        ``AvroInputFormat``), of ``type_info`` or else the type the format produces."""
+        from pyflink_rs.common.io import InputFormat
+
+        if not isinstance(input_format, InputFormat):
+            raise TypeError(f"create_input needs an InputFormat, not {input_format!r}")
+        stream = DataStream(input_format._read(self._native), type_info or input_format._type_info())
+        return stream.name(type(input_format).__name__)
+
     def get_execution_plan(self):
         """The job ``execute()`` would run now, as JSON in the shape of Flink's execution plan
         (paste it into Flink's plan visualizer): its operators with their ``parallelism`` and

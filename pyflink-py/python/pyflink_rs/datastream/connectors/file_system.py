@@ -251,11 +251,88 @@ class BucketAssigner:
         return BucketAssigner(format_str)
 
 
+class FileCompactStrategy:
+    """When a ``FileSink`` compacts (``FileCompactStrategy.builder()``): a bucket's committed
+    part files wait, hidden, until they hold ``size_threshold`` bytes or
+    ``num_checkpoints_before_compaction`` checkpoints have passed since the oldest, and are
+    all compacted when the input ends."""
+
+    def __init__(self, size_threshold, checkpoints, threads):
+        self._size_threshold = size_threshold
+        self._checkpoints = checkpoints
+        self._threads = threads
+
+    @staticmethod
+    def builder():
+        return FileCompactStrategy.Builder()
+
+    class Builder:
+        """Builds a ``FileCompactStrategy``; at least one trigger must be set."""
+
+        def __init__(self):
+            self._size_threshold = -1
+            self._checkpoints = -1
+            self._threads = 1
+
+        def enable_compaction_on_checkpoint(self, num_checkpoints_before_compaction):
+            """Compacts when this many checkpoints passed since the oldest waiting file; -1:
+            never by checkpoints."""
+            self._checkpoints = int(num_checkpoints_before_compaction)
+            return self
+
+        def set_size_threshold(self, size_threshold):
+            """Compacts when the waiting files hold this many bytes; -1: never by size."""
+            self._size_threshold = int(size_threshold)
+            return self
+
+        def set_num_compact_threads(self, num_compact_threads):
+            """The buckets compacted at the same time (1 by default)."""
+            if int(num_compact_threads) <= 0:
+                raise ValueError(f"the number of compact threads must be positive, not {num_compact_threads}")
+            self._threads = int(num_compact_threads)
+            return self
+
+        def build(self):
+            for name, value in (("size threshold", self._size_threshold),
+                                ("checkpoints before compaction", self._checkpoints)):
+                if value == 0 or value < -1:
+                    raise ValueError(f"the {name} is positive, or -1 for none, not {value}")
+            if self._size_threshold < 0 and self._checkpoints < 0:
+                raise ValueError("a FileCompactStrategy needs a trigger: set_size_threshold or "
+                                 "enable_compaction_on_checkpoint")
+            return FileCompactStrategy(
+                self._size_threshold if self._size_threshold > 0 else None,
+                self._checkpoints if self._checkpoints > 0 else None,
+                self._threads,
+            )
+
+
+class FileCompactor:
+    """How a bucket's waiting part files become one compacted file."""
+
+    def __init__(self, identical, delimiter=None):
+        self._identical = identical
+        self._delimiter = delimiter
+
+    @staticmethod
+    def concat_file_compactor(file_delimiter=None):
+        """Joins the files, with ``file_delimiter`` (bytes) between neighbours if given."""
+        if file_delimiter is not None and not isinstance(file_delimiter, (bytes, bytearray)):
+            raise TypeError(f"the file delimiter is bytes, not {type(file_delimiter).__name__}")
+        return FileCompactor(False, bytes(file_delimiter) if file_delimiter else None)
+
+    @staticmethod
+    def identical_file_compactor():
+        """Copies each file as it is into a compacted file of its own."""
+        return FileCompactor(True)
+
+
 class FileSink(Sink):
     """Writes records to part files under a base path."""
 
     def __init__(self, base_path, encoder, output_file_config, rolling_policy, bucket_assigner=None,
-                 writer_factory=None):
+                 writer_factory=None, compaction=None):
+        self.compaction = compaction
         self.base_path = base_path
         self.encoder = encoder
         self.writer_factory = writer_factory
@@ -286,6 +363,20 @@ class FileSink(Sink):
             self._output_file_config = OutputFileConfig()
             self._bucket_assigner = BucketAssigner.date_time_bucket_assigner()
             self._rolling_policy = rolling_policy
+            self._compaction = None
+
+        def enable_compact(self, strategy, compactor):
+            """Keeps committed part files hidden until ``strategy`` has ``compactor`` merge
+            each bucket's into one visible ``compacted-...`` file."""
+            if not isinstance(strategy, FileCompactStrategy) or not isinstance(compactor, FileCompactor):
+                raise TypeError("enable_compact takes a FileCompactStrategy and a FileCompactor")
+            self._compaction = (strategy, compactor)
+            return self
+
+        def disable_compact(self):
+            """Makes committed part files visible as they are (the default)."""
+            self._compaction = None
+            return self
 
         def with_rolling_policy(self, rolling_policy):
             """When part files roll (see ``RollingPolicy``)."""
@@ -297,7 +388,7 @@ class FileSink(Sink):
         def build(self):
             """The ``FileSink``."""
             return FileSink(self._base_path, self._encoder(), self._output_file_config, self._rolling_policy,
-                            self._bucket_assigner, self._writer_factory())
+                            self._bucket_assigner, self._writer_factory(), self._compaction)
 
         def _encoder(self):
             return None
@@ -348,7 +439,7 @@ class FileSink(Sink):
             return self._bulk_writer_factory
 
     def _add_to(self, native_stream):
-        parquet = self.writer_factory._parquet() if self.writer_factory is not None else None
+        bulk = self.writer_factory._bulk() if self.writer_factory is not None else None
         if self.writer_factory is None and (
             not isinstance(self.encoder, Encoder) or self.encoder.charset.replace("-", "").upper() != "UTF8"
         ):
@@ -369,8 +460,22 @@ class FileSink(Sink):
                 inactivity_interval_ms=sizes[2],
                 bucket_format=self.bucket_assigner._format_string,
                 format=None if self.writer_factory is None else self.writer_factory._format(),
-                parquet=parquet,
+                bulk=bulk,
+                compaction=self._native_compaction(),
             )
+        )
+
+
+    def _native_compaction(self):
+        if self.compaction is None:
+            return None
+        strategy, compactor = self.compaction
+        return _native.FileCompaction(
+            size_threshold=strategy._size_threshold,
+            checkpoints=strategy._checkpoints,
+            threads=strategy._threads,
+            delimiter=compactor._delimiter,
+            identical=compactor._identical,
         )
 
 
@@ -432,6 +537,8 @@ class StreamingFileSink(SinkFunction):
 __all__ = [
     "BucketAssigner",
     "BulkFormat",
+    "FileCompactStrategy",
+    "FileCompactor",
     "DefaultRollingPolicy",
     "FileSink",
     "FileSource",

@@ -4,7 +4,8 @@ record of ``boolean``, ``int``, ``long``, ``float``, ``double`` and ``string`` f
 optionally in a union with ``null``; rows read are named by its fields."""
 
 from pyflink_rs import _native
-from pyflink_rs.common.serialization import DeserializationSchema, SerializationSchema
+from pyflink_rs.common.io import InputFormat
+from pyflink_rs.common.serialization import BulkWriterFactory, DeserializationSchema, SerializationSchema
 from pyflink_rs.common.typeinfo import TypeInformation
 
 
@@ -93,4 +94,55 @@ class GenericRecordAvroTypeInfo(TypeInformation):
         return f"GenericRecordAvroTypeInfo({self._schema})"
 
 
-__all__ = ["AvroRowDeserializationSchema", "AvroRowSerializationSchema", "AvroSchema", "GenericRecordAvroTypeInfo"]
+class AvroInputFormat(InputFormat):
+    """Reads the Avro container files at or under ``path`` as generic records: dicts of the
+    fields of ``schema``, a flat record schema (``env.create_input(AvroInputFormat(path,
+    schema))``). Files must be uncompressed and hold records of the schema's fields."""
+
+    def __init__(self, path, schema):
+        if not isinstance(schema, AvroSchema):
+            raise TypeError(f"AvroInputFormat needs an AvroSchema, not {schema!r}")
+        self._path = str(path)
+        self._schema = schema
+
+    def get_produced_type(self):
+        """The type of the records read: ``GenericRecordAvroTypeInfo(schema)``."""
+        return GenericRecordAvroTypeInfo(self._schema)
+
+    def _type_info(self):
+        return self.get_produced_type()
+
+    def _read(self, native_environment):
+        file_format = _native.BulkFileFormat.AVRO_GENERIC_RECORDS(str(self._schema))
+        return native_environment.from_bulk_files([self._path], None, file_format, 1024, True)
+
+
+class AvroBulkWriters:
+    """Writers of Avro container files of generic records (``FileSink.for_bulk_format(path,
+    AvroBulkWriters.for_generic_record(schema))``): dicts of the fields of a flat record schema,
+    written uncompressed, part files rolled at checkpoints."""
+
+    @staticmethod
+    def for_generic_record(schema):
+        if not isinstance(schema, AvroSchema):
+            raise TypeError(f"AvroBulkWriters.for_generic_record needs an AvroSchema, not {schema!r}")
+        return _AvroFileWriterFactory(schema)
+
+
+class _AvroFileWriterFactory(BulkWriterFactory):
+    def __init__(self, schema):
+        super().__init__(None, GenericRecordAvroTypeInfo(schema))
+        self._schema = schema
+
+    def _bulk(self):
+        return _native.BulkFileFormat.AVRO_GENERIC_RECORDS(str(self._schema))
+
+
+__all__ = [
+    "AvroBulkWriters",
+    "AvroInputFormat",
+    "AvroRowDeserializationSchema",
+    "AvroRowSerializationSchema",
+    "AvroSchema",
+    "GenericRecordAvroTypeInfo",
+]

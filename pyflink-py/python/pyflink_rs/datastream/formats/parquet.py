@@ -64,7 +64,7 @@ class _ParquetWriterFactory(RowDataBulkWriterFactory):
         super().__init__(None, type_info)
         self._records = records
 
-    def _parquet(self):
+    def _bulk(self):
         return self._records
 
 
@@ -76,7 +76,7 @@ class ParquetBulkWriters:
     def for_row_type(row_type, hadoop_config=None, utc_timestamp=False):
         """Writes the stream's rows (``Row``s, tuples or lists of ``row_type``'s fields)."""
         type_info = _row_type_info(row_type, "ParquetBulkWriters.for_row_type")
-        return _ParquetWriterFactory(_native.ParquetRecords.ROWS(type_info._native()), type_info)
+        return _ParquetWriterFactory(_native.BulkFileFormat.PARQUET_ROWS(type_info._native()), type_info)
 
 
 class AvroParquetWriters:
@@ -86,7 +86,7 @@ class AvroParquetWriters:
     @staticmethod
     def for_generic_record(schema):
         avro_schema = _avro_schema(schema, "AvroParquetWriters.for_generic_record")
-        records = _native.ParquetRecords.GENERIC_RECORDS(avro_schema)
+        records = _native.BulkFileFormat.PARQUET_GENERIC_RECORDS(avro_schema)
         return _ParquetWriterFactory(records, GenericRecordAvroTypeInfo(schema))
 
 
@@ -94,7 +94,7 @@ class _ParquetRead:
     """What the Parquet formats share: reading files as rows or generic records."""
 
     def _parquet_read(self, native_environment, paths, monitor_interval_ms, records, batch_size, case_sensitive):
-        return native_environment.from_parquet_files(paths, monitor_interval_ms, records, batch_size, case_sensitive)
+        return native_environment.from_bulk_files(paths, monitor_interval_ms, records, batch_size, case_sensitive)
 
 
 class ParquetColumnarRowInputFormat(BulkFormat, _ParquetRead):
@@ -110,7 +110,7 @@ class ParquetColumnarRowInputFormat(BulkFormat, _ParquetRead):
         self._case_sensitive = bool(is_case_sensitive)
 
     def _read(self, native_environment, paths, monitor_interval_ms):
-        records = _native.ParquetRecords.ROWS(self._row_type_info._native())
+        records = _native.BulkFileFormat.PARQUET_ROWS(self._row_type_info._native())
         return self._parquet_read(native_environment, paths, monitor_interval_ms, records, self._batch_size,
                                   self._case_sensitive)
 
@@ -124,7 +124,7 @@ class _AvroParquetFormat(StreamFormat, _ParquetRead):
     def __init__(self, schema):
         super().__init__("avro_parquet")
         self._schema = schema
-        self._records = _native.ParquetRecords.GENERIC_RECORDS(str(schema))
+        self._records = _native.BulkFileFormat.PARQUET_GENERIC_RECORDS(str(schema))
 
     def _read(self, native_environment, paths, monitor_interval_ms):
         return self._parquet_read(native_environment, paths, monitor_interval_ms, self._records, 2048, True)

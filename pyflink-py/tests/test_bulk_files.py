@@ -1,7 +1,9 @@
-"""Parquet files from Python: rows written with ParquetBulkWriters and read back with
-ParquetColumnarRowInputFormat (fields by name, with or without case, missing ones as None),
-and generic Avro records (dicts) through AvroParquetWriters and AvroParquetReaders, in thread
-and process mode; records that do not fit fail the job naming the field."""
+"""Files of bulk formats from Python: rows written with ParquetBulkWriters and read back with
+ParquetColumnarRowInputFormat (fields by name, with or without case, missing ones as None);
+generic Avro records (dicts) through AvroParquetWriters and AvroParquetReaders, and through
+Avro container files (AvroBulkWriters, env.create_input(AvroInputFormat)), in thread and
+process mode; records that do not fit fail the job naming the field; compaction of bulk part
+files copies each."""
 
 import pathlib
 
@@ -109,3 +111,62 @@ def test_parquet_settings_and_records_that_do_not_fit_say_what_to_fix(tmp_path):
         FileSink.for_bulk_format(str(tmp_path), ParquetBulkWriters.for_row_type(PEOPLE)).build())
     with pytest.raises(Exception, match="field 'age'"):
         env.execute("bad row")
+
+
+def test_parquet_part_files_are_compacted_one_by_one(tmp_path):
+    from pyflink_rs.datastream.connectors.file_system import FileCompactor, FileCompactStrategy
+
+    strategy = FileCompactStrategy.builder().enable_compaction_on_checkpoint(1).build()
+    env = environment("thread")
+    env.enable_checkpointing(20)
+    people = [Row(f"person {n}", n, n / 2, True) for n in range(500)]
+    sink = (FileSink.for_bulk_format(str(tmp_path), ParquetBulkWriters.for_row_type(PEOPLE))
+            .with_bucket_assigner(BucketAssigner.base_path_bucket_assigner())
+            .enable_compact(strategy, FileCompactor.identical_file_compactor()).build())
+    env.from_collection(people, type_info=PEOPLE_INFO).sink_to(sink)
+    env.execute("compacted parquet")
+    files = [p for p in tmp_path.iterdir() if not p.name.startswith(".")]
+    assert files and all(p.name.startswith("compacted-") for p in files)
+    env = environment("thread")
+    source = FileSource.for_bulk_file_format(ParquetColumnarRowInputFormat(PEOPLE), str(tmp_path)).build()
+    names = env.from_source(source, WatermarkStrategy.no_watermarks(), "parquet").map(lambda r: r.Name)
+    assert sorted(names.execute_and_collect()) == sorted(f"person {n}" for n in range(500))
+
+    joined = (FileSink.for_bulk_format(str(tmp_path / "x"), ParquetBulkWriters.for_row_type(PEOPLE))
+              .enable_compact(strategy, FileCompactor.concat_file_compactor()).build())
+    env = environment("thread")
+    with pytest.raises(Exception, match="cannot be joined"):
+        env.from_collection(people, type_info=PEOPLE_INFO).sink_to(joined)
+
+
+@pytest.mark.parametrize("mode", ["thread", "process"])
+def test_generic_records_round_trip_through_avro_container_files(mode, tmp_path):
+    from pyflink_rs.datastream.formats.avro import AvroBulkWriters, AvroInputFormat
+
+    schema = AvroSchema.parse_string("""{"type": "record", "name": "Order", "fields": [
+        {"name": "id", "type": "long"}, {"name": "item", "type": ["null", "string"]},
+        {"name": "paid", "type": "boolean"}]}""")
+    orders = [{"id": n, "item": f"item {n}" if n % 4 else None, "paid": n % 2 == 0} for n in range(1500)]
+    env = environment(mode)
+    env.enable_checkpointing(30)
+    env.from_collection(orders).map(lambda o: o, output_type=GenericRecordAvroTypeInfo(schema)).sink_to(
+        FileSink.for_bulk_format(str(tmp_path), AvroBulkWriters.for_generic_record(schema))
+        .with_bucket_assigner(BucketAssigner.base_path_bucket_assigner())
+        .with_output_file_config(OutputFileConfig.builder().with_part_suffix(".avro").build()).build())
+    env.execute("write avro")
+    parts = [p for p in tmp_path.iterdir() if not p.name.startswith(".")]
+    assert parts and all(p.read_bytes()[:4] == b"Obj\x01" for p in parts)
+
+    env = environment(mode)
+    records = env.create_input(AvroInputFormat(str(tmp_path), schema))
+    assert records.get_type() == GenericRecordAvroTypeInfo(schema)
+    read = records.map(lambda o: (o["id"], o["item"], o["paid"])).execute_and_collect()
+    assert sorted(read) == [(o["id"], o["item"], o["paid"]) for o in orders]
+
+    other = AvroSchema.parse_string(
+        '{"type": "record", "name": "Order", "fields": [{"name": "id", "type": "int"}]}')
+    env = environment(mode)
+    with pytest.raises(Exception, match="its records have the fields"):
+        list(env.create_input(AvroInputFormat(str(tmp_path), other)).execute_and_collect())
+    with pytest.raises(TypeError, match="needs an InputFormat"):
+        env.create_input(str(tmp_path))
