@@ -52,6 +52,12 @@ pub enum RecordFormat {
         /// Whether records starting with `#` are skipped as comments.
         allow_comments: bool,
     },
+    /// The bytes of one field of a `Row`, tuple or list, as they are; for writing only
+    /// (`RowFieldExtractorSchema`).
+    RowField {
+        /// The field's position.
+        index: u32,
+    },
 }
 
 /// How CSV fields are delimited and quoted.
@@ -118,6 +124,8 @@ pub(crate) enum Encoder {
     Bytes,
     /// Rows, tuples or lists of the row type's fields, through a row format.
     Rows { row_type: RowType, schema: Arc<dyn SerializationSchema<Row>> },
+    /// The `bytes` of one field of rows, tuples or lists.
+    RowField(usize),
 }
 
 impl Encoder {
@@ -152,6 +160,7 @@ impl Encoder {
                 }
                 Encoder::Rows { row_type, schema: Arc::new(builder.build()?) }
             }
+            RecordFormat::RowField { index } => Encoder::RowField(*index as usize),
         })
     }
 
@@ -163,6 +172,22 @@ impl Encoder {
             Encoder::Rows { row_type, schema } => {
                 let row = python_to_row(value, row_type)?;
                 schema.serialize(&row).map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))
+            }
+            Encoder::RowField(index) => {
+                let field = value.get_item(*index).map_err(|e| {
+                    pyo3::exceptions::PyValueError::new_err(format!(
+                        "RowFieldExtractorSchema: the record has no field {index}: {e}"
+                    ))
+                })?;
+                if !field.is_instance_of::<pyo3::types::PyBytes>()
+                    && !field.is_instance_of::<pyo3::types::PyByteArray>()
+                {
+                    return Err(pyo3::exceptions::PyTypeError::new_err(format!(
+                        "RowFieldExtractorSchema: field {index} is {}, not bytes; convert it to bytes first",
+                        field.get_type().name()?
+                    )));
+                }
+                field.extract::<Vec<u8>>()
             }
         }
     }

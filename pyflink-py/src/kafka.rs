@@ -140,6 +140,11 @@ impl Environment {
         // Built once here so that a bad source fails where it is defined.
         kafka_source(&source, RawBytesSchema)?;
         let record_type = match &source.value_format {
+            RecordFormat::RowField { .. } => {
+                return Err(JobError::InvalidProgram(
+                    "RowFieldExtractorSchema only writes; a KafkaSource reads with a deserialization schema".into(),
+                ))
+            }
             RecordFormat::SimpleString => TypeInfo::Basic { kind: BasicType::String },
             RecordFormat::ByteArray => TypeInfo::Pickled,
             RecordFormat::Json { row_type, .. } | RecordFormat::Csv { row_type, .. } => {
@@ -225,6 +230,11 @@ pub(crate) fn kafka_in_python(
 ) -> pyflink_core::Result<DataStream<PyValue>> {
     let invalid = |e: JobError| FlinkError::InvalidProgram(e.to_string());
     Ok(match &spec.value_format {
+        RecordFormat::RowField { .. } => {
+            return Err(FlinkError::InvalidProgram(
+                "RowFieldExtractorSchema only writes; it cannot read records".into(),
+            ))
+        }
         RecordFormat::SimpleString => {
             let texts = env.from_source(
                 kafka_source(spec, SimpleStringSchema)?,

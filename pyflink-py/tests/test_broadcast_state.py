@@ -40,6 +40,10 @@ class Scale(BroadcastProcessFunction):
         yield "scaled", value, ctx.get_broadcast_state(FACTORS).get("factor")
 
     def process_broadcast_element(self, value, ctx):
+        from pyflink_rs.datastream.state import OperatorStateStore
+
+        # The context is where the operator's (broadcast) state is found, as in PyFlink.
+        assert isinstance(ctx, OperatorStateStore)
         state = ctx.get_broadcast_state(FACTORS)
         name, factor = value
         state.put(name, factor)

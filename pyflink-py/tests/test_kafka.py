@@ -268,3 +268,27 @@ def test_a_topic_selector_that_returns_no_name_fails_the_job_and_a_topic_exclude
     env.from_collection(["a"], Types.STRING()).sink_to(sink)
     with pytest.raises(Exception, match="the Kafka topic selector returned None, not a topic name"):
         env.execute("no topic")
+
+
+def test_row_field_extractor_schema_writes_a_bytes_field_as_key_and_value(kafka_broker):
+    from pyflink_rs.common import Row
+    from pyflink_rs.common.serialization import RowFieldExtractorSchema
+
+    kafka_broker.create_topic("py-row-fields")
+    env = StreamExecutionEnvironment.get_execution_environment()
+    env.set_parallelism(1)
+    schema = (KafkaRecordSerializationSchema.builder().set_topic("py-row-fields")
+              .set_key_serialization_schema(RowFieldExtractorSchema(0))
+              .set_value_serialization_schema(RowFieldExtractorSchema(1)).build())
+    sink = (KafkaSink.builder().set_bootstrap_servers(kafka_broker.bootstrap).set_record_serializer(schema)
+            .set_delivery_guarantee(DeliveryGuarantee.AT_LEAST_ONCE).set_property("batch.num.messages", "1").build())
+    env.from_collection([Row(b"k1", b"first"), (b"k2", bytearray(b"second"))]).sink_to(sink)
+    env.execute("row fields")
+    assert sorted(read(kafka_broker, "py-row-fields", ByteArraySchema())) == [b"first", b"second"]
+
+    env = StreamExecutionEnvironment.get_execution_environment()
+    env.from_collection([Row("text", b"v")]).sink_to(sink)
+    with pytest.raises(Exception, match="field 0 is str, not bytes"):
+        env.execute("not bytes")
+    with pytest.raises(ValueError, match="non-negative int"):
+        RowFieldExtractorSchema(-1)

@@ -76,3 +76,16 @@ class ByteArraySchema(SerializationSchema, DeserializationSchema):
 
     def _format(self):
         return _native.RecordFormat.BYTE_ARRAY()
+
+
+class RowFieldExtractorSchema(SerializationSchema):
+    """Writes one field of each ``Row`` (or tuple, or list) as it is: the field at
+    ``field_index`` must hold ``bytes`` (for Kafka, a field as the message key or value)."""
+
+    def __init__(self, field_index):
+        if not isinstance(field_index, int) or isinstance(field_index, bool) or field_index < 0:
+            raise ValueError(f"the field index must be a non-negative int, not {field_index!r}")
+        self._field_index = field_index
+
+    def _format(self):
+        return _native.RecordFormat.ROW_FIELD(self._field_index)

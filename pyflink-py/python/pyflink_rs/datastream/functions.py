@@ -5,6 +5,8 @@ from typing import Generic, TypeVar
 
 import cloudpickle
 
+from pyflink_rs.datastream.state import OperatorStateStore
+
 IN = TypeVar("IN")
 OUT = TypeVar("OUT")
 KEY = TypeVar("KEY")
@@ -612,6 +614,7 @@ class _BroadcastContext(
     BroadcastProcessFunction.ReadOnlyContext,
     KeyedBroadcastProcessFunction.Context,
     KeyedBroadcastProcessFunction.OnTimerContext,
+    OperatorStateStore,
 ):
     """The engine's context of a call of a broadcast process function, under PyFlink's names:
     the broadcast states (writable only in ``process_broadcast_element``), and, on a keyed

@@ -1,6 +1,7 @@
 """Keyed state: descriptors, the state objects a function gets from its ``RuntimeContext``, and
 ``StateTtlConfig``. State values are Python objects, checkpointed pickled."""
 
+from abc import ABC, abstractmethod
 from enum import Enum
 
 
@@ -441,3 +442,13 @@ class BroadcastState(_MapWrites, ReadOnlyBroadcastState):
     """A broadcast state as ``process_broadcast_element`` sees it: every instance receives the
     same broadcast records, so every instance's copy stays the same; it is checkpointed and
     restored at any parallelism."""
+
+
+class OperatorStateStore(ABC):
+    """Where a function finds the state of its operator rather than of a key: the broadcast
+    states, in the contexts of broadcast process functions."""
+
+    @abstractmethod
+    def get_broadcast_state(self, state_descriptor):
+        """The ``BroadcastState`` a ``MapStateDescriptor`` describes (read-only where the
+        function may only read it)."""
