@@ -74,7 +74,7 @@ pub use kafka::{
 };
 pub use metrics::MetricSnapshot;
 pub use plan::{
-    Environment, KeyedStream, RuntimeMode, Stream, StreamSink, WatermarkGeneration, WatermarkStrategySpec,
+    Environment, EvictorSpec, KeyedStream, RuntimeMode, Stream, StreamSink, WatermarkGeneration, WatermarkStrategySpec,
     WindowContentsSpec, WindowSpec,
 };
 pub use table::sql::{ExpressionSpec, SqlResult, SqlStatementSet, SqlTable, TableEnv};

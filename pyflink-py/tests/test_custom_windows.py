@@ -5,9 +5,9 @@ with its traceback."""
 
 import pytest
 
-from pyflink_rs.common import Configuration, Duration, Time, WatermarkStrategy
+from pyflink_rs.common import Configuration, Duration, Time, Types, WatermarkStrategy
 from pyflink_rs.common.watermark_strategy import TimestampAssigner
-from pyflink_rs.datastream import ProcessWindowFunction, StreamExecutionEnvironment
+from pyflink_rs.datastream import AggregateFunction, ProcessWindowFunction, StreamExecutionEnvironment
 from pyflink_rs.datastream.state import ReducingStateDescriptor, ValueStateDescriptor
 from pyflink_rs.datastream.window import (
     CountTrigger,
@@ -204,3 +204,106 @@ def test_merge_windows_reports_each_group_of_overlapping_windows():
     assert TriggerResult.FIRE_AND_PURGE.is_fire() and TriggerResult.FIRE_AND_PURGE.is_purge()
     assert not TriggerResult.CONTINUE.is_fire() and PurgingTrigger.of(CountTrigger.of(2)).can_merge()
     assert ValueStateDescriptor("x").name == "x"
+
+
+class StatefulWindows(ProcessWindowFunction):
+    """Counts each window's firings in its window state, and each key's records and removed
+    windows in its global state; reports both at every firing."""
+
+    def process(self, key, context, elements):
+        from pyflink_rs.datastream.state import AggregatingStateDescriptor, ListStateDescriptor, MapStateDescriptor
+
+        fires = context.window_state().get_state(ValueStateDescriptor("fires", Types.INT()))
+        fires.update((fires.value() or 0) + 1)
+        seen = context.window_state().get_map_state(MapStateDescriptor("seen", Types.INT(), Types.INT()))
+        for element in elements:
+            seen.put(element[2], 1)
+        total = context.global_state().get_reducing_state(ReducingStateDescriptor("total", lambda a, b: a + b))
+        total.add(1)
+        average = context.global_state().get_aggregating_state(AggregatingStateDescriptor("mean", Mean()))
+        average.add(elements[-1][2])
+        removed = context.global_state().get_list_state(ListStateDescriptor("removed", Types.LONG()))
+        yield key, context.window().start, fires.value(), len(list(seen.keys())), total.get(), average.get(), \
+            sorted(removed.get())
+
+    def clear(self, context):
+        from pyflink_rs.datastream.state import ListStateDescriptor, MapStateDescriptor
+
+        context.window_state().get_state(ValueStateDescriptor("fires", Types.INT())).clear()
+        context.window_state().get_map_state(MapStateDescriptor("seen", Types.INT(), Types.INT())).clear()
+        context.global_state().get_list_state(ListStateDescriptor("removed", Types.LONG())).add(context.window().start)
+
+
+class Mean(AggregateFunction):
+    def create_accumulator(self):
+        return 0, 0
+
+    def add(self, value, accumulator):
+        return accumulator[0] + value, accumulator[1] + 1
+
+    def get_result(self, accumulator):
+        return accumulator[0] / accumulator[1]
+
+    def merge(self, a, b):
+        return a[0] + b[0], a[1] + b[1]
+
+
+@pytest.mark.parametrize("mode", ["thread", "process"])
+def test_window_state_and_global_state_of_a_process_window_function(mode):
+    # Every record fires its window (a count trigger of 1), so each firing's facts follow from
+    # the records of its key in order, whatever the watermarks do.
+    events = [(key, ts, n) for n, (key, ts) in enumerate(
+        [("a", 1), ("b", 2), ("a", 3), ("a", 14), ("b", 15), ("a", 16), ("a", 27), ("b", 28)])]
+    env = environment(mode)
+    strategy = WatermarkStrategy.for_monotonous_timestamps().with_timestamp_assigner(SecondField())
+    results = list(
+        env.from_collection(events).assign_timestamps_and_watermarks(strategy).key_by(lambda e: e[0])
+        .window(TumblingEventTimeWindows.of(Time.milliseconds(10)))
+        .trigger(CountTrigger.of(1)).process(StatefulWindows()).execute_and_collect())
+    expected, fires, seen, counts, values = [], {}, {}, {}, {}
+    for key, ts, n in events:
+        window = (key, ts // 10 * 10)
+        fires[window] = fires.get(window, 0) + 1
+        seen.setdefault(window, set()).add(n)
+        counts[key] = counts.get(key, 0) + 1
+        values.setdefault(key, []).append(n)
+        mean = sum(values[key]) / len(values[key])
+        expected.append((key, window[1], fires[window], len(seen[window]), counts[key], mean))
+    assert sorted(r[:6] for r in results) == sorted(expected)
+    # Windows are removed when the watermark passes their end, so whether a firing sees its
+    # key's earlier windows removed depends on when watermarks came; never a later window.
+    for key, start, *_, removed in results:
+        assert all(r < start for r in removed), (key, start, removed)
+
+
+class Listing(ProcessWindowFunction):
+    def process(self, key, context, elements):
+        yield key, context.window().start, [e[2] for e in elements]
+
+
+@pytest.mark.parametrize("mode", ["thread", "process"])
+def test_evictors_remove_records_before_the_window_function(mode):
+    from pyflink_rs.datastream.window import CountEvictor, TimeEvictor
+
+    events = [("a", 1, 0), ("a", 5, 1), ("b", 2, 2), ("a", 7, 3), ("a", 8, 4), ("b", 9, 5), ("a", 12, 6), ("a", 19, 7)]
+
+    def run(evictor, reduce=False):
+        env = environment(mode)
+        strategy = WatermarkStrategy.for_monotonous_timestamps().with_timestamp_assigner(SecondField())
+        windowed = env.from_collection(events).assign_timestamps_and_watermarks(strategy).key_by(lambda e: e[0]) \
+            .window(TumblingEventTimeWindows.of(Time.milliseconds(10))).evictor(evictor)
+        if reduce:
+            windowed = windowed.reduce(lambda x, y: (x[0], max(x[1], y[1]), x[2] + y[2]))
+            return sorted((e[0], e[2]) for e in windowed.execute_and_collect())
+        return sorted(windowed.process(Listing()).execute_and_collect())
+
+    # Arrival order within each key's window: a [0,10): 0, 1, 3, 4; b: 2, 5; a [10,20): 6, 7.
+    assert run(CountEvictor.of(2)) == [("a", 0, [3, 4]), ("a", 10, [6, 7]), ("b", 0, [2, 5])]
+    # Within 3 ms of the newest timestamp (8): 5 and 7, 8 are kept (5 > 8 - 3 is false: 5 goes).
+    assert run(TimeEvictor.of(Time.milliseconds(3))) == [("a", 0, [3, 4]), ("a", 10, [7]), ("b", 0, [5])]
+    assert run(CountEvictor.of(1), reduce=True) == [("a", 4), ("a", 7), ("b", 5)]
+    with pytest.raises(ValueError, match="positive"):
+        CountEvictor.of(0)
+    env = environment(mode)
+    with pytest.raises(ValueError, match="evictors apply to time and global windows"):
+        env.from_collection(events).key_by(lambda e: e[0]).count_window(2).evictor(CountEvictor.of(1))

@@ -216,7 +216,7 @@ def test_a_dynamic_gap_of_zero_is_a_clear_error(env):
         list(stream.execute_and_collect())
 
 
-def test_state_in_a_time_window_function_is_refused_with_a_clear_error(env):
+def test_runtime_context_state_in_a_time_window_function_is_refused_with_a_clear_error(env):
     class Stateful(ProcessWindowFunction):
         def open(self, runtime_context):
             self.seen = runtime_context.get_state(ValueStateDescriptor("seen", Types.LONG()))
@@ -227,7 +227,7 @@ def test_state_in_a_time_window_function_is_refused_with_a_clear_error(env):
     stream = timestamped(env, [("a", 1, 1)]).key_by(lambda e: e[0]).window(
         TumblingEventTimeWindows.of(Time.milliseconds(10))
     ).process(Stateful())
-    with pytest.raises(Exception, match="cannot use keyed state from Python yet"):
+    with pytest.raises(Exception, match="has no keyed state: use the context.s window_state"):
         list(stream.execute_and_collect())
 
 

@@ -324,10 +324,11 @@ class Window:
             self._aggregate.open(functions.context)
 
     def bundle(self, message):
-        what, key, window, watermark, processing_time, records = message
+        """The window's results and what to store as the states of the window and of the key
+        (None: unchanged)."""
+        what, key, window, watermark, processing_time, records, window_states, global_states = message
         if what == Window.CLEAR:
-            self._evaluator.clear(key, window, watermark, processing_time)
-            return []
+            return [], *self._evaluator.clear(key, window, watermark, processing_time, window_states, global_states)
         if self._reduce is not None and records:
             records = [functools.reduce(self._reduce, records)]
         elif self._aggregate is not None:
@@ -335,8 +336,9 @@ class Window:
             for record in records:
                 accumulator = self._aggregate.add(record, accumulator)
             records = [self._aggregate.get_result(accumulator)]
-        results = self._evaluator.process(key, window, watermark, processing_time, records)
-        return [] if results is None else list(results)
+        results, window_states, global_states = self._evaluator.process(
+            key, window, watermark, processing_time, records, window_states, global_states)
+        return [] if results is None else list(results), window_states, global_states
 
     def close(self):
         self._evaluator.close()

@@ -118,6 +118,27 @@ pub struct WindowSpec {
     pub allowed_lateness_ms: i64,
     /// The side output that records too late for their windows go to, if any.
     pub late_data_tag: Option<String>,
+    /// What is removed from a window when it fires, if anything.
+    pub evictor: Option<EvictorSpec>,
+}
+
+/// A window's evictor: Flink's `CountEvictor` and `TimeEvictor`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EvictorSpec {
+    /// Keeps the newest `max_count` records.
+    Count {
+        /// The records kept.
+        max_count: u64,
+        /// Whether records are evicted after the window function rather than before.
+        after: bool,
+    },
+    /// Keeps the records within `window_ms` of the newest record's timestamp.
+    Time {
+        /// The time span kept, in milliseconds.
+        window_ms: i64,
+        /// Whether records are evicted after the window function rather than before.
+        after: bool,
+    },
 }
 
 /// What a window keeps of its records until it fires.

@@ -1,7 +1,8 @@
 //! Window functions in process mode: the engine keeps the windows and all their records, and
 //! when a window fires its worker (`worker_keyed.Window`) folds them with the reduce or
 //! aggregate function, if any, and runs the window function. Each firing is one exchange with
-//! the worker; its results and side outputs carry the window's timestamp.
+//! the worker; its results and side outputs carry the window's timestamp. The function's
+//! `window_state()` and `global_state()` go with the firing and come back with the results.
 
 use pyflink_core::window::{ProcessWindowFunction, WindowContext, WindowRuntimeContext};
 use pyflink_core::{Result, RuntimeContext};
@@ -15,7 +16,7 @@ use crate::operators::OutputType;
 use crate::plan::WindowContentsSpec;
 use crate::side_output::{Emit, SideOutputs};
 use crate::value::{KeyedRecord, PyKey, PyValue};
-use crate::window::function::PythonWindow;
+use crate::window::function::{PythonWindow, ScopeUpdates, StoredStates};
 
 /// What the worker is told when a window fires.
 pub const FIRE: u8 = 0;
@@ -38,6 +39,7 @@ pub struct WorkerWindowFunction {
     bundling: Bundling,
     output: OutputType,
     sides: SideOutputs,
+    states: StoredStates,
 }
 
 impl WorkerWindowFunction {
@@ -61,11 +63,18 @@ impl WorkerWindowFunction {
             })();
             described.map_err(|e| python_error(py, e))
         })?;
-        Ok(WorkerWindowFunction { bundling: Bundling::new(payload, "window", 1), output, sides })
+        Ok(WorkerWindowFunction {
+            bundling: Bundling::new(payload, "window", 1),
+            output,
+            sides,
+            states: StoredStates::default(),
+        })
     }
 
-    /// Starts the worker of the operator instance `runtime` describes.
-    pub fn open(&mut self, runtime: &RuntimeContext) -> Result<()> {
+    /// Starts the worker of the operator instance `runtime` describes, whose window functions
+    /// keep their states in `states`.
+    pub fn open(&mut self, runtime: &RuntimeContext, states: StoredStates) -> Result<()> {
+        self.states = states;
         self.bundling.open(runtime)
     }
 
@@ -74,8 +83,9 @@ impl WorkerWindowFunction {
         self.bundling.close()
     }
 
-    /// Sends `(what, key, window, watermark, processing time, records)` to the worker and
-    /// emits what it answers to `out`.
+    /// Sends `(what, key, window, watermark, processing time, records, window states, global
+    /// states)` to the worker, emits the results it answers to `out` and stores the states it
+    /// gives back.
     pub fn exchange<'py>(
         &mut self,
         py: Python<'py>,
@@ -86,12 +96,20 @@ impl WorkerWindowFunction {
     ) -> Result<()> {
         let message = (|| -> PyResult<Bound<'py, PyAny>> {
             let Firing { window, times, records } = firing;
-            let message = (what, key.to_object(py)?, window, times.0, times.1, records);
+            let (window_states, global_states) = self.states.read(py);
+            let message = (what, key.to_object(py)?, window, times.0, times.1, records, window_states, global_states);
             Ok(message.into_pyobject(py)?.into_any())
         })()
         .map_err(|e| python_error(py, e))?;
-        let results = self.bundling.run(py, message)?;
-        self.sides.emit_all(&results, &self.output, out).map_err(|e| python_error(py, e))
+        let answer = self.bundling.run(py, message)?;
+        let emitted = (|| -> PyResult<()> {
+            let (results, window_states, global_states): (Bound<'py, PyAny>, Bound<'py, PyAny>, Bound<'py, PyAny>) =
+                answer.extract()?;
+            self.sides.emit_all(&results, &self.output, out)?;
+            let updates = (window_states, global_states).into_pyobject(py)?.into_any();
+            self.states.write(ScopeUpdates::of(&updates)?)
+        })();
+        emitted.map_err(|e| python_error(py, e))
     }
 
     /// The engine's window, its times and records as the worker takes them.
@@ -115,7 +133,8 @@ impl<W: PythonWindow> ProcessWindowFunction<KeyedRecord, PyValue, PyKey, W> for 
     }
 
     fn open(&mut self, context: &mut WindowRuntimeContext<'_, PyKey, W>) -> Result<()> {
-        WorkerWindowFunction::open(self, context.runtime())
+        let states = StoredStates::of_windows(context)?;
+        WorkerWindowFunction::open(self, context.runtime(), states)
     }
 
     fn process(&mut self, key: &PyKey, ctx: &mut WindowContext<'_, W, PyValue>, records: &[KeyedRecord]) -> Result<()> {

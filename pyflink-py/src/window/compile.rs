@@ -4,11 +4,11 @@
 
 use std::time::Duration;
 
-use pyflink_core::window::{GlobalWindows, Trigger, WindowAssigner};
+use pyflink_core::window::{CountEvictor, GlobalWindows, TimeEvictor, Trigger, WindowAssigner};
 use pyflink_core::{DataStream, KeyedStream, OutputTag, WindowedStream};
 
 use crate::function::{PyFunction, UserFunction};
-use crate::plan::{WindowContentsSpec, WindowSpec};
+use crate::plan::{EvictorSpec, WindowContentsSpec, WindowSpec};
 use crate::value::{KeyedRecord, PyKey, PyValue};
 use crate::window::assign::{PythonTimeWindows, PythonTrigger, WindowAssignerSpec};
 use crate::window::bundled::WorkerWindowFunction;
@@ -29,6 +29,12 @@ pub fn build_window(
     let lateness = Duration::from_millis(window.allowed_lateness_ms.max(0) as u64);
     match &window.assigner {
         WindowAssignerSpec::Count { size, slide } => {
+            if window.evictor.is_some() {
+                return Err(JobError::InvalidProgram(
+                    "count_window() windows hold exactly their records; evictors apply to time and global windows"
+                        .into(),
+                ));
+            }
             let contents = match contents {
                 WindowContentsSpec::All => CountContents::All,
                 WindowContentsSpec::Reduce { function } => CountContents::Reduce(UserFunction::new(function.clone())),
@@ -40,13 +46,15 @@ pub fn build_window(
         }
         WindowAssignerSpec::Global => {
             let windowed = keyed.window(GlobalWindows::create()).trigger(trigger.unwrap_or(PythonTrigger::Never));
-            Ok(evaluate_windows(late_data(windowed.allowed_lateness(lateness), window), contents, evaluator, in_worker))
+            let windowed = evicting(late_data(windowed.allowed_lateness(lateness), window), window);
+            Ok(evaluate_windows(windowed, contents, evaluator, in_worker))
         }
         time => {
             let assigner = PythonTimeWindows::new(time).expect("the other assigners are handled above");
             let trigger = trigger.unwrap_or_else(|| assigner.default_trigger());
             let windowed = keyed.window(assigner).trigger(trigger);
-            Ok(evaluate_windows(late_data(windowed.allowed_lateness(lateness), window), contents, evaluator, in_worker))
+            let windowed = evicting(late_data(windowed.allowed_lateness(lateness), window), window);
+            Ok(evaluate_windows(windowed, contents, evaluator, in_worker))
         }
     }
 }
@@ -62,6 +70,26 @@ where
 {
     match &window.late_data_tag {
         Some(tag) => windowed.side_output_late_data(&OutputTag::new(tag.clone())),
+        None => windowed,
+    }
+}
+
+/// `windowed` with the evictor `window` names, if any.
+fn evicting<A>(
+    windowed: WindowedStream<KeyedRecord, PyKey, A, PythonTrigger>,
+    window: &WindowSpec,
+) -> WindowedStream<KeyedRecord, PyKey, A, PythonTrigger>
+where
+    A: WindowAssigner<KeyedRecord>,
+    PythonTrigger: Trigger<KeyedRecord, A::Window>,
+{
+    match window.evictor {
+        Some(EvictorSpec::Count { max_count, after }) => {
+            windowed.evictor(CountEvictor::of_with_evict_after(max_count as usize, after))
+        }
+        Some(EvictorSpec::Time { window_ms, after }) => {
+            windowed.evictor(TimeEvictor::of_with_evict_after(Duration::from_millis(window_ms.max(0) as u64), after))
+        }
         None => windowed,
     }
 }
@@ -82,7 +110,7 @@ where
     if let Some(in_worker) = in_worker {
         return windowed.process(in_worker);
     }
-    let function = PythonWindowFunction(evaluator);
+    let function = PythonWindowFunction::new(evaluator);
     match contents {
         WindowContentsSpec::All => windowed.process(function),
         WindowContentsSpec::Reduce { function: reduce } => {

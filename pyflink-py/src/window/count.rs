@@ -14,7 +14,7 @@ use crate::function::{python_error, PyFunction, UserFunction};
 use crate::interpreter::with_interpreter;
 use crate::value::{KeyedRecord, PyKey, PyValue};
 use crate::window::bundled::{Firing, WorkerWindowFunction, FIRE};
-use crate::window::function::{count_window, WindowEvaluator};
+use crate::window::function::{count_window, StoredStates, WindowEvaluator};
 
 /// How a count window's records reach its evaluator.
 #[derive(Clone)]
@@ -65,12 +65,24 @@ pub struct PythonCountWindow {
     in_worker: Option<WorkerWindowFunction>,
     count: Option<ValueState<u64>>,
     records: Option<ListState<PyValue>>,
+    /// The function's `global_state()` (its `window_state()` lasts one call: a count window
+    /// fires once).
+    states: StoredStates,
 }
 
 impl PythonCountWindow {
     /// Windows of `size` records every `slide` records (both above 0).
     pub fn new(size: u64, slide: u64, contents: CountContents, evaluator: WindowEvaluator) -> Self {
-        PythonCountWindow { size, slide, contents, evaluator, in_worker: None, count: None, records: None }
+        PythonCountWindow {
+            size,
+            slide,
+            contents,
+            evaluator,
+            in_worker: None,
+            count: None,
+            records: None,
+            states: StoredStates::default(),
+        }
     }
 
     /// The same windows evaluated by `in_worker` (process mode).
@@ -94,8 +106,9 @@ impl KeyedProcessFunction<PyKey, KeyedRecord, PyValue> for PythonCountWindow {
     fn open(&mut self, context: &mut KeyedRuntimeContext<'_, PyKey>) -> Result<()> {
         self.count = Some(context.get_state(&ValueStateDescriptor::new("_count_window_count"))?);
         self.records = Some(context.get_list_state(&ListStateDescriptor::new("_count_window_records"))?);
+        self.states = StoredStates::of_count_windows(context)?;
         if let Some(in_worker) = self.in_worker.as_mut() {
-            return in_worker.open(context.runtime());
+            return in_worker.open(context.runtime(), self.states.clone());
         }
         let native = Python::attach(|py| self.evaluator.open(py, context.runtime()).map_err(|e| python_error(py, e)))?;
         Python::attach(|py| native.bind(py).borrow_mut().bind_states(context))
@@ -134,7 +147,7 @@ impl KeyedProcessFunction<PyKey, KeyedRecord, PyValue> for PythonCountWindow {
             let evaluated = (|| {
                 let results = self.contents.results(py, all)?;
                 let window = count_window(py, window_id as i64)?;
-                self.evaluator.evaluate(py, &record.key, window, times, results, &mut **ctx)
+                self.evaluator.evaluate(py, &record.key, window, times, results, &self.states, &mut **ctx)
             })();
             evaluated.map_err(|e| python_error(py, e))
         })

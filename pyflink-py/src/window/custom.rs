@@ -25,7 +25,7 @@ use crate::window::function::PythonWindow;
 /// The named state values of a custom trigger for one window.
 pub type CustomTriggerValues = BTreeMap<String, PyValue>;
 
-/// What a Python trigger call sees (`pyflink_rs.datastream._trigger_state._TriggerContext`
+/// What a Python trigger call sees (`pyflink_rs.datastream._stored_state._TriggerContext`
 /// wraps it): time, timer requests, and the window's state values.
 #[pyclass(module = "pyflink_rs._engine")]
 pub struct NativeTriggerContext {
@@ -171,7 +171,7 @@ impl CustomTrigger {
     ) -> PyResult<TriggerResult> {
         let trigger = self.function.get(py)?;
         let class = TRIGGER_CONTEXT.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
-            Ok(py.import("pyflink_rs.datastream._trigger_state")?.getattr("_TriggerContext")?.unbind())
+            Ok(py.import("pyflink_rs.datastream._stored_state")?.getattr("_TriggerContext")?.unbind())
         })?;
         let context = class.bind(py).call1((native.clone_ref(py),))?;
         let window = window.to_python(py)?;

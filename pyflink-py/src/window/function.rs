@@ -5,12 +5,12 @@
 use pyflink_core::window::{
     GlobalWindow, ProcessWindowFunction, TimeWindow, TryAggregateFunction, Window, WindowContext, WindowRuntimeContext,
 };
-use pyflink_core::{Result, RuntimeContext};
+use pyflink_core::{KeyedRuntimeContext, Result, RuntimeContext, ValueState, ValueStateDescriptor};
 use pyo3::call::PyCallArgs;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyList, PyModule, PyString};
+use pyo3::types::{PyDict, PyList, PyModule, PyString, PyTuple};
 
 use crate::context::NativeRuntimeContext;
 use crate::function::{python_error, PyFunction, UserFunction};
@@ -70,9 +70,79 @@ impl WindowElement for PyValue {
     }
 }
 
+/// Where a Python window function's `window_state()` and `global_state()` are kept: one
+/// engine value per scope (the key's window, the key), a dict of the states by name that the
+/// function's call gets and gives back (`pyflink_rs.datastream._stored_state.StateScope`).
+/// They are the window operator's keyed state, so checkpoints hold them and rescaling moves
+/// them with their keys.
+#[derive(Clone, Default)]
+pub struct StoredStates {
+    window: Option<ValueState<PyValue>>,
+    global: Option<ValueState<PyValue>>,
+}
+
+/// What a window function's call leaves to store, per scope (window, key): `None` where
+/// nothing changed, else the new dict (an empty one removes the scope's states).
+pub struct ScopeUpdates<'py> {
+    window: Option<Bound<'py, PyAny>>,
+    global: Option<Bound<'py, PyAny>>,
+}
+
+impl<'py> ScopeUpdates<'py> {
+    /// The updates of the Python pair `(window, global)`.
+    pub fn of(pair: &Bound<'py, PyAny>) -> PyResult<Self> {
+        let (window, global): (Bound<'py, PyAny>, Bound<'py, PyAny>) = pair.extract()?;
+        let some = |value: Bound<'py, PyAny>| (!value.is_none()).then_some(value);
+        Ok(ScopeUpdates { window: some(window), global: some(global) })
+    }
+}
+
+impl StoredStates {
+    /// The states of a time or global window function: per key and window, and per key.
+    pub fn of_windows<W: Window>(context: &mut WindowRuntimeContext<'_, PyKey, W>) -> Result<Self> {
+        Ok(StoredStates {
+            window: Some(context.get_window_state(&ValueStateDescriptor::new("_python_window_states"))?),
+            global: Some(context.get_state(&ValueStateDescriptor::new("_python_global_states"))?),
+        })
+    }
+
+    /// The states of a count window function: per key. A count window fires once and is gone,
+    /// so its window states last for that call only.
+    pub fn of_count_windows(context: &mut KeyedRuntimeContext<'_, PyKey>) -> Result<Self> {
+        Ok(StoredStates {
+            window: None,
+            global: Some(context.get_state(&ValueStateDescriptor::new("_python_global_states"))?),
+        })
+    }
+
+    /// The stored dicts of the current key (and window) as the call takes them: `None` where
+    /// nothing is stored.
+    pub fn read<'py>(&self, py: Python<'py>) -> (Bound<'py, PyAny>, Bound<'py, PyAny>) {
+        let read = |state: &Option<ValueState<PyValue>>| {
+            state.as_ref().and_then(ValueState::value).map_or_else(|| py.None().into_bound(py), |v| v.0.into_bound(py))
+        };
+        (read(&self.window), read(&self.global))
+    }
+
+    /// Stores what a call left.
+    pub fn write(&self, updates: ScopeUpdates<'_>) -> PyResult<()> {
+        for (state, update) in [(&self.window, updates.window), (&self.global, updates.global)] {
+            let (Some(state), Some(update)) = (state, update) else { continue };
+            let empty = update.cast::<PyDict>().map(|dict| dict.is_empty()).unwrap_or(false);
+            if empty {
+                state.clear();
+            } else {
+                state.update(PyValue(update.unbind()));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The window evaluator of the Python layer (`_WindowEvaluator`): `open(runtime_context)`,
-/// `process(key, window, watermark, processing_time, elements)` returning or yielding the
-/// results, `clear(key, window, watermark, processing_time)` and `close()`.
+/// `process(key, window, watermark, processing_time, elements, window_states, global_states)`
+/// returning the results and the state updates, `clear(...)` with the same states returning the
+/// updates, and `close()`.
 #[derive(Clone)]
 pub struct WindowEvaluator {
     evaluator: PyFunction,
@@ -98,7 +168,9 @@ impl WindowEvaluator {
         Ok(native)
     }
 
-    /// Evaluates the window `window` of `key` over `elements`, emitting the results to `out`.
+    /// Evaluates the window `window` of `key` over `elements` with the states `states` holds,
+    /// emitting the results to `out` and storing what the function left in the states.
+    #[allow(clippy::too_many_arguments)]
     pub fn evaluate<'py>(
         &self,
         py: Python<'py>,
@@ -106,28 +178,36 @@ impl WindowEvaluator {
         window: Bound<'py, PyAny>,
         times: (i64, i64),
         elements: Bound<'py, PyList>,
+        states: &StoredStates,
         out: &mut impl Emit,
     ) -> PyResult<()> {
         let evaluator = self.evaluator.get(py)?;
         let (watermark, processing_time) = times;
-        let args = (key.to_object(py)?, window, watermark, processing_time, elements);
-        let results = evaluator.call_method1(intern!(py, "process"), args)?;
+        let (window_states, global_states) = states.read(py);
+        let args = (key.to_object(py)?, window, watermark, processing_time, elements, window_states, global_states);
+        let answer = evaluator.call_method1(intern!(py, "process"), args)?;
+        let answer = answer.cast::<PyTuple>()?;
+        let results = answer.get_item(0)?;
         if !results.is_none() {
             self.sides.emit_all(&results, &self.output, out)?;
         }
-        Ok(())
+        states.write(ScopeUpdates::of(&answer.get_slice(1, 3).into_any())?)
     }
 
-    /// Tells the function that the window of `key` is removed.
+    /// Tells the function that the window of `key` is removed, with the states `states` holds.
     pub fn clear<'py>(
         &self,
         py: Python<'py>,
         key: &PyKey,
         window: Bound<'py, PyAny>,
         times: (i64, i64),
+        states: &StoredStates,
     ) -> PyResult<()> {
         let evaluator = self.evaluator.get(py)?;
-        evaluator.call_method1("clear", (key.to_object(py)?, window, times.0, times.1)).map(drop)
+        let (window_states, global_states) = states.read(py);
+        let args = (key.to_object(py)?, window, times.0, times.1, window_states, global_states);
+        let updates = evaluator.call_method1("clear", args)?;
+        states.write(ScopeUpdates::of(&updates)?)
     }
 
     /// Calls `close`.
@@ -139,7 +219,17 @@ impl WindowEvaluator {
 /// A window operator's evaluation by Python: the engine keeps the windows and their contents,
 /// and calls the evaluator when a window fires.
 #[derive(Clone)]
-pub struct PythonWindowFunction(pub WindowEvaluator);
+pub struct PythonWindowFunction {
+    evaluator: WindowEvaluator,
+    states: StoredStates,
+}
+
+impl PythonWindowFunction {
+    /// The window function `evaluator` evaluates.
+    pub fn new(evaluator: WindowEvaluator) -> Self {
+        PythonWindowFunction { evaluator, states: StoredStates::default() }
+    }
+}
 
 impl<IN: WindowElement, W: PythonWindow> ProcessWindowFunction<IN, PyValue, PyKey, W> for PythonWindowFunction {
     fn within_batch(batch: &mut dyn FnMut() -> Result<()>) -> Result<()> {
@@ -147,11 +237,12 @@ impl<IN: WindowElement, W: PythonWindow> ProcessWindowFunction<IN, PyValue, PyKe
     }
 
     fn open(&mut self, context: &mut WindowRuntimeContext<'_, PyKey, W>) -> Result<()> {
+        self.states = StoredStates::of_windows(context)?;
         Python::attach(|py| {
-            let native = self.0.open(py, context.runtime()).map_err(|e| python_error(py, e))?;
+            let native = self.evaluator.open(py, context.runtime()).map_err(|e| python_error(py, e))?;
             let refused = native.bind(py).borrow().refuse_states(
-                "functions of time and global windows cannot use keyed state from Python yet; keep state in a \
-                 KeyedProcessFunction or a count window",
+                "the runtime context of a time or global window function has no keyed state: use the context's \
+                 window_state() and global_state() in process()",
             );
             refused
         })
@@ -163,7 +254,7 @@ impl<IN: WindowElement, W: PythonWindow> ProcessWindowFunction<IN, PyValue, PyKe
             let evaluated = (|| {
                 let list = PyList::new(py, elements.iter().map(|element| element.object(py)))?;
                 let window = ctx.window().to_python(py)?;
-                self.0.evaluate(py, key, window, times, list, ctx)
+                self.evaluator.evaluate(py, key, window, times, list, &self.states, ctx)
             })();
             evaluated.map_err(|e| python_error(py, e))
         })
@@ -173,12 +264,12 @@ impl<IN: WindowElement, W: PythonWindow> ProcessWindowFunction<IN, PyValue, PyKe
         let times = (ctx.current_watermark(), ctx.current_processing_time());
         Python::attach(|py| {
             let window = ctx.window().to_python(py).map_err(|e| python_error(py, e))?;
-            self.0.clear(py, key, window, times).map_err(|e| python_error(py, e))
+            self.evaluator.clear(py, key, window, times, &self.states).map_err(|e| python_error(py, e))
         })
     }
 
     fn close(&mut self) -> Result<()> {
-        Python::attach(|py| self.0.close(py).map_err(|e| python_error(py, e)))
+        Python::attach(|py| self.evaluator.close(py).map_err(|e| python_error(py, e)))
     }
 }
 

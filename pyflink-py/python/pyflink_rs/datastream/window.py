@@ -644,8 +644,44 @@ class NeverTrigger(Trigger):
         return True
 
 
+class Evictor:
+    """Removes records from a window when it fires, before or after its function runs
+    (``WindowedStream.evictor``). PyFlink's Python API has none; these are Flink's. A window with
+    an evictor keeps all its records, also under ``reduce`` and ``aggregate``, which then fold
+    what the evictor leaves."""
+
+    def __init__(self, spec):
+        self._spec = spec
+
+    def _native(self):
+        return self._spec
+
+
+class CountEvictor(Evictor):
+    """Keeps a window's newest ``max_count`` records."""
+
+    @staticmethod
+    def of(max_count, do_evict_after=False):
+        if int(max_count) <= 0:
+            raise ValueError(f"a CountEvictor keeps a positive number of records, not {max_count}")
+        return CountEvictor(_native.EvictorSpec.COUNT(int(max_count), bool(do_evict_after)))
+
+
+class TimeEvictor(Evictor):
+    """Keeps a window's records within ``window_size`` (a ``Time``, ``Duration`` or
+    milliseconds) of its newest record's timestamp."""
+
+    @staticmethod
+    def of(window_size, do_evict_after=False):
+        millis = window_size.to_milliseconds() if hasattr(window_size, "to_milliseconds") else int(window_size)
+        if millis < 0:
+            raise ValueError(f"a TimeEvictor keeps a span of time that is not negative, not {millis} ms")
+        return TimeEvictor(_native.EvictorSpec.TIME(millis, bool(do_evict_after)))
+
+
 __all__ = [
     "ContinuousEventTimeTrigger",
+    "CountEvictor",
     "ContinuousProcessingTimeTrigger",
     "CountSlidingWindowAssigner",
     "CountTrigger",
@@ -655,6 +691,7 @@ __all__ = [
     "DynamicProcessingTimeSessionWindows",
     "EventTimeSessionWindows",
     "EventTimeTrigger",
+    "Evictor",
     "GlobalWindow",
     "GlobalWindows",
     "MergingWindowAssigner",
@@ -665,6 +702,7 @@ __all__ = [
     "SessionWindowTimeGapExtractor",
     "SlidingEventTimeWindows",
     "SlidingProcessingTimeWindows",
+    "TimeEvictor",
     "TimeWindow",
     "Trigger",
     "TriggerResult",

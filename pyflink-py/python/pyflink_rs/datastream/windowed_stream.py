@@ -14,19 +14,23 @@ from pyflink_rs.datastream.functions import (
     WindowFunction,
     pickled_callable,
 )
+from pyflink_rs.datastream._stored_state import StateScope, StoredStateStore
 from pyflink_rs.datastream.output_tag import OutputTag
-from pyflink_rs.datastream.window import Trigger, WindowAssigner
+from pyflink_rs.datastream.window import Evictor, Trigger, WindowAssigner
 
 
 class _WindowContext(ProcessWindowFunction.Context, ProcessAllWindowFunction.Context):
-    """The context of one window evaluation, with the facts the engine passed."""
+    """The context of one window evaluation, with the facts the engine passed and the states
+    of the key's window and of the key."""
 
-    __slots__ = ("_window", "_watermark", "_processing_time")
+    __slots__ = ("_window", "_watermark", "_processing_time", "_window_scope", "_global_scope")
 
-    def __init__(self, window, watermark, processing_time):
+    def __init__(self, window, watermark, processing_time, window_scope, global_scope):
         self._window = window
         self._watermark = watermark
         self._processing_time = processing_time
+        self._window_scope = window_scope
+        self._global_scope = global_scope
 
     def window(self):
         return self._window
@@ -38,16 +42,13 @@ class _WindowContext(ProcessWindowFunction.Context, ProcessAllWindowFunction.Con
         return self._watermark
 
     def window_state(self):
-        raise NotImplementedError(
-            "per-window state is not available to Python window functions yet; keep state in a "
-            "KeyedProcessFunction"
-        )
+        """The states of the current key in this window (checkpointed with the key); clear
+        them in the function's ``clear``, which runs when the window is removed."""
+        return StoredStateStore(self._window_scope)
 
     def global_state(self):
-        raise NotImplementedError(
-            "global state is not available to Python window functions yet; keep state in a "
-            "KeyedProcessFunction"
-        )
+        """The states of the current key, shared by all its windows."""
+        return StoredStateStore(self._global_scope)
 
 
 class _WindowEvaluator:
@@ -63,22 +64,35 @@ class _WindowEvaluator:
         if self._function is not None:
             self._function.open(runtime_context)
 
-    def process(self, key, window, watermark, processing_time, elements):
+    def process(self, key, window, watermark, processing_time, elements, window_states=None, global_states=None):
+        """The window's results, and what to store as the states of the window and of the key
+        (None: unchanged)."""
         kind = self._kind
         if kind == "pass":
-            return elements
+            return elements, None, None
         if kind == "apply":
-            return self._function.apply(key, window, elements)
+            return self._function.apply(key, window, elements), None, None
         if kind == "all_apply":
-            return self._function.apply(window, elements)
-        context = _WindowContext(window, watermark, processing_time)
+            return self._function.apply(window, elements), None, None
+        context = _WindowContext(window, watermark, processing_time, StateScope(window_states),
+                                 StateScope(global_states))
         if kind == "process":
-            return self._function.process(key, context, elements)
-        return self._function.process(context, elements)
+            results = self._function.process(key, context, elements)
+        else:
+            results = self._function.process(context, elements)
+        # A generator runs while its results are taken: take them before the states.
+        results = None if results is None else list(results)
+        return results, context._window_scope.update(), context._global_scope.update()
 
-    def clear(self, key, window, watermark, processing_time):
-        if self._kind in ("process", "all_process"):
-            self._function.clear(_WindowContext(window, watermark, processing_time))
+    def clear(self, key, window, watermark, processing_time, window_states=None, global_states=None):
+        """Tells the function the window is removed; returns what to store as the states of the
+        window and of the key (None: unchanged)."""
+        if self._kind not in ("process", "all_process"):
+            return None, None
+        context = _WindowContext(window, watermark, processing_time, StateScope(window_states),
+                                 StateScope(global_states))
+        self._function.clear(context)
+        return context._window_scope.update(), context._global_scope.update()
 
     def close(self):
         if self._function is not None:
@@ -140,6 +154,7 @@ class WindowedStream:
             self._trigger = default._native()
         self._allowed_lateness = 0
         self._late_data_tag = None
+        self._evictor = None
         self._keyed = keyed
 
     def get_execution_environment(self):
@@ -155,6 +170,17 @@ class WindowedStream:
         if not isinstance(trigger, Trigger):
             raise TypeError(f"expected a Trigger, got {type(trigger).__name__}")
         self._trigger = trigger._native()
+        return self
+
+    def evictor(self, evictor):
+        """Removes records from each window when it fires, as ``evictor`` says
+        (``CountEvictor``, ``TimeEvictor``): Flink's ``evictor``, which PyFlink lacks."""
+        if not isinstance(evictor, Evictor):
+            raise TypeError(f"expected an Evictor, got {type(evictor).__name__}")
+        if isinstance(self._assigner, _native.WindowAssignerSpec.COUNT):
+            raise ValueError("count_window() windows hold exactly their records; evictors apply to time and global "
+                             "windows")
+        self._evictor = evictor._native()
         return self
 
     def allowed_lateness(self, time_ms):
@@ -209,6 +235,7 @@ class WindowedStream:
             trigger=self._trigger,
             allowed_lateness_ms=self._allowed_lateness,
             late_data_tag=self._late_data_tag,
+            evictor=self._evictor,
         )
         evaluator = _evaluator(window_function, self._keyed)
         stream = DataStream(self._keyed_stream._native.window(spec, contents, evaluator, name, record_type))

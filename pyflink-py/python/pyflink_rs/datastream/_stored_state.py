@@ -1,6 +1,9 @@
-"""The context a Python ``Trigger`` is called with: time, timers, and its partitioned state,
-per key and window. The state lives in the engine's trigger state of the window (checkpointed
-with it); the engine moves it into the native context for the call and takes it back after."""
+"""States kept by name in one stored value of the engine: the partitioned state of a Python
+``Trigger`` (per key and window, in the window's trigger state), and the ``window_state()`` and
+``global_state()`` of a ``ProcessWindowFunction`` (per key and window, and per key). The
+engine hands the stored value over for a call and takes it back after; each state's value is
+replaced on writes, never changed in place, because the engine may still hold the old one for a
+checkpoint."""
 
 import functools
 
@@ -16,6 +19,7 @@ from pyflink_rs.datastream.state import (
     ValueState,
     ValueStateDescriptor,
 )
+from pyflink_rs.datastream.functions import KeyedStateStore
 from pyflink_rs.datastream.window import Trigger
 
 
@@ -131,6 +135,83 @@ class _TriggerMapState(_Stored, MapState):
         return not self._map()
 
 
+def stored_state(native, state_descriptor, expected=None):
+    """The state ``state_descriptor`` describes, kept under its name in ``native`` (which has
+    ``get(name)``, ``put(name, value)`` and ``remove(name)``); ``expected``, if given, is the
+    descriptor class the caller asks for."""
+    if expected is not None and not isinstance(state_descriptor, expected):
+        raise TypeError(f"expected a {expected.__name__}, got {type(state_descriptor).__name__}")
+    name = state_descriptor.name
+    if isinstance(state_descriptor, ValueStateDescriptor):
+        return _TriggerValueState(native, name)
+    if isinstance(state_descriptor, ListStateDescriptor):
+        return _TriggerListState(native, name)
+    if isinstance(state_descriptor, MapStateDescriptor):
+        return _TriggerMapState(native, name)
+    if isinstance(state_descriptor, ReducingStateDescriptor):
+        return _TriggerReducingState(native, name, state_descriptor.get_reduce_function())
+    if isinstance(state_descriptor, AggregatingStateDescriptor):
+        return _TriggerAggregatingState(native, name, state_descriptor.get_agg_function())
+    raise TypeError(f"expected a state descriptor, got {type(state_descriptor).__name__}")
+
+
+class StateScope:
+    """The states of one scope of a window function (a key's window, or the key across its
+    windows) for one call: a dict by state name, as the engine stored it. Writes copy the dict
+    first, so the engine's stored one stays as it was; ``update()`` is what to store after the
+    call: None when nothing changed, else the new dict (empty: remove it)."""
+
+    __slots__ = ("_states", "_changed")
+
+    def __init__(self, states):
+        self._states = states
+        self._changed = False
+
+    def get(self, name):
+        return None if self._states is None else self._states.get(name)
+
+    def _writable(self):
+        if not self._changed:
+            self._states = dict(self._states or {})
+            self._changed = True
+        return self._states
+
+    def put(self, name, value):
+        self._writable()[name] = value
+
+    def remove(self, name):
+        if self.get(name) is not None:
+            self._writable().pop(name, None)
+
+    def update(self):
+        return self._states if self._changed else None
+
+
+class StoredStateStore(KeyedStateStore):
+    """A ``KeyedStateStore`` whose states are kept in a ``StateScope``: what
+    ``ProcessWindowFunction.Context.window_state()`` and ``global_state()`` return."""
+
+    __slots__ = ("_scope",)
+
+    def __init__(self, scope):
+        self._scope = scope
+
+    def get_state(self, state_descriptor):
+        return stored_state(self._scope, state_descriptor, ValueStateDescriptor)
+
+    def get_list_state(self, state_descriptor):
+        return stored_state(self._scope, state_descriptor, ListStateDescriptor)
+
+    def get_map_state(self, state_descriptor):
+        return stored_state(self._scope, state_descriptor, MapStateDescriptor)
+
+    def get_reducing_state(self, state_descriptor):
+        return stored_state(self._scope, state_descriptor, ReducingStateDescriptor)
+
+    def get_aggregating_state(self, state_descriptor):
+        return stored_state(self._scope, state_descriptor, AggregatingStateDescriptor)
+
+
 class _TriggerContext(Trigger.OnMergeContext):
     """The engine's context of one trigger call, under PyFlink's names."""
 
@@ -166,18 +247,7 @@ class _TriggerContext(Trigger.OnMergeContext):
 
     def get_partitioned_state(self, state_descriptor):
         """The state ``state_descriptor`` describes, for this key and window."""
-        name = state_descriptor.name
-        if isinstance(state_descriptor, ValueStateDescriptor):
-            return _TriggerValueState(self._native, name)
-        if isinstance(state_descriptor, ListStateDescriptor):
-            return _TriggerListState(self._native, name)
-        if isinstance(state_descriptor, MapStateDescriptor):
-            return _TriggerMapState(self._native, name)
-        if isinstance(state_descriptor, ReducingStateDescriptor):
-            return _TriggerReducingState(self._native, name, state_descriptor.get_reduce_function())
-        if isinstance(state_descriptor, AggregatingStateDescriptor):
-            return _TriggerAggregatingState(self._native, name, state_descriptor.get_agg_function())
-        raise TypeError(f"expected a state descriptor, got {type(state_descriptor).__name__}")
+        return stored_state(self._native, state_descriptor)
 
     def merge_partitioned_state(self, state_descriptor):
         """Merges the state of the windows that merged into this one: list, reducing and
