@@ -74,8 +74,8 @@ pub use error::{FlinkError, Result};
 pub use pyflink_state::{key_encoding, RocksDbOptions, StateBackendConfig};
 pub use pyflink_state::{
     AggregatingState, AggregatingStateDescriptor, BroadcastState, ListState, ListStateDescriptor, MapState,
-    MapStateDescriptor, ReadOnlyBroadcastState, ReducingState, ReducingStateDescriptor, StateTtlConfig,
-    StateVisibility, UpdateType, ValueState, ValueStateDescriptor,
+    MapStateDescriptor, OperatorListState, OperatorStateStore, ReadOnlyBroadcastState, ReducingState,
+    ReducingStateDescriptor, StateTtlConfig, StateVisibility, UpdateType, ValueState, ValueStateDescriptor,
 };
 pub use runtime::client::{JobClient, JobId, JobStatus};
 pub use runtime::job::JobExecutionResult;

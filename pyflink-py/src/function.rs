@@ -124,6 +124,26 @@ impl UserFunction {
         Ok(Some(native))
     }
 
+    /// Calls `initialize_state` of the function object if it is a `CheckpointedFunction`,
+    /// with the operator state of `runtime`.
+    pub fn initialize_operator_state(&self, py: Python<'_>, runtime: &pyflink_core::RuntimeContext) -> PyResult<()> {
+        let loaded = self.load(py)?;
+        if !loaded.has_life_cycle {
+            return Ok(());
+        }
+        crate::operator_state::initialize(py, loaded.target.bind(py), runtime)
+    }
+
+    /// Calls `snapshot_state` of the function object if it is a `CheckpointedFunction`.
+    pub fn snapshot_operator_state(&self, py: Python<'_>, checkpoint_id: u64) -> PyResult<()> {
+        match self.loaded.get() {
+            Some(loaded) if loaded.has_life_cycle => {
+                crate::operator_state::snapshot(py, loaded.target.bind(py), checkpoint_id)
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Calls the function class's `close`, if it was opened.
     pub fn close(&self, py: Python<'_>) -> PyResult<()> {
         match self.loaded.get() {

@@ -52,6 +52,7 @@ pub mod kafka;
 pub mod keyed_process;
 pub mod logging;
 pub mod metrics;
+pub mod operator_state;
 pub mod operators;
 pub mod plan;
 pub mod process;

@@ -87,7 +87,13 @@ impl ProcessFunction<PyValue, PyValue> for PythonTransform {
     }
 
     fn open(&mut self, runtime: &RuntimeContext) -> Result<()> {
+        // Operator state first, as Flink initializes state before it opens the function.
+        Python::attach(|py| self.function.initialize_operator_state(py, runtime).map_err(|e| python_error(py, e)))?;
         open_unkeyed(&self.function, runtime)
+    }
+
+    fn snapshot_state(&mut self, checkpoint_id: u64) -> Result<()> {
+        Python::attach(|py| self.function.snapshot_operator_state(py, checkpoint_id).map_err(|e| python_error(py, e)))
     }
 
     fn close(&mut self) -> Result<()> {

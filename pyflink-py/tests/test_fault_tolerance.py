@@ -264,6 +264,16 @@ class CountPerKey(KeyedProcessFunction):
         yield ctx.get_current_key(), self.count.value()
 
 
+def wait_until_seen(client, operator, count):
+    """Waits until the instances of `operator` counted `count` records in their "seen" metric."""
+    deadline = time.monotonic() + 60
+    metrics = client.get_metrics()
+    while sum(v for k, v in metrics.items() if k.startswith(f"{operator}.") and k.endswith(".seen")) < count:
+        assert time.monotonic() < deadline, metrics
+        time.sleep(0.05)
+        metrics = client.get_metrics()
+
+
 @pytest.mark.parametrize("mode", ["thread", "process"])
 def test_stop_with_savepoint_restarts_a_python_job_at_another_parallelism_with_its_keyed_state(mode, tmp_path):
     env = environment(mode, parallelism=2)
@@ -275,10 +285,7 @@ def test_stop_with_savepoint_restarts_a_python_job_at_another_parallelism_with_i
     merged = records.union(idle.filter(lambda v: False).uid("nothing"))
     merged.key_by(lambda v: v % 4).process(CountPerKey()).name("counter").uid("counter").sink_to(DiscardingSink())
     client = env.execute_async("before the savepoint")
-    deadline = time.monotonic() + 60
-    while sum(v for k, v in client.get_metrics().items() if k.startswith("counter.") and k.endswith(".seen")) < 100:
-        assert time.monotonic() < deadline, client.get_metrics()
-        time.sleep(0.05)
+    wait_until_seen(client, "counter", 100)
     path = client.stop_with_savepoint().result()
     assert os.path.dirname(path) == str(tmp_path)
     assert os.path.basename(path).startswith(f"savepoint-{str(client.get_job_id())[:6]}-")
@@ -319,3 +326,72 @@ def test_trigger_savepoint_keeps_the_job_running_and_needs_checkpointing(tmp_pat
     with pytest.raises(ValueError, match="advance_to_end_of_event_time"):
         client.stop_with_savepoint(True, str(tmp_path))
     client.cancel().result()
+
+
+class CountingMap:
+    """A map with operator state (a CheckpointedFunction): each instance counts its records in
+    a list state and names itself in a union list state; after a restore it reports what it
+    got back."""
+
+    def __new__(cls):
+        from pyflink_rs.datastream import CheckpointedFunction, MapFunction
+
+        class Counting(MapFunction, CheckpointedFunction):
+            def open(self, runtime_context):
+                assert hasattr(self, "counts"), "initialize_state runs before open, as in Flink"
+                self.index = runtime_context.get_index_of_this_subtask()
+                self.seen = runtime_context.get_metrics_group().counter("seen")
+
+            def initialize_state(self, context):
+                from pyflink_rs.datastream.state import ListStateDescriptor
+
+                store = context.get_operator_state_store()
+                self.counts = store.get_list_state(ListStateDescriptor("counts", Types.LONG()))
+                self.names = store.get_union_list_state(ListStateDescriptor("names", Types.STRING()))
+                self.restored = (context.is_restored(), sum(self.counts.get()), tuple(sorted(self.names.get())))
+                self.count = 0
+
+            def snapshot_state(self, context):
+                assert context.get_checkpoint_id() > 0
+                self.counts.update([self.restored[1] + self.count])
+                self.names.update([f"instance {self.index}"])
+
+            def map(self, value):
+                self.seen.inc()
+                self.count += 1
+                return (self.index,) + self.restored
+
+        return Counting()
+
+
+def test_operator_state_of_a_checkpointed_function_is_split_or_unioned_across_a_rescale(tmp_path):
+    env = environment("thread", parallelism=2)
+    env.enable_checkpointing(100)
+    env.set_default_savepoint_directory(str(tmp_path))
+    records = env.from_collection(list(range(100)), Types.LONG()).uid("records")
+    idle = env.from_source(NumberSequenceSource(1, ENDLESS), WatermarkStrategy.no_watermarks(), "idle")
+    merged = records.union(idle.filter(lambda v: False).uid("nothing")).rebalance()
+    merged.map(CountingMap()).name("counting").uid("counting").sink_to(DiscardingSink())
+    client = env.execute_async("counting")
+    wait_until_seen(client, "counting", 100)
+    path = client.stop_with_savepoint().result()
+    client.get_job_execution_result().result()
+
+    config = Configuration()
+    config.set_string("execution.savepoint.path", path)
+    config.set_string("execution.savepoint.ignore-unclaimed-state", "true")
+    env = StreamExecutionEnvironment.get_execution_environment(config)
+    env.set_parallelism(3)
+    after = env.from_collection(list(range(30)), Types.LONG()).rebalance().map(CountingMap()).uid("counting")
+    reports = set(after.execute_and_collect())
+    assert {index for index, *_ in reports} == {0, 1, 2}, reports
+    assert all(restored for _, restored, _, _ in reports)
+    # The two counts (of 100 records) are split over the three new instances; the names are
+    # given whole to each.
+    assert sum(count for _, _, count, _ in reports) == 100
+    assert all(names == ("instance 0", "instance 1") for *_, names in reports)
+
+    env = environment("process")
+    env.from_collection([1, 2]).map(CountingMap()).sink_to(DiscardingSink())
+    with pytest.raises(Exception, match="python.execution-mode: thread"):
+        env.execute("process mode")

@@ -213,6 +213,13 @@ pub trait ProcessFunction<IN: Data, OUT: Data>: Clone + Send + Sync + 'static {
         false
     }
 
+    /// Called as the checkpoint `checkpoint_id` is taken, before the operator state (the list
+    /// states of [`RuntimeContext::get_operator_state_store`]) is written into it: put what the
+    /// checkpoint must hold into those states here (Flink's `CheckpointedFunction.snapshotState`).
+    fn snapshot_state(&mut self, _checkpoint_id: u64) -> Result<()> {
+        Ok(())
+    }
+
     /// Called once at the end: after the last record, or as the job stops early (cancelled, or
     /// failed elsewhere); an error then is logged, since the job is stopping anyway.
     fn close(&mut self) -> Result<()> {

@@ -1,6 +1,7 @@
 //! `process`: runs a [`ProcessFunction`] with its life cycle and side outputs.
 
 use crate::api::functions::{ProcessContext, ProcessFunction};
+use crate::checkpoint::StateSnapshotContext;
 use crate::runtime::operator::{OneInputOperator, RuntimeContext};
 use crate::runtime::output::Output;
 use crate::{Data, Result};
@@ -32,6 +33,10 @@ impl<IN: Data, OUT: Data, F: ProcessFunction<IN, OUT>> OneInputOperator<IN, OUT>
 
     fn owes_results(&self) -> bool {
         self.0.owes_results()
+    }
+
+    fn snapshot_state(&mut self, context: &mut StateSnapshotContext) -> Result<()> {
+        self.0.snapshot_state(context.checkpoint_id())
     }
 
     fn close(&mut self) -> Result<()> {

@@ -185,6 +185,17 @@ impl RuntimeContext {
         &self.operator_state
     }
 
+    /// The instance's operator state store, shared: for functions that ask for their list
+    /// states later than `open()`, as Python functions do from `initialize_state`.
+    pub fn operator_state_store(&self) -> Arc<OperatorStateStore> {
+        Arc::clone(&self.operator_state)
+    }
+
+    /// Whether the instance starts from a checkpoint or savepoint (Flink's `isRestored`).
+    pub fn is_restored(&self) -> bool {
+        self.restored.is_some()
+    }
+
     /// Adds the operator state, if there is any, to a checkpoint.
     pub(crate) fn snapshot_operator_state(&self, context: &mut StateSnapshotContext) -> Result<()> {
         if !self.operator_state.is_empty() {

@@ -188,6 +188,12 @@ class _Functions:
         target, method = pickle.loads(pickled)
         if method is None:
             return target
+        from pyflink_rs.datastream.functions import CheckpointedFunction
+
+        if isinstance(target, CheckpointedFunction):
+            raise TypeError(
+                f"{type(target).__name__} is a CheckpointedFunction: operator state lives in the engine's "
+                "interpreter, so run it with python.execution-mode: thread")
         target.open(self.context)
         self._opened.append(target)
         return getattr(target, method)

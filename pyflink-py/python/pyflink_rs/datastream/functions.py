@@ -131,6 +131,95 @@ class KeyedStateStore:
         raise NotImplementedError
 
 
+class CheckpointedFunction:
+    """A function with operator state: list states not bound to keys (Flink's
+    ``CheckpointedFunction``, which PyFlink lacks). ``initialize_state(context)`` runs when the
+    instance starts: ``context.get_operator_state_store()`` gives the list states, and
+    ``context.is_restored()`` tells whether they hold a checkpoint's contents.
+    ``snapshot_state(context)`` runs as each checkpoint is taken, to put into them what the
+    checkpoint must hold. After a change of parallelism, the elements of a list state are split
+    over the instances and those of a union list state are given whole to each. For map,
+    flat_map and filter functions, in thread mode."""
+
+    def snapshot_state(self, context):
+        """Writes the function's operator state for the checkpoint ``context`` describes."""
+        raise NotImplementedError("CheckpointedFunction subclasses implement snapshot_state(context)")
+
+    def initialize_state(self, context):
+        """Gets the function's operator states, restored or empty."""
+        raise NotImplementedError("CheckpointedFunction subclasses implement initialize_state(context)")
+
+
+class FunctionSnapshotContext:
+    """The checkpoint ``CheckpointedFunction.snapshot_state`` writes for."""
+
+    def __init__(self, checkpoint_id, timestamp):
+        self._checkpoint_id = checkpoint_id
+        self._timestamp = timestamp
+
+    def get_checkpoint_id(self):
+        return self._checkpoint_id
+
+    def get_checkpoint_timestamp(self):
+        """When the instance took its part of the checkpoint, in epoch milliseconds."""
+        return self._timestamp
+
+
+class FunctionInitializationContext:
+    """What ``CheckpointedFunction.initialize_state`` gets: the operator state store, and
+    whether it was restored."""
+
+    def __init__(self, native):
+        self._native = native
+
+    def is_restored(self):
+        return self._native.is_restored()
+
+    def get_operator_state_store(self):
+        return _FunctionOperatorStateStore(self._native)
+
+
+class _FunctionOperatorStateStore(OperatorStateStore):
+    """The operator state of a ``CheckpointedFunction``: list and union list states."""
+
+    def __init__(self, native):
+        self._native = native
+
+    def get_list_state(self, state_descriptor):
+        """The list state ``state_descriptor`` (a ``ListStateDescriptor``) names, split over
+        the instances after a change of parallelism."""
+        from pyflink_rs.datastream.state import ListState, ListStateDescriptor
+
+        _expect(state_descriptor, ListStateDescriptor)
+        return ListState(self._native.get_list_state(state_descriptor.name))
+
+    def get_union_list_state(self, state_descriptor):
+        """The list state ``state_descriptor`` names, given whole to every instance after a
+        restore."""
+        from pyflink_rs.datastream.state import ListState, ListStateDescriptor
+
+        _expect(state_descriptor, ListStateDescriptor)
+        return ListState(self._native.get_union_list_state(state_descriptor.name))
+
+    def get_broadcast_state(self, state_descriptor):
+        raise TypeError("broadcast state belongs to broadcast process functions: use their context's "
+                        "get_broadcast_state")
+
+
+def _initialize_operator_state(function, native_store):
+    """The engine's call as an instance opens: ``initialize_state`` of a CheckpointedFunction."""
+    if isinstance(function, CheckpointedFunction):
+        function.initialize_state(FunctionInitializationContext(native_store))
+
+
+def _snapshot_operator_state(function, checkpoint_id):
+    """The engine's call as a checkpoint is taken: ``snapshot_state`` of a CheckpointedFunction."""
+    if isinstance(function, CheckpointedFunction):
+        import time
+
+        function.snapshot_state(FunctionSnapshotContext(checkpoint_id, int(time.time() * 1000)))
+
+
 class AsyncFunction(Function):
     """Calls an outside service for each record without blocking the stream
     (``AsyncDataStream``): ``async_invoke`` is a coroutine returning the record's results."""
