@@ -307,3 +307,28 @@ def test_evictors_remove_records_before_the_window_function(mode):
     env = environment(mode)
     with pytest.raises(ValueError, match="evictors apply to time and global windows"):
         env.from_collection(events).key_by(lambda e: e[0]).count_window(2).evictor(CountEvictor.of(1))
+
+
+class RunningWindows(ProcessWindowFunction):
+    """Counts a key's windows in its global state; a count window's window state starts empty."""
+
+    def process(self, key, context, elements):
+        windows = context.global_state().get_state(ValueStateDescriptor("windows", Types.INT()))
+        windows.update((windows.value() or 0) + 1)
+        fresh = context.window_state().get_state(ValueStateDescriptor("fresh", Types.INT()))
+        assert fresh.value() is None
+        fresh.update(1)
+        yield key, windows.value(), sum(e[2] for e in elements)
+
+
+@pytest.mark.parametrize("mode", ["thread", "process"])
+def test_count_windows_keep_global_state_across_their_windows(mode):
+    events = [("a" if n % 3 else "b", n, n) for n in range(12)]
+    env = environment(mode)
+    results = env.from_collection(events).key_by(lambda e: e[0]).count_window(2).process(RunningWindows())
+    by_key = {}
+    for key, ts, n in events:
+        by_key.setdefault(key, []).append(n)
+    expected = [(key, i // 2 + 1, values[i] + values[i + 1])
+                for key, values in by_key.items() for i in range(0, len(values) - 1, 2)]
+    assert sorted(results.execute_and_collect()) == sorted(expected)
