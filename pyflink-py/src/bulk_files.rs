@@ -19,7 +19,7 @@ use pyflink_core::{
 };
 use pyo3::prelude::*;
 
-use crate::files::{configured, read, FileSinkSpec};
+use crate::files::{configured, file_discovery, read, FileSinkSpec};
 use crate::formats::python_row_type;
 use crate::function::python_error;
 use crate::interpreter::with_interpreter;
@@ -85,18 +85,10 @@ impl Environment {
         batch_size: u32,
         case_sensitive: bool,
     ) -> Result<Arc<Stream>, JobError> {
-        if paths.is_empty() {
-            return Err(JobError::InvalidProgram("a FileSource needs at least one path to read".into()));
-        }
+        let monitor = file_discovery(&paths, monitor_interval_ms)?;
         if batch_size == 0 {
             return Err(JobError::InvalidProgram("the batch size must be positive, not 0".into()));
         }
-        let monitor = match monitor_interval_ms {
-            Some(ms) if ms <= 0 => {
-                return Err(JobError::InvalidProgram(format!("the discovery interval must be positive, not {ms} ms")))
-            }
-            other => other.map(|ms| Duration::from_millis(ms as u64)),
-        };
         let record_type = match &format {
             BulkFileFormat::ParquetRows { row_type } => Some(row_type.clone()),
             _ => None,

@@ -456,8 +456,8 @@ fn define_job(plan: &Plan, tables: Option<&TableScope<'_>>) -> Result<StreamExec
             // Typed records print as Java's toString shows them, as a PyFlink job prints them.
             SinkKind::Print => stream.process(JavaText(record_type)).name("Print formatter").print(),
             // Encoder.simple_string_encoder() writes what print() shows.
+            SinkKind::Files(spec) if spec.bulk.is_some() => crate::bulk_files::write_bulk_files(stream, spec)?,
             SinkKind::Files(spec) => match &spec.format {
-                _ if spec.bulk.is_some() => crate::bulk_files::write_bulk_files(stream, spec)?,
                 Some(format) => {
                     let lines = stream.process(crate::files::EncodedLines::new(format)?).name("Row encoder");
                     crate::files::write_files(&lines, spec)?

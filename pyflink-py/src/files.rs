@@ -82,6 +82,20 @@ impl FileCompaction {
     }
 }
 
+/// Checks the paths and discovery interval of a file source: at least one path, a positive
+/// interval if any; returns the interval.
+pub(crate) fn file_discovery(paths: &[String], monitor_interval_ms: Option<i64>) -> Result<Option<Duration>, JobError> {
+    if paths.is_empty() {
+        return Err(JobError::InvalidProgram("a FileSource needs at least one path to read".into()));
+    }
+    match monitor_interval_ms {
+        Some(ms) if ms <= 0 => {
+            Err(JobError::InvalidProgram(format!("the discovery interval must be positive, not {ms} ms")))
+        }
+        other => Ok(other.map(|ms| Duration::from_millis(ms as u64))),
+    }
+}
+
 impl Environment {
     /// The lines of the files at or under `paths`, as Python strings; with
     /// `monitor_interval_ms`, the source keeps looking for new files.
@@ -92,15 +106,7 @@ impl Environment {
         format: Option<RecordFormat>,
         skip_header: bool,
     ) -> Result<Arc<Stream>, JobError> {
-        if paths.is_empty() {
-            return Err(JobError::InvalidProgram("a FileSource needs at least one path to read".into()));
-        }
-        let monitor = match monitor_interval_ms {
-            Some(ms) if ms <= 0 => {
-                return Err(JobError::InvalidProgram(format!("the discovery interval must be positive, not {ms} ms")))
-            }
-            other => other.map(|ms| Duration::from_millis(ms as u64)),
-        };
+        let monitor = file_discovery(&paths, monitor_interval_ms)?;
         let record_type = match &format {
             None | Some(RecordFormat::SimpleString) => TypeInfo::Basic { kind: BasicType::String },
             Some(RecordFormat::Csv { row_type, dialect, .. }) => {

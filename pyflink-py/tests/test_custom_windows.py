@@ -7,7 +7,7 @@ import pytest
 
 from pyflink_rs.common import Configuration, Duration, Time, Types, WatermarkStrategy
 from pyflink_rs.common.watermark_strategy import TimestampAssigner
-from pyflink_rs.datastream import AggregateFunction, ProcessWindowFunction, StreamExecutionEnvironment
+from pyflink_rs.datastream import ProcessWindowFunction, StreamExecutionEnvironment
 from pyflink_rs.datastream.state import ReducingStateDescriptor, ValueStateDescriptor
 from pyflink_rs.datastream.window import (
     CountTrigger,
@@ -23,6 +23,7 @@ from pyflink_rs.datastream.window import (
     WindowAssigner,
 )
 
+from test_keyed_process import Stats
 from test_windows import shuffled_events
 
 
@@ -220,7 +221,7 @@ class StatefulWindows(ProcessWindowFunction):
             seen.put(element[2], 1)
         total = context.global_state().get_reducing_state(ReducingStateDescriptor("total", lambda a, b: a + b))
         total.add(1)
-        average = context.global_state().get_aggregating_state(AggregatingStateDescriptor("mean", Mean()))
+        average = context.global_state().get_aggregating_state(AggregatingStateDescriptor("mean", Stats.Mean()))
         average.add(elements[-1][2])
         removed = context.global_state().get_list_state(ListStateDescriptor("removed", Types.LONG()))
         yield key, context.window().start, fires.value(), len(list(seen.keys())), total.get(), average.get(), \
@@ -232,20 +233,6 @@ class StatefulWindows(ProcessWindowFunction):
         context.window_state().get_state(ValueStateDescriptor("fires", Types.INT())).clear()
         context.window_state().get_map_state(MapStateDescriptor("seen", Types.INT(), Types.INT())).clear()
         context.global_state().get_list_state(ListStateDescriptor("removed", Types.LONG())).add(context.window().start)
-
-
-class Mean(AggregateFunction):
-    def create_accumulator(self):
-        return 0, 0
-
-    def add(self, value, accumulator):
-        return accumulator[0] + value, accumulator[1] + 1
-
-    def get_result(self, accumulator):
-        return accumulator[0] / accumulator[1]
-
-    def merge(self, a, b):
-        return a[0] + b[0], a[1] + b[1]
 
 
 @pytest.mark.parametrize("mode", ["thread", "process"])

@@ -26,7 +26,6 @@ pub fn build_window(
     in_worker: Option<WorkerWindowFunction>,
 ) -> Result<DataStream<PyValue>, JobError> {
     let trigger = window.trigger.as_ref().map(PythonTrigger::new).transpose().map_err(JobError::InvalidProgram)?;
-    let lateness = Duration::from_millis(window.allowed_lateness_ms.max(0) as u64);
     match &window.assigner {
         WindowAssignerSpec::Count { size, slide } => {
             if window.evictor.is_some() {
@@ -46,21 +45,20 @@ pub fn build_window(
         }
         WindowAssignerSpec::Global => {
             let windowed = keyed.window(GlobalWindows::create()).trigger(trigger.unwrap_or(PythonTrigger::Never));
-            let windowed = evicting(late_data(windowed.allowed_lateness(lateness), window), window);
-            Ok(evaluate_windows(windowed, contents, evaluator, in_worker))
+            Ok(evaluate_windows(with_settings(windowed, window), contents, evaluator, in_worker))
         }
         time => {
             let assigner = PythonTimeWindows::new(time).expect("the other assigners are handled above");
             let trigger = trigger.unwrap_or_else(|| assigner.default_trigger());
             let windowed = keyed.window(assigner).trigger(trigger);
-            let windowed = evicting(late_data(windowed.allowed_lateness(lateness), window), window);
-            Ok(evaluate_windows(windowed, contents, evaluator, in_worker))
+            Ok(evaluate_windows(with_settings(windowed, window), contents, evaluator, in_worker))
         }
     }
 }
 
-/// `windowed` sending records too late for their windows to the side output `window` names.
-fn late_data<A>(
+/// `windowed` with the settings of `window`: its allowed lateness, the side output of records
+/// too late for their windows, and its evictor, if it names them.
+fn with_settings<A>(
     windowed: WindowedStream<KeyedRecord, PyKey, A, PythonTrigger>,
     window: &WindowSpec,
 ) -> WindowedStream<KeyedRecord, PyKey, A, PythonTrigger>
@@ -68,21 +66,10 @@ where
     A: WindowAssigner<KeyedRecord>,
     PythonTrigger: Trigger<KeyedRecord, A::Window>,
 {
-    match &window.late_data_tag {
-        Some(tag) => windowed.side_output_late_data(&OutputTag::new(tag.clone())),
-        None => windowed,
+    let mut windowed = windowed.allowed_lateness(Duration::from_millis(window.allowed_lateness_ms.max(0) as u64));
+    if let Some(tag) = &window.late_data_tag {
+        windowed = windowed.side_output_late_data(&OutputTag::new(tag.clone()));
     }
-}
-
-/// `windowed` with the evictor `window` names, if any.
-fn evicting<A>(
-    windowed: WindowedStream<KeyedRecord, PyKey, A, PythonTrigger>,
-    window: &WindowSpec,
-) -> WindowedStream<KeyedRecord, PyKey, A, PythonTrigger>
-where
-    A: WindowAssigner<KeyedRecord>,
-    PythonTrigger: Trigger<KeyedRecord, A::Window>,
-{
     match window.evictor {
         Some(EvictorSpec::Count { max_count, after }) => {
             windowed.evictor(CountEvictor::of_with_evict_after(max_count as usize, after))

@@ -7,18 +7,20 @@ from pyflink_rs import _native
 
 class BulkWriterFactory:
     """Writes records into part files in a format of whole files (``FileSink.for_bulk_format``):
-    made by a format's writers, such as ``CsvBulkWriters.for_schema``."""
+    made by a format's writers, such as ``CsvBulkWriters.for_schema``: lines of a record format,
+    or whole files of a bulk file format (Parquet, Avro)."""
 
-    def __init__(self, record_format, type_info):
+    def __init__(self, record_format, type_info, bulk_format=None):
         self._record_format = record_format
         self._type_info = type_info
+        self._bulk_format = bulk_format
 
     def _format(self):
         return self._record_format
 
     def _bulk(self):
         """The bulk file format of the part files (Parquet, Avro); None for line formats."""
-        return None
+        return self._bulk_format
 
 
 class RowDataBulkWriterFactory(BulkWriterFactory):

@@ -126,16 +126,8 @@ class AvroBulkWriters:
     def for_generic_record(schema):
         if not isinstance(schema, AvroSchema):
             raise TypeError(f"AvroBulkWriters.for_generic_record needs an AvroSchema, not {schema!r}")
-        return _AvroFileWriterFactory(schema)
-
-
-class _AvroFileWriterFactory(BulkWriterFactory):
-    def __init__(self, schema):
-        super().__init__(None, GenericRecordAvroTypeInfo(schema))
-        self._schema = schema
-
-    def _bulk(self):
-        return _native.BulkFileFormat.AVRO_GENERIC_RECORDS(str(self._schema))
+        file_format = _native.BulkFileFormat.AVRO_GENERIC_RECORDS(str(schema))
+        return BulkWriterFactory(None, GenericRecordAvroTypeInfo(schema), file_format)
 
 
 __all__ = [

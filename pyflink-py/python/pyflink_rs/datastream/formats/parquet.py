@@ -57,17 +57,6 @@ def _avro_schema(schema, user):
     return str(schema)
 
 
-class _ParquetWriterFactory(RowDataBulkWriterFactory):
-    """Writes Parquet part files of rows or generic records."""
-
-    def __init__(self, records, type_info):
-        super().__init__(None, type_info)
-        self._records = records
-
-    def _bulk(self):
-        return self._records
-
-
 class ParquetBulkWriters:
     """Writers of Parquet part files of rows (``FileSink.for_bulk_format(path,
     ParquetBulkWriters.for_row_type(row_type))``)."""
@@ -76,7 +65,7 @@ class ParquetBulkWriters:
     def for_row_type(row_type, hadoop_config=None, utc_timestamp=False):
         """Writes the stream's rows (``Row``s, tuples or lists of ``row_type``'s fields)."""
         type_info = _row_type_info(row_type, "ParquetBulkWriters.for_row_type")
-        return _ParquetWriterFactory(_native.BulkFileFormat.PARQUET_ROWS(type_info._native()), type_info)
+        return RowDataBulkWriterFactory(None, type_info, _native.BulkFileFormat.PARQUET_ROWS(type_info._native()))
 
 
 class AvroParquetWriters:
@@ -87,7 +76,7 @@ class AvroParquetWriters:
     def for_generic_record(schema):
         avro_schema = _avro_schema(schema, "AvroParquetWriters.for_generic_record")
         records = _native.BulkFileFormat.PARQUET_GENERIC_RECORDS(avro_schema)
-        return _ParquetWriterFactory(records, GenericRecordAvroTypeInfo(schema))
+        return RowDataBulkWriterFactory(None, GenericRecordAvroTypeInfo(schema), records)
 
 
 class _ParquetRead:
