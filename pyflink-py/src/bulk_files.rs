@@ -1,8 +1,9 @@
 //! Files of bulk formats from Python: Parquet (`ParquetColumnarRowInputFormat`,
-//! `AvroParquetReaders`, `ParquetBulkWriters`, `AvroParquetWriters`) and Avro container files
-//! (`AvroInputFormat`, `AvroBulkWriters`), read with `FileSource.for_bulk_file_format` (or
-//! `env.create_input`) and written with `FileSink.for_bulk_format`, through the connectors'
-//! formats (`pyflink_connectors::formats::{parquet, avro_file}`). Records are `Row`s of a row
+//! `AvroParquetReaders`, `ParquetBulkWriters`, `AvroParquetWriters`), Avro container files
+//! (`AvroInputFormat`, `AvroBulkWriters`) and ORC (`OrcBulkWriters`), read with
+//! `FileSource.for_bulk_file_format` (or `env.create_input`) and written with
+//! `FileSink.for_bulk_format`, through the connectors' formats
+//! (`pyflink_connectors::formats::{parquet, avro_file, orc}`). Records are `Row`s of a row
 //! type, or dicts of an Avro record schema's fields (generic records).
 
 use std::sync::Arc;
@@ -11,6 +12,7 @@ use std::time::Duration;
 use pyflink_connectors::file::{FileSink, FileSource};
 use pyflink_connectors::formats::avro::AvroRowDeserializationSchema;
 use pyflink_connectors::formats::avro_file::{AvroFileFormat, AvroFileWriterFactory};
+use pyflink_connectors::formats::orc::{OrcRowFormat, OrcWriterFactory};
 use pyflink_connectors::formats::parquet::{ParquetRowFormat, ParquetWriterFactory};
 use pyflink_connectors::formats::RowType;
 use pyflink_core::table::Row;
@@ -47,13 +49,20 @@ pub enum BulkFileFormat {
         /// Avro's JSON form of the record schema.
         avro_schema: String,
     },
+    /// ORC files of `Row`s of `row_type`, a `TypeInfo::Row` of basic fields.
+    OrcRows {
+        /// The rows' type.
+        row_type: TypeInfo,
+    },
 }
 
 impl BulkFileFormat {
     /// The row type of the files' rows.
     pub(crate) fn row_type(&self) -> Result<RowType, JobError> {
         match self {
-            BulkFileFormat::ParquetRows { row_type } => python_row_type(row_type),
+            BulkFileFormat::ParquetRows { row_type } | BulkFileFormat::OrcRows { row_type } => {
+                python_row_type(row_type)
+            }
             BulkFileFormat::ParquetGenericRecords { avro_schema }
             | BulkFileFormat::AvroGenericRecords { avro_schema } => {
                 Ok(AvroRowDeserializationSchema::new(avro_schema)?.row_type().clone())
@@ -63,7 +72,7 @@ impl BulkFileFormat {
 
     /// Whether the Python records are dicts (generic records) rather than `Row`s.
     fn dicts(&self) -> bool {
-        !matches!(self, BulkFileFormat::ParquetRows { .. })
+        !matches!(self, BulkFileFormat::ParquetRows { .. } | BulkFileFormat::OrcRows { .. })
     }
 }
 
@@ -90,7 +99,7 @@ impl Environment {
             return Err(JobError::InvalidProgram("the batch size must be positive, not 0".into()));
         }
         let record_type = match &format {
-            BulkFileFormat::ParquetRows { row_type } => Some(row_type.clone()),
+            BulkFileFormat::ParquetRows { row_type } | BulkFileFormat::OrcRows { row_type } => Some(row_type.clone()),
             _ => None,
         };
         format.row_type()?;
@@ -111,6 +120,12 @@ pub(crate) fn bulk_files(
     let rows = match &spec.format {
         BulkFileFormat::AvroGenericRecords { avro_schema } => {
             read(env, FileSource::for_bulk_file_format(AvroFileFormat::new(avro_schema)?, paths), monitor)?
+        }
+        BulkFileFormat::OrcRows { .. } => {
+            let format = OrcRowFormat::new(row_type.clone())
+                .with_batch_size(spec.batch_size as usize)
+                .with_case_sensitive(spec.case_sensitive);
+            read(env, FileSource::for_bulk_file_format(format, paths), monitor)?
         }
         _ => {
             let format = ParquetRowFormat::new(row_type.clone())
@@ -137,6 +152,9 @@ pub(crate) fn write_bulk_files(
     let sink = match format {
         BulkFileFormat::AvroGenericRecords { avro_schema } => {
             configured(FileSink::for_bulk_format(&spec.base_path, AvroFileWriterFactory::new(avro_schema)?), spec)?
+        }
+        BulkFileFormat::OrcRows { .. } => {
+            configured(FileSink::for_bulk_format(&spec.base_path, OrcWriterFactory::for_row_type(row_type)), spec)?
         }
         _ => {
             configured(FileSink::for_bulk_format(&spec.base_path, ParquetWriterFactory::for_row_type(row_type)), spec)?

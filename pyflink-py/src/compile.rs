@@ -385,6 +385,10 @@ fn watermark_strategy(spec: &WatermarkStrategySpec) -> Result<WatermarkStrategy<
             .map_err(|e| JobError::InvalidProgram(format!("cannot load the timestamp assigner: {e}")))?;
         strategy = strategy.with_timestamp_assigner(assigner);
     }
+    if let Some(alignment) = &spec.alignment {
+        let interval = millis(alignment.update_interval_ms).max(Duration::from_millis(1));
+        strategy = strategy.with_watermark_alignment(&alignment.group, millis(alignment.max_drift_ms), Some(interval));
+    }
     Ok(strategy)
 }
 
@@ -447,8 +451,14 @@ fn define_job(plan: &Plan, tables: Option<&TableScope<'_>>) -> Result<StreamExec
         ));
     }
     let (env, built) = build(plan, tables)?;
+    add_sinks(plan, &built)?;
+    Ok(env)
+}
+
+/// Adds the sinks of `plan` to its built streams.
+fn add_sinks(plan: &Plan, built: &[Built]) -> Result<(), JobError> {
     for planned in &plan.sinks {
-        let stream = stream_of(&built, planned.step)?;
+        let stream = stream_of(built, planned.step)?;
         let record_type = plan.steps[planned.step].record_type.clone();
         let mut sink = match &planned.kind {
             SinkKind::Discard => stream.discard(),
@@ -477,15 +487,16 @@ fn define_job(plan: &Plan, tables: Option<&TableScope<'_>>) -> Result<StreamExec
             drop(sink.set_parallelism(parallelism));
         }
     }
-    Ok(env)
+    Ok(())
 }
 
-/// Starts the job of step `step` of `plan`, whose records the returned iterator collects as
-/// they come.
+/// Starts the job of step `step` of `plan` (with the plan's sinks), whose records the returned
+/// iterator collects as they come.
 pub fn collect(plan: &Plan, step: usize, job_name: &str) -> Result<CollectIterator<PyValue>, JobError> {
     let job_name = job_name.to_string();
     in_scope(plan, move |plan, tables| {
         let (_env, built) = build(plan, tables)?;
+        add_sinks(plan, &built)?;
         Ok(stream_of(&built, step)?.execute_and_collect_named(&job_name)?)
     })
 }

@@ -75,8 +75,8 @@ pub use kafka::{
 };
 pub use metrics::MetricSnapshot;
 pub use plan::{
-    Environment, EvictorSpec, KeyedStream, RuntimeMode, Stream, StreamSink, WatermarkGeneration, WatermarkStrategySpec,
-    WindowContentsSpec, WindowSpec,
+    Environment, EvictorSpec, KeyedStream, RuntimeMode, Stream, StreamSink, WatermarkAlignmentSpec,
+    WatermarkGeneration, WatermarkStrategySpec, WindowContentsSpec, WindowSpec,
 };
 pub use table::sql::{ExpressionSpec, SqlResult, SqlStatementSet, SqlTable, TableEnv};
 pub use table::stream::{SchemaColumnSpec, StreamSchemaSpec};

@@ -170,3 +170,40 @@ def test_generic_records_round_trip_through_avro_container_files(mode, tmp_path)
         list(env.create_input(AvroInputFormat(str(tmp_path), other)).execute_and_collect())
     with pytest.raises(TypeError, match="needs an InputFormat"):
         env.create_input(str(tmp_path))
+
+
+@pytest.mark.parametrize("mode", ["thread", "process"])
+def test_rows_written_as_orc_are_read_by_another_orc_reader(mode, tmp_path):
+    from pyarrow import orc
+
+    from pyflink_rs.datastream.formats.orc import OrcBulkWriters
+
+    people = [Row(f"person {n}", n if n % 5 else None, n / 4, n % 2 == 0) for n in range(3000)]
+    env = environment(mode)
+    env.enable_checkpointing(50)
+    env.from_collection(people, type_info=PEOPLE_INFO).map(lambda r: r, output_type=PEOPLE_INFO).sink_to(
+        FileSink.for_bulk_format(str(tmp_path / "people"), OrcBulkWriters.for_row_type(PEOPLE))
+        .with_bucket_assigner(BucketAssigner.base_path_bucket_assigner())
+        .with_output_file_config(OutputFileConfig.builder().with_part_suffix(".orc").build())
+        .build())
+    env.execute("write orc")
+    parts = sorted(p for p in (tmp_path / "people").rglob("*.orc") if not p.name.startswith("."))
+    assert parts and all(p.read_bytes()[:3] == b"ORC" for p in parts)
+    read = []
+    for part in parts:
+        table = orc.ORCFile(str(part)).read()
+        assert table.column_names == ["Name", "age", "score", "member"]
+        read.extend(tuple(row.values()) for row in table.to_pylist())
+    assert sorted(read) == sorted((p[0], p[1], p[2], p[3]) for p in people)
+
+
+def test_orc_settings_that_cannot_be_honoured_are_refused():
+    from pyflink_rs.datastream.formats.orc import OrcBulkWriters
+
+    zlib = Configuration().set_string("orc.compress", "ZLIB")
+    with pytest.raises(ValueError, match="orc.compress=ZLIB is not supported"):
+        OrcBulkWriters.for_row_type(PEOPLE, zlib)
+    assert OrcBulkWriters.for_row_type(PEOPLE, Configuration().set_string("orc.compress", "NONE")) is not None
+    nested = DataTypes.ROW([DataTypes.FIELD("tags", DataTypes.ARRAY(DataTypes.STRING()))])
+    with pytest.raises(ValueError, match="field 'tags'"):
+        OrcBulkWriters.for_row_type(nested)

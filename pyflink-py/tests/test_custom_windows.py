@@ -10,6 +10,7 @@ from pyflink_rs.common.watermark_strategy import TimestampAssigner
 from pyflink_rs.datastream import ProcessWindowFunction, StreamExecutionEnvironment
 from pyflink_rs.datastream.state import ReducingStateDescriptor, ValueStateDescriptor
 from pyflink_rs.datastream.window import (
+    ContinuousEventTimeTrigger,
     CountTrigger,
     EventTimeSessionWindows,
     EventTimeTrigger,
@@ -319,3 +320,76 @@ def test_count_windows_keep_global_state_across_their_windows(mode):
     expected = [(key, i // 2 + 1, values[i] + values[i + 1])
                 for key, values in by_key.items() for i in range(0, len(values) - 1, 2)]
     assert sorted(results.execute_and_collect()) == sorted(expected)
+
+
+class NotedContinuousTrigger(ContinuousEventTimeTrigger):
+    """The built-in continuous trigger with one method overridden, so it runs as Python code."""
+
+    def register_next_fire_timestamp(self, time, window, ctx, fire_timestamp_state):
+        assert time <= window.max_timestamp()
+        super().register_next_fire_timestamp(time, window, ctx, fire_timestamp_state)
+
+
+class Firings(ProcessWindowFunction):
+    def process(self, key, context, elements):
+        window = context.window()
+        yield key, window.start, window.end, len(list(elements))
+
+
+@pytest.mark.parametrize("mode", ["thread", "process"])
+def test_a_subclass_of_the_continuous_event_time_trigger_fires_as_the_built_in(mode):
+    events = shuffled_events(seed=11)
+    env = environment(mode)
+
+    def firings(trigger):
+        windows = timestamped(env, events).key_by(lambda e: e[0]).window(
+            TumblingEventTimeWindows.of(Time.milliseconds(100))
+        )
+        per_window = {}
+        for key, start, end, count in windows.trigger(trigger).process(Firings()).execute_and_collect():
+            fired, largest = per_window.get((key, start, end), (0, 0))
+            per_window[(key, start, end)] = (fired + 1, max(largest, count))
+        return per_window
+
+    assert "CUSTOM" not in type(ContinuousEventTimeTrigger.of(Time.milliseconds(30))._native()).__name__
+    assert "CUSTOM" in type(NotedContinuousTrigger(Time.milliseconds(30))._native()).__name__
+    built_in = firings(ContinuousEventTimeTrigger.of(Time.milliseconds(30)))
+    # Early firings every 30 ms of event time, then the window's end with all its records.
+    assert all(fired >= 2 for fired, _ in built_in.values())
+    assert sum(count for _, count in built_in.values()) == len(events)
+    assert firings(NotedContinuousTrigger(Time.milliseconds(30))) == built_in
+
+
+
+def test_window_serializers_write_flink_layouts_and_read_them_back():
+    import io
+
+    from pyflink_rs.common import TypeSerializer
+    from pyflink_rs.datastream.window import (
+        CountTumblingWindowAssigner,
+        CountWindow,
+        CountWindowSerializer,
+        GlobalWindow,
+        GlobalWindowSerializer,
+        TimeWindowSerializer,
+    )
+
+    stream = io.BytesIO()
+    TimeWindowSerializer().serialize(TimeWindow(-1, 2), stream)
+    CountWindowSerializer().serialize(CountWindow(7), stream)
+    GlobalWindowSerializer().serialize(GlobalWindow.get(), stream)
+    assert stream.getvalue() == b"\xff" * 8 + (2).to_bytes(8, "big") + (7).to_bytes(8, "big") + b"\0"
+    stream.seek(0)
+    assert TimeWindowSerializer().deserialize(stream) == TimeWindow(-1, 2)
+    assert CountWindowSerializer().deserialize(stream) == CountWindow(7)
+    assert GlobalWindowSerializer().deserialize(stream) == GlobalWindow.get()
+    with pytest.raises(EOFError, match="TimeWindow: 3 of 16 bytes"):
+        TimeWindowSerializer().deserialize(io.BytesIO(b"abc"))
+    assert TimeWindowSerializer() == TimeWindowSerializer() != CountWindowSerializer()
+    # Each assigner names the serializer of its windows; a Python assigner's are time windows.
+    assert TumblingEventTimeWindows.of(Time.seconds(1)).get_window_serializer() == TimeWindowSerializer()
+    assert CountTumblingWindowAssigner.of(3).get_window_serializer() == CountWindowSerializer()
+    assert GlobalWindows.create().get_window_serializer() == GlobalWindowSerializer()
+    assert Tumbling(5).get_window_serializer() == TimeWindowSerializer()
+    with pytest.raises(TypeError):
+        TypeSerializer()

@@ -167,7 +167,7 @@ def test_continuous_event_time_trigger_fires_early_results(env):
         TumblingEventTimeWindows.of(Time.milliseconds(100))
     ).trigger(ContinuousEventTimeTrigger.of(Time.milliseconds(30))).process(Describe())
     counts = [record[4] for record in result.execute_and_collect()]
-    # Fires at 29, 59 and 89 while the window is open, then at its end.
+    # Fires at 30, 60 and 90 while the window is open, then at its end (99).
     assert counts[-1] == 10 and counts == sorted(counts) and len(counts) >= 2
 
 

@@ -21,10 +21,14 @@
 //! assert_eq!(reader.deserialize(&bytes).unwrap().to_string(), "+I[1, hi]");
 //! ```
 
+#[cfg(any(feature = "parquet", feature = "orc"))]
+mod arrow_rows;
 pub mod avro;
 pub mod avro_file;
 pub mod csv;
 pub mod json;
+#[cfg(feature = "orc")]
+pub mod orc;
 #[cfg(feature = "parquet")]
 pub mod parquet;
 

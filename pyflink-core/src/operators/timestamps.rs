@@ -1,19 +1,28 @@
 //! `assign_timestamps_and_watermarks`: gives every record its event timestamp and runs the
 //! strategy's watermark generator, periodically and per event.
 
+use std::sync::Arc;
+
+use crate::runtime::alignment::AssignerWatermark;
 use crate::runtime::operator::{OneInputOperator, RuntimeContext};
 use crate::runtime::output::Output;
 use crate::time::{ProcessingTimeService, WatermarkEvent, WatermarkGenerator, WatermarkOutput, WatermarkStrategy};
 use crate::{Data, Result, Watermark};
 
 /// Assigns timestamps and generates watermarks. Watermarks from upstream are dropped, except the
-/// final one of a bounded input, which still ends event time.
+/// final one of a bounded input, which still ends event time. When the strategy aligns
+/// watermarks and a source feeds this instance through forward edges, the assigner publishes its
+/// watermark for that source instance, which then keeps within its group's drift (see
+/// [`alignment`](crate::runtime::alignment)); this is how `from_source` aligns sources in the
+/// Python API, which assigns timestamps to Python values after the source.
 pub(crate) struct TimestampsAndWatermarksOperator<T: Data> {
     strategy: WatermarkStrategy<T>,
     generator: Option<Box<dyn WatermarkGenerator<T>>>,
     watermarks: WatermarkOutput,
     interval: i64,
     processing_time: Option<ProcessingTimeService>,
+    /// Where the aligned source before this instance reads the watermark.
+    aligned_source: Option<Arc<AssignerWatermark>>,
 }
 
 impl<T: Data> TimestampsAndWatermarksOperator<T> {
@@ -24,6 +33,7 @@ impl<T: Data> TimestampsAndWatermarksOperator<T> {
             watermarks: WatermarkOutput::default(),
             interval: 0,
             processing_time: None,
+            aligned_source: None,
         }
     }
 
@@ -35,12 +45,20 @@ impl<T: Data> TimestampsAndWatermarksOperator<T> {
                 WatermarkEvent::Idle(idle) => out.emit_watermark_status(idle),
             }
         }
+        if let Some(source) = &self.aligned_source {
+            source.publish(self.watermarks.current_watermark(), self.watermarks.is_idle());
+        }
     }
 }
 
 impl<T: Data> OneInputOperator<T, T> for TimestampsAndWatermarksOperator<T> {
     fn open(&mut self, context: &RuntimeContext) -> Result<()> {
         self.generator = Some(self.strategy.create_generator());
+        if let (Some(settings), Some((groups, source))) = (self.strategy.alignment(), &context.forward_source) {
+            let assigner = groups.assigner_of(*source, context.subtask_index);
+            assigner.align(settings);
+            self.aligned_source = Some(assigner);
+        }
         // Batch jobs only need the final watermark at the end of input.
         if context.auto_watermark_interval > 0 && !context.batch_mode {
             self.interval = context.auto_watermark_interval;

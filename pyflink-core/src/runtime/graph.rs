@@ -147,6 +147,9 @@ pub(crate) struct NodePlan {
     pub(crate) backpressure: BackpressureConfig,
     /// The job's global parameters.
     pub(crate) job_parameters: JobParameters,
+    /// The source whose instance feeds each instance of this node through forward edges only
+    /// (so on the same worker), if there is one: a timestamp assigner there aligns it.
+    pub(crate) forward_source: Option<NodeId>,
 }
 
 /// A job ready to run: the nodes reachable from its sinks, with their resolved plans.
@@ -193,6 +196,7 @@ impl JobGraph {
             job_parameters,
         } = settings;
         let mut resolved: HashMap<NodeId, (usize, &str)> = HashMap::new();
+        let mut forward_sources: HashMap<NodeId, NodeId> = HashMap::new();
         let mut plans: Vec<NodePlan> = Vec::with_capacity(nodes.len());
         for (id, node) in &nodes {
             if let Some(problem) = &node.invalid {
@@ -230,6 +234,18 @@ impl JobGraph {
                 input_parallelism.push(up);
             }
             resolved.insert(*id, (parallelism, &node.name));
+            let forward_source = match node.inputs.as_slice() {
+                [] if node.bounded.is_some() => Some(*id),
+                [input]
+                    if matches!(input.partitioning, "DEFAULT" | "FORWARD") && input_parallelism[0] == parallelism =>
+                {
+                    forward_sources.get(&input.node).copied()
+                }
+                _ => None,
+            };
+            if let Some(source) = forward_source {
+                forward_sources.insert(*id, source);
+            }
             plans.push(NodePlan {
                 id: *id,
                 index: plans.len(),
@@ -244,6 +260,7 @@ impl JobGraph {
                 checkpointing: checkpoint.is_checkpointing_enabled(),
                 backpressure,
                 job_parameters: job_parameters.clone(),
+                forward_source,
             });
         }
         let mut uids: HashMap<&str, &str> = HashMap::new();

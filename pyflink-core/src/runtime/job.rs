@@ -18,6 +18,7 @@ use crate::checkpoint::restore::RestoredCheckpoint;
 use crate::checkpoint::{CheckpointConfig, ExternalizedCheckpointRetention};
 use crate::metrics::prometheus;
 use crate::metrics::{MetricRegistry, MetricValue};
+use crate::runtime::alignment::AlignmentGroups;
 use crate::runtime::client::JobId;
 use crate::runtime::graph::{BuildContext, JobGraph};
 use crate::runtime::timestamp::Time;
@@ -59,6 +60,8 @@ pub(crate) struct JobShared {
     stopped_with_savepoint: AtomicBool,
     error: Mutex<Option<FlinkError>>,
     pub(crate) savepoints: Mutex<Vec<SavepointRequest>>,
+    /// The watermarks of aligned sources in the current attempt.
+    pub(crate) alignment: Arc<AlignmentGroups>,
 }
 
 impl JobShared {
@@ -104,6 +107,7 @@ impl JobShared {
     /// Clears the failure of an attempt before the job restarts (unless it was cancelled).
     fn reset_for_restart(&self) {
         *self.error.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        self.alignment.clear();
         if !self.is_cancelled() {
             self.stop.store(false, Ordering::Release);
         }

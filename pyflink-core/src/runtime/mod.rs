@@ -2,6 +2,7 @@
 //! combination, and job execution.
 
 pub(crate) mod activation;
+pub(crate) mod alignment;
 pub(crate) mod batch_pool;
 pub(crate) mod binary;
 pub mod client;

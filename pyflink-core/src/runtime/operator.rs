@@ -10,7 +10,8 @@ use pyflink_state::{KeyGroupRange, KeyedStateBackend, KeyedStateSnapshot, Operat
 use crate::checkpoint::restore::RestoredOperator;
 use crate::checkpoint::StateSnapshotContext;
 use crate::metrics::MetricGroup;
-use crate::runtime::graph::NodePlan;
+use crate::runtime::alignment::AlignmentGroups;
+use crate::runtime::graph::{NodeId, NodePlan};
 use crate::runtime::job::JobShared;
 use crate::runtime::output::Output;
 use crate::runtime::StopSignal;
@@ -35,6 +36,9 @@ pub struct RuntimeContext {
     pub(crate) metrics: MetricGroup,
     pub(crate) stop: StopSignal,
     pub(crate) job_parameters: JobParameters,
+    /// The source instance that feeds this one through forward edges, with the job's
+    /// alignment groups, for a timestamp assigner that aligns that source.
+    pub(crate) forward_source: Option<(Arc<AlignmentGroups>, NodeId)>,
 }
 
 /// The job's global parameters (`pipeline.global-job-parameters`), shared by its instances.
@@ -163,6 +167,7 @@ impl RuntimeContext {
             auto_watermark_interval: plan.auto_watermark_interval,
             processing_time: ProcessingTimeService::default(),
             job_parameters: plan.job_parameters.clone(),
+            forward_source: plan.forward_source.map(|source| (Arc::clone(&job.alignment), source)),
         })
     }
 

@@ -1,6 +1,7 @@
 //! The harness of sources: enumerates and assigns splits, drives the reader in bounded batches,
 //! reschedules itself while records remain, waits while the operators downstream are behind
-//! (see [`pacing`](super::pacing)), and ends its stream with the final watermark.
+//! (see [`pacing`](super::pacing)) or while it is ahead of its watermark alignment group (see
+//! [`alignment`](super::alignment)), and ends its stream with the final watermark.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -17,6 +18,7 @@ use crate::checkpoint::restore::RestoredOperator;
 use crate::checkpoint::task::TaskCheckpoints;
 use crate::element::{Element, Watermark};
 use crate::runtime::activation::Activations;
+use crate::runtime::alignment::{AlignedWatermark, AlignmentGroups, AssignerWatermark, SourceAlignment};
 use crate::runtime::epochs::take_snapshot;
 use crate::runtime::graph::{BuildContext, NodePlan};
 use crate::runtime::output::{ElementOutput, Output, SendCapability, BATCH};
@@ -64,6 +66,18 @@ pub(crate) fn build_source<'s, T: Data, S: Source<T>>(
         metric_group: metrics.clone(),
         stop: StopSignal::of_job(&job),
     };
+    let watermarks = (!strategy.is_noop() && !plan.batch_mode).then(|| SourceWatermarks::new(strategy.clone()));
+    let alignment = match (strategy.alignment(), &watermarks) {
+        (Some(settings), Some(_)) if active => Some(SourceAlignment::new(
+            Arc::clone(&job.alignment),
+            settings.clone(),
+            AlignedWatermark::Reader,
+            plan.id,
+            subtask,
+        )),
+        _ => None,
+    };
+    let assigner = (active && alignment.is_none()).then(|| job.alignment.assigner_of(plan.id, subtask));
     let mut task = SourceTask::<T, S> {
         source,
         reader: None,
@@ -75,7 +89,11 @@ pub(crate) fn build_source<'s, T: Data, S: Source<T>>(
         wakeups: Wakeups::new(ProcessingTimeService::default(), activator.clone()),
         activator,
         // Batch jobs only need the final watermark; a strategy that does nothing costs nothing.
-        watermarks: (!strategy.is_noop() && !plan.batch_mode).then(|| SourceWatermarks::new(strategy)),
+        watermarks,
+        alignment,
+        assigner,
+        groups: Arc::clone(&job.alignment),
+        node: plan.id,
         interval: plan.auto_watermark_interval,
         checkpoints,
         restored,
@@ -113,6 +131,13 @@ struct SourceTask<T: Data, S: Source<T>> {
     /// Wakes the source for periodic watermarks, also while its reader waits.
     wakeups: Wakeups,
     watermarks: Option<SourceWatermarks<T>>,
+    /// The source's part in its watermark alignment group, if it has one.
+    alignment: Option<SourceAlignment>,
+    /// The watermark of the timestamp assigner after this instance, which aligns the source
+    /// once it asks to; with the job's groups and the source's node id to join them.
+    assigner: Option<Arc<AssignerWatermark>>,
+    groups: Arc<AlignmentGroups>,
+    node: usize,
     /// The periodic watermark interval in ms (0: none).
     interval: i64,
     checkpoints: TaskCheckpoints,
@@ -208,6 +233,20 @@ impl<T: Data, S: Source<T>> SourceTask<T, S> {
         Ok(reader)
     }
 
+    /// Joins the alignment group the timestamp assigner after this instance asks for, once it
+    /// has opened.
+    fn follow_assigner(&mut self) {
+        if self.alignment.is_some() {
+            return;
+        }
+        let Some(assigner) = &self.assigner else { return };
+        if let Some(settings) = assigner.settings() {
+            let follows = AlignedWatermark::Assigner(Arc::clone(assigner));
+            let groups = Arc::clone(&self.groups);
+            self.alignment = Some(SourceAlignment::new(groups, settings.clone(), follows, self.node, self.subtask));
+        }
+    }
+
     /// Reads up to the activation budget, unless the source must wait; true once the input has
     /// ended.
     fn activate(&mut self, capability: &mut Capability<Time>) -> Result<bool> {
@@ -215,6 +254,7 @@ impl<T: Data, S: Source<T>> SourceTask<T, S> {
             self.reader = Some(self.open()?);
         }
         self.notify_completed();
+        self.follow_assigner();
         self.advance_epoch(capability)?;
         // Everything sent from now on is sent in this round; earlier rounds are let go of, so
         // that the frontier can pass them.
@@ -228,28 +268,32 @@ impl<T: Data, S: Source<T>> SourceTask<T, S> {
         let caps = std::slice::from_ref(&*capability);
         let mut emitted = 0;
         if let (Some(watermarks), true) = (self.watermarks.as_mut(), self.interval > 0) {
-            if self.wakeups.due().is_some() {
-                watermarks.on_periodic_emit();
-                watermarks.emit(&mut self.output);
-            }
-            let service = self.wakeups.service();
-            if service.requested() == i64::MAX {
-                service.request_callback(service.current_processing_time() + self.interval);
-            }
+            emit_periodic_watermarks(watermarks, &mut self.wakeups, self.interval, &mut self.output);
+        }
+        if let Some(alignment) = self.alignment.as_mut() {
+            let (reported, _) = aligned_watermark(alignment, &self.watermarks);
+            alignment.maybe_report(reported);
         }
         let waiting_for_poll = self.next_poll.filter(|&at| at > Instant::now());
-        if self.pacing.must_wait(round) || waiting_for_poll.is_some() {
+        let waiting_for_group = ahead_of_group(&self.alignment, &self.watermarks);
+        if self.pacing.must_wait(round) || waiting_for_poll.is_some() || waiting_for_group {
             self.output.flush(&mut session, SendCapability::Held(caps));
-            let sleep = match waiting_for_poll {
-                Some(at) => at.saturating_duration_since(Instant::now()).min(IDLE_REFRESH),
-                None => WAIT_POLL,
+            let sleep = match (waiting_for_poll, &self.alignment) {
+                (Some(at), _) => at.saturating_duration_since(Instant::now()).min(IDLE_REFRESH),
+                (None, Some(alignment)) if waiting_for_group => {
+                    alignment.recheck_after().clamp(Duration::from_millis(1), IDLE_REFRESH)
+                }
+                (None, _) => WAIT_POLL,
             };
             self.activator.activate_after(sleep);
             self.wakeups.schedule();
             return Ok(false);
         }
         self.next_poll = None;
-        let budget = ACTIVATION_BUDGET.min(self.pacing.allowance());
+        // A source aligned by the assigner after it yields after each batch, so that the
+        // assigner's watermark follows what was read before the source reads on.
+        let following = matches!(self.alignment, Some(SourceAlignment { follows: AlignedWatermark::Assigner(_), .. }));
+        let budget = if following { BATCH } else { ACTIVATION_BUDGET }.min(self.pacing.allowance());
         let time = *capability.time();
         loop {
             let mut batch = SourceOutput::new(&mut self.output, self.watermarks.as_mut(), BATCH);
@@ -257,9 +301,20 @@ impl<T: Data, S: Source<T>> SourceTask<T, S> {
             let produced = BATCH - batch.remaining();
             emitted += produced;
             self.pacing.sent(time, produced);
+            // An aligned source follows its watermark between batches, so that it stops close
+            // to where its group allows.
+            if let Some(alignment) = self.alignment.as_mut() {
+                if let (Some(watermarks), true) = (self.watermarks.as_mut(), self.interval > 0) {
+                    emit_periodic_watermarks(watermarks, &mut self.wakeups, self.interval, &mut self.output);
+                }
+                let (reported, _) = aligned_watermark(alignment, &self.watermarks);
+                alignment.maybe_report(reported);
+            }
             match status {
                 // A reader that reports more but emitted nothing yields, so it cannot spin here.
-                InputStatus::MoreAvailable if produced > 0 && emitted < budget => {
+                InputStatus::MoreAvailable
+                    if produced > 0 && emitted < budget && !ahead_of_group(&self.alignment, &self.watermarks) =>
+                {
                     if self.output.buffer.len() >= BATCH {
                         self.output.flush(&mut session, SendCapability::Held(caps));
                     }
@@ -278,6 +333,9 @@ impl<T: Data, S: Source<T>> SourceTask<T, S> {
                     return Ok(false);
                 }
                 InputStatus::EndOfInput => {
+                    if let Some(alignment) = self.alignment.as_mut() {
+                        alignment.finish();
+                    }
                     self.output.emit_watermark(Watermark::MAX_TIMESTAMP);
                     self.output.flush(&mut session, SendCapability::Held(caps));
                     drop(session);
@@ -290,5 +348,43 @@ impl<T: Data, S: Source<T>> SourceTask<T, S> {
                 }
             }
         }
+    }
+}
+
+/// The watermark an aligned source reports to its group (`None` before the first, the maximum
+/// while idle) and the one it compares with the group's: its assigner's or its own.
+#[inline]
+fn aligned_watermark<T: Data>(
+    alignment: &SourceAlignment,
+    watermarks: &Option<SourceWatermarks<T>>,
+) -> (Option<i64>, i64) {
+    match (alignment.assigner_watermark(), watermarks) {
+        (Some(assigner), _) => assigner,
+        (None, Some(watermarks)) => (watermarks.reported(), watermarks.current()),
+        (None, None) => (None, i64::MIN),
+    }
+}
+
+/// Whether an aligned source's watermark is too far ahead of its group for it to read on.
+#[inline]
+fn ahead_of_group<T: Data>(alignment: &Option<SourceAlignment>, watermarks: &Option<SourceWatermarks<T>>) -> bool {
+    alignment.as_ref().is_some_and(|alignment| alignment.must_wait(aligned_watermark(alignment, watermarks).1))
+}
+
+/// Runs the periodic watermark generators once their interval has passed, and asks to be woken
+/// for the next time.
+fn emit_periodic_watermarks<T: Data>(
+    watermarks: &mut SourceWatermarks<T>,
+    wakeups: &mut Wakeups,
+    interval: i64,
+    output: &mut Output<T>,
+) {
+    if wakeups.due().is_some() {
+        watermarks.on_periodic_emit();
+        watermarks.emit(output);
+    }
+    let service = wakeups.service();
+    if service.requested() == i64::MAX {
+        service.request_callback(service.current_processing_time() + interval);
     }
 }

@@ -77,6 +77,22 @@ impl<T: Data> SourceWatermarks<T> {
         };
     }
 
+    /// The watermark the reader reports to its alignment group: `None` before its first
+    /// watermark, the maximum while it is idle.
+    pub(crate) fn reported(&self) -> Option<i64> {
+        if self.idle {
+            Some(i64::MAX)
+        } else {
+            (self.combined != i64::MIN).then_some(self.combined)
+        }
+    }
+
+    /// The reader's combined watermark so far.
+    #[inline]
+    pub(crate) fn current(&self) -> i64 {
+        self.combined
+    }
+
     /// Marks `split_id` as finished: it no longer holds the watermark back.
     pub(crate) fn finish_split(&mut self, split_id: &str) {
         if let Some(&index) = self.ids.get(split_id) {

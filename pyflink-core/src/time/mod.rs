@@ -17,4 +17,7 @@ pub use processing_time::{current_processing_time, ProcessingTimeService};
 pub use timer_queue::TimeDomain;
 pub use timer_service::TimerService;
 pub(crate) use watermark_strategy::{duration_millis, WatermarkEvent};
-pub use watermark_strategy::{TimestampAssigner, WatermarkGenerator, WatermarkOutput, WatermarkStrategy};
+pub use watermark_strategy::{
+    TimestampAssigner, WatermarkAlignment, WatermarkGenerator, WatermarkOutput, WatermarkStrategy,
+    DEFAULT_ALIGNMENT_UPDATE_INTERVAL,
+};

@@ -127,7 +127,24 @@ pub struct WatermarkStrategy<T> {
     assigner: Option<Arc<dyn TimestampAssigner<T>>>,
     idle_timeout: Option<Duration>,
     no_watermarks: bool,
+    alignment: Option<WatermarkAlignment>,
 }
+
+/// How a source's watermark is kept close to the other sources of its group; see
+/// [`WatermarkStrategy::with_watermark_alignment`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WatermarkAlignment {
+    /// The sources aligned with each other (any source of the job may join any group).
+    pub group: String,
+    /// How far a source instance's watermark may be ahead of the group's lowest before it
+    /// stops reading.
+    pub max_drift: Duration,
+    /// How often instances report their watermark and learn the group's lowest.
+    pub update_interval: Duration,
+}
+
+/// Flink's default of how often aligned sources report their watermarks.
+pub const DEFAULT_ALIGNMENT_UPDATE_INTERVAL: Duration = Duration::from_secs(1);
 
 impl<T> Clone for WatermarkStrategy<T> {
     fn clone(&self) -> Self {
@@ -136,6 +153,7 @@ impl<T> Clone for WatermarkStrategy<T> {
             assigner: self.assigner.clone(),
             idle_timeout: self.idle_timeout,
             no_watermarks: self.no_watermarks,
+            alignment: self.alignment.clone(),
         }
     }
 }
@@ -166,6 +184,7 @@ impl<T: 'static> WatermarkStrategy<T> {
             assigner: None,
             idle_timeout: None,
             no_watermarks: false,
+            alignment: None,
         }
     }
 
@@ -180,6 +199,39 @@ impl<T: 'static> WatermarkStrategy<T> {
     pub fn with_idleness(mut self, idle_timeout: Duration) -> Self {
         self.idle_timeout = Some(idle_timeout);
         self
+    }
+
+    /// Aligns the watermarks of the sources that use this strategy with those of the other
+    /// sources in `group`: a source instance whose watermark is more than `max_drift` ahead of
+    /// the lowest watermark in the group stops reading until the group catches up. Instances
+    /// report every `update_interval` ([`DEFAULT_ALIGNMENT_UPDATE_INTERVAL`] when `None`).
+    /// Only sources are aligned; `assign_timestamps_and_watermarks` ignores this, as in Flink.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use pyflink_core::time::WatermarkStrategy;
+    ///
+    /// let strategy = WatermarkStrategy::<i64>::for_monotonous_timestamps()
+    ///     .with_watermark_alignment("orders-and-payments", Duration::from_secs(20), None);
+    /// assert_eq!(strategy.alignment().unwrap().update_interval, Duration::from_secs(1));
+    /// ```
+    pub fn with_watermark_alignment(
+        mut self,
+        group: &str,
+        max_drift: Duration,
+        update_interval: Option<Duration>,
+    ) -> Self {
+        self.alignment = Some(WatermarkAlignment {
+            group: group.to_string(),
+            max_drift,
+            update_interval: update_interval.unwrap_or(DEFAULT_ALIGNMENT_UPDATE_INTERVAL),
+        });
+        self
+    }
+
+    /// The strategy's watermark alignment, if it has one.
+    pub fn alignment(&self) -> Option<&WatermarkAlignment> {
+        self.alignment.as_ref()
     }
 
     /// A new generator, wrapped for idleness detection if configured.

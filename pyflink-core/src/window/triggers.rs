@@ -410,8 +410,11 @@ impl<T, W: Window> Trigger<T, W> for ContinuousEventTimeTrigger {
         }
         ctx.register_event_time_timer(window.max_timestamp());
         if ctx.state().is_none() {
+            // The first firing is one interval after the start of the interval the element is
+            // in, as in Flink.
             let timestamp = timestamp.unwrap_or(i64::MIN);
-            next_fire(timestamp - timestamp.rem_euclid(self.interval), window, ctx, true);
+            let aligned = timestamp.saturating_sub(timestamp.rem_euclid(self.interval));
+            next_fire(aligned.saturating_add(self.interval), window, ctx, true);
         }
         TriggerResult::Continue
     }

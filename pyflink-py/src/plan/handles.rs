@@ -336,8 +336,22 @@ impl Stream {
     }
 
     /// Starts the job of this stream, whose records are collected as they come.
-    pub fn execute_and_collect(&self, job_name: String) -> Result<Arc<CollectedRecords>, JobError> {
-        let records = compile::collect(&snapshot(&self.plan, Vec::new()), self.step, &job_name)?;
+    /// `with_sinks`, sinks of the same program, run in the job too (and are taken, as
+    /// `execute_async` takes the sinks it runs).
+    pub fn execute_and_collect(
+        &self,
+        job_name: String,
+        with_sinks: Vec<Arc<StreamSink>>,
+    ) -> Result<Arc<CollectedRecords>, JobError> {
+        let sinks = {
+            let mut plan = lock(&self.plan);
+            let wanted =
+                |sink: &PlannedSink| with_sinks.iter().any(|w| w.id == sink.id && Arc::ptr_eq(&w.plan, &self.plan));
+            let (taken, kept) = std::mem::take(&mut plan.sinks).into_iter().partition(wanted);
+            plan.sinks = kept;
+            taken
+        };
+        let records = compile::collect(&snapshot(&self.plan, sinks), self.step, &job_name)?;
         Ok(Arc::new(CollectedRecords::new(records)))
     }
 }

@@ -175,6 +175,19 @@ pub struct WatermarkStrategySpec {
     pub idle_timeout_ms: Option<i64>,
     /// `with_timestamp_assigner`: the cloudpickled `extract_timestamp(value, record_timestamp)`.
     pub timestamp_assigner: Option<Vec<u8>>,
+    /// `with_watermark_alignment`: keeps a source's watermark close to its group's.
+    pub alignment: Option<WatermarkAlignmentSpec>,
+}
+
+/// Watermark alignment of sources as Python set it (`with_watermark_alignment`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WatermarkAlignmentSpec {
+    /// The sources aligned with each other.
+    pub group: String,
+    /// How far ahead of the group's lowest watermark a source may read, in ms.
+    pub max_drift_ms: i64,
+    /// How often sources report their watermarks, in ms.
+    pub update_interval_ms: i64,
 }
 
 /// A step, the type of its records, and the settings of its operator given on the stream.

@@ -17,6 +17,7 @@ from pyflink_rs.common.serialization import (
     SerializationSchema,
     SimpleStringSchema,
 )
+from pyflink_rs.common.serializer import TypeSerializer
 from pyflink_rs.common.time import Duration, Instant, Time
 from pyflink_rs.common.typeinfo import Types, TypeInformation
 from pyflink_rs.common.types import Row, RowKind
@@ -46,6 +47,7 @@ __all__ = [
     "SimpleStringSchema",
     "Time",
     "TimestampAssigner",
+    "TypeSerializer",
     "TypeInformation",
     "Types",
     "WatermarkStrategy",

@@ -52,6 +52,7 @@ from pyflink_rs.datastream.connected_streams import ConnectedStreams
 from pyflink_rs.datastream.data_stream import (
     BroadcastConnectedStream,
     BroadcastStream,
+    CachedDataStream,
     DataStream,
     DataStreamSink,
     KeyedStream,
@@ -91,6 +92,7 @@ __all__ = [
     "CountWindow",
     "CustomCheckpointStorage",
     "CustomStateBackend",
+    "CachedDataStream",
     "DataStream",
     "DataStreamSink",
     "EmbeddedRocksDBStateBackend",

@@ -21,6 +21,8 @@ class CloseableIterator:
         self._native = native_records
         self._buffer = deque()
         self._closed = False
+        # Whether the job ended by itself and every record was taken (not cancelled or failed).
+        self._complete = False
         track_iterator(self)
 
     def __iter__(self):
@@ -41,6 +43,7 @@ class CloseableIterator:
                 iterator_closed(self)
                 raise
             if batch is None:
+                self._complete = True
                 self.close()
                 raise StopIteration
             self._buffer.extend(self._decode(batch))
@@ -49,6 +52,10 @@ class CloseableIterator:
     def _decode(self, batch):
         """The records of a fetched batch."""
         return pickle.loads(batch)
+
+    def _ended_normally(self):
+        """Whether the job finished and the iterator reached its end."""
+        return self._complete
 
     def next(self):
         """The next record (PyFlink's name)."""

@@ -322,18 +322,87 @@ class DataStream(_OperatorSettings):
                 stream = transformer.apply(self)
         return DataStreamSink(sink._add_to(stream._native), type(sink).__name__)
 
+    def cache(self):
+        """A ``CachedDataStream`` of this stream's records: computed by the first job that
+        uses it, then read from the cache by later jobs of this environment."""
+        return CachedDataStream(self)
+
     def execute_and_collect(self, job_execution_name=None, limit=None):
         """Runs the job of this stream and returns a ``CloseableIterator`` over its records
         as the job makes them, or, with ``limit``, a list of the first ``limit`` records (the
         job is then cancelled), as in PyFlink."""
         if limit is not None and limit < 0:
             raise ValueError(f"limit must not be negative, got {limit}")
-        records = CloseableIterator(self._native.execute_and_collect(job_execution_name or "collect"))
+        from pyflink_rs.datastream.stream_execution_environment import take_pending_caches
+
+        native = self._native
+        caches = take_pending_caches(native)
+        writers = [writer for _, writer in caches]
+        try:
+            collected = native.execute_and_collect(job_execution_name or "collect", writers)
+        except Exception:
+            # The job did not start, and took the writers with it: the next use adds new ones.
+            for cache, _ in caches:
+                cache.invalidate()
+            raise
+        records = CloseableIterator(collected)
+        for cache, _ in caches:
+            cache.written_by(records._ended_normally)
         if limit is None:
             return records
         # The job is cancelled after `limit` records, and has ended when this returns.
         with records:
             return list(itertools.islice(records, limit))
+
+
+class CachedDataStream(DataStream):
+    """A stream whose records are kept once a job has computed them (``DataStream.cache()``):
+    the first job that uses it also writes its records aside, and the jobs of the same
+    environment after that one finished read them instead of computing the stream again.
+    ``invalidate()`` or the environment's ``close()`` drops them. Only bounded jobs without
+    checkpoints can cache, as Flink caches only in BATCH mode."""
+
+    def __init__(self, stream):
+        from pyflink_rs.datastream._cache import IntermediateResult
+
+        self._stream = stream
+        self._type_info = stream._type_info
+        self._init_settings(stream._name)
+        self._result = IntermediateResult()
+        self._replay = None
+        stream.get_execution_environment()._register_cache(self)
+
+    @property
+    def _native(self):
+        # Every use of the stream in a program goes through here: once the result is complete,
+        # uses read it; before, the first use in a job adds the writer to that job.
+        if self._result.is_complete():
+            if self._replay is None:
+                env = self._stream.get_execution_environment()
+                self._replay = env.from_collection(self._result.records(), self._type_info)._native
+            return self._replay
+        if not self._result.is_pending():
+            env = self._stream.get_execution_environment()
+            if env.get_checkpoint_config().is_checkpointing_enabled():
+                raise Exception(
+                    "DataStream.cache() needs a bounded job without checkpointing (Flink caches only in "
+                    "BATCH mode): disable checkpointing or set RuntimeExecutionMode.BATCH"
+                )
+            self._replay = None
+            sink = self._stream.add_sink(self._result.writer()).name("Cache")
+            env._pending_caches.append((self._result, sink._native))
+        return self._stream._native
+
+    def invalidate(self):
+        """Drops the cached records; a later job that uses the stream computes it again."""
+        self._result.invalidate()
+        self._replay = None
+
+    def set_parallelism(self, parallelism):
+        raise Exception("Set parallelism for CachedDataStream is not supported.")
+
+    def name(self, name):
+        raise Exception("Set name for CachedDataStream is not supported.")
 
 
 class BroadcastStream:
@@ -518,6 +587,9 @@ class KeyedStream(DataStream):
 
     def sink_to(self, sink):
         return self._values().sink_to(sink)
+
+    def cache(self):
+        raise Exception("Cache for KeyedStream is not supported.")
 
     def execute_and_collect(self, job_execution_name=None, limit=None):
         return self._values().execute_and_collect(job_execution_name, limit)

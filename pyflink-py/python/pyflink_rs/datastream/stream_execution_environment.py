@@ -1,5 +1,6 @@
 """The entry point of a DataStream program."""
 
+import os
 import weakref
 
 import cloudpickle
@@ -35,6 +36,13 @@ def environment_of(native_stream):
     return environment
 
 
+def take_pending_caches(native_stream):
+    """The cached streams whose writers the next job of the stream's program takes (none if
+    its environment is gone: its cached streams went with it)."""
+    environment = _by_plan.get(native_stream.plan_id())
+    return [] if environment is None else environment._take_pending_caches()
+
+
 class StreamExecutionEnvironment(dependencies.PythonDependencyMethods):
     """The context in which a streaming program runs: it records the program's streams and
     executes them as a job, in this process, with no JVM."""
@@ -48,6 +56,12 @@ class StreamExecutionEnvironment(dependencies.PythonDependencyMethods):
         self._chaining = True
         self._buffer_timeout = 100
         self._slot_sharing_groups = {}
+        # Cached streams of this environment (`DataStream.cache()`), and those whose writer the
+        # next job takes.
+        self._caches = weakref.WeakSet()
+        self._pending_caches = []
+        # `register_cached_file`: name -> (path, executable).
+        self._cached_files = {}
         _by_plan[self._native.plan_id()] = self
         if native is None:
             self._apply(global_configuration.load())
@@ -314,9 +328,56 @@ class StreamExecutionEnvironment(dependencies.PythonDependencyMethods):
         """Runs every stream that ends in a sink, and returns a ``JobExecutionResult`` when
         the job ends. Ctrl-C (``KeyboardInterrupt``) cancels the job; the interrupt reaches
         the caller once the job has ended."""
-        return JobExecutionResult(wait_for_job(self._native.execute_async(job_name)))
+        return JobExecutionResult(wait_for_job(self._start(job_name)))
 
     def execute_async(self, job_name="Flink Streaming Job"):
         """Starts every stream that ends in a sink as a job in the background, and returns
         its ``JobClient``."""
-        return JobClient(self._native.execute_async(job_name), self.get_default_savepoint_directory())
+        return JobClient(self._start(job_name), self.get_default_savepoint_directory())
+
+    def _start(self, job_name):
+        """Starts the job; the cached streams it writes are complete once it has finished."""
+        for name, (path, _) in self._cached_files.items():
+            if not os.path.exists(path):
+                raise FileNotFoundError(f"the file registered as cached file '{name}' does not exist: {path}")
+        caches = self._take_pending_caches()
+        try:
+            job = self._native.execute_async(job_name)
+        except Exception:
+            # The job did not start, and took the writers with it: the next use adds new ones.
+            for cache, _ in caches:
+                cache.invalidate()
+            raise
+        for cache, _ in caches:
+            cache.written_by(lambda: job.status() == "FINISHED")
+        return job
+
+    def _take_pending_caches(self):
+        caches, self._pending_caches = self._pending_caches, []
+        return caches
+
+    def _register_cache(self, cached_stream):
+        self._caches.add(cached_stream)
+
+    def register_cached_file(self, file_path, name, executable=False):
+        """Registers a file under ``name`` for the job's functions, as Flink's distributed cache
+        does (``pipeline.cached-files``). Jobs run on this machine, so functions open the file at
+        its own path: a local path or a ``file://`` URI."""
+        if not name:
+            raise ValueError("a cached file needs a name")
+        path = file_path[len("file://"):] if file_path.startswith("file://") else file_path
+        if "://" in path:
+            raise ValueError(f"only local files can be registered, not {file_path}")
+        self._cached_files[name] = (path, bool(executable))
+        entries = [
+            f"name:{key},path:{value},executable:{str(flag).lower()}"
+            for key, (value, flag) in self._cached_files.items()
+        ]
+        self._options["pipeline.cached-files"] = ";".join(entries)
+
+    def close(self):
+        """Releases what the environment holds between jobs: every cached intermediate result
+        (``DataStream.cache()``) is deleted."""
+        for cached in list(self._caches):
+            cached.invalidate()
+        self._pending_caches = []

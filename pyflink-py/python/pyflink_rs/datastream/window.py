@@ -154,6 +154,12 @@ class WindowAssigner:
     def is_event_time(self):
         raise NotImplementedError
 
+    def get_window_serializer(self):
+        """The ``TypeSerializer`` of the assigner's windows (``TimeWindow``s unless the assigner
+        says otherwise). The engine keeps windows as Python objects; programs use this to write
+        windows in Flink's layout."""
+        return TimeWindowSerializer()
+
     def _native(self):
         if type(self).assign_windows is WindowAssigner.assign_windows:
             raise TypeError(f"{type(self).__name__} does not implement assign_windows(element, timestamp, context)")
@@ -386,6 +392,9 @@ class GlobalWindows(WindowAssigner):
     def _native(self):
         return _native.WindowAssignerSpec.GLOBAL()
 
+    def get_window_serializer(self):
+        return GlobalWindowSerializer()
+
     def __repr__(self):
         return "GlobalWindows()"
 
@@ -407,6 +416,9 @@ class CountTumblingWindowAssigner(WindowAssigner):
 
     def _native(self):
         return _native.WindowAssignerSpec.COUNT(self._size, self._size)
+
+    def get_window_serializer(self):
+        return CountWindowSerializer()
 
     def __repr__(self):
         return f"CountTumblingWindowAssigner({self._size})"
@@ -430,6 +442,9 @@ class CountSlidingWindowAssigner(WindowAssigner):
 
     def _native(self):
         return _native.WindowAssignerSpec.COUNT(self._size, self._slide)
+
+    def get_window_serializer(self):
+        return CountWindowSerializer()
 
     def __repr__(self):
         return f"CountSlidingWindowAssigner({self._size}, {self._slide})"
@@ -571,46 +586,6 @@ class CountTrigger(Trigger):
         return True
 
 
-class ContinuousEventTimeTrigger(Trigger):
-    """Fires every ``interval`` of event time while the window is open, and at its end."""
-
-    def __init__(self, interval):
-        self._interval = _millis(interval, "the interval")
-        if self._interval <= 0:
-            raise ValueError(f"ContinuousEventTimeTrigger needs an interval above 0 ms, not {self._interval} ms")
-
-    @staticmethod
-    def of(interval):
-        return ContinuousEventTimeTrigger(interval)
-
-    def _native(self):
-        return _native.TriggerSpec.CONTINUOUS_EVENT_TIME(self._interval)
-
-    def can_merge(self):
-        return True
-
-
-class ContinuousProcessingTimeTrigger(Trigger):
-    """Fires every ``interval`` of processing time while the window has records."""
-
-    def __init__(self, interval):
-        self._interval = _millis(interval, "the interval")
-        if self._interval <= 0:
-            raise ValueError(
-                f"ContinuousProcessingTimeTrigger needs an interval above 0 ms, not {self._interval} ms"
-            )
-
-    @staticmethod
-    def of(interval):
-        return ContinuousProcessingTimeTrigger(interval)
-
-    def _native(self):
-        return _native.TriggerSpec.CONTINUOUS_PROCESSING_TIME(self._interval)
-
-    def can_merge(self):
-        return True
-
-
 class PurgingTrigger(Trigger):
     """Purges the window whenever the nested trigger fires it."""
 
@@ -687,12 +662,14 @@ __all__ = [
     "CountTrigger",
     "CountTumblingWindowAssigner",
     "CountWindow",
+    "CountWindowSerializer",
     "DynamicEventTimeSessionWindows",
     "DynamicProcessingTimeSessionWindows",
     "EventTimeSessionWindows",
     "EventTimeTrigger",
     "Evictor",
     "GlobalWindow",
+    "GlobalWindowSerializer",
     "GlobalWindows",
     "MergingWindowAssigner",
     "NeverTrigger",
@@ -704,6 +681,7 @@ __all__ = [
     "SlidingProcessingTimeWindows",
     "TimeEvictor",
     "TimeWindow",
+    "TimeWindowSerializer",
     "Trigger",
     "TriggerResult",
     "TumblingEventTimeWindows",
@@ -711,3 +689,16 @@ __all__ = [
     "Window",
     "WindowAssigner",
 ]
+
+
+# The continuous triggers and the serializers build on the classes above, so they are imported
+# last.
+from pyflink_rs.datastream.continuous_triggers import (  # noqa: E402
+    ContinuousEventTimeTrigger,
+    ContinuousProcessingTimeTrigger,
+)
+from pyflink_rs.datastream.window_serializers import (  # noqa: E402
+    CountWindowSerializer,
+    GlobalWindowSerializer,
+    TimeWindowSerializer,
+)

@@ -1,1 +1,1 @@
-"""Row formats of messages, lines and files: ``json``, ``csv``, ``avro`` and ``parquet``."""
+"""Row formats of messages, lines and files: ``json``, ``csv``, ``avro``, ``parquet`` and ``orc``."""

@@ -44,7 +44,7 @@ def _row_type_info(row_type, user):
             base = "STRING"
         if base not in _FIELD_TYPES:
             raise ValueError(
-                f"{user}: field '{name}' is {data_type!r}; Parquet fields here are BOOLEAN, TINYINT, SMALLINT, "
+                f"{user}: field '{name}' is {data_type!r}; fields here are BOOLEAN, TINYINT, SMALLINT, "
                 "INT, BIGINT, FLOAT, DOUBLE, CHAR, VARCHAR or STRING")
         names.append(name)
         types.append(_FIELD_TYPES[base]())
