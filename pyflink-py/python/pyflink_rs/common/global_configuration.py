@@ -3,21 +3,39 @@
 ``key: value`` lines) in the directory ``FLINK_CONF_DIR`` names. Every environment a program
 creates starts with these options, and the program's own settings override them. This is how
 a job's checkpointing, state backend or restore point (``execution.savepoint.path``) can be set
-without changing the program, as with PyFlink.
+without changing the program, as with PyFlink. The options of the ``pyflink-rs run`` command's
+flags (``-D``, ``-p``, ``-s``, ``-py*``) come on top, as ``flink run``'s do.
 
 Only the YAML a Flink configuration uses is understood: mappings (nested by indentation or
 written as dotted keys), scalars (plain or quoted), lists in ``[a, b]`` or ``- item`` form
 (given to the engine as ``a;b``, as Flink does) and ``#`` comments. Anything else raises a
 ``ValueError`` naming the file and line."""
 
+import json
 import os
 
 FILE_NAMES = ("config.yaml", "flink-conf.yaml")
 
+# The environment variable through which the ``pyflink-rs run`` command hands the options of its
+# flags (JSON) to the job's program; they override the file's.
+COMMAND_LINE_OPTIONS = "PYFLINK_RS_OPTIONS"
+
 
 def load():
-    """The options of ``$FLINK_CONF_DIR``'s configuration file, or nothing when the variable is
-    unset or the directory has no such file."""
+    """The options of ``$FLINK_CONF_DIR``'s configuration file (nothing when the variable is
+    unset or the directory has no such file), overridden by those of the ``pyflink-rs`` command
+    line."""
+    options = _file_options()
+    given = os.environ.get(COMMAND_LINE_OPTIONS)
+    if given:
+        try:
+            options.update({str(key): str(value) for key, value in json.loads(given).items()})
+        except (ValueError, AttributeError) as error:
+            raise ValueError(f"${COMMAND_LINE_OPTIONS} must be a JSON object of options: {error}") from None
+    return options
+
+
+def _file_options():
     directory = os.environ.get("FLINK_CONF_DIR")
     if not directory:
         return {}

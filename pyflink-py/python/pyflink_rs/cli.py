@@ -1,0 +1,105 @@
+"""The ``pyflink-rs`` command, shaped like Flink's ``flink run`` for Python jobs::
+
+    pyflink-rs run [-p N] [-D key=value ...] [-s savepoint] [-pyfs files] [-pyarch archives]
+                   [-pyreq requirements.txt] [-pyexec python] (-py job.py | -pym module) [args ...]
+
+The job's program runs in this process as ``__main__`` with ``args`` in ``sys.argv``; its
+environments start with the options the flags give (over ``$FLINK_CONF_DIR``'s file):
+``-p`` is ``parallelism.default``, ``-s`` ``execution.savepoint.path``, ``-D`` any option, and the
+``-py*`` flags the Python dependency options (``python.files``, ``python.archives``,
+``python.requirements``, ``python.executable``), which reach process-mode workers too.
+"""
+
+import argparse
+import json
+import os
+import runpy
+import sys
+
+from pyflink_rs.common import global_configuration
+
+# Flink's long names of the flags, kept as aliases.
+_FLAGS = [
+    (("-py", "--python"), dict(dest="python", help="the Python file of the job")),
+    (("-pym", "--pyModule"), dict(dest="module", help="the Python module of the job")),
+    (("-pyfs", "--pyFiles"), dict(dest="files", help="files or directories to import from, apart by commas")),
+    (("-pyarch", "--pyArchives"), dict(dest="archives", help="archives to unpack (archive#target), by commas")),
+    (("-pyreq", "--pyRequirements"), dict(dest="requirements", help="a requirements file (file#cache_dir)")),
+    (("-pyexec", "--pyExecutable"), dict(dest="executable", help="the Python of worker processes")),
+    (("-pyclientexec", "--pyClientExecutable"), dict(dest="client_executable", help="accepted; this Python runs the job")),
+    (("-p", "--parallelism"), dict(dest="parallelism", type=int, help="the default parallelism")),
+    (("-s", "--fromSavepoint"), dict(dest="savepoint", help="the savepoint or checkpoint to start from")),
+    (("-n", "--allowNonRestoredState"), dict(dest="allow_non_restored", action="store_true",
+                                             help="skip savepoint state no operator claims")),
+    (("-D",), dict(dest="properties", action="append", default=[], metavar="key=value", help="a configuration option")),
+]
+
+
+def _parser():
+    parser = argparse.ArgumentParser(prog="pyflink-rs", description="Runs PyFlink jobs on pyflink-rs, without a JVM.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="run a Python job")
+    for names, settings in _FLAGS:
+        run.add_argument(*names, **settings)
+    run.add_argument("args", nargs=argparse.REMAINDER, help="the job's own arguments")
+    return parser
+
+
+def _options(arguments):
+    """The configuration options the flags of ``run`` give."""
+    options = {}
+    for entry in arguments.properties:
+        key, separator, value = entry.partition("=")
+        if not separator or not key.strip():
+            raise SystemExit(f"pyflink-rs: -D takes key=value, not {entry!r}")
+        options[key.strip()] = value.strip()
+    if arguments.parallelism is not None:
+        if arguments.parallelism < 1:
+            raise SystemExit(f"pyflink-rs: the parallelism must be at least 1, not {arguments.parallelism}")
+        options["parallelism.default"] = str(arguments.parallelism)
+    if arguments.savepoint:
+        options["execution.savepoint.path"] = arguments.savepoint
+    if arguments.allow_non_restored:
+        options["execution.savepoint.ignore-unclaimed-state"] = "true"
+    for value, key in ((arguments.files, "python.files"), (arguments.archives, "python.archives"),
+                       (arguments.requirements, "python.requirements"), (arguments.executable, "python.executable")):
+        if value:
+            options[key] = value
+    return options
+
+
+def run(arguments):
+    """Runs the job's program with the options of the flags; returns its exit status."""
+    if bool(arguments.python) == bool(arguments.module):
+        raise SystemExit("pyflink-rs run: give the job as -py file.py or as -pym module (one of them)")
+    options = _options(arguments)
+    # The options reach every environment the program creates (and the workers it starts).
+    os.environ[global_configuration.COMMAND_LINE_OPTIONS] = json.dumps(options)
+    # As in Flink, the job's files are importable by the program itself too.
+    for path in reversed([p.strip() for p in (arguments.files or "").split(",") if p.strip()]):
+        sys.path.insert(0, os.path.abspath(path))
+    args = [a for a in arguments.args if a != "--"] if arguments.args[:1] == ["--"] else arguments.args
+    if arguments.python:
+        path = os.path.abspath(arguments.python)
+        if not os.path.isfile(path):
+            raise SystemExit(f"pyflink-rs run: no Python file at {arguments.python}")
+        sys.argv = [path, *args]
+        sys.path.insert(0, os.path.dirname(path))
+        runpy.run_path(path, run_name="__main__")
+    else:
+        sys.argv = [arguments.module, *args]
+        sys.path.insert(0, os.getcwd())
+        runpy.run_module(arguments.module, run_name="__main__", alter_sys=True)
+    return 0
+
+
+def main(argv=None):
+    """The entry point of the ``pyflink-rs`` console script."""
+    arguments = _parser().parse_args(argv)
+    if arguments.command == "run":
+        return run(arguments)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
