@@ -47,6 +47,7 @@ mod element;
 mod error;
 pub mod metrics;
 pub(crate) mod operators;
+pub mod rest;
 pub mod runtime;
 pub mod sinks;
 pub mod sources;

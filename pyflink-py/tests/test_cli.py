@@ -4,10 +4,12 @@ process mode, its workers."""
 
 import os
 import pathlib
+import socket
 import subprocess
 import sys
 import sysconfig
 import textwrap
+import time
 
 import pytest
 
@@ -19,6 +21,12 @@ def pyflink_rs(*args, cwd=None):
     run = subprocess.run([str(COMMAND), *args], capture_output=True, text=True, timeout=300, cwd=cwd,
                          env={k: v for k, v in os.environ.items() if k != "PYFLINK_RS_OPTIONS"})
     return run
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def test_the_wheel_installs_the_command_and_word_count_prints_what_python_prints():
@@ -73,3 +81,93 @@ def test_bad_command_lines_say_what_to_fix(tmp_path):
     assert bad.returncode != 0 and "-D takes key=value" in bad.stderr
     zero = pyflink_rs("run", "-p", "0", "-py", str(EXAMPLES / "word_count.py"))
     assert zero.returncode != 0 and "at least 1" in zero.stderr
+
+
+ENDLESS = textwrap.dedent("""
+    from pyflink_rs.common import WatermarkStrategy
+    from pyflink_rs.datastream import StreamExecutionEnvironment
+    from pyflink_rs.datastream.connectors import DiscardingSink, NumberSequenceSource
+
+    env = StreamExecutionEnvironment.get_execution_environment()
+    env.set_parallelism(1)
+    env.enable_checkpointing(60000)
+    numbers = env.from_source(NumberSequenceSource(1, 2 ** 62), WatermarkStrategy.no_watermarks(), "numbers")
+    numbers.sink_to(DiscardingSink())
+    env.execute("endless")
+""")
+
+
+def running_job(address=None, timeout=60):
+    """The id of the job `pyflink-rs list` shows running, once it shows one."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        listed = pyflink_rs("list", *(["-m", address] if address else []))
+        lines = [line for line in listed.stdout.splitlines() if line.endswith(": endless (RUNNING)")]
+        if lines:
+            return lines[0].split(" : ")[1]
+        time.sleep(0.2)
+    raise AssertionError(f"no running job listed: {listed.stdout} {listed.stderr}")
+
+
+def test_list_savepoint_and_cancel_act_on_a_job_through_its_rest_api(tmp_path):
+    job_file = tmp_path / "endless.py"
+    job_file.write_text(ENDLESS)
+    port = free_port()
+    process = subprocess.Popen([str(COMMAND), "run", "-D", f"rest.port={port}", "-py", str(job_file)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        job_id = running_job(f"localhost:{port}")
+        saved = pyflink_rs("savepoint", "-m", f"localhost:{port}", job_id, str(tmp_path / "savepoint"))
+        assert saved.returncode == 0, saved.stderr
+        location = saved.stdout.split("Savepoint completed. Path: file:")[1].splitlines()[0]
+        assert (pathlib.Path(location) / "_metadata").exists()
+        unknown = pyflink_rs("cancel", "-m", f"localhost:{port}", "0" * 32)
+        assert unknown.returncode == 1 and f"no job {'0' * 32} at localhost:{port}" in unknown.stderr
+        cancelled = pyflink_rs("cancel", "-m", f"localhost:{port}", job_id)
+        assert cancelled.stdout == f"Cancelling job {job_id}.\nCancelled job {job_id}.\n", cancelled.stderr
+        process.wait(timeout=60)
+        # The job's process ended with its job, and its REST API with it.
+        gone = pyflink_rs("cancel", "-m", f"localhost:{port}", job_id)
+        assert gone.returncode == 1 and "cannot reach the REST API" in gone.stderr
+    finally:
+        process.kill()
+        process.wait()
+
+
+def test_without_an_address_the_commands_find_the_jobs_of_local_runs(tmp_path):
+    job_file = tmp_path / "endless.py"
+    job_file.write_text(ENDLESS)
+    process = subprocess.Popen([str(COMMAND), "run", "-py", str(job_file)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        job_id = running_job()
+        stopped = pyflink_rs("stop", "-p", str(tmp_path / "stopped"), job_id)
+        assert stopped.returncode == 0, stopped.stderr
+        assert f'Suspending job "{job_id}" with a CANONICAL savepoint.' in stopped.stdout
+        assert process.wait(timeout=60) == 0, "a stopped job ends as FINISHED"
+    finally:
+        process.kill()
+        process.wait()
+
+
+def test_list_shows_ended_jobs_with_all(tmp_path):
+    job_file = tmp_path / "short.py"
+    job_file.write_text(textwrap.dedent("""
+        import subprocess, sys
+        from pyflink_rs.datastream import StreamExecutionEnvironment
+        env = StreamExecutionEnvironment.get_execution_environment()
+        env.set_parallelism(1)
+        env.from_collection([1, 2]).print()
+        env.execute("short")
+        # While this process still serves its API, list the job that ended.
+        port = sys.argv[1]
+        listing = subprocess.run([sys.argv[2], "list", "-a", "-m", f"localhost:{port}"], capture_output=True, text=True)
+        print(listing.stdout, end="")
+    """))
+    port = free_port()
+    run = pyflink_rs("run", "-D", f"rest.port={port}", "-py", str(job_file), str(port), str(COMMAND))
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert lines[:4] == ["1", "2", "Waiting for response...", "No running jobs."], lines
+    assert lines[4] == "---------------------- Terminated Jobs -----------------------"
+    assert lines[5].endswith(": short (FINISHED)") and len(lines[5].split(" : ")[1]) == 32

@@ -71,3 +71,14 @@ def test_tables_from_and_to_data_frames():
     assert list(result.columns) == ["n", "c"]
     # The changelog is applied: one row per name.
     assert len(result) == 3
+
+
+def test_to_pandas_applies_retractions_in_order_over_many_changes():
+    t_env = streaming(1)
+    names = [f"k{i % 50}" for i in range(5000)]
+    table = t_env.from_pandas(pd.DataFrame({"n": names}),
+                              DataTypes.ROW([DataTypes.FIELD("n", DataTypes.STRING())]))
+    counted = table.group_by(col("n")).select(col("n"), col("n").count.alias("c")).to_pandas()
+    # 5,000 additions and 4,950 retractions leave each name once, with its final count, in the
+    # order of the names' last updates.
+    assert counted.values.tolist() == [[f"k{i}", 100] for i in range(50)]

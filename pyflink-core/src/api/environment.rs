@@ -14,9 +14,10 @@ use crate::checkpoint::{CheckpointConfig, CheckpointingMode, RestartStrategy};
 use crate::config::{BackpressureConfig, Boundedness, RuntimeExecutionMode};
 use crate::configuration::Configuration;
 use crate::metrics::prometheus::PrometheusReporterConfig;
+use crate::rest::RestEndpointConfig;
 use crate::runtime::client::JobClient;
 use crate::runtime::graph::{build_fn, GraphNode, JobGraph, NodeId, PlanSettings};
-use crate::runtime::job::{run, JobExecutionResult, JobShared};
+use crate::runtime::job::{register, run, JobExecutionResult, JobShared};
 use crate::runtime::operator::JobParameters;
 use crate::runtime::source_task::build_source;
 use crate::sources::{CollectionSource, NumberSequenceSource, Source};
@@ -41,6 +42,8 @@ struct Environment {
     /// several calls (as Python's `TableConfig.set` makes them).
     metrics_options: Configuration,
     reporters: Vec<PrometheusReporterConfig>,
+    /// Where the REST API is served (`rest.port`), if anywhere.
+    rest: Option<RestEndpointConfig>,
     job_parameters: JobParameters,
 }
 
@@ -80,6 +83,7 @@ impl StreamExecutionEnvironment {
                 backpressure: BackpressureConfig::default(),
                 metrics_options: Configuration::new(),
                 reporters: Vec::new(),
+                rest: None,
                 job_parameters: JobParameters::default(),
             })),
         }
@@ -193,6 +197,7 @@ impl StreamExecutionEnvironment {
             metrics_options.set_string(key, value);
         }
         let reporters = PrometheusReporterConfig::all_of(&metrics_options)?;
+        let rest = RestEndpointConfig::of(config)?;
         let watermark_interval = config.duration("pipeline.auto-watermark-interval")?;
         let job_parameters = config.map("pipeline.global-job-parameters")?;
         let parallelism = config.number::<usize>("parallelism.default")?;
@@ -217,6 +222,9 @@ impl StreamExecutionEnvironment {
         inner.backpressure = backpressure;
         inner.metrics_options = metrics_options;
         inner.reporters = reporters;
+        if rest.is_some() {
+            inner.rest = rest;
+        }
         if let Some(backend) = state_backend {
             inner.state_backend = backend;
         }
@@ -277,7 +285,9 @@ impl StreamExecutionEnvironment {
     /// Runs every sink added since the last execution as one job, and waits for it to end.
     pub fn execute(&self, job_name: &str) -> Result<JobExecutionResult> {
         let graph = self.take_job()?;
-        run(job_name.to_string(), graph, Arc::new(JobShared::new()))
+        let shared = Arc::new(JobShared::new());
+        let registration = register(job_name, &graph, &shared)?;
+        run(job_name.to_string(), graph, shared, registration)
     }
 
     /// Starts the job in the background and returns a client to wait for or cancel it.
@@ -413,6 +423,7 @@ impl StreamExecutionEnvironment {
             restart,
             backpressure: inner.backpressure,
             reporters: inner.reporters.clone(),
+            rest: inner.rest.clone(),
             job_parameters: inner.job_parameters.clone(),
         };
         Ok((JobGraph::plan(nodes, settings)?, sinks))

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use crate::metrics::MetricValue;
 use crate::runtime::graph::JobGraph;
-use crate::runtime::job::{panic_message, run, JobExecutionResult, JobShared, SavepointRequest};
+use crate::runtime::job::{panic_message, register, run, JobExecutionResult, JobShared, SavepointRequest};
 use crate::{FlinkError, Result};
 
 /// The id of a job, 16 random bytes shown as 32 hexadecimal digits, as Flink's `JobID`. A job's
@@ -32,7 +32,12 @@ impl JobId {
 }
 
 /// Asks the coordinator of the job `shared` for a savepoint into `target` and waits for it.
-fn take_savepoint(shared: &JobShared, checkpointing: bool, target: PathBuf, timeout: Duration) -> Result<PathBuf> {
+pub(crate) fn take_savepoint(
+    shared: &JobShared,
+    checkpointing: bool,
+    target: PathBuf,
+    timeout: Duration,
+) -> Result<PathBuf> {
     if !checkpointing {
         return Err(FlinkError::InvalidProgram(
             "savepoints need checkpointing; call enable_checkpointing before executing the job".into(),
@@ -149,6 +154,7 @@ impl JobClient {
     /// Starts `graph` on background threads.
     pub(crate) fn spawn(job_name: String, graph: JobGraph) -> Result<JobClient> {
         let shared = Arc::new(JobShared::new());
+        let registration = register(&job_name, &graph, &shared)?;
         let checkpointing = graph.checkpoint.is_checkpointing_enabled();
         let job = Arc::clone(&shared);
         let (ending, ended) = channel::<()>();
@@ -157,7 +163,7 @@ impl JobClient {
             .spawn(move || {
                 // Dropped when `run` returns or unwinds, which wakes a waiting client.
                 let _ending = ending;
-                run(job_name, graph, job)
+                run(job_name, graph, job, registration)
             })
             .map_err(|e| FlinkError::Runtime(format!("cannot start the job thread: {e}")))?;
         Ok(JobClient { shared, checkpointing, handle: Some(handle), ended, outcome: None })

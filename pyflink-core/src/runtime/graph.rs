@@ -7,6 +7,7 @@
 //! streams (port 0 is the main output, ports 1.. are side outputs).
 
 use crate::metrics::prometheus::PrometheusReporterConfig;
+use crate::rest::RestEndpointConfig;
 use std::any::TypeId;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -162,6 +163,8 @@ pub(crate) struct JobGraph {
     pub(crate) restart: RestartStrategy,
     /// The Prometheus reporters that serve the job's metrics while it runs.
     pub(crate) reporters: Vec<PrometheusReporterConfig>,
+    /// Where the process's REST API is served, if the job asks for it.
+    pub(crate) rest: Option<RestEndpointConfig>,
 }
 
 /// Job-wide settings the plan needs.
@@ -176,6 +179,7 @@ pub(crate) struct PlanSettings {
     pub(crate) restart: RestartStrategy,
     pub(crate) backpressure: BackpressureConfig,
     pub(crate) reporters: Vec<PrometheusReporterConfig>,
+    pub(crate) rest: Option<RestEndpointConfig>,
     pub(crate) job_parameters: JobParameters,
 }
 
@@ -193,6 +197,7 @@ impl JobGraph {
             restart,
             backpressure,
             reporters,
+            rest,
             job_parameters,
         } = settings;
         let mut resolved: HashMap<NodeId, (usize, &str)> = HashMap::new();
@@ -283,6 +288,7 @@ impl JobGraph {
             checkpoint,
             restart,
             reporters,
+            rest,
         })
     }
 }

@@ -18,8 +18,9 @@ use crate::checkpoint::restore::RestoredCheckpoint;
 use crate::checkpoint::{CheckpointConfig, ExternalizedCheckpointRetention};
 use crate::metrics::prometheus;
 use crate::metrics::{MetricRegistry, MetricValue};
+use crate::rest::jobs::Registration;
 use crate::runtime::alignment::AlignmentGroups;
-use crate::runtime::client::JobId;
+use crate::runtime::client::{JobId, JobStatus};
 use crate::runtime::graph::{BuildContext, JobGraph};
 use crate::runtime::timestamp::Time;
 use crate::{FlinkError, Result};
@@ -170,9 +171,24 @@ impl JobExecutionResult {
     }
 }
 
-/// Runs `graph` to completion and reports how it ended; the job's checkpoints are then kept or
-/// deleted as its retention setting says.
-pub(crate) fn run(job_name: String, graph: JobGraph, shared: Arc<JobShared>) -> Result<JobExecutionResult> {
+/// Makes the job known to the REST API (serving it first if the job asks for it), before the
+/// job starts, so that a client may find it as soon as it has the job's id.
+pub(crate) fn register(job_name: &str, graph: &JobGraph, shared: &Arc<JobShared>) -> Result<Registration> {
+    if let Some(endpoint) = &graph.rest {
+        crate::rest::serve(endpoint)?;
+    }
+    Ok(crate::rest::jobs::register(job_name, shared, graph.checkpoint.is_checkpointing_enabled()))
+}
+
+/// Runs `graph` to completion and reports how it ended, to the caller and to the REST API
+/// through `registration`; the job's checkpoints are then kept or deleted as its retention
+/// setting says.
+pub(crate) fn run(
+    job_name: String,
+    graph: JobGraph,
+    shared: Arc<JobShared>,
+    mut registration: Registration,
+) -> Result<JobExecutionResult> {
     let graph = Arc::new(graph);
     // The job's metrics are served while it runs, restarts included.
     let _reporting: Vec<_> = graph
@@ -182,6 +198,11 @@ pub(crate) fn run(job_name: String, graph: JobGraph, shared: Arc<JobShared>) -> 
         .collect();
     let storage = checkpoint_storage(&graph.checkpoint, shared.job_id)?;
     let outcome = run_with_restarts(job_name, &graph, &shared, storage.as_ref());
+    registration.ended(match &outcome {
+        Ok(_) => JobStatus::Finished,
+        Err(FlinkError::Cancelled) => JobStatus::Canceled,
+        Err(_) => JobStatus::Failed,
+    });
     if let Some(storage) = storage {
         let keep = match graph.checkpoint.externalized_retention {
             ExternalizedCheckpointRetention::NoExternalizedCheckpoints => false,

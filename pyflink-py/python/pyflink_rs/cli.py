@@ -1,13 +1,19 @@
-"""The ``pyflink-rs`` command, shaped like Flink's ``flink run`` for Python jobs::
+"""The ``pyflink-rs`` command, shaped like Flink's ``flink`` for Python jobs::
 
     pyflink-rs run [-p N] [-D key=value ...] [-s savepoint] [-pyfs files] [-pyarch archives]
                    [-pyreq requirements.txt] [-pyexec python] (-py job.py | -pym module) [args ...]
+    pyflink-rs list [-m host:port] [-a]
+    pyflink-rs cancel [-m host:port] <jobId>
+    pyflink-rs savepoint [-m host:port] <jobId> [targetDirectory]
+    pyflink-rs stop [-m host:port] [-p targetDirectory] <jobId>
 
 The job's program runs in this process as ``__main__`` with ``args`` in ``sys.argv``; its
 environments start with the options the flags give (over ``$FLINK_CONF_DIR``'s file):
 ``-p`` is ``parallelism.default``, ``-s`` ``execution.savepoint.path``, ``-D`` any option, and the
 ``-py*`` flags the Python dependency options (``python.files``, ``python.archives``,
-``python.requirements``, ``python.executable``), which reach process-mode workers too.
+``python.requirements``, ``python.executable``), which reach process-mode workers too. The
+job's process serves the REST API on the first free port of 8081-8099 (``rest.bind-port``), which
+``list``, ``cancel``, ``savepoint`` and ``stop`` use (see ``cli_control``).
 """
 
 import argparse
@@ -16,6 +22,7 @@ import os
 import runpy
 import sys
 
+from pyflink_rs import cli_control
 from pyflink_rs.common import global_configuration
 
 # Flink's long names of the flags, kept as aliases.
@@ -42,6 +49,24 @@ def _parser():
     for names, settings in _FLAGS:
         run.add_argument(*names, **settings)
     run.add_argument("args", nargs=argparse.REMAINDER, help="the job's own arguments")
+    where = dict(dest="jobmanager", metavar="host:port",
+                 help="the REST API of the job's process (default: every local pyflink-rs run)")
+    listing = commands.add_parser("list", help="list the jobs")
+    listing.add_argument("-m", "--jobmanager", **where)
+    listing.add_argument("-r", "--running", action="store_true", help="only running jobs")
+    listing.add_argument("-a", "--all", action="store_true", help="running and ended jobs")
+    cancelling = commands.add_parser("cancel", help="cancel a job")
+    cancelling.add_argument("-m", "--jobmanager", **where)
+    cancelling.add_argument("job_id")
+    saving = commands.add_parser("savepoint", help="take a savepoint of a running job")
+    saving.add_argument("-m", "--jobmanager", **where)
+    saving.add_argument("job_id")
+    saving.add_argument("target", nargs="?", help="the directory of the savepoint")
+    stopping = commands.add_parser("stop", help="take a savepoint and stop a job")
+    stopping.add_argument("-m", "--jobmanager", **where)
+    stopping.add_argument("-p", "--savepointPath", dest="target", help="the directory of the savepoint")
+    stopping.add_argument("-d", "--drain", action="store_true", help="advance to the end of event time first")
+    stopping.add_argument("job_id")
     return parser
 
 
@@ -61,6 +86,9 @@ def _options(arguments):
         options["execution.savepoint.path"] = arguments.savepoint
     if arguments.allow_non_restored:
         options["execution.savepoint.ignore-unclaimed-state"] = "true"
+    # As a Flink cluster does, the job's process serves the REST API (list, cancel, savepoint).
+    if "rest.port" not in options and "rest.bind-port" not in options:
+        options["rest.bind-port"] = cli_control.DEFAULT_PORTS
     for value, key in ((arguments.files, "python.files"), (arguments.archives, "python.archives"),
                        (arguments.requirements, "python.requirements"), (arguments.executable, "python.executable")):
         if value:
@@ -98,7 +126,20 @@ def main(argv=None):
     arguments = _parser().parse_args(argv)
     if arguments.command == "run":
         return run(arguments)
-    return 2
+    try:
+        if arguments.command == "list":
+            # As in Flink: running jobs, and with -a the ended ones too (-r: running only).
+            cli_control.list_jobs(arguments.jobmanager, show_terminated=arguments.all and not arguments.running)
+        elif arguments.command == "cancel":
+            cli_control.cancel(arguments.jobmanager, arguments.job_id)
+        elif arguments.command == "savepoint":
+            cli_control.savepoint(arguments.jobmanager, arguments.job_id, arguments.target)
+        elif arguments.command == "stop":
+            cli_control.stop(arguments.jobmanager, arguments.job_id, arguments.target, arguments.drain)
+    except cli_control.ControlError as error:
+        print(f"pyflink-rs {arguments.command}: {error}", file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":

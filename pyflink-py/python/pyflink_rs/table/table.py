@@ -1,6 +1,7 @@
 """``Table`` and ``TableResult``: the Table API's operations on a table (``select``,
 ``filter``, ``group_by``, ``add_columns``, ...), each a new table, and what running one gave."""
 
+import collections
 import enum
 import itertools
 import pickle
@@ -195,14 +196,23 @@ class Table:
         """The rows the table leaves (its changelog applied) as a pandas DataFrame of its
         columns."""
         import pandas as pd
-        kept = []
+        # Rows in the order they came, a retraction removing the earliest copy of its row; the
+        # positions of each row's copies make that one step per change, not a scan of the rows.
+        kept, positions = [], {}
         with self.execute().collect() as results:
             for row in results:
+                values = tuple(row)
+                key = _changelog_key(values)
                 if row.get_row_kind() in (RowKind.UPDATE_BEFORE, RowKind.DELETE):
-                    kept.remove(tuple(row))
+                    copies = positions.get(key)
+                    if not copies:
+                        raise ValueError(f"the changelog retracts {values}, which it never added")
+                    kept[copies.popleft()] = None
                 else:
-                    kept.append(tuple(row))
-        return pd.DataFrame.from_records(kept, columns=self.get_schema_names())
+                    positions.setdefault(key, collections.deque()).append(len(kept))
+                    kept.append(values)
+        rows = [values for values in kept if values is not None]
+        return pd.DataFrame.from_records(rows, columns=self.get_schema_names())
 
     def execute_insert(self, table_path_or_descriptor, overwrite=False):
         target = table_path_or_descriptor
@@ -223,6 +233,15 @@ class Table:
 
     def get_schema_names(self):
         return self._sql_table().column_names()
+
+
+def _changelog_key(values):
+    """A hashable key of a row's values (rows with lists or dicts key by their text)."""
+    try:
+        hash(values)
+        return values
+    except TypeError:
+        return ("unhashable", repr(values))
 
 
 class GroupedTable:
