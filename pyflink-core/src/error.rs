@@ -46,6 +46,16 @@ pub enum FlinkError {
     /// The runtime itself failed (for example worker threads could not start).
     #[error("runtime error: {0}")]
     Runtime(String),
+    /// Another process of the cluster failed the job; the message is its error.
+    #[error("process {process} of the cluster failed: {message}")]
+    Remote {
+        /// The index of the process where the failure happened.
+        process: usize,
+        /// The error there.
+        message: String,
+        /// Whether a restart can get past it.
+        recoverable: bool,
+    },
 }
 
 impl FlinkError {
@@ -69,7 +79,7 @@ impl FlinkError {
     pub fn is_recoverable(&self) -> bool {
         match self {
             FlinkError::InvalidProgram(_) | FlinkError::Deserialization(_) => false,
-            FlinkError::TaskFailed { recoverable, .. } => *recoverable,
+            FlinkError::TaskFailed { recoverable, .. } | FlinkError::Remote { recoverable, .. } => *recoverable,
             _ => true,
         }
     }

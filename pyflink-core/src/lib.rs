@@ -39,6 +39,7 @@
 
 pub mod api;
 pub mod checkpoint;
+pub mod cluster;
 mod config;
 pub mod configuration;
 mod data;

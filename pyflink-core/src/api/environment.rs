@@ -11,13 +11,14 @@ use pyflink_state::{StateBackendConfig, DEFAULT_MAX_PARALLELISM};
 
 use crate::api::datastream::DataStream;
 use crate::checkpoint::{CheckpointConfig, CheckpointingMode, RestartStrategy};
+use crate::cluster::ClusterConfig;
 use crate::config::{BackpressureConfig, Boundedness, RuntimeExecutionMode};
 use crate::configuration::Configuration;
 use crate::metrics::prometheus::PrometheusReporterConfig;
 use crate::rest::RestEndpointConfig;
 use crate::runtime::client::JobClient;
 use crate::runtime::graph::{build_fn, GraphNode, JobGraph, NodeId, PlanSettings};
-use crate::runtime::job::{register, run, JobExecutionResult, JobShared};
+use crate::runtime::job::{run, start, JobExecutionResult};
 use crate::runtime::operator::JobParameters;
 use crate::runtime::source_task::build_source;
 use crate::sources::{CollectionSource, NumberSequenceSource, Source};
@@ -45,6 +46,9 @@ struct Environment {
     /// Where the REST API is served (`rest.port`), if anywhere.
     rest: Option<RestEndpointConfig>,
     job_parameters: JobParameters,
+    /// The cluster this process runs its jobs on with others, or why the environment's
+    /// description of it cannot be used (reported when a job is executed).
+    cluster: std::result::Result<Option<ClusterConfig>, FlinkError>,
 }
 
 /// The context in which a streaming program runs: it records the transformations of the
@@ -66,9 +70,15 @@ pub struct StreamExecutionEnvironment {
 }
 
 impl StreamExecutionEnvironment {
-    /// A local environment whose default parallelism is the number of cores.
+    /// A local environment whose default parallelism is the number of cores; or, when the
+    /// process's environment variables place it in a cluster ([`ClusterConfig::from_env`]), one
+    /// process of that cluster, whose default parallelism is the cluster's number of workers.
     pub fn get_execution_environment() -> Self {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let cluster = ClusterConfig::from_env();
+        let cores = match &cluster {
+            Ok(Some(cluster)) => cluster.workers(),
+            _ => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        };
         StreamExecutionEnvironment {
             inner: Rc::new(RefCell::new(Environment {
                 nodes: Vec::new(),
@@ -85,8 +95,25 @@ impl StreamExecutionEnvironment {
                 reporters: Vec::new(),
                 rest: None,
                 job_parameters: JobParameters::default(),
+                cluster,
             })),
         }
+    }
+
+    /// Runs this environment's jobs as process `cluster.process_id()` of `cluster`, together
+    /// with the other processes, which run the same program; the default parallelism becomes
+    /// the cluster's number of workers. See [`crate::cluster`].
+    pub fn set_cluster(&self, cluster: ClusterConfig) -> &Self {
+        let mut inner = self.inner.borrow_mut();
+        inner.parallelism = cluster.workers();
+        inner.cluster = Ok(Some(cluster));
+        drop(inner);
+        self
+    }
+
+    /// The cluster this environment's jobs run on, if they run on one.
+    pub fn get_cluster(&self) -> Option<ClusterConfig> {
+        self.inner.borrow().cluster.clone().ok().flatten()
     }
 
     /// Sets the default parallelism of operators (the number of parallel instances of each).
@@ -285,9 +312,8 @@ impl StreamExecutionEnvironment {
     /// Runs every sink added since the last execution as one job, and waits for it to end.
     pub fn execute(&self, job_name: &str) -> Result<JobExecutionResult> {
         let graph = self.take_job()?;
-        let shared = Arc::new(JobShared::new());
-        let registration = register(job_name, &graph, &shared)?;
-        run(job_name.to_string(), graph, shared, registration)
+        let started = start(job_name, &graph)?;
+        run(job_name.to_string(), graph, started)
     }
 
     /// Starts the job in the background and returns a client to wait for or cancel it.
@@ -425,6 +451,7 @@ impl StreamExecutionEnvironment {
             reporters: inner.reporters.clone(),
             rest: inner.rest.clone(),
             job_parameters: inner.job_parameters.clone(),
+            cluster: inner.cluster.clone()?,
         };
         Ok((JobGraph::plan(nodes, settings)?, sinks))
     }

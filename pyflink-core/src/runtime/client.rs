@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use crate::metrics::MetricValue;
 use crate::runtime::graph::JobGraph;
-use crate::runtime::job::{panic_message, register, run, JobExecutionResult, JobShared, SavepointRequest};
+use crate::runtime::job::{panic_message, run, start, JobExecutionResult, JobShared, SavepointRequest};
 use crate::{FlinkError, Result};
 
 /// The id of a job, 16 random bytes shown as 32 hexadecimal digits, as Flink's `JobID`. A job's
@@ -28,6 +28,11 @@ impl JobId {
     /// The id as a number.
     pub fn as_u128(self) -> u128 {
         self.0
+    }
+
+    /// The id of this number (as another process of a cluster sent it).
+    pub(crate) fn from_u128(id: u128) -> Self {
+        JobId(id)
     }
 }
 
@@ -153,17 +158,16 @@ pub struct JobClient {
 impl JobClient {
     /// Starts `graph` on background threads.
     pub(crate) fn spawn(job_name: String, graph: JobGraph) -> Result<JobClient> {
-        let shared = Arc::new(JobShared::new());
-        let registration = register(&job_name, &graph, &shared)?;
+        let started = start(&job_name, &graph)?;
+        let shared = Arc::clone(&started.shared);
         let checkpointing = graph.checkpoint.is_checkpointing_enabled();
-        let job = Arc::clone(&shared);
         let (ending, ended) = channel::<()>();
         let handle = std::thread::Builder::new()
             .name(format!("job: {job_name}"))
             .spawn(move || {
                 // Dropped when `run` returns or unwinds, which wakes a waiting client.
                 let _ending = ending;
-                run(job_name, graph, job, registration)
+                run(job_name, graph, started)
             })
             .map_err(|e| FlinkError::Runtime(format!("cannot start the job thread: {e}")))?;
         Ok(JobClient { shared, checkpointing, handle: Some(handle), ended, outcome: None })

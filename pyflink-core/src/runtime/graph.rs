@@ -23,6 +23,7 @@ use crate::checkpoint::coordinator::{CheckpointCoordinator, TaskId};
 use crate::checkpoint::restore::{RestoredCheckpoint, RestoredOperator};
 use crate::checkpoint::task::TaskCheckpoints;
 use crate::checkpoint::{CheckpointConfig, RestartStrategy};
+use crate::cluster::ClusterConfig;
 use crate::config::BackpressureConfig;
 use crate::element::Element;
 use crate::runtime::job::JobShared;
@@ -165,6 +166,8 @@ pub(crate) struct JobGraph {
     pub(crate) reporters: Vec<PrometheusReporterConfig>,
     /// Where the process's REST API is served, if the job asks for it.
     pub(crate) rest: Option<RestEndpointConfig>,
+    /// The processes the job runs on with this one, if it runs on a cluster.
+    pub(crate) cluster: Option<ClusterConfig>,
 }
 
 /// Job-wide settings the plan needs.
@@ -181,6 +184,7 @@ pub(crate) struct PlanSettings {
     pub(crate) reporters: Vec<PrometheusReporterConfig>,
     pub(crate) rest: Option<RestEndpointConfig>,
     pub(crate) job_parameters: JobParameters,
+    pub(crate) cluster: Option<ClusterConfig>,
 }
 
 impl JobGraph {
@@ -199,7 +203,13 @@ impl JobGraph {
             reporters,
             rest,
             job_parameters,
+            cluster,
         } = settings;
+        if cluster.is_some() && checkpoint.is_checkpointing_enabled() {
+            return Err(FlinkError::InvalidProgram(
+                "checkpoints are not yet taken across the processes of a cluster; run a checkpointed job in one process (without PYFLINK_RS_CLUSTER_HOSTS or --processes)".into(),
+            ));
+        }
         let mut resolved: HashMap<NodeId, (usize, &str)> = HashMap::new();
         let mut forward_sources: HashMap<NodeId, NodeId> = HashMap::new();
         let mut plans: Vec<NodePlan> = Vec::with_capacity(nodes.len());
@@ -279,7 +289,19 @@ impl JobGraph {
                 }
             }
         }
-        let workers = plans.iter().map(|p| p.parallelism).max().unwrap_or(1);
+        let widest = plans.iter().map(|p| p.parallelism).max().unwrap_or(1);
+        let workers = match &cluster {
+            Some(cluster) if widest > cluster.workers() => {
+                return Err(FlinkError::InvalidProgram(format!(
+                    "the job needs {widest} parallel instances, but the cluster has {} workers ({} processes x {} threads); lower the parallelism or add threads or processes",
+                    cluster.workers(),
+                    cluster.processes(),
+                    cluster.threads()
+                )))
+            }
+            Some(cluster) => cluster.workers(),
+            None => widest,
+        };
         Ok(JobGraph {
             nodes: nodes.into_iter().map(|(_, n)| n).collect(),
             plans,
@@ -289,7 +311,27 @@ impl JobGraph {
             restart,
             reporters,
             rest,
+            cluster,
         })
+    }
+
+    /// The job as every process of a cluster must build it: one line for the job's settings,
+    /// then one per operator with its name, parallelism, id and inputs; processes compare these
+    /// before they run the job together.
+    pub(crate) fn describe(&self) -> String {
+        let mut text = format!("workers {} max-parallelism {}\n", self.workers, self.max_parallelism);
+        for (node, plan) in self.nodes.iter().zip(&self.plans) {
+            let inputs: Vec<String> = node.inputs.iter().map(|i| format!("{} {}", i.node, i.partitioning)).collect();
+            text.push_str(&format!(
+                "operator {} '{}' parallelism {} id '{}' inputs [{}]\n",
+                plan.id,
+                plan.name,
+                plan.parallelism,
+                plan.operator_id,
+                inputs.join(", ")
+            ));
+        }
+        text
     }
 }
 

@@ -2,6 +2,7 @@
 //! completion, and failing or cancelling every worker together.
 
 use std::collections::BTreeMap;
+use std::net::TcpStream;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -16,6 +17,9 @@ use pyflink_state::checkpoint::{CheckpointMetadata, CheckpointStorage};
 use crate::checkpoint::coordinator::{CheckpointCoordinator, OperatorInfo, RunningCoordinator};
 use crate::checkpoint::restore::RestoredCheckpoint;
 use crate::checkpoint::{CheckpointConfig, ExternalizedCheckpointRetention};
+use crate::cluster::control::{AttemptStart, ClusterSession};
+use crate::cluster::wire::{AttemptEnd, Decision, RemoteError};
+use crate::cluster::ClusterConfig;
 use crate::metrics::prometheus;
 use crate::metrics::{MetricRegistry, MetricValue};
 use crate::rest::jobs::Registration;
@@ -68,7 +72,12 @@ pub(crate) struct JobShared {
 impl JobShared {
     /// The shared state of a new job, with a new random id.
     pub(crate) fn new() -> Self {
-        JobShared { job_id: JobId::random(), ..JobShared::default() }
+        JobShared::with_id(JobId::random())
+    }
+
+    /// The shared state of a new job with the id `job_id` (as a cluster's coordinator gave it).
+    pub(crate) fn with_id(job_id: JobId) -> Self {
+        JobShared { job_id, ..JobShared::default() }
     }
 
     /// Records `error` (the first one wins) and asks every worker to stop.
@@ -96,7 +105,8 @@ impl JobShared {
         self.stop.load(Ordering::Acquire)
     }
 
-    fn error(&self) -> Option<FlinkError> {
+    /// The failure that stopped the workers, if one did.
+    pub(crate) fn error(&self) -> Option<FlinkError> {
         self.error.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
@@ -114,7 +124,8 @@ impl JobShared {
         }
     }
 
-    fn is_cancelled(&self) -> bool {
+    /// Whether a client cancelled (or stopped) the job.
+    pub(crate) fn is_cancelled(&self) -> bool {
         self.cancelled.load(Ordering::Acquire)
     }
 }
@@ -171,24 +182,45 @@ impl JobExecutionResult {
     }
 }
 
-/// Makes the job known to the REST API (serving it first if the job asks for it), before the
-/// job starts, so that a client may find it as soon as it has the job's id.
-pub(crate) fn register(job_name: &str, graph: &JobGraph, shared: &Arc<JobShared>) -> Result<Registration> {
-    if let Some(endpoint) = &graph.rest {
+/// A job about to run: its shared state, its entry in the REST API and, in a cluster, its
+/// link to the other processes.
+pub(crate) struct StartedJob {
+    pub(crate) shared: Arc<JobShared>,
+    registration: Registration,
+    cluster: Option<ClusterSession>,
+}
+
+/// Prepares `graph` to run: in a cluster, joins the other processes (which must have built the
+/// same job) and takes the job id the coordinator gives; then makes the job known to the REST
+/// API (serving it first if the job asks for it), so that a client may find it as soon as it
+/// has the job's id.
+pub(crate) fn start(job_name: &str, graph: &JobGraph) -> Result<StartedJob> {
+    let mut cluster = match &graph.cluster {
+        Some(config) => Some(ClusterSession::join(config, &graph.describe())?),
+        None => None,
+    };
+    let shared = Arc::new(match &cluster {
+        Some(session) => JobShared::with_id(session.job_id()),
+        None => JobShared::new(),
+    });
+    if let Some(session) = &mut cluster {
+        session.listen(&shared);
+    }
+    // In a cluster, process 0 serves the REST API, as Flink's job manager does; a cancel there
+    // reaches every process.
+    let serves_rest = graph.cluster.as_ref().is_none_or(ClusterConfig::is_coordinator);
+    if let (Some(endpoint), true) = (&graph.rest, serves_rest) {
         crate::rest::serve(endpoint)?;
     }
-    Ok(crate::rest::jobs::register(job_name, shared, graph.checkpoint.is_checkpointing_enabled()))
+    let registration = crate::rest::jobs::register(job_name, &shared, graph.checkpoint.is_checkpointing_enabled());
+    Ok(StartedJob { shared, registration, cluster })
 }
 
 /// Runs `graph` to completion and reports how it ended, to the caller and to the REST API
 /// through `registration`; the job's checkpoints are then kept or deleted as its retention
 /// setting says.
-pub(crate) fn run(
-    job_name: String,
-    graph: JobGraph,
-    shared: Arc<JobShared>,
-    mut registration: Registration,
-) -> Result<JobExecutionResult> {
+pub(crate) fn run(job_name: String, graph: JobGraph, started: StartedJob) -> Result<JobExecutionResult> {
+    let StartedJob { shared, mut registration, mut cluster } = started;
     let graph = Arc::new(graph);
     // The job's metrics are served while it runs, restarts included.
     let _reporting: Vec<_> = graph
@@ -197,7 +229,9 @@ pub(crate) fn run(
         .filter_map(|reporter| prometheus::report(reporter, &job_name, shared.job_id.to_string(), &shared.metrics))
         .collect();
     let storage = checkpoint_storage(&graph.checkpoint, shared.job_id)?;
-    let outcome = run_with_restarts(job_name, &graph, &shared, storage.as_ref());
+    let outcome = run_with_restarts(job_name, &graph, &shared, storage.as_ref(), cluster.as_mut());
+    // Closing the links tells the other processes this one is done with the job.
+    drop(cluster);
     registration.ended(match &outcome {
         Ok(_) => JobStatus::Finished,
         Err(FlinkError::Cancelled) => JobStatus::Canceled,
@@ -216,13 +250,30 @@ pub(crate) fn run(
     outcome
 }
 
+/// How an attempt ended in this process.
+enum LocalEnd {
+    Finished,
+    Cancelled,
+    Failed(FlinkError),
+}
+
+/// What the job does after an attempt.
+enum Next {
+    Finish,
+    Cancel,
+    Restart(Duration),
+    Fail(FlinkError),
+}
+
 /// Runs `graph` to completion; a failed run restarts under the job's restart strategy, from the
-/// newest complete checkpoint if there is one.
+/// newest complete checkpoint if there is one. In a cluster, every process runs each attempt
+/// and the coordinator decides for all what follows it.
 fn run_with_restarts(
     job_name: String,
     graph: &Arc<JobGraph>,
     shared: &Arc<JobShared>,
     storage: Option<&CheckpointStorage>,
+    mut cluster: Option<&mut ClusterSession>,
 ) -> Result<JobExecutionResult> {
     let start = Instant::now();
     let mut restored = match &graph.checkpoint.restore_path {
@@ -234,31 +285,57 @@ fn run_with_restarts(
         None => None,
     };
     let mut backoff = graph.restart.backoff();
-    loop {
-        let attempt = Instant::now();
-        let outcome = run_attempt(graph, shared, storage, restored.clone());
-        let stopped = shared.stopped_with_savepoint.load(Ordering::Acquire);
-        if shared.is_cancelled() && !stopped {
-            return Err(FlinkError::Cancelled);
-        }
-        // A job stopped after a savepoint has finished, whatever its tasks reported on the way.
-        let error = match outcome {
-            Err(error) if !stopped => error,
-            _ => {
-                let metrics = shared.metrics.snapshot();
-                let job_id = shared.job_id;
-                return Ok(JobExecutionResult { job_id, job_name, net_runtime: start.elapsed(), metrics });
+    for attempt in 0.. {
+        let began = Instant::now();
+        let end = match cluster.as_deref_mut() {
+            None => local_end(shared, run_attempt(graph, shared, storage, restored.clone(), None)),
+            Some(session) => match session.begin(attempt, shared) {
+                Ok(AttemptStart::Run(sockets)) => {
+                    let watch = session.watch(attempt, shared);
+                    let outcome =
+                        run_attempt(graph, shared, storage, restored.clone(), Some((session.config(), sockets)));
+                    drop(watch);
+                    local_end(shared, outcome)
+                }
+                Ok(AttemptStart::Decided(decision)) => {
+                    return finish(job_name, shared, start, next_of(decision, session.process_id(), None))
+                }
+                Err(error) => {
+                    shared.fail(error.clone());
+                    local_end(shared, Err(error))
+                }
+            },
+        };
+        let next = match cluster.as_deref_mut() {
+            None => decide(end, &mut backoff, began.elapsed()),
+            Some(session) => {
+                let me = session.process_id();
+                let (wire_end, own_error) = match end {
+                    LocalEnd::Finished => (AttemptEnd::Finished, None),
+                    LocalEnd::Cancelled => (AttemptEnd::Cancelled, None),
+                    LocalEnd::Failed(error) => (AttemptEnd::Failed(RemoteError::of(me, &error)), Some(error)),
+                };
+                let elapsed = began.elapsed();
+                let decision = session.conclude(attempt, wire_end, |combined| {
+                    let combined = match combined {
+                        AttemptEnd::Finished => LocalEnd::Finished,
+                        AttemptEnd::Cancelled => LocalEnd::Cancelled,
+                        AttemptEnd::Failed(error) => LocalEnd::Failed(error.into_error()),
+                    };
+                    decision_of(decide(combined, &mut backoff, elapsed), me)
+                });
+                next_of(decision, me, own_error)
             }
         };
-        if !error.is_recoverable() {
-            tracing::error!(job = %job_name, %error, "job failed with an error a restart cannot get past; not restarting");
-            return Err(error);
-        }
-        let Some(delay) = backoff.next_delay_after(attempt.elapsed()) else { return Err(error) };
-        tracing::warn!(job = %job_name, restart = backoff.restarts(), %error, "job failed; restarting after {delay:?}");
+        let delay = match next {
+            Next::Restart(delay) => delay,
+            other => return finish(job_name, shared, start, other),
+        };
+        tracing::warn!(job = %job_name, restart = backoff.restarts(), error = ?shared.error(), "job failed; restarting after {delay:?}");
         let deadline = Instant::now() + delay;
         while Instant::now() < deadline {
-            if shared.is_cancelled() {
+            // In a cluster the coordinator ends a job cancelled now, when the next attempt begins.
+            if cluster.is_none() && shared.is_cancelled() {
                 return Err(FlinkError::Cancelled);
             }
             std::thread::sleep(PARK_INTERVAL.min(deadline.saturating_duration_since(Instant::now())));
@@ -269,6 +346,72 @@ fn run_with_restarts(
                 restored = Some(Arc::new(RestoredCheckpoint { metadata, storage: storage.clone() }));
             }
         }
+    }
+    unreachable!("attempts are counted without end")
+}
+
+/// How an attempt that returned `outcome` ended in this process.
+fn local_end(shared: &JobShared, outcome: Result<()>) -> LocalEnd {
+    let stopped = shared.stopped_with_savepoint.load(Ordering::Acquire);
+    if shared.is_cancelled() && !stopped {
+        return LocalEnd::Cancelled;
+    }
+    // A job stopped after a savepoint has finished, whatever its tasks reported on the way.
+    match outcome {
+        Err(error) if !stopped => LocalEnd::Failed(error),
+        _ => LocalEnd::Finished,
+    }
+}
+
+/// What follows an attempt that ended as `end`, under the restart strategy's `backoff`.
+fn decide(end: LocalEnd, backoff: &mut crate::checkpoint::restart::RestartBackoff, attempt_took: Duration) -> Next {
+    match end {
+        LocalEnd::Finished => Next::Finish,
+        LocalEnd::Cancelled => Next::Cancel,
+        LocalEnd::Failed(error) if !error.is_recoverable() => {
+            tracing::error!(%error, "job failed with an error a restart cannot get past; not restarting");
+            Next::Fail(error)
+        }
+        LocalEnd::Failed(error) => match backoff.next_delay_after(attempt_took) {
+            Some(delay) => Next::Restart(delay),
+            None => Next::Fail(error),
+        },
+    }
+}
+
+/// The coordinator's decision for every process of a cluster.
+fn decision_of(next: Next, me: usize) -> Decision {
+    match next {
+        Next::Finish => Decision::Finish,
+        Next::Cancel => Decision::Cancel,
+        Next::Restart(delay) => Decision::Restart { delay_ms: delay.as_millis() as u64 },
+        Next::Fail(error) => Decision::Fail(RemoteError::of(me, &error)),
+    }
+}
+
+/// What this process does on the coordinator's `decision`; a failure that began here is
+/// reported as this process saw it.
+fn next_of(decision: Decision, me: usize, own_error: Option<FlinkError>) -> Next {
+    match decision {
+        Decision::Finish => Next::Finish,
+        Decision::Cancel => Next::Cancel,
+        Decision::Restart { delay_ms } => Next::Restart(Duration::from_millis(delay_ms)),
+        Decision::Fail(error) => match own_error {
+            Some(own) if error.process == me && error == RemoteError::of(me, &own) => Next::Fail(own),
+            _ => Next::Fail(error.into_error()),
+        },
+    }
+}
+
+/// The end of the job after its last attempt.
+fn finish(job_name: String, shared: &JobShared, start: Instant, next: Next) -> Result<JobExecutionResult> {
+    match next {
+        Next::Finish | Next::Restart(_) => {
+            let metrics = shared.metrics.snapshot();
+            Ok(JobExecutionResult { job_id: shared.job_id, job_name, net_runtime: start.elapsed(), metrics })
+        }
+        Next::Cancel => Err(FlinkError::Cancelled),
+        Next::Fail(error) => Err(error),
     }
 }
 
@@ -306,6 +449,7 @@ fn run_attempt(
     shared: &Arc<JobShared>,
     storage: Option<&CheckpointStorage>,
     restored: Option<Arc<RestoredCheckpoint>>,
+    cluster: Option<(&ClusterConfig, Vec<Option<TcpStream>>)>,
 ) -> Result<()> {
     let coordinator = match storage {
         Some(storage) => {
@@ -330,20 +474,31 @@ fn run_attempt(
     let workers = graph.workers;
     let worker_graph = Arc::clone(graph);
     let job = Arc::clone(shared);
-    let started = timely::execute(timely::Config::process(workers), move |worker| {
-        run_worker(worker, &worker_graph, &job, checkpoints.clone(), restored.clone())
-    });
-    let result = match started {
-        Ok(guards) => {
-            for outcome in guards.join() {
-                if let Err(message) = outcome {
-                    shared.fail(FlinkError::Runtime(format!("a worker thread died: {message}")));
+    let work =
+        move |worker: &mut Worker| run_worker(worker, &worker_graph, &job, checkpoints.clone(), restored.clone());
+    let started = match cluster {
+        None => timely::execute(timely::Config::process(workers), work)
+            .map_err(|e| FlinkError::Runtime(format!("cannot start {workers} workers: {e}"))),
+        Some((config, sockets)) => crate::cluster::execute(config, sockets, work),
+    };
+    let result = started.map(|guards| {
+        // Joining also joins the threads that carry records to other processes; one of those
+        // panics when its peer process died, which the other processes' reports explain.
+        let joined = catch_unwind(AssertUnwindSafe(|| guards.join()));
+        match joined {
+            Ok(outcomes) => {
+                for outcome in outcomes {
+                    if let Err(message) = outcome {
+                        shared.fail(FlinkError::Runtime(format!("a worker thread died: {message}")));
+                    }
                 }
             }
-            Ok(())
+            Err(payload) => shared.fail(FlinkError::Runtime(format!(
+                "the connection to another process broke: {}",
+                panic_message(payload.as_ref())
+            ))),
         }
-        Err(e) => Err(FlinkError::Runtime(format!("cannot start {workers} workers: {e}"))),
-    };
+    });
     if let Some(coordinator) = coordinator {
         coordinator.stop();
     }

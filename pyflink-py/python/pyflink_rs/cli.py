@@ -1,7 +1,9 @@
 """The ``pyflink-rs`` command, shaped like Flink's ``flink`` for Python jobs::
 
     pyflink-rs run [-p N] [-D key=value ...] [-s savepoint] [-pyfs files] [-pyarch archives]
-                   [-pyreq requirements.txt] [-pyexec python] (-py job.py | -pym module) [args ...]
+                   [-pyreq requirements.txt] [-pyexec python]
+                   [--processes N [--threads T] | --hosts hostfile --process-id I [--threads T]]
+                   (-py job.py | -pym module) [args ...]
     pyflink-rs list [-m host:port] [-a]
     pyflink-rs cancel [-m host:port] <jobId>
     pyflink-rs savepoint [-m host:port] <jobId> [targetDirectory]
@@ -14,12 +16,21 @@ environments start with the options the flags give (over ``$FLINK_CONF_DIR``'s f
 ``python.requirements``, ``python.executable``), which reach process-mode workers too. The
 job's process serves the REST API on the first free port of 8081-8099 (``rest.bind-port``), which
 ``list``, ``cancel``, ``savepoint`` and ``stop`` use (see ``cli_control``).
+
+A job runs on several processes as one cluster (see ``pyflink_core::cluster``): ``--processes N``
+starts N processes of this machine, each running the program on ``--threads`` workers, and waits
+for them; ``--hosts hostfile --process-id I`` runs this process as process I of the processes the
+host file lists (``host:port`` a line), for jobs across machines, each machine running the same
+command with its own id.
 """
 
 import argparse
 import json
 import os
 import runpy
+import signal
+import socket
+import subprocess
 import sys
 
 from pyflink_rs import cli_control
@@ -39,7 +50,18 @@ _FLAGS = [
     (("-n", "--allowNonRestoredState"), dict(dest="allow_non_restored", action="store_true",
                                              help="skip savepoint state no operator claims")),
     (("-D",), dict(dest="properties", action="append", default=[], metavar="key=value", help="a configuration option")),
+    (("--processes",), dict(dest="processes", type=int, help="run the job on this many local processes")),
+    (("--threads",), dict(dest="threads", type=int, help="worker threads of each process of a cluster (1)")),
+    (("--hosts",), dict(dest="hosts", metavar="hostfile", help="the host:port of every process of the cluster")),
+    (("--process-id",), dict(dest="process_id", type=int, help="which process of --hosts this one is")),
 ]
+
+# The environment variables that place a process in a cluster (read by the engine).
+_HOSTS = "PYFLINK_RS_CLUSTER_HOSTS"
+_HOSTFILE = "PYFLINK_RS_CLUSTER_HOSTFILE"
+_PROCESS_ID = "PYFLINK_RS_PROCESS_ID"
+_THREADS = "PYFLINK_RS_CLUSTER_THREADS"
+_COORDINATOR = "PYFLINK_RS_CLUSTER_COORDINATOR"
 
 
 def _parser():
@@ -96,10 +118,76 @@ def _options(arguments):
     return options
 
 
-def run(arguments):
+def _free_ports(count):
+    """``count`` ports of 127.0.0.1 free now."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
+def _check_cluster_flags(arguments):
+    if arguments.processes is not None and arguments.hosts:
+        raise SystemExit("pyflink-rs run: give --processes (local processes) or --hosts (one process of many), not both")
+    if arguments.processes is not None and arguments.processes < 1:
+        raise SystemExit(f"pyflink-rs run: --processes must be at least 1, not {arguments.processes}")
+    if arguments.threads is not None and arguments.threads < 1:
+        raise SystemExit(f"pyflink-rs run: --threads must be at least 1, not {arguments.threads}")
+    if arguments.hosts and arguments.process_id is None:
+        raise SystemExit("pyflink-rs run: --hosts needs --process-id, this process's line of the host file from 0")
+    if arguments.process_id is not None and not arguments.hosts:
+        raise SystemExit("pyflink-rs run: --process-id needs --hosts, the file of every process's host:port")
+    if arguments.hosts and not os.path.isfile(arguments.hosts):
+        raise SystemExit(f"pyflink-rs run: no host file at {arguments.hosts}")
+
+
+def supervise(arguments, argv):
+    """Starts ``--processes`` processes of this machine running the same command as one
+    cluster, forwards their output, and returns the first failing process's exit status (0
+    when all succeed). Stopping this command stops them."""
+    count, threads = arguments.processes, arguments.threads or 1
+    ports = _free_ports(count + 1)
+    environment = dict(os.environ)
+    environment.update({
+        _HOSTS: ",".join(f"127.0.0.1:{port}" for port in ports[:count]),
+        _THREADS: str(threads),
+        _COORDINATOR: f"127.0.0.1:{ports[count]}",
+    })
+    command = [sys.executable, "-m", "pyflink_rs.cli", *argv]
+    children = []
+    try:
+        for process in range(count):
+            children.append(subprocess.Popen(command, env={**environment, _PROCESS_ID: str(process)}))
+        statuses = [child.wait() for child in children]
+    except KeyboardInterrupt:
+        for child in children:
+            child.send_signal(signal.SIGTERM)
+        for child in children:
+            child.wait()
+        return 130
+    failed = [status for status in statuses if status != 0]
+    for process, status in enumerate(statuses):
+        if status < 0:
+            print(f"pyflink-rs run: process {process} was killed by signal {-status}", file=sys.stderr)
+    return abs(failed[0]) if failed else 0
+
+
+def run(arguments, argv=None):
     """Runs the job's program with the options of the flags; returns its exit status."""
     if bool(arguments.python) == bool(arguments.module):
         raise SystemExit("pyflink-rs run: give the job as -py file.py or as -pym module (one of them)")
+    _check_cluster_flags(arguments)
+    if arguments.processes is not None and _PROCESS_ID not in os.environ:
+        return supervise(arguments, argv if argv is not None else sys.argv[1:])
+    if arguments.hosts:
+        os.environ.pop(_HOSTS, None)
+        os.environ[_HOSTFILE] = os.path.abspath(arguments.hosts)
+        os.environ[_PROCESS_ID] = str(arguments.process_id)
+        os.environ[_THREADS] = str(arguments.threads or 1)
     options = _options(arguments)
     # The options reach every environment the program creates (and the workers it starts).
     os.environ[global_configuration.COMMAND_LINE_OPTIONS] = json.dumps(options)
@@ -125,7 +213,7 @@ def main(argv=None):
     """The entry point of the ``pyflink-rs`` console script."""
     arguments = _parser().parse_args(argv)
     if arguments.command == "run":
-        return run(arguments)
+        return run(arguments, argv)
     try:
         if arguments.command == "list":
             # As in Flink: running jobs, and with -a the ended ones too (-r: running only).

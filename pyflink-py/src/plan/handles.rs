@@ -45,10 +45,12 @@ impl Environment {
         lock(&self.plan).runtime_mode = mode;
     }
 
-    /// The default parallelism of operators: as set, or the number of cores.
+    /// The default parallelism of operators: as set, or the engine's default (the number of
+    /// cores, or the workers of the cluster the process belongs to).
     pub fn get_parallelism(&self) -> u32 {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        lock(&self.plan).parallelism.unwrap_or(cores) as u32
+        let set = lock(&self.plan).parallelism;
+        set.unwrap_or_else(|| pyflink_core::StreamExecutionEnvironment::get_execution_environment().get_parallelism())
+            as u32
     }
 
     /// Applies the configuration `options` (PyFlink's `Configuration` as text): the `python.*`

@@ -1,0 +1,321 @@
+//! Jobs on clusters of real processes over loopback: this binary starts itself as each
+//! process of a cluster (the job to run and the process's place in the cluster come through
+//! environment variables), compares what the processes print with what one process with as
+//! many workers prints, and checks that a different job, a failing task and a killed process
+//! end the job in every process with an error that says what happened.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use pyflink_core::cluster::{COORDINATOR_VAR, HOSTS_VAR, PROCESS_ID_VAR, THREADS_VAR};
+use pyflink_core::time::WatermarkStrategy;
+use pyflink_core::window::TumblingEventTimeWindows;
+use pyflink_core::{Configuration, RestartStrategy, StreamExecutionEnvironment};
+
+/// The job a child process runs.
+const JOB_VAR: &str = "PFRS_CLUSTER_TEST_JOB";
+/// The REST port of the `slow` job.
+const REST_PORT_VAR: &str = "PFRS_CLUSTER_TEST_REST_PORT";
+/// A file whose absence makes the `fails_once` job fail (it creates the file as it fails).
+const MARKER_VAR: &str = "PFRS_CLUSTER_TEST_MARKER";
+
+const TEXT: &[&str] = &[
+    "to be or not to be that is the question",
+    "whether tis nobler in the mind to suffer",
+    "the slings and arrows of outrageous fortune",
+    "or to take arms against a sea of troubles",
+    "and by opposing end them to die to sleep",
+];
+
+fn main() {
+    match std::env::var(JOB_VAR) {
+        Ok(job) => run_job(&job),
+        Err(_) => run_tests(),
+    }
+}
+
+/// A child: runs `job` as the cluster the environment describes (or alone) and exits 0 on
+/// success, 1 with the error on standard error otherwise.
+fn run_job(job: &str) {
+    let env = StreamExecutionEnvironment::get_execution_environment();
+    if std::env::var(HOSTS_VAR).is_err() {
+        env.set_parallelism(std::env::var("PFRS_CLUSTER_TEST_PARALLELISM").unwrap().parse().unwrap());
+    }
+    match job {
+        "word_count" | "word_count_upper" => {
+            let upper = job == "word_count_upper";
+            let lines: Vec<String> = TEXT.iter().flat_map(|l| std::iter::repeat_n(l.to_string(), 20)).collect();
+            let words = env
+                .from_collection(lines)
+                .flat_map(|line: String| line.split_whitespace().map(|w| (w.to_string(), 1i64)).collect::<Vec<_>>());
+            let words = if upper { words.map(|(w, n)| (w.to_uppercase(), n)) } else { words };
+            words.key_by(|(word, _)| word.clone()).sum(|(_, n)| n).print();
+        }
+        "windows" => {
+            // 40 keys, event times 0..4000 out of order within 50 ms, windows of 100 ms.
+            let events: Vec<(i64, i64)> =
+                (0..4000i64).map(|i| (i * 7919 % 40, (i / 10) * 10 + (i * 31) % 50)).collect();
+            env.from_collection(events)
+                .rebalance()
+                .map(|e| e)
+                .assign_timestamps_and_watermarks(
+                    WatermarkStrategy::for_bounded_out_of_orderness(Duration::from_millis(60))
+                        .with_timestamp_assigner(|e: &(i64, i64), _| e.1),
+                )
+                .key_by(|e| e.0)
+                .window(TumblingEventTimeWindows::of(Duration::from_millis(100)))
+                .reduce(|a, b| (a.0, a.1.max(b.1)))
+                .print();
+        }
+        "fails" | "fails_once" => {
+            let marker = std::env::var(MARKER_VAR).ok();
+            if job == "fails_once" {
+                env.set_restart_strategy(RestartStrategy::fixed_delay_restart(2, Duration::from_millis(50)));
+            }
+            env.from_sequence(1, 20_000)
+                .unwrap()
+                .map(move |n| {
+                    if n == 12_345 {
+                        match &marker {
+                            Some(path) if std::path::Path::new(path).exists() => {}
+                            Some(path) => {
+                                std::fs::write(path, b"failed once").unwrap();
+                                panic!("record {n} is bad");
+                            }
+                            None => panic!("record {n} is bad"),
+                        }
+                    }
+                    n
+                })
+                .name("Check")
+                .filter(|n| n % 5_000 == 0)
+                .print();
+        }
+        "slow" => {
+            if let Ok(port) = std::env::var(REST_PORT_VAR) {
+                let mut config = Configuration::new();
+                config.set_string("rest.port", &port);
+                env.configure(&config).unwrap();
+            }
+            env.from_sequence(1, 100_000_000)
+                .unwrap()
+                .map(|n| {
+                    if n % 1000 == 0 {
+                        std::thread::sleep(Duration::from_millis(1));
+                    }
+                    n
+                })
+                .filter(|_| false)
+                .print();
+        }
+        other => panic!("no test job {other}"),
+    }
+    match env.execute(job) {
+        Ok(_) => std::process::exit(0),
+        Err(error) => {
+            eprintln!("JOB ERROR: {error}");
+            std::process::exit(1);
+        }
+    }
+}
+
+fn free_ports(n: usize) -> Vec<u16> {
+    let listeners: Vec<TcpListener> = (0..n).map(|_| TcpListener::bind("127.0.0.1:0").unwrap()).collect();
+    listeners.iter().map(|l| l.local_addr().unwrap().port()).collect()
+}
+
+fn child(job: &str) -> Command {
+    let mut command = Command::new(std::env::current_exe().unwrap());
+    command.env(JOB_VAR, job).env_remove(HOSTS_VAR).stdout(Stdio::piped()).stderr(Stdio::piped());
+    command
+}
+
+/// Starts `processes` children running `jobs[p]`, a cluster of `threads` threads each.
+fn start_cluster(jobs: &[&str], threads: usize, extra: &[(&str, String)]) -> Vec<Child> {
+    let ports = free_ports(jobs.len() + 1);
+    let hosts: Vec<String> = ports[..jobs.len()].iter().map(|p| format!("127.0.0.1:{p}")).collect();
+    jobs.iter()
+        .enumerate()
+        .map(|(process, job)| {
+            let mut command = child(job);
+            command
+                .env(HOSTS_VAR, hosts.join(","))
+                .env(PROCESS_ID_VAR, process.to_string())
+                .env(THREADS_VAR, threads.to_string())
+                .env(COORDINATOR_VAR, format!("127.0.0.1:{}", ports[jobs.len()]));
+            for (key, value) in extra {
+                command.env(key, value);
+            }
+            command.spawn().unwrap()
+        })
+        .collect()
+}
+
+fn wait_all(children: Vec<Child>) -> Vec<Output> {
+    children.into_iter().map(|c| c.wait_with_output().unwrap()).collect()
+}
+
+fn stdout_lines(outputs: &[Output]) -> Vec<String> {
+    let mut lines: Vec<String> = outputs
+        .iter()
+        .flat_map(|o| String::from_utf8_lossy(&o.stdout).lines().map(str::to_string).collect::<Vec<_>>())
+        .collect();
+    lines.sort();
+    lines
+}
+
+fn alone(job: &str, parallelism: usize) -> Vec<String> {
+    let output = child(job).env("PFRS_CLUSTER_TEST_PARALLELISM", parallelism.to_string()).output().unwrap();
+    assert!(output.status.success(), "{job} alone: {}", String::from_utf8_lossy(&output.stderr));
+    stdout_lines(&[output])
+}
+
+fn assert_succeeded(name: &str, outputs: &[Output]) {
+    for (process, output) in outputs.iter().enumerate() {
+        assert!(
+            output.status.success(),
+            "{name}: process {process} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
+fn cluster_prints_what_one_process_prints(job: &str, processes: usize, threads: usize) {
+    let expected = alone(job, processes * threads);
+    assert!(!expected.is_empty());
+    let outputs = wait_all(start_cluster(&vec![job; processes], threads, &[]));
+    assert_succeeded(job, &outputs);
+    // Every record is printed by the worker of the same index, so even the subtask prefixes agree.
+    assert_eq!(stdout_lines(&outputs), expected, "{job} on {processes} x {threads}");
+    // Each process printed its own workers' share.
+    for (process, output) in outputs.iter().enumerate() {
+        let prefixes: BTreeMap<usize, usize> = String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .filter_map(|l| l.split_once("> ").and_then(|(p, _)| p.parse().ok()))
+            .fold(BTreeMap::new(), |mut m, p: usize| {
+                *m.entry(p).or_default() += 1;
+                m
+            });
+        let own = (process * threads + 1)..=(process * threads + threads);
+        assert!(prefixes.keys().all(|p| own.contains(p)), "{job}: process {process} printed for subtasks {prefixes:?}");
+    }
+}
+
+fn different_jobs_are_refused_everywhere() {
+    let outputs = wait_all(start_cluster(&["word_count", "word_count_upper"], 1, &[]));
+    for (process, output) in outputs.iter().enumerate() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "process {process} ran a job the other did not");
+        assert!(stderr.contains("process 1 built a different job than process 0"), "process {process}: {stderr}");
+    }
+}
+
+fn a_failing_task_fails_every_process_with_its_cause() {
+    let outputs = wait_all(start_cluster(&["fails", "fails"], 2, &[]));
+    for (process, output) in outputs.iter().enumerate() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "process {process} succeeded");
+        assert!(stderr.contains("record 12345 is bad") && stderr.contains("'Check'"), "process {process}: {stderr}");
+    }
+}
+
+fn every_process_restarts_together() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("failed").display().to_string();
+    let outputs = wait_all(start_cluster(&["fails_once", "fails_once"], 2, &[(MARKER_VAR, marker.clone())]));
+    assert_succeeded("fails_once", &outputs);
+    assert!(std::path::Path::new(&marker).exists(), "the first attempt did not fail");
+    // Without checkpoints the second attempt reruns from the start; its output is complete.
+    let numbers: Vec<i64> = stdout_lines(&outputs)
+        .iter()
+        .map(|l| l.rsplit_once("> ").map_or(l.as_str(), |(_, n)| n).parse().unwrap())
+        .collect();
+    for n in [5_000, 10_000, 15_000, 20_000] {
+        assert!(numbers.contains(&n), "{n} missing from {numbers:?}");
+    }
+}
+
+fn a_killed_process_ends_the_job_in_the_others() {
+    let mut children = start_cluster(&["slow", "slow", "slow"], 1, &[]);
+    std::thread::sleep(Duration::from_millis(1500));
+    let mut killed = children.remove(2);
+    killed.kill().unwrap();
+    killed.wait().unwrap();
+    let started = Instant::now();
+    let outputs = wait_all(children);
+    assert!(started.elapsed() < Duration::from_secs(30), "the others took {:?} to stop", started.elapsed());
+    for (process, output) in outputs.iter().enumerate() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "process {process} succeeded");
+        assert!(stderr.contains("process 2 of the cluster failed: the process is gone"), "process {process}: {stderr}");
+    }
+}
+
+/// Sends one request to the REST API on `port`; the status code and the JSON body.
+fn call(port: u16, method: &str, path: &str) -> Option<(u16, serde_json::Value)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    write!(stream, "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n").ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let status = response.get(9..12)?.parse().ok()?;
+    Some((status, serde_json::from_str(response.split_once("\r\n\r\n")?.1).ok()?))
+}
+
+fn a_cancel_on_process_0_stops_every_process() {
+    let port = free_ports(1)[0];
+    let children = start_cluster(&["slow", "slow"], 1, &[(REST_PORT_VAR, port.to_string())]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let job = loop {
+        if let Some((200, body)) = call(port, "GET", "/jobs") {
+            if let Some(id) = body["jobs"][0]["id"].as_str() {
+                break id.to_string();
+            }
+        }
+        assert!(Instant::now() < deadline, "process 0 never listed the job");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let (status, _) = call(port, "PATCH", &format!("/jobs/{job}?mode=cancel")).unwrap();
+    assert_eq!(status, 202);
+    for (process, output) in wait_all(children).iter().enumerate() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("JOB ERROR: job was cancelled"), "process {process}: {stderr}");
+    }
+}
+
+/// One scenario of this binary's tests.
+type ClusterTest = Box<dyn Fn()>;
+
+fn run_tests() {
+    let tests: Vec<(&str, ClusterTest)> = vec![
+        (
+            "word count on 2 processes x 2 threads",
+            Box::new(|| cluster_prints_what_one_process_prints("word_count", 2, 2)),
+        ),
+        (
+            "word count on 3 processes x 2 threads",
+            Box::new(|| cluster_prints_what_one_process_prints("word_count", 3, 2)),
+        ),
+        (
+            "keyed windows on 2 processes x 2 threads",
+            Box::new(|| cluster_prints_what_one_process_prints("windows", 2, 2)),
+        ),
+        (
+            "keyed windows on 3 processes x 2 threads",
+            Box::new(|| cluster_prints_what_one_process_prints("windows", 3, 2)),
+        ),
+        ("different jobs are refused everywhere", Box::new(different_jobs_are_refused_everywhere)),
+        ("a failing task fails every process", Box::new(a_failing_task_fails_every_process_with_its_cause)),
+        ("every process restarts together", Box::new(every_process_restarts_together)),
+        ("a killed process ends the job in the others", Box::new(a_killed_process_ends_the_job_in_the_others)),
+        ("a cancel on process 0 stops every process", Box::new(a_cancel_on_process_0_stops_every_process)),
+    ];
+    for (name, test) in &tests {
+        let started = Instant::now();
+        test();
+        println!("test {name} ... ok ({:.1}s)", started.elapsed().as_secs_f64());
+    }
+    println!("{} cluster tests passed", tests.len());
+}

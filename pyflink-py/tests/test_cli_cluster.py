@@ -1,0 +1,120 @@
+"""Python jobs on clusters of processes through the command: `pyflink-rs run --processes N`
+starts N local processes that run the job together, and `--hosts file --process-id I` runs one
+process of a cluster; what they print together is what one process prints."""
+
+import os
+import socket
+import subprocess
+import textwrap
+
+import pytest
+
+from test_cli import COMMAND, EXAMPLES, pyflink_rs
+
+
+def sorted_lines(text):
+    return sorted(line for line in text.splitlines() if line.strip())
+
+
+def test_word_count_on_two_processes_prints_the_single_process_result():
+    alone = pyflink_rs("run", "-py", str(EXAMPLES / "word_count.py"))
+    together = pyflink_rs("run", "--processes", "2", "-py", str(EXAMPLES / "word_count.py"))
+    assert alone.returncode == 0 and together.returncode == 0, together.stderr
+    assert sorted_lines(together.stdout) == sorted_lines(alone.stdout)
+    assert "(state,2)" in together.stdout
+
+
+JOB = textwrap.dedent("""
+    import os
+    from pyflink_rs.common import Types
+    from pyflink_rs.datastream import StreamExecutionEnvironment
+    from shipped import weight
+
+    env = StreamExecutionEnvironment.get_execution_environment()
+    words = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta"] * 25
+    (
+        env.from_collection(words)
+        .map(lambda w: (w, weight(w)), output_type=Types.TUPLE([Types.STRING(), Types.INT()]))
+        .key_by(lambda pair: pair[0])
+        .reduce(lambda a, b: (a[0], a[1] + b[1]))
+        .filter(lambda pair: pair[1] >= 25 * weight(pair[0]))
+        .print()
+    )
+    env.execute("weighted words")
+""")
+
+
+@pytest.fixture
+def job(tmp_path):
+    shipped = tmp_path / "deps"
+    shipped.mkdir()
+    (shipped / "shipped.py").write_text("def weight(word):\n    return len(word) * 10\n")
+    path = tmp_path / "job.py"
+    path.write_text(JOB)
+    return path, shipped
+
+
+def test_a_shipped_module_works_in_every_process_and_the_result_equals_one_process(job):
+    path, shipped = job
+    alone = pyflink_rs("run", "-p", "4", "-pyfs", str(shipped), "-py", str(path))
+    assert alone.returncode == 0, alone.stderr
+    together = pyflink_rs("run", "--processes", "2", "--threads", "2", "-pyfs", str(shipped), "-py", str(path))
+    assert together.returncode == 0, together.stderr
+    assert sorted_lines(together.stdout) == sorted_lines(alone.stdout)
+    # Eight totals, printed by subtasks of both processes (1-2 on process 0, 3-4 on process 1).
+    lines = sorted_lines(together.stdout)
+    assert len(lines) == 8 and "(epsilon,1750)" in together.stdout
+    subtasks = {int(line.split(">")[0]) for line in lines}
+    assert subtasks & {1, 2} and subtasks & {3, 4}, lines
+
+
+def test_hosts_and_process_id_run_one_process_of_a_cluster(job, tmp_path):
+    path, shipped = job
+    ports = []
+    for _ in range(2):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            ports.append(probe.getsockname()[1])
+    hosts = tmp_path / "hosts"
+    hosts.write_text("# one line a process\n" + "".join(f"127.0.0.1:{port}\n" for port in ports))
+    env = {k: v for k, v in os.environ.items() if k != "PYFLINK_RS_OPTIONS"}
+    processes = [
+        subprocess.Popen([str(COMMAND), "run", "--hosts", str(hosts), "--process-id", str(i), "--threads", "2",
+                          "-pyfs", str(shipped), "-py", str(path)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        for i in range(2)
+    ]
+    outputs = [p.communicate(timeout=300) for p in processes]
+    assert [p.returncode for p in processes] == [0, 0], [err for _, err in outputs]
+    alone = pyflink_rs("run", "-p", "4", "-pyfs", str(shipped), "-py", str(path))
+    assert sorted_lines(outputs[0][0] + outputs[1][0]) == sorted_lines(alone.stdout)
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--hosts", "h"], "--hosts needs --process-id"),
+    (["--process-id", "1"], "--process-id needs --hosts"),
+    (["--processes", "0"], "--processes must be at least 1"),
+    (["--processes", "2", "--hosts", "h", "--process-id", "0"], "not both"),
+])
+def test_cluster_flags_that_cannot_work_are_refused(flags, message):
+    run = pyflink_rs("run", *flags, "-py", str(EXAMPLES / "word_count.py"))
+    assert run.returncode != 0 and message in run.stderr, run.stderr
+
+
+def test_a_failing_process_fails_the_command(tmp_path):
+    path = tmp_path / "bad.py"
+    path.write_text(textwrap.dedent("""
+        from pyflink_rs.datastream import StreamExecutionEnvironment
+
+        def check(n):
+            if n == 77:
+                raise ValueError("seventy-seven is not allowed")
+            return n
+
+        env = StreamExecutionEnvironment.get_execution_environment()
+        env.from_collection(list(range(200))).rebalance().map(check).filter(lambda n: n < 0).print()
+        env.execute("bad")
+    """))
+    run = pyflink_rs("run", "--processes", "2", "--threads", "2", "-py", str(path))
+    assert run.returncode != 0
+    assert "seventy-seven is not allowed" in run.stderr
