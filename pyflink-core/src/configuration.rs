@@ -197,7 +197,7 @@ impl Configuration {
             };
         }
         if let Some(dir) = self.first(&["execution.checkpointing.dir", "state.checkpoints.dir"]) {
-            config.storage_dir = Some(dir.trim_start_matches("file://").into());
+            config.storage_dir = Some(local_path(dir));
         }
         if let Some(timeout) = self.duration("execution.checkpointing.timeout")? {
             config.timeout = timeout;
@@ -215,7 +215,7 @@ impl Configuration {
             config.retained = n;
         }
         if let Some(path) = self.get_string("execution.savepoint.path") {
-            config.restore_path = Some(path.trim_start_matches("file://").into());
+            config.restore_path = Some(local_path(path));
         }
         if let Some(retention) = self.get_string("execution.checkpointing.externalized-checkpoint-retention") {
             config.externalized_retention = match retention.trim().to_ascii_uppercase().as_str() {
@@ -296,6 +296,22 @@ impl Configuration {
         };
         Ok(Some(strategy))
     }
+}
+
+/// The local path of `location`, written as a path or as a `file:` URI (`file:///a/b` or
+/// `file:/a/b`, as Flink reports savepoint locations).
+///
+/// ```
+/// use pyflink_core::configuration::local_path;
+/// use std::path::PathBuf;
+///
+/// assert_eq!(local_path("file:///tmp/sp"), PathBuf::from("/tmp/sp"));
+/// assert_eq!(local_path("file:/tmp/sp"), PathBuf::from("/tmp/sp"));
+/// assert_eq!(local_path("/tmp/sp"), PathBuf::from("/tmp/sp"));
+/// ```
+pub fn local_path(location: &str) -> std::path::PathBuf {
+    let location = location.trim();
+    location.strip_prefix("file://").or_else(|| location.strip_prefix("file:")).unwrap_or(location).into()
 }
 
 #[cfg(test)]

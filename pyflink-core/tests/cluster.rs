@@ -13,11 +13,19 @@ use std::time::{Duration, Instant};
 use pyflink_core::cluster::{COORDINATOR_VAR, HOSTS_VAR, PROCESS_ID_VAR, THREADS_VAR};
 use pyflink_core::time::WatermarkStrategy;
 use pyflink_core::window::TumblingEventTimeWindows;
-use pyflink_core::{Configuration, RestartStrategy, StreamExecutionEnvironment};
+use pyflink_core::{CheckpointingMode, Configuration, RestartStrategy, StreamExecutionEnvironment};
 
 /// The job a child process runs.
 const JOB_VAR: &str = "PFRS_CLUSTER_TEST_JOB";
-/// The REST port of the `slow` job.
+/// The checkpoint directory of the `checkpointed` job.
+const CHECKPOINT_DIR_VAR: &str = "PFRS_CLUSTER_TEST_CHECKPOINTS";
+/// The records of the `checkpointed` job.
+const CHECKPOINTED_RECORDS: i64 = 20_000;
+/// The savepoint the `resumable` job starts from.
+const SAVEPOINT_VAR: &str = "PFRS_CLUSTER_TEST_SAVEPOINT";
+/// The records of the `resumable` job.
+const RESUMABLE_RECORDS: i64 = 12_000;
+/// The REST port of the `slow` and `resumable` jobs.
 const REST_PORT_VAR: &str = "PFRS_CLUSTER_TEST_REST_PORT";
 /// A file whose absence makes the `fails_once` job fail (it creates the file as it fails).
 const MARKER_VAR: &str = "PFRS_CLUSTER_TEST_MARKER";
@@ -94,6 +102,56 @@ fn run_job(job: &str) {
                 .filter(|n| n % 5_000 == 0)
                 .print();
         }
+        "checkpointed" => {
+            // Fails once, at the first record from 4000 on that comes after the cluster has
+            // completed a checkpoint, then restores every process from that checkpoint.
+            let dir = std::env::var(CHECKPOINT_DIR_VAR).unwrap();
+            let mut config = Configuration::new();
+            config.set_string("execution.checkpointing.dir", &dir);
+            env.configure(&config).unwrap();
+            env.enable_checkpointing(Duration::from_millis(50), CheckpointingMode::ExactlyOnce);
+            env.set_restart_strategy(RestartStrategy::fixed_delay_restart(3, Duration::from_millis(50)));
+            let marker = std::env::var(MARKER_VAR).unwrap();
+            env.from_sequence(1, CHECKPOINTED_RECORDS)
+                .unwrap()
+                .map(move |n| {
+                    if n % 5 == 0 {
+                        std::thread::sleep(Duration::from_millis(1));
+                    }
+                    if n >= 4000 && !std::path::Path::new(&marker).exists() && has_complete_checkpoint(&dir) {
+                        std::fs::write(&marker, n.to_string()).unwrap();
+                        panic!("failing at record {n} after a checkpoint");
+                    }
+                    (n % 10, n)
+                })
+                .key_by(|pair| pair.0)
+                .sum(|pair| &mut pair.1)
+                .print();
+        }
+        "resumable" => {
+            // Keyed sums of a slow sequence, resumable from a savepoint; only savepoints are taken.
+            let mut config = Configuration::new();
+            config.set_string("execution.checkpointing.dir", &std::env::var(CHECKPOINT_DIR_VAR).unwrap());
+            if let Ok(port) = std::env::var(REST_PORT_VAR) {
+                config.set_string("rest.port", &port);
+            }
+            if let Ok(savepoint) = std::env::var(SAVEPOINT_VAR) {
+                config.set_string("execution.savepoint.path", &savepoint);
+            }
+            env.configure(&config).unwrap();
+            env.enable_checkpointing(Duration::from_secs(3600), CheckpointingMode::ExactlyOnce);
+            env.from_sequence(1, RESUMABLE_RECORDS)
+                .unwrap()
+                .map(|n| {
+                    if n % 2 == 0 {
+                        std::thread::sleep(Duration::from_millis(1));
+                    }
+                    (n % 10, n)
+                })
+                .key_by(|pair| pair.0)
+                .sum(|pair| &mut pair.1)
+                .print();
+        }
         "slow" => {
             if let Ok(port) = std::env::var(REST_PORT_VAR) {
                 let mut config = Configuration::new();
@@ -120,6 +178,15 @@ fn run_job(job: &str) {
             std::process::exit(1);
         }
     }
+}
+
+/// Whether a job under `dir` has a complete checkpoint (its metadata written).
+fn has_complete_checkpoint(dir: &str) -> bool {
+    let Ok(jobs) = std::fs::read_dir(dir) else { return false };
+    jobs.filter_map(Result::ok).any(|job| {
+        std::fs::read_dir(job.path())
+            .is_ok_and(|checkpoints| checkpoints.filter_map(Result::ok).any(|c| c.path().join("_metadata").exists()))
+    })
 }
 
 fn free_ports(n: usize) -> Vec<u16> {
@@ -154,8 +221,12 @@ fn start_cluster(jobs: &[&str], threads: usize, extra: &[(&str, String)]) -> Vec
         .collect()
 }
 
+/// Waits for every child, reading all their outputs at once: a child whose pipe nobody reads
+/// blocks on its next print, and with it the whole cluster.
 fn wait_all(children: Vec<Child>) -> Vec<Output> {
-    children.into_iter().map(|c| c.wait_with_output().unwrap()).collect()
+    let readers: Vec<_> =
+        children.into_iter().map(|c| std::thread::spawn(move || c.wait_with_output().unwrap())).collect();
+    readers.into_iter().map(|r| r.join().unwrap()).collect()
 }
 
 fn stdout_lines(outputs: &[Output]) -> Vec<String> {
@@ -238,6 +309,40 @@ fn every_process_restarts_together() {
     }
 }
 
+/// The last (largest) running sum printed for each key, from lines like `3> (7,1234)`.
+fn last_sums(outputs: &[Output]) -> BTreeMap<i64, i64> {
+    let mut sums: BTreeMap<i64, i64> = BTreeMap::new();
+    for line in stdout_lines(outputs) {
+        let pair = line.rsplit_once("> ").map_or(line.as_str(), |(_, p)| p);
+        let (key, sum) = pair.trim_matches(|c| c == '(' || c == ')').split_once(',').unwrap();
+        let entry = sums.entry(key.parse().unwrap()).or_default();
+        *entry = (*entry).max(sum.parse().unwrap());
+    }
+    sums
+}
+
+/// The sums of 1..=records by their last decimal digit.
+fn sums_by_last_digit(records: i64) -> BTreeMap<i64, i64> {
+    let mut sums: BTreeMap<i64, i64> = BTreeMap::new();
+    for n in 1..=records {
+        *sums.entry(n % 10).or_default() += n;
+    }
+    sums
+}
+
+fn every_process_restores_the_clusters_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let checkpoints = dir.path().join("checkpoints");
+    let marker = dir.path().join("failed");
+    let extra = [(CHECKPOINT_DIR_VAR, checkpoints.display().to_string()), (MARKER_VAR, marker.display().to_string())];
+    let outputs = wait_all(start_cluster(&["checkpointed", "checkpointed"], 2, &extra));
+    assert_succeeded("checkpointed", &outputs);
+    let failed_at: i64 = std::fs::read_to_string(&marker).expect("the first attempt did not fail").parse().unwrap();
+    // Each key's last running sum is its whole sum: the state of every process and the
+    // positions of its sources came back from one checkpoint, so nothing was lost or counted twice.
+    assert_eq!(last_sums(&outputs), sums_by_last_digit(CHECKPOINTED_RECORDS), "after failing at record {failed_at}");
+}
+
 fn a_killed_process_ends_the_job_in_the_others() {
     let mut children = start_cluster(&["slow", "slow", "slow"], 1, &[]);
     std::thread::sleep(Duration::from_millis(1500));
@@ -255,34 +360,83 @@ fn a_killed_process_ends_the_job_in_the_others() {
 }
 
 /// Sends one request to the REST API on `port`; the status code and the JSON body.
-fn call(port: u16, method: &str, path: &str) -> Option<(u16, serde_json::Value)> {
+fn call(port: u16, method: &str, path: &str, body: &str) -> Option<(u16, serde_json::Value)> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    write!(stream, "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n").ok()?;
+    let length = body.len();
+    write!(stream, "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Length: {length}\r\n\r\n{body}").ok()?;
     let mut response = String::new();
     stream.read_to_string(&mut response).ok()?;
     let status = response.get(9..12)?.parse().ok()?;
     Some((status, serde_json::from_str(response.split_once("\r\n\r\n")?.1).ok()?))
 }
 
-fn a_cancel_on_process_0_stops_every_process() {
-    let port = free_ports(1)[0];
-    let children = start_cluster(&["slow", "slow"], 1, &[(REST_PORT_VAR, port.to_string())]);
+/// The id of the job process 0 serves on `port`, once it lists one.
+fn listed_job(port: u16) -> String {
     let deadline = Instant::now() + Duration::from_secs(60);
-    let job = loop {
-        if let Some((200, body)) = call(port, "GET", "/jobs") {
+    loop {
+        if let Some((200, body)) = call(port, "GET", "/jobs", "") {
             if let Some(id) = body["jobs"][0]["id"].as_str() {
-                break id.to_string();
+                return id.to_string();
             }
         }
         assert!(Instant::now() < deadline, "process 0 never listed the job");
         std::thread::sleep(Duration::from_millis(50));
-    };
-    let (status, _) = call(port, "PATCH", &format!("/jobs/{job}?mode=cancel")).unwrap();
+    }
+}
+
+fn a_cancel_on_process_0_stops_every_process() {
+    let port = free_ports(1)[0];
+    let children = start_cluster(&["slow", "slow"], 1, &[(REST_PORT_VAR, port.to_string())]);
+    let job = listed_job(port);
+    let (status, _) = call(port, "PATCH", &format!("/jobs/{job}?mode=cancel"), "").unwrap();
     assert_eq!(status, 202);
     for (process, output) in wait_all(children).iter().enumerate() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(stderr.contains("JOB ERROR: job was cancelled"), "process {process}: {stderr}");
     }
+}
+
+fn a_savepoint_of_one_cluster_resumes_on_another_shape() {
+    let dir = tempfile::tempdir().unwrap();
+    let checkpoints = dir.path().join("checkpoints").display().to_string();
+    let port = free_ports(1)[0];
+    let first = start_cluster(
+        &["resumable", "resumable"],
+        2,
+        &[(CHECKPOINT_DIR_VAR, checkpoints.clone()), (REST_PORT_VAR, port.to_string())],
+    );
+    let job = listed_job(port);
+    std::thread::sleep(Duration::from_millis(300));
+    let target = dir.path().join("savepoints").display().to_string();
+    let body = format!("{{\"targetDirectory\": \"{target}\", \"drain\": false}}");
+    let (status, answer) = call(port, "POST", &format!("/jobs/{job}/stop"), &body).unwrap();
+    assert_eq!(status, 202, "{answer}");
+    let request = answer["request-id"].as_str().unwrap().to_string();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let location = loop {
+        let (_, state) = call(port, "GET", &format!("/jobs/{job}/savepoints/{request}"), "").unwrap();
+        if state["status"]["id"] == "COMPLETED" {
+            break state["operation"]["location"]
+                .as_str()
+                .unwrap_or_else(|| panic!("no savepoint: {state}"))
+                .to_string();
+        }
+        assert!(Instant::now() < deadline, "the savepoint did not complete");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    // Stopped with a savepoint, the job has finished in every process.
+    assert_succeeded("resumable, stopped", &wait_all(first));
+    // Three processes of one thread take over four workers' state and sources.
+    let second = start_cluster(
+        &["resumable", "resumable", "resumable"],
+        1,
+        &[(CHECKPOINT_DIR_VAR, checkpoints), (SAVEPOINT_VAR, location)],
+    );
+    let outputs = wait_all(second);
+    assert_succeeded("resumable, resumed", &outputs);
+    assert_eq!(last_sums(&outputs), sums_by_last_digit(RESUMABLE_RECORDS));
+    // The resumed job did not start over: it printed fewer updates than there are records.
+    assert!(stdout_lines(&outputs).len() < RESUMABLE_RECORDS as usize);
 }
 
 /// One scenario of this binary's tests.
@@ -309,8 +463,13 @@ fn run_tests() {
         ("different jobs are refused everywhere", Box::new(different_jobs_are_refused_everywhere)),
         ("a failing task fails every process", Box::new(a_failing_task_fails_every_process_with_its_cause)),
         ("every process restarts together", Box::new(every_process_restarts_together)),
+        ("every process restores the cluster's checkpoint", Box::new(every_process_restores_the_clusters_checkpoint)),
         ("a killed process ends the job in the others", Box::new(a_killed_process_ends_the_job_in_the_others)),
         ("a cancel on process 0 stops every process", Box::new(a_cancel_on_process_0_stops_every_process)),
+        (
+            "a savepoint of one cluster resumes on another shape",
+            Box::new(a_savepoint_of_one_cluster_resumes_on_another_shape),
+        ),
     ];
     for (name, test) in &tests {
         let started = Instant::now();

@@ -118,3 +118,56 @@ def test_a_failing_process_fails_the_command(tmp_path):
     run = pyflink_rs("run", "--processes", "2", "--threads", "2", "-py", str(path))
     assert run.returncode != 0
     assert "seventy-seven is not allowed" in run.stderr
+
+
+RECOVERING_JOB = textwrap.dedent("""
+    import glob
+    import os
+    import sys
+    import time
+    from pyflink_rs.common import Types
+    from pyflink_rs.common.restart_strategy import RestartStrategies
+    from pyflink_rs.datastream import StreamExecutionEnvironment
+
+    checkpoints, marker = sys.argv[1], sys.argv[2]
+
+    def slowly(n):
+        if n % 10 == 0:
+            time.sleep(0.002)
+        # Fails once, after the cluster completed a checkpoint.
+        if n >= 1500 and not os.path.exists(marker) and glob.glob(os.path.join(checkpoints, "*", "chk-*", "_metadata")):
+            open(marker, "w").write(str(n))
+            raise RuntimeError(f"failing at {n}")
+        return (n % 7, n)
+
+    env = StreamExecutionEnvironment.get_execution_environment()
+    env.enable_checkpointing(30)
+    env.set_restart_strategy(RestartStrategies.fixed_delay_restart(3, 50))
+    (
+        env.from_collection(list(range(1, 4001)))
+        .rebalance()
+        .map(slowly, output_type=Types.TUPLE([Types.INT(), Types.LONG()]))
+        .key_by(lambda pair: pair[0])
+        .reduce(lambda a, b: (a[0], a[1] + b[1]))
+        .print()
+    )
+    env.execute("recovering sums")
+""")
+
+
+def test_a_python_job_on_two_processes_recovers_from_the_clusters_checkpoint(tmp_path):
+    path = tmp_path / "recovering.py"
+    path.write_text(RECOVERING_JOB)
+    checkpoints, marker = tmp_path / "checkpoints", tmp_path / "failed"
+    run = pyflink_rs("run", "--processes", "2", "--threads", "2", "-D", f"execution.checkpointing.dir={checkpoints}",
+                     "-py", str(path), str(checkpoints), str(marker))
+    assert run.returncode == 0, run.stderr
+    assert marker.exists(), "the job never failed"
+    totals = {}
+    for line in sorted_lines(run.stdout):
+        key, total = line.split("> ")[-1].strip("()").split(",")
+        totals[int(key)] = max(totals.get(int(key), 0), int(total))
+    expected = {}
+    for n in range(1, 4001):
+        expected[n % 7] = expected.get(n % 7, 0) + n
+    assert totals == expected

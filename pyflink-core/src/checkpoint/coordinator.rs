@@ -5,7 +5,7 @@
 //! It runs on its own thread so that tasks only freeze their state and hand it over: heap state
 //! is encoded and files are written here while the tasks go on processing.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
@@ -14,7 +14,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use pyflink_state::checkpoint::{
-    CheckpointMetadata, CheckpointStorage, FileHandle, OperatorSnapshot, SharedFiles, SubtaskSnapshot,
+    CheckpointMetadata, CheckpointStorage, FileHandle, OperatorSnapshot, SharedFiles, SubtaskSnapshot, SHARED_DIR,
 };
 use pyflink_state::native::NativeStatePart;
 use pyflink_state::{DeferredKeyedSnapshot, KeyGroupRange, StateError};
@@ -58,7 +58,7 @@ impl SnapshotFile {
     }
 
     /// The file's bytes, encoding them first if the task left that to the coordinator.
-    fn bytes(&self) -> std::result::Result<&[u8], StateError> {
+    pub(crate) fn bytes(&self) -> std::result::Result<&[u8], StateError> {
         match self {
             SnapshotFile::Ready(bytes) => Ok(bytes),
             SnapshotFile::Keyed(deferred) => deferred.bytes(),
@@ -92,11 +92,20 @@ impl DeferredFile {
     }
 }
 
-enum Message {
+/// What tasks (and, in a cluster, other processes) tell the coordinator thread.
+pub(crate) enum Message {
+    /// A task's snapshot of an epoch, to write.
     Ack { task: TaskId, epoch: u64, snapshot: TaskSnapshot },
+    /// A task's snapshot of an epoch, written already (by another process of a cluster).
+    AckWritten { task: TaskId, epoch: u64, files: Vec<FileHandle>, key_groups: Option<KeyGroupRange> },
+    /// A task finished with this final state.
     Finished { task: TaskId, from_epoch: u64, snapshot: TaskSnapshot },
+    /// The run is over.
     Shutdown,
 }
+
+/// Told the triggered and completed epochs whenever either changes.
+type EpochObserver = Box<dyn Fn(u64, u64) + Send + Sync>;
 
 /// One operator of the job as checkpoints name it.
 #[derive(Debug, Clone)]
@@ -114,6 +123,8 @@ pub(crate) struct CheckpointCoordinator {
     completed: AtomicU64,
     /// Tasks to wake when an epoch is triggered or completed.
     activators: Mutex<Vec<SyncActivator>>,
+    /// Others to tell (the other processes of a cluster).
+    observers: Mutex<Vec<EpochObserver>>,
     /// The id of the checkpoint the run was restored from (0 when it started fresh); epoch `e`
     /// is checkpoint `base_id + e + 1`.
     base_id: u64,
@@ -148,7 +159,43 @@ impl CheckpointCoordinator {
         self.activators.lock().unwrap_or_else(|e| e.into_inner()).push(activator);
     }
 
+    /// Calls `observer` with the triggered and completed epochs whenever either changes.
+    pub(crate) fn observe(&self, observer: EpochObserver) {
+        self.observers.lock().unwrap_or_else(|e| e.into_inner()).push(observer);
+    }
+
+    /// The link of a process that is not the cluster's coordinator: its tasks hand their
+    /// snapshots to `receiver`'s reader, and [`CheckpointCoordinator::mirror`] tells them the
+    /// epochs the coordinator triggers and completes.
+    pub(crate) fn follower(config: &CheckpointConfig, base_id: u64) -> (Arc<CheckpointCoordinator>, Receiver<Message>) {
+        let (sender, receiver) = channel();
+        (Arc::new(CheckpointCoordinator::with_sender(sender, config, base_id)), receiver)
+    }
+
+    fn with_sender(sender: Sender<Message>, config: &CheckpointConfig, base_id: u64) -> CheckpointCoordinator {
+        CheckpointCoordinator {
+            sender: Mutex::new(sender),
+            triggered: AtomicU64::new(0),
+            completed: AtomicU64::new(0),
+            activators: Mutex::new(Vec::new()),
+            observers: Mutex::new(Vec::new()),
+            base_id,
+            aligned: config.aligned(),
+        }
+    }
+
+    /// Takes over the coordinator's triggered and completed epochs, and wakes the tasks.
+    pub(crate) fn mirror(&self, triggered: u64, completed: u64) {
+        self.triggered.fetch_max(triggered, Ordering::AcqRel);
+        self.completed.fetch_max(completed, Ordering::AcqRel);
+        self.wake_all();
+    }
+
     fn wake_all(&self) {
+        let (triggered, completed) = (self.triggered_epoch(), self.completed_epochs());
+        for observer in self.observers.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            observer(triggered, completed);
+        }
         for activator in self.activators.lock().unwrap_or_else(|e| e.into_inner()).iter() {
             // A failed activation means the dataflow is gone; nothing is left to wake.
             let _ = activator.activate();
@@ -170,17 +217,41 @@ impl CheckpointCoordinator {
     pub(crate) fn finished(&self, task: TaskId, from_epoch: u64, snapshot: TaskSnapshot) {
         self.send(Message::Finished { task, from_epoch, snapshot });
     }
+
+    /// Ends the reading of the run's messages once those sent so far are read.
+    pub(crate) fn shut_down(&self) {
+        self.send(Message::Shutdown);
+    }
+
+    /// Hands over the snapshot of `task` (of another process) at `epoch`, written as `files`.
+    pub(crate) fn acknowledge_written(
+        &self,
+        task: TaskId,
+        epoch: u64,
+        files: Vec<FileHandle>,
+        key_groups: Option<KeyGroupRange>,
+    ) {
+        self.send(Message::AckWritten { task, epoch, files, key_groups });
+    }
 }
 
-/// The coordinator thread of a run and the handle tasks use.
+/// The thread that takes a run's snapshots (the coordinator, or in a process of a cluster
+/// that is not its coordinator, the forwarder) and the handle tasks use.
 pub(crate) struct RunningCoordinator {
     pub(crate) shared: Arc<CheckpointCoordinator>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl RunningCoordinator {
+    /// The handle of `thread`, which reads what tasks send through `shared`.
+    pub(crate) fn running(shared: Arc<CheckpointCoordinator>, thread: JoinHandle<()>) -> RunningCoordinator {
+        RunningCoordinator { shared, thread: Some(thread) }
+    }
+
     /// Starts the coordinator of a run whose tasks are those of `operators`; `base_id` is the
-    /// id of the checkpoint it restores (0 if none).
+    /// id of the checkpoint it restores (0 if none). With `remote_writers`, other processes
+    /// write files into the storage too, so shared files written lately are kept even before
+    /// a snapshot lists them.
     pub(crate) fn start(
         config: &CheckpointConfig,
         storage: CheckpointStorage,
@@ -188,16 +259,10 @@ impl RunningCoordinator {
         max_parallelism: usize,
         base_id: u64,
         job: Arc<JobShared>,
+        remote_writers: bool,
     ) -> Result<RunningCoordinator> {
         let (sender, receiver) = channel();
-        let shared = Arc::new(CheckpointCoordinator {
-            sender: Mutex::new(sender),
-            triggered: AtomicU64::new(0),
-            completed: AtomicU64::new(0),
-            activators: Mutex::new(Vec::new()),
-            base_id,
-            aligned: config.aligned(),
-        });
+        let shared = Arc::new(CheckpointCoordinator::with_sender(sender, config, base_id));
         let expected = operators
             .iter()
             .enumerate()
@@ -217,6 +282,7 @@ impl RunningCoordinator {
             last_completion: None,
             failures: 0,
             shared_files: SharedFiles::default(),
+            remote_writers,
         };
         let thread = std::thread::Builder::new()
             .name("checkpoint coordinator".into())
@@ -230,12 +296,12 @@ impl RunningCoordinator {
                 }
             })
             .map_err(|e| FlinkError::Runtime(format!("cannot start the checkpoint coordinator: {e}")))?;
-        Ok(RunningCoordinator { shared, thread: Some(thread) })
+        Ok(RunningCoordinator::running(shared, thread))
     }
 
     /// Stops the thread after it has handled every message sent so far.
     pub(crate) fn stop(mut self) {
-        self.shared.send(Message::Shutdown);
+        self.shared.shut_down();
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
@@ -271,6 +337,8 @@ struct CoordinatorThread {
     failures: u32,
     /// The files incremental checkpoints share, as written so far.
     shared_files: SharedFiles,
+    /// Whether other processes write snapshot files too.
+    remote_writers: bool,
 }
 
 impl CoordinatorThread {
@@ -282,6 +350,12 @@ impl CoordinatorThread {
             match receiver.recv_timeout(wait) {
                 Ok(Message::Shutdown) | Err(RecvTimeoutError::Disconnected) => return,
                 Ok(Message::Ack { task, epoch, snapshot }) => self.on_ack(task, epoch, snapshot),
+                Ok(Message::AckWritten { task, epoch, files, key_groups }) => {
+                    if let Some(pending) = self.pending.get_mut(&epoch) {
+                        pending.files.insert(task, (files, key_groups));
+                        self.try_complete(epoch);
+                    }
+                }
                 Ok(Message::Finished { task, from_epoch, snapshot }) => {
                     self.finished.insert(task, (from_epoch, snapshot));
                     self.on_finished();
@@ -439,7 +513,7 @@ impl CoordinatorThread {
         }
         let metadata = CheckpointMetadata::new(id, operators);
         // Checkpoints still in progress may list shared files no complete checkpoint lists yet.
-        let in_flight = self
+        let mut in_flight: HashSet<String> = self
             .pending
             .values()
             .flat_map(|p| p.files.values())
@@ -447,6 +521,11 @@ impl CoordinatorThread {
             .filter(|f| f.is_shared())
             .map(|f| f.path.clone())
             .collect();
+        if self.remote_writers {
+            // Another process may have written a shared file for a checkpoint it has not
+            // acknowledged yet; files as young as a checkpoint may take are kept.
+            in_flight.extend(recent_shared_files(&self.storage, self.config.timeout));
+        }
         self.inject(CoordinatorStep::CompleteCheckpoint)?;
         self.storage.commit_with_in_flight(&metadata, &in_flight, Some(&mut self.shared_files))?;
         tracing::info!(checkpoint = id, "completed checkpoint");
@@ -458,9 +537,22 @@ impl CoordinatorThread {
     }
 }
 
+/// The shared files of `storage` modified within `age`, as paths relative to its root.
+fn recent_shared_files(storage: &CheckpointStorage, age: Duration) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(storage.root().join(SHARED_DIR)) else { return Vec::new() };
+    entries
+        .filter_map(|entry| entry.ok())
+        .filter(|entry| {
+            let modified = entry.metadata().and_then(|m| m.modified()).ok();
+            modified.and_then(|m| m.elapsed().ok()).is_none_or(|elapsed| elapsed <= age)
+        })
+        .map(|entry| format!("{SHARED_DIR}{}", entry.file_name().to_string_lossy()))
+        .collect()
+}
+
 /// Writes the files of one task's snapshot into checkpoint `id`, and uploads the files of its
 /// RocksDB checkpoints that `shared/` does not hold yet.
-fn write_task_files(
+pub(crate) fn write_task_files(
     storage: &CheckpointStorage,
     shared: &mut SharedFiles,
     id: u64,

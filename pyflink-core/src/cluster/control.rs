@@ -11,6 +11,8 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use crate::checkpoint::coordinator::{CheckpointCoordinator, SnapshotFile, TaskId, TaskSnapshot};
+use crate::cluster::checkpoints::SendToCoordinator;
 use crate::cluster::config::ClusterConfig;
 use crate::cluster::mesh;
 use crate::cluster::wire::{self, AttemptEnd, Control, Decision, RemoteError, StopReason};
@@ -63,7 +65,12 @@ pub(crate) struct ClusterSession {
     closing: Arc<AtomicBool>,
     /// Processes whose connection is gone (coordinator only).
     lost: Vec<bool>,
+    /// The checkpoint coordinator (or, in other processes, forwarder) of the running attempt.
+    checkpoints: CheckpointSlot,
 }
+
+/// Where the control readers find the running attempt's checkpoint coordinator.
+type CheckpointSlot = Arc<Mutex<Option<Arc<CheckpointCoordinator>>>>;
 
 impl ClusterSession {
     /// Joins the job `plan` describes with the other processes of `config`: process 0 waits for
@@ -97,6 +104,7 @@ impl ClusterSession {
             attempt: Arc::new(AtomicU64::new(0)),
             closing: Arc::new(AtomicBool::new(false)),
             lost: vec![false; config.processes()],
+            checkpoints: Arc::new(Mutex::new(None)),
         })
     }
 
@@ -127,6 +135,7 @@ impl ClusterSession {
                 inbox: self.inbox_sender.clone(),
                 attempt: Arc::clone(&self.attempt),
                 closing: Arc::clone(&self.closing),
+                checkpoints: Arc::clone(&self.checkpoints),
             };
             let spawned = std::thread::Builder::new()
                 .name(format!("cluster control: process {}", link.process))
@@ -135,6 +144,28 @@ impl ClusterSession {
                 job.fail(FlinkError::Runtime(format!("cannot start reading the cluster's control connections: {e}")));
             }
         }
+    }
+
+    /// Makes `checkpoints` the running attempt's: acknowledgements and epochs that arrive from
+    /// other processes go to it; on the coordinator, the epochs it triggers and completes go to
+    /// every other process. `None` detaches it when the attempt ends.
+    pub(crate) fn attach_checkpoints(&self, attempt: u64, checkpoints: Option<Arc<CheckpointCoordinator>>) {
+        if let (Some(coordinator), true) = (&checkpoints, self.config.is_coordinator()) {
+            let links = Arc::clone(&self.links);
+            coordinator.observe(Box::new(move |triggered, completed| {
+                for link in links.iter() {
+                    // A process that cannot be told has lost its connection; its reader says so.
+                    let _ = link.send(&Control::Epochs { attempt, triggered, completed });
+                }
+            }));
+        }
+        *self.checkpoints.lock().unwrap_or_else(|e| e.into_inner()) = checkpoints;
+    }
+
+    /// Sends messages to the coordinator (from a process that is not it).
+    pub(crate) fn sender(&self) -> SendToCoordinator {
+        let links = Arc::clone(&self.links);
+        Box::new(move |message| links[0].send(message).is_ok())
     }
 
     /// Waits until every process is ready for `attempt` and connects its record connections.
@@ -199,7 +230,7 @@ impl ClusterSession {
                 }
                 Ok(Inbound::Message(_, Control::Stop { attempt: a, reason })) if a == attempt => {
                     return Err(match reason {
-                        StopReason::Cancelled => FlinkError::Cancelled,
+                        StopReason::Cancelled | StopReason::Stopped => FlinkError::Cancelled,
                         StopReason::Failed(error) => error.into_error(),
                     })
                 }
@@ -360,6 +391,9 @@ impl Drop for Watch {
 
 /// Why the workers of `job` stop, as other processes are told.
 fn stop_reason(me: usize, job: &JobShared) -> StopReason {
+    if job.is_stopped_with_savepoint() {
+        return StopReason::Stopped;
+    }
     if job.is_cancelled() {
         return StopReason::Cancelled;
     }
@@ -383,6 +417,7 @@ struct Reader {
     inbox: Sender<Inbound>,
     attempt: Arc<AtomicU64>,
     closing: Arc<AtomicBool>,
+    checkpoints: CheckpointSlot,
 }
 
 impl Reader {
@@ -393,14 +428,18 @@ impl Reader {
                 Ok(None) => return self.lost("the connection was closed"),
                 Err(e) => return self.lost(&e.to_string()),
             };
+            let current = self.attempt.load(Ordering::Acquire);
             match &message {
-                Control::Stop { attempt, reason } | Control::Stopping { attempt, reason }
-                    if *attempt == self.attempt.load(Ordering::Acquire) =>
-                {
+                Control::Stop { attempt, reason } | Control::Stopping { attempt, reason } if *attempt == current => {
                     match reason {
                         StopReason::Cancelled => self.job.cancel(),
+                        StopReason::Stopped => self.job.stop_after_savepoint(),
                         StopReason::Failed(error) => self.job.fail(error.clone().into_error()),
                     }
+                }
+                Control::Epochs { .. } | Control::Acked { .. } | Control::TaskFinished { .. } => {
+                    self.checkpoint_message(current, message);
+                    continue;
                 }
                 Control::Decided { decision, .. } if !matches!(decision, Decision::Restart { .. }) => {
                     self.closing.store(true, Ordering::Release)
@@ -410,6 +449,27 @@ impl Reader {
             if self.inbox.send(Inbound::Message(self.from, message)).is_err() {
                 return;
             }
+        }
+    }
+
+    /// Hands a checkpoint message of the running attempt to its checkpoint coordinator.
+    fn checkpoint_message(&self, current: u64, message: Control) {
+        let slot = self.checkpoints.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(checkpoints) = slot.as_ref() else { return };
+        match message {
+            Control::Epochs { attempt, triggered, completed } if attempt == current => {
+                checkpoints.mirror(triggered, completed)
+            }
+            Control::Acked { attempt, node, subtask, epoch, files, key_groups } if attempt == current => {
+                checkpoints.acknowledge_written(TaskId { node, subtask }, epoch, files, key_groups)
+            }
+            Control::TaskFinished { attempt, node, subtask, from_epoch, files, key_groups } if attempt == current => {
+                let files = files.into_iter().map(|(name, bytes)| (name, SnapshotFile::Ready(bytes))).collect();
+                let snapshot = TaskSnapshot { files, native: Vec::new(), key_groups };
+                checkpoints.finished(TaskId { node, subtask }, from_epoch, snapshot)
+            }
+            // A message of an earlier attempt.
+            _ => {}
         }
     }
 

@@ -28,9 +28,14 @@
 //! env.execute("doubled on two machines").unwrap();
 //! ```
 //!
-//! Checkpoints across processes are not taken yet: a job with checkpointing enabled is refused
-//! in a cluster.
+//! Checkpoints cover the whole cluster: process 0's checkpoint coordinator triggers them and
+//! completes one when every task of every process has acknowledged it; the other processes write
+//! their tasks' snapshots into the checkpoint directory all processes share
+//! (`execution.checkpointing.dir`, which must be one directory to every process: a local path
+//! for processes of one machine, a shared file system across machines). A restart restores every
+//! process from the checkpoint the coordinator names.
 
+pub(crate) mod checkpoints;
 mod config;
 pub(crate) mod control;
 mod mesh;

@@ -3,12 +3,15 @@
 
 use std::io::{Read, Write};
 
+use pyflink_state::checkpoint::FileHandle;
+use pyflink_state::KeyGroupRange;
 use serde::{Deserialize, Serialize};
 
 use crate::FlinkError;
 
-/// The longest message a process accepts; anything longer is a peer speaking another protocol.
-const MAX_FRAME: usize = 16 << 20;
+/// The longest message a process accepts (a finished task's final state can be large); a peer
+/// speaking another protocol sends a length beyond it.
+const MAX_FRAME: usize = 256 << 20;
 
 /// A failure as it crosses between processes: the process it happened in, its message, and
 /// whether a restart can get past it.
@@ -39,8 +42,10 @@ impl RemoteError {
 /// Why the workers of an attempt stop before their dataflow completes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum StopReason {
-    /// The job was cancelled (or stopped) through a client.
+    /// The job was cancelled through a client.
     Cancelled,
+    /// The job was stopped after a savepoint; it ends as finished.
+    Stopped,
     /// A task of some process failed.
     Failed(RemoteError),
 }
@@ -63,8 +68,9 @@ pub(crate) enum Decision {
     Finish,
     /// The job is cancelled.
     Cancel,
-    /// Run the next attempt after waiting this many milliseconds.
-    Restart { delay_ms: u64 },
+    /// Run the next attempt after waiting this many milliseconds, from the checkpoint of this
+    /// id if there is one.
+    Restart { delay_ms: u64, restore: Option<u64> },
     /// The job has failed for good.
     Fail(RemoteError),
 }
@@ -90,6 +96,26 @@ pub(crate) enum Control {
     Ended { attempt: u64, end: AttemptEnd },
     /// What every process does after `attempt`.
     Decided { attempt: u64, decision: Decision },
+    /// The epochs the coordinator has triggered and completed (from the coordinator).
+    Epochs { attempt: u64, triggered: u64, completed: u64 },
+    /// A task's snapshot of `epoch`, written into the shared checkpoint storage as `files`.
+    Acked {
+        attempt: u64,
+        node: usize,
+        subtask: usize,
+        epoch: u64,
+        files: Vec<FileHandle>,
+        key_groups: Option<KeyGroupRange>,
+    },
+    /// A task finished; its final state is `files` (by name), its key groups `key_groups`.
+    TaskFinished {
+        attempt: u64,
+        node: usize,
+        subtask: usize,
+        from_epoch: u64,
+        files: Vec<(String, Vec<u8>)>,
+        key_groups: Option<KeyGroupRange>,
+    },
 }
 
 /// Writes one framed message.
@@ -134,7 +160,7 @@ mod tests {
                 attempt: 4,
                 reason: StopReason::Failed(RemoteError { process: 1, message: "boom".into(), recoverable: true }),
             },
-            Control::Decided { attempt: 4, decision: Decision::Restart { delay_ms: 10 } },
+            Control::Decided { attempt: 4, decision: Decision::Restart { delay_ms: 10, restore: Some(3) } },
         ];
         let mut bytes = Vec::new();
         for message in &messages {

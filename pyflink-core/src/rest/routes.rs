@@ -2,8 +2,6 @@
 //! details, cancelling, and savepoints (triggered, with or without stopping the job, and
 //! polled by request id).
 
-use std::path::PathBuf;
-
 use serde_json::{json, Value};
 
 use super::http::{Request, Response};
@@ -92,8 +90,7 @@ fn trigger(job: &JobEntry, target: Option<&Value>, after: AfterSavepoint) -> Res
             "give the savepoint's target directory: no default savepoint directory is configured",
         );
     };
-    let target =
-        PathBuf::from(target.strip_prefix("file://").or_else(|| target.strip_prefix("file:")).unwrap_or(target));
+    let target = crate::configuration::local_path(target);
     match job.trigger_savepoint(target, after) {
         Ok(request_id) => Response::accepted(json!({ "request-id": request_id })),
         Err(error) => Response::error(409, error.to_string()),

@@ -205,11 +205,6 @@ impl JobGraph {
             job_parameters,
             cluster,
         } = settings;
-        if cluster.is_some() && checkpoint.is_checkpointing_enabled() {
-            return Err(FlinkError::InvalidProgram(
-                "checkpoints are not yet taken across the processes of a cluster; run a checkpointed job in one process (without PYFLINK_RS_CLUSTER_HOSTS or --processes)".into(),
-            ));
-        }
         let mut resolved: HashMap<NodeId, (usize, &str)> = HashMap::new();
         let mut forward_sources: HashMap<NodeId, NodeId> = HashMap::new();
         let mut plans: Vec<NodePlan> = Vec::with_capacity(nodes.len());

@@ -17,6 +17,7 @@ use pyflink_state::checkpoint::{CheckpointMetadata, CheckpointStorage};
 use crate::checkpoint::coordinator::{CheckpointCoordinator, OperatorInfo, RunningCoordinator};
 use crate::checkpoint::restore::RestoredCheckpoint;
 use crate::checkpoint::{CheckpointConfig, ExternalizedCheckpointRetention};
+use crate::cluster::checkpoints::start_forwarding;
 use crate::cluster::control::{AttemptStart, ClusterSession};
 use crate::cluster::wire::{AttemptEnd, Decision, RemoteError};
 use crate::cluster::ClusterConfig;
@@ -122,6 +123,11 @@ impl JobShared {
         if !self.is_cancelled() {
             self.stop.store(false, Ordering::Release);
         }
+    }
+
+    /// Whether the job was stopped after a savepoint.
+    pub(crate) fn is_stopped_with_savepoint(&self) -> bool {
+        self.stopped_with_savepoint.load(Ordering::Acquire)
     }
 
     /// Whether a client cancelled (or stopped) the job.
@@ -230,6 +236,8 @@ pub(crate) fn run(job_name: String, graph: JobGraph, started: StartedJob) -> Res
         .collect();
     let storage = checkpoint_storage(&graph.checkpoint, shared.job_id)?;
     let outcome = run_with_restarts(job_name, &graph, &shared, storage.as_ref(), cluster.as_mut());
+    // The coordinator keeps or deletes the checkpoints every process wrote.
+    let owns_storage = cluster.as_ref().is_none_or(|session| session.config().is_coordinator());
     // Closing the links tells the other processes this one is done with the job.
     drop(cluster);
     registration.ended(match &outcome {
@@ -237,7 +245,7 @@ pub(crate) fn run(job_name: String, graph: JobGraph, started: StartedJob) -> Res
         Err(FlinkError::Cancelled) => JobStatus::Canceled,
         Err(_) => JobStatus::Failed,
     });
-    if let Some(storage) = storage {
+    if let (Some(storage), true) = (storage, owns_storage) {
         let keep = match graph.checkpoint.externalized_retention {
             ExternalizedCheckpointRetention::NoExternalizedCheckpoints => false,
             ExternalizedCheckpointRetention::DeleteOnCancellation => !matches!(outcome, Err(FlinkError::Cancelled)),
@@ -292,8 +300,8 @@ fn run_with_restarts(
             Some(session) => match session.begin(attempt, shared) {
                 Ok(AttemptStart::Run(sockets)) => {
                     let watch = session.watch(attempt, shared);
-                    let outcome =
-                        run_attempt(graph, shared, storage, restored.clone(), Some((session.config(), sockets)));
+                    let on_cluster = ClusterAttempt { session, attempt, sockets };
+                    let outcome = run_attempt(graph, shared, storage, restored.clone(), Some(on_cluster));
                     drop(watch);
                     local_end(shared, outcome)
                 }
@@ -322,8 +330,18 @@ fn run_with_restarts(
                         AttemptEnd::Cancelled => LocalEnd::Cancelled,
                         AttemptEnd::Failed(error) => LocalEnd::Failed(error.into_error()),
                     };
-                    decision_of(decide(combined, &mut backoff, elapsed), me)
+                    // Every process restores the checkpoint the coordinator names.
+                    let restore = match storage.map(CheckpointStorage::latest_complete) {
+                        Some(Ok(latest)) => latest.map(|m| m.checkpoint_id),
+                        Some(Err(error)) => return decision_of(Next::Fail(error.into()), me, None),
+                        None => None,
+                    };
+                    decision_of(decide(combined, &mut backoff, elapsed), me, restore)
                 });
+                if let (Decision::Restart { restore: Some(id), .. }, Some(storage)) = (&decision, storage) {
+                    let (metadata, storage) = CheckpointStorage::open_path(&storage.checkpoint_dir(*id))?;
+                    restored = Some(Arc::new(RestoredCheckpoint { metadata, storage }));
+                }
                 next_of(decision, me, own_error)
             }
         };
@@ -341,7 +359,7 @@ fn run_with_restarts(
             std::thread::sleep(PARK_INTERVAL.min(deadline.saturating_duration_since(Instant::now())));
         }
         shared.reset_for_restart();
-        if let Some(storage) = storage {
+        if let (Some(storage), None) = (storage, &cluster) {
             if let Some(metadata) = storage.latest_complete()? {
                 restored = Some(Arc::new(RestoredCheckpoint { metadata, storage: storage.clone() }));
             }
@@ -379,12 +397,13 @@ fn decide(end: LocalEnd, backoff: &mut crate::checkpoint::restart::RestartBackof
     }
 }
 
-/// The coordinator's decision for every process of a cluster.
-fn decision_of(next: Next, me: usize) -> Decision {
+/// The coordinator's decision for every process of a cluster; a restart restores the
+/// checkpoint `restore`.
+fn decision_of(next: Next, me: usize, restore: Option<u64>) -> Decision {
     match next {
         Next::Finish => Decision::Finish,
         Next::Cancel => Decision::Cancel,
-        Next::Restart(delay) => Decision::Restart { delay_ms: delay.as_millis() as u64 },
+        Next::Restart(delay) => Decision::Restart { delay_ms: delay.as_millis() as u64, restore },
         Next::Fail(error) => Decision::Fail(RemoteError::of(me, &error)),
     }
 }
@@ -395,7 +414,7 @@ fn next_of(decision: Decision, me: usize, own_error: Option<FlinkError>) -> Next
     match decision {
         Decision::Finish => Next::Finish,
         Decision::Cancel => Next::Cancel,
-        Decision::Restart { delay_ms } => Next::Restart(Duration::from_millis(delay_ms)),
+        Decision::Restart { delay_ms, .. } => Next::Restart(Duration::from_millis(delay_ms)),
         Decision::Fail(error) => match own_error {
             Some(own) if error.process == me && error == RemoteError::of(me, &own) => Next::Fail(own),
             _ => Next::Fail(error.into_error()),
@@ -443,43 +462,73 @@ fn checkpoint_storage(config: &CheckpointConfig, job_id: JobId) -> Result<Option
     Ok(Some(CheckpointStorage::new(base.join(job_id.to_string()), config.retained)?))
 }
 
+/// An attempt's place in a cluster: the session, the attempt's number and its record
+/// connections.
+struct ClusterAttempt<'a> {
+    session: &'a ClusterSession,
+    attempt: u64,
+    sockets: Vec<Option<TcpStream>>,
+}
+
+/// Starts the checkpoint side of an attempt, if the job takes checkpoints: the job's
+/// coordinator, or in a process of a cluster that is not its coordinator, the forwarder of its
+/// tasks' snapshots.
+fn start_checkpoints(
+    graph: &JobGraph,
+    shared: &Arc<JobShared>,
+    storage: Option<&CheckpointStorage>,
+    restored: Option<&Arc<RestoredCheckpoint>>,
+    cluster: Option<&ClusterAttempt<'_>>,
+) -> Result<Option<RunningCoordinator>> {
+    let Some(storage) = storage else { return Ok(None) };
+    let base_id = restored.map_or(0, |r| r.metadata.checkpoint_id);
+    if let Some(on) = cluster.filter(|on| !on.session.config().is_coordinator()) {
+        let forwarded = start_forwarding(on.session, on.attempt, &graph.checkpoint, storage.clone(), base_id, shared)?;
+        on.session.attach_checkpoints(on.attempt, Some(Arc::clone(&forwarded.shared)));
+        return Ok(Some(forwarded));
+    }
+    let operators = graph
+        .plans
+        .iter()
+        .map(|p| OperatorInfo { operator_id: p.operator_id.clone(), parallelism: p.parallelism })
+        .collect();
+    let coordinator = RunningCoordinator::start(
+        &graph.checkpoint,
+        storage.clone(),
+        operators,
+        graph.max_parallelism,
+        base_id,
+        Arc::clone(shared),
+        cluster.is_some(),
+    )?;
+    if let Some(on) = cluster {
+        on.session.attach_checkpoints(on.attempt, Some(Arc::clone(&coordinator.shared)));
+    }
+    Ok(Some(coordinator))
+}
+
 /// Runs one attempt of the job: its workers and, with checkpointing, its coordinator.
 fn run_attempt(
     graph: &Arc<JobGraph>,
     shared: &Arc<JobShared>,
     storage: Option<&CheckpointStorage>,
     restored: Option<Arc<RestoredCheckpoint>>,
-    cluster: Option<(&ClusterConfig, Vec<Option<TcpStream>>)>,
+    cluster: Option<ClusterAttempt<'_>>,
 ) -> Result<()> {
-    let coordinator = match storage {
-        Some(storage) => {
-            let operators = graph
-                .plans
-                .iter()
-                .map(|p| OperatorInfo { operator_id: p.operator_id.clone(), parallelism: p.parallelism })
-                .collect();
-            let base_id = restored.as_ref().map_or(0, |r| r.metadata.checkpoint_id);
-            Some(RunningCoordinator::start(
-                &graph.checkpoint,
-                storage.clone(),
-                operators,
-                graph.max_parallelism,
-                base_id,
-                Arc::clone(shared),
-            )?)
-        }
-        None => None,
-    };
-    let checkpoints = coordinator.as_ref().map(|c| Arc::clone(&c.shared));
+    let checkpointing = start_checkpoints(graph, shared, storage, restored.as_ref(), cluster.as_ref())?;
+    let checkpoints = checkpointing.as_ref().map(|c| Arc::clone(&c.shared));
     let workers = graph.workers;
     let worker_graph = Arc::clone(graph);
     let job = Arc::clone(shared);
     let work =
         move |worker: &mut Worker| run_worker(worker, &worker_graph, &job, checkpoints.clone(), restored.clone());
-    let started = match cluster {
-        None => timely::execute(timely::Config::process(workers), work)
-            .map_err(|e| FlinkError::Runtime(format!("cannot start {workers} workers: {e}"))),
-        Some((config, sockets)) => crate::cluster::execute(config, sockets, work),
+    let (started, session) = match cluster {
+        None => (
+            timely::execute(timely::Config::process(workers), work)
+                .map_err(|e| FlinkError::Runtime(format!("cannot start {workers} workers: {e}"))),
+            None,
+        ),
+        Some(on) => (crate::cluster::execute(on.session.config(), on.sockets, work), Some((on.session, on.attempt))),
     };
     let result = started.map(|guards| {
         // Joining also joins the threads that carry records to other processes; one of those
@@ -499,8 +548,11 @@ fn run_attempt(
             ))),
         }
     });
-    if let Some(coordinator) = coordinator {
-        coordinator.stop();
+    if let Some(checkpointing) = checkpointing {
+        checkpointing.stop();
+    }
+    if let Some((session, attempt)) = session {
+        session.attach_checkpoints(attempt, None);
     }
     result?;
     match shared.error() {

@@ -228,6 +228,9 @@ impl<T: Data> Distributor<Vec<Element<T>>> for ElementDistributor<T> {
         for (buffer, pusher) in self.buffers.iter_mut().zip(pushers.iter_mut()) {
             if !buffer.is_empty() {
                 Message::push_at(buffer, stamp.clone(), pusher);
+                // A pusher to another process serializes the batch and leaves it in place, for
+                // reuse; sent again, its records would arrive twice.
+                buffer.clear();
             }
         }
     }
