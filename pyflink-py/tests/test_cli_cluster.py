@@ -2,10 +2,14 @@
 starts N local processes that run the job together, and `--hosts file --process-id I` runs one
 process of a cluster; what they print together is what one process prints."""
 
+import glob
 import os
+import pathlib
+import signal
 import socket
 import subprocess
 import textwrap
+import time
 
 import pytest
 
@@ -14,6 +18,23 @@ from test_cli import COMMAND, EXAMPLES, pyflink_rs
 
 def sorted_lines(text):
     return sorted(line for line in text.splitlines() if line.strip())
+
+
+def last_sums(stdout):
+    """The last (largest) running sum printed for each key, from lines like ``3> (5,1234)``."""
+    sums = {}
+    for line in sorted_lines(stdout):
+        key, total = line.split("> ")[-1].strip("()").split(",")
+        sums[int(key)] = max(sums.get(int(key), 0), int(total))
+    return sums
+
+
+def sums_by_remainder(records, divisor):
+    """The sums of 1..records by their remainder of ``divisor``."""
+    sums = {}
+    for n in range(1, records + 1):
+        sums[n % divisor] = sums.get(n % divisor, 0) + n
+    return sums
 
 
 def test_word_count_on_two_processes_prints_the_single_process_result():
@@ -163,11 +184,62 @@ def test_a_python_job_on_two_processes_recovers_from_the_clusters_checkpoint(tmp
                      "-py", str(path), str(checkpoints), str(marker))
     assert run.returncode == 0, run.stderr
     assert marker.exists(), "the job never failed"
-    totals = {}
-    for line in sorted_lines(run.stdout):
-        key, total = line.split("> ")[-1].strip("()").split(",")
-        totals[int(key)] = max(totals.get(int(key), 0), int(total))
-    expected = {}
-    for n in range(1, 4001):
-        expected[n % 7] = expected.get(n % 7, 0) + n
-    assert totals == expected
+    assert last_sums(run.stdout) == sums_by_remainder(4000, 7)
+
+
+SLOW_JOB = textwrap.dedent("""
+    import time
+    from pyflink_rs.common import Types
+    from pyflink_rs.datastream import StreamExecutionEnvironment
+
+    def slowly(n):
+        if n % 2 == 0:
+            time.sleep(0.001)
+        return (n % 7, n)
+
+    env = StreamExecutionEnvironment.get_execution_environment()
+    env.enable_checkpointing(50)
+    (
+        env.from_collection(list(range(1, 8001)))
+        .rebalance()
+        .map(slowly, output_type=Types.TUPLE([Types.INT(), Types.LONG()]))
+        .key_by(lambda pair: pair[0])
+        .reduce(lambda a, b: (a[0], a[1] + b[1]))
+        .print()
+    )
+    env.execute("slow sums")
+""")
+
+
+def _child_with_process_id(parent, process_id):
+    """The pid of ``parent``'s child that runs as process ``process_id`` of its cluster."""
+    for child in pathlib.Path(f"/proc/{parent}/task/{parent}/children").read_text().split():
+        try:
+            environ = pathlib.Path(f"/proc/{child}/environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if f"PYFLINK_RS_PROCESS_ID={process_id}".encode() in environ:
+            return int(child)
+    return None
+
+
+def test_a_killed_process_is_started_again_and_the_job_loses_and_doubles_nothing(tmp_path):
+    path = tmp_path / "slow.py"
+    path.write_text(SLOW_JOB)
+    checkpoints = tmp_path / "checkpoints"
+    env = {k: v for k, v in os.environ.items() if k != "PYFLINK_RS_OPTIONS"}
+    supervisor = subprocess.Popen(
+        [str(COMMAND), "run", "--processes", "2", "--threads", "2", "-D",
+         f"execution.checkpointing.dir={checkpoints}", "-py", str(path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    deadline = time.time() + 120
+    while not glob.glob(str(checkpoints / "*" / "chk-*" / "_metadata")):
+        assert time.time() < deadline and supervisor.poll() is None, "no checkpoint completed"
+        time.sleep(0.01)
+    victim = _child_with_process_id(supervisor.pid, 1)
+    assert victim is not None
+    os.kill(victim, signal.SIGKILL)
+    out, err = supervisor.communicate(timeout=300)
+    assert supervisor.returncode == 0, err
+    assert "process 1 died (signal 9); starting it again" in err
+    assert last_sums(out) == sums_by_remainder(8000, 7)

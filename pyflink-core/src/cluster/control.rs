@@ -2,32 +2,40 @@
 //! (process 0), which checks that all built the same job, starts each attempt once every
 //! process listens for its record connections, spreads a stop to every process when one fails
 //! or is cancelled, and decides, once all have ended an attempt, whether the job has finished,
-//! restarts or fails.
+//! restarts or fails. A process that dies is waited for at the next attempt: started again, it
+//! rejoins the job there (see [`crate::cluster::admission`]).
 
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::checkpoint::coordinator::{CheckpointCoordinator, SnapshotFile, TaskId, TaskSnapshot};
+use crate::checkpoint::coordinator::CheckpointCoordinator;
+use crate::cluster::admission::{self, accept_processes, join_coordinator, Resume};
 use crate::cluster::checkpoints::SendToCoordinator;
 use crate::cluster::config::ClusterConfig;
 use crate::cluster::mesh;
+use crate::cluster::reader::Reader;
 use crate::cluster::wire::{self, AttemptEnd, Control, Decision, RemoteError, StopReason};
 use crate::runtime::client::JobId;
 use crate::runtime::job::JobShared;
 use crate::{FlinkError, Result};
 
 /// How often a waiting process looks at the job's flags.
-const POLL: Duration = Duration::from_millis(5);
+pub(crate) const POLL: Duration = Duration::from_millis(5);
 
-/// What a reader thread passes on: a message from a process, or the loss of its connection.
-enum Inbound {
+/// What reaches the job's thread: a message from a process, the loss of a connection (with
+/// the connection's generation), or a process that asks to rejoin (coordinator only).
+pub(crate) enum Inbound {
     Message(usize, Control),
-    Lost(usize, String),
+    Lost(usize, u64, String),
+    Joined(usize, TcpStream),
 }
+
+/// The current connection's generation of every process: it grows when a process rejoins.
+pub(crate) type Generations = Arc<Vec<AtomicU64>>;
 
 /// The writing side of the connection to one other process.
 struct Link {
@@ -67,10 +75,19 @@ pub(crate) struct ClusterSession {
     lost: Vec<bool>,
     /// The checkpoint coordinator (or, in other processes, forwarder) of the running attempt.
     checkpoints: CheckpointSlot,
+    generations: Generations,
+    /// The job whose workers readers stop (set by `listen`).
+    job: Option<Arc<JobShared>>,
+    /// Where this process starts in the job.
+    resume: Resume,
+    /// The checkpoint the coordinator last told the processes to restore.
+    last_restore: Option<u64>,
+    /// Processes that asked to rejoin while an attempt ended (coordinator only).
+    rejoining: Vec<(usize, TcpStream)>,
 }
 
 /// Where the control readers find the running attempt's checkpoint coordinator.
-type CheckpointSlot = Arc<Mutex<Option<Arc<CheckpointCoordinator>>>>;
+pub(crate) type CheckpointSlot = Arc<Mutex<Option<Arc<CheckpointCoordinator>>>>;
 
 impl ClusterSession {
     /// Joins the job `plan` describes with the other processes of `config`: process 0 waits for
@@ -78,11 +95,20 @@ impl ClusterSession {
     /// Fails, in every process, when the processes built different jobs.
     pub(crate) fn join(config: &ClusterConfig, plan: &str) -> Result<ClusterSession> {
         let deadline = Instant::now() + config.connect_timeout();
-        let (job_id, streams) = if config.is_coordinator() {
-            accept_processes(config, plan, deadline)?
+        let closing = Arc::new(AtomicBool::new(false));
+        let (inbox_sender, inbox) = channel();
+        let (job_id, streams, resume) = if config.is_coordinator() {
+            let admitted = accept_processes(config, plan, deadline)?;
+            let (config, plan, inbox, closing) =
+                (config.clone(), plan.to_string(), inbox_sender.clone(), Arc::clone(&closing));
+            std::thread::Builder::new()
+                .name("cluster admission".into())
+                .spawn(move || admission::readmit(admitted.listener, config, plan, inbox, closing))
+                .map_err(|e| FlinkError::Runtime(format!("cannot start admitting processes: {e}")))?;
+            (admitted.job_id, admitted.streams, Resume::default())
         } else {
-            let (job_id, stream) = join_coordinator(config, plan, deadline)?;
-            (job_id, vec![(0, stream)])
+            let (job_id, stream, resume) = join_coordinator(config, plan, deadline)?;
+            (job_id, vec![(0, stream)], resume)
         };
         let mut links = Vec::with_capacity(streams.len());
         let mut readers = Vec::with_capacity(streams.len());
@@ -93,7 +119,6 @@ impl ClusterSession {
             readers.push(reader);
             links.push(Link { process, writer: Mutex::new(stream) });
         }
-        let (inbox_sender, inbox) = channel();
         Ok(ClusterSession {
             config: config.clone(),
             job_id,
@@ -101,10 +126,15 @@ impl ClusterSession {
             readers,
             inbox,
             inbox_sender,
-            attempt: Arc::new(AtomicU64::new(0)),
-            closing: Arc::new(AtomicBool::new(false)),
+            attempt: Arc::new(AtomicU64::new(resume.attempt)),
+            closing,
             lost: vec![false; config.processes()],
             checkpoints: Arc::new(Mutex::new(None)),
+            generations: Arc::new((0..config.processes()).map(|_| AtomicU64::new(0)).collect()),
+            job: None,
+            resume,
+            last_restore: resume.restore,
+            rejoining: Vec::new(),
         })
     }
 
@@ -126,24 +156,51 @@ impl ClusterSession {
     /// Starts reading the control connections: a stop from another process stops `job`'s
     /// workers here at once, everything else waits in the inbox for the job's thread.
     pub(crate) fn listen(&mut self, job: &Arc<JobShared>) {
-        let me = self.config.process_id();
-        for (link, reader) in self.links.iter().zip(self.readers.drain(..)) {
-            let reading = Reader {
-                me,
-                from: link.process,
-                job: Arc::clone(job),
-                inbox: self.inbox_sender.clone(),
-                attempt: Arc::clone(&self.attempt),
-                closing: Arc::clone(&self.closing),
-                checkpoints: Arc::clone(&self.checkpoints),
-            };
-            let spawned = std::thread::Builder::new()
-                .name(format!("cluster control: process {}", link.process))
-                .spawn(move || reading.run(reader));
-            if let Err(e) = spawned {
-                job.fail(FlinkError::Runtime(format!("cannot start reading the cluster's control connections: {e}")));
-            }
+        self.job = Some(Arc::clone(job));
+        let readers: Vec<(usize, TcpStream)> =
+            self.links.iter().map(|link| link.process).zip(self.readers.drain(..)).collect();
+        for (process, stream) in readers {
+            self.read(process, stream);
         }
+    }
+
+    /// Where this process starts in the job: at attempt 0, or, when it rejoined a running job,
+    /// at the attempt the coordinator named, from its checkpoint.
+    pub(crate) fn resume(&self) -> Resume {
+        self.resume
+    }
+
+    /// Reads the current connection of `process` on a thread of its own.
+    fn read(&self, process: usize, stream: TcpStream) {
+        let job = self.job.as_ref().expect("connections are read once the job listens");
+        Reader {
+            me: self.config.process_id(),
+            from: process,
+            generation: self.generations[process].load(Ordering::Acquire),
+            generations: Arc::clone(&self.generations),
+            job: Arc::clone(job),
+            inbox: self.inbox_sender.clone(),
+            attempt: Arc::clone(&self.attempt),
+            closing: Arc::clone(&self.closing),
+            checkpoints: Arc::clone(&self.checkpoints),
+        }
+        .spawn(stream);
+    }
+
+    /// Lets `process`, started again, back into the job: its new connection replaces the lost
+    /// one, and it is told to run from `attempt` on.
+    fn rejoin(&mut self, process: usize, mut stream: TcpStream, attempt: u64) {
+        let resume = Resume { attempt, restore: self.last_restore };
+        let (Ok(reader), Ok(())) = (stream.try_clone(), admission::welcome(&mut stream, self.job_id, resume)) else {
+            tracing::warn!(process, "a rejoining process left before it was let in");
+            return;
+        };
+        let link = self.links.iter().find(|link| link.process == process).expect("every other process has a link");
+        *link.writer.lock().unwrap_or_else(|e| e.into_inner()) = stream;
+        self.generations[process].fetch_add(1, Ordering::AcqRel);
+        self.lost[process] = false;
+        tracing::info!(process, attempt, "process rejoined the job");
+        self.read(process, reader);
     }
 
     /// Makes `checkpoints` the running attempt's: acknowledgements and epochs that arrive from
@@ -197,21 +254,26 @@ impl ClusterSession {
                 self.broadcast(&Control::Decided { attempt, decision: Decision::Cancel });
                 return Ok(Some(Decision::Cancel));
             }
-            if let Some(process) = self.lost.iter().position(|&l| l) {
-                return Err(FlinkError::Runtime(format!(
-                    "process {process} of the cluster is gone; it cannot start attempt {attempt} of the job"
-                )));
+            for (process, stream) in std::mem::take(&mut self.rejoining) {
+                ready[process] = false;
+                self.rejoin(process, stream, attempt);
             }
             if Instant::now() >= deadline {
                 let missing: Vec<usize> = (0..ready.len()).filter(|&p| !ready[p]).collect();
                 return Err(FlinkError::Runtime(format!(
-                    "processes {missing:?} were not ready for attempt {attempt} of the job within {:?}",
+                    "processes {missing:?} were not ready for attempt {attempt} of the job within {:?}; a process that died must be started again (with the same program and id) to rejoin",
                     self.config.connect_timeout()
                 )));
             }
             match self.inbox.recv_timeout(POLL) {
                 Ok(Inbound::Message(process, Control::Ready { attempt: a })) if a == attempt => ready[process] = true,
-                Ok(Inbound::Lost(process, _)) => self.lost[process] = true,
+                Ok(Inbound::Lost(process, generation, _)) => {
+                    self.note_lost(process, generation);
+                }
+                Ok(Inbound::Joined(process, stream)) => {
+                    ready[process] = false;
+                    self.rejoin(process, stream, attempt);
+                }
                 Ok(_) | Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => unreachable!("the session keeps a sender"),
             }
@@ -234,7 +296,7 @@ impl ClusterSession {
                         StopReason::Failed(error) => error.into_error(),
                     })
                 }
-                Ok(Inbound::Lost(_, why)) => return Err(self.lost_coordinator(&why)),
+                Ok(Inbound::Lost(_, _, why)) => return Err(self.lost_coordinator(&why)),
                 Ok(_) => {}
                 Err(RecvTimeoutError::Timeout) if Instant::now() >= deadline => {
                     return Err(FlinkError::Runtime(format!(
@@ -287,8 +349,10 @@ impl ClusterSession {
         let decision = if self.config.is_coordinator() {
             let combined = self.gather_ends(attempt, end);
             let decision = decide(combined);
-            if !matches!(decision, Decision::Restart { .. }) {
-                self.closing.store(true, Ordering::Release);
+            match &decision {
+                Decision::Restart { restore: Some(id), .. } => self.last_restore = Some(*id),
+                Decision::Restart { .. } => {}
+                _ => self.closing.store(true, Ordering::Release),
             }
             self.broadcast(&Control::Decided { attempt, decision: decision.clone() });
             decision
@@ -314,10 +378,12 @@ impl ClusterSession {
                 Ok(Inbound::Message(process, Control::Ended { attempt: a, end })) if a == attempt => {
                     ends[process] = Some(end)
                 }
-                Ok(Inbound::Lost(process, why)) => {
-                    self.lost[process] = true;
-                    ends[process].get_or_insert(AttemptEnd::Failed(gone(process, &why)));
+                Ok(Inbound::Lost(process, generation, why)) => {
+                    if self.note_lost(process, generation) {
+                        ends[process].get_or_insert(AttemptEnd::Failed(gone(process, &why)));
+                    }
                 }
+                Ok(Inbound::Joined(process, stream)) => self.rejoining.push((process, stream)),
                 Ok(_) => {}
                 Err(_) => unreachable!("the session keeps a sender"),
             }
@@ -340,13 +406,22 @@ impl ClusterSession {
         loop {
             match self.inbox.recv() {
                 Ok(Inbound::Message(_, Control::Decided { attempt: a, decision })) if a == attempt => return decision,
-                Ok(Inbound::Lost(_, why)) => {
+                Ok(Inbound::Lost(_, _, why)) => {
                     return Decision::Fail(RemoteError::of(self.process_id(), &self.lost_coordinator(&why)))
                 }
                 Ok(_) => {}
                 Err(_) => unreachable!("the session keeps a sender"),
             }
         }
+    }
+
+    /// Marks `process` lost if `generation` is its current connection's; whether it was.
+    fn note_lost(&mut self, process: usize, generation: u64) -> bool {
+        let current = self.generations[process].load(Ordering::Acquire) == generation;
+        if current {
+            self.lost[process] = true;
+        }
+        current
     }
 
     fn broadcast(&self, message: &Control) {
@@ -401,240 +476,8 @@ fn stop_reason(me: usize, job: &JobShared) -> StopReason {
     StopReason::Failed(RemoteError::of(me, &error))
 }
 
-fn gone(process: usize, why: &str) -> RemoteError {
-    RemoteError {
-        process,
-        message: format!("the process is gone ({why}); restart the job once every process runs"),
-        recoverable: false,
-    }
-}
-
-/// Reads one control connection for the life of the job.
-struct Reader {
-    me: usize,
-    from: usize,
-    job: Arc<JobShared>,
-    inbox: Sender<Inbound>,
-    attempt: Arc<AtomicU64>,
-    closing: Arc<AtomicBool>,
-    checkpoints: CheckpointSlot,
-}
-
-impl Reader {
-    fn run(self, mut stream: TcpStream) {
-        loop {
-            let message = match wire::receive(&mut stream) {
-                Ok(Some(message)) => message,
-                Ok(None) => return self.lost("the connection was closed"),
-                Err(e) => return self.lost(&e.to_string()),
-            };
-            let current = self.attempt.load(Ordering::Acquire);
-            match &message {
-                Control::Stop { attempt, reason } | Control::Stopping { attempt, reason } if *attempt == current => {
-                    match reason {
-                        StopReason::Cancelled => self.job.cancel(),
-                        StopReason::Stopped => self.job.stop_after_savepoint(),
-                        StopReason::Failed(error) => self.job.fail(error.clone().into_error()),
-                    }
-                }
-                Control::Epochs { .. } | Control::Acked { .. } | Control::TaskFinished { .. } => {
-                    self.checkpoint_message(current, message);
-                    continue;
-                }
-                Control::Decided { decision, .. } if !matches!(decision, Decision::Restart { .. }) => {
-                    self.closing.store(true, Ordering::Release)
-                }
-                _ => {}
-            }
-            if self.inbox.send(Inbound::Message(self.from, message)).is_err() {
-                return;
-            }
-        }
-    }
-
-    /// Hands a checkpoint message of the running attempt to its checkpoint coordinator.
-    fn checkpoint_message(&self, current: u64, message: Control) {
-        let slot = self.checkpoints.lock().unwrap_or_else(|e| e.into_inner());
-        let Some(checkpoints) = slot.as_ref() else { return };
-        match message {
-            Control::Epochs { attempt, triggered, completed } if attempt == current => {
-                checkpoints.mirror(triggered, completed)
-            }
-            Control::Acked { attempt, node, subtask, epoch, files, key_groups } if attempt == current => {
-                checkpoints.acknowledge_written(TaskId { node, subtask }, epoch, files, key_groups)
-            }
-            Control::TaskFinished { attempt, node, subtask, from_epoch, files, key_groups } if attempt == current => {
-                let files = files.into_iter().map(|(name, bytes)| (name, SnapshotFile::Ready(bytes))).collect();
-                let snapshot = TaskSnapshot { files, native: Vec::new(), key_groups };
-                checkpoints.finished(TaskId { node, subtask }, from_epoch, snapshot)
-            }
-            // A message of an earlier attempt.
-            _ => {}
-        }
-    }
-
-    fn lost(&self, why: &str) {
-        if !self.closing.load(Ordering::Acquire) {
-            let error = match self.me {
-                0 => gone(self.from, why).into_error(),
-                _ => FlinkError::Runtime(format!(
-                    "process {} lost its connection to the coordinator (process 0): {why}",
-                    self.me
-                )),
-            };
-            self.job.fail(error);
-        }
-        let _ = self.inbox.send(Inbound::Lost(self.from, why.to_string()));
-    }
-}
-
-/// Process 0: accepts every other process's control connection and checks its plan.
-fn accept_processes(config: &ClusterConfig, plan: &str, deadline: Instant) -> Result<(JobId, Vec<(usize, TcpStream)>)> {
-    let address = config.coordinator();
-    let listener = TcpListener::bind(&ClusterConfig::resolve(&address)?[..]).map_err(|e| {
-        FlinkError::Runtime(format!(
-            "the coordinator (process 0) cannot listen on {address}: {e}; set another coordinator address"
-        ))
-    })?;
-    listener
-        .set_nonblocking(true)
-        .map_err(|e| FlinkError::Runtime(format!("cannot poll the coordinator's listener: {e}")))?;
-    let mut joined: Vec<Option<TcpStream>> = (0..config.processes()).map(|_| None).collect();
-    let mut waiting = config.processes() - 1;
-    while waiting > 0 {
-        let stream = match listener.accept() {
-            Ok((stream, _)) => stream,
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                if Instant::now() >= deadline {
-                    let missing: Vec<usize> = (1..config.processes()).filter(|&p| joined[p].is_none()).collect();
-                    return Err(FlinkError::Runtime(format!(
-                        "the coordinator waited {:?} for processes {missing:?} to join the job at {address}; start them with the same program",
-                        config.connect_timeout()
-                    )));
-                }
-                std::thread::sleep(POLL);
-                continue;
-            }
-            Err(e) => return Err(FlinkError::Runtime(format!("the coordinator cannot accept a process: {e}"))),
-        };
-        if let Some(process) = admit(config, plan, stream, deadline, &mut joined)? {
-            tracing::info!(process, "process joined the job");
-            waiting -= 1;
-        }
-    }
-    let job_id = JobId::random();
-    let mut streams = Vec::with_capacity(config.processes() - 1);
-    for (process, stream) in joined.into_iter().enumerate() {
-        if let Some(mut stream) = stream {
-            wire::send(&mut stream, &Control::Welcome { job_id: job_id.as_u128() })
-                .map_err(|e| FlinkError::Runtime(format!("process {process} left before the job started: {e}")))?;
-            streams.push((process, stream));
-        }
-    }
-    Ok((job_id, streams))
-}
-
-/// Reads a joining process's hello; refuses it, failing the job, when its job differs.
-fn admit(
-    config: &ClusterConfig,
-    plan: &str,
-    mut stream: TcpStream,
-    deadline: Instant,
-    joined: &mut [Option<TcpStream>],
-) -> Result<Option<usize>> {
-    let setup = |e: std::io::Error| FlinkError::Runtime(format!("cannot set up a control connection: {e}"));
-    mesh::prepare_accepted(&stream, deadline).map_err(setup)?;
-    let (process, processes, threads, their_plan) = match wire::receive(&mut stream) {
-        Ok(Some(Control::Hello { process, processes, threads, plan })) => (process, processes, threads, plan),
-        // Not one of ours; ignore it.
-        _ => return Ok(None),
-    };
-    stream.set_read_timeout(None).map_err(setup)?;
-    let problem = if processes != config.processes() || threads != config.threads() {
-        Some(format!(
-            "process {process} runs a cluster of {processes} processes x {threads} threads, process 0 one of {} x {}; give every process the same host list and threads",
-            config.processes(),
-            config.threads()
-        ))
-    } else if process == 0 || process >= config.processes() || joined[process].is_some() {
-        Some(format!("two processes claim to be process {process}; give each process its own id"))
-    } else {
-        plan_difference(plan, &their_plan)
-            .map(|difference| format!("process {process} built a different job than process 0 ({difference}); every process must run the same program with the same arguments"))
-    };
-    if let Some(reason) = problem {
-        let _ = wire::send(&mut stream, &Control::Rejected { reason: reason.clone() });
-        return Err(FlinkError::InvalidProgram(reason));
-    }
-    joined[process] = Some(stream);
-    Ok(Some(process))
-}
-
-/// The first line where two plans differ, said for a person.
-fn plan_difference(ours: &str, theirs: &str) -> Option<String> {
-    if ours == theirs {
-        return None;
-    }
-    let mut ours_lines = ours.lines();
-    let mut their_lines = theirs.lines();
-    loop {
-        match (ours_lines.next(), their_lines.next()) {
-            (Some(a), Some(b)) if a == b => continue,
-            (Some(a), Some(b)) => return Some(format!("there: {b}; here: {a}")),
-            (Some(a), None) => return Some(format!("it lacks {a}")),
-            (None, Some(b)) => return Some(format!("it has {b} more")),
-            (None, None) => return Some("the plans differ".into()),
-        }
-    }
-}
-
-/// Any other process: connects to the coordinator and says which job it built.
-fn join_coordinator(config: &ClusterConfig, plan: &str, deadline: Instant) -> Result<(JobId, TcpStream)> {
-    let address = config.coordinator();
-    let resolved = ClusterConfig::resolve(&address)?;
-    let mut stream = loop {
-        match TcpStream::connect(&resolved[..]) {
-            Ok(stream) => break stream,
-            Err(e) if Instant::now() >= deadline => {
-                return Err(FlinkError::Runtime(format!(
-                    "process {} cannot reach the coordinator (process 0) at {address} within {:?}: {e}",
-                    config.process_id(),
-                    config.connect_timeout()
-                )))
-            }
-            Err(_) => std::thread::sleep(Duration::from_millis(20)),
-        }
-    };
-    let io = |e: std::io::Error| FlinkError::Runtime(format!("cannot talk to the coordinator at {address}: {e}"));
-    stream.set_nodelay(true).map_err(io)?;
-    let hello = Control::Hello {
-        process: config.process_id(),
-        processes: config.processes(),
-        threads: config.threads(),
-        plan: plan.to_string(),
-    };
-    wire::send(&mut stream, &hello).map_err(io)?;
-    stream.set_read_timeout(Some(deadline.saturating_duration_since(Instant::now()).max(POLL))).map_err(io)?;
-    let reply = wire::receive(&mut stream).map_err(io)?;
-    stream.set_read_timeout(None).map_err(io)?;
-    match reply {
-        Some(Control::Welcome { job_id }) => Ok((JobId::from_u128(job_id), stream)),
-        Some(Control::Rejected { reason }) => Err(FlinkError::InvalidProgram(reason)),
-        other => Err(FlinkError::Runtime(format!(
-            "the coordinator at {address} answered {other:?} instead of admitting process {}",
-            config.process_id()
-        ))),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::plan_difference;
-
-    #[test]
-    fn plan_differences_name_the_first_differing_operator() {
-        assert_eq!(plan_difference("a\nb", "a\nb"), None);
-        assert_eq!(plan_difference("a\nb", "a\nc").unwrap(), "there: c; here: b");
-        assert_eq!(plan_difference("a\nb", "a").unwrap(), "it lacks b");
-    }
+/// The failure of an attempt whose process `process` is gone. The job may restart: the
+/// process, started again, rejoins.
+pub(crate) fn gone(process: usize, why: &str) -> RemoteError {
+    RemoteError { process, message: format!("the process is gone ({why})"), recoverable: true }
 }

@@ -10,7 +10,10 @@
 //! fails everywhere with the difference. Each attempt of the job starts once every process
 //! listens for its peers; when the workers of any process stop early (a task failed, the
 //! connection to a process was lost, a client cancelled), every process stops its workers, and
-//! the coordinator decides under the job's restart strategy whether all restart.
+//! the coordinator decides under the job's restart strategy whether all restart. A process that
+//! died is waited for when the next attempt begins (up to the connect timeout): started again
+//! with the same program and id, it rejoins the job at that attempt, from the checkpoint the
+//! others restore. Process 0 cannot be replaced: its death ends the job everywhere.
 //!
 //! A process joins a cluster when its environment says so ([`ClusterConfig::from_env`], which
 //! the `pyflink-rs run --processes` command sets for each process it starts), or when a Rust
@@ -35,10 +38,12 @@
 //! for processes of one machine, a shared file system across machines). A restart restores every
 //! process from the checkpoint the coordinator names.
 
+mod admission;
 pub(crate) mod checkpoints;
 mod config;
 pub(crate) mod control;
 mod mesh;
+mod reader;
 pub(crate) mod wire;
 
 use std::net::TcpStream;

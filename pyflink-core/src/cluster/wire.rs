@@ -80,8 +80,9 @@ pub(crate) enum Decision {
 pub(crate) enum Control {
     /// A process joins the job, naming the plan it built.
     Hello { process: usize, processes: usize, threads: usize, plan: String },
-    /// The coordinator accepts the process into the job with this id.
-    Welcome { job_id: u128 },
+    /// The coordinator accepts the process into the job with this id, to run from `attempt` on,
+    /// restoring the checkpoint `restore` if there is one.
+    Welcome { job_id: u128, attempt: u64, restore: Option<u64> },
     /// The coordinator refuses the process, saying why.
     Rejected { reason: String },
     /// The process listens for the record connections of `attempt`.

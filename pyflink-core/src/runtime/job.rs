@@ -292,8 +292,15 @@ fn run_with_restarts(
         }
         None => None,
     };
+    // A process that rejoins a running job starts at the attempt, and from the checkpoint, the
+    // coordinator names.
+    let resume = cluster.as_deref().map(ClusterSession::resume).unwrap_or_default();
+    if let (Some(id), Some(storage)) = (resume.restore, storage) {
+        let (metadata, storage) = CheckpointStorage::open_path(&storage.checkpoint_dir(id))?;
+        restored = Some(Arc::new(RestoredCheckpoint { metadata, storage }));
+    }
     let mut backoff = graph.restart.backoff();
-    for attempt in 0.. {
+    for attempt in resume.attempt.. {
         let began = Instant::now();
         let end = match cluster.as_deref_mut() {
             None => local_end(shared, run_attempt(graph, shared, storage, restored.clone(), None)),

@@ -19,7 +19,7 @@ job's process serves the REST API on the first free port of 8081-8099 (``rest.bi
 
 A job runs on several processes as one cluster (see ``pyflink_core::cluster``): ``--processes N``
 starts N processes of this machine, each running the program on ``--threads`` workers, and waits
-for them; ``--hosts hostfile --process-id I`` runs this process as process I of the processes the
+for them, starting again a process that dies (it rejoins the job from its latest checkpoint); ``--hosts hostfile --process-id I`` runs this process as process I of the processes the
 host file lists (``host:port`` a line), for jobs across machines, each machine running the same
 command with its own id.
 """
@@ -32,6 +32,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 
 from pyflink_rs import cli_control
 from pyflink_rs.common import global_configuration
@@ -145,10 +146,16 @@ def _check_cluster_flags(arguments):
         raise SystemExit(f"pyflink-rs run: no host file at {arguments.hosts}")
 
 
+# How many times, at most, the processes of one ``--processes`` run are started again.
+MAX_PROCESS_RESTARTS = 10
+
+
 def supervise(arguments, argv):
     """Starts ``--processes`` processes of this machine running the same command as one
     cluster, forwards their output, and returns the first failing process's exit status (0
-    when all succeed). Stopping this command stops them."""
+    when all succeed). A process other than process 0 that dies by a signal while process 0
+    runs is started again, and rejoins the job at its next attempt, from its latest checkpoint.
+    Stopping this command stops them."""
     count, threads = arguments.processes, arguments.threads or 1
     ports = _free_ports(count + 1)
     environment = dict(os.environ)
@@ -158,21 +165,36 @@ def supervise(arguments, argv):
         _COORDINATOR: f"127.0.0.1:{ports[count]}",
     })
     command = [sys.executable, "-m", "pyflink_rs.cli", *argv]
-    children = []
+
+    def start(process):
+        return subprocess.Popen(command, env={**environment, _PROCESS_ID: str(process)})
+
+    children, statuses, restarts = [], [None] * count, 0
     try:
-        for process in range(count):
-            children.append(subprocess.Popen(command, env={**environment, _PROCESS_ID: str(process)}))
-        statuses = [child.wait() for child in children]
+        children = [start(process) for process in range(count)]
+        while None in statuses:
+            for process, child in enumerate(children):
+                status = child.poll() if statuses[process] is None else None
+                if status is None:
+                    continue
+                if status < 0 and process != 0 and statuses[0] is None and restarts < MAX_PROCESS_RESTARTS:
+                    print(f"pyflink-rs run: process {process} died (signal {-status}); starting it again",
+                          file=sys.stderr, flush=True)
+                    children[process] = start(process)
+                    restarts += 1
+                else:
+                    statuses[process] = status
+            time.sleep(0.02)
     except KeyboardInterrupt:
         for child in children:
             child.send_signal(signal.SIGTERM)
         for child in children:
             child.wait()
         return 130
-    failed = [status for status in statuses if status != 0]
     for process, status in enumerate(statuses):
         if status < 0:
             print(f"pyflink-rs run: process {process} was killed by signal {-status}", file=sys.stderr)
+    failed = [status for status in statuses if status != 0]
     return abs(failed[0]) if failed else 0
 
 
