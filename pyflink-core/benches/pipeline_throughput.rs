@@ -7,15 +7,14 @@ use std::time::Instant;
 
 use pyflink_core::StreamExecutionEnvironment;
 
+#[path = "common/keyed_sum.rs"]
+mod keyed_sum;
+use keyed_sum::add_keyed_sum;
+
 fn run(parallelism: usize, records: i64) -> f64 {
     let env = StreamExecutionEnvironment::get_execution_environment();
     env.set_parallelism(parallelism);
-    env.from_sequence(0, records - 1)
-        .expect("valid range")
-        .map(|x| (x % 10_000, 1i64))
-        .key_by(|t| t.0)
-        .sum(|t| &mut t.1)
-        .discard();
+    add_keyed_sum(&env, records);
     let start = Instant::now();
     env.execute("pipeline throughput").expect("job succeeds");
     records as f64 / start.elapsed().as_secs_f64()

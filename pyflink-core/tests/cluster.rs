@@ -176,7 +176,13 @@ fn run_job(job: &str) {
         other => panic!("no test job {other}"),
     }
     match env.execute(job) {
-        Ok(_) => std::process::exit(0),
+        Ok(result) => {
+            // The job's metrics, on standard error: the coordinator's include every process's.
+            for id in result.get_metrics().keys() {
+                eprintln!("METRIC {id}");
+            }
+            std::process::exit(0)
+        }
         Err(error) => {
             eprintln!("JOB ERROR: {error}");
             std::process::exit(1);
@@ -264,10 +270,21 @@ fn stdout_lines(outputs: &[Output]) -> Vec<String> {
     lines
 }
 
-fn alone(job: &str, parallelism: usize) -> Vec<String> {
+/// What `job` prints run by one process of `parallelism` workers, and its metrics' ids.
+fn alone(job: &str, parallelism: usize) -> (Vec<String>, Vec<String>) {
     let output = child(job).env("PFRS_CLUSTER_TEST_PARALLELISM", parallelism.to_string()).output().unwrap();
     assert!(output.status.success(), "{job} alone: {}", String::from_utf8_lossy(&output.stderr));
-    stdout_lines(&[output])
+    let metrics = metric_ids(&output);
+    (stdout_lines(&[output]), metrics)
+}
+
+/// The ids of the metrics a child's job ended with.
+fn metric_ids(output: &Output) -> Vec<String> {
+    String::from_utf8_lossy(&output.stderr)
+        .lines()
+        .filter_map(|l| l.strip_prefix("METRIC "))
+        .map(str::to_string)
+        .collect()
 }
 
 fn assert_succeeded(name: &str, outputs: &[Output]) {
@@ -281,10 +298,12 @@ fn assert_succeeded(name: &str, outputs: &[Output]) {
 }
 
 fn cluster_prints_what_one_process_prints(job: &str, processes: usize, threads: usize) {
-    let expected = alone(job, processes * threads);
+    let (expected, metrics) = alone(job, processes * threads);
     assert!(!expected.is_empty());
     let outputs = wait_all(start_cluster(&vec![job; processes], threads, &[]));
     assert_succeeded(job, &outputs);
+    // The coordinator's result has every process's operator metrics, as one process's has.
+    assert_eq!(metric_ids(&outputs[0]), metrics, "{job} on {processes} x {threads}");
     // Every record is printed by the worker of the same index, so even the subtask prefixes agree.
     assert_eq!(stdout_lines(&outputs), expected, "{job} on {processes} x {threads}");
     // Each process printed its own workers' share.

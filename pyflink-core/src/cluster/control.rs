@@ -5,6 +5,7 @@
 //! restarts or fails. A process that dies is waited for at the next attempt: started again, it
 //! rejoins the job there (see [`crate::cluster::admission`]).
 
+use std::collections::BTreeMap;
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
@@ -19,6 +20,7 @@ use crate::cluster::config::ClusterConfig;
 use crate::cluster::mesh;
 use crate::cluster::reader::Reader;
 use crate::cluster::wire::{self, AttemptEnd, Control, Decision, RemoteError, StopReason};
+use crate::metrics::MetricValue;
 use crate::runtime::client::JobId;
 use crate::runtime::job::JobShared;
 use crate::{FlinkError, Result};
@@ -84,6 +86,8 @@ pub(crate) struct ClusterSession {
     last_restore: Option<u64>,
     /// Processes that asked to rejoin while an attempt ended (coordinator only).
     rejoining: Vec<(usize, TcpStream)>,
+    /// The other processes' operator metrics when they last ended an attempt (coordinator only).
+    remote_metrics: BTreeMap<String, MetricValue>,
 }
 
 /// Where the control readers find the running attempt's checkpoint coordinator.
@@ -135,6 +139,7 @@ impl ClusterSession {
             resume,
             last_restore: resume.restore,
             rejoining: Vec::new(),
+            remote_metrics: BTreeMap::new(),
         })
     }
 
@@ -168,6 +173,12 @@ impl ClusterSession {
     /// at the attempt the coordinator named, from its checkpoint.
     pub(crate) fn resume(&self) -> Resume {
         self.resume
+    }
+
+    /// The other processes' operator metrics when they last ended an attempt, gathered by
+    /// the coordinator (empty elsewhere).
+    pub(crate) fn remote_metrics(&self) -> &BTreeMap<String, MetricValue> {
+        &self.remote_metrics
     }
 
     /// Reads the current connection of `process` on a thread of its own.
@@ -375,8 +386,9 @@ impl ClusterSession {
         }
         while ends.iter().any(Option::is_none) {
             match self.inbox.recv() {
-                Ok(Inbound::Message(process, Control::Ended { attempt: a, end })) if a == attempt => {
-                    ends[process] = Some(end)
+                Ok(Inbound::Message(process, Control::Ended { attempt: a, end, metrics })) if a == attempt => {
+                    ends[process] = Some(end);
+                    self.remote_metrics.extend(metrics);
                 }
                 Ok(Inbound::Lost(process, generation, why)) => {
                     if self.note_lost(process, generation) {
@@ -400,7 +412,8 @@ impl ClusterSession {
 
     /// Any other process reports its end and waits for the coordinator's decision.
     fn await_decision(&mut self, attempt: u64, end: AttemptEnd) -> Decision {
-        if let Err(e) = self.links[0].send(&Control::Ended { attempt, end }) {
+        let metrics = self.job.as_ref().map(|job| job.metrics.snapshot()).unwrap_or_default();
+        if let Err(e) = self.links[0].send(&Control::Ended { attempt, end, metrics }) {
             return Decision::Fail(RemoteError::of(self.process_id(), &self.lost_coordinator(&e.to_string())));
         }
         loop {

@@ -3,10 +3,13 @@
 
 use std::io::{Read, Write};
 
+use std::collections::BTreeMap;
+
 use pyflink_state::checkpoint::FileHandle;
 use pyflink_state::KeyGroupRange;
 use serde::{Deserialize, Serialize};
 
+use crate::metrics::MetricValue;
 use crate::FlinkError;
 
 /// The longest message a process accepts (a finished task's final state can be large); a peer
@@ -76,7 +79,7 @@ pub(crate) enum Decision {
 }
 
 /// A message between a process and the coordinator (process 0).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) enum Control {
     /// A process joins the job, naming the plan it built.
     Hello { process: usize, processes: usize, threads: usize, plan: String },
@@ -93,8 +96,8 @@ pub(crate) enum Control {
     Stopping { attempt: u64, reason: StopReason },
     /// Every process must stop its workers for `reason` (from the coordinator).
     Stop { attempt: u64, reason: StopReason },
-    /// How `attempt` ended in the sending process.
-    Ended { attempt: u64, end: AttemptEnd },
+    /// How `attempt` ended in the sending process, with its operators' metrics then.
+    Ended { attempt: u64, end: AttemptEnd, metrics: BTreeMap<String, MetricValue> },
     /// What every process does after `attempt`.
     Decided { attempt: u64, decision: Decision },
     /// The epochs the coordinator has triggered and completed (from the coordinator).

@@ -313,7 +313,8 @@ fn run_with_restarts(
                     local_end(shared, outcome)
                 }
                 Ok(AttemptStart::Decided(decision)) => {
-                    return finish(job_name, shared, start, next_of(decision, session.process_id(), None))
+                    let next = next_of(decision, session.process_id(), None);
+                    return finish(job_name, shared, start, next, Some(session));
                 }
                 Err(error) => {
                     shared.fail(error.clone());
@@ -354,7 +355,7 @@ fn run_with_restarts(
         };
         let delay = match next {
             Next::Restart(delay) => delay,
-            other => return finish(job_name, shared, start, other),
+            other => return finish(job_name, shared, start, other, cluster.as_deref()),
         };
         tracing::warn!(job = %job_name, restart = backoff.restarts(), error = ?shared.error(), "job failed; restarting after {delay:?}");
         let deadline = Instant::now() + delay;
@@ -429,11 +430,19 @@ fn next_of(decision: Decision, me: usize, own_error: Option<FlinkError>) -> Next
     }
 }
 
-/// The end of the job after its last attempt.
-fn finish(job_name: String, shared: &JobShared, start: Instant, next: Next) -> Result<JobExecutionResult> {
+/// The end of the job after its last attempt; on a cluster's coordinator, the result's
+/// metrics include the other processes'.
+fn finish(
+    job_name: String,
+    shared: &JobShared,
+    start: Instant,
+    next: Next,
+    cluster: Option<&ClusterSession>,
+) -> Result<JobExecutionResult> {
     match next {
         Next::Finish | Next::Restart(_) => {
-            let metrics = shared.metrics.snapshot();
+            let mut metrics = cluster.map(|session| session.remote_metrics().clone()).unwrap_or_default();
+            metrics.extend(shared.metrics.snapshot());
             Ok(JobExecutionResult { job_id: shared.job_id, job_name, net_runtime: start.elapsed(), metrics })
         }
         Next::Cancel => Err(FlinkError::Cancelled),
