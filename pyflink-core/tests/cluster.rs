@@ -509,6 +509,19 @@ fn a_killed_process_started_again_rejoins_and_nothing_is_lost_or_doubled() {
     assert_eq!(last_sums(&all), sums_by_last_digit(RESUMABLE_RECORDS));
 }
 
+fn the_command_runs_a_rust_program_on_local_processes() {
+    let (expected, _) = alone("word_count", 4);
+    let output = Command::new(env!("CARGO_BIN_EXE_pyflink-rs"))
+        .args(["run", "--processes", "2", "--threads", "2", "--"])
+        .arg(std::env::current_exe().unwrap())
+        .env(JOB_VAR, "word_count")
+        .env_remove(HOSTS_VAR)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(stdout_lines(&[output]), expected);
+}
+
 /// One scenario of this binary's tests.
 type ClusterTest = Box<dyn Fn()>;
 
@@ -539,6 +552,10 @@ fn run_tests() {
         (
             "a savepoint of one cluster resumes on another shape",
             Box::new(a_savepoint_of_one_cluster_resumes_on_another_shape),
+        ),
+        (
+            "the command runs a Rust program on local processes",
+            Box::new(the_command_runs_a_rust_program_on_local_processes),
         ),
         (
             "a killed process started again rejoins",
