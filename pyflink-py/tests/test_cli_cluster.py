@@ -6,14 +6,13 @@ import glob
 import os
 import pathlib
 import signal
-import socket
 import subprocess
 import textwrap
 import time
 
 import pytest
 
-from test_cli import COMMAND, EXAMPLES, pyflink_rs
+from test_cli import COMMAND, EXAMPLES, free_port, pyflink_rs
 
 
 def sorted_lines(text):
@@ -91,11 +90,7 @@ def test_a_shipped_module_works_in_every_process_and_the_result_equals_one_proce
 
 def test_hosts_and_process_id_run_one_process_of_a_cluster(job, tmp_path):
     path, shipped = job
-    ports = []
-    for _ in range(2):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            ports.append(probe.getsockname()[1])
+    ports = [free_port(), free_port()]
     hosts = tmp_path / "hosts"
     hosts.write_text("# one line a process\n" + "".join(f"127.0.0.1:{port}\n" for port in ports))
     env = {k: v for k, v in os.environ.items() if k != "PYFLINK_RS_OPTIONS"}

@@ -185,7 +185,7 @@ impl ClusterSession {
     fn read(&self, process: usize, stream: TcpStream) {
         let job = self.job.as_ref().expect("connections are read once the job listens");
         Reader {
-            me: self.config.process_id(),
+            config: self.config.clone(),
             from: process,
             generation: self.generations[process].load(Ordering::Acquire),
             generations: Arc::clone(&self.generations),
@@ -221,10 +221,7 @@ impl ClusterSession {
         if let (Some(coordinator), true) = (&checkpoints, self.config.is_coordinator()) {
             let links = Arc::clone(&self.links);
             coordinator.observe(Box::new(move |triggered, completed| {
-                for link in links.iter() {
-                    // A process that cannot be told has lost its connection; its reader says so.
-                    let _ = link.send(&Control::Epochs { attempt, triggered, completed });
-                }
+                send_to_all(&links, &Control::Epochs { attempt, triggered, completed });
             }));
         }
         *self.checkpoints.lock().unwrap_or_else(|e| e.into_inner()) = checkpoints;
@@ -337,10 +334,7 @@ impl ClusterSession {
                         0 => Control::Stop { attempt, reason },
                         _ => Control::Stopping { attempt, reason },
                     };
-                    for link in links.iter() {
-                        // A process that cannot be told has lost its connection, which stops it.
-                        let _ = link.send(&message);
-                    }
+                    send_to_all(&links, &message);
                     return;
                 }
                 std::thread::sleep(POLL);
@@ -438,18 +432,28 @@ impl ClusterSession {
     }
 
     fn broadcast(&self, message: &Control) {
-        for link in self.links.iter() {
-            // A process that cannot be told has lost its connection; its reader reports that.
-            let _ = link.send(message);
-        }
+        send_to_all(&self.links, message);
     }
 
     fn lost_coordinator(&self, why: &str) -> FlinkError {
-        FlinkError::Runtime(format!(
-            "process {} lost its connection to the coordinator (process 0 at {}): {why}",
-            self.config.process_id(),
-            self.config.coordinator()
-        ))
+        lost_coordinator(&self.config, why)
+    }
+}
+
+/// The failure of a process (not the coordinator) whose connection to the coordinator broke.
+pub(crate) fn lost_coordinator(config: &ClusterConfig, why: &str) -> FlinkError {
+    FlinkError::Runtime(format!(
+        "process {} lost its connection to the coordinator (process 0 at {}): {why}",
+        config.process_id(),
+        config.coordinator()
+    ))
+}
+
+/// Sends `message` to every process `links` reach; one that cannot be told has lost its
+/// connection, which its reader reports.
+fn send_to_all(links: &[Link], message: &Control) {
+    for link in links {
+        let _ = link.send(message);
     }
 }
 

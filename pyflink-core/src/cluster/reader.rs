@@ -8,14 +8,16 @@ use std::sync::mpsc::Sender;
 use std::sync::Arc;
 
 use crate::checkpoint::coordinator::{SnapshotFile, TaskId, TaskSnapshot};
-use crate::cluster::control::{gone, CheckpointSlot, Generations, Inbound};
+use crate::cluster::config::ClusterConfig;
+use crate::cluster::control::{gone, lost_coordinator, CheckpointSlot, Generations, Inbound};
 use crate::cluster::wire::{self, Control, Decision, StopReason};
 use crate::runtime::job::JobShared;
 use crate::FlinkError;
 
 /// Reads one control connection for as long as it lasts.
 pub(crate) struct Reader {
-    pub(crate) me: usize,
+    /// This process's cluster.
+    pub(crate) config: ClusterConfig,
     pub(crate) from: usize,
     /// Which connection of process `from` this is; a later one replaces it when the process
     /// rejoins, and then this one's end means nothing.
@@ -97,12 +99,9 @@ impl Reader {
             return;
         }
         if !self.closing.load(Ordering::Acquire) {
-            let error = match self.me {
-                0 => gone(self.from, why).into_error(),
-                _ => FlinkError::Runtime(format!(
-                    "process {} lost its connection to the coordinator (process 0): {why}",
-                    self.me
-                )),
+            let error = match self.config.is_coordinator() {
+                true => gone(self.from, why).into_error(),
+                false => lost_coordinator(&self.config, why),
             };
             self.job.fail(error);
         }

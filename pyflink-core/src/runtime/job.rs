@@ -296,8 +296,7 @@ fn run_with_restarts(
     // coordinator names.
     let resume = cluster.as_deref().map(ClusterSession::resume).unwrap_or_default();
     if let (Some(id), Some(storage)) = (resume.restore, storage) {
-        let (metadata, storage) = CheckpointStorage::open_path(&storage.checkpoint_dir(id))?;
-        restored = Some(Arc::new(RestoredCheckpoint { metadata, storage }));
+        restored = Some(checkpoint_of(storage, id)?);
     }
     let mut backoff = graph.restart.backoff();
     for attempt in resume.attempt.. {
@@ -347,8 +346,7 @@ fn run_with_restarts(
                     decision_of(decide(combined, &mut backoff, elapsed), me, restore)
                 });
                 if let (Decision::Restart { restore: Some(id), .. }, Some(storage)) = (&decision, storage) {
-                    let (metadata, storage) = CheckpointStorage::open_path(&storage.checkpoint_dir(*id))?;
-                    restored = Some(Arc::new(RestoredCheckpoint { metadata, storage }));
+                    restored = Some(checkpoint_of(storage, *id)?);
                 }
                 next_of(decision, me, own_error)
             }
@@ -376,9 +374,15 @@ fn run_with_restarts(
     unreachable!("attempts are counted without end")
 }
 
+/// The complete checkpoint `id` of the job's `storage`, as a cluster's coordinator named it.
+fn checkpoint_of(storage: &CheckpointStorage, id: u64) -> Result<Arc<RestoredCheckpoint>> {
+    let (metadata, storage) = CheckpointStorage::open_path(&storage.checkpoint_dir(id))?;
+    Ok(Arc::new(RestoredCheckpoint { metadata, storage }))
+}
+
 /// How an attempt that returned `outcome` ended in this process.
 fn local_end(shared: &JobShared, outcome: Result<()>) -> LocalEnd {
-    let stopped = shared.stopped_with_savepoint.load(Ordering::Acquire);
+    let stopped = shared.is_stopped_with_savepoint();
     if shared.is_cancelled() && !stopped {
         return LocalEnd::Cancelled;
     }
