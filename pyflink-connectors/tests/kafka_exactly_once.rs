@@ -9,11 +9,12 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use broker::read_committed::{read_partition, Partition};
+use broker::read_committed::committed_values as read_committed;
 use broker::Broker;
 use pyflink_connectors::kafka::{
     DeliveryGuarantee, KafkaRecordSerializationSchema, KafkaSink, KafkaSource, OffsetsInitializer, SimpleStringSchema,
 };
+use pyflink_core::sinks::{Sink, SinkWriter, SinkWriterContext};
 use pyflink_core::time::WatermarkStrategy;
 use pyflink_core::{CheckpointingMode, FlinkError, RestartStrategy, StreamExecutionEnvironment};
 use rdkafka::config::ClientConfig;
@@ -34,25 +35,6 @@ fn exactly_once_sink(broker: &Broker, topic: &str, prefix: &str) -> KafkaSink<St
         .set_transactional_id_prefix(prefix)
         .build()
         .unwrap()
-}
-
-/// The committed values of every partition of `topic`, sorted, after checking that no
-/// transaction was left open in any.
-fn read_committed(broker: &Broker, topic: &str, partitions: i32) -> (Vec<String>, usize) {
-    let mut values = Vec::new();
-    let mut aborted = 0;
-    for partition in 0..partitions {
-        let Partition { committed, aborted: dropped, last_stable_offset, high_watermark, .. } =
-            read_partition(&broker.bootstrap, topic, partition);
-        assert_eq!(
-            last_stable_offset, high_watermark,
-            "a transaction was left open in {topic}/{partition}: it would hold back read_committed consumers"
-        );
-        values.extend(committed.into_iter().map(|v| String::from_utf8(v).unwrap()));
-        aborted += dropped;
-    }
-    values.sort();
-    (values, aborted)
 }
 
 #[test]
@@ -99,6 +81,55 @@ fn without_checkpoints_the_transaction_commits_at_the_end_of_input() {
         .map(Result::unwrap)
         .collect();
     assert_eq!(read, values);
+}
+
+/// Writes `values` through a new writer of `sink` and prepares them for checkpoint 1: the
+/// committable of one transaction.
+fn prepared(sink: &KafkaSink<String>, values: &[String]) -> Vec<Vec<u8>> {
+    let mut writer = sink.create_writer(&SinkWriterContext::new(0, 1)).unwrap();
+    for value in values {
+        writer.write(value.clone(), None).unwrap();
+    }
+    let committables = writer.prepare_commit(1).unwrap();
+    assert_eq!(committables.len(), 1);
+    committables
+}
+
+#[test]
+fn a_completed_transaction_is_in_the_topic_once_whoever_commits_it() {
+    let broker = Broker::start();
+    broker.create_topic("handover", 2);
+    let values = |from: usize| -> Vec<String> { (from..from + 40).map(|i| format!("{i:03}")).collect() };
+
+    // A process prepares a transaction and dies before committing it: its producer is gone
+    // without a word to the broker, the transaction left open.
+    let dead = exactly_once_sink(&broker, "handover", "handover");
+    let orphaned = prepared(&dead, &values(0));
+    std::mem::forget(dead);
+    // The process that restores the checkpoint fences the id off (aborting the open
+    // transaction), finds no mark and writes the copied records again; committing the same
+    // committable again, here or in a third process, finds them committed.
+    let restored = exactly_once_sink(&broker, "handover", "handover");
+    restored.commit(orphaned.clone()).unwrap();
+    restored.commit(orphaned.clone()).unwrap();
+    exactly_once_sink(&broker, "handover", "handover").commit(orphaned).unwrap();
+    let (committed, aborted) = read_committed(&broker, "handover", 2);
+    assert_eq!(committed, values(0));
+    assert_eq!(aborted, 40, "the first transaction was aborted");
+
+    // A transaction committed before its process died is not written again by the restore.
+    let alive = exactly_once_sink(&broker, "handover", "handover");
+    let done = prepared(&alive, &values(100));
+    alive.commit(done.clone()).unwrap();
+    exactly_once_sink(&broker, "handover", "handover").commit(done).unwrap();
+    let (committed, _) = read_committed(&broker, "handover", 2);
+    let mut expected = values(0);
+    expected.extend(values(100));
+    assert_eq!(committed, expected);
+
+    // Bytes that are not a committable of this sink are refused with a clear error.
+    let error = alive.commit(vec![b"handover-0-0\x001".to_vec()]).unwrap_err().to_string();
+    assert!(error.contains("names no transaction"), "{error}");
 }
 
 /// Writes `clicks` to partitions 0 and 1 of `clicks` in turn, a few at a time, while a job

@@ -4,19 +4,23 @@
 //! many workers prints, and checks that a different job, a failing task and a killed process
 //! end the job in every process with an error that says what happened.
 
+#[path = "support/cluster_processes.rs"]
+mod cluster_processes;
+
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Output, Stdio};
+use std::net::TcpStream;
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use pyflink_core::cluster::{COORDINATOR_VAR, HOSTS_VAR, PROCESS_ID_VAR, THREADS_VAR};
+use cluster_processes::{
+    assert_succeeded, child, free_ports, has_complete_checkpoint, start_cluster, wait_all, ClusterCommands, JOB_VAR,
+};
+use pyflink_core::cluster::HOSTS_VAR;
 use pyflink_core::time::WatermarkStrategy;
 use pyflink_core::window::TumblingEventTimeWindows;
 use pyflink_core::{CheckpointingMode, Configuration, RestartStrategy, StreamExecutionEnvironment};
 
-/// The job a child process runs.
-const JOB_VAR: &str = "PFRS_CLUSTER_TEST_JOB";
 /// The checkpoint directory of the `checkpointed` job.
 const CHECKPOINT_DIR_VAR: &str = "PFRS_CLUSTER_TEST_CHECKPOINTS";
 /// The records of the `checkpointed` job.
@@ -190,77 +194,7 @@ fn run_job(job: &str) {
     }
 }
 
-/// Whether a job under `dir` has a complete checkpoint (its metadata written).
-fn has_complete_checkpoint(dir: &str) -> bool {
-    let Ok(jobs) = std::fs::read_dir(dir) else { return false };
-    jobs.filter_map(Result::ok).any(|job| {
-        std::fs::read_dir(job.path())
-            .is_ok_and(|checkpoints| checkpoints.filter_map(Result::ok).any(|c| c.path().join("_metadata").exists()))
-    })
-}
-
-fn free_ports(n: usize) -> Vec<u16> {
-    let listeners: Vec<TcpListener> = (0..n).map(|_| TcpListener::bind("127.0.0.1:0").unwrap()).collect();
-    listeners.iter().map(|l| l.local_addr().unwrap().port()).collect()
-}
-
-fn child(job: &str) -> Command {
-    let mut command = Command::new(std::env::current_exe().unwrap());
-    command.env(JOB_VAR, job).env_remove(HOSTS_VAR).stdout(Stdio::piped()).stderr(Stdio::piped());
-    command
-}
-
-/// Starts `processes` children running `jobs[p]`, a cluster of `threads` threads each.
-fn start_cluster(jobs: &[&str], threads: usize, extra: &[(&str, String)]) -> Vec<Child> {
-    let cluster = ClusterCommands::new(jobs, threads, extra);
-    (0..jobs.len()).map(|process| cluster.spawn(process)).collect()
-}
-
-/// The commands of each process of a cluster on free ports of loopback.
-struct ClusterCommands {
-    jobs: Vec<String>,
-    threads: usize,
-    hosts: String,
-    coordinator: String,
-    extra: Vec<(String, String)>,
-}
-
-impl ClusterCommands {
-    fn new(jobs: &[&str], threads: usize, extra: &[(&str, String)]) -> Self {
-        let ports = free_ports(jobs.len() + 1);
-        let hosts: Vec<String> = ports[..jobs.len()].iter().map(|p| format!("127.0.0.1:{p}")).collect();
-        ClusterCommands {
-            jobs: jobs.iter().map(|j| j.to_string()).collect(),
-            threads,
-            hosts: hosts.join(","),
-            coordinator: format!("127.0.0.1:{}", ports[jobs.len()]),
-            extra: extra.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
-        }
-    }
-
-    /// Starts process `process` (again).
-    fn spawn(&self, process: usize) -> Child {
-        let mut command = child(&self.jobs[process]);
-        command
-            .env(HOSTS_VAR, &self.hosts)
-            .env(PROCESS_ID_VAR, process.to_string())
-            .env(THREADS_VAR, self.threads.to_string())
-            .env(COORDINATOR_VAR, &self.coordinator);
-        for (key, value) in &self.extra {
-            command.env(key, value);
-        }
-        command.spawn().unwrap()
-    }
-}
-
-/// Waits for every child, reading all their outputs at once: a child whose pipe nobody reads
-/// blocks on its next print, and with it the whole cluster.
-fn wait_all(children: Vec<Child>) -> Vec<Output> {
-    let readers: Vec<_> =
-        children.into_iter().map(|c| std::thread::spawn(move || c.wait_with_output().unwrap())).collect();
-    readers.into_iter().map(|r| r.join().unwrap()).collect()
-}
-
+/// The lines the processes printed, sorted.
 fn stdout_lines(outputs: &[Output]) -> Vec<String> {
     let mut lines: Vec<String> = outputs
         .iter()
@@ -285,16 +219,6 @@ fn metric_ids(output: &Output) -> Vec<String> {
         .filter_map(|l| l.strip_prefix("METRIC "))
         .map(str::to_string)
         .collect()
-}
-
-fn assert_succeeded(name: &str, outputs: &[Output]) {
-    for (process, output) in outputs.iter().enumerate() {
-        assert!(
-            output.status.success(),
-            "{name}: process {process} failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
 }
 
 fn cluster_prints_what_one_process_prints(job: &str, processes: usize, threads: usize) {

@@ -3,6 +3,7 @@
 //! delivery guarantee asked for. Names and options follow Flink's Kafka connector.
 
 mod broker;
+mod committable;
 mod discovery;
 mod offsets;
 mod schema;

@@ -14,7 +14,8 @@ use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::ClientContext;
 
 use crate::kafka::broker::{bound_of, BrokerCalls, OnStop, MAX_BLOCK_MS};
-use crate::kafka::schema::KafkaRecordSerializationSchema;
+use crate::kafka::committable::{append_record, CopiedRecord};
+use crate::kafka::schema::{KafkaRecordSerializationSchema, SerializedRecord};
 use crate::kafka::transactions::{OpenTransaction, SinkProducer, Transactions};
 use crate::kafka::{client_config, kafka_error};
 
@@ -186,6 +187,8 @@ impl<T: Data> Sink<T> for KafkaSink<T> {
                     transactions: Arc::clone(transactions),
                     subtask: context.subtask_index,
                     open: None,
+                    mark_topic: None,
+                    records: Vec::new(),
                 };
                 (None, Some(writer))
             }
@@ -208,7 +211,7 @@ impl<T: Data> Sink<T> for KafkaSink<T> {
 
     fn commit(&self, committables: Vec<Vec<u8>>) -> Result<()> {
         let Some(transactions) = &self.transactions else { return Ok(()) };
-        committables.iter().try_for_each(|committable| transactions.commit(committable))
+        transactions.commit(&committables)
     }
 }
 
@@ -230,8 +233,23 @@ pub struct KafkaWriter<T> {
 struct TransactionalWriter {
     transactions: Arc<Transactions>,
     subtask: usize,
-    /// The id and serial of the open transaction, whose producer is the writer's.
-    open: Option<(String, u64)>,
+    /// The id and token of the open transaction, whose producer is the writer's.
+    open: Option<(String, i64)>,
+    /// The first topic the open transaction wrote to, where its mark goes.
+    mark_topic: Option<String>,
+    /// A copy of the open transaction's records, for the checkpoint (see
+    /// [`crate::kafka::committable`]).
+    records: Vec<u8>,
+}
+
+impl TransactionalWriter {
+    /// Keeps a copy of a record sent in the open transaction.
+    fn keep(&mut self, topic: &str, serialized: &SerializedRecord, timestamp: Option<i64>) -> Result<()> {
+        if self.mark_topic.is_none() {
+            self.mark_topic = Some(topic.to_string());
+        }
+        append_record(&mut self.records, topic, serialized, timestamp)
+    }
 }
 
 impl<T: Data> KafkaWriter<T> {
@@ -263,9 +281,9 @@ impl<T: Data> KafkaWriter<T> {
         let Some(transactional) = self.transactional.as_mut() else {
             return Err(FlinkError::Runtime("the Kafka writer was used after it closed".into()));
         };
-        let OpenTransaction { id, serial, producer } =
+        let OpenTransaction { id, token, producer } =
             transactional.transactions.begin(transactional.subtask, &self.calls)?;
-        transactional.open = Some((id, serial));
+        transactional.open = Some((id, token));
         self.producer = Some(producer);
         Ok(())
     }
@@ -290,18 +308,24 @@ impl<T: Data> KafkaWriter<T> {
         }
     }
 
-    /// The open transaction, taken from the writer.
-    fn take_transaction(&mut self) -> Option<(Arc<Transactions>, usize, OpenTransaction)> {
+    /// The open transaction, taken from the writer with its mark topic and copied records.
+    fn take_transaction(&mut self) -> Option<TakenTransaction> {
         let transactional = self.transactional.as_mut()?;
-        let (id, serial) = transactional.open.take()?;
+        let (id, token) = transactional.open.take()?;
         let producer = self.producer.take()?;
-        Some((Arc::clone(&transactional.transactions), transactional.subtask, OpenTransaction { id, serial, producer }))
+        Some(TakenTransaction {
+            transactions: Arc::clone(&transactional.transactions),
+            subtask: transactional.subtask,
+            transaction: OpenTransaction { id, token, producer },
+            mark_topic: transactional.mark_topic.take().unwrap_or_default(),
+            records: std::mem::take(&mut transactional.records),
+        })
     }
 
     /// Aborts the open transaction, if there is one.
     fn abort_open_transaction(&mut self) -> Result<()> {
         match self.take_transaction() {
-            Some((transactions, _, transaction)) => transactions.abort(transaction, &self.calls),
+            Some(taken) => taken.transactions.abort(taken.transaction, &self.calls),
             None => Ok(()),
         }
     }
@@ -317,46 +341,19 @@ impl<T: Data> SinkWriter<T> for KafkaWriter<T> {
         let Some(producer) = self.producer.as_ref() else {
             return Err(FlinkError::Runtime("the Kafka writer has no producer to send a record with".into()));
         };
-        let mut record = BaseRecord::<[u8], [u8]>::to(topic);
-        if let Some(payload) = serialized.value.as_deref() {
-            record = record.payload(payload);
+        let timestamp = serialized.timestamp.or(timestamp);
+        if let Some(transactional) = self.transactional.as_mut() {
+            transactional.keep(topic, &serialized, timestamp)?;
         }
-        if let Some(key) = serialized.key.as_deref() {
-            record = record.key(key);
-        }
-        if let Some(partition) = serialized.partition {
-            record = record.partition(partition);
-        }
-        if let Some(timestamp) = serialized.timestamp.or(timestamp) {
-            record = record.timestamp(timestamp);
-        }
-        if !serialized.headers.is_empty() {
-            let mut headers = OwnedHeaders::new_with_capacity(serialized.headers.len());
-            for (key, value) in &serialized.headers {
-                headers = headers.insert(Header { key, value: value.as_deref() });
-            }
-            record = record.headers(headers);
-        }
-        let mut full_since = None;
-        loop {
-            match producer.send(record) {
-                Ok(()) => break,
-                // The local queue is full: let the producer deliver some, then try again, as
-                // long as `max.block.ms` allows (the Java producer's send blocks as long).
-                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), returned)) => {
-                    record = returned;
-                    let since = *full_since.get_or_insert_with(Instant::now);
-                    self.calls
-                        .keep_waiting(since, OnStop::GiveUp)
-                        .map_err(|failure| failure.into_error("send a record: the producer's queue stays full"))?;
-                    let before = Instant::now();
-                    producer.poll(Duration::from_millis(10));
-                    self.calls.count_wait(before);
-                }
-                Err((error, _)) => return Err(kafka_error("send a record", error)),
-            }
-        }
-        producer.poll(Duration::ZERO);
+        let record = OutgoingRecord {
+            topic,
+            partition: serialized.partition,
+            key: serialized.key.as_deref(),
+            value: serialized.value.as_deref(),
+            timestamp,
+            headers: &serialized.headers,
+        };
+        record.send(producer, &self.calls)?;
         self.check_deliveries()
     }
 
@@ -368,7 +365,9 @@ impl<T: Data> SinkWriter<T> for KafkaWriter<T> {
                 // Everything sent must be in the transaction before it is handed over.
                 self.flush()?;
                 match self.take_transaction() {
-                    Some((transactions, subtask, transaction)) => Ok(vec![transactions.prepare(transaction, subtask)]),
+                    Some(TakenTransaction { transactions, subtask, transaction, mark_topic, records }) => {
+                        Ok(vec![transactions.prepare(transaction, subtask, mark_topic, records, &self.calls)?])
+                    }
                     None => Ok(Vec::new()),
                 }
             }
@@ -389,12 +388,90 @@ impl<T> Drop for KafkaWriter<T> {
         // A writer dropped with a transaction open (its task failed) aborts it, so that it
         // holds back no read_committed consumer until the broker times it out.
         if let (Some(transactional), Some(producer)) = (self.transactional.as_mut(), self.producer.take()) {
-            if let Some((id, serial)) = transactional.open.take() {
-                let transaction = OpenTransaction { id, serial, producer };
+            if let Some((id, token)) = transactional.open.take() {
+                let transaction = OpenTransaction { id, token, producer };
                 if let Err(error) = transactional.transactions.abort(transaction, &self.calls) {
                     tracing::warn!(%error, "a failed Kafka writer could not abort its transaction");
                 }
             }
         }
     }
+}
+
+/// A writer's open transaction, taken to be prepared or aborted.
+struct TakenTransaction {
+    transactions: Arc<Transactions>,
+    subtask: usize,
+    transaction: OpenTransaction,
+    mark_topic: String,
+    records: Vec<u8>,
+}
+
+/// A record to send, its parts borrowed.
+struct OutgoingRecord<'a> {
+    topic: &'a str,
+    partition: Option<i32>,
+    key: Option<&'a [u8]>,
+    value: Option<&'a [u8]>,
+    timestamp: Option<i64>,
+    headers: &'a [(String, Option<Vec<u8>>)],
+}
+
+impl OutgoingRecord<'_> {
+    /// Hands the record to `producer`; while its queue is full, lets it deliver some and tries
+    /// again, as long as `max.block.ms` allows (the Java producer's send blocks as long).
+    fn send(&self, producer: &SinkProducer, calls: &BrokerCalls) -> Result<()> {
+        let mut record = BaseRecord::<[u8], [u8]>::to(self.topic);
+        if let Some(payload) = self.value {
+            record = record.payload(payload);
+        }
+        if let Some(key) = self.key {
+            record = record.key(key);
+        }
+        if let Some(partition) = self.partition {
+            record = record.partition(partition);
+        }
+        if let Some(timestamp) = self.timestamp {
+            record = record.timestamp(timestamp);
+        }
+        if !self.headers.is_empty() {
+            let mut headers = OwnedHeaders::new_with_capacity(self.headers.len());
+            for (key, value) in self.headers {
+                headers = headers.insert(Header { key, value: value.as_deref() });
+            }
+            record = record.headers(headers);
+        }
+        let mut full_since = None;
+        loop {
+            match producer.send(record) {
+                Ok(()) => break,
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), returned)) => {
+                    record = returned;
+                    let since = *full_since.get_or_insert_with(Instant::now);
+                    calls
+                        .keep_waiting(since, OnStop::GiveUp)
+                        .map_err(|failure| failure.into_error("send a record: the producer's queue stays full"))?;
+                    let before = Instant::now();
+                    producer.poll(Duration::from_millis(10));
+                    calls.count_wait(before);
+                }
+                Err((error, _)) => return Err(kafka_error("send a record", error)),
+            }
+        }
+        producer.poll(Duration::ZERO);
+        Ok(())
+    }
+}
+
+/// Sends a record copied from a checkpoint again.
+pub(crate) fn send_record(producer: &SinkProducer, record: &CopiedRecord, calls: &BrokerCalls) -> Result<()> {
+    let outgoing = OutgoingRecord {
+        topic: &record.topic,
+        partition: record.partition,
+        key: record.key.as_deref(),
+        value: record.value.as_deref(),
+        timestamp: record.timestamp,
+        headers: &record.headers,
+    };
+    outgoing.send(producer, calls)
 }

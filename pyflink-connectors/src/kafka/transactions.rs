@@ -5,7 +5,11 @@
 //! producer's transaction, as Flink's Java sink does by resuming its producer id and epoch. So
 //! the transactions prepared for checkpoints live here, in the sink, which outlives the
 //! restarts of its job: after a failure, the restored checkpoint's transactions are committed
-//! by the producers that hold them, and the later ones are aborted.
+//! by the producers that hold them, and the later ones are aborted. A restored transaction
+//! that no producer of this process holds (its process died, or the job was started again from
+//! a retained checkpoint) is looked up by its mark: committed before the failure, it is left
+//! alone; if not, its records are written again from the checkpoint's copy in a new
+//! transaction, see [`crate::kafka::committable`].
 //!
 //! Transactional ids are `<prefix>-<subtask>-<n>`, the smallest `n` not in use, so a writer
 //! cycles through a few ids. Creating a producer for an id (`init_transactions`) aborts what an
@@ -22,15 +26,18 @@
 //! completed checkpoints go on until the broker answers or the bound passes, since no later
 //! process could commit them.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use pyflink_core::{FlinkError, Result};
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerGroupMetadata};
 use rdkafka::producer::{BaseProducer, Producer};
+use rdkafka::{Offset, TopicPartitionList};
 
 use crate::kafka::broker::{BrokerCalls, CallFailure, OnStop, MAX_BLOCK_MS};
-use crate::kafka::sink::DeliveryReports;
+use crate::kafka::committable::Committable;
+use crate::kafka::sink::{send_record, DeliveryReports};
 use crate::kafka::{client_config, kafka_error};
 
 /// The producer type of the Kafka sink.
@@ -40,6 +47,10 @@ pub(crate) type SinkProducer = BaseProducer<DeliveryReports>;
 /// stop: long enough for a healthy broker, so that no transaction is left open to hold back
 /// read_committed consumers, and short enough not to hold a cancelled job when the broker is gone.
 const ABORT_GRACE: Duration = Duration::from_secs(5);
+
+/// How long a restore looks for the marks of restored transactions before it takes those
+/// not seen as never committed (see [`Transactions::await_marks`]).
+const MARK_SETTLE_TIME: Duration = Duration::from_secs(5);
 
 /// The ids a new writer cleans of what an earlier process left open. A writer uses ids 0 and 1
 /// in turn while each checkpoint completes before the next is taken, more when they overlap.
@@ -64,16 +75,16 @@ struct Registry {
     open: HashSet<String>,
     /// Producers with no transaction open, ready to begin one, by transactional id.
     idle: HashMap<String, SinkProducer>,
-    /// The serial of the last transaction of each id that was committed or aborted.
-    finished: HashMap<String, u64>,
-    /// The serial of the next transaction: it tells a transaction from earlier ones of its id.
-    next_serial: u64,
+    /// The token of the last transaction of each id that this process committed.
+    committed: HashMap<String, i64>,
+    /// The consumer group of each transactional id, which its transactions mark.
+    groups: HashMap<String, Arc<ConsumerGroupMetadata>>,
     /// The broker calls of the latest writer of each subtask, which commit its transactions.
     calls: HashMap<usize, BrokerCalls>,
 }
 
 struct Prepared {
-    serial: u64,
+    token: i64,
     subtask: usize,
     producer: SinkProducer,
 }
@@ -81,7 +92,8 @@ struct Prepared {
 /// A transaction a writer has open: its records go to `producer`.
 pub(crate) struct OpenTransaction {
     pub(crate) id: String,
-    pub(crate) serial: u64,
+    /// A random number that tells the transaction from every other one of its id.
+    pub(crate) token: i64,
     pub(crate) producer: SinkProducer,
 }
 
@@ -137,20 +149,34 @@ impl Transactions {
     /// checkpoint's were committed before), and what a crashed process left open.
     /// `calls` are the new writer's, which from now on also commit the subtask's transactions.
     pub(crate) fn recover(&self, subtask: usize, parallelism: usize, calls: &BrokerCalls) -> Result<()> {
-        let abandoned: Vec<(String, Prepared)> = {
+        self.registry().calls.insert(subtask, calls.clone());
+        self.abort_prepared(|prepared| prepared.subtask % parallelism == subtask, calls);
+        self.fence_ids(subtask, calls)
+    }
+
+    /// Aborts the transactions prepared here that `abandoned` picks.
+    fn abort_prepared(&self, abandoned: impl Fn(&Prepared) -> bool, calls: &BrokerCalls) {
+        let picked: Vec<(String, Prepared)> = {
             let mut registry = self.registry();
-            registry.calls.insert(subtask, calls.clone());
             let ids: Vec<String> = registry
                 .prepared
                 .iter()
-                .filter(|(_, prepared)| prepared.subtask % parallelism == subtask)
+                .filter(|(_, prepared)| abandoned(prepared))
                 .map(|(id, _)| id.clone())
                 .collect();
             ids.into_iter().filter_map(|id| registry.prepared.remove(&id).map(|p| (id, p))).collect()
         };
-        for (id, prepared) in abandoned {
-            self.finish(id, prepared.serial, prepared.producer, End::Abort, calls)?;
+        for (id, prepared) in picked {
+            if let Err(error) = self.finish(id.clone(), prepared.token, prepared.producer, End::Abort, calls) {
+                // The next producer of the id fences the transaction off and aborts it.
+                tracing::warn!(transactional_id = %id, %error, "an abandoned Kafka transaction could not be aborted");
+            }
         }
+    }
+
+    /// Fences off the first [`IDS_CLEANED_ON_START`] ids of `subtask` that this process does
+    /// not use, aborting what earlier producers left open under them.
+    fn fence_ids(&self, subtask: usize, calls: &BrokerCalls) -> Result<()> {
         for n in 0..IDS_CLEANED_ON_START {
             let id = self.transactional_id(subtask, n);
             let known = {
@@ -167,17 +193,15 @@ impl Transactions {
 
     /// Begins a transaction for a writer of `subtask`, under the smallest id not in use.
     pub(crate) fn begin(&self, subtask: usize, calls: &BrokerCalls) -> Result<OpenTransaction> {
-        let (id, serial, idle) = {
+        let (id, token, idle) = {
             let mut registry = self.registry();
             let id = (0..)
                 .map(|n| self.transactional_id(subtask, n))
                 .find(|id| !registry.open.contains(id) && !registry.prepared.contains_key(id))
                 .expect("finitely many ids are in use");
             registry.open.insert(id.clone());
-            let serial = registry.next_serial;
-            registry.next_serial += 1;
             let idle = registry.idle.remove(&id);
-            (id, serial, idle)
+            (id, new_token(), idle)
         };
         let begun = match idle {
             Some(producer) => Ok(producer),
@@ -191,7 +215,7 @@ impl Transactions {
             Ok(producer)
         });
         match begun {
-            Ok(producer) => Ok(OpenTransaction { id, serial, producer }),
+            Ok(producer) => Ok(OpenTransaction { id, token, producer }),
             Err(error) => {
                 self.registry().open.remove(&id);
                 Err(error)
@@ -199,55 +223,202 @@ impl Transactions {
         }
     }
 
-    /// Keeps a writer's flushed transaction until its checkpoint completes; returns the
-    /// committable that names it.
-    pub(crate) fn prepare(&self, transaction: OpenTransaction, subtask: usize) -> Vec<u8> {
-        let committable = format!("{}\0{}", transaction.id, transaction.serial).into_bytes();
+    /// Marks a writer's flushed transaction and keeps it until its checkpoint completes;
+    /// returns the committable that names it, with the copy of its `records`. `mark_topic` is
+    /// the first topic the transaction wrote to.
+    pub(crate) fn prepare(
+        &self,
+        transaction: OpenTransaction,
+        subtask: usize,
+        mark_topic: String,
+        records: Vec<u8>,
+        calls: &BrokerCalls,
+    ) -> Result<Vec<u8>> {
+        if let Err(error) = self.mark(&transaction.producer, &transaction.id, &mark_topic, transaction.token, calls) {
+            self.abort(transaction, calls)?;
+            return Err(error);
+        }
+        let committable = Committable {
+            transactional_id: transaction.id.clone(),
+            subtask,
+            token: transaction.token,
+            mark_topic,
+            records,
+        }
+        .encode()?;
         let mut registry = self.registry();
         registry.open.remove(&transaction.id);
-        let prepared = Prepared { serial: transaction.serial, subtask, producer: transaction.producer };
+        let prepared = Prepared { token: transaction.token, subtask, producer: transaction.producer };
         registry.prepared.insert(transaction.id, prepared);
-        committable
+        Ok(committable)
+    }
+
+    /// Sends the mark of transaction `token` of `id` into it: its group's offset on partition
+    /// 0 of `topic`, visible once the transaction commits.
+    fn mark(&self, producer: &SinkProducer, id: &str, topic: &str, token: i64, calls: &BrokerCalls) -> Result<()> {
+        let group = self.group(id)?;
+        let mut offsets = TopicPartitionList::new();
+        offsets
+            .add_partition_offset(topic, 0, Offset::Offset(token))
+            .map_err(|e| kafka_error(&format!("mark transaction '{id}'"), e))?;
+        calls
+            .call(OnStop::GiveUp, |timeout| producer.send_offsets_to_transaction(&offsets, &group, timeout))
+            .map_err(|failure| failure.into_error(&format!("mark transaction '{id}' in its consumer group")))
+    }
+
+    /// A client of the consumer group named `id`.
+    fn group_client(&self, id: &str) -> Result<BaseConsumer> {
+        let mut config = client_config(&self.properties);
+        config.set("group.id", id).set("enable.auto.commit", "false");
+        config.create().map_err(|e| kafka_error(&format!("create a client of consumer group '{id}'"), e))
+    }
+
+    /// The consumer group the transactions of `id` mark, made once per id.
+    fn group(&self, id: &str) -> Result<Arc<ConsumerGroupMetadata>> {
+        if let Some(group) = self.registry().groups.get(id) {
+            return Ok(Arc::clone(group));
+        }
+        let group = self.group_client(id)?.group_metadata().map(Arc::new).ok_or_else(|| {
+            FlinkError::Connector(format!("Kafka: no consumer group metadata for transactional id '{id}'"))
+        })?;
+        self.registry().groups.insert(id.to_string(), Arc::clone(&group));
+        Ok(group)
     }
 
     /// Aborts a transaction a writer gives up (on failure or close), so that it holds back no
     /// read_committed consumer.
     pub(crate) fn abort(&self, transaction: OpenTransaction, calls: &BrokerCalls) -> Result<()> {
-        let OpenTransaction { id, serial, producer } = transaction;
+        let OpenTransaction { id, token, producer } = transaction;
         self.registry().open.remove(&id);
-        self.finish(id, serial, producer, End::Abort, calls)
+        self.finish(id, token, producer, End::Abort, calls)
     }
 
-    /// Commits the transaction a committable names, if this process holds it (committing
-    /// twice, as after a restore, is harmless).
-    pub(crate) fn commit(&self, committable: &[u8]) -> Result<()> {
-        let (id, serial) = parse_committable(committable)?;
+    /// Commits the transactions that `committables` name. One this process holds is committed
+    /// by its producer; one committed already (as before a restore) is left alone. The others
+    /// (restored, their producers gone) are made sure of: their writers' ids are fenced off,
+    /// aborting what was left open, and a transaction whose mark does not show is written again
+    /// from its copy (see [`Transactions::await_marks`]).
+    pub(crate) fn commit(&self, committables: &[Vec<u8>]) -> Result<()> {
+        let mut unheld = Vec::new();
+        for bytes in committables {
+            let committable = Committable::decode(bytes)?;
+            if !self.commit_held(&committable)? {
+                unheld.push(committable);
+            }
+        }
+        if unheld.is_empty() {
+            return Ok(());
+        }
+        let calls = BrokerCalls::unattached(self.max_block, MAX_BLOCK_MS);
+        let subtasks: BTreeSet<usize> = unheld.iter().map(|committable| committable.subtask).collect();
+        for subtask in subtasks {
+            // What this process prepared for those writers after the restored checkpoint.
+            self.abort_prepared(|prepared| prepared.subtask == subtask, &calls);
+            self.fence_ids(subtask, &calls)?;
+        }
+        for committable in &unheld {
+            let producer = self.fenced_producer(&committable.transactional_id, &calls)?;
+            self.registry().idle.insert(committable.transactional_id.clone(), producer);
+        }
+        let marked = self.await_marks(&unheld, &calls)?;
+        for (committable, marked) in unheld.iter().zip(marked) {
+            let id = committable.transactional_id.clone();
+            if marked {
+                tracing::info!(transactional_id = %id, "a restored Kafka transaction was committed before the failure");
+                self.registry().committed.insert(id, committable.token);
+                continue;
+            }
+            tracing::info!(transactional_id = %id, "writing the records of a restored Kafka transaction again");
+            let producer = self.fenced_producer(&id, &calls)?;
+            self.registry().open.insert(id.clone());
+            let written = self.write_again(committable, &producer, &calls);
+            self.registry().open.remove(&id);
+            match written {
+                Ok(()) => {
+                    self.finish(id, committable.token, producer, End::Commit { subtask: committable.subtask }, &calls)?
+                }
+                Err(error) => {
+                    self.finish(id, committable.token, producer, End::Abort, &calls)?;
+                    return Err(error);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Commits the transaction of `committable` if this process holds it; whether it is
+    /// committed (by now or before).
+    fn commit_held(&self, committable: &Committable) -> Result<bool> {
+        let id = &committable.transactional_id;
         let (prepared, calls) = {
             let mut registry = self.registry();
-            let prepared = match registry.prepared.get(&id) {
-                Some(prepared) if prepared.serial == serial => registry.prepared.remove(&id),
-                _ if registry.finished.get(&id).is_some_and(|&done| done >= serial) => return Ok(()),
-                _ => None,
+            let prepared = match registry.prepared.get(id) {
+                Some(prepared) if prepared.token == committable.token => registry.prepared.remove(id),
+                _ if registry.committed.get(id) == Some(&committable.token) => return Ok(true),
+                _ => return Ok(false),
             };
-            let calls = prepared.as_ref().and_then(|prepared| registry.calls.get(&prepared.subtask).cloned());
-            (prepared, calls)
+            (prepared, registry.calls.get(&committable.subtask).cloned())
         };
-        match prepared {
-            Some(prepared) => {
-                let calls = calls.unwrap_or_else(|| BrokerCalls::unattached(self.max_block, MAX_BLOCK_MS));
-                self.finish(id, serial, prepared.producer, End::Commit { subtask: prepared.subtask }, &calls)
+        let Some(prepared) = prepared else { return Ok(false) };
+        let calls = calls.unwrap_or_else(|| BrokerCalls::unattached(self.max_block, MAX_BLOCK_MS));
+        let end = End::Commit { subtask: prepared.subtask };
+        self.finish(id.clone(), committable.token, prepared.producer, end, &calls)?;
+        Ok(true)
+    }
+
+    /// A producer of `id` with no transaction open and every earlier producer of it fenced off.
+    fn fenced_producer(&self, id: &str, calls: &BrokerCalls) -> Result<SinkProducer> {
+        let idle = self.registry().idle.remove(id);
+        match idle {
+            Some(producer) => Ok(producer),
+            None => self.create_producer(id, calls),
+        }
+    }
+
+    /// Whether each restored transaction of `committables` shows its mark, once its id is
+    /// fenced off.
+    ///
+    /// Kafka applies a transaction's group offsets as it commits, so the first look tells. Some
+    /// brokers apply them only once every transaction overlapping it in a partition has ended
+    /// (tansu 0.6): those of other writers that died with it end as the restore fences their
+    /// ids off, in every process. So marks not seen are looked for again until
+    /// [`MARK_SETTLE_TIME`] has passed; only then is a transaction taken as not committed.
+    fn await_marks(&self, committables: &[Committable], calls: &BrokerCalls) -> Result<Vec<bool>> {
+        let clients: Vec<BaseConsumer> =
+            committables.iter().map(|c| self.group_client(&c.transactional_id)).collect::<Result<_>>()?;
+        let mut marked = vec![false; committables.len()];
+        let started = Instant::now();
+        loop {
+            for ((committable, client), marked) in committables.iter().zip(&clients).zip(marked.iter_mut()) {
+                if !*marked {
+                    *marked = is_marked(client, committable, calls)?;
+                }
             }
-            None => {
-                // Another process began it: librdkafka cannot commit it from here. Committed
-                // before that process failed, it is in the topic; if not, the next producer
-                // of its id aborts it.
-                tracing::warn!(
-                    transactional_id = %id,
-                    "a restored checkpoint names a Kafka transaction that this process did not begin; \
-                     if it was not committed before the failure, its records are lost"
-                );
-                Ok(())
+            if marked.iter().all(|m| *m) || started.elapsed() >= MARK_SETTLE_TIME {
+                return Ok(marked);
             }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Writes the copied records of `committable` in a new transaction of `producer`, marked
+    /// with the committable's token, and flushes them.
+    fn write_again(&self, committable: &Committable, producer: &SinkProducer, calls: &BrokerCalls) -> Result<()> {
+        let id = &committable.transactional_id;
+        let _ = producer.context().take_failure();
+        producer.begin_transaction().map_err(|e| kafka_error(&format!("begin a transaction of '{id}'"), e))?;
+        for record in committable.records() {
+            send_record(producer, &record?, calls)?;
+        }
+        self.mark(producer, id, &committable.mark_topic, committable.token, calls)?;
+        calls
+            .call(OnStop::GiveUp, |timeout| producer.flush(timeout))
+            .map_err(|failure| failure.into_error(&format!("flush the records of transaction '{id}'")))?;
+        match producer.context().take_failure() {
+            Some(failure) => Err(FlinkError::Connector(format!(
+                "Kafka: a record of restored transaction '{id}' was not delivered: {failure}"
+            ))),
+            None => Ok(()),
         }
     }
 
@@ -257,8 +428,9 @@ impl Transactions {
     /// coordinator moving) leaves the transaction prepared, held by its producer: the failure
     /// fails the job, and the restore commits the restored checkpoint's transactions again, this
     /// one among them. A commit that cannot succeed (the transaction had to be aborted, or the
-    /// producer was fenced) loses the transaction's records: the error says so.
-    fn finish(&self, id: String, serial: u64, producer: SinkProducer, end: End, calls: &BrokerCalls) -> Result<()> {
+    /// producer was fenced) fails the job too: the restore writes the transaction's records
+    /// again from the checkpoint's copy.
+    fn finish(&self, id: String, token: i64, producer: SinkProducer, end: End, calls: &BrokerCalls) -> Result<()> {
         let ended = if let End::Commit { .. } = end {
             self.one_at_a_time(|| calls.call(OnStop::Finish, |timeout| producer.commit_transaction(timeout)))
         } else {
@@ -272,8 +444,10 @@ impl Transactions {
         };
         let mut registry = self.registry();
         match (ended, end) {
-            (Ok(()), _) => {
-                registry.finished.insert(id.clone(), serial);
+            (Ok(()), end) => {
+                if let End::Commit { .. } = end {
+                    registry.committed.insert(id.clone(), token);
+                }
                 registry.idle.insert(id, producer);
                 Ok(())
             }
@@ -282,18 +456,17 @@ impl Transactions {
                     format!("commit transaction '{id}' (it stays prepared and is committed again after the restore)");
                 let error = failure.into_error(&what);
                 tracing::warn!(transactional_id = %id, %error, "committing a Kafka transaction failed; it is retried after the restore");
-                registry.prepared.insert(id, Prepared { serial, subtask, producer });
+                registry.prepared.insert(id, Prepared { token, subtask, producer });
                 Err(error)
             }
             (Err(failure), end) => {
                 // The producer is dropped: the next producer of its id fences it off and aborts
                 // what it left open.
-                registry.finished.insert(id.clone(), serial);
                 if let End::Commit { .. } = end {
                     let what =
-                        format!("commit transaction '{id}': it cannot be committed any more and its records are lost");
+                        format!("commit transaction '{id}' (the restore writes its records again from the checkpoint)");
                     let error = failure.into_error(&what);
-                    tracing::error!(transactional_id = %id, %error, "a Kafka transaction of a completed checkpoint cannot be committed; its records are lost");
+                    tracing::error!(transactional_id = %id, %error, "a Kafka transaction of a completed checkpoint cannot be committed; the restore writes it again");
                     Err(error)
                 } else {
                     Err(failure.into_error(&format!("abort transaction '{id}'")))
@@ -325,30 +498,20 @@ fn commit_may_succeed_later(failure: &CallFailure) -> bool {
     }
 }
 
-fn parse_committable(committable: &[u8]) -> Result<(String, u64)> {
-    let text = std::str::from_utf8(committable).ok();
-    let parsed = text.and_then(|text| text.split_once('\0')).and_then(|(id, serial)| {
-        let serial = serial.parse().ok()?;
-        Some((id.to_string(), serial))
-    });
-    parsed.ok_or_else(|| {
-        FlinkError::Connector(format!(
-            "Kafka: a checkpoint holds a committable that names no transaction ({} bytes); \
-             was it written by another sink?",
-            committable.len()
-        ))
-    })
+/// A token for a new transaction: random, and not negative, as offsets are not.
+fn new_token() -> i64 {
+    (rand::random::<u64>() >> 1) as i64
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn committables_name_their_transaction() {
-        assert_eq!(parse_committable(b"out-1-0\x0042").unwrap(), ("out-1-0".to_string(), 42));
-        let error = parse_committable(b"garbage").unwrap_err();
-        assert!(error.to_string().contains("names no transaction"), "{error}");
-        assert!(parse_committable(&[0xff, 0, b'1']).is_err());
-    }
+/// Whether the group of the transaction `committable` names, read through `client`, has the
+/// transaction's token as its offset: the transaction's mark.
+fn is_marked(client: &BaseConsumer, committable: &Committable, calls: &BrokerCalls) -> Result<bool> {
+    let id = &committable.transactional_id;
+    let mut partition = TopicPartitionList::new();
+    partition.add_partition(&committable.mark_topic, 0);
+    let offsets = calls
+        .call(OnStop::GiveUp, |timeout| client.committed_offsets(partition.clone(), timeout))
+        .map_err(|failure| failure.into_error(&format!("read the mark of transaction '{id}'")))?;
+    let marked = offsets.find_partition(&committable.mark_topic, 0).map(|element| element.offset());
+    Ok(marked == Some(Offset::Offset(committable.token)))
 }

@@ -29,6 +29,25 @@ pub struct Partition {
     pub high_watermark: i64,
 }
 
+/// The committed values of every partition of `topic`, sorted, after checking that no
+/// transaction was left open in any.
+pub fn committed_values(broker: &super::Broker, topic: &str, partitions: i32) -> (Vec<String>, usize) {
+    let mut values = Vec::new();
+    let mut aborted = 0;
+    for partition in 0..partitions {
+        let Partition { committed, aborted: dropped, last_stable_offset, high_watermark, .. } =
+            read_partition(&broker.bootstrap, topic, partition);
+        assert_eq!(
+            last_stable_offset, high_watermark,
+            "a transaction was left open in {topic}/{partition}: it would hold back read_committed consumers"
+        );
+        values.extend(committed.into_iter().map(|v| String::from_utf8(v).unwrap()));
+        aborted += dropped;
+    }
+    values.sort();
+    (values, aborted)
+}
+
 /// Reads partition `partition` of `topic` from the broker at `bootstrap` up to its last stable
 /// offset.
 pub fn read_partition(bootstrap: &str, topic: &str, partition: i32) -> Partition {

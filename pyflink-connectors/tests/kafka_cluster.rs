@@ -1,0 +1,307 @@
+//! Exactly-once Kafka -> keyed counts -> Kafka on clusters of real processes over loopback,
+//! against a real Kafka-protocol broker (tansu): one process is killed with SIGKILL at random
+//! points (a fixed set of seeds) and started again, or the whole cluster dies right after a
+//! checkpoint completed, before its transactions were all committed, and starts again from
+//! that checkpoint. A read_committed reader must see every running count exactly once.
+//!
+//! This binary starts itself as each process (see `support/cluster_processes.rs` of the core).
+
+#[path = "../../pyflink-core/tests/support/cluster_processes.rs"]
+mod cluster_processes;
+
+mod broker;
+
+use std::collections::{BTreeMap, HashMap};
+use std::process::Child;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use broker::read_committed::committed_values;
+use broker::Broker;
+use cluster_processes::{assert_succeeded, latest_checkpoint, wait_all, ClusterCommands, JOB_VAR};
+use pyflink_connectors::kafka::{
+    DeliveryGuarantee, KafkaRecordSerializationSchema, KafkaSink, KafkaSource, OffsetsInitializer, SimpleStringSchema,
+};
+use pyflink_core::cluster::PROCESS_ID_VAR;
+use pyflink_core::sinks::{Sink, SinkWriterContext};
+use pyflink_core::time::WatermarkStrategy;
+use pyflink_core::{CheckpointingMode, Configuration, RestartStrategy, StreamExecutionEnvironment};
+use rand::{Rng, SeedableRng};
+use rdkafka::config::ClientConfig;
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+
+/// The broker the children use.
+const BOOTSTRAP_VAR: &str = "PFRS_KAFKA_CLUSTER_BOOTSTRAP";
+/// The checkpoint directory of the children.
+const CHECKPOINTS_VAR: &str = "PFRS_KAFKA_CLUSTER_CHECKPOINTS";
+/// A file process 0 writes just before it kills itself in the commit of a completed
+/// checkpoint; unset, no process kills itself.
+const DIE_MARKER_VAR: &str = "PFRS_KAFKA_CLUSTER_DIE_MARKER";
+/// The parallelism of the sink, when not the cluster's.
+const SINK_PARALLELISM_VAR: &str = "PFRS_KAFKA_CLUSTER_SINK_PARALLELISM";
+/// The retained checkpoint the job starts from.
+const RESTORE_VAR: &str = "PFRS_KAFKA_CLUSTER_RESTORE";
+/// Clicks per partition of `clicks` (two partitions).
+const CLICKS_PER_PARTITION: usize = 600;
+/// The commit (counting those with something to commit) in which process 0 kills itself.
+const DYING_COMMIT: usize = 3;
+
+fn main() {
+    match std::env::var(JOB_VAR) {
+        Ok(_) => count_clicks(),
+        Err(_) => run_tests(),
+    }
+}
+
+/// A child: counts the clicks of each user and writes each running count through an
+/// `EXACTLY_ONCE` sink; exits 0 when the job finished, 1 with its error otherwise.
+fn count_clicks() {
+    let bootstrap = std::env::var(BOOTSTRAP_VAR).unwrap();
+    let env = StreamExecutionEnvironment::get_execution_environment();
+    let mut config = Configuration::new();
+    config.set_string("execution.checkpointing.dir", &std::env::var(CHECKPOINTS_VAR).unwrap());
+    if let Ok(checkpoint) = std::env::var(RESTORE_VAR) {
+        config.set_string("execution.savepoint.path", &checkpoint);
+    }
+    env.configure(&config).unwrap();
+    env.enable_checkpointing(Duration::from_millis(100), CheckpointingMode::ExactlyOnce);
+    env.set_restart_strategy(RestartStrategy::fixed_delay_restart(20, Duration::from_millis(100)));
+    let stop: HashMap<(String, i32), i64> =
+        (0..2).map(|p| (("clicks".to_string(), p), CLICKS_PER_PARTITION as i64)).collect();
+    let source = KafkaSource::builder()
+        .set_bootstrap_servers(&bootstrap)
+        .set_topics(["clicks"])
+        .set_group_id("counter")
+        .set_bounded(OffsetsInitializer::offsets(stop))
+        .set_value_only_deserializer(SimpleStringSchema)
+        .build()
+        .unwrap();
+    let sink = KafkaSink::builder()
+        .set_bootstrap_servers(&bootstrap)
+        .set_record_serializer(
+            KafkaRecordSerializationSchema::builder()
+                .set_topic("counts")
+                .set_value_serialization_schema(SimpleStringSchema)
+                .set_key_serialization_schema(SimpleStringSchema)
+                .build()
+                .unwrap(),
+        )
+        .set_delivery_guarantee(DeliveryGuarantee::ExactlyOnce)
+        .set_transactional_id_prefix("click-counter")
+        .build()
+        .unwrap();
+    let dies = std::env::var(DIE_MARKER_VAR).ok().filter(|_| std::env::var(PROCESS_ID_VAR).as_deref() == Ok("0"));
+    let written = env
+        .from_source(source, WatermarkStrategy::no_watermarks(), "clicks")
+        .uid("clicks")
+        .map(|user: String| (user, 1u64))
+        .key_by(|click: &(String, u64)| click.0.clone())
+        .reduce(|a, b| (a.0, a.1 + b.1))
+        .uid("counts")
+        .map(|(user, count)| format!("{user},{count}"))
+        .sink_to(DyingSink { inner: sink, marker: dies, commits: Arc::new(AtomicUsize::new(0)) })
+        .uid("sink");
+    if let Ok(parallelism) = std::env::var(SINK_PARALLELISM_VAR) {
+        written.set_parallelism(parallelism.parse().unwrap());
+    }
+    match env.execute("count clicks") {
+        Ok(_) => std::process::exit(0),
+        Err(error) => {
+            eprintln!("JOB ERROR: {error}");
+            std::process::exit(1);
+        }
+    }
+}
+
+/// The Kafka sink, in process 0 of the run that must die: it kills its process with SIGKILL
+/// at its [`DYING_COMMIT`]th commit, after the checkpoint completed and before its
+/// transactions are committed.
+struct DyingSink {
+    inner: KafkaSink<String>,
+    marker: Option<String>,
+    commits: Arc<AtomicUsize>,
+}
+
+impl Sink<String> for DyingSink {
+    type Writer = <KafkaSink<String> as Sink<String>>::Writer;
+
+    fn create_writer(&self, context: &SinkWriterContext) -> pyflink_core::Result<Self::Writer> {
+        self.inner.create_writer(context)
+    }
+
+    fn commit(&self, committables: Vec<Vec<u8>>) -> pyflink_core::Result<()> {
+        if let Some(marker) = &self.marker {
+            let dying = !committables.is_empty() && self.commits.fetch_add(1, Ordering::SeqCst) + 1 == DYING_COMMIT;
+            if dying && !std::path::Path::new(marker).exists() {
+                std::fs::write(marker, b"died in a commit").unwrap();
+                // SAFETY: kill(2) on this process's own id, with a valid signal number.
+                unsafe { libc::kill(libc::getpid(), libc::SIGKILL) };
+            }
+        }
+        self.inner.commit(committables)
+    }
+}
+
+/// The users' clicks written to the two partitions of `clicks`, in turn.
+fn clicks() -> Vec<String> {
+    (0..2 * CLICKS_PER_PARTITION).map(|i| format!("user{:02}", (i * 7) % 13)).collect()
+}
+
+/// Starts a broker with empty topics `clicks` and `counts`.
+fn broker_with_topics() -> Broker {
+    let broker = Broker::start();
+    broker.create_topic("clicks", 2);
+    broker.create_topic("counts", 2);
+    broker
+}
+
+/// Writes the clicks to `clicks` over about three seconds, ten at a time, so that they reach
+/// the job in small batches between which checkpoints complete and kills strike.
+fn produce_slowly(broker: &Broker) -> std::thread::JoinHandle<()> {
+    let bootstrap = broker.bootstrap.clone();
+    std::thread::spawn(move || {
+        let producer: BaseProducer = ClientConfig::new().set("bootstrap.servers", &bootstrap).create().unwrap();
+        for (i, click) in clicks().iter().enumerate() {
+            let record = BaseRecord::<(), str>::to("clicks").payload(click).partition((i % 2) as i32).timestamp(1000);
+            producer.send(record).map_err(|(e, _)| e).unwrap();
+            producer.poll(Duration::ZERO);
+            if i % 10 == 9 {
+                std::thread::sleep(Duration::from_millis(25));
+            }
+        }
+        producer.flush(Duration::from_secs(30)).unwrap();
+    })
+}
+
+/// Every user's running counts 1, 2, ..., its number of clicks, sorted.
+fn expected_counts() -> Vec<String> {
+    let mut per_user: BTreeMap<String, u64> = BTreeMap::new();
+    for user in clicks() {
+        *per_user.entry(user).or_default() += 1;
+    }
+    let mut expected: Vec<String> =
+        per_user.iter().flat_map(|(user, &n)| (1..=n).map(move |count| format!("{user},{count}"))).collect();
+    expected.sort();
+    expected
+}
+
+fn assert_every_count_once(broker: &Broker, what: &str) {
+    let (committed, aborted) = committed_values(broker, "counts", 2);
+    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+    for count in &committed {
+        *seen.entry(count).or_default() += 1;
+    }
+    let expected = expected_counts();
+    let missing: Vec<&String> = expected.iter().filter(|count| !seen.contains_key(count.as_str())).collect();
+    let twice: Vec<(&&str, &usize)> = seen.iter().filter(|(_, &n)| n > 1).collect();
+    assert!(
+        missing.is_empty() && twice.is_empty() && committed.len() == expected.len(),
+        "{what}: {} committed of {} ({aborted} records of aborted transactions dropped); missing {missing:?}; \
+         more than once {twice:?}",
+        committed.len(),
+        expected.len()
+    );
+}
+
+/// The environment of the children of a run against `broker`, checkpointing into `dir`.
+fn job_environment(broker: &Broker, dir: &std::path::Path) -> Vec<(&'static str, String)> {
+    vec![(BOOTSTRAP_VAR, broker.bootstrap.clone()), (CHECKPOINTS_VAR, dir.join("checkpoints").display().to_string())]
+}
+
+/// Whether `child` has exited.
+fn exited(child: &mut Child) -> bool {
+    child.try_wait().unwrap().is_some()
+}
+
+/// Runs the job on 2 processes x 2 threads and kills process 1 with SIGKILL at `kills`
+/// random moments (from `seed`), starting it again each time; process 0 coordinates.
+///
+/// The sink runs at parallelism 2, on process 0's workers: when transactions of one partition
+/// end at the same moment in two processes (a process fencing the ids of the one killed while
+/// another aborts its own), tansu 0.6 can keep the partition's last stable offset below a
+/// committed transaction for good, which no read_committed consumer gets past. The whole
+/// cluster's restart below has writers in both processes.
+fn a_killed_process_loses_and_doubles_nothing(seed: u64, kills: usize) {
+    let broker = broker_with_topics();
+    let producer = produce_slowly(&broker);
+    let dir = tempfile::tempdir().unwrap();
+    let mut extra = job_environment(&broker, dir.path());
+    extra.push((SINK_PARALLELISM_VAR, "2".into()));
+    let extra: Vec<(&str, String)> = extra.iter().map(|(k, v)| (*k, v.clone())).collect();
+    let cluster = ClusterCommands::new(&["count", "count"], 2, &extra);
+    let mut rng = rand::rngs::SmallRng::seed_from_u64(seed);
+    let mut first = cluster.spawn(0);
+    let mut second = cluster.spawn(1);
+    let mut killed = Vec::new();
+    for _ in 0..kills {
+        std::thread::sleep(Duration::from_millis(rng.random_range(300..1500)));
+        if exited(&mut first) || exited(&mut second) {
+            break;
+        }
+        second.kill().unwrap();
+        killed.push(second.wait_with_output().unwrap());
+        second = cluster.spawn(1);
+    }
+    let outputs = wait_all(vec![first, second]);
+    producer.join().unwrap();
+    assert_succeeded(&format!("seed {seed}"), &outputs);
+    assert!(!killed.is_empty() || kills == 0, "seed {seed}: the job ended before the first kill");
+    assert_every_count_once(&broker, &format!("seed {seed}, {} kills", killed.len()));
+}
+
+/// Kills the whole cluster right after a checkpoint completed (process 0 dies in its commit,
+/// process 1 is killed at once), then starts a new cluster from that retained checkpoint.
+fn a_cluster_killed_after_a_checkpoint_resumes_from_it() {
+    let broker = broker_with_topics();
+    let producer = produce_slowly(&broker);
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("died");
+    let mut extra = job_environment(&broker, dir.path());
+    extra.push((DIE_MARKER_VAR, marker.display().to_string()));
+    let extra: Vec<(&str, String)> = extra.iter().map(|(k, v)| (*k, v.clone())).collect();
+    let cluster = ClusterCommands::new(&["count", "count"], 2, &extra);
+    let mut first = cluster.spawn(0);
+    let mut second = cluster.spawn(1);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !exited(&mut first) {
+        assert!(Instant::now() < deadline, "process 0 never died");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let _ = second.kill();
+    let _ = second.wait();
+    assert!(marker.exists(), "process 0 ended without dying in a commit: {:?}", first.wait_with_output());
+    let checkpoints = dir.path().join("checkpoints").display().to_string();
+    let restore = latest_checkpoint(&checkpoints).expect("a retained checkpoint");
+
+    let mut extra = job_environment(&broker, dir.path());
+    extra.push((RESTORE_VAR, restore.display().to_string()));
+    let extra: Vec<(&str, String)> = extra.iter().map(|(k, v)| (*k, v.clone())).collect();
+    let cluster = ClusterCommands::new(&["count", "count"], 2, &extra);
+    let outputs = wait_all(vec![cluster.spawn(0), cluster.spawn(1)]);
+    producer.join().unwrap();
+    assert_succeeded("restarted from the retained checkpoint", &outputs);
+    assert_every_count_once(&broker, &format!("restarted from {}", restore.display()));
+}
+
+/// One scenario of this binary's tests.
+type ClusterTest = Box<dyn Fn()>;
+
+fn run_tests() {
+    let mut tests: Vec<(String, ClusterTest)> = (1..=3u64)
+        .map(|seed| {
+            let test: ClusterTest = Box::new(move || a_killed_process_loses_and_doubles_nothing(seed, 2));
+            (format!("SIGKILL of process 1 at random points, seed {seed}"), test)
+        })
+        .collect();
+    tests.push((
+        "the whole cluster killed after a checkpoint resumes from it".into(),
+        Box::new(a_cluster_killed_after_a_checkpoint_resumes_from_it),
+    ));
+    for (name, test) in &tests {
+        let started = Instant::now();
+        test();
+        println!("test {name} ... ok ({:.1}s)", started.elapsed().as_secs_f64());
+    }
+    println!("{} Kafka cluster tests passed", tests.len());
+}
