@@ -8,6 +8,11 @@
 //! aborted transactions where the log records them: a transaction's records are committed by
 //! the commit marker (a control record) of their producer that follows them, and aborted by
 //! its abort marker.
+//!
+//! [`read_whole_partition`] reads past the last stable offset, to the end of the log, and tells
+//! transactions still open from ended ones by those markers alone: when transactions of a
+//! partition end at the same moment from two processes, tansu 0.6 can keep the last stable
+//! offset below them for good, though every one of them has its marker.
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -27,6 +32,18 @@ pub struct Partition {
     pub last_stable_offset: i64,
     /// The high watermark: the offset after the last record in the log.
     pub high_watermark: i64,
+    /// How many records transactions without a marker (still open) held where the reading
+    /// ended.
+    pub open: usize,
+}
+
+/// How far a read goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Isolation {
+    /// To the last stable offset, as read_committed consumers.
+    ReadCommitted,
+    /// To the high watermark: the whole log, open transactions too.
+    ReadUncommitted,
 }
 
 /// The committed values of every partition of `topic`, sorted, after checking that no
@@ -48,9 +65,35 @@ pub fn committed_values(broker: &super::Broker, topic: &str, partitions: i32) ->
     (values, aborted)
 }
 
+/// The committed values of every partition of `topic` read to the end of their logs, sorted,
+/// and the number of records of aborted transactions, after checking that every transaction
+/// has ended (see [`read_whole_partition`]).
+pub fn committed_values_in_log(broker: &super::Broker, topic: &str, partitions: i32) -> (Vec<String>, usize) {
+    let mut values = Vec::new();
+    let mut aborted = 0;
+    for partition in 0..partitions {
+        let read = read_whole_partition(&broker.bootstrap, topic, partition);
+        assert_eq!(read.open, 0, "a transaction was left open in {topic}/{partition}");
+        values.extend(read.committed.into_iter().map(|v| String::from_utf8(v).unwrap()));
+        aborted += read.aborted;
+    }
+    values.sort();
+    (values, aborted)
+}
+
 /// Reads partition `partition` of `topic` from the broker at `bootstrap` up to its last stable
 /// offset.
 pub fn read_partition(bootstrap: &str, topic: &str, partition: i32) -> Partition {
+    read(bootstrap, topic, partition, Isolation::ReadCommitted)
+}
+
+/// Reads partition `partition` of `topic` from the broker at `bootstrap` to the end of its log;
+/// [`Partition::open`] counts the records of transactions with no marker yet.
+pub fn read_whole_partition(bootstrap: &str, topic: &str, partition: i32) -> Partition {
+    read(bootstrap, topic, partition, Isolation::ReadUncommitted)
+}
+
+fn read(bootstrap: &str, topic: &str, partition: i32, isolation: Isolation) -> Partition {
     let mut stream = TcpStream::connect(bootstrap).expect("connect to the broker");
     stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     let mut result = Partition::default();
@@ -59,8 +102,8 @@ pub fn read_partition(bootstrap: &str, topic: &str, partition: i32) -> Partition
     let mut offset = 0i64;
     let deadline = Instant::now() + Duration::from_secs(60);
     for correlation_id in 1.. {
-        assert!(Instant::now() < deadline, "reading {topic}/{partition} did not reach its last stable offset");
-        let response = fetch(&mut stream, correlation_id, topic, partition, offset);
+        assert!(Instant::now() < deadline, "reading {topic}/{partition} did not reach its end ({isolation:?})");
+        let response = fetch(&mut stream, correlation_id, topic, partition, offset, isolation);
         let answer = parse_fetch_response(&response, correlation_id);
         assert_eq!(
             answer.error_code, 0,
@@ -90,18 +133,30 @@ pub fn read_partition(bootstrap: &str, topic: &str, partition: i32) -> Partition
                 (false, false) => result.commit(batch.records.clone()),
             }
         }
-        if batches.is_empty() && offset >= answer.last_stable_offset {
+        let end = match isolation {
+            Isolation::ReadCommitted => answer.last_stable_offset,
+            Isolation::ReadUncommitted => answer.high_watermark,
+        };
+        if batches.is_empty() && offset >= end {
             break;
         }
         if batches.is_empty() {
             // Offsets without a batch to show (tansu's log ends at the last stable offset).
-            offset = answer.last_stable_offset.max(offset);
+            offset = end.max(offset);
         }
     }
+    result.open = pending.values().map(Vec::len).sum();
     result
 }
 
-fn fetch(stream: &mut TcpStream, correlation_id: i32, topic: &str, partition: i32, offset: i64) -> Vec<u8> {
+fn fetch(
+    stream: &mut TcpStream,
+    correlation_id: i32,
+    topic: &str,
+    partition: i32,
+    offset: i64,
+    isolation: Isolation,
+) -> Vec<u8> {
     let mut request = Vec::new();
     request.extend_from_slice(&1i16.to_be_bytes()); // api key: Fetch
     request.extend_from_slice(&4i16.to_be_bytes()); // api version 4: isolation levels, no tags
@@ -111,7 +166,10 @@ fn fetch(stream: &mut TcpStream, correlation_id: i32, topic: &str, partition: i3
     request.extend_from_slice(&100i32.to_be_bytes()); // max wait ms
     request.extend_from_slice(&0i32.to_be_bytes()); // min bytes
     request.extend_from_slice(&(4i32 << 20).to_be_bytes()); // max bytes
-    request.push(1); // isolation level: read_committed
+    request.push(match isolation {
+        Isolation::ReadCommitted => 1,
+        Isolation::ReadUncommitted => 0,
+    });
     request.extend_from_slice(&1i32.to_be_bytes()); // one topic
     put_string(&mut request, topic);
     request.extend_from_slice(&1i32.to_be_bytes()); // one partition

@@ -1,8 +1,11 @@
-//! Exactly-once Kafka -> keyed counts -> Kafka on clusters of real processes over loopback,
-//! against a real Kafka-protocol broker (tansu): one process is killed with SIGKILL at random
-//! points (a fixed set of seeds) and started again, or the whole cluster dies right after a
-//! checkpoint completed, before its transactions were all committed, and starts again from
-//! that checkpoint. A read_committed reader must see every running count exactly once.
+//! Exactly-once sinks on clusters of real processes over loopback. Kafka -> keyed counts ->
+//! Kafka against a real Kafka-protocol broker (tansu): one process is killed with SIGKILL at
+//! random points (a fixed set of seeds) and started again, or the whole cluster dies right
+//! after a checkpoint completed, before its transactions were all committed, and starts again
+//! from that checkpoint; every running count must be committed exactly once, each transaction
+//! told committed or aborted by its marker in the log (`broker/read_committed.rs`).
+//! The same whole-cluster death with a FileSink: its finished files must hold every running
+//! count exactly once.
 //!
 //! This binary starts itself as each process (see `support/cluster_processes.rs` of the core).
 
@@ -17,9 +20,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use broker::read_committed::committed_values;
+use broker::read_committed::committed_values_in_log;
 use broker::Broker;
 use cluster_processes::{assert_succeeded, latest_checkpoint, wait_all, ClusterCommands, JOB_VAR};
+use pyflink_connectors::file::{finished_files, FileSink, RollingPolicy, SimpleStringEncoder};
 use pyflink_connectors::kafka::{
     DeliveryGuarantee, KafkaRecordSerializationSchema, KafkaSink, KafkaSource, OffsetsInitializer, SimpleStringSchema,
 };
@@ -38,6 +42,8 @@ const CHECKPOINTS_VAR: &str = "PFRS_KAFKA_CLUSTER_CHECKPOINTS";
 /// A file process 0 writes just before it kills itself in the commit of a completed
 /// checkpoint; unset, no process kills itself.
 const DIE_MARKER_VAR: &str = "PFRS_KAFKA_CLUSTER_DIE_MARKER";
+/// The directory the `files` job writes to.
+const OUTPUT_VAR: &str = "PFRS_FILE_CLUSTER_OUTPUT";
 /// The parallelism of the sink, when not the cluster's.
 const SINK_PARALLELISM_VAR: &str = "PFRS_KAFKA_CLUSTER_SINK_PARALLELISM";
 /// The retained checkpoint the job starts from.
@@ -47,17 +53,21 @@ const CLICKS_PER_PARTITION: usize = 600;
 /// The commit (counting those with something to commit) in which process 0 kills itself.
 const DYING_COMMIT: usize = 3;
 
+/// The records of the `files` job.
+const NUMBERS: i64 = 20_000;
+
 fn main() {
-    match std::env::var(JOB_VAR) {
-        Ok(_) => count_clicks(),
+    match std::env::var(JOB_VAR).as_deref() {
+        Ok("count") => count_clicks(),
+        Ok("files") => count_numbers_into_files(),
+        Ok(other) => panic!("no test job {other}"),
         Err(_) => run_tests(),
     }
 }
 
-/// A child: counts the clicks of each user and writes each running count through an
-/// `EXACTLY_ONCE` sink; exits 0 when the job finished, 1 with its error otherwise.
-fn count_clicks() {
-    let bootstrap = std::env::var(BOOTSTRAP_VAR).unwrap();
+/// A checkpointing environment, started from the retained checkpoint named by [`RESTORE_VAR`]
+/// if set.
+fn checkpointing_environment() -> StreamExecutionEnvironment {
     let env = StreamExecutionEnvironment::get_execution_environment();
     let mut config = Configuration::new();
     config.set_string("execution.checkpointing.dir", &std::env::var(CHECKPOINTS_VAR).unwrap());
@@ -67,6 +77,30 @@ fn count_clicks() {
     env.configure(&config).unwrap();
     env.enable_checkpointing(Duration::from_millis(100), CheckpointingMode::ExactlyOnce);
     env.set_restart_strategy(RestartStrategy::fixed_delay_restart(20, Duration::from_millis(100)));
+    env
+}
+
+/// Runs the job and exits 0 when it finished, 1 with its error otherwise.
+fn execute(env: &StreamExecutionEnvironment, name: &str) -> ! {
+    match env.execute(name) {
+        Ok(_) => std::process::exit(0),
+        Err(error) => {
+            eprintln!("JOB ERROR: {error}");
+            std::process::exit(1);
+        }
+    }
+}
+
+/// Process 0's marker file when it must die in a commit: see [`DyingSink`].
+fn dying_marker() -> Option<String> {
+    std::env::var(DIE_MARKER_VAR).ok().filter(|_| std::env::var(PROCESS_ID_VAR).as_deref() == Ok("0"))
+}
+
+/// A child: counts the clicks of each user and writes each running count through an
+/// `EXACTLY_ONCE` Kafka sink.
+fn count_clicks() {
+    let bootstrap = std::env::var(BOOTSTRAP_VAR).unwrap();
+    let env = checkpointing_environment();
     let stop: HashMap<(String, i32), i64> =
         (0..2).map(|p| (("clicks".to_string(), p), CLICKS_PER_PARTITION as i64)).collect();
     let source = KafkaSource::builder()
@@ -91,7 +125,6 @@ fn count_clicks() {
         .set_transactional_id_prefix("click-counter")
         .build()
         .unwrap();
-    let dies = std::env::var(DIE_MARKER_VAR).ok().filter(|_| std::env::var(PROCESS_ID_VAR).as_deref() == Ok("0"));
     let written = env
         .from_source(source, WatermarkStrategy::no_watermarks(), "clicks")
         .uid("clicks")
@@ -100,31 +133,57 @@ fn count_clicks() {
         .reduce(|a, b| (a.0, a.1 + b.1))
         .uid("counts")
         .map(|(user, count)| format!("{user},{count}"))
-        .sink_to(DyingSink { inner: sink, marker: dies, commits: Arc::new(AtomicUsize::new(0)) })
+        .sink_to(DyingSink::new(sink))
         .uid("sink");
     if let Ok(parallelism) = std::env::var(SINK_PARALLELISM_VAR) {
         written.set_parallelism(parallelism.parse().unwrap());
     }
-    match env.execute("count clicks") {
-        Ok(_) => std::process::exit(0),
-        Err(error) => {
-            eprintln!("JOB ERROR: {error}");
-            std::process::exit(1);
-        }
-    }
+    execute(&env, "count clicks")
 }
 
-/// The Kafka sink, in process 0 of the run that must die: it kills its process with SIGKILL
-/// at its [`DYING_COMMIT`]th commit, after the checkpoint completed and before its
-/// transactions are committed.
-struct DyingSink {
-    inner: KafkaSink<String>,
+/// A child: counts the numbers 1..=[`NUMBERS`] by their remainder modulo 13 and writes each
+/// running count as a line of a file sink's part files, rolled at every checkpoint.
+fn count_numbers_into_files() {
+    let env = checkpointing_environment();
+    let sink = FileSink::for_row_format(std::env::var(OUTPUT_VAR).unwrap(), SimpleStringEncoder)
+        .with_rolling_policy(RollingPolicy::on_checkpoint_rolling_policy())
+        .build();
+    env.from_sequence(1, NUMBERS)
+        .unwrap()
+        .uid("numbers")
+        .map(|n| {
+            // Slow enough that several checkpoints complete while the job runs.
+            if n % 5 == 0 {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            (n % 13, 1u64)
+        })
+        .key_by(|pair: &(i64, u64)| pair.0)
+        .reduce(|a, b| (a.0, a.1 + b.1))
+        .uid("counts")
+        .map(|(key, count)| format!("{key},{count}"))
+        .sink_to(DyingSink::new(sink))
+        .uid("sink");
+    execute(&env, "count numbers")
+}
+
+/// A sink that, in process 0 of a run that must die, kills its process with SIGKILL at its
+/// [`DYING_COMMIT`]th commit: after the checkpoint completed, before what it prepared is
+/// committed.
+struct DyingSink<S> {
+    inner: S,
     marker: Option<String>,
     commits: Arc<AtomicUsize>,
 }
 
-impl Sink<String> for DyingSink {
-    type Writer = <KafkaSink<String> as Sink<String>>::Writer;
+impl<S> DyingSink<S> {
+    fn new(inner: S) -> Self {
+        DyingSink { inner, marker: dying_marker(), commits: Arc::new(AtomicUsize::new(0)) }
+    }
+}
+
+impl<S: Sink<String>> Sink<String> for DyingSink<S> {
+    type Writer = S::Writer;
 
     fn create_writer(&self, context: &SinkWriterContext) -> pyflink_core::Result<Self::Writer> {
         self.inner.create_writer(context)
@@ -187,7 +246,7 @@ fn expected_counts() -> Vec<String> {
 }
 
 fn assert_every_count_once(broker: &Broker, what: &str) {
-    let (committed, aborted) = committed_values(broker, "counts", 2);
+    let (committed, aborted) = committed_values_in_log(broker, "counts", 2);
     let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
     for count in &committed {
         *seen.entry(count).or_default() += 1;
@@ -204,11 +263,6 @@ fn assert_every_count_once(broker: &Broker, what: &str) {
     );
 }
 
-/// The environment of the children of a run against `broker`, checkpointing into `dir`.
-fn job_environment(broker: &Broker, dir: &std::path::Path) -> Vec<(&'static str, String)> {
-    vec![(BOOTSTRAP_VAR, broker.bootstrap.clone()), (CHECKPOINTS_VAR, dir.join("checkpoints").display().to_string())]
-}
-
 /// Whether `child` has exited.
 fn exited(child: &mut Child) -> bool {
     child.try_wait().unwrap().is_some()
@@ -217,18 +271,23 @@ fn exited(child: &mut Child) -> bool {
 /// Runs the job on 2 processes x 2 threads and kills process 1 with SIGKILL at `kills`
 /// random moments (from `seed`), starting it again each time; process 0 coordinates.
 ///
-/// The sink runs at parallelism 2, on process 0's workers: when transactions of one partition
-/// end at the same moment in two processes (a process fencing the ids of the one killed while
-/// another aborts its own), tansu 0.6 can keep the partition's last stable offset below a
-/// committed transaction for good, which no read_committed consumer gets past. The whole
-/// cluster's restart below has writers in both processes.
+/// The sink runs at parallelism 2, on process 0's workers. When transactions of one partition
+/// end at the same moment in two processes (one process fencing the ids of the killed one while
+/// another aborts its own), tansu 0.6 can leave them unsettled for good: the partition's last
+/// stable offset stays below them and the group offsets they committed (the sink's marks) never
+/// show, so a restore takes a committed transaction for a lost one and writes it twice (seen
+/// with writers in both processes: every transaction in the log had its commit marker). Kafka
+/// applies a transaction's offsets as it commits. The whole cluster's restart below has
+/// writers in both processes.
 fn a_killed_process_loses_and_doubles_nothing(seed: u64, kills: usize) {
     let broker = broker_with_topics();
     let producer = produce_slowly(&broker);
     let dir = tempfile::tempdir().unwrap();
-    let mut extra = job_environment(&broker, dir.path());
-    extra.push((SINK_PARALLELISM_VAR, "2".into()));
-    let extra: Vec<(&str, String)> = extra.iter().map(|(k, v)| (*k, v.clone())).collect();
+    let extra = [
+        (BOOTSTRAP_VAR, broker.bootstrap.clone()),
+        (CHECKPOINTS_VAR, dir.path().join("checkpoints").display().to_string()),
+        (SINK_PARALLELISM_VAR, "2".into()),
+    ];
     let cluster = ClusterCommands::new(&["count", "count"], 2, &extra);
     let mut rng = rand::rngs::SmallRng::seed_from_u64(seed);
     let mut first = cluster.spawn(0);
@@ -246,42 +305,77 @@ fn a_killed_process_loses_and_doubles_nothing(seed: u64, kills: usize) {
     let outputs = wait_all(vec![first, second]);
     producer.join().unwrap();
     assert_succeeded(&format!("seed {seed}"), &outputs);
-    assert!(!killed.is_empty() || kills == 0, "seed {seed}: the job ended before the first kill");
+    assert!(!killed.is_empty(), "seed {seed}: the job ended before the first kill");
     assert_every_count_once(&broker, &format!("seed {seed}, {} kills", killed.len()));
 }
 
-/// Kills the whole cluster right after a checkpoint completed (process 0 dies in its commit,
-/// process 1 is killed at once), then starts a new cluster from that retained checkpoint.
-fn a_cluster_killed_after_a_checkpoint_resumes_from_it() {
-    let broker = broker_with_topics();
-    let producer = produce_slowly(&broker);
-    let dir = tempfile::tempdir().unwrap();
-    let marker = dir.path().join("died");
-    let mut extra = job_environment(&broker, dir.path());
-    extra.push((DIE_MARKER_VAR, marker.display().to_string()));
-    let extra: Vec<(&str, String)> = extra.iter().map(|(k, v)| (*k, v.clone())).collect();
-    let cluster = ClusterCommands::new(&["count", "count"], 2, &extra);
+/// Runs `job` on 2 processes x 2 threads with `extra` in their environment until process 0
+/// dies in a commit after a checkpoint completed; kills process 1 at once, then runs the job
+/// on a new cluster from that retained checkpoint. Returns the checkpoint's path.
+fn kill_the_cluster_after_a_checkpoint_and_resume(
+    job: &str,
+    dir: &std::path::Path,
+    extra: &[(&str, String)],
+) -> String {
+    let marker = dir.join("died");
+    let checkpoints = dir.join("checkpoints");
+    let mut dying = extra.to_vec();
+    dying.push((CHECKPOINTS_VAR, checkpoints.display().to_string()));
+    dying.push((DIE_MARKER_VAR, marker.display().to_string()));
+    let cluster = ClusterCommands::new(&[job, job], 2, &dying);
     let mut first = cluster.spawn(0);
     let mut second = cluster.spawn(1);
     let deadline = Instant::now() + Duration::from_secs(120);
     while !exited(&mut first) {
-        assert!(Instant::now() < deadline, "process 0 never died");
+        assert!(Instant::now() < deadline, "{job}: process 0 never died");
         std::thread::sleep(Duration::from_millis(5));
     }
     let _ = second.kill();
     let _ = second.wait();
-    assert!(marker.exists(), "process 0 ended without dying in a commit: {:?}", first.wait_with_output());
-    let checkpoints = dir.path().join("checkpoints").display().to_string();
-    let restore = latest_checkpoint(&checkpoints).expect("a retained checkpoint");
+    assert!(marker.exists(), "{job}: process 0 ended without dying in a commit: {:?}", first.wait_with_output());
+    let restore = latest_checkpoint(&checkpoints.display().to_string()).expect("a retained checkpoint");
 
-    let mut extra = job_environment(&broker, dir.path());
-    extra.push((RESTORE_VAR, restore.display().to_string()));
-    let extra: Vec<(&str, String)> = extra.iter().map(|(k, v)| (*k, v.clone())).collect();
-    let cluster = ClusterCommands::new(&["count", "count"], 2, &extra);
+    let mut resuming = extra.to_vec();
+    resuming.push((CHECKPOINTS_VAR, checkpoints.display().to_string()));
+    resuming.push((RESTORE_VAR, restore.display().to_string()));
+    let cluster = ClusterCommands::new(&[job, job], 2, &resuming);
     let outputs = wait_all(vec![cluster.spawn(0), cluster.spawn(1)]);
+    assert_succeeded(&format!("{job} restarted from the retained checkpoint"), &outputs);
+    restore.display().to_string()
+}
+
+/// Kills the whole Kafka job's cluster right after a checkpoint completed and resumes it.
+fn a_cluster_killed_after_a_checkpoint_resumes_from_it() {
+    let broker = broker_with_topics();
+    let producer = produce_slowly(&broker);
+    let dir = tempfile::tempdir().unwrap();
+    let extra = [(BOOTSTRAP_VAR, broker.bootstrap.clone())];
+    let restore = kill_the_cluster_after_a_checkpoint_and_resume("count", dir.path(), &extra);
     producer.join().unwrap();
-    assert_succeeded("restarted from the retained checkpoint", &outputs);
-    assert_every_count_once(&broker, &format!("restarted from {}", restore.display()));
+    assert_every_count_once(&broker, &format!("restarted from {restore}"));
+}
+
+/// The same with the file sink: every running count is in exactly one finished file, once.
+fn a_file_sink_cluster_killed_after_a_checkpoint_resumes_from_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("output");
+    let extra = [(OUTPUT_VAR, output.display().to_string())];
+    let restore = kill_the_cluster_after_a_checkpoint_and_resume("files", dir.path(), &extra);
+    let mut lines: Vec<String> = finished_files(&output)
+        .unwrap()
+        .iter()
+        .flat_map(|file| std::fs::read_to_string(file).unwrap().lines().map(str::to_string).collect::<Vec<_>>())
+        .collect();
+    lines.sort();
+    let mut per_key: BTreeMap<i64, u64> = BTreeMap::new();
+    for n in 1..=NUMBERS {
+        *per_key.entry(n % 13).or_default() += 1;
+    }
+    let mut expected: Vec<String> =
+        per_key.iter().flat_map(|(key, &n)| (1..=n).map(move |count| format!("{key},{count}"))).collect();
+    expected.sort();
+    assert_eq!(lines.len(), expected.len(), "restarted from {restore}");
+    assert_eq!(lines, expected, "restarted from {restore}");
 }
 
 /// One scenario of this binary's tests.
@@ -295,13 +389,17 @@ fn run_tests() {
         })
         .collect();
     tests.push((
-        "the whole cluster killed after a checkpoint resumes from it".into(),
+        "the whole cluster killed after a checkpoint resumes from it (Kafka)".into(),
         Box::new(a_cluster_killed_after_a_checkpoint_resumes_from_it),
+    ));
+    tests.push((
+        "the whole cluster killed after a checkpoint resumes from it (files)".into(),
+        Box::new(a_file_sink_cluster_killed_after_a_checkpoint_resumes_from_it),
     ));
     for (name, test) in &tests {
         let started = Instant::now();
         test();
         println!("test {name} ... ok ({:.1}s)", started.elapsed().as_secs_f64());
     }
-    println!("{} Kafka cluster tests passed", tests.len());
+    println!("{} exactly-once cluster tests passed", tests.len());
 }
