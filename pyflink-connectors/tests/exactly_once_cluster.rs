@@ -396,6 +396,9 @@ fn run_tests() {
         "the whole cluster killed after a checkpoint resumes from it (files)".into(),
         Box::new(a_file_sink_cluster_killed_after_a_checkpoint_resumes_from_it),
     ));
+    // Like libtest, the first argument that is not an option picks the tests whose names hold it.
+    let filter = std::env::args().skip(1).find(|arg| !arg.starts_with('-')).unwrap_or_default();
+    let tests: Vec<_> = tests.into_iter().filter(|(name, _)| name.contains(&filter)).collect();
     for (name, test) in &tests {
         let started = Instant::now();
         test();

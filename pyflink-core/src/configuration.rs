@@ -7,6 +7,8 @@
 //! `state.checkpoints.dir`), `.timeout`, `.min-pause`, `.max-concurrent-checkpoints`,
 //! `.tolerable-failed-checkpoints`; `state.checkpoints.num-retained`;
 //! `execution.savepoint.path`, `execution.savepoint.ignore-unclaimed-state`;
+//! `$internal.pipeline.job-id` (a fixed job id: the job starts from its newest complete
+//! checkpoint when an earlier run of it left one, see [`crate::api::environment::JOB_ID_KEY`]);
 //! `restart-strategy.type` (`none`, `fixed-delay`, `exponential-delay`) with
 //! `restart-strategy.fixed-delay.attempts`, `.delay` and
 //! `restart-strategy.exponential-delay.initial-backoff`, `.max-backoff`, `.backoff-multiplier`,

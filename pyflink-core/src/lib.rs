@@ -59,7 +59,7 @@ pub mod window;
 pub use api::all_windowed::AllWindowedStream;
 pub use api::connected::ConnectedStreams;
 pub use api::datastream::{DataStream, DataStreamSink};
-pub use api::environment::StreamExecutionEnvironment;
+pub use api::environment::{StreamExecutionEnvironment, JOB_ID_KEY, JOB_ID_VAR};
 pub use api::functions::{
     CoProcessFunction, KeyedProcessContext, KeyedProcessFunction, KeyedRuntimeContext, OnTimerContext, OutputTag,
     ProcessContext, ProcessFunction,

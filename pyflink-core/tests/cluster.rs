@@ -19,7 +19,7 @@ use cluster_processes::{
 use pyflink_core::cluster::HOSTS_VAR;
 use pyflink_core::time::WatermarkStrategy;
 use pyflink_core::window::TumblingEventTimeWindows;
-use pyflink_core::{CheckpointingMode, Configuration, RestartStrategy, StreamExecutionEnvironment};
+use pyflink_core::{CheckpointingMode, Configuration, RestartStrategy, StreamExecutionEnvironment, JOB_ID_KEY};
 
 /// The checkpoint directory of the `checkpointed` job.
 const CHECKPOINT_DIR_VAR: &str = "PFRS_CLUSTER_TEST_CHECKPOINTS";
@@ -33,6 +33,8 @@ const SAVEPOINT_VAR: &str = "PFRS_CLUSTER_TEST_SAVEPOINT";
 const RESUMABLE_RECORDS: i64 = 12_000;
 /// The REST port of the `slow` and `resumable` jobs.
 const REST_PORT_VAR: &str = "PFRS_CLUSTER_TEST_REST_PORT";
+/// The fixed job id of the `resumable` job, if set.
+const JOB_ID_VAR: &str = "PFRS_CLUSTER_TEST_JOB_ID";
 /// A file whose absence makes the `fails_once` job fail (it creates the file as it fails).
 const MARKER_VAR: &str = "PFRS_CLUSTER_TEST_MARKER";
 
@@ -144,6 +146,11 @@ fn run_job(job: &str) {
             if let Ok(savepoint) = std::env::var(SAVEPOINT_VAR) {
                 config.set_string("execution.savepoint.path", &savepoint);
             }
+            if let Ok(job_id) = std::env::var(JOB_ID_VAR) {
+                config.set_string(JOB_ID_KEY, &job_id);
+            }
+            // Kept when the job ends, to be looked at.
+            config.set_string("execution.checkpointing.externalized-checkpoint-retention", "RETAIN_ON_CANCELLATION");
             env.configure(&config).unwrap();
             let interval = std::env::var(INTERVAL_VAR).map_or(3_600_000, |ms| ms.parse().unwrap());
             env.enable_checkpointing(Duration::from_millis(interval), CheckpointingMode::ExactlyOnce);
@@ -433,6 +440,38 @@ fn a_killed_process_started_again_rejoins_and_nothing_is_lost_or_doubled() {
     assert_eq!(last_sums(&all), sums_by_last_digit(RESUMABLE_RECORDS));
 }
 
+fn a_cluster_whose_process_0_died_resumes_from_its_newest_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let checkpoints = dir.path().join("checkpoints").display().to_string();
+    let extra = [
+        (CHECKPOINT_DIR_VAR, checkpoints.clone()),
+        (INTERVAL_VAR, "50".into()),
+        (JOB_ID_VAR, "0123456789abcdef0123456789abcdef".into()),
+    ];
+    let first = ClusterCommands::new(&["resumable", "resumable"], 2, &extra);
+    let mut coordinator = first.spawn(0);
+    let other = first.spawn(1);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !has_complete_checkpoint(&checkpoints) {
+        assert!(Instant::now() < deadline, "no checkpoint completed");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    coordinator.kill().unwrap();
+    let mut all = wait_all(vec![coordinator, other]);
+    assert!(!all[1].status.success(), "process 1 went on without its coordinator");
+    // The same program with the same job id, no savepoint given: it starts from the newest
+    // checkpoint the first run completed.
+    let second = ClusterCommands::new(&["resumable", "resumable"], 2, &extra);
+    let resumed = wait_all(vec![second.spawn(0), second.spawn(1)]);
+    assert_succeeded("resumable, resumed after process 0 died", &resumed);
+    assert!(
+        stdout_lines(&resumed).len() < RESUMABLE_RECORDS as usize,
+        "the second run started over instead of resuming"
+    );
+    all.extend(resumed);
+    assert_eq!(last_sums(&all), sums_by_last_digit(RESUMABLE_RECORDS));
+}
+
 fn the_command_runs_a_rust_program_on_local_processes() {
     let (expected, _) = alone("word_count", 4);
     let output = Command::new(env!("CARGO_BIN_EXE_pyflink-rs"))
@@ -444,6 +483,52 @@ fn the_command_runs_a_rust_program_on_local_processes() {
         .unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     assert_eq!(stdout_lines(&[output]), expected);
+}
+
+/// The pid of `parent`'s child that runs as process `process` of its cluster, once it runs.
+fn child_with_process_id(parent: u32, process: usize) -> Option<u32> {
+    let children = std::fs::read_to_string(format!("/proc/{parent}/task/{parent}/children")).ok()?;
+    let wanted = format!("{}={process}", pyflink_core::cluster::PROCESS_ID_VAR);
+    children.split_whitespace().find_map(|child| {
+        let environ = std::fs::read(format!("/proc/{child}/environ")).ok()?;
+        let found = environ.split(|&b| b == 0).any(|entry| entry == wanted.as_bytes());
+        found.then(|| child.parse().ok()).flatten()
+    })
+}
+
+fn the_command_starts_the_cluster_again_when_process_0_dies() {
+    let dir = tempfile::tempdir().unwrap();
+    let checkpoints = dir.path().join("checkpoints").display().to_string();
+    let supervisor = Command::new(env!("CARGO_BIN_EXE_pyflink-rs"))
+        .args(["run", "--processes", "2", "--threads", "2", "--"])
+        .arg(std::env::current_exe().unwrap())
+        .env(JOB_VAR, "resumable")
+        .env(CHECKPOINT_DIR_VAR, &checkpoints)
+        .env(INTERVAL_VAR, "50")
+        .env_remove(HOSTS_VAR)
+        .env_remove(pyflink_core::JOB_ID_VAR)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !has_complete_checkpoint(&checkpoints) {
+        assert!(Instant::now() < deadline, "no checkpoint completed");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let coordinator = child_with_process_id(supervisor.id(), 0).expect("process 0 runs");
+    let killed = Command::new("kill").args(["-9", &coordinator.to_string()]).status().unwrap();
+    assert!(killed.success());
+    let output = supervisor.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("process 0 died (signal 9); starting the cluster again"), "{stderr}");
+    assert_eq!(last_sums(&[output]), sums_by_last_digit(RESUMABLE_RECORDS));
+    // The job started again under its id (and so from its newest checkpoint, see
+    // a_cluster_whose_process_0_died_resumes_from_its_newest_checkpoint): its checkpoints
+    // are in one directory.
+    let jobs: Vec<_> = std::fs::read_dir(&checkpoints).unwrap().map(|entry| entry.unwrap().file_name()).collect();
+    assert_eq!(jobs.len(), 1, "{jobs:?}");
 }
 
 /// One scenario of this binary's tests.
@@ -482,10 +567,21 @@ fn run_tests() {
             Box::new(the_command_runs_a_rust_program_on_local_processes),
         ),
         (
+            "a cluster whose process 0 died resumes from its newest checkpoint",
+            Box::new(a_cluster_whose_process_0_died_resumes_from_its_newest_checkpoint),
+        ),
+        (
+            "the command starts the cluster again when process 0 dies",
+            Box::new(the_command_starts_the_cluster_again_when_process_0_dies),
+        ),
+        (
             "a killed process started again rejoins",
             Box::new(a_killed_process_started_again_rejoins_and_nothing_is_lost_or_doubled),
         ),
     ];
+    // Like libtest, the first argument that is not an option picks the tests whose names hold it.
+    let filter = std::env::args().skip(1).find(|arg| !arg.starts_with('-')).unwrap_or_default();
+    let tests: Vec<_> = tests.into_iter().filter(|(name, _)| name.contains(&filter)).collect();
     for (name, test) in &tests {
         let started = Instant::now();
         test();

@@ -249,3 +249,14 @@ fn a_panicking_key_selector_fails_the_job() {
     });
     assert!(err.to_string().contains("no key for 777"), "{err}");
 }
+
+#[test]
+fn a_job_id_that_is_not_32_hex_digits_is_refused_naming_its_key() {
+    let env = pyflink_core::StreamExecutionEnvironment::get_execution_environment();
+    let mut config = pyflink_core::Configuration::new();
+    config.set_string(pyflink_core::JOB_ID_KEY, "not-an-id");
+    let error = env.configure(&config).err().expect("refused").to_string();
+    assert!(error.contains("$internal.pipeline.job-id") && error.contains("32 hexadecimal digits"), "{error}");
+    config.set_string(pyflink_core::JOB_ID_KEY, "0123456789abcdef0123456789ABCDEF");
+    assert!(env.configure(&config).is_ok());
+}

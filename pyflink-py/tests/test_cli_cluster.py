@@ -218,23 +218,30 @@ def _child_with_process_id(parent, process_id):
     return None
 
 
-def test_a_killed_process_is_started_again_and_the_job_loses_and_doubles_nothing(tmp_path):
+@pytest.mark.parametrize("victim, message", [
+    (1, "process 1 died (signal 9); starting it again"),
+    (0, "process 0 died (signal 9); starting the cluster again, the job from its newest checkpoint"),
+])
+def test_a_killed_process_is_started_again_and_the_job_loses_and_doubles_nothing(tmp_path, victim, message):
     path = tmp_path / "slow.py"
     path.write_text(SLOW_JOB)
     checkpoints = tmp_path / "checkpoints"
     env = {k: v for k, v in os.environ.items() if k != "PYFLINK_RS_OPTIONS"}
     supervisor = subprocess.Popen(
         [str(COMMAND), "run", "--processes", "2", "--threads", "2", "-D",
-         f"execution.checkpointing.dir={checkpoints}", "-py", str(path)],
+         f"execution.checkpointing.dir={checkpoints}", "-D",
+         "execution.checkpointing.externalized-checkpoint-retention=RETAIN_ON_CANCELLATION", "-py", str(path)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     deadline = time.time() + 120
     while not glob.glob(str(checkpoints / "*" / "chk-*" / "_metadata")):
         assert time.time() < deadline and supervisor.poll() is None, "no checkpoint completed"
         time.sleep(0.01)
-    victim = _child_with_process_id(supervisor.pid, 1)
-    assert victim is not None
-    os.kill(victim, signal.SIGKILL)
+    pid = _child_with_process_id(supervisor.pid, victim)
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
     out, err = supervisor.communicate(timeout=300)
     assert supervisor.returncode == 0, err
-    assert "process 1 died (signal 9); starting it again" in err
+    assert message in err
     assert last_sums(out) == sums_by_remainder(8000, 7)
+    # One job id throughout (the command fixes it), so a cluster started again resumed the job.
+    assert len(list(checkpoints.iterdir())) == 1

@@ -32,6 +32,8 @@ def test_the_statefulset_its_headless_service_and_the_shared_volume_fit_together
     env = {e["name"]: e["value"] for e in container["env"]}
     assert int(env["CLUSTER_PROCESSES"]) == spec["replicas"]
     assert env["CLUSTER_SERVICE"] == service["metadata"]["name"]
+    # A fixed job id: a cluster started again after pod 0 died resumes the job.
+    assert len(env["PYFLINK_RS_JOB_ID"]) == 32 and int(env["PYFLINK_RS_JOB_ID"], 16) >= 0
     container_ports = {p["containerPort"] for p in container["ports"]}
     assert {p["port"] for p in service["spec"]["ports"]} <= container_ports
     assert "ReadWriteMany" in claim["spec"]["accessModes"], "every process writes the same checkpoints"

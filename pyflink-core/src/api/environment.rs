@@ -16,7 +16,7 @@ use crate::config::{BackpressureConfig, Boundedness, RuntimeExecutionMode};
 use crate::configuration::Configuration;
 use crate::metrics::prometheus::PrometheusReporterConfig;
 use crate::rest::RestEndpointConfig;
-use crate::runtime::client::JobClient;
+use crate::runtime::client::{JobClient, JobId};
 use crate::runtime::graph::{build_fn, GraphNode, JobGraph, NodeId, PlanSettings};
 use crate::runtime::job::{run, start, JobExecutionResult};
 use crate::runtime::operator::JobParameters;
@@ -27,6 +27,16 @@ use crate::{Data, FlinkError, Result};
 
 /// Flink's default `pipeline.auto-watermark-interval`.
 const DEFAULT_AUTO_WATERMARK_INTERVAL: Duration = Duration::from_millis(200);
+
+/// The key that fixes the id of the jobs an environment executes, Flink's (its application mode
+/// sets it, so that a job started again recovers from its checkpoints). A job with a fixed id
+/// and no savepoint to start from starts from its newest complete checkpoint, if an earlier run
+/// of it left one in the checkpoint directory.
+pub const JOB_ID_KEY: &str = "$internal.pipeline.job-id";
+
+/// The environment variable that fixes the job id, as [`JOB_ID_KEY`] does (`pyflink-rs run
+/// --processes` sets it, so that a cluster started again after its process 0 died resumes).
+pub const JOB_ID_VAR: &str = "PYFLINK_RS_JOB_ID";
 
 struct Environment {
     nodes: Vec<GraphNode>,
@@ -49,6 +59,21 @@ struct Environment {
     /// The cluster this process runs its jobs on with others, or why the environment's
     /// description of it cannot be used (reported when a job is executed).
     cluster: std::result::Result<Option<ClusterConfig>, FlinkError>,
+    /// The id of the jobs it executes, when the program fixes it (`$internal.pipeline.job-id`
+    /// or `PYFLINK_RS_JOB_ID`), or why the variable's cannot be used (reported at execution).
+    job_id: std::result::Result<Option<JobId>, FlinkError>,
+}
+
+/// The job id [`JOB_ID_VAR`] fixes, if set.
+fn job_id_from_env() -> std::result::Result<Option<JobId>, FlinkError> {
+    match std::env::var(JOB_ID_VAR) {
+        Ok(text) => text.parse().map(Some).map_err(|_| {
+            FlinkError::InvalidProgram(format!(
+                "${JOB_ID_VAR} is '{text}': a job id is 32 hexadecimal digits, as Flink's JobID"
+            ))
+        }),
+        Err(_) => Ok(None),
+    }
 }
 
 /// The context in which a streaming program runs: it records the transformations of the
@@ -96,6 +121,7 @@ impl StreamExecutionEnvironment {
                 rest: None,
                 job_parameters: JobParameters::default(),
                 cluster,
+                job_id: job_id_from_env(),
             })),
         }
     }
@@ -227,6 +253,12 @@ impl StreamExecutionEnvironment {
         let rest = RestEndpointConfig::of(config)?;
         let watermark_interval = config.duration("pipeline.auto-watermark-interval")?;
         let job_parameters = config.map("pipeline.global-job-parameters")?;
+        let job_id = match config.get_string(JOB_ID_KEY) {
+            Some(text) => Some(text.parse::<JobId>().map_err(|_| {
+                crate::configuration::invalid(JOB_ID_KEY, text, "32 hexadecimal digits, as Flink's JobID")
+            })?),
+            None => None,
+        };
         let parallelism = config.number::<usize>("parallelism.default")?;
         if parallelism == Some(0) {
             return Err(crate::configuration::invalid("parallelism.default", "0", "a parallelism of at least 1"));
@@ -247,6 +279,9 @@ impl StreamExecutionEnvironment {
             inner.job_parameters = Arc::new(parameters);
         }
         inner.backpressure = backpressure;
+        if job_id.is_some() {
+            inner.job_id = Ok(job_id);
+        }
         inner.metrics_options = metrics_options;
         inner.reporters = reporters;
         if rest.is_some() {
@@ -452,6 +487,7 @@ impl StreamExecutionEnvironment {
             rest: inner.rest.clone(),
             job_parameters: inner.job_parameters.clone(),
             cluster: inner.cluster.clone()?,
+            job_id: inner.job_id.clone()?,
         };
         Ok((JobGraph::plan(nodes, settings)?, sinks))
     }

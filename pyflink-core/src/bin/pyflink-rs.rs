@@ -1,8 +1,10 @@
 //! The `pyflink-rs` command for Rust programs: `pyflink-rs run --processes N [--threads T] --
 //! program [args]` starts N processes of `program` as one cluster of this machine (see
 //! `pyflink_core::cluster`), forwards their output, starts again a process other than process 0
-//! that dies by a signal (it rejoins the job from its latest checkpoint), and exits with the
-//! first failing process's status. A Python job (`-py`, `-pym`) and every other command go to the
+//! that dies by a signal (it rejoins the job from its latest checkpoint), starts the whole
+//! cluster again when process 0 dies by a signal (the job, whose id the command fixes with
+//! `PYFLINK_RS_JOB_ID`, resumes from its newest checkpoint), and exits with the first failing
+//! process's status. A Python job (`-py`, `-pym`) and every other command go to the
 //! Python package's command (`python -m pyflink_rs.cli`), which has the same flags.
 
 use std::net::TcpListener;
@@ -11,6 +13,7 @@ use std::process::{Child, Command, ExitCode, ExitStatus};
 use std::time::Duration;
 
 use pyflink_core::cluster::{COORDINATOR_VAR, HOSTS_VAR, PROCESS_ID_VAR, THREADS_VAR};
+use pyflink_core::{JobId, JOB_ID_VAR};
 
 /// How many times, at most, the processes of one run are started again.
 const MAX_PROCESS_RESTARTS: usize = 10;
@@ -69,23 +72,37 @@ fn free_ports(n: usize) -> std::io::Result<Vec<u16>> {
     listeners.iter().map(|l| l.local_addr().map(|a| a.port())).collect()
 }
 
+/// Where the processes of one start of a cluster listen.
+struct ClusterPorts {
+    hosts: String,
+    coordinator: String,
+}
+
+impl ClusterPorts {
+    fn free(processes: usize) -> Result<Self, String> {
+        let ports = free_ports(processes + 1).map_err(|e| format!("pyflink-rs run: no free ports: {e}"))?;
+        let hosts: Vec<String> = ports[..processes].iter().map(|p| format!("127.0.0.1:{p}")).collect();
+        Ok(ClusterPorts { hosts: hosts.join(","), coordinator: format!("127.0.0.1:{}", ports[processes]) })
+    }
+}
+
 /// Runs `run`'s processes to their end; the exit status of the first that failed, else 0.
 fn supervise(run: &ProgramRun) -> Result<u8, String> {
-    let ports = free_ports(run.processes + 1).map_err(|e| format!("pyflink-rs run: no free ports: {e}"))?;
-    let hosts: Vec<String> = ports[..run.processes].iter().map(|p| format!("127.0.0.1:{p}")).collect();
-    let start = |process: usize| -> Result<Child, String> {
+    let job_id = std::env::var(JOB_ID_VAR).unwrap_or_else(|_| JobId::random().to_string());
+    let start = |process: usize, ports: &ClusterPorts| -> Result<Child, String> {
         let mut command = Command::new(&run.program[0]);
-        command.args(&run.program[1..]);
+        command.args(&run.program[1..]).env(JOB_ID_VAR, &job_id);
         if run.processes > 1 {
             command
-                .env(HOSTS_VAR, hosts.join(","))
+                .env(HOSTS_VAR, &ports.hosts)
                 .env(PROCESS_ID_VAR, process.to_string())
                 .env(THREADS_VAR, run.threads.to_string())
-                .env(COORDINATOR_VAR, format!("127.0.0.1:{}", ports[run.processes]));
+                .env(COORDINATOR_VAR, &ports.coordinator);
         }
         command.spawn().map_err(|e| format!("pyflink-rs run: cannot start {}: {e}", run.program[0]))
     };
-    let mut children = (0..run.processes).map(start).collect::<Result<Vec<_>, _>>()?;
+    let mut ports = ClusterPorts::free(run.processes)?;
+    let mut children = (0..run.processes).map(|p| start(p, &ports)).collect::<Result<Vec<_>, _>>()?;
     let mut statuses: Vec<Option<ExitStatus>> = vec![None; run.processes];
     let mut restarts = 0;
     while statuses.iter().any(Option::is_none) {
@@ -97,11 +114,24 @@ fn supervise(run: &ProgramRun) -> Result<u8, String> {
                 continue;
             };
             let killed = status.signal();
-            if let (Some(signal), true) =
-                (killed, process != 0 && statuses[0].is_none() && restarts < MAX_PROCESS_RESTARTS)
-            {
+            if let (Some(signal), 0, true) = (killed, process, restarts < MAX_PROCESS_RESTARTS) {
+                eprintln!(
+                    "pyflink-rs run: process 0 died (signal {signal}); starting the cluster again, the job from its \
+                     newest checkpoint"
+                );
+                for other in children.iter_mut().skip(1) {
+                    let _ = other.kill();
+                    let _ = other.wait();
+                }
+                ports = ClusterPorts::free(run.processes)?;
+                children = (0..run.processes).map(|p| start(p, &ports)).collect::<Result<Vec<_>, _>>()?;
+                statuses = vec![None; run.processes];
+                restarts += 1;
+                break;
+            }
+            if let (Some(signal), true) = (killed, statuses[0].is_none() && restarts < MAX_PROCESS_RESTARTS) {
                 eprintln!("pyflink-rs run: process {process} died (signal {signal}); starting it again");
-                children[process] = start(process)?;
+                children[process] = start(process, &ports)?;
                 restarts += 1;
             } else {
                 statuses[process] = Some(status);

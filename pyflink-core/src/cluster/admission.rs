@@ -31,8 +31,15 @@ pub(crate) struct Admitted {
     pub(crate) listener: TcpListener,
 }
 
-/// Process 0: accepts every other process's control connection and checks its plan.
-pub(crate) fn accept_processes(config: &ClusterConfig, plan: &str, deadline: Instant) -> Result<Admitted> {
+/// Process 0: accepts every other process's control connection and checks its plan, then
+/// welcomes each to the job `job_id` (a random one if `None`), to start from `start`.
+pub(crate) fn accept_processes(
+    config: &ClusterConfig,
+    plan: &str,
+    deadline: Instant,
+    job_id: Option<JobId>,
+    start: Resume,
+) -> Result<Admitted> {
     let address = config.coordinator();
     let listener = TcpListener::bind(&ClusterConfig::resolve(&address)?[..]).map_err(|e| {
         FlinkError::Runtime(format!(
@@ -72,11 +79,11 @@ pub(crate) fn accept_processes(config: &ClusterConfig, plan: &str, deadline: Ins
             Err(reason) => return Err(FlinkError::InvalidProgram(reason)),
         }
     }
-    let job_id = JobId::random();
+    let job_id = job_id.unwrap_or_else(JobId::random);
     let mut streams = Vec::with_capacity(config.processes() - 1);
     for (process, stream) in joined.into_iter().enumerate() {
         if let Some(mut stream) = stream {
-            welcome(&mut stream, job_id, Resume::default())
+            welcome(&mut stream, job_id, start)
                 .map_err(|e| FlinkError::Runtime(format!("process {process} left before the job started: {e}")))?;
             streams.push((process, stream));
         }

@@ -96,20 +96,28 @@ pub(crate) type CheckpointSlot = Arc<Mutex<Option<Arc<CheckpointCoordinator>>>>;
 impl ClusterSession {
     /// Joins the job `plan` describes with the other processes of `config`: process 0 waits for
     /// every other to connect and compares their plans with its own; the others connect to it.
-    /// Fails, in every process, when the processes built different jobs.
-    pub(crate) fn join(config: &ClusterConfig, plan: &str) -> Result<ClusterSession> {
+    /// Fails, in every process, when the processes built different jobs. Process 0 gives the
+    /// job the id `job_id` (a random one if `None`) and starts every process from the checkpoint
+    /// `recovered`, if given.
+    pub(crate) fn join(
+        config: &ClusterConfig,
+        plan: &str,
+        job_id: Option<JobId>,
+        recovered: Option<u64>,
+    ) -> Result<ClusterSession> {
         let deadline = Instant::now() + config.connect_timeout();
         let closing = Arc::new(AtomicBool::new(false));
         let (inbox_sender, inbox) = channel();
         let (job_id, streams, resume) = if config.is_coordinator() {
-            let admitted = accept_processes(config, plan, deadline)?;
+            let start = Resume { attempt: 0, restore: recovered };
+            let admitted = accept_processes(config, plan, deadline, job_id, start)?;
             let (config, plan, inbox, closing) =
                 (config.clone(), plan.to_string(), inbox_sender.clone(), Arc::clone(&closing));
             std::thread::Builder::new()
                 .name("cluster admission".into())
                 .spawn(move || admission::readmit(admitted.listener, config, plan, inbox, closing))
                 .map_err(|e| FlinkError::Runtime(format!("cannot start admitting processes: {e}")))?;
-            (admitted.job_id, admitted.streams, Resume::default())
+            (admitted.job_id, admitted.streams, start)
         } else {
             let (job_id, stream, resume) = join_coordinator(config, plan, deadline)?;
             (job_id, vec![(0, stream)], resume)

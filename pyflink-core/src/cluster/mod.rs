@@ -38,7 +38,7 @@
 //! for processes of one machine, a shared file system across machines). A restart restores every
 //! process from the checkpoint the coordinator names.
 
-mod admission;
+pub(crate) mod admission;
 pub(crate) mod checkpoints;
 mod config;
 pub(crate) mod control;

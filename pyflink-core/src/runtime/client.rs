@@ -61,6 +61,28 @@ pub(crate) fn take_savepoint(
     }
 }
 
+impl std::str::FromStr for JobId {
+    type Err = FlinkError;
+
+    /// Reads 32 hexadecimal digits, as [`JobId`]'s display writes them.
+    ///
+    /// ```
+    /// use pyflink_core::JobId;
+    /// let id: JobId = "000000000000000000000000000000ff".parse().unwrap();
+    /// assert_eq!(id.to_string(), "000000000000000000000000000000ff");
+    /// assert!("ff".parse::<JobId>().is_err());
+    /// ```
+    fn from_str(text: &str) -> Result<Self> {
+        let digits = text.trim();
+        match u128::from_str_radix(digits, 16) {
+            Ok(id) if digits.len() == 32 => Ok(JobId(id)),
+            _ => Err(FlinkError::InvalidProgram(format!(
+                "'{text}' is not a job id: a job id is 32 hexadecimal digits, as Flink's JobID"
+            ))),
+        }
+    }
+}
+
 impl fmt::Display for JobId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:032x}", self.0)

@@ -26,6 +26,7 @@ use crate::checkpoint::{CheckpointConfig, RestartStrategy};
 use crate::cluster::ClusterConfig;
 use crate::config::BackpressureConfig;
 use crate::element::Element;
+use crate::runtime::client::JobId;
 use crate::runtime::job::JobShared;
 use crate::runtime::operator::JobParameters;
 use crate::runtime::output::SidePort;
@@ -168,6 +169,9 @@ pub(crate) struct JobGraph {
     pub(crate) rest: Option<RestEndpointConfig>,
     /// The processes the job runs on with this one, if it runs on a cluster.
     pub(crate) cluster: Option<ClusterConfig>,
+    /// The job's id when the program fixes it (`$internal.pipeline.job-id`): the job then
+    /// starts from its newest complete checkpoint, if an earlier run of it left one.
+    pub(crate) job_id: Option<JobId>,
 }
 
 /// Job-wide settings the plan needs.
@@ -185,6 +189,7 @@ pub(crate) struct PlanSettings {
     pub(crate) rest: Option<RestEndpointConfig>,
     pub(crate) job_parameters: JobParameters,
     pub(crate) cluster: Option<ClusterConfig>,
+    pub(crate) job_id: Option<JobId>,
 }
 
 impl JobGraph {
@@ -204,6 +209,7 @@ impl JobGraph {
             rest,
             job_parameters,
             cluster,
+            job_id,
         } = settings;
         let mut resolved: HashMap<NodeId, (usize, &str)> = HashMap::new();
         let mut forward_sources: HashMap<NodeId, NodeId> = HashMap::new();
@@ -307,6 +313,7 @@ impl JobGraph {
             reporters,
             rest,
             cluster,
+            job_id,
         })
     }
 

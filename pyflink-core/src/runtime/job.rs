@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::net::TcpStream;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::SyncSender;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -17,6 +17,7 @@ use pyflink_state::checkpoint::{CheckpointMetadata, CheckpointStorage};
 use crate::checkpoint::coordinator::{CheckpointCoordinator, OperatorInfo, RunningCoordinator};
 use crate::checkpoint::restore::RestoredCheckpoint;
 use crate::checkpoint::{CheckpointConfig, ExternalizedCheckpointRetention};
+use crate::cluster::admission::Resume;
 use crate::cluster::checkpoints::start_forwarding;
 use crate::cluster::control::{AttemptStart, ClusterSession};
 use crate::cluster::wire::{AttemptEnd, Decision, RemoteError};
@@ -72,6 +73,7 @@ pub(crate) struct JobShared {
 
 impl JobShared {
     /// The shared state of a new job, with a new random id.
+    #[cfg(test)]
     pub(crate) fn new() -> Self {
         JobShared::with_id(JobId::random())
     }
@@ -194,6 +196,8 @@ pub(crate) struct StartedJob {
     pub(crate) shared: Arc<JobShared>,
     registration: Registration,
     cluster: Option<ClusterSession>,
+    /// The checkpoint an earlier run of a job with a fixed id left, which this run starts from.
+    recovered: Option<u64>,
 }
 
 /// Prepares `graph` to run: in a cluster, joins the other processes (which must have built the
@@ -201,13 +205,15 @@ pub(crate) struct StartedJob {
 /// API (serving it first if the job asks for it), so that a client may find it as soon as it
 /// has the job's id.
 pub(crate) fn start(job_name: &str, graph: &JobGraph) -> Result<StartedJob> {
+    let job_id = graph.job_id.map(fixed_id_of_this_execution);
+    let recovered = recovered_checkpoint(graph, job_id)?;
     let mut cluster = match &graph.cluster {
-        Some(config) => Some(ClusterSession::join(config, &graph.describe())?),
+        Some(config) => Some(ClusterSession::join(config, &graph.describe(), job_id, recovered)?),
         None => None,
     };
     let shared = Arc::new(match &cluster {
         Some(session) => JobShared::with_id(session.job_id()),
-        None => JobShared::new(),
+        None => JobShared::with_id(job_id.unwrap_or_else(JobId::random)),
     });
     if let Some(session) = &mut cluster {
         session.listen(&shared);
@@ -219,14 +225,40 @@ pub(crate) fn start(job_name: &str, graph: &JobGraph) -> Result<StartedJob> {
         crate::rest::serve(endpoint)?;
     }
     let registration = crate::rest::jobs::register(job_name, &shared, graph.checkpoint.is_checkpointing_enabled());
-    Ok(StartedJob { shared, registration, cluster })
+    Ok(StartedJob { shared, registration, cluster, recovered })
+}
+
+/// The id of this execution of a job whose id the program fixed to `base`: `base` for the
+/// process's first execution, then `base` with the execution's number mixed in, so that each
+/// job of a program that executes several has its own id (and checkpoints), the same in every
+/// run of the program.
+fn fixed_id_of_this_execution(base: JobId) -> JobId {
+    static EXECUTIONS: AtomicU64 = AtomicU64::new(0);
+    let execution = EXECUTIONS.fetch_add(1, Ordering::Relaxed);
+    JobId::from_u128(base.as_u128() ^ u128::from(execution))
+}
+
+/// The newest complete checkpoint that an earlier run of the job `job_id` left, when the
+/// program fixed the job's id and gave no savepoint to start from (as Flink recovers a job of
+/// its application mode). In a cluster, process 0 looks and tells the others.
+fn recovered_checkpoint(graph: &JobGraph, job_id: Option<JobId>) -> Result<Option<u64>> {
+    let follower = graph.cluster.as_ref().is_some_and(|cluster| !cluster.is_coordinator());
+    let (Some(job_id), None, false) = (job_id, &graph.checkpoint.restore_path, follower) else {
+        return Ok(None);
+    };
+    let Some(storage) = checkpoint_storage(&graph.checkpoint, job_id)? else { return Ok(None) };
+    let newest = storage.latest_complete()?.map(|metadata| metadata.checkpoint_id);
+    if let Some(id) = newest {
+        tracing::info!(job_id = %job_id, checkpoint = id, "the job starts from the newest checkpoint of its earlier run");
+    }
+    Ok(newest)
 }
 
 /// Runs `graph` to completion and reports how it ended, to the caller and to the REST API
 /// through `registration`; the job's checkpoints are then kept or deleted as its retention
 /// setting says.
 pub(crate) fn run(job_name: String, graph: JobGraph, started: StartedJob) -> Result<JobExecutionResult> {
-    let StartedJob { shared, mut registration, mut cluster } = started;
+    let StartedJob { shared, mut registration, mut cluster, recovered } = started;
     let graph = Arc::new(graph);
     // The job's metrics are served while it runs, restarts included.
     let _reporting: Vec<_> = graph
@@ -235,7 +267,7 @@ pub(crate) fn run(job_name: String, graph: JobGraph, started: StartedJob) -> Res
         .filter_map(|reporter| prometheus::report(reporter, &job_name, shared.job_id.to_string(), &shared.metrics))
         .collect();
     let storage = checkpoint_storage(&graph.checkpoint, shared.job_id)?;
-    let outcome = run_with_restarts(job_name, &graph, &shared, storage.as_ref(), cluster.as_mut());
+    let outcome = run_with_restarts(job_name, &graph, &shared, storage.as_ref(), cluster.as_mut(), recovered);
     // The coordinator keeps or deletes the checkpoints every process wrote.
     let owns_storage = cluster.as_ref().is_none_or(|session| session.config().is_coordinator());
     // Closing the links tells the other processes this one is done with the job.
@@ -282,6 +314,7 @@ fn run_with_restarts(
     shared: &Arc<JobShared>,
     storage: Option<&CheckpointStorage>,
     mut cluster: Option<&mut ClusterSession>,
+    recovered: Option<u64>,
 ) -> Result<JobExecutionResult> {
     let start = Instant::now();
     let mut restored = match &graph.checkpoint.restore_path {
@@ -293,8 +326,11 @@ fn run_with_restarts(
         None => None,
     };
     // A process that rejoins a running job starts at the attempt, and from the checkpoint, the
-    // coordinator names.
-    let resume = cluster.as_deref().map(ClusterSession::resume).unwrap_or_default();
+    // coordinator names; a job whose earlier run left a checkpoint starts from it.
+    let resume = match cluster.as_deref() {
+        Some(session) => session.resume(),
+        None => Resume { attempt: 0, restore: recovered },
+    };
     if let (Some(id), Some(storage)) = (resume.restore, storage) {
         restored = Some(checkpoint_of(storage, id)?);
     }

@@ -28,6 +28,7 @@ import argparse
 import json
 import os
 import runpy
+import secrets
 import signal
 import socket
 import subprocess
@@ -150,13 +151,13 @@ def _check_cluster_flags(arguments):
 MAX_PROCESS_RESTARTS = 10
 
 
-def supervise(arguments, argv):
-    """Starts ``--processes`` processes of this machine running the same command as one
-    cluster, forwards their output, and returns the first failing process's exit status (0
-    when all succeed). A process other than process 0 that dies by a signal while process 0
-    runs is started again, and rejoins the job at its next attempt, from its latest checkpoint.
-    Stopping this command stops them."""
-    count, threads = arguments.processes, arguments.threads or 1
+# The option that fixes a job's id: a job started again with it resumes from its newest checkpoint.
+JOB_ID_OPTION = "$internal.pipeline.job-id"
+
+
+def _cluster_environment(count, threads):
+    """The environment of ``count`` processes of ``threads`` threads as one cluster on free
+    ports of 127.0.0.1."""
     ports = _free_ports(count + 1)
     environment = dict(os.environ)
     environment.update({
@@ -164,7 +165,22 @@ def supervise(arguments, argv):
         _THREADS: str(threads),
         _COORDINATOR: f"127.0.0.1:{ports[count]}",
     })
+    return environment
+
+
+def supervise(arguments, argv):
+    """Starts ``--processes`` processes of this machine running the same command as one
+    cluster, forwards their output, and returns the first failing process's exit status (0
+    when all succeed). A process other than process 0 that dies by a signal while process 0
+    runs is started again, and rejoins the job at its next attempt, from its latest checkpoint.
+    When process 0 dies by a signal, every process is stopped and the cluster started again:
+    the job, whose id this command fixes, resumes from its newest checkpoint. Stopping this
+    command stops them."""
+    count, threads = arguments.processes, arguments.threads or 1
+    if JOB_ID_OPTION not in _options(arguments):
+        argv = [argv[0], "-D", f"{JOB_ID_OPTION}={secrets.token_hex(16)}", *argv[1:]]
     command = [sys.executable, "-m", "pyflink_rs.cli", *argv]
+    environment = _cluster_environment(count, threads)
 
     def start(process):
         return subprocess.Popen(command, env={**environment, _PROCESS_ID: str(process)})
@@ -177,7 +193,17 @@ def supervise(arguments, argv):
                 status = child.poll() if statuses[process] is None else None
                 if status is None:
                     continue
-                if status < 0 and process != 0 and statuses[0] is None and restarts < MAX_PROCESS_RESTARTS:
+                if status < 0 and process == 0 and restarts < MAX_PROCESS_RESTARTS:
+                    print(f"pyflink-rs run: process 0 died (signal {-status}); starting the cluster again, "
+                          "the job from its newest checkpoint", file=sys.stderr, flush=True)
+                    for other in children[1:]:
+                        other.kill()
+                        other.wait()
+                    environment = _cluster_environment(count, threads)
+                    children, statuses = [start(p) for p in range(count)], [None] * count
+                    restarts += 1
+                    break
+                if status < 0 and statuses[0] is None and restarts < MAX_PROCESS_RESTARTS:
                     print(f"pyflink-rs run: process {process} died (signal {-status}); starting it again",
                           file=sys.stderr, flush=True)
                     children[process] = start(process)
