@@ -14,24 +14,24 @@ use pyflink_core::{
 };
 use pyo3::prelude::*;
 
-use crate::async_wait::PythonAsyncWait;
 use crate::broadcast::{PythonBroadcastProcess, PythonKeyedBroadcastProcess};
-use crate::bundled::{BundledKeySelector, BundledTransform, Stage};
-use crate::bundled_keyed::BundledKeyedProcess;
-use crate::bundled_process::BundledProcess;
-use crate::bundled_reduce::BundledReduce;
 use crate::function::{python_error, PyFunction, UserFunction};
 use crate::interpreter::with_interpreter;
-use crate::keyed_process::{PythonKeyedProcess, PythonTimestampAssigner};
-use crate::operators::{OutputType, PythonKeySelector, PythonKeyedMap, PythonReduce, PythonTransform};
 use crate::plan::{
     Partitioning, Plan, PlannedStep, RuntimeMode, SinkKind, Step, WatermarkGeneration, WatermarkStrategySpec,
 };
-use crate::process::PythonProcess;
-use crate::process_chain::ProcessChains;
+use crate::process::bundled::{BundledKeySelector, BundledTransform, Stage};
+use crate::process::chain::ProcessChains;
+use crate::process::keyed::BundledKeyedProcess;
+use crate::process::process_function::BundledProcess;
+use crate::process::reduce::BundledReduce;
 use crate::python_rows::RowsToPython;
 use crate::side_output::SideOutputs;
 use crate::table::sql::TableScope;
+use crate::thread::async_wait::PythonAsyncWait;
+use crate::thread::keyed_process::{PythonKeyedProcess, PythonTimestampAssigner};
+use crate::thread::operators::{OutputType, PythonKeySelector, PythonKeyedMap, PythonReduce, PythonTransform};
+use crate::thread::process_function::PythonProcess;
 use crate::types::TypeInfo;
 use crate::value::{unpickle, KeyedRecord, PyKey, PyValue};
 use crate::window::assign::WindowAssignerSpec;
@@ -130,13 +130,13 @@ fn build_steps(
                 let rows = scope.query_rows(table, *changelog)?;
                 Built::Stream(rows.process(RowsToPython::new(names).with_kinds(*changelog)).name("Rows to Python"))
             }
-            Step::TextFiles { paths, monitor, format, skip_header } => {
-                Built::Stream(crate::files::text_files(env, paths, *monitor, format.as_ref(), *skip_header)?)
-            }
+            Step::TextFiles { paths, monitor, format, skip_header } => Built::Stream(
+                crate::connectors::files::text_files(env, paths, *monitor, format.as_ref(), *skip_header)?,
+            ),
             Step::BulkFiles { paths, monitor, read } => {
-                Built::Stream(crate::bulk_files::bulk_files(env, paths, *monitor, read)?)
+                Built::Stream(crate::connectors::bulk_files::bulk_files(env, paths, *monitor, read)?)
             }
-            Step::Kafka { source } => Built::Stream(crate::kafka::kafka_in_python(env, source)?),
+            Step::Kafka { source } => Built::Stream(crate::connectors::kafka::kafka_in_python(env, source)?),
             Step::Sequence { from, to } => {
                 let numbers = env.from_sequence(*from, *to)?;
                 Built::Stream(numbers.process(IntoPython).name("Sequence to Python"))
@@ -466,16 +466,22 @@ fn add_sinks(plan: &Plan, built: &[Built]) -> Result<(), JobError> {
             // Typed records print as Java's toString shows them, as a PyFlink job prints them.
             SinkKind::Print => stream.process(JavaText(record_type)).name("Print formatter").print(),
             // Encoder.simple_string_encoder() writes what print() shows.
-            SinkKind::Files(spec) if spec.bulk.is_some() => crate::bulk_files::write_bulk_files(stream, spec)?,
+            SinkKind::Files(spec) if spec.bulk.is_some() => {
+                crate::connectors::bulk_files::write_bulk_files(stream, spec)?
+            }
             SinkKind::Files(spec) => match &spec.format {
                 Some(format) => {
-                    let lines = stream.process(crate::files::EncodedLines::new(format)?).name("Row encoder");
-                    crate::files::write_files(&lines, spec)?
+                    let lines =
+                        stream.process(crate::connectors::files::EncodedLines::new(format)?).name("Row encoder");
+                    crate::connectors::files::write_files(&lines, spec)?
                 }
-                None => crate::files::write_files(&stream.process(JavaText(record_type)).name("Row formatter"), spec)?,
+                None => crate::connectors::files::write_files(
+                    &stream.process(JavaText(record_type)).name("Row formatter"),
+                    spec,
+                )?,
             },
-            SinkKind::Kafka(spec) => crate::kafka::write_kafka(stream, spec)?,
-            SinkKind::Jdbc(spec) => crate::jdbc::write_jdbc(stream, spec)?,
+            SinkKind::Kafka(spec) => crate::connectors::kafka::write_kafka(stream, spec)?,
+            SinkKind::Jdbc(spec) => crate::connectors::jdbc::write_jdbc(stream, spec)?,
         };
         if let Some(name) = &planned.name {
             sink = sink.name(name);

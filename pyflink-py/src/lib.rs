@@ -9,21 +9,18 @@
 //! - [`compile`]: a plan becomes a `pyflink-core` job when it executes, on the calling thread;
 //! - [`job`]: the running job as Python controls it: waiting in steps that let Ctrl-C cancel
 //!   it, and collected records streamed in batches;
-//! - [`operators`]: the operators that run Python functions, through pyo3, in the job's
-//!   worker threads (thread mode: records stay Python objects from operator to operator);
-//! - [`keyed_process`] and [`context`]: Python `KeyedProcessFunction`s with keyed state and
-//!   timers, and Python timestamp assigners; [`process`]: `ProcessFunction`s on streams that
-//!   are not keyed; [`side_output`]: results yielded as `(output_tag, value)`;
+//! - [`thread`]: the operators that run Python functions, through pyo3, in the job's worker
+//!   threads (thread mode, the default: records stay Python objects from operator to
+//!   operator): maps and filters, `ProcessFunction`s, `KeyedProcessFunction`s with keyed state
+//!   and timers, async I/O; [`context`] holds the contexts and state handles Python functions
+//!   see, and [`side_output`] results yielded as `(output_tag, value)`;
 //! - [`window`]: windows from Python, with the engine's window operator (time and global
 //!   windows, with Python assigners and triggers too) or PyFlink's count windows;
-//! - [`broadcast`]: broadcast process functions and their broadcast state; [`async_wait`]:
-//!   async I/O over each input batch;
-//! - [`formats`], [`files`], [`kafka`] and [`jdbc`]: the connectors and record formats Python
-//!   reaches;
-//! - [`bundled`], [`bundled_keyed`], [`bundled_process`], [`window::bundled`],
-//!   [`process_chain`] and [`worker`]:
-//!   process mode (`python.execution-mode:
-//!   process`), where worker processes run chains of functions over bundles of records;
+//! - [`broadcast`]: broadcast process functions and their broadcast state;
+//! - [`connectors`]: the connectors and record formats Python reaches (files, Kafka, JDBC);
+//! - [`process`] and [`window::bundled`]: process mode (`python.execution-mode: process`),
+//!   where worker processes run chains of functions over bundles of records;
+//! - [`table`]: the Table API and SQL from Python, with Python UDFs;
 //! - [`logging`]: the engine's `tracing` events as records of Python's `logging`;
 //! - [`metrics`]: counters, gauges, meters and distributions from Python functions;
 //! - [`value`]: Python objects as records and keys of the engine;
@@ -33,46 +30,34 @@
 //! Functions cross the interface once, cloudpickled, when the program is built; records never
 //! cross it one by one, so no uniffi call is on the per-record path.
 
-pub mod async_wait;
 pub mod broadcast;
-pub mod bulk_files;
-pub mod bundled;
-pub mod bundled_keyed;
-pub mod bundled_process;
-pub mod bundled_reduce;
 pub mod compile;
+pub mod connectors;
 pub mod context;
-pub mod files;
-pub mod formats;
 pub mod function;
 pub mod interpreter;
-pub mod jdbc;
 pub mod job;
-pub mod kafka;
-pub mod keyed_process;
 pub mod logging;
 pub mod metrics;
 pub mod operator_state;
-pub mod operators;
 pub mod plan;
 pub mod process;
-pub mod process_chain;
 pub mod python_rows;
 pub mod side_output;
 pub mod table;
+pub mod thread;
 pub mod types;
 pub mod value;
 pub mod window;
-pub mod worker;
 
-pub use bulk_files::BulkFileFormat;
-pub use files::{FileCompaction, FileSinkSpec};
-pub use formats::{CsvDialect, RecordFormat};
-pub use jdbc::JdbcSinkSpec;
-pub use job::{CollectedRecords, JobResult, RunningJob};
-pub use kafka::{
+pub use connectors::bulk_files::BulkFileFormat;
+pub use connectors::files::{FileCompaction, FileSinkSpec};
+pub use connectors::formats::{CsvDialect, RecordFormat};
+pub use connectors::jdbc::JdbcSinkSpec;
+pub use connectors::kafka::{
     DeliveryGuarantee, KafkaOffsets, KafkaSinkSpec, KafkaSourceSpec, OffsetReset, PartitionOffset, TopicPartitionSpec,
 };
+pub use job::{CollectedRecords, JobResult, RunningJob};
 pub use metrics::MetricSnapshot;
 pub use plan::{
     Environment, EvictorSpec, KeyedStream, RuntimeMode, Stream, StreamSink, WatermarkAlignmentSpec,

@@ -11,7 +11,7 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::PyTuple;
 
-use crate::operators::OutputType;
+use crate::thread::operators::OutputType;
 use crate::types::TypeInfo;
 use crate::value::PyValue;
 

@@ -21,8 +21,8 @@ use pyo3::types::{PyDict, PyTuple};
 
 use crate::context::{NativeKeyedContext, NativeRuntimeContext, TimerRequest};
 use crate::function::{python_error, PyFunction};
-use crate::operators::OutputType;
 use crate::side_output::SideOutputs;
+use crate::thread::operators::OutputType;
 use crate::value::{KeyedRecord, PyKey, PyValue};
 use state::NativeBroadcastState;
 

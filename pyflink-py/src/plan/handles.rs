@@ -11,7 +11,7 @@ use super::{
 };
 use crate::compile;
 use crate::job::{CollectedRecords, RunningJob};
-use crate::operators::Transform;
+use crate::thread::operators::Transform;
 use crate::types::TypeInfo;
 use crate::window::assign::{PythonTrigger, WindowAssignerSpec};
 use crate::JobError;

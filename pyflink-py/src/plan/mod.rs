@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use crate::operators::Transform;
+use crate::thread::operators::Transform;
 use crate::types::TypeInfo;
 use crate::window::assign::{TriggerSpec, WindowAssignerSpec};
 use crate::JobError;
@@ -28,13 +28,17 @@ pub enum Step {
     TextFiles {
         paths: Vec<String>,
         monitor: Option<std::time::Duration>,
-        format: Option<crate::formats::RecordFormat>,
+        format: Option<crate::connectors::formats::RecordFormat>,
         skip_header: bool,
     },
     /// The records of files of a bulk format, watched for new files every `monitor`.
-    BulkFiles { paths: Vec<String>, monitor: Option<std::time::Duration>, read: crate::bulk_files::BulkRead },
+    BulkFiles {
+        paths: Vec<String>,
+        monitor: Option<std::time::Duration>,
+        read: crate::connectors::bulk_files::BulkRead,
+    },
     /// The records of Kafka topics.
-    Kafka { source: crate::kafka::KafkaSourceSpec },
+    Kafka { source: crate::connectors::kafka::KafkaSourceSpec },
     /// The rows of a table, read by its connector.
     Table { descriptor: pyflink_core::table::TableDescriptor },
     /// The rows of a query of a table environment (`to_data_stream`), or its changes
@@ -317,11 +321,11 @@ pub enum SinkKind {
     /// Nowhere (`DiscardingSink`): for jobs run for their side effects or to measure them.
     Discard,
     /// Lines of part files (`FileSink`).
-    Files(Box<crate::files::FileSinkSpec>),
+    Files(Box<crate::connectors::files::FileSinkSpec>),
     /// Records of a Kafka topic (`KafkaSink`).
-    Kafka(Box<crate::kafka::KafkaSinkSpec>),
+    Kafka(Box<crate::connectors::kafka::KafkaSinkSpec>),
     /// Rows written to a database by a statement (`JdbcSink`).
-    Jdbc(Box<crate::jdbc::JdbcSinkSpec>),
+    Jdbc(Box<crate::connectors::jdbc::JdbcSinkSpec>),
 }
 
 /// A plan shared by an environment and its streams.

@@ -19,8 +19,8 @@ use pyo3::types::PyBytes;
 use crate::function::python_error;
 use crate::metrics::NativeMetricGroup;
 use crate::plan::PythonExecution;
+use crate::process::worker::{task_dict, PythonWorker};
 use crate::value::{pickle, unpickle};
-use crate::worker::{task_dict, PythonWorker};
 
 /// A table environment's Python execution settings, read when an operator instance opens a
 /// function (so options set after a function was registered still apply, as in PyFlink).

@@ -1,5 +1,5 @@
 //! Python aggregate functions (`@udaf` / `AggregateFunction`) and table aggregate functions
-//! (`udtaf` / `TableAggregateFunction`): a [`PythonAggregateFunction`] is one of
+//! (`udtaf` / `TableAggregateFunction`): a `PythonAggregateFunction` is one of
 //! pyflink-table's user aggregate functions whose accumulators are Python objects, pickled
 //! when written to keyed state, and whose every method calls the function's Python method
 //! through the `_AggregateCall` of `pyflink_rs.table.udf`, opened once per operator instance.

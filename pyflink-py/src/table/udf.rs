@@ -1,5 +1,5 @@
 //! Python scalar functions in SQL and the Table API (`@udf`, `ScalarFunction`): a
-//! [`PythonScalarFunction`] is a DataFusion scalar function whose every batch of rows crosses
+//! `PythonScalarFunction` is a DataFusion scalar function whose every batch of rows crosses
 //! into Python once, each row's arguments as Python values, each result back into a column of
 //! the function's result type. In thread mode the function is called here, row by row; in
 //! process mode its worker gets the batch's argument columns and answers the results (see

@@ -1,4 +1,4 @@
-//! Python table functions (`@udtf`, `TableFunction`): a [`PythonTableFunction`] is a
+//! Python table functions (`@udtf`, `TableFunction`): a `PythonTableFunction` is a
 //! DataFusion scalar function whose result for each row is the list of rows the Python
 //! function yields (or returns) for it, which `LATERAL TABLE(..)`, `flat_map` and
 //! `join_lateral` join with the row. In process mode the function runs in a worker, which

@@ -1,5 +1,5 @@
 //! Vectorized Python scalar functions (`@udf(func_type="pandas")`): a
-//! [`PythonVectorizedFunction`] is a DataFusion scalar function called once per batch, whose
+//! `PythonVectorizedFunction` is a DataFusion scalar function called once per batch, whose
 //! argument columns reach Python as one Arrow IPC stream (read by pyarrow into `pandas.Series`,
 //! column by column, without going through Python objects row by row) and whose result comes
 //! back the same way, cast to the function's result type. In process mode the stream goes to

@@ -9,12 +9,12 @@ use pyflink_core::{Result, RuntimeContext};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList};
 
-use crate::bundled::Bundling;
 use crate::function::python_error;
 use crate::interpreter::with_interpreter;
-use crate::operators::OutputType;
 use crate::plan::WindowContentsSpec;
+use crate::process::bundled::Bundling;
 use crate::side_output::{Emit, SideOutputs};
+use crate::thread::operators::OutputType;
 use crate::value::{KeyedRecord, PyKey, PyValue};
 use crate::window::function::{PythonWindow, ScopeUpdates, StoredStates};
 

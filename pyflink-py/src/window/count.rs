@@ -164,7 +164,7 @@ impl KeyedProcessFunction<PyKey, KeyedRecord, PyValue> for PythonCountWindow {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::operators::OutputType;
+    use crate::thread::operators::OutputType;
     use crate::types::TypeInfo;
 
     fn windows(size: u64, slide: u64) -> PythonCountWindow {

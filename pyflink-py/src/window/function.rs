@@ -15,8 +15,8 @@ use pyo3::types::{PyDict, PyList, PyModule, PyString, PyTuple};
 use crate::context::NativeRuntimeContext;
 use crate::function::{python_error, PyFunction, UserFunction};
 use crate::interpreter::with_interpreter;
-use crate::operators::OutputType;
 use crate::side_output::{Emit, SideOutputs};
+use crate::thread::operators::OutputType;
 use crate::value::{KeyedRecord, PyKey, PyValue};
 
 /// `pyflink_rs.datastream.window`, imported once per interpreter.

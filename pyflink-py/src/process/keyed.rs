@@ -16,10 +16,10 @@ use pyo3::types::{PyDict, PyList};
 use crate::context::{NativeListState, NativeMapState, NativeRuntimeContext, NativeValueState};
 use crate::function::python_error;
 use crate::interpreter::with_interpreter;
-use crate::operators::OutputType;
+use crate::process::worker::PythonWorker;
 use crate::side_output::SideOutputs;
+use crate::thread::operators::OutputType;
 use crate::value::{KeyedRecord, PyKey, PyValue};
-use crate::worker::PythonWorker;
 
 /// A state the function declared in `open()`, bound to the engine's keyed state.
 enum Declared {

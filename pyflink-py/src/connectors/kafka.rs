@@ -19,8 +19,8 @@ use pyflink_core::{
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
-use crate::files::StringsToPython;
-use crate::formats::{csv_deserializer, json_deserializer, python_row_type, Encoder, RecordFormat};
+use crate::connectors::files::StringsToPython;
+use crate::connectors::formats::{csv_deserializer, json_deserializer, python_row_type, Encoder, RecordFormat};
 use crate::function::{python_error, PyFunction};
 use crate::interpreter::with_interpreter;
 use crate::plan::{stream, Environment, SinkKind, Step, Stream, StreamSink};

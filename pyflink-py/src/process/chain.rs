@@ -6,8 +6,8 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::bundled::Stage;
 use crate::plan::{Plan, Step};
+use crate::process::bundled::Stage;
 
 /// The chains of a plan in process mode.
 #[derive(Debug, Default)]
@@ -77,8 +77,8 @@ fn upstream_input(plan: &Plan, step: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::operators::Transform;
     use crate::plan::{PlannedStep, SinkKind};
+    use crate::thread::operators::Transform;
     use crate::types::{BasicType, TypeInfo};
 
     fn step(step: Step) -> PlannedStep {

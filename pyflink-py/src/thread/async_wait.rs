@@ -11,7 +11,7 @@ use pyo3::types::{PyList, PyTuple};
 
 use crate::function::{close, open_unkeyed, python_error, UserFunction};
 use crate::interpreter::with_interpreter;
-use crate::operators::OutputType;
+use crate::thread::operators::OutputType;
 use crate::value::PyValue;
 
 /// Runs a cloudpickled `(waiter, "wait")` pair over each input batch.

@@ -10,8 +10,8 @@ use pyo3::prelude::*;
 use crate::context::{NativeKeyedContext, NativeRuntimeContext};
 use crate::function::{python_error, PyFunction};
 use crate::interpreter::with_interpreter;
-use crate::operators::OutputType;
 use crate::side_output::SideOutputs;
+use crate::thread::operators::OutputType;
 use crate::value::PyValue;
 
 /// The Python objects of one open instance.

@@ -21,8 +21,8 @@ use pyflink_core::{
 };
 use pyo3::prelude::*;
 
-use crate::files::{configured, file_discovery, read, FileSinkSpec};
-use crate::formats::python_row_type;
+use crate::connectors::files::{configured, file_discovery, read, FileSinkSpec};
+use crate::connectors::formats::python_row_type;
 use crate::function::python_error;
 use crate::interpreter::with_interpreter;
 use crate::plan::{stream, Environment, Step, Stream};

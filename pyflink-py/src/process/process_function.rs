@@ -8,9 +8,9 @@ use pyflink_core::ProcessContext;
 use pyo3::prelude::*;
 use pyo3::types::PyList;
 
-use crate::bundled::{BundleCodec, Bundled, Bundling, Pending};
-use crate::operators::OutputType;
+use crate::process::bundled::{BundleCodec, Bundled, Bundling, Pending};
 use crate::side_output::SideOutputs;
+use crate::thread::operators::OutputType;
 use crate::value::PyValue;
 
 /// Runs a cloudpickled `ProcessFunction` object in a worker process.

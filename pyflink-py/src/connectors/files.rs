@@ -14,7 +14,7 @@ use pyflink_core::time::WatermarkStrategy;
 use pyflink_core::{DataStream, DataStreamSink, ProcessContext, ProcessFunction, StreamExecutionEnvironment};
 use pyo3::prelude::*;
 
-use crate::formats::{csv_deserializer, json_deserializer, Encoder, RecordFormat};
+use crate::connectors::formats::{csv_deserializer, json_deserializer, Encoder, RecordFormat};
 use crate::function::python_error;
 use crate::interpreter::with_interpreter;
 use crate::plan::{stream, Environment, SinkKind, Step, Stream, StreamSink};
@@ -44,7 +44,7 @@ pub struct FileSinkSpec {
     /// How a record becomes a line: none, its text; a CSV or JSON format, the row encoded.
     pub format: Option<RecordFormat>,
     /// Part files of a bulk format instead of lines.
-    pub bulk: Option<crate::bulk_files::BulkFileFormat>,
+    pub bulk: Option<crate::connectors::bulk_files::BulkFileFormat>,
     /// Committed part files merged per bucket when a trigger fires.
     pub compaction: Option<FileCompaction>,
 }

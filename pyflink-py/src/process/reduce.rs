@@ -13,10 +13,10 @@ use pyflink_core::{KeyedProcessContext, KeyedProcessFunction, KeyedRuntimeContex
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
 
-use crate::bundled::Bundling;
 use crate::function::python_error;
 use crate::interpreter::with_interpreter;
-use crate::operators::{OutputType, ReduceState};
+use crate::process::bundled::Bundling;
+use crate::thread::operators::{OutputType, ReduceState};
 use crate::value::{KeyedRecord, PyKey, PyValue};
 
 /// Where the worker finds a key's value before a bundle.

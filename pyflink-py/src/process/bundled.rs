@@ -12,9 +12,9 @@ use pyo3::types::{PyBytes, PyList};
 
 use crate::function::python_error;
 use crate::interpreter::with_interpreter;
-use crate::operators::{OutputType, Transform};
+use crate::process::worker::PythonWorker;
+use crate::thread::operators::{OutputType, Transform};
 use crate::value::{KeyedRecord, PyKey, PyValue};
-use crate::worker::PythonWorker;
 
 /// What every process-mode operator holds: the function, its worker, and the bundle size.
 pub(crate) struct Bundling {
