@@ -88,32 +88,35 @@ impl NativeRuntimeContext {
     }
 }
 
-/// The engine's TTL configuration from the fields of a Python `StateTtlConfig`.
+/// The engine's TTL configuration of a Python `StateTtlConfig`, read through PyFlink's public
+/// getters (`get_ttl`, `get_update_type`, `get_state_visibility`, `get_cleanup_strategies`).
 fn ttl_config(ttl: &Bound<'_, PyAny>) -> PyResult<StateTtlConfig> {
-    let millis: i64 = ttl.getattr("_ttl_millis")?.extract()?;
+    let millis: i64 = ttl.call_method0("get_ttl")?.call_method0("to_milliseconds")?.extract()?;
     if millis <= 0 {
         return Err(PyValueError::new_err("a state TTL must be positive"));
     }
-    let update_type = match ttl.getattr("_update_type")?.extract::<i64>()? {
+    let update_type = match ttl.call_method0("get_update_type")?.getattr("value")?.extract::<i64>()? {
         0 => UpdateType::Disabled,
         1 => UpdateType::OnCreateAndWrite,
         _ => UpdateType::OnReadAndWrite,
     };
-    let visibility = match ttl.getattr("_state_visibility")?.extract::<i64>()? {
+    let visibility = match ttl.call_method0("get_state_visibility")?.getattr("value")?.extract::<i64>()? {
         0 => StateVisibility::ReturnExpiredIfNotCleanedUp,
         _ => StateVisibility::NeverReturnExpired,
     };
     let mut builder = StateTtlConfig::new_builder(Duration::from_millis(millis as u64))
         .set_update_type(update_type)
         .set_state_visibility(visibility);
-    if ttl.getattr("_cleanup_full_snapshot")?.is_truthy()? {
+    let strategies = ttl.call_method0("get_cleanup_strategies")?;
+    if strategies.call_method0("in_full_snapshot")?.is_truthy()? {
         builder = builder.cleanup_full_snapshot();
     }
-    let incremental: Option<usize> = ttl.getattr("_incremental_cleanup_size")?.extract()?;
-    if let Some(size) = incremental {
-        builder = builder.cleanup_incrementally(size);
+    // Set, or Flink's default of background cleanup (5 entries per access), or none.
+    let incremental = strategies.call_method0("get_incremental_cleanup_strategy")?;
+    if !incremental.is_none() {
+        builder = builder.cleanup_incrementally(incremental.call_method0("get_cleanup_size")?.extract()?);
     }
-    if !ttl.getattr("_cleanup_in_background")?.is_truthy()? {
+    if !strategies.call_method0("is_cleanup_in_background")?.is_truthy()? {
         builder = builder.disable_cleanup_in_background();
     }
     Ok(builder.build())

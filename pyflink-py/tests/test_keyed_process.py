@@ -203,3 +203,36 @@ def test_state_ttl_cleanup_strategies_read_back_what_the_builder_set():
     assert isinstance(strategies.EMPTY_STRATEGY, strategies.CleanupStrategy)
     assert issubclass(ListState, MergingState) and issubclass(ReducingState, AppendingState)
     assert issubclass(RuntimeContext, KeyedStateStore)
+
+
+class RememberLast(KeyedProcessFunction):
+    """Remembers each key's last value for 100 ms; a record marked late comes after that."""
+
+    def __init__(self, visibility):
+        self.visibility = visibility
+
+    def open(self, runtime_context: RuntimeContext):
+        descriptor = ValueStateDescriptor("last", Types.STRING())
+        ttl = StateTtlConfig.new_builder(Time.milliseconds(100)).set_state_visibility(self.visibility).build()
+        descriptor.enable_time_to_live(ttl)
+        self.last = runtime_context.get_state(descriptor)
+
+    def process_element(self, value, ctx):
+        import time
+
+        if value[1] == "late":
+            time.sleep(0.3)
+        previous = self.last.value()
+        self.last.update(value[1])
+        yield f"{value[1]} saw {previous}"
+
+
+@pytest.mark.parametrize("backend", ["hashmap", "rocksdb"])
+def test_keyed_state_expires_after_its_time_to_live(env, backend):
+    env.configure(Configuration().set_string("state.backend.type", backend))
+    env.set_parallelism(1)
+    events = [("a", "first"), ("a", "second"), ("a", "late")]
+    visibility = StateTtlConfig.StateVisibility.NeverReturnExpired
+    result = list(env.from_collection(events).key_by(lambda e: e[0]).process(RememberLast(visibility))
+                  .execute_and_collect())
+    assert result == ["first saw None", "second saw first", "late saw None"]
