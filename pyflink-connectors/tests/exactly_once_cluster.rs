@@ -21,8 +21,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use broker::read_committed::committed_values_in_log;
-use broker::Broker;
-use cluster_processes::{assert_succeeded, latest_checkpoint, wait_all, ClusterCommands, JOB_VAR};
+use broker::{produce_clicks_slowly, Broker};
+use cluster_processes::{
+    assert_succeeded, latest_checkpoint, run_scenarios, wait_all, ClusterCommands, Scenario, JOB_VAR,
+};
 use pyflink_connectors::file::{finished_files, FileSink, RollingPolicy, SimpleStringEncoder};
 use pyflink_connectors::kafka::{
     DeliveryGuarantee, KafkaRecordSerializationSchema, KafkaSink, KafkaSource, OffsetsInitializer, SimpleStringSchema,
@@ -32,8 +34,6 @@ use pyflink_core::sinks::{Sink, SinkWriterContext};
 use pyflink_core::time::WatermarkStrategy;
 use pyflink_core::{CheckpointingMode, Configuration, RestartStrategy, StreamExecutionEnvironment};
 use rand::{Rng, SeedableRng};
-use rdkafka::config::ClientConfig;
-use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 
 /// The broker the children use.
 const BOOTSTRAP_VAR: &str = "PFRS_KAFKA_CLUSTER_BOOTSTRAP";
@@ -215,22 +215,9 @@ fn broker_with_topics() -> Broker {
     broker
 }
 
-/// Writes the clicks to `clicks` over about three seconds, ten at a time, so that they reach
-/// the job in small batches between which checkpoints complete and kills strike.
+/// Writes the clicks to `clicks` over about three seconds.
 fn produce_slowly(broker: &Broker) -> std::thread::JoinHandle<()> {
-    let bootstrap = broker.bootstrap.clone();
-    std::thread::spawn(move || {
-        let producer: BaseProducer = ClientConfig::new().set("bootstrap.servers", &bootstrap).create().unwrap();
-        for (i, click) in clicks().iter().enumerate() {
-            let record = BaseRecord::<(), str>::to("clicks").payload(click).partition((i % 2) as i32).timestamp(1000);
-            producer.send(record).map_err(|(e, _)| e).unwrap();
-            producer.poll(Duration::ZERO);
-            if i % 10 == 9 {
-                std::thread::sleep(Duration::from_millis(25));
-            }
-        }
-        producer.flush(Duration::from_secs(30)).unwrap();
-    })
+    produce_clicks_slowly(broker.bootstrap.clone(), clicks(), Duration::from_millis(25), None)
 }
 
 /// Every user's running counts 1, 2, ..., its number of clicks, sorted.
@@ -378,13 +365,10 @@ fn a_file_sink_cluster_killed_after_a_checkpoint_resumes_from_it() {
     assert_eq!(lines, expected, "restarted from {restore}");
 }
 
-/// One scenario of this binary's tests.
-type ClusterTest = Box<dyn Fn()>;
-
 fn run_tests() {
-    let mut tests: Vec<(String, ClusterTest)> = (1..=3u64)
+    let mut tests: Vec<(String, Scenario)> = (1..=3u64)
         .map(|seed| {
-            let test: ClusterTest = Box::new(move || a_killed_process_loses_and_doubles_nothing(seed, 2));
+            let test: Scenario = Box::new(move || a_killed_process_loses_and_doubles_nothing(seed, 2));
             (format!("SIGKILL of process 1 at random points, seed {seed}"), test)
         })
         .collect();
@@ -396,13 +380,5 @@ fn run_tests() {
         "the whole cluster killed after a checkpoint resumes from it (files)".into(),
         Box::new(a_file_sink_cluster_killed_after_a_checkpoint_resumes_from_it),
     ));
-    // Like libtest, the first argument that is not an option picks the tests whose names hold it.
-    let filter = std::env::args().skip(1).find(|arg| !arg.starts_with('-')).unwrap_or_default();
-    let tests: Vec<_> = tests.into_iter().filter(|(name, _)| name.contains(&filter)).collect();
-    for (name, test) in &tests {
-        let started = Instant::now();
-        test();
-        println!("test {name} ... ok ({:.1}s)", started.elapsed().as_secs_f64());
-    }
-    println!("{} exactly-once cluster tests passed", tests.len());
+    run_scenarios(tests, "exactly-once cluster tests");
 }

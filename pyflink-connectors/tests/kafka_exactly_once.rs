@@ -10,15 +10,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use broker::read_committed::committed_values as read_committed;
-use broker::Broker;
+use broker::{produce_clicks_slowly, Broker};
 use pyflink_connectors::kafka::{
     DeliveryGuarantee, KafkaRecordSerializationSchema, KafkaSink, KafkaSource, OffsetsInitializer, SimpleStringSchema,
 };
 use pyflink_core::sinks::{Sink, SinkWriter, SinkWriterContext};
 use pyflink_core::time::WatermarkStrategy;
 use pyflink_core::{CheckpointingMode, FlinkError, RestartStrategy, StreamExecutionEnvironment};
-use rdkafka::config::ClientConfig;
-use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 
 fn exactly_once_sink(broker: &Broker, topic: &str, prefix: &str) -> KafkaSink<String> {
     KafkaSink::builder()
@@ -132,28 +130,6 @@ fn a_completed_transaction_is_in_the_topic_once_whoever_commits_it() {
     assert!(error.contains("names no transaction"), "{error}");
 }
 
-/// Writes `clicks` to partitions 0 and 1 of `clicks` in turn, a few at a time, while a job
-/// reads them: they reach the job in small batches, between which checkpoints complete and
-/// failures strike (a topic written beforehand would arrive in batches of a thousand). After
-/// the first ten, it waits until the job has `started` reading.
-fn produce_slowly(bootstrap: String, clicks: Vec<String>, started: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
-    std::thread::spawn(move || {
-        let producer: BaseProducer = ClientConfig::new().set("bootstrap.servers", &bootstrap).create().unwrap();
-        for (i, click) in clicks.iter().enumerate() {
-            while i == 10 && !started.load(Ordering::SeqCst) {
-                std::thread::sleep(Duration::from_millis(1));
-            }
-            let record = BaseRecord::<(), str>::to("clicks").payload(click).partition((i % 2) as i32).timestamp(1000);
-            producer.send(record).map_err(|(e, _)| e).unwrap();
-            producer.poll(Duration::ZERO);
-            if i % 10 == 9 {
-                std::thread::sleep(Duration::from_millis(3));
-            }
-        }
-        producer.flush(Duration::from_secs(30)).unwrap();
-    })
-}
-
 /// Reads the first `per_partition` records of both partitions of `clicks`, counts the clicks
 /// of each user and writes each running count to `counts` through an `EXACTLY_ONCE` sink,
 /// failing once at each of `failures` (records seen by the map over all attempts).
@@ -207,7 +183,12 @@ fn kafka_to_keyed_counts_to_kafka_gives_every_result_once_despite_failures() {
     broker.create_topic("counts", 2);
     let clicks: Vec<String> = (0..2000u64).map(|i| format!("user{:02}", (i * 7) % 13)).collect();
     let started = Arc::new(AtomicBool::new(false));
-    let producer = produce_slowly(broker.bootstrap.clone(), clicks.clone(), Arc::clone(&started));
+    let producer = produce_clicks_slowly(
+        broker.bootstrap.clone(),
+        clicks.clone(),
+        Duration::from_millis(3),
+        Some(Arc::clone(&started)),
+    );
     let checkpoints = tempfile::tempdir().unwrap();
     count_clicks(&broker, checkpoints.path(), 1000, vec![500, 1300, 2100], started).unwrap();
     producer.join().unwrap();

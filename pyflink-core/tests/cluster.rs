@@ -14,7 +14,8 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use cluster_processes::{
-    assert_succeeded, child, free_ports, has_complete_checkpoint, start_cluster, wait_all, ClusterCommands, JOB_VAR,
+    assert_succeeded, child, free_ports, has_complete_checkpoint, run_scenarios, start_cluster, wait_all,
+    ClusterCommands, Scenario, JOB_VAR,
 };
 use pyflink_core::cluster::HOSTS_VAR;
 use pyflink_core::time::WatermarkStrategy;
@@ -531,11 +532,8 @@ fn the_command_starts_the_cluster_again_when_process_0_dies() {
     assert_eq!(jobs.len(), 1, "{jobs:?}");
 }
 
-/// One scenario of this binary's tests.
-type ClusterTest = Box<dyn Fn()>;
-
 fn run_tests() {
-    let tests: Vec<(&str, ClusterTest)> = vec![
+    let tests: Vec<(&str, Scenario)> = vec![
         (
             "word count on 2 processes x 2 threads",
             Box::new(|| cluster_prints_what_one_process_prints("word_count", 2, 2)),
@@ -579,13 +577,5 @@ fn run_tests() {
             Box::new(a_killed_process_started_again_rejoins_and_nothing_is_lost_or_doubled),
         ),
     ];
-    // Like libtest, the first argument that is not an option picks the tests whose names hold it.
-    let filter = std::env::args().skip(1).find(|arg| !arg.starts_with('-')).unwrap_or_default();
-    let tests: Vec<_> = tests.into_iter().filter(|(name, _)| name.contains(&filter)).collect();
-    for (name, test) in &tests {
-        let started = Instant::now();
-        test();
-        println!("test {name} ... ok ({:.1}s)", started.elapsed().as_secs_f64());
-    }
-    println!("{} cluster tests passed", tests.len());
+    run_scenarios(tests, "cluster tests");
 }

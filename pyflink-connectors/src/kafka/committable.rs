@@ -36,15 +36,30 @@ pub(crate) struct Committable {
     pub(crate) records: Vec<u8>,
 }
 
-/// One record as written, borrowed from the writer.
+/// A record as the sink sends it, its parts borrowed: from the writer's serialized value, or
+/// from a [`CopiedRecord`] written again. Its encoding is also the copy a committable keeps.
 #[derive(Serialize)]
-struct WrittenRecord<'a> {
-    topic: &'a str,
-    partition: Option<i32>,
-    key: Option<&'a [u8]>,
-    value: Option<&'a [u8]>,
-    timestamp: Option<i64>,
-    headers: &'a Headers,
+pub(crate) struct OutgoingRecord<'a> {
+    pub(crate) topic: &'a str,
+    pub(crate) partition: Option<i32>,
+    pub(crate) key: Option<&'a [u8]>,
+    pub(crate) value: Option<&'a [u8]>,
+    pub(crate) timestamp: Option<i64>,
+    pub(crate) headers: &'a [(String, Option<Vec<u8>>)],
+}
+
+impl<'a> OutgoingRecord<'a> {
+    /// The record `serialized`, to `topic` with `timestamp`.
+    pub(crate) fn of(topic: &'a str, serialized: &'a SerializedRecord, timestamp: Option<i64>) -> Self {
+        OutgoingRecord {
+            topic,
+            partition: serialized.partition,
+            key: serialized.key.as_deref(),
+            value: serialized.value.as_deref(),
+            timestamp,
+            headers: &serialized.headers,
+        }
+    }
 }
 
 /// One record read back from a committable, to be written again.
@@ -58,22 +73,23 @@ pub(crate) struct CopiedRecord {
     pub(crate) headers: Headers,
 }
 
-/// Appends the record `serialized`, written to `topic` with `timestamp`, to `records`.
-pub(crate) fn append_record(
-    records: &mut Vec<u8>,
-    topic: &str,
-    serialized: &SerializedRecord,
-    timestamp: Option<i64>,
-) -> Result<()> {
-    let record = WrittenRecord {
-        topic,
-        partition: serialized.partition,
-        key: serialized.key.as_deref(),
-        value: serialized.value.as_deref(),
-        timestamp,
-        headers: &serialized.headers,
-    };
-    bincode::serialize_into(records, &record)
+impl CopiedRecord {
+    /// The record to send again.
+    pub(crate) fn outgoing(&self) -> OutgoingRecord<'_> {
+        OutgoingRecord {
+            topic: &self.topic,
+            partition: self.partition,
+            key: self.key.as_deref(),
+            value: self.value.as_deref(),
+            timestamp: self.timestamp,
+            headers: &self.headers,
+        }
+    }
+}
+
+/// Appends a copy of `record` to `records`.
+pub(crate) fn append_record(records: &mut Vec<u8>, record: &OutgoingRecord<'_>) -> Result<()> {
+    bincode::serialize_into(records, record)
         .map_err(|e| FlinkError::Connector(format!("Kafka: cannot keep a copy of a record for the checkpoint: {e}")))
 }
 
@@ -131,8 +147,9 @@ mod tests {
     #[test]
     fn records_and_committables_come_back_as_written() {
         let mut records = Vec::new();
-        append_record(&mut records, "out", &serialized(Some("k"), Some("v"), Some(2)), Some(1000)).unwrap();
-        append_record(&mut records, "other", &serialized(None, None, None), None).unwrap();
+        let (first, second) = (serialized(Some("k"), Some("v"), Some(2)), serialized(None, None, None));
+        append_record(&mut records, &OutgoingRecord::of("out", &first, Some(1000))).unwrap();
+        append_record(&mut records, &OutgoingRecord::of("other", &second, None)).unwrap();
         let committable = Committable {
             transactional_id: "sink-1-0".into(),
             subtask: 1,

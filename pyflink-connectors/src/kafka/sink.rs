@@ -14,8 +14,8 @@ use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::ClientContext;
 
 use crate::kafka::broker::{bound_of, BrokerCalls, OnStop, MAX_BLOCK_MS};
-use crate::kafka::committable::{append_record, CopiedRecord};
-use crate::kafka::schema::{KafkaRecordSerializationSchema, SerializedRecord};
+use crate::kafka::committable::{append_record, OutgoingRecord};
+use crate::kafka::schema::KafkaRecordSerializationSchema;
 use crate::kafka::transactions::{OpenTransaction, SinkProducer, Transactions};
 use crate::kafka::{client_config, kafka_error};
 
@@ -244,11 +244,11 @@ struct TransactionalWriter {
 
 impl TransactionalWriter {
     /// Keeps a copy of a record sent in the open transaction.
-    fn keep(&mut self, topic: &str, serialized: &SerializedRecord, timestamp: Option<i64>) -> Result<()> {
+    fn keep(&mut self, record: &OutgoingRecord<'_>) -> Result<()> {
         if self.mark_topic.is_none() {
-            self.mark_topic = Some(topic.to_string());
+            self.mark_topic = Some(record.topic.to_string());
         }
-        append_record(&mut self.records, topic, serialized, timestamp)
+        append_record(&mut self.records, record)
     }
 }
 
@@ -341,18 +341,10 @@ impl<T: Data> SinkWriter<T> for KafkaWriter<T> {
         let Some(producer) = self.producer.as_ref() else {
             return Err(FlinkError::Runtime("the Kafka writer has no producer to send a record with".into()));
         };
-        let timestamp = serialized.timestamp.or(timestamp);
+        let record = OutgoingRecord::of(topic, &serialized, serialized.timestamp.or(timestamp));
         if let Some(transactional) = self.transactional.as_mut() {
-            transactional.keep(topic, &serialized, timestamp)?;
+            transactional.keep(&record)?;
         }
-        let record = OutgoingRecord {
-            topic,
-            partition: serialized.partition,
-            key: serialized.key.as_deref(),
-            value: serialized.value.as_deref(),
-            timestamp,
-            headers: &serialized.headers,
-        };
         record.send(producer, &self.calls)?;
         self.check_deliveries()
     }
@@ -407,20 +399,10 @@ struct TakenTransaction {
     records: Vec<u8>,
 }
 
-/// A record to send, its parts borrowed.
-struct OutgoingRecord<'a> {
-    topic: &'a str,
-    partition: Option<i32>,
-    key: Option<&'a [u8]>,
-    value: Option<&'a [u8]>,
-    timestamp: Option<i64>,
-    headers: &'a [(String, Option<Vec<u8>>)],
-}
-
 impl OutgoingRecord<'_> {
     /// Hands the record to `producer`; while its queue is full, lets it deliver some and tries
     /// again, as long as `max.block.ms` allows (the Java producer's send blocks as long).
-    fn send(&self, producer: &SinkProducer, calls: &BrokerCalls) -> Result<()> {
+    pub(crate) fn send(&self, producer: &SinkProducer, calls: &BrokerCalls) -> Result<()> {
         let mut record = BaseRecord::<[u8], [u8]>::to(self.topic);
         if let Some(payload) = self.value {
             record = record.payload(payload);
@@ -461,17 +443,4 @@ impl OutgoingRecord<'_> {
         producer.poll(Duration::ZERO);
         Ok(())
     }
-}
-
-/// Sends a record copied from a checkpoint again.
-pub(crate) fn send_record(producer: &SinkProducer, record: &CopiedRecord, calls: &BrokerCalls) -> Result<()> {
-    let outgoing = OutgoingRecord {
-        topic: &record.topic,
-        partition: record.partition,
-        key: record.key.as_deref(),
-        value: record.value.as_deref(),
-        timestamp: record.timestamp,
-        headers: &record.headers,
-    };
-    outgoing.send(producer, calls)
 }

@@ -37,7 +37,7 @@ use rdkafka::{Offset, TopicPartitionList};
 
 use crate::kafka::broker::{BrokerCalls, CallFailure, OnStop, MAX_BLOCK_MS};
 use crate::kafka::committable::Committable;
-use crate::kafka::sink::{send_record, DeliveryReports};
+use crate::kafka::sink::DeliveryReports;
 use crate::kafka::{client_config, kafka_error};
 
 /// The producer type of the Kafka sink.
@@ -408,7 +408,7 @@ impl Transactions {
         let _ = producer.context().take_failure();
         producer.begin_transaction().map_err(|e| kafka_error(&format!("begin a transaction of '{id}'"), e))?;
         for record in committable.records() {
-            send_record(producer, &record?, calls)?;
+            record?.outgoing().send(producer, calls)?;
         }
         self.mark(producer, id, &committable.mark_topic, committable.token, calls)?;
         calls

@@ -155,3 +155,31 @@ pub fn produce_keyed(broker: &Broker, topic: &str, records: &[(&str, Option<&str
     env.from_collection(records).sink_to(record_per_batch_sink(broker, schema.build().unwrap()));
     env.execute("produce keyed").unwrap();
 }
+
+/// Writes `clicks` to partitions 0 and 1 of topic `clicks` in turn, ten at a time with `pause`
+/// between, while a job reads them: they reach the job in small batches, between which
+/// checkpoints complete and failures strike (a topic written beforehand would arrive in batches
+/// of a thousand). With `started`, it waits after the first ten until the job has started reading.
+pub fn produce_clicks_slowly(
+    bootstrap: String,
+    clicks: Vec<String>,
+    pause: std::time::Duration,
+    started: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+) -> std::thread::JoinHandle<()> {
+    use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+    std::thread::spawn(move || {
+        let producer: BaseProducer = ClientConfig::new().set("bootstrap.servers", &bootstrap).create().unwrap();
+        for (i, click) in clicks.iter().enumerate() {
+            while i == 10 && started.as_ref().is_some_and(|s| !s.load(std::sync::atomic::Ordering::SeqCst)) {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            let record = BaseRecord::<(), str>::to("clicks").payload(click).partition((i % 2) as i32).timestamp(1000);
+            producer.send(record).map_err(|(e, _)| e).unwrap();
+            producer.poll(Duration::ZERO);
+            if i % 10 == 9 {
+                std::thread::sleep(pause);
+            }
+        }
+        producer.flush(Duration::from_secs(30)).unwrap();
+    })
+}

@@ -7,6 +7,7 @@
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Output, Stdio};
+use std::time::Instant;
 
 use pyflink_core::cluster::{COORDINATOR_VAR, HOSTS_VAR, PROCESS_ID_VAR, THREADS_VAR};
 
@@ -113,4 +114,20 @@ pub fn latest_checkpoint(dir: &str) -> Option<std::path::PathBuf> {
         })
         .max_by_key(|(n, _)| *n)
         .map(|(_, path)| path)
+}
+
+/// One scenario of a cluster test binary.
+pub type Scenario = Box<dyn Fn()>;
+
+/// Runs the scenarios whose names hold the binary's first argument that is not an option (all
+/// without one, as libtest filters), printing each one's time, then how many of `what` passed.
+pub fn run_scenarios<N: AsRef<str>>(scenarios: Vec<(N, Scenario)>, what: &str) {
+    let filter = std::env::args().skip(1).find(|arg| !arg.starts_with('-')).unwrap_or_default();
+    let picked: Vec<_> = scenarios.into_iter().filter(|(name, _)| name.as_ref().contains(&filter)).collect();
+    for (name, scenario) in &picked {
+        let started = Instant::now();
+        scenario();
+        println!("test {} ... ok ({:.1}s)", name.as_ref(), started.elapsed().as_secs_f64());
+    }
+    println!("{} {what} passed", picked.len());
 }
