@@ -46,6 +46,12 @@ use crate::checkpoint::{CheckpointConfig, CheckpointingMode, ExternalizedCheckpo
 use crate::config::BackpressureConfig;
 use crate::{FlinkError, Result};
 
+/// The environment variable through which the `pyflink-rs run` command hands the options of
+/// its flags (`-D`, `-p`, `-s`) to the program, as a JSON object of options: every
+/// [`StreamExecutionEnvironment::get_execution_environment`](crate::StreamExecutionEnvironment::get_execution_environment)
+/// starts with them, as a Flink program started by `flink run` does.
+pub const OPTIONS_VAR: &str = "PYFLINK_RS_OPTIONS";
+
 /// String settings by key, as Flink's `Configuration`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Configuration {
@@ -56,6 +62,45 @@ impl Configuration {
     /// An empty configuration.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The options of [`OPTIONS_VAR`], if it is set: a JSON object whose values are strings,
+    /// numbers or booleans.
+    ///
+    /// ```
+    /// use pyflink_core::configuration::Configuration;
+    ///
+    /// let options = Configuration::from_json(r#"{"parallelism.default": 3, "a.b": "c"}"#).unwrap();
+    /// assert_eq!(options.get_string("parallelism.default"), Some("3"));
+    /// assert!(Configuration::from_json("[1]").unwrap_err().to_string().contains("JSON object"));
+    /// ```
+    pub fn from_env() -> Result<Option<Configuration>> {
+        match std::env::var(OPTIONS_VAR) {
+            Ok(text) => Configuration::from_json(&text).map(Some),
+            Err(_) => Ok(None),
+        }
+    }
+
+    /// The options of a JSON object (the form of [`OPTIONS_VAR`]).
+    pub fn from_json(text: &str) -> Result<Configuration> {
+        let wrong = |what: String| {
+            FlinkError::InvalidProgram(format!(
+                "${OPTIONS_VAR} must be a JSON object of options (\"key\": \"value\"): {what}"
+            ))
+        };
+        let object: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(text).map_err(|e| wrong(e.to_string()))?;
+        let mut config = Configuration::new();
+        for (key, value) in object {
+            let text = match value {
+                serde_json::Value::String(text) => text,
+                serde_json::Value::Number(number) => number.to_string(),
+                serde_json::Value::Bool(flag) => flag.to_string(),
+                other => return Err(wrong(format!("the value of '{key}' is {other}"))),
+            };
+            config.set_string(&key, &text);
+        }
+        Ok(config)
     }
 
     /// Sets `key` to `value`.

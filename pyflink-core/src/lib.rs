@@ -68,7 +68,7 @@ pub use api::keyed::KeyedStream;
 pub use api::windowed::WindowedStream;
 pub use checkpoint::{CheckpointConfig, CheckpointingMode, ExternalizedCheckpointRetention, RestartStrategy};
 pub use config::{BackpressureConfig, Boundedness, RuntimeExecutionMode};
-pub use configuration::Configuration;
+pub use configuration::{Configuration, OPTIONS_VAR};
 pub use data::{Data, Key};
 pub use display::FlinkDisplay;
 pub use element::{Element, StreamRecord, Watermark, WatermarkStatus};

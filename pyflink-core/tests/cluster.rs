@@ -58,8 +58,8 @@ fn main() {
 /// success, 1 with the error on standard error otherwise.
 fn run_job(job: &str) {
     let env = StreamExecutionEnvironment::get_execution_environment();
-    if std::env::var(HOSTS_VAR).is_err() {
-        env.set_parallelism(std::env::var("PFRS_CLUSTER_TEST_PARALLELISM").unwrap().parse().unwrap());
+    if let (None, Ok(parallelism)) = (env.get_cluster(), std::env::var("PFRS_CLUSTER_TEST_PARALLELISM")) {
+        env.set_parallelism(parallelism.parse().unwrap());
     }
     match job {
         "word_count" | "word_count_upper" => {
@@ -486,6 +486,51 @@ fn the_command_runs_a_rust_program_on_local_processes() {
     assert_eq!(stdout_lines(&[output]), expected);
 }
 
+/// The command's flags reach the program: `-p` its parallelism, `-D` any option (a wrong one
+/// fails the job naming it), and `--hosts` with `--process-id` place each of its processes in a
+/// cluster that a host file lists.
+fn the_command_hands_its_flags_to_the_program() {
+    let command = |flags: &[&str]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_pyflink-rs"));
+        command
+            .arg("run")
+            .args(flags)
+            .arg("--")
+            .arg(std::env::current_exe().unwrap())
+            .env(JOB_VAR, "word_count")
+            .env_remove(HOSTS_VAR)
+            .env_remove("PFRS_CLUSTER_TEST_PARALLELISM")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        command
+    };
+    let (three_workers, _) = alone("word_count", 3);
+    let output = command(&["-p", "3", "-D", "rest.port=0"]).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    // The subtask prefixes are those of 3 workers.
+    assert_eq!(stdout_lines(&[output]), three_workers);
+
+    let output = command(&["-D", "pipeline.max-parallelism=many"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(stderr.contains("PYFLINK_RS_OPTIONS") && stderr.contains("pipeline.max-parallelism"), "{stderr}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let hosts = dir.path().join("hosts");
+    let ports = free_ports(2);
+    std::fs::write(&hosts, format!("# the cluster\n127.0.0.1:{}\n127.0.0.1:{}\n", ports[0], ports[1])).unwrap();
+    let processes: Vec<_> = (0..2)
+        .map(|process| {
+            let hosts = hosts.display().to_string();
+            let id = process.to_string();
+            command(&["--hosts", &hosts, "--process-id", &id, "--threads", "2", "-D", "rest.port=0"]).spawn().unwrap()
+        })
+        .collect();
+    let outputs = wait_all(processes);
+    assert_succeeded("word count on a host file's cluster", &outputs);
+    assert_eq!(stdout_lines(&outputs), alone("word_count", 4).0);
+}
+
 /// The pid of `parent`'s child that runs as process `process` of its cluster, once it runs.
 fn child_with_process_id(parent: u32, process: usize) -> Option<u32> {
     let children = std::fs::read_to_string(format!("/proc/{parent}/task/{parent}/children")).ok()?;
@@ -555,6 +600,7 @@ fn run_tests() {
         ("every process restarts together", Box::new(every_process_restarts_together)),
         ("every process restores the cluster's checkpoint", Box::new(every_process_restores_the_clusters_checkpoint)),
         ("a killed process ends the job in the others", Box::new(a_killed_process_ends_the_job_in_the_others)),
+        ("the command hands its flags to the program", Box::new(the_command_hands_its_flags_to_the_program)),
         ("a cancel on process 0 stops every process", Box::new(a_cancel_on_process_0_stops_every_process)),
         (
             "a savepoint of one cluster resumes on another shape",

@@ -13,7 +13,7 @@ use crate::api::datastream::DataStream;
 use crate::checkpoint::{CheckpointConfig, CheckpointingMode, RestartStrategy};
 use crate::cluster::ClusterConfig;
 use crate::config::{BackpressureConfig, Boundedness, RuntimeExecutionMode};
-use crate::configuration::Configuration;
+use crate::configuration::{Configuration, OPTIONS_VAR};
 use crate::metrics::prometheus::PrometheusReporterConfig;
 use crate::rest::RestEndpointConfig;
 use crate::runtime::client::{JobClient, JobId};
@@ -62,6 +62,9 @@ struct Environment {
     /// The id of the jobs it executes, when the program fixes it (`$internal.pipeline.job-id`
     /// or `PYFLINK_RS_JOB_ID`), or why the variable's cannot be used (reported at execution).
     job_id: std::result::Result<Option<JobId>, FlinkError>,
+    /// Why the options of [`OPTIONS_VAR`] cannot be applied, if they cannot (reported at
+    /// execution, as the variables above).
+    command_line_options: std::result::Result<(), FlinkError>,
 }
 
 /// The job id [`JOB_ID_VAR`] fixes, if set.
@@ -98,7 +101,24 @@ impl StreamExecutionEnvironment {
     /// A local environment whose default parallelism is the number of cores; or, when the
     /// process's environment variables place it in a cluster ([`ClusterConfig::from_env`]), one
     /// process of that cluster, whose default parallelism is the cluster's number of workers.
+    /// The options of the `pyflink-rs run` command line ([`OPTIONS_VAR`]: `-D`, `-p`, `-s`) are
+    /// applied as with [`configure`](Self::configure); the program's own settings override them.
     pub fn get_execution_environment() -> Self {
+        let env = Self::unconfigured();
+        let applied = match Configuration::from_env() {
+            Ok(Some(options)) => env.configure(&options).map(|_| ()),
+            Ok(None) => Ok(()),
+            Err(error) => Err(error),
+        };
+        env.inner.borrow_mut().command_line_options = applied.map_err(|error| {
+            FlinkError::InvalidProgram(format!("the options of ${OPTIONS_VAR} (pyflink-rs run's flags): {error}"))
+        });
+        env
+    }
+
+    /// A local or cluster environment as [`get_execution_environment`](Self::get_execution_environment)'s,
+    /// before the command line's options.
+    fn unconfigured() -> Self {
         let cluster = ClusterConfig::from_env();
         let cores = match &cluster {
             Ok(Some(cluster)) => cluster.workers(),
@@ -122,6 +142,7 @@ impl StreamExecutionEnvironment {
                 job_parameters: JobParameters::default(),
                 cluster,
                 job_id: job_id_from_env(),
+                command_line_options: Ok(()),
             })),
         }
     }
@@ -444,6 +465,7 @@ impl StreamExecutionEnvironment {
         }
         // A backend left out of this build fails the job here, once, rather than in every restart.
         inner.state_backend.check_available()?;
+        inner.command_line_options.clone()?;
         let mut selected = BTreeSet::new();
         let mut pending = sinks.clone();
         while let Some(id) = pending.pop() {
