@@ -118,8 +118,7 @@ impl UserFunction {
             return Ok(None);
         }
         let native = Py::new(py, NativeRuntimeContext::new(runtime))?;
-        let wrapper =
-            py.import("pyflink_rs.datastream.functions")?.getattr("RuntimeContext")?.call1((native.clone_ref(py),))?;
+        let wrapper = crate::bridge::runtime_context(py)?.call1((native.clone_ref(py),))?;
         loaded.target.bind(py).call_method1("open", (wrapper,))?;
         Ok(Some(native))
     }

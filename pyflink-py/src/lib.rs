@@ -23,6 +23,8 @@
 //! - [`table`]: the Table API and SQL from Python, with Python UDFs;
 //! - [`logging`]: the engine's `tracing` events as records of Python's `logging`;
 //! - [`metrics`]: counters, gauges, meters and distributions from Python functions;
+//! - [`bridge`]: the classes and functions of the package's Python the engine uses (PyFlink's
+//!   rows and windows, the contexts around native ones), all named in `pyflink_rs.bridge`;
 //! - [`value`]: Python objects as records and keys of the engine;
 //! - [`types`]: record types (PyFlink's `Types`): conversion of typed records and their Java
 //!   text for the print sink.
@@ -30,6 +32,7 @@
 //! Functions cross the interface once, cloudpickled, when the program is built; records never
 //! cross it one by one, so no uniffi call is on the per-record path.
 
+pub mod bridge;
 pub mod broadcast;
 pub mod compile;
 pub mod connectors;

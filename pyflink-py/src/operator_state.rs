@@ -85,13 +85,11 @@ impl NativeOperatorListState {
 /// Calls `initialize_state` of `function` if it is a `CheckpointedFunction`, with the operator
 /// state store of `runtime`.
 pub fn initialize(py: Python<'_>, function: &Bound<'_, PyAny>, runtime: &RuntimeContext) -> PyResult<()> {
-    let functions = py.import("pyflink_rs.datastream.functions")?;
     let store = Py::new(py, NativeOperatorStateStore::new(runtime))?;
-    functions.getattr("_initialize_operator_state")?.call1((function, store)).map(drop)
+    crate::bridge::initialize_operator_state(py)?.call1((function, store)).map(drop)
 }
 
 /// Calls `snapshot_state` of `function` if it is a `CheckpointedFunction`.
 pub fn snapshot(py: Python<'_>, function: &Bound<'_, PyAny>, checkpoint_id: u64) -> PyResult<()> {
-    let functions = py.import("pyflink_rs.datastream.functions")?;
-    functions.getattr("_snapshot_operator_state")?.call1((function, checkpoint_id)).map(drop)
+    crate::bridge::snapshot_operator_state(py)?.call1((function, checkpoint_id)).map(drop)
 }

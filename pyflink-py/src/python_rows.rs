@@ -80,7 +80,7 @@ impl ProcessFunction<Row, PyValue> for RowsToPython {
 
 /// Sets the kind of the Python `Row` `row` to `kind`.
 fn set_row_kind(row: &Bound<'_, PyAny>, kind: RowKind) -> PyResult<()> {
-    let kinds = row.py().import("pyflink_rs.common.types")?.getattr("RowKind")?;
+    let kinds = crate::bridge::row_kind(row.py())?;
     let name = match kind {
         RowKind::Insert => "INSERT",
         RowKind::UpdateBefore => "UPDATE_BEFORE",

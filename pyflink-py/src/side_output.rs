@@ -8,22 +8,13 @@ use std::sync::Arc;
 use pyflink_core::window::{Window, WindowContext};
 use pyflink_core::{OutputTag, ProcessContext};
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
 use pyo3::types::PyTuple;
 
 use crate::thread::operators::OutputType;
 use crate::types::TypeInfo;
 use crate::value::PyValue;
 
-/// `OutputTag` of `pyflink_rs.datastream.output_tag`, imported once per interpreter.
-static OUTPUT_TAG_CLASS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-
-fn output_tag_class(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
-    let class = OUTPUT_TAG_CLASS.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
-        Ok(py.import("pyflink_rs.datastream.output_tag")?.getattr("OutputTag")?.unbind())
-    })?;
-    Ok(class.bind(py))
-}
+use crate::bridge::output_tag as output_tag_class;
 
 /// The side outputs an operator's results may go to: each read tag with its record type.
 #[derive(Clone, Default)]

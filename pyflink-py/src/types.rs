@@ -11,7 +11,6 @@
 use pyflink_core::FlinkDisplay;
 use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 use serde::{Deserialize, Serialize};
 
@@ -150,8 +149,8 @@ impl TypeInfo {
             }
             TypeInfo::Basic { .. } => out.push_str(&value.str()?.to_string_lossy()),
             TypeInfo::Row { fields, .. } => {
-                let kind = value.getattr("_row_kind_short").map(|k| k.to_string());
-                out.push_str(kind.as_deref().unwrap_or("+I"));
+                let kind = crate::bridge::row_kind_short(value.py())?.call1((value,))?;
+                out.push_str(&kind.str()?.to_string_lossy());
                 out.push('[');
                 format_fields(fields, value, ", ", out)?;
                 out.push(']');
@@ -294,17 +293,11 @@ fn convert_fields<'py>(
     fields.iter().zip(items.iter()).map(|(field, item)| field.convert(item)).collect()
 }
 
-/// `Row._of` of `pyflink_rs.common.types`, imported once per interpreter.
-static BUILD_ROW: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-
 /// A PyFlink `Row` of `values` with field `names`.
 pub(crate) fn build_row<'py>(
     py: Python<'py>,
     values: Vec<Bound<'py, PyAny>>,
     names: &[String],
 ) -> PyResult<Bound<'py, PyAny>> {
-    let build = BUILD_ROW.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
-        Ok(py.import("pyflink_rs.common.types")?.getattr("Row")?.getattr("_of")?.unbind())
-    })?;
-    build.bind(py).call1((PyTuple::new(py, values)?, PyTuple::new(py, names)?))
+    crate::bridge::build_row(py)?.call1((PyTuple::new(py, values)?, PyTuple::new(py, names)?))
 }

@@ -19,6 +19,7 @@ use pyflink_core::{FlinkError, KeyedRuntimeContext, MapStateDescriptor, ProcessC
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
+use crate::bridge;
 use crate::context::{NativeKeyedContext, NativeRuntimeContext, TimerRequest};
 use crate::function::{python_error, PyFunction};
 use crate::side_output::SideOutputs;
@@ -95,12 +96,11 @@ impl BroadcastCalls {
     /// Opens the function with `runtime`, the Python `RuntimeContext` wrapping `native`.
     fn open(&mut self, py: Python<'_>, native: &Py<NativeRuntimeContext>, keyed: bool) -> PyResult<()> {
         let function = self.function.get(py)?;
-        let functions = py.import("pyflink_rs.datastream.functions")?;
-        let runtime_context = functions.getattr("RuntimeContext")?.call1((native.clone_ref(py),))?;
+        let runtime_context = bridge::runtime_context(py)?.call1((native.clone_ref(py),))?;
         function.call_method1("open", (runtime_context,))?;
         let context = Py::new(py, NativeKeyedContext::default())?;
         let by_name = PyDict::new(py);
-        let wrapper = functions.getattr("_BroadcastContext")?.call1((context.clone_ref(py), by_name.clone()))?;
+        let wrapper = bridge::broadcast_context(py)?.call1((context.clone_ref(py), by_name.clone()))?;
         self.loaded = Some(Loaded {
             process_element: function.getattr("process_element")?.unbind(),
             process_broadcast_element: function.getattr("process_broadcast_element")?.unbind(),

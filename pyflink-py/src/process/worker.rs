@@ -20,6 +20,7 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 
+use crate::bridge;
 use crate::function::python_error;
 use crate::metrics::WorkerMetrics;
 
@@ -50,11 +51,10 @@ struct WorkerLaunch {
 
 impl WorkerLaunch {
     fn of(py: Python<'_>) -> PyResult<Self> {
-        let dependencies = py.import("pyflink_rs.common.dependencies")?;
         Ok(WorkerLaunch {
-            executable: dependencies.call_method0("worker_executable")?.extract()?,
-            working_directory: dependencies.call_method0("working_directory")?.extract()?,
-            environment: dependencies.call_method0("worker_environment")?.extract()?,
+            executable: bridge::worker_executable(py)?.call0()?.extract()?,
+            working_directory: bridge::working_directory(py)?.call0()?.extract()?,
+            environment: bridge::worker_environment(py)?.call0()?.extract()?,
         })
     }
 }
@@ -228,9 +228,6 @@ impl Drop for PythonWorker {
     }
 }
 
-/// `pyflink_rs.worker.pickle_bundle`, imported once per interpreter.
-static PICKLE_BUNDLE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-
 /// `pickle.loads` and the `gc` functions, looked up once per interpreter.
 static UNPICKLING: PyOnceLock<[Py<PyAny>; 4]> = PyOnceLock::new();
 
@@ -261,9 +258,6 @@ fn unpickle_answer<'py>(py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, Py
 
 /// `value` pickled as the worker pickles its answers.
 fn pickle(py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
-    let pickle_bundle = PICKLE_BUNDLE.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
-        Ok(py.import("pyflink_rs.worker")?.getattr("pickle_bundle")?.unbind())
-    })?;
-    let bytes = pickle_bundle.bind(py).call1((value,))?;
+    let bytes = bridge::pickle_bundle(py)?.call1((value,))?;
     Ok(bytes.cast::<PyBytes>()?.as_bytes().to_vec())
 }

@@ -121,11 +121,7 @@ impl PickledCallable {
                         }
                         None => (None, None),
                     };
-                    let context = py.import("pyflink_rs.table.udf")?.getattr("FunctionContext")?.call1((
-                        group,
-                        py.None(),
-                        task,
-                    ))?;
+                    let context = crate::bridge::function_context(py)?.call1((group, py.None(), task))?;
                     call.call_method1("open", (context,))?;
                     let target = call.call_method0("target")?;
                     Ok(PythonInstance::InProcess { call: call.unbind(), target: target.unbind() })

@@ -7,6 +7,7 @@ use pyflink_core::{KeyedProcessContext, KeyedProcessFunction, KeyedRuntimeContex
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
+use crate::bridge;
 use crate::context::{NativeKeyedContext, NativeRuntimeContext, TimerRequest};
 use crate::function::{python_error, PyFunction};
 use crate::interpreter::with_interpreter;
@@ -104,12 +105,11 @@ impl KeyedProcessFunction<PyKey, KeyedRecord, PyValue> for PythonKeyedProcess {
         Python::attach(|py| {
             let opened = (|| -> PyResult<Py<NativeRuntimeContext>> {
                 let function = self.function.get(py)?;
-                let functions = py.import("pyflink_rs.datastream.functions")?;
                 let native = Py::new(py, NativeRuntimeContext::new(context.runtime()))?;
-                let runtime_context = functions.getattr("RuntimeContext")?.call1((native.clone_ref(py),))?;
+                let runtime_context = bridge::runtime_context(py)?.call1((native.clone_ref(py),))?;
                 function.call_method1("open", (runtime_context,))?;
                 let keyed_context = Py::new(py, NativeKeyedContext::default())?;
-                let wrapper = functions.getattr("_KeyedContext")?.call1((keyed_context.clone_ref(py),))?;
+                let wrapper = bridge::keyed_context(py)?.call1((keyed_context.clone_ref(py),))?;
                 self.loaded = Some(Loaded {
                     process_element: function.getattr("process_element")?.unbind(),
                     on_timer: function.getattr("on_timer")?.unbind(),

@@ -7,6 +7,7 @@ use pyflink_core::time::current_processing_time;
 use pyflink_core::{FlinkError, ProcessContext, ProcessFunction, Result, RuntimeContext};
 use pyo3::prelude::*;
 
+use crate::bridge;
 use crate::context::{NativeKeyedContext, NativeRuntimeContext};
 use crate::function::{python_error, PyFunction};
 use crate::interpreter::with_interpreter;
@@ -79,12 +80,11 @@ impl ProcessFunction<PyValue, PyValue> for PythonProcess {
         Python::attach(|py| {
             let opened = (|| -> PyResult<Py<NativeRuntimeContext>> {
                 let function = self.function.get(py)?;
-                let functions = py.import("pyflink_rs.datastream.functions")?;
                 let native = Py::new(py, NativeRuntimeContext::new(runtime))?;
-                let runtime_context = functions.getattr("RuntimeContext")?.call1((native.clone_ref(py),))?;
+                let runtime_context = bridge::runtime_context(py)?.call1((native.clone_ref(py),))?;
                 function.call_method1("open", (runtime_context,))?;
                 let context = Py::new(py, NativeKeyedContext::default())?;
-                let wrapper = functions.getattr("_KeyedContext")?.call1((context.clone_ref(py),))?;
+                let wrapper = bridge::keyed_context(py)?.call1((context.clone_ref(py),))?;
                 self.loaded = Some(Loaded {
                     process_element: function.getattr("process_element")?.unbind(),
                     function: function.unbind(),

@@ -13,7 +13,6 @@ use pyflink_core::time::current_processing_time;
 use pyflink_core::window::{TimeWindow, TriggerContext, TriggerResult};
 use pyflink_core::Result;
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyList, PyTuple};
 
 use crate::context::TimerRequest;
@@ -79,8 +78,6 @@ impl NativeTriggerContext {
         PyList::new(py, self.merged.iter().filter_map(|values| values.get(name)).map(|value| value.bind(py).clone()))
     }
 }
-
-static TRIGGER_CONTEXT: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
 /// A Python `Trigger` object.
 #[derive(Clone)]
@@ -170,10 +167,7 @@ impl CustomTrigger {
         native: &Py<NativeTriggerContext>,
     ) -> PyResult<TriggerResult> {
         let trigger = self.function.get(py)?;
-        let class = TRIGGER_CONTEXT.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
-            Ok(py.import("pyflink_rs.datastream._stored_state")?.getattr("_TriggerContext")?.unbind())
-        })?;
-        let context = class.bind(py).call1((native.clone_ref(py),))?;
+        let context = crate::bridge::trigger_context(py)?.call1((native.clone_ref(py),))?;
         let window = window.to_python(py)?;
         let result = match call {
             TriggerCall::Element(record, timestamp) => {
@@ -218,16 +212,6 @@ pub struct CustomAssigner {
     pub merging: bool,
 }
 
-static ASSIGNER_CONTEXT: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-static MERGE_GROUPS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-
-fn window_module_attr<'py>(py: Python<'py>, cell: &PyOnceLock<Py<PyAny>>, name: &str) -> PyResult<Bound<'py, PyAny>> {
-    let class = cell.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
-        Ok(py.import("pyflink_rs.datastream.window")?.getattr(name)?.unbind())
-    })?;
-    Ok(class.bind(py).clone())
-}
-
 /// The engine's window of a Python `TimeWindow`.
 fn time_window(window: &Bound<'_, PyAny>) -> PyResult<TimeWindow> {
     let (start, end) = match (window.getattr("start"), window.getattr("end")) {
@@ -257,8 +241,7 @@ impl CustomAssigner {
     ) -> Result<()> {
         Python::attach(|py| {
             let assigned = (|| -> PyResult<()> {
-                let context = window_module_attr(py, &ASSIGNER_CONTEXT, "_AssignerContext")?
-                    .call1((current_processing_time(),))?;
+                let context = crate::bridge::assigner_context(py)?.call1((current_processing_time(),))?;
                 let args = (record.value.bind(py), timestamp.unwrap_or(i64::MIN), context);
                 let result = self.function.get(py)?.call_method1("assign_windows", args)?;
                 for window in result.try_iter()? {
@@ -276,7 +259,7 @@ impl CustomAssigner {
         Python::attach(|py| {
             let merged = (|| -> PyResult<Vec<(TimeWindow, Vec<usize>)>> {
                 let objects = windows.iter().map(|window| window.to_python(py)).collect::<PyResult<Vec<_>>>()?;
-                let callback = window_module_attr(py, &MERGE_GROUPS, "_MergeGroups")?.call0()?;
+                let callback = crate::bridge::merge_groups(py)?.call0()?;
                 self.function.get(py)?.call_method1("merge_windows", (PyList::new(py, &objects)?, &callback))?;
                 let mut covered = vec![false; windows.len()];
                 let mut groups = Vec::new();

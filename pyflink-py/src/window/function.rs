@@ -9,25 +9,15 @@ use pyflink_core::{KeyedRuntimeContext, Result, RuntimeContext, ValueState, Valu
 use pyo3::call::PyCallArgs;
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyDict, PyList, PyModule, PyString, PyTuple};
+use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 
+use crate::bridge;
 use crate::context::NativeRuntimeContext;
 use crate::function::{python_error, PyFunction, UserFunction};
 use crate::interpreter::with_interpreter;
 use crate::side_output::{Emit, SideOutputs};
 use crate::thread::operators::OutputType;
 use crate::value::{KeyedRecord, PyKey, PyValue};
-
-/// `pyflink_rs.datastream.window`, imported once per interpreter.
-static WINDOW_MODULE: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
-
-fn window_class<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
-    let module = WINDOW_MODULE.get_or_try_init(py, || -> PyResult<Py<PyModule>> {
-        Ok(py.import("pyflink_rs.datastream.window")?.unbind())
-    })?;
-    module.bind(py).getattr(name)
-}
 
 /// A window as the Python object PyFlink passes to window functions.
 pub trait PythonWindow: Window {
@@ -37,19 +27,19 @@ pub trait PythonWindow: Window {
 
 impl PythonWindow for TimeWindow {
     fn to_python<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        window_class(py, "TimeWindow")?.call1((self.start, self.end))
+        bridge::time_window(py)?.call1((self.start, self.end))
     }
 }
 
 impl PythonWindow for GlobalWindow {
     fn to_python<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        window_class(py, "GlobalWindow")?.call_method0("get")
+        bridge::global_window(py)?.call_method0("get")
     }
 }
 
 /// The count window with id `id`, as PyFlink's count windows number them.
 pub fn count_window(py: Python<'_>, id: i64) -> PyResult<Bound<'_, PyAny>> {
-    window_class(py, "CountWindow")?.call1((id,))
+    bridge::count_window(py)?.call1((id,))
 }
 
 /// What a window holds as its results: records of the keyed stream, or aggregation results.
@@ -162,8 +152,7 @@ impl WindowEvaluator {
     pub fn open(&self, py: Python<'_>, runtime: &RuntimeContext) -> PyResult<Py<NativeRuntimeContext>> {
         let evaluator = self.evaluator.get(py)?;
         let native = Py::new(py, NativeRuntimeContext::new(runtime))?;
-        let functions = py.import("pyflink_rs.datastream.functions")?;
-        let runtime_context = functions.getattr("RuntimeContext")?.call1((native.clone_ref(py),))?;
+        let runtime_context = bridge::runtime_context(py)?.call1((native.clone_ref(py),))?;
         evaluator.call_method1("open", (runtime_context,))?;
         Ok(native)
     }

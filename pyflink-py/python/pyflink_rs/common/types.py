@@ -48,7 +48,8 @@ class Row(tuple):
 
     @classmethod
     def _of(cls, values, names):
-        """A row of ``values`` with ``names`` (empty: positional); used by the engine."""
+        """A row of ``values`` with ``names`` (empty: positional), without checks (the engine
+        builds rows through ``pyflink_rs.bridge.build_row``)."""
         row = tuple.__new__(cls, values)
         row._fields = list(names) if names else None
         row._row_kind = RowKind.INSERT
@@ -83,10 +84,6 @@ class Row(tuple):
         if len(field_names) != len(self):
             raise ValueError(f"{len(field_names)} names for a row of {len(self)} fields")
         self._fields = list(field_names)
-
-    @property
-    def _row_kind_short(self):
-        return self._row_kind.short_string()
 
     def __call__(self, *args):
         # A row of field names used as a factory: Row("a", "b")(1, 2).
