@@ -168,6 +168,32 @@ fn run_job(job: &str) {
                 .sum(|pair| &mut pair.1)
                 .print();
         }
+        "endless_windows" => {
+            // Windows of ten years over event times 1, 2, ... ms: only a drain fires them.
+            let mut config = Configuration::new();
+            config.set_string("execution.checkpointing.dir", &std::env::var(CHECKPOINT_DIR_VAR).unwrap());
+            config.set_string("rest.port", &std::env::var(REST_PORT_VAR).unwrap());
+            env.configure(&config).unwrap();
+            env.enable_checkpointing(Duration::from_secs(3600), CheckpointingMode::ExactlyOnce);
+            // Written once records flow, for the test to wait for.
+            let marker = std::env::var(MARKER_VAR).unwrap();
+            env.from_sequence(1, 100_000_000)
+                .unwrap()
+                .map(move |n| {
+                    if n % 1000 == 0 {
+                        std::thread::sleep(Duration::from_millis(1));
+                        let _ = std::fs::write(&marker, b"reading");
+                    }
+                    n
+                })
+                .assign_timestamps_and_watermarks(
+                    WatermarkStrategy::for_monotonous_timestamps().with_timestamp_assigner(|n: &i64, _| *n),
+                )
+                .key_by(|n| n % 4)
+                .window(TumblingEventTimeWindows::of(Duration::from_secs(86_400 * 3650)))
+                .reduce(|a, b| a.max(b))
+                .print();
+        }
         "slow" => {
             if let Ok(port) = std::env::var(REST_PORT_VAR) {
                 let mut config = Configuration::new();
@@ -373,6 +399,57 @@ fn a_cancel_on_process_0_stops_every_process() {
     }
 }
 
+/// Stops `job` through the REST API of process 0 at `port` with a savepoint into `target`
+/// (draining it first if `drain`); where the savepoint is.
+fn stop_through_rest(port: u16, job: &str, target: &std::path::Path, drain: bool) -> String {
+    let body = format!("{{\"targetDirectory\": \"{}\", \"drain\": {drain}}}", target.display());
+    let (status, answer) = call(port, "POST", &format!("/jobs/{job}/stop"), &body).unwrap();
+    assert_eq!(status, 202, "{answer}");
+    let request = answer["request-id"].as_str().unwrap().to_string();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (_, state) = call(port, "GET", &format!("/jobs/{job}/savepoints/{request}"), "").unwrap();
+        if state["status"]["id"] == "COMPLETED" {
+            return state["operation"]["location"]
+                .as_str()
+                .unwrap_or_else(|| panic!("no savepoint: {state}"))
+                .to_string();
+        }
+        assert!(Instant::now() < deadline, "the savepoint did not complete");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A drain reaches the sources of every process: each ends after a watermark at the end of
+/// event time, every window fires (once per key, across the cluster), the savepoint is taken,
+/// and the job finishes in every process.
+fn a_drain_fires_every_window_of_the_cluster() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_ports(1)[0];
+    let marker = dir.path().join("reading");
+    let extra = [
+        (CHECKPOINT_DIR_VAR, dir.path().join("checkpoints").display().to_string()),
+        (REST_PORT_VAR, port.to_string()),
+        (MARKER_VAR, marker.display().to_string()),
+    ];
+    let children = start_cluster(&["endless_windows", "endless_windows"], 2, &extra);
+    let job = listed_job(port);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !marker.exists() {
+        assert!(Instant::now() < deadline, "no records flow");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let location = stop_through_rest(port, &job, &dir.path().join("savepoints"), true);
+    assert!(std::path::Path::new(location.trim_start_matches("file:")).join("_metadata").exists());
+    let outputs = wait_all(children);
+    assert_succeeded("endless windows, drained", &outputs);
+    let maxima: Vec<i64> =
+        stdout_lines(&outputs).iter().map(|line| line.split_once("> ").unwrap().1.parse().unwrap()).collect();
+    let mut residues: Vec<i64> = maxima.iter().map(|m| m % 4).collect();
+    residues.sort();
+    assert_eq!(residues, vec![0, 1, 2, 3], "one window per key: {maxima:?}");
+}
+
 fn a_savepoint_of_one_cluster_resumes_on_another_shape() {
     let dir = tempfile::tempdir().unwrap();
     let checkpoints = dir.path().join("checkpoints").display().to_string();
@@ -384,23 +461,7 @@ fn a_savepoint_of_one_cluster_resumes_on_another_shape() {
     );
     let job = listed_job(port);
     std::thread::sleep(Duration::from_millis(300));
-    let target = dir.path().join("savepoints").display().to_string();
-    let body = format!("{{\"targetDirectory\": \"{target}\", \"drain\": false}}");
-    let (status, answer) = call(port, "POST", &format!("/jobs/{job}/stop"), &body).unwrap();
-    assert_eq!(status, 202, "{answer}");
-    let request = answer["request-id"].as_str().unwrap().to_string();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let location = loop {
-        let (_, state) = call(port, "GET", &format!("/jobs/{job}/savepoints/{request}"), "").unwrap();
-        if state["status"]["id"] == "COMPLETED" {
-            break state["operation"]["location"]
-                .as_str()
-                .unwrap_or_else(|| panic!("no savepoint: {state}"))
-                .to_string();
-        }
-        assert!(Instant::now() < deadline, "the savepoint did not complete");
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let location = stop_through_rest(port, &job, &dir.path().join("savepoints"), false);
     // Stopped with a savepoint, the job has finished in every process.
     assert_succeeded("resumable, stopped", &wait_all(first));
     // Three processes of one thread take over four workers' state and sources.
@@ -600,6 +661,7 @@ fn run_tests() {
         ("every process restarts together", Box::new(every_process_restarts_together)),
         ("every process restores the cluster's checkpoint", Box::new(every_process_restores_the_clusters_checkpoint)),
         ("a killed process ends the job in the others", Box::new(a_killed_process_ends_the_job_in_the_others)),
+        ("a drain fires every window of the cluster", Box::new(a_drain_fires_every_window_of_the_cluster)),
         ("the command hands its flags to the program", Box::new(the_command_hands_its_flags_to_the_program)),
         ("a cancel on process 0 stops every process", Box::new(a_cancel_on_process_0_stops_every_process)),
         (

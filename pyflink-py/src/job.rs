@@ -113,6 +113,12 @@ impl RunningJob {
         let path = self.canceller.stop_with_savepoint(target, Duration::from_millis(timeout_ms))?;
         Ok(path.display().to_string())
     }
+
+    /// Drains the job into a savepoint at `target`; its path (see `JobClient::stop_with_drain`).
+    pub fn stop_with_drain(&self, target: String, timeout_ms: u64) -> Result<String, JobError> {
+        let path = self.canceller.stop_with_drain(target, Duration::from_millis(timeout_ms))?;
+        Ok(path.display().to_string())
+    }
 }
 
 /// The records of a stream collected while its job runs (`execute_and_collect`).

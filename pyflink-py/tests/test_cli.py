@@ -134,16 +134,19 @@ def test_list_savepoint_and_cancel_act_on_a_job_through_its_rest_api(tmp_path):
         process.wait()
 
 
-def test_without_an_address_the_commands_find_the_jobs_of_local_runs(tmp_path):
+@pytest.mark.parametrize("drain", [False, True])
+def test_without_an_address_the_commands_find_the_jobs_of_local_runs(tmp_path, drain):
     job_file = tmp_path / "endless.py"
     job_file.write_text(ENDLESS)
     process = subprocess.Popen([str(COMMAND), "run", "-py", str(job_file)],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         job_id = running_job()
-        stopped = pyflink_rs("stop", "-p", str(tmp_path / "stopped"), job_id)
+        stopped = pyflink_rs("stop", *(["-d"] if drain else []), "-p", str(tmp_path / "stopped"), job_id)
         assert stopped.returncode == 0, stopped.stderr
-        assert f'Suspending job "{job_id}" with a CANONICAL savepoint.' in stopped.stdout
+        verb = "Draining" if drain else "Suspending"
+        assert f'{verb} job "{job_id}" with a CANONICAL savepoint.' in stopped.stdout
+        assert "Savepoint completed. Path: file:" in stopped.stdout
         assert process.wait(timeout=60) == 0, "a stopped job ends as FINISHED"
     finally:
         process.kill()

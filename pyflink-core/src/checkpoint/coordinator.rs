@@ -102,10 +102,18 @@ pub(crate) enum Message {
     Finished { task: TaskId, from_epoch: u64, snapshot: TaskSnapshot },
     /// The run is over.
     Shutdown,
+    /// This process's workers have finished: the coordinator goes on until every task of the
+    /// job has reported its end (those of other processes report later) or `until` passes, so
+    /// that the checkpoints and savepoints their ends complete are written.
+    Finish { until: Instant },
 }
 
-/// Told the triggered and completed epochs whenever either changes.
-type EpochObserver = Box<dyn Fn(u64, u64) + Send + Sync>;
+/// Told the triggered and completed epochs, and the epoch sources drain in (if one is set),
+/// whenever they change.
+type EpochObserver = Box<dyn Fn(u64, u64, Option<u64>) + Send + Sync>;
+
+/// `draining` when no savepoint drains the job.
+const NOT_DRAINING: u64 = u64::MAX;
 
 /// One operator of the job as checkpoints name it.
 #[derive(Debug, Clone)]
@@ -121,6 +129,9 @@ pub(crate) struct CheckpointCoordinator {
     triggered: AtomicU64,
     /// One more than the newest completed epoch (0: none yet).
     completed: AtomicU64,
+    /// The epoch that a savepoint stopping the job with drain closes ([`NOT_DRAINING`] when
+    /// none does): sources end in it, after a watermark at the end of event time.
+    draining: AtomicU64,
     /// Tasks to wake when an epoch is triggered or completed.
     activators: Mutex<Vec<SyncActivator>>,
     /// Others to tell (the other processes of a cluster).
@@ -143,6 +154,12 @@ impl CheckpointCoordinator {
         self.triggered.load(Ordering::Acquire)
     }
 
+    /// Whether sources moving on from `epochs` must drain: end their input there, after a
+    /// watermark at the end of event time (`pyflink-rs stop --drain`).
+    pub(crate) fn drains(&self, epochs: &std::ops::Range<u64>) -> bool {
+        epochs.contains(&self.draining.load(Ordering::Acquire))
+    }
+
     /// The number of epochs completed: epochs below it are in a complete checkpoint.
     #[inline]
     pub(crate) fn completed_epochs(&self) -> u64 {
@@ -159,7 +176,8 @@ impl CheckpointCoordinator {
         self.activators.lock().unwrap_or_else(|e| e.into_inner()).push(activator);
     }
 
-    /// Calls `observer` with the triggered and completed epochs whenever either changes.
+    /// Calls `observer` with the triggered and completed epochs, and the draining one, whenever
+    /// they change.
     pub(crate) fn observe(&self, observer: EpochObserver) {
         self.observers.lock().unwrap_or_else(|e| e.into_inner()).push(observer);
     }
@@ -177,6 +195,7 @@ impl CheckpointCoordinator {
             sender: Mutex::new(sender),
             triggered: AtomicU64::new(0),
             completed: AtomicU64::new(0),
+            draining: AtomicU64::new(NOT_DRAINING),
             activators: Mutex::new(Vec::new()),
             observers: Mutex::new(Vec::new()),
             base_id,
@@ -184,8 +203,13 @@ impl CheckpointCoordinator {
         }
     }
 
-    /// Takes over the coordinator's triggered and completed epochs, and wakes the tasks.
-    pub(crate) fn mirror(&self, triggered: u64, completed: u64) {
+    /// Takes over the coordinator's triggered, completed and draining epochs, and wakes the
+    /// tasks.
+    pub(crate) fn mirror(&self, triggered: u64, completed: u64, draining: Option<u64>) {
+        if let Some(epoch) = draining {
+            // Set before the trigger is seen, so that no source moves past it undrained.
+            self.draining.store(epoch, Ordering::Release);
+        }
         self.triggered.fetch_max(triggered, Ordering::AcqRel);
         self.completed.fetch_max(completed, Ordering::AcqRel);
         self.wake_all();
@@ -193,8 +217,9 @@ impl CheckpointCoordinator {
 
     fn wake_all(&self) {
         let (triggered, completed) = (self.triggered_epoch(), self.completed_epochs());
+        let draining = Some(self.draining.load(Ordering::Acquire)).filter(|&epoch| epoch != NOT_DRAINING);
         for observer in self.observers.lock().unwrap_or_else(|e| e.into_inner()).iter() {
-            observer(triggered, completed);
+            observer(triggered, completed, draining);
         }
         for activator in self.activators.lock().unwrap_or_else(|e| e.into_inner()).iter() {
             // A failed activation means the dataflow is gone; nothing is left to wake.
@@ -306,6 +331,15 @@ impl RunningCoordinator {
             let _ = thread.join();
         }
     }
+
+    /// Stops the thread once every task of the job has reported its end, or `wait` has passed
+    /// (see [`Message::Finish`]): for a run whose workers here have all finished.
+    pub(crate) fn finish(mut self, wait: Duration) {
+        self.shared.send(Message::Finish { until: Instant::now() + wait });
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 /// A checkpoint in progress.
@@ -343,12 +377,18 @@ struct CoordinatorThread {
 
 impl CoordinatorThread {
     fn run(mut self, receiver: Receiver<Message>) {
+        // Set once the workers here have finished: the end of the reading.
+        let mut closing: Option<Instant> = None;
         loop {
+            if closing.is_some_and(|until| self.finished.len() == self.expected.len() || Instant::now() >= until) {
+                return;
+            }
             let wait = self.next_trigger().map_or(Duration::from_millis(100), |at| {
                 at.saturating_duration_since(Instant::now()).clamp(Duration::from_millis(1), Duration::from_millis(100))
             });
             match receiver.recv_timeout(wait) {
                 Ok(Message::Shutdown) | Err(RecvTimeoutError::Disconnected) => return,
+                Ok(Message::Finish { until }) => closing = Some(until),
                 Ok(Message::Ack { task, epoch, snapshot }) => self.on_ack(task, epoch, snapshot),
                 Ok(Message::AckWritten { task, epoch, files, key_groups }) => {
                     if let Some(pending) = self.pending.get_mut(&epoch) {
@@ -418,7 +458,12 @@ impl CoordinatorThread {
         let due =
             self.next_trigger().is_some_and(|at| at <= now) && self.pending.len() < self.config.max_concurrent.max(1);
         if due || !savepoints.is_empty() {
-            let epoch = self.shared.triggered.fetch_add(1, Ordering::AcqRel);
+            let epoch = self.shared.triggered_epoch();
+            if savepoints.iter().any(|request| request.drain) {
+                // Before the trigger: sources closing this epoch see it with the trigger.
+                self.shared.draining.store(epoch, Ordering::Release);
+            }
+            self.shared.triggered.fetch_add(1, Ordering::AcqRel);
             let mut pending = Pending::new(now);
             pending.savepoints = savepoints;
             self.pending.insert(epoch, pending);

@@ -40,6 +40,12 @@ impl TaskCheckpoints {
         self.coordinator.as_ref().map_or(0, |c| c.triggered_epoch())
     }
 
+    /// Whether a source moving on from `epochs` must drain instead (see
+    /// [`CheckpointCoordinator::drains`]).
+    pub(crate) fn drains(&self, epochs: &Range<u64>) -> bool {
+        self.coordinator.as_ref().is_some_and(|c| c.drains(epochs))
+    }
+
     /// The id of the newest checkpoint completed since the last call, if any.
     #[inline]
     pub(crate) fn newly_completed(&mut self) -> Option<u64> {

@@ -63,7 +63,8 @@ impl Forwarder {
                 Message::Ack { task, epoch, snapshot } => self.forward_ack(task, epoch, &snapshot),
                 Message::Finished { task, from_epoch, snapshot } => self.forward_finished(task, from_epoch, &snapshot),
                 Message::AckWritten { .. } => Ok(()),
-                Message::Shutdown => return,
+                // Every task of this process has handed over its messages.
+                Message::Shutdown | Message::Finish { .. } => return,
             };
             if let Err(error) = outcome {
                 self.job.fail(error);

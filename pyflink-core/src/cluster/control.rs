@@ -228,8 +228,8 @@ impl ClusterSession {
     pub(crate) fn attach_checkpoints(&self, attempt: u64, checkpoints: Option<Arc<CheckpointCoordinator>>) {
         if let (Some(coordinator), true) = (&checkpoints, self.config.is_coordinator()) {
             let links = Arc::clone(&self.links);
-            coordinator.observe(Box::new(move |triggered, completed| {
-                send_to_all(&links, &Control::Epochs { attempt, triggered, completed });
+            coordinator.observe(Box::new(move |triggered, completed, draining| {
+                send_to_all(&links, &Control::Epochs { attempt, triggered, completed, draining });
             }));
         }
         *self.checkpoints.lock().unwrap_or_else(|e| e.into_inner()) = checkpoints;

@@ -78,8 +78,8 @@ impl Reader {
         let slot = self.checkpoints.lock().unwrap_or_else(|e| e.into_inner());
         let Some(checkpoints) = slot.as_ref() else { return };
         match message {
-            Control::Epochs { attempt, triggered, completed } if attempt == current => {
-                checkpoints.mirror(triggered, completed)
+            Control::Epochs { attempt, triggered, completed, draining } if attempt == current => {
+                checkpoints.mirror(triggered, completed, draining)
             }
             Control::Acked { attempt, node, subtask, epoch, files, key_groups } if attempt == current => {
                 checkpoints.acknowledge_written(TaskId { node, subtask }, epoch, files, key_groups)

@@ -100,8 +100,9 @@ pub(crate) enum Control {
     Ended { attempt: u64, end: AttemptEnd, metrics: BTreeMap<String, MetricValue> },
     /// What every process does after `attempt`.
     Decided { attempt: u64, decision: Decision },
-    /// The epochs the coordinator has triggered and completed (from the coordinator).
-    Epochs { attempt: u64, triggered: u64, completed: u64 },
+    /// The epochs the coordinator has triggered and completed, and the one sources drain in
+    /// (from the coordinator).
+    Epochs { attempt: u64, triggered: u64, completed: u64, draining: Option<u64> },
     /// A task's snapshot of `epoch`, written into the shared checkpoint storage as `files`.
     Acked {
         attempt: u64,

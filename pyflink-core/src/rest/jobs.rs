@@ -23,6 +23,9 @@ pub(crate) struct JobEntry {
     pub(crate) name: String,
     pub(crate) start_time: i64,
     state: Mutex<EntryState>,
+    /// The request of a savepoint that drains the job: the job, which then finishes by itself,
+    /// waits at its end for a client to read where the savepoint is (see [`Registration`]).
+    draining: Mutex<Option<String>>,
 }
 
 enum EntryState {
@@ -73,15 +76,19 @@ impl JobEntry {
         let request = format!("{:032x}", u128::from(NEXT_REQUEST.fetch_add(1, Ordering::Relaxed)) ^ self.id.as_u128());
         Savepoints::with(|savepoints| savepoints.insert(request.clone(), SavepointState::InProgress));
         let answer = request.clone();
+        let drain = after == AfterSavepoint::Drain;
+        if drain {
+            *lock(&self.draining) = Some(request.clone());
+        }
         let started = std::thread::Builder::new().name("REST savepoint".into()).spawn(move || {
-            let outcome = take_savepoint(&shared, checkpointing, target, SAVEPOINT_TIMEOUT);
+            let outcome = take_savepoint(&shared, checkpointing, target, SAVEPOINT_TIMEOUT, drain);
             let done = outcome.is_ok();
             let state = match outcome {
                 Ok(path) => SavepointState::Completed(path),
                 Err(error) => SavepointState::Failed(error.to_string()),
             };
             Savepoints::with(|savepoints| savepoints.insert(answer.clone(), state));
-            if done && after != AfterSavepoint::Continue {
+            if done && matches!(after, AfterSavepoint::Stop | AfterSavepoint::Cancel) {
                 // A job's process may end with its job, and its API with it: the client that
                 // asked learns where the savepoint is before the job stops (or soon after).
                 let deadline = Instant::now() + FETCH_GRACE;
@@ -110,6 +117,10 @@ pub(crate) enum AfterSavepoint {
     Continue,
     /// Stops, and ends as FINISHED (`/stop`).
     Stop,
+    /// Has its sources end after a watermark at the end of event time before the savepoint,
+    /// so that every event-time window and timer fires, and then finishes (`/stop` with
+    /// `"drain": true`).
+    Drain,
     /// Is cancelled (`"cancel-job": true`).
     Cancel,
 }
@@ -169,6 +180,15 @@ impl Registration {
 
 impl Drop for Registration {
     fn drop(&mut self) {
+        // A job drained into a savepoint finishes as soon as the savepoint is complete; its
+        // process may end with it, and the API with it: the client that asked learns where the
+        // savepoint is first (or the grace passes).
+        if let Some(request) = lock(&self.entry.draining).take() {
+            let deadline = Instant::now() + FETCH_GRACE;
+            while !Savepoints::fetched(&request) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
         self.entry.end(self.status);
     }
 }
@@ -180,6 +200,7 @@ pub(crate) fn register(name: &str, shared: &Arc<JobShared>, checkpointing: bool)
         name: name.to_string(),
         start_time: now_millis(),
         state: Mutex::new(EntryState::Running { shared: Arc::clone(shared), checkpointing }),
+        draining: Mutex::new(None),
     });
     let mut jobs = lock(&JOBS);
     jobs.insert(0, Arc::clone(&entry));

@@ -54,13 +54,11 @@ fn job_route(request: &Request, job: &JobEntry, rest: &[&str]) -> Response {
         }
         ("POST", ["stop"]) => {
             let body = body(request);
-            if body.get("drain").and_then(Value::as_bool) == Some(true) {
-                return Response::error(
-                    400,
-                    "stopping with drain (advancing to the end of event time) is not supported",
-                );
-            }
-            trigger(job, body.get("targetDirectory"), AfterSavepoint::Stop)
+            let after = match body.get("drain").and_then(Value::as_bool) {
+                Some(true) => AfterSavepoint::Drain,
+                _ => AfterSavepoint::Stop,
+            };
+            trigger(job, body.get("targetDirectory"), after)
         }
         ("GET", ["savepoints", request_id]) => match jobs::savepoint(request_id) {
             None => Response::error(404, format!("There is no savepoint operation with request id {request_id}")),

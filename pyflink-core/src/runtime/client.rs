@@ -42,6 +42,7 @@ pub(crate) fn take_savepoint(
     checkpointing: bool,
     target: PathBuf,
     timeout: Duration,
+    drain: bool,
 ) -> Result<PathBuf> {
     if !checkpointing {
         return Err(FlinkError::InvalidProgram(
@@ -49,7 +50,7 @@ pub(crate) fn take_savepoint(
         ));
     }
     let (answer, receiver) = sync_channel(1);
-    shared.savepoints.lock().unwrap_or_else(|e| e.into_inner()).push(SavepointRequest { target, answer });
+    shared.savepoints.lock().unwrap_or_else(|e| e.into_inner()).push(SavepointRequest { target, answer, drain });
     match receiver.recv_timeout(timeout) {
         Ok(outcome) => outcome,
         Err(RecvTimeoutError::Timeout) => {
@@ -135,14 +136,19 @@ impl JobCanceller {
 
     /// Takes a savepoint, as [`JobClient::trigger_savepoint`] does.
     pub fn trigger_savepoint(&self, target: impl Into<PathBuf>, timeout: Duration) -> Result<PathBuf> {
-        take_savepoint(&self.shared, self.checkpointing, target.into(), timeout)
+        take_savepoint(&self.shared, self.checkpointing, target.into(), timeout, false)
     }
 
     /// Takes a savepoint and stops the job, as [`JobClient::stop_with_savepoint`] does.
     pub fn stop_with_savepoint(&self, target: impl Into<PathBuf>, timeout: Duration) -> Result<PathBuf> {
-        let path = take_savepoint(&self.shared, self.checkpointing, target.into(), timeout)?;
+        let path = take_savepoint(&self.shared, self.checkpointing, target.into(), timeout, false)?;
         self.shared.stop_after_savepoint();
         Ok(path)
+    }
+
+    /// Drains the job into a savepoint, as [`JobClient::stop_with_drain`] does.
+    pub fn stop_with_drain(&self, target: impl Into<PathBuf>, timeout: Duration) -> Result<PathBuf> {
+        take_savepoint(&self.shared, self.checkpointing, target.into(), timeout, true)
     }
 
     /// The operators' metrics now, by identifier (see [`crate::metrics`]).
@@ -221,7 +227,7 @@ impl JobClient {
     /// and returns its path once it is complete; a job can later start from it with
     /// `CheckpointConfig::restore_path`. The job must have checkpointing enabled.
     pub fn trigger_savepoint(&self, target: impl Into<PathBuf>, timeout: Duration) -> Result<PathBuf> {
-        take_savepoint(&self.shared, self.checkpointing, target.into(), timeout)
+        take_savepoint(&self.shared, self.checkpointing, target.into(), timeout, false)
     }
 
     /// Takes a savepoint into `target` as [`JobClient::trigger_savepoint`] does, then stops the
@@ -246,6 +252,47 @@ impl JobClient {
     /// ```
     pub fn stop_with_savepoint(&self, target: impl Into<PathBuf>, timeout: Duration) -> Result<PathBuf> {
         self.canceller().stop_with_savepoint(target, timeout)
+    }
+
+    /// Stops the job with drain (`flink stop --drain`): its sources end after a watermark at
+    /// the end of event time, so that every event-time window and timer fires, and the
+    /// savepoint taken into `target` holds the state after that; the job then finishes, its
+    /// sinks writing everything. Use it to end a job for good; a job started from the savepoint
+    /// reads on from where the sources stopped, with its event-time state already emitted.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use pyflink_core::time::WatermarkStrategy;
+    /// use pyflink_core::window::TumblingEventTimeWindows;
+    /// use pyflink_core::{CheckpointingMode, StreamExecutionEnvironment};
+    ///
+    /// let env = StreamExecutionEnvironment::get_execution_environment();
+    /// env.set_parallelism(1);
+    /// env.enable_checkpointing(Duration::from_secs(3600), CheckpointingMode::ExactlyOnce);
+    /// // Event times 0, 1, 2, ...: windows of a day never end by themselves.
+    /// let sums = env
+    ///     .from_sequence(0, i64::MAX)
+    ///     .unwrap()
+    ///     .assign_timestamps_and_watermarks(
+    ///         WatermarkStrategy::for_monotonous_timestamps().with_timestamp_assigner(|n: &i64, _| *n),
+    ///     )
+    ///     .key_by(|_| 0)
+    ///     .window(TumblingEventTimeWindows::of(Duration::from_secs(86_400)))
+    ///     .reduce(|a, b| a.max(b));
+    /// let fired = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    /// let seen = fired.clone();
+    /// sums.map(move |max| seen.lock().unwrap().push(max)).discard();
+    /// let mut client = env.execute_async("endless").unwrap();
+    /// std::thread::sleep(Duration::from_millis(200));
+    /// let target = std::env::temp_dir().join(format!("doc-drain-{}", client.job_id()));
+    /// let path = client.stop_with_drain(&target, Duration::from_secs(60)).unwrap();
+    /// assert!(client.wait_timeout(Duration::from_secs(60)).expect("ended").is_ok());
+    /// // The day's window fired as event time reached its end.
+    /// assert_eq!(fired.lock().unwrap().len(), 1);
+    /// std::fs::remove_dir_all(path).unwrap();
+    /// ```
+    pub fn stop_with_drain(&self, target: impl Into<PathBuf>, timeout: Duration) -> Result<PathBuf> {
+        self.canceller().stop_with_drain(target, timeout)
     }
 
     /// The job's status now.

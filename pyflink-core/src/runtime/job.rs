@@ -31,6 +31,10 @@ use crate::runtime::graph::{BuildContext, JobGraph};
 use crate::runtime::timestamp::Time;
 use crate::{FlinkError, Result};
 
+/// How long a cluster's coordinator waits, after its workers finished, for the ends of the
+/// other processes' tasks (reported over the control connections).
+const REMOTE_ENDS_WAIT: Duration = Duration::from_secs(30);
+
 /// How long an idle worker parks before it checks for cancellation and failures again.
 const PARK_INTERVAL: Duration = Duration::from_millis(10);
 
@@ -39,6 +43,9 @@ const PARK_INTERVAL: Duration = Duration::from_millis(10);
 pub(crate) struct SavepointRequest {
     pub(crate) target: PathBuf,
     pub(crate) answer: SyncSender<Result<PathBuf>>,
+    /// Whether the sources end after a watermark at the end of event time before the
+    /// savepoint is taken (stop with drain), so that every event-time timer and window fires.
+    pub(crate) drain: bool,
 }
 
 impl SavepointRequest {
@@ -605,7 +612,13 @@ fn run_attempt(
         }
     });
     if let Some(checkpointing) = checkpointing {
-        checkpointing.stop();
+        if session.is_some() && result.is_ok() && !shared.should_stop() {
+            // The job finished here; other processes' tasks may still report their ends, which
+            // complete its last checkpoint (a drain's savepoint among them).
+            checkpointing.finish(REMOTE_ENDS_WAIT);
+        } else {
+            checkpointing.stop();
+        }
     }
     if let Some((session, attempt)) = session {
         session.attach_checkpoints(attempt, None);

@@ -189,12 +189,17 @@ impl<T: Data, S: Source<T>> SourceTask<T, S> {
     }
 
     /// Snapshots the reader and moves to the epoch the coordinator triggered, after sending
-    /// what was read in the epoch that closes.
-    fn advance_epoch(&mut self, capability: &mut Capability<Time>) -> Result<()> {
+    /// what was read in the epoch that closes; true when a savepoint that drains the job closes
+    /// it, and the input ended there instead (see [`SourceTask::end_input`]).
+    fn advance_epoch(&mut self, capability: &mut Capability<Time>) -> Result<bool> {
         let target = self.checkpoints.triggered_epoch();
         let epoch = epoch_of(*capability.time());
         if !self.checkpoints.enabled() || target <= epoch {
-            return Ok(());
+            return Ok(false);
+        }
+        if self.checkpoints.drains(&(epoch..target)) {
+            self.end_input(capability)?;
+            return Ok(true);
         }
         let mut session = self.timely_output.activate();
         self.output.flush(&mut session, SendCapability::Held(std::slice::from_ref(capability)));
@@ -202,6 +207,26 @@ impl<T: Data, S: Source<T>> SourceTask<T, S> {
         let snapshot = self.snapshot(epoch)?;
         self.checkpoints.acknowledge(epoch..target, snapshot);
         capability.downgrade(&time_at(target, current_round()));
+        Ok(false)
+    }
+
+    /// Ends this instance's input, at the end of its splits or when the job is stopped with
+    /// drain: a watermark at the end of event time follows what was read (so that every
+    /// event-time window and timer downstream fires), and the reader's position is its final
+    /// snapshot.
+    fn end_input(&mut self, capability: &Capability<Time>) -> Result<()> {
+        if let Some(alignment) = self.alignment.as_mut() {
+            alignment.finish();
+        }
+        self.output.emit_watermark(Watermark::MAX_TIMESTAMP);
+        let mut session = self.timely_output.activate();
+        self.output.flush(&mut session, SendCapability::Held(std::slice::from_ref(capability)));
+        drop(session);
+        if self.checkpoints.enabled() {
+            let epoch = epoch_of(*capability.time());
+            let snapshot = self.snapshot(epoch)?;
+            self.checkpoints.finish(epoch, snapshot);
+        }
         Ok(())
     }
 
@@ -255,7 +280,9 @@ impl<T: Data, S: Source<T>> SourceTask<T, S> {
         }
         self.notify_completed();
         self.follow_assigner();
-        self.advance_epoch(capability)?;
+        if self.advance_epoch(capability)? {
+            return Ok(true);
+        }
         // Everything sent from now on is sent in this round; earlier rounds are let go of, so
         // that the frontier can pass them.
         let round = current_round();
@@ -333,17 +360,8 @@ impl<T: Data, S: Source<T>> SourceTask<T, S> {
                     return Ok(false);
                 }
                 InputStatus::EndOfInput => {
-                    if let Some(alignment) = self.alignment.as_mut() {
-                        alignment.finish();
-                    }
-                    self.output.emit_watermark(Watermark::MAX_TIMESTAMP);
-                    self.output.flush(&mut session, SendCapability::Held(caps));
                     drop(session);
-                    if self.checkpoints.enabled() {
-                        let epoch = epoch_of(*capability.time());
-                        let snapshot = self.snapshot(epoch)?;
-                        self.checkpoints.finish(epoch, snapshot);
-                    }
+                    self.end_input(capability)?;
                     return Ok(true);
                 }
             }

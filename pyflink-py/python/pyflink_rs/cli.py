@@ -7,7 +7,7 @@
     pyflink-rs list [-m host:port] [-a]
     pyflink-rs cancel [-m host:port] <jobId>
     pyflink-rs savepoint [-m host:port] <jobId> [targetDirectory]
-    pyflink-rs stop [-m host:port] [-p targetDirectory] <jobId>
+    pyflink-rs stop [-m host:port] [-d] [-p targetDirectory] <jobId>
 
 The job's program runs in this process as ``__main__`` with ``args`` in ``sys.argv``; its
 environments start with the options the flags give (over ``$FLINK_CONF_DIR``'s file):

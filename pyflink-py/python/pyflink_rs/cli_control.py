@@ -139,6 +139,7 @@ def stop(jobmanager, job_id, target, drain):
     if not target:
         raise ControlError("give the savepoint's directory with -p (state.savepoints.dir is not configured)")
     address = _job_address(jobmanager, job_id)
-    print(f'Suspending job "{job_id}" with a CANONICAL savepoint.')
+    # As Flink's: a drained job (-d) ends its sources at the end of event time first.
+    print(f'{"Draining" if drain else "Suspending"} job "{job_id}" with a CANONICAL savepoint.')
     answer = _request(address, "POST", f"/jobs/{job_id}/stop", {"targetDirectory": target, "drain": bool(drain)})
     print(f"Savepoint completed. Path: {_await_savepoint(address, job_id, answer['request-id'])}")

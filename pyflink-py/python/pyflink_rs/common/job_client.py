@@ -132,17 +132,14 @@ class JobClient:
 
     def stop_with_savepoint(self, advance_to_end_of_event_time=False, savepoint_directory=None):
         """Takes a savepoint as ``trigger_savepoint`` does, then stops the job, which ends as
-        FINISHED; a future of the savepoint's path. Draining first
-        (``advance_to_end_of_event_time=True``, which fires every event-time timer and window)
-        is not available: stop without it, or let a bounded job end."""
-        if advance_to_end_of_event_time:
-            raise ValueError(
-                "stop_with_savepoint(advance_to_end_of_event_time=True) is not available: stop "
-                "without draining, or let a bounded job end"
-            )
+        FINISHED; a future of the savepoint's path. With ``advance_to_end_of_event_time=True``
+        the job is drained first: its sources end after a watermark at the end of event time, so
+        that every event-time window and timer fires and sinks write the results, and the
+        savepoint holds the state after that (for ending a job for good)."""
         target = self._savepoint_target(savepoint_directory)
         native = self._native
-        return CompletableFuture._in_background(lambda: native.stop_with_savepoint(target, _SAVEPOINT_TIMEOUT_MS))
+        stop = native.stop_with_drain if advance_to_end_of_event_time else native.stop_with_savepoint
+        return CompletableFuture._in_background(lambda: stop(target, _SAVEPOINT_TIMEOUT_MS))
 
     def get_job_id(self):
         """The job's ``JobID``."""
