@@ -96,3 +96,21 @@ def test_windowed_streams_know_their_environment_and_input_type():
     assert windowed.get_execution_environment() is env and windowed.get_input_type() == Types.INT()
     assert numbers.key_by(lambda v: v).get_execution_environment() is env
     assert numbers.count_window_all(2).get_input_type() == Types.INT()
+
+
+def test_durations_are_taken_in_every_form_pyflink_takes_them():
+    from datetime import timedelta
+
+    from pyflink_rs.common import Duration, RestartStrategies, Time
+    from pyflink_rs.datastream.window import TumblingEventTimeWindows
+
+    env = StreamExecutionEnvironment.get_execution_environment()
+    config = env.get_checkpoint_config()
+    for given in (Duration.of_seconds(2), Time.seconds(2), timedelta(seconds=2), 2000):
+        config.set_checkpoint_timeout(given)
+        assert config.get_checkpoint_timeout() == 2000
+        assert repr(TumblingEventTimeWindows.of(given)) == "TumblingEventTimeWindows(2000, 0)"
+    with pytest.raises(TypeError, match="checkpoint timeout must be a Duration, a timedelta or milliseconds"):
+        config.set_checkpoint_timeout("2 s")
+    with pytest.raises(ValueError, match="must not be negative"):
+        RestartStrategies.fixed_delay_restart(3, timedelta(seconds=-1))

@@ -6,6 +6,7 @@ from abc import ABC, abstractmethod
 from datetime import timedelta
 
 from pyflink_rs.common.configuration import DescribedByOptions, duration_millis
+from pyflink_rs.common.time import milliseconds_of
 
 # The options a restart strategy sets; set_restart_strategy unsets the others.
 RESTART_OPTIONS = (
@@ -19,14 +20,11 @@ RESTART_OPTIONS = (
 
 
 def _millis(value, what):
-    """Milliseconds from an int of milliseconds or a ``timedelta``."""
-    if isinstance(value, timedelta):
-        value = value / timedelta(milliseconds=1)
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{what} must be milliseconds (an int) or a timedelta, not {type(value).__name__}")
-    if value < 0:
-        raise ValueError(f"{what} must not be negative, not {value}")
-    return int(value)
+    """Milliseconds of ``value`` (see ``milliseconds_of``), which must not be negative."""
+    millis = milliseconds_of(value, what)
+    if millis < 0:
+        raise ValueError(f"{what} must not be negative, not {millis}")
+    return millis
 
 
 class RestartStrategyConfiguration(DescribedByOptions, ABC):

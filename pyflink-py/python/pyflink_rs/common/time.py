@@ -1,5 +1,22 @@
 """Durations and times (PyFlink's ``Duration`` and ``Time``), in milliseconds."""
 
+from datetime import timedelta
+
+
+def milliseconds_of(value, what):
+    """Milliseconds of ``value``, which PyFlink's calls take in several forms: a ``Duration`` or
+    ``Time``, a ``timedelta``, or a number of milliseconds (a float is cut to whole ones); a
+    ``TypeError`` naming ``what`` for anything else."""
+    if hasattr(value, "to_milliseconds"):
+        return value.to_milliseconds()
+    if isinstance(value, timedelta):
+        return int(value / timedelta(milliseconds=1))
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(
+            f"{what} must be a Duration, a timedelta or milliseconds (an int), not {type(value).__name__}"
+        )
+    return int(value)
+
 
 class Duration:
     """A length of time, kept in milliseconds."""

@@ -1,10 +1,9 @@
 """PyFlink's ``CheckpointConfig``: the checkpoint settings of an environment, read and written
 as Flink's ``execution.checkpointing.*`` options, which the engine reads when the job starts."""
 
-from datetime import timedelta
-
 from pyflink_rs.common.configuration import duration_millis
 from pyflink_rs.common.time import Duration
+from pyflink_rs.common.time import milliseconds_of as _millis
 from pyflink_rs.datastream.checkpoint_storage import STORAGE_OPTIONS, CheckpointStorage, FileSystemCheckpointStorage
 from pyflink_rs.datastream.checkpoint_storage import _from_options as _storage_from_options
 from pyflink_rs.datastream.checkpointing_mode import CheckpointingMode
@@ -26,16 +25,6 @@ _ALIGNED_TIMEOUT = "execution.checkpointing.aligned-checkpoint-timeout"
 
 # What tolerating every checkpoint failure means (Java's Integer.MAX_VALUE).
 _UNLIMITED_FAILURES = 2**31 - 1
-
-
-def _millis(value, what):
-    if isinstance(value, Duration):
-        return value.to_milliseconds()
-    if isinstance(value, timedelta):
-        return int(value / timedelta(milliseconds=1))
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{what} must be milliseconds (an int), not {type(value).__name__}")
-    return value
 
 
 class CheckpointConfig:

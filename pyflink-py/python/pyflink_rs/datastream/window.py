@@ -7,18 +7,10 @@ from enum import Enum
 import cloudpickle
 
 from pyflink_rs import _native
+from pyflink_rs.common.time import milliseconds_of as _millis
 
 MAX_LONG_VALUE = (1 << 63) - 1
 MIN_LONG_VALUE = -(1 << 63)
-
-
-def _millis(duration, what):
-    """Milliseconds of a ``Duration``/``Time`` or of a number of milliseconds."""
-    if hasattr(duration, "to_milliseconds"):
-        return duration.to_milliseconds()
-    if isinstance(duration, int) and not isinstance(duration, bool):
-        return duration
-    raise TypeError(f"{what} must be a Duration, a Time or milliseconds, not {type(duration).__name__}")
 
 
 class Window:

@@ -10,6 +10,7 @@ import warnings
 from pyflink_rs import _native
 from pyflink_rs.common import dependencies, global_configuration
 from pyflink_rs.common.configuration import duration_millis
+from pyflink_rs.common.time import milliseconds_of
 from pyflink_rs.table.table import Table, TableResult, _JobFailed
 
 from pyflink_rs.datastream.data_stream import DataStream
@@ -103,7 +104,7 @@ class TableConfig:
     def set_idle_state_retention(self, duration):
         """How long the state of a key of an aggregate or join is kept after it was last
         written (``table.exec.state.ttl``); a ``datetime.timedelta``, zero keeps it for ever."""
-        return self.set("table.exec.state.ttl", f"{_millis(duration)} ms")
+        return self.set("table.exec.state.ttl", f"{milliseconds_of(duration, 'the idle state retention')} ms")
 
     def set_idle_state_retention_time(self, min_time, max_time):
         """PyFlink 1.x: keep idle state at least ``min_time`` (Flink 1.x cleaned it up between
@@ -113,13 +114,6 @@ class TableConfig:
     def get_idle_state_retention(self):
         import datetime
         return datetime.timedelta(milliseconds=duration_millis(self.get("table.exec.state.ttl", "0 ms")))
-
-
-def _millis(duration):
-    import datetime
-    if isinstance(duration, datetime.timedelta):
-        return int(duration.total_seconds() * 1000)
-    return int(duration)
 
 
 class StatementSet:
